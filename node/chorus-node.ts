@@ -1,0 +1,194 @@
+/**
+ * A Chorus node: the one place where the components are wired together. It owns the node key, the
+ * LevelDB, the libp2p node, membership and the operator endpoint, and starts and stops them in order.
+ */
+
+import { EventEmitter } from 'node:events'
+import { logger } from '@libp2p/logger'
+import type { PeerId } from '@libp2p/interface'
+import { Registry } from 'prom-client'
+import { MESH_TOPIC, type Role } from '../protocol/constants.js'
+import { resolveOptions, type ChorusNodeOptions, type ResolvedOptions } from './config.js'
+import { ListenError, NodeStateError } from './errors.js'
+import { loadOrCreateNodeKey } from './keys.js'
+import { buildLibp2p, type ChorusLibp2p } from './libp2p.js'
+import { Membership, type Member } from './membership/index.js'
+import { registerChorusMetrics, type ChorusCounters } from './status/metrics.js'
+import { StatusServer } from './status/http.js'
+import { openDb, peerMemory, type ChorusDb } from './store/db.js'
+import { VERSION } from './version.js'
+
+const log = logger('chorus:node')
+
+/** What `GET /status` and `node.status()` report. */
+export interface NodeStatus {
+  peerId: string
+  role: Role
+  version: string
+  state: NodeLifecycle
+  /** full multiaddrs (with /p2p/) that other nodes can pass to `--bootstrap` */
+  addresses: string[]
+  /** live server peers, this node included when it is a server (the ownership ring) */
+  servers: string[]
+  /** live members other than this node, with role and state */
+  peers: Member[]
+  connections: number
+  replicas: number
+  writeQuorum: number
+  uptimeSeconds: number
+}
+
+/** Lifecycle of a node: created → starting → started → stopping → stopped. */
+export type NodeLifecycle = 'created' | 'starting' | 'started' | 'stopping' | 'stopped'
+
+/** Events of a node. */
+export interface ChorusNodeEvents {
+  'member:join': [Member]
+  'member:leave': [Member, 'dead' | 'left']
+}
+
+/** Create a node (not started). Validates options, loads or creates the node key. */
+export async function createNode (options: ChorusNodeOptions = {}): Promise<ChorusNode> {
+  const opts = resolveOptions(options)
+  const key = await loadOrCreateNodeKey(opts.dataDir)
+  const registry = new Registry()
+  const libp2p = await buildLibp2p(opts, key, registry)
+  return new ChorusNode(opts, libp2p, registry)
+}
+
+export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
+  /** The validated options the node runs with. */
+  readonly options: ResolvedOptions
+  /** The libp2p node; exposed for advanced embedding and for tests. */
+  readonly libp2p: ChorusLibp2p
+  /** The live view of the mesh. */
+  readonly membership: Membership
+  /** This node's Prometheus registry (libp2p's figures and Chorus's). */
+  readonly registry: Registry
+  private db?: ChorusDb
+  private http?: StatusServer
+  private counters?: ChorusCounters
+  private lifecycle: NodeLifecycle = 'created'
+  private startedAt = 0
+
+  constructor (options: ResolvedOptions, libp2p: ChorusLibp2p, registry: Registry) {
+    super()
+    this.options = options
+    this.libp2p = libp2p
+    this.registry = registry
+    this.membership = new Membership({
+      libp2p,
+      role: options.role,
+      capacity: options.capacity,
+      version: VERSION,
+      bootstrap: options.bootstrap,
+      memory: { load: async () => this.db != null ? peerMemory(this.db).load() : [], save: async (p) => { if (this.db != null) await peerMemory(this.db).save(p) } }
+    }, options.membership)
+    this.membership.on('member:join', (m) => this.emit('member:join', m))
+    this.membership.on('member:leave', (m, why) => this.emit('member:leave', m, why))
+  }
+
+  get peerId (): PeerId { return this.libp2p.peerId }
+  get role (): Role { return this.options.role }
+  get state (): NodeLifecycle { return this.lifecycle }
+
+  /** The node's LevelDB (open between start and stop). */
+  get database (): ChorusDb {
+    if (this.db == null) throw new NodeStateError('the database is open only while the node runs')
+    return this.db
+  }
+
+  /** Open the store, listen, join the mesh, serve the operator endpoint. */
+  async start (): Promise<void> {
+    if (this.lifecycle === 'started' || this.lifecycle === 'starting') return
+    if (this.lifecycle !== 'created') throw new NodeStateError(`cannot start a node that is ${this.lifecycle}; create a new one`)
+    this.lifecycle = 'starting'
+    try {
+      this.db = await openDb(this.options.dataDir)
+      try {
+        await this.libp2p.start()
+      } catch (err: any) {
+        throw listenError(err)
+      }
+      this.counters = registerChorusMetrics(this.registry, this.libp2p, this.membership, this.options.http != null)
+      this.watchPubsub()
+      this.libp2p.services.pubsub.subscribe(MESH_TOPIC)
+      await this.membership.start()
+      if (this.options.http != null) {
+        this.http = new StatusServer({
+          healthy: () => this.lifecycle === 'started',
+          status: () => this.status(),
+          metrics: async () => this.registry.metrics(),
+          metricsContentType: this.registry.contentType
+        }, this.options.http.host, this.options.http.port)
+        await this.http.start()
+      }
+      this.startedAt = Date.now()
+      this.lifecycle = 'started'
+      log('started %s as %s on %s', this.peerId, this.role, this.multiaddrs().join(' '))
+    } catch (err) {
+      await this.teardown()
+      this.lifecycle = 'stopped'
+      throw err
+    }
+  }
+
+  /** Leave the mesh politely, close streams, connections and the database. Safe to call twice. */
+  async stop (): Promise<void> {
+    if (this.lifecycle === 'stopped' || this.lifecycle === 'stopping' || this.lifecycle === 'created') { this.lifecycle = 'stopped'; return }
+    this.lifecycle = 'stopping'
+    await this.teardown()
+    this.lifecycle = 'stopped'
+    log('stopped %s', this.peerId)
+  }
+
+  /** Full multiaddrs, with `/p2p/<peer id>`: what another node passes to `--bootstrap`. */
+  multiaddrs (): string[] {
+    return this.libp2p.getMultiaddrs().map(String)
+  }
+
+  /** A snapshot for operators (`GET /status`). */
+  status (): NodeStatus {
+    return {
+      peerId: this.peerId.toString(),
+      role: this.role,
+      version: VERSION,
+      state: this.lifecycle,
+      addresses: this.multiaddrs(),
+      servers: this.membership.servers(),
+      peers: this.membership.live(),
+      connections: this.libp2p.getConnections().length,
+      replicas: this.options.replicas,
+      writeQuorum: this.options.writeQuorum,
+      uptimeSeconds: this.startedAt === 0 ? 0 : Math.round((Date.now() - this.startedAt) / 1000)
+    }
+  }
+
+  /** The bound address of the HTTP endpoint, if it runs (useful with port 0). */
+  httpAddress (): string | undefined {
+    return this.http?.address()
+  }
+
+  private watchPubsub (): void {
+    this.libp2p.services.pubsub.addEventListener('message', (evt) => { this.counters?.pubsubReceived.inc({ topic: evt.detail.topic }) })
+  }
+
+  private async teardown (): Promise<void> {
+    const step = async (what: string, fn: () => Promise<void> | undefined): Promise<void> => {
+      try { await fn() } catch (err: any) { log.error('stopping %s failed: %s', what, err.message) }
+    }
+    await step('http', async () => this.http?.stop())
+    await step('membership', async () => this.membership.stop())
+    await step('libp2p', async () => this.libp2p.stop())
+    await step('database', async () => this.db?.close())
+    this.http = undefined
+  }
+}
+
+function listenError (err: any): Error {
+  const text = String(err?.message ?? err)
+  if (/EADDRINUSE|address already in use/i.test(text) || err?.code === 'EADDRINUSE') return new ListenError(`cannot listen: address already in use (${text})`)
+  if (/EADDRNOTAVAIL|EACCES/i.test(text)) return new ListenError(`cannot listen: ${text}`)
+  if (err?.name === 'NoValidAddressesError' || /no valid addresses|could not listen/i.test(text)) return new ListenError(`cannot listen on the given addresses: ${text}`)
+  return err
+}

@@ -1,0 +1,136 @@
+/**
+ * Node options: what a library user passes to `createNode`, and the validated, defaulted form the node
+ * runs with. Every value is checked here, once, with an error that names the option.
+ */
+
+import { accessSync, constants as fsConstants, mkdirSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { ROLES, type Role } from '../protocol/constants.js'
+import {
+  DEFAULT_CAPACITY, DEFAULT_REPLICAS, DEFAULT_ROLE, DEFAULT_TCP_PORT, DEFAULT_WRITE_QUORUM, DEFAULT_WS_PORT,
+  MAX_ADDRESSES, MAX_CAPACITY, MAX_REPLICAS, defaultDataDir
+} from './constants.js'
+import { DataDirError, InvalidOptionError } from './errors.js'
+import type { MembershipInit } from './membership/index.js'
+
+/** Options of `createNode`. Only `dataDir` matters for a first node; everything has a default. */
+export interface ChorusNodeOptions {
+  /** `server` stores and serves data, `bootstrap` only helps peers find the mesh, `client` hosts local users. @default 'server' */
+  role?: Role
+  /** Where the node key and LevelDB live. @default `$CHORUS_HOME` or `~/.chorus` */
+  dataDir?: string
+  /** Multiaddrs to listen on. @default TCP 7400 + WebSocket 7401 on all interfaces (client: an ephemeral TCP port on loopback) */
+  listen?: string[]
+  /** Multiaddrs (with `/p2p/<peer id>`) of bootstrap peers to dial. @default [] */
+  bootstrap?: string[]
+  /** Copies of every key (N), 1..16. @default 3 */
+  replicas?: number
+  /** Owners that must store a write before it is acknowledged (W), 1..replicas. @default 2 */
+  writeQuorum?: number
+  /** Declared capacity of a server: its weight in ownership, 1..1000. @default 1 */
+  capacity?: number
+  /** `HOST:PORT` for the operator HTTP endpoint (/health, /status, /metrics). Off when absent. */
+  http?: string
+  /**
+   * Keep loopback and private addresses in the DHT. libp2p drops them by default, which empties the
+   * routing table of a local mesh. @default true when any listen or bootstrap address is loopback
+   */
+  allowPrivateAddresses?: boolean
+  /** Membership timing (probe interval, probe timeout, suspicion timeout …). */
+  membership?: Partial<MembershipInit>
+}
+
+/** Options after validation and defaults: what the node runs with. */
+export interface ResolvedOptions {
+  role: Role
+  dataDir: string
+  listen: Multiaddr[]
+  bootstrap: Multiaddr[]
+  replicas: number
+  writeQuorum: number
+  capacity: number
+  http?: { host: string, port: number }
+  allowPrivateAddresses: boolean
+  membership: Partial<MembershipInit>
+}
+
+/** Validate options and apply defaults. Throws `InvalidOptionError` or `DataDirError`. */
+export function resolveOptions (options: ChorusNodeOptions = {}): ResolvedOptions {
+  if (options == null || typeof options !== 'object') throw new InvalidOptionError('options', 'must be an object')
+  const role = options.role ?? DEFAULT_ROLE
+  if (!(ROLES as readonly string[]).includes(role)) {
+    throw new InvalidOptionError('role', `must be one of ${ROLES.join(', ')} (got ${JSON.stringify(role)})`)
+  }
+  const replicas = integer('replicas', options.replicas ?? DEFAULT_REPLICAS, 1, MAX_REPLICAS)
+  const writeQuorum = integer('writeQuorum', options.writeQuorum ?? Math.min(DEFAULT_WRITE_QUORUM, replicas), 1, replicas)
+  const capacity = integer('capacity', options.capacity ?? DEFAULT_CAPACITY, 1, MAX_CAPACITY)
+  const listen = addresses('listen', options.listen ?? defaultListen(role), false)
+  const bootstrap = addresses('bootstrap', options.bootstrap ?? [], true)
+  const dataDir = ensureDataDir(options.dataDir ?? defaultDataDir())
+  const http = options.http == null ? undefined : hostPort('http', options.http)
+  const allowPrivateAddresses = options.allowPrivateAddresses ?? [...listen, ...bootstrap].some(isLoopback)
+  return { role, dataDir, listen, bootstrap, replicas, writeQuorum, capacity, http, allowPrivateAddresses, membership: options.membership ?? {} }
+}
+
+/** The listen addresses used when none are given. A client needs no fixed port. */
+export function defaultListen (role: Role): string[] {
+  if (role === 'client') return ['/ip4/127.0.0.1/tcp/0']
+  return [`/ip4/0.0.0.0/tcp/${DEFAULT_TCP_PORT}`, `/ip4/0.0.0.0/tcp/${DEFAULT_WS_PORT}/ws`]
+}
+
+/** A whole number in [min, max]; `name` is what the user will see. */
+export function integer (name: string, value: unknown, min: number, max: number): number {
+  const n = typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value
+  if (typeof n !== 'number' || !Number.isInteger(n)) throw new InvalidOptionError(name, `must be a whole number (got ${JSON.stringify(value)})`)
+  if (n < min || n > max) throw new InvalidOptionError(name, `must be between ${min} and ${max} (got ${n})`)
+  return n
+}
+
+/** `HOST:PORT` (IPv6 as `[::1]:PORT`) with a port 0..65535. */
+export function hostPort (name: string, value: unknown): { host: string, port: number } {
+  if (typeof value !== 'string') throw new InvalidOptionError(name, 'must be HOST:PORT')
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):(\d{1,5})$/.exec(value.trim())
+  if (m == null) throw new InvalidOptionError(name, `must be HOST:PORT, e.g. 127.0.0.1:8080 (got ${JSON.stringify(value)})`)
+  const port = Number(m[3])
+  if (port > 65535) throw new InvalidOptionError(name, `port must be 0..65535 (got ${port})`)
+  return { host: m[1] ?? m[2], port }
+}
+
+function addresses (name: string, values: unknown, needPeerId: boolean): Multiaddr[] {
+  if (!Array.isArray(values)) throw new InvalidOptionError(name, 'must be a list of multiaddrs')
+  if (values.length > MAX_ADDRESSES) throw new InvalidOptionError(name, `at most ${MAX_ADDRESSES} addresses (got ${values.length})`)
+  return values.map((value) => {
+    let ma: Multiaddr
+    try {
+      if (typeof value !== 'string' || value.length > 1024) throw new Error('not a string')
+      ma = multiaddr(value)
+    } catch {
+      throw new InvalidOptionError(name, `not a valid multiaddr: ${JSON.stringify(value)}`)
+    }
+    const protos = ma.getComponents().map((c) => c.name)
+    if (!protos.includes('tcp')) throw new InvalidOptionError(name, `${value}: only TCP and WebSocket (tcp/…/ws) addresses are supported`)
+    if (needPeerId && ma.getComponents().find((c) => c.name === 'p2p') == null) {
+      throw new InvalidOptionError(name, `${value}: a bootstrap address must end in /p2p/<peer id> (copy the line a node prints on start)`)
+    }
+    if (!needPeerId && protos.includes('p2p')) throw new InvalidOptionError(name, `${value}: a listen address carries no /p2p/ part`)
+    return ma
+  })
+}
+
+function isLoopback (ma: Multiaddr): boolean {
+  const host = ma.getComponents().find((c) => c.name === 'ip4' || c.name === 'ip6' || c.name === 'dns4' || c.name === 'dns')?.value ?? ''
+  return host.startsWith('127.') || host === '::1' || host === 'localhost'
+}
+
+function ensureDataDir (dir: unknown): string {
+  if (typeof dir !== 'string' || dir.trim() === '') throw new InvalidOptionError('dataDir', 'must be a non-empty path')
+  const abs = resolve(dir)
+  try {
+    mkdirSync(abs, { recursive: true, mode: 0o700 })
+    accessSync(abs, fsConstants.W_OK | fsConstants.R_OK)
+  } catch (err: any) {
+    throw new DataDirError(`data dir ${abs} is not usable: ${err.code ?? err.message}`)
+  }
+  return abs
+}

@@ -1,0 +1,59 @@
+/**
+ * Typed errors of the running node. Callers branch on `code` (stable strings), never on message text.
+ */
+
+/** Base class: every Chorus error has a stable `code`. */
+export class ChorusError extends Error {
+  readonly code: string
+  constructor (message: string, code: string) {
+    super(message)
+    this.code = code
+  }
+}
+
+/** An option, flag, environment variable or config-file value is out of bounds or malformed. */
+export class InvalidOptionError extends ChorusError {
+  static readonly code = 'ERR_INVALID_OPTION'
+  override readonly name = 'InvalidOptionError'
+  /** The option at fault, as the user spelt it (e.g. `replicas`, `--listen`). */
+  readonly option: string
+  constructor (option: string, message: string) {
+    super(`${option}: ${message}`, InvalidOptionError.code)
+    this.option = option
+  }
+}
+
+/** The data directory cannot be created or written, or another process holds it. */
+export class DataDirError extends ChorusError {
+  static readonly code = 'ERR_DATA_DIR'
+  override readonly name = 'DataDirError'
+  constructor (message: string) { super(message, DataDirError.code) }
+}
+
+/** A listen address could not be bound (port in use, address not on this host). */
+export class ListenError extends ChorusError {
+  static readonly code = 'ERR_LISTEN'
+  override readonly name = 'ListenError'
+  constructor (message: string) { super(message, ListenError.code) }
+}
+
+/** The persisted node key exists but cannot be read as a private key. */
+export class NodeKeyError extends ChorusError {
+  static readonly code = 'ERR_NODE_KEY'
+  override readonly name = 'NodeKeyError'
+  constructor (message: string) { super(message, NodeKeyError.code) }
+}
+
+/** A peer sent a frame that does not decode or breaks a bound; the stream is aborted, the node goes on. */
+export class MalformedFrameError extends ChorusError {
+  static readonly code = 'ERR_MALFORMED_FRAME'
+  override readonly name = 'MalformedFrameError'
+  constructor (message: string) { super(message, MalformedFrameError.code) }
+}
+
+/** A method was called in a lifecycle state that does not allow it (e.g. `stop()` twice is fine, `start()` after `stop()` is not). */
+export class NodeStateError extends ChorusError {
+  static readonly code = 'ERR_NODE_STATE'
+  override readonly name = 'NodeStateError'
+  constructor (message: string) { super(message, NodeStateError.code) }
+}

@@ -1,0 +1,20 @@
+/**
+ * Chorus: the library API. Desktop clients bundle this and run their node in `client` role; the
+ * `chorus` command is a thin shell around the same calls.
+ *
+ * ```ts
+ * import { createNode } from 'chorus'
+ * const node = await createNode({ dataDir, role: 'client', bootstrap: ['/ip4/…/tcp/7400/p2p/12D3…'] })
+ * await node.start()
+ * node.on('member:join', (m) => console.log('joined', m.peerId))
+ * await node.stop()
+ * ```
+ */
+import './polyfill.js'
+
+export { createNode, ChorusNode, type ChorusNodeEvents, type NodeStatus, type NodeLifecycle } from './chorus-node.js'
+export { resolveOptions, type ChorusNodeOptions, type ResolvedOptions } from './config.js'
+export * from './errors.js'
+export type { Member, MembershipInit, MembershipStats } from './membership/index.js'
+export { VERSION } from './version.js'
+export { MESH_TOPIC, ROLES, type Role } from '../protocol/constants.js'

@@ -1,0 +1,43 @@
+/** Membership defaults. Tests shorten the timings; operators rarely need to. */
+
+/** Time between two probe rounds (SWIM's protocol period). @default 1000 */
+export const DEFAULT_PROBE_INTERVAL_MS = 1000
+
+/** How long a probe waits for its ack, dial included. @default 1000 */
+export const DEFAULT_PROBE_TIMEOUT_MS = 1000
+
+/** How long a peer stays suspect, unrefuted, before it is declared dead and leaves the view. @default 4000 */
+export const DEFAULT_SUSPICION_TIMEOUT_MS = 4000
+
+/** Time between full-view syncs with one random member (anti-entropy of the view). @default 15000 */
+export const DEFAULT_SYNC_INTERVAL_MS = 15000
+
+/** While the node sees no other member, it redials bootstrap and remembered peers this often. @default 2000 */
+export const DEFAULT_REJOIN_INTERVAL_MS = 2000
+
+/** How long a dead member is remembered so that stale gossip cannot bring it back. @default 600000 */
+export const DEFAULT_DEAD_RETENTION_MS = 10 * 60 * 1000
+
+/** Updates piggybacked on one ping or ack. @default 8 */
+export const DEFAULT_MAX_PIGGYBACK = 8
+
+/** Dissemination factor λ: an update is sent λ·log2(n+1) times. @default 3 */
+export const DEFAULT_RETRANSMIT_MULT = 3
+
+/** Members a table holds at most; beyond it new peers are not admitted (bounded memory). @default 10000 */
+export const DEFAULT_MAX_MEMBERS = 10000
+
+/** Largest membership frame accepted or sent, in bytes. */
+export const MAX_FRAME_BYTES = 1024 * 1024
+
+/** Updates accepted in one frame; a sync reply carries at most MAX_SYNC_MEMBERS. */
+export const MAX_UPDATES_PER_FRAME = 4096
+
+/** Members sent in one sync reply. */
+export const MAX_SYNC_MEMBERS = 4096
+
+/** Addresses accepted per member record. */
+export const MAX_ADDRS_PER_MEMBER = 16
+
+/** Longest peer id string accepted. */
+export const MAX_PEER_ID_LENGTH = 128

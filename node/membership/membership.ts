@@ -1,0 +1,338 @@
+/**
+ * Membership: the node's live view of the mesh. Finds peers through bootstrap peers, the DHT and
+ * gossip; notices that one is gone through failed probes and a suspicion timeout (SWIM-like); emits
+ * `member:join` / `member:leave`. The state machine is `MemberTable`; this file does the I/O.
+ */
+
+import { EventEmitter } from 'node:events'
+import { logger } from '@libp2p/logger'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { lpStream } from '@libp2p/utils'
+import type { Connection, IdentifyResult, Libp2p, PeerId, Stream } from '@libp2p/interface'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { MEMBERSHIP_PROTOCOL, type Role } from '../../protocol/constants.js'
+import { MembershipMessage } from '../../protocol/pb/membership.js'
+import { MalformedFrameError } from '../errors.js'
+import * as C from './constants.js'
+import { fromPb, toPb, type Member, type MemberRecord } from './member.js'
+import { MemberTable } from './member-table.js'
+
+const log = logger('chorus:membership')
+
+/** Membership tuning. All optional; defaults in constants.ts. */
+export interface MembershipInit {
+  /** @default 1000 */ probeIntervalMs: number
+  /** @default 1000 */ probeTimeoutMs: number
+  /** @default 4000 */ suspicionTimeoutMs: number
+  /** @default 15000 */ syncIntervalMs: number
+  /** @default 2000 */ rejoinIntervalMs: number
+  /** @default 600000 */ deadRetentionMs: number
+  /** @default 8 */ maxPiggyback: number
+  /** @default 10000 */ maxMembers: number
+}
+
+/** A place to remember peers across restarts, so a node can rejoin without its bootstrap peers. */
+export interface PeerMemory {
+  load: () => Promise<Array<{ peerId: string, addrs: string[] }>>
+  save: (peers: Array<{ peerId: string, addrs: string[] }>) => Promise<void>
+}
+
+/** What membership needs from the node. */
+export interface MembershipComponents {
+  libp2p: Pick<Libp2p, 'peerId' | 'getMultiaddrs' | 'handle' | 'unhandle' | 'dialProtocol' | 'dial' | 'peerStore' | 'addEventListener' | 'removeEventListener'>
+  role: Role
+  capacity: number
+  version: string
+  bootstrap: Multiaddr[]
+  memory?: PeerMemory
+}
+
+/** Counters for /metrics. */
+export interface MembershipStats {
+  probesSent: number
+  probesFailed: number
+  pingsReceived: number
+  syncs: number
+  malformedFrames: number
+  joins: number
+  leaves: number
+}
+
+/** Events: `member:join` and `member:leave` carry the member; leave also says why. */
+export interface MembershipEvents {
+  'member:join': [Member]
+  'member:leave': [Member, 'dead' | 'left']
+}
+
+export class Membership extends EventEmitter<MembershipEvents> {
+  readonly stats: MembershipStats = { probesSent: 0, probesFailed: 0, pingsReceived: 0, syncs: 0, malformedFrames: 0, joins: 0, leaves: 0 }
+  private readonly init: MembershipInit
+  private readonly table: MemberTable
+  private incarnation = BigInt(Date.now())
+  private readonly timers: NodeJS.Timeout[] = []
+  private readonly inFlight = new Set<string>()
+  private running = false
+  private readonly onIdentify = (evt: CustomEvent<IdentifyResult>): void => { this.identified(evt.detail) }
+  private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => { this.disconnected(evt.detail) }
+
+  constructor (private readonly components: MembershipComponents, init: Partial<MembershipInit> = {}) {
+    super()
+    this.init = {
+      probeIntervalMs: init.probeIntervalMs ?? C.DEFAULT_PROBE_INTERVAL_MS,
+      probeTimeoutMs: init.probeTimeoutMs ?? C.DEFAULT_PROBE_TIMEOUT_MS,
+      suspicionTimeoutMs: init.suspicionTimeoutMs ?? C.DEFAULT_SUSPICION_TIMEOUT_MS,
+      syncIntervalMs: init.syncIntervalMs ?? C.DEFAULT_SYNC_INTERVAL_MS,
+      rejoinIntervalMs: init.rejoinIntervalMs ?? C.DEFAULT_REJOIN_INTERVAL_MS,
+      deadRetentionMs: init.deadRetentionMs ?? C.DEFAULT_DEAD_RETENTION_MS,
+      maxPiggyback: init.maxPiggyback ?? C.DEFAULT_MAX_PIGGYBACK,
+      maxMembers: init.maxMembers ?? C.DEFAULT_MAX_MEMBERS
+    }
+    this.table = new MemberTable(() => this.selfRecord(), {
+      suspicionTimeoutMs: this.init.suspicionTimeoutMs,
+      deadRetentionMs: this.init.deadRetentionMs,
+      retransmitMult: C.DEFAULT_RETRANSMIT_MULT,
+      maxMembers: this.init.maxMembers
+    }, {
+      onJoin: (m) => { this.stats.joins++; log('join %s (%s)', m.peerId, m.role); this.emit('member:join', m); this.rememberSoon() },
+      onLeave: (m, why) => { this.stats.leaves++; log('leave %s (%s)', m.peerId, why); this.emit('member:leave', m, why) }
+    })
+  }
+
+  /** The timings in force. */
+  get settings (): Readonly<MembershipInit> { return this.init }
+
+  async start (): Promise<void> {
+    if (this.running) return
+    this.running = true
+    const { libp2p } = this.components
+    await libp2p.handle(MEMBERSHIP_PROTOCOL, (stream, connection) => { void this.serve(stream, connection) }, { maxInboundStreams: 64, maxOutboundStreams: 64 })
+    libp2p.addEventListener('peer:identify', this.onIdentify)
+    libp2p.addEventListener('peer:disconnect', this.onDisconnect)
+    this.every(this.init.probeIntervalMs, () => { this.table.tick(); this.probeNext() })
+    this.every(this.init.syncIntervalMs, () => { this.syncRandom() })
+    this.every(this.init.rejoinIntervalMs, () => { if (this.live().length === 0) void this.rejoin() })
+    void this.rejoin()
+  }
+
+  /** Tell the members we know that we are leaving, then stop. */
+  async stop (): Promise<void> {
+    if (!this.running) return
+    this.running = false
+    for (const t of this.timers) clearInterval(t)
+    this.timers.length = 0
+    const { libp2p } = this.components
+    libp2p.removeEventListener('peer:identify', this.onIdentify)
+    libp2p.removeEventListener('peer:disconnect', this.onDisconnect)
+    await this.remember()
+    const leave: MembershipMessage = { kind: MembershipMessage.Kind.LEAVE, sender: toPb({ ...this.selfRecord(), state: 'left' }), updates: [] }
+    await Promise.allSettled(this.table.live().map(async (m) => { await this.send(m.peerId, leave, false) }))
+    await libp2p.unhandle(MEMBERSHIP_PROTOCOL)
+  }
+
+  /** Live members other than this node (alive or suspect), of every role but client. */
+  live (): Member[] {
+    return this.table.live()
+  }
+
+  /** Peer ids of the live server peers, this node included when it is a server: the ownership ring's input. */
+  servers (): string[] {
+    const ids = this.table.live('server').map((m) => m.peerId)
+    if (this.components.role === 'server') ids.push(this.components.libp2p.peerId.toString())
+    return ids.sort()
+  }
+
+  /** Member counts per state, for metrics. */
+  counts (): ReturnType<MemberTable['counts']> {
+    return this.table.counts()
+  }
+
+  private selfRecord (): MemberRecord {
+    const { libp2p, role, capacity, version } = this.components
+    return { peerId: libp2p.peerId.toString(), role, capacity, addrs: libp2p.getMultiaddrs().map((a) => a.decapsulateCode(421)).slice(0, C.MAX_ADDRS_PER_MEMBER), incarnation: this.incarnation, state: 'alive', version }
+  }
+
+  private every (ms: number, fn: () => void): void {
+    const t = setInterval(fn, ms)
+    t.unref()
+    this.timers.push(t)
+  }
+
+  // ---- outbound ----------------------------------------------------------------------------------
+
+  private probeNext (): void {
+    const target = this.table.nextProbeTarget()
+    if (target != null) void this.probe(target)
+  }
+
+  /** Ping one peer; on silence, suspect it. Concurrent probes of one peer are merged. */
+  private async probe (peerId: string): Promise<void> {
+    if (this.inFlight.has(peerId) || !this.running) return
+    this.inFlight.add(peerId)
+    this.stats.probesSent++
+    try {
+      const reply = await this.send(peerId, this.message(MembershipMessage.Kind.PING), true)
+      if (reply?.kind !== MembershipMessage.Kind.ACK) throw new MalformedFrameError('expected an ACK')
+    } catch (err: any) {
+      this.stats.probesFailed++
+      log('probe of %s failed: %s', peerId, err.message)
+      this.table.probeFailed(peerId)
+    } finally {
+      this.inFlight.delete(peerId)
+    }
+  }
+
+  /** Ask one peer for its whole view. */
+  private async sync (peerId: string): Promise<void> {
+    if (!this.running) return
+    this.stats.syncs++
+    try {
+      await this.send(peerId, this.message(MembershipMessage.Kind.SYNC), true)
+    } catch (err: any) {
+      log('sync with %s failed: %s', peerId, err.message)
+    }
+  }
+
+  private syncRandom (): void {
+    const live = this.table.live()
+    if (live.length > 0) void this.sync(live[Math.floor(Math.random() * live.length)].peerId)
+  }
+
+  /** Dial bootstrap peers and remembered peers; identify then brings us into the mesh. */
+  private async rejoin (): Promise<void> {
+    const { libp2p, bootstrap, memory } = this.components
+    const targets: Array<PeerId | Multiaddr> = [...bootstrap]
+    try {
+      for (const p of await memory?.load() ?? []) {
+        if (p.peerId === libp2p.peerId.toString()) continue
+        const id = peerIdFromString(p.peerId)
+        await this.learnAddrs(p.peerId, p.addrs)
+        targets.push(id)
+      }
+    } catch (err: any) {
+      log.error('could not load remembered peers: %s', err.message)
+    }
+    await Promise.allSettled(targets.map(async (t) => {
+      const conn = await libp2p.dial(t, { signal: AbortSignal.timeout(this.init.probeTimeoutMs * 3) })
+      await this.sync(conn.remotePeer.toString())
+    }))
+  }
+
+  private message (kind: MembershipMessage.Kind): MembershipMessage {
+    return { kind, sender: toPb(this.selfRecord()), updates: this.table.takeUpdates(this.init.maxPiggyback).map(toPb) }
+  }
+
+  /** One request (and, if `expectReply`, its reply) on a fresh stream, bounded in size and time. */
+  private async send (peerId: string, msg: MembershipMessage, expectReply: boolean): Promise<MembershipMessage | undefined> {
+    const signal = AbortSignal.timeout(this.init.probeTimeoutMs)
+    const stream = await this.components.libp2p.dialProtocol(peerIdFromString(peerId), MEMBERSHIP_PROTOCOL, { signal })
+    const lp = lpStream(stream, { maxDataLength: C.MAX_FRAME_BYTES })
+    try {
+      await lp.write(MembershipMessage.encode(msg), { signal })
+      if (!expectReply) { await stream.close({ signal }); return undefined }
+      const reply = this.decode(await lp.read({ signal }).then((b) => b.subarray()))
+      await stream.close({ signal }).catch(() => {})
+      this.receive(reply, peerId)
+      return reply
+    } catch (err: any) {
+      stream.abort(err)
+      throw err
+    }
+  }
+
+  // ---- inbound -----------------------------------------------------------------------------------
+
+  /** Serve one inbound stream: one request, one reply. A bad frame aborts the stream, never the node. */
+  private async serve (stream: Stream, connection: Connection): Promise<void> {
+    const signal = AbortSignal.timeout(this.init.probeTimeoutMs * 2)
+    const lp = lpStream(stream, { maxDataLength: C.MAX_FRAME_BYTES })
+    try {
+      const req = this.decode((await lp.read({ signal })).subarray())
+      const from = connection.remotePeer.toString()
+      this.receive(req, from)
+      const kind = req.kind === MembershipMessage.Kind.PING
+        ? MembershipMessage.Kind.ACK
+        : req.kind === MembershipMessage.Kind.SYNC ? MembershipMessage.Kind.SYNC_REPLY : undefined
+      if (req.kind === MembershipMessage.Kind.PING) this.stats.pingsReceived++
+      if (kind != null) {
+        const reply = this.message(kind)
+        if (kind === MembershipMessage.Kind.SYNC_REPLY) reply.updates = this.table.snapshot(C.MAX_SYNC_MEMBERS).map(toPb)
+        await lp.write(MembershipMessage.encode(reply), { signal })
+      }
+      await stream.close({ signal })
+    } catch (err: any) {
+      if (err instanceof MalformedFrameError || err.name === 'InvalidDataLengthError') {
+        this.stats.malformedFrames++
+        log('malformed frame from %s: %s', connection.remotePeer, err.message)
+      }
+      stream.abort(err)
+    }
+  }
+
+  private decode (bytes: Uint8Array): MembershipMessage {
+    try {
+      return MembershipMessage.decode(bytes, { limits: { updates: C.MAX_UPDATES_PER_FRAME, updates$: { addrs: C.MAX_ADDRS_PER_MEMBER }, sender: { addrs: C.MAX_ADDRS_PER_MEMBER } } })
+    } catch (err: any) {
+      throw new MalformedFrameError(`membership frame does not decode: ${err.message}`)
+    }
+  }
+
+  /** Apply a frame from `from` (the authenticated remote peer). */
+  private receive (msg: MembershipMessage, from: string): void {
+    const sender = fromPb(msg.sender)
+    if (sender.peerId !== from) throw new MalformedFrameError(`sender ${sender.peerId} is not the connection's peer ${from}`)
+    const updates = msg.updates.map(fromPb)
+    if (msg.kind === MembershipMessage.Kind.LEAVE) sender.state = 'left'
+    const known = this.table.get(from) != null
+    this.table.observeDirect(sender)
+    if (!known && sender.role !== 'client') void this.learnAddrs(sender.peerId, sender.addrs.map(String))
+    for (const u of updates) {
+      if (this.table.refutesSelf(u, this.incarnation)) {
+        this.incarnation = u.incarnation + 1n
+        this.table.announceSelf()
+        continue
+      }
+      const before = this.table.get(u.peerId)
+      this.table.observeHearsay(u)
+      if (before == null && this.table.get(u.peerId) != null) void this.learnAddrs(u.peerId, u.addrs.map(String))
+    }
+  }
+
+  private async learnAddrs (peerId: string, addrs: string[]): Promise<void> {
+    if (addrs.length === 0 || peerId === this.components.libp2p.peerId.toString()) return
+    try {
+      await this.components.libp2p.peerStore.merge(peerIdFromString(peerId), { multiaddrs: addrs.map((a) => multiaddr(a)) })
+    } catch (err: any) {
+      log('could not store addresses of %s: %s', peerId, err.message)
+    }
+  }
+
+  private identified (result: IdentifyResult): void {
+    if (!result.protocols.includes(MEMBERSHIP_PROTOCOL)) return
+    const id = result.peerId.toString()
+    const e = this.table.get(id)
+    if (e == null || e.state === 'pending' || e.state === 'dead' || e.state === 'left') void this.sync(id)
+  }
+
+  private disconnected (peerId: PeerId): void {
+    const e = this.table.get(peerId.toString())
+    if (e != null && (e.state === 'alive' || e.state === 'suspect')) void this.probe(peerId.toString())
+  }
+
+  // ---- memory of peers ---------------------------------------------------------------------------
+
+  private rememberTimer?: NodeJS.Timeout
+  private rememberSoon (): void {
+    if (this.components.memory == null || this.rememberTimer != null) return
+    this.rememberTimer = setTimeout(() => { this.rememberTimer = undefined; if (this.running) void this.remember() }, 1000)
+    this.rememberTimer.unref()
+  }
+
+  private async remember (): Promise<void> {
+    if (this.rememberTimer != null) { clearTimeout(this.rememberTimer); this.rememberTimer = undefined }
+    try {
+      await this.components.memory?.save(this.table.live().filter((m) => m.role !== 'client').slice(0, 64).map((m) => ({ peerId: m.peerId, addrs: m.addrs })))
+    } catch (err: any) {
+      log.error('could not remember peers: %s', err.message)
+    }
+  }
+}

@@ -1,0 +1,18 @@
+/**
+ * Node 20 gaps that libp2p 3 falls into (libp2p-notes.md): `Promise.withResolvers` (Node 22+) and a
+ * global `WebSocket` (Node 22+). Imported first by the package entry, before anything loads libp2p.
+ */
+import { WebSocket as WsWebSocket } from 'ws'
+
+if (typeof (Promise as any).withResolvers !== 'function') {
+  (Promise as any).withResolvers = function withResolvers<T> () {
+    let resolve!: (value: T | PromiseLike<T>) => void
+    let reject!: (reason?: unknown) => void
+    const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej })
+    return { promise, resolve, reject }
+  }
+}
+
+if (typeof (globalThis as any).WebSocket === 'undefined') {
+  (globalThis as any).WebSocket = WsWebSocket
+}

@@ -1,0 +1,58 @@
+/**
+ * Chorus's own Prometheus figures, registered in the node's registry beside libp2p's: members by state,
+ * connections, gossipsub mesh and traffic, membership counters and (when serving HTTP) process figures.
+ * Gauges are read at scrape time, so nothing is computed between scrapes.
+ */
+
+import { Counter, Gauge, collectDefaultMetrics, type Registry } from 'prom-client'
+import type { ChorusLibp2p } from '../libp2p.js'
+import type { Membership } from '../membership/index.js'
+
+/** Counters other components bump as traffic flows. */
+export interface ChorusCounters {
+  pubsubReceived: Counter<'topic'>
+  pubsubPublished: Counter<'topic'>
+  rejected: Counter<'component' | 'reason'>
+}
+
+/** Register Chorus metrics in `registry`; returns the counters components increment. */
+export function registerChorusMetrics (registry: Registry, libp2p: ChorusLibp2p, membership: Membership, withProcess: boolean): ChorusCounters {
+  const members = new Gauge({
+    name: 'chorus_members',
+    help: 'Peers in the membership table, by state and role (live view = alive + suspect)',
+    labelNames: ['state'],
+    registers: [registry],
+    collect () {
+      for (const [state, n] of Object.entries(membership.counts())) this.set({ state }, n)
+    }
+  })
+  void members
+  new Gauge({ name: 'chorus_server_peers', help: 'Live server peers in the ownership ring, this node included when it is a server', registers: [registry], collect () { this.set(membership.servers().length) } })
+  new Gauge({ name: 'chorus_connections', help: 'Open libp2p connections', registers: [registry], collect () { this.set(libp2p.getConnections().length) } })
+  new Gauge({ name: 'chorus_pubsub_topics', help: 'Gossipsub topics this node subscribes to', registers: [registry], collect () { this.set(libp2p.services.pubsub.getTopics().length) } })
+  new Gauge({ name: 'chorus_pubsub_peers', help: 'Peers speaking gossipsub with this node', registers: [registry], collect () { this.set(libp2p.services.pubsub.getPeers().length) } })
+  new Gauge({
+    name: 'chorus_pubsub_mesh_peers',
+    help: 'Gossipsub mesh peers per subscribed topic',
+    labelNames: ['topic'],
+    registers: [registry],
+    collect () {
+      for (const topic of libp2p.services.pubsub.getTopics()) this.set({ topic }, (libp2p.services.pubsub as unknown as { getMeshPeers: (t: string) => string[] }).getMeshPeers(topic).length)
+    }
+  })
+  const stats = membership.stats
+  const statCounter = (name: string, help: string, read: () => number): void => {
+    new Gauge({ name, help, registers: [registry], collect () { this.set(read()) } })
+  }
+  statCounter('chorus_membership_probes_sent_total', 'Membership probes sent', () => stats.probesSent)
+  statCounter('chorus_membership_probes_failed_total', 'Membership probes that got no ack in time', () => stats.probesFailed)
+  statCounter('chorus_membership_joins_total', 'Members that joined the view', () => stats.joins)
+  statCounter('chorus_membership_leaves_total', 'Members that left the view (dead or left)', () => stats.leaves)
+  statCounter('chorus_membership_malformed_frames_total', 'Membership frames rejected as malformed', () => stats.malformedFrames)
+  if (withProcess) collectDefaultMetrics({ register: registry, prefix: 'chorus_' })
+  return {
+    pubsubReceived: new Counter({ name: 'chorus_pubsub_messages_received_total', help: 'Gossipsub messages delivered to this node', labelNames: ['topic'], registers: [registry] }),
+    pubsubPublished: new Counter({ name: 'chorus_pubsub_messages_published_total', help: 'Gossipsub messages this node published', labelNames: ['topic'], registers: [registry] }),
+    rejected: new Counter({ name: 'chorus_rejected_total', help: 'Inputs rejected, by component and reason', labelNames: ['component', 'reason'], registers: [registry] })
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * The node's one LevelDB, opened in the data directory. Later components take sublevels of it
+ * (users, handles, logs, hints, cursors); membership keeps the peers it last saw here.
+ */
+
+import { join } from 'node:path'
+import { Level } from 'level'
+import { DataDirError } from '../errors.js'
+import type { PeerMemory } from '../membership/index.js'
+
+/** The database type every component receives. Keys and values are strings unless a sublevel says otherwise. */
+export type ChorusDb = Level<string, string>
+
+/** Open (or create) the LevelDB under `dataDir/db`. A second process on the same dir gets a clear error. */
+export async function openDb (dataDir: string): Promise<ChorusDb> {
+  const db = new Level<string, string>(join(dataDir, 'db'))
+  try {
+    await db.open()
+  } catch (err: any) {
+    const cause = String(err.cause?.message ?? err.message)
+    if (/lock/i.test(cause)) throw new DataDirError(`data dir ${dataDir} is in use by another chorus process (LevelDB lock held)`)
+    throw new DataDirError(`cannot open the database in ${dataDir}: ${cause}`)
+  }
+  return db
+}
+
+/** Remembered peers in the `membership` sublevel: one JSON list, replaced whole. */
+export function peerMemory (db: ChorusDb): PeerMemory {
+  const sub = db.sublevel<string, string>('membership', { valueEncoding: 'utf8' })
+  return {
+    async load () {
+      const raw = await sub.get('peers')
+      if (raw == null) return []
+      try {
+        const list = JSON.parse(raw)
+        return Array.isArray(list) ? list.filter((p) => typeof p?.peerId === 'string' && Array.isArray(p.addrs)).slice(0, 64) : []
+      } catch {
+        return []
+      }
+    },
+    async save (peers) {
+      if (db.status !== 'open') return
+      await sub.put('peers', JSON.stringify(peers))
+    }
+  }
+}

@@ -1,0 +1,19 @@
+/**
+ * Wire-level names shared by every Chorus node. Changing one of these is a protocol break: bump the
+ * version segment and keep the old id served until the mesh has moved.
+ */
+
+/** The Kad-DHT protocol id: Chorus runs its own DHT, apart from the public IPFS one. */
+export const KAD_PROTOCOL = '/chorus/kad/1.0.0'
+
+/** Membership: SWIM-style probes, acks and view sync between Chorus peers. */
+export const MEMBERSHIP_PROTOCOL = '/chorus/membership/1.0.0'
+
+/** Gossipsub topic every node joins; raw-throughput benchmarks and mesh-wide notices use it. */
+export const MESH_TOPIC = '/chorus/mesh/1'
+
+/** The three roles a node can run in (design.md, "Roles"). */
+export const ROLES = ['server', 'bootstrap', 'client'] as const
+
+/** A node's role. Only `server` nodes own data. */
+export type Role = typeof ROLES[number]
