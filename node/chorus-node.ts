@@ -185,10 +185,12 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
   }
 }
 
+/** libp2p reports failed listeners as a multi-line text with stacks; make it one line per address, no stacks. */
 function listenError (err: any): Error {
   const text = String(err?.message ?? err)
-  if (/EADDRINUSE|address already in use/i.test(text) || err?.code === 'EADDRINUSE') return new ListenError(`cannot listen: address already in use (${text})`)
-  if (/EADDRNOTAVAIL|EACCES/i.test(text)) return new ListenError(`cannot listen: ${text}`)
-  if (err?.name === 'NoValidAddressesError' || /no valid addresses|could not listen/i.test(text)) return new ListenError(`cannot listen on the given addresses: ${text}`)
+  const failed = [...text.matchAll(/^\s*(\/\S+): Error: (?:listen )?(\w+)?:?\s*([^\n]*)$/gm)]
+    .map((m) => `${m[1]} (${m[2] === 'EADDRINUSE' ? 'address already in use' : m[2] === 'EADDRNOTAVAIL' ? 'address not on this host' : `${m[2] ?? ''} ${m[3]}`.trim()})`)
+  if (failed.length > 0) return new ListenError(`cannot listen on ${failed.join(', ')}`)
+  if (/EADDRINUSE|EADDRNOTAVAIL|EACCES|listen/i.test(text)) return new ListenError(`cannot listen: ${text.split('\n')[0]}`)
   return err
 }

@@ -3,8 +3,8 @@
  * runs with. Every value is checked here, once, with an error that names the option.
  */
 
-import { accessSync, constants as fsConstants, mkdirSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { accessSync, constants as fsConstants, existsSync, mkdirSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { ROLES, type Role } from '../protocol/constants.js'
 import {
@@ -127,10 +127,20 @@ function ensureDataDir (dir: unknown): string {
   if (typeof dir !== 'string' || dir.trim() === '') throw new InvalidOptionError('dataDir', 'must be a non-empty path')
   const abs = resolve(dir)
   try {
-    mkdirSync(abs, { recursive: true, mode: 0o700 })
+    makeDirs(abs)
     accessSync(abs, fsConstants.W_OK | fsConstants.R_OK)
   } catch (err: any) {
     throw new DataDirError(`data dir ${abs} is not usable: ${err.code ?? err.message}`)
   }
   return abs
+}
+
+/** mkdir -p, one level at a time: Node 20's recursive mkdir spins forever under /proc. */
+function makeDirs (dir: string): void {
+  const missing: string[] = []
+  for (let d = dir; !existsSync(d); d = dirname(d)) {
+    if (dirname(d) === d) break
+    missing.unshift(d)
+  }
+  for (const d of missing) mkdirSync(d, { mode: 0o700 })
 }

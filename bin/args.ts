@@ -1,0 +1,159 @@
+/**
+ * The command line's settings: flags, environment variables and a JSON config file, merged in that order
+ * of precedence (a flag beats the environment, which beats the file, which beats the defaults), and turned
+ * into `createNode` options. Every value is checked here or by `resolveOptions`; nothing reaches the node
+ * unvalidated.
+ */
+
+import { readFileSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+import { InvalidOptionError, type ChorusNodeOptions } from '../node/index.js'
+import { hostPort, integer } from '../node/config.js'
+
+/** The subcommands. */
+export const COMMANDS = ['start', 'bootstrap'] as const
+export type Command = typeof COMMANDS[number]
+
+/** One setting: its flag, its environment variable, its config-file key and how to read a string. */
+interface Setting {
+  flag: string
+  env: string
+  key: keyof FileConfig
+  multiple?: boolean
+  help: string
+}
+
+/** What a config file may contain (JSON). Unknown keys are an error, so a typo never goes unnoticed. */
+export interface FileConfig {
+  role?: string
+  listen?: string[]
+  bootstrap?: string[]
+  dataDir?: string
+  replicas?: number
+  writeQuorum?: number
+  capacity?: number
+  http?: string
+  probeInterval?: number
+  suspicionTimeout?: number
+}
+
+/** The settings, in the order `--help` lists them. */
+export const SETTINGS: Setting[] = [
+  { flag: 'role', env: 'CHORUS_ROLE', key: 'role', help: 'server (default), bootstrap or client' },
+  { flag: 'listen', env: 'CHORUS_LISTEN', key: 'listen', multiple: true, help: 'multiaddr to listen on; repeatable (default /ip4/0.0.0.0/tcp/7400 and /ip4/0.0.0.0/tcp/7401/ws)' },
+  { flag: 'bootstrap', env: 'CHORUS_BOOTSTRAP', key: 'bootstrap', multiple: true, help: 'multiaddr of a peer to join through, ending in /p2p/<peer id>; repeatable' },
+  { flag: 'data-dir', env: 'CHORUS_DATA_DIR', key: 'dataDir', help: 'node key and database directory (default $CHORUS_HOME or ~/.chorus)' },
+  { flag: 'replicas', env: 'CHORUS_REPLICAS', key: 'replicas', help: 'copies of every key, N (1-16, default 3)' },
+  { flag: 'write-quorum', env: 'CHORUS_WRITE_QUORUM', key: 'writeQuorum', help: 'owners that must store a write before it is acknowledged, W (1-N, default 2)' },
+  { flag: 'capacity', env: 'CHORUS_CAPACITY', key: 'capacity', help: 'declared capacity: this server\'s weight in ownership (1-1000, default 1)' },
+  { flag: 'http', env: 'CHORUS_HTTP', key: 'http', help: 'HOST:PORT for /health, /status and /metrics (off by default)' },
+  { flag: 'probe-interval', env: 'CHORUS_PROBE_INTERVAL', key: 'probeInterval', help: 'ms between membership probes (50-60000, default 1000)' },
+  { flag: 'suspicion-timeout', env: 'CHORUS_SUSPICION_TIMEOUT', key: 'suspicionTimeout', help: 'ms a silent peer stays suspect before it leaves the view (100-600000, default 4000)' }
+]
+
+const FILE_KEYS = new Set<string>(SETTINGS.map((s) => s.key))
+
+/** Parsed command line: the command, whether help was asked, and the merged node options. */
+export interface Invocation {
+  command?: Command
+  help: boolean
+  version: boolean
+  options: ChorusNodeOptions
+}
+
+/** Parse `argv` (without node and script) against `env`. Throws `InvalidOptionError` with the flag's name. */
+export function parseInvocation (argv: string[], env: NodeJS.ProcessEnv = process.env): Invocation {
+  const flagSpec: Record<string, { type: 'string' | 'boolean', multiple?: boolean, short?: string }> = {
+    help: { type: 'boolean', short: 'h' },
+    version: { type: 'boolean', short: 'v' },
+    config: { type: 'string' }
+  }
+  for (const s of SETTINGS) flagSpec[s.flag] = { type: 'string', multiple: s.multiple === true }
+  let parsed
+  try {
+    parsed = parseArgs({ args: argv, options: flagSpec, allowPositionals: true, strict: true })
+  } catch (err: any) {
+    throw new InvalidOptionError('command line', String(err.message).replace(/\. To specify.*$/s, '').replace(/^Unknown option/, 'unknown flag'))
+  }
+  const { values, positionals } = parsed
+  if (positionals.length > 1) throw new InvalidOptionError('command line', `unexpected argument ${JSON.stringify(positionals[1])}`)
+  const cmd = positionals[0]
+  if (cmd != null && !(COMMANDS as readonly string[]).includes(cmd)) {
+    throw new InvalidOptionError('command line', `unknown command ${JSON.stringify(cmd)} (try: ${COMMANDS.join(', ')})`)
+  }
+  const configPath = (values.config as string | undefined) ?? env.CHORUS_CONFIG
+  const file = configPath != null ? readConfigFile(configPath) : {}
+  const merged: Record<string, unknown> = { ...file }
+  for (const s of SETTINGS) {
+    const fromEnv = env[s.env]
+    if (fromEnv != null && fromEnv !== '') merged[s.key] = s.multiple === true ? fromEnv.split(',').map((x) => x.trim()).filter(Boolean) : fromEnv
+    const fromFlag = values[s.flag]
+    if (fromFlag != null) merged[s.key] = fromFlag
+  }
+  if (cmd === 'bootstrap') {
+    if (merged.role != null && merged.role !== 'bootstrap') throw new InvalidOptionError('--role', '`chorus bootstrap` always runs role bootstrap')
+    merged.role = 'bootstrap'
+  }
+  return { command: cmd as Command | undefined, help: values.help === true, version: values.version === true, options: toNodeOptions(merged) }
+}
+
+function toNodeOptions (m: Record<string, unknown>): ChorusNodeOptions {
+  const opts: ChorusNodeOptions = {}
+  if (m.role != null) opts.role = String(m.role) as ChorusNodeOptions['role']
+  if (m.listen != null) opts.listen = list('--listen', m.listen)
+  if (m.bootstrap != null) opts.bootstrap = list('--bootstrap', m.bootstrap)
+  if (m.dataDir != null) opts.dataDir = String(m.dataDir)
+  if (m.replicas != null) opts.replicas = integer('--replicas', m.replicas, 1, 16)
+  if (m.writeQuorum != null) opts.writeQuorum = integer('--write-quorum', m.writeQuorum, 1, 16)
+  if (m.capacity != null) opts.capacity = integer('--capacity', m.capacity, 1, 1000)
+  if (m.http != null) { hostPort('--http', m.http); opts.http = String(m.http) }
+  const membership: ChorusNodeOptions['membership'] = {}
+  if (m.probeInterval != null) {
+    membership.probeIntervalMs = integer('--probe-interval', m.probeInterval, 50, 60000)
+    membership.probeTimeoutMs = Math.max(50, Math.min(1000, membership.probeIntervalMs))
+    membership.rejoinIntervalMs = Math.max(200, membership.probeIntervalMs * 2)
+  }
+  if (m.suspicionTimeout != null) membership.suspicionTimeoutMs = integer('--suspicion-timeout', m.suspicionTimeout, 100, 600000)
+  if (Object.keys(membership).length > 0) opts.membership = membership
+  return opts
+}
+
+function list (name: string, v: unknown): string[] {
+  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v
+  if (typeof v === 'string') return [v]
+  throw new InvalidOptionError(name, 'must be a list of multiaddrs')
+}
+
+function readConfigFile (path: string): FileConfig {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (err: any) {
+    throw new InvalidOptionError('--config', `cannot read ${path}: ${err.code ?? err.message}`)
+  }
+  if (text.length > 1024 * 1024) throw new InvalidOptionError('--config', `${path} is larger than 1 MiB`)
+  let data: unknown
+  try {
+    data = JSON.parse(text)
+  } catch (err: any) {
+    throw new InvalidOptionError('--config', `${path} is not valid JSON: ${err.message}`)
+  }
+  if (data == null || typeof data !== 'object' || Array.isArray(data)) throw new InvalidOptionError('--config', `${path} must hold a JSON object`)
+  for (const key of Object.keys(data)) {
+    if (!FILE_KEYS.has(key)) throw new InvalidOptionError('--config', `${path}: unknown key ${JSON.stringify(key)} (known: ${[...FILE_KEYS].join(', ')})`)
+  }
+  return data as FileConfig
+}
+
+/** The help text of `chorus` or of one command. */
+export function helpText (command?: Command): string {
+  const flags = SETTINGS.map((s) => `  --${s.flag.padEnd(18)} ${s.help}\n  ${''.padEnd(20)} env ${s.env}`).join('\n')
+  const common = `${flags}\n  --config FILE        JSON file with any of: ${[...FILE_KEYS].join(', ')}\n  ${''.padEnd(20)} env CHORUS_CONFIG\n  -h, --help           this help\n\nPrecedence: flag > environment variable > config file > default.`
+  if (command === 'start') {
+    return `Usage: chorus start [flags]\n\nStart a node and join the mesh through --bootstrap peers (with none, it is a mesh of one).\nPrints its peer id and the multiaddrs other nodes pass to --bootstrap; logs peers joining and leaving;\nstops cleanly on SIGINT or SIGTERM.\n\n${common}\n`
+  }
+  if (command === 'bootstrap') {
+    return `Usage: chorus bootstrap [flags]\n\nRun a bootstrap peer: a stable, well-known address that helps new nodes find the mesh. It stores no\nchat data and takes no part in ownership. Same flags as start (--role is fixed to bootstrap).\n\n${common}\n`
+  }
+  return `Usage: chorus <command> [flags]\n\nChorus: a peer-to-peer federated chat mesh.\n\nCommands:\n  start       run a node (role server by default)\n  bootstrap   run a bootstrap peer\n\nchorus <command> --help shows its flags. chorus --version prints the version.\n`
+}

@@ -1,0 +1,73 @@
+/**
+ * `chorus`: the node binary. Output is for people and for scripts: one line per fact, peers joining and
+ * leaving as they happen; errors are one line on stderr and a non-zero exit (2 for bad usage, 1 for a
+ * node that could not start).
+ */
+
+import { ChorusError, createNode, VERSION, type ChorusNode } from '../node/index.js'
+import { SETTINGS, helpText, parseInvocation, type Invocation } from './args.js'
+
+const STOP_TIMEOUT_MS = 10_000
+
+function fail (message: string, code: number): never {
+  process.stderr.write(`chorus: error: ${message}\n`)
+  process.exit(code)
+}
+
+/** An error as the command-line user should read it: library option names become flag names. */
+function explain (err: any): string {
+  if (!(err instanceof ChorusError)) return `could not start: ${err?.message ?? err}`
+  const option = (err as { option?: string }).option
+  const setting = SETTINGS.find((s) => s.key === option)
+  return setting != null ? err.message.replace(`${option}:`, `--${setting.flag}:`) : err.message
+}
+
+function say (line: string): void {
+  process.stdout.write(`${line}\n`)
+}
+
+async function main (argv: string[]): Promise<void> {
+  let inv: Invocation
+  try {
+    inv = parseInvocation(argv)
+  } catch (err: any) {
+    fail(explain(err), 2)
+  }
+  if (inv.version) { say(VERSION); return }
+  if (inv.help || inv.command == null) { process.stdout.write(helpText(inv.command)); return }
+
+  let node: ChorusNode
+  try {
+    node = await createNode(inv.options)
+    await node.start()
+  } catch (err: any) {
+    fail(explain(err), err?.code === 'ERR_INVALID_OPTION' ? 2 : 1)
+  }
+
+  say(`chorus ${VERSION} started as ${node.role}`)
+  say(`peer id: ${node.peerId}`)
+  say(`data dir: ${node.options.dataDir}`)
+  for (const a of node.multiaddrs()) say(`listening: ${a}`)
+  const http = node.httpAddress()
+  if (http != null) say(`http: http://${http}/status`)
+  if (node.options.bootstrap.length === 0 && node.role !== 'bootstrap') say('no --bootstrap given: this node is a mesh of its own until others join it')
+  node.on('member:join', (m) => { say(`${new Date().toISOString()} peer joined ${m.peerId} (${m.role})`) })
+  node.on('member:leave', (m, why) => { say(`${new Date().toISOString()} peer left ${m.peerId} (${m.role}, ${why})`) })
+
+  let stopping = false
+  const shutdown = (signal: string): void => {
+    if (stopping) { process.stderr.write(`chorus: ${signal} again, exiting now\n`); process.exit(1) }
+    stopping = true
+    say(`${signal}: stopping`)
+    const timer = setTimeout(() => { fail(`stop took longer than ${STOP_TIMEOUT_MS} ms`, 1) }, STOP_TIMEOUT_MS)
+    node.stop().then(() => {
+      clearTimeout(timer)
+      say('stopped')
+      process.exit(0)
+    }, (err) => { fail(`stop failed: ${err.message}`, 1) })
+  }
+  process.on('SIGINT', () => { shutdown('SIGINT') })
+  process.on('SIGTERM', () => { shutdown('SIGTERM') })
+}
+
+await main(process.argv.slice(2))
