@@ -1,0 +1,135 @@
+/**
+ * Envelopes: immutable, signed chat messages. The sender's device signs; every node verifies once, on
+ * receipt, with the native Ed25519 of node:crypto (libp2p-notes.md: ~12× faster than a JS implementation).
+ */
+
+import { createHash, randomBytes, type KeyObject } from 'node:crypto'
+import { ed25519Generate, ed25519PublicKeyObject, ed25519Sign, ed25519Verify, type Ed25519KeyPair } from './ed25519.js'
+import { BadSignatureError, EnvelopeTooLargeError, MalformedEnvelopeError } from './errors.js'
+import { Envelope } from './pb/envelope.js'
+
+export { Envelope }
+
+/** Largest body (text or ciphertext) in bytes. */
+export const MAX_BODY_BYTES = 64 * 1024
+
+/** Largest encoded envelope in bytes (body plus headers). */
+export const MAX_ENVELOPE_BYTES = MAX_BODY_BYTES + 1024
+
+/** Longest recipient id. */
+export const MAX_RECIPIENT_LENGTH = 128
+
+const DOMAIN = new TextEncoder().encode('chorus/envelope/v1')
+
+/** A user's (or device's) Ed25519 identity: raw 32-byte keys. */
+export type IdentityKey = Ed25519KeyPair
+
+/** A fresh identity key pair. */
+export const generateIdentity = ed25519Generate
+
+/** The userId of a public key: base32 (RFC 4648, lower case) of the first 20 bytes of its sha256. */
+export function userIdOf (publicKey: Uint8Array): string {
+  return base32(createHash('sha256').update(publicKey).digest().subarray(0, 20))
+}
+
+/** What a sender fills in; id, timestamp and signature are added by `signEnvelope`. */
+export interface EnvelopeDraft {
+  kind: Envelope.Kind
+  recipient: string
+  body: Uint8Array
+  timestamp: bigint
+  id?: Uint8Array
+}
+
+/** Build and sign an envelope. Throws `EnvelopeTooLargeError` for an oversized body. */
+export function signEnvelope (draft: EnvelopeDraft, identity: IdentityKey): Envelope {
+  if (draft.body.byteLength > MAX_BODY_BYTES) throw new EnvelopeTooLargeError(`body of ${draft.body.byteLength} bytes exceeds ${MAX_BODY_BYTES}`)
+  if (draft.recipient.length === 0 || draft.recipient.length > MAX_RECIPIENT_LENGTH) throw new MalformedEnvelopeError('recipient must be 1..128 characters')
+  const env: Envelope = {
+    id: new Uint8Array(draft.id ?? randomBytes(16)),
+    timestamp: draft.timestamp,
+    kind: draft.kind,
+    senderKey: new Uint8Array(identity.publicKey),
+    recipient: draft.recipient,
+    body: new Uint8Array(draft.body),
+    signature: new Uint8Array(0)
+  }
+  env.signature = ed25519Sign(identity.privateKey, signedBytes(env))
+  return env
+}
+
+/**
+ * Decode and verify an envelope from the wire. Throws `EnvelopeTooLargeError`, `MalformedEnvelopeError`
+ * or `BadSignatureError`; returns the envelope only when its signature holds.
+ */
+export function openEnvelope (bytes: Uint8Array, keys?: SenderKeyCache): Envelope {
+  if (bytes.byteLength > MAX_ENVELOPE_BYTES) throw new EnvelopeTooLargeError(`envelope of ${bytes.byteLength} bytes exceeds ${MAX_ENVELOPE_BYTES}`)
+  let env: Envelope
+  try {
+    env = Envelope.decode(bytes)
+  } catch (err: any) {
+    throw new MalformedEnvelopeError(`envelope does not decode: ${err.message}`)
+  }
+  checkShape(env)
+  verifyEnvelope(env, keys)
+  return env
+}
+
+/** Verify the signature of a decoded envelope. Throws `BadSignatureError`. */
+export function verifyEnvelope (env: Envelope, keys?: SenderKeyCache): void {
+  const key = keys?.get(env.senderKey) ?? env.senderKey
+  if (!ed25519Verify(key, signedBytes(env), env.signature)) throw new BadSignatureError('envelope signature does not verify')
+}
+
+/** The hex form of an envelope id, for maps and logs. */
+export function envelopeIdHex (env: Pick<Envelope, 'id'>): string {
+  return Buffer.from(env.id).toString('hex')
+}
+
+/** A bounded cache of sender KeyObjects: building one costs more than half a verification. */
+export class SenderKeyCache {
+  private readonly keys = new Map<string, KeyObject>()
+  constructor (private readonly max = 10_000) {}
+
+  get (raw: Uint8Array): KeyObject {
+    const id = Buffer.from(raw).toString('base64')
+    let key = this.keys.get(id)
+    if (key == null) {
+      key = ed25519PublicKeyObject(raw)
+      if (this.keys.size >= this.max) this.keys.delete(this.keys.keys().next().value as string)
+      this.keys.set(id, key)
+    }
+    return key
+  }
+}
+
+function checkShape (env: Envelope): void {
+  if (env.id.byteLength !== 16) throw new MalformedEnvelopeError('envelope id must be 16 bytes')
+  if (env.senderKey.byteLength !== 32) throw new MalformedEnvelopeError('sender key must be 32 bytes')
+  if (env.signature.byteLength !== 64) throw new MalformedEnvelopeError('signature must be 64 bytes')
+  if (env.recipient.length === 0 || env.recipient.length > MAX_RECIPIENT_LENGTH) throw new MalformedEnvelopeError('recipient must be 1..128 characters')
+  if (env.body.byteLength > MAX_BODY_BYTES) throw new EnvelopeTooLargeError(`body of ${env.body.byteLength} bytes exceeds ${MAX_BODY_BYTES}`)
+  if (env.timestamp === 0n) throw new MalformedEnvelopeError('timestamp missing')
+}
+
+function signedBytes (env: Envelope): Uint8Array {
+  const body = Envelope.encode({ ...env, signature: new Uint8Array(0) })
+  const out = new Uint8Array(DOMAIN.length + body.length)
+  out.set(DOMAIN)
+  out.set(body, DOMAIN.length)
+  return out
+}
+
+const ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567'
+function base32 (bytes: Uint8Array): string {
+  let out = ''
+  let bits = 0
+  let value = 0
+  for (const b of bytes) {
+    value = (value << 8) | b
+    bits += 8
+    while (bits >= 5) { out += ALPHABET[(value >>> (bits - 5)) & 31]; bits -= 5 }
+  }
+  if (bits > 0) out += ALPHABET[(value << (5 - bits)) & 31]
+  return out
+}
