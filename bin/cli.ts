@@ -22,8 +22,15 @@ function explain (err: any): string {
   return setting != null ? err.message.replace(`${option}:`, `--${setting.flag}:`) : err.message
 }
 
+// `chorus start | head -2`: once nobody reads stdout, keep running and stay quiet instead of dying on EPIPE
+let stdoutGone = false
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') stdoutGone = true
+  else fail(`cannot write output: ${err.message}`, 1)
+})
+
 function say (line: string): void {
-  process.stdout.write(`${line}\n`)
+  if (!stdoutGone) process.stdout.write(`${line}\n`)
 }
 
 async function main (argv: string[]): Promise<void> {
@@ -34,7 +41,16 @@ async function main (argv: string[]): Promise<void> {
     fail(explain(err), 2)
   }
   if (inv.version) { say(VERSION); return }
+  if (inv.command == null && !inv.help && argv.length > 0) fail('no command given (try: chorus start, chorus bootstrap, chorus --help)', 2)
   if (inv.help || inv.command == null) { process.stdout.write(helpText(inv.command)); return }
+
+  // a signal during start-up stops the node as soon as it is up, rather than killing it half-started
+  let stopRequested: string | undefined
+  const early = (signal: string) => (): void => { stopRequested ??= signal }
+  const earlyInt = early('SIGINT')
+  const earlyTerm = early('SIGTERM')
+  process.on('SIGINT', earlyInt)
+  process.on('SIGTERM', earlyTerm)
 
   let node: ChorusNode
   try {
@@ -43,6 +59,8 @@ async function main (argv: string[]): Promise<void> {
   } catch (err: any) {
     fail(explain(err), err?.code === 'ERR_INVALID_OPTION' ? 2 : 1)
   }
+  process.off('SIGINT', earlyInt)
+  process.off('SIGTERM', earlyTerm)
 
   say(`chorus ${VERSION} started as ${node.role}`)
   say(`peer id: ${node.peerId}`)
@@ -68,6 +86,7 @@ async function main (argv: string[]): Promise<void> {
   }
   process.on('SIGINT', () => { shutdown('SIGINT') })
   process.on('SIGTERM', () => { shutdown('SIGTERM') })
+  if (stopRequested != null) shutdown(stopRequested)
 }
 
 await main(process.argv.slice(2))

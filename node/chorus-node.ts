@@ -17,6 +17,13 @@ import { registerChorusMetrics, type ChorusCounters } from './status/metrics.js'
 import { StatusServer } from './status/http.js'
 import { openDb, peerMemory, type ChorusDb } from './store/db.js'
 import { VERSION } from './version.js'
+import { HybridClock } from '../protocol/hlc.js'
+import { checkHandle, signHandleClaim } from '../protocol/handle.js'
+import { Replication } from './replication/replication.js'
+import { NoServersError } from './replication/errors.js'
+import { HandleDirectory } from './session/directory.js'
+import { IdentityStore } from './session/identities.js'
+import { User } from './session/user.js'
 
 const log = logger('chorus:node')
 
@@ -65,7 +72,12 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
   readonly membership: Membership
   /** This node's Prometheus registry (libp2p's figures and Chorus's). */
   readonly registry: Registry
+  /** The node's hybrid logical clock: every envelope sent from here is stamped by it. */
+  readonly clock = new HybridClock()
   private db?: ChorusDb
+  private replicationPart?: Replication
+  private directory?: HandleDirectory
+  private readonly users = new Map<string, User>()
   private http?: StatusServer
   private counters?: ChorusCounters
   private lifecycle: NodeLifecycle = 'created'
@@ -114,6 +126,18 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
       this.watchPubsub()
       this.libp2p.services.pubsub.subscribe(MESH_TOPIC)
       await this.membership.start()
+      if (this.role !== 'bootstrap') {
+        this.replicationPart = new Replication({
+          libp2p: this.libp2p,
+          membership: this.membership,
+          db: this.db,
+          role: this.role,
+          capacity: this.options.capacity,
+          reject: (reason) => { this.counters?.rejected.inc({ component: 'store', reason }) }
+        }, { replicas: this.options.replicas, writeQuorum: this.options.writeQuorum, ...this.options.replication })
+        await this.replicationPart.start()
+        this.directory = new HandleDirectory(this.replicationPart)
+      }
       if (this.options.http != null) {
         this.http = new StatusServer({
           healthy: () => this.lifecycle === 'started',
@@ -140,6 +164,37 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
     await this.teardown()
     this.lifecycle = 'stopped'
     log('stopped %s', this.peerId)
+  }
+
+  /** Replication (servers and clients; a bootstrap peer has none). */
+  get replication (): Replication {
+    if (this.replicationPart == null) throw new NodeStateError(this.role === 'bootstrap' ? 'a bootstrap peer hosts no users and stores no data' : 'the node is not started')
+    return this.replicationPart
+  }
+
+  /**
+   * Open a user's session on this node: load the user's identity key (creating it on first use),
+   * claim the handle (first come; `HandleTakenError` if another key holds it), catch up on every
+   * message that arrived while the user was away, then keep receiving. Waits up to `timeoutMs` for
+   * the node to see a server.
+   */
+  async openUser (handle: string, o: { timeoutMs?: number, syncIntervalMs?: number } = {}): Promise<User> {
+    checkHandle(handle)
+    if (this.lifecycle !== 'started') throw new NodeStateError('start the node before opening users')
+    const existing = this.users.get(handle)
+    if (existing != null) return existing
+    const replication = this.replication
+    const deadline = Date.now() + (o.timeoutMs ?? 10_000)
+    while (replication.placement.serverCount() === 0) {
+      if (Date.now() > deadline) throw new NoServersError()
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    const { identity } = await new IdentityStore(this.database).loadOrCreate(handle)
+    await (this.directory as HandleDirectory).claim(signHandleClaim(handle, identity, this.clock.now()))
+    const user = new User(handle, identity, { replication, directory: this.directory as HandleDirectory, clock: this.clock, db: this.database, syncIntervalMs: o.syncIntervalMs })
+    this.users.set(handle, user)
+    await user.open()
+    return user
   }
 
   /** Full multiaddrs, with `/p2p/<peer id>`: what another node passes to `--bootstrap`. */
@@ -178,6 +233,8 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
       try { await fn() } catch (err: any) { log.error('stopping %s failed: %s', what, err.message) }
     }
     await step('http', async () => this.http?.stop())
+    await step('users', async () => { await Promise.all([...this.users.values()].map(async (u) => u.close())); this.users.clear() })
+    await step('replication', async () => this.replicationPart?.stop())
     await step('membership', async () => this.membership.stop())
     await step('libp2p', async () => this.libp2p.stop())
     await step('database', async () => this.db?.close())

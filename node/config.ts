@@ -5,6 +5,8 @@
 
 import { accessSync, constants as fsConstants, existsSync, mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
+import type { ConnectionGater } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { ROLES, type Role } from '../protocol/constants.js'
 import {
@@ -39,6 +41,10 @@ export interface ChorusNodeOptions {
   allowPrivateAddresses?: boolean
   /** Membership timing (probe interval, probe timeout, suspicion timeout …). */
   membership?: Partial<MembershipInit>
+  /** Repair timing and flood control (repair interval, hint interval, per-peer put rate). */
+  replication?: { repairIntervalMs?: number, hintIntervalMs?: number, peerPutRate?: number }
+  /** Advanced: a libp2p connection gater (which peers this node may talk to). Tests use it to cut partitions. */
+  connectionGater?: ConnectionGater
 }
 
 /** Options after validation and defaults: what the node runs with. */
@@ -53,6 +59,8 @@ export interface ResolvedOptions {
   http?: { host: string, port: number }
   allowPrivateAddresses: boolean
   membership: Partial<MembershipInit>
+  replication: { repairIntervalMs?: number, hintIntervalMs?: number, peerPutRate?: number }
+  connectionGater?: ConnectionGater
 }
 
 /** Validate options and apply defaults. Throws `InvalidOptionError` or `DataDirError`. */
@@ -70,7 +78,7 @@ export function resolveOptions (options: ChorusNodeOptions = {}): ResolvedOption
   const dataDir = ensureDataDir(options.dataDir ?? defaultDataDir())
   const http = options.http == null ? undefined : hostPort('http', options.http)
   const allowPrivateAddresses = options.allowPrivateAddresses ?? [...listen, ...bootstrap].some(isLoopback)
-  return { role, dataDir, listen, bootstrap, replicas, writeQuorum, capacity, http, allowPrivateAddresses, membership: options.membership ?? {} }
+  return { role, dataDir, listen, bootstrap, replicas, writeQuorum, capacity, http, allowPrivateAddresses, membership: options.membership ?? {}, replication: options.replication ?? {}, connectionGater: options.connectionGater }
 }
 
 /** The listen addresses used when none are given. A client needs no fixed port. */
@@ -110,8 +118,12 @@ function addresses (name: string, values: unknown, needPeerId: boolean): Multiad
     }
     const protos = ma.getComponents().map((c) => c.name)
     if (!protos.includes('tcp')) throw new InvalidOptionError(name, `${value}: only TCP and WebSocket (tcp/…/ws) addresses are supported`)
-    if (needPeerId && ma.getComponents().find((c) => c.name === 'p2p') == null) {
+    const p2p = ma.getComponents().find((c) => c.name === 'p2p')
+    if (needPeerId && p2p == null) {
       throw new InvalidOptionError(name, `${value}: a bootstrap address must end in /p2p/<peer id> (copy the line a node prints on start)`)
+    }
+    if (needPeerId) {
+      try { peerIdFromString(String(p2p?.value)) } catch { throw new InvalidOptionError(name, `${value}: ${String(p2p?.value)} is not a peer id`) }
     }
     if (!needPeerId && protos.includes('p2p')) throw new InvalidOptionError(name, `${value}: a listen address carries no /p2p/ part`)
     return ma

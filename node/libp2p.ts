@@ -56,6 +56,7 @@ export async function buildLibp2p (opts: ResolvedOptions, privateKey: PrivateKey
     transports: ws ? [tcp(), webSockets()] : [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
+    connectionGater: opts.connectionGater,
     connectionManager: {
       maxConnections: DEFAULT_MAX_CONNECTIONS,
       inboundConnectionThreshold: DEFAULT_INBOUND_CONNECTION_THRESHOLD

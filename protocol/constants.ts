@@ -17,3 +17,6 @@ export const ROLES = ['server', 'bootstrap', 'client'] as const
 
 /** A node's role. Only `server` nodes own data. */
 export type Role = typeof ROLES[number]
+
+/** Replication: store, fetch and reconcile mailboxes, claim and resolve handles. */
+export const STORE_PROTOCOL = '/chorus/store/1.0.0'

@@ -39,6 +39,7 @@ export interface EnvelopeDraft {
   body: Uint8Array
   timestamp: bigint
   id?: Uint8Array
+  senderHandle?: string
 }
 
 /** Build and sign an envelope. Throws `EnvelopeTooLargeError` for an oversized body. */
@@ -52,7 +53,8 @@ export function signEnvelope (draft: EnvelopeDraft, identity: IdentityKey): Enve
     senderKey: new Uint8Array(identity.publicKey),
     recipient: draft.recipient,
     body: new Uint8Array(draft.body),
-    signature: new Uint8Array(0)
+    signature: new Uint8Array(0),
+    senderHandle: draft.senderHandle ?? ''
   }
   env.signature = ed25519Sign(identity.privateKey, signedBytes(env))
   return env
@@ -110,6 +112,7 @@ function checkShape (env: Envelope): void {
   if (env.recipient.length === 0 || env.recipient.length > MAX_RECIPIENT_LENGTH) throw new MalformedEnvelopeError('recipient must be 1..128 characters')
   if (env.body.byteLength > MAX_BODY_BYTES) throw new EnvelopeTooLargeError(`body of ${env.body.byteLength} bytes exceeds ${MAX_BODY_BYTES}`)
   if (env.timestamp === 0n) throw new MalformedEnvelopeError('timestamp missing')
+  if (env.senderHandle.length > 64) throw new MalformedEnvelopeError('sender handle too long')
 }
 
 function signedBytes (env: Envelope): Uint8Array {

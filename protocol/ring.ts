@@ -35,13 +35,28 @@ function head (point: Uint8Array): number {
   return ((point[0] * 256 + point[1]) * 256 + point[2]) * 2 ** 24 + ((point[3] * 256 + point[4]) * 256 + point[5])
 }
 
+function positionsOf (peerId: string, count: number, cache?: Map<string, Float64Array>): Float64Array {
+  const id = `${peerId}/${count}`
+  let p = cache?.get(id)
+  if (p == null) {
+    p = new Float64Array(count)
+    for (let i = 0; i < count; i++) p[i] = head(createHash('sha256').update(`chorus/vnode/${peerId}/${i}`).digest())
+    cache?.set(id, p)
+  }
+  return p
+}
+
 /** An immutable ring built from one view of the live servers. Build once per view, query many times. */
 export class Ring {
   private readonly positions: Float64Array
   private readonly holders: Int32Array
   private readonly peers: string[]
 
-  constructor (members: RingMember[], vnodes: number = DEFAULT_VNODES) {
+  /**
+   * @param cache positions computed for earlier rings, keyed by peer id and count: rebuilding the ring
+   *   of a 1,000-server view after one join then hashes 128 positions instead of 128,000.
+   */
+  constructor (members: RingMember[], vnodes: number = DEFAULT_VNODES, cache?: Map<string, Float64Array>) {
     if (!Number.isInteger(vnodes) || vnodes < 1) throw new RangeError('vnodes must be a whole number ≥ 1')
     this.peers = [...new Set(members.map((m) => m.peerId))].sort()
     const capacity = new Map(members.map((m) => [m.peerId, m.capacity ?? 1]))
@@ -50,9 +65,7 @@ export class Ring {
       const c = capacity.get(peerId) ?? 1
       if (!(c > 0) || !Number.isFinite(c)) throw new RangeError(`capacity of ${peerId} must be a positive number`)
       const count = Math.min(MAX_VNODES_PER_SERVER, Math.max(1, Math.round(vnodes * c)))
-      for (let i = 0; i < count; i++) {
-        entries.push([head(createHash('sha256').update(`chorus/vnode/${peerId}/${i}`).digest()), index])
-      }
+      for (const p of positionsOf(peerId, count, cache)) entries.push([p, index])
     })
     entries.sort((a, b) => a[0] - b[0] || (this.peers[a[1]] < this.peers[b[1]] ? -1 : 1))
     this.positions = Float64Array.from(entries, (e) => e[0])

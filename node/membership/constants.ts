@@ -41,3 +41,6 @@ export const MAX_ADDRS_PER_MEMBER = 16
 
 /** Longest peer id string accepted. */
 export const MAX_PEER_ID_LENGTH = 128
+
+/** How long a stopping node waits for its LEAVE to reach each member, at least. @default 1000 */
+export const LEAVE_TIMEOUT_MS = 1000

@@ -58,9 +58,15 @@ export class MemberTable {
     const now = this.now()
     const e = this.entries.get(r.peerId)
     if (r.state === 'left') {
-      if (e != null && r.incarnation >= e.record.incarnation) this.transition(e, 'left', now)
+      if (e != null && r.incarnation >= e.record.incarnation) {
+        e.record = { ...e.record, incarnation: r.incarnation }
+        this.transition(e, 'left', now)
+      }
       return
     }
+    // a ping or ack still in flight when the peer left must not bring it back: only a restart
+    // (a higher incarnation) does
+    if (e != null && e.state === 'left' && r.incarnation <= e.record.incarnation) return
     const record: MemberRecord = { ...r, state: 'alive' }
     if (e == null) {
       if (!this.admit()) return

@@ -72,6 +72,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
   private readonly timers: NodeJS.Timeout[] = []
   private readonly inFlight = new Set<string>()
   private running = false
+  private version = 0
   private readonly onIdentify = (evt: CustomEvent<IdentifyResult>): void => { this.identified(evt.detail) }
   private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => { this.disconnected(evt.detail) }
 
@@ -93,8 +94,8 @@ export class Membership extends EventEmitter<MembershipEvents> {
       retransmitMult: C.DEFAULT_RETRANSMIT_MULT,
       maxMembers: this.init.maxMembers
     }, {
-      onJoin: (m) => { this.stats.joins++; log('join %s (%s)', m.peerId, m.role); this.emit('member:join', m); this.rememberSoon() },
-      onLeave: (m, why) => { this.stats.leaves++; log('leave %s (%s)', m.peerId, why); this.emit('member:leave', m, why) }
+      onJoin: (m) => { this.version++; this.stats.joins++; log('join %s (%s)', m.peerId, m.role); this.emit('member:join', m); this.rememberSoon() },
+      onLeave: (m, why) => { this.version++; this.stats.leaves++; log('leave %s (%s)', m.peerId, why); this.emit('member:leave', m, why) }
     })
   }
 
@@ -125,9 +126,14 @@ export class Membership extends EventEmitter<MembershipEvents> {
     libp2p.removeEventListener('peer:disconnect', this.onDisconnect)
     await this.remember()
     const leave: MembershipMessage = { kind: MembershipMessage.Kind.LEAVE, sender: toPb({ ...this.selfRecord(), state: 'left' }), updates: [] }
-    await Promise.allSettled(this.table.live().map(async (m) => { await this.send(m.peerId, leave, false) }))
+    const timeout = Math.max(this.init.probeTimeoutMs, C.LEAVE_TIMEOUT_MS)
+    const sent = await Promise.allSettled(this.table.live().map(async (m) => { await this.send(m.peerId, leave, false, timeout) }))
+    for (const r of sent) if (r.status === 'rejected') log('LEAVE not delivered: %s', r.reason?.message)
     await libp2p.unhandle(MEMBERSHIP_PROTOCOL)
   }
+
+  /** Bumped on every join and leave: a cheap way to know the view changed. */
+  get viewVersion (): number { return this.version }
 
   /** Live members other than this node (alive or suspect), of every role but client. */
   live (): Member[] {
@@ -222,8 +228,8 @@ export class Membership extends EventEmitter<MembershipEvents> {
   }
 
   /** One request (and, if `expectReply`, its reply) on a fresh stream, bounded in size and time. */
-  private async send (peerId: string, msg: MembershipMessage, expectReply: boolean): Promise<MembershipMessage | undefined> {
-    const signal = AbortSignal.timeout(this.init.probeTimeoutMs)
+  private async send (peerId: string, msg: MembershipMessage, expectReply: boolean, timeoutMs = this.init.probeTimeoutMs): Promise<MembershipMessage | undefined> {
+    const signal = AbortSignal.timeout(timeoutMs)
     const stream = await this.components.libp2p.dialProtocol(peerIdFromString(peerId), MEMBERSHIP_PROTOCOL, { signal })
     const lp = lpStream(stream, { maxDataLength: C.MAX_FRAME_BYTES })
     try {

@@ -29,7 +29,7 @@ export class StatusServer {
     const server = createServer((req, res) => { void this.route(req, res) })
     server.keepAliveTimeout = 5000
     await new Promise<void>((resolve, reject) => {
-      server.once('error', (err: any) => { reject(new ListenError(`--http ${this.host}:${this.port}: ${err.code === 'EADDRINUSE' ? 'port in use' : err.code ?? err.message}`)) })
+      server.once('error', (err: any) => { reject(new ListenError(`--http ${this.host}:${this.port}: ${err.code === 'EADDRINUSE' ? 'address already in use' : err.code ?? err.message}`)) })
       server.listen(this.port, this.host, () => { resolve() })
     })
     this.server = server

@@ -11,6 +11,7 @@ export interface Envelope {
   recipient: string
   body: Uint8Array<ArrayBuffer>
   signature: Uint8Array<ArrayBuffer>
+  senderHandle: string
 }
 
 export namespace Envelope {
@@ -84,6 +85,11 @@ export namespace Envelope {
           w.bytes(obj.signature)
         }
 
+        if ((obj.senderHandle != null && obj.senderHandle !== '')) {
+          w.uint32(66)
+          w.string(obj.senderHandle)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -95,7 +101,8 @@ export namespace Envelope {
           senderKey: uint8ArrayAlloc(0),
           recipient: '',
           body: uint8ArrayAlloc(0),
-          signature: uint8ArrayAlloc(0)
+          signature: uint8ArrayAlloc(0),
+          senderHandle: ''
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -130,6 +137,10 @@ export namespace Envelope {
             }
             case 7: {
               obj.signature = reader.bytes()
+              break
+            }
+            case 8: {
+              obj.senderHandle = reader.string()
               break
             }
             default: {
@@ -196,6 +207,13 @@ export namespace Envelope {
               }
               break
             }
+            case 8: {
+              yield {
+                field: `${prefix}.senderHandle`,
+                value: reader.string()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -243,6 +261,11 @@ export namespace Envelope {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface EnvelopeSenderHandleFieldEvent {
+    field: '$.senderHandle'
+    value: string
+  }
+
   export function encode (obj: Partial<Envelope>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Envelope.codec())
   }
@@ -251,7 +274,7 @@ export namespace Envelope {
     return decodeMessage(buf, Envelope.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Envelope>): Generator<EnvelopeIdFieldEvent | EnvelopeTimestampFieldEvent | EnvelopeKindFieldEvent | EnvelopeSenderKeyFieldEvent | EnvelopeRecipientFieldEvent | EnvelopeBodyFieldEvent | EnvelopeSignatureFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Envelope>): Generator<EnvelopeIdFieldEvent | EnvelopeTimestampFieldEvent | EnvelopeKindFieldEvent | EnvelopeSenderKeyFieldEvent | EnvelopeRecipientFieldEvent | EnvelopeBodyFieldEvent | EnvelopeSignatureFieldEvent | EnvelopeSenderHandleFieldEvent> {
     return streamMessage(buf, Envelope.codec(), opts)
   }
 }

@@ -1,0 +1,40 @@
+/** Replication defaults. */
+
+/** Deadline of one replication request, dial included. @default 3000 */
+export const DEFAULT_RPC_TIMEOUT_MS = 3000
+
+/** Largest replication frame, in bytes. */
+export const MAX_FRAME_BYTES = 8 * 1024 * 1024
+
+/** Puts in one STORE request at most; the batcher splits larger backlogs. */
+export const MAX_PUTS_PER_REQUEST = 512
+
+/** Entries in one FETCH / GET answer at most. */
+export const MAX_FETCH_LIMIT = 1000
+
+/** Cursors in one IDS answer at most (a fine bucket with more is listed in parts). */
+export const MAX_IDS = 20_000
+
+/** Buckets in one DIGEST answer at most. */
+export const MAX_BUCKETS = 20_000
+
+/** Coarse digest buckets: 2^26 ms ≈ 18.6 h of timestamp each. */
+export const COARSE_BUCKET_MS = 2 ** 26
+
+/** Fine digest buckets: 2^16 ms ≈ 65 s each. */
+export const FINE_BUCKET_MS = 2 ** 16
+
+/** Time between anti-entropy rounds over the mailboxes this node holds. @default 5000 */
+export const DEFAULT_REPAIR_INTERVAL_MS = 5000
+
+/** Time between hinted-handoff attempts for owners that were unreachable. @default 1000 */
+export const DEFAULT_HINT_INTERVAL_MS = 1000
+
+/** Inbound STORE requests served at once per peer; more wait, beyond twice that they are refused BUSY. */
+export const MAX_INFLIGHT_PER_PEER = 16
+
+/** Envelopes a single remote peer may push per second before it is refused (flood control). @default 20000 */
+export const DEFAULT_PEER_PUT_RATE = 20_000
+
+/** Outbound STORE requests in flight per peer at once. */
+export const OUTBOUND_WINDOW = 4

@@ -1,0 +1,37 @@
+/** Typed errors of the replication layer. */
+import { ChorusError } from '../errors.js'
+
+/** Fewer than W owners (or stand-ins) acknowledged a write in time. */
+export class QuorumError extends ChorusError {
+  static readonly code = 'ERR_QUORUM'
+  override readonly name = 'QuorumError'
+  constructor (message: string) { super(message, QuorumError.code) }
+}
+
+/** A remote node answered with an error status. */
+export class RemoteError extends ChorusError {
+  static readonly code = 'ERR_REMOTE'
+  override readonly name = 'RemoteError'
+  constructor (message: string, readonly status: string) { super(message, RemoteError.code) }
+}
+
+/** The handle is claimed by another key. */
+export class HandleTakenError extends ChorusError {
+  static readonly code = 'ERR_HANDLE_TAKEN'
+  override readonly name = 'HandleTakenError'
+  constructor (handle: string) { super(`handle ${handle} is taken by another user`, HandleTakenError.code) }
+}
+
+/** No claim of this handle exists at its owners. */
+export class UnknownHandleError extends ChorusError {
+  static readonly code = 'ERR_UNKNOWN_HANDLE'
+  override readonly name = 'UnknownHandleError'
+  constructor (handle: string) { super(`no user has the handle ${handle}`, UnknownHandleError.code) }
+}
+
+/** No server is known: the node is not (yet) part of a mesh with servers. */
+export class NoServersError extends ChorusError {
+  static readonly code = 'ERR_NO_SERVERS'
+  override readonly name = 'NoServersError'
+  constructor () { super('no live server peers in view: is the node connected to a mesh?', NoServersError.code) }
+}

@@ -1,0 +1,40 @@
+/**
+ * DIGEST and IDS: the two steps of reconciliation. DIGEST answers bucket counts and id-XORs of a
+ * mailbox (coarse over everything, or fine within one coarse bucket); IDS lists the cursors in the
+ * fine buckets the asker found different. GET then fetches what is missing.
+ */
+
+import { StoreResponse } from '../../../protocol/pb/store.js'
+import { cursorTimestamp } from '../../store/mailbox-store.js'
+import { COARSE_BUCKET_MS, FINE_BUCKET_MS, MAX_BUCKETS, MAX_FETCH_LIMIT, MAX_IDS } from '../constants.js'
+import type { StoreHandler } from '../context.js'
+import { checkBucketMs, checkCursor, checkMailbox } from './checks.js'
+import { Rejection } from './rejection.js'
+
+export const handleDigest: StoreHandler = async (req, _from, ctx) => {
+  checkMailbox(req.mailbox)
+  const width = checkBucketMs(req.bucketMs, [COARSE_BUCKET_MS, FINE_BUCKET_MS])
+  const after = checkCursor(req.after)
+  const before = checkCursor(req.before)
+  const buckets = await ctx.mailboxes.digest(req.mailbox, width, after != null ? cursorTimestamp(after) : undefined, before != null ? cursorTimestamp(before) : undefined)
+  if (buckets.length > MAX_BUCKETS) throw new Rejection('too-many-buckets', 'digest too large; ask for a narrower range')
+  return { status: StoreResponse.Status.OK, buckets: buckets.map((b) => ({ start: b.start, count: b.count, hash: b.hash as Uint8Array<ArrayBuffer> })) }
+}
+
+export const handleIds: StoreHandler = async (req, _from, ctx) => {
+  checkMailbox(req.mailbox)
+  const width = checkBucketMs(req.bucketMs, [FINE_BUCKET_MS])
+  const cursors: Array<Uint8Array<ArrayBuffer>> = []
+  for (const b of req.buckets.slice(0, 256)) {
+    if (cursors.length >= MAX_IDS) break
+    cursors.push(...await ctx.mailboxes.cursorsIn(req.mailbox, b.start, width, MAX_IDS - cursors.length) as Array<Uint8Array<ArrayBuffer>>)
+  }
+  return { status: StoreResponse.Status.OK, cursors }
+}
+
+export const handleGet: StoreHandler = async (req, _from, ctx) => {
+  checkMailbox(req.mailbox)
+  const wanted = req.cursors.slice(0, MAX_FETCH_LIMIT).map((c) => checkCursor(c)).filter((c) => c != null)
+  const found = await ctx.mailboxes.get(req.mailbox, wanted)
+  return { status: StoreResponse.Status.OK, envelopes: found.map((f) => f.bytes) }
+}

@@ -1,0 +1,73 @@
+/**
+ * Placement: which servers own a mailbox or a handle under the current membership view. Keeps one
+ * `Ring` per view and rebuilds it (cheaply, from cached positions) when the view changes.
+ */
+
+import { Ring, keyPoint, type KeyKind } from '../../protocol/ring.js'
+import type { Member } from '../membership/index.js'
+
+/** What placement reads: the live server peers and this node. */
+export interface PlacementComponents {
+  selfId: string
+  selfCapacity: number
+  selfIsServer: boolean
+  liveServers: () => Member[]
+  /** changes whenever the view changes */
+  viewVersion: () => number
+}
+
+/** The key kind of a mailbox name: rooms are `room.<id>`, everything else is a user id. */
+export function mailboxKey (mailbox: string): { kind: KeyKind, id: string } {
+  return mailbox.startsWith('room.') ? { kind: 'room', id: mailbox.slice(5) } : { kind: 'user', id: mailbox }
+}
+
+export class Placement {
+  private ring?: Ring
+  private viewKey = ''
+  private version = -1
+  private readonly positions = new Map<string, Float64Array>()
+
+  constructor (private readonly components: PlacementComponents, readonly replicas: number) {}
+
+  /** The N owners of a mailbox, primary first. */
+  ownersOf (mailbox: string): string[] {
+    const { kind, id } = mailboxKey(mailbox)
+    return this.current().owners(keyPoint(kind, id), this.replicas)
+  }
+
+  /** The N owners of a handle claim. */
+  ownersOfHandle (handle: string): string[] {
+    return this.current().owners(keyPoint('handle', handle), this.replicas)
+  }
+
+  /** The first `n` servers after a mailbox's point: its owners, then the stand-ins for sloppy quorum. */
+  successorsOf (mailbox: string, n: number): string[] {
+    const { kind, id } = mailboxKey(mailbox)
+    return this.current().owners(keyPoint(kind, id), n)
+  }
+
+  /** Live servers on the ring. */
+  serverCount (): number {
+    return this.current().size
+  }
+
+  private current (): Ring {
+    const version = this.components.viewVersion()
+    if (this.ring != null && version === this.version) return this.ring
+    this.version = version
+    const members = this.components.liveServers().map((m) => ({ peerId: m.peerId, capacity: m.capacity }))
+    if (this.components.selfIsServer) members.push({ peerId: this.components.selfId, capacity: this.components.selfCapacity })
+    members.sort((a, b) => (a.peerId < b.peerId ? -1 : 1))
+    const key = members.map((m) => `${m.peerId}*${m.capacity}`).join(',')
+    if (this.ring == null || key !== this.viewKey) {
+      this.ring = new Ring(members, undefined, this.positions)
+      this.viewKey = key
+      // forget positions of servers long gone: the cache stays the size of the view
+      if (this.positions.size > members.length * 2 + 16) {
+        const live = new Set(members.map((m) => m.peerId))
+        for (const k of this.positions.keys()) if (!live.has(k.slice(0, k.lastIndexOf('/')))) this.positions.delete(k)
+      }
+    }
+    return this.ring
+  }
+}

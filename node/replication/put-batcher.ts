@@ -1,0 +1,49 @@
+/**
+ * Outbound puts to one peer, coalesced: while requests are in flight, new puts queue, and the next
+ * request carries all of them (up to MAX_PUTS_PER_REQUEST). Under load a send costs a share of one
+ * round trip instead of one round trip per owner.
+ */
+
+import { StoreRequest, StoreResponse, type Put } from '../../protocol/pb/store.js'
+import { DEFAULT_RPC_TIMEOUT_MS, MAX_PUTS_PER_REQUEST, OUTBOUND_WINDOW } from './constants.js'
+import { RemoteError } from './errors.js'
+import type { StoreCall } from './rpc.js'
+
+interface Waiting { put: Put, resolve: () => void, reject: (err: Error) => void }
+
+type Call = StoreCall
+
+/** One queue per peer. */
+export class PutBatcher {
+  private readonly queues = new Map<string, { waiting: Waiting[], inFlight: number }>()
+
+  constructor (private readonly call: Call, private readonly timeoutMs = DEFAULT_RPC_TIMEOUT_MS) {}
+
+  /** Resolves when `peer` has the put on disk; rejects when the request carrying it fails. */
+  async put (peer: string, put: Put): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let q = this.queues.get(peer)
+      if (q == null) { q = { waiting: [], inFlight: 0 }; this.queues.set(peer, q) }
+      q.waiting.push({ put, resolve, reject })
+      this.pump(peer, q)
+    })
+  }
+
+  private pump (peer: string, q: { waiting: Waiting[], inFlight: number }): void {
+    while (q.inFlight < OUTBOUND_WINDOW && q.waiting.length > 0) {
+      const batch = q.waiting.splice(0, MAX_PUTS_PER_REQUEST)
+      q.inFlight++
+      this.call(peer, { kind: StoreRequest.Kind.STORE, puts: batch.map((w) => w.put) }, this.timeoutMs)
+        .then((res) => {
+          if (res.status !== StoreResponse.Status.OK) throw new RemoteError(`${peer} answered ${res.status}: ${res.error}`, res.status)
+          for (const w of batch) w.resolve()
+        })
+        .catch((err: Error) => { for (const w of batch) w.reject(err) })
+        .finally(() => {
+          q.inFlight--
+          if (q.waiting.length > 0) this.pump(peer, q)
+          else if (q.inFlight === 0) this.queues.delete(peer)
+        })
+    }
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * The read path: ask every live owner of a mailbox at once, verify what comes back, merge by
+ * (timestamp, id). A stale or freshly joined owner cannot hide a message another owner has
+ * (js-waku #1685: clients that ask one store peer miss messages).
+ */
+
+import { openEnvelope, type Envelope } from '../../protocol/envelope.js'
+import { StoreRequest } from '../../protocol/pb/store.js'
+import { cursorOf, type Cursor } from '../store/mailbox-store.js'
+import { MAX_FETCH_LIMIT } from './constants.js'
+import type { ReplicationContext } from './context.js'
+import { NoServersError, QuorumError } from './errors.js'
+import type { StoreCall } from './rpc.js'
+
+type Call = StoreCall
+
+/** A page request. `after` / `before` are exclusive cursors. */
+export interface ReadOptions {
+  peer?: string
+  after?: Cursor
+  before?: Cursor
+  limit?: number
+  /** the newest `limit` entries before `before` (history paging) instead of the oldest after `after` (sync) */
+  newestFirst?: boolean
+}
+
+/** A merged page, oldest first. */
+export interface ReadResult {
+  envelopes: Envelope[]
+  more: boolean
+  /** owners that answered */
+  answeredBy: string[]
+}
+
+const hex = (c: Uint8Array): string => Buffer.from(c).toString('hex')
+
+export class Reader {
+  constructor (private readonly ctx: ReplicationContext, private readonly call: Call, private readonly storesLocally: boolean) {}
+
+  async read (mailbox: string, o: ReadOptions = {}): Promise<ReadResult> {
+    const owners = this.ctx.placement.ownersOf(mailbox)
+    if (owners.length === 0) throw new NoServersError()
+    const limit = Math.max(1, Math.min(o.limit ?? 50, MAX_FETCH_LIMIT))
+    const req: Partial<StoreRequest> = {
+      kind: StoreRequest.Kind.FETCH, mailbox, limit, peer: o.peer ?? '', newestFirst: o.newestFirst === true,
+      after: o.after ?? new Uint8Array(0), before: o.before ?? new Uint8Array(0)
+    }
+    const answers = await Promise.allSettled(owners.map(async (owner) => {
+      if (owner === this.ctx.selfId && this.storesLocally) {
+        const page = await this.ctx.mailboxes.range(mailbox, { after: o.after, before: o.before, limit, peer: o.peer, newestFirst: o.newestFirst })
+        return { owner, envelopes: page.entries.map((e) => e.bytes), more: page.more }
+      }
+      const res = await this.call(owner, req)
+      return { owner, envelopes: res.envelopes, more: res.more }
+    }))
+    const merged = new Map<string, Envelope>()
+    const answeredBy: string[] = []
+    let more = false
+    for (const a of answers) {
+      if (a.status !== 'fulfilled') continue
+      answeredBy.push(a.value.owner)
+      more ||= a.value.more
+      for (const bytes of a.value.envelopes) {
+        try {
+          const env = openEnvelope(bytes, this.ctx.keys)
+          merged.set(hex(cursorOf(env)), env)
+        } catch {
+          this.ctx.reject('bad-read-envelope')
+        }
+      }
+    }
+    if (answeredBy.length === 0) throw new QuorumError(`no owner of ${mailbox} answered`)
+    let list = [...merged].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([, e]) => e)
+    if (list.length > limit) {
+      more = true
+      list = o.newestFirst === true ? list.slice(list.length - limit) : list.slice(0, limit)
+    }
+    return { envelopes: list, more, answeredBy }
+  }
+}

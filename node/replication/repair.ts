@@ -1,0 +1,176 @@
+/**
+ * Repair, handoff and hinted handoff: the background loops that bring every mailbox back to N copies.
+ *
+ * - Hinted handoff (every second): an owner that missed writes is reconciled, for exactly the mailboxes
+ *   it missed, as soon as membership sees it alive.
+ * - Anti-entropy (every few seconds, and soon after any view change): for each mailbox held here, an
+ *   owner reconciles with its co-owners (push and pull); a node that holds a mailbox it no longer owns
+ *   (a server joined, or it stood in for a sloppy quorum) pushes it to the owners and deletes exactly
+ *   the entries every owner confirmed.
+ * - Handle claims held here are copied to owners that lack them.
+ */
+
+import { logger } from '@libp2p/logger'
+import { userIdOf, Envelope } from '../../protocol/envelope.js'
+import { StoreRequest, StoreResponse } from '../../protocol/pb/store.js'
+import type { Cursor } from '../store/mailbox-store.js'
+import { DEFAULT_HINT_INTERVAL_MS, DEFAULT_REPAIR_INTERVAL_MS } from './constants.js'
+import type { ReplicationContext } from './context.js'
+import type { Reconciler } from './reconciler.js'
+import type { StoreCall } from './rpc.js'
+
+const log = logger('chorus:replication:repair')
+
+/** Mailboxes visited per anti-entropy round at most; the next round resumes after the last. */
+const MAILBOXES_PER_ROUND = 512
+
+/** Counters for /metrics and tests. */
+export interface RepairStats { rounds: number, pushed: number, pulled: number, handedOff: number, hintsDelivered: number, errors: number }
+
+type Call = StoreCall
+
+export class Repair {
+  readonly stats: RepairStats = { rounds: 0, pushed: 0, pulled: 0, handedOff: 0, hintsDelivered: 0, errors: 0 }
+  private timers: NodeJS.Timeout[] = []
+  private running = false
+  private busy = false
+  private soon?: NodeJS.Timeout
+  private resumeAfter = ''
+
+  constructor (
+    private readonly ctx: ReplicationContext,
+    private readonly reconciler: Reconciler,
+    private readonly call: Call,
+    private readonly isLive: (peer: string) => boolean,
+    private readonly init: { repairIntervalMs?: number, hintIntervalMs?: number } = {}
+  ) {}
+
+  start (): void {
+    this.running = true
+    this.every(this.init.repairIntervalMs ?? DEFAULT_REPAIR_INTERVAL_MS, async () => this.round())
+    this.every(this.init.hintIntervalMs ?? DEFAULT_HINT_INTERVAL_MS, async () => this.deliverHints())
+  }
+
+  stop (): void {
+    this.running = false
+    for (const t of this.timers) clearInterval(t)
+    this.timers = []
+    if (this.soon != null) clearTimeout(this.soon)
+  }
+
+  /** The view changed: run a round shortly (debounced), rather than waiting for the interval. */
+  viewChanged (): void {
+    if (!this.running || this.soon != null) return
+    this.soon = setTimeout(() => { this.soon = undefined; void this.guard(async () => this.round()) }, 300)
+    this.soon.unref()
+  }
+
+  /** One anti-entropy round over (up to MAILBOXES_PER_ROUND of) the mailboxes held here. */
+  async round (): Promise<void> {
+    this.stats.rounds++
+    let visited = 0
+    let last = ''
+    for await (const mailbox of this.ctx.mailboxes.mailboxes()) {
+      if (!this.running) return
+      if (mailbox <= this.resumeAfter) continue
+      last = mailbox
+      await this.repairMailbox(mailbox)
+      if (++visited >= MAILBOXES_PER_ROUND) break
+    }
+    this.resumeAfter = visited >= MAILBOXES_PER_ROUND ? last : ''
+    await this.repairHandles()
+  }
+
+  private async repairMailbox (mailbox: string): Promise<void> {
+    const owners = this.ctx.placement.ownersOf(mailbox)
+    const own = owners.includes(this.ctx.selfId)
+    const others = owners.filter((o) => o !== this.ctx.selfId && this.isLive(o))
+    const confirmedBy = new Map<string, number>()
+    let reached = 0
+    for (const peer of others) {
+      try {
+        const r = await this.reconciler.reconcile(mailbox, peer, own)
+        this.stats.pushed += r.pushed
+        this.stats.pulled += r.pulled
+        for (const c of r.confirmed) { const k = Buffer.from(c).toString('hex'); confirmedBy.set(k, (confirmedBy.get(k) ?? 0) + 1) }
+        reached++
+      } catch (err: any) {
+        this.stats.errors++
+        log('reconcile %s with %s failed: %s', mailbox, peer, err.message)
+      }
+    }
+    // handoff: a non-owner deletes what every owner confirmed, and only when all N owners were reached
+    if (!own && reached === owners.length && reached > 0) {
+      const done = [...confirmedBy].filter(([, n]) => n === reached).map(([k]) => new Uint8Array(Buffer.from(k, 'hex')) as Cursor)
+      await this.dropConfirmed(mailbox, done)
+    }
+  }
+
+  private async dropConfirmed (mailbox: string, cursors: Cursor[]): Promise<void> {
+    for (let i = 0; i < cursors.length; i += 1000) {
+      const found = await this.ctx.mailboxes.get(mailbox, cursors.slice(i, i + 1000))
+      await this.ctx.mailboxes.delete(mailbox, found.map((f) => {
+        const env = Envelope.decode(f.bytes)
+        const sender = userIdOf(env.senderKey)
+        return { cursor: f.cursor, peer: mailbox === sender ? env.recipient : sender }
+      }))
+      this.stats.handedOff += found.length
+    }
+  }
+
+  /** Reconcile hinted mailboxes with owners that are reachable again; drop the hint when done. */
+  async deliverHints (): Promise<void> {
+    for (const [peer, mailboxes] of await this.ctx.hints.byPeer()) {
+      if (!this.running || !this.isLive(peer)) continue
+      for (const mailbox of mailboxes) {
+        try {
+          const r = await this.reconciler.reconcile(mailbox, peer, false)
+          this.stats.pushed += r.pushed
+          this.stats.hintsDelivered++
+          await this.ctx.hints.remove(peer, mailbox)
+        } catch (err: any) {
+          log('hint for %s (%s) not delivered yet: %s', peer, mailbox, err.message)
+          break
+        }
+      }
+    }
+  }
+
+  private async repairHandles (): Promise<void> {
+    for await (const claim of this.ctx.handles.all()) {
+      if (!this.running) return
+      const owners = this.ctx.placement.ownersOfHandle(claim.handle)
+      let held = 0
+      for (const peer of owners.filter((o) => o !== this.ctx.selfId && this.isLive(o))) {
+        try {
+          const r = await this.call(peer, { kind: StoreRequest.Kind.RESOLVE, handle: claim.handle })
+          if (r.status === StoreResponse.Status.NOT_FOUND) await this.call(peer, { kind: StoreRequest.Kind.CLAIM, claim, coordinate: false })
+          held++
+        } catch (err: any) {
+          log('handle %s repair with %s failed: %s', claim.handle, peer, err.message)
+        }
+      }
+      if (!owners.includes(this.ctx.selfId) && held === owners.length && held > 0) await this.ctx.handles.delete(claim.handle)
+    }
+  }
+
+  private every (ms: number, fn: () => Promise<void>): void {
+    const t = setInterval(() => { void this.guard(fn) }, ms)
+    t.unref()
+    this.timers.push(t)
+  }
+
+  /** One loop body at a time: a slow round is never overlapped by the next. */
+  private async guard (fn: () => Promise<void>): Promise<void> {
+    if (this.busy || !this.running) return
+    this.busy = true
+    try {
+      await fn()
+    } catch (err: any) {
+      this.stats.errors++
+      log.error('repair loop failed: %s', err.message)
+    } finally {
+      this.busy = false
+    }
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * Replication, assembled: the stores of this node, placement over the membership view, the write and
+ * read paths, the serving side (servers only) and the repair loops (servers only).
+ */
+
+import type { Libp2p } from '@libp2p/interface'
+import { SenderKeyCache } from '../../protocol/envelope.js'
+import type { Role } from '../../protocol/constants.js'
+import { DEFAULT_MAX_DRIFT_MS } from '../../protocol/hlc.js'
+import type { Membership } from '../membership/index.js'
+import type { ChorusDb } from '../store/db.js'
+import { GroupCommit } from '../store/group-commit.js'
+import { HandleStore } from '../store/handle-store.js'
+import { HintBook } from '../store/hint-book.js'
+import { MailboxStore } from '../store/mailbox-store.js'
+import type { ReplicationContext } from './context.js'
+import { Placement } from './placement.js'
+import { PutBatcher } from './put-batcher.js'
+import { Reader } from './reader.js'
+import { Reconciler } from './reconciler.js'
+import { Repair } from './repair.js'
+import { Replicator } from './replicator.js'
+import { StoreChannels, checkStatus, type StoreCall } from './rpc.js'
+import { StoreServer } from './server.js'
+
+/** Replication settings. */
+export interface ReplicationInit {
+  replicas: number
+  writeQuorum: number
+  /** @default 5000 */ repairIntervalMs?: number
+  /** @default 1000 */ hintIntervalMs?: number
+  /** @default 20000 */ peerPutRate?: number
+}
+
+/** What replication needs from the node. */
+export interface ReplicationComponents {
+  libp2p: Pick<Libp2p, 'peerId' | 'dialProtocol' | 'handle' | 'unhandle'>
+  membership: Membership
+  db: ChorusDb
+  role: Role
+  capacity: number
+  reject: (reason: string) => void
+}
+
+export class Replication {
+  readonly placement: Placement
+  readonly mailboxes: MailboxStore
+  readonly commit: GroupCommit
+  readonly writer: Replicator
+  readonly reader: Reader
+  readonly repair?: Repair
+  readonly server?: StoreServer
+  readonly context: ReplicationContext
+  /** One request to one peer (this node itself included, served locally). */
+  readonly call: StoreCall
+  private readonly channels: StoreChannels
+  private readonly onView = (): void => { this.repair?.viewChanged() }
+
+  constructor (private readonly components: ReplicationComponents, init: ReplicationInit) {
+    const { libp2p, membership, db, role } = components
+    const selfId = libp2p.peerId.toString()
+    const isServer = role === 'server'
+    this.placement = new Placement({
+      selfId,
+      selfCapacity: components.capacity,
+      selfIsServer: isServer,
+      liveServers: () => membership.live().filter((m) => m.role === 'server'),
+      viewVersion: () => membership.viewVersion
+    }, init.replicas)
+    this.commit = new GroupCommit(db)
+    this.mailboxes = new MailboxStore(db, this.commit)
+    this.context = {
+      selfId,
+      libp2p,
+      mailboxes: this.mailboxes,
+      handles: new HandleStore(db, this.commit),
+      hints: new HintBook(db, this.commit),
+      placement: this.placement,
+      keys: new SenderKeyCache(),
+      writeQuorum: init.writeQuorum,
+      maxDriftMs: DEFAULT_MAX_DRIFT_MS,
+      reject: components.reject,
+      call: async (peer, req, timeoutMs) => this.call(peer, req, timeoutMs)
+    }
+    this.channels = new StoreChannels(libp2p)
+    const call: StoreCall = async (peer, req, timeoutMs) => {
+      if (peer === selfId && this.server != null) return checkStatus(await this.server.local(req, selfId), peer)
+      return this.channels.call(peer, req, timeoutMs)
+    }
+    this.call = call
+    this.writer = new Replicator(this.context, new PutBatcher(call), isServer)
+    this.reader = new Reader(this.context, call, isServer)
+    if (isServer) {
+      const isLive = (peer: string): boolean => membership.live().some((m) => m.peerId === peer && m.state === 'alive')
+      this.repair = new Repair(this.context, new Reconciler(this.context, call), call, isLive, init)
+      this.server = new StoreServer(libp2p, this.context, init.peerPutRate)
+    }
+  }
+
+  async start (): Promise<void> {
+    await this.server?.start()
+    this.repair?.start()
+    this.components.membership.on('member:join', this.onView)
+    this.components.membership.on('member:leave', this.onView)
+  }
+
+  async stop (): Promise<void> {
+    this.components.membership.off('member:join', this.onView)
+    this.components.membership.off('member:leave', this.onView)
+    this.repair?.stop()
+    await this.server?.stop()
+    await this.channels.close()
+    await this.commit.idle()
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * The write path. An envelope goes to the N owners of the recipient's mailbox and the N owners of the
+ * sender's; the write is acknowledged when, for each of the two mailboxes, W of them have it on disk.
+ *
+ * An owner that fails gets the copy later: a successful owner is asked to keep a hint for it (hinted
+ * handoff). When fewer than W owners answer, the next servers on the ring stand in (sloppy quorum):
+ * they store the envelope with a hint naming the missing owners and count toward W. Only when even
+ * they cannot make W does the send fail with `QuorumError`; a retry with the same envelope is harmless
+ * (mailboxes are sets).
+ */
+
+import { logger } from '@libp2p/logger'
+import { userIdOf, type Envelope } from '../../protocol/envelope.js'
+import { cursorOf, type Bytes } from '../store/mailbox-store.js'
+import type { ReplicationContext } from './context.js'
+import { NoServersError, QuorumError } from './errors.js'
+import type { PutBatcher } from './put-batcher.js'
+
+const log = logger('chorus:replication:write')
+
+/** Stand-ins tried beyond the N owners when W is not reached. */
+const STAND_INS = 2
+
+/** Where a write landed. */
+export interface WriteResult {
+  /** peers (owners and stand-ins) that have the envelope on disk, in no particular order */
+  storedOn: string[]
+}
+
+export class Replicator {
+  constructor (private readonly ctx: ReplicationContext, private readonly batcher: PutBatcher, private readonly storesLocally: boolean) {}
+
+  /** Replicate one signed envelope (already encoded as `bytes`). */
+  async write (env: Envelope, bytes: Bytes): Promise<WriteResult> {
+    const sender = userIdOf(env.senderKey)
+    const mailboxes = [...new Set([env.recipient, sender])]
+    const storedOn = new Set<string>()
+    await Promise.all(mailboxes.map(async (mailbox) => {
+      const peer = mailbox === sender ? env.recipient : sender
+      for (const p of await this.writeMailbox(mailbox, peer, env, bytes)) storedOn.add(p)
+    }))
+    return { storedOn: [...storedOn] }
+  }
+
+  private async writeMailbox (mailbox: string, peer: string, env: Envelope, bytes: Bytes): Promise<string[]> {
+    const chain = this.ctx.placement.successorsOf(mailbox, this.ctx.placement.replicas + STAND_INS)
+    if (chain.length === 0) throw new NoServersError()
+    const owners = chain.slice(0, this.ctx.placement.replicas)
+    const need = Math.min(this.ctx.writeQuorum, owners.length)
+    const acked: string[] = []
+    const failed: string[] = []
+    const attempts = owners.map(async (owner) => this.store(owner, mailbox, peer, env, bytes, []).then(
+      () => { acked.push(owner) },
+      (err: Error) => { failed.push(owner); log('owner %s missed %s: %s', owner, mailbox, err.message) }
+    ))
+    await quorumOrAll(attempts, () => acked.length >= need)
+    if (acked.length >= need) {
+      // the rest are still in flight; whoever of them fails gets a hint, off the acknowledgement path
+      void Promise.all(attempts).then(async () => this.hint(owners, acked, mailbox, peer, env, bytes))
+      return [...acked]
+    }
+    // sloppy quorum: stand-ins beyond the owners keep it for the missing ones
+    for (const standIn of chain.slice(owners.length)) {
+      if (acked.length >= need) break
+      try {
+        await this.store(standIn, mailbox, peer, env, bytes, failed)
+        acked.push(standIn)
+      } catch (err: any) {
+        log('stand-in %s failed for %s: %s', standIn, mailbox, err.message)
+      }
+    }
+    if (acked.length < need) throw new QuorumError(`mailbox ${mailbox}: ${acked.length} of the required ${need} owners stored the envelope`)
+    return [...acked]
+  }
+
+  /** Every owner has answered: leave a hint for the ones that failed at one that did not. */
+  private async hint (owners: string[], acked: string[], mailbox: string, peer: string, env: Envelope, bytes: Bytes): Promise<void> {
+    const missing = owners.filter((o) => !acked.includes(o))
+    if (missing.length === 0) return
+    for (const holder of acked) {
+      try {
+        await this.store(holder, mailbox, peer, env, bytes, missing)
+        return
+      } catch (err: any) {
+        log('could not leave a hint at %s: %s', holder, err.message)
+      }
+    }
+  }
+
+  private async store (target: string, mailbox: string, peer: string, env: Envelope, bytes: Bytes, hintFor: string[]): Promise<void> {
+    if (target === this.ctx.selfId && this.storesLocally) {
+      await this.ctx.mailboxes.put([{ mailbox, peer, cursor: cursorOf(env), bytes }])
+      await this.ctx.hints.add(hintFor.map((p) => ({ peer: p, mailbox })))
+      return
+    }
+    await this.batcher.put(target, { mailbox, envelope: bytes, hintFor })
+  }
+}
+
+/** Resolve when `done()` holds after one of `attempts` settles, or when all have settled. */
+async function quorumOrAll (attempts: Array<Promise<void>>, done: () => boolean): Promise<void> {
+  await new Promise<void>((resolve) => {
+    let settled = 0
+    for (const a of attempts) {
+      void a.finally(() => {
+        settled++
+        if (done() || settled === attempts.length) resolve()
+      })
+    }
+  })
+}

@@ -1,0 +1,157 @@
+/**
+ * The client side of `/chorus/store/1.0.0`. One long-lived stream per peer carries pipelined requests;
+ * each response names its request id and may come back out of order. Opening a stream costs several
+ * round trips (measured here: a fresh stream per request made a send ~10× slower), so a stream is
+ * opened once and reused until it fails. Every request is bounded in size and has its own deadline.
+ */
+
+import { logger } from '@libp2p/logger'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
+import type { Libp2p, Stream } from '@libp2p/interface'
+import { STORE_PROTOCOL } from '../../protocol/constants.js'
+import { StoreRequest, StoreResponse } from '../../protocol/pb/store.js'
+import { MalformedFrameError } from '../errors.js'
+import { DEFAULT_RPC_TIMEOUT_MS, MAX_FRAME_BYTES } from './constants.js'
+import { RemoteError } from './errors.js'
+
+const log = logger('chorus:replication:rpc')
+
+/** A request did not get its response in time. */
+export class RequestTimeoutError extends Error {
+  override readonly name = 'RequestTimeoutError'
+  readonly code = 'ERR_REQUEST_TIMEOUT'
+}
+
+interface Pending { resolve: (r: StoreResponse) => void, reject: (e: Error) => void, timer: NodeJS.Timeout }
+
+/** One pipelined stream to one peer. */
+class Channel {
+  private readonly pending = new Map<number, Pending>()
+  private nextId = 1
+  private writing: Promise<void> = Promise.resolve()
+  closed = false
+
+  constructor (private readonly stream: Stream, private readonly lp: LengthPrefixedStream<Stream>, private readonly onClose: () => void) {
+    void this.readLoop()
+  }
+
+  async request (req: Partial<StoreRequest>, timeoutMs: number): Promise<StoreResponse> {
+    if (this.closed) throw new Error('channel closed')
+    const id = this.nextId
+    this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1
+    const frame = StoreRequest.encode({ ...req, requestId: id })
+    const response = new Promise<StoreResponse>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id)
+        reject(new RequestTimeoutError(`no response within ${timeoutMs} ms`))
+      }, timeoutMs)
+      this.pending.set(id, { resolve, reject, timer })
+    })
+    // frames are written one at a time, in order; a failed write fails the channel
+    this.writing = this.writing.then(async () => this.lp.write(frame)).catch((err) => { this.fail(err) })
+    return response
+  }
+
+  get load (): number { return this.pending.size }
+
+  private async readLoop (): Promise<void> {
+    try {
+      for (;;) {
+        const res = decodeResponse((await this.lp.read()).subarray())
+        const p = this.pending.get(res.requestId)
+        if (p == null) continue // answered after its deadline: already rejected
+        this.pending.delete(res.requestId)
+        clearTimeout(p.timer)
+        p.resolve(res)
+      }
+    } catch (err: any) {
+      this.fail(err)
+    }
+  }
+
+  fail (err: Error): void {
+    if (this.closed) return
+    this.closed = true
+    this.onClose()
+    for (const p of this.pending.values()) { clearTimeout(p.timer); p.reject(err) }
+    this.pending.clear()
+    this.stream.abort(err)
+  }
+
+  async close (): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    this.onClose()
+    for (const p of this.pending.values()) { clearTimeout(p.timer); p.reject(new Error('channel closed')) }
+    this.pending.clear()
+    await this.stream.close().catch(() => { this.stream.abort(new Error('close failed')) })
+  }
+}
+
+/** Channels to every peer this node talks replication with. */
+export class StoreChannels {
+  private readonly channels = new Map<string, Promise<Channel>>()
+
+  constructor (private readonly libp2p: Pick<Libp2p, 'dialProtocol'>) {}
+
+  /** Send `req` to `peerId`; non-OK statuses (but CONFLICT / NOT_FOUND) throw `RemoteError`. */
+  async call (peerId: string, req: Partial<StoreRequest>, timeoutMs = DEFAULT_RPC_TIMEOUT_MS): Promise<StoreResponse> {
+    const channel = await this.channel(peerId, timeoutMs)
+    return checkStatus(await channel.request(req, timeoutMs), peerId)
+  }
+
+  /** Close every channel (node stopping). */
+  async close (): Promise<void> {
+    const all = [...this.channels.values()]
+    this.channels.clear()
+    await Promise.allSettled(all.map(async (c) => (await c).close()))
+  }
+
+  private async channel (peerId: string, timeoutMs: number): Promise<Channel> {
+    const existing = this.channels.get(peerId)
+    if (existing != null) {
+      const c = await existing.catch(() => undefined)
+      if (c != null && !c.closed) return c
+      if (this.channels.get(peerId) === existing) this.channels.delete(peerId)
+    }
+    const opening = (async () => {
+      const stream = await this.libp2p.dialProtocol(peerIdFromString(peerId), STORE_PROTOCOL, { signal: AbortSignal.timeout(timeoutMs) })
+      const channel: Channel = new Channel(stream, lpStream(stream, { maxDataLength: MAX_FRAME_BYTES }), () => {
+        if (this.channels.get(peerId) === opening) this.channels.delete(peerId)
+        log('channel to %s closed', peerId)
+      })
+      return channel
+    })()
+    this.channels.set(peerId, opening)
+    opening.catch(() => { if (this.channels.get(peerId) === opening) this.channels.delete(peerId) })
+    return opening
+  }
+}
+
+/** Pass OK, CONFLICT and NOT_FOUND answers through; throw `RemoteError` for the rest. */
+export function checkStatus (res: StoreResponse, peerId: string): StoreResponse {
+  if (res.status === StoreResponse.Status.OK || res.status === StoreResponse.Status.CONFLICT || res.status === StoreResponse.Status.NOT_FOUND) return res
+  throw new RemoteError(`${peerId} answered ${res.status}: ${res.error}`, res.status)
+}
+
+/** Decode a response within the protocol's bounds. */
+export function decodeResponse (bytes: Uint8Array): StoreResponse {
+  try {
+    return StoreResponse.decode(bytes, { limits: { envelopes: 1000, buckets: 20_000, cursors: 20_000 } })
+  } catch (err: any) {
+    throw new MalformedFrameError(`store response does not decode: ${err.message}`)
+  }
+}
+
+/** Decode a request within the protocol's bounds. */
+export function decodeRequest (bytes: Uint8Array): StoreRequest {
+  try {
+    return StoreRequest.decode(bytes, { limits: { puts: 512, puts$: { hintFor: 16 }, buckets: 20_000, cursors: 1000 } })
+  } catch (err: any) {
+    throw new MalformedFrameError(`store request does not decode: ${err.message}`)
+  }
+}
+
+/** The call signature every replication part uses. */
+export type StoreCall = (peer: string, req: Partial<StoreRequest>, timeoutMs?: number) => Promise<StoreResponse>

@@ -1,0 +1,128 @@
+/**
+ * The serving side of `/chorus/store/1.0.0` on server nodes: read one bounded request, dispatch it to
+ * its handler, answer. Bad input is answered REJECTED (or the stream aborted when it does not even
+ * decode), counted by reason, and the node goes on serving everyone else.
+ */
+
+import { logger } from '@libp2p/logger'
+import { lpStream } from '@libp2p/utils'
+import type { Connection, Libp2p, Stream } from '@libp2p/interface'
+import { STORE_PROTOCOL } from '../../protocol/constants.js'
+import { StoreRequest, StoreResponse } from '../../protocol/pb/store.js'
+import { MalformedFrameError } from '../errors.js'
+import { DEFAULT_PEER_PUT_RATE, MAX_FRAME_BYTES } from './constants.js'
+
+/** Requests of one stream handled at once; reading pauses beyond it (back-pressure on the sender). */
+const MAX_CONCURRENT_PER_STREAM = 64
+import type { ReplicationContext, StoreHandler } from './context.js'
+import { handleDigest, handleGet, handleIds } from './handlers/digest.js'
+import { handleFetch } from './handlers/fetch.js'
+import { handleClaim, handleResolve } from './handlers/handles.js'
+import { Rejection } from './handlers/rejection.js'
+import { handleStore } from './handlers/store.js'
+import { decodeRequest } from './rpc.js'
+
+const log = logger('chorus:replication:server')
+
+const HANDLERS: Record<StoreRequest.Kind, StoreHandler> = {
+  [StoreRequest.Kind.STORE]: handleStore,
+  [StoreRequest.Kind.FETCH]: handleFetch,
+  [StoreRequest.Kind.DIGEST]: handleDigest,
+  [StoreRequest.Kind.IDS]: handleIds,
+  [StoreRequest.Kind.GET]: handleGet,
+  [StoreRequest.Kind.CLAIM]: handleClaim,
+  [StoreRequest.Kind.RESOLVE]: handleResolve
+}
+
+/** Token bucket per remote peer, counted in envelopes: a flooding peer gets BUSY, others are unaffected. */
+class PeerBudget {
+  private readonly buckets = new Map<string, { tokens: number, at: number }>()
+  constructor (private readonly rate: number) {}
+
+  take (peer: string, n: number): boolean {
+    const now = Date.now()
+    const b = this.buckets.get(peer) ?? { tokens: this.rate, at: now }
+    b.tokens = Math.min(this.rate, b.tokens + (now - b.at) * this.rate / 1000)
+    b.at = now
+    this.buckets.set(peer, b)
+    if (this.buckets.size > 10_000) this.buckets.delete(this.buckets.keys().next().value as string)
+    if (b.tokens < n) return false
+    b.tokens -= n
+    return true
+  }
+}
+
+export class StoreServer {
+  private readonly budget: PeerBudget
+  /** Requests served, by kind, for metrics. */
+  readonly served = new Map<string, number>()
+
+  constructor (private readonly libp2p: Pick<Libp2p, 'handle' | 'unhandle'>, private readonly ctx: ReplicationContext, putRate = DEFAULT_PEER_PUT_RATE) {
+    this.budget = new PeerBudget(putRate)
+  }
+
+  async start (): Promise<void> {
+    await this.libp2p.handle(STORE_PROTOCOL, (stream, connection) => { void this.serve(stream, connection) }, { maxInboundStreams: 32, maxOutboundStreams: 32 })
+  }
+
+  async stop (): Promise<void> {
+    await this.libp2p.unhandle(STORE_PROTOCOL)
+  }
+
+  /**
+   * Serve one long-lived stream: read requests one after another, run up to MAX_CONCURRENT_PER_STREAM
+   * at once, write each response as it is ready. A frame that does not decode ends this stream only.
+   */
+  private async serve (stream: Stream, connection: Connection): Promise<void> {
+    const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
+    const from = connection.remotePeer.toString()
+    let writing: Promise<void> = Promise.resolve()
+    let running = 0
+    let slotFreed: (() => void) | undefined
+    try {
+      for (;;) {
+        const bytes = await lp.read().catch((err) => { if (err.name === 'UnexpectedEOFError' || err.code === 'ERR_UNEXPECTED_EOF') return null; throw err })
+        if (bytes == null) break
+        const req = decodeRequest(bytes.subarray())
+        while (running >= MAX_CONCURRENT_PER_STREAM) await new Promise<void>((resolve) => { slotFreed = resolve })
+        running++
+        void this.dispatch(req, from).then((res) => {
+          res.requestId = req.requestId
+          const frame = StoreResponse.encode(res)
+          writing = writing.then(async () => lp.write(frame)).catch((err) => { stream.abort(err) })
+        }).finally(() => { running--; slotFreed?.(); slotFreed = undefined })
+      }
+      await writing
+      await stream.close().catch(() => {})
+    } catch (err: any) {
+      this.ctx.reject(err instanceof MalformedFrameError || err.name === 'InvalidDataLengthError' ? 'malformed-frame' : 'read-failed')
+      log('stream from %s ended: %s', from, err.message)
+      stream.abort(err)
+    }
+  }
+
+  /** Serve a request from this node itself (a server that is one of the owners it is asking). */
+  async local (req: Partial<StoreRequest>, selfId: string): Promise<StoreResponse> {
+    const full = StoreRequest.decode(StoreRequest.encode(req))
+    return StoreResponse.decode(StoreResponse.encode(await this.dispatch(full, selfId)))
+  }
+
+  private async dispatch (req: StoreRequest, from: string): Promise<Partial<StoreResponse>> {
+    const handler = HANDLERS[req.kind]
+    if (handler == null) { this.ctx.reject('unknown-kind'); return { status: StoreResponse.Status.REJECTED, error: 'unknown request kind' } }
+    this.served.set(req.kind, (this.served.get(req.kind) ?? 0) + 1)
+    if (req.kind === StoreRequest.Kind.STORE && from !== this.ctx.selfId && !this.budget.take(from, req.puts.length)) {
+      this.ctx.reject('rate-limited')
+      return { status: StoreResponse.Status.BUSY, error: 'too many envelopes from this peer; slow down' }
+    }
+    try {
+      return await handler(req, from, this.ctx)
+    } catch (err: any) {
+      const reason = err instanceof Rejection ? err.reason : err.code ?? err.name
+      const known = err instanceof Rejection || ['ERR_BAD_SIGNATURE', 'ERR_MALFORMED_ENVELOPE', 'ERR_ENVELOPE_TOO_LARGE', 'ERR_INVALID_HANDLE'].includes(err.code)
+      this.ctx.reject(known ? String(reason).toLowerCase() : 'internal')
+      if (!known) log.error('%s request from %s failed: %s', req.kind, from, err.stack ?? err.message)
+      return { status: known ? StoreResponse.Status.REJECTED : StoreResponse.Status.ERROR, error: `${reason}: ${err.message}` }
+    }
+  }
+}

@@ -1,0 +1,31 @@
+/** Handle claims held by this server as one of a handle's owners: sublevel `handles`, handle → claim. */
+
+import { HandleClaim } from '../../protocol/pb/store.js'
+import type { ChorusDb } from './db.js'
+import type { GroupCommit } from './group-commit.js'
+
+export class HandleStore {
+  private readonly sub
+
+  constructor (db: ChorusDb, private readonly commit: GroupCommit) {
+    this.sub = db.sublevel<string, Uint8Array>('handles', { valueEncoding: 'view' })
+  }
+
+  async get (handle: string): Promise<HandleClaim | undefined> {
+    const bytes = await this.sub.get(handle)
+    return bytes == null ? undefined : HandleClaim.decode(bytes)
+  }
+
+  async put (claim: HandleClaim): Promise<void> {
+    await this.commit.write([{ type: 'put', sublevel: this.sub as any, key: claim.handle, value: HandleClaim.encode(claim) }])
+  }
+
+  /** Every handle held here, for repair. */
+  async * all (): AsyncGenerator<HandleClaim> {
+    for await (const bytes of this.sub.values()) yield HandleClaim.decode(bytes)
+  }
+
+  async delete (handle: string): Promise<void> {
+    await this.sub.del(handle)
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * Mailboxes on disk. A mailbox (a user's or a room's) is a grow-only set of envelopes ordered by
+ * (timestamp, id): writing an envelope twice is a no-op, merging two replicas is their union.
+ *
+ * Sublevels:
+ *   log   `<mailbox>!<cursor hex>` → envelope bytes          (cursor = 8-byte timestamp ‖ 16-byte id)
+ *   conv  `<mailbox>!<peer>!<cursor hex>` → ''               (one conversation inside a mailbox)
+ */
+
+import type { Envelope } from '../../protocol/envelope.js'
+import type { ChorusDb } from './db.js'
+import type { GroupCommit } from './group-commit.js'
+
+/** Bytes backed by a plain ArrayBuffer (what protons encodes and LevelDB returns). */
+export type Bytes = Uint8Array<ArrayBuffer>
+
+/** A position in a mailbox: 8-byte big-endian timestamp then the 16-byte envelope id. */
+export type Cursor = Bytes
+
+/** Cursor length in bytes. */
+export const CURSOR_BYTES = 24
+
+/** The cursor of an envelope. */
+export function cursorOf (env: Pick<Envelope, 'timestamp' | 'id'>): Cursor {
+  const c = new Uint8Array(CURSOR_BYTES)
+  new DataView(c.buffer).setBigUint64(0, env.timestamp)
+  c.set(env.id.subarray(0, 16), 8)
+  return c
+}
+
+/** The timestamp inside a cursor. */
+export function cursorTimestamp (c: Cursor): bigint {
+  return new DataView(c.buffer, c.byteOffset, c.byteLength).getBigUint64(0)
+}
+
+/** The lowest cursor with timestamp `t`. */
+export function cursorAt (t: bigint): Cursor {
+  const c = new Uint8Array(CURSOR_BYTES)
+  new DataView(c.buffer).setBigUint64(0, t)
+  return c
+}
+
+const hex = (c: Cursor): string => Buffer.from(c).toString('hex')
+const unhex = (s: string): Bytes => new Uint8Array(Buffer.from(s, 'hex'))
+
+/** One envelope to store in one mailbox; `peer` is the other party of the conversation. */
+export interface MailboxEntry {
+  mailbox: string
+  peer: string
+  cursor: Cursor
+  bytes: Bytes
+}
+
+/** A time bucket of a mailbox: how many entries and the XOR of their ids. */
+export interface BucketDigest { start: bigint, count: number, hash: Uint8Array }
+
+/** Options of a range read. */
+export interface RangeOptions {
+  after?: Cursor
+  before?: Cursor
+  limit: number
+  peer?: string
+  newestFirst?: boolean
+}
+
+export class MailboxStore {
+  private readonly log
+  private readonly conv
+
+  constructor (db: ChorusDb, private readonly commit: GroupCommit) {
+    this.log = db.sublevel<string, Bytes>('log', { valueEncoding: 'view' })
+    this.conv = db.sublevel<string, string>('conv', { valueEncoding: 'utf8' })
+  }
+
+  /** Store entries; resolves once they are synced to disk. Idempotent. */
+  async put (entries: MailboxEntry[]): Promise<void> {
+    const ops: any[] = []
+    for (const e of entries) {
+      const c = hex(e.cursor)
+      ops.push({ type: 'put', sublevel: this.log, key: `${e.mailbox}!${c}`, value: e.bytes })
+      if (e.peer !== '') ops.push({ type: 'put', sublevel: this.conv, key: `${e.mailbox}!${e.peer}!${c}`, value: '' })
+    }
+    await this.commit.write(ops)
+  }
+
+  /** Entries of a mailbox (or one conversation in it) in (timestamp, id) order, oldest first. */
+  async range (mailbox: string, o: RangeOptions): Promise<{ entries: Array<{ cursor: Cursor, bytes: Bytes }>, more: boolean }> {
+    const prefix = o.peer != null ? `${mailbox}!${o.peer}!` : `${mailbox}!`
+    const bounds = {
+      gt: o.after != null && o.after.byteLength > 0 ? prefix + hex(o.after) : prefix,
+      lt: o.before != null && o.before.byteLength > 0 ? prefix + hex(o.before) : prefix + '\xff',
+      limit: o.limit + 1,
+      reverse: o.newestFirst === true
+    }
+    const cursors: string[] = []
+    const keys = o.peer != null ? this.conv.keys(bounds) : this.log.keys(bounds)
+    for await (const key of keys) cursors.push(key.slice(prefix.length))
+    const more = cursors.length > o.limit
+    if (more) cursors.length = o.limit
+    if (o.newestFirst === true) cursors.reverse()
+    const values = await this.log.getMany(cursors.map((c) => `${mailbox}!${c}`))
+    const entries: Array<{ cursor: Cursor, bytes: Bytes }> = []
+    cursors.forEach((c, i) => { const v = values[i]; if (v != null) entries.push({ cursor: unhex(c), bytes: v }) })
+    return { entries, more }
+  }
+
+  /** The stored bytes of the given entries (missing ones are skipped). */
+  async get (mailbox: string, cursors: Cursor[]): Promise<Array<{ cursor: Cursor, bytes: Bytes }>> {
+    const values = await this.log.getMany(cursors.map((c) => `${mailbox}!${hex(c)}`))
+    const out: Array<{ cursor: Cursor, bytes: Bytes }> = []
+    cursors.forEach((c, i) => { const v = values[i]; if (v != null) out.push({ cursor: c, bytes: v }) })
+    return out
+  }
+
+  /** Bucketed digest of a mailbox (optionally of timestamps in [from, to)): buckets of `bucketMs` ms. */
+  async digest (mailbox: string, bucketMs: number, from?: bigint, to?: bigint): Promise<BucketDigest[]> {
+    const width = BigInt(bucketMs) << 16n
+    const buckets = new Map<bigint, BucketDigest>()
+    const prefix = `${mailbox}!`
+    const range = {
+      gte: from != null ? prefix + hex(cursorAt(from)) : prefix,
+      lt: to != null ? prefix + hex(cursorAt(to)) : prefix + '\xff'
+    }
+    for await (const key of this.log.keys(range)) {
+      const cursor = unhex(key.slice(prefix.length))
+      const start = (cursorTimestamp(cursor) / width) * width
+      let b = buckets.get(start)
+      if (b == null) { b = { start, count: 0, hash: new Uint8Array(16) }; buckets.set(start, b) }
+      b.count++
+      for (let i = 0; i < 16; i++) b.hash[i] ^= cursor[8 + i]
+    }
+    return [...buckets.values()].sort((a, b) => (a.start < b.start ? -1 : 1))
+  }
+
+  /** Cursors of the entries whose timestamp falls in [start, start + bucketMs), at most `limit`. */
+  async cursorsIn (mailbox: string, start: bigint, bucketMs: number, limit: number): Promise<Cursor[]> {
+    const prefix = `${mailbox}!`
+    const out: Cursor[] = []
+    const range = { gte: prefix + hex(cursorAt(start)), lt: prefix + hex(cursorAt(start + (BigInt(bucketMs) << 16n))), limit }
+    for await (const key of this.log.keys(range)) out.push(unhex(key.slice(prefix.length)))
+    return out
+  }
+
+  /** Every mailbox with at least one entry here (skip-scan: one seek per mailbox). */
+  async * mailboxes (): AsyncGenerator<string> {
+    let from = ''
+    for (;;) {
+      let next: string | undefined
+      for await (const key of this.log.keys({ gt: from, limit: 1 })) next = key
+      if (next == null) return
+      const mailbox = next.slice(0, next.indexOf('!'))
+      yield mailbox
+      from = `${mailbox}!\xff`
+    }
+  }
+
+  /** Remove entries (after they were handed over to the mailbox's owners); `peer` names their conversation. */
+  async delete (mailbox: string, entries: Array<{ cursor: Cursor, peer: string }>): Promise<void> {
+    const ops: any[] = []
+    for (const e of entries) {
+      const c = hex(e.cursor)
+      ops.push({ type: 'del', sublevel: this.log, key: `${mailbox}!${c}` })
+      ops.push({ type: 'del', sublevel: this.conv, key: `${mailbox}!${e.peer}!${c}` })
+    }
+    await this.commit.write(ops)
+  }
+
+  /** Entries stored here, in this mailbox. */
+  async count (mailbox: string): Promise<number> {
+    let n = 0
+    for await (const _ of this.log.keys({ gt: `${mailbox}!`, lt: `${mailbox}!\xff` })) n++
+    return n
+  }
+}

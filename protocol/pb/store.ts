@@ -1,0 +1,1370 @@
+import { decodeMessage, encodeMessage, enumeration, MaxLengthError, message, streamMessage } from 'protons-runtime'
+import { alloc as uint8ArrayAlloc } from 'uint8arrays/alloc'
+import type { Codec, DecodeOptions } from 'protons-runtime'
+import type { Uint8ArrayList } from 'uint8arraylist'
+
+export interface StoreRequest {
+  kind: StoreRequest.Kind
+  puts: Put[]
+  mailbox: string
+  after: Uint8Array<ArrayBuffer>
+  before: Uint8Array<ArrayBuffer>
+  limit: number
+  peer: string
+  newestFirst: boolean
+  bucketMs: bigint
+  buckets: Bucket[]
+  cursors: Uint8Array<ArrayBuffer>[]
+  claim?: HandleClaim
+  handle: string
+  coordinate: boolean
+  requestId: number
+}
+
+export namespace StoreRequest {
+  export enum Kind {
+    STORE = 'STORE',
+    FETCH = 'FETCH',
+    DIGEST = 'DIGEST',
+    IDS = 'IDS',
+    GET = 'GET',
+    CLAIM = 'CLAIM',
+    RESOLVE = 'RESOLVE'
+  }
+
+  enum __KindValues {
+    STORE = 0,
+    FETCH = 1,
+    DIGEST = 2,
+    IDS = 3,
+    GET = 4,
+    CLAIM = 5,
+    RESOLVE = 6
+  }
+
+  export namespace Kind {
+    export const codec = (): Codec<Kind> => {
+      return enumeration<Kind>(__KindValues)
+    }
+  }
+
+  let _codec: Codec<StoreRequest>
+
+  export const codec = (): Codec<StoreRequest> => {
+    if (_codec == null) {
+      _codec = message<StoreRequest>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.kind != null && __KindValues[obj.kind] !== 0) {
+          w.uint32(8)
+          StoreRequest.Kind.codec().encode(obj.kind, w)
+        }
+
+        if (obj.puts != null && obj.puts.length > 0) {
+          for (const value of obj.puts) {
+            w.uint32(18)
+            Put.codec().encode(value, w)
+          }
+        }
+
+        if ((obj.mailbox != null && obj.mailbox !== '')) {
+          w.uint32(26)
+          w.string(obj.mailbox)
+        }
+
+        if ((obj.after != null && obj.after.byteLength > 0)) {
+          w.uint32(34)
+          w.bytes(obj.after)
+        }
+
+        if ((obj.before != null && obj.before.byteLength > 0)) {
+          w.uint32(42)
+          w.bytes(obj.before)
+        }
+
+        if ((obj.limit != null && obj.limit !== 0)) {
+          w.uint32(48)
+          w.uint32(obj.limit)
+        }
+
+        if ((obj.peer != null && obj.peer !== '')) {
+          w.uint32(58)
+          w.string(obj.peer)
+        }
+
+        if ((obj.newestFirst != null && obj.newestFirst !== false)) {
+          w.uint32(64)
+          w.bool(obj.newestFirst)
+        }
+
+        if ((obj.bucketMs != null && obj.bucketMs !== 0n)) {
+          w.uint32(72)
+          w.uint64(obj.bucketMs)
+        }
+
+        if (obj.buckets != null && obj.buckets.length > 0) {
+          for (const value of obj.buckets) {
+            w.uint32(82)
+            Bucket.codec().encode(value, w)
+          }
+        }
+
+        if (obj.cursors != null && obj.cursors.length > 0) {
+          for (const value of obj.cursors) {
+            w.uint32(90)
+            w.bytes(value)
+          }
+        }
+
+        if (obj.claim != null) {
+          w.uint32(98)
+          HandleClaim.codec().encode(obj.claim, w)
+        }
+
+        if ((obj.handle != null && obj.handle !== '')) {
+          w.uint32(106)
+          w.string(obj.handle)
+        }
+
+        if ((obj.coordinate != null && obj.coordinate !== false)) {
+          w.uint32(112)
+          w.bool(obj.coordinate)
+        }
+
+        if ((obj.requestId != null && obj.requestId !== 0)) {
+          w.uint32(120)
+          w.uint32(obj.requestId)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          kind: Kind.STORE,
+          puts: [],
+          mailbox: '',
+          after: uint8ArrayAlloc(0),
+          before: uint8ArrayAlloc(0),
+          limit: 0,
+          peer: '',
+          newestFirst: false,
+          bucketMs: 0n,
+          buckets: [],
+          cursors: [],
+          handle: '',
+          coordinate: false,
+          requestId: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.kind = StoreRequest.Kind.codec().decode(reader)
+              break
+            }
+            case 2: {
+              if (opts.limits?.puts != null && obj.puts.length === opts.limits.puts) {
+                throw new MaxLengthError('Decode error - repeated field "puts" had too many elements')
+              }
+
+              obj.puts.push(Put.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.puts$
+              }))
+              break
+            }
+            case 3: {
+              obj.mailbox = reader.string()
+              break
+            }
+            case 4: {
+              obj.after = reader.bytes()
+              break
+            }
+            case 5: {
+              obj.before = reader.bytes()
+              break
+            }
+            case 6: {
+              obj.limit = reader.uint32()
+              break
+            }
+            case 7: {
+              obj.peer = reader.string()
+              break
+            }
+            case 8: {
+              obj.newestFirst = reader.bool()
+              break
+            }
+            case 9: {
+              obj.bucketMs = reader.uint64()
+              break
+            }
+            case 10: {
+              if (opts.limits?.buckets != null && obj.buckets.length === opts.limits.buckets) {
+                throw new MaxLengthError('Decode error - repeated field "buckets" had too many elements')
+              }
+
+              obj.buckets.push(Bucket.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.buckets$
+              }))
+              break
+            }
+            case 11: {
+              if (opts.limits?.cursors != null && obj.cursors.length === opts.limits.cursors) {
+                throw new MaxLengthError('Decode error - repeated field "cursors" had too many elements')
+              }
+
+              obj.cursors.push(reader.bytes())
+              break
+            }
+            case 12: {
+              obj.claim = HandleClaim.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.claim
+              })
+              break
+            }
+            case 13: {
+              obj.handle = reader.string()
+              break
+            }
+            case 14: {
+              obj.coordinate = reader.bool()
+              break
+            }
+            case 15: {
+              obj.requestId = reader.uint32()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          puts: 0,
+          buckets: 0,
+          cursors: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.kind`,
+                value: StoreRequest.Kind.codec().decode(reader)
+              }
+              break
+            }
+            case 2: {
+              if (opts.limits?.puts != null && obj.puts === opts.limits.puts) {
+                throw new MaxLengthError('Streaming decode error - repeated field "puts" had too many elements')
+              }
+
+              for (const evt of Put.codec().stream(reader, reader.uint32(), `${prefix}.puts[]`, {
+                limits: opts.limits?.puts$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.puts
+                }
+              }
+
+              obj.puts++
+
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.mailbox`,
+                value: reader.string()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.after`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.before`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 6: {
+              yield {
+                field: `${prefix}.limit`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 7: {
+              yield {
+                field: `${prefix}.peer`,
+                value: reader.string()
+              }
+              break
+            }
+            case 8: {
+              yield {
+                field: `${prefix}.newestFirst`,
+                value: reader.bool()
+              }
+              break
+            }
+            case 9: {
+              yield {
+                field: `${prefix}.bucketMs`,
+                value: reader.uint64()
+              }
+              break
+            }
+            case 10: {
+              if (opts.limits?.buckets != null && obj.buckets === opts.limits.buckets) {
+                throw new MaxLengthError('Streaming decode error - repeated field "buckets" had too many elements')
+              }
+
+              for (const evt of Bucket.codec().stream(reader, reader.uint32(), `${prefix}.buckets[]`, {
+                limits: opts.limits?.buckets$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.buckets
+                }
+              }
+
+              obj.buckets++
+
+              break
+            }
+            case 11: {
+              if (opts.limits?.cursors != null && obj.cursors === opts.limits.cursors) {
+                throw new MaxLengthError('Streaming decode error - repeated field "cursors" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.cursors[]`,
+                index: obj.cursors,
+                value: reader.bytes()
+              }
+
+              obj.cursors++
+
+              break
+            }
+            case 12: {
+              yield * HandleClaim.codec().stream(reader, reader.uint32(), `${prefix}.claim`, {
+                limits: opts.limits?.claim
+              })
+
+              break
+            }
+            case 13: {
+              yield {
+                field: `${prefix}.handle`,
+                value: reader.string()
+              }
+              break
+            }
+            case 14: {
+              yield {
+                field: `${prefix}.coordinate`,
+                value: reader.bool()
+              }
+              break
+            }
+            case 15: {
+              yield {
+                field: `${prefix}.requestId`,
+                value: reader.uint32()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface StoreRequestKindFieldEvent {
+    field: '$.kind'
+    value: StoreRequest.Kind
+  }
+
+  export interface StoreRequestPutsMailboxFieldEvent {
+    field: '$.puts[].mailbox'
+    value: string
+    index: number
+  }
+
+  export interface StoreRequestPutsEnvelopeFieldEvent {
+    field: '$.puts[].envelope'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface StoreRequestPutsHintForFieldEvent {
+    field: '$.puts[].hintFor[]'
+    index: number
+    value: string
+  }
+
+  export interface StoreRequestMailboxFieldEvent {
+    field: '$.mailbox'
+    value: string
+  }
+
+  export interface StoreRequestAfterFieldEvent {
+    field: '$.after'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface StoreRequestBeforeFieldEvent {
+    field: '$.before'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface StoreRequestLimitFieldEvent {
+    field: '$.limit'
+    value: number
+  }
+
+  export interface StoreRequestPeerFieldEvent {
+    field: '$.peer'
+    value: string
+  }
+
+  export interface StoreRequestNewestFirstFieldEvent {
+    field: '$.newestFirst'
+    value: boolean
+  }
+
+  export interface StoreRequestBucketMsFieldEvent {
+    field: '$.bucketMs'
+    value: bigint
+  }
+
+  export interface StoreRequestBucketsStartFieldEvent {
+    field: '$.buckets[].start'
+    value: bigint
+    index: number
+  }
+
+  export interface StoreRequestBucketsCountFieldEvent {
+    field: '$.buckets[].count'
+    value: number
+    index: number
+  }
+
+  export interface StoreRequestBucketsHashFieldEvent {
+    field: '$.buckets[].hash'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface StoreRequestCursorsFieldEvent {
+    field: '$.cursors[]'
+    index: number
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface StoreRequestClaimHandleFieldEvent {
+    field: '$.claim.handle'
+    value: string
+  }
+
+  export interface StoreRequestClaimPublicKeyFieldEvent {
+    field: '$.claim.publicKey'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface StoreRequestClaimTimestampFieldEvent {
+    field: '$.claim.timestamp'
+    value: bigint
+  }
+
+  export interface StoreRequestClaimSignatureFieldEvent {
+    field: '$.claim.signature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface StoreRequestHandleFieldEvent {
+    field: '$.handle'
+    value: string
+  }
+
+  export interface StoreRequestCoordinateFieldEvent {
+    field: '$.coordinate'
+    value: boolean
+  }
+
+  export interface StoreRequestRequestIdFieldEvent {
+    field: '$.requestId'
+    value: number
+  }
+
+  export function encode (obj: Partial<StoreRequest>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, StoreRequest.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StoreRequest>): StoreRequest {
+    return decodeMessage(buf, StoreRequest.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StoreRequest>): Generator<StoreRequestKindFieldEvent | StoreRequestPutsMailboxFieldEvent | StoreRequestPutsEnvelopeFieldEvent | StoreRequestPutsHintForFieldEvent | StoreRequestMailboxFieldEvent | StoreRequestAfterFieldEvent | StoreRequestBeforeFieldEvent | StoreRequestLimitFieldEvent | StoreRequestPeerFieldEvent | StoreRequestNewestFirstFieldEvent | StoreRequestBucketMsFieldEvent | StoreRequestBucketsStartFieldEvent | StoreRequestBucketsCountFieldEvent | StoreRequestBucketsHashFieldEvent | StoreRequestCursorsFieldEvent | StoreRequestClaimHandleFieldEvent | StoreRequestClaimPublicKeyFieldEvent | StoreRequestClaimTimestampFieldEvent | StoreRequestClaimSignatureFieldEvent | StoreRequestHandleFieldEvent | StoreRequestCoordinateFieldEvent | StoreRequestRequestIdFieldEvent> {
+    return streamMessage(buf, StoreRequest.codec(), opts)
+  }
+}
+
+export interface Put {
+  mailbox: string
+  envelope: Uint8Array<ArrayBuffer>
+  hintFor: string[]
+}
+
+export namespace Put {
+  let _codec: Codec<Put>
+
+  export const codec = (): Codec<Put> => {
+    if (_codec == null) {
+      _codec = message<Put>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.mailbox != null && obj.mailbox !== '')) {
+          w.uint32(10)
+          w.string(obj.mailbox)
+        }
+
+        if ((obj.envelope != null && obj.envelope.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.envelope)
+        }
+
+        if (obj.hintFor != null && obj.hintFor.length > 0) {
+          for (const value of obj.hintFor) {
+            w.uint32(26)
+            w.string(value)
+          }
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          mailbox: '',
+          envelope: uint8ArrayAlloc(0),
+          hintFor: []
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.mailbox = reader.string()
+              break
+            }
+            case 2: {
+              obj.envelope = reader.bytes()
+              break
+            }
+            case 3: {
+              if (opts.limits?.hintFor != null && obj.hintFor.length === opts.limits.hintFor) {
+                throw new MaxLengthError('Decode error - repeated field "hintFor" had too many elements')
+              }
+
+              obj.hintFor.push(reader.string())
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          hintFor: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.mailbox`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.envelope`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 3: {
+              if (opts.limits?.hintFor != null && obj.hintFor === opts.limits.hintFor) {
+                throw new MaxLengthError('Streaming decode error - repeated field "hintFor" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.hintFor[]`,
+                index: obj.hintFor,
+                value: reader.string()
+              }
+
+              obj.hintFor++
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface PutMailboxFieldEvent {
+    field: '$.mailbox'
+    value: string
+  }
+
+  export interface PutEnvelopeFieldEvent {
+    field: '$.envelope'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface PutHintForFieldEvent {
+    field: '$.hintFor[]'
+    index: number
+    value: string
+  }
+
+  export function encode (obj: Partial<Put>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, Put.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Put>): Put {
+    return decodeMessage(buf, Put.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Put>): Generator<PutMailboxFieldEvent | PutEnvelopeFieldEvent | PutHintForFieldEvent> {
+    return streamMessage(buf, Put.codec(), opts)
+  }
+}
+
+export interface StoreResponse {
+  status: StoreResponse.Status
+  error: string
+  stored: number
+  envelopes: Uint8Array<ArrayBuffer>[]
+  more: boolean
+  buckets: Bucket[]
+  cursors: Uint8Array<ArrayBuffer>[]
+  claim?: HandleClaim
+  requestId: number
+}
+
+export namespace StoreResponse {
+  export enum Status {
+    OK = 'OK',
+    ERROR = 'ERROR',
+    CONFLICT = 'CONFLICT',
+    NOT_FOUND = 'NOT_FOUND',
+    REJECTED = 'REJECTED',
+    BUSY = 'BUSY'
+  }
+
+  enum __StatusValues {
+    OK = 0,
+    ERROR = 1,
+    CONFLICT = 2,
+    NOT_FOUND = 3,
+    REJECTED = 4,
+    BUSY = 5
+  }
+
+  export namespace Status {
+    export const codec = (): Codec<Status> => {
+      return enumeration<Status>(__StatusValues)
+    }
+  }
+
+  let _codec: Codec<StoreResponse>
+
+  export const codec = (): Codec<StoreResponse> => {
+    if (_codec == null) {
+      _codec = message<StoreResponse>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.status != null && __StatusValues[obj.status] !== 0) {
+          w.uint32(8)
+          StoreResponse.Status.codec().encode(obj.status, w)
+        }
+
+        if ((obj.error != null && obj.error !== '')) {
+          w.uint32(18)
+          w.string(obj.error)
+        }
+
+        if ((obj.stored != null && obj.stored !== 0)) {
+          w.uint32(24)
+          w.uint32(obj.stored)
+        }
+
+        if (obj.envelopes != null && obj.envelopes.length > 0) {
+          for (const value of obj.envelopes) {
+            w.uint32(34)
+            w.bytes(value)
+          }
+        }
+
+        if ((obj.more != null && obj.more !== false)) {
+          w.uint32(40)
+          w.bool(obj.more)
+        }
+
+        if (obj.buckets != null && obj.buckets.length > 0) {
+          for (const value of obj.buckets) {
+            w.uint32(50)
+            Bucket.codec().encode(value, w)
+          }
+        }
+
+        if (obj.cursors != null && obj.cursors.length > 0) {
+          for (const value of obj.cursors) {
+            w.uint32(58)
+            w.bytes(value)
+          }
+        }
+
+        if (obj.claim != null) {
+          w.uint32(66)
+          HandleClaim.codec().encode(obj.claim, w)
+        }
+
+        if ((obj.requestId != null && obj.requestId !== 0)) {
+          w.uint32(72)
+          w.uint32(obj.requestId)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          status: Status.OK,
+          error: '',
+          stored: 0,
+          envelopes: [],
+          more: false,
+          buckets: [],
+          cursors: [],
+          requestId: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.status = StoreResponse.Status.codec().decode(reader)
+              break
+            }
+            case 2: {
+              obj.error = reader.string()
+              break
+            }
+            case 3: {
+              obj.stored = reader.uint32()
+              break
+            }
+            case 4: {
+              if (opts.limits?.envelopes != null && obj.envelopes.length === opts.limits.envelopes) {
+                throw new MaxLengthError('Decode error - repeated field "envelopes" had too many elements')
+              }
+
+              obj.envelopes.push(reader.bytes())
+              break
+            }
+            case 5: {
+              obj.more = reader.bool()
+              break
+            }
+            case 6: {
+              if (opts.limits?.buckets != null && obj.buckets.length === opts.limits.buckets) {
+                throw new MaxLengthError('Decode error - repeated field "buckets" had too many elements')
+              }
+
+              obj.buckets.push(Bucket.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.buckets$
+              }))
+              break
+            }
+            case 7: {
+              if (opts.limits?.cursors != null && obj.cursors.length === opts.limits.cursors) {
+                throw new MaxLengthError('Decode error - repeated field "cursors" had too many elements')
+              }
+
+              obj.cursors.push(reader.bytes())
+              break
+            }
+            case 8: {
+              obj.claim = HandleClaim.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.claim
+              })
+              break
+            }
+            case 9: {
+              obj.requestId = reader.uint32()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          envelopes: 0,
+          buckets: 0,
+          cursors: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.status`,
+                value: StoreResponse.Status.codec().decode(reader)
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.error`,
+                value: reader.string()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.stored`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 4: {
+              if (opts.limits?.envelopes != null && obj.envelopes === opts.limits.envelopes) {
+                throw new MaxLengthError('Streaming decode error - repeated field "envelopes" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.envelopes[]`,
+                index: obj.envelopes,
+                value: reader.bytes()
+              }
+
+              obj.envelopes++
+
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.more`,
+                value: reader.bool()
+              }
+              break
+            }
+            case 6: {
+              if (opts.limits?.buckets != null && obj.buckets === opts.limits.buckets) {
+                throw new MaxLengthError('Streaming decode error - repeated field "buckets" had too many elements')
+              }
+
+              for (const evt of Bucket.codec().stream(reader, reader.uint32(), `${prefix}.buckets[]`, {
+                limits: opts.limits?.buckets$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.buckets
+                }
+              }
+
+              obj.buckets++
+
+              break
+            }
+            case 7: {
+              if (opts.limits?.cursors != null && obj.cursors === opts.limits.cursors) {
+                throw new MaxLengthError('Streaming decode error - repeated field "cursors" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.cursors[]`,
+                index: obj.cursors,
+                value: reader.bytes()
+              }
+
+              obj.cursors++
+
+              break
+            }
+            case 8: {
+              yield * HandleClaim.codec().stream(reader, reader.uint32(), `${prefix}.claim`, {
+                limits: opts.limits?.claim
+              })
+
+              break
+            }
+            case 9: {
+              yield {
+                field: `${prefix}.requestId`,
+                value: reader.uint32()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface StoreResponseStatusFieldEvent {
+    field: '$.status'
+    value: StoreResponse.Status
+  }
+
+  export interface StoreResponseErrorFieldEvent {
+    field: '$.error'
+    value: string
+  }
+
+  export interface StoreResponseStoredFieldEvent {
+    field: '$.stored'
+    value: number
+  }
+
+  export interface StoreResponseEnvelopesFieldEvent {
+    field: '$.envelopes[]'
+    index: number
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface StoreResponseMoreFieldEvent {
+    field: '$.more'
+    value: boolean
+  }
+
+  export interface StoreResponseBucketsStartFieldEvent {
+    field: '$.buckets[].start'
+    value: bigint
+    index: number
+  }
+
+  export interface StoreResponseBucketsCountFieldEvent {
+    field: '$.buckets[].count'
+    value: number
+    index: number
+  }
+
+  export interface StoreResponseBucketsHashFieldEvent {
+    field: '$.buckets[].hash'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface StoreResponseCursorsFieldEvent {
+    field: '$.cursors[]'
+    index: number
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface StoreResponseClaimHandleFieldEvent {
+    field: '$.claim.handle'
+    value: string
+  }
+
+  export interface StoreResponseClaimPublicKeyFieldEvent {
+    field: '$.claim.publicKey'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface StoreResponseClaimTimestampFieldEvent {
+    field: '$.claim.timestamp'
+    value: bigint
+  }
+
+  export interface StoreResponseClaimSignatureFieldEvent {
+    field: '$.claim.signature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface StoreResponseRequestIdFieldEvent {
+    field: '$.requestId'
+    value: number
+  }
+
+  export function encode (obj: Partial<StoreResponse>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, StoreResponse.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StoreResponse>): StoreResponse {
+    return decodeMessage(buf, StoreResponse.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StoreResponse>): Generator<StoreResponseStatusFieldEvent | StoreResponseErrorFieldEvent | StoreResponseStoredFieldEvent | StoreResponseEnvelopesFieldEvent | StoreResponseMoreFieldEvent | StoreResponseBucketsStartFieldEvent | StoreResponseBucketsCountFieldEvent | StoreResponseBucketsHashFieldEvent | StoreResponseCursorsFieldEvent | StoreResponseClaimHandleFieldEvent | StoreResponseClaimPublicKeyFieldEvent | StoreResponseClaimTimestampFieldEvent | StoreResponseClaimSignatureFieldEvent | StoreResponseRequestIdFieldEvent> {
+    return streamMessage(buf, StoreResponse.codec(), opts)
+  }
+}
+
+export interface Bucket {
+  start: bigint
+  count: number
+  hash: Uint8Array<ArrayBuffer>
+}
+
+export namespace Bucket {
+  let _codec: Codec<Bucket>
+
+  export const codec = (): Codec<Bucket> => {
+    if (_codec == null) {
+      _codec = message<Bucket>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.start != null && obj.start !== 0n)) {
+          w.uint32(8)
+          w.uint64(obj.start)
+        }
+
+        if ((obj.count != null && obj.count !== 0)) {
+          w.uint32(16)
+          w.uint32(obj.count)
+        }
+
+        if ((obj.hash != null && obj.hash.byteLength > 0)) {
+          w.uint32(26)
+          w.bytes(obj.hash)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          start: 0n,
+          count: 0,
+          hash: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.start = reader.uint64()
+              break
+            }
+            case 2: {
+              obj.count = reader.uint32()
+              break
+            }
+            case 3: {
+              obj.hash = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.start`,
+                value: reader.uint64()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.count`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.hash`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface BucketStartFieldEvent {
+    field: '$.start'
+    value: bigint
+  }
+
+  export interface BucketCountFieldEvent {
+    field: '$.count'
+    value: number
+  }
+
+  export interface BucketHashFieldEvent {
+    field: '$.hash'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export function encode (obj: Partial<Bucket>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, Bucket.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Bucket>): Bucket {
+    return decodeMessage(buf, Bucket.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Bucket>): Generator<BucketStartFieldEvent | BucketCountFieldEvent | BucketHashFieldEvent> {
+    return streamMessage(buf, Bucket.codec(), opts)
+  }
+}
+
+export interface HandleClaim {
+  handle: string
+  publicKey: Uint8Array<ArrayBuffer>
+  timestamp: bigint
+  signature: Uint8Array<ArrayBuffer>
+}
+
+export namespace HandleClaim {
+  let _codec: Codec<HandleClaim>
+
+  export const codec = (): Codec<HandleClaim> => {
+    if (_codec == null) {
+      _codec = message<HandleClaim>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.handle != null && obj.handle !== '')) {
+          w.uint32(10)
+          w.string(obj.handle)
+        }
+
+        if ((obj.publicKey != null && obj.publicKey.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.publicKey)
+        }
+
+        if ((obj.timestamp != null && obj.timestamp !== 0n)) {
+          w.uint32(24)
+          w.uint64(obj.timestamp)
+        }
+
+        if ((obj.signature != null && obj.signature.byteLength > 0)) {
+          w.uint32(34)
+          w.bytes(obj.signature)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          handle: '',
+          publicKey: uint8ArrayAlloc(0),
+          timestamp: 0n,
+          signature: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.handle = reader.string()
+              break
+            }
+            case 2: {
+              obj.publicKey = reader.bytes()
+              break
+            }
+            case 3: {
+              obj.timestamp = reader.uint64()
+              break
+            }
+            case 4: {
+              obj.signature = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.handle`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.publicKey`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.timestamp`,
+                value: reader.uint64()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.signature`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface HandleClaimHandleFieldEvent {
+    field: '$.handle'
+    value: string
+  }
+
+  export interface HandleClaimPublicKeyFieldEvent {
+    field: '$.publicKey'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface HandleClaimTimestampFieldEvent {
+    field: '$.timestamp'
+    value: bigint
+  }
+
+  export interface HandleClaimSignatureFieldEvent {
+    field: '$.signature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export function encode (obj: Partial<HandleClaim>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, HandleClaim.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<HandleClaim>): HandleClaim {
+    return decodeMessage(buf, HandleClaim.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<HandleClaim>): Generator<HandleClaimHandleFieldEvent | HandleClaimPublicKeyFieldEvent | HandleClaimTimestampFieldEvent | HandleClaimSignatureFieldEvent> {
+    return streamMessage(buf, HandleClaim.codec(), opts)
+  }
+}

@@ -1,0 +1,80 @@
+import { strict as assert } from 'node:assert'
+import { Envelope, generateIdentity, userIdOf } from '../../protocol/envelope.js'
+import { hlcPack } from '../../protocol/hlc.js'
+import { openDb, type ChorusDb } from '../../node/store/db.js'
+import { GroupCommit } from '../../node/store/group-commit.js'
+import { MailboxStore } from '../../node/store/mailbox-store.js'
+import { entry } from '../helpers/envelopes.js'
+import { TempDirs } from '../helpers/wait.js'
+
+const alice = generateIdentity()
+const bob = generateIdentity()
+const carol = generateIdentity()
+const A = userIdOf(alice.publicKey)
+const B = userIdOf(bob.publicKey)
+const C = userIdOf(carol.publicKey)
+
+describe('MailboxStore (LevelDB on disk)', () => {
+  const dirs = new TempDirs()
+  let db: ChorusDb
+  let store: MailboxStore
+  let commit: GroupCommit
+
+  beforeEach(async () => {
+    db = await openDb(dirs.make())
+    commit = new GroupCommit(db)
+    store = new MailboxStore(db, commit)
+  })
+  afterEach(async () => { await db.close(); dirs.cleanup() })
+
+  it('orders by (timestamp, id) whatever the write order, and is a set', async () => {
+    const es = [entry(B, alice, B, 3000), entry(B, alice, B, 1000), entry(B, carol, B, 2000)]
+    await store.put(es)
+    await store.put([es[0], es[1]])
+    const page = await store.range(B, { limit: 10 })
+    assert.deepEqual(page.entries.map((e) => Envelope.decode(e.bytes).timestamp), [hlcPack(1000, 0), hlcPack(2000, 0), hlcPack(3000, 0)])
+    assert.equal(page.more, false)
+  })
+
+  it('pages forwards after a cursor and backwards before one, per conversation', async () => {
+    const es: Array<ReturnType<typeof entry>> = []
+    for (let i = 1; i <= 10; i++) es.push(entry(B, i % 2 === 0 ? alice : carol, B, i * 1000))
+    await store.put(es)
+    const fromAlice = await store.range(B, { limit: 10, peer: A })
+    assert.equal(fromAlice.entries.length, 5)
+    const after = await store.range(B, { limit: 3, after: es[4].cursor })
+    assert.deepEqual(after.entries.map((e) => Buffer.from(e.cursor).toString('hex')), es.slice(5, 8).map((e) => Buffer.from(e.cursor).toString('hex')))
+    assert.equal(after.more, true)
+    const newest = await store.range(B, { limit: 2, before: es[9].cursor, newestFirst: true, peer: C })
+    assert.deepEqual(newest.entries.map((e) => Envelope.decode(e.bytes).timestamp), [hlcPack(7000, 0), hlcPack(9000, 0)])
+  })
+
+  it('digests equal sets equally and differing sets differently', async () => {
+    const es = [entry(B, alice, B, 1000), entry(B, alice, B, 2000)]
+    await store.put(es)
+    const d1 = await store.digest(B, 2 ** 16)
+    await store.put([entry(B, alice, B, 1500)])
+    const d2 = await store.digest(B, 2 ** 16)
+    assert.equal(d1.reduce((n, b) => n + b.count, 0), 2)
+    assert.equal(d2.reduce((n, b) => n + b.count, 0), 3)
+    assert.notDeepEqual(d1.map((b) => Buffer.from(b.hash).toString('hex')), d2.map((b) => Buffer.from(b.hash).toString('hex')))
+  })
+
+  it('lists its mailboxes and deletes exactly the entries asked', async () => {
+    const es = [entry(A, alice, B, 1000), entry(B, alice, B, 1000), entry(C, carol, A, 1000)]
+    await store.put(es)
+    const seen: string[] = []
+    for await (const m of store.mailboxes()) seen.push(m)
+    assert.deepEqual(seen, [A, B, C].sort())
+    await store.delete(B, [{ cursor: es[1].cursor, peer: A }])
+    assert.equal(await store.count(B), 0)
+    assert.equal((await store.range(B, { limit: 5, peer: A })).entries.length, 0)
+    assert.equal(await store.count(A), 1)
+  })
+
+  it('group commit batches concurrent writers into few synced batches', async () => {
+    await Promise.all(Array.from({ length: 200 }, async (_, i) => store.put([entry(B, alice, B, 1000 + i)])))
+    assert.equal(await store.count(B), 200)
+    assert.ok(commit.stats.batches < 200, `${commit.stats.batches} batches for 200 writes`)
+  })
+})
