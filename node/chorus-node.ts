@@ -81,6 +81,8 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
   private http?: StatusServer
   private counters?: ChorusCounters
   private lifecycle: NodeLifecycle = 'created'
+  private starting?: Promise<void>
+  private stopping?: Promise<void>
   private startedAt = 0
 
   constructor (options: ResolvedOptions, libp2p: ChorusLibp2p, registry: Registry) {
@@ -112,9 +114,15 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
 
   /** Open the store, listen, join the mesh, serve the operator endpoint. */
   async start (): Promise<void> {
-    if (this.lifecycle === 'started' || this.lifecycle === 'starting') return
+    if (this.lifecycle === 'started') return
+    if (this.lifecycle === 'starting') return this.starting
     if (this.lifecycle !== 'created') throw new NodeStateError(`cannot start a node that is ${this.lifecycle}; create a new one`)
     this.lifecycle = 'starting'
+    this.starting = this.startOnce()
+    return this.starting
+  }
+
+  private async startOnce (): Promise<void> {
     try {
       this.db = await openDb(this.options.dataDir)
       try {
@@ -159,11 +167,17 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
 
   /** Leave the mesh politely, close streams, connections and the database. Safe to call twice. */
   async stop (): Promise<void> {
-    if (this.lifecycle === 'stopped' || this.lifecycle === 'stopping' || this.lifecycle === 'created') { this.lifecycle = 'stopped'; return }
-    this.lifecycle = 'stopping'
-    await this.teardown()
-    this.lifecycle = 'stopped'
-    log('stopped %s', this.peerId)
+    if (this.stopping != null) return this.stopping
+    if (this.lifecycle === 'stopped' || this.lifecycle === 'created') { this.lifecycle = 'stopped'; return }
+    this.stopping = (async () => {
+      await this.starting?.catch(() => {})
+      if (this.lifecycle === 'stopped') return
+      this.lifecycle = 'stopping'
+      await this.teardown()
+      this.lifecycle = 'stopped'
+      log('stopped %s', this.peerId)
+    })()
+    return this.stopping
   }
 
   /** Replication (servers and clients; a bootstrap peer has none). */
@@ -239,6 +253,8 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
     await step('libp2p', async () => this.libp2p.stop())
     await step('database', async () => this.db?.close())
     this.http = undefined
+    this.db = undefined
+    this.replicationPart = undefined
   }
 }
 

@@ -78,7 +78,7 @@ export function resolveOptions (options: ChorusNodeOptions = {}): ResolvedOption
   const dataDir = ensureDataDir(options.dataDir ?? defaultDataDir())
   const http = options.http == null ? undefined : hostPort('http', options.http)
   const allowPrivateAddresses = options.allowPrivateAddresses ?? [...listen, ...bootstrap].some(isLoopback)
-  return { role, dataDir, listen, bootstrap, replicas, writeQuorum, capacity, http, allowPrivateAddresses, membership: options.membership ?? {}, replication: options.replication ?? {}, connectionGater: options.connectionGater }
+  return { role, dataDir, listen, bootstrap, replicas, writeQuorum, capacity, http, allowPrivateAddresses, membership: membershipTimings(options.membership ?? {}), replication: replicationTimings(options.replication ?? {}), connectionGater: options.connectionGater }
 }
 
 /** The listen addresses used when none are given. A client needs no fixed port. */
@@ -155,4 +155,41 @@ function makeDirs (dir: string): void {
     missing.unshift(d)
   }
   for (const d of missing) mkdirSync(d, { mode: 0o700 })
+}
+
+/** Bounds of membership timings, in ms (a 0 ms probe interval would be a busy loop). */
+const MEMBERSHIP_BOUNDS: Record<string, [number, number]> = {
+  probeIntervalMs: [10, 600_000],
+  probeTimeoutMs: [10, 600_000],
+  suspicionTimeoutMs: [10, 3_600_000],
+  syncIntervalMs: [100, 3_600_000],
+  rejoinIntervalMs: [50, 3_600_000],
+  deadRetentionMs: [1000, 86_400_000],
+  maxPiggyback: [1, 1024],
+  maxMembers: [2, 1_000_000]
+}
+
+/** Bounds of replication timings and rates. */
+const REPLICATION_BOUNDS: Record<string, [number, number]> = {
+  repairIntervalMs: [100, 3_600_000],
+  hintIntervalMs: [100, 3_600_000],
+  peerPutRate: [1, 10_000_000]
+}
+
+function bounded<T extends object> (section: string, values: T, bounds: Record<string, [number, number]>): T {
+  if (values == null || typeof values !== 'object') throw new InvalidOptionError(section, 'must be an object')
+  for (const [key, value] of Object.entries(values)) {
+    const b = bounds[key]
+    if (b == null) throw new InvalidOptionError(`${section}.${key}`, `unknown setting (known: ${Object.keys(bounds).join(', ')})`)
+    if (value !== undefined) integer(`${section}.${key}`, value, b[0], b[1])
+  }
+  return values
+}
+
+function membershipTimings (m: Partial<MembershipInit>): Partial<MembershipInit> {
+  return bounded('membership', m, MEMBERSHIP_BOUNDS)
+}
+
+function replicationTimings (r: ChorusNodeOptions['replication'] & object): NonNullable<ChorusNodeOptions['replication']> {
+  return bounded('replication', r, REPLICATION_BOUNDS)
 }

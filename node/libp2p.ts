@@ -11,7 +11,6 @@ import { identify, type Identify } from '@libp2p/identify'
 import { kadDHT, passthroughMapper, removePrivateAddressesMapper, type KadDHT } from '@libp2p/kad-dht'
 import { noise } from '@libp2p/noise'
 import { ping, type Ping } from '@libp2p/ping'
-import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
@@ -45,10 +44,24 @@ export function messageId (msg: { data: Uint8Array }): Uint8Array {
   return createHash('sha256').update(msg.data).digest().subarray(0, 20)
 }
 
+let metricsInstances = 0
+
+/**
+ * `@libp2p/prometheus-metrics` keeps its metric objects in a module-level map, so a second node in
+ * the same process would report into the first node's registry. Each node therefore loads its own
+ * instance of that module (a distinct URL is a distinct ES module), and so gets its own map. One node
+ * per process (the `chorus` command) loads it once.
+ */
+async function perNodeMetrics (): Promise<typeof import('@libp2p/prometheus-metrics')> {
+  const url = `${import.meta.resolve('@libp2p/prometheus-metrics')}?node=${++metricsInstances}`
+  return await import(url)
+}
+
 /** Build (but do not start) the libp2p node for `opts`. */
 export async function buildLibp2p (opts: ResolvedOptions, privateKey: PrivateKey, registry: Registry): Promise<ChorusLibp2p> {
   const ws = opts.listen.some((a) => a.getComponents().some((c) => c.name === 'ws' || c.name === 'wss')) ||
     opts.bootstrap.some((a) => a.getComponents().some((c) => c.name === 'ws' || c.name === 'wss'))
+  const { prometheusMetrics } = await perNodeMetrics()
   return createLibp2p<ChorusServices>({
     privateKey,
     start: false,

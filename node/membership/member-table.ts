@@ -44,6 +44,7 @@ export class MemberTable {
   private readonly gossip = new Map<string, Gossip>()
   private probeOrder: string[] = []
   private probeIndex = 0
+  private urgentTurn = false
 
   constructor (
     private readonly self: () => MemberRecord,
@@ -138,18 +139,19 @@ export class MemberTable {
       if ((e.state === 'pending' || e.state === 'suspect') && (urgent == null || e.since < urgent.since)) urgent = e
     }
     // alternate urgent and routine probes so that a stream of rumours cannot starve the real members
-    if (urgent != null && this.probeIndex % 2 === 0) { this.probeIndex++; return urgent.record.peerId }
-    if (this.probeIndex >= this.probeOrder.length * 2 || this.probeOrder.length === 0) {
+    this.urgentTurn = !this.urgentTurn
+    if (urgent != null && this.urgentTurn) return urgent.record.peerId
+    // routine: every alive member once per round, in a fresh random order each round (SWIM)
+    for (let reshuffled = false; ;) {
+      while (this.probeIndex < this.probeOrder.length) {
+        const id = this.probeOrder[this.probeIndex++]
+        if (this.entries.get(id)?.state === 'alive') return id
+      }
+      if (reshuffled) return urgent?.record.peerId
       this.probeOrder = shuffle([...this.entries.values()].filter((e) => e.state === 'alive').map((e) => e.record.peerId))
       this.probeIndex = 0
+      reshuffled = true
     }
-    while (this.probeOrder.length > 0) {
-      const id = this.probeOrder[Math.floor(this.probeIndex / 2) % this.probeOrder.length]
-      this.probeIndex++
-      if (this.entries.get(id)?.state === 'alive') return id
-      if (this.probeIndex >= this.probeOrder.length * 2) break
-    }
-    return urgent?.record.peerId
   }
 
   /** Up to `max` updates to piggyback, least-sent first; each goes out λ·log2(n+1) times. */

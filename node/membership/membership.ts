@@ -19,6 +19,9 @@ import { MemberTable } from './member-table.js'
 
 const log = logger('chorus:membership')
 
+/** What lpStream throws for a length prefix that is too large or itself malformed. */
+const MALFORMED_LENGTH = new Set(['InvalidDataLengthError', 'InvalidDataLengthLengthError', 'InvalidMessageLengthError'])
+
 /** Membership tuning. All optional; defaults in constants.ts. */
 export interface MembershipInit {
   /** @default 1000 */ probeIntervalMs: number
@@ -127,7 +130,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     await this.remember()
     const leave: MembershipMessage = { kind: MembershipMessage.Kind.LEAVE, sender: toPb({ ...this.selfRecord(), state: 'left' }), updates: [] }
     const timeout = Math.max(this.init.probeTimeoutMs, C.LEAVE_TIMEOUT_MS)
-    const sent = await Promise.allSettled(this.table.live().map(async (m) => { await this.send(m.peerId, leave, false, timeout) }))
+    const sent = await Promise.allSettled(this.table.live().map(async (m) => { await this.send(m.peerId, leave, true, timeout) }))
     for (const r of sent) if (r.status === 'rejected') log('LEAVE not delivered: %s', r.reason?.message)
     await libp2p.unhandle(MEMBERSHIP_PROTOCOL)
   }
@@ -249,24 +252,23 @@ export class Membership extends EventEmitter<MembershipEvents> {
 
   /** Serve one inbound stream: one request, one reply. A bad frame aborts the stream, never the node. */
   private async serve (stream: Stream, connection: Connection): Promise<void> {
+    // after our LEAVE went out we answer nothing: a late ack would refute our own departure
+    if (!this.running) { stream.abort(new Error('membership stopped')); return }
     const signal = AbortSignal.timeout(this.init.probeTimeoutMs * 2)
     const lp = lpStream(stream, { maxDataLength: C.MAX_FRAME_BYTES })
     try {
       const req = this.decode((await lp.read({ signal })).subarray())
       const from = connection.remotePeer.toString()
       this.receive(req, from)
-      const kind = req.kind === MembershipMessage.Kind.PING
-        ? MembershipMessage.Kind.ACK
-        : req.kind === MembershipMessage.Kind.SYNC ? MembershipMessage.Kind.SYNC_REPLY : undefined
+      // a LEAVE is acknowledged too, so the leaver knows it was heard before it shuts down
+      const kind = req.kind === MembershipMessage.Kind.SYNC ? MembershipMessage.Kind.SYNC_REPLY : MembershipMessage.Kind.ACK
       if (req.kind === MembershipMessage.Kind.PING) this.stats.pingsReceived++
-      if (kind != null) {
-        const reply = this.message(kind)
-        if (kind === MembershipMessage.Kind.SYNC_REPLY) reply.updates = this.table.snapshot(C.MAX_SYNC_MEMBERS).map(toPb)
-        await lp.write(MembershipMessage.encode(reply), { signal })
-      }
+      const reply = this.message(kind)
+      if (kind === MembershipMessage.Kind.SYNC_REPLY) reply.updates = this.table.snapshot(C.MAX_SYNC_MEMBERS).map(toPb)
+      await lp.write(MembershipMessage.encode(reply), { signal })
       await stream.close({ signal })
     } catch (err: any) {
-      if (err instanceof MalformedFrameError || err.name === 'InvalidDataLengthError') {
+      if (err instanceof MalformedFrameError || MALFORMED_LENGTH.has(err.name)) {
         this.stats.malformedFrames++
         log('malformed frame from %s: %s', connection.remotePeer, err.message)
       }

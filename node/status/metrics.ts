@@ -19,7 +19,7 @@ export interface ChorusCounters {
 export function registerChorusMetrics (registry: Registry, libp2p: ChorusLibp2p, membership: Membership, withProcess: boolean): ChorusCounters {
   const members = new Gauge({
     name: 'chorus_members',
-    help: 'Peers in the membership table, by state and role (live view = alive + suspect)',
+    help: 'Peers in the membership table, by state (the live view is alive + suspect)',
     labelNames: ['state'],
     registers: [registry],
     collect () {

@@ -1,0 +1,136 @@
+import { strict as assert } from 'node:assert'
+import { lpStream } from '@libp2p/utils'
+import type { Stream } from '@libp2p/interface'
+import { VERSION, type ChorusNode } from '../../node/index.js'
+import { MAX_FRAME_BYTES } from '../../node/membership/constants.js'
+import { toPb, type MemberRecord } from '../../node/membership/member.js'
+import { MEMBERSHIP_PROTOCOL } from '../../protocol/constants.js'
+import { MembershipMessage } from '../../protocol/pb/membership.js'
+import { startMesh, waitForServers, type Mesh } from '../helpers/mesh.js'
+import { waitFor } from '../helpers/wait.js'
+
+/** Unsigned LEB128, the length prefix of a membership frame. */
+function varint (n: number): Uint8Array {
+  const out: number[] = []
+  do {
+    let b = n % 128
+    n = Math.floor(n / 128)
+    if (n > 0) b |= 0x80
+    out.push(b)
+  } while (n > 0)
+  return Uint8Array.from(out)
+}
+
+function concat (...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0))
+  let at = 0
+  for (const p of parts) { out.set(p, at); at += p.byteLength }
+  return out
+}
+
+/** A record for `node` as the node would describe itself, with `peerId` replaceable for spoofing. */
+function recordOf (node: ChorusNode, over: Partial<MemberRecord> = {}): MemberRecord {
+  return { peerId: node.peerId.toString(), role: node.role, capacity: 1, addrs: [], incarnation: 0n, state: 'alive', version: VERSION, ...over }
+}
+
+function frame (kind: MembershipMessage.Kind, sender: MemberRecord): Uint8Array {
+  return MembershipMessage.encode({ kind, sender: toPb(sender), updates: [] })
+}
+
+describe('membership under malformed and spoofed frames', () => {
+  let mesh: Mesh
+  let target: ChorusNode
+  let attacker: ChorusNode
+  let bystander: ChorusNode
+  const streams: Stream[] = []
+
+  /** Open a raw membership stream from the attacker to the target and write `bytes` as they are. */
+  async function sendRaw (bytes: Uint8Array): Promise<Stream> {
+    const stream = await attacker.libp2p.dialProtocol(target.peerId, MEMBERSHIP_PROTOCOL, { signal: AbortSignal.timeout(5000) })
+    streams.push(stream)
+    stream.send(bytes)
+    return stream
+  }
+
+  /** Send `bytes` raw and expect the target to count exactly one more malformed frame. */
+  async function expectRejected (what: string, bytes: Uint8Array): Promise<void> {
+    const before = target.membership.stats.malformedFrames
+    const stream = await sendRaw(bytes)
+    await waitFor(`${what}: the target to abort the stream`, () => stream.status !== 'open', { timeoutMs: 3000 })
+    await waitFor(`${what} to be counted as malformed`, () => target.membership.stats.malformedFrames > before, { timeoutMs: 1000 })
+    assert.equal(target.membership.stats.malformedFrames, before + 1)
+  }
+
+  before(async () => {
+    mesh = await startMesh({ servers: 3, options: (i) => i === 1 ? { http: '127.0.0.1:0' } : {} })
+    ;[target, attacker, bystander] = mesh.servers
+    await waitForServers(mesh.nodes, mesh.servers)
+  })
+  afterEach(() => { for (const s of streams.splice(0)) s.abort(new Error('test done')) })
+  after(async () => { await mesh?.cleanup() })
+
+  it('rejects bytes that are not a protobuf', async () => {
+    const junk = Uint8Array.from([0x0f, 0xff, 0xff, 0xff])
+    await expectRejected('garbage', concat(varint(junk.byteLength), junk))
+  })
+
+  it('rejects a truncated protobuf field', async () => {
+    const junk = Uint8Array.from([0x12, 0x50, 0x01])
+    await expectRejected('truncated field', concat(varint(junk.byteLength), junk))
+  })
+
+  it('rejects an empty frame (no sender)', async () => {
+    await expectRejected('empty frame', varint(0))
+  })
+
+  it('rejects an unknown message kind', async () => {
+    const junk = Uint8Array.from([0x08, 0x09])
+    await expectRejected('unknown kind', concat(varint(junk.byteLength), junk))
+  })
+
+  it('rejects a frame just over the 1 MiB bound on its length prefix', async () => {
+    await expectRejected('1 MiB + 1 frame', concat(varint(MAX_FRAME_BYTES + 1), new Uint8Array(64)))
+  })
+
+  it('rejects a frame far over the bound (a 4-byte length prefix)', async () => {
+    // 4 MiB needs a 4-byte varint; lpStream then throws InvalidDataLengthLengthError, not InvalidDataLengthError
+    await expectRejected('4 MiB frame', concat(varint(4 * MAX_FRAME_BYTES), new Uint8Array(64)))
+  })
+
+  it('rejects a frame whose sender is not the connection\'s peer', async () => {
+    const spoofed = frame(MembershipMessage.Kind.PING, recordOf(bystander, { incarnation: BigInt(Date.now()) * 2n }))
+    await expectRejected('spoofed ping', concat(varint(spoofed.byteLength), spoofed))
+  })
+
+  it('does not let a spoofed LEAVE evict a live member', async () => {
+    const bid = bystander.peerId.toString()
+    const spoofed = frame(MembershipMessage.Kind.LEAVE, recordOf(bystander, { state: 'left', incarnation: BigInt(Date.now()) * 2n }))
+    await expectRejected('spoofed leave', concat(varint(spoofed.byteLength), spoofed))
+    assert.ok(target.membership.servers().includes(bid))
+    assert.ok(target.membership.live().some((m) => m.peerId === bid), 'the bystander is still live')
+  })
+
+  it('shows the count in /metrics', async () => {
+    const text = await (await fetch(`http://${target.httpAddress()}/metrics`)).text()
+    const m = /^chorus_membership_malformed_frames_total (\d+)$/m.exec(text)
+    assert.ok(m != null, 'chorus_membership_malformed_frames_total is exported')
+    assert.equal(Number(m[1]), target.membership.stats.malformedFrames)
+    assert.ok(Number(m[1]) >= 6)
+  })
+
+  it('keeps serving: the view stays complete and an honest probe is answered', async () => {
+    await waitForServers(mesh.nodes, mesh.servers, 5000)
+    const pings = target.membership.stats.pingsReceived
+    const stream = await attacker.libp2p.dialProtocol(target.peerId, MEMBERSHIP_PROTOCOL, { signal: AbortSignal.timeout(5000) })
+    streams.push(stream)
+    const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
+    await lp.write(frame(MembershipMessage.Kind.PING, recordOf(attacker)), { signal: AbortSignal.timeout(5000) })
+    const reply = MembershipMessage.decode((await lp.read({ signal: AbortSignal.timeout(5000) })).subarray())
+    assert.equal(reply.kind, MembershipMessage.Kind.ACK)
+    assert.equal(reply.sender?.peerId, target.peerId.toString())
+    assert.ok(target.membership.stats.pingsReceived > pings)
+    const res = await fetch(`http://${target.httpAddress()}/health`)
+    assert.equal(res.status, 200)
+    await res.text()
+  })
+})

@@ -1,0 +1,168 @@
+import { strict as assert } from 'node:assert'
+import type { ChorusNode } from '../../node/index.js'
+import { openDb, peerMemory } from '../../node/store/db.js'
+import { FAST_MEMBERSHIP, ids, startMesh, waitForServers, type Mesh } from '../helpers/mesh.js'
+import { waitFor } from '../helpers/wait.js'
+
+interface Seen { at: number, observer: string, peerId: string, event: 'join' | 'leave', reason?: 'dead' | 'left' }
+
+/** Record every member:join / member:leave that `nodes` emit from now on. */
+function recordEvents (nodes: ChorusNode[]): Seen[] {
+  const log: Seen[] = []
+  for (const n of nodes) {
+    const observer = n.peerId.toString()
+    n.on('member:join', (m) => log.push({ at: Date.now(), observer, peerId: m.peerId, event: 'join' }))
+    n.on('member:leave', (m, reason) => log.push({ at: Date.now(), observer, peerId: m.peerId, event: 'leave', reason }))
+  }
+  return log
+}
+
+const CONVERGE_MS = 10_000
+
+describe('membership across an in-process mesh', function () {
+  describe('a mesh of 1 bootstrap, 4 servers and 1 client', () => {
+    let mesh: Mesh
+    before(async () => {
+      mesh = await startMesh({ servers: 4, clients: 1 })
+      await waitForServers(mesh.nodes, mesh.servers, CONVERGE_MS)
+    })
+    after(async () => { await mesh?.cleanup() })
+
+    it('gives every server, the bootstrap node and the client the same 4 servers', () => {
+      const want = ids(mesh.servers)
+      for (const n of mesh.nodes) assert.deepEqual(n.membership.servers(), want, `${n.role} ${n.peerId}`)
+      for (const n of mesh.nodes) assert.deepEqual(n.status().servers, want)
+    })
+
+    it('keeps the bootstrap node out of the ring but in the live view', () => {
+      const boot = mesh.bootstrap.peerId.toString()
+      for (const n of [...mesh.servers, ...mesh.clients]) {
+        assert.ok(!n.membership.servers().includes(boot))
+        assert.deepEqual(n.membership.live().filter((m) => m.role === 'bootstrap').map((m) => m.peerId), [boot])
+      }
+    })
+
+    it('keeps the client out of every view, in any state', () => {
+      const client = mesh.clients[0].peerId.toString()
+      for (const n of [mesh.bootstrap, ...mesh.servers]) {
+        assert.ok(!n.membership.live().some((m) => m.peerId === client), `${n.role} sees the client`)
+        const counts = n.membership.counts()
+        const total = Object.values(counts).reduce((a, b) => a + b, 0)
+        assert.equal(total, 4, `${n.role} table ${JSON.stringify(counts)}`)
+        assert.equal(counts.alive + counts.suspect, 4, `${n.role} table ${JSON.stringify(counts)}`)
+      }
+      // the client itself knows everyone but holds no ring position
+      assert.equal(mesh.clients[0].membership.live().length, 5)
+    })
+
+    it('reports the view in status()', () => {
+      const s = mesh.servers[0].status()
+      assert.equal(s.state, 'started')
+      assert.equal(s.role, 'server')
+      assert.equal(s.peers.length, 4)
+      // a peer may be briefly suspect on a busy loop; it is in the view either way
+      assert.ok(s.peers.every((p) => (p.state === 'alive' || p.state === 'suspect') && p.lastSeen > 0))
+      assert.ok(s.connections >= 1)
+      assert.ok(s.addresses.every((a) => a.includes(`/p2p/${s.peerId}`)))
+    })
+  })
+
+  describe('joins and leaves', () => {
+    let mesh: Mesh
+    beforeEach(async () => {
+      mesh = await startMesh({ servers: 3 })
+      await waitForServers(mesh.nodes, mesh.servers, CONVERGE_MS)
+    })
+    afterEach(async () => { await mesh?.cleanup() })
+
+    it('fires member:join for a new server, and member:leave(left) soon after it stops gracefully', async () => {
+      const watchers = [mesh.bootstrap, ...mesh.servers]
+      const log = recordEvents(watchers)
+      const x = await mesh.spawn('server')
+      const xid = x.peerId.toString()
+      await waitForServers(watchers, [...mesh.servers, x], CONVERGE_MS)
+      await waitFor('a join event from every node', () => watchers.every((w) => log.some((e) => e.observer === w.peerId.toString() && e.peerId === xid && e.event === 'join')))
+
+      const stoppedAt = Date.now()
+      await x.stop()
+      await waitFor('a leave event from every node', () => watchers.every((w) => log.some((e) => e.observer === w.peerId.toString() && e.peerId === xid && e.event === 'leave')), { timeoutMs: 5000 })
+      const leaves = log.filter((e) => e.peerId === xid && e.event === 'leave')
+      assert.deepEqual(leaves.map((e) => e.reason), watchers.map(() => 'left'))
+      const slowest = Math.max(...leaves.map((e) => e.at - stoppedAt))
+      assert.ok(slowest < FAST_MEMBERSHIP.suspicionTimeoutMs!, `a LEAVE is heard at once, not timed out (slowest ${slowest} ms)`)
+      for (const w of watchers) assert.ok(!w.membership.servers().includes(xid), `${w.role} took the departed server back: ${JSON.stringify(log.filter((e) => e.peerId === xid).map((e) => ({ ...e, at: e.at - stoppedAt })))}`)
+      assert.equal(log.filter((e) => e.peerId === xid && e.event === 'join').length, watchers.length, 'one join per watcher, no flapping')
+    })
+
+    // Membership.stop() says "tell the members we know that we are leaving, then stop": once it
+    // resolves, the LEAVE must have been taken in, or closing libp2p can drop it on the wire.
+    it('has every member take in the LEAVE by the time stop() resolves', async () => {
+      const [first, second, last] = mesh.servers
+      for (const [leaver, rest] of [[first, [second, last]], [second, [last]]] as const) {
+        const id = leaver.peerId.toString()
+        await leaver.stop()
+        const stillThere = [mesh.bootstrap, ...rest].filter((w) => w.membership.servers().includes(id))
+        assert.deepEqual(stillThere.map((w) => w.role), [], 'nodes that had not heard the LEAVE when stop() resolved')
+      }
+    })
+
+    it('drops a server that vanishes without a LEAVE as dead, within probe + suspicion bounds', async () => {
+      const [victim, ...rest] = mesh.servers
+      const watchers = [mesh.bootstrap, ...rest]
+      const vid = victim.peerId.toString()
+      const log = recordEvents(watchers)
+      const killedAt = Date.now()
+      await victim.libp2p.stop() // no LEAVE: membership never gets to say goodbye
+
+      const { probeIntervalMs, probeTimeoutMs, suspicionTimeoutMs } = victim.membership.settings
+      // a probe round (2n probes: urgent and routine probes alternate), one probe timeout, the suspicion
+      // timeout, one tick, and slack for a busy loop
+      const bound = watchers.length * 2 * probeIntervalMs + probeTimeoutMs + suspicionTimeoutMs + probeIntervalMs + 2000
+      await waitFor('every watcher to drop the victim', () => watchers.every((w) => !w.membership.servers().includes(vid)), { timeoutMs: bound })
+      const leaves = log.filter((e) => e.peerId === vid && e.event === 'leave')
+      assert.equal(leaves.length, watchers.length, JSON.stringify(leaves))
+      assert.ok(leaves.every((e) => e.reason === 'dead'))
+      const slowest = Math.max(...leaves.map((e) => e.at - killedAt))
+      assert.ok(slowest <= bound, `slowest eviction ${slowest} ms, bound ${bound} ms`)
+      // the rest of the view is untouched
+      for (const w of watchers) assert.deepEqual(w.membership.servers(), ids(rest))
+    })
+  })
+
+  describe('restarts', () => {
+    let mesh: Mesh
+    beforeEach(async () => {
+      mesh = await startMesh({ servers: 3 })
+      await waitForServers(mesh.nodes, mesh.servers, CONVERGE_MS)
+    })
+    afterEach(async () => { await mesh?.cleanup() })
+
+    it('a restart on the same data dir keeps the peer id and rejoins through the bootstrap node', async () => {
+      const [old, ...rest] = mesh.servers
+      const id = old.peerId.toString()
+      await old.stop()
+      await waitForServers([mesh.bootstrap, ...rest], rest, 5000)
+
+      const again = await mesh.spawn('server', { dataDir: old.options.dataDir })
+      assert.equal(again.peerId.toString(), id)
+      await waitForServers([mesh.bootstrap, ...rest, again], [...rest, again], CONVERGE_MS)
+    })
+
+    it('a restart with no bootstrap list rejoins from the peers it remembered', async () => {
+      const [old, ...rest] = mesh.servers
+      const dataDir = old.options.dataDir
+      await old.stop()
+      await waitForServers([mesh.bootstrap, ...rest], rest, 5000)
+
+      const db = await openDb(dataDir)
+      const remembered = (await peerMemory(db).load()).map((p) => p.peerId).sort()
+      await db.close()
+      assert.deepEqual(remembered, ids([mesh.bootstrap, ...rest]), 'the stopped node remembered every live peer')
+
+      const again = await mesh.spawn('server', { dataDir, bootstrap: [] })
+      assert.equal(again.peerId.toString(), old.peerId.toString())
+      assert.deepEqual(again.options.bootstrap, [])
+      await waitForServers([mesh.bootstrap, ...rest, again], [...rest, again], CONVERGE_MS)
+    })
+  })
+})
