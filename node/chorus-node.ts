@@ -13,7 +13,7 @@ import { ListenError, NodeStateError } from './errors.js'
 import { loadOrCreateNodeKey } from './keys.js'
 import { buildLibp2p, type ChorusLibp2p } from './libp2p.js'
 import { Membership, type Member } from './membership/index.js'
-import { registerChorusMetrics, type ChorusCounters } from './status/metrics.js'
+import { registerChorusMetrics, registerReplicationMetrics, type ChorusCounters } from './status/metrics.js'
 import { StatusServer } from './status/http.js'
 import { openDb, peerMemory, type ChorusDb } from './store/db.js'
 import { VERSION } from './version.js'
@@ -144,6 +144,7 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
           reject: (reason) => { this.counters?.rejected.inc({ component: 'store', reason }) }
         }, { replicas: this.options.replicas, writeQuorum: this.options.writeQuorum, ...this.options.replication })
         await this.replicationPart.start()
+        registerReplicationMetrics(this.registry, this.replicationPart)
         this.directory = new HandleDirectory(this.replicationPart)
       }
       if (this.options.http != null) {

@@ -44,3 +44,12 @@ export const MAX_PEER_ID_LENGTH = 128
 
 /** How long a stopping node waits for its LEAVE to reach each member, at least. @default 1000 */
 export const LEAVE_TIMEOUT_MS = 1000
+
+/** Probes of newly heard-of peers run at once, at most this many at a time. @default 32 */
+export const MAX_JOIN_PROBES = 32
+
+/** Extra view syncs after start, in ms: a node that starts with others catches their joins quickly. */
+export const WARMUP_SYNCS_MS = [250, 500, 1000, 2000, 4000]
+
+/** A probe that has to dial first waits this many probe timeouts. @default 3 */
+export const DIAL_TIMEOUT_FACTOR = 3

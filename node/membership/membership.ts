@@ -42,7 +42,7 @@ export interface PeerMemory {
 
 /** What membership needs from the node. */
 export interface MembershipComponents {
-  libp2p: Pick<Libp2p, 'peerId' | 'getMultiaddrs' | 'handle' | 'unhandle' | 'dialProtocol' | 'dial' | 'peerStore' | 'addEventListener' | 'removeEventListener'>
+  libp2p: Pick<Libp2p, 'peerId' | 'getMultiaddrs' | 'getConnections' | 'handle' | 'unhandle' | 'dialProtocol' | 'dial' | 'peerStore' | 'addEventListener' | 'removeEventListener'>
   role: Role
   capacity: number
   version: string
@@ -73,9 +73,11 @@ export class Membership extends EventEmitter<MembershipEvents> {
   private readonly table: MemberTable
   private incarnation = BigInt(Date.now())
   private readonly timers: NodeJS.Timeout[] = []
+  private readonly warmups: NodeJS.Timeout[] = []
   private readonly inFlight = new Set<string>()
   private running = false
   private version = 0
+  private joinProbes = 0
   private readonly onIdentify = (evt: CustomEvent<IdentifyResult>): void => { this.identified(evt.detail) }
   private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => { this.disconnected(evt.detail) }
 
@@ -116,6 +118,13 @@ export class Membership extends EventEmitter<MembershipEvents> {
     this.every(this.init.syncIntervalMs, () => { this.syncRandom() })
     this.every(this.init.rejoinIntervalMs, () => { if (this.live().length === 0) void this.rejoin() })
     void this.rejoin()
+    // while our view is young, peers that started with us are still joining the peers we sync with:
+    // sync again at 250 ms, 500 ms, 1 s, 2 s, 4 s instead of waiting for the first periodic sync
+    for (const ms of C.WARMUP_SYNCS_MS) {
+      const t = setTimeout(() => { this.syncRandom() }, ms)
+      t.unref()
+      this.warmups.push(t)
+    }
   }
 
   /** Tell the members we know that we are leaving, then stop. */
@@ -123,7 +132,9 @@ export class Membership extends EventEmitter<MembershipEvents> {
     if (!this.running) return
     this.running = false
     for (const t of this.timers) clearInterval(t)
+    for (const t of this.warmups) clearTimeout(t)
     this.timers.length = 0
+    this.warmups.length = 0
     const { libp2p } = this.components
     libp2p.removeEventListener('peer:identify', this.onIdentify)
     libp2p.removeEventListener('peer:disconnect', this.onDisconnect)
@@ -179,7 +190,11 @@ export class Membership extends EventEmitter<MembershipEvents> {
     this.inFlight.add(peerId)
     this.stats.probesSent++
     try {
-      const reply = await this.send(peerId, this.message(MembershipMessage.Kind.PING), true)
+      // a probe that must first open a connection (dial, noise, yamux) gets more time than an ack on a
+      // live one: on a busy host the handshake alone can take longer than a probe timeout
+      const connected = this.components.libp2p.getConnections(peerIdFromString(peerId)).length > 0
+      const timeout = connected ? this.init.probeTimeoutMs : this.init.probeTimeoutMs * C.DIAL_TIMEOUT_FACTOR
+      const reply = await this.send(peerId, this.message(MembershipMessage.Kind.PING), true, timeout)
       if (reply?.kind !== MembershipMessage.Kind.ACK) throw new MalformedFrameError('expected an ACK')
     } catch (err: any) {
       this.stats.probesFailed++
@@ -301,7 +316,23 @@ export class Membership extends EventEmitter<MembershipEvents> {
       }
       const before = this.table.get(u.peerId)
       this.table.observeHearsay(u)
-      if (before == null && this.table.get(u.peerId) != null) void this.learnAddrs(u.peerId, u.addrs.map(String))
+      if (before == null && this.table.get(u.peerId) != null) void this.introduce(u.peerId, u.addrs.map(String))
+    }
+  }
+
+  /**
+   * A peer we just heard of: learn its addresses and probe it at once, instead of waiting for its turn
+   * in the probe rounds, so that a newcomer's full view takes one round trip after its first sync.
+   * Bounded: at most MAX_JOIN_PROBES such probes run at a time; the rest wait for the rounds.
+   */
+  private async introduce (peerId: string, addrs: string[]): Promise<void> {
+    await this.learnAddrs(peerId, addrs)
+    if (this.joinProbes >= C.MAX_JOIN_PROBES) return
+    this.joinProbes++
+    try {
+      await this.probe(peerId)
+    } finally {
+      this.joinProbes--
     }
   }
 

@@ -3,6 +3,8 @@
  * user's mailbox at its owners: everything after the user's cursor, merged from every owner, in
  * (timestamp, id) order, each message emitted once. The cursor and the ids seen near it persist in the
  * node's own database, so a user who was offline gets everything, in order, when the session reopens.
+ * What the catch-up inside `openUser` finds is held for the first 'message' listener, since the caller
+ * cannot attach one before `openUser` resolves.
  */
 
 import { EventEmitter } from 'node:events'
@@ -21,6 +23,9 @@ export const DEFAULT_SYNC_INTERVAL_MS = 500
 
 /** How far behind its cursor a sync looks again, for messages whose write landed late. @default 5000 */
 export const DEFAULT_REFETCH_WINDOW_MS = 5000
+
+/** Messages held for a session's first 'message' listener at most; older ones are dropped (and logged). @default 10000 */
+export const DEFAULT_HOLD_MAX = 10_000
 
 const KIND_NAMES: Record<string, Message['kind']> = {
   CHAT: 'chat', GROUPCHAT: 'groupchat', HEADLINE: 'headline', ERROR: 'error', RECEIPT: 'receipt', PRESENCE: 'presence', SECRET: 'secret'
@@ -73,12 +78,18 @@ export class User extends EventEmitter<UserEvents> {
   private closed = false
   private readonly cursors
   private readonly seen
+  /**
+   * Messages found before anyone listened: the catch-up sync runs inside `openUser`, before the caller
+   * can attach a listener, and the cursor moves past what it finds. They go to the first listener.
+   */
+  private held: Message[] | undefined = []
 
   constructor (readonly handle: string, private readonly identity: IdentityKey, private readonly c: UserComponents) {
     super()
     this.userId = userIdOf(identity.publicKey)
     this.cursors = c.db.sublevel<string, string>('cursors', { valueEncoding: 'utf8' })
     this.seen = c.db.sublevel<string, string>('seen', { valueEncoding: 'utf8' })
+    ;(this as EventEmitter).on('newListener', (event: string | symbol) => { if (event === 'message' && this.held != null) process.nextTick(() => { this.release() }) })
   }
 
   /** Send a chat message; resolves when W owners of both mailboxes have it on disk. */
@@ -151,13 +162,28 @@ export class User extends EventEmitter<UserEvents> {
         if (cursor == null || Buffer.compare(c, cursor) > 0) cursor = c
         if (userIdOf(env.senderKey) === this.userId) continue
         const m = await this.toMessage(env)
-        if (m != null) this.emit('message', m)
+        if (m != null) this.deliver(m)
       }
       if (cursor != null) ops.push({ type: 'put', sublevel: this.cursors, key: this.userId, value: Buffer.from(cursor).toString('hex') })
       if (ops.length > 0) await this.c.db.batch(ops)
       if (!page.more) break
     }
     await this.pruneSeen(cursor)
+  }
+
+  /** Emit, or hold until the first 'message' listener (in order: nothing overtakes what is held). */
+  private deliver (m: Message): void {
+    if (this.held == null) { this.emit('message', m); return }
+    this.held.push(m)
+    if (this.listenerCount('message') > 0) { this.release(); return }
+    if (this.held.length > DEFAULT_HOLD_MAX) { this.held.shift(); log('%s: no message listener; dropped the oldest held message', this.handle) }
+  }
+
+  private release (): void {
+    if (this.held == null || this.listenerCount('message') === 0) return
+    const list = this.held
+    this.held = undefined
+    for (const m of list) this.emit('message', m)
   }
 
   /** Forget seen-marks older than the refetch window: they can never be fetched again. */

@@ -7,6 +7,7 @@
 import { Counter, Gauge, collectDefaultMetrics, type Registry } from 'prom-client'
 import type { ChorusLibp2p } from '../libp2p.js'
 import type { Membership } from '../membership/index.js'
+import type { Replication } from '../replication/replication.js'
 
 /** Counters other components bump as traffic flows. */
 export interface ChorusCounters {
@@ -54,5 +55,33 @@ export function registerChorusMetrics (registry: Registry, libp2p: ChorusLibp2p,
     pubsubReceived: new Counter({ name: 'chorus_pubsub_messages_received_total', help: 'Gossipsub messages delivered to this node', labelNames: ['topic'], registers: [registry] }),
     pubsubPublished: new Counter({ name: 'chorus_pubsub_messages_published_total', help: 'Gossipsub messages this node published', labelNames: ['topic'], registers: [registry] }),
     rejected: new Counter({ name: 'chorus_rejected_total', help: 'Inputs rejected, by component and reason', labelNames: ['component', 'reason'], registers: [registry] })
+  }
+}
+
+/** Replication figures: group commit, repair and hinted handoff, served requests. Read at scrape time. */
+export function registerReplicationMetrics (registry: Registry, r: Replication): void {
+  const gauge = (name: string, help: string, read: () => number): void => {
+    new Gauge({ name, help, registers: [registry], collect () { this.set(read()) } })
+  }
+  gauge('chorus_store_commit_batches_total', 'Synced LevelDB batches written by group commit', () => r.commit.stats.batches)
+  gauge('chorus_store_commit_ops_total', 'Operations written in those batches', () => r.commit.stats.ops)
+  if (r.repair != null) {
+    const s = r.repair.stats
+    gauge('chorus_repair_rounds_total', 'Anti-entropy rounds run', () => s.rounds)
+    gauge('chorus_repair_pushed_total', 'Envelopes pushed to other owners by repair and handoff', () => s.pushed)
+    gauge('chorus_repair_pulled_total', 'Envelopes pulled from other owners by repair', () => s.pulled)
+    gauge('chorus_repair_handed_off_total', 'Envelopes deleted here after every owner confirmed them', () => s.handedOff)
+    gauge('chorus_hints_delivered_total', 'Hinted mailboxes reconciled with an owner that had missed writes', () => s.hintsDelivered)
+    gauge('chorus_repair_errors_total', 'Reconciliations that failed (retried next round)', () => s.errors)
+  }
+  if (r.server != null) {
+    const served = r.server.served
+    new Gauge({
+      name: 'chorus_store_requests_total',
+      help: 'Replication requests served, by kind',
+      labelNames: ['kind'],
+      registers: [registry],
+      collect () { for (const [kind, n] of served) this.set({ kind }, n) }
+    })
   }
 }
