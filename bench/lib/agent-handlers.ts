@@ -1,0 +1,129 @@
+/**
+ * What an agent process does for each coordinator command: a table of handlers, one per operation, over
+ * one Chorus node. The agent entry (`bench/agent.ts`) only moves messages between IPC and this table.
+ */
+
+import { createNode, type ChorusNode } from '../../node/index.js'
+import type { AgentCommands, AgentOp, AgentReplies, MemberEvent } from './agent-protocol.js'
+import { DeadlineError, wallClock } from './clock.js'
+import { publishPaced, publishSaturated, type PublishTarget } from './publisher.js'
+import { PayloadRecorder } from './receiver.js'
+
+/** One handler per operation. */
+export type AgentHandlers = { [O in AgentOp]: (cmd: AgentCommands[O]) => Promise<AgentReplies[O]> }
+
+/** The parts of the gossipsub implementation a benchmark inspects beyond its public interface. */
+interface GossipsubInternals {
+  getMeshPeers?: (topic: string) => string[]
+  streamsOutbound?: Map<string, { rawStream?: { writeBufferLength?: number } }>
+}
+
+/** The agent's state: its node (once started), its data directory, and what it has recorded. */
+export interface AgentState {
+  dataDir: string
+  node?: ChorusNode
+  recorder: PayloadRecorder
+  /** `servers().length` after every membership change, in order */
+  view: Array<{ at: number, servers: number }>
+  /** where membership events go (to the coordinator) */
+  emit: (event: MemberEvent) => void
+}
+
+/** The handler table over `state`. */
+export function createHandlers (state: AgentState): AgentHandlers {
+  const node = (): ChorusNode => {
+    if (state.node == null) throw new Error('the node is not started')
+    return state.node
+  }
+  return {
+    start: async (cmd) => {
+      if (state.node != null) throw new Error('the node is already started')
+      const n = await createNode({ role: cmd.role, dataDir: state.dataDir, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: cmd.bootstrap, membership: cmd.membership })
+      state.node = n
+      const changed = (type: MemberEvent['type'], m: { peerId: string, role: string }, reason?: string): void => {
+        const at = wallClock()
+        const servers = n.membership.servers().length
+        state.view.push({ at, servers })
+        state.emit({ type, at, peerId: m.peerId, role: m.role, reason, servers })
+      }
+      n.on('member:join', (m) => { changed('member:join', m) })
+      n.on('member:leave', (m, why) => { changed('member:leave', m, why) })
+      const startCalledAt = wallClock()
+      await n.start()
+      return { peerId: n.peerId.toString(), multiaddrs: n.multiaddrs(), startCalledAt, startResolvedAt: wallClock() }
+    },
+    awaitView: async (cmd) => await awaitView(state, node(), cmd),
+    stats: async () => {
+      const mem = process.memoryUsage()
+      const cpu = process.cpuUsage()
+      const n = state.node
+      return {
+        rssBytes: mem.rss,
+        heapUsedBytes: mem.heapUsed,
+        cpuUserMs: cpu.user / 1000,
+        cpuSystemMs: cpu.system / 1000,
+        connections: n?.libp2p.getConnections().length ?? 0,
+        servers: n?.membership.servers().length ?? 0
+      }
+    },
+    subscribe: async (cmd) => {
+      const pubsub = node().libp2p.services.pubsub
+      pubsub.addEventListener('message', (evt) => { if (evt.detail.topic === cmd.topic) state.recorder.record(evt.detail.data) })
+      pubsub.subscribe(cmd.topic)
+      return {}
+    },
+    meshStatus: async (cmd) => {
+      const pubsub = node().libp2p.services.pubsub
+      const internals = pubsub as unknown as GossipsubInternals
+      return { meshPeers: internals.getMeshPeers?.(cmd.topic).length ?? 0, subscribers: pubsub.getSubscribers(cmd.topic).length }
+    },
+    publish: async (cmd) => {
+      const target = publishTarget(node())
+      return cmd.mode === 'paced' ? await publishPaced(target, cmd) : await publishSaturated(target, cmd)
+    },
+    progress: async (cmd) => state.recorder.progress(cmd.runId),
+    collect: async (cmd) => state.recorder.collect(cmd.runId),
+    stop: async () => {
+      await state.node?.stop()
+      return {}
+    }
+  }
+}
+
+/** The first time this node's view held `cmd.servers` servers, waiting for it (bounded) if it has not yet. */
+async function awaitView (state: AgentState, n: ChorusNode, cmd: AgentCommands['awaitView']): Promise<AgentReplies['awaitView']> {
+  const reached = (): AgentReplies['awaitView'] | undefined => {
+    const hit = state.view.find((v) => v.servers >= cmd.servers)
+    return hit != null ? { reachedAt: hit.at, servers: hit.servers } : undefined
+  }
+  const now = reached()
+  if (now != null) return now
+  return await new Promise((resolve, reject) => {
+    const onJoin = (): void => {
+      const hit = reached()
+      if (hit == null) return
+      clearTimeout(timer)
+      n.off('member:join', onJoin)
+      resolve(hit)
+    }
+    const timer = setTimeout(() => {
+      n.off('member:join', onJoin)
+      reject(new DeadlineError(`view still has ${n.membership.servers().length} of ${cmd.servers} servers after ${cmd.timeoutMs} ms`))
+    }, cmd.timeoutMs)
+    // registered after the node's own listener, so `state.view` already holds this join
+    n.on('member:join', onJoin)
+  })
+}
+
+function publishTarget (n: ChorusNode): PublishTarget {
+  const pubsub = n.libp2p.services.pubsub
+  const internals = pubsub as unknown as GossipsubInternals
+  return {
+    publish: async (topic, data) => await pubsub.publish(topic, data),
+    outboundBufferedBytes: () => {
+      let max = 0
+      for (const s of internals.streamsOutbound?.values() ?? []) max = Math.max(max, s.rawStream?.writeBufferLength ?? 0)
+      return max
+    }
+  }
+}

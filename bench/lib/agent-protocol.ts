@@ -1,0 +1,92 @@
+/**
+ * The IPC protocol between the benchmark coordinator and its agent processes. The coordinator sends
+ * commands with an id; the agent answers each with one reply, and sends events (membership changes)
+ * whenever they happen. Every timestamp is `wallClock()` of the process that took it.
+ */
+
+import type { MembershipInit, Role } from '../../node/index.js'
+
+/** Environment variables through which an agent learns its name and data directory at fork. */
+export const AGENT_ENV = { name: 'CHORUS_BENCH_AGENT', dataDir: 'CHORUS_BENCH_DATA_DIR' } as const
+
+/** Commands, by operation name. */
+export interface AgentCommands {
+  /** Create and start the node. */
+  start: { role: Role, bootstrap: string[], membership: Partial<MembershipInit> }
+  /** Wait (bounded) until `membership.servers()` has at least `servers` entries. */
+  awaitView: { servers: number, timeoutMs: number }
+  /** Process figures. */
+  stats: Record<string, never>
+  /** Subscribe to `topic` and record benchmark payloads arriving on it. */
+  subscribe: { topic: string }
+  /** What gossipsub knows of `topic`. */
+  meshStatus: { topic: string }
+  /** Publish `mode`-style on `topic` for `seconds`; replies when done. */
+  publish: { topic: string, runId: number, mode: 'paced' | 'saturate', rate: number, seconds: number, size: number }
+  /** Messages of run `runId` received so far. */
+  progress: { runId: number }
+  /** Everything recorded for run `runId`; forgets the run. */
+  collect: { runId: number }
+  /** Stop the node politely; the agent exits after replying. */
+  stop: Record<string, never>
+}
+
+/** Replies, by operation name. */
+export interface AgentReplies {
+  start: { peerId: string, multiaddrs: string[], startCalledAt: number, startResolvedAt: number }
+  awaitView: { reachedAt: number, servers: number }
+  stats: { rssBytes: number, heapUsedBytes: number, cpuUserMs: number, cpuSystemMs: number, connections: number, servers: number }
+  subscribe: Record<string, never>
+  meshStatus: { meshPeers: number, subscribers: number }
+  publish: PublishReport
+  progress: { received: number, lastAt: number }
+  collect: ReceiveReport
+  stop: Record<string, never>
+}
+
+/** Operation names. */
+export type AgentOp = keyof AgentCommands
+
+/** A command on the wire. */
+export type AgentRequest<O extends AgentOp = AgentOp> = { id: number, op: O } & AgentCommands[O]
+
+/** What a publisher did. */
+export interface PublishReport {
+  sent: number
+  /** publishes that threw */
+  failed: number
+  /** publishes that gossipsub routed to no peer */
+  unrouted: number
+  startedAt: number
+  endedAt: number
+  /** saturation only: times the publisher waited for outbound buffers to drain */
+  backpressureWaits: number
+}
+
+/** What a receiver recorded of one run. */
+export interface ReceiveReport {
+  received: number
+  duplicates: number
+  firstAt: number
+  lastAt: number
+  /** one-way latency of every message received, ms, in arrival order */
+  latenciesMs: number[]
+}
+
+/** Messages from an agent to the coordinator. */
+export type AgentMessage =
+  | { kind: 'ready', at: number, pid: number }
+  | { kind: 'reply', id: number, ok: true, result: unknown }
+  | { kind: 'reply', id: number, ok: false, error: string }
+  | { kind: 'event', event: MemberEvent }
+
+/** A membership change as seen by one agent. */
+export interface MemberEvent {
+  type: 'member:join' | 'member:leave'
+  at: number
+  peerId: string
+  role: string
+  reason?: string
+  /** `membership.servers().length` right after the change */
+  servers: number
+}

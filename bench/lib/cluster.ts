@@ -1,0 +1,114 @@
+/**
+ * A local Chorus mesh of agent processes: one bootstrap-role process, then N server processes forked all
+ * at once, each joining through the bootstrap. Measures how long the mesh takes to reach a full view.
+ */
+
+import type { MembershipInit } from '../../node/index.js'
+import type { AgentHandle } from './agent-handle.js'
+import type { AgentPool } from './agent-pool.js'
+import type { AgentReplies } from './agent-protocol.js'
+import { DeadlineError, waitUntil, wallClock } from './clock.js'
+import { DEFAULT_START_TIMEOUT_MS, DEFAULT_VIEW_TIMEOUT_MS } from './constants.js'
+import { median } from './percentile.js'
+
+/** Parameters of a cluster. */
+export interface ClusterOptions {
+  servers: number
+  /** membership timings for every node; omitted ones keep the node's defaults. @default {} */
+  membership?: Partial<MembershipInit>
+  /** @default DEFAULT_VIEW_TIMEOUT_MS */ viewTimeoutMs?: number
+  progress?: (line: string) => void
+}
+
+/** How long the mesh took to form, ms. */
+export interface ClusterTimings {
+  /** slowest server from fork to its modules being loaded */
+  readyMaxMs: number
+  /** `createNode` + `start()` in a server, median and max */
+  startMedianMs: number
+  startMaxMs: number
+  /** from forking the servers until every server's view holds all N servers */
+  fullViewFromForkMs: number
+  /** from the last server's `start()` resolving until every server's view holds all N servers */
+  fullViewFromLastStartMs: number
+  /** each server's own full view after its own `start()` resolved, median and max */
+  ownViewMedianMs: number
+  ownViewMaxMs: number
+}
+
+/** A running cluster. */
+export interface Cluster {
+  bootstrap: AgentHandle
+  bootstrapAddr: string
+  servers: AgentHandle[]
+  peerIds: string[]
+  timings: ClusterTimings
+  /** per server: wall-clock milestones, for the JSON */
+  milestones: Array<{ name: string, forkedAt: number, readyAt: number, startCalledAt: number, startResolvedAt: number, fullViewAt: number }>
+}
+
+/** Start the bootstrap process, then fork every server at once and wait (bounded) for the full view. */
+export async function startCluster (pool: AgentPool, opts: ClusterOptions): Promise<Cluster> {
+  const membership = opts.membership ?? {}
+  const say = opts.progress ?? (() => {})
+  const bootstrap = pool.fork('bootstrap')
+  await bootstrap.ready
+  const b = await bootstrap.request('start', { role: 'bootstrap', bootstrap: [], membership }, DEFAULT_START_TIMEOUT_MS)
+  const bootstrapAddr = b.multiaddrs[0]
+  say(`bootstrap up at ${bootstrapAddr}; forking ${opts.servers} server processes`)
+
+  const forkAt = wallClock()
+  const servers = pool.forkMany('server', opts.servers)
+  const started = await Promise.all(servers.map(async (s) => {
+    const ready = await s.ready
+    const reply = await s.request('start', { role: 'server', bootstrap: [bootstrapAddr], membership }, DEFAULT_START_TIMEOUT_MS)
+    return { ready, reply }
+  }))
+  const lastStart = Math.max(...started.map((s) => s.reply.startResolvedAt))
+  say(`all servers started ${Math.round(lastStart - forkAt)} ms after fork; waiting for the full view`)
+
+  const viewTimeoutMs = opts.viewTimeoutMs ?? DEFAULT_VIEW_TIMEOUT_MS
+  const remaining = Math.max(1000, forkAt + viewTimeoutMs - wallClock())
+  const views: Array<AgentReplies['awaitView']> = await Promise.all(servers.map(async (s) => await s.request('awaitView', { servers: opts.servers, timeoutMs: remaining }, remaining + 5000)))
+  const fullAt = Math.max(...views.map((v) => v.reachedAt))
+  const own = views.map((v, i) => v.reachedAt - started[i].reply.startResolvedAt)
+  const startDurations = started.map((s) => s.reply.startResolvedAt - s.reply.startCalledAt)
+  return {
+    bootstrap,
+    bootstrapAddr,
+    servers,
+    peerIds: started.map((s) => s.reply.peerId),
+    timings: {
+      readyMaxMs: Math.max(...started.map((s) => s.ready.at - forkAt)),
+      startMedianMs: median(startDurations),
+      startMaxMs: Math.max(...startDurations),
+      fullViewFromForkMs: fullAt - forkAt,
+      fullViewFromLastStartMs: fullAt - lastStart,
+      ownViewMedianMs: median(own),
+      ownViewMaxMs: Math.max(...own)
+    },
+    milestones: servers.map((s, i) => ({
+      name: s.name,
+      forkedAt: s.forkedAt,
+      readyAt: started[i].ready.at,
+      startCalledAt: started[i].reply.startCalledAt,
+      startResolvedAt: started[i].reply.startResolvedAt,
+      fullViewAt: views[i].reachedAt
+    }))
+  }
+}
+
+/**
+ * Poll until every server's view holds `servers` servers again; returns the ms it took, or `NaN` if it did
+ * not happen within `timeoutMs` (a measured outcome, not an error).
+ */
+export async function awaitWholeView (agents: readonly AgentHandle[], servers: number, timeoutMs: number): Promise<number> {
+  const t0 = wallClock()
+  try {
+    await waitUntil('a whole view', async () => (await Promise.all(agents.map(async (a) => (await a.request('stats', {})).servers))).every((n) => n >= servers), timeoutMs, 250)
+    return wallClock() - t0
+  } catch (err) {
+    if (err instanceof DeadlineError) return NaN
+    throw err
+  }
+}

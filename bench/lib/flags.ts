@@ -1,0 +1,60 @@
+/** Command-line parsing of the benchmark: `run.js <scenario> [--flag value …]`, checked against the scenario's flags. */
+
+import { parseArgs } from 'node:util'
+import type { FlagSpec, Scenario } from './scenario.js'
+
+/** A usage mistake: one line for the user, exit code 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError'
+  readonly code = 'ERR_BENCH_USAGE'
+}
+
+/** The parsed command line: no scenario means "list the scenarios". */
+export interface Invocation {
+  scenario?: Scenario
+  params: Record<string, number>
+  help: boolean
+}
+
+/** Parse `argv` (without node and script). Throws `UsageError` with a one-line message. */
+export function parseInvocation (argv: string[], scenarios: readonly Scenario[]): Invocation {
+  const name = argv[0]
+  if (name == null || name === '--help' || name === '-h') return { params: {}, help: true }
+  if (name.startsWith('-')) throw new UsageError(`give a scenario before the flags, e.g. \`mesh ${argv.join(' ')}\` (scenarios: ${scenarios.map((s) => s.name).join(', ')})`)
+  const scenario = scenarios.find((s) => s.name === name)
+  if (scenario == null) throw new UsageError(`unknown scenario ${JSON.stringify(name)} (scenarios: ${scenarios.map((s) => s.name).join(', ')})`)
+  const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' } }
+  for (const f of scenario.flags) options[f.name] = { type: 'string' }
+  let parsed
+  try {
+    parsed = parseArgs({ args: argv.slice(1), options, allowPositionals: true, strict: true })
+  } catch (err: any) {
+    const known = scenario.flags.map((f) => `--${f.name}`).join(', ')
+    throw new UsageError(`${String(err.message).split('\n')[0].replace(/\. To specify.*$/, '').replace(/^Unknown option/, 'unknown flag')} for scenario ${scenario.name} (flags: ${known})`)
+  }
+  if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[0])}`)
+  const params: Record<string, number> = {}
+  for (const f of scenario.flags) params[f.name] = flagValue(f, parsed.values[f.name] as string | undefined)
+  return { scenario, params, help: parsed.values.help === true }
+}
+
+/** The value of one flag: a whole number within its bounds, or its default when absent. */
+export function flagValue (spec: FlagSpec, raw: string | undefined): number {
+  if (raw == null) return spec.default
+  const text = raw.trim()
+  const n = /^\d+$/.test(text) ? Number(text) : NaN
+  if (!Number.isSafeInteger(n) || n < spec.min || n > spec.max) {
+    throw new UsageError(`--${spec.name} must be a whole number from ${spec.min} to ${spec.max} (got ${JSON.stringify(raw)})`)
+  }
+  return n
+}
+
+/** The scenario list (no scenario given) or one scenario's flags (`<scenario> --help`). */
+export function usageText (scenarios: readonly Scenario[], one?: Scenario): string {
+  const flagLines = (s: Scenario): string[] => s.flags.map((f) => `    --${f.name.padEnd(10)} ${f.help} (${f.min}-${f.max}, default ${f.default})`)
+  if (one != null) return [`usage: npm run bench -- ${one.name} [flags]`, `  ${one.summary}`, ...flagLines(one), ''].join('\n')
+  const lines = ['usage: npm run bench -- <scenario> [flags]', '', 'scenarios:']
+  const width = Math.max(...scenarios.map((s) => s.name.length))
+  for (const s of scenarios) lines.push(`  ${s.name.padEnd(width)}  ${s.summary}`, ...flagLines(s))
+  return [...lines, ''].join('\n')
+}

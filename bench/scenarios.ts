@@ -1,0 +1,11 @@
+/**
+ * The benchmark scenarios, by name. Adding one is a file exporting a `Scenario` and one line here.
+ */
+
+import type { Scenario } from './lib/scenario.js'
+import { meshScenario } from './mesh.js'
+
+/** Every scenario `npm run bench -- <name>` knows, in the order the list shows them. */
+export const SCENARIOS: readonly Scenario[] = [
+  meshScenario
+]
