@@ -16,5 +16,8 @@ export { createNode, ChorusNode, type ChorusNodeEvents, type NodeStatus, type No
 export { resolveOptions, type ChorusNodeOptions, type ResolvedOptions } from './config.js'
 export * from './errors.js'
 export type { Member, MembershipInit, MembershipStats } from './membership/index.js'
+export { HandleTakenError, NoServersError, QuorumError, RemoteError, UnknownHandleError } from './replication/errors.js'
+export { User, type Message, type SendResult, type UserEvents } from './session/user.js'
+export { BadSignatureError, EnvelopeTooLargeError, MalformedEnvelopeError } from '../protocol/errors.js'
 export { VERSION } from './version.js'
 export { MESH_TOPIC, ROLES, type Role } from '../protocol/constants.js'
