@@ -44,13 +44,13 @@ async function main (argv: string[]): Promise<void> {
   if (inv.command == null && !inv.help && argv.length > 0) fail('no command given (try: chorus start, chorus bootstrap, chorus --help)', 2)
   if (inv.help || inv.command == null) { process.stdout.write(helpText(inv.command)); return }
 
-  // a signal during start-up stops the node as soon as it is up, rather than killing it half-started
+  // One handler per signal for the whole life of the process: removing the last listener would give the
+  // signal back its default action (die at once) for a moment. A signal during start-up stops the node
+  // as soon as it is up, rather than killing it half-started.
+  let onSignal = (signal: string): void => { stopRequested ??= signal }
   let stopRequested: string | undefined
-  const early = (signal: string) => (): void => { stopRequested ??= signal }
-  const earlyInt = early('SIGINT')
-  const earlyTerm = early('SIGTERM')
-  process.on('SIGINT', earlyInt)
-  process.on('SIGTERM', earlyTerm)
+  process.on('SIGINT', () => { onSignal('SIGINT') })
+  process.on('SIGTERM', () => { onSignal('SIGTERM') })
 
   let node: ChorusNode
   try {
@@ -59,8 +59,6 @@ async function main (argv: string[]): Promise<void> {
   } catch (err: any) {
     fail(explain(err), err?.code === 'ERR_INVALID_OPTION' ? 2 : 1)
   }
-  process.off('SIGINT', earlyInt)
-  process.off('SIGTERM', earlyTerm)
 
   say(`chorus ${VERSION} started as ${node.role}`)
   say(`peer id: ${node.peerId}`)
@@ -84,8 +82,7 @@ async function main (argv: string[]): Promise<void> {
       process.exit(0)
     }, (err) => { fail(`stop failed: ${err.message}`, 1) })
   }
-  process.on('SIGINT', () => { shutdown('SIGINT') })
-  process.on('SIGTERM', () => { shutdown('SIGTERM') })
+  onSignal = shutdown
   if (stopRequested != null) shutdown(stopRequested)
 }
 
