@@ -21,6 +21,8 @@ export interface MemberEntry {
   since: number
   /** last direct contact (ms), 0 if never */
   lastSeen: number
+  /** a dead member others report alive: probe it once ourselves (it stays dead unless it answers) */
+  recheck?: boolean
 }
 
 /** Timing and bounds of the table. */
@@ -78,6 +80,7 @@ export class MemberTable {
     }
     e.lastSeen = now
     if (r.incarnation >= e.record.incarnation) e.record = record
+    e.recheck = false
     if (e.state !== 'alive') this.transition(e, 'alive', now)
   }
 
@@ -98,7 +101,10 @@ export class MemberTable {
     if (newer) e.record = { ...r, state: e.record.state }
     if (r.state === 'alive') {
       if (newer && e.state === 'suspect') this.transition(e, 'alive', now)
-      else if (newer && (e.state === 'dead' || e.state === 'left')) this.setState(e, 'pending', now)
+      // someone talks to a peer we declared dead (a healed partition): check it ourselves. A peer that
+      // left comes back only with a higher incarnation (a restart), never on hearsay.
+      else if (newer && (e.state === 'left' || e.state === 'dead')) this.setState(e, 'pending', now)
+      else if (e.state === 'dead') e.recheck = true
     } else if (r.incarnation >= e.record.incarnation && e.state === 'alive') {
       this.transition(e, 'suspect', now)
     }
@@ -136,11 +142,15 @@ export class MemberTable {
   nextProbeTarget (): string | undefined {
     let urgent: MemberEntry | undefined
     for (const e of this.entries.values()) {
-      if ((e.state === 'pending' || e.state === 'suspect') && (urgent == null || e.since < urgent.since)) urgent = e
+      const due = e.state === 'pending' || e.state === 'suspect' || e.recheck === true
+      if (due && (urgent == null || e.since < urgent.since)) urgent = e
     }
     // alternate urgent and routine probes so that a stream of rumours cannot starve the real members
     this.urgentTurn = !this.urgentTurn
-    if (urgent != null && this.urgentTurn) return urgent.record.peerId
+    if (urgent != null && this.urgentTurn) {
+      urgent.recheck = false
+      return urgent.record.peerId
+    }
     // routine: every alive member once per round, in a fresh random order each round (SWIM)
     for (let reshuffled = false; ;) {
       while (this.probeIndex < this.probeOrder.length) {

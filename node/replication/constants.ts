@@ -1,16 +1,32 @@
 /** Replication defaults. */
 
+import { MAX_ENVELOPE_BYTES } from '../../protocol/envelope.js'
+
 /** Deadline of one replication request, dial included. @default 3000 */
 export const DEFAULT_RPC_TIMEOUT_MS = 3000
 
 /** Largest replication frame, in bytes. */
 export const MAX_FRAME_BYTES = 8 * 1024 * 1024
 
-/** Puts in one STORE request at most; the batcher splits larger backlogs. */
-export const MAX_PUTS_PER_REQUEST = 512
+/**
+ * Bytes a replication stream buffers before they are read: a whole frame plus the start of the next
+ * (responses are pipelined). libp2p's default, 4 MiB, is below MAX_FRAME_BYTES: a larger frame would
+ * overflow it and abort the stream whatever the length prefix allows.
+ */
+export const MAX_STREAM_BUFFER_BYTES = 2 * MAX_FRAME_BYTES
 
-/** Entries in one FETCH / GET answer at most. */
-export const MAX_FETCH_LIMIT = 1000
+/**
+ * Envelopes one frame can always carry: a request or answer full of maximum-size envelopes (plus 2 KiB
+ * each for the mailbox, hints and protobuf framing) still fits MAX_FRAME_BYTES. More would make the
+ * receiver refuse the frame, fail the whole channel, and fail again on every retry (122).
+ */
+const ENVELOPES_PER_FRAME = Math.floor(MAX_FRAME_BYTES / (MAX_ENVELOPE_BYTES + 2048))
+
+/** Puts in one STORE request at most; the batcher splits larger backlogs. */
+export const MAX_PUTS_PER_REQUEST = ENVELOPES_PER_FRAME
+
+/** Entries in one FETCH / GET answer at most; larger reads are paged. */
+export const MAX_FETCH_LIMIT = ENVELOPES_PER_FRAME
 
 /** Cursors in one IDS answer at most (a fine bucket with more is listed in parts). */
 export const MAX_IDS = 20_000

@@ -69,7 +69,10 @@ export class Reader {
         }
       }
     }
-    if (answeredBy.length === 0) throw new QuorumError(`no owner of ${mailbox} answered`)
+    if (answeredBy.length === 0) {
+      const why = answers.map((a, i) => a.status === 'rejected' ? `${owners[i]}: ${a.reason?.message ?? a.reason}` : '').filter(Boolean)
+      throw new QuorumError(`no owner of ${mailbox} answered (${why.join('; ')})`)
+    }
     let list = [...merged].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([, e]) => e)
     if (list.length > limit) {
       more = true

@@ -12,7 +12,7 @@ import type { Libp2p, Stream } from '@libp2p/interface'
 import { STORE_PROTOCOL } from '../../protocol/constants.js'
 import { StoreRequest, StoreResponse } from '../../protocol/pb/store.js'
 import { MalformedFrameError } from '../errors.js'
-import { DEFAULT_RPC_TIMEOUT_MS, MAX_FRAME_BYTES } from './constants.js'
+import { DEFAULT_RPC_TIMEOUT_MS, MAX_FRAME_BYTES, MAX_STREAM_BUFFER_BYTES } from './constants.js'
 import { RemoteError } from './errors.js'
 
 const log = logger('chorus:replication:rpc')
@@ -117,7 +117,7 @@ export class StoreChannels {
     }
     const opening = (async () => {
       const stream = await this.libp2p.dialProtocol(peerIdFromString(peerId), STORE_PROTOCOL, { signal: AbortSignal.timeout(timeoutMs) })
-      const channel: Channel = new Channel(stream, lpStream(stream, { maxDataLength: MAX_FRAME_BYTES }), () => {
+      const channel: Channel = new Channel(stream, lpStream(stream, { maxDataLength: MAX_FRAME_BYTES, maxBufferSize: MAX_STREAM_BUFFER_BYTES }), () => {
         if (this.channels.get(peerId) === opening) this.channels.delete(peerId)
         log('channel to %s closed', peerId)
       })

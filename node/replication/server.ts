@@ -10,7 +10,7 @@ import type { Connection, Libp2p, Stream } from '@libp2p/interface'
 import { STORE_PROTOCOL } from '../../protocol/constants.js'
 import { StoreRequest, StoreResponse } from '../../protocol/pb/store.js'
 import { MalformedFrameError } from '../errors.js'
-import { DEFAULT_PEER_PUT_RATE, MAX_FRAME_BYTES } from './constants.js'
+import { DEFAULT_PEER_PUT_RATE, MAX_FRAME_BYTES, MAX_STREAM_BUFFER_BYTES } from './constants.js'
 
 /** Requests of one stream handled at once; reading pauses beyond it (back-pressure on the sender). */
 const MAX_CONCURRENT_PER_STREAM = 64
@@ -24,6 +24,9 @@ import { decodeRequest } from './rpc.js'
 
 const log = logger('chorus:replication:server')
 
+/** What lpStream throws for a length prefix that is too large or itself malformed (a varint longer than any allowed length). */
+const MALFORMED_LENGTH = new Set(['InvalidDataLengthError', 'InvalidDataLengthLengthError', 'InvalidMessageLengthError'])
+
 const HANDLERS: Record<StoreRequest.Kind, StoreHandler> = {
   [StoreRequest.Kind.STORE]: handleStore,
   [StoreRequest.Kind.FETCH]: handleFetch,
@@ -34,7 +37,12 @@ const HANDLERS: Record<StoreRequest.Kind, StoreHandler> = {
   [StoreRequest.Kind.RESOLVE]: handleResolve
 }
 
-/** Token bucket per remote peer, counted in envelopes: a flooding peer gets BUSY, others are unaffected. */
+/**
+ * Token bucket per remote peer, counted in envelopes: a flooding peer gets BUSY, others are unaffected.
+ * A request larger than the whole bucket (a full STORE batch when the rate is set below
+ * MAX_PUTS_PER_REQUEST) is taken when the bucket is full and leaves it in debt: refusing it would
+ * refuse it forever, and every retry of that write or repair push with it.
+ */
 class PeerBudget {
   private readonly buckets = new Map<string, { tokens: number, at: number }>()
   constructor (private readonly rate: number) {}
@@ -46,7 +54,7 @@ class PeerBudget {
     b.at = now
     this.buckets.set(peer, b)
     if (this.buckets.size > 10_000) this.buckets.delete(this.buckets.keys().next().value as string)
-    if (b.tokens < n) return false
+    if (b.tokens < Math.min(n, this.rate)) return false
     b.tokens -= n
     return true
   }
@@ -74,7 +82,7 @@ export class StoreServer {
    * at once, write each response as it is ready. A frame that does not decode ends this stream only.
    */
   private async serve (stream: Stream, connection: Connection): Promise<void> {
-    const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
+    const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES, maxBufferSize: MAX_STREAM_BUFFER_BYTES })
     const from = connection.remotePeer.toString()
     let writing: Promise<void> = Promise.resolve()
     let running = 0
@@ -95,7 +103,7 @@ export class StoreServer {
       await writing
       await stream.close().catch(() => {})
     } catch (err: any) {
-      this.ctx.reject(err instanceof MalformedFrameError || err.name === 'InvalidDataLengthError' ? 'malformed-frame' : 'read-failed')
+      this.ctx.reject(err instanceof MalformedFrameError || MALFORMED_LENGTH.has(err.name) ? 'malformed-frame' : 'read-failed')
       log('stream from %s ended: %s', from, err.message)
       stream.abort(err)
     }

@@ -343,6 +343,22 @@ describe('MemberTable (node/membership/member-table.ts)', () => {
       assert.equal(table.nextProbeTarget(), undefined)
     })
 
+    it('re-checks a dead peer that others report alive (a healed partition), without reviving it on hearsay', () => {
+      const { table, advance, state, joins } = harness()
+      table.observeDirect(rec('a', { incarnation: 10n }))
+      table.observeDirect(rec('b', { incarnation: 10n }))
+      table.probeFailed('a')
+      advance(SUSPICION_MS)
+      assert.equal(state('a'), 'dead')
+      table.observeHearsay(rec('a', { incarnation: 10n }))
+      const picks = [table.nextProbeTarget(), table.nextProbeTarget()]
+      assert.ok(picks.includes('a'), `the dead peer is probed: ${picks.join(',')}`)
+      assert.equal(state('a'), 'dead', 'still dead until it answers')
+      table.observeDirect(rec('a', { incarnation: 10n }))
+      assert.equal(state('a'), 'alive')
+      assert.equal(joins.filter((m) => m.peerId === 'a').length, 2)
+    })
+
     it('puts suspect and pending peers first but still reaches every alive one', () => {
       const { table } = harness()
       const alive = ['a', 'b', 'c', 'd']
