@@ -3,7 +3,8 @@
  * one Chorus node. The agent entry (`bench/agent.ts`) only moves messages between IPC and this table.
  */
 
-import { createNode, type ChorusNode } from '../../node/index.js'
+import { createNode, type ChorusNode, type User } from '../../node/index.js'
+import { sendLoad } from './sender.js'
 import type { AgentCommands, AgentOp, AgentReplies, MemberEvent } from './agent-protocol.js'
 import { DeadlineError, wallClock } from './clock.js'
 import { publishPaced, publishSaturated, type PublishTarget } from './publisher.js'
@@ -27,6 +28,8 @@ export interface AgentState {
   view: Array<{ at: number, servers: number }>
   /** where membership events go (to the coordinator) */
   emit: (event: MemberEvent) => void
+  /** user sessions opened on this node, by handle */
+  users: Map<string, User>
 }
 
 /** The handler table over `state`. */
@@ -38,7 +41,7 @@ export function createHandlers (state: AgentState): AgentHandlers {
   return {
     start: async (cmd) => {
       if (state.node != null) throw new Error('the node is already started')
-      const n = await createNode({ role: cmd.role, dataDir: state.dataDir, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: cmd.bootstrap, membership: cmd.membership })
+      const n = await createNode({ role: cmd.role, dataDir: state.dataDir, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: cmd.bootstrap, membership: cmd.membership, replicas: cmd.replicas, writeQuorum: cmd.writeQuorum })
       state.node = n
       const changed = (type: MemberEvent['type'], m: { peerId: string, role: string }, reason?: string): void => {
         const at = wallClock()
@@ -81,6 +84,17 @@ export function createHandlers (state: AgentState): AgentHandlers {
       const target = publishTarget(node())
       return cmd.mode === 'paced' ? await publishPaced(target, cmd) : await publishSaturated(target, cmd)
     },
+    openUser: async (cmd) => {
+      const user = await node().openUser(cmd.handle, { timeoutMs: 20_000 })
+      state.users.set(cmd.handle, user)
+      return { userId: user.userId }
+    },
+    sendLoad: async (cmd) => {
+      const user = state.users.get(cmd.from)
+      if (user == null) throw new Error(`no open user ${cmd.from}`)
+      return await sendLoad(user, cmd)
+    },
+    mailboxCount: async (cmd) => ({ count: await node().replication.mailboxes.count(cmd.mailbox) }),
     progress: async (cmd) => state.recorder.progress(cmd.runId),
     collect: async (cmd) => state.recorder.collect(cmd.runId),
     stop: async () => {

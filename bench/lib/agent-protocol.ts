@@ -12,7 +12,13 @@ export const AGENT_ENV = { name: 'CHORUS_BENCH_AGENT', dataDir: 'CHORUS_BENCH_DA
 /** Commands, by operation name. */
 export interface AgentCommands {
   /** Create and start the node. */
-  start: { role: Role, bootstrap: string[], membership: Partial<MembershipInit> }
+  start: { role: Role, bootstrap: string[], membership: Partial<MembershipInit>, replicas?: number, writeQuorum?: number }
+  /** Open a user session on this node (claims the handle). */
+  openUser: { handle: string }
+  /** Send chat messages from `from` to `to`: paced at `rate`/s, or saturating with `window` sends in flight. */
+  sendLoad: { from: string, to: string, mode: 'paced' | 'saturate', rate: number, window: number, seconds: number, count: number, size: number }
+  /** Entries of `mailbox` stored on this (server) node. */
+  mailboxCount: { mailbox: string }
   /** Wait (bounded) until `membership.servers()` has at least `servers` entries. */
   awaitView: { servers: number, timeoutMs: number }
   /** Process figures. */
@@ -34,6 +40,9 @@ export interface AgentCommands {
 /** Replies, by operation name. */
 export interface AgentReplies {
   start: { peerId: string, multiaddrs: string[], startCalledAt: number, startResolvedAt: number }
+  openUser: { userId: string }
+  sendLoad: SendLoadReport
+  mailboxCount: { count: number }
   awaitView: { reachedAt: number, servers: number }
   stats: { rssBytes: number, heapUsedBytes: number, cpuUserMs: number, cpuSystemMs: number, connections: number, servers: number }
   subscribe: Record<string, never>
@@ -89,4 +98,15 @@ export interface MemberEvent {
   reason?: string
   /** `membership.servers().length` right after the change */
   servers: number
+}
+
+/** What a sender did: acknowledged sends, their latencies, and the errors by code. */
+export interface SendLoadReport {
+  acked: number
+  failed: number
+  errors: Record<string, number>
+  startedAt: number
+  endedAt: number
+  /** send → acknowledgement (W owners on disk), ms, in completion order */
+  latenciesMs: number[]
 }

@@ -39,7 +39,6 @@ export async function publishPaced (target: PublishTarget, cmd: PublishCommand):
     while (done() < due && wallClock() < end) await publishOne(target, cmd, report)
     if (done() < total) await sleep(Math.max(0, report.startedAt + done() * interval - wallClock()))
   }
-  report.endedAt = wallClock()
   return report
 }
 
@@ -58,7 +57,6 @@ export async function publishSaturated (target: PublishTarget, cmd: PublishComma
       while (target.outboundBufferedBytes() > maxBuffered && wallClock() < end) await sleep(1)
     }
   }
-  report.endedAt = wallClock()
   return report
 }
 
@@ -77,4 +75,6 @@ async function publishOne (target: PublishTarget, cmd: PublishCommand, report: P
     // counted, not thrown: a failed publish is a measured outcome of the run
     report.failed++
   }
+  // the offered rate is over the time actually spent publishing, not the idle tail of the period
+  report.endedAt = wallClock()
 }

@@ -1,0 +1,53 @@
+/**
+ * The store benchmark's sender: acknowledged sends from one user, paced at a fixed rate or saturating
+ * with a bounded number in flight. Latency is send() → resolution, i.e. W owners have it on disk.
+ */
+
+import type { User } from '../../node/index.js'
+import type { AgentCommands, SendLoadReport } from './agent-protocol.js'
+import { sleep, wallClock } from './clock.js'
+
+/** Run one load phase; stops at `seconds` or after `count` sends (whichever first; 0 = no count limit). */
+export async function sendLoad (user: User, cmd: AgentCommands['sendLoad']): Promise<SendLoadReport> {
+  const text = 'x'.repeat(Math.max(1, cmd.size))
+  const report: SendLoadReport = { acked: 0, failed: 0, errors: {}, startedAt: wallClock(), endedAt: 0, latenciesMs: [] }
+  const endAt = report.startedAt + cmd.seconds * 1000
+  const limit = cmd.count > 0 ? cmd.count : Number.MAX_SAFE_INTEGER
+  let issued = 0
+  const one = async (): Promise<void> => {
+    const t0 = performance.now()
+    try {
+      await user.send(cmd.to, text)
+      report.acked++
+      report.latenciesMs.push(performance.now() - t0)
+    } catch (err: any) {
+      report.failed++
+      const code = String(err.code ?? err.name)
+      report.errors[code] = (report.errors[code] ?? 0) + 1
+    }
+  }
+  const inFlight = new Set<Promise<void>>()
+  const launch = (): void => {
+    issued++
+    const p = one().finally(() => inFlight.delete(p))
+    inFlight.add(p)
+  }
+  if (cmd.mode === 'saturate') {
+    while (wallClock() < endAt && issued < limit) {
+      while (inFlight.size < cmd.window && issued < limit) launch()
+      await Promise.race(inFlight)
+    }
+  } else {
+    const gapMs = 1000 / cmd.rate
+    const t0 = wallClock()
+    while (wallClock() < endAt && issued < limit) {
+      launch()
+      const due = t0 + issued * gapMs
+      const wait = due - wallClock()
+      if (wait > 0) await sleep(wait)
+    }
+  }
+  await Promise.all(inFlight)
+  report.endedAt = wallClock()
+  return report
+}
