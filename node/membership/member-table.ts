@@ -48,16 +48,21 @@ export class MemberTable {
   private probeIndex = 0
   private urgentTurn = false
 
+  private readonly selfId: string
+
   constructor (
     private readonly self: () => MemberRecord,
     private readonly init: MemberTableInit,
     private readonly events: MemberTableEvents,
     private readonly now: () => number = Date.now
-  ) {}
+  ) {
+    // self() builds a fresh record (addresses included); the id alone is asked for on every update
+    this.selfId = self().peerId
+  }
 
   /** A record the peer itself sent us over an authenticated connection. */
   observeDirect (r: MemberRecord): void {
-    if (r.peerId === this.self().peerId || r.role === 'client') return
+    if (r.peerId === this.selfId || r.role === 'client') return
     const now = this.now()
     const e = this.entries.get(r.peerId)
     if (r.state === 'left') {
@@ -86,8 +91,7 @@ export class MemberTable {
 
   /** A record gossiped by a third party: never trusted beyond "worth checking". */
   observeHearsay (r: MemberRecord): void {
-    const self = this.self()
-    if (r.peerId === self.peerId) return
+    if (r.peerId === this.selfId) return
     if (r.role === 'client') return
     const now = this.now()
     const e = this.entries.get(r.peerId)
@@ -112,7 +116,7 @@ export class MemberTable {
 
   /** Is this gossip about us? Then refute: a higher incarnation travels faster than the rumour. */
   refutesSelf (r: MemberRecord, selfIncarnation: bigint): boolean {
-    return r.peerId === this.self().peerId && r.state !== 'alive' && r.incarnation >= selfIncarnation
+    return r.peerId === this.selfId && r.state !== 'alive' && r.incarnation >= selfIncarnation
   }
 
   /** A probe of this peer got no ack in time. */

@@ -194,8 +194,15 @@ export class Membership extends EventEmitter<MembershipEvents> {
       // live one: on a busy host the handshake alone can take longer than a probe timeout
       const connected = this.components.libp2p.getConnections(peerIdFromString(peerId)).length > 0
       const timeout = connected ? this.init.probeTimeoutMs : this.init.probeTimeoutMs * C.DIAL_TIMEOUT_FACTOR
-      const reply = await this.send(peerId, this.message(MembershipMessage.Kind.PING), true, timeout)
-      if (reply?.kind !== MembershipMessage.Kind.ACK) throw new MalformedFrameError('expected an ACK')
+      try {
+        await this.ping(peerId, timeout)
+      } catch (err: any) {
+        // a refused or reset connection is a dead process: suspect at once. A timeout may only be a busy
+        // host (ours or theirs): give it one more, longer chance before suspecting, which removes most
+        // false suspicions when the CPU is short (SWIM's indirect probes and Lifeguard aim at the same)
+        if (!isTimeout(err) || this.table.get(peerId)?.state !== 'alive') throw err
+        await this.ping(peerId, timeout * 2)
+      }
     } catch (err: any) {
       this.stats.probesFailed++
       log('probe of %s failed: %s', peerId, err.message)
@@ -203,6 +210,11 @@ export class Membership extends EventEmitter<MembershipEvents> {
     } finally {
       this.inFlight.delete(peerId)
     }
+  }
+
+  private async ping (peerId: string, timeoutMs: number): Promise<void> {
+    const reply = await this.send(peerId, this.message(MembershipMessage.Kind.PING), true, timeoutMs)
+    if (reply?.kind !== MembershipMessage.Kind.ACK) throw new MalformedFrameError('expected an ACK')
   }
 
   /** Ask one peer for its whole view. */
@@ -374,4 +386,8 @@ export class Membership extends EventEmitter<MembershipEvents> {
       log.error('could not remember peers: %s', err.message)
     }
   }
+}
+
+function isTimeout (err: any): boolean {
+  return err?.name === 'AbortError' || err?.name === 'TimeoutError' || /abort|timed? ?out/i.test(String(err?.message))
 }
