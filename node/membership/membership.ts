@@ -317,18 +317,20 @@ export class Membership extends EventEmitter<MembershipEvents> {
     if (sender.peerId !== from) throw new MalformedFrameError(`sender ${sender.peerId} is not the connection's peer ${from}`)
     const updates = msg.updates.map(fromPb)
     if (msg.kind === MembershipMessage.Kind.LEAVE) sender.state = 'left'
-    const known = this.table.get(from) != null
+    const knownIncarnation = this.table.get(from)?.record.incarnation
     this.table.observeDirect(sender)
-    if (!known && sender.role !== 'client') void this.learnAddrs(sender.peerId, sender.addrs.map(String))
+    // a new peer, or a restarted one (it may listen on new ports): remember where to dial it
+    if ((knownIncarnation == null || sender.incarnation > knownIncarnation) && sender.role !== 'client') void this.learnAddrs(sender.peerId, sender.addrs.map(String))
     for (const u of updates) {
       if (this.table.refutesSelf(u, this.incarnation)) {
         this.incarnation = u.incarnation + 1n
         this.table.announceSelf()
         continue
       }
-      const before = this.table.get(u.peerId)
+      const before = this.table.get(u.peerId)?.record.incarnation
       this.table.observeHearsay(u)
       if (before == null && this.table.get(u.peerId) != null) void this.introduce(u.peerId, u.addrs.map(String))
+      else if (before != null && u.incarnation > before) void this.learnAddrs(u.peerId, u.addrs.map(String))
     }
   }
 
@@ -348,10 +350,11 @@ export class Membership extends EventEmitter<MembershipEvents> {
     }
   }
 
+  /** Replace what the peer store knows of a peer's addresses with its own record's (authoritative; a restart may change ports). */
   private async learnAddrs (peerId: string, addrs: string[]): Promise<void> {
     if (addrs.length === 0 || peerId === this.components.libp2p.peerId.toString()) return
     try {
-      await this.components.libp2p.peerStore.merge(peerIdFromString(peerId), { multiaddrs: addrs.map((a) => multiaddr(a)) })
+      await this.components.libp2p.peerStore.patch(peerIdFromString(peerId), { multiaddrs: addrs.map((a) => multiaddr(a)) })
     } catch (err: any) {
       log('could not store addresses of %s: %s', peerId, err.message)
     }

@@ -8,25 +8,9 @@ import { MEMBERSHIP_PROTOCOL } from '../../protocol/constants.js'
 import { MembershipMessage } from '../../protocol/pb/membership.js'
 import { startMesh, waitForServers, type Mesh } from '../helpers/mesh.js'
 import { waitFor } from '../helpers/wait.js'
+import { concat, varint } from '../helpers/frames.js'
 
 /** Unsigned LEB128, the length prefix of a membership frame. */
-function varint (n: number): Uint8Array {
-  const out: number[] = []
-  do {
-    let b = n % 128
-    n = Math.floor(n / 128)
-    if (n > 0) b |= 0x80
-    out.push(b)
-  } while (n > 0)
-  return Uint8Array.from(out)
-}
-
-function concat (...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0))
-  let at = 0
-  for (const p of parts) { out.set(p, at); at += p.byteLength }
-  return out
-}
 
 /** A record for `node` as the node would describe itself, with `peerId` replaceable for spoofing. */
 function recordOf (node: ChorusNode, over: Partial<MemberRecord> = {}): MemberRecord {

@@ -17,28 +17,12 @@ import { cursorOf } from '../../node/store/mailbox-store.js'
 import { startMesh, waitForServers, type Mesh } from '../helpers/mesh.js'
 import { entry } from '../helpers/envelopes.js'
 import { waitFor } from '../helpers/wait.js'
+import { concat, varint } from '../helpers/frames.js'
 
 /** Envelopes a server takes from one peer per second in this mesh (flood control). */
 const PUT_RATE = 100
 
 /** Unsigned LEB128, the length prefix of a frame. */
-function varint (n: number): Uint8Array {
-  const out: number[] = []
-  do {
-    let b = n % 128
-    n = Math.floor(n / 128)
-    if (n > 0) b |= 0x80
-    out.push(b)
-  } while (n > 0)
-  return Uint8Array.from(out)
-}
-
-function concat (...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0))
-  let at = 0
-  for (const p of parts) { out.set(p, at); at += p.byteLength }
-  return out
-}
 
 /** `chorus_rejected_total{component="store",reason}` as the node's /metrics endpoint shows it. */
 async function rejected (node: ChorusNode, reason: string): Promise<number> {

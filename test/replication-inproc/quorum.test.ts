@@ -31,6 +31,21 @@ async function storedOn (node: ChorusNode): Promise<{ mailboxes: string[], hints
   return { mailboxes, hints: await node.replication.context.hints.count() }
 }
 
+/** `servers` servers (N = 3, W = 2, partitionable) and two clients with alice and bob; bob's messages go to `received`. */
+async function chatMesh (servers: number, repairIntervalMs: number, received: Message[]): Promise<{ mesh: Mesh, alice: User, bob: User }> {
+  const mesh = await startMesh({
+    servers,
+    clients: 2,
+    options: () => ({ connectionGater: new PartitionGater(), replicas: 3, writeQuorum: 2, membership: SLOW_SUSPICION, replication: { repairIntervalMs, hintIntervalMs: 200 } })
+  })
+  await waitForServers(mesh.nodes, mesh.servers, 20_000)
+  const alice = await mesh.clients[0].openUser('alice')
+  const bob = await mesh.clients[1].openUser('bob', { syncIntervalMs: 200 })
+  bob.on('message', (m) => received.push(m))
+  await alice.send('bob', 'warm-up')
+  return { mesh, alice, bob }
+}
+
 describe('write quorum with one owner of three down (N=3, W=2)', function () {
   this.timeout(60_000)
   let mesh: Mesh
@@ -39,16 +54,7 @@ describe('write quorum with one owner of three down (N=3, W=2)', function () {
   const received: Message[] = []
 
   before(async () => {
-    mesh = await startMesh({
-      servers: 3,
-      clients: 2,
-      options: () => ({ connectionGater: new PartitionGater(), replicas: 3, writeQuorum: 2, membership: SLOW_SUSPICION, replication: { repairIntervalMs: 600_000, hintIntervalMs: 200 } })
-    })
-    await waitForServers(mesh.nodes, mesh.servers, 20_000)
-    alice = await mesh.clients[0].openUser('alice')
-    bob = await mesh.clients[1].openUser('bob', { syncIntervalMs: 200 })
-    bob.on('message', (m) => received.push(m))
-    await alice.send('bob', 'warm-up')
+    ({ mesh, alice, bob } = await chatMesh(3, 600_000, received))
   })
   after(async () => { await mesh?.cleanup() })
 
@@ -126,16 +132,7 @@ describe('sloppy quorum: two owners of three down (4 servers, N=3, W=2)', functi
   const received: Message[] = []
 
   before(async () => {
-    mesh = await startMesh({
-      servers: 4,
-      clients: 2,
-      options: () => ({ connectionGater: new PartitionGater(), replicas: 3, writeQuorum: 2, membership: SLOW_SUSPICION, replication: { repairIntervalMs: 500, hintIntervalMs: 200 } })
-    })
-    await waitForServers(mesh.nodes, mesh.servers, 20_000)
-    alice = await mesh.clients[0].openUser('alice')
-    bob = await mesh.clients[1].openUser('bob', { syncIntervalMs: 200 })
-    bob.on('message', (m) => received.push(m))
-    await alice.send('bob', 'warm-up')
+    ({ mesh, alice, bob } = await chatMesh(4, 500, received))
   })
   after(async () => { await mesh?.cleanup() })
 

@@ -1,0 +1,152 @@
+/**
+ * The child side of `UserAgent` (user-agent.ts): one client-role Chorus node in its own process, driven
+ * over the IPC channel of `child_process.fork`. It runs the library from the TypeScript sources in
+ * node/ (the parent forks it with `--import tsx`), so it needs no build; the servers it talks to run
+ * the compiled dist/ through `bin/chorus`.
+ *
+ * Protocol: the parent sends `{ id, cmd, args }`; the child answers `{ id, ok: true, value }` or
+ * `{ id, ok: false, error: { name, code, message } }`. While a `sendMany` runs, the child also sends
+ * `{ event: 'progress', done, ok }` after each send settles. Every received message is kept in order
+ * (per started node: `received` returns those of the current node only) until asked for.
+ */
+
+import { createNode, type ChorusNode, type ChorusNodeOptions } from '../../node/index.js'
+import type { Message, User } from '../../node/session/user.js'
+import { StoreRequest } from '../../protocol/pb/store.js'
+import { COARSE_BUCKET_MS } from '../../node/replication/constants.js'
+import type { AgentMessage, AgentSendOutcome, AgentDigest } from './user-agent.js'
+
+if (process.send == null) {
+  process.stderr.write('user-agent-main: must be started with child_process.fork\n')
+  process.exit(2)
+}
+
+let node: ChorusNode | undefined
+const users = new Map<string, User>()
+let received: AgentMessage[] = []
+
+function need (): ChorusNode {
+  if (node == null) throw Object.assign(new Error('agent node not started'), { code: 'ERR_AGENT_STATE' })
+  return node
+}
+
+function user (handle: string): User {
+  const u = users.get(handle)
+  if (u == null) throw Object.assign(new Error(`user ${handle} not open in this agent`), { code: 'ERR_AGENT_STATE' })
+  return u
+}
+
+const brief = (m: Message, to: string): AgentMessage => ({ id: m.id, from: m.from, to, text: m.text, timestamp: m.timestamp, cursor: m.cursor })
+
+const send = (msg: unknown): void => { process.send?.(msg) }
+
+type Handler = (args: any) => Promise<unknown>
+
+const HANDLERS: Record<string, Handler> = {
+  async start (a: { bootstrap: string[], dataDir: string, options?: Partial<ChorusNodeOptions> }) {
+    if (node != null && node.state !== 'stopped') throw Object.assign(new Error('already started'), { code: 'ERR_AGENT_STATE' })
+    received = []
+    users.clear()
+    node = await createNode({ role: 'client', listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: a.bootstrap, dataDir: a.dataDir, ...a.options })
+    await node.start()
+    return { peerId: node.peerId.toString() }
+  },
+
+  async status () {
+    return need().status()
+  },
+
+  async openUser (a: { handle: string }) {
+    const u = await need().openUser(a.handle)
+    if (!users.has(a.handle)) {
+      users.set(a.handle, u)
+      u.on('message', (m) => { received.push(brief(m, a.handle)) })
+    }
+    return { handle: u.handle, userId: u.userId }
+  },
+
+  async send (a: { from: string, to: string, text: string }) {
+    return user(a.from).send(a.to, a.text)
+  },
+
+  /** `count` sends, `window` at a time (1: strictly one after another), each outcome recorded in order. */
+  async sendMany (a: { from: string, to: string, count: number, prefix: string, window?: number }) {
+    const u = user(a.from)
+    const outcomes: AgentSendOutcome[] = []
+    let next = 0
+    let ok = 0
+    const worker = async (): Promise<void> => {
+      while (next < a.count) {
+        const i = next++
+        const text = `${a.prefix}${i}`
+        const started = Date.now()
+        try {
+          const r = await u.send(a.to, text)
+          outcomes[i] = { i, text, ok: true, id: r.id, timestamp: r.timestamp, storedOn: r.storedOn, ms: Date.now() - started, resolvedAt: Date.now() }
+          ok++
+        } catch (err: any) {
+          outcomes[i] = { i, text, ok: false, error: { name: err.name, code: err.code, message: err.message }, ms: Date.now() - started, resolvedAt: Date.now() }
+        }
+        send({ event: 'progress', done: outcomes.filter((o) => o != null).length, ok })
+      }
+    }
+    await Promise.all(Array.from({ length: Math.max(1, a.window ?? 1) }, worker))
+    return outcomes
+  },
+
+  /** The whole conversation, oldest first, fetched page by page with `before`. */
+  async history (a: { handle: string, with: string, pageSize?: number }) {
+    const u = user(a.handle)
+    const pages: Message[][] = []
+    let before: string | undefined
+    for (;;) {
+      const page = await u.history(a.with, { limit: a.pageSize ?? 100, before })
+      if (page.length === 0) break
+      pages.unshift(page)
+      before = page[0].cursor
+    }
+    return pages.flat().map((m) => brief(m, m.to))
+  },
+
+  async received () {
+    return received
+  },
+
+  /** A server's coarse digest of one mailbox, over the replication protocol (what repair compares). */
+  async digest (a: { peer: string, mailbox: string }): Promise<AgentDigest> {
+    const res = await need().replication.call(a.peer, { kind: StoreRequest.Kind.DIGEST, mailbox: a.mailbox, bucketMs: BigInt(COARSE_BUCKET_MS) })
+    const buckets = res.buckets.map((b) => `${b.start}:${b.count}:${Buffer.from(b.hash).toString('hex')}`)
+    return { count: res.buckets.reduce((n, b) => n + b.count, 0), fingerprint: buckets.join(',') }
+  },
+
+  /** Does `peer` hold a claim of `handle`? (RESOLVE at that one server, no cache.) */
+  async claimAt (a: { peer: string, handle: string }) {
+    const res = await need().replication.call(a.peer, { kind: StoreRequest.Kind.RESOLVE, handle: a.handle })
+    return res.claim != null
+  },
+
+  async stop () {
+    await node?.stop()
+    users.clear()
+    return null
+  }
+}
+
+process.on('message', (msg: { id: number, cmd: string, args: unknown }) => {
+  const handler = HANDLERS[msg.cmd]
+  const run = handler == null ? Promise.reject(new Error(`unknown command ${msg.cmd}`)) : handler(msg.args ?? {})
+  run.then(
+    (value) => { send({ id: msg.id, ok: true, value: value ?? null }) },
+    (err: any) => { send({ id: msg.id, ok: false, error: { name: err?.name ?? 'Error', code: err?.code, message: String(err?.message ?? err) } }) }
+  )
+})
+
+// the parent going away (test run killed) must not leave this node behind
+process.on('disconnect', () => {
+  const bye = setTimeout(() => { process.exit(0) }, 2000)
+  bye.unref()
+  void node?.stop().finally(() => { process.exit(0) })
+  if (node == null) process.exit(0)
+})
+
+send({ event: 'ready' })

@@ -1,0 +1,216 @@
+/**
+ * A user's device in its own process: a client-role Chorus node (user-agent-main.ts) forked with
+ * `--import tsx`, so it runs the TypeScript sources of node/ directly while the servers it talks to run
+ * the compiled dist/ (rebuild after changing node/). The test drives it over the IPC channel: start a
+ * node, open users, send, page through history, read what the sync loop delivered, stop.
+ *
+ * A command that fails in the child rejects here with an `AgentError` that carries the child's error
+ * `name` and `code` (e.g. `HandleTakenError` / `ERR_HANDLE_TAKEN`), so tests assert on those. A
+ * `UserAgents` registry per test file SIGKILLs every agent still running in `after`; a last-resort exit
+ * handler kills any agent the test process would otherwise leave behind.
+ */
+
+import { fork, type ChildProcess } from 'node:child_process'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { ChorusNodeOptions } from '../../node/index.js'
+import type { SendResult } from '../../node/session/user.js'
+import type { ChorusStatus } from './process.js'
+import { waitFor } from './wait.js'
+
+const MAIN = join(dirname(fileURLToPath(import.meta.url)), 'user-agent-main.ts')
+
+/** Deadline of one command unless the caller gives one. */
+const DEFAULT_COMMAND_TIMEOUT_MS = 30_000
+
+/** A message as the agent reports it (received live, or read from history). */
+export interface AgentMessage {
+  id: string
+  from: string
+  /** the handle of the receiving user (live) or the recipient's userId (history) */
+  to: string
+  text: string
+  timestamp: number
+  cursor: string
+}
+
+/** One send of a `sendMany`, in send order: resolved (the "sent" tick) or failed with a typed error. */
+export type AgentSendOutcome = { i: number, text: string, ms: number, resolvedAt: number } & (
+  | { ok: true, id: string, timestamp: number, storedOn: string[] }
+  | { ok: false, error: { name: string, code?: string, message: string } }
+)
+
+/** A server's coarse digest of one mailbox: total entries and a fingerprint equal replicas share. */
+export interface AgentDigest { count: number, fingerprint: string }
+
+/** A command the child answered with an error: its `name` and `code` as the library threw them. */
+export class AgentError extends Error {
+  override readonly name: string
+  readonly code?: string
+  constructor (cmd: string, e: { name: string, code?: string, message: string }) {
+    super(`${cmd}: ${e.name}${e.code != null ? ` (${e.code})` : ''}: ${e.message}`)
+    this.name = e.name
+    this.code = e.code
+  }
+}
+
+interface Pending { cmd: string, resolve: (v: any) => void, reject: (e: Error) => void, timer: NodeJS.Timeout }
+
+const running = new Set<ChildProcess>()
+process.once('exit', () => { for (const c of running) c.kill('SIGKILL') })
+
+/** One forked agent process. */
+export class UserAgent {
+  readonly child: ChildProcess
+  /** progress of the running `sendMany`: sends settled, and how many of them resolved */
+  progress = { done: 0, ok: 0 }
+  /** stderr of the child, for failure messages */
+  readonly stderr: string[] = []
+  readonly exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
+  private readonly pending = new Map<number, Pending>()
+  private readonly progressWaiters = new Set<() => void>()
+  private nextId = 1
+  private exit?: { code: number | null, signal: NodeJS.Signals | null }
+  private readonly ready: Promise<void>
+
+  constructor (readonly name: string, env: Record<string, string | undefined> = {}) {
+    const childEnv: Record<string, string | undefined> = {}
+    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CHORUS_') && k !== 'NODE_OPTIONS') childEnv[k] = v
+    Object.assign(childEnv, env)
+    this.child = fork(MAIN, [], { execArgv: ['--import', 'tsx'], env: childEnv, serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] })
+    running.add(this.child)
+    this.child.stderr?.setEncoding('utf8')
+    this.child.stderr?.on('data', (chunk: string) => { this.stderr.push(...chunk.split('\n').filter(Boolean)); if (this.stderr.length > 5000) this.stderr.splice(0, this.stderr.length - 5000) })
+    this.ready = new Promise((resolve, reject) => {
+      this.child.once('message', () => { resolve() })
+      this.child.once('exit', () => { reject(new Error(`agent ${name} exited before it was ready: ${this.stderr.slice(-5).join(' | ')}`)) })
+    })
+    this.ready.catch(() => {})
+    this.child.on('message', (msg: any) => { this.onMessage(msg) })
+    this.exited = new Promise((resolve) => {
+      this.child.once('exit', (code, signal) => {
+        running.delete(this.child)
+        this.exit = { code, signal }
+        for (const p of this.pending.values()) { clearTimeout(p.timer); p.reject(new Error(`agent ${name} exited (${code ?? signal}) during ${p.cmd}: ${this.stderr.slice(-5).join(' | ')}`)) }
+        this.pending.clear()
+        for (const w of this.progressWaiters) w()
+        resolve(this.exit)
+      })
+    })
+  }
+
+  get alive (): boolean { return this.exit == null }
+
+  /** Start the agent's client node (role client, loopback, ephemeral port). */
+  async start (bootstrap: string[], dataDir: string, options: Partial<ChorusNodeOptions> = {}): Promise<{ peerId: string }> {
+    return this.request('start', { bootstrap, dataDir, options })
+  }
+
+  async status (): Promise<ChorusStatus> { return this.request('status', {}, 5000) }
+
+  /** Open (claim if new) a user on the agent's node; `HandleTakenError` when another key holds the handle. */
+  async openUser (handle: string): Promise<{ handle: string, userId: string }> { return this.request('openUser', { handle }) }
+
+  async send (from: string, to: string, text: string): Promise<SendResult> { return this.request('send', { from, to, text }) }
+
+  /** `count` sends of `${prefix}${i}`, `window` in flight (1: one after another); never rejects for a failed send. */
+  async sendMany (from: string, to: string, count: number, prefix: string, window = 1, timeoutMs = 180_000): Promise<AgentSendOutcome[]> {
+    this.progress = { done: 0, ok: 0 }
+    return this.request('sendMany', { from, to, count, prefix, window }, timeoutMs)
+  }
+
+  /** The whole conversation of `handle` with `withHandle`, oldest first (paged with `before` until empty). */
+  async history (handle: string, withHandle: string, pageSize = 100): Promise<AgentMessage[]> {
+    return this.request('history', { handle, with: withHandle, pageSize }, 60_000)
+  }
+
+  /** Every message the sync loop delivered since this agent's node last started, in delivery order. */
+  async received (): Promise<AgentMessage[]> { return this.request('received', {}, 5000) }
+
+  /** Wait until the agent's node sees exactly `ids` as the live servers (so it computes the owners they do). */
+  async waitForServers (ids: string[], timeoutMs = 20_000): Promise<void> {
+    const want = JSON.stringify([...ids].sort())
+    await waitFor(`agent ${this.name} to see servers ${ids.map((s) => s.slice(-6)).join(',')}`, async () => JSON.stringify((await this.status()).servers.sort()) === want, { timeoutMs, intervalMs: 100 })
+  }
+
+  /** Poll `received()` until `pred` holds for the list, and return it. */
+  async waitForReceived (what: string, pred: (received: AgentMessage[]) => boolean, timeoutMs = 10_000): Promise<AgentMessage[]> {
+    let list: AgentMessage[] = []
+    await waitFor(`${this.name} to receive ${what}`, async () => { list = await this.received(); return pred(list) }, { timeoutMs, intervalMs: 50 })
+    return list
+  }
+
+  /** `peer`'s coarse digest of `mailbox`, asked over the replication protocol. */
+  async digest (peer: string, mailbox: string): Promise<AgentDigest> { return this.request('digest', { peer, mailbox }, 5000) }
+
+  /** Does server `peer` hold a claim of `handle`? Asked of that one server, past any cache. */
+  async claimAt (peer: string, handle: string): Promise<boolean> { return this.request('claimAt', { peer, handle }, 5000) }
+
+  /** Stop the node (the process stays, ready to `start` again). */
+  async stop (): Promise<void> { await this.request('stop', {}, 15_000) }
+
+  /** Resolve once the running `sendMany` has settled `n` sends. */
+  async waitForProgress (n: number, timeoutMs: number): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      const done = (): void => { clearTimeout(timer); this.progressWaiters.delete(poke) }
+      const poke = (): void => {
+        if (this.progress.done >= n) { done(); resolve(); return }
+        if (this.exit != null) { done(); reject(new Error(`agent ${this.name} exited before ${n} sends`)) }
+      }
+      const timer = setTimeout(() => { done(); reject(new Error(`timed out after ${timeoutMs} ms waiting for ${n} sends of ${this.name} (at ${this.progress.done})`)) }, timeoutMs)
+      this.progressWaiters.add(poke)
+      poke()
+    })
+  }
+
+  kill (signal: NodeJS.Signals = 'SIGKILL'): void {
+    if (this.alive) this.child.kill(signal)
+  }
+
+  private async request<T> (cmd: string, args: unknown, timeoutMs = DEFAULT_COMMAND_TIMEOUT_MS): Promise<T> {
+    await this.ready
+    if (this.exit != null) throw new Error(`agent ${this.name} has exited`)
+    const id = this.nextId++
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id)
+        reject(new Error(`agent ${this.name}: ${cmd} got no answer in ${timeoutMs} ms`))
+      }, timeoutMs)
+      this.pending.set(id, { cmd, resolve, reject, timer })
+      this.child.send({ id, cmd, args })
+    })
+  }
+
+  private onMessage (msg: any): void {
+    if (msg?.event === 'progress') {
+      this.progress = { done: msg.done, ok: msg.ok }
+      for (const w of [...this.progressWaiters]) w()
+      return
+    }
+    if (typeof msg?.id !== 'number') return
+    const p = this.pending.get(msg.id)
+    if (p == null) return
+    this.pending.delete(msg.id)
+    clearTimeout(p.timer)
+    if (msg.ok === true) p.resolve(msg.value)
+    else p.reject(new AgentError(p.cmd, msg.error))
+  }
+}
+
+/** The agents of one test file; `cleanup()` (from `after`) SIGKILLs every one still running. */
+export class UserAgents {
+  private readonly agents: UserAgent[] = []
+
+  spawn (name: string, env?: Record<string, string | undefined>): UserAgent {
+    const a = new UserAgent(name, env)
+    this.agents.push(a)
+    return a
+  }
+
+  async cleanup (): Promise<void> {
+    const left = this.agents.filter((a) => a.alive)
+    for (const a of left) a.kill('SIGKILL')
+    await Promise.all(left.map(async (a) => await a.exited))
+    this.agents.length = 0
+  }
+}
