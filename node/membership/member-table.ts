@@ -202,6 +202,13 @@ export class MemberTable {
     return out
   }
 
+  /** Peers worth telling that we leave: every member not known to be dead or gone, pending ones included. */
+  reachable (): string[] {
+    const out: string[] = []
+    for (const e of this.entries.values()) if (e.state !== 'dead' && e.state !== 'left') out.push(e.record.peerId)
+    return out
+  }
+
   /** Count of entries per state, for metrics. */
   counts (): Record<MemberState, number> {
     const c: Record<MemberState, number> = { pending: 0, alive: 0, suspect: 0, dead: 0, left: 0 }

@@ -141,7 +141,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     await this.remember()
     const leave: MembershipMessage = { kind: MembershipMessage.Kind.LEAVE, sender: toPb({ ...this.selfRecord(), state: 'left' }), updates: [] }
     const timeout = Math.max(this.init.probeTimeoutMs, C.LEAVE_TIMEOUT_MS)
-    const sent = await Promise.allSettled(this.table.live().map(async (m) => { await this.send(m.peerId, leave, true, timeout) }))
+    const sent = await Promise.allSettled(this.table.reachable().map(async (peerId) => { await this.send(peerId, leave, true, timeout) }))
     for (const r of sent) if (r.status === 'rejected') log('LEAVE not delivered: %s', r.reason?.message)
     await libp2p.unhandle(MEMBERSHIP_PROTOCOL)
   }
