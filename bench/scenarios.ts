@@ -4,10 +4,12 @@
 
 import type { Scenario } from './lib/scenario.js'
 import { meshScenario } from './mesh.js'
+import { ringScenario } from './ring.js'
 import { storeScenario } from './store.js'
 
 /** Every scenario `npm run bench -- <name>` knows, in the order the list shows them. */
 export const SCENARIOS: readonly Scenario[] = [
   meshScenario,
-  storeScenario
+  storeScenario,
+  ringScenario
 ]
