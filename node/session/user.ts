@@ -24,6 +24,9 @@ export const DEFAULT_SYNC_INTERVAL_MS = 500
 /** How far behind its cursor a sync looks again, for messages whose write landed late. @default 5000 */
 export const DEFAULT_REFETCH_WINDOW_MS = 5000
 
+/** How often a sync looks back over the refetch window. @default 2000 */
+export const DEFAULT_SWEEP_INTERVAL_MS = 2000
+
 /** Messages held for a session's first 'message' listener at most; older ones are dropped (and logged). @default 10000 */
 export const DEFAULT_HOLD_MAX = 10_000
 
@@ -76,6 +79,7 @@ export class User extends EventEmitter<UserEvents> {
   private timer?: NodeJS.Timeout
   private syncing?: Promise<void>
   private closed = false
+  private lastSweep = 0
   private readonly cursors
   private readonly seen
   /**
@@ -143,8 +147,13 @@ export class User extends EventEmitter<UserEvents> {
   private async syncOnce (): Promise<void> {
     const stored = await this.cursors.get(this.userId)
     let cursor: Cursor | undefined = stored != null ? new Uint8Array(Buffer.from(stored, 'hex')) : undefined
-    const windowStart = cursor != null ? cursorTimestamp(cursor) - hlcPack(DEFAULT_REFETCH_WINDOW_MS, 0) : 0n
-    let after: Cursor | undefined = windowStart > 0n ? cursorAt(windowStart) : undefined
+    // most syncs read only what follows the cursor; every DEFAULT_SWEEP_INTERVAL_MS (and on the first
+    // sync of a session) one also looks DEFAULT_REFETCH_WINDOW_MS behind it for writes that landed late.
+    // Re-reading the window on every sync cost more than the sends themselves under load.
+    const sweep = Date.now() - this.lastSweep >= DEFAULT_SWEEP_INTERVAL_MS
+    if (sweep) this.lastSweep = Date.now()
+    const windowStart = cursor != null && sweep ? cursorTimestamp(cursor) - hlcPack(DEFAULT_REFETCH_WINDOW_MS, 0) : 0n
+    let after: Cursor | undefined = windowStart > 0n ? cursorAt(windowStart) : cursor
     for (;;) {
       if (this.closed) return
       const page = await this.c.replication.reader.read(this.userId, { after, limit: 500 })
