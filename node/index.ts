@@ -6,7 +6,7 @@
  * import { createNode } from 'chorus'
  * const node = await createNode({ dataDir, role: 'client', bootstrap: ['/ip4/…/tcp/7400/p2p/12D3…'] })
  * await node.start()
- * node.on('member:join', (m) => console.log('joined', m.peerId))
+ * node.on('member:join', (m) => { servers.add(m.peerId) })
  * await node.stop()
  * ```
  */

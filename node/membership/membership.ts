@@ -14,7 +14,7 @@ import { MEMBERSHIP_PROTOCOL, type Role } from '../../protocol/constants.js'
 import { MembershipMessage } from '../../protocol/pb/membership.js'
 import { MalformedFrameError } from '../errors.js'
 import * as C from './constants.js'
-import { fromPb, toPb, type Member, type MemberRecord } from './member.js'
+import { fromPb, toPb, type Member, type MemberRecord, type MemberState } from './member.js'
 import { MemberTable } from './member-table.js'
 
 const log = logger('chorus:membership')
@@ -159,6 +159,12 @@ export class Membership extends EventEmitter<MembershipEvents> {
     const ids = this.table.live('server').map((m) => m.peerId)
     if (this.components.role === 'server') ids.push(this.components.libp2p.peerId.toString())
     return ids.sort()
+  }
+
+  /** Member counts per state, for metrics. */
+  /** What this node believes of one peer; `undefined` when it never heard of it or has forgotten it. */
+  stateOf (peerId: string): MemberState | undefined {
+    return this.table.get(peerId)?.state
   }
 
   /** Member counts per state, for metrics. */

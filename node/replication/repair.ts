@@ -21,6 +21,9 @@ import type { StoreCall } from './rpc.js'
 
 const log = logger('chorus:replication:repair')
 
+/** Hints for a peer membership does not know are kept this long, then dropped. @default 600000 */
+const HINT_GIVE_UP_MS = 10 * 60 * 1000
+
 /** Mailboxes visited per anti-entropy round at most; the next round resumes after the last. */
 const MAILBOXES_PER_ROUND = 512
 
@@ -36,13 +39,15 @@ export class Repair {
   private busy = false
   private soon?: NodeJS.Timeout
   private resumeAfter = ''
+  private readonly goneSince = new Map<string, number>()
 
   constructor (
     private readonly ctx: ReplicationContext,
     private readonly reconciler: Reconciler,
     private readonly call: Call,
     private readonly isLive: (peer: string) => boolean,
-    private readonly init: { repairIntervalMs?: number, hintIntervalMs?: number } = {}
+    private readonly init: { repairIntervalMs?: number, hintIntervalMs?: number } = {},
+    private readonly isGone: (peer: string) => boolean = () => false
   ) {}
 
   start (): void {
@@ -121,7 +126,19 @@ export class Repair {
   /** Reconcile hinted mailboxes with owners that are reachable again; drop the hint when done. */
   async deliverHints (): Promise<void> {
     for (const [peer, mailboxes] of await this.ctx.hints.byPeer()) {
-      if (!this.running || !this.isLive(peer)) continue
+      if (!this.running) return
+      if (this.isGone(peer)) {
+        // unknown to membership for HINT_GIVE_UP_MS (dead and forgotten, or never seen): its ranges have
+        // other owners by now and anti-entropy copied the data there; a hint for it would never be used
+        const since = this.goneSince.get(peer) ?? Date.now()
+        this.goneSince.set(peer, since)
+        if (Date.now() - since < HINT_GIVE_UP_MS) continue
+        for (const mailbox of mailboxes) await this.ctx.hints.remove(peer, mailbox)
+        this.goneSince.delete(peer)
+        continue
+      }
+      this.goneSince.delete(peer)
+      if (!this.isLive(peer)) continue
       for (const mailbox of mailboxes) {
         try {
           const r = await this.reconciler.reconcile(mailbox, peer, false)

@@ -91,8 +91,10 @@ export class Replication {
     this.writer = new Replicator(this.context, new PutBatcher(call), isServer)
     this.reader = new Reader(this.context, call, isServer)
     if (isServer) {
-      const isLive = (peer: string): boolean => membership.live().some((m) => m.peerId === peer && m.state === 'alive')
-      this.repair = new Repair(this.context, new Reconciler(this.context, call), call, isLive, init)
+      const isLive = (peer: string): boolean => membership.stateOf(peer) === 'alive'
+      // dead long enough to be forgotten: its ranges have new owners, and repair copied the data there
+      const isGone = (peer: string): boolean => membership.stateOf(peer) == null
+      this.repair = new Repair(this.context, new Reconciler(this.context, call), call, isLive, init, isGone)
       this.server = new StoreServer(libp2p, this.context, init.peerPutRate)
     }
   }
