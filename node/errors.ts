@@ -57,3 +57,16 @@ export class NodeStateError extends ChorusError {
   override readonly name = 'NodeStateError'
   constructor (message: string) { super(message, NodeStateError.code) }
 }
+
+/** What lpStream throws for a length prefix that is too large or itself malformed. */
+const LENGTH_ERRORS = new Set(['InvalidDataLengthError', 'InvalidDataLengthLengthError', 'InvalidMessageLengthError'])
+
+/** Did reading a frame fail because the peer sent a bad frame (rather than because the stream broke)? */
+export function isMalformedFrame (err: any): boolean {
+  return err instanceof MalformedFrameError || LENGTH_ERRORS.has(err?.name)
+}
+
+/** Did an operation fail by running out of time (an abort signal or a timeout)? */
+export function isTimeout (err: any): boolean {
+  return err?.name === 'AbortError' || err?.name === 'TimeoutError' || /abort|timed? ?out/i.test(String(err?.message))
+}

@@ -65,6 +65,16 @@ export function signEnvelope (draft: EnvelopeDraft, identity: IdentityKey): Enve
  * or `BadSignatureError`; returns the envelope only when its signature holds.
  */
 export function openEnvelope (bytes: Uint8Array, keys?: SenderKeyCache): Envelope {
+  const env = decodeEnvelope(bytes)
+  verifyEnvelope(env, keys)
+  return env
+}
+
+/**
+ * Decode an envelope and check its bounds and shape, without verifying the signature: for a caller that
+ * must look at it (say, to drop a duplicate) before paying for `verifyEnvelope`.
+ */
+export function decodeEnvelope (bytes: Uint8Array): Envelope {
   if (bytes.byteLength > MAX_ENVELOPE_BYTES) throw new EnvelopeTooLargeError(`envelope of ${bytes.byteLength} bytes exceeds ${MAX_ENVELOPE_BYTES}`)
   let env: Envelope
   try {
@@ -73,7 +83,6 @@ export function openEnvelope (bytes: Uint8Array, keys?: SenderKeyCache): Envelop
     throw new MalformedEnvelopeError(`envelope does not decode: ${err.message}`)
   }
   checkShape(env)
-  verifyEnvelope(env, keys)
   return env
 }
 

@@ -12,15 +12,12 @@ import type { Connection, IdentifyResult, Libp2p, PeerId, Stream } from '@libp2p
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { MEMBERSHIP_PROTOCOL, type Role } from '../../protocol/constants.js'
 import { MembershipMessage } from '../../protocol/pb/membership.js'
-import { MalformedFrameError } from '../errors.js'
+import { MalformedFrameError, isMalformedFrame, isTimeout } from '../errors.js'
 import * as C from './constants.js'
 import { fromPb, toPb, type Member, type MemberRecord, type MemberState } from './member.js'
 import { MemberTable } from './member-table.js'
 
 const log = logger('chorus:membership')
-
-/** What lpStream throws for a length prefix that is too large or itself malformed. */
-const MALFORMED_LENGTH = new Set(['InvalidDataLengthError', 'InvalidDataLengthLengthError', 'InvalidMessageLengthError'])
 
 /** Membership tuning. All optional; defaults in constants.ts. */
 export interface MembershipInit {
@@ -301,7 +298,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
       await lp.write(MembershipMessage.encode(reply), { signal })
       await stream.close({ signal })
     } catch (err: any) {
-      if (err instanceof MalformedFrameError || MALFORMED_LENGTH.has(err.name)) {
+      if (isMalformedFrame(err)) {
         this.stats.malformedFrames++
         log('malformed frame from %s: %s', connection.remotePeer, err.message)
       }
@@ -395,8 +392,4 @@ export class Membership extends EventEmitter<MembershipEvents> {
       log.error('could not remember peers: %s', err.message)
     }
   }
-}
-
-function isTimeout (err: any): boolean {
-  return err?.name === 'AbortError' || err?.name === 'TimeoutError' || /abort|timed? ?out/i.test(String(err?.message))
 }

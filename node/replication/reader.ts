@@ -4,7 +4,7 @@
  * (js-waku #1685: clients that ask one store peer miss messages).
  */
 
-import { Envelope, openEnvelope } from '../../protocol/envelope.js'
+import { decodeEnvelope, verifyEnvelope, type Envelope } from '../../protocol/envelope.js'
 import { StoreRequest } from '../../protocol/pb/store.js'
 import { cursorOf, type Cursor } from '../store/mailbox-store.js'
 import { MAX_FETCH_LIMIT } from './constants.js'
@@ -63,10 +63,11 @@ export class Reader {
       for (const bytes of a.value.envelopes) {
         try {
           // every owner sends the same envelopes: verify each distinct one once, not once per owner
-          const env = Envelope.decode(bytes)
+          const env = decodeEnvelope(bytes)
           const key = hex(cursorOf(env))
           if (merged.has(key)) continue
-          merged.set(key, openEnvelope(bytes, this.ctx.keys))
+          verifyEnvelope(env, this.ctx.keys)
+          merged.set(key, env)
         } catch {
           this.ctx.reject('bad-read-envelope')
         }

@@ -5,9 +5,9 @@
  * to the difference, not to the mailbox: two equal mailboxes cost one digest exchange.
  */
 
-import { openEnvelope, userIdOf } from '../../protocol/envelope.js'
+import { openEnvelope } from '../../protocol/envelope.js'
 import { StoreRequest } from '../../protocol/pb/store.js'
-import { cursorAt, cursorOf, type BucketDigest, type Cursor, type MailboxEntry } from '../store/mailbox-store.js'
+import { conversationPeer, cursorAt, cursorOf, type BucketDigest, type Cursor, type MailboxEntry } from '../store/mailbox-store.js'
 import { COARSE_BUCKET_MS, FINE_BUCKET_MS, MAX_FETCH_LIMIT, MAX_PUTS_PER_REQUEST } from './constants.js'
 import type { ReplicationContext } from './context.js'
 import type { StoreCall } from './rpc.js'
@@ -93,9 +93,9 @@ export class Reconciler {
       for (const bytes of res.envelopes) {
         try {
           const env = openEnvelope(bytes, this.ctx.keys)
-          const sender = userIdOf(env.senderKey)
-          if (mailbox !== env.recipient && mailbox !== sender) throw new Error('envelope does not belong to this mailbox')
-          entries.push({ mailbox, peer: mailbox === sender ? env.recipient : sender, cursor: cursorOf(env), bytes })
+          const peer = conversationPeer(env, mailbox)
+          if (peer == null) throw new Error('envelope does not belong to this mailbox')
+          entries.push({ mailbox, peer, cursor: cursorOf(env), bytes })
         } catch {
           this.ctx.reject('bad-repair-envelope')
         }

@@ -11,9 +11,9 @@
  */
 
 import { logger } from '@libp2p/logger'
-import { userIdOf, Envelope } from '../../protocol/envelope.js'
+import { Envelope } from '../../protocol/envelope.js'
 import { StoreRequest, StoreResponse } from '../../protocol/pb/store.js'
-import type { Cursor } from '../store/mailbox-store.js'
+import { conversationPeer, type Cursor } from '../store/mailbox-store.js'
 import { DEFAULT_HINT_INTERVAL_MS, DEFAULT_REPAIR_INTERVAL_MS } from './constants.js'
 import type { ReplicationContext } from './context.js'
 import type { Reconciler } from './reconciler.js'
@@ -115,9 +115,7 @@ export class Repair {
     for (let i = 0; i < cursors.length; i += 1000) {
       const found = await this.ctx.mailboxes.get(mailbox, cursors.slice(i, i + 1000))
       await this.ctx.mailboxes.delete(mailbox, found.map((f) => {
-        const env = Envelope.decode(f.bytes)
-        const sender = userIdOf(env.senderKey)
-        return { cursor: f.cursor, peer: mailbox === sender ? env.recipient : sender }
+        return { cursor: f.cursor, peer: conversationPeer(Envelope.decode(f.bytes), mailbox) ?? '' }
       }))
       this.stats.handedOff += found.length
     }

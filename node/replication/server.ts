@@ -9,7 +9,7 @@ import { lpStream } from '@libp2p/utils'
 import type { Connection, Libp2p, Stream } from '@libp2p/interface'
 import { STORE_PROTOCOL } from '../../protocol/constants.js'
 import { StoreRequest, StoreResponse } from '../../protocol/pb/store.js'
-import { MalformedFrameError } from '../errors.js'
+import { isMalformedFrame } from '../errors.js'
 import { DEFAULT_PEER_PUT_RATE, MAX_FRAME_BYTES, MAX_STREAM_BUFFER_BYTES } from './constants.js'
 
 /** Requests of one stream handled at once; reading pauses beyond it (back-pressure on the sender). */
@@ -24,8 +24,6 @@ import { decodeRequest } from './rpc.js'
 
 const log = logger('chorus:replication:server')
 
-/** What lpStream throws for a length prefix that is too large or itself malformed (a varint longer than any allowed length). */
-const MALFORMED_LENGTH = new Set(['InvalidDataLengthError', 'InvalidDataLengthLengthError', 'InvalidMessageLengthError'])
 
 const HANDLERS: Record<StoreRequest.Kind, StoreHandler> = {
   [StoreRequest.Kind.STORE]: handleStore,
@@ -103,7 +101,7 @@ export class StoreServer {
       await writing
       await stream.close().catch(() => {})
     } catch (err: any) {
-      this.ctx.reject(err instanceof MalformedFrameError || MALFORMED_LENGTH.has(err.name) ? 'malformed-frame' : 'read-failed')
+      this.ctx.reject(isMalformedFrame(err) ? 'malformed-frame' : 'read-failed')
       log('stream from %s ended: %s', from, err.message)
       stream.abort(err)
     }

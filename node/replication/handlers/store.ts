@@ -4,10 +4,10 @@
  * lands beside good ones. A put may only go to the sender's or the recipient's mailbox.
  */
 
-import { openEnvelope, userIdOf } from '../../../protocol/envelope.js'
+import { openEnvelope } from '../../../protocol/envelope.js'
 import { hlcMillis } from '../../../protocol/hlc.js'
 import { StoreResponse } from '../../../protocol/pb/store.js'
-import { cursorOf, type MailboxEntry } from '../../store/mailbox-store.js'
+import { conversationPeer, cursorOf, type MailboxEntry } from '../../store/mailbox-store.js'
 import { Rejection } from './rejection.js'
 import type { StoreHandler } from '../context.js'
 
@@ -17,10 +17,10 @@ export const handleStore: StoreHandler = async (req, _from, ctx) => {
   const now = Date.now()
   for (const put of req.puts) {
     const env = openEnvelope(put.envelope, ctx.keys)
-    const sender = userIdOf(env.senderKey)
-    if (put.mailbox !== env.recipient && put.mailbox !== sender) throw new Rejection('wrong-mailbox', `mailbox ${put.mailbox} is neither sender nor recipient of the envelope`)
+    const peer = conversationPeer(env, put.mailbox)
+    if (peer == null) throw new Rejection('wrong-mailbox', `mailbox ${put.mailbox} is neither sender nor recipient of the envelope`)
     if (hlcMillis(env.timestamp) - now > ctx.maxDriftMs) throw new Rejection('clock-drift', 'envelope timestamp is too far in the future')
-    entries.push({ mailbox: put.mailbox, peer: put.mailbox === sender ? env.recipient : sender, cursor: cursorOf(env), bytes: put.envelope })
+    entries.push({ mailbox: put.mailbox, peer, cursor: cursorOf(env), bytes: put.envelope })
     for (const peer of put.hintFor) if (peer !== ctx.selfId) hints.push({ peer, mailbox: put.mailbox })
   }
   await ctx.mailboxes.put(entries)
