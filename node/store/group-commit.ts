@@ -15,7 +15,8 @@ interface Pending { ops: Op[], resolve: () => void, reject: (err: Error) => void
 
 export class GroupCommit {
   private queue: Pending[] = []
-  private flushing = false
+  /** the flush in progress: it drains the queue, writes queued behind it included */
+  private flushing?: Promise<void>
   /** Batches written and operations in them, for metrics and the bench. */
   readonly stats = { batches: 0, ops: 0 }
 
@@ -26,17 +27,24 @@ export class GroupCommit {
     if (ops.length === 0) return
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ ops, resolve, reject })
-      if (!this.flushing) void this.flush()
+      this.kick()
     })
   }
 
   /** Resolves when every queued write has been flushed (before closing the database). */
   async idle (): Promise<void> {
-    while (this.flushing || this.queue.length > 0) await new Promise((resolve) => setImmediate(resolve))
+    while (this.flushing != null) await this.flushing
+  }
+
+  /** Start a flush unless one runs; writes queued while a flush finishes start the next one. */
+  private kick (): void {
+    this.flushing ??= this.flush().finally(() => {
+      this.flushing = undefined
+      if (this.queue.length > 0) this.kick()
+    })
   }
 
   private async flush (): Promise<void> {
-    this.flushing = true
     while (this.queue.length > 0) {
       const group: Pending[] = []
       let count = 0
@@ -54,6 +62,5 @@ export class GroupCommit {
         for (const p of group) p.reject(err)
       }
     }
-    this.flushing = false
   }
 }
