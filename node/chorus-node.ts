@@ -13,7 +13,9 @@ import { ListenError, NodeStateError } from './errors.js'
 import { loadOrCreateNodeKey } from './keys.js'
 import { buildLibp2p, type ChorusLibp2p } from './libp2p.js'
 import { Membership, type Member } from './membership/index.js'
-import { registerChorusMetrics, registerReplicationMetrics, type ChorusCounters } from './status/metrics.js'
+import { registerChorusMetrics, registerRelayMetrics, registerReplicationMetrics, type ChorusCounters } from './status/metrics.js'
+import { Relay } from './relay/relay.js'
+import { parseTopic } from '../protocol/topics.js'
 import { StatusServer } from './status/http.js'
 import { openDb, peerMemory, type ChorusDb } from './store/db.js'
 import { VERSION } from './version.js'
@@ -77,6 +79,8 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
   private db?: ChorusDb
   private replicationPart?: Replication
   private directory?: HandleDirectory
+  private relayPart?: Relay
+  private readonly onView = (): void => { this.relayPart?.refresh() }
   private readonly users = new Map<string, User>()
   private http?: StatusServer
   private counters?: ChorusCounters
@@ -146,6 +150,18 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
         await this.replicationPart.start()
         registerReplicationMetrics(this.registry, this.replicationPart)
         this.directory = new HandleDirectory(this.replicationPart)
+        this.relayPart = new Relay({
+          libp2p: this.libp2p,
+          placement: this.replicationPart.placement,
+          isServer: this.role === 'server',
+          keys: this.replicationPart.context.keys,
+          maxDriftMs: this.replicationPart.context.maxDriftMs,
+          reject: (reason) => { this.counters?.rejected.inc({ component: 'relay', reason }) }
+        })
+        this.relayPart.start()
+        registerRelayMetrics(this.registry, this.relayPart)
+        this.membership.on('member:join', this.onView)
+        this.membership.on('member:leave', this.onView)
       }
       if (this.options.http != null) {
         this.http = new StatusServer({
@@ -181,6 +197,12 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
     return this.stopping
   }
 
+  /** The live relay over gossipsub (servers and clients; a bootstrap peer has none). */
+  get relay (): Relay {
+    if (this.relayPart == null) throw new NodeStateError(this.role === 'bootstrap' ? 'a bootstrap peer relays no chat' : 'the node is not started')
+    return this.relayPart
+  }
+
   /** Replication (servers and clients; a bootstrap peer has none). */
   get replication (): Replication {
     if (this.replicationPart == null) throw new NodeStateError(this.role === 'bootstrap' ? 'a bootstrap peer hosts no users and stores no data' : 'the node is not started')
@@ -206,7 +228,7 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
     }
     const { identity } = await new IdentityStore(this.database).loadOrCreate(handle)
     await (this.directory as HandleDirectory).claim(signHandleClaim(handle, identity, this.clock.now()))
-    const user = new User(handle, identity, { replication, directory: this.directory as HandleDirectory, clock: this.clock, db: this.database, syncIntervalMs: o.syncIntervalMs })
+    const user = new User(handle, identity, { replication, directory: this.directory as HandleDirectory, relay: this.relay, clock: this.clock, db: this.database, syncIntervalMs: o.syncIntervalMs })
     this.users.set(handle, user)
     await user.open()
     return user
@@ -240,7 +262,7 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
   }
 
   private watchPubsub (): void {
-    this.libp2p.services.pubsub.addEventListener('message', (evt) => { this.counters?.pubsubReceived.inc({ topic: evt.detail.topic }) })
+    this.libp2p.services.pubsub.addEventListener('message', (evt) => { this.counters?.pubsubReceived.inc({ topic: topicKind(evt.detail.topic) }) })
   }
 
   private async teardown (): Promise<void> {
@@ -249,6 +271,9 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
     }
     await step('http', async () => this.http?.stop())
     await step('users', async () => { await Promise.all([...this.users.values()].map(async (u) => u.close())); this.users.clear() })
+    this.membership.off('member:join', this.onView)
+    this.membership.off('member:leave', this.onView)
+    await step('relay', async () => { this.relayPart?.stop() })
     await step('replication', async () => this.replicationPart?.stop())
     await step('membership', async () => this.membership.stop())
     await step('libp2p', async () => this.libp2p.stop())
@@ -256,7 +281,13 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
     this.http = undefined
     this.db = undefined
     this.replicationPart = undefined
+    this.relayPart = undefined
   }
+}
+
+/** A topic's kind, for metric labels: one label per kind, not per room. */
+function topicKind (topic: string): string {
+  return topic === MESH_TOPIC ? 'mesh' : parseTopic(topic)?.kind ?? 'other'
 }
 
 /** libp2p reports failed listeners as a multi-line text with stacks; make it one line per address, no stacks. */

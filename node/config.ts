@@ -42,7 +42,7 @@ export interface ChorusNodeOptions {
   /** Membership timing (probe interval, probe timeout, suspicion timeout …). */
   membership?: Partial<MembershipInit>
   /** Repair timing and flood control (repair interval, hint interval, per-peer put rate). */
-  replication?: { repairIntervalMs?: number, hintIntervalMs?: number, peerPutRate?: number }
+  replication?: { repairIntervalMs?: number, hintIntervalMs?: number, peerPutRate?: number, senderRate?: number, senderBurst?: number }
   /** Advanced: a libp2p connection gater (which peers this node may talk to). Tests use it to cut partitions. */
   connectionGater?: ConnectionGater
 }
@@ -59,7 +59,7 @@ export interface ResolvedOptions {
   http?: { host: string, port: number }
   allowPrivateAddresses: boolean
   membership: Partial<MembershipInit>
-  replication: { repairIntervalMs?: number, hintIntervalMs?: number, peerPutRate?: number }
+  replication: { repairIntervalMs?: number, hintIntervalMs?: number, peerPutRate?: number, senderRate?: number, senderBurst?: number }
   connectionGater?: ConnectionGater
 }
 
@@ -173,7 +173,9 @@ const MEMBERSHIP_BOUNDS: Record<string, [number, number]> = {
 const REPLICATION_BOUNDS: Record<string, [number, number]> = {
   repairIntervalMs: [100, 3_600_000],
   hintIntervalMs: [100, 3_600_000],
-  peerPutRate: [1, 10_000_000]
+  peerPutRate: [1, 10_000_000],
+  senderRate: [1, 1_000_000],
+  senderBurst: [1, 10_000_000]
 }
 
 function bounded<T extends object> (section: string, values: T, bounds: Record<string, [number, number]>): T {

@@ -18,6 +18,8 @@ import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { createLibp2p } from 'libp2p'
 import type { Registry } from 'prom-client'
 import { KAD_PROTOCOL } from '../protocol/constants.js'
+import { inboxTopics } from '../protocol/topics.js'
+import { SCORE_THRESHOLDS, peerScoreParams } from './relay/scoring.js'
 import type { ResolvedOptions } from './config.js'
 import { DEFAULT_INBOUND_CONNECTION_THRESHOLD, DEFAULT_MAX_CONNECTIONS } from './constants.js'
 
@@ -90,7 +92,10 @@ export async function buildLibp2p (opts: ResolvedOptions, privateKey: PrivateKey
         allowPublishToZeroTopicPeers: true,
         ignoreDuplicatePublishError: true,
         maxInboundDataLength: MAX_PUBSUB_DATA_BYTES,
-        emitSelf: false
+        emitSelf: false,
+        // inbox shards are scored from the start; room topics are added as they are joined (node/relay)
+        scoreParams: peerScoreParams(inboxTopics(), opts.allowPrivateAddresses),
+        scoreThresholds: SCORE_THRESHOLDS
       })
     }
   })

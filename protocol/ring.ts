@@ -23,7 +23,7 @@ export interface RingMember {
 }
 
 /** What a key names: users and rooms live in separate parts of the key namespace. */
-export type KeyKind = 'user' | 'room' | 'handle'
+export type KeyKind = 'user' | 'room' | 'handle' | 'topic'
 
 /** The point of a key: sha256("chorus/<kind>/" + id), the same keyspace the DHT uses for peer keys. */
 export function keyPoint (kind: KeyKind, id: string): Uint8Array {

@@ -158,7 +158,12 @@ export class Membership extends EventEmitter<MembershipEvents> {
     return ids.sort()
   }
 
-  /** Member counts per state, for metrics. */
+  /** The role of a live peer; `undefined` for a client (not tracked) or a peer not in view. */
+  roleOf (peerId: string): Member['role'] | undefined {
+    const e = this.table.get(peerId)
+    return e != null && e.state !== 'dead' ? e.record.role : undefined
+  }
+
   /** What this node believes of one peer; `undefined` when it never heard of it or has forgotten it. */
   stateOf (peerId: string): MemberState | undefined {
     return this.table.get(peerId)?.state

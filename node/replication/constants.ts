@@ -54,3 +54,9 @@ export const DEFAULT_PEER_PUT_RATE = 20_000
 
 /** Outbound STORE requests in flight per peer at once. */
 export const OUTBOUND_WINDOW = 4
+
+/** Envelopes a second one sender may have accepted at an owner, sustained (per owner). */
+export const DEFAULT_SENDER_RATE = 100
+
+/** Envelopes one sender may send at once before the sustained rate applies. */
+export const DEFAULT_SENDER_BURST = 500

@@ -1,9 +1,10 @@
 /** What the replication handlers and loops share: the stores, placement and bounds of one node. */
 
 import type { Libp2p } from '@libp2p/interface'
-import type { SenderKeyCache } from '../../protocol/envelope.js'
-import type { StoreRequest, StoreResponse } from '../../protocol/pb/store.js'
+import type { Envelope, SenderKeyCache } from '../../protocol/envelope.js'
+import type { ReadAuth, StoreRequest, StoreResponse } from '../../protocol/pb/store.js'
 import type { StoreCall } from './rpc.js'
+import type { TokenBuckets } from '../rate-limit.js'
 import type { HandleStore } from '../store/handle-store.js'
 import type { HintBook } from '../store/hint-book.js'
 import type { MailboxStore } from '../store/mailbox-store.js'
@@ -24,6 +25,22 @@ export interface ReplicationContext {
   call: StoreCall
   /** count a rejected input (metrics) */
   reject: (reason: string) => void
+  /** who may write and read which logs, beyond the signature checks every put gets */
+  guard: StoreGuard
+  /** per-sender budget of envelopes accepted from clients (keyed by the sender's userId) */
+  senders: TokenBuckets
+  /** whether a peer is a live server (servers' hint handoff and repair are not charged to senders) */
+  isServerPeer: (peer: string) => boolean
+}
+
+/**
+ * Access rules an owner applies to its logs. Both checks throw `Rejection` (or `Forbidden`) to refuse.
+ * `checkPut` sees each verified envelope of a client's STORE before anything is written; `checkRead`
+ * sees each FETCH with the reader's proof, if it sent one.
+ */
+export interface StoreGuard {
+  checkPut: (env: Envelope, mailbox: string, from: string) => void | Promise<void>
+  checkRead: (mailbox: string, auth: ReadAuth | undefined, from: string) => void | Promise<void>
 }
 
 /** One request kind's handler: the request, the authenticated remote peer, the context. */

@@ -35,3 +35,17 @@ export class NoServersError extends ChorusError {
   override readonly name = 'NoServersError'
   constructor () { super('no live server peers in view: is the node connected to a mesh?', NoServersError.code) }
 }
+
+/** The owners refused: the asker may not read or write this log (a room it is not a member of, say). */
+export class ForbiddenError extends ChorusError {
+  static readonly code = 'ERR_FORBIDDEN'
+  override readonly name = 'ForbiddenError'
+  constructor (message: string) { super(message, ForbiddenError.code) }
+}
+
+/** The owners refused: this sender sent more than its rate allows; retry later. */
+export class RateLimitedError extends ChorusError {
+  static readonly code = 'ERR_RATE_LIMITED'
+  override readonly name = 'RateLimitedError'
+  constructor (message: string) { super(message, RateLimitedError.code) }
+}

@@ -3,6 +3,7 @@
  * `Ring` per view and rebuilds it (cheaply, from cached positions) when the view changes.
  */
 
+import { parseMailbox } from '../../protocol/mailbox.js'
 import { Ring, keyPoint, type KeyKind } from '../../protocol/ring.js'
 import type { Member } from '../membership/index.js'
 
@@ -16,8 +17,10 @@ export interface PlacementComponents {
   viewVersion: () => number
 }
 
-/** The key kind of a mailbox name: rooms are `room.<id>`, everything else is a user id. */
+/** The ring key of a mailbox: its user or room; a sub-log (`.roster`, `.state`, ...) lives with its parent. */
 export function mailboxKey (mailbox: string): { kind: KeyKind, id: string } {
+  const name = parseMailbox(mailbox)
+  if (name != null) return { kind: name.kind, id: name.id }
   return mailbox.startsWith('room.') ? { kind: 'room', id: mailbox.slice(5) } : { kind: 'user', id: mailbox }
 }
 
@@ -38,6 +41,11 @@ export class Placement {
   /** The N owners of a handle claim. */
   ownersOfHandle (handle: string): string[] {
     return this.current().owners(keyPoint('handle', handle), this.replicas)
+  }
+
+  /** The N servers that relay a gossipsub topic (an inbox shard or a room's topic). */
+  ownersOfTopic (topic: string): string[] {
+    return this.current().owners(keyPoint('topic', topic), this.replicas)
   }
 
   /** The first `n` servers after a mailbox's point: its owners, then the stand-ins for sloppy quorum. */

@@ -5,11 +5,11 @@
  */
 
 import { decodeEnvelope, verifyEnvelope, type Envelope } from '../../protocol/envelope.js'
-import { StoreRequest } from '../../protocol/pb/store.js'
+import { StoreRequest, type ReadAuth } from '../../protocol/pb/store.js'
 import { cursorOf, type Cursor } from '../store/mailbox-store.js'
 import { MAX_FETCH_LIMIT } from './constants.js'
 import type { ReplicationContext } from './context.js'
-import { NoServersError, QuorumError } from './errors.js'
+import { ForbiddenError, NoServersError, QuorumError } from './errors.js'
 import type { StoreCall } from './rpc.js'
 
 type Call = StoreCall
@@ -22,6 +22,8 @@ export interface ReadOptions {
   limit?: number
   /** the newest `limit` entries before `before` (history paging) instead of the oldest after `after` (sync) */
   newestFirst?: boolean
+  /** the reader's proof of identity, for logs only members may read (rooms) */
+  auth?: ReadAuth
 }
 
 /** A merged page, oldest first. */
@@ -43,10 +45,11 @@ export class Reader {
     const limit = Math.max(1, Math.min(o.limit ?? 50, MAX_FETCH_LIMIT))
     const req: Partial<StoreRequest> = {
       kind: StoreRequest.Kind.FETCH, mailbox, limit, peer: o.peer ?? '', newestFirst: o.newestFirst === true,
-      after: o.after ?? new Uint8Array(0), before: o.before ?? new Uint8Array(0)
+      after: o.after ?? new Uint8Array(0), before: o.before ?? new Uint8Array(0), auth: o.auth
     }
     const answers = await Promise.allSettled(owners.map(async (owner) => {
       if (owner === this.ctx.selfId && this.storesLocally) {
+        await this.ctx.guard.checkRead(mailbox, o.auth, this.ctx.selfId)
         const page = await this.ctx.mailboxes.range(mailbox, { after: o.after, before: o.before, limit, peer: o.peer, newestFirst: o.newestFirst })
         return { owner, envelopes: page.entries.map((e) => e.bytes), more: page.more }
       }
@@ -74,6 +77,9 @@ export class Reader {
       }
     }
     if (answeredBy.length === 0) {
+      // every owner refused for the same typed reason: say that, not "no answer"
+      const reasons = answers.map((a) => a.status === 'rejected' ? a.reason : undefined)
+      if (reasons.every((r) => r instanceof ForbiddenError)) throw reasons[0]
       const why = answers.map((a, i) => a.status === 'rejected' ? `${owners[i]}: ${a.reason?.message ?? a.reason}` : '').filter(Boolean)
       throw new QuorumError(`no owner of ${mailbox} answered (${why.join('; ')})`)
     }

@@ -14,6 +14,9 @@ import { HandleStore } from '../store/handle-store.js'
 import { HintBook } from '../store/hint-book.js'
 import { MailboxStore } from '../store/mailbox-store.js'
 import type { ReplicationContext } from './context.js'
+import { TokenBuckets } from '../rate-limit.js'
+import { DEFAULT_SENDER_BURST, DEFAULT_SENDER_RATE } from './constants.js'
+import { openGuard } from './guard.js'
 import { Placement } from './placement.js'
 import { PutBatcher } from './put-batcher.js'
 import { Reader } from './reader.js'
@@ -30,6 +33,8 @@ export interface ReplicationInit {
   /** @default 5000 */ repairIntervalMs?: number
   /** @default 1000 */ hintIntervalMs?: number
   /** @default 20000 */ peerPutRate?: number
+  /** envelopes a second one sender may have accepted by an owner, sustained @default 100 */ senderRate?: number
+  /** envelopes one sender may send in a burst @default 500 */ senderBurst?: number
 }
 
 /** What replication needs from the node. */
@@ -80,6 +85,9 @@ export class Replication {
       writeQuorum: init.writeQuorum,
       maxDriftMs: DEFAULT_MAX_DRIFT_MS,
       reject: components.reject,
+      guard: openGuard,
+      senders: new TokenBuckets(init.senderRate ?? DEFAULT_SENDER_RATE, init.senderBurst ?? DEFAULT_SENDER_BURST),
+      isServerPeer: (peer) => membership.roleOf(peer) === 'server',
       call: async (peer, req, timeoutMs) => this.call(peer, req, timeoutMs)
     }
     this.channels = new StoreChannels(libp2p)

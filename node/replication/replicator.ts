@@ -11,9 +11,11 @@
 
 import { logger } from '@libp2p/logger'
 import { userIdOf, type Envelope } from '../../protocol/envelope.js'
+import { conversationPeer, mailboxesOf } from '../../protocol/mailbox.js'
 import { cursorOf, type Bytes } from '../store/mailbox-store.js'
 import type { ReplicationContext } from './context.js'
-import { NoServersError, QuorumError } from './errors.js'
+import { ForbiddenError, NoServersError, QuorumError, RateLimitedError, RemoteError } from './errors.js'
+import { StoreResponse } from '../../protocol/pb/store.js'
 import type { PutBatcher } from './put-batcher.js'
 
 const log = logger('chorus:replication:write')
@@ -33,10 +35,10 @@ export class Replicator {
   /** Replicate one signed envelope (already encoded as `bytes`). */
   async write (env: Envelope, bytes: Bytes): Promise<WriteResult> {
     const sender = userIdOf(env.senderKey)
-    const mailboxes = [...new Set([env.recipient, sender])]
+    const mailboxes = mailboxesOf(env)
     const storedOn = new Set<string>()
     await Promise.all(mailboxes.map(async (mailbox) => {
-      const peer = mailbox === sender ? env.recipient : sender
+      const peer = conversationPeer(env, mailbox) ?? (mailbox === sender ? env.recipient : sender)
       for (const p of await this.writeMailbox(mailbox, peer, env, bytes)) storedOn.add(p)
     }))
     return { storedOn: [...storedOn] }
@@ -49,11 +51,18 @@ export class Replicator {
     const need = Math.min(this.ctx.writeQuorum, owners.length)
     const acked: string[] = []
     const failed: string[] = []
+    const refusals: Error[] = []
     const attempts = owners.map(async (owner) => this.store(owner, mailbox, peer, env, bytes, []).then(
       () => { acked.push(owner) },
-      (err: Error) => { failed.push(owner); log('owner %s missed %s: %s', owner, mailbox, err.message) }
+      (err: Error) => {
+        failed.push(owner)
+        if (isRefusal(err)) refusals.push(err)
+        log('owner %s missed %s: %s', owner, mailbox, err.message)
+      }
     ))
     await quorumOrAll(attempts, () => acked.length >= need)
+    // the owners refused the envelope itself (not a member, over the rate): stand-ins would too
+    if (acked.length < need && refusals.length > 0 && refusals.length + acked.length === owners.length) throw refusals[0]
     if (acked.length >= need) {
       // the rest are still in flight; whoever of them fails gets a hint, off the acknowledgement path
       void Promise.all(attempts).then(async () => this.hint(owners, acked, mailbox, peer, env, bytes))
@@ -89,12 +98,18 @@ export class Replicator {
 
   private async store (target: string, mailbox: string, peer: string, env: Envelope, bytes: Bytes, hintFor: string[]): Promise<void> {
     if (target === this.ctx.selfId && this.storesLocally) {
+      await this.ctx.guard.checkPut(env, mailbox, this.ctx.selfId)
       await this.ctx.mailboxes.put([{ mailbox, peer, cursor: cursorOf(env), bytes }])
       await this.ctx.hints.add(hintFor.map((p) => ({ peer: p, mailbox })))
       return
     }
     await this.batcher.put(target, { mailbox, envelope: bytes, hintFor })
   }
+}
+
+/** An owner's answer about the envelope, not about the owner's health: retrying elsewhere would not help. */
+function isRefusal (err: Error): boolean {
+  return err instanceof ForbiddenError || err instanceof RateLimitedError || (err instanceof RemoteError && err.status === StoreResponse.Status.REJECTED)
 }
 
 /** Resolve when `done()` holds after one of `attempts` settles, or when all have settled. */

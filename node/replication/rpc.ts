@@ -13,7 +13,7 @@ import { STORE_PROTOCOL } from '../../protocol/constants.js'
 import { StoreRequest, StoreResponse } from '../../protocol/pb/store.js'
 import { MalformedFrameError } from '../errors.js'
 import { DEFAULT_RPC_TIMEOUT_MS, MAX_FRAME_BYTES, MAX_STREAM_BUFFER_BYTES } from './constants.js'
-import { RemoteError } from './errors.js'
+import { ForbiddenError, RateLimitedError, RemoteError } from './errors.js'
 
 const log = logger('chorus:replication:rpc')
 
@@ -132,7 +132,10 @@ export class StoreChannels {
 /** Pass OK, CONFLICT and NOT_FOUND answers through; throw `RemoteError` for the rest. */
 export function checkStatus (res: StoreResponse, peerId: string): StoreResponse {
   if (res.status === StoreResponse.Status.OK || res.status === StoreResponse.Status.CONFLICT || res.status === StoreResponse.Status.NOT_FOUND) return res
-  throw new RemoteError(`${peerId} answered ${res.status}: ${res.error}`, res.status)
+  const text = `${peerId} answered ${res.status}: ${res.error}`
+  if (res.status === StoreResponse.Status.FORBIDDEN) throw new ForbiddenError(text)
+  if (res.error.startsWith('rate-limited:')) throw new RateLimitedError(text)
+  throw new RemoteError(text, res.status)
 }
 
 /** Decode a response within the protocol's bounds. */

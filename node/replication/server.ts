@@ -18,7 +18,8 @@ import type { ReplicationContext, StoreHandler } from './context.js'
 import { handleDigest, handleGet, handleIds } from './handlers/digest.js'
 import { handleFetch } from './handlers/fetch.js'
 import { handleClaim, handleResolve } from './handlers/handles.js'
-import { Rejection } from './handlers/rejection.js'
+import { TokenBuckets } from '../rate-limit.js'
+import { Forbidden, Rejection } from './handlers/rejection.js'
 import { handleStore } from './handlers/store.js'
 import { decodeRequest } from './rpc.js'
 
@@ -35,36 +36,14 @@ const HANDLERS: Record<StoreRequest.Kind, StoreHandler> = {
   [StoreRequest.Kind.RESOLVE]: handleResolve
 }
 
-/**
- * Token bucket per remote peer, counted in envelopes: a flooding peer gets BUSY, others are unaffected.
- * A request larger than the whole bucket (a full STORE batch when the rate is set below
- * MAX_PUTS_PER_REQUEST) is taken when the bucket is full and leaves it in debt: refusing it would
- * refuse it forever, and every retry of that write or repair push with it.
- */
-class PeerBudget {
-  private readonly buckets = new Map<string, { tokens: number, at: number }>()
-  constructor (private readonly rate: number) {}
-
-  take (peer: string, n: number): boolean {
-    const now = Date.now()
-    const b = this.buckets.get(peer) ?? { tokens: this.rate, at: now }
-    b.tokens = Math.min(this.rate, b.tokens + (now - b.at) * this.rate / 1000)
-    b.at = now
-    this.buckets.set(peer, b)
-    if (this.buckets.size > 10_000) this.buckets.delete(this.buckets.keys().next().value as string)
-    if (b.tokens < Math.min(n, this.rate)) return false
-    b.tokens -= n
-    return true
-  }
-}
-
 export class StoreServer {
-  private readonly budget: PeerBudget
+  /** envelopes per remote peer: a flooding peer gets BUSY, others are unaffected */
+  private readonly budget: TokenBuckets
   /** Requests served, by kind, for metrics. */
   readonly served = new Map<string, number>()
 
   constructor (private readonly libp2p: Pick<Libp2p, 'handle' | 'unhandle'>, private readonly ctx: ReplicationContext, putRate = DEFAULT_PEER_PUT_RATE) {
-    this.budget = new PeerBudget(putRate)
+    this.budget = new TokenBuckets(putRate)
   }
 
   async start (): Promise<void> {
@@ -128,7 +107,8 @@ export class StoreServer {
       const known = err instanceof Rejection || ['ERR_BAD_SIGNATURE', 'ERR_MALFORMED_ENVELOPE', 'ERR_ENVELOPE_TOO_LARGE', 'ERR_INVALID_HANDLE'].includes(err.code)
       this.ctx.reject(known ? String(reason).toLowerCase() : 'internal')
       if (!known) log.error('%s request from %s failed: %s', req.kind, from, err.stack ?? err.message)
-      return { status: known ? StoreResponse.Status.REJECTED : StoreResponse.Status.ERROR, error: `${reason}: ${err.message}` }
+      const status = err instanceof Forbidden ? StoreResponse.Status.FORBIDDEN : known ? StoreResponse.Status.REJECTED : StoreResponse.Status.ERROR
+      return { status, error: `${reason}: ${err.message}` }
     }
   }
 }

@@ -1,8 +1,10 @@
 /**
- * A user's session on this node: send, read history, and receive. Receiving is a sync loop over the
- * user's mailbox at its owners: everything after the user's cursor, merged from every owner, in
- * (timestamp, id) order, each message emitted once. The cursor and the ids seen near it persist in the
- * node's own database, so a user who was offline gets everything, in order, when the session reopens.
+ * A user's session on this node: direct chat, receipts, typing, and the parts that hang off it
+ * (roster and presence, rooms). Receiving has two paths that meet in a `Feed`: live envelopes from the
+ * user's inbox shard on gossipsub, and a sync loop over the user's mailbox at its owners that catches
+ * everything the live path missed (the user was offline, the relay dropped it). Each message is emitted
+ * once, whichever path brings it first.
+ *
  * What the catch-up inside `openUser` finds is held for the first 'message' listener, since the caller
  * cannot attach one before `openUser` resolves.
  */
@@ -10,201 +12,225 @@
 import { EventEmitter } from 'node:events'
 import { logger } from '@libp2p/logger'
 import { Envelope, envelopeIdHex, signEnvelope, userIdOf, type IdentityKey } from '../../protocol/envelope.js'
-import { hlcMillis, hlcPack, type HybridClock } from '../../protocol/hlc.js'
+import { hlcMillis, type HybridClock } from '../../protocol/hlc.js'
+import { isUserId, parseMailbox } from '../../protocol/mailbox.js'
+import { Presence, Receipt } from '../../protocol/pb/chat.js'
+import type { ReadAuth } from '../../protocol/pb/store.js'
+import { signReadAuth } from '../../protocol/read-auth.js'
+import type { Relay } from '../relay/relay.js'
+import { ForbiddenError, RateLimitedError, UnknownHandleError } from '../replication/errors.js'
 import type { Replication } from '../replication/replication.js'
-import { cursorAt, cursorOf, cursorTimestamp, type Cursor } from '../store/mailbox-store.js'
 import type { ChorusDb } from '../store/db.js'
-import type { HandleDirectory } from './directory.js'
+import { cursorOf } from '../store/mailbox-store.js'
+import type { SessionContext } from './context.js'
+import type { HandleDirectory, UserRef } from './directory.js'
+import type { Message, MessageKind, SendResult, UserEvents } from './events.js'
+import { Feed } from './feed.js'
+import { Receipts, decodeReceipt } from './receipts.js'
+import { Rooms } from './rooms.js'
+import { Roster } from './roster.js'
+
+export type { Message, SendResult, UserEvents } from './events.js'
 
 const log = logger('chorus:session')
 
-/** How often an open session asks its owners for new messages. @default 500 */
-export const DEFAULT_SYNC_INTERVAL_MS = 500
-
-/** How far behind its cursor a sync looks again, for messages whose write landed late. @default 5000 */
-export const DEFAULT_REFETCH_WINDOW_MS = 5000
-
-/** How often a sync looks back over the refetch window. @default 2000 */
-export const DEFAULT_SWEEP_INTERVAL_MS = 2000
+/** How often an open session asks its owners for what the live path missed. @default 1000 */
+export const DEFAULT_SYNC_INTERVAL_MS = 1000
 
 /** Messages held for a session's first 'message' listener at most; older ones are dropped (and logged). @default 10000 */
 export const DEFAULT_HOLD_MAX = 10_000
 
-const KIND_NAMES: Record<string, Message['kind']> = {
-  CHAT: 'chat', GROUPCHAT: 'groupchat', HEADLINE: 'headline', ERROR: 'error', RECEIPT: 'receipt', PRESENCE: 'presence', SECRET: 'secret'
+const KIND_NAMES: Partial<Record<Envelope.Kind, MessageKind>> = {
+  [Envelope.Kind.CHAT]: 'chat',
+  [Envelope.Kind.GROUPCHAT]: 'groupchat',
+  [Envelope.Kind.HEADLINE]: 'headline',
+  [Envelope.Kind.ERROR]: 'error',
+  [Envelope.Kind.RECEIPT]: 'receipt',
+  [Envelope.Kind.PRESENCE]: 'presence',
+  [Envelope.Kind.SECRET]: 'secret'
 }
 
-/** A message as the library hands it out. */
-export interface Message {
-  /** envelope id, hex */
-  id: string
-  /** the sender's handle (verified against its claim), or its userId if it sent none */
-  from: string
-  fromId: string
-  /** the recipient's userId */
-  to: string
-  text: string
-  /** ms since the epoch (the wall-clock part of the hybrid timestamp) */
-  timestamp: number
-  kind: 'chat' | 'groupchat' | 'headline' | 'error' | 'receipt' | 'presence' | 'secret'
-  /** opaque position, for `history({ before })` */
-  cursor: string
-}
-
-/** The result of a send: the "sent" tick. */
-export interface SendResult {
-  id: string
-  timestamp: number
-  /** servers that have the envelope on disk when the send resolved */
-  storedOn: string[]
-}
-
-/** Events of a session. */
-export interface UserEvents {
-  message: [Message]
-  error: [Error]
-}
+/** Kinds that show in a conversation's history. */
+const HISTORY_KINDS = new Set([Envelope.Kind.CHAT, Envelope.Kind.ERROR])
 
 /** Everything a session uses. */
 export interface UserComponents {
   replication: Replication
   directory: HandleDirectory
+  relay: Relay
   clock: HybridClock
   db: ChorusDb
   syncIntervalMs?: number
 }
 
-export class User extends EventEmitter<UserEvents> {
+/** Options of a send. */
+export interface SendOptions {
+  /** 'chat' (default): stored, receipted; 'headline': live only, no history, no receipts */
+  type?: 'chat' | 'headline'
+}
+
+export class User extends EventEmitter<UserEvents> implements SessionContext {
   readonly userId: string
+  /** Contacts, subscriptions and presence. */
+  readonly roster: Roster
+  /** Group chat. */
+  readonly rooms: Rooms
   private timer?: NodeJS.Timeout
-  private syncing?: Promise<void>
-  private closed = false
-  private lastSweep = 0
-  private readonly cursors
-  private readonly seen
+  private isClosed = false
+  private readonly feeds = new Map<string, Feed>()
+  private readonly inbox: Feed
+  private readonly receipts: Receipts
+  private unsubscribe?: () => void
+  private ticking?: Promise<void>
   /**
    * Messages found before anyone listened: the catch-up sync runs inside `openUser`, before the caller
-   * can attach a listener, and the cursor moves past what it finds. They go to the first listener.
+   * can attach a listener. They go to the first listener.
    */
   private held: Message[] | undefined = []
 
-  constructor (readonly handle: string, private readonly identity: IdentityKey, private readonly c: UserComponents) {
+  constructor (readonly handle: string, readonly identity: IdentityKey, private readonly c: UserComponents) {
     super()
     this.userId = userIdOf(identity.publicKey)
-    this.cursors = c.db.sublevel<string, string>('cursors', { valueEncoding: 'utf8' })
-    this.seen = c.db.sublevel<string, string>('seen', { valueEncoding: 'utf8' })
+    this.inbox = this.feed(this.userId)
+    this.receipts = new Receipts(this)
+    this.roster = new Roster(this)
+    this.rooms = new Rooms(this)
     ;(this as EventEmitter).on('newListener', (event: string | symbol) => { if (event === 'message' && this.held != null) process.nextTick(() => { this.release() }) })
   }
 
-  /** Send a chat message; resolves when W owners of both mailboxes have it on disk. */
-  async send (to: string, text: string): Promise<SendResult> {
-    const recipient = await this.c.directory.resolve(to)
-    const env = signEnvelope({
-      kind: Envelope.Kind.CHAT,
-      recipient: recipient.userId,
-      body: new TextEncoder().encode(text),
-      timestamp: this.c.clock.now(),
-      senderHandle: this.handle
-    }, this.identity)
-    const { storedOn } = await this.c.replication.writer.write(env, Envelope.encode(env))
-    return { id: envelopeIdHex(env), timestamp: hlcMillis(env.timestamp), storedOn }
+  get replication (): Replication { return this.c.replication }
+  get relay (): Relay { return this.c.relay }
+  get db (): ChorusDb { return this.c.db }
+  get clock (): HybridClock { return this.c.clock }
+  get closed (): boolean { return this.isClosed }
+
+  /**
+   * Send a direct message. A chat message resolves when W owners of both mailboxes have it on disk (the
+   * "sent" tick) and is published live at the same time; a headline is only published. An unknown
+   * recipient rejects with `UnknownHandleError`, and (as a Jabber server bounces) listeners also get a
+   * message of kind 'error' about it.
+   */
+  async send (to: string, text: string, o?: SendOptions): Promise<SendResult>
+  async send (env: Envelope): Promise<SendResult>
+  async send (toOrEnv: string | Envelope, text?: string, o: SendOptions = {}): Promise<SendResult> {
+    if (typeof toOrEnv !== 'string') return this.store(toOrEnv)
+    let recipient: UserRef
+    try {
+      recipient = await this.resolve(toOrEnv)
+    } catch (err: any) {
+      if (err instanceof UnknownHandleError) this.bounce(toOrEnv, 'item-not-found', err.message)
+      throw err
+    }
+    const headline = o.type === 'headline'
+    const env = this.sign(headline ? Envelope.Kind.HEADLINE : Envelope.Kind.CHAT, recipient.userId, new TextEncoder().encode(text ?? ''))
+    if (headline) {
+      await this.publish(env)
+      return { id: envelopeIdHex(env), timestamp: hlcMillis(env.timestamp), storedOn: [] }
+    }
+    try {
+      return await this.store(env)
+    } catch (err: any) {
+      if (err instanceof RateLimitedError) this.bounce(toOrEnv, 'resource-constraint', err.message)
+      if (err instanceof ForbiddenError) this.bounce(toOrEnv, 'forbidden', err.message)
+      throw err
+    }
+  }
+
+  /** Tell `to` this user is typing (or stopped). Live only. */
+  async typing (to: string, active = true): Promise<void> {
+    const ref = await this.resolve(to)
+    const body = Presence.encode({ type: Presence.Type.TYPING, state: active ? Presence.State.ONLINE : Presence.State.OFFLINE, status: '', lastSeen: 0n })
+    await this.publish(this.sign(Envelope.Kind.PRESENCE, ref.userId, body))
+  }
+
+  /** Mark messages read: their senders get a read receipt. */
+  markRead (messages: Message | Message[]): void {
+    for (const m of Array.isArray(messages) ? messages : [messages]) {
+      if (m.fromId === this.userId || (m.kind !== 'chat' && m.kind !== 'groupchat' && m.kind !== 'secret')) continue
+      this.receipts.ack(m.fromId, 'read', new Uint8Array(Buffer.from(m.id, 'hex')), m.room ?? '')
+    }
+  }
+
+  /** Set this user's presence; contacts who may see it are told at once. */
+  async setPresence (state: 'online' | 'away' | 'busy' | 'offline', status = ''): Promise<void> {
+    await this.roster.setPresence(state, status)
   }
 
   /** The conversation with `withHandle`, oldest → newest: the newest `limit` before `before`, merged from the owners. */
   async history (withHandle: string, o: { limit?: number, before?: string | Message } = {}): Promise<Message[]> {
-    const other = await this.c.directory.resolve(withHandle)
+    const other = await this.resolve(withHandle)
     const before = o.before == null ? undefined : new Uint8Array(Buffer.from(typeof o.before === 'string' ? o.before : o.before.cursor, 'hex'))
     const page = await this.c.replication.reader.read(this.userId, { peer: other.userId, limit: o.limit ?? 50, before, newestFirst: true })
     const out: Message[] = []
     for (const env of page.envelopes) {
+      if (!HISTORY_KINDS.has(env.kind)) continue
       const m = await this.toMessage(env)
       if (m != null) out.push(m)
     }
     return out
   }
 
-  /** Start receiving: one catch-up sync now, then one every sync interval. */
+  /** Start receiving: subscribe live, one catch-up sync now, then one every sync interval. */
   async open (): Promise<void> {
+    this.unsubscribe = this.c.relay.subscribeInbox(this.userId, (env) => { this.onLive(env) })
     await this.sync()
-    this.timer = setInterval(() => { void this.sync().catch((err) => { log('sync of %s failed: %s', this.handle, err.message) }) }, this.c.syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS)
+    await this.roster.open()
+    await this.rooms.open()
+    this.timer = setInterval(() => { void this.tick() }, this.c.syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS)
     this.timer.unref()
   }
 
-  /** Stop receiving. */
+  /** Stop receiving; tell contacts this user went offline. */
   async close (): Promise<void> {
-    this.closed = true
+    if (this.isClosed) return
+    await this.roster.close().catch((err: Error) => { log('closing the roster of %s: %s', this.handle, err.message) })
+    this.isClosed = true
     if (this.timer != null) clearInterval(this.timer)
-    await this.syncing?.catch(() => {})
+    this.unsubscribe?.()
+    await this.rooms.close().catch(() => {})
+    await this.receipts.close().catch(() => {})
+    await this.ticking?.catch(() => {})
   }
 
-  /** Fetch and emit everything new in this user's mailbox. Concurrent calls share one run. */
+  /** Fetch and handle everything new in this user's mailbox. */
   async sync (): Promise<void> {
-    if (this.syncing != null) return this.syncing
-    this.syncing = this.syncOnce().finally(() => { this.syncing = undefined })
-    return this.syncing
-  }
-
-  private async syncOnce (): Promise<void> {
-    const stored = await this.cursors.get(this.userId)
-    let cursor: Cursor | undefined = stored != null ? new Uint8Array(Buffer.from(stored, 'hex')) : undefined
-    // most syncs read only what follows the cursor; every DEFAULT_SWEEP_INTERVAL_MS (and on the first
-    // sync of a session) one also looks DEFAULT_REFETCH_WINDOW_MS behind it for writes that landed late.
-    // Re-reading the window on every sync cost more than the sends themselves under load.
-    const sweep = Date.now() - this.lastSweep >= DEFAULT_SWEEP_INTERVAL_MS
-    if (sweep) this.lastSweep = Date.now()
-    const windowStart = cursor != null && sweep ? cursorTimestamp(cursor) - hlcPack(DEFAULT_REFETCH_WINDOW_MS, 0) : 0n
-    let after: Cursor | undefined = windowStart > 0n ? cursorAt(windowStart) : cursor
-    for (;;) {
-      if (this.closed) return
-      const page = await this.c.replication.reader.read(this.userId, { after, limit: 500 })
-      const fresh: Array<{ env: Envelope, c: Cursor }> = []
-      for (const env of page.envelopes) {
-        const c = cursorOf(env)
-        after = c
-        if (cursor != null && Buffer.compare(c, cursor) <= 0 && await this.seen.get(`${this.userId}!${Buffer.from(c).toString('hex')}`) != null) continue
-        fresh.push({ env, c })
-      }
-      const ops: any[] = []
-      for (const { env, c } of fresh) {
-        const key = Buffer.from(c).toString('hex')
-        ops.push({ type: 'put', sublevel: this.seen, key: `${this.userId}!${key}`, value: '' })
-        if (cursor == null || Buffer.compare(c, cursor) > 0) cursor = c
-        if (userIdOf(env.senderKey) === this.userId) continue
-        const m = await this.toMessage(env)
-        if (m != null) this.deliver(m)
-      }
-      if (cursor != null) ops.push({ type: 'put', sublevel: this.cursors, key: this.userId, value: Buffer.from(cursor).toString('hex') })
-      if (ops.length > 0) await this.c.db.batch(ops)
-      if (!page.more) break
+    for (const env of await this.inbox.sync()) {
+      if (this.isClosed) return
+      await this.handleEnvelope(env)
     }
-    await this.pruneSeen(cursor)
   }
 
-  /** Emit, or hold until the first 'message' listener (in order: nothing overtakes what is held). */
-  private deliver (m: Message): void {
-    if (this.held == null) { this.emit('message', m); return }
-    this.held.push(m)
-    if (this.listenerCount('message') > 0) { this.release(); return }
-    if (this.held.length > DEFAULT_HOLD_MAX) { this.held.shift(); log('%s: no message listener; dropped the oldest held message', this.handle) }
+  // SessionContext
+
+  sign (kind: Envelope.Kind, recipient: string, body: Uint8Array): Envelope {
+    return signEnvelope({ kind, recipient, body, timestamp: this.c.clock.now(), senderHandle: this.handle }, this.identity)
   }
 
-  private release (): void {
-    if (this.held == null || this.listenerCount('message') === 0) return
-    const list = this.held
-    this.held = undefined
-    for (const m of list) this.emit('message', m)
+  async publish (env: Envelope): Promise<void> {
+    await this.c.relay.publish(env, Envelope.encode(env))
   }
 
-  /** Forget seen-marks older than the refetch window: they can never be fetched again. */
-  private async pruneSeen (cursor: Cursor | undefined): Promise<void> {
-    if (cursor == null) return
-    const edge = cursorTimestamp(cursor) - hlcPack(DEFAULT_REFETCH_WINDOW_MS * 2, 0)
-    if (edge <= 0n) return
-    await this.seen.clear({ gt: `${this.userId}!`, lt: `${this.userId}!${Buffer.from(cursorAt(edge)).toString('hex')}` })
+  readAuth (mailbox: string): ReadAuth {
+    return signReadAuth(mailbox, this.identity)
+  }
+
+  feed (mailbox: string): Feed {
+    let f = this.feeds.get(mailbox)
+    if (f == null) {
+      const auth = parseMailbox(mailbox)?.kind === 'room' ? () => this.readAuth(mailbox) : undefined
+      f = new Feed({ db: this.c.db, reader: this.c.replication.reader, mailbox, key: mailbox === this.userId ? this.userId : `${this.userId}@${mailbox}`, auth })
+      this.feeds.set(mailbox, f)
+    }
+    return f
+  }
+
+  async resolve (handleOrId: string): Promise<UserRef> {
+    if (isUserId(handleOrId)) return { handle: handleOrId, userId: handleOrId, publicKey: new Uint8Array(0) }
+    return this.c.directory.resolve(handleOrId)
   }
 
   /** A verified envelope as a message; a sender whose claimed handle is not its own is refused. */
-  private async toMessage (env: Envelope): Promise<Message | undefined> {
+  async toMessage (env: Envelope): Promise<Message | undefined> {
     const fromId = userIdOf(env.senderKey)
     let from = fromId
     if (env.senderHandle !== '') {
@@ -216,15 +242,105 @@ export class User extends EventEmitter<UserEvents> {
         from = fromId
       }
     }
+    const to = parseMailbox(env.recipient)
     return {
       id: envelopeIdHex(env),
       from,
       fromId,
       to: env.recipient,
-      text: new TextDecoder().decode(env.body),
+      text: env.kind === Envelope.Kind.SECRET ? '' : new TextDecoder().decode(env.body),
       timestamp: hlcMillis(env.timestamp),
       kind: KIND_NAMES[env.kind] ?? 'chat',
-      cursor: Buffer.from(cursorOf(env)).toString('hex')
+      cursor: Buffer.from(cursorOf(env)).toString('hex'),
+      ...(to?.kind === 'room' ? { room: to.id } : {})
     }
+  }
+
+  override emit<K extends keyof UserEvents>(event: K, ...args: UserEvents[K]): boolean {
+    if (event === 'message') { this.deliver(args[0] as Message); return true }
+    return super.emit(event as any, ...(args as any[]))
+  }
+
+  // receiving
+
+  private async store (env: Envelope): Promise<SendResult> {
+    const bytes = Envelope.encode(env)
+    const [{ storedOn }] = await Promise.all([this.c.replication.writer.write(env, bytes), this.c.relay.publish(env, bytes)])
+    return { id: envelopeIdHex(env), timestamp: hlcMillis(env.timestamp), storedOn }
+  }
+
+  private onLive (env: Envelope): void {
+    if (this.isClosed || env.recipient !== this.userId) return
+    // headlines and typing are never stored: no feed, nothing to deduplicate against sync
+    if (env.kind === Envelope.Kind.HEADLINE || env.kind === Envelope.Kind.PRESENCE) { void this.handleEnvelope(env); return }
+    if (!this.inbox.claim(env)) return
+    void this.handleEnvelope(env)
+  }
+
+  private async tick (): Promise<void> {
+    if (this.ticking != null || this.isClosed) return
+    this.ticking = (async () => {
+      try { await this.sync() } catch (err: any) { log('sync of %s failed: %s', this.handle, err.message) }
+      try { await this.rooms.sync() } catch (err: any) { log('room sync of %s failed: %s', this.handle, err.message) }
+    })().finally(() => { this.ticking = undefined })
+    await this.ticking
+  }
+
+  /** One envelope of this user's mailbox, from either path, exactly once. */
+  private async handleEnvelope (env: Envelope): Promise<void> {
+    const sender = userIdOf(env.senderKey)
+    try {
+      switch (env.kind) {
+        case Envelope.Kind.CHAT:
+        case Envelope.Kind.ERROR:
+        case Envelope.Kind.HEADLINE: {
+          if (sender === this.userId) return
+          const m = await this.toMessage(env)
+          if (m == null) return
+          this.deliver(m)
+          if (env.kind === Envelope.Kind.CHAT) this.receipts.ack(sender, 'delivered', env.id)
+          return
+        }
+        case Envelope.Kind.RECEIPT: {
+          const r = decodeReceipt(env.body)
+          if (r == null) { this.c.replication.context.reject('bad-receipt'); return }
+          const by = (await this.toMessage(env))?.from ?? sender
+          for (const id of r.ids) {
+            this.emit('receipt', { id: Buffer.from(id).toString('hex'), status: r.status === Receipt.Status.READ ? 'read' : 'delivered', by, byId: sender, at: hlcMillis(env.timestamp), ...(r.room !== '' ? { room: r.room } : {}) })
+          }
+          return
+        }
+        case Envelope.Kind.PRESENCE:
+          if (sender === this.userId) return
+          await this.roster.handle(env)
+          return
+        default:
+          // secret chats and future kinds: handled by their parts when they exist
+          return
+      }
+    } catch (err: any) {
+      log.error('handling %s from %s failed: %s', KIND_NAMES[env.kind] ?? env.kind, sender, err.stack ?? err.message)
+    }
+  }
+
+  /** A local bounce, as a Jabber server sends `<message type='error'>` back to the sender. */
+  private bounce (to: string, condition: string, text: string): void {
+    const now = Date.now()
+    this.deliver({ id: '', from: to, fromId: '', to: this.userId, text, timestamp: now, kind: 'error', cursor: '', condition })
+  }
+
+  /** Emit, or hold until the first 'message' listener (in order: nothing overtakes what is held). */
+  private deliver (m: Message): void {
+    if (this.held == null) { super.emit('message', m); return }
+    this.held.push(m)
+    if (this.listenerCount('message') > 0) { this.release(); return }
+    if (this.held.length > DEFAULT_HOLD_MAX) { this.held.shift(); log('%s: no message listener; dropped the oldest held message', this.handle) }
+  }
+
+  private release (): void {
+    if (this.held == null || this.listenerCount('message') === 0) return
+    const list = this.held
+    this.held = undefined
+    for (const m of list) super.emit('message', m)
   }
 }

@@ -4,6 +4,7 @@
  * Gauges are read at scrape time, so nothing is computed between scrapes.
  */
 
+import type { Relay } from '../relay/relay.js'
 import { Counter, Gauge, collectDefaultMetrics, type Registry } from 'prom-client'
 import type { ChorusLibp2p } from '../libp2p.js'
 import type { Membership } from '../membership/index.js'
@@ -84,4 +85,15 @@ export function registerReplicationMetrics (registry: Registry, r: Replication):
       collect () { for (const [kind, n] of served) this.set({ kind }, n) }
     })
   }
+}
+
+/** The relay's figures: live envelopes published, delivered to local sessions, publishes that found no peer. */
+export function registerRelayMetrics (registry: Registry, relay: Relay): void {
+  const gauge = (name: string, help: string, read: () => number): void => {
+    new Gauge({ name, help, registers: [registry], collect () { this.set(read()) } })
+  }
+  gauge('chorus_relay_published_total', 'Envelopes published live on gossipsub', () => relay.stats.published)
+  gauge('chorus_relay_publish_failed_total', 'Live publishes that failed (delivery falls back to sync)', () => relay.stats.publishFailed)
+  gauge('chorus_relay_delivered_total', 'Live envelopes handed to sessions on this node', () => relay.stats.delivered)
+  gauge('chorus_relay_topics', 'Gossipsub chat topics this node is subscribed to', () => relay.topics().length)
 }

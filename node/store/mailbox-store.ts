@@ -7,7 +7,7 @@
  *   conv  `<mailbox>!<peer>!<cursor hex>` → ''               (one conversation inside a mailbox)
  */
 
-import { userIdOf, type Envelope } from '../../protocol/envelope.js'
+import type { Envelope } from '../../protocol/envelope.js'
 import type { ChorusDb } from './db.js'
 import type { GroupCommit } from './group-commit.js'
 
@@ -20,16 +20,7 @@ export type Cursor = Bytes
 /** Cursor length in bytes. */
 export const CURSOR_BYTES = 24
 
-/**
- * The other party of `env` within `mailbox`: the recipient in the sender's mailbox, the sender in the
- * recipient's. `undefined` when the mailbox is neither's (an envelope never belongs there).
- */
-export function conversationPeer (env: Pick<Envelope, 'senderKey' | 'recipient'>, mailbox: string): string | undefined {
-  const sender = userIdOf(env.senderKey)
-  if (mailbox === sender) return env.recipient
-  if (mailbox === env.recipient) return sender
-  return undefined
-}
+export { conversationPeer } from '../../protocol/mailbox.js'
 
 /** The cursor of an envelope. */
 export function cursorOf (env: Pick<Envelope, 'timestamp' | 'id'>): Cursor {

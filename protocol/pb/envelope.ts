@@ -22,7 +22,9 @@ export namespace Envelope {
     ERROR = 'ERROR',
     RECEIPT = 'RECEIPT',
     PRESENCE = 'PRESENCE',
-    SECRET = 'SECRET'
+    SECRET = 'SECRET',
+    ROOM = 'ROOM',
+    ROSTER = 'ROSTER'
   }
 
   enum __KindValues {
@@ -32,7 +34,9 @@ export namespace Envelope {
     ERROR = 3,
     RECEIPT = 4,
     PRESENCE = 5,
-    SECRET = 6
+    SECRET = 6,
+    ROOM = 7,
+    ROSTER = 8
   }
 
   export namespace Kind {

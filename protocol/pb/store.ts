@@ -19,6 +19,7 @@ export interface StoreRequest {
   handle: string
   coordinate: boolean
   requestId: number
+  auth?: ReadAuth
 }
 
 export namespace StoreRequest {
@@ -138,6 +139,11 @@ export namespace StoreRequest {
           w.uint32(obj.requestId)
         }
 
+        if (obj.auth != null) {
+          w.uint32(130)
+          ReadAuth.codec().encode(obj.auth, w)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -241,6 +247,12 @@ export namespace StoreRequest {
             }
             case 15: {
               obj.requestId = reader.uint32()
+              break
+            }
+            case 16: {
+              obj.auth = ReadAuth.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.auth
+              })
               break
             }
             default: {
@@ -399,6 +411,13 @@ export namespace StoreRequest {
               }
               break
             }
+            case 16: {
+              yield * ReadAuth.codec().stream(reader, reader.uint32(), `${prefix}.auth`, {
+                limits: opts.limits?.auth
+              })
+
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -528,6 +547,21 @@ export namespace StoreRequest {
     value: number
   }
 
+  export interface StoreRequestAuthPublicKeyFieldEvent {
+    field: '$.auth.publicKey'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface StoreRequestAuthTimestampFieldEvent {
+    field: '$.auth.timestamp'
+    value: bigint
+  }
+
+  export interface StoreRequestAuthSignatureFieldEvent {
+    field: '$.auth.signature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<StoreRequest>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, StoreRequest.codec())
   }
@@ -536,7 +570,7 @@ export namespace StoreRequest {
     return decodeMessage(buf, StoreRequest.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StoreRequest>): Generator<StoreRequestKindFieldEvent | StoreRequestPutsMailboxFieldEvent | StoreRequestPutsEnvelopeFieldEvent | StoreRequestPutsHintForFieldEvent | StoreRequestMailboxFieldEvent | StoreRequestAfterFieldEvent | StoreRequestBeforeFieldEvent | StoreRequestLimitFieldEvent | StoreRequestPeerFieldEvent | StoreRequestNewestFirstFieldEvent | StoreRequestBucketMsFieldEvent | StoreRequestBucketsStartFieldEvent | StoreRequestBucketsCountFieldEvent | StoreRequestBucketsHashFieldEvent | StoreRequestCursorsFieldEvent | StoreRequestClaimHandleFieldEvent | StoreRequestClaimPublicKeyFieldEvent | StoreRequestClaimTimestampFieldEvent | StoreRequestClaimSignatureFieldEvent | StoreRequestHandleFieldEvent | StoreRequestCoordinateFieldEvent | StoreRequestRequestIdFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StoreRequest>): Generator<StoreRequestKindFieldEvent | StoreRequestPutsMailboxFieldEvent | StoreRequestPutsEnvelopeFieldEvent | StoreRequestPutsHintForFieldEvent | StoreRequestMailboxFieldEvent | StoreRequestAfterFieldEvent | StoreRequestBeforeFieldEvent | StoreRequestLimitFieldEvent | StoreRequestPeerFieldEvent | StoreRequestNewestFirstFieldEvent | StoreRequestBucketMsFieldEvent | StoreRequestBucketsStartFieldEvent | StoreRequestBucketsCountFieldEvent | StoreRequestBucketsHashFieldEvent | StoreRequestCursorsFieldEvent | StoreRequestClaimHandleFieldEvent | StoreRequestClaimPublicKeyFieldEvent | StoreRequestClaimTimestampFieldEvent | StoreRequestClaimSignatureFieldEvent | StoreRequestHandleFieldEvent | StoreRequestCoordinateFieldEvent | StoreRequestRequestIdFieldEvent | StoreRequestAuthPublicKeyFieldEvent | StoreRequestAuthTimestampFieldEvent | StoreRequestAuthSignatureFieldEvent> {
     return streamMessage(buf, StoreRequest.codec(), opts)
   }
 }
@@ -714,7 +748,8 @@ export namespace StoreResponse {
     CONFLICT = 'CONFLICT',
     NOT_FOUND = 'NOT_FOUND',
     REJECTED = 'REJECTED',
-    BUSY = 'BUSY'
+    BUSY = 'BUSY',
+    FORBIDDEN = 'FORBIDDEN'
   }
 
   enum __StatusValues {
@@ -723,7 +758,8 @@ export namespace StoreResponse {
     CONFLICT = 2,
     NOT_FOUND = 3,
     REJECTED = 4,
-    BUSY = 5
+    BUSY = 5,
+    FORBIDDEN = 6
   }
 
   export namespace Status {
@@ -1366,5 +1402,140 @@ export namespace HandleClaim {
 
   export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<HandleClaim>): Generator<HandleClaimHandleFieldEvent | HandleClaimPublicKeyFieldEvent | HandleClaimTimestampFieldEvent | HandleClaimSignatureFieldEvent> {
     return streamMessage(buf, HandleClaim.codec(), opts)
+  }
+}
+
+export interface ReadAuth {
+  publicKey: Uint8Array<ArrayBuffer>
+  timestamp: bigint
+  signature: Uint8Array<ArrayBuffer>
+}
+
+export namespace ReadAuth {
+  let _codec: Codec<ReadAuth>
+
+  export const codec = (): Codec<ReadAuth> => {
+    if (_codec == null) {
+      _codec = message<ReadAuth>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.publicKey != null && obj.publicKey.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.publicKey)
+        }
+
+        if ((obj.timestamp != null && obj.timestamp !== 0n)) {
+          w.uint32(16)
+          w.uint64(obj.timestamp)
+        }
+
+        if ((obj.signature != null && obj.signature.byteLength > 0)) {
+          w.uint32(26)
+          w.bytes(obj.signature)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          publicKey: uint8ArrayAlloc(0),
+          timestamp: 0n,
+          signature: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.publicKey = reader.bytes()
+              break
+            }
+            case 2: {
+              obj.timestamp = reader.uint64()
+              break
+            }
+            case 3: {
+              obj.signature = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.publicKey`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.timestamp`,
+                value: reader.uint64()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.signature`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface ReadAuthPublicKeyFieldEvent {
+    field: '$.publicKey'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface ReadAuthTimestampFieldEvent {
+    field: '$.timestamp'
+    value: bigint
+  }
+
+  export interface ReadAuthSignatureFieldEvent {
+    field: '$.signature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export function encode (obj: Partial<ReadAuth>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, ReadAuth.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ReadAuth>): ReadAuth {
+    return decodeMessage(buf, ReadAuth.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ReadAuth>): Generator<ReadAuthPublicKeyFieldEvent | ReadAuthTimestampFieldEvent | ReadAuthSignatureFieldEvent> {
+    return streamMessage(buf, ReadAuth.codec(), opts)
   }
 }

@@ -1,13 +1,12 @@
 /** Bounds on request fields shared by several handlers. */
 
+import { parseMailbox } from '../../../protocol/mailbox.js'
 import { CURSOR_BYTES, type Cursor } from '../../store/mailbox-store.js'
 import { Rejection } from './rejection.js'
 
-const MAILBOX = /^(?:[a-z2-7]{32}|room\.[a-z0-9._-]{1,64})$/
-
-/** A mailbox name: a userId, or `room.<id>`. */
+/** A mailbox name (protocol/mailbox.ts). */
 export function checkMailbox (mailbox: string): string {
-  if (!MAILBOX.test(mailbox)) throw new Rejection('bad-mailbox', `not a mailbox name: ${JSON.stringify(mailbox.slice(0, 80))}`)
+  if (parseMailbox(mailbox) == null) throw new Rejection('bad-mailbox', `not a mailbox name: ${JSON.stringify(mailbox.slice(0, 80))}`)
   return mailbox
 }
 

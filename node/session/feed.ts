@@ -1,0 +1,126 @@
+/**
+ * A feed: one session's exactly-once view of one log (a user's mailbox, a room's messages or state).
+ *
+ * Envelopes reach a session two ways: live, over gossipsub, the moment they are sent; and by sync, from
+ * the log's owners, in (timestamp, id) order after the feed's cursor. Whichever path comes first wins:
+ * `claim` is synchronous, so within the process the two paths cannot both take the same envelope, and a
+ * seen-mark on disk keeps it taken across restarts. The cursor moves only by sync, so it always means
+ * "everything before this was seen"; a sync also looks `refetchWindowMs` behind the cursor now and then,
+ * for writes that landed late at the owners.
+ *
+ * Sublevels (of the node's own database): `cursors` key → cursor hex; `seen` `<key>!<cursor hex>` → ''.
+ */
+
+import type { Envelope } from '../../protocol/envelope.js'
+import { hlcPack } from '../../protocol/hlc.js'
+import type { ReadAuth } from '../../protocol/pb/store.js'
+import type { Reader } from '../replication/reader.js'
+import type { ChorusDb } from '../store/db.js'
+import { cursorAt, cursorOf, cursorTimestamp, type Cursor } from '../store/mailbox-store.js'
+
+/** How far behind its cursor a sync looks again, for messages whose write landed late. @default 5000 */
+export const DEFAULT_REFETCH_WINDOW_MS = 5000
+
+/** How often a sync looks back over the refetch window. @default 2000 */
+export const DEFAULT_SWEEP_INTERVAL_MS = 2000
+
+/** Envelope cursors remembered in memory as taken (the fast path of `claim`). */
+const RECENT_MAX = 20_000
+
+/** What a feed reads and where it keeps its place. */
+export interface FeedInit {
+  db: ChorusDb
+  reader: Pick<Reader, 'read'>
+  /** the log to follow */
+  mailbox: string
+  /** where the cursor and seen-marks live: unique per (session, log) */
+  key: string
+  /** a fresh read proof, for logs that demand one */
+  auth?: () => ReadAuth
+}
+
+const hex = (c: Uint8Array): string => Buffer.from(c).toString('hex')
+
+export class Feed {
+  private readonly cursors
+  private readonly seen
+  private readonly recent = new Set<string>()
+  private lastSweep = 0
+  private syncing?: Promise<Envelope[]>
+
+  constructor (private readonly f: FeedInit) {
+    this.cursors = f.db.sublevel<string, string>('cursors', { valueEncoding: 'utf8' })
+    this.seen = f.db.sublevel<string, string>('seen', { valueEncoding: 'utf8' })
+  }
+
+  get mailbox (): string { return this.f.mailbox }
+
+  /**
+   * Take an envelope that arrived live: true when it is new to this feed (the caller delivers it), false
+   * when either path already took it. Persists the seen-mark without waiting.
+   */
+  claim (env: Envelope): boolean {
+    const c = hex(cursorOf(env))
+    if (this.recent.has(c)) return false
+    this.remember(c)
+    void this.seen.put(`${this.f.key}!${c}`, '').catch(() => {})
+    return true
+  }
+
+  /** Everything new in the log since the last sync, oldest first, each envelope once. Concurrent calls share one run. */
+  async sync (): Promise<Envelope[]> {
+    if (this.syncing != null) return this.syncing
+    this.syncing = this.syncOnce().finally(() => { this.syncing = undefined })
+    return this.syncing
+  }
+
+  /** The feed's cursor (everything at or before it was seen), if it has one. */
+  async cursor (): Promise<Cursor | undefined> {
+    const stored = await this.cursors.get(this.f.key)
+    return stored != null ? new Uint8Array(Buffer.from(stored, 'hex')) : undefined
+  }
+
+  private async syncOnce (): Promise<Envelope[]> {
+    let cursor = await this.cursor()
+    // most syncs read only what follows the cursor; every DEFAULT_SWEEP_INTERVAL_MS (and on the first
+    // sync) one also looks DEFAULT_REFETCH_WINDOW_MS behind it for writes that landed late
+    const sweep = Date.now() - this.lastSweep >= DEFAULT_SWEEP_INTERVAL_MS
+    if (sweep) this.lastSweep = Date.now()
+    const windowStart = cursor != null && sweep ? cursorTimestamp(cursor) - hlcPack(DEFAULT_REFETCH_WINDOW_MS, 0) : 0n
+    let after: Cursor | undefined = windowStart > 0n ? cursorAt(windowStart) : cursor
+    const out: Envelope[] = []
+    for (;;) {
+      const page = await this.f.reader.read(this.f.mailbox, { after, limit: 500, auth: this.f.auth?.() })
+      const ops: any[] = []
+      for (const env of page.envelopes) {
+        const c = cursorOf(env)
+        after = c
+        if (cursor == null || Buffer.compare(c, cursor) > 0) cursor = c
+        const key = hex(c)
+        if (this.recent.has(key)) continue
+        if (await this.seen.get(`${this.f.key}!${key}`) != null) { this.remember(key); continue }
+        this.remember(key)
+        ops.push({ type: 'put', sublevel: this.seen, key: `${this.f.key}!${key}`, value: '' })
+        out.push(env)
+      }
+      if (cursor != null) ops.push({ type: 'put', sublevel: this.cursors, key: this.f.key, value: hex(cursor) })
+      if (ops.length > 0) await this.f.db.batch(ops)
+      if (!page.more) break
+    }
+    await this.pruneSeen(cursor)
+    return out
+  }
+
+  private remember (c: string): void {
+    this.recent.add(c)
+    if (this.recent.size > RECENT_MAX) this.recent.delete(this.recent.values().next().value as string)
+  }
+
+  /** Forget seen-marks older than twice the refetch window behind the cursor: they can never be fetched again. */
+  private async pruneSeen (cursor: Cursor | undefined): Promise<void> {
+    if (cursor == null) return
+    const edge = cursorTimestamp(cursor) - hlcPack(DEFAULT_REFETCH_WINDOW_MS * 2, 0)
+    if (edge <= 0n) return
+    await this.seen.clear({ gt: `${this.f.key}!`, lt: `${this.f.key}!${hex(cursorAt(edge))}` })
+  }
+}
