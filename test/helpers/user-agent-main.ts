@@ -14,7 +14,7 @@ import { createNode, type ChorusNode, type ChorusNodeOptions } from '../../node/
 import type { Message, User } from '../../node/session/user.js'
 import { StoreRequest } from '../../protocol/pb/store.js'
 import { COARSE_BUCKET_MS } from '../../node/replication/constants.js'
-import type { AgentMessage, AgentSendOutcome, AgentDigest } from './user-agent.js'
+import type { AgentEvent, AgentMessage, AgentSendOutcome, AgentDigest } from './user-agent.js'
 
 if (process.send == null) {
   process.stderr.write('user-agent-main: must be started with child_process.fork\n')
@@ -24,6 +24,9 @@ if (process.send == null) {
 let node: ChorusNode | undefined
 const users = new Map<string, User>()
 let received: AgentMessage[] = []
+/** Every session event (message, receipt, presence, typing, subscription, room:member), in order. */
+let events: AgentEvent[] = []
+const EVENTS = ['message', 'receipt', 'presence', 'typing', 'subscription', 'room:member'] as const
 
 function need (): ChorusNode {
   if (node == null) throw Object.assign(new Error('agent node not started'), { code: 'ERR_AGENT_STATE' })
@@ -38,6 +41,12 @@ function user (handle: string): User {
 
 const brief = (m: Message, to: string): AgentMessage => ({ id: m.id, from: m.from, to, text: m.text, timestamp: m.timestamp, cursor: m.cursor })
 
+/** A value as plain JSON: what `toJSON` says, Uint8Arrays as hex, undefined as null. */
+function plain (v: unknown): unknown {
+  if (v === undefined) return null
+  return JSON.parse(JSON.stringify(v, (_k, x) => x instanceof Uint8Array ? Buffer.from(x).toString('hex') : typeof x === 'bigint' ? Number(x) : x))
+}
+
 const send = (msg: unknown): void => { process.send?.(msg) }
 
 type Handler = (args: any) => Promise<unknown>
@@ -46,6 +55,7 @@ const HANDLERS: Record<string, Handler> = {
   async start (a: { bootstrap: string[], dataDir: string, options?: Partial<ChorusNodeOptions> }) {
     if (node != null && node.state !== 'stopped') throw Object.assign(new Error('already started'), { code: 'ERR_AGENT_STATE' })
     received = []
+    events = []
     users.clear()
     node = await createNode({ role: 'client', listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: a.bootstrap, dataDir: a.dataDir, ...a.options })
     await node.start()
@@ -61,6 +71,7 @@ const HANDLERS: Record<string, Handler> = {
     if (!users.has(a.handle)) {
       users.set(a.handle, u)
       u.on('message', (m) => { received.push(brief(m, a.handle)) })
+      for (const e of EVENTS) (u as any).on(e, (data: unknown) => { events.push({ handle: a.handle, event: e, data: plain(data), at: Date.now() }) })
     }
     return { handle: u.handle, userId: u.userId }
   },
@@ -110,6 +121,27 @@ const HANDLERS: Record<string, Handler> = {
 
   async received () {
     return received
+  },
+
+  /** Session events since the node started (all users), optionally only those after index `from`. */
+  async events (a: { from?: number }) {
+    return events.slice(a.from ?? 0)
+  },
+
+  /**
+   * Call a method of a session part: `target` is 'user', 'roster', 'rooms', or 'room:<id>' (a room of
+   * `user.rooms`). The result comes back as plain JSON (objects with a toJSON are sent as that).
+   */
+  async call (a: { handle: string, target: string, method: string, args?: unknown[] }) {
+    const u = user(a.handle)
+    let obj: any
+    if (a.target === 'user') obj = u
+    else if (a.target === 'roster') obj = u.roster
+    else if (a.target === 'rooms') obj = u.rooms
+    else if (a.target.startsWith('room:')) obj = await (u.rooms as any).get(a.target.slice(5))
+    else throw new Error(`unknown call target ${a.target}`)
+    if (obj == null || typeof obj[a.method] !== 'function') throw new Error(`${a.target} has no method ${a.method}`)
+    return plain(await obj[a.method](...(a.args ?? [])))
   },
 
   /** A server's coarse digest of one mailbox, over the replication protocol (what repair compares). */

@@ -41,6 +41,9 @@ export type AgentSendOutcome = { i: number, text: string, ms: number, resolvedAt
 )
 
 /** A server's coarse digest of one mailbox: total entries and a fingerprint equal replicas share. */
+/** A session event seen in the agent (see user-agent-main.ts). */
+export interface AgentEvent { handle: string, event: string, data: any, at: number }
+
 export interface AgentDigest { count: number, fingerprint: string }
 
 /** A command the child answered with an error: its `name` and `code` as the library threw them. */
@@ -138,6 +141,24 @@ export class UserAgent {
     let list: AgentMessage[] = []
     await waitFor(`${this.name} to receive ${what}`, async () => { list = await this.received(); return pred(list) }, { timeoutMs, intervalMs: 50 })
     return list
+  }
+
+  /** Session events of the agent's users since its node started (from index `from`). */
+  async events (from = 0): Promise<AgentEvent[]> { return this.request('events', { from }, 5000) }
+
+  /** Poll `events()` until some event matches `pred`; returns the matching ones. */
+  async waitForEvent (what: string, pred: (e: AgentEvent) => boolean, timeoutMs = 10_000): Promise<AgentEvent[]> {
+    let hits: AgentEvent[] = []
+    await waitFor(`${this.name} to see ${what}`, async () => { hits = (await this.events()).filter(pred); return hits.length > 0 }, { timeoutMs, intervalMs: 50 })
+    return hits
+  }
+
+  /**
+   * Call a session method in the agent: `target` 'user' | 'roster' | 'rooms' | 'room:<id>'. Typed errors
+   * come back as `AgentError` with the remote name and code.
+   */
+  async call<T = any> (handle: string, target: string, method: string, ...args: unknown[]): Promise<T> {
+    return this.request('call', { handle, target, method, args }, 30_000)
   }
 
   /** `peer`'s coarse digest of `mailbox`, asked over the replication protocol. */

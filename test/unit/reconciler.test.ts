@@ -1,3 +1,5 @@
+import { openGuard } from '../../node/replication/guard.js'
+import { TokenBuckets } from '../../node/rate-limit.js'
 import { strict as assert } from 'node:assert'
 import { Envelope, SenderKeyCache, generateIdentity, userIdOf } from '../../protocol/envelope.js'
 import { StoreRequest, StoreResponse } from '../../protocol/pb/store.js'
@@ -39,6 +41,9 @@ describe('Reconciler (two replicas on disk, RPC in memory)', () => {
       writeQuorum: 2,
       maxDriftMs: 60_000,
       reject: (r) => { rejected.push(r) },
+      guard: openGuard,
+      senders: new TokenBuckets(1000),
+      isServerPeer: () => true,
       call: async (peer, req) => (replicas.get(peer) as Replica).server.local(req, id)
     }
     const server = new StoreServer({ handle: async () => {}, unhandle: async () => {} }, ctx)
