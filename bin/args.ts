@@ -35,6 +35,8 @@ export interface FileConfig {
   http?: string
   probeInterval?: number
   suspicionTimeout?: number
+  senderRate?: number
+  senderBurst?: number
 }
 
 /** The settings, in the order `--help` lists them. */
@@ -48,7 +50,9 @@ export const SETTINGS: Setting[] = [
   { flag: 'capacity', env: 'CHORUS_CAPACITY', key: 'capacity', help: 'declared capacity: this server\'s weight in ownership (1-1000, default 1)' },
   { flag: 'http', env: 'CHORUS_HTTP', key: 'http', help: 'HOST:PORT for /health, /status and /metrics (off by default)' },
   { flag: 'probe-interval', env: 'CHORUS_PROBE_INTERVAL', key: 'probeInterval', help: 'ms between membership probes (50-60000, default 1000)' },
-  { flag: 'suspicion-timeout', env: 'CHORUS_SUSPICION_TIMEOUT', key: 'suspicionTimeout', help: 'ms a silent peer stays suspect before it leaves the view (100-600000, default 4000)' }
+  { flag: 'suspicion-timeout', env: 'CHORUS_SUSPICION_TIMEOUT', key: 'suspicionTimeout', help: 'ms a silent peer stays suspect before it leaves the view (100-600000, default 4000)' },
+  { flag: 'sender-rate', env: 'CHORUS_SENDER_RATE', key: 'senderRate', help: 'envelopes a second one sender may store through this server, sustained (1-1000000, default 100)' },
+  { flag: 'sender-burst', env: 'CHORUS_SENDER_BURST', key: 'senderBurst', help: 'envelopes one sender may store in a burst (1-10000000, default 500)' }
 ]
 
 const FILE_KEYS = new Set<string>(SETTINGS.map((s) => s.key))
@@ -115,6 +119,10 @@ function toNodeOptions (m: Record<string, unknown>): ChorusNodeOptions {
   }
   if (m.suspicionTimeout != null) membership.suspicionTimeoutMs = integer('--suspicion-timeout', m.suspicionTimeout, 100, 600000)
   if (Object.keys(membership).length > 0) opts.membership = membership
+  const replication: ChorusNodeOptions['replication'] = {}
+  if (m.senderRate != null) replication.senderRate = integer('--sender-rate', m.senderRate, 1, 1_000_000)
+  if (m.senderBurst != null) replication.senderBurst = integer('--sender-burst', m.senderBurst, 1, 10_000_000)
+  if (Object.keys(replication).length > 0) opts.replication = replication
   return opts
 }
 
