@@ -66,8 +66,8 @@ const HANDLERS: Record<string, Handler> = {
     return need().status()
   },
 
-  async openUser (a: { handle: string }) {
-    const u = await need().openUser(a.handle)
+  async openUser (a: { handle: string, syncIntervalMs?: number }) {
+    const u = await need().openUser(a.handle, { syncIntervalMs: a.syncIntervalMs })
     if (!users.has(a.handle)) {
       users.set(a.handle, u)
       u.on('message', (m) => { received.push(brief(m, a.handle)) })
@@ -121,6 +121,34 @@ const HANDLERS: Record<string, Handler> = {
 
   async received () {
     return received
+  },
+
+  /** Publish raw bytes on a gossipsub topic from this node (a misbehaving peer, in the abuse tests). */
+  async publishRaw (a: { topic: string, hex: string }) {
+    const r = await need().libp2p.services.pubsub.publish(a.topic, new Uint8Array(Buffer.from(a.hex, 'hex')))
+    return { recipients: r.recipients.map(String) }
+  },
+
+  /** Dial another node (by a full multiaddr). */
+  async dial (a: { addr: string }) {
+    const { multiaddr } = await import('@multiformats/multiaddr')
+    await need().libp2p.dial(multiaddr(a.addr))
+    return null
+  },
+
+  /** Peers this node knows to be subscribed to `topic`. */
+  async subscribers (a: { topic: string }) {
+    return need().libp2p.services.pubsub.getSubscribers(a.topic).map(String)
+  },
+
+  /** This node's gossipsub score of `peerId`. */
+  async pubsubScore (a: { peerId: string }) {
+    return (need().libp2p.services.pubsub as any).getScore(a.peerId) as number
+  },
+
+  /** This node's Prometheus text. */
+  async metrics () {
+    return await need().registry.metrics()
   },
 
   /** Session events since the node started (all users), optionally only those after index `from`. */

@@ -112,7 +112,22 @@ export class UserAgent {
   async status (): Promise<ChorusStatus> { return this.request('status', {}, 5000) }
 
   /** Open (claim if new) a user on the agent's node; `HandleTakenError` when another key holds the handle. */
-  async openUser (handle: string): Promise<{ handle: string, userId: string }> { return this.request('openUser', { handle }) }
+  async openUser (handle: string, o: { syncIntervalMs?: number } = {}): Promise<{ handle: string, userId: string }> { return this.request('openUser', { handle, ...o }) }
+
+  /** Publish raw bytes (hex) on a gossipsub topic from the agent's node. */
+  async publishRaw (topic: string, hex: string): Promise<{ recipients: string[] }> { return this.request('publishRaw', { topic, hex }, 10_000) }
+
+  /** Dial another node by its full multiaddr. */
+  async dial (addr: string): Promise<void> { await this.request('dial', { addr }, 10_000) }
+
+  /** Peers the agent's node knows to be subscribed to `topic`. */
+  async subscribers (topic: string): Promise<string[]> { return this.request('subscribers', { topic }, 5000) }
+
+  /** The agent node's gossipsub score of `peerId`. */
+  async pubsubScore (peerId: string): Promise<number> { return this.request('pubsubScore', { peerId }, 5000) }
+
+  /** The agent node's Prometheus text. */
+  async metrics (): Promise<string> { return this.request('metrics', {}, 5000) }
 
   async send (from: string, to: string, text: string): Promise<SendResult> { return this.request('send', { from, to, text }) }
 
