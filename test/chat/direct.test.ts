@@ -1,0 +1,123 @@
+/**
+ * Issue 4, with real processes: direct messages between client-role nodes through five `chorus start`
+ * servers arrive live over gossipsub (the sessions' sync loops are slowed to once a minute, so only the
+ * relay can deliver within the test), go sent → delivered → read, headlines skip history, an unknown
+ * recipient bounces, and a forged envelope on an inbox shard is rejected, never shown, and costs the
+ * peer that sent it its gossipsub score.
+ */
+
+import { strict as assert } from 'node:assert'
+import { Envelope, signEnvelope, generateIdentity } from '../../protocol/envelope.js'
+import { hlcPack } from '../../protocol/hlc.js'
+import { inboxTopicOf } from '../../protocol/topics.js'
+import { INVALID_MESSAGE_WEIGHT } from '../../node/relay/scoring.js'
+import { ServerMesh, CLIENT_OPTIONS } from '../helpers/server-mesh.js'
+import { UserAgents, type UserAgent } from '../helpers/user-agent.js'
+import { waitFor } from '../helpers/wait.js'
+
+/** Sync once a minute: inside a test, anything that arrives came by the relay. */
+const LIVE_ONLY = { syncIntervalMs: 60_000 }
+
+describe('live direct chat (processes): 5 servers, 3 client nodes', function () {
+  this.timeout(90_000)
+  const mesh = new ServerMesh()
+  const agents = new UserAgents()
+  let alice: UserAgent
+  let bob: UserAgent
+  let mallory: UserAgent
+  let bobId: string
+  let bobPeer: { peerId: string }
+
+  before(async function () {
+    this.timeout(60_000)
+    alice = agents.spawn('alice')
+    bob = agents.spawn('bob')
+    mallory = agents.spawn('mallory')
+    await mesh.start(5)
+    const start = async (a: UserAgent, name: string): Promise<{ peerId: string }> => {
+      const r = await a.start([mesh.bootstrap.bootstrapAddr], mesh.procs.dir(`chorus-${name}-`), CLIENT_OPTIONS)
+      await a.waitForServers(mesh.ids())
+      return r
+    }
+    ;[, bobPeer] = await Promise.all([start(alice, 'alice'), start(bob, 'bob'), start(mallory, 'mallory')])
+    await alice.openUser('alice', LIVE_ONLY)
+    bobId = (await bob.openUser('bob', LIVE_ONLY)).userId
+    await mallory.openUser('mallory', LIVE_ONLY)
+    // the relays of bob's shard know he listens there (gossipsub subscriptions travel in a heartbeat)
+    await waitFor('alice to see a relay of bob\'s shard', async () => (await alice.subscribers(inboxTopicOf(bobId))).length > 0, { timeoutMs: 10_000 })
+  })
+
+  after(async () => {
+    await agents.cleanup()
+    await mesh.cleanup()
+  })
+
+  it('a direct message arrives live, and goes sent → delivered → read', async () => {
+    const sent = await alice.send('alice', 'bob', 'are you there?')
+    assert.ok(sent.storedOn.length >= 2, 'sent: on W owners')
+    const got = (await bob.waitForReceived('alice\'s message', (r) => r.some((m) => m.id === sent.id), 5000)).find((m) => m.id === sent.id)!
+    assert.equal(got.from, 'alice')
+    assert.equal(got.text, 'are you there?')
+
+    const delivered = await alice.waitForEvent('the delivered receipt', (e) => e.event === 'receipt' && e.data.id === sent.id && e.data.status === 'delivered', 5000)
+    assert.equal(delivered[0].data.by, 'bob')
+    assert.equal((await alice.events()).filter((e) => e.event === 'receipt' && e.data.id === sent.id && e.data.status === 'read').length, 0, 'not read before bob reads it')
+
+    const [message] = await bob.call('bob', 'user', 'history', 'alice', { limit: 1 })
+    await bob.call('bob', 'user', 'markRead', message)
+    const read = await alice.waitForEvent('the read receipt', (e) => e.event === 'receipt' && e.data.id === sent.id && e.data.status === 'read', 5000)
+    assert.equal(read[0].data.by, 'bob')
+  })
+
+  it('shows each message once although both the relay and sync bring it', async () => {
+    const before = (await bob.received()).length
+    const outcomes = await alice.sendMany('alice', 'bob', 20, 'both-paths-', 5)
+    assert.ok(outcomes.every((o) => o.ok))
+    await bob.call('bob', 'user', 'sync') // the mailbox path: everything is there too
+    await bob.waitForReceived('all 20', (r) => r.length >= before + 20, 5000)
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    const texts = (await bob.received()).slice(before).map((m) => m.text)
+    assert.equal(texts.length, 20, 'no duplicates')
+    assert.deepEqual([...texts].sort(), outcomes.map((o) => o.text).sort())
+  })
+
+  it('a headline arrives live, has no storage and no history', async () => {
+    const r = await alice.call('alice', 'user', 'send', 'bob', 'breaking: tea is ready', { type: 'headline' })
+    assert.deepEqual(r.storedOn, [])
+    const got = await bob.waitForEvent('the headline', (e) => e.event === 'message' && e.data.id === r.id, 5000)
+    assert.equal(got[0].data.kind, 'headline')
+    const history = await bob.history('bob', 'alice')
+    assert.ok(!history.some((m) => m.id === r.id), 'a headline is not in history')
+  })
+
+  it('an unknown recipient rejects the send and bounces an error message', async () => {
+    await assert.rejects(alice.call('alice', 'user', 'send', 'nobody-at-all', 'hello?'), { name: 'UnknownHandleError' })
+    const bounce = await alice.waitForEvent('the bounce', (e) => e.event === 'message' && e.data.kind === 'error' && e.data.from === 'nobody-at-all', 5000)
+    assert.equal(bounce[0].data.condition, 'item-not-found')
+  })
+
+  it('a forged envelope on bob\'s inbox shard is rejected, never shown, and costs the sender its score', async () => {
+    const bobAddr = (await bob.status()).addresses[0]
+    await mallory.dial(bobAddr)
+    const topic = inboxTopicOf(bobId)
+    await waitFor('mallory to see bob subscribed to his shard', async () => (await mallory.subscribers(topic)).includes(bobPeer.peerId), { timeoutMs: 10_000 })
+
+    // an envelope "from" a fresh key, its signature broken after signing
+    const forger = generateIdentity()
+    const env = signEnvelope({ kind: Envelope.Kind.CHAT, recipient: bobId, body: new TextEncoder().encode('forged'), timestamp: hlcPack(Date.now(), 0), senderHandle: '' }, forger)
+    env.signature[0] ^= 0xff
+    const before = (await bob.received()).length
+    await mallory.publishRaw(topic, Buffer.from(Envelope.encode(env)).toString('hex'))
+
+    const malloryPeer = (await mallory.status()).peerId
+    await waitFor('bob to score mallory down', async () => (await bob.pubsubScore(malloryPeer)) <= INVALID_MESSAGE_WEIGHT / 2, { timeoutMs: 5000 })
+    const metrics = await bob.metrics()
+    assert.match(metrics, /chorus_rejected_total\{component="relay",reason="bad-signature"\} [1-9]/)
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    assert.ok(!(await bob.received()).slice(before).some((m) => m.text === 'forged'), 'the forgery is never shown')
+
+    // bob keeps serving everyone else
+    const sent = await alice.send('alice', 'bob', 'after the forgery')
+    await bob.waitForReceived('the next honest message', (r) => r.some((m) => m.id === sent.id), 5000)
+  })
+})
