@@ -1,0 +1,50 @@
+/**
+ * Issue 4, abuse control at the node that accepts a send: every owner keeps a token bucket per sender.
+ * A sender past its burst gets RateLimitedError (and a bounce of condition resource-constraint), the
+ * refusal is counted, nothing of the refused send is stored, and other senders are served as before.
+ */
+
+import { strict as assert } from 'node:assert'
+import type { Message, User } from '../../node/session/user.js'
+import { startMesh, waitForServers, type Mesh } from '../helpers/mesh.js'
+
+const RATE = 5
+const BURST = 10
+
+describe('per-sender rate limit at the owners', function () {
+  this.timeout(60_000)
+  let mesh: Mesh
+  let spammer: User
+  let alice: User
+  let bob: User
+  const bounces: Message[] = []
+
+  before(async () => {
+    mesh = await startMesh({ servers: 3, clients: 2, options: () => ({ replicas: 3, writeQuorum: 2, replication: { senderRate: RATE, senderBurst: BURST } }) })
+    await waitForServers(mesh.nodes, mesh.servers, 20_000)
+    spammer = await mesh.clients[0].openUser('spammer')
+    alice = await mesh.clients[0].openUser('alice')
+    bob = await mesh.clients[1].openUser('bob')
+    spammer.on('message', (m) => { if (m.kind === 'error') bounces.push(m) })
+  })
+  after(async () => { await mesh?.cleanup() })
+
+  it('refuses a sender past its burst with RateLimitedError, and serves the others', async () => {
+    const results = await Promise.allSettled(Array.from({ length: BURST * 4 }, async (_, i) => spammer.send('bob', `spam ${i}`)))
+    const ok = results.filter((r) => r.status === 'fulfilled').length
+    const limited = results.filter((r) => r.status === 'rejected' && (r.reason as Error).name === 'RateLimitedError').length
+    assert.ok(ok >= 1 && ok <= BURST + RATE * 2, `a burst of about ${BURST} went through (got ${ok})`)
+    assert.equal(ok + limited, results.length, 'every other send failed as RateLimitedError')
+    assert.ok(bounces.some((m) => m.condition === 'resource-constraint'), 'the sender got a bounce')
+
+    const metrics = await mesh.servers.map(async (s) => s.registry.metrics()).reduce(async (a, b) => (await a) + (await b))
+    assert.match(metrics, /chorus_rejected_total\{component="store",reason="rate-limited"\} [1-9]/)
+
+    // another sender on the same node is not affected
+    const r = await alice.send('bob', 'hello from alice')
+    assert.ok(r.storedOn.length >= 2)
+    // and the spammer is served again once its bucket refills
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    await spammer.send('bob', 'sorry')
+  })
+})
