@@ -4,6 +4,7 @@
 
 import type { Scenario } from './lib/scenario.js'
 import { meshScenario } from './mesh.js'
+import { relayScenario } from './relay.js'
 import { ringScenario } from './ring.js'
 import { storeScenario } from './store.js'
 
@@ -11,5 +12,6 @@ import { storeScenario } from './store.js'
 export const SCENARIOS: readonly Scenario[] = [
   meshScenario,
   storeScenario,
+  relayScenario,
   ringScenario
 ]

@@ -9,6 +9,7 @@ import type { AgentCommands, AgentOp, AgentReplies, MemberEvent } from './agent-
 import { DeadlineError, wallClock } from './clock.js'
 import { publishPaced, publishSaturated, type PublishTarget } from './publisher.js'
 import { PayloadRecorder } from './receiver.js'
+import { decodeTextPayload } from './payload.js'
 
 /** One handler per operation. */
 export type AgentHandlers = { [O in AgentOp]: (cmd: AgentCommands[O]) => Promise<AgentReplies[O]> }
@@ -41,7 +42,7 @@ export function createHandlers (state: AgentState): AgentHandlers {
   return {
     start: async (cmd) => {
       if (state.node != null) throw new Error('the node is already started')
-      const n = await createNode({ role: cmd.role, dataDir: state.dataDir, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: cmd.bootstrap, membership: cmd.membership, replicas: cmd.replicas, writeQuorum: cmd.writeQuorum })
+      const n = await createNode({ role: cmd.role, dataDir: state.dataDir, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: cmd.bootstrap, membership: cmd.membership, replicas: cmd.replicas, writeQuorum: cmd.writeQuorum, replication: cmd.replication })
       state.node = n
       const changed = (type: MemberEvent['type'], m: { peerId: string, role: string }, reason?: string): void => {
         const at = wallClock()
@@ -93,6 +94,27 @@ export function createHandlers (state: AgentState): AgentHandlers {
       const user = state.users.get(cmd.from)
       if (user == null) throw new Error(`no open user ${cmd.from}`)
       return await sendLoad(user, cmd)
+    },
+    watchUser: async (cmd) => {
+      const user = state.users.get(cmd.handle)
+      if (user == null) throw new Error(`no open user ${cmd.handle}`)
+      user.on('message', (m) => {
+        const header = decodeTextPayload(m.text)
+        if (header != null) state.recorder.recordHeader(header, wallClock(), cmd.handle)
+      })
+      return {}
+    },
+    roomCreate: async (cmd) => {
+      const user = state.users.get(cmd.handle)
+      if (user == null) throw new Error(`no open user ${cmd.handle}`)
+      const room = await user.rooms.create({ name: cmd.name, public: true })
+      return { roomId: room.id }
+    },
+    roomJoin: async (cmd) => {
+      const user = state.users.get(cmd.handle)
+      if (user == null) throw new Error(`no open user ${cmd.handle}`)
+      await user.rooms.join(cmd.roomId)
+      return {}
     },
     mailboxCount: async (cmd) => ({ count: await node().replication.mailboxes.count(cmd.mailbox) }),
     progress: async (cmd) => state.recorder.progress(cmd.runId),

@@ -12,11 +12,21 @@ export const AGENT_ENV = { name: 'CHORUS_BENCH_AGENT', dataDir: 'CHORUS_BENCH_DA
 /** Commands, by operation name. */
 export interface AgentCommands {
   /** Create and start the node. */
-  start: { role: Role, bootstrap: string[], membership: Partial<MembershipInit>, replicas?: number, writeQuorum?: number }
+  start: { role: Role, bootstrap: string[], membership: Partial<MembershipInit>, replicas?: number, writeQuorum?: number, replication?: { senderRate?: number, senderBurst?: number } }
   /** Open a user session on this node (claims the handle). */
   openUser: { handle: string }
-  /** Send chat messages from `from` to `to`: paced at `rate`/s, or saturating with `window` sends in flight. */
-  sendLoad: { from: string, to: string, mode: 'paced' | 'saturate', rate: number, window: number, seconds: number, count: number, size: number }
+  /**
+   * Send chat messages from `from` to `to` (a handle, or `room:<id>` for a room): paced at `rate`/s, or
+   * saturating with `window` sends in flight. With `runId`, each text carries a benchmark header (see
+   * payload.ts) so receivers can time it.
+   */
+  sendLoad: { from: string, to: string, mode: 'paced' | 'saturate', rate: number, window: number, seconds: number, count: number, size: number, runId?: number }
+  /** Record every message `handle` receives that carries a benchmark header (direct and room messages). */
+  watchUser: { handle: string }
+  /** `handle` creates a public room; replies with its id. */
+  roomCreate: { handle: string, name: string }
+  /** `handle` joins room `roomId`. */
+  roomJoin: { handle: string, roomId: string }
   /** Entries of `mailbox` stored on this (server) node. */
   mailboxCount: { mailbox: string }
   /** Wait (bounded) until `membership.servers()` has at least `servers` entries. */
@@ -42,6 +52,9 @@ export interface AgentReplies {
   start: { peerId: string, multiaddrs: string[], startCalledAt: number, startResolvedAt: number }
   openUser: { userId: string }
   sendLoad: SendLoadReport
+  watchUser: Record<string, never>
+  roomCreate: { roomId: string }
+  roomJoin: Record<string, never>
   mailboxCount: { count: number }
   awaitView: { reachedAt: number, servers: number }
   stats: { rssBytes: number, heapUsedBytes: number, cpuUserMs: number, cpuSystemMs: number, connections: number, servers: number }

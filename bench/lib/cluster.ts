@@ -16,6 +16,8 @@ export interface ClusterOptions {
   servers: number
   /** membership timings for every node; omitted ones keep the node's defaults. @default {} */
   membership?: Partial<MembershipInit>
+  /** replication settings of the servers (the relay benchmark lifts the per-sender rate limit) */
+  replication?: { senderRate?: number, senderBurst?: number }
   /** @default DEFAULT_VIEW_TIMEOUT_MS */ viewTimeoutMs?: number
   progress?: (line: string) => void
 }
@@ -61,7 +63,7 @@ export async function startCluster (pool: AgentPool, opts: ClusterOptions): Prom
   const servers = pool.forkMany('server', opts.servers)
   const started = await Promise.all(servers.map(async (s) => {
     const ready = await s.ready
-    const reply = await s.request('start', { role: 'server', bootstrap: [bootstrapAddr], membership }, DEFAULT_START_TIMEOUT_MS)
+    const reply = await s.request('start', { role: 'server', bootstrap: [bootstrapAddr], membership, replication: opts.replication }, DEFAULT_START_TIMEOUT_MS)
     return { ready, reply }
   }))
   const lastStart = Math.max(...started.map((s) => s.reply.startResolvedAt))

@@ -31,3 +31,16 @@ export function decodePayload (bytes: Uint8Array): PayloadHeader | undefined {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   return { runId: view.getUint32(0), seq: view.getUint32(4), sentAt: view.getFloat64(8) }
 }
+
+/** A `size`-character chat text carrying `header` (as text: the chat API carries strings). */
+export function encodeTextPayload (header: PayloadHeader, size: number): string {
+  const head = `~b${header.runId}:${header.seq}:${header.sentAt}~`
+  return head + 'x'.repeat(Math.max(0, size - head.length))
+}
+
+/** The header of a chat text, or `undefined` if it is not a benchmark text. */
+export function decodeTextPayload (text: string): PayloadHeader | undefined {
+  const m = /^~b(\d+):(\d+):([\d.]+)~/.exec(text)
+  if (m == null) return undefined
+  return { runId: Number(m[1]), seq: Number(m[2]), sentAt: Number(m[3]) }
+}

@@ -37,6 +37,8 @@ export interface PhaseResult {
   deliveredPerSecMin: number
   /** one-way latency over every message at every receiver, ms */
   latencyMs: Summary
+  /** the same, per receiver (by agent name) */
+  latencyByReceiverMs: Record<string, Summary>
   /** CPU time of every agent (publisher and receivers) from the first publish to the end of the drain */
   cpu: { totalMs: number, perMessageMs: number, machinePercent: number }
 }
@@ -103,6 +105,7 @@ export async function runRawPhase (agents: readonly AgentHandle[], mode: PhaseRe
     deliveredPerSecMedian: median(perReceiver.map((r) => r.deliveredPerSec)),
     deliveredPerSecMin: Math.min(...perReceiver.map((r) => r.deliveredPerSec)),
     latencyMs: summarize(collected.flatMap((c) => c.latenciesMs)),
+    latencyByReceiverMs: Object.fromEntries(collected.map((c) => [c.name, summarize(c.latenciesMs)])),
     cpu: { totalMs: cpuTotal, perMessageMs: cpuTotal / sent, machinePercent: 100 * cpuTotal / (cpuWindowMs * cpus().length) }
   }
 }
@@ -123,8 +126,8 @@ export async function runRawGossipsub (agents: readonly AgentHandle[], opts: Raw
   return { topic, agents: agents.length, meshReadyMs, meshPeers, paced, saturation }
 }
 
-/** Wait until every receiver has all `sent` messages, or none has received anything for a quiet period (bounded). */
-async function drain (receivers: readonly AgentHandle[], runId: number, sent: number): Promise<void> {
+/** Wait until every receiver has `sent` messages (per receiver), or none has received anything for a quiet period (bounded). */
+export async function drain (receivers: readonly AgentHandle[], runId: number, sent: number): Promise<void> {
   const deadline = Date.now() + C.DEFAULT_DRAIN_TIMEOUT_MS
   let last = -1
   let lastChange = Date.now()

@@ -2,10 +2,10 @@
 
 import type { ReceiveReport } from './agent-protocol.js'
 import { wallClock } from './clock.js'
-import { decodePayload } from './payload.js'
+import { decodePayload, type PayloadHeader } from './payload.js'
 
 interface RunRecord {
-  seen: Set<number>
+  seen: Set<number | string>
   duplicates: number
   firstAt: number
   lastAt: number
@@ -19,14 +19,19 @@ export class PayloadRecorder {
   /** Note one message received at `at` (wall clock). */
   record (data: Uint8Array, at: number = wallClock()): void {
     const header = decodePayload(data)
-    if (header == null) return
+    if (header != null) this.recordHeader(header, at)
+  }
+
+  /** Note one message, by its decoded header, received at `at`. `key` tells apart receivers in one process (room members). */
+  recordHeader (header: PayloadHeader, at: number = wallClock(), key = ''): void {
+    const seq = key === '' ? header.seq : `${key}#${header.seq}`
     let run = this.runs.get(header.runId)
     if (run == null) {
       run = { seen: new Set(), duplicates: 0, firstAt: at, lastAt: at, latenciesMs: [] }
       this.runs.set(header.runId, run)
     }
-    if (run.seen.has(header.seq)) { run.duplicates++; return }
-    run.seen.add(header.seq)
+    if (run.seen.has(seq)) { run.duplicates++; return }
+    run.seen.add(seq)
     run.lastAt = at
     run.latenciesMs.push(at - header.sentAt)
   }

@@ -6,18 +6,25 @@
 import type { User } from '../../node/index.js'
 import type { AgentCommands, SendLoadReport } from './agent-protocol.js'
 import { sleep, wallClock } from './clock.js'
+import { encodeTextPayload } from './payload.js'
 
 /** Run one load phase; stops at `seconds` or after `count` sends (whichever first; 0 = no count limit). */
 export async function sendLoad (user: User, cmd: AgentCommands['sendLoad']): Promise<SendLoadReport> {
-  const text = 'x'.repeat(Math.max(1, cmd.size))
+  const plain = 'x'.repeat(Math.max(1, cmd.size))
+  let seq = 0
+  const room = cmd.to.startsWith('room:') ? cmd.to.slice(5) : undefined
+  const roomOf = room == null ? undefined : (user.rooms as any).get(room)
+  if (room != null && roomOf == null) throw new Error(`${cmd.from} is not in room ${room}`)
   const report: SendLoadReport = { acked: 0, failed: 0, errors: {}, startedAt: wallClock(), endedAt: 0, latenciesMs: [] }
   const endAt = report.startedAt + cmd.seconds * 1000
   const limit = cmd.count > 0 ? cmd.count : Number.MAX_SAFE_INTEGER
   let issued = 0
   const one = async (): Promise<void> => {
     const t0 = performance.now()
+    const text = cmd.runId == null ? plain : encodeTextPayload({ runId: cmd.runId, seq: seq++, sentAt: wallClock() }, cmd.size)
     try {
-      await user.send(cmd.to, text)
+      if (roomOf != null) await (await roomOf).send(text)
+      else await user.send(cmd.to, text)
       report.acked++
       report.latenciesMs.push(performance.now() - t0)
     } catch (err: any) {
