@@ -50,12 +50,17 @@ export function roomStateMailbox (roomId: string): string { return `room.${roomI
 /** A user's sub-log. */
 export function userLog (userId: string, log: typeof USER_LOGS[number]): string { return `${userId}.${log}` }
 
-/** Kinds that live in both parties' mailboxes: the conversation is the two users'. */
-const TWO_SIDED = new Set([Envelope.Kind.CHAT, Envelope.Kind.SECRET, Envelope.Kind.ERROR])
+/**
+ * Kinds that live in both parties' mailboxes: the conversation is the two users'. Secret messages live
+ * in the recipient's alone: only the recipient's device can decrypt them, and they are deleted there
+ * after delivery.
+ */
+const TWO_SIDED = new Set([Envelope.Kind.CHAT, Envelope.Kind.ERROR])
 
 /** Which envelope kinds each log holds. */
 const LOG_KINDS: Record<MailboxName['log'] | 'room', Set<Envelope.Kind>> = {
-  '': new Set([Envelope.Kind.CHAT, Envelope.Kind.SECRET, Envelope.Kind.ERROR, Envelope.Kind.RECEIPT, Envelope.Kind.PRESENCE]),
+  // ROOM here: an invitation notice (the signed INVITE of the room's state log, wrapped for the invitee)
+  '': new Set([Envelope.Kind.CHAT, Envelope.Kind.SECRET, Envelope.Kind.ERROR, Envelope.Kind.RECEIPT, Envelope.Kind.PRESENCE, Envelope.Kind.ROOM]),
   roster: new Set([Envelope.Kind.ROSTER]),
   presence: new Set([Envelope.Kind.PRESENCE]),
   room: new Set([Envelope.Kind.GROUPCHAT]),

@@ -4,6 +4,7 @@
  * mailbox and expires, so a captured one is of little use.
  */
 
+import { createHash } from 'node:crypto'
 import { ed25519Sign, ed25519Verify } from './ed25519.js'
 import { userIdOf, type IdentityKey } from './envelope.js'
 import { BadSignatureError, MalformedEnvelopeError } from './errors.js'
@@ -30,4 +31,11 @@ export function verifyReadAuth (auth: ReadAuth, mailbox: string, nowMs = Date.no
   if (Math.abs(Number(auth.timestamp) - nowMs) > READ_AUTH_WINDOW_MS) throw new BadSignatureError('read proof expired or from the future')
   if (!ed25519Verify(auth.publicKey, signed(mailbox, auth.timestamp), auth.signature)) throw new BadSignatureError('read proof signature does not verify')
   return userIdOf(auth.publicKey)
+}
+
+/** The scope a deletion proof signs: the mailbox and a hash of the cursors deleted. */
+export function deleteScope (mailbox: string, cursors: Uint8Array[]): string {
+  const h = createHash('sha256')
+  for (const c of cursors) h.update(c)
+  return `${mailbox}\ndelete:${h.digest('hex')}`
 }

@@ -60,3 +60,6 @@ export const DEFAULT_SENDER_RATE = 100
 
 /** Envelopes one sender may send at once before the sustained rate applies. */
 export const DEFAULT_SENDER_BURST = 500
+
+/** How often an owner deletes entries and tombstones whose expiry has passed. */
+export const EXPIRY_SWEEP_INTERVAL_MS = 2000

@@ -7,8 +7,9 @@
 
 import { openEnvelope } from '../../protocol/envelope.js'
 import { StoreRequest } from '../../protocol/pb/store.js'
-import { conversationPeer, cursorAt, cursorOf, type BucketDigest, type Cursor, type MailboxEntry } from '../store/mailbox-store.js'
+import { CURSOR_BYTES, conversationPeer, cursorAt, cursorOf, type BucketDigest, type Cursor, type MailboxEntry } from '../store/mailbox-store.js'
 import { COARSE_BUCKET_MS, FINE_BUCKET_MS, MAX_FETCH_LIMIT, MAX_PUTS_PER_REQUEST } from './constants.js'
+import { expiryOf } from './expiry.js'
 import type { ReplicationContext } from './context.js'
 import type { StoreCall } from './rpc.js'
 
@@ -95,12 +96,15 @@ export class Reconciler {
           const env = openEnvelope(bytes, this.ctx.keys)
           const peer = conversationPeer(env, mailbox)
           if (peer == null) throw new Error('envelope does not belong to this mailbox')
-          entries.push({ mailbox, peer, cursor: cursorOf(env), bytes })
+          entries.push({ mailbox, peer, cursor: cursorOf(env), bytes, expiresAt: expiryOf(env) })
         } catch {
           this.ctx.reject('bad-repair-envelope')
         }
       }
       await this.ctx.mailboxes.put(entries)
+      // what the other owner deleted is deleted here too (its digest counts it: the key stays)
+      const dead = res.tombstones.slice(0, MAX_FETCH_LIMIT).filter((c) => c.byteLength === CURSOR_BYTES)
+      if (dead.length > 0) await this.ctx.mailboxes.tombstone(mailbox, dead.map((cursor) => ({ cursor, peer: '' })))
       n += entries.length
     }
     return n

@@ -16,6 +16,7 @@ import { cursorOf, type Bytes } from '../store/mailbox-store.js'
 import type { ReplicationContext } from './context.js'
 import { ForbiddenError, NoServersError, QuorumError, RateLimitedError, RemoteError } from './errors.js'
 import { StoreResponse } from '../../protocol/pb/store.js'
+import { expiryOf } from './expiry.js'
 import type { PutBatcher } from './put-batcher.js'
 
 const log = logger('chorus:replication:write')
@@ -99,7 +100,7 @@ export class Replicator {
   private async store (target: string, mailbox: string, peer: string, env: Envelope, bytes: Bytes, hintFor: string[]): Promise<void> {
     if (target === this.ctx.selfId && this.storesLocally) {
       await this.ctx.guard.checkPut(env, mailbox, this.ctx.selfId)
-      await this.ctx.mailboxes.put([{ mailbox, peer, cursor: cursorOf(env), bytes }])
+      await this.ctx.mailboxes.put([{ mailbox, peer, cursor: cursorOf(env), bytes, expiresAt: expiryOf(env) }])
       await this.ctx.hints.add(hintFor.map((p) => ({ peer: p, mailbox })))
       return
     }

@@ -19,6 +19,7 @@ import { handleDigest, handleGet, handleIds } from './handlers/digest.js'
 import { handleFetch } from './handlers/fetch.js'
 import { handleClaim, handleResolve } from './handlers/handles.js'
 import { TokenBuckets } from '../rate-limit.js'
+import { handleDelete } from './handlers/delete.js'
 import { Forbidden, Rejection } from './handlers/rejection.js'
 import { handleStore } from './handlers/store.js'
 import { decodeRequest } from './rpc.js'
@@ -26,14 +27,15 @@ import { decodeRequest } from './rpc.js'
 const log = logger('chorus:replication:server')
 
 
-const HANDLERS: Record<StoreRequest.Kind, StoreHandler> = {
+const HANDLERS: Partial<Record<StoreRequest.Kind, StoreHandler>> = {
   [StoreRequest.Kind.STORE]: handleStore,
   [StoreRequest.Kind.FETCH]: handleFetch,
   [StoreRequest.Kind.DIGEST]: handleDigest,
   [StoreRequest.Kind.IDS]: handleIds,
   [StoreRequest.Kind.GET]: handleGet,
   [StoreRequest.Kind.CLAIM]: handleClaim,
-  [StoreRequest.Kind.RESOLVE]: handleResolve
+  [StoreRequest.Kind.RESOLVE]: handleResolve,
+  [StoreRequest.Kind.DELETE]: handleDelete
 }
 
 export class StoreServer {

@@ -51,7 +51,14 @@ export interface MailboxEntry {
   peer: string
   cursor: Cursor
   bytes: Bytes
+  /** ms since the epoch when every owner deletes it (self-destructing secret messages); 0 or absent: never */
+  expiresAt?: number
 }
+
+/** How long a tombstone without an expiry of its own is kept (its entry can no longer come back after). */
+export const TOMBSTONE_TTL_MS = 30 * 24 * 3600_000
+
+const expKey = (at: number, mailbox: string, c: string): string => `${at.toString(16).padStart(12, '0')}!${mailbox}!${c}`
 
 /** A time bucket of a mailbox: how many entries and the XOR of their ids. */
 export interface BucketDigest { start: bigint, count: number, hash: Uint8Array }
@@ -65,24 +72,75 @@ export interface RangeOptions {
   newestFirst?: boolean
 }
 
+/**
+ * Deletion is a tombstone: the entry's value in `log` becomes empty. Its key stays, so digests of an owner
+ * that deleted and of one that still holds the entry agree (no repair loop), a tombstoned entry is never
+ * stored again (repair cannot bring it back), and reads skip it. Tombstones, and entries with an expiry,
+ * are indexed in `exp` (`<expiry ms, hex>!<mailbox>!<cursor>`) and removed for good when they expire.
+ */
 export class MailboxStore {
   private readonly log
   private readonly conv
+  private readonly exp
 
   constructor (db: ChorusDb, private readonly commit: GroupCommit) {
     this.log = db.sublevel<string, Bytes>('log', { valueEncoding: 'view' })
     this.conv = db.sublevel<string, string>('conv', { valueEncoding: 'utf8' })
+    this.exp = db.sublevel<string, string>('exp', { valueEncoding: 'utf8' })
   }
 
-  /** Store entries; resolves once they are synced to disk. Idempotent. */
-  async put (entries: MailboxEntry[]): Promise<void> {
+  /** Store entries; resolves once they are synced to disk. Idempotent; tombstoned and expired entries are skipped. */
+  async put (entries: MailboxEntry[], now = Date.now()): Promise<void> {
+    const live = entries.filter((e) => e.expiresAt == null || e.expiresAt === 0 || e.expiresAt > now)
+    const existing = await this.log.getMany(live.map((e) => `${e.mailbox}!${hex(e.cursor)}`))
     const ops: any[] = []
-    for (const e of entries) {
+    live.forEach((e, i) => {
+      if (existing[i] != null && existing[i].byteLength === 0) return
       const c = hex(e.cursor)
       ops.push({ type: 'put', sublevel: this.log, key: `${e.mailbox}!${c}`, value: e.bytes })
       if (e.peer !== '') ops.push({ type: 'put', sublevel: this.conv, key: `${e.mailbox}!${e.peer}!${c}`, value: '' })
+      if (e.expiresAt != null && e.expiresAt > 0) ops.push({ type: 'put', sublevel: this.exp, key: expKey(e.expiresAt, e.mailbox, c), value: e.peer })
+    })
+    await this.commit.write(ops)
+  }
+
+  /**
+   * Delete entries for good: each becomes a tombstone until `expiresAt` (or TOMBSTONE_TTL_MS from now).
+   */
+  async tombstone (mailbox: string, entries: Array<{ cursor: Cursor, peer: string, expiresAt?: number }>, now = Date.now()): Promise<void> {
+    const ops: any[] = []
+    for (const e of entries) {
+      const c = hex(e.cursor)
+      ops.push({ type: 'put', sublevel: this.log, key: `${mailbox}!${c}`, value: new Uint8Array(0) })
+      if (e.peer !== '') ops.push({ type: 'del', sublevel: this.conv, key: `${mailbox}!${e.peer}!${c}` })
+      const at = e.expiresAt != null && e.expiresAt > 0 ? e.expiresAt : now + TOMBSTONE_TTL_MS
+      ops.push({ type: 'put', sublevel: this.exp, key: expKey(at, mailbox, c), value: e.peer })
     }
     await this.commit.write(ops)
+  }
+
+  /** Which of `cursors` are tombstones here. */
+  async tombstonesIn (mailbox: string, cursors: Cursor[]): Promise<Cursor[]> {
+    const values = await this.log.getMany(cursors.map((c) => `${mailbox}!${hex(c)}`))
+    return cursors.filter((_, i) => values[i] != null && values[i].byteLength === 0)
+  }
+
+  /** Remove every entry and tombstone whose expiry has passed. Returns how many. */
+  async sweepExpired (now = Date.now()): Promise<number> {
+    const ops: any[] = []
+    let n = 0
+    for await (const [key, peer] of this.exp.iterator({ lt: now.toString(16).padStart(12, '0') + '!\xff', limit: 10_000 })) {
+      const rest = key.slice(13)
+      const cut = rest.lastIndexOf('!')
+      const mailbox = rest.slice(0, cut)
+      const c = rest.slice(cut + 1)
+      ops.push({ type: 'del', sublevel: this.exp, key })
+      ops.push({ type: 'del', sublevel: this.log, key: `${mailbox}!${c}` })
+      if (peer !== '') ops.push({ type: 'del', sublevel: this.conv, key: `${mailbox}!${peer}!${c}` })
+      n++
+    }
+    if (ops.length > 0) await this.commit.write(ops)
+    return n
   }
 
   /** Entries of a mailbox (or one conversation in it) in (timestamp, id) order, oldest first. */
@@ -102,7 +160,7 @@ export class MailboxStore {
     if (o.newestFirst === true) cursors.reverse()
     const values = await this.log.getMany(cursors.map((c) => `${mailbox}!${c}`))
     const entries: Array<{ cursor: Cursor, bytes: Bytes }> = []
-    cursors.forEach((c, i) => { const v = values[i]; if (v != null) entries.push({ cursor: unhex(c), bytes: v }) })
+    cursors.forEach((c, i) => { const v = values[i]; if (v != null && v.byteLength > 0) entries.push({ cursor: unhex(c), bytes: v }) })
     return { entries, more }
   }
 
@@ -110,7 +168,7 @@ export class MailboxStore {
   async get (mailbox: string, cursors: Cursor[]): Promise<Array<{ cursor: Cursor, bytes: Bytes }>> {
     const values = await this.log.getMany(cursors.map((c) => `${mailbox}!${hex(c)}`))
     const out: Array<{ cursor: Cursor, bytes: Bytes }> = []
-    cursors.forEach((c, i) => { const v = values[i]; if (v != null) out.push({ cursor: c, bytes: v }) })
+    cursors.forEach((c, i) => { const v = values[i]; if (v != null && v.byteLength > 0) out.push({ cursor: c, bytes: v }) })
     return out
   }
 

@@ -20,6 +20,10 @@ export interface StoreRequest {
   coordinate: boolean
   requestId: number
   auth?: ReadAuth
+  prekeys: Uint8Array<ArrayBuffer>
+  user: string
+  prekeyId: number
+  claimOneTime: boolean
 }
 
 export namespace StoreRequest {
@@ -30,7 +34,11 @@ export namespace StoreRequest {
     IDS = 'IDS',
     GET = 'GET',
     CLAIM = 'CLAIM',
-    RESOLVE = 'RESOLVE'
+    RESOLVE = 'RESOLVE',
+    DELETE = 'DELETE',
+    PREKEYS_PUT = 'PREKEYS_PUT',
+    PREKEYS_GET = 'PREKEYS_GET',
+    PREKEY_USED = 'PREKEY_USED'
   }
 
   enum __KindValues {
@@ -40,7 +48,11 @@ export namespace StoreRequest {
     IDS = 3,
     GET = 4,
     CLAIM = 5,
-    RESOLVE = 6
+    RESOLVE = 6,
+    DELETE = 7,
+    PREKEYS_PUT = 8,
+    PREKEYS_GET = 9,
+    PREKEY_USED = 10
   }
 
   export namespace Kind {
@@ -144,6 +156,26 @@ export namespace StoreRequest {
           ReadAuth.codec().encode(obj.auth, w)
         }
 
+        if ((obj.prekeys != null && obj.prekeys.byteLength > 0)) {
+          w.uint32(138)
+          w.bytes(obj.prekeys)
+        }
+
+        if ((obj.user != null && obj.user !== '')) {
+          w.uint32(146)
+          w.string(obj.user)
+        }
+
+        if ((obj.prekeyId != null && obj.prekeyId !== 0)) {
+          w.uint32(152)
+          w.uint32(obj.prekeyId)
+        }
+
+        if ((obj.claimOneTime != null && obj.claimOneTime !== false)) {
+          w.uint32(160)
+          w.bool(obj.claimOneTime)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -162,7 +194,11 @@ export namespace StoreRequest {
           cursors: [],
           handle: '',
           coordinate: false,
-          requestId: 0
+          requestId: 0,
+          prekeys: uint8ArrayAlloc(0),
+          user: '',
+          prekeyId: 0,
+          claimOneTime: false
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -253,6 +289,22 @@ export namespace StoreRequest {
               obj.auth = ReadAuth.codec().decode(reader, reader.uint32(), {
                 limits: opts.limits?.auth
               })
+              break
+            }
+            case 17: {
+              obj.prekeys = reader.bytes()
+              break
+            }
+            case 18: {
+              obj.user = reader.string()
+              break
+            }
+            case 19: {
+              obj.prekeyId = reader.uint32()
+              break
+            }
+            case 20: {
+              obj.claimOneTime = reader.bool()
               break
             }
             default: {
@@ -418,6 +470,34 @@ export namespace StoreRequest {
 
               break
             }
+            case 17: {
+              yield {
+                field: `${prefix}.prekeys`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 18: {
+              yield {
+                field: `${prefix}.user`,
+                value: reader.string()
+              }
+              break
+            }
+            case 19: {
+              yield {
+                field: `${prefix}.prekeyId`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 20: {
+              yield {
+                field: `${prefix}.claimOneTime`,
+                value: reader.bool()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -562,6 +642,26 @@ export namespace StoreRequest {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface StoreRequestPrekeysFieldEvent {
+    field: '$.prekeys'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface StoreRequestUserFieldEvent {
+    field: '$.user'
+    value: string
+  }
+
+  export interface StoreRequestPrekeyIdFieldEvent {
+    field: '$.prekeyId'
+    value: number
+  }
+
+  export interface StoreRequestClaimOneTimeFieldEvent {
+    field: '$.claimOneTime'
+    value: boolean
+  }
+
   export function encode (obj: Partial<StoreRequest>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, StoreRequest.codec())
   }
@@ -570,7 +670,7 @@ export namespace StoreRequest {
     return decodeMessage(buf, StoreRequest.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StoreRequest>): Generator<StoreRequestKindFieldEvent | StoreRequestPutsMailboxFieldEvent | StoreRequestPutsEnvelopeFieldEvent | StoreRequestPutsHintForFieldEvent | StoreRequestMailboxFieldEvent | StoreRequestAfterFieldEvent | StoreRequestBeforeFieldEvent | StoreRequestLimitFieldEvent | StoreRequestPeerFieldEvent | StoreRequestNewestFirstFieldEvent | StoreRequestBucketMsFieldEvent | StoreRequestBucketsStartFieldEvent | StoreRequestBucketsCountFieldEvent | StoreRequestBucketsHashFieldEvent | StoreRequestCursorsFieldEvent | StoreRequestClaimHandleFieldEvent | StoreRequestClaimPublicKeyFieldEvent | StoreRequestClaimTimestampFieldEvent | StoreRequestClaimSignatureFieldEvent | StoreRequestHandleFieldEvent | StoreRequestCoordinateFieldEvent | StoreRequestRequestIdFieldEvent | StoreRequestAuthPublicKeyFieldEvent | StoreRequestAuthTimestampFieldEvent | StoreRequestAuthSignatureFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StoreRequest>): Generator<StoreRequestKindFieldEvent | StoreRequestPutsMailboxFieldEvent | StoreRequestPutsEnvelopeFieldEvent | StoreRequestPutsHintForFieldEvent | StoreRequestMailboxFieldEvent | StoreRequestAfterFieldEvent | StoreRequestBeforeFieldEvent | StoreRequestLimitFieldEvent | StoreRequestPeerFieldEvent | StoreRequestNewestFirstFieldEvent | StoreRequestBucketMsFieldEvent | StoreRequestBucketsStartFieldEvent | StoreRequestBucketsCountFieldEvent | StoreRequestBucketsHashFieldEvent | StoreRequestCursorsFieldEvent | StoreRequestClaimHandleFieldEvent | StoreRequestClaimPublicKeyFieldEvent | StoreRequestClaimTimestampFieldEvent | StoreRequestClaimSignatureFieldEvent | StoreRequestHandleFieldEvent | StoreRequestCoordinateFieldEvent | StoreRequestRequestIdFieldEvent | StoreRequestAuthPublicKeyFieldEvent | StoreRequestAuthTimestampFieldEvent | StoreRequestAuthSignatureFieldEvent | StoreRequestPrekeysFieldEvent | StoreRequestUserFieldEvent | StoreRequestPrekeyIdFieldEvent | StoreRequestClaimOneTimeFieldEvent> {
     return streamMessage(buf, StoreRequest.codec(), opts)
   }
 }
@@ -739,6 +839,9 @@ export interface StoreResponse {
   cursors: Uint8Array<ArrayBuffer>[]
   claim?: HandleClaim
   requestId: number
+  tombstones: Uint8Array<ArrayBuffer>[]
+  bundle: Uint8Array<ArrayBuffer>
+  remaining: number
 }
 
 export namespace StoreResponse {
@@ -828,6 +931,23 @@ export namespace StoreResponse {
           w.uint32(obj.requestId)
         }
 
+        if (obj.tombstones != null && obj.tombstones.length > 0) {
+          for (const value of obj.tombstones) {
+            w.uint32(82)
+            w.bytes(value)
+          }
+        }
+
+        if ((obj.bundle != null && obj.bundle.byteLength > 0)) {
+          w.uint32(90)
+          w.bytes(obj.bundle)
+        }
+
+        if ((obj.remaining != null && obj.remaining !== 0)) {
+          w.uint32(96)
+          w.uint32(obj.remaining)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -840,7 +960,10 @@ export namespace StoreResponse {
           more: false,
           buckets: [],
           cursors: [],
-          requestId: 0
+          requestId: 0,
+          tombstones: [],
+          bundle: uint8ArrayAlloc(0),
+          remaining: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -901,6 +1024,22 @@ export namespace StoreResponse {
               obj.requestId = reader.uint32()
               break
             }
+            case 10: {
+              if (opts.limits?.tombstones != null && obj.tombstones.length === opts.limits.tombstones) {
+                throw new MaxLengthError('Decode error - repeated field "tombstones" had too many elements')
+              }
+
+              obj.tombstones.push(reader.bytes())
+              break
+            }
+            case 11: {
+              obj.bundle = reader.bytes()
+              break
+            }
+            case 12: {
+              obj.remaining = reader.uint32()
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -913,7 +1052,8 @@ export namespace StoreResponse {
         const obj = {
           envelopes: 0,
           buckets: 0,
-          cursors: 0
+          cursors: 0,
+          tombstones: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1012,6 +1152,35 @@ export namespace StoreResponse {
               }
               break
             }
+            case 10: {
+              if (opts.limits?.tombstones != null && obj.tombstones === opts.limits.tombstones) {
+                throw new MaxLengthError('Streaming decode error - repeated field "tombstones" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.tombstones[]`,
+                index: obj.tombstones,
+                value: reader.bytes()
+              }
+
+              obj.tombstones++
+
+              break
+            }
+            case 11: {
+              yield {
+                field: `${prefix}.bundle`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 12: {
+              yield {
+                field: `${prefix}.remaining`,
+                value: reader.uint32()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1099,6 +1268,22 @@ export namespace StoreResponse {
     value: number
   }
 
+  export interface StoreResponseTombstonesFieldEvent {
+    field: '$.tombstones[]'
+    index: number
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface StoreResponseBundleFieldEvent {
+    field: '$.bundle'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface StoreResponseRemainingFieldEvent {
+    field: '$.remaining'
+    value: number
+  }
+
   export function encode (obj: Partial<StoreResponse>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, StoreResponse.codec())
   }
@@ -1107,7 +1292,7 @@ export namespace StoreResponse {
     return decodeMessage(buf, StoreResponse.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StoreResponse>): Generator<StoreResponseStatusFieldEvent | StoreResponseErrorFieldEvent | StoreResponseStoredFieldEvent | StoreResponseEnvelopesFieldEvent | StoreResponseMoreFieldEvent | StoreResponseBucketsStartFieldEvent | StoreResponseBucketsCountFieldEvent | StoreResponseBucketsHashFieldEvent | StoreResponseCursorsFieldEvent | StoreResponseClaimHandleFieldEvent | StoreResponseClaimPublicKeyFieldEvent | StoreResponseClaimTimestampFieldEvent | StoreResponseClaimSignatureFieldEvent | StoreResponseRequestIdFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StoreResponse>): Generator<StoreResponseStatusFieldEvent | StoreResponseErrorFieldEvent | StoreResponseStoredFieldEvent | StoreResponseEnvelopesFieldEvent | StoreResponseMoreFieldEvent | StoreResponseBucketsStartFieldEvent | StoreResponseBucketsCountFieldEvent | StoreResponseBucketsHashFieldEvent | StoreResponseCursorsFieldEvent | StoreResponseClaimHandleFieldEvent | StoreResponseClaimPublicKeyFieldEvent | StoreResponseClaimTimestampFieldEvent | StoreResponseClaimSignatureFieldEvent | StoreResponseRequestIdFieldEvent | StoreResponseTombstonesFieldEvent | StoreResponseBundleFieldEvent | StoreResponseRemainingFieldEvent> {
     return streamMessage(buf, StoreResponse.codec(), opts)
   }
 }

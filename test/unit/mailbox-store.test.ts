@@ -72,6 +72,33 @@ describe('MailboxStore (LevelDB on disk)', () => {
     assert.equal(await store.count(A), 1)
   })
 
+  it('a tombstone hides an entry, keeps the digest, refuses the entry again, and expires', async () => {
+    const e1 = entry(B, alice, B, 1000)
+    const e2 = entry(B, alice, B, 2000)
+    await store.put([e1, e2])
+    const before = await store.digest(B, 60_000)
+    await store.tombstone(B, [{ cursor: e1.cursor, peer: e1.peer, expiresAt: 50_000 }])
+    assert.deepEqual((await store.range(B, { limit: 10 })).entries.map((e) => e.cursor), [e2.cursor], 'reads skip it')
+    assert.deepEqual(await store.get(B, [e1.cursor]), [])
+    assert.deepEqual(await store.tombstonesIn(B, [e1.cursor, e2.cursor]), [e1.cursor])
+    assert.deepEqual(await store.digest(B, 60_000), before, 'an owner that still holds it digests the same')
+    await store.put([e1], 10_000)
+    assert.deepEqual(await store.get(B, [e1.cursor]), [], 'repair cannot bring it back')
+    assert.equal(await store.sweepExpired(40_000), 0)
+    assert.equal(await store.sweepExpired(60_000), 1)
+    assert.deepEqual(await store.tombstonesIn(B, [e1.cursor]), [], 'gone for good after its expiry')
+  })
+
+  it('an entry with an expiry is deleted at it, and is not stored once expired', async () => {
+    const e1 = { ...entry(B, alice, B, 1000), expiresAt: 5000 }
+    const e2 = { ...entry(B, alice, B, 2000), expiresAt: 5000 }
+    await store.put([e1], 1000)
+    await store.put([e2], 6000)
+    assert.equal((await store.range(B, { limit: 10 })).entries.length, 1, 'the expired one was skipped')
+    assert.equal(await store.sweepExpired(6000), 1)
+    assert.equal(await store.count(B), 0)
+  })
+
   it('group commit batches concurrent writers into few synced batches', async () => {
     await Promise.all(Array.from({ length: 200 }, async (_, i) => store.put([entry(B, alice, B, 1000 + i)])))
     assert.equal(await store.count(B), 200)

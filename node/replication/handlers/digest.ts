@@ -36,5 +36,6 @@ export const handleGet: StoreHandler = async (req, _from, ctx) => {
   checkMailbox(req.mailbox)
   const wanted = req.cursors.slice(0, MAX_FETCH_LIMIT).map((c) => checkCursor(c)).filter((c) => c != null)
   const found = await ctx.mailboxes.get(req.mailbox, wanted)
-  return { status: StoreResponse.Status.OK, envelopes: found.map((f) => f.bytes) }
+  const tombstones = await ctx.mailboxes.tombstonesIn(req.mailbox, wanted) as Array<Uint8Array<ArrayBuffer>>
+  return { status: StoreResponse.Status.OK, envelopes: found.map((f) => f.bytes), tombstones }
 }

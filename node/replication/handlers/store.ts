@@ -9,6 +9,7 @@ import { hlcMillis } from '../../../protocol/hlc.js'
 import { StoreResponse } from '../../../protocol/pb/store.js'
 import { conversationPeer, cursorOf, type MailboxEntry } from '../../store/mailbox-store.js'
 import { Rejection } from './rejection.js'
+import { expiryOf } from '../expiry.js'
 import type { StoreHandler } from '../context.js'
 
 export const handleStore: StoreHandler = async (req, from, ctx) => {
@@ -33,7 +34,7 @@ export const handleStore: StoreHandler = async (req, from, ctx) => {
     if (peer == null) throw new Rejection('wrong-mailbox', `mailbox ${put.mailbox} is neither sender nor recipient of the envelope`)
     if (hlcMillis(env.timestamp) - now > ctx.maxDriftMs) throw new Rejection('clock-drift', 'envelope timestamp is too far in the future')
     await ctx.guard.checkPut(env, put.mailbox, from)
-    entries.push({ mailbox: put.mailbox, peer, cursor: cursorOf(env), bytes: put.envelope })
+    entries.push({ mailbox: put.mailbox, peer, cursor: cursorOf(env), bytes: put.envelope, expiresAt: expiryOf(env) })
     for (const peer of put.hintFor) if (peer !== ctx.selfId) hints.push({ peer, mailbox: put.mailbox })
   }
   for (const [sender, n] of charge ?? []) {
