@@ -305,7 +305,7 @@ export class Availability {
 }
 
 /** `p`, or a rejection after `ms`. */
-async function within<T> (ms: number, p: Promise<T>): Promise<T> {
+export async function within<T> (ms: number, p: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => { reject(new Error(`no answer in ${ms} ms`)) }, ms); timer.unref() })
   try { return await Promise.race([p, timeout]) } finally { clearTimeout(timer) }

@@ -28,7 +28,7 @@ import {
   hasTo, sideOf, stampOf, subscriptionName, transition, type RosterAction, type RosterTransition, type SubscriptionName
 } from '../../protocol/roster.js'
 import type { SessionContext } from './context.js'
-import { Availability, MAX_TYPING_AGE_MS, type AvailabilityInit, type ContactPresence } from './presence.js'
+import { Availability, DEFAULT_PRESENCE_STOP_TIMEOUT_MS, MAX_TYPING_AGE_MS, within, type AvailabilityInit, type ContactPresence } from './presence.js'
 
 export { DEFAULT_HEARTBEAT_MS, DEFAULT_PRESENCE_EXPIRY_MS, DEFAULT_PROBE_GRACE_MS, type ContactPresence } from './presence.js'
 
@@ -100,7 +100,8 @@ export class Roster {
   async close (): Promise<void> {
     clearInterval(this.timer)
     await this.availability.stop()
-    await Promise.allSettled([...this.inflight])
+    // stores still running are retried on the next open if they do not finish now
+    await within(this.init.stopTimeoutMs ?? DEFAULT_PRESENCE_STOP_TIMEOUT_MS, Promise.allSettled([...this.inflight])).catch(() => {})
   }
 
   /** Ask to see `handle`'s presence: the item is pending until they answer. Resolves when both the item and the request are stored. */

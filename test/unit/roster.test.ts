@@ -1,16 +1,24 @@
 /**
- * The pure parts of rosters and presence: the subscription state machine (both sides of a
+ * Rosters and presence. The pure parts, in memory: the subscription state machine (both sides of a
  * subscription, driven by each other's sends), the fold of a roster log, the bounded decoders, and the
- * presence tracker's ordering and expiry. In memory only.
+ * presence tracker's ordering and expiry. Then the `Roster` component with its session stubbed (logs in
+ * memory, a LevelDB per node on disk): duplicates, refusals, restarts, failed stores and expiry.
  */
 
 import { strict as assert } from 'node:assert'
-import { generateIdentity, userIdOf } from '../../protocol/envelope.js'
+import { Envelope, generateIdentity, signEnvelope, userIdOf } from '../../protocol/envelope.js'
+import { HybridClock } from '../../protocol/hlc.js'
+import { mailboxesOf } from '../../protocol/mailbox.js'
 import {
   MAX_STATUS_CHARS, Presence, RosterFold, RosterItem, actionOf, checkStatus, decodePresence, decodeRosterItem, emptyItem,
   stampOf, stateOf, subscriptionName, transition, type RosterAction
 } from '../../protocol/roster.js'
 import { PresenceTracker } from '../../node/session/presence.js'
+import { Roster, type RosterInit } from '../../node/session/roster.js'
+import { Feed } from '../../node/session/feed.js'
+import type { SessionContext } from '../../node/session/context.js'
+import { openDb, type ChorusDb } from '../../node/store/db.js'
+import { TempDirs, waitFor } from '../helpers/wait.js'
 
 const A = userIdOf(generateIdentity().publicKey)
 const B = userIdOf(generateIdentity().publicKey)
@@ -233,5 +241,261 @@ describe('presence tracker', () => {
     t.observe(B, { state: 'online', status: '', lastSeen: 10_000 }, stamp(10_000), t.graceFrom(now, 15_000))
     assert.deepEqual(t.expire(now + 14_000), [])
     assert.deepEqual(t.expire(now + 15_001), [[B, { state: 'offline', status: '', lastSeen: 10_000 }]])
+  })
+})
+
+// ---------------------------------------------------------------------------------------------------
+// The Roster component with its session stubbed: an in-memory "mesh" of logs, live delivery straight to
+// the recipient's roster, a real Feed over the logs, and a LevelDB per node in a temporary directory.
+
+class World {
+  readonly logs = new Map<string, Envelope[]>()
+  readonly online = new Map<string, Stub>()
+
+  append (env: Envelope): void {
+    for (const mailbox of mailboxesOf(env)) {
+      const list = this.logs.get(mailbox) ?? []
+      if (list.some((e) => stampOf(e) === stampOf(env))) continue
+      list.push(env)
+      list.sort((a, b) => (stampOf(a) < stampOf(b) ? -1 : 1))
+      this.logs.set(mailbox, list)
+    }
+  }
+
+  read (mailbox: string, o: { after?: Uint8Array, limit?: number, newestFirst?: boolean }): { envelopes: Envelope[], more: boolean, answeredBy: string[] } {
+    const after = o.after != null ? Buffer.from(o.after).toString('hex') : ''
+    let list = (this.logs.get(mailbox) ?? []).filter((e) => stampOf(e) > after)
+    const limit = o.limit ?? 50
+    const more = list.length > limit
+    list = o.newestFirst === true ? list.slice(-limit) : list.slice(0, limit)
+    return { envelopes: list, more, answeredBy: ['stub'] }
+  }
+
+  live (env: Envelope): void {
+    const to = this.online.get(env.recipient)
+    if (to == null || to.cut) return
+    void to.roster.handle(env)
+  }
+}
+
+/** One user's session, stubbed: what `Roster` uses of `SessionContext`. */
+class Stub {
+  readonly identity = generateIdentity()
+  readonly userId = userIdOf(this.identity.publicKey)
+  readonly clock = new HybridClock()
+  readonly events: Array<{ event: string, data: any }> = []
+  readonly rejected: string[] = []
+  readonly feeds = new Map<string, Feed>()
+  roster!: Roster
+  closed = false
+  /** a cut-off node: nothing it sends arrives */
+  cut = false
+  db!: ChorusDb
+  replication: any
+
+  constructor (readonly handle: string, private readonly world: World, private readonly dir: string, private readonly directory: Map<string, Stub>) {
+    directory.set(handle, this)
+    this.replication = { context: { reject: (r: string) => { this.rejected.push(r) } }, reader: { read: async (m: string, o: any) => this.world.read(m, o) } }
+  }
+
+  async start (init: RosterInit = {}): Promise<void> {
+    this.db = await openDb(this.dir)
+    this.feeds.clear()
+    this.closed = false
+    this.roster = new Roster(this as unknown as SessionContext, init)
+    this.world.online.set(this.userId, this)
+    await this.roster.open()
+  }
+
+  async stop (): Promise<void> {
+    await this.roster.close()
+    this.closed = true
+    this.world.online.delete(this.userId)
+    await this.db.close()
+  }
+
+  /** What the session's mailbox sync would hand the roster. */
+  async syncInbox (): Promise<void> {
+    for (const env of await this.feed(this.userId).sync()) if (env.kind === Envelope.Kind.PRESENCE) await this.roster.handle(env)
+  }
+
+  sign (kind: Envelope.Kind, recipient: string, body: Uint8Array): Envelope {
+    return signEnvelope({ kind, recipient, body, timestamp: this.clock.now(), senderHandle: this.handle }, this.identity)
+  }
+
+  async send (env: Envelope): Promise<{ id: string, timestamp: number, storedOn: string[] }> {
+    if (this.cut) throw new Error('cut off')
+    this.world.append(env)
+    this.world.live(env)
+    return { id: '', timestamp: 0, storedOn: ['stub'] }
+  }
+
+  async publish (env: Envelope): Promise<void> { if (!this.cut) this.world.live(env) }
+
+  feed (mailbox: string): Feed {
+    let f = this.feeds.get(mailbox)
+    if (f == null) {
+      f = new Feed({ db: this.db, reader: { read: async (m, o) => this.world.read(m, o ?? {}) as any }, mailbox, key: `${this.userId}@${mailbox}` })
+      this.feeds.set(mailbox, f)
+    }
+    return f
+  }
+
+  async resolve (h: string): Promise<{ handle: string, userId: string, publicKey: Uint8Array }> {
+    const s = this.directory.get(h)
+    if (s == null) throw new Error(`unknown ${h}`)
+    return { handle: s.handle, userId: s.userId, publicKey: s.identity.publicKey }
+  }
+
+  async toMessage (env: Envelope): Promise<{ from: string } | undefined> {
+    const s = [...this.directory.values()].find((x) => x.userId === userIdOf(env.senderKey))
+    return { from: s?.handle ?? userIdOf(env.senderKey) }
+  }
+
+  emit (event: string, data: unknown): void { this.events.push({ event, data }) }
+
+  of (event: string, from?: string): any[] { return this.events.filter((e) => e.event === event && (from == null || e.data.from === from)).map((e) => e.data) }
+}
+
+describe('Roster (stubbed session, LevelDB on disk)', () => {
+  const dirs = new TempDirs()
+  let world: World
+  let alice: Stub
+  let bob: Stub
+  let carol: Stub
+
+  beforeEach(async () => {
+    world = new World()
+    const directory = new Map<string, Stub>()
+    alice = new Stub('alice', world, dirs.make(), directory)
+    bob = new Stub('bob', world, dirs.make(), directory)
+    carol = new Stub('carol', world, dirs.make(), directory)
+    await Promise.all([alice.start(), bob.start(), carol.start()])
+  })
+
+  afterEach(async () => {
+    for (const s of [alice, bob, carol]) if (!s.closed) await s.stop()
+    dirs.cleanup()
+  })
+
+  /** alice sees bob; bob is seen by alice. */
+  async function subscribe (): Promise<void> {
+    await alice.roster.add('bob')
+    await waitFor('bob to be asked', () => bob.of('subscription', 'alice').length > 0)
+    await bob.roster.accept('alice')
+    await waitFor('alice to see bob', () => alice.roster.list()[0]?.subscription === 'to')
+  }
+
+  it('a request and its approval arrive live and again by sync: each is taken once', async () => {
+    await subscribe()
+    await bob.syncInbox()
+    await alice.syncInbox()
+    assert.equal(bob.of('subscription').length, 1)
+    assert.deepEqual(bob.roster.list().map((e) => [e.handle, e.subscription, e.pendingIn]), [['alice', 'from', false]])
+    assert.deepEqual(alice.roster.list().map((e) => [e.handle, e.subscription, e.pendingOut]), [['bob', 'to', false]])
+    assert.deepEqual([...alice.rejected, ...bob.rejected], [])
+    // bob's presence came right after his approval
+    await waitFor('bob online at alice', () => alice.of('presence', 'bob').some((p) => p.state === 'online'))
+  })
+
+  it('presence reaches the approved only; the rest is refused and counted', async () => {
+    await subscribe()
+    await alice.roster.add('carol') // pending, never approved
+    await bob.roster.setPresence('away', 'lunch')
+    await waitFor('bob away at alice', () => alice.of('presence', 'bob').some((p) => p.state === 'away' && p.status === 'lunch'))
+    // carol pushes her presence at alice uninvited, probes bob, and answers a SUBSCRIBED nobody asked for
+    const avail = Presence.encode({ type: Presence.Type.AVAILABILITY, state: Presence.State.ONLINE, status: 'hi', lastSeen: 0n })
+    await alice.roster.handle(carol.sign(Envelope.Kind.PRESENCE, alice.userId, avail))
+    await bob.roster.handle(carol.sign(Envelope.Kind.PRESENCE, bob.userId, Presence.encode({ type: Presence.Type.PROBE })))
+    await bob.roster.handle(carol.sign(Envelope.Kind.PRESENCE, bob.userId, Presence.encode({ type: Presence.Type.SUBSCRIBED })))
+    await bob.roster.handle(carol.sign(Envelope.Kind.PRESENCE, bob.userId, new Uint8Array([0xff, 0x01])))
+    await bob.roster.handle(carol.sign(Envelope.Kind.PRESENCE, bob.userId, Presence.encode({ type: Presence.Type.AVAILABILITY, status: 'z'.repeat(257) })))
+    assert.deepEqual(alice.rejected, ['presence-not-subscribed'])
+    assert.deepEqual(bob.rejected, ['probe-not-approved', 'presence-unrequested-subscribed', 'bad-presence', 'bad-presence'])
+    assert.deepEqual(alice.of('presence', 'carol'), [])
+    assert.deepEqual(carol.of('presence'), [])
+    assert.deepEqual(bob.roster.list().map((e) => e.handle), ['alice'])
+  })
+
+  it('remove drops both directions on both sides, and presence stops', async () => {
+    await subscribe()
+    await bob.roster.add('alice')
+    await waitFor('alice asked', () => alice.roster.requests().length === 1)
+    await alice.roster.accept('bob')
+    await waitFor('both', () => bob.roster.list()[0]?.subscription === 'both' && alice.roster.list()[0]?.subscription === 'both')
+    await alice.roster.remove('bob')
+    await waitFor('bob to drop alice', () => bob.roster.list()[0]?.subscription === 'none')
+    assert.deepEqual(alice.roster.list(), [])
+    const seen = alice.of('presence', 'bob').length
+    await bob.roster.setPresence('busy')
+    await alice.syncInbox(); await bob.syncInbox()
+    assert.equal(alice.of('presence', 'bob').length, seen, 'nothing more from bob')
+    assert.equal(bob.roster.list()[0]?.subscription, 'none', 'the sync copies change nothing')
+  })
+
+  it('a restarted session keeps its roster (from its disk) and takes no replayed subscription again', async () => {
+    await subscribe()
+    await bob.stop()
+    await waitFor('bob offline at alice', () => alice.of('presence', 'bob').some((p) => p.state === 'offline'))
+    await alice.stop()
+    // bob removes alice while she is away; she gets the UNSUBSCRIBED by sync only
+    await bob.start()
+    await bob.roster.remove('alice')
+    await alice.start()
+    assert.deepEqual(alice.roster.list().map((e) => [e.handle, e.subscription]), [['bob', 'to']], 'from disk, before her mailbox sync')
+    await alice.syncInbox()
+    assert.deepEqual(alice.roster.list().map((e) => [e.handle, e.subscription]), [['bob', 'none']])
+    // bob's old SUBSCRIBED, replayed, does not bring him back
+    const old = world.logs.get(alice.userId)!.find((e) => decodePresence(e.body).type === Presence.Type.SUBSCRIBED)!
+    await alice.roster.handle(old)
+    assert.equal(alice.roster.list()[0].subscription, 'none')
+  })
+
+  it('a mailbox replayed after a restart raises no request again and undoes nothing', async () => {
+    await subscribe()
+    await alice.roster.remove('bob')
+    await waitFor('bob to drop alice', () => bob.roster.list()[0]?.subscription === 'none')
+    await bob.stop()
+    await bob.start()
+    // bob's mailbox feed has no cursor yet: the sync hands him SUBSCRIBE, UNSUBSCRIBE, UNSUBSCRIBED again
+    await bob.syncInbox()
+    assert.equal(bob.of('subscription').length, 1)
+    assert.deepEqual(bob.roster.list().map((e) => [e.handle, e.subscription, e.pendingIn]), [['alice', 'none', false]])
+  })
+
+  it('an item whose store failed is on disk and stored on the next open', async () => {
+    alice.cut = true
+    await assert.rejects(alice.roster.add('bob'))
+    assert.deepEqual(alice.roster.list().map((e) => [e.handle, e.pendingOut]), [['bob', true]], 'kept locally')
+    assert.equal(world.logs.get(`${alice.userId}.roster`), undefined)
+    alice.cut = false
+    await alice.stop()
+    await alice.start()
+    await waitFor('the item stored', () => (world.logs.get(`${alice.userId}.roster`)?.length ?? 0) === 1)
+  })
+
+  it('the roster log is the roster: a device with no local copy folds it', async () => {
+    await subscribe()
+    await alice.stop()
+    const other = new Stub('alice', world, dirs.make(), new Map([['bob', bob], ['carol', carol]]))
+    Object.assign(other, { identity: alice.identity, userId: alice.userId })
+    await other.start()
+    try {
+      assert.deepEqual(other.roster.list().map((e) => [e.handle, e.subscription]), [['bob', 'to']])
+    } finally {
+      await other.stop()
+    }
+  })
+
+  it('a contact whose heartbeat stops is shown offline, last seen at its last heartbeat', async () => {
+    for (const s of [alice, bob]) await s.stop()
+    await Promise.all([alice.start({ heartbeatMs: 50, expiryMs: 300, sweepMs: 25 }), bob.start({ heartbeatMs: 50, expiryMs: 300, sweepMs: 25, stopTimeoutMs: 100 })])
+    await subscribe()
+    await waitFor('a heartbeat', () => (alice.roster.list()[0]?.presence?.lastSeen ?? 0) > Date.now() - 100)
+    bob.cut = true
+    const cutAt = Date.now()
+    const off = await waitFor('bob expired', () => alice.of('presence', 'bob').find((p) => p.state === 'offline'), { timeoutMs: 3000 })
+    assert.ok(off.lastSeen <= cutAt + 5 && off.lastSeen >= cutAt - 100, `last seen ${cutAt - off.lastSeen} ms before the cut`)
+    assert.ok(Date.now() - cutAt >= 300)
   })
 })
