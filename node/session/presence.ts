@@ -101,6 +101,9 @@ export const DEFAULT_PRESENCE_STOP_TIMEOUT_MS = 5000
 /** A contact's probes are answered at most this often. @default 1000 */
 export const DEFAULT_PROBE_ANSWER_INTERVAL_MS = 1000
 
+/** Contacts' stored presence records read at once when a session opens. */
+const STORED_READS_IN_FLIGHT = 16
+
 /** Live envelopes about someone typing older than this are stale. @default 60000 */
 export const MAX_TYPING_AGE_MS = 60_000
 
@@ -168,9 +171,12 @@ export class Availability {
       log('%s: storing the online presence failed: %s', this.c.ctx.handle, err.message)
     }
     const now = Date.now()
-    await Promise.all(this.c.items().filter((i) => hasTo(i.subscription)).map(async (i) => {
-      this.probe(i.contact)
-      await this.readStored(i.contact, now)
+    const contacts = this.c.items().filter((i) => hasTo(i.subscription)).map((i) => i.contact)
+    for (const contact of contacts) this.probe(contact)
+    // a large roster reads its contacts' records a few at a time, not all at once
+    let next = 0
+    await Promise.all(Array.from({ length: Math.min(STORED_READS_IN_FLIGHT, contacts.length) }, async () => {
+      while (next < contacts.length) await this.readStored(contacts[next++], now)
     }))
     this.heartbeat = setInterval(() => { this.beat() }, this.heartbeatMs)
     this.heartbeat.unref()
