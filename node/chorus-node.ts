@@ -156,8 +156,15 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
           isServer: this.role === 'server',
           keys: this.replicationPart.context.keys,
           maxDriftMs: this.replicationPart.context.maxDriftMs,
-          reject: (reason) => { this.counters?.rejected.inc({ component: 'relay', reason }) }
+          reject: (reason) => { this.counters?.rejected.inc({ component: 'relay', reason }) },
+          ownedRooms: () => this.replicationPart?.rooms.ownedRooms() ?? []
         })
+        if (this.role === 'server') {
+          // a server judges the rooms it relays by the state logs on its disk, and relays a room from its first event here
+          const rooms = this.replicationPart.rooms
+          this.relayPart.setRoomPolicy(async (env) => rooms.policy(env))
+          rooms.on('room', this.onView)
+        }
         this.relayPart.start()
         registerRelayMetrics(this.registry, this.relayPart)
         this.membership.on('member:join', this.onView)
@@ -273,6 +280,7 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
     await step('users', async () => { await Promise.all([...this.users.values()].map(async (u) => u.close())); this.users.clear() })
     this.membership.off('member:join', this.onView)
     this.membership.off('member:leave', this.onView)
+    this.replicationPart?.rooms.off('room', this.onView)
     await step('relay', async () => { this.relayPart?.stop() })
     await step('replication', async () => this.replicationPart?.stop())
     await step('membership', async () => this.membership.stop())

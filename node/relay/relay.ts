@@ -30,7 +30,7 @@ import { chatTopicScore } from './scoring.js'
 const log = logger('chorus:relay')
 
 /** Envelope kinds that travel on inbox shards. */
-const INBOX_KINDS = new Set([Envelope.Kind.CHAT, Envelope.Kind.HEADLINE, Envelope.Kind.ERROR, Envelope.Kind.RECEIPT, Envelope.Kind.PRESENCE, Envelope.Kind.SECRET])
+const INBOX_KINDS = new Set([Envelope.Kind.CHAT, Envelope.Kind.HEADLINE, Envelope.Kind.ERROR, Envelope.Kind.RECEIPT, Envelope.Kind.PRESENCE, Envelope.Kind.SECRET, Envelope.Kind.ROOM])
 
 /** Envelope kinds that travel on room topics. */
 const ROOM_KINDS = new Set([Envelope.Kind.GROUPCHAT, Envelope.Kind.ROOM])

@@ -3,8 +3,9 @@
  * `Ring` per view and rebuilds it (cheaply, from cached positions) when the view changes.
  */
 
-import { parseMailbox } from '../../protocol/mailbox.js'
+import { parseMailbox, roomMailbox } from '../../protocol/mailbox.js'
 import { Ring, keyPoint, type KeyKind } from '../../protocol/ring.js'
+import { parseTopic } from '../../protocol/topics.js'
 import type { Member } from '../membership/index.js'
 
 /** What placement reads: the live server peers and this node. */
@@ -43,8 +44,13 @@ export class Placement {
     return this.current().owners(keyPoint('handle', handle), this.replicas)
   }
 
-  /** The N servers that relay a gossipsub topic (an inbox shard or a room's topic). */
+  /**
+   * The N servers that relay a gossipsub topic: an inbox shard's own point on the ring; a room's topic
+   * is relayed by the room's owners, who judge its traffic by the state log on their disk.
+   */
   ownersOfTopic (topic: string): string[] {
+    const where = parseTopic(topic)
+    if (where?.kind === 'room') return this.ownersOf(roomMailbox(where.roomId))
     return this.current().owners(keyPoint('topic', topic), this.replicas)
   }
 

@@ -16,7 +16,7 @@ import { MailboxStore } from '../store/mailbox-store.js'
 import type { ReplicationContext } from './context.js'
 import { TokenBuckets } from '../rate-limit.js'
 import { DEFAULT_SENDER_BURST, DEFAULT_SENDER_RATE } from './constants.js'
-import { openGuard } from './guard.js'
+import { RoomGuard } from './room-guard.js'
 import { Placement } from './placement.js'
 import { PutBatcher } from './put-batcher.js'
 import { Reader } from './reader.js'
@@ -56,6 +56,8 @@ export class Replication {
   readonly repair?: Repair
   readonly server?: StoreServer
   readonly context: ReplicationContext
+  /** The room rules this node enforces as an owner (and its view of the rooms it holds state for). */
+  readonly rooms: RoomGuard
   /** One request to one peer (this node itself included, served locally). */
   readonly call: StoreCall
   private readonly channels: StoreChannels
@@ -74,6 +76,8 @@ export class Replication {
     }, init.replicas)
     this.commit = new GroupCommit(db)
     this.mailboxes = new MailboxStore(db, this.commit)
+    const isServerPeer = (peer: string): boolean => membership.roleOf(peer) === 'server'
+    this.rooms = new RoomGuard({ selfId, mailboxes: this.mailboxes, isServerPeer })
     this.context = {
       selfId,
       libp2p,
@@ -85,9 +89,9 @@ export class Replication {
       writeQuorum: init.writeQuorum,
       maxDriftMs: DEFAULT_MAX_DRIFT_MS,
       reject: components.reject,
-      guard: openGuard,
+      guard: this.rooms,
       senders: new TokenBuckets(init.senderRate ?? DEFAULT_SENDER_RATE, init.senderBurst ?? DEFAULT_SENDER_BURST),
-      isServerPeer: (peer) => membership.roleOf(peer) === 'server',
+      isServerPeer,
       call: async (peer, req, timeoutMs) => this.call(peer, req, timeoutMs)
     }
     this.channels = new StoreChannels(libp2p)
@@ -108,6 +112,7 @@ export class Replication {
   }
 
   async start (): Promise<void> {
+    await this.rooms.start()
     await this.server?.start()
     this.repair?.start()
     this.components.membership.on('member:join', this.onView)
@@ -118,6 +123,7 @@ export class Replication {
     this.components.membership.off('member:join', this.onView)
     this.components.membership.off('member:leave', this.onView)
     this.repair?.stop()
+    this.rooms.stop()
     await this.server?.stop()
     await this.channels.close()
     await this.commit.idle()

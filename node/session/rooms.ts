@@ -1,10 +1,235 @@
-/** Rooms (being written; see the helper's brief). */
+/**
+ * Group chat: the rooms of one session (`user.rooms`). Creating, joining, leaving, inviting and
+ * kicking are events in a room's state log (protocol/room.ts holds the rules; the room's owners
+ * enforce them); each joined room is a `Room` that receives live from the room's topic and syncs its
+ * two logs on every session tick.
+ *
+ * An invitation reaches the invitee through its own mailbox: the inviter also sends it the signed
+ * INVITE of the state log, wrapped in a ROOM envelope (durable, and live on its inbox shard). The
+ * invitee checks the wrapped event's signature and target and emits 'room:member' {action: 'invite'};
+ * joining is explicit (`join`).
+ *
+ * Joined rooms persist in the node's database (sublevel `rooms`, `<userId>!<roomId>` → `{}`), so a
+ * session that opens again resubscribes; a room this user left or was kicked from is dropped there.
+ */
 
+import { logger } from '@libp2p/logger'
+import { Envelope, openEnvelope, userIdOf } from '../../protocol/envelope.js'
+import { hlcMillis } from '../../protocol/hlc.js'
+import { isRoomId, parseMailbox, roomStateMailbox } from '../../protocol/mailbox.js'
+import { RoomEvent, decodeRoomEvent, encodeRoomEvent, newRoomNonce, roomIdOf, type RoomExit } from '../../protocol/room.js'
+import { ChorusError } from '../errors.js'
 import type { SessionContext } from './context.js'
+import type { RoomMemberEvent } from './events.js'
+import { Room, type RoomHost } from './room.js'
 
-export class Rooms {
-  constructor (private readonly ctx: SessionContext) {}
-  async open (): Promise<void> {}
-  async close (): Promise<void> {}
-  async sync (): Promise<void> { if (this.ctx.closed) return undefined }
+export { Room, type RoomEvents, type RoomMemberInfo } from './room.js'
+
+const log = logger('chorus:session:rooms')
+
+/** No room with this id exists at its owners (or none of them has its state yet). */
+export class UnknownRoomError extends ChorusError {
+  static readonly code = 'ERR_UNKNOWN_ROOM'
+  override readonly name = 'UnknownRoomError'
+  constructor (roomId: string) { super(`no room ${roomId}`, UnknownRoomError.code) }
+}
+
+/** The session is not in this room. */
+export class NotInRoomError extends ChorusError {
+  static readonly code = 'ERR_NOT_IN_ROOM'
+  override readonly name = 'NotInRoomError'
+  constructor (roomId: string) { super(`not in room ${roomId}`, NotInRoomError.code) }
+}
+
+/** An invitation this session received. */
+export interface RoomInvitation {
+  room: string
+  name: string
+  by: string
+  byId: string
+  at: number
+}
+
+/** Options of `create`. */
+export interface CreateRoomOptions {
+  name: string
+  /** anyone may join a public room; a private one needs an invitation @default false */
+  public?: boolean
+  subject?: string
+}
+
+export class Rooms implements RoomHost {
+  private readonly joined = new Map<string, Room>()
+  /** rooms this session left or was kicked from while open: `get` still finds them, `list` does not */
+  private readonly parted_ = new Map<string, Room>()
+  private readonly invitations_ = new Map<string, RoomInvitation>()
+  private readonly saved
+  private isOpen = false
+
+  constructor (private readonly ctx: SessionContext) {
+    this.saved = ctx.db.sublevel<string, string>('rooms', { valueEncoding: 'utf8' })
+  }
+
+  /** Resubscribe to the rooms this user had joined. A room that cannot be reached now is retried on every sync. */
+  async open (): Promise<void> {
+    this.isOpen = true
+    const prefix = `${this.ctx.userId}!`
+    const ids: string[] = []
+    for await (const key of this.saved.keys({ gt: prefix, lt: `${prefix}\xff` })) ids.push(key.slice(prefix.length))
+    await Promise.all(ids.map(async (id) => {
+      const room = new Room(this.ctx, id, this)
+      this.joined.set(id, room)
+      await room.activate().catch((err: Error) => { log('%s: room %s not reached yet: %s', this.ctx.handle, id, err.message) })
+    }))
+  }
+
+  async close (): Promise<void> {
+    this.isOpen = false
+    for (const room of [...this.joined.values(), ...this.parted_.values()]) room.deactivate()
+  }
+
+  /** Catch up every joined room (the session calls this on every tick). */
+  async sync (): Promise<void> {
+    if (this.ctx.closed || !this.isOpen) return
+    await Promise.all([...this.joined.values()].map(async (room) => {
+      await room.sync().catch((err: Error) => { log('%s: sync of room %s failed: %s', this.ctx.handle, room.id, err.message) })
+    }))
+  }
+
+  /** Create a room; this user is its owner. */
+  async create (o: CreateRoomOptions): Promise<Room> {
+    const nonce = newRoomNonce()
+    const id = roomIdOf(this.ctx.identity.publicKey, nonce)
+    const body = encodeRoomEvent({ action: RoomEvent.Action.CREATE, name: o.name, public: o.public === true, subject: o.subject ?? '', nonce })
+    const env = this.ctx.sign(Envelope.Kind.ROOM, roomStateMailbox(id), body)
+    await this.ctx.send(env)
+    const room = new Room(this.ctx, id, this)
+    this.joined.set(id, room)
+    await this.save(id)
+    await room.adopt(env)
+    await room.activate()
+    return room
+  }
+
+  /**
+   * Join a room: public, or one this user is invited to. Throws `UnknownRoomError` for a room its owners
+   * do not know and `ForbiddenError` when the owners refuse (not invited, kicked).
+   */
+  async join (roomId: string): Promise<Room> {
+    if (!isRoomId(roomId)) throw new UnknownRoomError(roomId)
+    const current = this.joined.get(roomId)
+    if (current?.joined === true) return current
+    const room = current ?? this.parted_.get(roomId) ?? new Room(this.ctx, roomId, this)
+    await room.load()
+    if (!room.fold.created) throw new UnknownRoomError(roomId)
+    if (!room.fold.isMember(this.ctx.userId)) {
+      const env = this.ctx.sign(Envelope.Kind.ROOM, roomStateMailbox(roomId), encodeRoomEvent({ action: RoomEvent.Action.JOIN }))
+      await this.ctx.send(env)
+      await room.adopt(env)
+    }
+    this.parted_.delete(roomId)
+    this.invitations_.delete(roomId)
+    this.joined.set(roomId, room)
+    await this.save(roomId)
+    await room.activate()
+    return room
+  }
+
+  /** Leave a room. */
+  async leave (roomId: string): Promise<void> {
+    await this.need(roomId).leave()
+  }
+
+  /** Invite a user to a room (by handle or userId). */
+  async invite (roomId: string, handle: string): Promise<void> {
+    await this.need(roomId).invite(handle)
+  }
+
+  /** Remove a member from a room. */
+  async kick (roomId: string, handle: string): Promise<void> {
+    await this.need(roomId).kick(handle)
+  }
+
+  /** A room this session is in (or left while open: its `send`/`history` then meet the owners' refusal). */
+  get (roomId: string): Room | undefined {
+    return this.joined.get(roomId) ?? this.parted_.get(roomId)
+  }
+
+  /** The rooms this session is in. */
+  list (): Room[] {
+    return [...this.joined.values()]
+  }
+
+  /** Invitations received and not yet acted on. */
+  invitations (): RoomInvitation[] {
+    return [...this.invitations_.values()]
+  }
+
+  /**
+   * A ROOM envelope from this user's mailbox: an invitation notice. Its body is the INVITE of the room's
+   * state log, signed by the inviter; anything else is dropped.
+   */
+  async handleInvite (env: Envelope): Promise<void> {
+    let inner: Envelope
+    let ev: RoomEvent
+    try {
+      inner = openEnvelope(env.body)
+      ev = decodeRoomEvent(inner.body)
+    } catch (err: any) {
+      this.ctx.replication.context.reject('bad-room-invite')
+      log('%s: undecodable invitation: %s', this.ctx.handle, err.message)
+      return
+    }
+    const to = parseMailbox(inner.recipient)
+    const byId = userIdOf(inner.senderKey)
+    if (inner.kind !== Envelope.Kind.ROOM || to?.kind !== 'room' || to.log !== 'state' || ev.action !== RoomEvent.Action.INVITE ||
+        ev.target !== this.ctx.userId || byId !== userIdOf(env.senderKey)) {
+      this.ctx.replication.context.reject('bad-room-invite')
+      return
+    }
+    if (this.joined.get(to.id)?.joined === true) return
+    const by = (await this.ctx.toMessage(inner))?.from ?? byId
+    const invitation: RoomInvitation = { room: to.id, name: ev.name, by, byId, at: hlcMillis(inner.timestamp) }
+    this.invitations_.set(to.id, invitation)
+    this.ctx.emit('room:member', { room: to.id, action: 'invite', member: this.ctx.handle, memberId: this.ctx.userId, by, byId, at: invitation.at })
+  }
+
+  // RoomHost
+
+  announce (room: Room, event: RoomMemberEvent): void {
+    room.emit('member', event)
+    this.ctx.emit('room:member', event)
+  }
+
+  parted (room: Room, exit: RoomExit | undefined): void {
+    room.deactivate()
+    this.joined.delete(room.id)
+    this.parted_.set(room.id, room)
+    void this.saved.del(this.key(room.id)).catch((err: Error) => { log('forgetting room %s: %s', room.id, err.message) })
+    void (async () => {
+      const byId = exit?.by ?? this.ctx.userId
+      const event: RoomMemberEvent = {
+        room: room.id,
+        action: exit?.action ?? 'leave',
+        member: this.ctx.handle,
+        memberId: this.ctx.userId,
+        by: await room.display(byId),
+        byId,
+        at: exit != null ? hlcMillis(exit.at) : Date.now()
+      }
+      this.announce(room, event)
+    })()
+  }
+
+  private need (roomId: string): Room {
+    const room = this.joined.get(roomId)
+    if (room == null) throw new NotInRoomError(roomId)
+    return room
+  }
+
+  private key (roomId: string): string { return `${this.ctx.userId}!${roomId}` }
+
+  private async save (roomId: string): Promise<void> {
+    await this.saved.put(this.key(roomId), '{}')
+  }
 }

@@ -314,6 +314,9 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
           if (sender === this.userId) return
           await this.roster.handle(env)
           return
+        case Envelope.Kind.ROOM:
+          await this.rooms.handleInvite(env)
+          return
         default:
           // secret chats and future kinds: handled by their parts when they exist
           return

@@ -1,0 +1,356 @@
+/**
+ * One room as a session sees it: the fold of the room's state log (kept current by a state feed and by
+ * live events), the room's messages (live from the room's gossipsub topic, and a message feed that
+ * catches what the live path missed), and the room's operations.
+ *
+ * The fold is the session's authority on who was a member when: a live post is delivered only when
+ * the fold says its sender is a member (relay verdict), a synced or historic one only when its sender
+ * was a member at its timestamp. Live state events are not applied as they arrive: they only prompt a
+ * sync of the state log from the owners, who judged them at write time, so an event the owners
+ * refused can never make this session act (a forged KICK published live by a demoted admin, say).
+ */
+
+import { EventEmitter } from 'node:events'
+import { logger } from '@libp2p/logger'
+import { Envelope, envelopeIdHex, userIdOf } from '../../protocol/envelope.js'
+import { hlcMillis } from '../../protocol/hlc.js'
+import { roomMailbox, roomStateMailbox } from '../../protocol/mailbox.js'
+import { RoomEvent, RoomState, decodeRoomEvent, encodeRoomEvent, type RoomExit, type RoomLiveVerdict, type RoomRole } from '../../protocol/room.js'
+import { ForbiddenError } from '../replication/errors.js'
+import { cursorOf, type Cursor } from '../store/mailbox-store.js'
+import type { SessionContext } from './context.js'
+import type { Feed } from './feed.js'
+import type { Message, RoomMemberEvent, SendResult } from './events.js'
+
+const log = logger('chorus:session:room')
+
+/** Pages of the state log read at once when a room is loaded whole. */
+const STATE_PAGE = 500
+
+/** How soon after a live state event (or a post the fold could not judge) the room syncs. */
+const RESYNC_DELAY_MS = 30
+
+/** Events of a room. */
+export interface RoomEvents {
+  message: [Message]
+  member: [RoomMemberEvent]
+}
+
+/** A current member, its handle verified against its claim (else its userId). */
+export interface RoomMemberInfo {
+  userId: string
+  handle: string
+  role: RoomRole
+}
+
+/** What a room needs from the `Rooms` that holds it. */
+export interface RoomHost {
+  /** The session's own membership ended (it left, or was kicked). */
+  parted: (room: Room, exit: RoomExit | undefined) => void
+  /** A change of the room to announce ('room:member' on the user, 'member' on the room). */
+  announce: (room: Room, event: RoomMemberEvent) => void
+}
+
+const ACTION_NAMES: Record<RoomEvent.Action, RoomMemberEvent['action']> = {
+  [RoomEvent.Action.CREATE]: 'create',
+  [RoomEvent.Action.INVITE]: 'invite',
+  [RoomEvent.Action.JOIN]: 'join',
+  [RoomEvent.Action.LEAVE]: 'leave',
+  [RoomEvent.Action.KICK]: 'kick',
+  [RoomEvent.Action.ROLE]: 'role',
+  [RoomEvent.Action.SUBJECT]: 'subject',
+  [RoomEvent.Action.CONFIGURE]: 'configure'
+}
+
+const ROLE_NAMES: Partial<Record<RoomEvent.Role, RoomRole>> = { [RoomEvent.Role.MEMBER]: 'member', [RoomEvent.Role.ADMIN]: 'admin', [RoomEvent.Role.OWNER]: 'owner' }
+const ROLES: Record<RoomRole, RoomEvent.Role> = { member: RoomEvent.Role.MEMBER, admin: RoomEvent.Role.ADMIN, owner: RoomEvent.Role.OWNER }
+
+export class Room extends EventEmitter<RoomEvents> {
+  private state: RoomState
+  private loaded = false
+  private active = false
+  private unsubscribe?: () => void
+  private readonly stateFeed: Feed
+  private readonly messageFeed: Feed
+  private syncing?: Promise<void>
+  private soon?: NodeJS.Timeout
+  /** handles checked against their claims: userId → handle */
+  private readonly verified = new Map<string, string>()
+
+  constructor (private readonly ctx: SessionContext, readonly id: string, private readonly host: RoomHost) {
+    super()
+    this.state = new RoomState(id)
+    this.stateFeed = ctx.feed(roomStateMailbox(id))
+    this.messageFeed = ctx.feed(roomMailbox(id))
+  }
+
+  get name (): string { return this.state.name }
+  get subject (): string { return this.state.subject }
+  get public (): boolean { return this.state.public }
+  /** This user's role, or 'none' when not a member. */
+  get role (): RoomRole | 'none' { return this.state.roleOf(this.ctx.userId) ?? 'none' }
+  /** Whether this session is in the room (receiving its messages). */
+  get joined (): boolean { return this.active }
+
+  /** Post a message: stored at W of the room's owners (only members may) and published live. */
+  async send (text: string): Promise<SendResult> {
+    const env = this.ctx.sign(Envelope.Kind.GROUPCHAT, roomMailbox(this.id), new TextEncoder().encode(text))
+    if (this.active) return this.ctx.send(env)
+    // out of the room: the owners will say so; publishing live would only get this node scored down
+    const { storedOn } = await this.ctx.replication.writer.write(env, Envelope.encode(env))
+    return { id: envelopeIdHex(env), timestamp: hlcMillis(env.timestamp), storedOn }
+  }
+
+  /**
+   * The room's messages, oldest → newest: the newest `limit` before `before`, merged from the owners
+   * (who serve them to current members only). Posts whose sender was not a member then are left out.
+   */
+  async history (o: { limit?: number, before?: string | Message } = {}): Promise<Message[]> {
+    const mailbox = roomMailbox(this.id)
+    const before = o.before == null ? undefined : new Uint8Array(Buffer.from(typeof o.before === 'string' ? o.before : o.before.cursor, 'hex'))
+    const page = await this.ctx.replication.reader.read(mailbox, { limit: o.limit ?? 50, before, newestFirst: true, auth: this.ctx.readAuth(mailbox) })
+    if (this.active) await this.syncState().catch((err: Error) => { log('state sync of %s before history: %s', this.id, err.message) })
+    const out: Message[] = []
+    for (const env of page.envelopes) {
+      if (env.kind !== Envelope.Kind.GROUPCHAT || !this.state.isMemberAt(userIdOf(env.senderKey), env.timestamp)) continue
+      const m = await this.ctx.toMessage(env)
+      if (m != null) out.push(m)
+    }
+    return out
+  }
+
+  /** Current members with their roles, owners first. */
+  async members (): Promise<RoomMemberInfo[]> {
+    return Promise.all(this.state.members().map(async (m) => ({ userId: m.userId, handle: await this.display(m.userId), role: m.role })))
+  }
+
+  /** Invite a user (owners and admins; any member of a public room). The invitee is told through its mailbox. */
+  async invite (handle: string): Promise<void> {
+    const ref = await this.ctx.resolve(handle)
+    const env = await this.event({ action: RoomEvent.Action.INVITE, target: ref.userId, targetHandle: ref.handle.slice(0, 64), name: this.state.name })
+    await this.ctx.send(this.ctx.sign(Envelope.Kind.ROOM, ref.userId, Envelope.encode(env)))
+  }
+
+  /** Remove a member (owners and admins; not an owner, and an admin not an admin). */
+  async kick (handle: string): Promise<void> {
+    const ref = await this.ctx.resolve(handle)
+    await this.event({ action: RoomEvent.Action.KICK, target: ref.userId, targetHandle: ref.handle.slice(0, 64) })
+  }
+
+  /** Set a member's role (owners only). */
+  async setRole (handle: string, role: RoomRole): Promise<void> {
+    const ref = await this.ctx.resolve(handle)
+    await this.event({ action: RoomEvent.Action.ROLE, target: ref.userId, targetHandle: ref.handle.slice(0, 64), role: ROLES[role] })
+  }
+
+  /** Set the subject (owners and admins). */
+  async setSubject (subject: string): Promise<void> {
+    await this.event({ action: RoomEvent.Action.SUBJECT, subject })
+  }
+
+  /** Make the room public or private, and optionally rename it (owners only). */
+  async configure (o: { public: boolean, name?: string }): Promise<void> {
+    await this.event({ action: RoomEvent.Action.CONFIGURE, public: o.public, name: o.name ?? '' })
+  }
+
+  /** Leave the room: this session stops receiving it and drops it from `rooms.list()`. */
+  async leave (): Promise<void> {
+    await this.event({ action: RoomEvent.Action.LEAVE })
+  }
+
+  toJSON (): { id: string, name: string, subject: string, public: boolean, role: string, joined: boolean, members: Array<{ userId: string, handle: string, role: RoomRole }> } {
+    return {
+      id: this.id,
+      name: this.name,
+      subject: this.subject,
+      public: this.public,
+      role: this.role,
+      joined: this.active,
+      members: this.state.members().map((m) => ({ userId: m.userId, handle: this.verified.get(m.userId) ?? m.userId, role: m.role }))
+    }
+  }
+
+  // used by Rooms
+
+  /** The room's state as this session knows it. */
+  get fold (): RoomState { return this.state }
+
+  /** Read the whole state log from the owners and fold it (members, invitees, anyone in a public room may). */
+  async load (): Promise<void> {
+    const mailbox = roomStateMailbox(this.id)
+    const state = new RoomState(this.id)
+    let after: Cursor | undefined
+    for (;;) {
+      const page = await this.ctx.replication.reader.read(mailbox, { after, limit: STATE_PAGE, auth: this.ctx.readAuth(mailbox) })
+      for (const env of page.envelopes) { state.add(env); after = cursorOf(env) }
+      if (!page.more || page.envelopes.length === 0) break
+    }
+    for (const env of this.stateEnvelopes) state.add(env)
+    this.state = state
+    this.stateEnvelopes = []
+    this.loaded = true
+  }
+
+  /** Envelopes this session wrote or saw before a load: folded in again by it. */
+  private stateEnvelopes: Envelope[] = []
+
+  /** Take a state envelope this session made (the CREATE, a JOIN) into the fold at once. */
+  async adopt (env: Envelope): Promise<void> {
+    if (!this.loaded) this.stateEnvelopes.push(env)
+    await this.absorb([env], true)
+  }
+
+  /** Start receiving: subscribe to the room's topic and catch up. */
+  async activate (): Promise<void> {
+    if (this.active) return
+    this.active = true
+    this.unsubscribe = this.ctx.relay.subscribeRoom(this.id, (env) => { this.onLive(env) }, (env) => this.verdict(env))
+    await this.sync()
+  }
+
+  /** Stop receiving (left, kicked, or the session closes). */
+  deactivate (): void {
+    this.active = false
+    this.unsubscribe?.()
+    this.unsubscribe = undefined
+    if (this.soon != null) clearTimeout(this.soon)
+    this.soon = undefined
+  }
+
+  /** State first, then messages. Concurrent calls share one run. */
+  async sync (): Promise<void> {
+    if (this.syncing != null) return this.syncing
+    this.syncing = this.syncOnce().finally(() => { this.syncing = undefined })
+    return this.syncing
+  }
+
+  private async syncOnce (): Promise<void> {
+    if (!this.active || this.ctx.closed) return
+    if (!this.loaded) await this.load()
+    await this.syncState()
+    if (!this.active) return
+    try {
+      await this.syncMessages()
+    } catch (err) {
+      // refused: most likely this user is out of the room; the state log (still readable) says why
+      if (err instanceof ForbiddenError) await this.syncState()
+      throw err
+    }
+  }
+
+  private async syncState (): Promise<void> {
+    await this.absorb(await this.stateFeed.sync(), true)
+  }
+
+  private async syncMessages (): Promise<void> {
+    const unsure: Envelope[] = []
+    for (const env of await this.messageFeed.sync()) {
+      if (this.accepts(env)) await this.deliver(env)
+      else unsure.push(env)
+    }
+    if (unsure.length === 0) return
+    // the fold may lag the owners (they stored the post, so they knew a JOIN we may not have): look again
+    await this.syncState()
+    for (const env of unsure) {
+      if (this.accepts(env)) await this.deliver(env)
+      else log('%s: dropped a post by %s, not a member at its time', this.id, userIdOf(env.senderKey))
+    }
+  }
+
+  /** A post the session shows: a member's, from while this user was in the room too. */
+  private accepts (env: Envelope): boolean {
+    return env.kind === Envelope.Kind.GROUPCHAT && this.state.isMemberAt(userIdOf(env.senderKey), env.timestamp) && this.state.isMemberAt(this.ctx.userId, env.timestamp)
+  }
+
+  /** Sign, store and publish a state event, and take it into the fold. */
+  private async event (ev: Partial<RoomEvent> & { action: RoomEvent.Action }): Promise<Envelope> {
+    const env = this.ctx.sign(Envelope.Kind.ROOM, roomStateMailbox(this.id), encodeRoomEvent(ev))
+    await this.ctx.send(env)
+    await this.absorb([env], true)
+    return env
+  }
+
+  /** Fold state envelopes in; announce the ones that applied; notice when this user is out. */
+  private async absorb (envs: Envelope[], announce: boolean): Promise<void> {
+    const wasMember = this.state.isMember(this.ctx.userId)
+    const applied: Envelope[] = []
+    for (const env of envs) {
+      if (this.state.has(env)) continue
+      if (this.state.add(env) == null) applied.push(env)
+    }
+    if (announce) {
+      for (const env of applied) {
+        const e = await this.describe(env)
+        // the session's own exit is announced by `parted`, once
+        if (e != null && !(e.memberId === this.ctx.userId && (e.action === 'kick' || e.action === 'leave'))) this.host.announce(this, e)
+      }
+    }
+    if (wasMember && !this.state.isMember(this.ctx.userId)) this.host.parted(this, this.state.exitOf(this.ctx.userId))
+  }
+
+  /** A state envelope as a 'room:member' event. */
+  private async describe (env: Envelope): Promise<RoomMemberEvent | undefined> {
+    let ev: RoomEvent
+    try { ev = decodeRoomEvent(env.body) } catch { return undefined }
+    const byId = userIdOf(env.senderKey)
+    const memberId = ev.target !== '' ? ev.target : byId
+    const role = ev.action === RoomEvent.Action.CREATE ? 'owner' : ev.action === RoomEvent.Action.ROLE ? ROLE_NAMES[ev.role] : undefined
+    const withMember = ev.action !== RoomEvent.Action.SUBJECT && ev.action !== RoomEvent.Action.CONFIGURE
+    return {
+      room: this.id,
+      action: ACTION_NAMES[ev.action],
+      ...(withMember ? { member: await this.display(memberId), memberId } : {}),
+      ...(role != null ? { role } : {}),
+      by: await this.display(byId),
+      byId,
+      at: hlcMillis(env.timestamp)
+    }
+  }
+
+  /** A member's handle, checked against its claim once; its userId when the claim is not its own. */
+  async display (userId: string): Promise<string> {
+    const known = this.verified.get(userId)
+    if (known != null) return known
+    if (userId === this.ctx.userId) { this.verified.set(userId, this.ctx.handle); return this.ctx.handle }
+    const claimed = this.state.handleOf(userId)
+    if (claimed == null || claimed === userId) return userId
+    try {
+      const ref = await this.ctx.resolve(claimed)
+      if (ref.userId === userId) { this.verified.set(userId, ref.handle); return ref.handle }
+    } catch (err: any) {
+      log('handle %s of %s does not resolve: %s', claimed, userId, err.message)
+    }
+    return userId
+  }
+
+  private verdict (env: Envelope): RoomLiveVerdict {
+    if (!this.loaded) return 'ignore'
+    const v = this.state.verdict(env)
+    // a state event, or a post by someone the fold does not know yet: the owners know more
+    if (env.kind === Envelope.Kind.ROOM || v === 'ignore') this.syncSoon()
+    return v
+  }
+
+  private onLive (env: Envelope): void {
+    if (!this.active || env.kind !== Envelope.Kind.GROUPCHAT) return
+    if (!this.messageFeed.claim(env)) return
+    void this.deliver(env)
+  }
+
+  private async deliver (env: Envelope): Promise<void> {
+    if (userIdOf(env.senderKey) === this.ctx.userId) return
+    const m = await this.ctx.toMessage(env)
+    if (m == null || !this.active) return
+    this.emit('message', m)
+    this.ctx.emit('message', m)
+  }
+
+  private syncSoon (): void {
+    if (this.soon != null || !this.active) return
+    this.soon = setTimeout(() => {
+      this.soon = undefined
+      void this.sync().catch((err: Error) => { log('sync of room %s failed: %s', this.id, err.message) })
+    }, RESYNC_DELAY_MS)
+    this.soon.unref()
+  }
+}

@@ -1,0 +1,473 @@
+/**
+ * Rooms: ids, control events and the fold of a room's state log (`room.<id>.state`), with no I/O.
+ *
+ * A room's state is a pure function of the set of ROOM envelopes in its state log: they are applied in
+ * (timestamp, id) order and each is checked against the state before it; an event its sender was not
+ * allowed to make is skipped (it stays in the log, inert). Every replica and every member folds the
+ * same set to the same state, so owners and members agree without coordination.
+ *
+ * Rules (sender = the envelope's signer):
+ *   CREATE     once; the room id must derive from the sender's key and the event's nonce (`roomIdOf`),
+ *              so nobody else can create, or re-create, that room. The creator is its first owner.
+ *   INVITE     by an owner or admin; in a public room by any member (an invitation there only tells the
+ *              invitee about the room). Not of a current member. Lifts a ban left by a kick.
+ *   JOIN       by the sender itself, when invited, or when the room is public and the sender not banned.
+ *   LEAVE      by the sender itself, a member; the last owner may leave only when no one else remains.
+ *   KICK       by an owner or admin, of a member or invitee who is not an owner; an admin cannot kick an
+ *              admin. The target's invitation is dropped and it is banned from rejoining a public room
+ *              until invited again.
+ *   ROLE       by an owner, of a member: member, admin or owner; the last owner cannot step down.
+ *   SUBJECT    by an owner or admin.
+ *   CONFIGURE  by an owner: the public flag, and the name when one is given.
+ */
+
+import { createHash, randomBytes } from 'node:crypto'
+import { Envelope, userIdOf } from './envelope.js'
+import { isUserId, parseMailbox, roomStateMailbox } from './mailbox.js'
+import { RoomEvent } from './pb/chat.js'
+
+export { RoomEvent }
+
+/** Bytes of the random nonce in a CREATE. */
+export const ROOM_NONCE_BYTES = 16
+
+/** Bytes of the hash kept in a room id (16 base32 characters). */
+export const ROOM_ID_BYTES = 10
+
+/** Longest room name, in characters. */
+export const MAX_ROOM_NAME_LENGTH = 256
+
+/** Longest subject, in characters. */
+export const MAX_ROOM_SUBJECT_LENGTH = 256
+
+/** Longest handle carried in an event, in characters. */
+export const MAX_ROOM_HANDLE_LENGTH = 64
+
+/** Largest encoded RoomEvent body, in bytes. */
+export const MAX_ROOM_EVENT_BYTES = 2048
+
+/** A member's role, highest first: owner > admin > member. */
+export type RoomRole = 'owner' | 'admin' | 'member'
+
+const RANK: Record<RoomRole, number> = { member: 1, admin: 2, owner: 3 }
+const ROLE_OF: Partial<Record<RoomEvent.Role, RoomRole>> = { [RoomEvent.Role.MEMBER]: 'member', [RoomEvent.Role.ADMIN]: 'admin', [RoomEvent.Role.OWNER]: 'owner' }
+const ACTIONS = new Set(Object.values(RoomEvent.Action))
+const DOMAIN = 'chorus/room/v1'
+
+/** A room event body that does not decode or breaks a bound. */
+export class MalformedRoomEventError extends Error {
+  override readonly name = 'MalformedRoomEventError'
+  readonly code = 'ERR_MALFORMED_ROOM_EVENT'
+}
+
+/** Why a room envelope does not apply; `reason` is stable (callers and counters branch on it). */
+export type RoomRuleReason =
+  | 'malformed'      // not a ROOM envelope of this room's state log, or a body that does not decode
+  | 'no-room'        // no CREATE before it
+  | 'exists'         // a second CREATE
+  | 'forged-create'  // a CREATE whose id does not derive from its signer and nonce
+  | 'not-allowed'    // the sender's role does not allow it
+  | 'not-member'     // the sender (or target) is not a member
+  | 'already-member' // JOIN or INVITE of a current member
+  | 'not-invited'    // JOIN of a private room without an invitation (or banned from a public one)
+  | 'last-owner'     // the last owner leaving others behind, or stepping down
+
+/** A room envelope that the rules do not allow. */
+export class RoomRuleError extends Error {
+  override readonly name = 'RoomRuleError'
+  readonly code = 'ERR_ROOM_RULE'
+  constructor (readonly reason: RoomRuleReason, message: string) { super(message) }
+}
+
+/** The room id for a creator's key and a CREATE nonce: base32 of 10 bytes of sha256(domain ‖ key ‖ nonce). */
+export function roomIdOf (creatorKey: Uint8Array, nonce: Uint8Array): string {
+  return base32(createHash('sha256').update(DOMAIN).update(creatorKey).update(nonce).digest().subarray(0, ROOM_ID_BYTES))
+}
+
+/** A fresh CREATE nonce. */
+export function newRoomNonce (): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(randomBytes(ROOM_NONCE_BYTES))
+}
+
+/** Encode an event, filling defaults; throws `MalformedRoomEventError` when it breaks a bound. */
+export function encodeRoomEvent (ev: Partial<RoomEvent> & { action: RoomEvent.Action }): Uint8Array<ArrayBuffer> {
+  const full: RoomEvent = { target: '', targetHandle: '', role: RoomEvent.Role.NONE, name: '', public: false, subject: '', nonce: new Uint8Array(0), ...ev }
+  checkBounds(full)
+  return RoomEvent.encode(full)
+}
+
+/** Decode and bound-check an event body. Throws `MalformedRoomEventError`. */
+export function decodeRoomEvent (body: Uint8Array): RoomEvent {
+  if (body.byteLength > MAX_ROOM_EVENT_BYTES) throw new MalformedRoomEventError(`room event of ${body.byteLength} bytes exceeds ${MAX_ROOM_EVENT_BYTES}`)
+  let ev: RoomEvent
+  try {
+    ev = RoomEvent.decode(body)
+  } catch (err: any) {
+    throw new MalformedRoomEventError(`room event does not decode: ${err.message}`)
+  }
+  checkBounds(ev)
+  return ev
+}
+
+function checkBounds (ev: RoomEvent): void {
+  if (!ACTIONS.has(ev.action)) throw new MalformedRoomEventError('unknown room action')
+  if (ev.name.length > MAX_ROOM_NAME_LENGTH) throw new MalformedRoomEventError(`room name longer than ${MAX_ROOM_NAME_LENGTH}`)
+  if (ev.subject.length > MAX_ROOM_SUBJECT_LENGTH) throw new MalformedRoomEventError(`subject longer than ${MAX_ROOM_SUBJECT_LENGTH}`)
+  if (ev.targetHandle.length > MAX_ROOM_HANDLE_LENGTH) throw new MalformedRoomEventError(`handle longer than ${MAX_ROOM_HANDLE_LENGTH}`)
+  if (ev.target !== '' && !isUserId(ev.target)) throw new MalformedRoomEventError('target is not a user id')
+  if (ev.action === RoomEvent.Action.CREATE && ev.nonce.byteLength !== ROOM_NONCE_BYTES) throw new MalformedRoomEventError(`a CREATE nonce is ${ROOM_NONCE_BYTES} bytes`)
+  if (ev.nonce.byteLength > ROOM_NONCE_BYTES) throw new MalformedRoomEventError('nonce too long')
+}
+
+/** The order of a log: (timestamp, id) as a sortable string (the hex of a mailbox cursor). */
+export function eventKey (env: Pick<Envelope, 'timestamp' | 'id'>): string {
+  return env.timestamp.toString(16).padStart(16, '0') + Buffer.from(env.id).toString('hex')
+}
+
+/** One current member, as the fold knows it. */
+export interface RoomMember {
+  userId: string
+  /** the handle the member or an admin named it by (a display hint: not verified here) */
+  handle: string
+  role: RoomRole
+}
+
+/** How a user last stopped being a member. */
+export interface RoomExit {
+  action: 'leave' | 'kick'
+  by: string
+  at: bigint
+}
+
+/** A user's stretches of membership: [from, to) in HLC timestamps; `to` undefined while still a member. */
+interface Interval { from: bigint, to?: bigint }
+
+/** The live verdict on a room envelope: deliver and forward, drop and punish the forwarder, or just drop. */
+export type RoomLiveVerdict = 'accept' | 'reject' | 'ignore'
+
+/** The fold itself: the state after some prefix of the log. */
+class Fold {
+  created = false
+  creator = ''
+  createdAt = 0n
+  name = ''
+  subject = ''
+  public = false
+  readonly roles = new Map<string, RoomRole>()
+  readonly invited = new Map<string, { by: string, at: bigint }>()
+  readonly banned = new Set<string>()
+  readonly handles = new Map<string, string>()
+  readonly intervals = new Map<string, Interval[]>()
+  readonly exits = new Map<string, RoomExit>()
+
+  constructor (readonly id: string) {}
+
+  owners (): number {
+    let n = 0
+    for (const r of this.roles.values()) if (r === 'owner') n++
+    return n
+  }
+
+  /** Why `env` (event `ev`) may not apply to this state; undefined when it may. */
+  judge (env: Envelope, ev: RoomEvent): RoomRuleError | undefined {
+    const actor = userIdOf(env.senderKey)
+    const deny = (reason: RoomRuleReason, msg: string): RoomRuleError => new RoomRuleError(reason, msg)
+    if (ev.action === RoomEvent.Action.CREATE) {
+      if (this.created) return deny('exists', `room ${this.id} exists`)
+      if (roomIdOf(env.senderKey, ev.nonce) !== this.id) return deny('forged-create', `the CREATE's signer and nonce do not derive room ${this.id}`)
+      return undefined
+    }
+    if (!this.created) return deny('no-room', `room ${this.id} has no CREATE before this event`)
+    const role = this.roles.get(actor)
+    const rank = role == null ? 0 : RANK[role]
+    const target = ev.target
+    switch (ev.action) {
+      case RoomEvent.Action.INVITE:
+        if (target === '') return deny('malformed', 'an INVITE names its target')
+        if (role == null) return deny('not-member', 'only members invite')
+        if (!this.public && rank < RANK.admin) return deny('not-allowed', 'only owners and admins invite to a private room')
+        if (this.roles.has(target)) return deny('already-member', 'the target is a member')
+        return undefined
+      case RoomEvent.Action.JOIN:
+        if (target !== '' && target !== actor) return deny('not-allowed', 'a JOIN is made by the joiner itself')
+        if (role != null) return deny('already-member', 'already a member')
+        if (this.invited.has(actor)) return undefined
+        if (this.public && !this.banned.has(actor)) return undefined
+        return deny('not-invited', this.public ? 'kicked from this room: an invitation is needed to rejoin' : 'a private room needs an invitation')
+      case RoomEvent.Action.LEAVE:
+        if (target !== '' && target !== actor) return deny('not-allowed', 'a LEAVE is made by the member itself (use KICK)')
+        if (role == null) return deny('not-member', 'not a member')
+        if (role === 'owner' && this.owners() === 1 && this.roles.size > 1) return deny('last-owner', 'the last owner cannot leave while others remain: make another owner first')
+        return undefined
+      case RoomEvent.Action.KICK: {
+        if (target === '' || target === actor) return deny('malformed', 'a KICK names another user')
+        if (rank < RANK.admin) return deny('not-allowed', 'only owners and admins kick')
+        const theirs = this.roles.get(target)
+        if (theirs == null && !this.invited.has(target)) return deny('not-member', 'the target is neither a member nor invited')
+        if (theirs === 'owner') return deny('not-allowed', 'an owner cannot be kicked')
+        if (theirs === 'admin' && role !== 'owner') return deny('not-allowed', 'only an owner kicks an admin')
+        return undefined
+      }
+      case RoomEvent.Action.ROLE: {
+        if (target === '') return deny('malformed', 'a ROLE names its target')
+        if (role !== 'owner') return deny('not-allowed', 'only owners change roles')
+        const next = ROLE_OF[ev.role]
+        if (next == null) return deny('malformed', 'a ROLE names member, admin or owner')
+        const theirs = this.roles.get(target)
+        if (theirs == null) return deny('not-member', 'the target is not a member')
+        if (theirs === 'owner' && next !== 'owner' && this.owners() === 1) return deny('last-owner', 'the last owner cannot step down')
+        return undefined
+      }
+      case RoomEvent.Action.SUBJECT:
+        if (rank < RANK.admin) return deny('not-allowed', 'only owners and admins set the subject')
+        return undefined
+      case RoomEvent.Action.CONFIGURE:
+        if (role !== 'owner') return deny('not-allowed', 'only owners configure the room')
+        return undefined
+      default:
+        return deny('malformed', 'unknown action')
+    }
+  }
+
+  /** Apply an event `judge` allowed. */
+  mutate (env: Envelope, ev: RoomEvent): void {
+    const actor = userIdOf(env.senderKey)
+    const t = env.timestamp
+    if (env.senderHandle !== '') this.handles.set(actor, env.senderHandle)
+    if (ev.target !== '' && ev.targetHandle !== '' && !this.handles.has(ev.target)) this.handles.set(ev.target, ev.targetHandle)
+    switch (ev.action) {
+      case RoomEvent.Action.CREATE:
+        this.created = true
+        this.creator = actor
+        this.createdAt = t
+        this.name = ev.name
+        this.subject = ev.subject
+        this.public = ev.public
+        this.enter(actor, 'owner', t)
+        return
+      case RoomEvent.Action.INVITE:
+        this.invited.set(ev.target, { by: actor, at: t })
+        this.banned.delete(ev.target)
+        return
+      case RoomEvent.Action.JOIN:
+        this.invited.delete(actor)
+        this.enter(actor, 'member', t)
+        return
+      case RoomEvent.Action.LEAVE:
+        this.exit(actor, { action: 'leave', by: actor, at: t })
+        return
+      case RoomEvent.Action.KICK:
+        this.invited.delete(ev.target)
+        this.banned.add(ev.target)
+        if (this.roles.has(ev.target)) this.exit(ev.target, { action: 'kick', by: actor, at: t })
+        return
+      case RoomEvent.Action.ROLE:
+        this.roles.set(ev.target, ROLE_OF[ev.role] as RoomRole)
+        return
+      case RoomEvent.Action.SUBJECT:
+        this.subject = ev.subject
+        return
+      case RoomEvent.Action.CONFIGURE:
+        this.public = ev.public
+        if (ev.name !== '') this.name = ev.name
+    }
+  }
+
+  private enter (user: string, role: RoomRole, t: bigint): void {
+    this.roles.set(user, role)
+    let list = this.intervals.get(user)
+    if (list == null) { list = []; this.intervals.set(user, list) }
+    list.push({ from: t })
+  }
+
+  private exit (user: string, how: RoomExit): void {
+    this.roles.delete(user)
+    this.invited.delete(user)
+    const list = this.intervals.get(user)
+    const open = list?.[list.length - 1]
+    if (open != null && open.to == null) open.to = how.at
+    this.exits.set(user, how)
+  }
+}
+
+/** A decoded log entry. */
+interface Entry { key: string, env: Envelope, ev?: RoomEvent, error?: RoomRuleError }
+
+/**
+ * A room's state: the set of its state log's envelopes, kept in (timestamp, id) order, and their fold.
+ * `add` takes envelopes in any order (one that lands before the end refolds the log: state logs are
+ * small), and an envelope added twice counts once.
+ */
+export class RoomState {
+  private readonly entries: Entry[] = []
+  private readonly keys = new Set<string>()
+  private fold: Fold
+
+  constructor (readonly id: string) {
+    this.fold = new Fold(id)
+  }
+
+  /** The fold of `envs`, in any order. */
+  static fold (id: string, envs: Iterable<Envelope>): RoomState {
+    const s = new RoomState(id)
+    for (const env of envs) s.add(env)
+    return s
+  }
+
+  /** Whether the room's CREATE is in the log. */
+  get created (): boolean { return this.fold.created }
+  get creator (): string { return this.fold.creator }
+  get name (): string { return this.fold.name }
+  get subject (): string { return this.fold.subject }
+  get public (): boolean { return this.fold.public }
+  /** Envelopes in the log (applied or skipped). */
+  get size (): number { return this.entries.length }
+  /** The (timestamp, id) key of the newest envelope, '' when empty. */
+  get lastKey (): string { return this.entries[this.entries.length - 1]?.key ?? '' }
+
+  /** Whether this envelope is in the log already. */
+  has (env: Pick<Envelope, 'timestamp' | 'id'>): boolean { return this.keys.has(eventKey(env)) }
+
+  /**
+   * Add an envelope of the state log. Returns why it was skipped, if it was (it is kept all the same:
+   * an event that lands earlier in the log may make it valid). A duplicate returns its earlier outcome.
+   */
+  add (env: Envelope): RoomRuleError | undefined {
+    const key = eventKey(env)
+    if (this.keys.has(key)) return this.entries.find((e) => e.key === key)?.error
+    const entry = this.decode(env, key)
+    this.keys.add(key)
+    if (key > this.lastKey) {
+      this.entries.push(entry)
+      this.applyEntry(this.fold, entry)
+      return entry.error
+    }
+    let i = this.entries.length
+    while (i > 0 && this.entries[i - 1].key > key) i--
+    this.entries.splice(i, 0, entry)
+    this.refold()
+    return entry.error
+  }
+
+  /**
+   * Why `env` would be skipped if added now, judged at its own place in the log; undefined when it
+   * would apply. Does not change the state.
+   */
+  check (env: Envelope): RoomRuleError | undefined {
+    const key = eventKey(env)
+    if (this.keys.has(key)) return this.entries.find((e) => e.key === key)?.error
+    const entry = this.decode(env, key)
+    if (entry.error != null) return entry.error
+    let at = this.fold
+    if (key < this.lastKey) {
+      at = new Fold(this.id)
+      for (const e of this.entries) {
+        if (e.key > key) break
+        this.applyEntry(at, e)
+      }
+    }
+    return at.judge(env, entry.ev as RoomEvent)
+  }
+
+  /** Whether `userId` was a member at HLC timestamp `t`. */
+  isMemberAt (userId: string, t: bigint): boolean {
+    for (const i of this.fold.intervals.get(userId) ?? []) if (i.from <= t && (i.to == null || t < i.to)) return true
+    return false
+  }
+
+  /** Whether `userId` is a member now (after the last event). */
+  isMember (userId: string): boolean { return this.fold.roles.has(userId) }
+
+  /** The current role of `userId`, if a member. */
+  roleOf (userId: string): RoomRole | undefined { return this.fold.roles.get(userId) }
+
+  /** Whether `userId` holds an open invitation. */
+  isInvited (userId: string): boolean { return this.fold.invited.has(userId) }
+
+  /** Whether `userId` may JOIN now. */
+  mayJoin (userId: string): boolean {
+    return !this.fold.roles.has(userId) && this.fold.created && (this.fold.invited.has(userId) || (this.fold.public && !this.fold.banned.has(userId)))
+  }
+
+  /** Whether the log mentions `userId` as a member, past or present, or an invitee. */
+  knows (userId: string): boolean { return this.fold.intervals.has(userId) || this.fold.invited.has(userId) }
+
+  /** How `userId` last stopped being a member, if it did. */
+  exitOf (userId: string): RoomExit | undefined { return this.fold.exits.get(userId) }
+
+  /** The handle hint recorded for `userId`. */
+  handleOf (userId: string): string | undefined { return this.fold.handles.get(userId) }
+
+  /** Current members, owners first, then admins, then by handle. */
+  members (): RoomMember[] {
+    return [...this.fold.roles].map(([userId, role]) => ({ userId, handle: this.fold.handles.get(userId) ?? userId, role }))
+      .sort((a, b) => RANK[b.role] - RANK[a.role] || (a.handle < b.handle ? -1 : a.handle > b.handle ? 1 : 0))
+  }
+
+  /** Users with an open invitation. */
+  invitees (): string[] { return [...this.fold.invited.keys()] }
+
+  /**
+   * What a relay should do with a live room envelope, judged by this state. A GROUPCHAT post is
+   * accepted from a current member who was a member at its timestamp; rejected when its sender is
+   * known not to have been one then and cannot be one we have not heard of yet (never invited into a
+   * private room, kicked, left); ignored when this state cannot tell (no CREATE, a JOIN that may be on
+   * its way, a post from just before the sender left). A ROOM event is accepted when it applies or is
+   * known, else ignored: the owners judge events at write time, and a live copy may race its cause.
+   */
+  verdict (env: Envelope): RoomLiveVerdict {
+    if (!this.fold.created) return 'ignore'
+    if (env.kind === Envelope.Kind.ROOM) return this.has(env) || this.check(env) == null ? 'accept' : 'ignore'
+    if (env.kind !== Envelope.Kind.GROUPCHAT) return 'reject'
+    const sender = userIdOf(env.senderKey)
+    const then = this.isMemberAt(sender, env.timestamp)
+    if (then && this.isMember(sender)) return 'accept'
+    if (then) return 'ignore'
+    if (!this.isMember(sender) && this.mayJoin(sender)) return 'ignore'
+    return 'reject'
+  }
+
+  private decode (env: Envelope, key: string): Entry {
+    const entry: Entry = { key, env }
+    const name = parseMailbox(env.recipient)
+    if (env.kind !== Envelope.Kind.ROOM || env.recipient !== roomStateMailbox(this.id) || name?.log !== 'state') {
+      entry.error = new RoomRuleError('malformed', `not an event of room ${this.id}'s state log`)
+      return entry
+    }
+    try {
+      entry.ev = decodeRoomEvent(env.body)
+    } catch (err: any) {
+      entry.error = new RoomRuleError('malformed', err.message)
+    }
+    return entry
+  }
+
+  private applyEntry (fold: Fold, entry: Entry): void {
+    if (entry.ev == null) return
+    const why = fold.judge(entry.env, entry.ev)
+    if (fold === this.fold) entry.error = why
+    if (why == null) fold.mutate(entry.env, entry.ev)
+  }
+
+  private refold (): void {
+    this.fold = new Fold(this.id)
+    for (const e of this.entries) {
+      if (e.ev == null) continue
+      this.applyEntry(this.fold, e)
+    }
+  }
+}
+
+const ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567'
+function base32 (bytes: Uint8Array): string {
+  let out = ''
+  let bits = 0
+  let value = 0
+  for (const b of bytes) {
+    value = ((value << 8) | b) & 0xffff
+    bits += 8
+    while (bits >= 5) { out += ALPHABET[(value >>> (bits - 5)) & 31]; bits -= 5 }
+  }
+  if (bits > 0) out += ALPHABET[(value << (5 - bits)) & 31]
+  return out
+}
