@@ -7,3 +7,4 @@ export { Envelope, MAX_BODY_BYTES, MAX_ENVELOPE_BYTES, SenderKeyCache, envelopeI
 export { HANDLE_PATTERN, InvalidHandleError, checkHandle, signHandleClaim, verifyHandleClaim } from './handle.js'
 export { ClockDriftError, HybridClock, hlcMillis, hlcPack } from './hlc.js'
 export { DEFAULT_VNODES, Ring, keyPoint, owners, type KeyKind, type RingMember } from './ring.js'
+export * as secret from './secret/index.js'
