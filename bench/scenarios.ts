@@ -6,6 +6,7 @@ import type { Scenario } from './lib/scenario.js'
 import { meshScenario } from './mesh.js'
 import { relayScenario } from './relay.js'
 import { ringScenario } from './ring.js'
+import { secretScenario } from './secret.js'
 import { storeScenario } from './store.js'
 
 /** Every scenario `npm run bench -- <name>` knows, in the order the list shows them. */
@@ -13,5 +14,6 @@ export const SCENARIOS: readonly Scenario[] = [
   meshScenario,
   storeScenario,
   relayScenario,
+  secretScenario,
   ringScenario
 ]

@@ -9,7 +9,7 @@ import type { AgentCommands, AgentOp, AgentReplies, MemberEvent } from './agent-
 import { DeadlineError, wallClock } from './clock.js'
 import { publishPaced, publishSaturated, type PublishTarget } from './publisher.js'
 import { PayloadRecorder } from './receiver.js'
-import { decodeTextPayload } from './payload.js'
+import { decodeTextPayload, encodeTextPayload } from './payload.js'
 
 /** One handler per operation. */
 export type AgentHandlers = { [O in AgentOp]: (cmd: AgentCommands[O]) => Promise<AgentReplies[O]> }
@@ -115,6 +115,28 @@ export function createHandlers (state: AgentState): AgentHandlers {
       if (user == null) throw new Error(`no open user ${cmd.handle}`)
       await user.rooms.join(cmd.roomId)
       return {}
+    },
+    secretSetups: async (cmd) => {
+      const user = state.users.get(cmd.handle)
+      if (user == null) throw new Error(`no open user ${cmd.handle}`)
+      const startedAt = wallClock()
+      const errors: Record<string, number> = {}
+      let failed = 0
+      let next = 0
+      const worker = async (): Promise<void> => {
+        while (next < cmd.peers.length) {
+          const i = next++
+          try {
+            const chat = await user.secret.open(cmd.peers[i])
+            await chat.send(encodeTextPayload({ runId: cmd.runId, seq: i, sentAt: wallClock() }, cmd.size))
+          } catch (err: any) {
+            failed++
+            errors[String(err.code ?? err.name)] = (errors[String(err.code ?? err.name)] ?? 0) + 1
+          }
+        }
+      }
+      await Promise.all(Array.from({ length: Math.max(1, cmd.window) }, worker))
+      return { startedAt, endedAt: wallClock(), failed, errors }
     },
     mailboxCount: async (cmd) => ({ count: await node().replication.mailboxes.count(cmd.mailbox) }),
     progress: async (cmd) => state.recorder.progress(cmd.runId),

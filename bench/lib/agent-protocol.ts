@@ -27,6 +27,11 @@ export interface AgentCommands {
   roomCreate: { handle: string, name: string }
   /** `handle` joins room `roomId`. */
   roomJoin: { handle: string, roomId: string }
+  /**
+   * Open secret chats from `handle` to each of `peers` (`window` at a time), each followed by one message
+   * carrying a benchmark header of run `runId`: claim of the peer's prekeys, X3DH, first message out.
+   */
+  secretSetups: { handle: string, peers: string[], window: number, runId: number, size: number }
   /** Entries of `mailbox` stored on this (server) node. */
   mailboxCount: { mailbox: string }
   /** Wait (bounded) until `membership.servers()` has at least `servers` entries. */
@@ -55,6 +60,7 @@ export interface AgentReplies {
   watchUser: Record<string, never>
   roomCreate: { roomId: string }
   roomJoin: Record<string, never>
+  secretSetups: { startedAt: number, endedAt: number, failed: number, errors: Record<string, number> }
   mailboxCount: { count: number }
   awaitView: { reachedAt: number, servers: number }
   stats: { rssBytes: number, heapUsedBytes: number, cpuUserMs: number, cpuSystemMs: number, connections: number, servers: number }

@@ -15,6 +15,7 @@ export async function sendLoad (user: User, cmd: AgentCommands['sendLoad']): Pro
   const room = cmd.to.startsWith('room:') ? cmd.to.slice(5) : undefined
   const roomOf = room == null ? undefined : (user.rooms as any).get(room)
   if (room != null && roomOf == null) throw new Error(`${cmd.from} is not in room ${room}`)
+  const secret = cmd.to.startsWith('secret:') ? await user.secret.open(cmd.to.slice(7)) : undefined
   const report: SendLoadReport = { acked: 0, failed: 0, errors: {}, startedAt: wallClock(), endedAt: 0, latenciesMs: [] }
   const endAt = report.startedAt + cmd.seconds * 1000
   const limit = cmd.count > 0 ? cmd.count : Number.MAX_SAFE_INTEGER
@@ -24,6 +25,7 @@ export async function sendLoad (user: User, cmd: AgentCommands['sendLoad']): Pro
     const text = cmd.runId == null ? plain : encodeTextPayload({ runId: cmd.runId, seq: seq++, sentAt: wallClock() }, cmd.size)
     try {
       if (roomOf != null) await (await roomOf).send(text)
+      else if (secret != null) await secret.send(text)
       else await user.send(cmd.to, text)
       report.acked++
       report.latenciesMs.push(performance.now() - t0)

@@ -7,6 +7,7 @@ import type { StoreCall } from './rpc.js'
 import type { TokenBuckets } from '../rate-limit.js'
 import type { HandleStore } from '../store/handle-store.js'
 import type { HintBook } from '../store/hint-book.js'
+import type { PrekeyStore } from '../store/prekey-store.js'
 import type { MailboxStore } from '../store/mailbox-store.js'
 import type { Placement } from './placement.js'
 
@@ -15,6 +16,7 @@ export interface ReplicationContext {
   libp2p: Pick<Libp2p, 'dialProtocol'>
   mailboxes: MailboxStore
   handles: HandleStore
+  prekeys: PrekeyStore
   hints: HintBook
   placement: Placement
   keys: SenderKeyCache

@@ -12,10 +12,11 @@ import type { ChorusDb } from '../store/db.js'
 import { GroupCommit } from '../store/group-commit.js'
 import { HandleStore } from '../store/handle-store.js'
 import { HintBook } from '../store/hint-book.js'
+import { PrekeyStore } from '../store/prekey-store.js'
 import { MailboxStore } from '../store/mailbox-store.js'
 import type { ReplicationContext } from './context.js'
 import { TokenBuckets } from '../rate-limit.js'
-import { DEFAULT_SENDER_BURST, DEFAULT_SENDER_RATE } from './constants.js'
+import { DEFAULT_SENDER_BURST, DEFAULT_SENDER_RATE, EXPIRY_SWEEP_INTERVAL_MS } from './constants.js'
 import { RoomGuard } from './room-guard.js'
 import { Placement } from './placement.js'
 import { PutBatcher } from './put-batcher.js'
@@ -62,6 +63,7 @@ export class Replication {
   readonly call: StoreCall
   private readonly channels: StoreChannels
   private readonly onView = (): void => { this.repair?.viewChanged() }
+  private sweeper?: NodeJS.Timeout
 
   constructor (private readonly components: ReplicationComponents, init: ReplicationInit) {
     const { libp2p, membership, db, role } = components
@@ -83,6 +85,7 @@ export class Replication {
       libp2p,
       mailboxes: this.mailboxes,
       handles: new HandleStore(db, this.commit),
+      prekeys: new PrekeyStore(db, this.commit),
       hints: new HintBook(db, this.commit),
       placement: this.placement,
       keys: new SenderKeyCache(),
@@ -115,6 +118,11 @@ export class Replication {
     await this.rooms.start()
     await this.server?.start()
     this.repair?.start()
+    if (this.server != null) {
+      // every owner deletes expired entries (self-destructing messages) and old tombstones by itself
+      this.sweeper = setInterval(() => { void this.mailboxes.sweepExpired().catch(() => {}) }, EXPIRY_SWEEP_INTERVAL_MS)
+      this.sweeper.unref()
+    }
     this.components.membership.on('member:join', this.onView)
     this.components.membership.on('member:leave', this.onView)
   }

@@ -20,6 +20,7 @@ import { handleFetch } from './handlers/fetch.js'
 import { handleClaim, handleResolve } from './handlers/handles.js'
 import { TokenBuckets } from '../rate-limit.js'
 import { handleDelete } from './handlers/delete.js'
+import { handlePrekeyUsed, handlePrekeysGet, handlePrekeysPut } from './handlers/prekeys.js'
 import { Forbidden, Rejection } from './handlers/rejection.js'
 import { handleStore } from './handlers/store.js'
 import { decodeRequest } from './rpc.js'
@@ -35,7 +36,10 @@ const HANDLERS: Partial<Record<StoreRequest.Kind, StoreHandler>> = {
   [StoreRequest.Kind.GET]: handleGet,
   [StoreRequest.Kind.CLAIM]: handleClaim,
   [StoreRequest.Kind.RESOLVE]: handleResolve,
-  [StoreRequest.Kind.DELETE]: handleDelete
+  [StoreRequest.Kind.DELETE]: handleDelete,
+  [StoreRequest.Kind.PREKEYS_PUT]: handlePrekeysPut,
+  [StoreRequest.Kind.PREKEYS_GET]: handlePrekeysGet,
+  [StoreRequest.Kind.PREKEY_USED]: handlePrekeyUsed
 }
 
 export class StoreServer {

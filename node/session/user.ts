@@ -29,6 +29,7 @@ import { Feed } from './feed.js'
 import { Receipts, decodeReceipt } from './receipts.js'
 import { Rooms } from './rooms.js'
 import { Roster } from './roster.js'
+import { Secrets, type SecretMessage } from './secret.js'
 
 export type { Message, SendResult, UserEvents } from './events.js'
 
@@ -75,6 +76,8 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
   readonly roster: Roster
   /** Group chat. */
   readonly rooms: Rooms
+  /** End-to-end encrypted chats with other devices. */
+  readonly secret: Secrets
   private timer?: NodeJS.Timeout
   private isClosed = false
   private readonly feeds = new Map<string, Feed>()
@@ -95,6 +98,7 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
     this.receipts = new Receipts(this)
     this.roster = new Roster(this)
     this.rooms = new Rooms(this)
+    this.secret = new Secrets(this)
     ;(this as EventEmitter).on('newListener', (event: string | symbol) => { if (event === 'message' && this.held != null) process.nextTick(() => { this.release() }) })
   }
 
@@ -147,6 +151,7 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
   markRead (messages: Message | Message[]): void {
     for (const m of Array.isArray(messages) ? messages : [messages]) {
       if (m.fromId === this.userId || (m.kind !== 'chat' && m.kind !== 'groupchat' && m.kind !== 'secret')) continue
+      if (m.kind === 'secret') void this.secret.markRead(m as SecretMessage).catch((err: Error) => { log('self-destruct timer of %s: %s', m.id, err.message) })
       this.receipts.ack(m.fromId, 'read', new Uint8Array(Buffer.from(m.id, 'hex')), m.room ?? '')
     }
   }
@@ -172,10 +177,12 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
 
   /** Start receiving: subscribe live, one catch-up sync now, then one every sync interval. */
   async open (): Promise<void> {
+    await this.secret.load()
     this.unsubscribe = this.c.relay.subscribeInbox(this.userId, (env) => { this.onLive(env) })
     await this.sync()
     await this.roster.open()
     await this.rooms.open()
+    await this.secret.start()
     this.timer = setInterval(() => { void this.tick() }, this.c.syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS)
     this.timer.unref()
   }
@@ -188,6 +195,7 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
     if (this.timer != null) clearInterval(this.timer)
     this.unsubscribe?.()
     await this.rooms.close().catch(() => {})
+    await this.secret.close().catch(() => {})
     await this.receipts.close().catch(() => {})
     await this.ticking?.catch(() => {})
   }
@@ -305,6 +313,7 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
           const r = decodeReceipt(env.body)
           if (r == null) { this.c.replication.context.reject('bad-receipt'); return }
           const by = (await this.toMessage(env))?.from ?? sender
+          if (r.status === Receipt.Status.READ && r.room === '') await this.secret.onRead(sender, r.ids.map((id) => Buffer.from(id).toString('hex')))
           for (const id of r.ids) {
             this.emit('receipt', { id: Buffer.from(id).toString('hex'), status: r.status === Receipt.Status.READ ? 'read' : 'delivered', by, byId: sender, at: hlcMillis(env.timestamp), ...(r.room !== '' ? { room: r.room } : {}) })
           }
@@ -317,8 +326,11 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
         case Envelope.Kind.ROOM:
           await this.rooms.handleInvite(env)
           return
+        case Envelope.Kind.SECRET:
+          if (sender === this.userId) return
+          if (await this.secret.handle(env)) this.receipts.ack(sender, 'delivered', env.id)
+          return
         default:
-          // secret chats and future kinds: handled by their parts when they exist
           return
       }
     } catch (err: any) {

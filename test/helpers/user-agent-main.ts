@@ -167,6 +167,8 @@ const HANDLERS: Record<string, Handler> = {
     else if (a.target === 'roster') obj = u.roster
     else if (a.target === 'rooms') obj = u.rooms
     else if (a.target.startsWith('room:')) obj = await (u.rooms as any).get(a.target.slice(5))
+    else if (a.target === 'secret') obj = u.secret
+    else if (a.target.startsWith('secret:')) obj = await u.secret.open(a.target.slice(7))
     else throw new Error(`unknown call target ${a.target}`)
     if (obj == null || typeof obj[a.method] !== 'function') throw new Error(`${a.target} has no method ${a.method}`)
     return plain(await obj[a.method](...(a.args ?? [])))

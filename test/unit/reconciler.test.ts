@@ -1,4 +1,5 @@
 import { openGuard } from '../../node/replication/guard.js'
+import { PrekeyStore } from '../../node/store/prekey-store.js'
 import { TokenBuckets } from '../../node/rate-limit.js'
 import { strict as assert } from 'node:assert'
 import { Envelope, SenderKeyCache, generateIdentity, userIdOf } from '../../protocol/envelope.js'
@@ -35,6 +36,7 @@ describe('Reconciler (two replicas on disk, RPC in memory)', () => {
       libp2p: { dialProtocol: async () => { throw new Error('no network in this test') } },
       mailboxes: new MailboxStore(db, commit),
       handles: new HandleStore(db, commit),
+      prekeys: new PrekeyStore(db, commit),
       hints: new HintBook(db, commit),
       placement: new Placement({ selfId: id, selfCapacity: 1, selfIsServer: true, liveServers: () => [], viewVersion: () => 0 }, 3),
       keys: new SenderKeyCache(),

@@ -1,0 +1,48 @@
+/**
+ * PREKEYS_PUT, PREKEYS_GET, PREKEY_USED: the prekey directory of secret chats at a user's owners.
+ *
+ * One-time prekeys must be handed out once each. Claims go to one coordinating owner (the first of the
+ * user's owners that answers, primary first): it retires the key on its own disk, then tells the other
+ * owners (PREKEY_USED) before it answers, so a coordinator that takes over after it fails does not hand
+ * out the same key. Only servers may send PREKEY_USED.
+ */
+
+import { decodeBundle, encodeBundle } from '../../../protocol/secret/index.js'
+import { isUserId } from '../../../protocol/mailbox.js'
+import { openPrekeyUpload } from '../../../protocol/prekeys.js'
+import { StoreRequest, StoreResponse } from '../../../protocol/pb/store.js'
+import type { StoreHandler } from '../context.js'
+import { Forbidden, Rejection } from './rejection.js'
+
+export const handlePrekeysPut: StoreHandler = async (req, _from, ctx) => {
+  const { userId, upload } = openPrekeyUpload(req.prekeys)
+  const at = Number(upload.timestamp)
+  if (at - Date.now() > ctx.maxDriftMs) throw new Rejection('clock-drift', 'prekey upload is from the future')
+  await ctx.prekeys.put(userId, upload.bundle, at, upload.oneTime)
+  return { status: StoreResponse.Status.OK, remaining: await ctx.prekeys.remaining(userId) }
+}
+
+export const handlePrekeysGet: StoreHandler = async (req, _from, ctx) => {
+  if (!isUserId(req.user)) throw new Rejection('bad-user', 'not a user id')
+  const stored = await ctx.prekeys.bundle(req.user)
+  if (stored == null) return { status: StoreResponse.Status.NOT_FOUND, error: 'no prekeys published here' }
+  const bundle = decodeBundle(stored.bundle)
+  if (req.claimOneTime && req.coordinate) {
+    const key = await ctx.prekeys.take(req.user)
+    if (key != null) {
+      const others = ctx.placement.ownersOf(req.user).filter((o) => o !== ctx.selfId)
+      // every other owner learns the key is spent before anyone can use it
+      await Promise.allSettled(others.map(async (o) => ctx.call(o, { kind: StoreRequest.Kind.PREKEY_USED, user: req.user, prekeyId: key.id })))
+      bundle.oneTimePrekey = key
+    }
+  }
+  return { status: StoreResponse.Status.OK, bundle: encodeBundle(bundle) as Uint8Array<ArrayBuffer>, remaining: await ctx.prekeys.remaining(req.user) }
+}
+
+export const handlePrekeyUsed: StoreHandler = async (req, from, ctx) => {
+  if (from !== ctx.selfId && !ctx.isServerPeer(from)) throw new Forbidden('not-a-server', 'only owners retire one-time prekeys')
+  if (!isUserId(req.user)) throw new Rejection('bad-user', 'not a user id')
+  await ctx.prekeys.retire(req.user, req.prekeyId)
+  return { status: StoreResponse.Status.OK }
+}
+
