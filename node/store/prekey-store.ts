@@ -13,6 +13,7 @@ const idKey = (id: number): string => id.toString(16).padStart(8, '0')
 
 export class PrekeyStore {
   private readonly sub
+  private readonly taking = new Map<string, Promise<{ id: number, publicKey: Uint8Array } | undefined>>()
 
   constructor (db: ChorusDb, private readonly commit: GroupCommit) {
     this.sub = db.sublevel<string, string>('prekeys', { valueEncoding: 'utf8' })
@@ -40,8 +41,19 @@ export class PrekeyStore {
     await this.commit.write(ops)
   }
 
-  /** Hand out the oldest unused one-time prekey, retiring it here; `undefined` when none is left. */
+  /** Hand out the oldest unused one-time prekey, retiring it here; `undefined` when none is left. Serialised per user. */
   async take (userId: string): Promise<{ id: number, publicKey: Uint8Array } | undefined> {
+    const prev = this.taking.get(userId) ?? Promise.resolve(undefined)
+    const run = prev.catch(() => undefined).then(async () => this.takeNow(userId))
+    this.taking.set(userId, run)
+    try {
+      return await run
+    } finally {
+      if (this.taking.get(userId) === run) this.taking.delete(userId)
+    }
+  }
+
+  private async takeNow (userId: string): Promise<{ id: number, publicKey: Uint8Array } | undefined> {
     for await (const [key, value] of this.sub.iterator({ gt: `o!${userId}!`, lt: `o!${userId}!\xff`, limit: 1 })) {
       const id = parseInt(key.slice(key.lastIndexOf('!') + 1), 16)
       await this.retire(userId, id)

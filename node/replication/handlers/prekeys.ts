@@ -7,7 +7,7 @@
  * out the same key. Only servers may send PREKEY_USED.
  */
 
-import { decodeBundle, encodeBundle } from '../../../protocol/secret/index.js'
+import { decodeBundle } from '../../../protocol/secret/index.js'
 import { isUserId } from '../../../protocol/mailbox.js'
 import { openPrekeyUpload } from '../../../protocol/prekeys.js'
 import { StoreRequest, StoreResponse } from '../../../protocol/pb/store.js'
@@ -26,17 +26,32 @@ export const handlePrekeysGet: StoreHandler = async (req, _from, ctx) => {
   if (!isUserId(req.user)) throw new Rejection('bad-user', 'not a user id')
   const stored = await ctx.prekeys.bundle(req.user)
   if (stored == null) return { status: StoreResponse.Status.NOT_FOUND, error: 'no prekeys published here' }
-  const bundle = decodeBundle(stored.bundle)
+  let bundle = stored.bundle
   if (req.claimOneTime && req.coordinate) {
+    // `take` is serialised per user: two concurrent claims never get the same key
     const key = await ctx.prekeys.take(req.user)
     if (key != null) {
       const others = ctx.placement.ownersOf(req.user).filter((o) => o !== ctx.selfId)
       // every other owner learns the key is spent before anyone can use it
       await Promise.allSettled(others.map(async (o) => ctx.call(o, { kind: StoreRequest.Kind.PREKEY_USED, user: req.user, prekeyId: key.id })))
-      bundle.oneTimePrekey = key
+      bundle = withOneTimePrekey(bundle, key)
     }
   }
-  return { status: StoreResponse.Status.OK, bundle: encodeBundle(bundle) as Uint8Array<ArrayBuffer>, remaining: await ctx.prekeys.remaining(req.user) }
+  // the owner passes the bundle on as stored: the asking device verifies its signatures (it must not trust us)
+  return { status: StoreResponse.Status.OK, bundle: bundle as Uint8Array<ArrayBuffer>, remaining: await ctx.prekeys.remaining(req.user) }
+}
+
+/** A stored bundle (which ends in the "no one-time prekey" flag) with a one-time prekey attached. */
+function withOneTimePrekey (stored: Uint8Array, key: { id: number, publicKey: Uint8Array }): Uint8Array {
+  const b = decodeBundle(stored) // shape only; the layout is protocol/secret/bundle.ts
+  if (b.oneTimePrekey != null) return stored
+  const out = new Uint8Array(stored.byteLength + 4 + 32)
+  out.set(stored)
+  const at = stored.byteLength - 1
+  out[at] = 1
+  new DataView(out.buffer).setUint32(at + 1, key.id)
+  out.set(key.publicKey, at + 5)
+  return out
 }
 
 export const handlePrekeyUsed: StoreHandler = async (req, from, ctx) => {
