@@ -4,10 +4,16 @@
  * prekeys and `RatchetSession.serialize()` output in its store, and carries headers and ciphertexts in
  * envelopes.
  *
- * A session's life: Bob publishes `prekeyBundle(...)`; Alice `initiate`s against it and
- * `RatchetSession.initAlice(sharedKey, bundle.signedPrekey.publicKey, associatedData)`, then sends
- * `encodeInitialHeader(header)` with each message until Bob replies. Bob `respond`s (deleting the
- * one-time prekey) and `RatchetSession.initBob(sharedKey, signedPrekey.keyPair, associatedData)`.
+ * A session's life:
+ * 1. Bob publishes `encodeBundle(prekeyBundle(...))`.
+ * 2. Alice `initiate`s against it, then calls
+ *    `RatchetSession.initAlice(sharedKey, bundle.signedPrekey.publicKey, associatedData)`. She sends
+ *    `encodeInitialHeader(header)` with each message until `session.hasReceived`.
+ * 3. Bob `respond`s once per initial header (keyed by sender and ephemeral key: later messages carry the
+ *    same header, and their one-time prekey is gone by then), deletes the one-time prekey, and calls
+ *    `RatchetSession.initBob(sharedKey, signedPrekey.keyPair, associatedData)`.
+ *
+ * A sender should store its session (`serialize`) before it lets a ciphertext out.
  */
 
 export * from './constants.js'

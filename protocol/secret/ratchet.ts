@@ -23,7 +23,7 @@ import { concatBytes, equalBytes } from './codec.js'
 import { MAX_ASSOCIATED_DATA_BYTES, MAX_PREVIOUS_CHAINS, MAX_SKIP, MAX_SKIPPED_KEYS } from './constants.js'
 import { DecryptError, ReplayError, SessionStateError, TooFarAheadError, TooManySkippedError } from './errors.js'
 import { decodeHeader, encodeHeader } from './header.js'
-import { AEAD_NONCE_BYTES, AEAD_TAG_BYTES, aeadOpen, aeadSeal, hkdf, hmacSha256, x25519, x25519GenerateWithObject, x25519PrivateKeyObject, type X25519KeyPair } from './primitives.js'
+import { AEAD_NONCE_BYTES, AEAD_TAG_BYTES, aeadOpen, aeadSeal, hkdf, hmacSha256, x25519, x25519GenerateWithObject, x25519PrivateKeyObject, x25519PublicKeyObject, type X25519KeyPair } from './primitives.js'
 import { decodeState, encodeState, skippedKeyId, type RatchetState, type SkippedKey } from './ratchet-state.js'
 
 const ROOT_INFO = 'chorus/ratchet/root'
@@ -78,6 +78,14 @@ export class RatchetSession {
   /** Whether `encrypt` may be called: false for Bob until Alice's first message has been decrypted. */
   get canSend (): boolean {
     return this.state.sendingChainKey != null
+  }
+
+  /**
+   * Whether a message of the peer has been decrypted. Alice sends the X3DH initial header with every
+   * message until this turns true: until then Bob may not have a session to read them with.
+   */
+  get hasReceived (): boolean {
+    return this.state.receivingChainKey != null
   }
 
   /** How many skipped message keys are held (at most `MAX_SKIPPED_KEYS`). */
@@ -157,14 +165,15 @@ export class RatchetSession {
     const closing = s.receivingChainKey != null && s.receivingRatchetKey != null
       ? skip(s.receivingChainKey, s.receiveCount, s.receiveCount + oldGap, s.receivingRatchetKey).skipped
       : []
-    const [midRoot, receivingChain] = kdfRoot(s.rootKey, x25519(this.sendingKey(), dh))
+    const theirs = x25519PublicKeyObject(dh) // imported once for both DHs of the step
+    const [midRoot, receivingChain] = kdfRoot(s.rootKey, x25519(this.sendingKey(), theirs))
     const chain = skip(receivingChain, 0, n, dh)
     const [messageKey, receivingChainKey] = kdfChain(chain.chainKey)
     const plaintext = open(messageKey, ciphertext, ad)
 
     // Authentic: commit, and turn our sending chain with a fresh ratchet key (spec DHRatchet).
     const next = x25519GenerateWithObject()
-    const [rootKey, sendingChainKey] = kdfRoot(midRoot, x25519(next.privateKeyObject, dh))
+    const [rootKey, sendingChainKey] = kdfRoot(midRoot, x25519(next.privateKeyObject, theirs))
     if (s.receivingRatchetKey != null) {
       s.previousReceivingKeys.push(s.receivingRatchetKey)
       if (s.previousReceivingKeys.length > MAX_PREVIOUS_CHAINS) s.previousReceivingKeys.shift()

@@ -16,7 +16,7 @@ import { ed25519Sign, ed25519Verify, type Ed25519KeyPair } from '../ed25519.js'
 import { concatBytes, Writer } from './codec.js'
 import { MAX_ONE_TIME_PREKEY_BATCH } from './constants.js'
 import { BadBundleSignatureError, MalformedSecretMessageError, PrekeyUsedError, SessionStateError } from './errors.js'
-import { hkdf, x25519, x25519GenerateWithObject, x25519PrivateKeyObject, type X25519KeyPair } from './primitives.js'
+import { hkdf, x25519, x25519GenerateWithObject, x25519PrivateKeyObject, x25519PublicKeyObject, type X25519KeyPair } from './primitives.js'
 
 const encoder = new TextEncoder()
 const IDENTITY_DH_DOMAIN = encoder.encode('chorus/x3dh/identity-dh/v1\0')
@@ -156,10 +156,11 @@ export function verifyBundle (bundle: PrekeyBundle): void {
 export function initiate (ours: SecretIdentity, bundle: PrekeyBundle): X3dhInitiation {
   verifyBundle(bundle)
   const ephemeral = x25519GenerateWithObject()
+  const signedPrekey = x25519PublicKeyObject(bundle.signedPrekey.publicKey)
   const dhs = [
-    x25519(ours.identityDhKey, bundle.signedPrekey.publicKey),
+    x25519(ours.identityDhKey, signedPrekey),
     x25519(ephemeral.privateKeyObject, bundle.identityDhKey),
-    x25519(ephemeral.privateKeyObject, bundle.signedPrekey.publicKey)
+    x25519(ephemeral.privateKeyObject, signedPrekey)
   ]
   if (bundle.oneTimePrekey != null) dhs.push(x25519(ephemeral.privateKeyObject, bundle.oneTimePrekey.publicKey))
   const header: InitialHeader = {
@@ -198,12 +199,13 @@ export function respond (ours: SecretIdentity, signedPrekey: SignedPrekey, oneTi
     throw new BadBundleSignatureError('initiator identity DH key is not signed by its identity key')
   }
   const spk = x25519PrivateKeyObject(signedPrekey.keyPair.privateKey, signedPrekey.keyPair.publicKey)
+  const ephemeral = x25519PublicKeyObject(header.ephemeralKey)
   const dhs = [
     x25519(spk, header.identityDhKey),
-    x25519(ours.identityDhKey, header.ephemeralKey),
-    x25519(spk, header.ephemeralKey)
+    x25519(ours.identityDhKey, ephemeral),
+    x25519(spk, ephemeral)
   ]
-  if (oneTimePrekey != null) dhs.push(x25519(oneTimePrekey.keyPair, header.ephemeralKey))
+  if (oneTimePrekey != null) dhs.push(x25519(oneTimePrekey.keyPair, ephemeral))
   return {
     sharedKey: kdf(dhs),
     associatedData: concatBytes(header.identityKey, header.identityDhKey, ours.identityKey.publicKey, ours.identityDhKey.publicKey)
