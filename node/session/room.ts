@@ -226,7 +226,11 @@ export class Room extends EventEmitter<RoomEvents> {
 
   private async syncOnce (): Promise<void> {
     if (!this.active || this.ctx.closed) return
-    if (!this.loaded) await this.load()
+    if (!this.loaded) {
+      await this.load()
+      // kicked (or left on another device) while this session was away
+      if (!this.state.isMember(this.ctx.userId)) { this.host.parted(this, this.state.exitOf(this.ctx.userId)); return }
+    }
     await this.syncState()
     if (!this.active) return
     try {
@@ -326,6 +330,9 @@ export class Room extends EventEmitter<RoomEvents> {
   private verdict (env: Envelope): RoomLiveVerdict {
     if (!this.loaded) return 'ignore'
     const v = this.state.verdict(env)
+    // the relay keeps one judge per room and node: a room this session left no longer follows its state,
+    // so it never has a peer punished on that stale word (the judge of a session still in it would be better)
+    if (!this.active) return v === 'reject' ? 'ignore' : v
     // a state event, or a post by someone the fold does not know yet: the owners know more
     if (env.kind === Envelope.Kind.ROOM || v === 'ignore') this.syncSoon()
     return v
@@ -333,6 +340,9 @@ export class Room extends EventEmitter<RoomEvents> {
 
   private onLive (env: Envelope): void {
     if (!this.active || env.kind !== Envelope.Kind.GROUPCHAT) return
+    // the relay's judge may be another session's on this node (one per room): check by this fold too
+    const own = userIdOf(env.senderKey) === this.ctx.userId
+    if (!own && this.state.verdict(env) !== 'accept') { this.syncSoon(); return }
     if (!this.messageFeed.claim(env)) return
     void this.deliver(env)
   }

@@ -13,6 +13,7 @@
  * session that opens again resubscribes; a room this user left or was kicked from is dropped there.
  */
 
+import type { EventEmitter } from 'node:events'
 import { logger } from '@libp2p/logger'
 import { Envelope, openEnvelope, userIdOf } from '../../protocol/envelope.js'
 import { hlcMillis } from '../../protocol/hlc.js'
@@ -26,6 +27,9 @@ import { Room, type RoomHost } from './room.js'
 export { Room, type RoomEvents, type RoomMemberInfo } from './room.js'
 
 const log = logger('chorus:session:rooms')
+
+/** 'room:member' events held for the session's first listener at most. @default 1000 */
+export const DEFAULT_ROOM_EVENTS_HELD = 1000
 
 /** No room with this id exists at its owners (or none of them has its state yet). */
 export class UnknownRoomError extends ChorusError {
@@ -65,21 +69,37 @@ export class Rooms implements RoomHost {
   private readonly invitations_ = new Map<string, RoomInvitation>()
   private readonly saved
   private isOpen = false
+  /**
+   * 'room:member' events from before anyone listened: what the catch-up inside `openUser` finds (an
+   * invitation, a kick while away) is found before the caller can attach a listener.
+   */
+  private held: RoomMemberEvent[] | undefined = []
 
   constructor (private readonly ctx: SessionContext) {
     this.saved = ctx.db.sublevel<string, string>('rooms', { valueEncoding: 'utf8' })
+    const emitter = ctx as unknown as Partial<EventEmitter>
+    if (typeof emitter.on === 'function' && typeof emitter.listenerCount === 'function') {
+      emitter.on('newListener', (event: string | symbol) => { if (event === 'room:member') process.nextTick(() => { this.release() }) })
+    } else {
+      this.held = undefined
+    }
   }
 
-  /** Resubscribe to the rooms this user had joined. A room that cannot be reached now is retried on every sync. */
+  /**
+   * Resubscribe to the rooms this user had joined and catch them up (in parallel). A room that cannot be
+   * reached now stays in `list()` and is retried on every sync.
+   */
   async open (): Promise<void> {
     this.isOpen = true
     const prefix = `${this.ctx.userId}!`
-    const ids: string[] = []
-    for await (const key of this.saved.keys({ gt: prefix, lt: `${prefix}\xff` })) ids.push(key.slice(prefix.length))
-    await Promise.all(ids.map(async (id) => {
-      const room = new Room(this.ctx, id, this)
-      this.joined.set(id, room)
-      await room.activate().catch((err: Error) => { log('%s: room %s not reached yet: %s', this.ctx.handle, id, err.message) })
+    const rooms: Room[] = []
+    for await (const key of this.saved.keys({ gt: prefix, lt: `${prefix}\xff` })) {
+      const room = new Room(this.ctx, key.slice(prefix.length), this)
+      this.joined.set(room.id, room)
+      rooms.push(room)
+    }
+    await Promise.all(rooms.map(async (room) => {
+      await room.activate().catch((err: Error) => { log('%s: room %s not reached yet: %s', this.ctx.handle, room.id, err.message) })
     }))
   }
 
@@ -191,14 +211,14 @@ export class Rooms implements RoomHost {
     const by = (await this.ctx.toMessage(inner))?.from ?? byId
     const invitation: RoomInvitation = { room: to.id, name: ev.name, by, byId, at: hlcMillis(inner.timestamp) }
     this.invitations_.set(to.id, invitation)
-    this.ctx.emit('room:member', { room: to.id, action: 'invite', member: this.ctx.handle, memberId: this.ctx.userId, by, byId, at: invitation.at })
+    this.tell({ room: to.id, action: 'invite', member: this.ctx.handle, memberId: this.ctx.userId, by, byId, at: invitation.at })
   }
 
   // RoomHost
 
   announce (room: Room, event: RoomMemberEvent): void {
     room.emit('member', event)
-    this.ctx.emit('room:member', event)
+    this.tell(event)
   }
 
   parted (room: Room, exit: RoomExit | undefined): void {
@@ -219,6 +239,25 @@ export class Rooms implements RoomHost {
       }
       this.announce(room, event)
     })()
+  }
+
+  /** Emit 'room:member' on the session, or hold it until the first listener (in order). */
+  private tell (event: RoomMemberEvent): void {
+    if (this.held == null) { this.ctx.emit('room:member', event); return }
+    this.held.push(event)
+    if (this.listeners() > 0) { this.release(); return }
+    if (this.held.length > DEFAULT_ROOM_EVENTS_HELD) { this.held.shift(); log('%s: no room:member listener; dropped the oldest held event', this.ctx.handle) }
+  }
+
+  private release (): void {
+    if (this.held == null || this.listeners() === 0) return
+    const list = this.held
+    this.held = undefined
+    for (const e of list) this.ctx.emit('room:member', e)
+  }
+
+  private listeners (): number {
+    return (this.ctx as unknown as EventEmitter).listenerCount('room:member')
   }
 
   private need (roomId: string): Room {

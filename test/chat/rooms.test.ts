@@ -33,6 +33,8 @@ describe('rooms (processes): 5 servers, 4 client nodes', function () {
   let carol: UserAgent
   let mallory: UserAgent
   let bobDir: string
+  let carolDir: string
+  let lobby = ''
   const ids: Record<string, string> = {}
   let roomId = ''
 
@@ -54,9 +56,10 @@ describe('rooms (processes): 5 servers, 4 client nodes', function () {
     mallory = agents.spawn('mallory')
     await mesh.start(5)
     bobDir = mesh.procs.dir('chorus-bob-')
+    carolDir = mesh.procs.dir('chorus-carol-')
     await Promise.all([
       startAgent(alice, mesh.procs.dir('chorus-alice-')), startAgent(bob, bobDir),
-      startAgent(carol, mesh.procs.dir('chorus-carol-')), startAgent(mallory, mesh.procs.dir('chorus-mallory-'))
+      startAgent(carol, carolDir), startAgent(mallory, mesh.procs.dir('chorus-mallory-'))
     ])
     for (const [agent, handle] of [[alice, 'alice'], [bob, 'bob'], [carol, 'carol'], [mallory, 'dave']] as const) {
       ids[handle] = (await agent.openUser(handle, LIVE_ONLY)).userId
@@ -146,7 +149,7 @@ describe('rooms (processes): 5 servers, 4 client nodes', function () {
   })
 
   it('a public room: anyone joins without an invitation, and leaves', async () => {
-    const lobby = (await bob.call('bob', 'rooms', 'create', { name: 'lobby', public: true })).id
+    lobby = (await bob.call('bob', 'rooms', 'create', { name: 'lobby', public: true })).id
     const joined = await carol.call('carol', 'rooms', 'join', lobby)
     assert.equal(joined.public, true)
     await mallory.call('dave', 'rooms', 'join', lobby)
@@ -204,5 +207,21 @@ describe('rooms (processes): 5 servers, 4 client nodes', function () {
     await alice.call('alice', `room:${roomId}`, 'send', 'welcome back')
     await bob.waitForEvent('the next post', isRoomMessage(roomId, 'welcome back'))
     assert.deepEqual(roomTexts(await bob.events(), roomId).filter((t) => t !== 'welcome back'), ['while bob was away'], 'nothing seen before the restart comes again')
+  })
+
+  it('a member kicked while away finds out when its session opens again', async () => {
+    assert.ok((await carol.call('carol', 'rooms', 'list')).some((r: any) => r.id === lobby))
+    await carol.stop()
+    await bob.call('bob', 'rooms', 'kick', lobby, 'carol')
+    await startAgent(carol, carolDir)
+    await carol.openUser('carol', LIVE_ONLY)
+    const [kick] = await carol.waitForEvent('the kick found on reopening', memberEvent(lobby, 'kick', ids.carol))
+    assert.equal(kick.data.by, 'bob')
+    assert.deepEqual((await carol.call('carol', 'rooms', 'list')).map((r: any) => r.id), [], 'and the room is gone for good')
+    // banned from the public room until invited again
+    await assert.rejects(carol.call('carol', 'rooms', 'join', lobby), { name: 'ForbiddenError' })
+    await bob.call('bob', 'rooms', 'invite', lobby, 'carol')
+    await carol.waitForEvent('the new invitation', memberEvent(lobby, 'invite', ids.carol))
+    assert.equal((await carol.call('carol', 'rooms', 'join', lobby)).role, 'member')
   })
 })
