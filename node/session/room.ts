@@ -76,6 +76,8 @@ export class Room extends EventEmitter<RoomEvents> {
   private soon?: NodeJS.Timeout
   /** handles checked against their claims: userId → handle */
   private readonly verified = new Map<string, string>()
+  /** state envelopes this session made before its first load: folded in again by it */
+  private stateEnvelopes: Envelope[] = []
 
   constructor (private readonly ctx: SessionContext, readonly id: string, private readonly host: RoomHost) {
     super()
@@ -190,9 +192,6 @@ export class Room extends EventEmitter<RoomEvents> {
     this.stateEnvelopes = []
     this.loaded = true
   }
-
-  /** Envelopes this session wrote or saw before a load: folded in again by it. */
-  private stateEnvelopes: Envelope[] = []
 
   /** Take a state envelope this session made (the CREATE, a JOIN) into the fold at once. */
   async adopt (env: Envelope): Promise<void> {
