@@ -141,7 +141,7 @@ export function checkStatus (res: StoreResponse, peerId: string): StoreResponse 
 /** Decode a response within the protocol's bounds. */
 export function decodeResponse (bytes: Uint8Array): StoreResponse {
   try {
-    return StoreResponse.decode(bytes, { limits: { envelopes: 1000, buckets: 20_000, cursors: 20_000 } })
+    return StoreResponse.decode(bytes, { limits: { envelopes: 1000, buckets: 20_000, cursors: 20_000, tombstones: 1000, refused: 1000 } })
   } catch (err: any) {
     throw new MalformedFrameError(`store response does not decode: ${err.message}`)
   }

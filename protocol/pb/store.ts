@@ -842,9 +842,145 @@ export interface StoreResponse {
   tombstones: Uint8Array<ArrayBuffer>[]
   bundle: Uint8Array<ArrayBuffer>
   remaining: number
+  refused: StoreResponse.Refusal[]
 }
 
 export namespace StoreResponse {
+  export interface Refusal {
+    index: number
+    status: StoreResponse.Status
+    error: string
+  }
+
+  export namespace Refusal {
+    let _codec: Codec<Refusal>
+
+    export const codec = (): Codec<Refusal> => {
+      if (_codec == null) {
+        _codec = message<Refusal>((obj, w, opts = {}) => {
+          if (opts.lengthDelimited !== false) {
+            w.fork()
+          }
+
+          if ((obj.index != null && obj.index !== 0)) {
+            w.uint32(8)
+            w.uint32(obj.index)
+          }
+
+          if (obj.status != null && __StatusValues[obj.status] !== 0) {
+            w.uint32(16)
+            StoreResponse.Status.codec().encode(obj.status, w)
+          }
+
+          if ((obj.error != null && obj.error !== '')) {
+            w.uint32(26)
+            w.string(obj.error)
+          }
+
+          if (opts.lengthDelimited !== false) {
+            w.ldelim()
+          }
+        }, (reader, length, opts = {}) => {
+          const obj: any = {
+            index: 0,
+            status: Status.OK,
+            error: ''
+          }
+
+          const end = length == null ? reader.len : reader.pos + length
+
+          while (reader.pos < end) {
+            const tag = reader.uint32()
+
+            switch (tag >>> 3) {
+              case 1: {
+                obj.index = reader.uint32()
+                break
+              }
+              case 2: {
+                obj.status = StoreResponse.Status.codec().decode(reader)
+                break
+              }
+              case 3: {
+                obj.error = reader.string()
+                break
+              }
+              default: {
+                reader.skipType(tag & 7)
+                break
+              }
+            }
+          }
+
+          return obj
+        }, function * (reader, length, prefix, opts = {}) {
+          const end = length == null ? reader.len : reader.pos + length
+
+          while (reader.pos < end) {
+            const tag = reader.uint32()
+
+            switch (tag >>> 3) {
+              case 1: {
+                yield {
+                  field: `${prefix}.index`,
+                  value: reader.uint32()
+                }
+                break
+              }
+              case 2: {
+                yield {
+                  field: `${prefix}.status`,
+                  value: StoreResponse.Status.codec().decode(reader)
+                }
+                break
+              }
+              case 3: {
+                yield {
+                  field: `${prefix}.error`,
+                  value: reader.string()
+                }
+                break
+              }
+              default: {
+                reader.skipType(tag & 7)
+                break
+              }
+            }
+          }
+        })
+      }
+
+      return _codec
+    }
+
+    export interface RefusalIndexFieldEvent {
+      field: '$.index'
+      value: number
+    }
+
+    export interface RefusalStatusFieldEvent {
+      field: '$.status'
+      value: StoreResponse.Status
+    }
+
+    export interface RefusalErrorFieldEvent {
+      field: '$.error'
+      value: string
+    }
+
+    export function encode (obj: Partial<Refusal>): Uint8Array<ArrayBuffer> {
+      return encodeMessage(obj, Refusal.codec())
+    }
+
+    export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Refusal>): Refusal {
+      return decodeMessage(buf, Refusal.codec(), opts)
+    }
+
+    export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Refusal>): Generator<RefusalIndexFieldEvent | RefusalStatusFieldEvent | RefusalErrorFieldEvent> {
+      return streamMessage(buf, Refusal.codec(), opts)
+    }
+  }
+
   export enum Status {
     OK = 'OK',
     ERROR = 'ERROR',
@@ -948,6 +1084,13 @@ export namespace StoreResponse {
           w.uint32(obj.remaining)
         }
 
+        if (obj.refused != null && obj.refused.length > 0) {
+          for (const value of obj.refused) {
+            w.uint32(106)
+            StoreResponse.Refusal.codec().encode(value, w)
+          }
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -963,7 +1106,8 @@ export namespace StoreResponse {
           requestId: 0,
           tombstones: [],
           bundle: uint8ArrayAlloc(0),
-          remaining: 0
+          remaining: 0,
+          refused: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1040,6 +1184,16 @@ export namespace StoreResponse {
               obj.remaining = reader.uint32()
               break
             }
+            case 13: {
+              if (opts.limits?.refused != null && obj.refused.length === opts.limits.refused) {
+                throw new MaxLengthError('Decode error - repeated field "refused" had too many elements')
+              }
+
+              obj.refused.push(StoreResponse.Refusal.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.refused$
+              }))
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1053,7 +1207,8 @@ export namespace StoreResponse {
           envelopes: 0,
           buckets: 0,
           cursors: 0,
-          tombstones: 0
+          tombstones: 0,
+          refused: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1181,6 +1336,24 @@ export namespace StoreResponse {
               }
               break
             }
+            case 13: {
+              if (opts.limits?.refused != null && obj.refused === opts.limits.refused) {
+                throw new MaxLengthError('Streaming decode error - repeated field "refused" had too many elements')
+              }
+
+              for (const evt of StoreResponse.Refusal.codec().stream(reader, reader.uint32(), `${prefix}.refused[]`, {
+                limits: opts.limits?.refused$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.refused
+                }
+              }
+
+              obj.refused++
+
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1284,6 +1457,24 @@ export namespace StoreResponse {
     value: number
   }
 
+  export interface StoreResponseRefusedIndexFieldEvent {
+    field: '$.refused[].index'
+    value: number
+    index: number
+  }
+
+  export interface StoreResponseRefusedStatusFieldEvent {
+    field: '$.refused[].status'
+    value: StoreResponse.Status
+    index: number
+  }
+
+  export interface StoreResponseRefusedErrorFieldEvent {
+    field: '$.refused[].error'
+    value: string
+    index: number
+  }
+
   export function encode (obj: Partial<StoreResponse>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, StoreResponse.codec())
   }
@@ -1292,7 +1483,7 @@ export namespace StoreResponse {
     return decodeMessage(buf, StoreResponse.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StoreResponse>): Generator<StoreResponseStatusFieldEvent | StoreResponseErrorFieldEvent | StoreResponseStoredFieldEvent | StoreResponseEnvelopesFieldEvent | StoreResponseMoreFieldEvent | StoreResponseBucketsStartFieldEvent | StoreResponseBucketsCountFieldEvent | StoreResponseBucketsHashFieldEvent | StoreResponseCursorsFieldEvent | StoreResponseClaimHandleFieldEvent | StoreResponseClaimPublicKeyFieldEvent | StoreResponseClaimTimestampFieldEvent | StoreResponseClaimSignatureFieldEvent | StoreResponseRequestIdFieldEvent | StoreResponseTombstonesFieldEvent | StoreResponseBundleFieldEvent | StoreResponseRemainingFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StoreResponse>): Generator<StoreResponseStatusFieldEvent | StoreResponseErrorFieldEvent | StoreResponseStoredFieldEvent | StoreResponseEnvelopesFieldEvent | StoreResponseMoreFieldEvent | StoreResponseBucketsStartFieldEvent | StoreResponseBucketsCountFieldEvent | StoreResponseBucketsHashFieldEvent | StoreResponseCursorsFieldEvent | StoreResponseClaimHandleFieldEvent | StoreResponseClaimPublicKeyFieldEvent | StoreResponseClaimTimestampFieldEvent | StoreResponseClaimSignatureFieldEvent | StoreResponseRequestIdFieldEvent | StoreResponseTombstonesFieldEvent | StoreResponseBundleFieldEvent | StoreResponseRemainingFieldEvent | StoreResponseRefusedIndexFieldEvent | StoreResponseRefusedStatusFieldEvent | StoreResponseRefusedErrorFieldEvent> {
     return streamMessage(buf, StoreResponse.codec(), opts)
   }
 }
