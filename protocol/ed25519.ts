@@ -50,7 +50,22 @@ export function ed25519Verify (publicKey: Uint8Array | KeyObject, message: Uint8
   }
 }
 
+/**
+ * Importing a private key from DER costs about three times the signature itself, so the key objects of
+ * the keys a process signs with (a handful: its users') are kept, by the key's bytes. Bounded: the
+ * oldest is dropped past SIGNER_CACHE_MAX.
+ */
+const signers = new Map<string, KeyObject>()
+const SIGNER_CACHE_MAX = 1024
+
 function privateKeyObject (privateKey: Uint8Array): KeyObject {
   if (privateKey.byteLength !== 32) throw new RangeError('an Ed25519 private key is 32 bytes')
-  return createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, privateKey]), format: 'der', type: 'pkcs8' })
+  const id = Buffer.from(privateKey).toString('base64')
+  let key = signers.get(id)
+  if (key == null) {
+    key = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, privateKey]), format: 'der', type: 'pkcs8' })
+    if (signers.size >= SIGNER_CACHE_MAX) signers.delete(signers.keys().next().value as string)
+    signers.set(id, key)
+  }
+  return key
 }
