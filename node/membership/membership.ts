@@ -158,10 +158,13 @@ export class Membership extends EventEmitter<MembershipEvents> {
     return ids.sort()
   }
 
-  /** The role of a live peer; `undefined` for a client (not tracked) or a peer not in view. */
+  /**
+   * The role a peer declared, while this node remembers it (dead ones too: a server this node wrongly
+   * declared dead is still a server when it pushes repairs after a partition); `undefined` for a peer
+   * never heard of, or forgotten.
+   */
   roleOf (peerId: string): Member['role'] | undefined {
-    const e = this.table.get(peerId)
-    return e != null && e.state !== 'dead' ? e.record.role : undefined
+    return this.table.get(peerId)?.record.role
   }
 
   /** What this node believes of one peer; `undefined` when it never heard of it or has forgotten it. */
