@@ -3,7 +3,8 @@
  * nodes). Measures direct-message end-to-end latency (send() called in one client process → 'message'
  * event in another) at 100, 500 and 1,000 msgs/s offered, direct-message throughput at saturation, and a
  * room's fan-out to 50 members spread over the client processes; each beside raw gossipsub between the
- * same processes in the same run (publisher and receiver client processes, servers relaying).
+ * same processes in the same run (publisher and receiver client processes, three servers relaying, as
+ * for an inbox shard).
  *
  * The servers run with the per-sender rate limit lifted (it would refuse a single sender at 1,000/s by
  * design). Every send is also stored at W = 2 of N = 3 owners: the live path shares the CPU with the
@@ -64,8 +65,10 @@ async function runRelay (ctx: ScenarioContext): Promise<ScenarioResult> {
   const details: Record<string, unknown> = { servers, seconds, size }
 
   ctx.progress('raw gossipsub baseline: client → client, servers relaying, same rates')
-  const rawAgents = [sender, receiver, ...cluster.servers]
-  await prepareRawTopic(rawAgents, RAW_TOPIC)
+  // the same shape as an inbox shard: the two clients and three relaying servers (clients are not
+  // connected to each other, as in Chorus: the publisher reaches the receiver through the relays)
+  const rawAgents = [sender, receiver, ...cluster.servers.slice(0, REPLICAS)]
+  await prepareRawTopic(rawAgents, RAW_TOPIC, undefined, REPLICAS)
   const raw: Record<string, PhaseResult> = {}
   for (const rate of RATES) raw[rate] = await runRawPhase(rawAgents, 'paced', { rate, seconds, size, topic: RAW_TOPIC })
   raw.saturate = await runRawPhase(rawAgents, 'saturate', { rate: 1, seconds, size, topic: RAW_TOPIC })

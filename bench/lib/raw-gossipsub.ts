@@ -60,11 +60,13 @@ export interface RawGossipsubResult {
  * (it flood-publishes to them) and every agent has a mesh (it forwards along it). Some receivers missing one
  * another's subscription does not stop delivery, so it is not waited for: under load it can take long.
  * Returns the ms taken and each agent's mesh size (copies of every message a node receives grow with it).
+ * `publisherSees`: how many subscribers the publisher is connected to (all others, unless some are reached
+ * only through relays).
  */
-export async function prepareRawTopic (agents: readonly AgentHandle[], topic: string, timeoutMs: number = C.DEFAULT_MESH_TIMEOUT_MS): Promise<{ readyMs: number, meshPeers: number[] }> {
+export async function prepareRawTopic (agents: readonly AgentHandle[], topic: string, timeoutMs: number = C.DEFAULT_MESH_TIMEOUT_MS, publisherSees = agents.length - 1): Promise<{ readyMs: number, meshPeers: number[] }> {
   const t0 = wallClock()
   await Promise.all(agents.map(async (a) => await a.request('subscribe', { topic })))
-  const others = agents.length - 1
+  const others = publisherSees
   const meshTarget = Math.min(C.DEFAULT_MIN_MESH_PEERS, others)
   let seen = ''
   let meshPeers: number[] = []

@@ -241,7 +241,7 @@ export class Relay {
     if (at - now > this.c.maxDriftMs) return refuse('clock-drift')
     if (now - at > MAX_RELAY_AGE_MS) return refuse('stale')
     try {
-      verifyEnvelope(env, this.c.keys)
+      verifyEnvelope(env, this.c.keys, msg.data)
     } catch {
       return refuse('bad-signature')
     }

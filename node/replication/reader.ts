@@ -69,7 +69,7 @@ export class Reader {
           const env = decodeEnvelope(bytes)
           const key = hex(cursorOf(env))
           if (merged.has(key)) continue
-          verifyEnvelope(env, this.ctx.keys)
+          verifyEnvelope(env, this.ctx.keys, bytes)
           merged.set(key, env)
         } catch {
           this.ctx.reject('bad-read-envelope')

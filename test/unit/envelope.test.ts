@@ -43,6 +43,18 @@ describe('envelopes (protocol/envelope.ts)', () => {
     assert.match(userIdOf(alice.publicKey), /^[a-z2-7]{32}$/)
   })
 
+  it('verifies an envelope once per cache, and a changed copy is still checked', () => {
+    const cache = new SenderKeyCache()
+    const env = signEnvelope(draft, alice)
+    const bytes = Envelope.encode(env)
+    openEnvelope(bytes, cache)
+    openEnvelope(bytes, cache)
+    // same signature, other bytes: not taken from the cache
+    const forged = Envelope.encode({ ...env, body: new TextEncoder().encode('hellO') })
+    assert.throws(() => openEnvelope(forged, cache), (err: any) => err.code === 'ERR_BAD_SIGNATURE')
+    assert.throws(() => openEnvelope(forged, cache), (err: any) => err.code === 'ERR_BAD_SIGNATURE')
+  })
+
   it('rejects a forged signature and any changed field with BadSignatureError', () => {
     const env = signEnvelope(draft, alice)
     const mallory = generateIdentity()
