@@ -158,7 +158,7 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
           maxDriftMs: this.replicationPart.context.maxDriftMs,
           reject: (reason) => { this.counters?.rejected.inc({ component: 'relay', reason }) },
           ownedRooms: () => this.replicationPart?.rooms.ownedRooms() ?? []
-        })
+        }, this.options.relay)
         if (this.role === 'server') {
           // a server judges the rooms it relays by the state logs on its disk, and relays a room from its first event here
           const rooms = this.replicationPart.rooms

@@ -43,6 +43,8 @@ export interface ChorusNodeOptions {
   membership?: Partial<MembershipInit>
   /** Repair timing and flood control (repair interval, hint interval, per-peer put rate). */
   replication?: { repairIntervalMs?: number, hintIntervalMs?: number, peerPutRate?: number, senderRate?: number, senderBurst?: number }
+  /** live relay: live envelopes a second one sender may have relayed through this node (default 200, burst 1000) */
+  relay?: { senderRate?: number, senderBurst?: number }
   /** Advanced: a libp2p connection gater (which peers this node may talk to). Tests use it to cut partitions. */
   connectionGater?: ConnectionGater
 }
@@ -60,6 +62,7 @@ export interface ResolvedOptions {
   allowPrivateAddresses: boolean
   membership: Partial<MembershipInit>
   replication: { repairIntervalMs?: number, hintIntervalMs?: number, peerPutRate?: number, senderRate?: number, senderBurst?: number }
+  relay: { senderRate?: number, senderBurst?: number }
   connectionGater?: ConnectionGater
 }
 
@@ -78,7 +81,7 @@ export function resolveOptions (options: ChorusNodeOptions = {}): ResolvedOption
   const dataDir = ensureDataDir(options.dataDir ?? defaultDataDir())
   const http = options.http == null ? undefined : hostPort('http', options.http)
   const allowPrivateAddresses = options.allowPrivateAddresses ?? [...listen, ...bootstrap].some(isLoopback)
-  return { role, dataDir, listen, bootstrap, replicas, writeQuorum, capacity, http, allowPrivateAddresses, membership: membershipTimings(options.membership ?? {}), replication: replicationTimings(options.replication ?? {}), connectionGater: options.connectionGater }
+  return { role, dataDir, listen, bootstrap, replicas, writeQuorum, capacity, http, allowPrivateAddresses, membership: membershipTimings(options.membership ?? {}), replication: replicationTimings(options.replication ?? {}), relay: bounded('relay', options.relay ?? {}, RELAY_BOUNDS), connectionGater: options.connectionGater }
 }
 
 /** The listen addresses used when none are given. A client needs no fixed port. */
@@ -168,6 +171,9 @@ const MEMBERSHIP_BOUNDS: Record<string, [number, number]> = {
   maxPiggyback: [1, 1024],
   maxMembers: [2, 1_000_000]
 }
+
+/** Bounds of the relay's rates. */
+const RELAY_BOUNDS: Record<string, [number, number]> = { senderRate: [1, 1_000_000], senderBurst: [1, 10_000_000] }
 
 /** Bounds of replication timings and rates. */
 const REPLICATION_BOUNDS: Record<string, [number, number]> = {

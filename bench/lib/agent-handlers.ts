@@ -42,7 +42,7 @@ export function createHandlers (state: AgentState): AgentHandlers {
   return {
     start: async (cmd) => {
       if (state.node != null) throw new Error('the node is already started')
-      const n = await createNode({ role: cmd.role, dataDir: state.dataDir, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: cmd.bootstrap, membership: cmd.membership, replicas: cmd.replicas, writeQuorum: cmd.writeQuorum, replication: cmd.replication })
+      const n = await createNode({ role: cmd.role, dataDir: state.dataDir, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: cmd.bootstrap, membership: cmd.membership, replicas: cmd.replicas, writeQuorum: cmd.writeQuorum, replication: cmd.replication, relay: cmd.relay })
       state.node = n
       const changed = (type: MemberEvent['type'], m: { peerId: string, role: string }, reason?: string): void => {
         const at = wallClock()

@@ -12,7 +12,7 @@ export const AGENT_ENV = { name: 'CHORUS_BENCH_AGENT', dataDir: 'CHORUS_BENCH_DA
 /** Commands, by operation name. */
 export interface AgentCommands {
   /** Create and start the node. */
-  start: { role: Role, bootstrap: string[], membership: Partial<MembershipInit>, replicas?: number, writeQuorum?: number, replication?: { senderRate?: number, senderBurst?: number } }
+  start: { role: Role, bootstrap: string[], membership: Partial<MembershipInit>, replicas?: number, writeQuorum?: number, replication?: { senderRate?: number, senderBurst?: number }, relay?: { senderRate?: number, senderBurst?: number } }
   /** Open a user session on this node (claims the handle). */
   openUser: { handle: string }
   /**

@@ -18,6 +18,8 @@ export interface ClusterOptions {
   membership?: Partial<MembershipInit>
   /** replication settings of the servers (the relay benchmark lifts the per-sender rate limit) */
   replication?: { senderRate?: number, senderBurst?: number }
+  /** relay settings of the servers */
+  relay?: { senderRate?: number, senderBurst?: number }
   /** @default DEFAULT_VIEW_TIMEOUT_MS */ viewTimeoutMs?: number
   progress?: (line: string) => void
 }
@@ -63,7 +65,7 @@ export async function startCluster (pool: AgentPool, opts: ClusterOptions): Prom
   const servers = pool.forkMany('server', opts.servers)
   const started = await Promise.all(servers.map(async (s) => {
     const ready = await s.ready
-    const reply = await s.request('start', { role: 'server', bootstrap: [bootstrapAddr], membership, replication: opts.replication }, DEFAULT_START_TIMEOUT_MS)
+    const reply = await s.request('start', { role: 'server', bootstrap: [bootstrapAddr], membership, replication: opts.replication, relay: opts.relay }, DEFAULT_START_TIMEOUT_MS)
     return { ready, reply }
   }))
   const lastStart = Math.max(...started.map((s) => s.reply.startResolvedAt))

@@ -273,7 +273,9 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
 
   private async store (env: Envelope): Promise<SendResult> {
     const bytes = Envelope.encode(env)
-    const [{ storedOn }] = await Promise.all([this.c.replication.writer.write(env, bytes), this.c.relay.publish(env, bytes)])
+    // the live copy first: publishing is cheap, and the durable write's six puts would delay it
+    const published = this.c.relay.publish(env, bytes)
+    const [{ storedOn }] = await Promise.all([this.c.replication.writer.write(env, bytes), published])
     return { id: envelopeIdHex(env), timestamp: hlcMillis(env.timestamp), storedOn }
   }
 
