@@ -96,6 +96,7 @@ interface HistoryEntry {
 export class Secrets {
   private readonly sub
   private readonly chats = new Map<string, SecretChat>()
+  private readonly sessions = new Map<string, { session: RatchetSession, record: SessionRecord }>()
   private identity?: SecretIdentity
   private readonly locks = new Map<string, Promise<unknown>>()
   private timer?: NodeJS.Timeout
@@ -288,16 +289,31 @@ export class Secrets {
     })
   }
 
+  /**
+   * The session with `peer`: from memory, or from disk once. The object in memory is only ever changed by
+   * operations that then save it (decrypt is transactional: a refused message leaves it as it was).
+   */
   private async loadSession (peer: string): Promise<{ session: RatchetSession, record: SessionRecord } | undefined> {
+    const cached = this.sessions.get(peer)
+    if (cached != null) return cached
     const raw = await this.sub.get(`sess!${this.me}!${peer}`)
     if (raw == null) return undefined
     const record: SessionRecord = JSON.parse(raw)
-    return { session: RatchetSession.deserialize(unb64(record.state)), record }
+    const loaded = { session: RatchetSession.deserialize(unb64(record.state)), record }
+    this.sessions.set(peer, loaded)
+    return loaded
   }
 
   private async saveSession (peer: string, session: RatchetSession, r: Omit<SessionRecord, 'state'>, extra: any[] = []): Promise<void> {
     const record: SessionRecord = { ...r, state: b64(session.serialize()) }
-    await this.sub.batch([{ type: 'put', key: `sess!${this.me}!${peer}`, value: JSON.stringify(record) }, ...extra])
+    try {
+      await this.sub.batch([{ type: 'put', key: `sess!${this.me}!${peer}`, value: JSON.stringify(record) }, ...extra])
+    } catch (err) {
+      // memory must not run ahead of the disk: reload from it next time
+      this.sessions.delete(peer)
+      throw err
+    }
+    this.sessions.set(peer, { session, record })
   }
 
   /**
