@@ -80,6 +80,14 @@ interface SessionRecord {
   peerIdentityDhKey: string
 }
 
+/** Coalesced writes of one session's state (see `saveSession`). */
+interface SessionWriter {
+  ops: any[]
+  waiters: Array<{ resolve: () => void, reject: (err: Error) => void }>
+  latest?: { session: RatchetSession, record: Omit<SessionRecord, 'state'> }
+  running: boolean
+}
+
 interface HistoryEntry {
   id: string
   from: string
@@ -97,6 +105,7 @@ export class Secrets {
   private readonly sub
   private readonly chats = new Map<string, SecretChat>()
   private readonly sessions = new Map<string, { session: RatchetSession, record: SessionRecord }>()
+  private readonly writers = new Map<string, SessionWriter>()
   private identity?: SecretIdentity
   private readonly locks = new Map<string, Promise<unknown>>()
   private timer?: NodeJS.Timeout
@@ -125,8 +134,10 @@ export class Secrets {
 
   async close (): Promise<void> {
     if (this.timer != null) clearInterval(this.timer)
-    await this.flushDeletes().catch(() => {})
     await Promise.allSettled([...this.locks.values()])
+    // sessions still being written reach the disk before the database closes
+    for (let i = 0; i < 100 && this.writers.size > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+    await this.flushDeletes().catch(() => {})
   }
 
   /** The secret chat with `handle`: the stored session, or a new one from the peer's published prekeys. */
@@ -152,7 +163,12 @@ export class Secrets {
   /** A SECRET envelope from this user's mailbox (either path, exactly once); true when it decrypted. */
   async handle (env: Envelope): Promise<boolean> {
     const peer = userIdOf(env.senderKey)
-    return this.serial(peer, async () => this.receive(env, peer))
+    // decryption is serialised per session; waiting for the disk is not (writes coalesce, in order)
+    const done = await this.serial(peer, async () => this.receive(env, peer))
+    if (done == null) return false
+    await done.saved
+    done.emit()
+    return true
   }
 
   /** A read receipt for messages of ours: start their self-destruct timers on this side. */
@@ -304,16 +320,39 @@ export class Secrets {
     return loaded
   }
 
+  /**
+   * Store a session's state (and `extra` writes with it). Saves coalesce: while one write is on its way,
+   * later saves of the same session wait and go together in the next, with the newest state — each
+   * caller resolves once a write that includes its state is on disk.
+   */
   private async saveSession (peer: string, session: RatchetSession, r: Omit<SessionRecord, 'state'>, extra: any[] = []): Promise<void> {
-    const record: SessionRecord = { ...r, state: b64(session.serialize()) }
-    try {
-      await this.sub.batch([{ type: 'put', key: `sess!${this.me}!${peer}`, value: JSON.stringify(record) }, ...extra])
-    } catch (err) {
-      // memory must not run ahead of the disk: reload from it next time
-      this.sessions.delete(peer)
-      throw err
+    this.sessions.set(peer, { session, record: r as SessionRecord })
+    let w = this.writers.get(peer)
+    if (w == null) { w = { ops: [], waiters: [], running: false }; this.writers.set(peer, w) }
+    w.ops.push(...extra)
+    w.latest = { session, record: r }
+    const done = new Promise<void>((resolve, reject) => { w.waiters.push({ resolve, reject }) })
+    if (!w.running) void this.drainWrites(peer, w)
+    return done
+  }
+
+  private async drainWrites (peer: string, w: SessionWriter): Promise<void> {
+    w.running = true
+    while (w.waiters.length > 0 && w.latest != null) {
+      const waiters = w.waiters.splice(0)
+      const ops = w.ops.splice(0)
+      const record: SessionRecord = { ...w.latest.record, state: b64(w.latest.session.serialize()) }
+      try {
+        await this.sub.batch([{ type: 'put', key: `sess!${this.me}!${peer}`, value: JSON.stringify(record) }, ...ops])
+        for (const x of waiters) x.resolve()
+      } catch (err: any) {
+        // memory must not run ahead of the disk: reload from it next time
+        this.sessions.delete(peer)
+        for (const x of waiters) x.reject(err)
+      }
     }
-    this.sessions.set(peer, { session, record })
+    w.running = false
+    if (w.waiters.length === 0) this.writers.delete(peer)
   }
 
   /**
@@ -323,7 +362,7 @@ export class Secrets {
    */
   async send (peer: string, text: string, ttlMs: number): Promise<SendResult> {
     if (!Number.isInteger(ttlMs) || ttlMs < 0 || ttlMs > MAX_TTL_MS) throw new RangeError(`ttlMs must be 0..${MAX_TTL_MS}`)
-    const env = await this.serial(peer, async () => {
+    const { env, saved } = await this.serial(peer, async () => {
       const loaded = await this.loadSession(peer)
       if (loaded == null) throw new MalformedSecretMessageError(`no secret session with ${peer}`)
       const { session, record } = loaded
@@ -337,9 +376,9 @@ export class Secrets {
       })
       const env = this.ctx.sign(Envelope.Kind.SECRET, peer, body)
       const entry: HistoryEntry = { id: Buffer.from(env.id).toString('hex'), from: this.ctx.handle, fromId: this.me, text, timestamp: hlcMillis(env.timestamp), ttlMs, expiresAt: 0, outgoing: true }
-      await this.saveSession(peer, session, record, [{ type: 'put', key: this.histKey(peer, env), value: JSON.stringify(entry) }])
-      return env
+      return { env, saved: this.saveSession(peer, session, record, [{ type: 'put', key: this.histKey(peer, env), value: JSON.stringify(entry) }]) }
     })
+    await saved
     return this.ctx.send(env)
   }
 
@@ -347,15 +386,19 @@ export class Secrets {
     return `hist!${this.me}!${peer}!${Buffer.from(cursorOf(env)).toString('hex')}`
   }
 
-  /** One incoming SECRET envelope: start the session if it is an initiation, decrypt, store, emit, delete at the servers. */
-  private async receive (env: Envelope, peer: string): Promise<boolean> {
+  /**
+   * One incoming SECRET envelope: start the session if it is an initiation, decrypt, and start storing the
+   * new state. Returns what remains once it is on disk (emit; the envelope is deleted at the servers),
+   * or `undefined` when the message was refused.
+   */
+  private async receive (env: Envelope, peer: string): Promise<{ saved: Promise<void>, emit: () => void } | undefined> {
     let body: SecretBody
     try {
       body = SecretBody.decode(env.body)
       if (body.header.byteLength === 0 || body.ciphertext.byteLength === 0) throw new Error('empty header or ciphertext')
     } catch (err: any) {
       this.reject('malformed', err)
-      return false
+      return undefined
     }
     let loaded = await this.loadSession(peer)
     const extra: any[] = []
@@ -363,37 +406,41 @@ export class Secrets {
       let header: InitialHeader
       try {
         header = decodeInitialHeader(body.initial)
-      } catch (err) { this.reject('malformed', err); return false }
+      } catch (err) { this.reject('malformed', err); return undefined }
       const sameSession = loaded != null && loaded.record.ephemeral === b64(header.ephemeralKey)
       if (!sameSession) {
         try {
           const started = await this.accept(peer, env, header)
           loaded = started.loaded
           extra.push(...started.ops)
-        } catch (err) { this.reject(err instanceof PrekeyUsedError ? 'prekey-used' : err instanceof BadBundleSignatureError ? 'bad-bundle-signature' : 'bad-initiation', err); return false }
+        } catch (err) { this.reject(err instanceof PrekeyUsedError ? 'prekey-used' : err instanceof BadBundleSignatureError ? 'bad-bundle-signature' : 'bad-initiation', err); return undefined }
       }
     }
-    if (loaded == null) { this.reject('no-session', new Error(`no session with ${peer}`)); return false }
+    if (loaded == null) { this.reject('no-session', new Error(`no session with ${peer}`)); return undefined }
     let plain: SecretPlaintext
     try {
       plain = SecretPlaintext.decode(loaded.session.decrypt(body.header, body.ciphertext))
     } catch (err: any) {
       this.reject(err instanceof SecretChatError ? err.code : 'malformed', err)
-      return false
+      return undefined
     }
     // the peer answered: our initiation is done, stop sending the initial header
     if (loaded.record.initial != null && loaded.record.peerIdentityKey === b64(env.senderKey) && body.initial.byteLength === 0) delete loaded.record.initial
     const ttlMs = Math.min(plain.ttlMs, MAX_TTL_MS)
     const m = await this.ctx.toMessage(env)
-    if (m == null) return false
+    if (m == null) return undefined
     const message: SecretMessage = { ...m, kind: 'secret', text: plain.text, ttlMs }
     const entry: HistoryEntry = { id: m.id, from: m.from, fromId: peer, text: plain.text, timestamp: m.timestamp, ttlMs, expiresAt: 0, outgoing: false }
     extra.push({ type: 'put', key: this.histKey(peer, env), value: JSON.stringify(entry) })
-    await this.saveSession(peer, loaded.session, loaded.record, extra)
-    this.queueDelete(cursorOf(env))
-    this.chatFor(peer, m.from).emit('message', message)
-    this.ctx.emit('message', message)
-    return true
+    const saved = this.saveSession(peer, loaded.session, loaded.record, extra)
+    return {
+      saved,
+      emit: () => {
+        this.queueDelete(cursorOf(env))
+        this.chatFor(peer, m.from).emit('message', message)
+        this.ctx.emit('message', message)
+      }
+    }
   }
 
   /** Respond to an initiation: X3DH with our prekeys; the one-time prekey is deleted with the session's first save. */
