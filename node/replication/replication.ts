@@ -17,6 +17,7 @@ import { MailboxStore } from '../store/mailbox-store.js'
 import type { ReplicationContext } from './context.js'
 import { TokenBuckets } from '../rate-limit.js'
 import { DEFAULT_SENDER_BURST, DEFAULT_SENDER_RATE, EXPIRY_SWEEP_INTERVAL_MS } from './constants.js'
+import { AccessGuard } from './access.js'
 import { RoomGuard } from './room-guard.js'
 import { Placement } from './placement.js'
 import { PutBatcher } from './put-batcher.js'
@@ -92,7 +93,7 @@ export class Replication {
       writeQuorum: init.writeQuorum,
       maxDriftMs: DEFAULT_MAX_DRIFT_MS,
       reject: components.reject,
-      guard: this.rooms,
+      guard: new AccessGuard(this.rooms, selfId, isServerPeer),
       senders: new TokenBuckets(init.senderRate ?? DEFAULT_SENDER_RATE, init.senderBurst ?? DEFAULT_SENDER_BURST),
       isServerPeer,
       call: async (peer, req, timeoutMs) => this.call(peer, req, timeoutMs)

@@ -165,7 +165,7 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
   async history (withHandle: string, o: { limit?: number, before?: string | Message } = {}): Promise<Message[]> {
     const other = await this.resolve(withHandle)
     const before = o.before == null ? undefined : new Uint8Array(Buffer.from(typeof o.before === 'string' ? o.before : o.before.cursor, 'hex'))
-    const page = await this.c.replication.reader.read(this.userId, { peer: other.userId, limit: o.limit ?? 50, before, newestFirst: true })
+    const page = await this.c.replication.reader.read(this.userId, { peer: other.userId, limit: o.limit ?? 50, before, newestFirst: true, auth: this.readAuth(this.userId) })
     const out: Message[] = []
     for (const env of page.envelopes) {
       if (!HISTORY_KINDS.has(env.kind)) continue
@@ -225,7 +225,8 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
   feed (mailbox: string): Feed {
     let f = this.feeds.get(mailbox)
     if (f == null) {
-      const auth = parseMailbox(mailbox)?.kind === 'room' ? () => this.readAuth(mailbox) : undefined
+      // every log a session follows is its user's own or a room's: the owners want a read proof
+      const auth = (): ReadAuth => this.readAuth(mailbox)
       f = new Feed({ db: this.c.db, reader: this.c.replication.reader, mailbox, key: mailbox === this.userId ? this.userId : `${this.userId}@${mailbox}`, auth })
       this.feeds.set(mailbox, f)
     }

@@ -9,7 +9,12 @@ import { cursorTimestamp } from '../../store/mailbox-store.js'
 import { COARSE_BUCKET_MS, FINE_BUCKET_MS, MAX_BUCKETS, MAX_FETCH_LIMIT, MAX_IDS } from '../constants.js'
 import type { StoreHandler } from '../context.js'
 import { checkBucketMs, checkCursor, checkMailbox } from './checks.js'
-import { Rejection } from './rejection.js'
+import { Forbidden, Rejection } from './rejection.js'
+
+/** IDS and GET hand out entries (or their ids) unchecked: only servers reconcile. DIGEST (counts and hashes) is open. */
+function serversOnly (from: string, ctx: Parameters<StoreHandler>[2]): void {
+  if (from !== ctx.selfId && !ctx.isServerPeer(from)) throw new Forbidden('not-a-server', 'only servers reconcile; clients read with FETCH')
+}
 
 export const handleDigest: StoreHandler = async (req, _from, ctx) => {
   checkMailbox(req.mailbox)
@@ -21,8 +26,9 @@ export const handleDigest: StoreHandler = async (req, _from, ctx) => {
   return { status: StoreResponse.Status.OK, buckets: buckets.map((b) => ({ start: b.start, count: b.count, hash: b.hash as Uint8Array<ArrayBuffer> })) }
 }
 
-export const handleIds: StoreHandler = async (req, _from, ctx) => {
+export const handleIds: StoreHandler = async (req, from, ctx) => {
   checkMailbox(req.mailbox)
+  serversOnly(from, ctx)
   const width = checkBucketMs(req.bucketMs, [FINE_BUCKET_MS])
   const cursors: Array<Uint8Array<ArrayBuffer>> = []
   for (const b of req.buckets.slice(0, 256)) {
@@ -32,8 +38,9 @@ export const handleIds: StoreHandler = async (req, _from, ctx) => {
   return { status: StoreResponse.Status.OK, cursors }
 }
 
-export const handleGet: StoreHandler = async (req, _from, ctx) => {
+export const handleGet: StoreHandler = async (req, from, ctx) => {
   checkMailbox(req.mailbox)
+  serversOnly(from, ctx)
   const wanted = req.cursors.slice(0, MAX_FETCH_LIMIT).map((c) => checkCursor(c)).filter((c) => c != null)
   const found = await ctx.mailboxes.get(req.mailbox, wanted)
   const tombstones = await ctx.mailboxes.tombstonesIn(req.mailbox, wanted) as Array<Uint8Array<ArrayBuffer>>
