@@ -11,6 +11,8 @@
  *   `sess!<me>!<peer>`         the ratchet state with a peer, and the session's X3DH facts (JSON)
  *   `peer!<me>!<peer>`         the peer's identity keys as first seen (for the change warning)
  *   `hist!<me>!<peer>!<cursor>` the plaintext history of the chat, with self-destruct times
+ *   `hid!<me>!<peer>!<id>`     → the history key of a message, by envelope id
+ *   `hexp!<me>!<ms hex12>!<history key>` self-destruct deadlines, in time order
  *
  * A session's state is written before its ciphertext leaves the device and after each message is
  * decrypted, so a restart neither reuses a message key nor loses one.
@@ -376,7 +378,7 @@ export class Secrets {
       })
       const env = this.ctx.sign(Envelope.Kind.SECRET, peer, body)
       const entry: HistoryEntry = { id: Buffer.from(env.id).toString('hex'), from: this.ctx.handle, fromId: this.me, text, timestamp: hlcMillis(env.timestamp), ttlMs, expiresAt: 0, outgoing: true }
-      return { env, saved: this.saveSession(peer, session, record, [{ type: 'put', key: this.histKey(peer, env), value: JSON.stringify(entry) }]) }
+      return { env, saved: this.saveSession(peer, session, record, this.historyOps(peer, env, entry)) }
     })
     await saved
     return this.ctx.send(env)
@@ -384,6 +386,12 @@ export class Secrets {
 
   private histKey (peer: string, env: Envelope): string {
     return `hist!${this.me}!${peer}!${Buffer.from(cursorOf(env)).toString('hex')}`
+  }
+
+  /** The writes that put a message in the chat's history (and its id index). */
+  private historyOps (peer: string, env: Envelope, entry: HistoryEntry): any[] {
+    const key = this.histKey(peer, env)
+    return [{ type: 'put', key, value: JSON.stringify(entry) }, { type: 'put', key: `hid!${this.me}!${peer}!${entry.id}`, value: key }]
   }
 
   /**
@@ -431,7 +439,7 @@ export class Secrets {
     if (m == null) return undefined
     const message: SecretMessage = { ...m, kind: 'secret', text: plain.text, ttlMs }
     const entry: HistoryEntry = { id: m.id, from: m.from, fromId: peer, text: plain.text, timestamp: m.timestamp, ttlMs, expiresAt: 0, outgoing: false }
-    extra.push({ type: 'put', key: this.histKey(peer, env), value: JSON.stringify(entry) })
+    extra.push(...this.historyOps(peer, env, entry))
     const saved = this.saveSession(peer, loaded.session, loaded.record, extra)
     return {
       saved,
@@ -492,24 +500,38 @@ export class Secrets {
   }
 
   private async startTimer (peer: string, id: string, reading: boolean): Promise<void> {
-    for await (const [key, value] of this.sub.iterator({ gt: `hist!${this.me}!${peer}!`, lt: `hist!${this.me}!${peer}!\xff` })) {
-      const e: HistoryEntry = JSON.parse(value)
-      if (e.id !== id || e.ttlMs === 0 || e.expiresAt !== 0 || e.outgoing === reading) continue
-      e.expiresAt = Date.now() + e.ttlMs
-      await this.sub.put(key, JSON.stringify(e))
-    }
+    const key = await this.sub.get(`hid!${this.me}!${peer}!${id}`)
+    if (key == null) return
+    const raw = await this.sub.get(key)
+    if (raw == null) return
+    const e: HistoryEntry = JSON.parse(raw)
+    if (e.ttlMs === 0 || e.expiresAt !== 0 || e.outgoing === reading) return
+    e.expiresAt = Date.now() + e.ttlMs
+    await this.sub.batch([
+      { type: 'put', key, value: JSON.stringify(e) },
+      { type: 'put', key: `hexp!${this.me}!${e.expiresAt.toString(16).padStart(12, '0')}!${key}`, value: '' }
+    ])
   }
 
+  /** Delete the plaintext of every message whose self-destruct deadline has passed. */
   private async expireHistory (): Promise<void> {
     const now = Date.now()
-    const dead: Array<{ key: string, peer: string, id: string }> = []
-    for await (const [key, value] of this.sub.iterator({ gt: `hist!${this.me}!`, lt: `hist!${this.me}!\xff` })) {
-      const e: HistoryEntry = JSON.parse(value)
-      if (e.expiresAt !== 0 && e.expiresAt <= now) dead.push({ key, peer: key.split('!')[2], id: e.id })
+    const prefix = `hexp!${this.me}!`
+    const ops: Array<{ type: 'del', key: string }> = []
+    const gone: Array<{ peer: string, id: string }> = []
+    for await (const key of this.sub.keys({ gt: prefix, lt: `${prefix}${now.toString(16).padStart(12, '0')}!\xff`, limit: 1000 })) {
+      const hist = key.slice(prefix.length + 13)
+      const raw = await this.sub.get(hist)
+      ops.push({ type: 'del', key })
+      if (raw == null) continue
+      const e: HistoryEntry = JSON.parse(raw)
+      const peer = hist.split('!')[2]
+      ops.push({ type: 'del', key: hist }, { type: 'del', key: `hid!${this.me}!${peer}!${e.id}` })
+      gone.push({ peer, id: e.id })
     }
-    if (dead.length === 0) return
-    await this.sub.batch(dead.map((d) => ({ type: 'del' as const, key: d.key })))
-    for (const d of dead) this.chats.get(d.peer)?.emit('expired', { id: d.id })
+    if (ops.length === 0) return
+    await this.sub.batch(ops)
+    for (const d of gone) this.chats.get(d.peer)?.emit('expired', { id: d.id })
   }
 
   // deleting delivered ciphertext at the servers
