@@ -84,6 +84,12 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
   private readonly inbox: Feed
   private readonly receipts: Receipts
   private unsubscribe?: () => void
+  /**
+   * Live envelopes that arrive while the catch-up sync of `open` runs (gossip can bring recent ones as
+   * soon as the node subscribes): handled after it, in (timestamp, id) order, so that a user coming
+   * back gets what it missed in order.
+   */
+  private early: Envelope[] | undefined = []
   private ticking?: Promise<void>
   /**
    * Messages found before anyone listened: the catch-up sync runs inside `openUser`, before the caller
@@ -180,6 +186,9 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
     await this.secret.load()
     this.unsubscribe = this.c.relay.subscribeInbox(this.userId, (env) => { this.onLive(env) })
     await this.sync()
+    const early = (this.early ?? []).sort((a, b) => Buffer.compare(cursorOf(a), cursorOf(b)))
+    this.early = undefined
+    for (const env of early) this.onLive(env)
     await this.roster.open()
     await this.rooms.open()
     await this.secret.start()
@@ -282,6 +291,7 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
 
   private onLive (env: Envelope): void {
     if (this.isClosed || env.recipient !== this.userId) return
+    if (this.early != null) { if (this.early.length < DEFAULT_HOLD_MAX) this.early.push(env); return }
     // headlines and typing are never stored: no feed, nothing to deduplicate against sync
     if (env.kind === Envelope.Kind.HEADLINE || env.kind === Envelope.Kind.PRESENCE) { void this.handleEnvelope(env); return }
     if (!this.inbox.claim(env)) return
