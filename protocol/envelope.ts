@@ -147,20 +147,26 @@ function checkShape (env: Envelope): void {
 }
 
 function signedBytes (env: Envelope): Uint8Array {
-  const body = Envelope.encode({ ...env, signature: new Uint8Array(0) })
-  const out = new Uint8Array(DOMAIN.length + body.length)
-  out.set(DOMAIN)
-  out.set(body, DOMAIN.length)
+  return domainSeparated(DOMAIN, Envelope.encode({ ...env, signature: new Uint8Array(0) }))
+}
+
+/** `domain ‖ body`: what a signature covers, so that a signature of one kind of object is no signature of another. */
+export function domainSeparated (domain: Uint8Array, body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(domain.length + body.length)
+  out.set(domain)
+  out.set(body, domain.length)
   return out
 }
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567'
-function base32 (bytes: Uint8Array): string {
+
+/** RFC 4648 base32, lower case, unpadded: the alphabet of user ids and room ids. */
+export function base32 (bytes: Uint8Array): string {
   let out = ''
   let bits = 0
   let value = 0
   for (const b of bytes) {
-    value = (value << 8) | b
+    value = ((value << 8) | b) & 0xffff
     bits += 8
     while (bits >= 5) { out += ALPHABET[(value >>> (bits - 5)) & 31]; bits -= 5 }
   }

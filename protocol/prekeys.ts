@@ -5,7 +5,7 @@
  */
 
 import { ed25519Sign, ed25519Verify } from './ed25519.js'
-import { userIdOf, type IdentityKey } from './envelope.js'
+import { domainSeparated, userIdOf, type IdentityKey } from './envelope.js'
 import { BadSignatureError, MalformedEnvelopeError } from './errors.js'
 import { OneTimePrekey, PrekeyUpload } from './pb/secret.js'
 import { decodeBundle, verifyBundle, type PrekeyBundle } from './secret/index.js'
@@ -18,11 +18,7 @@ export const MAX_UPLOAD_ONE_TIME = 200
 const DOMAIN = new TextEncoder().encode('chorus/prekeys/v1')
 
 function signedBytes (u: PrekeyUpload): Uint8Array {
-  const body = PrekeyUpload.encode({ ...u, signature: new Uint8Array(0) })
-  const out = new Uint8Array(DOMAIN.length + body.length)
-  out.set(DOMAIN)
-  out.set(body, DOMAIN.length)
-  return out
+  return domainSeparated(DOMAIN, PrekeyUpload.encode({ ...u, signature: new Uint8Array(0) }))
 }
 
 /** Sign an upload of `bundle` (encoded, without a one-time prekey) and `oneTime` public keys. */
