@@ -158,11 +158,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     return ids.sort()
   }
 
-  /**
-   * The role a peer declared, while this node remembers it (dead ones too: a server this node wrongly
-   * declared dead is still a server when it pushes repairs after a partition); `undefined` for a peer
-   * never heard of, or forgotten.
-   */
+  /** The role a peer declared, while remembered (dead ones too: a server wrongly declared dead is still a server). */
   roleOf (peerId: string): Member['role'] | undefined {
     return this.table.get(peerId)?.record.role
   }

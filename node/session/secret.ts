@@ -2,17 +2,11 @@
  * Secret chats: end-to-end encrypted direct chats, bound to two devices (protocol/secret: X3DH, then the
  * Double Ratchet). Servers store and relay only SECRET envelopes — ratchet headers and ciphertext — in the
  * recipient's mailbox, and delete them when the recipient's device asks (after delivery) or at their
- * expiry. Everything secret stays on the device, in the node's own LevelDB (sublevel `secret`):
+ * expiry. Everything secret stays on the device, in the node's own LevelDB (sublevel `secret`): the
+ * device's keys (device-keys.ts), the plaintext history (secret-history.ts), and here:
  *
- *   `dh!<me>`                  this device's X25519 identity key and its signature (JSON)
- *   `spk!<me>!<id hex8>`       signed prekeys (the current and the previous, for initiations in flight)
- *   `otk!<me>!<id hex8>`       one-time prekeys not yet used (deleted on first use: forward secrecy)
- *   `meta!<me>`                next prekey ids, current signed prekey, last rotation (JSON)
  *   `sess!<me>!<peer>`         the ratchet state with a peer, and the session's X3DH facts (JSON)
  *   `peer!<me>!<peer>`         the peer's identity keys as first seen (for the change warning)
- *   `hist!<me>!<peer>!<cursor>` the plaintext history of the chat, with self-destruct times
- *   `hid!<me>!<peer>!<id>`     → the history key of a message, by envelope id
- *   `hexp!<me>!<ms hex12>!<history key>` self-destruct deadlines, in time order
  *
  * A session's state is written before its ciphertext leaves the device and after each message is
  * decrypted, so a restart neither reuses a message key nor loses one.
@@ -24,25 +18,24 @@ import { Envelope, userIdOf } from '../../protocol/envelope.js'
 import { hlcMillis } from '../../protocol/hlc.js'
 import { SecretBody, SecretPlaintext } from '../../protocol/pb/secret.js'
 import { StoreRequest, StoreResponse } from '../../protocol/pb/store.js'
-import { signPrekeyUpload } from '../../protocol/prekeys.js'
 import { deleteScope, signReadAuth } from '../../protocol/read-auth.js'
 import {
-  RatchetSession, createSecretIdentity, decodeBundle, decodeInitialHeader, encodeBundle, encodeInitialHeader, generateOneTimePrekeys,
-  generateSignedPrekey, initiate, prekeyBundle, respond, safetyNumber, verifyBundle, BadBundleSignatureError, PrekeyUsedError,
-  SecretChatError, MalformedSecretMessageError, type InitialHeader, type OneTimePrekey, type SafetyNumber, type SecretIdentity, type SignedPrekey
+  RatchetSession, decodeBundle, decodeInitialHeader, encodeInitialHeader, initiate, respond, safetyNumber, verifyBundle,
+  BadBundleSignatureError, PrekeyUsedError, SecretChatError, MalformedSecretMessageError, type InitialHeader, type SafetyNumber
 } from '../../protocol/secret/index.js'
-import { NoServersError, QuorumError } from '../replication/errors.js'
+import { NoServersError } from '../replication/errors.js'
 import { cursorOf } from '../store/mailbox-store.js'
 import type { SessionContext } from './context.js'
-import type { Message, SendResult } from './events.js'
+import { DeviceKeys } from './device-keys.js'
+import { SessionStore, type SessionRecord } from './secret-sessions.js'
+import { SecretHistory, type HistoryEntry, type SecretMessage } from './secret-history.js'
+
+export type { SecretMessage } from './secret-history.js'
+import type { SendResult } from './events.js'
+import { b64, unb64 } from './base64.js'
 
 const log = logger('chorus:secret')
 
-/** One-time prekeys uploaded in a batch; a refill happens when fewer than REFILL_BELOW are left at the owners. */
-export const ONE_TIME_BATCH = 100
-export const REFILL_BELOW = 25
-/** A signed prekey is replaced after this long (Signal: weekly to monthly). */
-export const SIGNED_PREKEY_ROTATION_MS = 7 * 24 * 3600_000
 /** How long a self-destructing message waits at the servers for delivery before they delete it anyway. */
 export const UNDELIVERED_TTL_MS = 7 * 24 * 3600_000
 /** Longest self-destruct timer. */
@@ -53,16 +46,6 @@ const PREKEY_CHECK_INTERVAL_MS = 10 * 60_000
 /** Deletions of delivered ciphertext are coalesced for this long. */
 const DELETE_FLUSH_MS = 100
 
-const hex8 = (n: number): string => n.toString(16).padStart(8, '0')
-const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64')
-const unb64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64'))
-
-/** A decrypted secret message as the library hands it out (kind 'secret'). */
-export interface SecretMessage extends Message {
-  /** self-destruct timer: the plaintext is deleted this long after it is read (0: never) */
-  ttlMs: number
-}
-
 /** Events of one secret chat. */
 export interface SecretChatEvents {
   message: [SecretMessage]
@@ -72,64 +55,36 @@ export interface SecretChatEvents {
   expired: [{ id: string }]
 }
 
-interface SessionRecord {
-  state: string
-  /** our initial header, sent until the peer's first message arrives (initiator only) */
-  initial?: string
-  /** the ephemeral key of the initial header the session came from (both sides) */
-  ephemeral: string
-  peerIdentityKey: string
-  peerIdentityDhKey: string
-}
-
-/** Coalesced writes of one session's state (see `saveSession`). */
-interface SessionWriter {
-  ops: any[]
-  waiters: Array<{ resolve: () => void, reject: (err: Error) => void }>
-  latest?: { session: RatchetSession, record: Omit<SessionRecord, 'state'> }
-  running: boolean
-}
-
-interface HistoryEntry {
-  id: string
-  from: string
-  fromId: string
-  text: string
-  timestamp: number
-  ttlMs: number
-  /** ms: when the plaintext goes (set when read, or when the peer's read receipt arrives) */
-  expiresAt: number
-  outgoing: boolean
-}
-
 /** The secret chats of one user on this device. */
 export class Secrets {
   private readonly sub
   private readonly chats = new Map<string, SecretChat>()
-  private readonly sessions = new Map<string, { session: RatchetSession, record: SessionRecord }>()
-  private readonly writers = new Map<string, SessionWriter>()
-  private identity?: SecretIdentity
+  private readonly sessions: SessionStore
+  private readonly keys: DeviceKeys
+  private readonly history: SecretHistory
   private readonly locks = new Map<string, Promise<unknown>>()
   private timer?: NodeJS.Timeout
-  private lastPrekeyCheck = 0
   private deletions: Uint8Array[] = []
   private deleteTimer?: NodeJS.Timeout
   private readonly me: string
 
   constructor (private readonly ctx: SessionContext) {
     this.sub = ctx.db.sublevel<string, string>('secret', { valueEncoding: 'utf8' })
+    this.keys = new DeviceKeys(ctx)
+    this.sessions = new SessionStore(ctx)
+    this.history = new SecretHistory(ctx, (peer, id) => { this.chats.get(peer)?.emit('expired', { id }) })
     this.me = ctx.userId
   }
 
   /** Load (or create) this device's secret-chat keys: before the first sync, which may bring initiations. */
   async load (): Promise<void> {
-    this.identity ??= await this.loadIdentity()
+    await this.keys.load()
   }
 
   /** Make sure this device's prekeys are published, then keep them supplied and run self-destruct timers. */
   async start (): Promise<void> {
     await this.load()
-    await this.maintainPrekeys(true).catch((err: Error) => { log('publishing prekeys of %s failed (retried later): %s', this.ctx.handle, err.message) })
+    await this.keys.maintain(true).catch((err: Error) => { log('publishing prekeys of %s failed (retried later): %s', this.ctx.handle, err.message) })
     this.timer = setInterval(() => { void this.maintain() }, MAINTENANCE_INTERVAL_MS)
     this.timer.unref()
   }
@@ -138,7 +93,7 @@ export class Secrets {
     if (this.timer != null) clearInterval(this.timer)
     await Promise.allSettled([...this.locks.values()])
     // sessions still being written reach the disk before the database closes
-    for (let i = 0; i < 100 && this.writers.size > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+    for (let i = 0; i < 100 && this.sessions.writing; i++) await new Promise((resolve) => setTimeout(resolve, 10))
     await this.flushDeletes().catch(() => {})
   }
 
@@ -175,100 +130,19 @@ export class Secrets {
 
   /** A read receipt for messages of ours: start their self-destruct timers on this side. */
   async onRead (peer: string, ids: string[]): Promise<void> {
-    for (const id of ids) await this.startTimer(peer, id, false)
+    for (const id of ids) await this.history.startTimer(peer, id, false)
   }
 
   /** Mark a secret message read: starts its self-destruct timer here. */
   async markRead (m: SecretMessage): Promise<void> {
-    await this.startTimer(m.fromId, m.id, true)
-  }
-
-  // device keys and prekeys
-
-  private async loadIdentity (): Promise<SecretIdentity> {
-    const raw = await this.sub.get(`dh!${this.me}`)
-    if (raw != null) {
-      const j = JSON.parse(raw)
-      return { identityKey: this.ctx.identity, identityDhKey: { publicKey: unb64(j.pub), privateKey: unb64(j.priv) }, identityDhSignature: unb64(j.sig) }
-    }
-    const id = createSecretIdentity(this.ctx.identity)
-    await this.sub.put(`dh!${this.me}`, JSON.stringify({ pub: b64(id.identityDhKey.publicKey), priv: b64(id.identityDhKey.privateKey), sig: b64(id.identityDhSignature) }))
-    return id
-  }
-
-  private async meta (): Promise<{ nextSpk: number, nextOtk: number, spk: number, rotatedAt: number, published: number }> {
-    const raw = await this.sub.get(`meta!${this.me}`)
-    return raw != null ? JSON.parse(raw) : { nextSpk: 1, nextOtk: 1, spk: 0, rotatedAt: 0, published: 0 }
-  }
-
-  private async loadSignedPrekey (id: number): Promise<SignedPrekey | undefined> {
-    const raw = await this.sub.get(`spk!${this.me}!${hex8(id)}`)
-    if (raw == null) return undefined
-    const j = JSON.parse(raw)
-    return { id, keyPair: { publicKey: unb64(j.pub), privateKey: unb64(j.priv) }, signature: unb64(j.sig), createdAt: j.createdAt }
-  }
-
-  private async loadOneTimePrekey (id: number): Promise<OneTimePrekey | undefined> {
-    const raw = await this.sub.get(`otk!${this.me}!${hex8(id)}`)
-    if (raw == null) return undefined
-    const j = JSON.parse(raw)
-    return { id, keyPair: { publicKey: unb64(j.pub), privateKey: unb64(j.priv) } }
-  }
-
-  /**
-   * Rotate the signed prekey when due (keeping the previous one for initiations still in flight), and
-   * publish the bundle with fresh one-time prekeys when the owners run low (or `force`).
-   */
-  private async maintainPrekeys (force: boolean): Promise<void> {
-    const identity = this.identity as SecretIdentity
-    const m = await this.meta()
-    const ops: any[] = []
-    const now = Date.now()
-    let fresh: OneTimePrekey[] = []
-    if (m.spk === 0 || now - m.rotatedAt > SIGNED_PREKEY_ROTATION_MS) {
-      const spk = generateSignedPrekey(identity, m.nextSpk, now)
-      ops.push({ type: 'put', key: `spk!${this.me}!${hex8(spk.id)}`, value: JSON.stringify({ pub: b64(spk.keyPair.publicKey), priv: b64(spk.keyPair.privateKey), sig: b64(spk.signature), createdAt: spk.createdAt }) })
-      // the one before the previous is no longer named by any bundle the owners hand out
-      if (m.spk > 1) ops.push({ type: 'del', key: `spk!${this.me}!${hex8(m.spk - 1)}` })
-      m.spk = spk.id
-      m.nextSpk = spk.id + 1
-      m.rotatedAt = now
-      force = true
-    }
-    const spk = ops.length > 0 ? JSON.parse(ops[0].value) : undefined
-    const current = spk != null ? { id: m.spk, keyPair: { publicKey: unb64(spk.pub), privateKey: unb64(spk.priv) }, signature: unb64(spk.sig), createdAt: spk.createdAt } : await this.loadSignedPrekey(m.spk)
-    if (current == null) throw new Error('the current signed prekey is missing')
-    if (m.published === 0 || force) {
-      fresh = generateOneTimePrekeys(m.nextOtk, ONE_TIME_BATCH)
-      m.nextOtk += ONE_TIME_BATCH
-      for (const k of fresh) ops.push({ type: 'put', key: `otk!${this.me}!${hex8(k.id)}`, value: JSON.stringify({ pub: b64(k.keyPair.publicKey), priv: b64(k.keyPair.privateKey) }) })
-    }
-    // the private keys are on disk before anyone can be handed the public ones
-    ops.push({ type: 'put', key: `meta!${this.me}`, value: JSON.stringify(m) })
-    await this.sub.batch(ops)
-    const remaining = await this.publish(prekeyBundle(identity, current), fresh)
-    if (remaining < REFILL_BELOW && fresh.length === 0) await this.maintainPrekeys(true)
-    m.published = Date.now()
-    await this.sub.put(`meta!${this.me}`, JSON.stringify({ ...(await this.meta()), published: m.published }))
-    this.lastPrekeyCheck = Date.now()
-  }
-
-  /** Upload to every owner of this user; resolves with the fewest one-time prekeys an owner reported. */
-  private async publish (bundle: ReturnType<typeof prekeyBundle>, oneTime: OneTimePrekey[]): Promise<number> {
-    const upload = signPrekeyUpload(this.ctx.identity, encodeBundle(bundle), oneTime.map((k) => ({ id: k.id, publicKey: k.keyPair.publicKey })))
-    const owners = this.ctx.replication.placement.ownersOf(this.me)
-    if (owners.length === 0) throw new NoServersError()
-    const answers = await Promise.allSettled(owners.map(async (o) => this.ctx.replication.call(o, { kind: StoreRequest.Kind.PREKEYS_PUT, prekeys: upload as Uint8Array<ArrayBuffer> })))
-    const ok = answers.filter((a) => a.status === 'fulfilled').map((a) => (a as PromiseFulfilledResult<StoreResponse>).value.remaining)
-    if (ok.length === 0) throw new QuorumError(`no owner of ${this.me} took the prekeys`)
-    return Math.min(...ok)
+    await this.history.startTimer(m.fromId, m.id, true)
   }
 
   private async maintain (): Promise<void> {
     if (this.ctx.closed) return
     try {
-      await this.expireHistory()
-      if (Date.now() - this.lastPrekeyCheck > PREKEY_CHECK_INTERVAL_MS) await this.serial('#prekeys', async () => { await this.maintainPrekeys(false) })
+      await this.history.expire()
+      if (Date.now() - this.keys.checkedAt > PREKEY_CHECK_INTERVAL_MS) await this.serial('#prekeys', async () => { await this.keys.maintain(false) })
     } catch (err: any) {
       log('secret maintenance of %s: %s', this.ctx.handle, err.message)
     }
@@ -296,65 +170,15 @@ export class Secrets {
     // the bundle must be of the key the handle names: a server cannot substitute its own
     if (peerKey.byteLength === 32 && Buffer.compare(Buffer.from(bundle.identityKey), Buffer.from(peerKey)) !== 0) throw new BadBundleSignatureError('the prekey bundle is not of the user the handle names')
     if (userIdOf(bundle.identityKey) !== peer) throw new BadBundleSignatureError('the prekey bundle is of another user')
-    const x = initiate(this.identity as SecretIdentity, bundle)
+    const x = initiate(this.keys.identity, bundle)
     const session = RatchetSession.initAlice(x.sharedKey, bundle.signedPrekey.publicKey, x.associatedData)
     await this.notePeer(peer, bundle.identityKey, bundle.identityDhKey)
-    await this.saveSession(peer, session, {
+    await this.sessions.save(peer, session, {
       initial: b64(encodeInitialHeader(x.header)),
       ephemeral: b64(x.ephemeralPublic),
       peerIdentityKey: b64(bundle.identityKey),
       peerIdentityDhKey: b64(bundle.identityDhKey)
     })
-  }
-
-  /**
-   * The session with `peer`: from memory, or from disk once. The object in memory is only ever changed by
-   * operations that then save it (decrypt is transactional: a refused message leaves it as it was).
-   */
-  private async loadSession (peer: string): Promise<{ session: RatchetSession, record: SessionRecord } | undefined> {
-    const cached = this.sessions.get(peer)
-    if (cached != null) return cached
-    const raw = await this.sub.get(`sess!${this.me}!${peer}`)
-    if (raw == null) return undefined
-    const record: SessionRecord = JSON.parse(raw)
-    const loaded = { session: RatchetSession.deserialize(unb64(record.state)), record }
-    this.sessions.set(peer, loaded)
-    return loaded
-  }
-
-  /**
-   * Store a session's state (and `extra` writes with it). Saves coalesce: while one write is on its way,
-   * later saves of the same session wait and go together in the next, with the newest state — each
-   * caller resolves once a write that includes its state is on disk.
-   */
-  private async saveSession (peer: string, session: RatchetSession, r: Omit<SessionRecord, 'state'>, extra: any[] = []): Promise<void> {
-    this.sessions.set(peer, { session, record: r as SessionRecord })
-    let w = this.writers.get(peer)
-    if (w == null) { w = { ops: [], waiters: [], running: false }; this.writers.set(peer, w) }
-    w.ops.push(...extra)
-    w.latest = { session, record: r }
-    const done = new Promise<void>((resolve, reject) => { w.waiters.push({ resolve, reject }) })
-    if (!w.running) void this.drainWrites(peer, w)
-    return done
-  }
-
-  private async drainWrites (peer: string, w: SessionWriter): Promise<void> {
-    w.running = true
-    while (w.waiters.length > 0 && w.latest != null) {
-      const waiters = w.waiters.splice(0)
-      const ops = w.ops.splice(0)
-      const record: SessionRecord = { ...w.latest.record, state: b64(w.latest.session.serialize()) }
-      try {
-        await this.sub.batch([{ type: 'put', key: `sess!${this.me}!${peer}`, value: JSON.stringify(record) }, ...ops])
-        for (const x of waiters) x.resolve()
-      } catch (err: any) {
-        // memory must not run ahead of the disk: reload from it next time
-        this.sessions.delete(peer)
-        for (const x of waiters) x.reject(err)
-      }
-    }
-    w.running = false
-    if (w.waiters.length === 0) this.writers.delete(peer)
   }
 
   /**
@@ -365,7 +189,7 @@ export class Secrets {
   async send (peer: string, text: string, ttlMs: number): Promise<SendResult> {
     if (!Number.isInteger(ttlMs) || ttlMs < 0 || ttlMs > MAX_TTL_MS) throw new RangeError(`ttlMs must be 0..${MAX_TTL_MS}`)
     const { env, saved } = await this.serial(peer, async () => {
-      const loaded = await this.loadSession(peer)
+      const loaded = await this.sessions.load(peer)
       if (loaded == null) throw new MalformedSecretMessageError(`no secret session with ${peer}`)
       const { session, record } = loaded
       const sealed = session.encrypt(SecretPlaintext.encode({ text, ttlMs }))
@@ -378,20 +202,10 @@ export class Secrets {
       })
       const env = this.ctx.sign(Envelope.Kind.SECRET, peer, body)
       const entry: HistoryEntry = { id: Buffer.from(env.id).toString('hex'), from: this.ctx.handle, fromId: this.me, text, timestamp: hlcMillis(env.timestamp), ttlMs, expiresAt: 0, outgoing: true }
-      return { env, saved: this.saveSession(peer, session, record, this.historyOps(peer, env, entry)) }
+      return { env, saved: this.sessions.save(peer, session, record, this.history.ops(peer, env, entry)) }
     })
     await saved
     return this.ctx.send(env)
-  }
-
-  private histKey (peer: string, env: Envelope): string {
-    return `hist!${this.me}!${peer}!${Buffer.from(cursorOf(env)).toString('hex')}`
-  }
-
-  /** The writes that put a message in the chat's history (and its id index). */
-  private historyOps (peer: string, env: Envelope, entry: HistoryEntry): any[] {
-    const key = this.histKey(peer, env)
-    return [{ type: 'put', key, value: JSON.stringify(entry) }, { type: 'put', key: `hid!${this.me}!${peer}!${entry.id}`, value: key }]
   }
 
   /**
@@ -408,7 +222,7 @@ export class Secrets {
       this.reject('malformed', err)
       return undefined
     }
-    let loaded = await this.loadSession(peer)
+    let loaded = await this.sessions.load(peer)
     const extra: any[] = []
     if (body.initial.byteLength > 0) {
       let header: InitialHeader
@@ -439,8 +253,8 @@ export class Secrets {
     if (m == null) return undefined
     const message: SecretMessage = { ...m, kind: 'secret', text: plain.text, ttlMs }
     const entry: HistoryEntry = { id: m.id, from: m.from, fromId: peer, text: plain.text, timestamp: m.timestamp, ttlMs, expiresAt: 0, outgoing: false }
-    extra.push(...this.historyOps(peer, env, entry))
-    const saved = this.saveSession(peer, loaded.session, loaded.record, extra)
+    extra.push(...this.history.ops(peer, env, entry))
+    const saved = this.sessions.save(peer, loaded.session, loaded.record, extra)
     return {
       saved,
       emit: () => {
@@ -454,13 +268,13 @@ export class Secrets {
   /** Respond to an initiation: X3DH with our prekeys; the one-time prekey is deleted with the session's first save. */
   private async accept (peer: string, env: Envelope, header: InitialHeader): Promise<{ loaded: { session: RatchetSession, record: SessionRecord }, ops: any[] }> {
     if (Buffer.compare(Buffer.from(header.identityKey), Buffer.from(env.senderKey)) !== 0) throw new BadBundleSignatureError('the initiation names another identity than its signer')
-    const spk = await this.loadSignedPrekey(header.signedPrekeyId)
+    const spk = await this.keys.loadSignedPrekey(header.signedPrekeyId)
     if (spk == null) throw new PrekeyUsedError(`signed prekey ${header.signedPrekeyId} is no longer held`)
-    const otk = header.oneTimePrekeyId != null ? await this.loadOneTimePrekey(header.oneTimePrekeyId) : undefined
-    const x = respond(this.identity as SecretIdentity, spk, otk, header)
+    const otk = header.oneTimePrekeyId != null ? await this.keys.loadOneTimePrekey(header.oneTimePrekeyId) : undefined
+    const x = respond(this.keys.identity, spk, otk, header)
     const session = RatchetSession.initBob(x.sharedKey, spk.keyPair, x.associatedData)
     await this.notePeer(peer, header.identityKey, header.identityDhKey)
-    const ops: any[] = otk != null ? [{ type: 'del', key: `otk!${this.me}!${hex8(otk.id)}` }] : []
+    const ops: any[] = otk != null ? [{ type: 'del', key: this.keys.oneTimeKey(otk.id) }] : []
     return { loaded: { session, record: { state: '', ephemeral: b64(header.ephemeralKey), peerIdentityKey: b64(header.identityKey), peerIdentityDhKey: b64(header.identityDhKey) } }, ops }
   }
 
@@ -488,50 +302,9 @@ export class Secrets {
     return raw == null ? undefined : unb64(JSON.parse(raw).ik)
   }
 
-  // history and self-destruct
-
-  async history (peer: string): Promise<SecretMessage[]> {
-    const out: SecretMessage[] = []
-    for await (const [key, value] of this.sub.iterator({ gt: `hist!${this.me}!${peer}!`, lt: `hist!${this.me}!${peer}!\xff` })) {
-      const e: HistoryEntry = JSON.parse(value)
-      out.push({ id: e.id, from: e.from, fromId: e.fromId, to: e.outgoing ? peer : this.me, text: e.text, timestamp: e.timestamp, kind: 'secret', cursor: key.slice(key.lastIndexOf('!') + 1), ttlMs: e.ttlMs })
-    }
-    return out
-  }
-
-  private async startTimer (peer: string, id: string, reading: boolean): Promise<void> {
-    const key = await this.sub.get(`hid!${this.me}!${peer}!${id}`)
-    if (key == null) return
-    const raw = await this.sub.get(key)
-    if (raw == null) return
-    const e: HistoryEntry = JSON.parse(raw)
-    if (e.ttlMs === 0 || e.expiresAt !== 0 || e.outgoing === reading) return
-    e.expiresAt = Date.now() + e.ttlMs
-    await this.sub.batch([
-      { type: 'put', key, value: JSON.stringify(e) },
-      { type: 'put', key: `hexp!${this.me}!${e.expiresAt.toString(16).padStart(12, '0')}!${key}`, value: '' }
-    ])
-  }
-
-  /** Delete the plaintext of every message whose self-destruct deadline has passed. */
-  private async expireHistory (): Promise<void> {
-    const now = Date.now()
-    const prefix = `hexp!${this.me}!`
-    const ops: Array<{ type: 'del', key: string }> = []
-    const gone: Array<{ peer: string, id: string }> = []
-    for await (const key of this.sub.keys({ gt: prefix, lt: `${prefix}${now.toString(16).padStart(12, '0')}!\xff`, limit: 1000 })) {
-      const hist = key.slice(prefix.length + 13)
-      const raw = await this.sub.get(hist)
-      ops.push({ type: 'del', key })
-      if (raw == null) continue
-      const e: HistoryEntry = JSON.parse(raw)
-      const peer = hist.split('!')[2]
-      ops.push({ type: 'del', key: hist }, { type: 'del', key: `hid!${this.me}!${peer}!${e.id}` })
-      gone.push({ peer, id: e.id })
-    }
-    if (ops.length === 0) return
-    await this.sub.batch(ops)
-    for (const d of gone) this.chats.get(d.peer)?.emit('expired', { id: d.id })
+  /** This device's plaintext history of the chat with `peer`, oldest first. */
+  async historyWith (peer: string): Promise<SecretMessage[]> {
+    return this.history.list(peer)
   }
 
   // deleting delivered ciphertext at the servers
@@ -592,7 +365,7 @@ export class SecretChat extends EventEmitter<SecretChatEvents> {
 
   /** This device's plaintext history of the chat, oldest first (servers have none). */
   async history (): Promise<SecretMessage[]> {
-    return this.secrets.history(this.peerId)
+    return this.secrets.historyWith(this.peerId)
   }
 
   /** Mark a message read: starts its self-destruct timer. */
