@@ -15,7 +15,7 @@ import { randomInt } from 'node:crypto'
 import type { AgentHandle } from './lib/agent-handle.js'
 import type { SendLoadReport } from './lib/agent-protocol.js'
 import { sleep, wallClock } from './lib/clock.js'
-import { startCluster } from './lib/cluster.js'
+import { startClients, startCluster } from './lib/cluster.js'
 import * as C from './lib/constants.js'
 import { PAYLOAD_HEADER_BYTES } from './lib/payload.js'
 import { summarize, type Summary } from './lib/percentile.js'
@@ -25,8 +25,6 @@ import type { Figure, Scenario, ScenarioContext, ScenarioResult } from './lib/sc
 const REPLICAS = 3
 const WRITE_QUORUM = 2
 const REQUEST_TIMEOUT_MS = 300_000
-/** Per-sender limits lifted: one benchmark sender offers up to 1,000 msgs/s, which the defaults refuse by design. */
-const UNLIMITED = { senderRate: 1_000_000, senderBurst: 1_000_000 }
 /** Offered direct-message rates, msgs/s. */
 const RATES = [100, 500, 1000]
 /** The raw baseline's topic. */
@@ -50,13 +48,8 @@ async function runRelay (ctx: ScenarioContext): Promise<ScenarioResult> {
   const { servers, seconds, size, window, members } = ctx.params
   const roomRate = ctx.params['room-rate']
   ctx.progress(`topology: 1 bootstrap + ${servers} servers + 3 client processes; N = ${REPLICAS}, W = ${WRITE_QUORUM}`)
-  const cluster = await startCluster(ctx.pool, { servers, progress: ctx.progress, replication: UNLIMITED, relay: UNLIMITED })
-  const clients = ['send', 'recv', 'room'].map((n) => ctx.pool.fork(`client-${n}`))
-  await Promise.all(clients.map(async (a) => {
-    await a.ready
-    await a.request('start', { role: 'client', bootstrap: [cluster.bootstrapAddr], membership: {}, replicas: REPLICAS, writeQuorum: WRITE_QUORUM, relay: UNLIMITED }, REQUEST_TIMEOUT_MS)
-    await a.request('awaitView', { servers, timeoutMs: 30_000 }, 35_000)
-  }))
+  const cluster = await startCluster(ctx.pool, { servers, progress: ctx.progress, replication: C.UNLIMITED, relay: C.UNLIMITED })
+  const clients = await startClients(ctx.pool, cluster, ['send', 'recv', 'room'], { replicas: REPLICAS, writeQuorum: WRITE_QUORUM })
   const [sender, receiver, third] = clients
   await sender.request('openUser', { handle: 'alice' }, REQUEST_TIMEOUT_MS)
   await receiver.request('openUser', { handle: 'bob' }, REQUEST_TIMEOUT_MS)

@@ -7,10 +7,9 @@
  */
 
 import { randomInt } from 'node:crypto'
-import type { AgentHandle } from './lib/agent-handle.js'
 import type { SendLoadReport } from './lib/agent-protocol.js'
 import { sleep } from './lib/clock.js'
-import { startCluster } from './lib/cluster.js'
+import { startClients, startCluster } from './lib/cluster.js'
 import * as C from './lib/constants.js'
 import { PAYLOAD_HEADER_BYTES } from './lib/payload.js'
 import { summarize, type Summary } from './lib/percentile.js'
@@ -20,8 +19,6 @@ import type { Figure, Scenario, ScenarioContext, ScenarioResult } from './lib/sc
 const REPLICAS = 3
 const WRITE_QUORUM = 2
 const REQUEST_TIMEOUT_MS = 300_000
-/** Per-sender limits lifted: one benchmark sender offers up to 1,000 msgs/s, which the defaults refuse by design. */
-const UNLIMITED = { senderRate: 1_000_000, senderBurst: 1_000_000 }
 
 export const secretScenario: Scenario = {
   name: 'secret',
@@ -40,13 +37,8 @@ export const secretScenario: Scenario = {
 async function runSecret (ctx: ScenarioContext): Promise<ScenarioResult> {
   const { servers, seconds, size, window, rate, setups } = ctx.params
   ctx.progress(`topology: 1 bootstrap + ${servers} servers + 2 client processes; N = ${REPLICAS}, W = ${WRITE_QUORUM}`)
-  const cluster = await startCluster(ctx.pool, { servers, progress: ctx.progress, replication: UNLIMITED, relay: UNLIMITED })
-  const [sender, receiver] = ['send', 'recv'].map((n) => ctx.pool.fork(`client-${n}`))
-  await Promise.all([sender, receiver].map(async (a) => {
-    await a.ready
-    await a.request('start', { role: 'client', bootstrap: [cluster.bootstrapAddr], membership: {}, replicas: REPLICAS, writeQuorum: WRITE_QUORUM, relay: UNLIMITED }, REQUEST_TIMEOUT_MS)
-    await a.request('awaitView', { servers, timeoutMs: 30_000 }, 35_000)
-  }))
+  const cluster = await startCluster(ctx.pool, { servers, progress: ctx.progress, replication: C.UNLIMITED, relay: C.UNLIMITED })
+  const [sender, receiver] = await startClients(ctx.pool, cluster, ['send', 'recv'], { replicas: REPLICAS, writeQuorum: WRITE_QUORUM })
   await sender.request('openUser', { handle: 'alice' }, REQUEST_TIMEOUT_MS)
   await receiver.request('openUser', { handle: 'bob' }, REQUEST_TIMEOUT_MS)
   await receiver.request('watchUser', { handle: 'bob' })

@@ -9,7 +9,7 @@ import { Ring, keyPoint } from '../protocol/ring.js'
 import type { AgentHandle } from './lib/agent-handle.js'
 import type { SendLoadReport } from './lib/agent-protocol.js'
 import { wallClock, waitUntil } from './lib/clock.js'
-import { startCluster, type Cluster } from './lib/cluster.js'
+import { startClients, startCluster, type Cluster } from './lib/cluster.js'
 import * as C from './lib/constants.js'
 import { summarize } from './lib/percentile.js'
 import { runRawGossipsub } from './lib/raw-gossipsub.js'
@@ -18,8 +18,6 @@ import { PAYLOAD_HEADER_BYTES } from './lib/payload.js'
 
 const REPLICAS = 3
 const REQUEST_TIMEOUT_MS = 300_000
-/** Per-sender limits lifted: one benchmark sender offers thousands of sends a second, which the defaults refuse by design. */
-const UNLIMITED = { senderRate: 1_000_000, senderBurst: 1_000_000 }
 
 /** The `store` scenario. */
 export const storeScenario: Scenario = {
@@ -38,12 +36,7 @@ export const storeScenario: Scenario = {
 
 /** A sender and a receiver, each a client-role process, with a given write quorum. */
 async function clientPair (ctx: ScenarioContext, cluster: Cluster, label: string, writeQuorum: number): Promise<{ sender: AgentHandle, receiver: AgentHandle, to: string, from: string, toId: string }> {
-  const [sender, receiver] = [ctx.pool.fork(`client-${label}-send`), ctx.pool.fork(`client-${label}-recv`)]
-  await Promise.all([sender, receiver].map(async (a) => {
-    await a.ready
-    await a.request('start', { role: 'client', bootstrap: [cluster.bootstrapAddr], membership: {}, replicas: REPLICAS, writeQuorum, relay: UNLIMITED }, REQUEST_TIMEOUT_MS)
-    await a.request('awaitView', { servers: cluster.servers.length, timeoutMs: 30_000 }, 35_000)
-  }))
+  const [sender, receiver] = await startClients(ctx.pool, cluster, [`${label}-send`, `${label}-recv`], { replicas: REPLICAS, writeQuorum })
   const to = `bob-${label}`
   const from = `alice-${label}`
   const { userId: toId } = await receiver.request('openUser', { handle: to }, REQUEST_TIMEOUT_MS)
@@ -65,7 +58,7 @@ function phaseFigures (label: string, r: SendLoadReport): Figure[] {
 async function runStore (ctx: ScenarioContext): Promise<ScenarioResult> {
   const { nodes, rate, seconds, window, size, repair } = ctx.params
   ctx.progress(`topology: 1 bootstrap + ${nodes} server processes, client-role sender and receiver processes per W; N = ${REPLICAS}`)
-  const cluster = await startCluster(ctx.pool, { servers: nodes, progress: ctx.progress, replication: UNLIMITED, relay: UNLIMITED })
+  const cluster = await startCluster(ctx.pool, { servers: nodes, progress: ctx.progress, replication: C.UNLIMITED, relay: C.UNLIMITED })
 
   ctx.progress(`raw gossipsub baseline between the servers: ${rate} msgs/s paced, then saturation`)
   const raw = await runRawGossipsub(cluster.servers, { rate, seconds, size })

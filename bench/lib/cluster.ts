@@ -8,7 +8,10 @@ import type { AgentHandle } from './agent-handle.js'
 import type { AgentPool } from './agent-pool.js'
 import type { AgentReplies } from './agent-protocol.js'
 import { DeadlineError, waitUntil, wallClock } from './clock.js'
-import { DEFAULT_START_TIMEOUT_MS, DEFAULT_VIEW_TIMEOUT_MS } from './constants.js'
+import { DEFAULT_START_TIMEOUT_MS, DEFAULT_VIEW_TIMEOUT_MS, UNLIMITED } from './constants.js'
+
+/** A client's start (module load included) on a loaded machine. */
+const CLIENT_START_TIMEOUT_MS = 300_000
 import { median } from './percentile.js'
 
 /** Parameters of a cluster. */
@@ -115,4 +118,18 @@ export async function awaitWholeView (agents: readonly AgentHandle[], servers: n
     if (err instanceof DeadlineError) return NaN
     throw err
   }
+}
+
+/**
+ * Fork one client-role agent per name (`client-<name>`), start each against the cluster and wait
+ * (bounded) until it sees every server. Per-sender relay limits are lifted (see UNLIMITED).
+ */
+export async function startClients (pool: AgentPool, cluster: Cluster, names: string[], o: { replicas: number, writeQuorum: number }): Promise<AgentHandle[]> {
+  const clients = names.map((n) => pool.fork(`client-${n}`))
+  await Promise.all(clients.map(async (a) => {
+    await a.ready
+    await a.request('start', { role: 'client', bootstrap: [cluster.bootstrapAddr], membership: {}, replicas: o.replicas, writeQuorum: o.writeQuorum, relay: UNLIMITED }, CLIENT_START_TIMEOUT_MS)
+    await a.request('awaitView', { servers: cluster.servers.length, timeoutMs: 30_000 }, 35_000)
+  }))
+  return clients
 }

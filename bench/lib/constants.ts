@@ -78,3 +78,9 @@ export const DEFAULT_BUSY_SAMPLE_MS = 1000
 
 /** Above this share of busy CPU before a run, the bench warns that figures will be skewed. @default 25 */
 export const DEFAULT_BUSY_WARN_PERCENT = 25
+
+/**
+ * Per-sender limits lifted (`replication` and `relay` settings): one benchmark sender offers thousands of
+ * envelopes a second, which a node's defaults refuse by design.
+ */
+export const UNLIMITED = { senderRate: 1_000_000, senderBurst: 1_000_000 }
