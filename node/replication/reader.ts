@@ -90,4 +90,56 @@ export class Reader {
     }
     return { envelopes: list, more, answeredBy }
   }
+
+  /**
+   * The cursors (hex) every owner holds in (after, before), merged: a reader compares them with what it
+   * has and fetches only the difference (`readEntries`). Owners that fail are skipped; none answering
+   * is a `QuorumError`.
+   */
+  async readCursors (mailbox: string, o: { after?: Cursor, before?: Cursor, auth?: ReadAuth }): Promise<Set<string>> {
+    const owners = this.ownersOrThrow(mailbox)
+    const out = new Set<string>()
+    const answers = await Promise.allSettled(owners.map(async (owner) => {
+      let after = o.after
+      for (;;) {
+        const res = await this.call(owner, { kind: StoreRequest.Kind.FETCH, mailbox, cursorsOnly: true, after: after ?? new Uint8Array(0), before: o.before ?? new Uint8Array(0), auth: o.auth })
+        for (const c of res.cursors) out.add(hex(c))
+        if (!res.more || res.cursors.length === 0) return
+        after = res.cursors[res.cursors.length - 1]
+      }
+    }))
+    if (answers.every((a) => a.status === 'rejected')) throw new QuorumError(`no owner of ${mailbox} listed its cursors`)
+    return out
+  }
+
+  /** The envelopes with these cursors, from whichever owners have them, verified, oldest first. */
+  async readEntries (mailbox: string, cursors: Cursor[], auth?: ReadAuth): Promise<Envelope[]> {
+    const owners = this.ownersOrThrow(mailbox)
+    const merged = new Map<string, Envelope>()
+    for (let i = 0; i < cursors.length; i += MAX_FETCH_LIMIT) {
+      const chunk = cursors.slice(i, i + MAX_FETCH_LIMIT) as Array<Uint8Array<ArrayBuffer>>
+      const answers = await Promise.allSettled(owners.map(async (owner) => this.call(owner, { kind: StoreRequest.Kind.FETCH, mailbox, cursors: chunk, auth })))
+      for (const a of answers) {
+        if (a.status !== 'fulfilled') continue
+        for (const bytes of a.value.envelopes) {
+          try {
+            const env = decodeEnvelope(bytes)
+            const key = hex(cursorOf(env))
+            if (merged.has(key)) continue
+            verifyEnvelope(env, this.ctx.keys, bytes)
+            merged.set(key, env)
+          } catch {
+            this.ctx.reject('bad-read-envelope')
+          }
+        }
+      }
+    }
+    return [...merged].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([, e]) => e)
+  }
+
+  private ownersOrThrow (mailbox: string): string[] {
+    const owners = this.ctx.placement.ownersOf(mailbox)
+    if (owners.length === 0) throw new NoServersError()
+    return owners
+  }
 }

@@ -30,7 +30,8 @@ const RECENT_MAX = 20_000
 /** What a feed reads and where it keeps its place. */
 export interface FeedInit {
   db: ChorusDb
-  reader: Pick<Reader, 'read'>
+  /** with `readCursors` and `readEntries`, a sweep lists the window's cursors and fetches only what is missing */
+  reader: Pick<Reader, 'read'> & Partial<Pick<Reader, 'readCursors' | 'readEntries'>>
   /** the log to follow */
   mailbox: string
   /** where the cursor and seen-marks live: unique per (session, log) */
@@ -87,8 +88,12 @@ export class Feed {
     const sweep = Date.now() - this.lastSweep >= DEFAULT_SWEEP_INTERVAL_MS
     if (sweep) this.lastSweep = Date.now()
     const windowStart = cursor != null && sweep ? cursorTimestamp(cursor) - hlcPack(DEFAULT_REFETCH_WINDOW_MS, 0) : 0n
-    let after: Cursor | undefined = windowStart > 0n ? cursorAt(windowStart) : cursor
     const out: Envelope[] = []
+    let after: Cursor | undefined = cursor
+    if (windowStart > 0n) {
+      if (this.f.reader.readCursors != null && this.f.reader.readEntries != null) out.push(...await this.sweepLate(cursorAt(windowStart), cursor as Cursor))
+      else after = cursorAt(windowStart)
+    }
     for (;;) {
       const page = await this.f.reader.read(this.f.mailbox, { after, limit: 500, auth: this.f.auth?.() })
       const ops: any[] = []
@@ -109,6 +114,33 @@ export class Feed {
     }
     await this.pruneSeen(cursor)
     return out
+  }
+
+  /**
+   * Writes that landed late, behind the cursor: list the window's cursors at the owners (24 bytes each),
+   * fetch only those this feed has not taken. What the live path brought costs a cursor, not an envelope.
+   */
+  private async sweepLate (from: Cursor, to: Cursor): Promise<Envelope[]> {
+    const listed = await this.f.reader.readCursors?.(this.f.mailbox, { after: from, before: to, auth: this.f.auth?.() }) ?? new Set<string>()
+    const missing: Cursor[] = []
+    for (const c of listed) {
+      if (this.recent.has(c)) continue
+      if (await this.seen.get(`${this.f.key}!${c}`) != null) { this.remember(c); continue }
+      missing.push(new Uint8Array(Buffer.from(c, 'hex')))
+    }
+    if (missing.length === 0) return []
+    const found = await this.f.reader.readEntries?.(this.f.mailbox, missing, this.f.auth?.()) ?? []
+    const fresh: Envelope[] = []
+    const ops: any[] = []
+    for (const env of found) {
+      const key = hex(cursorOf(env))
+      if (this.recent.has(key)) continue
+      this.remember(key)
+      ops.push({ type: 'put', sublevel: this.seen, key: `${this.f.key}!${key}`, value: '' })
+      fresh.push(env)
+    }
+    if (ops.length > 0) await this.f.db.batch(ops)
+    return fresh
   }
 
   private remember (c: string): void {

@@ -192,6 +192,21 @@ export class MailboxStore {
     return [...buckets.values()].sort((a, b) => (a.start < b.start ? -1 : 1))
   }
 
+  /** Cursors in (after, before), oldest first, at most `limit` (tombstones included: a key is a key). */
+  async cursors (mailbox: string, o: { after?: Cursor, before?: Cursor, limit: number }): Promise<{ cursors: Cursor[], more: boolean }> {
+    const prefix = `${mailbox}!`
+    const out: Cursor[] = []
+    const range = {
+      gt: o.after != null ? prefix + hex(o.after) : prefix,
+      lt: o.before != null ? prefix + hex(o.before) : prefix + '\xff',
+      limit: o.limit + 1
+    }
+    for await (const key of this.log.keys(range)) out.push(unhex(key.slice(prefix.length)))
+    const more = out.length > o.limit
+    if (more) out.length = o.limit
+    return { cursors: out, more }
+  }
+
   /** Cursors of the entries whose timestamp falls in [start, start + bucketMs), at most `limit`. */
   async cursorsIn (mailbox: string, start: bigint, bucketMs: number, limit: number): Promise<Cursor[]> {
     const prefix = `${mailbox}!`

@@ -24,6 +24,7 @@ export interface StoreRequest {
   user: string
   prekeyId: number
   claimOneTime: boolean
+  cursorsOnly: boolean
 }
 
 export namespace StoreRequest {
@@ -176,6 +177,11 @@ export namespace StoreRequest {
           w.bool(obj.claimOneTime)
         }
 
+        if ((obj.cursorsOnly != null && obj.cursorsOnly !== false)) {
+          w.uint32(168)
+          w.bool(obj.cursorsOnly)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -198,7 +204,8 @@ export namespace StoreRequest {
           prekeys: uint8ArrayAlloc(0),
           user: '',
           prekeyId: 0,
-          claimOneTime: false
+          claimOneTime: false,
+          cursorsOnly: false
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -305,6 +312,10 @@ export namespace StoreRequest {
             }
             case 20: {
               obj.claimOneTime = reader.bool()
+              break
+            }
+            case 21: {
+              obj.cursorsOnly = reader.bool()
               break
             }
             default: {
@@ -498,6 +509,13 @@ export namespace StoreRequest {
               }
               break
             }
+            case 21: {
+              yield {
+                field: `${prefix}.cursorsOnly`,
+                value: reader.bool()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -662,6 +680,11 @@ export namespace StoreRequest {
     value: boolean
   }
 
+  export interface StoreRequestCursorsOnlyFieldEvent {
+    field: '$.cursorsOnly'
+    value: boolean
+  }
+
   export function encode (obj: Partial<StoreRequest>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, StoreRequest.codec())
   }
@@ -670,7 +693,7 @@ export namespace StoreRequest {
     return decodeMessage(buf, StoreRequest.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StoreRequest>): Generator<StoreRequestKindFieldEvent | StoreRequestPutsMailboxFieldEvent | StoreRequestPutsEnvelopeFieldEvent | StoreRequestPutsHintForFieldEvent | StoreRequestMailboxFieldEvent | StoreRequestAfterFieldEvent | StoreRequestBeforeFieldEvent | StoreRequestLimitFieldEvent | StoreRequestPeerFieldEvent | StoreRequestNewestFirstFieldEvent | StoreRequestBucketMsFieldEvent | StoreRequestBucketsStartFieldEvent | StoreRequestBucketsCountFieldEvent | StoreRequestBucketsHashFieldEvent | StoreRequestCursorsFieldEvent | StoreRequestClaimHandleFieldEvent | StoreRequestClaimPublicKeyFieldEvent | StoreRequestClaimTimestampFieldEvent | StoreRequestClaimSignatureFieldEvent | StoreRequestHandleFieldEvent | StoreRequestCoordinateFieldEvent | StoreRequestRequestIdFieldEvent | StoreRequestAuthPublicKeyFieldEvent | StoreRequestAuthTimestampFieldEvent | StoreRequestAuthSignatureFieldEvent | StoreRequestPrekeysFieldEvent | StoreRequestUserFieldEvent | StoreRequestPrekeyIdFieldEvent | StoreRequestClaimOneTimeFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StoreRequest>): Generator<StoreRequestKindFieldEvent | StoreRequestPutsMailboxFieldEvent | StoreRequestPutsEnvelopeFieldEvent | StoreRequestPutsHintForFieldEvent | StoreRequestMailboxFieldEvent | StoreRequestAfterFieldEvent | StoreRequestBeforeFieldEvent | StoreRequestLimitFieldEvent | StoreRequestPeerFieldEvent | StoreRequestNewestFirstFieldEvent | StoreRequestBucketMsFieldEvent | StoreRequestBucketsStartFieldEvent | StoreRequestBucketsCountFieldEvent | StoreRequestBucketsHashFieldEvent | StoreRequestCursorsFieldEvent | StoreRequestClaimHandleFieldEvent | StoreRequestClaimPublicKeyFieldEvent | StoreRequestClaimTimestampFieldEvent | StoreRequestClaimSignatureFieldEvent | StoreRequestHandleFieldEvent | StoreRequestCoordinateFieldEvent | StoreRequestRequestIdFieldEvent | StoreRequestAuthPublicKeyFieldEvent | StoreRequestAuthTimestampFieldEvent | StoreRequestAuthSignatureFieldEvent | StoreRequestPrekeysFieldEvent | StoreRequestUserFieldEvent | StoreRequestPrekeyIdFieldEvent | StoreRequestClaimOneTimeFieldEvent | StoreRequestCursorsOnlyFieldEvent> {
     return streamMessage(buf, StoreRequest.codec(), opts)
   }
 }
