@@ -283,6 +283,8 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
 
   private async store (env: Envelope): Promise<SendResult> {
     const bytes = Envelope.encode(env)
+    // signed here: when sync brings it back from this user's own mailbox, it needs no verification
+    this.c.replication.context.keys.trust(bytes)
     // the live copy first: publishing is cheap, and the durable write's six puts would delay it
     const published = this.c.relay.publish(env, bytes)
     const [{ storedOn }] = await Promise.all([this.c.replication.writer.write(env, bytes), published])
