@@ -47,6 +47,7 @@ export class Feed {
   private readonly seen
   private readonly recent = new Set<string>()
   private lastSweep = 0
+  private synced = false
   private syncing?: Promise<Envelope[]>
 
   constructor (private readonly f: FeedInit) {
@@ -61,6 +62,10 @@ export class Feed {
    * when either path already took it. Persists the seen-mark without waiting.
    */
   claim (env: Envelope): boolean {
+    // before the first sync this process knows nothing of what was seen (the marks are on disk): gossip
+    // replaying the last seconds to a node that just subscribed must not show anything twice, so live
+    // envelopes wait for sync until then (it brings them, in order, each once)
+    if (!this.synced) return false
     const c = hex(cursorOf(env))
     if (this.recent.has(c)) return false
     this.remember(c)
@@ -113,6 +118,7 @@ export class Feed {
       if (!page.more) break
     }
     await this.pruneSeen(cursor)
+    this.synced = true
     return out
   }
 

@@ -84,18 +84,14 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
   private readonly inbox: Feed
   private readonly receipts: Receipts
   private unsubscribe?: () => void
-  /**
-   * Live envelopes that arrive while the catch-up sync of `open` runs (gossip can bring recent ones as
-   * soon as the node subscribes): handled after it, in (timestamp, id) order, so that a user coming
-   * back gets what it missed in order.
-   */
-  private early: Envelope[] | undefined = []
   private ticking?: Promise<void>
   /**
-   * Messages found before anyone listened: the catch-up sync runs inside `openUser`, before the caller
-   * can attach a listener. They go to the first listener.
+   * Events raised before anyone listened to them: the catch-up inside `openUser` (messages, subscription
+   * requests that came while the user was away, contacts' presence, receipts) runs before the caller can
+   * attach a listener. Each kind is held until its first listener, then goes to it in order.
    */
-  private held: Message[] | undefined = []
+  private readonly held = new Map<string, unknown[][]>()
+  private readonly released = new Set<string>()
 
   constructor (readonly handle: string, readonly identity: IdentityKey, private readonly c: UserComponents) {
     super()
@@ -105,7 +101,7 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
     this.roster = new Roster(this)
     this.rooms = new Rooms(this)
     this.secret = new Secrets(this)
-    ;(this as EventEmitter).on('newListener', (event: string | symbol) => { if (event === 'message' && this.held != null) process.nextTick(() => { this.release() }) })
+    ;(this as EventEmitter).on('newListener', (event: string | symbol) => { if (typeof event === 'string' && !this.released.has(event)) process.nextTick(() => { this.release(event) }) })
   }
 
   get replication (): Replication { return this.c.replication }
@@ -186,9 +182,6 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
     await this.secret.load()
     this.unsubscribe = this.c.relay.subscribeInbox(this.userId, (env) => { this.onLive(env) })
     await this.sync()
-    const early = (this.early ?? []).sort((a, b) => Buffer.compare(cursorOf(a), cursorOf(b)))
-    this.early = undefined
-    for (const env of early) this.onLive(env)
     await this.roster.open()
     await this.rooms.open()
     await this.secret.start()
@@ -275,7 +268,10 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
   }
 
   override emit<K extends keyof UserEvents>(event: K, ...args: UserEvents[K]): boolean {
-    if (event === 'message') { this.deliver(args[0] as Message); return true }
+    if (!this.released.has(event)) {
+      if (this.listenerCount(event) === 0) { this.hold(event, args); return true }
+      this.release(event)
+    }
     return super.emit(event as any, ...(args as any[]))
   }
 
@@ -293,7 +289,6 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
 
   private onLive (env: Envelope): void {
     if (this.isClosed || env.recipient !== this.userId) return
-    if (this.early != null) { if (this.early.length < DEFAULT_HOLD_MAX) this.early.push(env); return }
     // headlines and typing are never stored: no feed, nothing to deduplicate against sync
     if (env.kind === Envelope.Kind.HEADLINE || env.kind === Envelope.Kind.PRESENCE) { void this.handleEnvelope(env); return }
     if (!this.inbox.claim(env)) return
@@ -320,7 +315,7 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
           if (sender === this.userId) return
           const m = await this.toMessage(env)
           if (m == null) return
-          this.deliver(m)
+          this.emit('message', m)
           if (env.kind === Envelope.Kind.CHAT) this.receipts.ack(sender, 'delivered', env.id)
           return
         }
@@ -356,21 +351,23 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
   /** A local bounce, as a Jabber server sends `<message type='error'>` back to the sender. */
   private bounce (to: string, condition: string, text: string): void {
     const now = Date.now()
-    this.deliver({ id: '', from: to, fromId: '', to: this.userId, text, timestamp: now, kind: 'error', cursor: '', condition })
+    this.emit('message', { id: '', from: to, fromId: '', to: this.userId, text, timestamp: now, kind: 'error', cursor: '', condition })
   }
 
-  /** Emit, or hold until the first 'message' listener (in order: nothing overtakes what is held). */
-  private deliver (m: Message): void {
-    if (this.held == null) { super.emit('message', m); return }
-    this.held.push(m)
-    if (this.listenerCount('message') > 0) { this.release(); return }
-    if (this.held.length > DEFAULT_HOLD_MAX) { this.held.shift(); log('%s: no message listener; dropped the oldest held message', this.handle) }
+  /** Keep an event for its first listener (bounded: past DEFAULT_HOLD_MAX the oldest goes, and is logged). */
+  private hold (event: string, args: unknown[]): void {
+    let list = this.held.get(event)
+    if (list == null) { list = []; this.held.set(event, list) }
+    list.push(args)
+    if (list.length > DEFAULT_HOLD_MAX) { list.shift(); log('%s: no %s listener; dropped the oldest held event', this.handle, event) }
   }
 
-  private release (): void {
-    if (this.held == null || this.listenerCount('message') === 0) return
-    const list = this.held
-    this.held = undefined
-    for (const m of list) super.emit('message', m)
+  /** The first listener of `event` is here: hand it what was held, in order; from now on emit directly. */
+  private release (event: string): void {
+    if (this.released.has(event) || this.listenerCount(event) === 0) return
+    this.released.add(event)
+    const list = this.held.get(event) ?? []
+    this.held.delete(event)
+    for (const args of list) super.emit(event as any, ...(args as any[]))
   }
 }
