@@ -63,18 +63,7 @@ export class Reader {
       if (a.status !== 'fulfilled') continue
       answeredBy.push(a.value.owner)
       more ||= a.value.more
-      for (const bytes of a.value.envelopes) {
-        try {
-          // every owner sends the same envelopes: verify each distinct one once, not once per owner
-          const env = decodeEnvelope(bytes)
-          const key = hex(cursorOf(env))
-          if (merged.has(key)) continue
-          verifyEnvelope(env, this.ctx.keys, bytes)
-          merged.set(key, env)
-        } catch {
-          this.ctx.reject('bad-read-envelope')
-        }
-      }
+      this.merge(merged, a.value.envelopes)
     }
     if (answeredBy.length === 0) {
       // every owner refused for the same typed reason: say that, not "no answer"
@@ -119,22 +108,24 @@ export class Reader {
     for (let i = 0; i < cursors.length; i += MAX_FETCH_LIMIT) {
       const chunk = cursors.slice(i, i + MAX_FETCH_LIMIT) as Array<Uint8Array<ArrayBuffer>>
       const answers = await Promise.allSettled(owners.map(async (owner) => this.call(owner, { kind: StoreRequest.Kind.FETCH, mailbox, cursors: chunk, auth })))
-      for (const a of answers) {
-        if (a.status !== 'fulfilled') continue
-        for (const bytes of a.value.envelopes) {
-          try {
-            const env = decodeEnvelope(bytes)
-            const key = hex(cursorOf(env))
-            if (merged.has(key)) continue
-            verifyEnvelope(env, this.ctx.keys, bytes)
-            merged.set(key, env)
-          } catch {
-            this.ctx.reject('bad-read-envelope')
-          }
-        }
-      }
+      for (const a of answers) if (a.status === 'fulfilled') this.merge(merged, a.value.envelopes)
     }
     return [...merged].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([, e]) => e)
+  }
+
+  /** Add an owner's answer to `merged`: every owner sends the same envelopes, so each distinct one is verified once. */
+  private merge (merged: Map<string, Envelope>, envelopes: Uint8Array[]): void {
+    for (const bytes of envelopes) {
+      try {
+        const env = decodeEnvelope(bytes)
+        const key = hex(cursorOf(env))
+        if (merged.has(key)) continue
+        verifyEnvelope(env, this.ctx.keys, bytes)
+        merged.set(key, env)
+      } catch {
+        this.ctx.reject('bad-read-envelope')
+      }
+    }
   }
 
   private ownersOrThrow (mailbox: string): string[] {
