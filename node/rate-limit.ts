@@ -27,3 +27,23 @@ export class TokenBuckets {
     return true
   }
 }
+
+/**
+ * What an owner charges each sender: one token per envelope, once — the envelope's other mailbox at the
+ * same owner, in this request or a later one, is free. Only charged envelopes are remembered: one refused
+ * for want of tokens is charged afresh when it comes again, once the bucket has refilled.
+ */
+export class SenderBudget {
+  private readonly charged = new Set<string>()
+
+  constructor (private readonly buckets: TokenBuckets, private readonly maxRemembered = 20_000) {}
+
+  /** Charge `sender` for envelope `envelopeId` (hex); false when the sender is over its rate. */
+  charge (sender: string, envelopeId: string): boolean {
+    if (this.charged.has(envelopeId)) return true
+    if (!this.buckets.take(sender)) return false
+    this.charged.add(envelopeId)
+    if (this.charged.size > this.maxRemembered) this.charged.delete(this.charged.values().next().value as string)
+    return true
+  }
+}

@@ -4,7 +4,7 @@ import type { Libp2p } from '@libp2p/interface'
 import type { Envelope, SenderKeyCache } from '../../protocol/envelope.js'
 import type { ReadAuth, StoreRequest, StoreResponse } from '../../protocol/pb/store.js'
 import type { StoreCall } from './rpc.js'
-import type { TokenBuckets } from '../rate-limit.js'
+import type { SenderBudget } from '../rate-limit.js'
 import type { HandleStore } from '../store/handle-store.js'
 import type { HintBook } from '../store/hint-book.js'
 import type { PrekeyStore } from '../store/prekey-store.js'
@@ -30,7 +30,7 @@ export interface ReplicationContext {
   /** who may write and read which logs, beyond the signature checks every put gets */
   guard: StoreGuard
   /** per-sender budget of envelopes accepted from clients (keyed by the sender's userId) */
-  senders: TokenBuckets
+  senders: SenderBudget
   /** whether a peer is a live server (servers' hint handoff and repair are not charged to senders) */
   isServerPeer: (peer: string) => boolean
 }

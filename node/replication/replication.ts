@@ -15,7 +15,7 @@ import { HintBook } from '../store/hint-book.js'
 import { PrekeyStore } from '../store/prekey-store.js'
 import { MailboxStore } from '../store/mailbox-store.js'
 import type { ReplicationContext } from './context.js'
-import { TokenBuckets } from '../rate-limit.js'
+import { SenderBudget, TokenBuckets } from '../rate-limit.js'
 import { DEFAULT_SENDER_BURST, DEFAULT_SENDER_RATE, EXPIRY_SWEEP_INTERVAL_MS } from './constants.js'
 import { AccessGuard } from './access.js'
 import { RoomGuard } from './room-guard.js'
@@ -94,7 +94,7 @@ export class Replication {
       maxDriftMs: DEFAULT_MAX_DRIFT_MS,
       reject: components.reject,
       guard: new AccessGuard(this.rooms, selfId, isServerPeer),
-      senders: new TokenBuckets(init.senderRate ?? DEFAULT_SENDER_RATE, init.senderBurst ?? DEFAULT_SENDER_BURST),
+      senders: new SenderBudget(new TokenBuckets(init.senderRate ?? DEFAULT_SENDER_RATE, init.senderBurst ?? DEFAULT_SENDER_BURST)),
       isServerPeer,
       call: async (peer, req, timeoutMs) => this.call(peer, req, timeoutMs)
     }

@@ -1,6 +1,5 @@
-import { openGuard } from '../../node/replication/guard.js'
 import { PrekeyStore } from '../../node/store/prekey-store.js'
-import { TokenBuckets } from '../../node/rate-limit.js'
+import { SenderBudget, TokenBuckets } from '../../node/rate-limit.js'
 import { strict as assert } from 'node:assert'
 import { Envelope, SenderKeyCache, generateIdentity, userIdOf } from '../../protocol/envelope.js'
 import { StoreRequest, StoreResponse } from '../../protocol/pb/store.js'
@@ -43,8 +42,8 @@ describe('Reconciler (two replicas on disk, RPC in memory)', () => {
       writeQuorum: 2,
       maxDriftMs: 60_000,
       reject: (r) => { rejected.push(r) },
-      guard: openGuard,
-      senders: new TokenBuckets(1000),
+      guard: { checkPut: () => {}, checkRead: () => {} },
+      senders: new SenderBudget(new TokenBuckets(1000)),
       isServerPeer: () => true,
       call: async (peer, req) => (replicas.get(peer) as Replica).server.local(req, id)
     }

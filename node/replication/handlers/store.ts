@@ -15,15 +15,6 @@ import { Forbidden, Rejection } from './rejection.js'
 import { expiryOf } from '../expiry.js'
 import type { StoreHandler } from '../context.js'
 
-/** Envelopes whose charge this owner remembers: its other mailbox's put, in another request, is free. */
-const CHARGED_MAX = 20_000
-const charged = new WeakMap<object, Map<string, boolean>>()
-function verdicts (ctx: object): Map<string, boolean> {
-  let m = charged.get(ctx)
-  if (m == null) { m = new Map(); charged.set(ctx, m) }
-  return m
-}
-
 export const handleStore: StoreHandler = async (req, from, ctx) => {
   const entries: MailboxEntry[] = []
   const hints: Array<{ peer: string, mailbox: string }> = []
@@ -32,7 +23,6 @@ export const handleStore: StoreHandler = async (req, from, ctx) => {
   // a client's puts are charged to their senders, one token per envelope (its second mailbox is free);
   // servers pass on what an owner already accepted (hints, repair) and are not charged again
   const charging = from !== ctx.selfId && !ctx.isServerPeer(from)
-  const allowed = verdicts(ctx)
   for (const [index, put] of req.puts.entries()) {
     const env = openEnvelope(put.envelope, ctx.keys)
     const sender = userIdOf(env.senderKey)
@@ -47,19 +37,10 @@ export const handleStore: StoreHandler = async (req, from, ctx) => {
       refused.push({ index, status: err instanceof Forbidden ? StoreResponse.Status.FORBIDDEN : StoreResponse.Status.REJECTED, error: `${err.reason}: ${err.message}` })
       continue
     }
-    if (charging) {
-      const id = Buffer.from(env.id).toString('hex')
-      let ok = allowed.get(id)
-      if (ok == null) {
-        ok = ctx.senders.take(sender)
-        allowed.set(id, ok)
-        if (allowed.size > CHARGED_MAX) allowed.delete(allowed.keys().next().value as string)
-      }
-      if (!ok) {
-        ctx.reject('rate-limited')
-        refused.push({ index, status: StoreResponse.Status.BUSY, error: `rate-limited: sender ${sender} is over its rate; retry later` })
-        continue
-      }
+    if (charging && !ctx.senders.charge(sender, Buffer.from(env.id).toString('hex'))) {
+      ctx.reject('rate-limited')
+      refused.push({ index, status: StoreResponse.Status.BUSY, error: `rate-limited: sender ${sender} is over its rate; retry later` })
+      continue
     }
     entries.push({ mailbox: put.mailbox, peer, cursor: cursorOf(env), bytes: put.envelope, expiresAt: expiryOf(env) })
     for (const peer of put.hintFor) if (peer !== ctx.selfId) hints.push({ peer, mailbox: put.mailbox })
