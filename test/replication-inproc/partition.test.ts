@@ -32,16 +32,23 @@ async function fullHistory (user: User, withHandle: string): Promise<Message[]> 
   }
 }
 
-function repairTotals (nodes: ChorusNode[]): { hintsDelivered: number, pushed: number, handedOff: number } {
-  const t = { hintsDelivered: 0, pushed: 0, handedOff: 0 }
+function repairTotals (nodes: ChorusNode[]): { hintsDelivered: number, moved: number, handedOff: number } {
+  const t = { hintsDelivered: 0, moved: 0, handedOff: 0 }
   for (const n of nodes) {
     const s = n.replication.repair?.stats
     if (s == null) continue
     t.hintsDelivered += s.hintsDelivered
-    t.pushed += s.pushed
+    t.moved += s.pushed + s.pulled
     t.handedOff += s.handedOff
   }
   return t
+}
+
+/** How many hints `nodes` still keep for `peer`. */
+async function hintsFor (nodes: ChorusNode[], peer: string): Promise<number> {
+  let n = 0
+  for (const node of nodes) n += (await node.replication.context.hints.byPeer()).get(peer)?.length ?? 0
+  return n
 }
 
 /** A steady stream of sends, `m1`, `m2` … every `intervalMs`, none awaited before the next starts. */
@@ -102,7 +109,7 @@ describe('replication across a partition (5 servers, N=3, W=2)', function () {
     await mesh?.cleanup()
   })
 
-  it('loses no acknowledged send while an owner of the recipient is cut off, and hands everything back after', async () => {
+  it('loses no acknowledged send while an owner of the recipient is cut off, and hands everything back after', async function () {
     const [aliceNode] = mesh.clients
     // warm up: both handles resolved and cached, bob's session has seen alice
     const warm = await alice.send('bob', 'warm-up')
@@ -112,7 +119,7 @@ describe('replication across a partition (5 servers, N=3, W=2)', function () {
     const isolated = mesh.servers.find((s) => s.peerId.toString() === ownersBefore[0]) as ChorusNode
     const others = mesh.nodes.filter((n) => n !== isolated)
     const survivors = mesh.servers.filter((s) => s !== isolated)
-    const before = repairTotals(survivors)
+    const before = repairTotals(mesh.servers)
 
     sender = new SteadySender(alice, 'bob', 50) // ~20 messages a second
     await sleep(1000)
@@ -159,10 +166,14 @@ describe('replication across a partition (5 servers, N=3, W=2)', function () {
     const inHistory = new Set(history.map((m) => m.id))
     for (const a of sender.acked) assert.ok(inHistory.has(a.id), `acknowledged m${a.seq} is in the history`)
 
-    // the hints were delivered and repair moved envelopes
-    const after = repairTotals(survivors)
-    assert.ok(after.hintsDelivered > before.hintsDelivered, 'hints were delivered')
-    assert.ok(after.pushed > before.pushed, 'repair pushed envelopes')
+    // repair moved envelopes (pushed by the survivors or pulled by the healed owner), and no hint for the
+    // healed owner is left anywhere. How many hints there were depends on how many sends were in flight
+    // in the second before the owner was suspected (the placement skips it from then on), so the count
+    // is reported, not asserted; hinted handoff itself is asserted in sloppy-quorum.test.ts.
+    const after = repairTotals(mesh.servers)
+    assert.ok(after.moved > before.moved, 'repair moved envelopes to the healed owner')
+    await waitFor('every hint for the healed owner to be delivered', async () => (await hintsFor(survivors, isolated.peerId.toString())) === 0, { timeoutMs: 15_000 })
+    this.test!.title += ` [${after.hintsDelivered - before.hintsDelivered} hints delivered, ${after.moved - before.moved} envelopes moved by repair]`
 
     // nothing deleted comes back: the stand-in hands bob's mailbox off to the owners, deletes it, and
     // further repair rounds do not bring it back
