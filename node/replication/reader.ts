@@ -7,7 +7,7 @@
 import { decodeEnvelope, verifyEnvelope, type Envelope } from '../../protocol/envelope.js'
 import { StoreRequest, type ReadAuth } from '../../protocol/pb/store.js'
 import { cursorOf, type Cursor } from '../store/mailbox-store.js'
-import { MAX_FETCH_LIMIT } from './constants.js'
+import { MAX_FETCH_LIMIT, MAX_IDS } from './constants.js'
 import type { ReplicationContext } from './context.js'
 import { ForbiddenError, NoServersError, QuorumError } from './errors.js'
 import type { StoreCall } from './rpc.js'
@@ -99,6 +99,42 @@ export class Reader {
     }))
     if (answers.every((a) => a.status === 'rejected')) throw new QuorumError(`no owner of ${mailbox} listed its cursors`)
     return out
+  }
+
+  /**
+   * One page of the cursors (hex, ascending) after `after`, merged from every live owner: the first
+   * `limit` of the union. Each owner lists its own first `limit`, so nothing below the page's last cursor
+   * is missing from it (an entry an owner did not list lies above that owner's `limit` listed ones).
+   * Owners that fail are skipped; none answering is a `QuorumError`, all refusing a `ForbiddenError`.
+   */
+  async listCursors (mailbox: string, o: { after?: Cursor, limit: number, auth?: ReadAuth }): Promise<{ cursors: string[], more: boolean }> {
+    const owners = this.ownersOrThrow(mailbox)
+    const limit = Math.max(1, Math.min(o.limit, MAX_IDS))
+    const req: Partial<StoreRequest> = { kind: StoreRequest.Kind.FETCH, mailbox, cursorsOnly: true, limit, after: o.after ?? new Uint8Array(0), auth: o.auth }
+    const answers = await Promise.allSettled(owners.map(async (owner) => {
+      if (owner === this.ctx.selfId && this.storesLocally) {
+        await this.ctx.guard.checkRead(mailbox, o.auth, this.ctx.selfId)
+        return await this.ctx.mailboxes.cursors(mailbox, { after: o.after, limit })
+      }
+      return await this.call(owner, req)
+    }))
+    const union = new Set<string>()
+    let more = false
+    let answered = 0
+    for (const a of answers) {
+      if (a.status !== 'fulfilled') continue
+      answered++
+      more ||= a.value.more
+      for (const c of a.value.cursors) union.add(hex(c))
+    }
+    if (answered === 0) {
+      const reasons = answers.map((a) => a.status === 'rejected' ? a.reason : undefined)
+      if (reasons.every((r) => r instanceof ForbiddenError)) throw reasons[0]
+      throw new QuorumError(`no owner of ${mailbox} listed its cursors`)
+    }
+    const cursors = [...union].sort()
+    if (cursors.length > limit) { more = true; cursors.length = limit }
+    return { cursors, more }
   }
 
   /** The envelopes with these cursors, from whichever owners have them, verified, oldest first. */

@@ -27,11 +27,20 @@ export const DEFAULT_SWEEP_INTERVAL_MS = 2000
 /** Envelope cursors remembered in memory as taken (the fast path of `claim`). */
 const RECENT_MAX = 20_000
 
+/** Cursors listed per page by a forward sync. */
+const LIST_PAGE = 2000
+
+/** Syncs that may fail to fetch an entry the owners listed before the cursor passes it by. */
+const UNFETCHED_TRIES = 3
+
 /** What a feed reads and where it keeps its place. */
 export interface FeedInit {
   db: ChorusDb
-  /** with `readCursors` and `readEntries`, a sweep lists the window's cursors and fetches only what is missing */
-  reader: Pick<Reader, 'read'> & Partial<Pick<Reader, 'readCursors' | 'readEntries'>>
+  /**
+   * with `listCursors`, `readCursors` and `readEntries`, a sync lists cursors at the owners and fetches only
+   * the envelopes the live path did not bring; without them it reads whole pages
+   */
+  reader: Pick<Reader, 'read'> & Partial<Pick<Reader, 'listCursors' | 'readCursors' | 'readEntries'>>
   /** the log to follow */
   mailbox: string
   /** where the cursor and seen-marks live: unique per (session, log) */
@@ -46,6 +55,7 @@ export class Feed {
   private readonly cursors
   private readonly seen
   private readonly recent = new Set<string>()
+  private readonly unfetched = new Map<string, number>()
   private lastSweep = 0
   private synced = false
   private syncing?: Promise<Envelope[]>
@@ -71,6 +81,14 @@ export class Feed {
     this.remember(c)
     void this.seen.put(`${this.f.key}!${c}`, '').catch(() => {})
     return true
+  }
+
+  /**
+   * Mark an envelope this session wrote itself as taken (in memory): a sync lists its cursor and does not
+   * fetch it back. What the session does with its own envelopes it does when it writes them.
+   */
+  own (env: Envelope): void {
+    this.remember(hex(cursorOf(env)))
   }
 
   /** Everything new in the log since the last sync, oldest first, each envelope once. Concurrent calls share one run. */
@@ -99,27 +117,78 @@ export class Feed {
       if (this.f.reader.readCursors != null && this.f.reader.readEntries != null) out.push(...await this.sweepLate(cursorAt(windowStart), cursor as Cursor))
       else after = cursorAt(windowStart)
     }
-    for (;;) {
-      const page = await this.f.reader.read(this.f.mailbox, { after, limit: 500, auth: this.f.auth?.() })
-      const ops: any[] = []
-      for (const env of page.envelopes) {
-        const c = cursorOf(env)
-        after = c
-        if (cursor == null || Buffer.compare(c, cursor) > 0) cursor = c
-        const key = hex(c)
-        if (this.recent.has(key)) continue
-        if (await this.seen.get(`${this.f.key}!${key}`) != null) { this.remember(key); continue }
-        this.remember(key)
-        ops.push({ type: 'put', sublevel: this.seen, key: `${this.f.key}!${key}`, value: '' })
-        out.push(env)
+    if (this.f.reader.listCursors != null && this.f.reader.readEntries != null) {
+      const fwd = await this.forward(after, cursor)
+      out.push(...fwd.envelopes)
+      cursor = fwd.cursor
+    } else {
+      for (;;) {
+        const page = await this.f.reader.read(this.f.mailbox, { after, limit: 500, auth: this.f.auth?.() })
+        const ops: any[] = []
+        for (const env of page.envelopes) {
+          const c = cursorOf(env)
+          after = c
+          if (cursor == null || Buffer.compare(c, cursor) > 0) cursor = c
+          const key = hex(c)
+          if (this.recent.has(key)) continue
+          if (await this.seen.get(`${this.f.key}!${key}`) != null) { this.remember(key); continue }
+          this.remember(key)
+          ops.push({ type: 'put', sublevel: this.seen, key: `${this.f.key}!${key}`, value: '' })
+          out.push(env)
+        }
+        if (cursor != null) ops.push({ type: 'put', sublevel: this.cursors, key: this.f.key, value: hex(cursor) })
+        if (ops.length > 0) await this.f.db.batch(ops)
+        if (!page.more) break
       }
-      if (cursor != null) ops.push({ type: 'put', sublevel: this.cursors, key: this.f.key, value: hex(cursor) })
-      if (ops.length > 0) await this.f.db.batch(ops)
-      if (!page.more) break
     }
     await this.pruneSeen(cursor)
     this.synced = true
     return out
+  }
+
+  /**
+   * Forward from `after`: list the owners' cursors a page at a time and fetch only those neither path has
+   * taken, so what the live path brought costs 24 bytes, not an envelope from every owner. The cursor
+   * stops short of a listed entry no owner handed out (its owner went away between the two calls): the
+   * next sync lists it again, up to UNFETCHED_TRIES times (an owner may list what it cannot give: a
+   * broken or lying store must not hold the feed back for good).
+   */
+  private async forward (after: Cursor | undefined, cursor: Cursor | undefined): Promise<{ envelopes: Envelope[], cursor: Cursor | undefined }> {
+    const out: Envelope[] = []
+    for (;;) {
+      const page = await this.f.reader.listCursors!(this.f.mailbox, { after, limit: LIST_PAGE, auth: this.f.auth?.() })
+      const missing = new Set<string>()
+      for (const c of page.cursors) {
+        if (this.recent.has(c)) continue
+        if (await this.seen.get(`${this.f.key}!${c}`) != null) { this.remember(c); continue }
+        missing.add(c)
+      }
+      const found = missing.size > 0 ? await this.f.reader.readEntries!(this.f.mailbox, [...missing].map((c) => new Uint8Array(Buffer.from(c, 'hex'))), this.f.auth?.()) : []
+      const got = new Set<string>()
+      const ops: any[] = []
+      for (const env of found) {
+        const key = hex(cursorOf(env))
+        got.add(key)
+        if (!missing.has(key) || this.recent.has(key)) continue
+        this.remember(key)
+        ops.push({ type: 'put', sublevel: this.seen, key: `${this.f.key}!${key}`, value: '' })
+        out.push(env)
+      }
+      let last: string | undefined
+      let whole = true
+      for (const c of page.cursors) {
+        if (missing.has(c) && !got.has(c) && !this.giveUp(c)) { whole = false; break }
+        last = c
+      }
+      if (last != null) {
+        const c = new Uint8Array(Buffer.from(last, 'hex'))
+        if (cursor == null || Buffer.compare(c, cursor) > 0) cursor = c
+        ops.push({ type: 'put', sublevel: this.cursors, key: this.f.key, value: hex(cursor) })
+      }
+      if (ops.length > 0) await this.f.db.batch(ops)
+      if (!page.more || !whole || last == null) return { envelopes: out, cursor }
+      after = new Uint8Array(Buffer.from(last, 'hex'))
+    }
   }
 
   /**
@@ -147,6 +216,14 @@ export class Feed {
     }
     if (ops.length > 0) await this.f.db.batch(ops)
     return fresh
+  }
+
+  /** One more failed fetch of listed cursor `c`: true once it has failed UNFETCHED_TRIES times. */
+  private giveUp (c: string): boolean {
+    const n = (this.unfetched.get(c) ?? 0) + 1
+    if (n >= UNFETCHED_TRIES) { this.unfetched.delete(c); return true }
+    if (this.unfetched.size < 1000) this.unfetched.set(c, n)
+    return false
   }
 
   private remember (c: string): void {

@@ -13,7 +13,7 @@ import { EventEmitter } from 'node:events'
 import { logger } from '@libp2p/logger'
 import { Envelope, envelopeIdHex, signEnvelope, userIdOf, type IdentityKey } from '../../protocol/envelope.js'
 import { hlcMillis, type HybridClock } from '../../protocol/hlc.js'
-import { isUserId, parseMailbox } from '../../protocol/mailbox.js'
+import { isUserId, mailboxesOf, parseMailbox } from '../../protocol/mailbox.js'
 import { Presence, Receipt } from '../../protocol/pb/chat.js'
 import type { ReadAuth } from '../../protocol/pb/store.js'
 import { signReadAuth } from '../../protocol/read-auth.js'
@@ -281,6 +281,10 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
     const bytes = Envelope.encode(env)
     // signed here: when sync brings it back from this user's own mailbox, it needs no verification
     this.c.replication.context.keys.trust(bytes)
+    // a session ignores its own chat and room posts when sync brings them back: it need not fetch them
+    if (env.kind === Envelope.Kind.CHAT || env.kind === Envelope.Kind.GROUPCHAT) {
+      for (const mailbox of mailboxesOf(env)) this.feeds.get(mailbox)?.own(env)
+    }
     // the live copy first: publishing is cheap, and the durable write's six puts would delay it
     const published = this.c.relay.publish(env, bytes)
     const [{ storedOn }] = await Promise.all([this.c.replication.writer.write(env, bytes), published])
