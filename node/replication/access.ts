@@ -1,20 +1,31 @@
 /**
  * Who may read what at an owner. A user's mailbox and roster are the user's alone: a FETCH of them needs
- * the user's read proof (protocol/read-auth.ts). A user's presence log is readable by anyone (contacts
- * read it for "last seen"; see docs/presence.md). Rooms have their own rules (room-guard.ts). Servers
- * reconcile with DIGEST / IDS / GET, which only servers may use: a client reads through FETCH and its
- * checks.
+ * the user's read proof (protocol/read-auth.ts). A user's presence log ("last seen", state, status) is
+ * the user's and its approved contacts': those its roster log, held by the same owners, gives FROM or
+ * BOTH (as a Jabber server sends presence only to subscribers; see docs/presence.md). Rooms have their
+ * own rules (room-guard.ts). Servers reconcile with DIGEST / IDS / GET, which only servers may use: a
+ * client reads through FETCH and its checks.
  */
 
-import { parseMailbox } from '../../protocol/mailbox.js'
+import { Envelope } from '../../protocol/envelope.js'
+import { parseMailbox, userLog } from '../../protocol/mailbox.js'
 import type { ReadAuth } from '../../protocol/pb/store.js'
 import { verifyReadAuth } from '../../protocol/read-auth.js'
-import type { Envelope } from '../../protocol/envelope.js'
+import { decodeRosterItem, hasFrom } from '../../protocol/roster.js'
+import type { Cursor, MailboxStore } from '../store/mailbox-store.js'
 import type { StoreGuard } from './context.js'
 import { Forbidden } from './handlers/rejection.js'
 
+/** Roster-log entries an owner looks through, newest first, for a reader's item before it refuses. */
+const MAX_ROSTER_SCAN = 20_000
+
 export class AccessGuard implements StoreGuard {
-  constructor (private readonly rooms: StoreGuard, private readonly selfId: string, private readonly isServerPeer: (peer: string) => boolean) {}
+  constructor (
+    private readonly rooms: StoreGuard,
+    private readonly selfId: string,
+    private readonly isServerPeer: (peer: string) => boolean,
+    private readonly mailboxes: Pick<MailboxStore, 'range'>
+  ) {}
 
   async checkPut (env: Envelope, mailbox: string, from: string): Promise<void> {
     await this.rooms.checkPut(env, mailbox, from)
@@ -23,15 +34,49 @@ export class AccessGuard implements StoreGuard {
   async checkRead (mailbox: string, auth: ReadAuth | undefined, from: string): Promise<void> {
     const name = parseMailbox(mailbox)
     if (name?.kind === 'room') { await this.rooms.checkRead(mailbox, auth, from); return }
-    if (name == null || name.log === 'presence') return
+    if (name == null) return
     if (from !== this.selfId && this.isServerPeer(from) && auth == null) return
-    if (auth == null) throw new Forbidden('no-read-proof', `reading ${mailbox} needs its user's read proof`)
+    if (auth == null) throw new Forbidden('no-read-proof', `reading ${mailbox} needs a read proof`)
     let reader: string
     try {
       reader = verifyReadAuth(auth, mailbox)
     } catch (err: any) {
       throw new Forbidden('bad-read-proof', err.message)
     }
-    if (reader !== name.id) throw new Forbidden('not-owner', `only its user may read ${mailbox}`)
+    if (reader === name.id) return
+    if (name.log === 'presence' && await this.approved(name.id, reader)) return
+    if (name.log === 'presence') throw new Forbidden('not-approved', `${mailbox} is read by its user and the contacts it approved`)
+    throw new Forbidden('not-owner', `only its user may read ${mailbox}`)
+  }
+
+  /**
+   * Whether `userId` approved `reader` (FROM or BOTH), by the newest item for `reader` in the user's
+   * roster log here. Only the user can write that log (protocol/mailbox.ts), so the item is its word.
+   */
+  private async approved (userId: string, reader: string): Promise<boolean> {
+    const log = userLog(userId, 'roster')
+    let before: Cursor | undefined
+    for (let scanned = 0; scanned < MAX_ROSTER_SCAN;) {
+      // a newest-first page comes oldest first: walk it backwards
+      const page = await this.mailboxes.range(log, { before, limit: 500, newestFirst: true })
+      for (const e of [...page.entries].reverse()) {
+        const env = Envelope.decode(e.bytes)
+        if (env.kind !== Envelope.Kind.ROSTER) continue
+        let contact: string
+        let allowed: boolean
+        try {
+          const item = decodeRosterItem(env.body)
+          contact = item.contact
+          allowed = !item.removed && hasFrom(item.subscription)
+        } catch {
+          continue
+        }
+        if (contact === reader) return allowed
+      }
+      scanned += page.entries.length
+      if (!page.more || page.entries.length === 0) return false
+      before = page.entries[0].cursor
+    }
+    return false
   }
 }

@@ -93,7 +93,7 @@ export class Replication {
       writeQuorum: init.writeQuorum,
       maxDriftMs: DEFAULT_MAX_DRIFT_MS,
       reject: components.reject,
-      guard: new AccessGuard(this.rooms, selfId, isServerPeer),
+      guard: new AccessGuard(this.rooms, selfId, isServerPeer, this.mailboxes),
       senders: new SenderBudget(new TokenBuckets(init.senderRate ?? DEFAULT_SENDER_RATE, init.senderBurst ?? DEFAULT_SENDER_BURST)),
       isServerPeer,
       call: async (peer, req, timeoutMs) => this.call(peer, req, timeoutMs)

@@ -252,7 +252,8 @@ export class Availability {
     const mailbox = userLog(contact, 'presence')
     let newest: Envelope | undefined
     try {
-      const page = await this.c.ctx.replication.reader.read(mailbox, { newestFirst: true, limit: 1 })
+      // the owners serve it to the contacts the user approved: our read proof says who asks
+      const page = await this.c.ctx.replication.reader.read(mailbox, { newestFirst: true, limit: 1, auth: this.c.ctx.readAuth(mailbox) })
       for (const env of page.envelopes) {
         // an owner may not serve what the contact did not sign into that log
         if (userIdOf(env.senderKey) !== contact || env.kind !== Envelope.Kind.PRESENCE || env.recipient !== mailbox) { this.c.ctx.replication.context.reject('bad-presence'); continue }

@@ -1,7 +1,7 @@
 /**
  * Read access at the owners: a user's mailbox and roster are readable by that user only (a signed read
- * proof), presence logs by anyone; clients cannot use the servers' reconciliation requests to get
- * around that (IDS and GET are for servers). A refusal is ForbiddenError, counted, and the owner keeps
+ * proof), its presence log by the user and the contacts it approved; clients cannot use the servers'
+ * reconciliation requests to get around that (IDS and GET are for servers). A refusal is ForbiddenError, counted, and the owner keeps
  * serving the user itself.
  */
 
@@ -12,6 +12,7 @@ import { StoreRequest } from '../../protocol/pb/store.js'
 import { signReadAuth } from '../../protocol/read-auth.js'
 import { cursorOf } from '../../node/store/mailbox-store.js'
 import { startMesh, waitForServers, type Mesh } from '../helpers/mesh.js'
+import { waitFor } from '../helpers/wait.js'
 
 describe('read access to user logs at the owners', function () {
   this.timeout(60_000)
@@ -39,8 +40,29 @@ describe('read access to user logs at the owners', function () {
     await assert.rejects(reader.read(userLog(bob.userId, 'roster'), { auth: signReadAuth(userLog(bob.userId, 'roster'), mallory.identity) }), { name: 'ForbiddenError' })
     // a proof for another mailbox does not open this one
     await assert.rejects(reader.read(bob.userId, { auth: signReadAuth(mallory.userId, mallory.identity) }), { name: 'ForbiddenError' })
-    // presence is public: contacts read "last seen" from it
-    await reader.read(userLog(bob.userId, 'presence'), { newestFirst: true, limit: 1 })
+  })
+
+  it('serves a presence log to its user and the contacts it approved, and to nobody else', async () => {
+    const log = userLog(bob.userId, 'presence')
+    const reader = mesh.clients[0].replication.reader
+    const read = async (who: User): Promise<unknown> => reader.read(log, { newestFirst: true, limit: 1, auth: signReadAuth(log, who.identity) })
+    const page = await mesh.clients[1].replication.reader.read(log, { newestFirst: true, limit: 1, auth: signReadAuth(log, bob.identity) })
+    assert.equal(page.envelopes.length, 1, 'bob reads his own presence (stored when his session opened)')
+    await assert.rejects(reader.read(log, { newestFirst: true, limit: 1 }), { name: 'ForbiddenError' }, 'no proof')
+    await assert.rejects(read(alice), { name: 'ForbiddenError' }, 'alice has not asked yet')
+    await alice.roster.add('bob')
+    await assert.rejects(read(alice), { name: 'ForbiddenError' }, 'asking is not being approved')
+    await waitFor('bob to see the request', () => bob.roster.requests().some((r) => r.handle === 'alice'))
+    await bob.roster.accept('alice')
+    assert.equal((await read(alice) as { envelopes: unknown[] }).envelopes.length, 1, 'approved: alice reads his last seen')
+    await assert.rejects(read(mallory), { name: 'ForbiddenError' }, 'mallory was never approved')
+    await bob.roster.remove('alice')
+    // W owners had the removal when remove() resolved; the third gets it a moment later
+    await waitFor('alice to be refused by every owner after the removal', async () => {
+      try { await read(alice); return false } catch (err: any) { return err.name === 'ForbiddenError' || err.message }
+    })
+    const metrics = await mesh.servers[0].registry.metrics()
+    assert.match(metrics, /chorus_rejected_total\{component="store",reason="not-approved"\} [1-9]/)
   })
 
   it('refuses IDS and GET from a client, so reconciliation cannot be used to read', async () => {
