@@ -70,3 +70,14 @@ export function isMalformedFrame (err: any): boolean {
 export function isTimeout (err: any): boolean {
   return err?.name === 'AbortError' || err?.name === 'TimeoutError' || /abort|timed? ?out/i.test(String(err?.message))
 }
+
+/**
+ * Did a dial fail because nothing listens there (the connection was refused or reset: a dead process),
+ * as opposed to silence? Looks through aggregated dial errors and causes.
+ */
+export function isRefused (err: any, depth = 0): boolean {
+  if (err == null || depth > 4) return false
+  if (err.code === 'ECONNREFUSED' || err.code === 'ECONNRESET' || /ECONNREFUSED|ECONNRESET/.test(String(err.message))) return true
+  for (const e of Array.isArray(err.errors) ? err.errors : []) if (isRefused(e, depth + 1)) return true
+  return isRefused(err.cause, depth + 1)
+}

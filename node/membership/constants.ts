@@ -53,3 +53,9 @@ export const WARMUP_SYNCS_MS = [250, 500, 1000, 2000, 4000]
 
 /** A probe that has to dial first waits this many probe timeouts. @default 3 */
 export const DIAL_TIMEOUT_FACTOR = 3
+
+/** Members asked to ping a silent peer for us before we suspect it (SWIM's k). @default 3 */
+export const INDIRECT_PROBES = 3
+
+/** PING_REQs a node serves at a time; more are answered NACK at once. @default 16 */
+export const MAX_PING_REQS = 16

@@ -12,7 +12,7 @@ import type { Connection, IdentifyResult, Libp2p, PeerId, Stream } from '@libp2p
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { MEMBERSHIP_PROTOCOL, type Role } from '../../protocol/constants.js'
 import { MembershipMessage } from '../../protocol/pb/membership.js'
-import { MalformedFrameError, isMalformedFrame, isTimeout } from '../errors.js'
+import { MalformedFrameError, isMalformedFrame, isRefused } from '../errors.js'
 import * as C from './constants.js'
 import { fromPb, toPb, type Member, type MemberRecord, type MemberState } from './member.js'
 import { MemberTable } from './member-table.js'
@@ -52,6 +52,11 @@ export interface MembershipStats {
   probesSent: number
   probesFailed: number
   pingsReceived: number
+  /** probes that asked other members to ping the target, and of those, the ones another member got an ack for */
+  indirectProbes: number
+  indirectAcks: number
+  /** PING_REQs this node served for others */
+  pingReqsServed: number
   syncs: number
   malformedFrames: number
   joins: number
@@ -65,13 +70,14 @@ export interface MembershipEvents {
 }
 
 export class Membership extends EventEmitter<MembershipEvents> {
-  readonly stats: MembershipStats = { probesSent: 0, probesFailed: 0, pingsReceived: 0, syncs: 0, malformedFrames: 0, joins: 0, leaves: 0 }
+  readonly stats: MembershipStats = { probesSent: 0, probesFailed: 0, pingsReceived: 0, indirectProbes: 0, indirectAcks: 0, pingReqsServed: 0, syncs: 0, malformedFrames: 0, joins: 0, leaves: 0 }
   private readonly init: MembershipInit
   private readonly table: MemberTable
   private incarnation = BigInt(Date.now())
   private readonly timers: NodeJS.Timeout[] = []
   private readonly warmups: NodeJS.Timeout[] = []
   private readonly inFlight = new Set<string>()
+  private pingReqsInFlight = 0
   private running = false
   private version = 0
   private joinProbes = 0
@@ -136,7 +142,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     libp2p.removeEventListener('peer:identify', this.onIdentify)
     libp2p.removeEventListener('peer:disconnect', this.onDisconnect)
     await this.remember()
-    const leave: MembershipMessage = { kind: MembershipMessage.Kind.LEAVE, sender: toPb({ ...this.selfRecord(), state: 'left' }), updates: [] }
+    const leave: MembershipMessage = { kind: MembershipMessage.Kind.LEAVE, sender: toPb({ ...this.selfRecord(), state: 'left' }), updates: [], target: '' }
     const timeout = Math.max(this.init.probeTimeoutMs, C.LEAVE_TIMEOUT_MS)
     const sent = await Promise.allSettled(this.table.reachable().map(async (peerId) => { await this.send(peerId, leave, true, timeout) }))
     for (const r of sent) if (r.status === 'rejected') log('LEAVE not delivered: %s', r.reason?.message)
@@ -204,11 +210,11 @@ export class Membership extends EventEmitter<MembershipEvents> {
       try {
         await this.ping(peerId, timeout)
       } catch (err: any) {
-        // a refused or reset connection is a dead process: suspect at once. A timeout may only be a busy
-        // host (ours or theirs): give it one more, longer chance before suspecting, which removes most
-        // false suspicions when the CPU is short (SWIM's indirect probes and Lifeguard aim at the same)
-        if (!isTimeout(err) || this.table.get(peerId)?.state !== 'alive') throw err
-        await this.ping(peerId, timeout * 2)
+        // a refused connection is a dead process: suspect at once. Silence may only be a busy host (ours
+        // or theirs) or a path that is broken between us alone: give it one more, longer chance, and at
+        // the same time ask other members to ping it (SWIM's indirect probe). Either answer clears it.
+        if (isRefused(err) || this.table.get(peerId)?.state !== 'alive') throw err
+        await Promise.any([this.ping(peerId, timeout * 2), this.indirect(peerId, timeout * 2)])
       }
     } catch (err: any) {
       this.stats.probesFailed++
@@ -222,6 +228,45 @@ export class Membership extends EventEmitter<MembershipEvents> {
   private async ping (peerId: string, timeoutMs: number): Promise<void> {
     const reply = await this.send(peerId, this.message(MembershipMessage.Kind.PING), true, timeoutMs)
     if (reply?.kind !== MembershipMessage.Kind.ACK) throw new MalformedFrameError('expected an ACK')
+  }
+
+  /** Ask up to INDIRECT_PROBES other members to ping `target`; resolves when one of them got its ack. */
+  private async indirect (target: string, timeoutMs: number): Promise<void> {
+    const helpers = this.table.live().filter((m) => m.peerId !== target && m.role !== 'client' && m.state === 'alive')
+    for (let i = helpers.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1))
+      ;[helpers[i], helpers[j]] = [helpers[j], helpers[i]]
+    }
+    const chosen = helpers.slice(0, C.INDIRECT_PROBES)
+    if (chosen.length === 0) throw new Error('no member to probe through')
+    this.stats.indirectProbes++
+    await Promise.any(chosen.map(async (h) => {
+      const reply = await this.send(h.peerId, { ...this.message(MembershipMessage.Kind.PING_REQ), target }, true, timeoutMs)
+      if (reply?.kind !== MembershipMessage.Kind.ACK) throw new Error(`${h.peerId} had no answer from ${target}`)
+    }))
+    this.stats.indirectAcks++
+  }
+
+  /**
+   * A PING_REQ: ping `target` for `from`. Only members this node knows as live are pinged (a PING_REQ
+   * cannot make it dial anywhere new), at most MAX_PING_REQS at a time; anything else is a NACK.
+   */
+  private async pingFor (target: string, from: string): Promise<MembershipMessage.Kind> {
+    if (target.length === 0 || target.length > C.MAX_PEER_ID_LENGTH) throw new MalformedFrameError('PING_REQ without a valid target')
+    try { peerIdFromString(target) } catch { throw new MalformedFrameError(`PING_REQ target ${target.slice(0, 64)} is not a peer id`) }
+    const state = this.table.get(target)?.state
+    if (target === from || target === this.components.libp2p.peerId.toString() || (state !== 'alive' && state !== 'suspect')) return MembershipMessage.Kind.NACK
+    if (this.pingReqsInFlight >= C.MAX_PING_REQS) return MembershipMessage.Kind.NACK
+    this.pingReqsInFlight++
+    this.stats.pingReqsServed++
+    try {
+      await this.ping(target, this.init.probeTimeoutMs)
+      return MembershipMessage.Kind.ACK
+    } catch {
+      return MembershipMessage.Kind.NACK
+    } finally {
+      this.pingReqsInFlight--
+    }
   }
 
   /** Ask one peer for its whole view. */
@@ -261,7 +306,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
   }
 
   private message (kind: MembershipMessage.Kind): MembershipMessage {
-    return { kind, sender: toPb(this.selfRecord()), updates: this.table.takeUpdates(this.init.maxPiggyback).map(toPb) }
+    return { kind, sender: toPb(this.selfRecord()), updates: this.table.takeUpdates(this.init.maxPiggyback).map(toPb), target: '' }
   }
 
   /** One request (and, if `expectReply`, its reply) on a fresh stream, bounded in size and time. */
@@ -288,17 +333,19 @@ export class Membership extends EventEmitter<MembershipEvents> {
   private async serve (stream: Stream, connection: Connection): Promise<void> {
     // after our LEAVE went out we answer nothing: a late ack would refute our own departure
     if (!this.running) { stream.abort(new Error('membership stopped')); return }
-    const signal = AbortSignal.timeout(this.init.probeTimeoutMs * 2)
     const lp = lpStream(stream, { maxDataLength: C.MAX_FRAME_BYTES })
     try {
-      const req = this.decode((await lp.read({ signal })).subarray())
+      const req = this.decode((await lp.read({ signal: AbortSignal.timeout(this.init.probeTimeoutMs * 2) })).subarray())
       const from = connection.remotePeer.toString()
       this.receive(req, from)
       // a LEAVE is acknowledged too, so the leaver knows it was heard before it shuts down
-      const kind = req.kind === MembershipMessage.Kind.SYNC ? MembershipMessage.Kind.SYNC_REPLY : MembershipMessage.Kind.ACK
+      let kind = req.kind === MembershipMessage.Kind.SYNC ? MembershipMessage.Kind.SYNC_REPLY : MembershipMessage.Kind.ACK
       if (req.kind === MembershipMessage.Kind.PING) this.stats.pingsReceived++
+      if (req.kind === MembershipMessage.Kind.PING_REQ) kind = await this.pingFor(req.target, from)
+      else if (req.kind === MembershipMessage.Kind.ACK || req.kind === MembershipMessage.Kind.NACK || req.kind === MembershipMessage.Kind.SYNC_REPLY) throw new MalformedFrameError(`${req.kind} is a reply, not a request`)
       const reply = this.message(kind)
       if (kind === MembershipMessage.Kind.SYNC_REPLY) reply.updates = this.table.snapshot(C.MAX_SYNC_MEMBERS).map(toPb)
+      const signal = AbortSignal.timeout(this.init.probeTimeoutMs * 2)
       await lp.write(MembershipMessage.encode(reply), { signal })
       await stream.close({ signal })
     } catch (err: any) {

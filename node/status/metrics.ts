@@ -48,6 +48,9 @@ export function registerChorusMetrics (registry: Registry, libp2p: ChorusLibp2p,
   }
   statCounter('chorus_membership_probes_sent_total', 'Membership probes sent', () => stats.probesSent)
   statCounter('chorus_membership_probes_failed_total', 'Membership probes that got no ack in time', () => stats.probesFailed)
+  statCounter('chorus_membership_indirect_probes_total', 'Probes that asked other members to ping a silent peer (PING_REQ)', () => stats.indirectProbes)
+  statCounter('chorus_membership_indirect_acks_total', 'Indirect probes another member got an ack for (a suspicion avoided)', () => stats.indirectAcks)
+  statCounter('chorus_membership_ping_reqs_served_total', 'PING_REQs this node served for other members', () => stats.pingReqsServed)
   statCounter('chorus_membership_joins_total', 'Members that joined the view', () => stats.joins)
   statCounter('chorus_membership_leaves_total', 'Members that left the view (dead or left)', () => stats.leaves)
   statCounter('chorus_membership_malformed_frames_total', 'Membership frames rejected as malformed', () => stats.malformedFrames)

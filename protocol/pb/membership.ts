@@ -290,6 +290,7 @@ export interface MembershipMessage {
   kind: MembershipMessage.Kind
   sender?: Member
   updates: Member[]
+  target: string
 }
 
 export namespace MembershipMessage {
@@ -298,7 +299,9 @@ export namespace MembershipMessage {
     ACK = 'ACK',
     SYNC = 'SYNC',
     SYNC_REPLY = 'SYNC_REPLY',
-    LEAVE = 'LEAVE'
+    LEAVE = 'LEAVE',
+    PING_REQ = 'PING_REQ',
+    NACK = 'NACK'
   }
 
   enum __KindValues {
@@ -306,7 +309,9 @@ export namespace MembershipMessage {
     ACK = 1,
     SYNC = 2,
     SYNC_REPLY = 3,
-    LEAVE = 4
+    LEAVE = 4,
+    PING_REQ = 5,
+    NACK = 6
   }
 
   export namespace Kind {
@@ -341,13 +346,19 @@ export namespace MembershipMessage {
           }
         }
 
+        if ((obj.target != null && obj.target !== '')) {
+          w.uint32(34)
+          w.string(obj.target)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
       }, (reader, length, opts = {}) => {
         const obj: any = {
           kind: Kind.PING,
-          updates: []
+          updates: [],
+          target: ''
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -374,6 +385,10 @@ export namespace MembershipMessage {
               obj.updates.push(Member.codec().decode(reader, reader.uint32(), {
                 limits: opts.limits?.updates$
               }))
+              break
+            }
+            case 4: {
+              obj.target = reader.string()
               break
             }
             default: {
@@ -425,6 +440,13 @@ export namespace MembershipMessage {
 
               obj.updates++
 
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.target`,
+                value: reader.string()
+              }
               break
             }
             default: {
@@ -522,6 +544,11 @@ export namespace MembershipMessage {
     index: number
   }
 
+  export interface MembershipMessageTargetFieldEvent {
+    field: '$.target'
+    value: string
+  }
+
   export function encode (obj: Partial<MembershipMessage>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, MembershipMessage.codec())
   }
@@ -530,7 +557,7 @@ export namespace MembershipMessage {
     return decodeMessage(buf, MembershipMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MembershipMessage>): Generator<MembershipMessageKindFieldEvent | MembershipMessageSenderPeerIdFieldEvent | MembershipMessageSenderRoleFieldEvent | MembershipMessageSenderCapacityFieldEvent | MembershipMessageSenderAddrsFieldEvent | MembershipMessageSenderIncarnationFieldEvent | MembershipMessageSenderStateFieldEvent | MembershipMessageSenderVersionFieldEvent | MembershipMessageUpdatesPeerIdFieldEvent | MembershipMessageUpdatesRoleFieldEvent | MembershipMessageUpdatesCapacityFieldEvent | MembershipMessageUpdatesAddrsFieldEvent | MembershipMessageUpdatesIncarnationFieldEvent | MembershipMessageUpdatesStateFieldEvent | MembershipMessageUpdatesVersionFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MembershipMessage>): Generator<MembershipMessageKindFieldEvent | MembershipMessageSenderPeerIdFieldEvent | MembershipMessageSenderRoleFieldEvent | MembershipMessageSenderCapacityFieldEvent | MembershipMessageSenderAddrsFieldEvent | MembershipMessageSenderIncarnationFieldEvent | MembershipMessageSenderStateFieldEvent | MembershipMessageSenderVersionFieldEvent | MembershipMessageUpdatesPeerIdFieldEvent | MembershipMessageUpdatesRoleFieldEvent | MembershipMessageUpdatesCapacityFieldEvent | MembershipMessageUpdatesAddrsFieldEvent | MembershipMessageUpdatesIncarnationFieldEvent | MembershipMessageUpdatesStateFieldEvent | MembershipMessageUpdatesVersionFieldEvent | MembershipMessageTargetFieldEvent> {
     return streamMessage(buf, MembershipMessage.codec(), opts)
   }
 }

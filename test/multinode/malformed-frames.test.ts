@@ -67,6 +67,13 @@ describe('membership under malformed and spoofed frames', () => {
     await expectRejected('empty frame', varint(0))
   })
 
+  it('rejects a PING_REQ whose target is not a peer id, and a reply sent as a request', async () => {
+    const bad = MembershipMessage.encode({ kind: MembershipMessage.Kind.PING_REQ, sender: toPb(recordOf(attacker)), updates: [], target: 'not-a-peer-id' })
+    await expectRejected('PING_REQ with a bad target', concat(varint(bad.byteLength), bad))
+    const ack = frame(MembershipMessage.Kind.ACK, recordOf(attacker))
+    await expectRejected('an ACK as a request', concat(varint(ack.byteLength), ack))
+  })
+
   it('rejects an unknown message kind', async () => {
     const junk = Uint8Array.from([0x08, 0x09])
     await expectRejected('unknown kind', concat(varint(junk.byteLength), junk))
