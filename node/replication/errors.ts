@@ -29,6 +29,13 @@ export class UnknownHandleError extends ChorusError {
   constructor (handle: string) { super(`no user has the handle ${handle}`, UnknownHandleError.code) }
 }
 
+/** A direct message to a bare userId whose public key this session has not learnt (from a handle or a message). */
+export class UnknownKeyError extends ChorusError {
+  static readonly code = 'ERR_UNKNOWN_KEY'
+  override readonly name = 'UnknownKeyError'
+  constructor (userId: string) { super(`no public key is known for ${userId}: send to its handle, or reply to a message from it`, UnknownKeyError.code) }
+}
+
 /** No server is known: the node is not (yet) part of a mesh with servers. */
 export class NoServersError extends ChorusError {
   static readonly code = 'ERR_NO_SERVERS'

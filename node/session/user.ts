@@ -17,8 +17,9 @@ import { isUserId, mailboxesOf, parseMailbox } from '../../protocol/mailbox.js'
 import { Presence, Receipt } from '../../protocol/pb/chat.js'
 import type { ReadAuth } from '../../protocol/pb/store.js'
 import { signReadAuth } from '../../protocol/read-auth.js'
+import { SealError, Sealer } from '../../protocol/seal.js'
 import type { Relay } from '../relay/relay.js'
-import { ForbiddenError, RateLimitedError, UnknownHandleError } from '../replication/errors.js'
+import { ForbiddenError, RateLimitedError, UnknownHandleError, UnknownKeyError } from '../replication/errors.js'
 import type { Replication } from '../replication/replication.js'
 import type { ChorusDb } from '../store/db.js'
 import { cursorOf } from '../store/mailbox-store.js'
@@ -40,6 +41,9 @@ export const DEFAULT_SYNC_INTERVAL_MS = 1000
 
 /** Messages held for a session's first 'message' listener at most; older ones are dropped (and logged). @default 10000 */
 export const DEFAULT_HOLD_MAX = 10_000
+
+/** Public keys of other users a session remembers, for sealing to a bare userId. */
+const PEER_KEYS_MAX = 10_000
 
 const KIND_NAMES: Partial<Record<Envelope.Kind, MessageKind>> = {
   [Envelope.Kind.CHAT]: 'chat',
@@ -92,10 +96,15 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
    */
   private readonly held = new Map<string, unknown[][]>()
   private readonly released = new Set<string>()
+  /** plain chat and headline texts travel sealed to their two users (protocol/seal.ts) */
+  private readonly sealer: Sealer
+  /** Ed25519 keys of users met (resolved handles, senders of verified envelopes), for sealing to a bare userId */
+  private readonly peerKeys = new Map<string, Uint8Array>()
 
   constructor (readonly handle: string, readonly identity: IdentityKey, private readonly c: UserComponents) {
     super()
     this.userId = userIdOf(identity.publicKey)
+    this.sealer = new Sealer(identity)
     this.inbox = this.feed(this.userId)
     this.receipts = new Receipts(this)
     this.roster = new Roster(this)
@@ -128,7 +137,10 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
       throw err
     }
     const headline = o.type === 'headline'
-    const env = this.sign(headline ? Envelope.Kind.HEADLINE : Envelope.Kind.CHAT, recipient.userId, new TextEncoder().encode(text ?? ''))
+    const key = recipient.publicKey.byteLength > 0 ? recipient.publicKey : this.peerKeys.get(recipient.userId)
+    if (key == null) throw new UnknownKeyError(recipient.userId)
+    const body = this.sealer.seal(key, new TextEncoder().encode(text ?? ''))
+    const env = this.sign(headline ? Envelope.Kind.HEADLINE : Envelope.Kind.CHAT, recipient.userId, body)
     if (headline) {
       await this.publish(env)
       return { id: envelopeIdHex(env), timestamp: hlcMillis(env.timestamp), storedOn: [] }
@@ -236,8 +248,16 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
   }
 
   async resolve (handleOrId: string): Promise<UserRef> {
-    if (isUserId(handleOrId)) return { handle: handleOrId, userId: handleOrId, publicKey: new Uint8Array(0) }
-    return this.c.directory.resolve(handleOrId)
+    if (isUserId(handleOrId)) return { handle: handleOrId, userId: handleOrId, publicKey: this.peerKeys.get(handleOrId) ?? new Uint8Array(0) }
+    const ref = await this.c.directory.resolve(handleOrId)
+    this.learnKey(ref.userId, ref.publicKey)
+    return ref
+  }
+
+  private learnKey (userId: string, publicKey: Uint8Array): void {
+    if (publicKey.byteLength !== 32 || this.peerKeys.has(userId)) return
+    if (this.peerKeys.size >= PEER_KEYS_MAX) this.peerKeys.delete(this.peerKeys.keys().next().value as string)
+    this.peerKeys.set(userId, publicKey)
   }
 
   /** A verified envelope as a message; a sender whose claimed handle is not its own is refused. */
@@ -253,13 +273,25 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
         from = fromId
       }
     }
+    let text = ''
+    if (env.kind === Envelope.Kind.CHAT || env.kind === Envelope.Kind.HEADLINE) {
+      try {
+        text = new TextDecoder().decode(this.sealer.open(env))
+      } catch (err: any) {
+        this.c.replication.context.reject(err instanceof SealError ? `seal-${err.reason}` : 'bad-seal')
+        return undefined
+      }
+      this.learnKey(fromId, env.senderKey)
+    } else if (env.kind !== Envelope.Kind.SECRET) {
+      text = new TextDecoder().decode(env.body)
+    }
     const to = parseMailbox(env.recipient)
     return {
       id: envelopeIdHex(env),
       from,
       fromId,
       to: env.recipient,
-      text: env.kind === Envelope.Kind.SECRET ? '' : new TextDecoder().decode(env.body),
+      text,
       timestamp: hlcMillis(env.timestamp),
       kind: KIND_NAMES[env.kind] ?? 'chat',
       cursor: Buffer.from(cursorOf(env)).toString('hex'),

@@ -2,12 +2,15 @@
  * Issue 4, with real processes: direct messages between client-role nodes through five `chorus start`
  * servers arrive live over gossipsub (the sessions' sync loops are slowed to once a minute, so only the
  * relay can deliver within the test), go sent → delivered → read, headlines skip history, an unknown
- * recipient bounces, and a forged envelope on an inbox shard is rejected, never shown, and costs the
- * peer that sent it its gossipsub score.
+ * recipient bounces, a forged envelope on an inbox shard is rejected, never shown, and costs the peer
+ * that sent it its gossipsub score, and the text is sealed to its two users: another user listening on
+ * the shard, and the servers, have the envelope but not the text.
  */
 
 import { strict as assert } from 'node:assert'
-import { Envelope, signEnvelope, generateIdentity } from '../../protocol/envelope.js'
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { Envelope, envelopeIdHex, signEnvelope, generateIdentity } from '../../protocol/envelope.js'
 import { hlcPack } from '../../protocol/hlc.js'
 import { inboxTopicOf } from '../../protocol/topics.js'
 import { INVALID_MESSAGE_WEIGHT } from '../../node/relay/scoring.js'
@@ -94,6 +97,38 @@ describe('live direct chat (processes): 5 servers, 3 client nodes', function () 
     await assert.rejects(alice.call('alice', 'user', 'send', 'nobody-at-all', 'hello?'), { name: 'UnknownHandleError' })
     const bounce = await alice.waitForEvent('the bounce', (e) => e.event === 'message' && e.data.kind === 'error' && e.data.from === 'nobody-at-all', 5000)
     assert.equal(bounce[0].data.condition, 'item-not-found')
+  })
+
+  it('seals the text to alice and bob: mallory on bob\'s shard and the servers get the envelope, not the text', async () => {
+    const topic = inboxTopicOf(bobId)
+    await mallory.eavesdrop(topic)
+    await waitFor('a relay of bob\'s shard to see mallory there', async () => {
+      for (const relay of await mallory.subscribers(topic)) if (relay !== bobPeer.peerId) return true
+      return false
+    }, { timeoutMs: 10_000 })
+    await new Promise((resolve) => setTimeout(resolve, 1500)) // a heartbeat: mallory is grafted into the shard's mesh
+    const phrase = 'the eagle lands at dawn, bring the blue umbrella'
+    const sent = await alice.send('alice', 'bob', phrase)
+    const got = (await bob.waitForReceived('the sealed message', (r) => r.some((m) => m.id === sent.id), 5000)).find((m) => m.id === sent.id)!
+    assert.equal(got.text, phrase, 'bob reads it')
+    assert.ok((await alice.history('alice', 'bob')).some((m) => m.id === sent.id && m.text === phrase), 'alice reads her own copy')
+    const heard: Buffer = await waitFor('mallory to overhear the envelope', async () => {
+      const all = (await mallory.overheard()).map((h) => Buffer.from(h, 'hex'))
+      return all.find((b) => envelopeIdHex(Envelope.decode(b)) === sent.id) as Buffer
+    }, { timeoutMs: 5000 })
+    assert.equal(heard.indexOf(Buffer.from(phrase)), -1, 'the overheard envelope does not hold the text')
+    assert.equal(heard.indexOf(Buffer.from('bring the blue')), -1)
+    // the servers' data dirs: LevelDB's write-ahead log holds recent writes as they are
+    let scanned = 0
+    for (const slot of mesh.servers) {
+      for (const file of readdirSync(slot.dir, { recursive: true }) as string[]) {
+        let bytes: Buffer
+        try { bytes = readFileSync(join(slot.dir, file)) } catch { continue }
+        scanned += bytes.byteLength
+        assert.equal(bytes.indexOf(Buffer.from('bring the blue umbrella')), -1, `${file} of ${slot.peerId} holds the text`)
+      }
+    }
+    assert.ok(scanned > 0)
   })
 
   it('a forged envelope on bob\'s inbox shard is rejected, never shown, and costs the sender its score', async () => {

@@ -24,6 +24,8 @@ if (process.send == null) {
 let node: ChorusNode | undefined
 const users = new Map<string, User>()
 let received: AgentMessage[] = []
+/** raw messages seen on an eavesdropped topic, hex */
+const overheard: string[] = []
 /** Every session event (message, receipt, presence, typing, subscription, room:member), in order. */
 let events: AgentEvent[] = []
 const EVENTS = ['message', 'receipt', 'presence', 'typing', 'subscription', 'room:member'] as const
@@ -127,6 +129,19 @@ const HANDLERS: Record<string, Handler> = {
   async publishRaw (a: { topic: string, hex: string }) {
     const r = await need().libp2p.services.pubsub.publish(a.topic, new Uint8Array(Buffer.from(a.hex, 'hex')))
     return { recipients: r.recipients.map(String) }
+  },
+
+  /** Subscribe to a gossipsub topic and keep every message seen on it (hex): an eavesdropper, in the privacy tests. */
+  async eavesdrop (a: { topic: string }) {
+    const pubsub = need().libp2p.services.pubsub
+    pubsub.addEventListener('message', (evt) => { if (evt.detail.topic === a.topic) overheard.push(Buffer.from(evt.detail.data).toString('hex')) })
+    pubsub.subscribe(a.topic)
+    return null
+  },
+
+  /** What `eavesdrop` kept. */
+  async overheard () {
+    return overheard
   },
 
   /** Dial another node (by a full multiaddr). */

@@ -117,6 +117,12 @@ export class UserAgent {
   /** Publish raw bytes (hex) on a gossipsub topic from the agent's node. */
   async publishRaw (topic: string, hex: string): Promise<{ recipients: string[] }> { return this.request('publishRaw', { topic, hex }, 10_000) }
 
+  /** Subscribe the agent's node to `topic` as a plain gossipsub peer, keeping what it sees there. */
+  async eavesdrop (topic: string): Promise<void> { await this.request('eavesdrop', { topic }, 5000) }
+
+  /** The messages (hex) seen on the eavesdropped topic. */
+  async overheard (): Promise<string[]> { return this.request('overheard', {}, 5000) }
+
   /** Dial another node by its full multiaddr. */
   async dial (addr: string): Promise<void> { await this.request('dial', { addr }, 10_000) }
 

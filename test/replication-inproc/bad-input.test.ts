@@ -211,4 +211,19 @@ describe('bad input against a live server', function () {
     await assert.rejects(alice.send('nobody-has-this', 'hello?'), { name: 'UnknownHandleError', code: 'ERR_UNKNOWN_HANDLE' })
     await stillServing('at the end')
   })
+
+  it('refuses a send to a bare userId whose key the session never learnt (UnknownKeyError); a reply to a sender works', async () => {
+    const carol = await mesh.clients[1].openUser('carol')
+    const carolGot: Message[] = []
+    carol.on('message', (m) => carolGot.push(m))
+    await assert.rejects(alice.send(carol.userId, 'who are you?'), { name: 'UnknownKeyError', code: 'ERR_UNKNOWN_KEY' })
+    // carol writes first: alice learns her key from the message, and can answer her userId
+    const hi = await carol.send('alice', 'hi, it is carol')
+    const aliceGot: Message[] = []
+    alice.on('message', (m) => aliceGot.push(m))
+    await waitFor('alice to receive carol\'s message', async () => { await alice.sync(); return aliceGot.some((m) => m.id === hi.id) })
+    const reply = await alice.send(carol.userId, 'hello carol')
+    await waitFor('carol to read the reply', () => carolGot.some((m) => m.id === reply.id && m.text === 'hello carol'))
+    await carol.close()
+  })
 })
