@@ -25,6 +25,7 @@ import { Replication } from './replication/replication.js'
 import { NoServersError } from './replication/errors.js'
 import { HandleDirectory } from './session/directory.js'
 import { IdentityStore } from './session/identities.js'
+import { Vault } from './session/vault.js'
 import { User } from './session/user.js'
 
 const log = logger('chorus:node')
@@ -220,9 +221,11 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
    * Open a user's session on this node: load the user's identity key (creating it on first use),
    * claim the handle (first come; `HandleTakenError` if another key holds it), catch up on every
    * message that arrived while the user was away, then keep receiving. Waits up to `timeoutMs` for
-   * the node to see a server.
+   * the node to see a server. With `passphrase`, the keys and secret-chat data the device keeps for the
+   * user are sealed at rest (session/vault.ts); a user created with one must always be opened with it
+   * (`PassphraseError`). A session already open is returned as it is.
    */
-  async openUser (handle: string, o: { timeoutMs?: number, syncIntervalMs?: number } = {}): Promise<User> {
+  async openUser (handle: string, o: { timeoutMs?: number, syncIntervalMs?: number, passphrase?: string } = {}): Promise<User> {
     checkHandle(handle)
     if (this.lifecycle !== 'started') throw new NodeStateError('start the node before opening users')
     const existing = this.users.get(handle)
@@ -233,9 +236,11 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
       if (Date.now() > deadline) throw new NoServersError()
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
-    const { identity } = await new IdentityStore(this.database).loadOrCreate(handle)
+    const identities = new IdentityStore(this.database)
+    const vault = await Vault.open(this.database, handle, o.passphrase, await identities.has(handle))
+    const { identity } = await identities.loadOrCreate(handle, vault)
     await (this.directory as HandleDirectory).claim(signHandleClaim(handle, identity, this.clock.now()))
-    const user = new User(handle, identity, { replication, directory: this.directory as HandleDirectory, relay: this.relay, clock: this.clock, db: this.database, syncIntervalMs: o.syncIntervalMs })
+    const user = new User(handle, identity, { replication, directory: this.directory as HandleDirectory, relay: this.relay, clock: this.clock, db: this.database, vault, syncIntervalMs: o.syncIntervalMs })
     this.users.set(handle, user)
     await user.open()
     return user

@@ -17,6 +17,7 @@ export { resolveOptions, type ChorusNodeOptions, type ResolvedOptions } from './
 export * from './errors.js'
 export type { Member, MembershipInit, MembershipStats } from './membership/index.js'
 export { ForbiddenError, HandleTakenError, NoServersError, QuorumError, RateLimitedError, RemoteError, UnknownHandleError, UnknownKeyError } from './replication/errors.js'
+export { PassphraseError } from './session/vault.js'
 export { User, type Message, type SendResult, type UserEvents, type SendOptions } from './session/user.js'
 export type { MessageKind, PresenceEvent, PresenceState, ReceiptEvent, RoomMemberEvent, SubscriptionRequestEvent, TypingEvent } from './session/events.js'
 export { Rooms, NotInRoomError, UnknownRoomError, type CreateRoomOptions, type RoomInvitation } from './session/rooms.js'

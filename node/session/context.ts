@@ -4,6 +4,7 @@
  * implements it; each part receives it and nothing else.
  */
 
+import type { AbstractSublevel } from 'abstract-level'
 import type { Envelope, IdentityKey } from '../../protocol/envelope.js'
 import type { HybridClock } from '../../protocol/hlc.js'
 import type { ReadAuth } from '../../protocol/pb/store.js'
@@ -13,6 +14,9 @@ import type { ChorusDb } from '../store/db.js'
 import type { UserRef } from './directory.js'
 import type { Feed } from './feed.js'
 import type { Message, SendResult, UserEvents } from './events.js'
+
+/** The sublevel `secret` of the node's database, as one user sees it: its values sealed by the user's vault. */
+export type SecretLevel = AbstractSublevel<ChorusDb, string | Buffer | Uint8Array, string, string>
 
 export interface SessionContext {
   readonly handle: string
@@ -28,6 +32,8 @@ export interface SessionContext {
   send: (env: Envelope) => Promise<SendResult>
   /** Publish live only (headlines, typing, presence broadcasts); never throws. */
   publish: (env: Envelope) => Promise<void>
+  /** Where secret-chat keys, sessions and history live: sealed at rest when the user has a passphrase. */
+  secretLevel: () => SecretLevel
   /** A proof, for the owners of `mailbox`, that this user is reading it. */
   readAuth: (mailbox: string) => ReadAuth
   /** The session's exactly-once feed of a log (created once per mailbox). */

@@ -35,7 +35,7 @@ export class DeviceKeys {
 
   constructor (private readonly ctx: SessionContext) {
     this.me = ctx.userId
-    this.sub = ctx.db.sublevel<string, string>('secret', { valueEncoding: 'utf8' })
+    this.sub = ctx.secretLevel()
   }
 
   /** The device's keys (created on first use). */

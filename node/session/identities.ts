@@ -1,10 +1,12 @@
 /**
- * User identities kept on the user's own node: sublevel `identities`, handle → raw Ed25519 keys. The
- * private key never leaves this database; servers only ever see the public key and signatures.
+ * User identities kept on the user's own node: sublevel `identities`, handle → raw Ed25519 keys, sealed
+ * by the user's vault when it has a passphrase (vault.ts). The private key never leaves this database;
+ * servers only ever see the public key and signatures.
  */
 
 import { generateIdentity, type IdentityKey } from '../../protocol/envelope.js'
 import type { ChorusDb } from '../store/db.js'
+import type { Vault } from './vault.js'
 
 export class IdentityStore {
   private readonly sub
@@ -13,15 +15,20 @@ export class IdentityStore {
     this.sub = db.sublevel<string, string>('identities', { valueEncoding: 'utf8' })
   }
 
+  /** Whether this device holds an identity for `handle`. */
+  async has (handle: string): Promise<boolean> {
+    return await this.sub.get(handle) != null
+  }
+
   /** The identity stored for `handle`, created (and synced to disk) on first use. */
-  async loadOrCreate (handle: string): Promise<{ identity: IdentityKey, created: boolean }> {
+  async loadOrCreate (handle: string, vault: Vault): Promise<{ identity: IdentityKey, created: boolean }> {
     const raw = await this.sub.get(handle)
     if (raw != null) {
-      const j = JSON.parse(raw)
+      const j = JSON.parse(vault.open(raw))
       return { identity: { publicKey: new Uint8Array(Buffer.from(j.publicKey, 'base64')), privateKey: new Uint8Array(Buffer.from(j.privateKey, 'base64')) }, created: false }
     }
     const identity = generateIdentity()
-    await this.sub.put(handle, JSON.stringify({ publicKey: Buffer.from(identity.publicKey).toString('base64'), privateKey: Buffer.from(identity.privateKey).toString('base64') }))
+    await this.sub.put(handle, vault.seal(JSON.stringify({ publicKey: Buffer.from(identity.publicKey).toString('base64'), privateKey: Buffer.from(identity.privateKey).toString('base64') })))
     return { identity, created: true }
   }
 }

@@ -37,7 +37,7 @@ export class SecretHistory {
 
   constructor (ctx: SessionContext, private readonly onExpired: (peer: string, id: string) => void) {
     this.me = ctx.userId
-    this.sub = ctx.db.sublevel<string, string>('secret', { valueEncoding: 'utf8' })
+    this.sub = ctx.secretLevel()
   }
 
   key (peer: string, env: Envelope): string {

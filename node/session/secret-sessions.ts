@@ -35,7 +35,7 @@ export class SessionStore {
 
   constructor (ctx: SessionContext) {
     this.me = ctx.userId
-    this.sub = ctx.db.sublevel<string, string>('secret', { valueEncoding: 'utf8' })
+    this.sub = ctx.secretLevel()
   }
 
   /** Whether a write is still on its way (close waits for it). */

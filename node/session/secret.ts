@@ -69,7 +69,7 @@ export class Secrets {
   private readonly me: string
 
   constructor (private readonly ctx: SessionContext) {
-    this.sub = ctx.db.sublevel<string, string>('secret', { valueEncoding: 'utf8' })
+    this.sub = ctx.secretLevel()
     this.keys = new DeviceKeys(ctx)
     this.sessions = new SessionStore(ctx)
     this.history = new SecretHistory(ctx, (peer, id) => { this.chats.get(peer)?.emit('expired', { id }) })

@@ -23,7 +23,8 @@ import { ForbiddenError, RateLimitedError, UnknownHandleError, UnknownKeyError }
 import type { Replication } from '../replication/replication.js'
 import type { ChorusDb } from '../store/db.js'
 import { cursorOf } from '../store/mailbox-store.js'
-import type { SessionContext } from './context.js'
+import type { SecretLevel, SessionContext } from './context.js'
+import type { Vault } from './vault.js'
 import type { HandleDirectory, UserRef } from './directory.js'
 import type { Message, MessageKind, SendResult, UserEvents } from './events.js'
 import { Feed } from './feed.js'
@@ -65,6 +66,8 @@ export interface UserComponents {
   relay: Relay
   clock: HybridClock
   db: ChorusDb
+  /** how the user's secret values are kept at rest (sealed with a passphrase, or as they are) */
+  vault: Vault
   syncIntervalMs?: number
 }
 
@@ -230,6 +233,10 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
 
   async publish (env: Envelope): Promise<void> {
     await this.c.relay.publish(env, Envelope.encode(env))
+  }
+
+  secretLevel (): SecretLevel {
+    return this.c.db.sublevel<string, string>('secret', { valueEncoding: this.c.vault.encoding as any })
   }
 
   readAuth (mailbox: string): ReadAuth {
