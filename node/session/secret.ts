@@ -243,7 +243,7 @@ export class Secrets {
     try {
       plain = SecretPlaintext.decode(loaded.session.decrypt(body.header, body.ciphertext))
     } catch (err: any) {
-      this.reject(err instanceof SecretChatError ? err.code : 'malformed', err)
+      this.reject(err instanceof SecretChatError ? err.reason : 'malformed', err)
       return undefined
     }
     // the peer answered: our initiation is done, stop sending the initial header
@@ -389,6 +389,7 @@ export class SecretChat extends EventEmitter<SecretChatEvents> {
 export class NoPrekeysError extends SecretChatError {
   override readonly name = 'NoPrekeysError'
   override readonly code = 'ERR_NO_PREKEYS'
+  override readonly reason = 'no-prekeys'
   constructor (peer: string, cause?: Error) { super(`no prekeys published for ${peer}${cause != null ? `: ${cause.message}` : ''}`) }
 }
 
@@ -396,5 +397,6 @@ export class NoPrekeysError extends SecretChatError {
 export class IdentityChangedError extends SecretChatError {
   override readonly name = 'IdentityChangedError'
   override readonly code = 'ERR_IDENTITY_CHANGED'
+  override readonly reason = 'identity-changed'
   constructor (readonly peer: string) { super(`the identity keys of ${peer} changed: compare safety numbers again`) }
 }

@@ -55,7 +55,7 @@ function conversation (seed: number): { sent: number, delivered: number, dropped
   /** A message that must not decrypt: it throws one of `codes`, and the session is unchanged. */
   const refuse = (to: Side, m: Sent, codes: string[], what: string): void => {
     const before = to.session.serialize()
-    assert.throws(() => to.session.decrypt(m.header, m.ciphertext), (err: any) => codes.includes(err.code), where(what))
+    assert.throws(() => to.session.decrypt(m.header, m.ciphertext), (err: any) => codes.includes(err.reason), where(what))
     assert.deepEqual(to.session.serialize(), before, where(`${what}: state unchanged`))
   }
 

@@ -33,7 +33,7 @@ function read (to: RatchetSession, m: SecretMessage): string {
 /** `f` throws an error with one of `codes`, and the session's stored form is the same before and after. */
 function rejects (session: RatchetSession, f: () => unknown, ...codes: string[]): void {
   const before = session.serialize()
-  assert.throws(f, (err: any) => codes.includes(err.code))
+  assert.throws(f, (err: any) => codes.includes(err.reason))
   assert.deepEqual(session.serialize(), before)
 }
 
@@ -53,7 +53,7 @@ describe('Double Ratchet (protocol/secret/ratchet.ts)', () => {
     assert.equal(alice.canSend, true)
     assert.equal(bob.canSend, false)
     assert.equal(alice.hasReceived, false)
-    assert.throws(() => bob.encrypt(text('too early')), (err: any) => err.name === 'SessionStateError' && err.code === 'session-state')
+    assert.throws(() => bob.encrypt(text('too early')), (err: any) => err.name === 'SessionStateError' && err.code === 'ERR_SESSION_STATE')
     const [m] = send(alice, 1, 'a')
     assert.equal(m.header.length, HEADER_BYTES)
     assert.equal(read(bob, m), 'a0')
@@ -147,7 +147,7 @@ describe('Double Ratchet (protocol/secret/ratchet.ts)', () => {
     read(alice, send(bob, 1, 'b')[0])
     read(bob, send(alice, 1, 'c')[0]) // a1's chain is closed now
     for (const m of a1) {
-      assert.throws(() => read(bob, m), (err: any) => err.name === 'ReplayError' && err.code === 'replay')
+      assert.throws(() => read(bob, m), (err: any) => err.name === 'ReplayError' && err.code === 'ERR_REPLAY')
     }
   })
 
@@ -165,7 +165,7 @@ describe('Double Ratchet (protocol/secret/ratchet.ts)', () => {
       assert.ok(!contains(after, messageKey) && !contains(after, ck), 'old chain and message keys are gone')
       sizes.add(after.length)
       assert.equal(read(RatchetSession.deserialize(before), m), `m${i}`) // an old copy could, the new one cannot
-      assert.throws(() => read(RatchetSession.deserialize(after), m), (err: any) => err.code === 'replay')
+      assert.throws(() => read(RatchetSession.deserialize(after), m), (err: any) => err.code === 'ERR_REPLAY')
     }
     assert.equal(sizes.size, 1)
     // A skipped key is deleted once used.
@@ -201,7 +201,7 @@ describe('Double Ratchet (protocol/secret/ratchet.ts)', () => {
     const later = [bob.encrypt(text('m5')), bob.encrypt(text('m6'))]
     for (const m of later) assert.match(read(alice, m), /^m[56]$/)
     for (const copy of [attacker, RatchetSession.deserialize(stolen)]) {
-      for (const m of [m4, ...later]) assert.throws(() => read(copy, m), (err: any) => err.code === 'decrypt-failed')
+      for (const m of [m4, ...later]) assert.throws(() => read(copy, m), (err: any) => err.code === 'ERR_DECRYPT')
     }
     assert.equal(read(bob, alice.encrypt(text('still fine'))), 'still fine')
   })
@@ -243,7 +243,7 @@ describe('Double Ratchet (protocol/secret/ratchet.ts)', () => {
     const { alice, bob } = pair()
     read(bob, send(alice, 3, 'a')[2])
     const good = bob.serialize()
-    const isState = (err: any): boolean => err.name === 'SessionStateError' && err.code === 'session-state'
+    const isState = (err: any): boolean => err.name === 'SessionStateError' && err.code === 'ERR_SESSION_STATE'
     const cases: Uint8Array[] = [
       new Uint8Array(0),
       good.subarray(0, good.length - 1),
@@ -278,7 +278,7 @@ describe('Double Ratchet (protocol/secret/ratchet.ts)', () => {
       read(alice, send(bob, 1, 'b')[0])
     }
     assert.equal(bob.skippedKeyCount, MAX_SKIPPED_KEYS) // 2,400 skipped, the oldest 400 evicted
-    assert.throws(() => read(bob, chains[0][399]), (err: any) => err.code === 'replay')
+    assert.throws(() => read(bob, chains[0][399]), (err: any) => err.code === 'ERR_REPLAY')
     assert.equal(read(bob, chains[0][400]), 'c0.400')
     assert.equal(read(bob, chains[2][0]), 'c2.0')
   })

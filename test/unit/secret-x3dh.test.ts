@@ -5,7 +5,7 @@ import {
   generateOneTimePrekeys, generateSignedPrekey, initiate, prekeyBundle, respond, verifyBundle, x25519Generate, type PrekeyBundle
 } from '../../protocol/secret/index.js'
 
-const code = (c: string) => (err: any): boolean => err.code === c
+const code = (c: string) => (err: any): boolean => err.reason === c && err.code === `ERR_${c === 'decrypt-failed' ? 'DECRYPT' : c.toUpperCase().replace(/-/g, '_')}`
 const text = (s: string): Uint8Array => new TextEncoder().encode(s)
 
 function device () {
@@ -68,7 +68,7 @@ describe('X3DH (protocol/secret/x3dh.ts)', () => {
       { ...good, identityDhKey: mallory.identity.identityDhKey.publicKey, identityDhSignature: mallory.identity.identityDhSignature }
     ]
     for (const bundle of bad) {
-      assert.throws(() => verifyBundle(bundle), (err: any) => err.name === 'BadBundleSignatureError' && err.code === 'bad-bundle-signature')
+      assert.throws(() => verifyBundle(bundle), (err: any) => err.name === 'BadBundleSignatureError' && err.code === 'ERR_BAD_BUNDLE_SIGNATURE')
       assert.throws(() => initiate(alice.identity, bundle), code('bad-bundle-signature'))
     }
   })
@@ -106,7 +106,7 @@ describe('X3DH (protocol/secret/x3dh.ts)', () => {
 
   it('prekey bookkeeping errors: used one-time prekey, wrong prekeys given', () => {
     const init = initiate(alice.identity, prekeyBundle(bob.identity, bob.signedPrekey, bob.oneTime[2]))
-    assert.throws(() => respond(bob.identity, bob.signedPrekey, undefined, init.header), (err: any) => err.name === 'PrekeyUsedError' && err.code === 'prekey-used')
+    assert.throws(() => respond(bob.identity, bob.signedPrekey, undefined, init.header), (err: any) => err.name === 'PrekeyUsedError' && err.code === 'ERR_PREKEY_USED')
     assert.throws(() => respond(bob.identity, bob.signedPrekey, bob.oneTime[0], init.header), code('session-state'))
     const other = generateSignedPrekey(bob.identity, 8, 1)
     assert.throws(() => respond(bob.identity, other, bob.oneTime[2], init.header), code('session-state'))
@@ -123,7 +123,7 @@ describe('X3DH (protocol/secret/x3dh.ts)', () => {
   })
 
   it('bundle and initial-header codecs reject malformed input with MalformedSecretMessageError', () => {
-    const isMalformed = (err: any): boolean => err.name === 'MalformedSecretMessageError' && err.code === 'malformed-secret-message'
+    const isMalformed = (err: any): boolean => err.name === 'MalformedSecretMessageError' && err.code === 'ERR_MALFORMED_SECRET_MESSAGE'
     const bytes = encodeBundle(prekeyBundle(bob.identity, bob.signedPrekey, bob.oneTime[0]))
     assert.equal(bytes.length, MAX_BUNDLE_BYTES)
     const short = encodeBundle(prekeyBundle(bob.identity, bob.signedPrekey))
