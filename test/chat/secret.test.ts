@@ -7,9 +7,8 @@
  */
 
 import { strict as assert } from 'node:assert'
-import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { Level } from 'level'
+import { filesHolding, valuesHolding } from '../helpers/scan.js'
 import { ServerMesh, CLIENT_OPTIONS } from '../helpers/server-mesh.js'
 import { UserAgents, type UserAgent } from '../helpers/user-agent.js'
 
@@ -90,22 +89,11 @@ describe('secret chat (processes): two client users through 5 servers', function
     await mesh.stopAll()
     const needles = sent.map((t) => Buffer.from(t))
     for (const slot of mesh.servers) {
-      for (const file of readdirSync(slot.dir, { recursive: true }) as string[]) {
-        let bytes: Buffer
-        try { bytes = readFileSync(join(slot.dir, file)) } catch { continue }
-        for (const n of needles) assert.equal(bytes.indexOf(n), -1, `${file} of ${slot.peerId} holds a plaintext`)
-      }
-      const db = new Level<Buffer, Buffer>(slot.dir + '/db', { keyEncoding: 'buffer', valueEncoding: 'buffer' })
-      try {
-        let values = 0
-        for await (const [k, v] of db.iterator()) {
-          values++
-          for (const n of needles) assert.ok(k.indexOf(n) === -1 && v.indexOf(n) === -1, `a value of ${slot.peerId} holds a plaintext`)
-        }
-        assert.ok(values > 0, 'the scan read the server\'s database')
-      } finally {
-        await db.close()
-      }
+      const files = filesHolding(slot.dir, needles)
+      assert.deepEqual(files.found, [], `files of ${slot.peerId} hold a plaintext`)
+      const values = await valuesHolding(join(slot.dir, 'db'), needles)
+      assert.deepEqual(values.found, [], `values of ${slot.peerId} hold a plaintext`)
+      assert.ok(values.entries > 0, 'the scan read the server\'s database')
     }
   })
 })

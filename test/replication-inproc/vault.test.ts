@@ -6,12 +6,11 @@
  */
 
 import { strict as assert } from 'node:assert'
-import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { Level } from 'level'
 import type { ChorusNode } from '../../node/index.js'
 import type { Message, User } from '../../node/session/user.js'
 import { startMesh, waitForServers, type Mesh } from '../helpers/mesh.js'
+import { filesHolding, valuesHolding } from '../helpers/scan.js'
 import { waitFor } from '../helpers/wait.js'
 
 const PASSPHRASE = 'four gray geese over the fjord'
@@ -47,25 +46,12 @@ describe('a user with a passphrase: keys and secret chats sealed at rest', funct
     await aliceNode.stop()
 
     const needles = [...texts.map((t) => Buffer.from(t)), Buffer.from(key), Buffer.from(Buffer.from(key).toString('base64'))]
-    let bytesScanned = 0
-    for (const file of readdirSync(dir, { recursive: true }) as string[]) {
-      let bytes: Buffer
-      try { bytes = readFileSync(join(dir, file)) } catch { continue }
-      bytesScanned += bytes.byteLength
-      for (const n of needles) assert.equal(bytes.indexOf(n), -1, `${file} holds a secret`)
-    }
-    assert.ok(bytesScanned > 0)
-    const db = new Level<Buffer, Buffer>(join(dir, 'db'), { keyEncoding: 'buffer', valueEncoding: 'buffer' })
-    try {
-      let values = 0
-      for await (const [k, v] of db.iterator()) {
-        values++
-        for (const n of needles) assert.ok(k.indexOf(n) === -1 && v.indexOf(n) === -1, `a value holds a secret (${k.toString().slice(0, 40)})`)
-      }
-      assert.ok(values > 0, 'the scan read the database')
-    } finally {
-      await db.close()
-    }
+    const files = filesHolding(dir, needles)
+    assert.deepEqual(files.found, [], 'the device\'s files hold a secret')
+    assert.ok(files.bytes > 0)
+    const values = await valuesHolding(join(dir, 'db'), needles)
+    assert.deepEqual(values.found, [], 'the device\'s database holds a secret')
+    assert.ok(values.entries > 0, 'the scan read the database')
   })
 
   it('reopened, refuses the user without its passphrase or with a wrong one, and with it has everything', async () => {
