@@ -12,10 +12,11 @@ import type { Connection, IdentifyResult, Libp2p, PeerId, Stream } from '@libp2p
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { MEMBERSHIP_PROTOCOL, type Role } from '../../protocol/constants.js'
 import { MembershipMessage } from '../../protocol/pb/membership.js'
-import { MalformedFrameError, isMalformedFrame, isRefused } from '../errors.js'
+import { MalformedFrameError, isMalformedFrame } from '../errors.js'
 import * as C from './constants.js'
 import { fromPb, toPb, type Member, type MemberRecord, type MemberState } from './member.js'
 import { MemberTable } from './member-table.js'
+import { Prober } from './prober.js'
 
 const log = logger('chorus:membership')
 
@@ -76,8 +77,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
   private incarnation = BigInt(Date.now())
   private readonly timers: NodeJS.Timeout[] = []
   private readonly warmups: NodeJS.Timeout[] = []
-  private readonly inFlight = new Set<string>()
-  private pingReqsInFlight = 0
+  private readonly prober: Prober
   private running = false
   private version = 0
   private joinProbes = 0
@@ -104,6 +104,14 @@ export class Membership extends EventEmitter<MembershipEvents> {
     }, {
       onJoin: (m) => { this.version++; this.stats.joins++; log('join %s (%s)', m.peerId, m.role); this.emit('member:join', m); this.rememberSoon() },
       onLeave: (m, why) => { this.version++; this.stats.leaves++; log('leave %s (%s)', m.peerId, why); this.emit('member:leave', m, why) }
+    })
+    this.prober = new Prober({
+      selfId: components.libp2p.peerId.toString(),
+      probeTimeoutMs: this.init.probeTimeoutMs,
+      stats: this.stats,
+      connected: (peerId) => components.libp2p.getConnections(peerIdFromString(peerId)).length > 0,
+      request: async (peerId, kind, timeoutMs, target = '') => this.send(peerId, { ...this.message(kind), target }, true, timeoutMs),
+      table: this.table
     })
   }
 
@@ -197,76 +205,8 @@ export class Membership extends EventEmitter<MembershipEvents> {
     if (target != null) void this.probe(target)
   }
 
-  /** Ping one peer; on silence, suspect it. Concurrent probes of one peer are merged. */
   private async probe (peerId: string): Promise<void> {
-    if (this.inFlight.has(peerId) || !this.running) return
-    this.inFlight.add(peerId)
-    this.stats.probesSent++
-    try {
-      // a probe that must first open a connection (dial, noise, yamux) gets more time than an ack on a
-      // live one: on a busy host the handshake alone can take longer than a probe timeout
-      const connected = this.components.libp2p.getConnections(peerIdFromString(peerId)).length > 0
-      const timeout = connected ? this.init.probeTimeoutMs : this.init.probeTimeoutMs * C.DIAL_TIMEOUT_FACTOR
-      try {
-        await this.ping(peerId, timeout)
-      } catch (err: any) {
-        // a refused connection is a dead process: suspect at once. Silence may only be a busy host (ours
-        // or theirs) or a path that is broken between us alone: give it one more, longer chance, and at
-        // the same time ask other members to ping it (SWIM's indirect probe). Either answer clears it.
-        if (isRefused(err) || this.table.get(peerId)?.state !== 'alive') throw err
-        await Promise.any([this.ping(peerId, timeout * 2), this.indirect(peerId, timeout * 2)])
-      }
-    } catch (err: any) {
-      this.stats.probesFailed++
-      log('probe of %s failed: %s', peerId, err.message)
-      this.table.probeFailed(peerId)
-    } finally {
-      this.inFlight.delete(peerId)
-    }
-  }
-
-  private async ping (peerId: string, timeoutMs: number): Promise<void> {
-    const reply = await this.send(peerId, this.message(MembershipMessage.Kind.PING), true, timeoutMs)
-    if (reply?.kind !== MembershipMessage.Kind.ACK) throw new MalformedFrameError('expected an ACK')
-  }
-
-  /** Ask up to INDIRECT_PROBES other members to ping `target`; resolves when one of them got its ack. */
-  private async indirect (target: string, timeoutMs: number): Promise<void> {
-    const helpers = this.table.live().filter((m) => m.peerId !== target && m.role !== 'client' && m.state === 'alive')
-    for (let i = helpers.length - 1; i > 0; i--) {
-      const j = Math.floor(Math.random() * (i + 1))
-      ;[helpers[i], helpers[j]] = [helpers[j], helpers[i]]
-    }
-    const chosen = helpers.slice(0, C.INDIRECT_PROBES)
-    if (chosen.length === 0) throw new Error('no member to probe through')
-    this.stats.indirectProbes++
-    await Promise.any(chosen.map(async (h) => {
-      const reply = await this.send(h.peerId, { ...this.message(MembershipMessage.Kind.PING_REQ), target }, true, timeoutMs)
-      if (reply?.kind !== MembershipMessage.Kind.ACK) throw new Error(`${h.peerId} had no answer from ${target}`)
-    }))
-    this.stats.indirectAcks++
-  }
-
-  /**
-   * A PING_REQ: ping `target` for `from`. Only members this node knows as live are pinged (a PING_REQ
-   * cannot make it dial anywhere new), at most MAX_PING_REQS at a time; anything else is a NACK.
-   */
-  private async pingFor (target: string, from: string): Promise<MembershipMessage.Kind> {
-    if (target.length === 0 || target.length > C.MAX_PEER_ID_LENGTH) throw new MalformedFrameError('PING_REQ without a valid target')
-    try { peerIdFromString(target) } catch { throw new MalformedFrameError(`PING_REQ target ${target.slice(0, 64)} is not a peer id`) }
-    const state = this.table.get(target)?.state
-    if (target === from || target === this.components.libp2p.peerId.toString() || (state !== 'alive' && state !== 'suspect')) return MembershipMessage.Kind.NACK
-    if (this.pingReqsInFlight >= C.MAX_PING_REQS) return MembershipMessage.Kind.NACK
-    this.pingReqsInFlight++
-    this.stats.pingReqsServed++
-    try {
-      await this.ping(target, this.init.probeTimeoutMs)
-      return MembershipMessage.Kind.ACK
-    } catch {
-      return MembershipMessage.Kind.NACK
-    } finally {
-      this.pingReqsInFlight--
-    }
+    if (this.running) await this.prober.probe(peerId)
   }
 
   /** Ask one peer for its whole view. */
@@ -341,7 +281,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
       // a LEAVE is acknowledged too, so the leaver knows it was heard before it shuts down
       let kind = req.kind === MembershipMessage.Kind.SYNC ? MembershipMessage.Kind.SYNC_REPLY : MembershipMessage.Kind.ACK
       if (req.kind === MembershipMessage.Kind.PING) this.stats.pingsReceived++
-      if (req.kind === MembershipMessage.Kind.PING_REQ) kind = await this.pingFor(req.target, from)
+      if (req.kind === MembershipMessage.Kind.PING_REQ) kind = await this.prober.pingFor(req.target, from)
       else if (req.kind === MembershipMessage.Kind.ACK || req.kind === MembershipMessage.Kind.NACK || req.kind === MembershipMessage.Kind.SYNC_REPLY) throw new MalformedFrameError(`${req.kind} is a reply, not a request`)
       const reply = this.message(kind)
       if (kind === MembershipMessage.Kind.SYNC_REPLY) reply.updates = this.table.snapshot(C.MAX_SYNC_MEMBERS).map(toPb)

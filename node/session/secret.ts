@@ -33,6 +33,7 @@ import { SecretHistory, type HistoryEntry, type SecretMessage } from './secret-h
 export type { SecretMessage } from './secret-history.js'
 import type { SendResult } from './events.js'
 import { b64, unb64 } from './base64.js'
+import { IdentityChangedError, NoPrekeysError } from './secret-errors.js'
 
 const log = logger('chorus:secret')
 
@@ -383,20 +384,4 @@ export class SecretChat extends EventEmitter<SecretChatEvents> {
   toJSON (): { peer: string, peerId: string } {
     return { peer: this.peer, peerId: this.peerId }
   }
-}
-
-/** The peer has published no prekeys (it never opened a session on a device that supports secret chats). */
-export class NoPrekeysError extends SecretChatError {
-  override readonly name = 'NoPrekeysError'
-  override readonly code = 'ERR_NO_PREKEYS'
-  override readonly reason = 'no-prekeys'
-  constructor (peer: string, cause?: Error) { super(`no prekeys published for ${peer}${cause != null ? `: ${cause.message}` : ''}`) }
-}
-
-/** A peer's identity keys changed since they were first seen: verify the safety number again. */
-export class IdentityChangedError extends SecretChatError {
-  override readonly name = 'IdentityChangedError'
-  override readonly code = 'ERR_IDENTITY_CHANGED'
-  override readonly reason = 'identity-changed'
-  constructor (readonly peer: string) { super(`the identity keys of ${peer} changed: compare safety numbers again`) }
 }

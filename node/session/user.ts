@@ -17,9 +17,8 @@ import { isUserId, mailboxesOf, parseMailbox } from '../../protocol/mailbox.js'
 import { Presence, Receipt } from '../../protocol/pb/chat.js'
 import type { ReadAuth } from '../../protocol/pb/store.js'
 import { signReadAuth } from '../../protocol/read-auth.js'
-import { SealError, Sealer } from '../../protocol/seal.js'
 import type { Relay } from '../relay/relay.js'
-import { ForbiddenError, RateLimitedError, UnknownHandleError, UnknownKeyError } from '../replication/errors.js'
+import { ForbiddenError, RateLimitedError, UnknownHandleError } from '../replication/errors.js'
 import type { Replication } from '../replication/replication.js'
 import type { ChorusDb } from '../store/db.js'
 import { cursorOf } from '../store/mailbox-store.js'
@@ -27,6 +26,7 @@ import type { SecretLevel, SessionContext } from './context.js'
 import type { Vault } from './vault.js'
 import type { HandleDirectory, UserRef } from './directory.js'
 import type { Message, MessageKind, SendResult, UserEvents } from './events.js'
+import { DirectSeal } from './direct-seal.js'
 import { Feed } from './feed.js'
 import { Receipts, decodeReceipt } from './receipts.js'
 import { Rooms } from './rooms.js'
@@ -42,9 +42,6 @@ export const DEFAULT_SYNC_INTERVAL_MS = 1000
 
 /** Messages held for a session's first 'message' listener at most; older ones are dropped (and logged). @default 10000 */
 export const DEFAULT_HOLD_MAX = 10_000
-
-/** Public keys of other users a session remembers, for sealing to a bare userId. */
-const PEER_KEYS_MAX = 10_000
 
 const KIND_NAMES: Partial<Record<Envelope.Kind, MessageKind>> = {
   [Envelope.Kind.CHAT]: 'chat',
@@ -99,15 +96,13 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
    */
   private readonly held = new Map<string, unknown[][]>()
   private readonly released = new Set<string>()
-  /** plain chat and headline texts travel sealed to their two users (protocol/seal.ts) */
-  private readonly sealer: Sealer
-  /** Ed25519 keys of users met (resolved handles, senders of verified envelopes), for sealing to a bare userId */
-  private readonly peerKeys = new Map<string, Uint8Array>()
+  /** plain chat and headline texts travel sealed to their two users */
+  private readonly sealed: DirectSeal
 
   constructor (readonly handle: string, readonly identity: IdentityKey, private readonly c: UserComponents) {
     super()
     this.userId = userIdOf(identity.publicKey)
-    this.sealer = new Sealer(identity)
+    this.sealed = new DirectSeal(identity)
     this.inbox = this.feed(this.userId)
     this.receipts = new Receipts(this)
     this.roster = new Roster(this)
@@ -140,9 +135,7 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
       throw err
     }
     const headline = o.type === 'headline'
-    const key = recipient.publicKey.byteLength > 0 ? recipient.publicKey : this.peerKeys.get(recipient.userId)
-    if (key == null) throw new UnknownKeyError(recipient.userId)
-    const body = this.sealer.seal(key, new TextEncoder().encode(text ?? ''))
+    const body = this.sealed.seal(recipient, text ?? '')
     const env = this.sign(headline ? Envelope.Kind.HEADLINE : Envelope.Kind.CHAT, recipient.userId, body)
     if (headline) {
       await this.publish(env)
@@ -255,16 +248,10 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
   }
 
   async resolve (handleOrId: string): Promise<UserRef> {
-    if (isUserId(handleOrId)) return { handle: handleOrId, userId: handleOrId, publicKey: this.peerKeys.get(handleOrId) ?? new Uint8Array(0) }
+    if (isUserId(handleOrId)) return { handle: handleOrId, userId: handleOrId, publicKey: this.sealed.keyOf(handleOrId) ?? new Uint8Array(0) }
     const ref = await this.c.directory.resolve(handleOrId)
-    this.learnKey(ref.userId, ref.publicKey)
+    this.sealed.learn(ref.userId, ref.publicKey)
     return ref
-  }
-
-  private learnKey (userId: string, publicKey: Uint8Array): void {
-    if (publicKey.byteLength !== 32 || this.peerKeys.has(userId)) return
-    if (this.peerKeys.size >= PEER_KEYS_MAX) this.peerKeys.delete(this.peerKeys.keys().next().value as string)
-    this.peerKeys.set(userId, publicKey)
   }
 
   /** A verified envelope as a message; a sender whose claimed handle is not its own is refused. */
@@ -282,13 +269,9 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
     }
     let text = ''
     if (env.kind === Envelope.Kind.CHAT || env.kind === Envelope.Kind.HEADLINE) {
-      try {
-        text = new TextDecoder().decode(this.sealer.open(env))
-      } catch (err: any) {
-        this.c.replication.context.reject(err instanceof SealError ? `seal-${err.reason}` : 'bad-seal')
-        return undefined
-      }
-      this.learnKey(fromId, env.senderKey)
+      const opened = this.sealed.open(env, (reason) => { this.c.replication.context.reject(reason) })
+      if (opened == null) return undefined
+      text = opened
     } else if (env.kind !== Envelope.Kind.SECRET) {
       text = new TextDecoder().decode(env.body)
     }
