@@ -282,6 +282,13 @@ export class RoomState {
     return false
   }
 
+  /** When `userId` first became a member (HLC), if it ever was. */
+  memberSince (userId: string): bigint | undefined {
+    let first: bigint | undefined
+    for (const i of this.fold.intervals.get(userId) ?? []) if (first == null || i.from < first) first = i.from
+    return first
+  }
+
   /** Whether `userId` is a member now (after the last event). */
   isMember (userId: string): boolean { return this.fold.roles.has(userId) }
 

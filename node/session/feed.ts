@@ -91,6 +91,15 @@ export class Feed {
     this.remember(hex(cursorOf(env)))
   }
 
+  /**
+   * Start a feed that has never synced at `cursor` instead of the log's beginning (a new room member has
+   * no use for what was posted before it joined). Does nothing once the feed has a cursor.
+   */
+  async startAt (cursor: Cursor): Promise<void> {
+    if (await this.cursor() != null) return
+    await this.cursors.put(this.f.key, hex(cursor))
+  }
+
   /** Everything new in the log since the last sync, oldest first, each envelope once. Concurrent calls share one run. */
   async sync (): Promise<Envelope[]> {
     if (this.syncing != null) return this.syncing

@@ -13,13 +13,13 @@
 import { EventEmitter } from 'node:events'
 import { logger } from '@libp2p/logger'
 import { Envelope, envelopeIdHex, userIdOf } from '../../protocol/envelope.js'
-import { hlcMillis } from '../../protocol/hlc.js'
+import { hlcMillis, hlcPack } from '../../protocol/hlc.js'
 import { roomMailbox, roomStateMailbox } from '../../protocol/mailbox.js'
 import { RoomEvent, RoomState, decodeRoomEvent, encodeRoomEvent, type RoomExit, type RoomLiveVerdict, type RoomRole } from '../../protocol/room.js'
 import { ForbiddenError } from '../replication/errors.js'
-import { cursorOf, type Cursor } from '../store/mailbox-store.js'
+import { cursorAt, cursorOf, type Cursor } from '../store/mailbox-store.js'
 import type { SessionContext } from './context.js'
-import type { Feed } from './feed.js'
+import { DEFAULT_REFETCH_WINDOW_MS, type Feed } from './feed.js'
 import type { Message, RoomMemberEvent, SendResult } from './events.js'
 
 const log = logger('chorus:session:room')
@@ -232,6 +232,9 @@ export class Room extends EventEmitter<RoomEvents> {
     }
     await this.syncState()
     if (!this.active) return
+    // a first sync need not page through posts from before this user joined: none of them is shown
+    const since = this.state.memberSince(this.ctx.userId)
+    if (since != null && since > hlcPack(DEFAULT_REFETCH_WINDOW_MS, 0)) await this.messageFeed.startAt(cursorAt(since - hlcPack(DEFAULT_REFETCH_WINDOW_MS, 0)))
     try {
       await this.syncMessages()
     } catch (err) {

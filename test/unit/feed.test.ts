@@ -1,14 +1,16 @@
 /**
  * Feed, the exactly-once view of one log, over a real LevelDB and a stand-in for the owners (the reader
  * is the one component doubled here): a sync lists cursors and fetches only what the live path did not
- * bring, pages through long logs, and does not let an owner that lists what it cannot give hold it back.
+ * bring, pages through long logs, starts where it is told, and does not let an owner that lists what it
+ * cannot give hold it back.
  */
 
 import { strict as assert } from 'node:assert'
 import { Envelope, generateIdentity, userIdOf } from '../../protocol/envelope.js'
 import { Feed, type FeedInit } from '../../node/session/feed.js'
 import { openDb, type ChorusDb } from '../../node/store/db.js'
-import { cursorOf, type Cursor } from '../../node/store/mailbox-store.js'
+import { cursorAt, cursorOf, type Cursor } from '../../node/store/mailbox-store.js'
+import { hlcPack } from '../../protocol/hlc.js'
 import { entry } from '../helpers/envelopes.js'
 import { TempDirs } from '../helpers/wait.js'
 
@@ -107,6 +109,21 @@ describe('Feed: exactly once, fetching only what live did not bring', () => {
     const reopened = new Feed({ db, reader: owners.reader(), mailbox: B, key: B })
     owners.add(t + 5000)
     assert.equal((await reopened.sync()).length, 1, 'a feed reopened on the same key starts at its stored cursor')
+  })
+
+  it('starts where it is told when it has never synced (a new room member), and not once it has', async () => {
+    const t = Date.now() - 60_000
+    const before = Array.from({ length: 50 }, (_, i) => owners.add(t + i))
+    const after = [owners.add(t + 20_000), owners.add(t + 20_001)]
+    // 10 s after the last old post: the first sync's look back (5 s behind the cursor) finds none of them
+    await feed.startAt(cursorAt(hlcPack(t + 10_000, 0)))
+    owners.listed = 0
+    owners.fetched = 0
+    assert.deepEqual((await feed.sync()).map((e) => hex(cursorOf(e))), after.map((e) => hex(cursorOf(e))))
+    assert.equal(owners.listed, 2, 'only the cursors after the starting point were listed')
+    assert.equal(owners.fetched, 2)
+    await feed.startAt(cursorOf(before[0]))
+    assert.deepEqual(await feed.cursor(), cursorOf(after[1]), 'a feed with a cursor keeps it')
   })
 
   it('holds its cursor before an entry the owners list but do not hand out, and passes it after three syncs', async () => {
