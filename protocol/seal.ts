@@ -15,6 +15,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { IdentityKey } from './envelope.js'
 import { userIdOf } from './envelope.js'
+import { equalBytes } from './secret/codec.js'
 import { aeadOpen, aeadSeal, hkdf, x25519, x25519PrivateKeyObject, x25519PublicKey } from './secret/primitives.js'
 
 export const SEAL_VERSION = 1
@@ -85,8 +86,6 @@ export function ed25519SeedToX25519 (seed: Uint8Array): Uint8Array {
   return h
 }
 
-const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(Buffer.from(b))
-
 /** One user's sealing and opening, with its conversation keys cached. */
 export class Sealer {
   private readonly priv
@@ -122,7 +121,7 @@ export class Sealer {
     if (userIdOf(recipientKey) !== env.recipient) throw new SealError('bad-key', 'the sealed body names another recipient than the envelope')
     let peer: Uint8Array
     if (env.recipient === this.userId) peer = env.senderKey
-    else if (sameBytes(env.senderKey, this.identity.publicKey)) peer = recipientKey
+    else if (equalBytes(env.senderKey, this.identity.publicKey)) peer = recipientKey
     else throw new SealError('not-ours', 'a sealed body between two other users')
     const nonce = body.subarray(1 + KEY_BYTES, 1 + KEY_BYTES + NONCE_BYTES)
     try {

@@ -65,13 +65,7 @@ export class Reader {
       more ||= a.value.more
       this.merge(merged, a.value.envelopes)
     }
-    if (answeredBy.length === 0) {
-      // every owner refused for the same typed reason: say that, not "no answer"
-      const reasons = answers.map((a) => a.status === 'rejected' ? a.reason : undefined)
-      if (reasons.every((r) => r instanceof ForbiddenError)) throw reasons[0]
-      const why = answers.map((a, i) => a.status === 'rejected' ? `${owners[i]}: ${a.reason?.message ?? a.reason}` : '').filter(Boolean)
-      throw new QuorumError(`no owner of ${mailbox} answered (${why.join('; ')})`)
-    }
+    if (answeredBy.length === 0) throw noAnswer(mailbox, owners, answers)
     let list = [...merged].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([, e]) => e)
     if (list.length > limit) {
       more = true
@@ -127,11 +121,7 @@ export class Reader {
       more ||= a.value.more
       for (const c of a.value.cursors) union.add(hex(c))
     }
-    if (answered === 0) {
-      const reasons = answers.map((a) => a.status === 'rejected' ? a.reason : undefined)
-      if (reasons.every((r) => r instanceof ForbiddenError)) throw reasons[0]
-      throw new QuorumError(`no owner of ${mailbox} listed its cursors`)
-    }
+    if (answered === 0) throw noAnswer(mailbox, owners, answers)
     const cursors = [...union].sort()
     if (cursors.length > limit) { more = true; cursors.length = limit }
     return { cursors, more }
@@ -169,4 +159,15 @@ export class Reader {
     if (owners.length === 0) throw new NoServersError()
     return owners
   }
+}
+
+/**
+ * The error for a read no owner answered: the owners' typed refusal when every one refused alike
+ * (`ForbiddenError`), else a `QuorumError` naming what each owner said.
+ */
+function noAnswer (mailbox: string, owners: string[], answers: Array<PromiseSettledResult<unknown>>): Error {
+  const reasons = answers.map((a) => a.status === 'rejected' ? a.reason : undefined)
+  if (reasons.every((r) => r instanceof ForbiddenError)) return reasons[0]
+  const why = answers.map((a, i) => a.status === 'rejected' ? `${owners[i]}: ${a.reason?.message ?? a.reason}` : '').filter(Boolean)
+  return new QuorumError(`no owner of ${mailbox} answered (${why.join('; ')})`)
 }

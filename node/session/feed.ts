@@ -16,7 +16,7 @@ import { hlcPack } from '../../protocol/hlc.js'
 import type { ReadAuth } from '../../protocol/pb/store.js'
 import type { Reader } from '../replication/reader.js'
 import type { ChorusDb } from '../store/db.js'
-import { cursorAt, cursorOf, cursorTimestamp, type Cursor } from '../store/mailbox-store.js'
+import { cursorAt, cursorOf, cursorTimestamp, unhex, type Cursor } from '../store/mailbox-store.js'
 
 /** How far behind its cursor a sync looks again, for messages whose write landed late. @default 5000 */
 export const DEFAULT_REFETCH_WINDOW_MS = 5000
@@ -110,7 +110,7 @@ export class Feed {
   /** The feed's cursor (everything at or before it was seen), if it has one. */
   async cursor (): Promise<Cursor | undefined> {
     const stored = await this.cursors.get(this.f.key)
-    return stored != null ? new Uint8Array(Buffer.from(stored, 'hex')) : undefined
+    return stored != null ? unhex(stored) : undefined
   }
 
   private async syncOnce (): Promise<Envelope[]> {
@@ -166,23 +166,10 @@ export class Feed {
     const out: Envelope[] = []
     for (;;) {
       const page = await this.f.reader.listCursors!(this.f.mailbox, { after, limit: LIST_PAGE, auth: this.f.auth?.() })
-      const missing = new Set<string>()
-      for (const c of page.cursors) {
-        if (this.recent.has(c)) continue
-        if (await this.seen.get(`${this.f.key}!${c}`) != null) { this.remember(c); continue }
-        missing.add(c)
-      }
-      const found = missing.size > 0 ? await this.f.reader.readEntries!(this.f.mailbox, [...missing].map((c) => new Uint8Array(Buffer.from(c, 'hex'))), this.f.auth?.()) : []
-      const got = new Set<string>()
+      const missing = await this.untaken(page.cursors)
       const ops: any[] = []
-      for (const env of found) {
-        const key = hex(cursorOf(env))
-        got.add(key)
-        if (!missing.has(key) || this.recent.has(key)) continue
-        this.remember(key)
-        ops.push({ type: 'put', sublevel: this.seen, key: `${this.f.key}!${key}`, value: '' })
-        out.push(env)
-      }
+      const { fresh, got } = await this.take(missing, ops)
+      out.push(...fresh)
       let last: string | undefined
       let whole = true
       for (const c of page.cursors) {
@@ -190,13 +177,13 @@ export class Feed {
         last = c
       }
       if (last != null) {
-        const c = new Uint8Array(Buffer.from(last, 'hex'))
+        const c = unhex(last)
         if (cursor == null || Buffer.compare(c, cursor) > 0) cursor = c
         ops.push({ type: 'put', sublevel: this.cursors, key: this.f.key, value: hex(cursor) })
       }
       if (ops.length > 0) await this.f.db.batch(ops)
       if (!page.more || !whole || last == null) return { envelopes: out, cursor }
-      after = new Uint8Array(Buffer.from(last, 'hex'))
+      after = unhex(last)
     }
   }
 
@@ -206,25 +193,42 @@ export class Feed {
    */
   private async sweepLate (from: Cursor, to: Cursor): Promise<Envelope[]> {
     const listed = await this.f.reader.readCursors?.(this.f.mailbox, { after: from, before: to, auth: this.f.auth?.() }) ?? new Set<string>()
-    const missing: Cursor[] = []
+    const ops: any[] = []
+    const { fresh } = await this.take(await this.untaken(listed), ops)
+    if (ops.length > 0) await this.f.db.batch(ops)
+    return fresh
+  }
+
+  /** Of listed cursors (hex), those neither path has taken (in memory, or by a seen-mark on disk). */
+  private async untaken (listed: Iterable<string>): Promise<Set<string>> {
+    const missing = new Set<string>()
     for (const c of listed) {
       if (this.recent.has(c)) continue
       if (await this.seen.get(`${this.f.key}!${c}`) != null) { this.remember(c); continue }
-      missing.push(new Uint8Array(Buffer.from(c, 'hex')))
+      missing.add(c)
     }
-    if (missing.length === 0) return []
-    const found = await this.f.reader.readEntries?.(this.f.mailbox, missing, this.f.auth?.()) ?? []
+    return missing
+  }
+
+  /**
+   * Fetch `missing` from the owners and take what is still untaken: `fresh`, oldest first, with its
+   * seen-marks added to `ops`; `got` is every missing cursor some owner handed out.
+   */
+  private async take (missing: Set<string>, ops: any[]): Promise<{ fresh: Envelope[], got: Set<string> }> {
     const fresh: Envelope[] = []
-    const ops: any[] = []
+    const got = new Set<string>()
+    if (missing.size === 0) return { fresh, got }
+    const found = await this.f.reader.readEntries?.(this.f.mailbox, [...missing].map(unhex), this.f.auth?.()) ?? []
     for (const env of found) {
       const key = hex(cursorOf(env))
+      if (!missing.has(key)) continue
+      got.add(key)
       if (this.recent.has(key)) continue
       this.remember(key)
       ops.push({ type: 'put', sublevel: this.seen, key: `${this.f.key}!${key}`, value: '' })
       fresh.push(env)
     }
-    if (ops.length > 0) await this.f.db.batch(ops)
-    return fresh
+    return { fresh, got }
   }
 
   /** One more failed fetch of listed cursor `c`: true once it has failed UNFETCHED_TRIES times. */

@@ -98,6 +98,8 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
   private readonly released = new Set<string>()
   /** plain chat and headline texts travel sealed to their two users */
   private readonly sealed: DirectSeal
+  /** the `secret` sublevel, sealed by the user's vault: one instance for every part that keeps secrets */
+  private secretSub?: SecretLevel
 
   constructor (readonly handle: string, readonly identity: IdentityKey, private readonly c: UserComponents) {
     super()
@@ -229,7 +231,8 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
   }
 
   secretLevel (): SecretLevel {
-    return this.c.db.sublevel<string, string>('secret', { valueEncoding: this.c.vault.encoding as any })
+    this.secretSub ??= this.c.db.sublevel<string, string>('secret', { valueEncoding: this.c.vault.encoding as any })
+    return this.secretSub
   }
 
   readAuth (mailbox: string): ReadAuth {

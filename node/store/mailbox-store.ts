@@ -43,7 +43,8 @@ export function cursorAt (t: bigint): Cursor {
 }
 
 const hex = (c: Cursor): string => Buffer.from(c).toString('hex')
-const unhex = (s: string): Bytes => new Uint8Array(Buffer.from(s, 'hex'))
+/** A cursor from its hex form (the form readers list and feeds remember). */
+export const unhex = (s: string): Bytes => new Uint8Array(Buffer.from(s, 'hex'))
 
 /** One envelope to store in one mailbox; `peer` is the other party of the conversation. */
 export interface MailboxEntry {
