@@ -12,7 +12,7 @@ import type { Relay } from '../relay/relay.js'
 import type { Replication } from '../replication/replication.js'
 import type { ChorusDb } from '../store/db.js'
 import type { UserRef } from './directory.js'
-import type { Feed } from './feed.js'
+import type { Feed, FeedConsumer } from './feed.js'
 import type { Message, SendResult, UserEvents } from './events.js'
 
 /** The sublevel `secret` of the node's database, as one user sees it: its values sealed by the user's vault. */
@@ -36,8 +36,11 @@ export interface SessionContext {
   secretLevel: () => SecretLevel
   /** A proof, for the owners of `mailbox`, that this user is reading it. */
   readAuth: (mailbox: string) => ReadAuth
-  /** The session's exactly-once feed of a log (created once per mailbox). */
-  feed: (mailbox: string) => Feed
+  /**
+   * The session's exactly-once feed of a log (created once per mailbox); `consumer` gets its envelopes
+   * (the part of the session that follows the log now: a later call replaces an earlier consumer).
+   */
+  feed: (mailbox: string, consumer: FeedConsumer) => Feed
   /** A handle (or a userId) to a verified user reference. Throws `UnknownHandleError`. */
   resolve: (handleOrId: string) => Promise<UserRef>
   /** The display form of an envelope: its verified sender, text, kind, cursor. `undefined` for a forged handle. */

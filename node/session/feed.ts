@@ -1,22 +1,37 @@
 /**
- * A feed: one session's exactly-once view of one log (a user's mailbox, a room's messages or state).
+ * A feed: one session's exactly-once, in-order view of one log (a user's mailbox, a room's messages or
+ * state, a roster log).
  *
  * Envelopes reach a session two ways: live, over gossipsub, the moment they are sent; and by sync, from
- * the log's owners, in (timestamp, id) order after the feed's cursor. Whichever path comes first wins:
- * `claim` is synchronous, so within the process the two paths cannot both take the same envelope, and a
- * seen-mark on disk keeps it taken across restarts. The cursor moves only by sync, so it always means
- * "everything before this was seen"; a sync also looks `refetchWindowMs` behind the cursor now and then,
- * for writes that landed late at the owners.
+ * the log's owners, in (timestamp, id) order after the feed's cursor. Both paths end in one queue per
+ * feed, which hands each envelope to the feed's consumer once, in the order the queue got them:
+ *
+ *   1. `offer` (live) and `sync` take an envelope synchronously in memory (`recent`), so within the
+ *      process the two paths cannot both take it;
+ *   2. the queue checks the durable seen-mark before anything is shown (a live copy of what was shown
+ *      before a restart is dropped here), lets the consumer prepare it (decode, resolve, judge), writes
+ *      the seen-marks of a batch in one LevelDB write, and only then lets the consumer show it;
+ *   3. the cursor moves only in the same write as the marks of everything before it, so it always means
+ *      "everything at or before this was shown (or judged)".
+ *
+ * What was shown is marked on disk before it was shown, so no restart (clean, or a SIGKILL) shows it
+ * again; `close` drains the queue. Marks are kept while their envelope can still come: sync never looks
+ * further behind its cursor than the refetch window, and the relay refuses envelopes older than its
+ * maximum age, so older marks are pruned.
  *
  * Sublevels (of the node's own database): `cursors` key → cursor hex; `seen` `<key>!<cursor hex>` → ''.
  */
 
+import { logger } from '@libp2p/logger'
 import type { Envelope } from '../../protocol/envelope.js'
 import { hlcPack } from '../../protocol/hlc.js'
 import type { ReadAuth } from '../../protocol/pb/store.js'
+import { MAX_RELAY_AGE_MS } from '../relay/relay.js'
 import type { Reader } from '../replication/reader.js'
 import type { ChorusDb } from '../store/db.js'
 import { cursorAt, cursorOf, cursorTimestamp, unhex, type Cursor } from '../store/mailbox-store.js'
+
+const log = logger('chorus:session:feed')
 
 /** How far behind its cursor a sync looks again, for messages whose write landed late. @default 5000 */
 export const DEFAULT_REFETCH_WINDOW_MS = 5000
@@ -24,30 +39,53 @@ export const DEFAULT_REFETCH_WINDOW_MS = 5000
 /** How often a sync looks back over the refetch window. @default 2000 */
 export const DEFAULT_SWEEP_INTERVAL_MS = 2000
 
-/** Envelope cursors remembered in memory as taken (the fast path of `claim`). */
-const RECENT_MAX = 20_000
+/** Envelope cursors remembered in memory as taken (the fast path of `offer`). @default 20000 */
+export const DEFAULT_RECENT_MAX = 20_000
 
-/** Cursors listed per page by a forward sync. */
-const LIST_PAGE = 2000
+/** Cursors listed per page by a forward sync. @default 2000 */
+export const DEFAULT_LIST_PAGE = 2000
 
-/** Syncs that may fail to fetch an entry the owners listed before the cursor passes it by. */
-const UNFETCHED_TRIES = 3
+/** Syncs that may fail to fetch an entry the owners listed before the cursor passes it by. @default 3 */
+export const DEFAULT_UNFETCHED_TRIES = 3
+
+/** Envelopes prepared and marked in one LevelDB write, at most. @default 256 */
+export const DEFAULT_DELIVERY_BATCH = 256
+
+/** Live envelopes kept, before the first sync, to offer again after it. @default 1000 */
+export const DEFAULT_EARLY_MAX = 1000
+
+/** Margin beyond the relay's maximum age for which seen-marks are kept (clock skew between nodes). @default 120000 */
+export const DEFAULT_MARK_MARGIN_MS = 120_000
+
+/** Where an envelope came from. */
+export type FeedOrigin = 'live' | 'sync'
+
+/**
+ * What a feed hands its envelopes to: `prepare` runs in queue order (it may be slow: decode, resolve a
+ * handle, judge membership) and returns what shows the envelope, run once its seen-mark is on disk.
+ * Returning nothing means "nothing to show" (it is still marked: decided once).
+ */
+export type FeedConsumer = (env: Envelope, origin: FeedOrigin) => Promise<(() => void) | undefined | void>
 
 /** What a feed reads and where it keeps its place. */
 export interface FeedInit {
   db: ChorusDb
-  /**
-   * with `listCursors`, `readCursors` and `readEntries`, a sync lists cursors at the owners and fetches only
-   * the envelopes the live path did not bring; without them it reads whole pages
-   */
-  reader: Pick<Reader, 'read'> & Partial<Pick<Reader, 'listCursors' | 'readCursors' | 'readEntries'>>
+  /** lists cursors at the owners, and fetches only the envelopes neither path has taken */
+  reader: Pick<Reader, 'listCursors' | 'readCursors' | 'readEntries'>
   /** the log to follow */
   mailbox: string
   /** where the cursor and seen-marks live: unique per (session, log) */
   key: string
   /** a fresh read proof, for logs that demand one */
   auth?: () => ReadAuth
+  /** who gets each envelope once; may be set later (`consume`) */
+  consumer?: FeedConsumer
+  /** @default Date.now */
+  now?: () => number
 }
+
+/** One entry of the delivery queue: an envelope, or a cursor to write with the marks before it. */
+type Job = { env: Envelope, key: string, origin: FeedOrigin } | { cursor: Cursor }
 
 const hex = (c: Uint8Array): string => Buffer.from(c).toString('hex')
 
@@ -56,30 +94,50 @@ export class Feed {
   private readonly seen
   private readonly recent = new Set<string>()
   private readonly unfetched = new Map<string, number>()
+  private consumer?: FeedConsumer
   private lastSweep = 0
   private synced = false
-  private syncing?: Promise<Envelope[]>
+  private isClosed = false
+  /** live envelopes that came before the first sync: offered again after it (sync brings the older ones first) */
+  private early: Envelope[] = []
+  private running?: Promise<void>
+  private next?: Promise<void>
+  private readonly jobs: Job[] = []
+  private readonly waiters: Array<{ after: number, resolve: () => void }> = []
+  /** jobs ever queued, and ever finished: a waiter for job n resolves once `finished` passes n */
+  private queued = 0
+  private finished = 0
+  private draining?: Promise<void>
 
   constructor (private readonly f: FeedInit) {
     this.cursors = f.db.sublevel<string, string>('cursors', { valueEncoding: 'utf8' })
     this.seen = f.db.sublevel<string, string>('seen', { valueEncoding: 'utf8' })
+    this.consumer = f.consumer
   }
 
   get mailbox (): string { return this.f.mailbox }
 
+  /** Set who gets this feed's envelopes (the part of the session that follows the log now). */
+  consume (consumer: FeedConsumer): void {
+    this.consumer = consumer
+  }
+
   /**
-   * Take an envelope that arrived live: true when it is new to this feed (the caller delivers it), false
-   * when either path already took it. Persists the seen-mark without waiting.
+   * Offer an envelope that arrived live: true when this feed takes it (it goes to the consumer once, in
+   * queue order, if no earlier session showed it); false when either path took it already.
    */
-  claim (env: Envelope): boolean {
-    // before the first sync this process knows nothing of what was seen (the marks are on disk): gossip
-    // replaying the last seconds to a node that just subscribed must not show anything twice, so live
-    // envelopes wait for sync until then (it brings them, in order, each once)
-    if (!this.synced) return false
-    const c = hex(cursorOf(env))
-    if (this.recent.has(c)) return false
-    this.remember(c)
-    void this.seen.put(`${this.f.key}!${c}`, '').catch(() => {})
+  offer (env: Envelope): boolean {
+    if (this.isClosed) return false
+    // before the first sync this process knows nothing of what was shown (the marks are on disk) nor of
+    // what the user missed: live envelopes wait, so the catch-up comes first, in order
+    if (!this.synced) {
+      if (this.early.length < DEFAULT_EARLY_MAX) this.early.push(env)
+      return false
+    }
+    const key = hex(cursorOf(env))
+    if (this.recent.has(key)) return false
+    this.remember(key)
+    void this.enqueue([{ env, key, origin: 'live' }])
     return true
   }
 
@@ -100,90 +158,77 @@ export class Feed {
     await this.cursors.put(this.f.key, hex(cursor))
   }
 
-  /** Everything new in the log since the last sync, oldest first, each envelope once. Concurrent calls share one run. */
-  async sync (): Promise<Envelope[]> {
-    if (this.syncing != null) return this.syncing
-    this.syncing = this.syncOnce().finally(() => { this.syncing = undefined })
-    return this.syncing
+  /**
+   * Hand everything new in the log to the consumer, oldest first, each envelope once; resolves when it
+   * has all been shown. One sync runs at a time: a call during a run starts one more run after it (what
+   * it wants may have come after the running one listed), and concurrent calls share that one.
+   */
+  async sync (): Promise<void> {
+    if (this.isClosed) return
+    if (this.running == null) {
+      this.running = this.syncOnce().finally(() => { this.running = undefined })
+      return this.running
+    }
+    this.next ??= this.running.catch(() => {}).then(async () => {
+      this.next = undefined
+      await this.sync()
+    })
+    return this.next
   }
 
-  /** The feed's cursor (everything at or before it was seen), if it has one. */
+  /** The feed's cursor (everything at or before it was shown), if it has one. */
   async cursor (): Promise<Cursor | undefined> {
     const stored = await this.cursors.get(this.f.key)
     return stored != null ? unhex(stored) : undefined
   }
 
-  private async syncOnce (): Promise<Envelope[]> {
+  /** Take no more envelopes; let a running sync end and show what is queued (its marks reach disk). */
+  async close (): Promise<void> {
+    this.isClosed = true
+    this.early = []
+    await this.running?.catch(() => {})
+    await this.next?.catch(() => {})
+    await this.draining
+  }
+
+  private async syncOnce (): Promise<void> {
     let cursor = await this.cursor()
     // most syncs read only what follows the cursor; every DEFAULT_SWEEP_INTERVAL_MS (and on the first
     // sync) one also looks DEFAULT_REFETCH_WINDOW_MS behind it for writes that landed late
-    const sweep = Date.now() - this.lastSweep >= DEFAULT_SWEEP_INTERVAL_MS
-    if (sweep) this.lastSweep = Date.now()
-    const windowStart = cursor != null && sweep ? cursorTimestamp(cursor) - hlcPack(DEFAULT_REFETCH_WINDOW_MS, 0) : 0n
-    const out: Envelope[] = []
-    let after: Cursor | undefined = cursor
-    if (windowStart > 0n) {
-      if (this.f.reader.readCursors != null && this.f.reader.readEntries != null) out.push(...await this.sweepLate(cursorAt(windowStart), cursor as Cursor))
-      else after = cursorAt(windowStart)
+    const now = this.now()
+    if (cursor != null && now - this.lastSweep >= DEFAULT_SWEEP_INTERVAL_MS) {
+      this.lastSweep = now
+      const from = cursorTimestamp(cursor) - hlcPack(DEFAULT_REFETCH_WINDOW_MS, 0)
+      if (from > 0n) await this.sweepLate(cursorAt(from), cursor)
     }
-    if (this.f.reader.listCursors != null && this.f.reader.readEntries != null) {
-      const fwd = await this.forward(after, cursor)
-      out.push(...fwd.envelopes)
-      cursor = fwd.cursor
-    } else {
-      for (;;) {
-        const page = await this.f.reader.read(this.f.mailbox, { after, limit: 500, auth: this.f.auth?.() })
-        const ops: any[] = []
-        for (const env of page.envelopes) {
-          const c = cursorOf(env)
-          after = c
-          if (cursor == null || Buffer.compare(c, cursor) > 0) cursor = c
-          const key = hex(c)
-          if (this.recent.has(key)) continue
-          if (await this.seen.get(`${this.f.key}!${key}`) != null) { this.remember(key); continue }
-          this.remember(key)
-          ops.push({ type: 'put', sublevel: this.seen, key: `${this.f.key}!${key}`, value: '' })
-          out.push(env)
-        }
-        if (cursor != null) ops.push({ type: 'put', sublevel: this.cursors, key: this.f.key, value: hex(cursor) })
-        if (ops.length > 0) await this.f.db.batch(ops)
-        if (!page.more) break
-      }
-    }
-    await this.pruneSeen(cursor)
-    this.synced = true
-    return out
-  }
-
-  /**
-   * Forward from `after`: list the owners' cursors a page at a time and fetch only those neither path has
-   * taken, so what the live path brought costs 24 bytes, not an envelope from every owner. The cursor
-   * stops short of a listed entry no owner handed out (its owner went away between the two calls): the
-   * next sync lists it again, up to UNFETCHED_TRIES times (an owner may list what it cannot give: a
-   * broken or lying store must not hold the feed back for good).
-   */
-  private async forward (after: Cursor | undefined, cursor: Cursor | undefined): Promise<{ envelopes: Envelope[], cursor: Cursor | undefined }> {
-    const out: Envelope[] = []
+    let after = cursor
     for (;;) {
-      const page = await this.f.reader.listCursors!(this.f.mailbox, { after, limit: LIST_PAGE, auth: this.f.auth?.() })
+      if (this.isClosed) return
+      const page = await this.f.reader.listCursors(this.f.mailbox, { after, limit: DEFAULT_LIST_PAGE, auth: this.f.auth?.() })
       const missing = await this.untaken(page.cursors)
-      const ops: any[] = []
-      const { fresh, got } = await this.take(missing, ops)
-      out.push(...fresh)
+      const { jobs, got } = await this.take(missing)
       let last: string | undefined
-      let whole = true
       for (const c of page.cursors) {
-        if (missing.has(c) && !got.has(c) && !this.giveUp(c)) { whole = false; break }
+        // stop short of a listed entry no owner handed out (its owner went away between the two calls):
+        // the next sync lists it again, a few times (a broken or lying store must not hold the feed for good)
+        if (missing.has(c) && !got.has(c) && !this.giveUp(c)) break
         last = c
       }
-      if (last != null) {
-        const c = unhex(last)
-        if (cursor == null || Buffer.compare(c, cursor) > 0) cursor = c
-        ops.push({ type: 'put', sublevel: this.cursors, key: this.f.key, value: hex(cursor) })
+      if (last != null && (cursor == null || last > hex(cursor))) {
+        cursor = unhex(last)
+        jobs.push({ cursor })
       }
-      if (ops.length > 0) await this.f.db.batch(ops)
-      if (!page.more || !whole || last == null) return { envelopes: out, cursor }
+      // the cursor is written with the marks of what it passes, after they were shown
+      await this.enqueue(jobs)
+      if (!page.more || last !== page.cursors[page.cursors.length - 1] || last == null) break
       after = unhex(last)
+    }
+    await this.pruneSeen(cursor)
+    if (!this.synced) {
+      this.synced = true
+      const early = this.early
+      this.early = []
+      for (const env of early) this.offer(env)
     }
   }
 
@@ -191,12 +236,9 @@ export class Feed {
    * Writes that landed late, behind the cursor: list the window's cursors at the owners (24 bytes each),
    * fetch only those this feed has not taken. What the live path brought costs a cursor, not an envelope.
    */
-  private async sweepLate (from: Cursor, to: Cursor): Promise<Envelope[]> {
-    const listed = await this.f.reader.readCursors?.(this.f.mailbox, { after: from, before: to, auth: this.f.auth?.() }) ?? new Set<string>()
-    const ops: any[] = []
-    const { fresh } = await this.take(await this.untaken(listed), ops)
-    if (ops.length > 0) await this.f.db.batch(ops)
-    return fresh
+  private async sweepLate (from: Cursor, to: Cursor): Promise<void> {
+    const listed = await this.f.reader.readCursors(this.f.mailbox, { after: from, before: to, auth: this.f.auth?.() })
+    await this.enqueue((await this.take(await this.untaken(listed))).jobs)
   }
 
   /** Of listed cursors (hex), those neither path has taken (in memory, or by a seen-mark on disk). */
@@ -204,50 +246,128 @@ export class Feed {
     const missing = new Set<string>()
     for (const c of listed) {
       if (this.recent.has(c)) continue
-      if (await this.seen.get(`${this.f.key}!${c}`) != null) { this.remember(c); continue }
+      if (await this.marked(c)) { this.remember(c); continue }
       missing.add(c)
     }
     return missing
   }
 
   /**
-   * Fetch `missing` from the owners and take what is still untaken: `fresh`, oldest first, with its
-   * seen-marks added to `ops`; `got` is every missing cursor some owner handed out.
+   * Fetch `missing` from the owners and take what is still untaken: `jobs` for the queue, oldest first;
+   * `got` is every missing cursor some owner handed out.
    */
-  private async take (missing: Set<string>, ops: any[]): Promise<{ fresh: Envelope[], got: Set<string> }> {
-    const fresh: Envelope[] = []
+  private async take (missing: Set<string>): Promise<{ jobs: Job[], got: Set<string> }> {
     const got = new Set<string>()
-    if (missing.size === 0) return { fresh, got }
-    const found = await this.f.reader.readEntries?.(this.f.mailbox, [...missing].map(unhex), this.f.auth?.()) ?? []
-    for (const env of found) {
+    const jobs: Job[] = []
+    if (missing.size === 0) return { jobs, got }
+    const found = await this.f.reader.readEntries(this.f.mailbox, [...missing].map(unhex), this.f.auth?.())
+    for (const env of found.sort((a, b) => Buffer.compare(cursorOf(a), cursorOf(b)))) {
       const key = hex(cursorOf(env))
-      if (!missing.has(key)) continue
+      if (!missing.has(key) || got.has(key)) continue
       got.add(key)
       if (this.recent.has(key)) continue
       this.remember(key)
-      ops.push({ type: 'put', sublevel: this.seen, key: `${this.f.key}!${key}`, value: '' })
-      fresh.push(env)
+      jobs.push({ env, key, origin: 'sync' })
     }
-    return { fresh, got }
+    return { jobs, got }
   }
 
-  /** One more failed fetch of listed cursor `c`: true once it has failed UNFETCHED_TRIES times. */
+  /** Queue jobs; resolves when they (and everything queued before them) are done. */
+  private async enqueue (jobs: Job[]): Promise<void> {
+    this.jobs.push(...jobs)
+    this.queued += jobs.length
+    const after = this.queued
+    const done = new Promise<void>((resolve) => {
+      if (this.finished >= after) resolve()
+      else this.waiters.push({ after, resolve })
+    })
+    this.draining ??= this.drain().finally(() => { this.draining = undefined })
+    await done
+  }
+
+  /**
+   * Work the queue in batches: check the durable marks of live envelopes, prepare each in order, write
+   * the batch's marks (and cursor) in one LevelDB write, then show each in order.
+   */
+  private async drain (): Promise<void> {
+    while (this.jobs.length > 0) {
+      const batch = this.jobs.splice(0, DEFAULT_DELIVERY_BATCH)
+      const shows: Array<() => void> = []
+      const ops: any[] = []
+      const keys: string[] = []
+      for (const job of batch) {
+        if ('cursor' in job) { ops.push({ type: 'put', sublevel: this.cursors, key: this.f.key, value: hex(job.cursor) }); continue }
+        // a live copy of something shown before this process started (gossip replays the last seconds)
+        if (job.origin === 'live' && await this.marked(job.key)) continue
+        keys.push(job.key)
+        ops.push({ type: 'put', sublevel: this.seen, key: `${this.f.key}!${job.key}`, value: '' })
+        try {
+          const show = await this.consumer?.(job.env, job.origin)
+          if (typeof show === 'function') shows.push(show)
+        } catch (err: any) {
+          log.error('%s: handling %s failed: %s', this.f.key, job.key, err.stack ?? err.message)
+        }
+      }
+      let written = true
+      if (ops.length > 0) {
+        try {
+          await this.f.db.batch(ops)
+        } catch (err: any) {
+          // not marked, so not shown: a later sync (or the next start) brings these again
+          written = false
+          for (const k of keys) this.recent.delete(k)
+          log.error('%s: seen-marks of %d envelopes not written, not shown: %s', this.f.key, keys.length, err.message)
+        }
+      }
+      if (written) {
+        for (const show of shows) {
+          try { show() } catch (err: any) { log.error('%s: a listener threw: %s', this.f.key, err.stack ?? err.message) }
+        }
+      }
+      this.finished += batch.length
+      for (let i = this.waiters.length - 1; i >= 0; i--) {
+        if (this.waiters[i].after <= this.finished) { this.waiters[i].resolve(); this.waiters.splice(i, 1) }
+      }
+    }
+  }
+
+  private async marked (key: string): Promise<boolean> {
+    try {
+      return await this.seen.get(`${this.f.key}!${key}`) != null
+    } catch (err: any) {
+      // unreadable: treat as shown rather than risk showing twice; sync's cursor still moves past it
+      log.error('%s: reading seen-mark %s: %s', this.f.key, key, err.message)
+      return true
+    }
+  }
+
+  /** One more failed fetch of listed cursor `c`: true once it has failed DEFAULT_UNFETCHED_TRIES times. */
   private giveUp (c: string): boolean {
     const n = (this.unfetched.get(c) ?? 0) + 1
-    if (n >= UNFETCHED_TRIES) { this.unfetched.delete(c); return true }
+    if (n >= DEFAULT_UNFETCHED_TRIES) { this.unfetched.delete(c); return true }
     if (this.unfetched.size < 1000) this.unfetched.set(c, n)
     return false
   }
 
   private remember (c: string): void {
     this.recent.add(c)
-    if (this.recent.size > RECENT_MAX) this.recent.delete(this.recent.values().next().value as string)
+    if (this.recent.size > DEFAULT_RECENT_MAX) this.recent.delete(this.recent.values().next().value as string)
   }
 
-  /** Forget seen-marks older than twice the refetch window behind the cursor: they can never be fetched again. */
+  private now (): number {
+    return this.f.now?.() ?? Date.now()
+  }
+
+  /**
+   * Forget seen-marks whose envelopes can no longer come: behind the cursor by more than twice the
+   * refetch window (sync never looks there) and older than the relay's maximum age plus a margin (no
+   * relay forwards them).
+   */
   private async pruneSeen (cursor: Cursor | undefined): Promise<void> {
     if (cursor == null) return
-    const edge = cursorTimestamp(cursor) - hlcPack(DEFAULT_REFETCH_WINDOW_MS * 2, 0)
+    const bySync = cursorTimestamp(cursor) - hlcPack(DEFAULT_REFETCH_WINDOW_MS * 2, 0)
+    const byRelay = hlcPack(Math.max(0, this.now() - MAX_RELAY_AGE_MS - DEFAULT_MARK_MARGIN_MS), 0)
+    const edge = bySync < byRelay ? bySync : byRelay
     if (edge <= 0n) return
     await this.seen.clear({ gt: `${this.f.key}!`, lt: `${this.f.key}!${hex(cursorAt(edge))}` })
   }

@@ -82,8 +82,8 @@ export class Room extends EventEmitter<RoomEvents> {
   constructor (private readonly ctx: SessionContext, readonly id: string, private readonly host: RoomHost) {
     super()
     this.state = new RoomState(id)
-    this.stateFeed = ctx.feed(roomStateMailbox(id))
-    this.messageFeed = ctx.feed(roomMailbox(id))
+    this.stateFeed = ctx.feed(roomStateMailbox(id), async (env) => { await this.absorb([env], true) })
+    this.messageFeed = ctx.feed(roomMailbox(id), async (env) => this.prepare(env))
   }
 
   get name (): string { return this.state.name }
@@ -245,21 +245,31 @@ export class Room extends EventEmitter<RoomEvents> {
   }
 
   private async syncState (): Promise<void> {
-    await this.absorb(await this.stateFeed.sync(), true)
+    await this.stateFeed.sync()
   }
 
+  /** The room's posts, live and synced, go out through the message feed's one queue, in order. */
   private async syncMessages (): Promise<void> {
-    const unsure: Envelope[] = []
-    for (const env of await this.messageFeed.sync()) {
-      if (this.accepts(env)) await this.deliver(env)
-      else unsure.push(env)
+    await this.messageFeed.sync()
+  }
+
+  /**
+   * One post, from either path, in the room's queue order: judge it and return what shows it. A post the
+   * fold cannot accept yet may be one the owners could judge (they stored it, so they knew a JOIN this
+   * fold may lack): the state log is synced once more before it is dropped. Later posts wait meanwhile,
+   * so a post never overtakes the one before it.
+   */
+  private async prepare (env: Envelope): Promise<(() => void) | undefined> {
+    if (userIdOf(env.senderKey) === this.ctx.userId) return
+    if (!this.accepts(env)) {
+      await this.syncState().catch((err: Error) => { log('state sync of %s: %s', this.id, err.message) })
+      if (!this.accepts(env)) { log('%s: dropped a post by %s, not a member at its time', this.id, userIdOf(env.senderKey)); return }
     }
-    if (unsure.length === 0) return
-    // the fold may lag the owners (they stored the post, so they knew a JOIN we may not have): look again
-    await this.syncState()
-    for (const env of unsure) {
-      if (this.accepts(env)) await this.deliver(env)
-      else log('%s: dropped a post by %s, not a member at its time', this.id, userIdOf(env.senderKey))
+    const m = await this.ctx.toMessage(env)
+    if (m == null) return
+    return () => {
+      this.emit('message', m)
+      this.ctx.emit('message', m)
     }
   }
 
@@ -345,16 +355,7 @@ export class Room extends EventEmitter<RoomEvents> {
     // the relay's judge may be another session's on this node (one per room): check by this fold too
     const own = userIdOf(env.senderKey) === this.ctx.userId
     if (!own && this.state.verdict(env) !== 'accept') { this.syncSoon(); return }
-    if (!this.messageFeed.claim(env)) return
-    void this.deliver(env)
-  }
-
-  private async deliver (env: Envelope): Promise<void> {
-    if (userIdOf(env.senderKey) === this.ctx.userId) return
-    const m = await this.ctx.toMessage(env)
-    if (m == null || !this.active) return
-    this.emit('message', m)
-    this.ctx.emit('message', m)
+    this.messageFeed.offer(env)
   }
 
   private syncSoon (): void {

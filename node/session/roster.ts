@@ -292,33 +292,33 @@ export class Roster {
 
   /** Fold in what is new in the roster log (in the queue, or from `load`). Best effort: the local copy stands. */
   private async syncLog (): Promise<void> {
-    let envs: Envelope[]
     try {
-      envs = await this.ctx.feed(this.rosterLog).sync()
+      await this.ctx.feed(this.rosterLog, async (env) => { await this.foldLogEntry(env) }).sync()
     } catch (err: any) {
       log('%s: roster log sync failed: %s', this.ctx.handle, err.message)
+    }
+  }
+
+  /** One entry of the roster log, from any device of this user: fold it in and keep it locally. */
+  private async foldLogEntry (env: Envelope): Promise<void> {
+    let item: RosterItem
+    try {
+      // an owner may not serve what the user did not sign into the log
+      if (userIdOf(env.senderKey) !== this.ctx.userId || env.kind !== Envelope.Kind.ROSTER || env.recipient !== this.rosterLog) throw new Error('not this roster\'s')
+      item = decodeRosterItem(env.body)
+    } catch {
+      this.ctx.replication.context.reject('bad-roster')
       return
     }
-    for (const env of envs) {
-      let item: RosterItem
-      try {
-        // an owner may not serve what the user did not sign into the log
-        if (userIdOf(env.senderKey) !== this.ctx.userId || env.kind !== Envelope.Kind.ROSTER || env.recipient !== this.rosterLog) throw new Error('not this roster\'s')
-        item = decodeRosterItem(env.body)
-      } catch {
-        this.ctx.replication.context.reject('bad-roster')
-        continue
-      }
-      if (item.contact === this.ctx.userId) continue
-      // what we write next must order after what another device wrote
-      try { this.ctx.clock.observe(env.timestamp) } catch {}
-      const before = this.fold.get(item.contact)
-      if (!this.fold.apply(item, stampOf(env))) continue
-      const rec: LocalRecord = { ...this.records.get(item.contact), env: hex(Envelope.encode(env)), stored: true }
-      this.records.set(item.contact, rec)
-      await this.disk.put(this.key(item.contact), rec)
-      this.followPresence(item.contact, before, item)
-    }
+    if (item.contact === this.ctx.userId) return
+    // what we write next must order after what another device wrote
+    try { this.ctx.clock.observe(env.timestamp) } catch {}
+    const before = this.fold.get(item.contact)
+    if (!this.fold.apply(item, stampOf(env))) return
+    const rec: LocalRecord = { ...this.records.get(item.contact), env: hex(Envelope.encode(env)), stored: true }
+    this.records.set(item.contact, rec)
+    await this.disk.put(this.key(item.contact), rec)
+    this.followPresence(item.contact, before, item)
   }
 
   /** Re-send the items whose store failed. */

@@ -27,7 +27,7 @@ import type { Vault } from './vault.js'
 import type { HandleDirectory, UserRef } from './directory.js'
 import type { Message, MessageKind, SendResult, UserEvents } from './events.js'
 import { DirectSeal } from './direct-seal.js'
-import { Feed } from './feed.js'
+import { Feed, type FeedConsumer } from './feed.js'
 import { Receipts, decodeReceipt } from './receipts.js'
 import { Rooms } from './rooms.js'
 import { Roster } from './roster.js'
@@ -105,7 +105,7 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
     super()
     this.userId = userIdOf(identity.publicKey)
     this.sealed = new DirectSeal(identity)
-    this.inbox = this.feed(this.userId)
+    this.inbox = this.feed(this.userId, async (env) => this.prepare(env))
     this.receipts = new Receipts(this)
     this.roster = new Roster(this)
     this.rooms = new Rooms(this)
@@ -199,25 +199,29 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
     this.timer.unref()
   }
 
-  /** Stop receiving; tell contacts this user went offline. */
+  /**
+   * Stop receiving; tell contacts this user went offline. What the feeds have taken is shown (and its
+   * seen-marks written) before this resolves, so nothing shown now is shown again by the next session.
+   */
   async close (): Promise<void> {
     if (this.isClosed) return
     await this.roster.close().catch((err: Error) => { log('closing the roster of %s: %s', this.handle, err.message) })
     this.isClosed = true
     if (this.timer != null) clearInterval(this.timer)
     this.unsubscribe?.()
-    await this.rooms.close().catch(() => {})
-    await this.secret.close().catch(() => {})
-    await this.receipts.close().catch(() => {})
+    await this.rooms.close().catch((err: Error) => { log('closing the rooms of %s: %s', this.handle, err.message) })
     await this.ticking?.catch(() => {})
+    await Promise.all([...this.feeds.values()].map(async (f) => { await f.close() }))
+    await this.secret.close().catch((err: Error) => { log('closing the secret chats of %s: %s', this.handle, err.message) })
+    await this.receipts.close().catch((err: Error) => { log('flushing the receipts of %s: %s', this.handle, err.message) })
   }
 
-  /** Fetch and handle everything new in this user's mailbox. */
+  /**
+   * Fetch everything new in this user's mailbox and hand it out, each envelope once, in order. Safe to
+   * call at any time: one sync runs at a time per feed, and the feed, not the caller, hands envelopes out.
+   */
   async sync (): Promise<void> {
-    for (const env of await this.inbox.sync()) {
-      if (this.isClosed) return
-      await this.handleEnvelope(env)
-    }
+    await this.inbox.sync()
   }
 
   // SessionContext
@@ -239,13 +243,16 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
     return signReadAuth(mailbox, this.identity)
   }
 
-  feed (mailbox: string): Feed {
+  feed (mailbox: string, consumer: FeedConsumer): Feed {
     let f = this.feeds.get(mailbox)
     if (f == null) {
       // every log a session follows is its user's own or a room's: the owners want a read proof
       const auth = (): ReadAuth => this.readAuth(mailbox)
-      f = new Feed({ db: this.c.db, reader: this.c.replication.reader, mailbox, key: mailbox === this.userId ? this.userId : `${this.userId}@${mailbox}`, auth })
+      const key = mailbox === this.userId ? this.userId : `${this.userId}@${mailbox}`
+      f = new Feed({ db: this.c.db, reader: this.c.replication.reader, mailbox, key, auth, consumer })
       this.feeds.set(mailbox, f)
+    } else {
+      f.consume(consumer)
     }
     return f
   }
@@ -319,9 +326,11 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
   private onLive (env: Envelope): void {
     if (this.isClosed || env.recipient !== this.userId) return
     // headlines and typing are never stored: no feed, nothing to deduplicate against sync
-    if (env.kind === Envelope.Kind.HEADLINE || env.kind === Envelope.Kind.PRESENCE) { void this.handleEnvelope(env); return }
-    if (!this.inbox.claim(env)) return
-    void this.handleEnvelope(env)
+    if (env.kind === Envelope.Kind.HEADLINE || env.kind === Envelope.Kind.PRESENCE) {
+      void this.prepare(env).then((show) => { show?.() })
+      return
+    }
+    this.inbox.offer(env)
   }
 
   private async tick (): Promise<void> {
@@ -333,8 +342,11 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
     await this.ticking
   }
 
-  /** One envelope of this user's mailbox, from either path, exactly once. */
-  private async handleEnvelope (env: Envelope): Promise<void> {
+  /**
+   * One envelope of this user's mailbox, from either path, in the inbox's order: do what it asks and
+   * return what shows it (the feed runs that once the envelope's seen-mark is on disk).
+   */
+  private async prepare (env: Envelope): Promise<(() => void) | undefined> {
     const sender = userIdOf(env.senderKey)
     try {
       switch (env.kind) {
@@ -344,19 +356,21 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
           if (sender === this.userId) return
           const m = await this.toMessage(env)
           if (m == null) return
-          this.emit('message', m)
-          if (env.kind === Envelope.Kind.CHAT) this.receipts.ack(sender, 'delivered', env.id)
-          return
+          return () => {
+            this.emit('message', m)
+            if (env.kind === Envelope.Kind.CHAT) this.receipts.ack(sender, 'delivered', env.id)
+          }
         }
         case Envelope.Kind.RECEIPT: {
           const r = decodeReceipt(env.body)
           if (r == null) { this.c.replication.context.reject('bad-receipt'); return }
           const by = (await this.toMessage(env))?.from ?? sender
           if (r.status === Receipt.Status.READ && r.room === '') await this.secret.onRead(sender, r.ids.map((id) => Buffer.from(id).toString('hex')))
-          for (const id of r.ids) {
-            this.emit('receipt', { id: Buffer.from(id).toString('hex'), status: r.status === Receipt.Status.READ ? 'read' : 'delivered', by, byId: sender, at: hlcMillis(env.timestamp), ...(r.room !== '' ? { room: r.room } : {}) })
+          return () => {
+            for (const id of r.ids) {
+              this.emit('receipt', { id: Buffer.from(id).toString('hex'), status: r.status === Receipt.Status.READ ? 'read' : 'delivered', by, byId: sender, at: hlcMillis(env.timestamp), ...(r.room !== '' ? { room: r.room } : {}) })
+            }
           }
-          return
         }
         case Envelope.Kind.PRESENCE:
           if (sender === this.userId) return
@@ -367,7 +381,7 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
           return
         case Envelope.Kind.SECRET:
           if (sender === this.userId) return
-          if (await this.secret.handle(env)) this.receipts.ack(sender, 'delivered', env.id)
+          if (await this.secret.handle(env)) return () => { this.receipts.ack(sender, 'delivered', env.id) }
           return
         default:
           return

@@ -1,13 +1,14 @@
 /**
- * Feed, the exactly-once view of one log, over a real LevelDB and a stand-in for the owners (the reader
- * is the one component doubled here): a sync lists cursors and fetches only what the live path did not
- * bring, pages through long logs, starts where it is told, and does not let an owner that lists what it
- * cannot give hold it back.
+ * Feed, the exactly-once, in-order view of one log, over a real LevelDB and a stand-in for the owners
+ * (the reader is the one component doubled here): live and synced envelopes go out once each, in order,
+ * also across a reopened feed and a database that fails a write; a sync lists cursors and fetches only
+ * what the live path did not bring, pages through long logs, starts where it is told, and does not let an
+ * owner that lists what it cannot give hold it back.
  */
 
 import { strict as assert } from 'node:assert'
 import { Envelope, generateIdentity, userIdOf } from '../../protocol/envelope.js'
-import { Feed, type FeedInit } from '../../node/session/feed.js'
+import { Feed, type FeedConsumer, type FeedInit } from '../../node/session/feed.js'
 import { openDb, type ChorusDb } from '../../node/store/db.js'
 import { cursorAt, cursorOf, type Cursor } from '../../node/store/mailbox-store.js'
 import { hlcPack } from '../../protocol/hlc.js'
@@ -18,6 +19,8 @@ const alice = generateIdentity()
 const bob = generateIdentity()
 const B = userIdOf(bob.publicKey)
 const hex = (c: Uint8Array): string => Buffer.from(c).toString('hex')
+const keyOf = (env: Envelope): string => hex(cursorOf(env))
+const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
 
 /** The owners of one log, as the reader sees them: what they list and what they hand out, counted. */
 class Owners {
@@ -26,11 +29,12 @@ class Owners {
   readonly withheld = new Set<string>()
   fetched = 0
   listed = 0
-  reads = 0
+  /** each listing waits this long first (to hold a sync open while a test acts) */
+  delayMs = 0
 
   add (ms: number): Envelope {
     const { env } = entry(B, alice, B, ms)
-    this.log.set(hex(cursorOf(env)), env)
+    this.log.set(keyOf(env), env)
     return env
   }
 
@@ -38,8 +42,8 @@ class Owners {
 
   reader (): FeedInit['reader'] {
     return {
-      read: async () => { this.reads++; throw new Error('a cursor-listing reader never reads whole pages') },
       listCursors: async (_m: string, o: { after?: Cursor, limit: number }) => {
+        if (this.delayMs > 0) await sleep(this.delayMs)
         const after = o.after != null ? hex(o.after) : ''
         const all = this.sorted().filter((c) => c > after)
         this.listed += Math.min(all.length, o.limit)
@@ -59,34 +63,139 @@ class Owners {
   }
 }
 
-describe('Feed: exactly once, fetching only what live did not bring', () => {
+/** A consumer that records what it shows, with an optional delay per envelope in `prepare`. */
+class Screen {
+  readonly shown: string[] = []
+  readonly prepareMs = new Map<string, number>()
+  private taken = 0
+
+  readonly consumer: FeedConsumer = async (env) => {
+    const ms = this.prepareMs.get(keyOf(env)) ?? 0
+    if (ms > 0) await sleep(ms)
+    return () => { this.shown.push(keyOf(env)) }
+  }
+
+  /** What was shown since the last call. */
+  fresh (): string[] {
+    const out = this.shown.slice(this.taken)
+    this.taken = this.shown.length
+    return out
+  }
+}
+
+describe('Feed: exactly once and in order, fetching only what live did not bring', () => {
   const dirs = new TempDirs()
+  let dir: string
   let db: ChorusDb
   let owners: Owners
+  let screen: Screen
   let feed: Feed
+  const open = (d: ChorusDb = db, s: Screen = screen): Feed => new Feed({ db: d, reader: owners.reader(), mailbox: B, key: B, consumer: s.consumer })
 
   beforeEach(async () => {
-    db = await openDb(dirs.make())
+    dir = dirs.make()
+    db = await openDb(dir)
     owners = new Owners()
-    feed = new Feed({ db, reader: owners.reader(), mailbox: B, key: B })
+    screen = new Screen()
+    feed = open()
   })
-  afterEach(async () => { await db.close(); dirs.cleanup() })
+  afterEach(async () => {
+    await feed.close()
+    if (db.status === 'open') await db.close()
+    dirs.cleanup()
+  })
 
-  it('leaves live envelopes to sync until the first sync, then fetches none that live claimed', async () => {
+  it('holds live envelopes until the first sync has caught up, then shows each once, in order', async () => {
     const t = Date.now()
-    const early = owners.add(t)
-    assert.equal(feed.claim(early), false, 'before the first sync, sync brings it')
-    assert.deepEqual((await feed.sync()).map((e) => hex(cursorOf(e))), [hex(cursorOf(early))])
-    const live = [owners.add(t + 1), owners.add(t + 2), owners.add(t + 3)]
-    for (const env of live) assert.equal(feed.claim(env), true)
-    for (const env of live) assert.equal(feed.claim(env), false, 'a second copy is not new')
-    const missed = owners.add(t + 4)
+    const missed = owners.add(t)
+    const early = owners.add(t + 1)
+    assert.equal(feed.offer(early), false, 'before the first sync, the catch-up comes first')
+    await feed.sync()
+    assert.deepEqual(screen.fresh(), [keyOf(missed), keyOf(early)], 'the missed one, then the live one, once')
+    const live = [owners.add(t + 2), owners.add(t + 3), owners.add(t + 4)]
+    for (const env of live) assert.equal(feed.offer(env), true)
+    for (const env of live) assert.equal(feed.offer(env), false, 'a second copy is not new')
+    const gap = owners.add(t + 5)
     owners.fetched = 0
-    const got = await feed.sync()
-    assert.deepEqual(got.map((e) => hex(cursorOf(e))), [hex(cursorOf(missed))], 'sync brings only what live missed')
-    assert.equal(owners.fetched, 1, 'and fetches only that one envelope')
-    assert.equal(owners.reads, 0)
-    assert.deepEqual(await feed.cursor(), cursorOf(missed))
+    await feed.sync()
+    assert.deepEqual(screen.fresh(), [...live, gap].map(keyOf), 'live in arrival order, then what live missed')
+    assert.equal(owners.fetched, 1, 'sync fetched only the one envelope live did not bring')
+    assert.deepEqual(await feed.cursor(), cursorOf(gap))
+  })
+
+  it('a reopened feed shows nothing twice: not what live brought, not a replayed live copy, not a sync', async () => {
+    const t = Date.now()
+    await feed.sync()
+    const live = Array.from({ length: 20 }, (_, i) => owners.add(t + i))
+    for (const env of live) feed.offer(env)
+    await feed.close()
+    assert.deepEqual(screen.fresh(), live.map(keyOf), 'closing shows what was taken')
+    // the node restarts on the same database: a new feed, an empty memory
+    await db.close()
+    db = await openDb(dir)
+    const again = new Screen()
+    feed = open(db, again)
+    for (const env of live) feed.offer(env)
+    await feed.sync()
+    for (const env of live) feed.offer(env)
+    const next = owners.add(t + 100)
+    feed.offer(next)
+    await feed.sync()
+    assert.deepEqual(again.fresh(), [keyOf(next)], 'only the new one')
+  })
+
+  it('a replayed live copy older than the cursor and its look-back window is still not shown again', async () => {
+    const t = Date.now() - 60_000
+    await feed.sync()
+    const old = owners.add(t)
+    feed.offer(old)
+    const later = owners.add(t + 30_000)
+    await feed.sync()
+    assert.deepEqual(screen.fresh(), [old, later].map(keyOf))
+    await feed.close()
+    feed = open(db, screen)
+    await feed.sync()
+    assert.equal(feed.offer(old), true, 'not in memory any more: the queue asks the disk')
+    await feed.sync()
+    assert.deepEqual(screen.fresh(), [], 'the seen-mark on disk stopped it')
+  })
+
+  it('a post whose preparing is slow is not overtaken by the one after it', async () => {
+    await feed.sync()
+    const t = Date.now()
+    const first = owners.add(t)
+    const second = owners.add(t + 1)
+    screen.prepareMs.set(keyOf(first), 80)
+    feed.offer(first)
+    feed.offer(second)
+    await feed.sync()
+    assert.deepEqual(screen.fresh(), [first, second].map(keyOf))
+  })
+
+  it('concurrent syncs hand each envelope out once; a sync asked for during one runs after it', async () => {
+    await feed.sync()
+    const t = Date.now()
+    const a = owners.add(t)
+    owners.delayMs = 30
+    const runs = [feed.sync(), feed.sync(), feed.sync()]
+    const b = owners.add(t + 1)
+    await Promise.all(runs)
+    assert.deepEqual(screen.fresh(), [a, b].map(keyOf), 'b came after the first run listed: the follow-up run brought it')
+  })
+
+  it('what could not be marked on disk is not shown, and comes again', async () => {
+    await feed.sync()
+    const t = Date.now()
+    const env = owners.add(t)
+    const batch = db.batch.bind(db)
+    let fail = true
+    ;(db as any).batch = async (ops: any) => { if (fail) throw new Error('disk full'); return batch(ops) }
+    feed.offer(env)
+    await feed.sync().catch(() => {})
+    assert.deepEqual(screen.fresh(), [], 'not shown without its mark')
+    fail = false
+    await feed.sync()
+    assert.deepEqual(screen.fresh(), [keyOf(env)], 'the next sync brings it, once')
   })
 
   it('does not fetch back what the session marked as its own', async () => {
@@ -95,7 +204,8 @@ describe('Feed: exactly once, fetching only what live did not bring', () => {
     const mine = owners.add(t)
     feed.own(mine)
     owners.fetched = 0
-    assert.deepEqual(await feed.sync(), [])
+    await feed.sync()
+    assert.deepEqual(screen.fresh(), [])
     assert.equal(owners.fetched, 0)
     assert.deepEqual(await feed.cursor(), cursorOf(mine), 'the cursor still moves past it')
   })
@@ -103,12 +213,13 @@ describe('Feed: exactly once, fetching only what live did not bring', () => {
   it('pages through a long log in order, each envelope once, also across a reopened feed', async () => {
     const t = Date.now() - 60_000
     const all = Array.from({ length: 4500 }, (_, i) => owners.add(t + i))
-    const first = await feed.sync()
-    assert.equal(first.length, all.length)
-    assert.deepEqual(first.map((e) => hex(cursorOf(e))), all.map((e) => hex(cursorOf(e))).sort())
-    const reopened = new Feed({ db, reader: owners.reader(), mailbox: B, key: B })
+    await feed.sync()
+    assert.deepEqual(screen.fresh(), all.map(keyOf).sort())
+    await feed.close()
+    feed = open()
     owners.add(t + 5000)
-    assert.equal((await reopened.sync()).length, 1, 'a feed reopened on the same key starts at its stored cursor')
+    await feed.sync()
+    assert.equal(screen.fresh().length, 1, 'a feed reopened on the same key starts at its stored cursor')
   })
 
   it('starts where it is told when it has never synced (a new room member), and not once it has', async () => {
@@ -119,7 +230,8 @@ describe('Feed: exactly once, fetching only what live did not bring', () => {
     await feed.startAt(cursorAt(hlcPack(t + 10_000, 0)))
     owners.listed = 0
     owners.fetched = 0
-    assert.deepEqual((await feed.sync()).map((e) => hex(cursorOf(e))), after.map((e) => hex(cursorOf(e))))
+    await feed.sync()
+    assert.deepEqual(screen.fresh(), after.map(keyOf))
     assert.equal(owners.listed, 2, 'only the cursors after the starting point were listed')
     assert.equal(owners.fetched, 2)
     await feed.startAt(cursorOf(before[0]))
@@ -132,17 +244,18 @@ describe('Feed: exactly once, fetching only what live did not bring', () => {
     const a = owners.add(t + 1)
     const lost = owners.add(t + 2)
     const c = owners.add(t + 3)
-    owners.withheld.add(hex(cursorOf(lost)))
-    const got = await feed.sync()
-    assert.deepEqual(got.map((e) => hex(cursorOf(e))).sort(), [a, c].map((e) => hex(cursorOf(e))).sort(), 'what could be fetched is shown')
+    owners.withheld.add(keyOf(lost))
+    await feed.sync()
+    assert.deepEqual(screen.fresh(), [a, c].map(keyOf), 'what could be fetched is shown')
     assert.deepEqual(await feed.cursor(), cursorOf(a), 'the cursor waits before the missing entry')
     owners.withheld.clear()
-    assert.deepEqual((await feed.sync()).map((e) => hex(cursorOf(e))), [hex(cursorOf(lost))], 'it comes on the next sync, once')
+    await feed.sync()
+    assert.deepEqual(screen.fresh(), [keyOf(lost)], 'it comes on the next sync, once')
     assert.deepEqual(await feed.cursor(), cursorOf(c))
 
     const ghost = owners.add(t + 10)
     const after = owners.add(t + 11)
-    owners.withheld.add(hex(cursorOf(ghost)))
+    owners.withheld.add(keyOf(ghost))
     await feed.sync()
     await feed.sync()
     assert.deepEqual(await feed.cursor(), cursorOf(c), 'two failed syncs: still waiting')

@@ -15,7 +15,8 @@ import {
 } from '../../protocol/roster.js'
 import { PresenceTracker } from '../../node/session/presence.js'
 import { Roster, type RosterInit } from '../../node/session/roster.js'
-import { Feed } from '../../node/session/feed.js'
+import { Feed, type FeedConsumer, type FeedInit } from '../../node/session/feed.js'
+import { cursorOf } from '../../node/store/mailbox-store.js'
 import type { SessionContext } from '../../node/session/context.js'
 import { openDb, type ChorusDb } from '../../node/store/db.js'
 import { TempDirs, waitFor } from '../helpers/wait.js'
@@ -271,6 +272,24 @@ class World {
     return { envelopes: list, more, answeredBy: ['stub'] }
   }
 
+  /** The owners' side of a Feed's sync: cursors (hex) in a range, and the envelopes of listed cursors. */
+  reader (): FeedInit['reader'] {
+    const hex = (c?: Uint8Array): string => (c != null ? Buffer.from(c).toString('hex') : '')
+    const cursors = (m: string): string[] => (this.logs.get(m) ?? []).map((e) => hex(cursorOf(e)))
+    return {
+      listCursors: async (m, o) => {
+        const all = cursors(m).filter((c) => c > hex(o?.after))
+        const limit = o?.limit ?? 50
+        return { cursors: all.slice(0, limit), more: all.length > limit }
+      },
+      readCursors: async (m, o) => new Set(cursors(m).filter((c) => c > hex(o?.after) && (o?.before == null || c < hex(o.before)))),
+      readEntries: async (m, wanted) => {
+        const keys = new Set(wanted.map((c) => hex(c)))
+        return (this.logs.get(m) ?? []).filter((e) => keys.has(hex(cursorOf(e))))
+      }
+    }
+  }
+
   live (env: Envelope): void {
     const to = this.online.get(env.recipient)
     if (to == null || to.cut) return
@@ -311,12 +330,13 @@ class Stub {
     await this.roster.close()
     this.closed = true
     this.world.online.delete(this.userId)
+    for (const f of this.feeds.values()) await f.close()
     await this.db.close()
   }
 
   /** What the session's mailbox sync would hand the roster. */
   async syncInbox (): Promise<void> {
-    for (const env of await this.feed(this.userId).sync()) if (env.kind === Envelope.Kind.PRESENCE) await this.roster.handle(env)
+    await this.feed(this.userId, async (env) => { if (env.kind === Envelope.Kind.PRESENCE) await this.roster.handle(env) }).sync()
   }
 
   sign (kind: Envelope.Kind, recipient: string, body: Uint8Array): Envelope {
@@ -332,11 +352,13 @@ class Stub {
 
   async publish (env: Envelope): Promise<void> { if (!this.cut) this.world.live(env) }
 
-  feed (mailbox: string): Feed {
+  feed (mailbox: string, consumer: FeedConsumer): Feed {
     let f = this.feeds.get(mailbox)
     if (f == null) {
-      f = new Feed({ db: this.db, reader: { read: async (m, o) => this.world.read(m, o ?? {}) as any }, mailbox, key: `${this.userId}@${mailbox}` })
+      f = new Feed({ db: this.db, reader: this.world.reader(), mailbox, key: `${this.userId}@${mailbox}`, consumer })
       this.feeds.set(mailbox, f)
+    } else {
+      f.consume(consumer)
     }
     return f
   }
