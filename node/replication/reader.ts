@@ -6,7 +6,7 @@
 
 import { decodeEnvelope, verifyEnvelope, type Envelope } from '../../protocol/envelope.js'
 import { StoreRequest, type ReadAuth } from '../../protocol/pb/store.js'
-import { cursorOf, type Cursor } from '../store/mailbox-store.js'
+import { CURSOR_BYTES, cursorOf, unhex, type Cursor } from '../store/mailbox-store.js'
 import { MAX_FETCH_LIMIT, MAX_IDS } from './constants.js'
 import type { ReplicationContext } from './context.js'
 import { ForbiddenError, NoServersError, QuorumError } from './errors.js'
@@ -35,6 +35,25 @@ export interface ReadResult {
 }
 
 const hex = (c: Uint8Array): string => Buffer.from(c).toString('hex')
+
+/**
+ * Pages of cursors `readCursors` asks one owner for at most (MAX_IDS each): an honest owner's window is
+ * far smaller, and a lying one that always says `more` must not keep the reader listing.
+ */
+export const MAX_CURSOR_PAGES = 16
+
+/** An open interval of cursors, compared as hex (which sorts as the bytes do); an empty bound is open. */
+class CursorRange {
+  private constructor (private readonly after?: string, private readonly before?: string) {}
+
+  static of (after?: Cursor, before?: Cursor): CursorRange {
+    return new CursorRange(after != null && after.byteLength > 0 ? hex(after) : undefined, before != null && before.byteLength > 0 ? hex(before) : undefined)
+  }
+
+  holds (c: string): boolean {
+    return (this.after == null || c > this.after) && (this.before == null || c < this.before)
+  }
+}
 
 export class Reader {
   constructor (private readonly ctx: ReplicationContext, private readonly call: Call, private readonly storesLocally: boolean) {}
@@ -77,18 +96,23 @@ export class Reader {
   /**
    * The cursors (hex) every owner holds in (after, before), merged: a reader compares them with what it
    * has and fetches only the difference (`readEntries`). Owners that fail are skipped; none answering
-   * is a `QuorumError`.
+   * is a `QuorumError`. A cursor an owner lists outside the range is ignored (a lying owner must not make
+   * a feed list old entries again), and an owner's paging stops when it no longer moves forward or after
+   * MAX_CURSOR_PAGES pages.
    */
   async readCursors (mailbox: string, o: { after?: Cursor, before?: Cursor, auth?: ReadAuth }): Promise<Set<string>> {
     const owners = this.ownersOrThrow(mailbox)
+    const range = CursorRange.of(o.after, o.before)
     const out = new Set<string>()
     const answers = await Promise.allSettled(owners.map(async (owner) => {
       let after = o.after
-      for (;;) {
+      for (let page = 0; page < MAX_CURSOR_PAGES; page++) {
         const res = await this.call(owner, { kind: StoreRequest.Kind.FETCH, mailbox, cursorsOnly: true, after: after ?? new Uint8Array(0), before: o.before ?? new Uint8Array(0), auth: o.auth })
-        for (const c of res.cursors) out.add(hex(c))
-        if (!res.more || res.cursors.length === 0) return
-        after = res.cursors[res.cursors.length - 1]
+        const listed = this.inRange(res.cursors, range)
+        for (const c of listed) out.add(c)
+        const last = listed.length > 0 ? listed.reduce((a, b) => (a > b ? a : b)) : undefined
+        if (!res.more || last == null || (after != null && last <= hex(after))) return
+        after = unhex(last)
       }
     }))
     if (answers.every((a) => a.status === 'rejected')) throw new QuorumError(`no owner of ${mailbox} listed its cursors`)
@@ -99,7 +123,9 @@ export class Reader {
    * One page of the cursors (hex, ascending) after `after`, merged from every live owner: the first
    * `limit` of the union. Each owner lists its own first `limit`, so nothing below the page's last cursor
    * is missing from it (an entry an owner did not list lies above that owner's `limit` listed ones).
-   * Owners that fail are skipped; none answering is a `QuorumError`, all refusing a `ForbiddenError`.
+   * Owners that fail are skipped; none answering is a `QuorumError`, all refusing a `ForbiddenError`. A
+   * cursor an owner lists that is not strictly after `after` (or is not a cursor) is ignored: a lying
+   * owner cannot make a feed list, and fetch, entries it has passed.
    */
   async listCursors (mailbox: string, o: { after?: Cursor, limit: number, auth?: ReadAuth }): Promise<{ cursors: string[], more: boolean }> {
     const owners = this.ownersOrThrow(mailbox)
@@ -112,6 +138,7 @@ export class Reader {
       }
       return await this.call(owner, req)
     }))
+    const range = CursorRange.of(o.after)
     const union = new Set<string>()
     let more = false
     let answered = 0
@@ -119,7 +146,7 @@ export class Reader {
       if (a.status !== 'fulfilled') continue
       answered++
       more ||= a.value.more
-      for (const c of a.value.cursors) union.add(hex(c))
+      for (const c of this.inRange(a.value.cursors, range)) union.add(c)
     }
     if (answered === 0) throw noAnswer(mailbox, owners, answers)
     const cursors = [...union].sort()
@@ -137,6 +164,16 @@ export class Reader {
       for (const a of answers) if (a.status === 'fulfilled') this.merge(merged, a.value.envelopes)
     }
     return [...merged].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([, e]) => e)
+  }
+
+  /** The hex of those `cursors` that are cursors inside `range`; each one outside it is counted as a rejected input. */
+  private inRange (cursors: Uint8Array[], range: CursorRange): string[] {
+    const out: string[] = []
+    for (const c of cursors) {
+      if (c.byteLength === CURSOR_BYTES && range.holds(hex(c))) out.push(hex(c))
+      else this.ctx.reject('out-of-range-cursor')
+    }
+    return out
   }
 
   /** Add an owner's answer to `merged`: every owner sends the same envelopes, so each distinct one is verified once. */

@@ -193,15 +193,17 @@ export class MailboxStore {
     return [...buckets.values()].sort((a, b) => (a.start < b.start ? -1 : 1))
   }
 
-  /** Cursors in (after, before), oldest first, at most `limit` (tombstones included: a key is a key). */
+  /**
+   * Cursors strictly inside (after, before), oldest first, at most `limit` (tombstones included: a key is
+   * a key). An absent or empty bound is open (an empty `before` used to list nothing). `after` itself is
+   * never listed: a reader pages by passing the last cursor it got, and must not get it again.
+   */
   async cursors (mailbox: string, o: { after?: Cursor, before?: Cursor, limit: number }): Promise<{ cursors: Cursor[], more: boolean }> {
     const prefix = `${mailbox}!`
+    const after = o.after != null && o.after.byteLength > 0 ? hex(o.after) : undefined
+    const before = o.before != null && o.before.byteLength > 0 ? hex(o.before) : undefined
     const out: Cursor[] = []
-    const range = {
-      gt: o.after != null ? prefix + hex(o.after) : prefix,
-      lt: o.before != null ? prefix + hex(o.before) : prefix + '\xff',
-      limit: o.limit + 1
-    }
+    const range = { gt: prefix + (after ?? ''), lt: prefix + (before ?? '\xff'), limit: o.limit + 1 }
     for await (const key of this.log.keys(range)) out.push(unhex(key.slice(prefix.length)))
     const more = out.length > o.limit
     if (more) out.length = o.limit
