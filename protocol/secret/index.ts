@@ -21,7 +21,7 @@ export * from './errors.js'
 export { MAX_BUNDLE_BYTES, MAX_INITIAL_HEADER_BYTES, decodeBundle, decodeInitialHeader, encodeBundle, encodeInitialHeader } from './bundle.js'
 export { HEADER_BYTES, decodeHeader, encodeHeader, type RatchetHeader } from './header.js'
 export { AEAD_KEY_BYTES, AEAD_NONCE_BYTES, AEAD_TAG_BYTES, aeadOpen, aeadSeal, hkdf, hmacSha256, x25519, x25519Generate, x25519PublicKey, type X25519KeyPair } from './primitives.js'
-export { RatchetSession, type SecretMessage } from './ratchet.js'
+export { RatchetSession, type OpenedMessage, type SecretMessage } from './ratchet.js'
 export { MAX_STATE_BYTES } from './ratchet-state.js'
 export { fingerprint, safetyNumber, type SafetyNumber, type SafetyParty } from './safety.js'
 export {

@@ -13,9 +13,11 @@
  *   the same key-and-nonce pair. The spec allows either choice (§5.2, "the AEAD nonce may be handled in
  *   several ways").
  *
- * Decryption is transactional. Everything a message would change (skipped keys, chain keys, a ratchet
- * step) is computed into locals. It is committed only once the AEAD opens. A forged, tampered, replayed
- * or too-far-ahead message throws and leaves the session exactly as it was.
+ * Decryption is transactional. Every check that needs no key (header shape, replay, skip bounds) runs
+ * first; then everything the message would change (skipped keys, chain keys, a ratchet step) is computed
+ * into locals and the AEAD opens. Nothing is changed until the caller commits (`open` then `commit`), so
+ * a forged, tampered, replayed or too-far-ahead message, or one the caller refuses after reading it,
+ * leaves the session exactly as it was.
  */
 
 import { randomBytes, type KeyObject } from 'node:crypto'
@@ -37,11 +39,20 @@ export interface SecretMessage {
   ciphertext: Uint8Array
 }
 
+/** A decrypted message whose change to the session is not applied yet (`RatchetSession.open`). */
+export interface OpenedMessage {
+  plaintext: Uint8Array
+  /** Apply the session's change (delete the used key, step the chain or the ratchet). */
+  commit: () => void
+}
+
 /** One side of a Double Ratchet session. Not safe to share between concurrent callers without a lock. */
 export class RatchetSession {
   private sendingKeyObject?: KeyObject
   /** The AEAD nonce of this object's messages: random, drawn at the first `encrypt`. */
   private nonce?: Uint8Array
+  /** Bumped by every change of the state, so that an opened message commits only onto the state it was opened against. */
+  private generation = 0
 
   private constructor (private readonly state: RatchetState) {}
 
@@ -107,6 +118,7 @@ export class RatchetSession {
     const [messageKey, chainKey] = kdfChain(s.sendingChainKey)
     s.sendingChainKey = chainKey
     s.sendCount++
+    this.generation++
     const nonce = this.nonce ??= new Uint8Array(randomBytes(AEAD_NONCE_BYTES))
     const sealed = aeadSeal(messageKey, nonce, plaintext, concatBytes(s.associatedData, header))
     messageKey.fill(0)
@@ -114,12 +126,24 @@ export class RatchetSession {
   }
 
   /**
-   * Decrypt one message, in any order. Throws `MalformedSecretMessageError` (bad header),
-   * `DecryptError` (does not authenticate), `ReplayError` (its key is gone: received before),
-   * `TooFarAheadError` / `TooManySkippedError` (would skip more than `MAX_SKIP` keys), `InvalidKeyError`
-   * (a low-order ratchet key). After any throw the session is unchanged.
+   * Decrypt one message, in any order, and commit the session's change at once. Throws
+   * `MalformedSecretMessageError` (bad header), `DecryptError` (does not authenticate), `ReplayError` (its
+   * key is gone: received before), `TooFarAheadError` / `TooManySkippedError` (would skip more than
+   * `MAX_SKIP` keys), `InvalidKeyError` (a low-order ratchet key). After any throw the session is unchanged.
    */
   decrypt (headerBytes: Uint8Array, ciphertext: Uint8Array): Uint8Array {
+    const opened = this.open(headerBytes, ciphertext)
+    opened.commit()
+    return opened.plaintext
+  }
+
+  /**
+   * Decrypt one message without changing the session: the caller checks what it got (the plaintext
+   * decodes, the message is one it accepts) and only then calls `commit`, so a message refused after the
+   * AEAD opened never moves the ratchet. Throws as `decrypt`. `commit` throws `SessionStateError` if the
+   * session changed meanwhile (another message, a send): open again.
+   */
+  open (headerBytes: Uint8Array, ciphertext: Uint8Array): OpenedMessage {
     const header = decodeHeader(headerBytes)
     if (ciphertext.byteLength < AEAD_NONCE_BYTES + AEAD_TAG_BYTES) throw new DecryptError('ciphertext too short')
     const s = this.state
@@ -130,9 +154,10 @@ export class RatchetSession {
       const skipped = s.skipped.get(id)
       if (skipped != null) {
         const plaintext = open(skipped.messageKey, ciphertext, ad)
-        s.skipped.delete(id)
-        skipped.messageKey.fill(0)
-        return plaintext
+        return this.opened(plaintext, () => {
+          s.skipped.delete(id)
+          skipped.messageKey.fill(0)
+        })
       }
     }
 
@@ -144,18 +169,19 @@ export class RatchetSession {
       const chain = skip(s.receivingChainKey, s.receiveCount, header.n, header.dh)
       const [messageKey, chainKey] = kdfChain(chain.chainKey)
       const plaintext = open(messageKey, ciphertext, ad)
-      s.receivingChainKey = chainKey
-      s.receiveCount = header.n + 1
-      this.store(chain.skipped)
-      return plaintext
+      return this.opened(plaintext, () => {
+        s.receivingChainKey = chainKey
+        s.receiveCount = header.n + 1
+        this.store(chain.skipped)
+      })
     }
 
     if (s.previousReceivingKeys.some((k) => equalBytes(k, header.dh))) throw new ReplayError()
-    return this.ratchetAndDecrypt(header.dh, header.pn, header.n, ciphertext, ad)
+    return this.ratchetAndOpen(header.dh, header.pn, header.n, ciphertext, ad)
   }
 
   /** A header with a new ratchet key: close the current receiving chain, step the root, open the new chain. */
-  private ratchetAndDecrypt (dh: Uint8Array, pn: number, n: number, ciphertext: Uint8Array, ad: Uint8Array): Uint8Array {
+  private ratchetAndOpen (dh: Uint8Array, pn: number, n: number, ciphertext: Uint8Array, ad: Uint8Array): OpenedMessage {
     const s = this.state
     const oldGap = s.receivingChainKey != null ? Math.max(0, pn - s.receiveCount) : 0
     if (oldGap > MAX_SKIP) throw new TooFarAheadError(`previous chain would skip ${oldGap} keys`)
@@ -171,25 +197,42 @@ export class RatchetSession {
     const [messageKey, receivingChainKey] = kdfChain(chain.chainKey)
     const plaintext = open(messageKey, ciphertext, ad)
 
-    // Authentic: commit, and turn our sending chain with a fresh ratchet key (spec DHRatchet).
-    const next = x25519GenerateWithObject()
-    const [rootKey, sendingChainKey] = kdfRoot(midRoot, x25519(next.privateKeyObject, theirs))
-    if (s.receivingRatchetKey != null) {
-      s.previousReceivingKeys.push(s.receivingRatchetKey)
-      if (s.previousReceivingKeys.length > MAX_PREVIOUS_CHAINS) s.previousReceivingKeys.shift()
+    // Authentic. The commit turns our sending chain with a fresh ratchet key (spec DHRatchet).
+    return this.opened(plaintext, () => {
+      const next = x25519GenerateWithObject()
+      const [rootKey, sendingChainKey] = kdfRoot(midRoot, x25519(next.privateKeyObject, theirs))
+      if (s.receivingRatchetKey != null) {
+        s.previousReceivingKeys.push(s.receivingRatchetKey)
+        if (s.previousReceivingKeys.length > MAX_PREVIOUS_CHAINS) s.previousReceivingKeys.shift()
+      }
+      this.store(closing)
+      this.store(chain.skipped)
+      s.previousSendCount = s.sendCount
+      s.sendCount = 0
+      s.receiveCount = n + 1
+      s.receivingRatchetKey = new Uint8Array(dh)
+      s.receivingChainKey = receivingChainKey
+      s.sendingRatchetKey = { publicKey: next.publicKey, privateKey: next.privateKey }
+      this.sendingKeyObject = next.privateKeyObject
+      s.sendingChainKey = sendingChainKey
+      s.rootKey = rootKey
+    })
+  }
+
+  /** An opened message whose `commit` applies `change` once, and only to the state it was opened against. */
+  private opened (plaintext: Uint8Array, change: () => void): OpenedMessage {
+    const generation = this.generation
+    let done = false
+    return {
+      plaintext,
+      commit: () => {
+        if (done) return
+        if (this.generation !== generation) throw new SessionStateError('the session changed after this message was opened')
+        change()
+        done = true
+        this.generation++
+      }
     }
-    this.store(closing)
-    this.store(chain.skipped)
-    s.previousSendCount = s.sendCount
-    s.sendCount = 0
-    s.receiveCount = n + 1
-    s.receivingRatchetKey = new Uint8Array(dh)
-    s.receivingChainKey = receivingChainKey
-    s.sendingRatchetKey = { publicKey: next.publicKey, privateKey: next.privateKey }
-    this.sendingKeyObject = next.privateKeyObject
-    s.sendingChainKey = sendingChainKey
-    s.rootKey = rootKey
-    return plaintext
   }
 
   private sendingKey (): KeyObject {

@@ -67,6 +67,44 @@ describe('Double Ratchet (protocol/secret/ratchet.ts)', () => {
     }
   })
 
+  it('open does not change the session until commit; a message refused after it opened never moves the ratchet', () => {
+    const { alice, bob } = pair()
+    const [first, second] = send(alice, 2, 'a')
+    // each path of open: a new ratchet key (Bob's first message), the same chain, a skipped key
+    const before = bob.serialize()
+    const opened = bob.open(second.header, second.ciphertext)
+    assert.equal(str(opened.plaintext), 'a1')
+    assert.deepEqual(bob.serialize(), before, 'opened, not committed: the caller refused it')
+    assert.equal(bob.canSend, false)
+    opened.commit()
+    opened.commit() // once only
+    assert.equal(bob.canSend, true)
+    const skipped = bob.serialize()
+    const late = bob.open(first.header, first.ciphertext)
+    assert.deepEqual(bob.serialize(), skipped)
+    late.commit()
+    assert.throws(() => bob.decrypt(first.header, first.ciphertext), (err: any) => err.reason === 'replay')
+    const [third] = send(alice, 1, 'c')
+    const sameChain = bob.serialize()
+    bob.open(third.header, third.ciphertext)
+    assert.deepEqual(bob.serialize(), sameChain)
+    assert.equal(read(bob, third), 'c0', 'the message not committed still decrypts')
+  })
+
+  it('an opened message commits only onto the state it was opened against (SessionStateError otherwise)', () => {
+    const { alice, bob } = pair()
+    const [m0, m1] = send(alice, 2, 'a')
+    const a = bob.open(m0.header, m0.ciphertext)
+    const b = bob.open(m1.header, m1.ciphertext)
+    a.commit()
+    assert.throws(() => { b.commit() }, (err: any) => err.name === 'SessionStateError')
+    assert.equal(read(bob, m1), 'a1')
+    const [m2] = send(alice, 1, 'b')
+    const c = bob.open(m2.header, m2.ciphertext)
+    bob.encrypt(text('a send in between'))
+    assert.throws(() => { c.commit() }, (err: any) => err.name === 'SessionStateError')
+  })
+
   it('decrypts out of order, within a chain and across chains', () => {
     const { alice, bob } = pair()
     const a1 = send(alice, 4, 'a1.')
