@@ -5,7 +5,7 @@
  */
 
 import { createNode, type ChorusNode, type ChorusNodeOptions, type MembershipInit, type Role } from '../../node/index.js'
-import { TempDirs, waitFor } from './wait.js'
+import { TempDirs, scaled, waitFor } from './wait.js'
 
 /**
  * Membership timings for tests: a probe every 100 ms, so a full round over a handful of peers takes well
@@ -109,8 +109,8 @@ export function ids (nodes: ChorusNode[]): string[] {
   return nodes.map((n) => n.peerId.toString()).sort()
 }
 
-/** Wait until every node in `viewers` has exactly `servers` as its live server set. */
-export async function waitForServers (viewers: ChorusNode[], servers: ChorusNode[], timeoutMs = 10_000): Promise<void> {
+/** Wait until every node in `viewers` has exactly `servers` as its live server set (default deadline: scaled 20 s). */
+export async function waitForServers (viewers: ChorusNode[], servers: ChorusNode[], timeoutMs = scaled(20_000)): Promise<void> {
   const want = JSON.stringify(ids(servers))
   await waitFor(`a view of ${servers.length} servers on ${viewers.length} nodes`, () => viewers.every((v) => JSON.stringify(v.membership.servers()) === want), { timeoutMs })
 }

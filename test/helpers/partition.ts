@@ -7,6 +7,7 @@
 
 import type { ConnectionGater, PeerId } from '@libp2p/interface'
 import type { ChorusNode } from '../../node/index.js'
+import { scaled } from './wait.js'
 
 /** A ConnectionGater that refuses a changing set of peers. */
 export class PartitionGater implements ConnectionGater {
@@ -61,6 +62,6 @@ export async function heal (node: ChorusNode, others: ChorusNode[], o: { reconne
     gaterOf(p).denied.delete(node.peerId.toString())
   }
   if (o.reconnect === true) {
-    await Promise.allSettled(rest.map(async (p) => node.libp2p.dial(p.libp2p.getMultiaddrs(), { signal: AbortSignal.timeout(5000) })))
+    await Promise.allSettled(rest.map(async (p) => node.libp2p.dial(p.libp2p.getMultiaddrs(), { signal: AbortSignal.timeout(scaled(10_000)) })))
   }
 }

@@ -12,7 +12,7 @@ import { createServer } from 'node:net'
 import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import { TempDirs } from './wait.js'
+import { TempDirs, scaled } from './wait.js'
 
 /** The repository root, where `bin/chorus` lives. */
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -126,7 +126,7 @@ export class ChorusProcess {
    * Wait for a stdout line matching `re`, looking at lines from index `from` on (0: all so far).
    * Fails at once if the process exits first, with its output in the message.
    */
-  async waitForLine (re: RegExp, timeoutMs = 10_000, from = 0): Promise<RegExpMatchArray> {
+  async waitForLine (re: RegExp, timeoutMs = scaled(20_000), from = 0): Promise<RegExpMatchArray> {
     return this.until(`a line matching ${re}`, () => {
       for (let i = from; i < this.stdout.length; i++) {
         const m = re.exec(this.stdout[i])
@@ -140,18 +140,18 @@ export class ChorusProcess {
    * Wait until it has printed its peer id and addresses: up to the "http:" line when `http` (by default:
    * when --http is among the arguments; pass `http: true` when the setting comes from env or a file).
    */
-  async ready ({ http = this.args.some((a) => a === '--http' || a.startsWith('--http=')), timeoutMs = 15_000 } = {}): Promise<this> {
+  async ready ({ http = this.args.some((a) => a === '--http' || a.startsWith('--http=')), timeoutMs = scaled(30_000) } = {}): Promise<this> {
     await this.waitForLine(http ? /^http: / : /^listening: /, timeoutMs)
     return this
   }
 
   /** Wait for a "peer joined"/"peer left" line matching `pred`, among those from index `from` on. */
-  async waitForMembership (what: string, pred: (l: MembershipLine) => boolean, timeoutMs = 10_000, from = 0): Promise<MembershipLine> {
+  async waitForMembership (what: string, pred: (l: MembershipLine) => boolean, timeoutMs = scaled(20_000), from = 0): Promise<MembershipLine> {
     return this.until(what, () => this.membership.slice(from).find(pred), timeoutMs)
   }
 
   /** GET the --http /status JSON. */
-  async status (timeoutMs = 2000): Promise<ChorusStatus> {
+  async status (timeoutMs = scaled(5000)): Promise<ChorusStatus> {
     if (this.statusUrl == null) throw new Error(`process ${this.describe()} printed no http: line`)
     return JSON.parse(await httpGet(this.statusUrl, timeoutMs)) as ChorusStatus
   }
@@ -162,7 +162,7 @@ export class ChorusProcess {
   }
 
   /** Wait for the exit, failing after `timeoutMs`. */
-  async waitForExit (timeoutMs = 10_000): Promise<ProcessExit> {
+  async waitForExit (timeoutMs = scaled(20_000)): Promise<ProcessExit> {
     await this.until('the process to exit', () => this.exit, timeoutMs, false)
     return this.exit!
   }
@@ -242,11 +242,11 @@ export class ChorusProcesses {
     return p
   }
 
-  /** Run an invocation that should exit by itself; fails after `timeoutMs` (the process is killed in `cleanup()`). */
+  /** Run an invocation that should exit by itself; fails after `timeoutMs` (default: scaled 20 s; the process is killed in `cleanup()`). */
   async run (args: string[], options: SpawnOptions & { timeoutMs?: number } = {}): Promise<FinishedRun> {
     const started = Date.now()
     const p = this.spawn(args, options)
-    const exit = await p.waitForExit(options.timeoutMs ?? 10_000)
+    const exit = await p.waitForExit(options.timeoutMs ?? scaled(20_000))
     return { exit, stdout: p.stdout, stderr: p.stderr, ms: Date.now() - started }
   }
 

@@ -13,7 +13,7 @@ import { MailboxStore } from '../../node/store/mailbox-store.js'
 import { userIdOf } from '../../protocol/envelope.js'
 import { Ring, keyPoint } from '../../protocol/ring.js'
 import { ChorusProcesses, LOOPBACK_ARGS, type ChorusProcess } from './process.js'
-import { waitFor } from './wait.js'
+import { scaled, waitFor } from './wait.js'
 
 export const PROBE_INTERVAL_MS = 200
 export const SUSPICION_TIMEOUT_MS = 1500
@@ -50,7 +50,7 @@ export class ServerMesh {
   readonly servers: ServerSlot[] = []
 
   /** Start the bootstrap peer and `n` servers; resolve when every server sees all `n`. */
-  async start (n: number, timeoutMs = 30_000): Promise<void> {
+  async start (n: number, timeoutMs = scaled(30_000)): Promise<void> {
     this.bootstrap = this.procs.spawn(['bootstrap', ...LOOPBACK_ARGS, '--data-dir', this.procs.dir('chorus-boot-'), ...MESH_ARGS])
     await this.bootstrap.ready()
     const procs = Array.from({ length: n }, () => this.spawn(this.procs.dir('chorus-srv-')))
@@ -79,7 +79,7 @@ export class ServerMesh {
   }
 
   /** SIGTERM every running server and wait for each to exit 0 (graceful stop: the LevelDB is closed). */
-  async stopAll (timeoutMs = 15_000): Promise<void> {
+  async stopAll (timeoutMs = scaled(30_000)): Promise<void> {
     const live = this.servers.filter((s) => s.proc.alive)
     for (const s of live) s.proc.kill('SIGTERM')
     const exits = await Promise.all(live.map(async (s) => await s.proc.waitForExit(timeoutMs)))
@@ -87,12 +87,14 @@ export class ServerMesh {
   }
 
   /** Wait until each of `viewers` reports exactly `ids` as its live servers (via /status). */
-  async waitForView (viewers: Array<{ proc: ChorusProcess } | ChorusProcess>, ids: string[], timeoutMs: number): Promise<void> {
+  async waitForView (viewers: Array<{ proc: ChorusProcess } | ChorusProcess>, ids: string[], timeoutMs = scaled(30_000)): Promise<void> {
     const want = JSON.stringify([...ids].sort())
     const procs = viewers.map((v) => ('proc' in v ? v.proc : v))
     await waitFor(`${procs.length} nodes to see servers ${ids.map((s) => s.slice(-6)).join(',')}`, async () => {
       const views = await Promise.all(procs.map(async (p) => (await p.status()).servers))
-      return views.every((v) => JSON.stringify([...v].sort()) === want)
+      if (views.every((v) => JSON.stringify([...v].sort()) === want)) return true
+      // not there yet: the views, for the message should the wait time out
+      throw new Error(`views: ${views.map((v, i) => `${(procs[i].peerId ?? '?').slice(-6)} sees ${v.map((s) => s.slice(-6)).join(',')}`).join('; ')}`)
     }, { timeoutMs, intervalMs: 100 })
   }
 

@@ -12,7 +12,9 @@
 
 import { createNode, type ChorusNode, type ChorusNodeOptions } from '../../node/index.js'
 import type { Message, User } from '../../node/session/user.js'
+import { Envelope } from '../../protocol/envelope.js'
 import { StoreRequest } from '../../protocol/pb/store.js'
+import { signReadAuth } from '../../protocol/read-auth.js'
 import { COARSE_BUCKET_MS } from '../../node/replication/constants.js'
 import type { AgentEvent, AgentMessage, AgentSendOutcome, AgentDigest } from './user-agent.js'
 
@@ -194,6 +196,25 @@ const HANDLERS: Record<string, Handler> = {
     const res = await need().replication.call(a.peer, { kind: StoreRequest.Kind.DIGEST, mailbox: a.mailbox, bucketMs: BigInt(COARSE_BUCKET_MS) })
     const buckets = res.buckets.map((b) => `${b.start}:${b.count}:${Buffer.from(b.hash).toString('hex')}`)
     return { count: res.buckets.reduce((n, b) => n + b.count, 0), fingerprint: buckets.join(',') }
+  },
+
+  /**
+   * How many envelopes of `kind` (an Envelope.Kind name, e.g. 'SECRET') each owner of the user's own
+   * mailbox still serves (deleted ones are tombstones and are not served), asked of each owner alone.
+   */
+  async heldByOwners (a: { handle: string, kind: string }) {
+    const u = user(a.handle)
+    const n = need()
+    const kind = Envelope.Kind[a.kind as keyof typeof Envelope.Kind]
+    if (kind == null) throw new Error(`no envelope kind ${a.kind}`)
+    const owners = n.replication.placement.ownersOf(u.userId)
+    return Object.fromEntries(await Promise.all(owners.map(async (owner) => {
+      const res = await n.replication.call(owner, {
+        kind: StoreRequest.Kind.FETCH, mailbox: u.userId, limit: 1000, peer: '', newestFirst: false,
+        after: new Uint8Array(0), before: new Uint8Array(0), auth: signReadAuth(u.userId, u.identity)
+      })
+      return [owner, res.envelopes.filter((bytes) => Envelope.decode(bytes).kind === kind).length]
+    })))
   },
 
   /** Does `peer` hold a claim of `handle`? (RESOLVE at that one server, no cache.) */

@@ -16,12 +16,15 @@ import { fileURLToPath } from 'node:url'
 import type { ChorusNodeOptions } from '../../node/index.js'
 import type { SendResult } from '../../node/session/user.js'
 import type { ChorusStatus } from './process.js'
-import { waitFor } from './wait.js'
+import { scaled, waitFor } from './wait.js'
 
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), 'user-agent-main.ts')
 
-/** Deadline of one command unless the caller gives one. */
+/** Deadline of one command unless the caller gives one (before scaling). */
 const DEFAULT_COMMAND_TIMEOUT_MS = 30_000
+
+/** Deadline of a quick command (status, metrics, a digest: no network round trip beyond one request), before scaling. */
+const QUICK_COMMAND_TIMEOUT_MS = 10_000
 
 /** A message as the agent reports it (received live, or read from history). */
 export interface AgentMessage {
@@ -40,10 +43,10 @@ export type AgentSendOutcome = { i: number, text: string, ms: number, resolvedAt
   | { ok: false, error: { name: string, code?: string, message: string } }
 )
 
-/** A server's coarse digest of one mailbox: total entries and a fingerprint equal replicas share. */
 /** A session event seen in the agent (see user-agent-main.ts). */
 export interface AgentEvent { handle: string, event: string, data: any, at: number }
 
+/** A server's coarse digest of one mailbox: total entries and a fingerprint equal replicas share. */
 export interface AgentDigest { count: number, fingerprint: string }
 
 /** A command the child answered with an error: its `name` and `code` as the library threw them. */
@@ -109,66 +112,70 @@ export class UserAgent {
     return this.request('start', { bootstrap, dataDir, options })
   }
 
-  async status (): Promise<ChorusStatus> { return this.request('status', {}, 5000) }
+  async status (): Promise<ChorusStatus> { return this.request('status', {}, scaled(QUICK_COMMAND_TIMEOUT_MS)) }
 
   /** Open (claim if new) a user on the agent's node; `HandleTakenError` when another key holds the handle. */
   async openUser (handle: string, o: { syncIntervalMs?: number } = {}): Promise<{ handle: string, userId: string }> { return this.request('openUser', { handle, ...o }) }
 
   /** Publish raw bytes (hex) on a gossipsub topic from the agent's node. */
-  async publishRaw (topic: string, hex: string): Promise<{ recipients: string[] }> { return this.request('publishRaw', { topic, hex }, 10_000) }
+  async publishRaw (topic: string, hex: string): Promise<{ recipients: string[] }> { return this.request('publishRaw', { topic, hex }, scaled(20_000)) }
 
   /** Subscribe the agent's node to `topic` as a plain gossipsub peer, keeping what it sees there. */
-  async eavesdrop (topic: string): Promise<void> { await this.request('eavesdrop', { topic }, 5000) }
+  async eavesdrop (topic: string): Promise<void> { await this.request('eavesdrop', { topic }, scaled(QUICK_COMMAND_TIMEOUT_MS)) }
 
   /** The messages (hex) seen on the eavesdropped topic. */
-  async overheard (): Promise<string[]> { return this.request('overheard', {}, 5000) }
+  async overheard (): Promise<string[]> { return this.request('overheard', {}, scaled(QUICK_COMMAND_TIMEOUT_MS)) }
 
   /** Dial another node by its full multiaddr. */
-  async dial (addr: string): Promise<void> { await this.request('dial', { addr }, 10_000) }
+  async dial (addr: string): Promise<void> { await this.request('dial', { addr }, scaled(20_000)) }
 
   /** Peers the agent's node knows to be subscribed to `topic`. */
-  async subscribers (topic: string): Promise<string[]> { return this.request('subscribers', { topic }, 5000) }
+  async subscribers (topic: string): Promise<string[]> { return this.request('subscribers', { topic }, scaled(QUICK_COMMAND_TIMEOUT_MS)) }
 
   /** The agent node's gossipsub score of `peerId`. */
-  async pubsubScore (peerId: string): Promise<number> { return this.request('pubsubScore', { peerId }, 5000) }
+  async pubsubScore (peerId: string): Promise<number> { return this.request('pubsubScore', { peerId }, scaled(QUICK_COMMAND_TIMEOUT_MS)) }
 
   /** The agent node's Prometheus text. */
-  async metrics (): Promise<string> { return this.request('metrics', {}, 5000) }
+  async metrics (): Promise<string> { return this.request('metrics', {}, scaled(QUICK_COMMAND_TIMEOUT_MS)) }
 
   async send (from: string, to: string, text: string): Promise<SendResult> { return this.request('send', { from, to, text }) }
 
   /** `count` sends of `${prefix}${i}`, `window` in flight (1: one after another); never rejects for a failed send. */
-  async sendMany (from: string, to: string, count: number, prefix: string, window = 1, timeoutMs = 180_000): Promise<AgentSendOutcome[]> {
+  async sendMany (from: string, to: string, count: number, prefix: string, window = 1, timeoutMs = scaled(180_000)): Promise<AgentSendOutcome[]> {
     this.progress = { done: 0, ok: 0 }
     return this.request('sendMany', { from, to, count, prefix, window }, timeoutMs)
   }
 
   /** The whole conversation of `handle` with `withHandle`, oldest first (paged with `before` until empty). */
   async history (handle: string, withHandle: string, pageSize = 100): Promise<AgentMessage[]> {
-    return this.request('history', { handle, with: withHandle, pageSize }, 60_000)
+    return this.request('history', { handle, with: withHandle, pageSize }, scaled(60_000))
   }
 
   /** Every message the sync loop delivered since this agent's node last started, in delivery order. */
-  async received (): Promise<AgentMessage[]> { return this.request('received', {}, 5000) }
+  async received (): Promise<AgentMessage[]> { return this.request('received', {}, scaled(QUICK_COMMAND_TIMEOUT_MS)) }
 
   /** Wait until the agent's node sees exactly `ids` as the live servers (so it computes the owners they do). */
-  async waitForServers (ids: string[], timeoutMs = 20_000): Promise<void> {
+  async waitForServers (ids: string[], timeoutMs = scaled(30_000)): Promise<void> {
     const want = JSON.stringify([...ids].sort())
-    await waitFor(`agent ${this.name} to see servers ${ids.map((s) => s.slice(-6)).join(',')}`, async () => JSON.stringify((await this.status()).servers.sort()) === want, { timeoutMs, intervalMs: 100 })
+    await waitFor(`agent ${this.name} to see servers ${ids.map((s) => s.slice(-6)).join(',')}`, async () => {
+      const seen = (await this.status()).servers.sort()
+      if (JSON.stringify(seen) === want) return true
+      throw new Error(`it sees ${seen.map((s) => s.slice(-6)).join(',')}`)
+    }, { timeoutMs, intervalMs: 100 })
   }
 
   /** Poll `received()` until `pred` holds for the list, and return it. */
-  async waitForReceived (what: string, pred: (received: AgentMessage[]) => boolean, timeoutMs = 10_000): Promise<AgentMessage[]> {
+  async waitForReceived (what: string, pred: (received: AgentMessage[]) => boolean, timeoutMs = scaled(20_000)): Promise<AgentMessage[]> {
     let list: AgentMessage[] = []
     await waitFor(`${this.name} to receive ${what}`, async () => { list = await this.received(); return pred(list) }, { timeoutMs, intervalMs: 50 })
     return list
   }
 
   /** Session events of the agent's users since its node started (from index `from`). */
-  async events (from = 0): Promise<AgentEvent[]> { return this.request('events', { from }, 5000) }
+  async events (from = 0): Promise<AgentEvent[]> { return this.request('events', { from }, scaled(QUICK_COMMAND_TIMEOUT_MS)) }
 
   /** Poll `events()` until some event matches `pred`; returns the matching ones. */
-  async waitForEvent (what: string, pred: (e: AgentEvent) => boolean, timeoutMs = 10_000): Promise<AgentEvent[]> {
+  async waitForEvent (what: string, pred: (e: AgentEvent) => boolean, timeoutMs = scaled(20_000)): Promise<AgentEvent[]> {
     let hits: AgentEvent[] = []
     await waitFor(`${this.name} to see ${what}`, async () => { hits = (await this.events()).filter(pred); return hits.length > 0 }, { timeoutMs, intervalMs: 50 })
     return hits
@@ -179,17 +186,20 @@ export class UserAgent {
    * come back as `AgentError` with the remote name and code.
    */
   async call<T = any> (handle: string, target: string, method: string, ...args: unknown[]): Promise<T> {
-    return this.request('call', { handle, target, method, args }, 30_000)
+    return this.request('call', { handle, target, method, args }, scaled(DEFAULT_COMMAND_TIMEOUT_MS))
   }
 
   /** `peer`'s coarse digest of `mailbox`, asked over the replication protocol. */
-  async digest (peer: string, mailbox: string): Promise<AgentDigest> { return this.request('digest', { peer, mailbox }, 5000) }
+  async digest (peer: string, mailbox: string): Promise<AgentDigest> { return this.request('digest', { peer, mailbox }, scaled(QUICK_COMMAND_TIMEOUT_MS)) }
 
   /** Does server `peer` hold a claim of `handle`? Asked of that one server, past any cache. */
-  async claimAt (peer: string, handle: string): Promise<boolean> { return this.request('claimAt', { peer, handle }, 5000) }
+  async claimAt (peer: string, handle: string): Promise<boolean> { return this.request('claimAt', { peer, handle }, scaled(QUICK_COMMAND_TIMEOUT_MS)) }
+
+  /** Per owner of `handle`'s own mailbox (peer id → count): the envelopes of `kind` (e.g. 'SECRET') it still serves. */
+  async heldByOwners (handle: string, kind: string): Promise<Record<string, number>> { return this.request('heldByOwners', { handle, kind }) }
 
   /** Stop the node (the process stays, ready to `start` again). */
-  async stop (): Promise<void> { await this.request('stop', {}, 15_000) }
+  async stop (): Promise<void> { await this.request('stop', {}, scaled(30_000)) }
 
   /** Resolve once the running `sendMany` has settled `n` sends. */
   async waitForProgress (n: number, timeoutMs: number): Promise<void> {
@@ -209,7 +219,7 @@ export class UserAgent {
     if (this.alive) this.child.kill(signal)
   }
 
-  private async request<T> (cmd: string, args: unknown, timeoutMs = DEFAULT_COMMAND_TIMEOUT_MS): Promise<T> {
+  private async request<T> (cmd: string, args: unknown, timeoutMs = scaled(DEFAULT_COMMAND_TIMEOUT_MS)): Promise<T> {
     await this.ready
     if (this.exit != null) throw new Error(`agent ${this.name} has exited`)
     const id = this.nextId++

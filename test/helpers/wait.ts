@@ -1,11 +1,41 @@
-/** Waiting without fixed sleeps, and temporary directories that are always removed. */
+/**
+ * Waiting without fixed sleeps, deadlines that stretch on a slow machine, and temporary directories that
+ * are always removed.
+ *
+ * Every deadline a test sets (a `waitFor`, a helper's timeout, a mocha `this.timeout`) goes through
+ * `scaled(ms)`: the environment variable CHORUS_TEST_SLOWDOWN (a factor, default 1) multiplies it, so a
+ * busy CI host can give every wait more time without touching a test. A deadline only decides how long
+ * a failing test takes to say so; a passing test never waits it out.
+ */
 
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-/** Poll `cond` until it returns truthy or `timeoutMs` passes; then throw with `what` and the last value. */
-export async function waitFor<T> (what: string, cond: () => T | Promise<T>, { timeoutMs = 10_000, intervalMs = 25 } = {}): Promise<T> {
+/** Parse CHORUS_TEST_SLOWDOWN: a positive finite number; unset or empty means 1. */
+function slowdownFrom (value: string | undefined): number {
+  if (value == null || value.trim() === '') return 1
+  const factor = Number(value)
+  if (!Number.isFinite(factor) || factor <= 0) throw new Error(`CHORUS_TEST_SLOWDOWN must be a positive number, not ${JSON.stringify(value)}`)
+  return factor
+}
+
+/** The factor every test deadline is multiplied by (CHORUS_TEST_SLOWDOWN). @default 1 */
+export const SLOWDOWN = slowdownFrom(process.env.CHORUS_TEST_SLOWDOWN)
+
+/** A test deadline of `ms` on an unloaded machine, stretched by CHORUS_TEST_SLOWDOWN. */
+export function scaled (ms: number): number {
+  return Math.ceil(ms * SLOWDOWN)
+}
+
+/** How long `waitFor` waits unless told otherwise (before scaling). */
+export const DEFAULT_WAIT_MS = 20_000
+
+/**
+ * Poll `cond` until it returns truthy or `timeoutMs` passes; then throw with `what` and the last value.
+ * `timeoutMs` is used as given (pass `scaled(…)`); the default is `scaled(DEFAULT_WAIT_MS)`.
+ */
+export async function waitFor<T> (what: string, cond: () => T | Promise<T>, { timeoutMs = scaled(DEFAULT_WAIT_MS), intervalMs = 25 } = {}): Promise<T> {
   const deadline = Date.now() + timeoutMs
   let last: unknown
   for (;;) {
@@ -17,6 +47,7 @@ export async function waitFor<T> (what: string, cond: () => T | Promise<T>, { ti
       last = err
     }
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`)
+    // the poll interval, not a synchronisation sleep: the condition is checked again after it
     await new Promise((resolve) => setTimeout(resolve, intervalMs))
   }
 }
