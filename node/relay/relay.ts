@@ -238,8 +238,9 @@ export class Relay {
     }
     const now = Date.now()
     const at = hlcMillis(env.timestamp)
-    if (at - now > this.c.maxDriftMs) return refuse('clock-drift')
-    if (now - at > MAX_RELAY_AGE_MS) return refuse('stale')
+    // judged by this node's clock, which may be the one that is wrong: not forwarded, nobody punished
+    if (at - now > this.c.maxDriftMs) return refuse('clock-drift', TopicValidatorResult.Ignore)
+    if (now - at > MAX_RELAY_AGE_MS) return refuse('stale', TopicValidatorResult.Ignore)
     try {
       verifyEnvelope(env, this.c.keys, msg.data)
     } catch {

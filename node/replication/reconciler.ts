@@ -1,8 +1,9 @@
 /**
  * Reconciliation of one mailbox between this node and one peer: compare coarse bucket digests, then
  * fine ones inside the coarse buckets that differ, then list the entries of the fine buckets that
- * differ; push what the peer lacks and (optionally) pull what this node lacks. Traffic is proportional
- * to the difference, not to the mailbox: two equal mailboxes cost one digest exchange.
+ * differ; push what the peer lacks, (optionally) pull what this node lacks, and delete here what the
+ * peer has deleted (digests mix tombstones in, so a deletion makes buckets differ). Traffic is
+ * proportional to the difference, not to the mailbox: two equal mailboxes cost one digest exchange.
  */
 
 import { openEnvelope } from '../../protocol/envelope.js'
@@ -66,6 +67,9 @@ export class Reconciler {
         const local: Cursor[] = []
         for (const start of buckets) local.push(...await this.ctx.mailboxes.cursorsIn(mailbox, start, FINE_BUCKET_MS, Number.MAX_SAFE_INTEGER))
         const localSet = new Set(local.map(key))
+        // what the peer deleted is deleted here too: a deletion this owner missed (it was down) is not undone
+        const theirDead = ids.tombstones.filter((c) => c.byteLength === CURSOR_BYTES && localSet.has(key(c)))
+        if (theirDead.length > 0) await this.ctx.mailboxes.tombstone(mailbox, theirDead.map((cursor) => ({ cursor, peer: '' })))
         const toPush = local.filter((c) => !theirSet.has(key(c)))
         result.pushed += await this.push(mailbox, peer, toPush)
         result.confirmed.push(...local)

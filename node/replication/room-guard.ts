@@ -31,7 +31,7 @@ import { verifyReadAuth } from '../../protocol/read-auth.js'
 import { RoomState, type RoomLiveVerdict } from '../../protocol/room.js'
 import type { Cursor, MailboxStore } from '../store/mailbox-store.js'
 import type { StoreGuard } from './context.js'
-import { Forbidden, Rejection } from './handlers/rejection.js'
+import { Forbidden, NotNow, Rejection } from './handlers/rejection.js'
 
 const log = logger('chorus:replication:rooms')
 
@@ -136,7 +136,7 @@ export class RoomGuard extends EventEmitter<RoomGuardEvents> implements StoreGua
     const sender = userIdOf(env.senderKey)
     let state = await this.state(name.id)
     if (!state.created) state = await this.state(name.id, true)
-    if (!state.created) throw new Rejection('unknown-room', `room ${name.id} has no state at this owner yet`)
+    if (!state.created) throw new NotNow('unknown-room', `room ${name.id} has no state at this owner yet`)
     const ok = (s: RoomState): boolean => s.isMember(sender) && s.isMemberAt(sender, env.timestamp)
     if (ok(state) || ok(await this.state(name.id, true))) return
     throw new Forbidden('not-member', `${sender} is not a member of room ${name.id}`)
@@ -156,7 +156,7 @@ export class RoomGuard extends EventEmitter<RoomGuardEvents> implements StoreGua
     const may = (s: RoomState): boolean => s.isMember(reader) || (name.log === 'state' && (s.public || s.knows(reader)))
     if (may(state)) return
     state = await this.state(name.id, true)
-    if (!state.created) throw new Rejection('unknown-room', `room ${name.id} has no state at this owner yet`)
+    if (!state.created) throw new NotNow('unknown-room', `room ${name.id} has no state at this owner yet`)
     if (!may(state)) throw new Forbidden('not-member', `${reader} may not read ${mailbox}`)
   }
 
@@ -170,7 +170,7 @@ export class RoomGuard extends EventEmitter<RoomGuardEvents> implements StoreGua
     state = await this.state(roomId, true)
     why = state.check(env)
     if (why == null) return
-    if (why.reason === 'no-room') throw new Rejection('unknown-room', `room ${roomId} has no state at this owner yet`)
+    if (why.reason === 'no-room') throw new NotNow('unknown-room', `room ${roomId} has no state at this owner yet`)
     throw new Forbidden('not-allowed', why.message)
   }
 

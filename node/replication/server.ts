@@ -21,7 +21,7 @@ import { handleClaim, handleResolve } from './handlers/handles.js'
 import { TokenBuckets } from '../rate-limit.js'
 import { handleDelete } from './handlers/delete.js'
 import { handlePrekeyUsed, handlePrekeysGet, handlePrekeysPut } from './handlers/prekeys.js'
-import { Forbidden, Rejection } from './handlers/rejection.js'
+import { Forbidden, NotNow, Rejection } from './handlers/rejection.js'
 import { handleStore } from './handlers/store.js'
 import { decodeRequest } from './rpc.js'
 
@@ -113,7 +113,7 @@ export class StoreServer {
       const known = err instanceof Rejection || ['ERR_BAD_SIGNATURE', 'ERR_MALFORMED_ENVELOPE', 'ERR_ENVELOPE_TOO_LARGE', 'ERR_INVALID_HANDLE'].includes(err.code)
       this.ctx.reject(known ? String(reason).toLowerCase() : 'internal')
       if (!known) log.error('%s request from %s failed: %s', req.kind, from, err.stack ?? err.message)
-      const status = err instanceof Forbidden ? StoreResponse.Status.FORBIDDEN : known ? StoreResponse.Status.REJECTED : StoreResponse.Status.ERROR
+      const status = err instanceof NotNow ? StoreResponse.Status.ERROR : err instanceof Forbidden ? StoreResponse.Status.FORBIDDEN : known ? StoreResponse.Status.REJECTED : StoreResponse.Status.ERROR
       return { status, error: `${reason}: ${err.message}` }
     }
   }

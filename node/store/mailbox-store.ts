@@ -74,20 +74,24 @@ export interface RangeOptions {
 }
 
 /**
- * Deletion is a tombstone: the entry's value in `log` becomes empty. Its key stays, so digests of an owner
- * that deleted and of one that still holds the entry agree (no repair loop), a tombstoned entry is never
- * stored again (repair cannot bring it back), and reads skip it. Tombstones, and entries with an expiry,
- * are indexed in `exp` (`<expiry ms, hex>!<mailbox>!<cursor>`) and removed for good when they expire.
+ * Deletion is a tombstone: the entry's value in `log` becomes empty and its key is also listed in `tomb`.
+ * A tombstoned entry is never stored again (repair cannot bring it back) and reads skip it. Tombstones are
+ * replicated data, as in Dynamo-style stores: a bucket's digest mixes in its tombstones, so an owner that
+ * missed a deletion (it was down) differs from one that made it, and reconciliation hands it the tombstone
+ * (IDS lists them; the side holding the entry deletes it). Tombstones, and entries with an expiry, are
+ * indexed in `exp` (`<expiry ms, hex>!<mailbox>!<cursor>`) and removed for good when they expire.
  */
 export class MailboxStore {
   private readonly log
   private readonly conv
   private readonly exp
+  private readonly tomb
 
   constructor (db: ChorusDb, private readonly commit: GroupCommit) {
     this.log = db.sublevel<string, Bytes>('log', { valueEncoding: 'view' })
     this.conv = db.sublevel<string, string>('conv', { valueEncoding: 'utf8' })
     this.exp = db.sublevel<string, string>('exp', { valueEncoding: 'utf8' })
+    this.tomb = db.sublevel<string, string>('tomb', { valueEncoding: 'utf8' })
   }
 
   /** Store entries; resolves once they are synced to disk. Idempotent; tombstoned and expired entries are skipped. */
@@ -113,6 +117,7 @@ export class MailboxStore {
     for (const e of entries) {
       const c = hex(e.cursor)
       ops.push({ type: 'put', sublevel: this.log, key: `${mailbox}!${c}`, value: new Uint8Array(0) })
+      ops.push({ type: 'put', sublevel: this.tomb, key: `${mailbox}!${c}`, value: '' })
       if (e.peer !== '') ops.push({ type: 'del', sublevel: this.conv, key: `${mailbox}!${e.peer}!${c}` })
       const at = e.expiresAt != null && e.expiresAt > 0 ? e.expiresAt : now + TOMBSTONE_TTL_MS
       ops.push({ type: 'put', sublevel: this.exp, key: expKey(at, mailbox, c), value: e.peer })
@@ -137,6 +142,7 @@ export class MailboxStore {
       const c = rest.slice(cut + 1)
       ops.push({ type: 'del', sublevel: this.exp, key })
       ops.push({ type: 'del', sublevel: this.log, key: `${mailbox}!${c}` })
+      ops.push({ type: 'del', sublevel: this.tomb, key: `${mailbox}!${c}` })
       if (peer !== '') ops.push({ type: 'del', sublevel: this.conv, key: `${mailbox}!${peer}!${c}` })
       n++
     }
@@ -173,7 +179,11 @@ export class MailboxStore {
     return out
   }
 
-  /** Bucketed digest of a mailbox (optionally of timestamps in [from, to)): buckets of `bucketMs` ms. */
+  /**
+   * Bucketed digest of a mailbox (optionally of timestamps in [from, to)): buckets of `bucketMs` ms, each
+   * with its count of keys and the XOR of their ids, tombstones' ids XORed in once more rotated by a byte
+   * (an owner that deleted an entry and one that still holds it differ).
+   */
   async digest (mailbox: string, bucketMs: number, from?: bigint, to?: bigint): Promise<BucketDigest[]> {
     const width = BigInt(bucketMs) << 16n
     const buckets = new Map<bigint, BucketDigest>()
@@ -189,6 +199,12 @@ export class MailboxStore {
       if (b == null) { b = { start, count: 0, hash: new Uint8Array(16) }; buckets.set(start, b) }
       b.count++
       for (let i = 0; i < 16; i++) b.hash[i] ^= cursor[8 + i]
+    }
+    for await (const key of this.tomb.keys(range)) {
+      const cursor = unhex(key.slice(prefix.length))
+      const b = buckets.get((cursorTimestamp(cursor) / width) * width)
+      if (b == null) continue
+      for (let i = 0; i < 16; i++) b.hash[(i + 1) % 16] ^= cursor[8 + i]
     }
     return [...buckets.values()].sort((a, b) => (a.start < b.start ? -1 : 1))
   }
@@ -219,6 +235,15 @@ export class MailboxStore {
     return out
   }
 
+  /** Cursors of the tombstones whose timestamp falls in [start, start + bucketMs), at most `limit`. */
+  async tombstonesInBucket (mailbox: string, start: bigint, bucketMs: number, limit: number): Promise<Cursor[]> {
+    const prefix = `${mailbox}!`
+    const out: Cursor[] = []
+    const range = { gte: prefix + hex(cursorAt(start)), lt: prefix + hex(cursorAt(start + (BigInt(bucketMs) << 16n))), limit }
+    for await (const key of this.tomb.keys(range)) out.push(unhex(key.slice(prefix.length)))
+    return out
+  }
+
   /** Every mailbox with at least one entry here (skip-scan: one seek per mailbox). */
   async * mailboxes (): AsyncGenerator<string> {
     let from = ''
@@ -239,6 +264,7 @@ export class MailboxStore {
       const c = hex(e.cursor)
       ops.push({ type: 'del', sublevel: this.log, key: `${mailbox}!${c}` })
       ops.push({ type: 'del', sublevel: this.conv, key: `${mailbox}!${e.peer}!${c}` })
+      ops.push({ type: 'del', sublevel: this.tomb, key: `${mailbox}!${c}` })
     }
     await this.commit.write(ops)
   }

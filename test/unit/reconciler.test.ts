@@ -77,6 +77,32 @@ describe('Reconciler (two replicas on disk, RPC in memory)', () => {
     assert.equal(again.pushed + again.pulled, 0)
   })
 
+  it('hands a deletion to a replica that missed it (it was down), and never brings the entry back', async () => {
+    const a = await replica('peer-a')
+    const b = await replica('peer-b')
+    const all = Array.from({ length: 50 }, (_, i) => entry(B, alice, B, 1_700_000_000_000 + i * 1000))
+    await a.ctx.mailboxes.put(all)
+    await b.ctx.mailboxes.put(all)
+    const dead = all.slice(10, 13)
+    // B deleted three entries while A was away
+    await b.ctx.mailboxes.tombstone(B, dead.map((e) => ({ cursor: e.cursor, peer: e.peer })))
+    assert.notDeepEqual(await a.ctx.mailboxes.digest(B, 60_000), await b.ctx.mailboxes.digest(B, 60_000), 'a deletion makes the digests differ')
+    // A reconciles with B: it learns the tombstones (and pushes nothing back)
+    const r = await new Reconciler(a.ctx, a.ctx.call).reconcile(B, 'peer-b', true)
+    assert.equal(r.pushed, 0)
+    assert.deepEqual(await a.ctx.mailboxes.get(B, dead.map((e) => e.cursor)), [], 'A deleted them too')
+    assert.deepEqual(await b.ctx.mailboxes.get(B, dead.map((e) => e.cursor)), [], 'B still has them deleted')
+    assert.deepEqual(await a.ctx.mailboxes.digest(B, 60_000), await b.ctx.mailboxes.digest(B, 60_000), 'and the replicas agree again')
+    // the other direction: B reconciling with a replica that still holds them does not take them back
+    const c = await replica('peer-c')
+    await c.ctx.mailboxes.put(all)
+    await new Reconciler(b.ctx, b.ctx.call).reconcile(B, 'peer-c', true)
+    await new Reconciler(c.ctx, c.ctx.call).reconcile(B, 'peer-b', true)
+    assert.deepEqual(await b.ctx.mailboxes.get(B, dead.map((e) => e.cursor)), [])
+    assert.deepEqual(await c.ctx.mailboxes.get(B, dead.map((e) => e.cursor)), [], 'C learnt the deletion from B')
+    assert.equal((await a.ctx.mailboxes.range(B, { limit: 100 })).entries.length, 47)
+  })
+
   it('refuses forged envelopes at the serving side and stores none of the request', async () => {
     const b = await replica('peer-b')
     const good = entry(B, alice, B, 1_700_000_000_000)

@@ -1,13 +1,17 @@
 /**
  * DIGEST and IDS: the two steps of reconciliation. DIGEST answers bucket counts and id-XORs of a
  * mailbox (coarse over everything, or fine within one coarse bucket); IDS lists the cursors in the
- * fine buckets the asker found different. GET then fetches what is missing.
+ * fine buckets the asker found different, and which of them are tombstones here. GET then fetches what
+ * is missing.
  */
 
 import { StoreResponse } from '../../../protocol/pb/store.js'
 import { cursorTimestamp } from '../../store/mailbox-store.js'
 import { COARSE_BUCKET_MS, FINE_BUCKET_MS, MAX_BUCKETS, MAX_FETCH_LIMIT, MAX_IDS } from '../constants.js'
 import type { StoreHandler } from '../context.js'
+
+/** Tombstones listed by one IDS answer at most (the decoder's bound). */
+const MAX_TOMBSTONES = 1000
 import { checkBucketMs, checkCursor, checkMailbox } from './checks.js'
 import { Forbidden, Rejection } from './rejection.js'
 
@@ -31,11 +35,14 @@ export const handleIds: StoreHandler = async (req, from, ctx) => {
   serversOnly(from, ctx)
   const width = checkBucketMs(req.bucketMs, [FINE_BUCKET_MS])
   const cursors: Array<Uint8Array<ArrayBuffer>> = []
+  const tombstones: Array<Uint8Array<ArrayBuffer>> = []
   for (const b of req.buckets.slice(0, 256)) {
     if (cursors.length >= MAX_IDS) break
     cursors.push(...await ctx.mailboxes.cursorsIn(req.mailbox, b.start, width, MAX_IDS - cursors.length) as Array<Uint8Array<ArrayBuffer>>)
+    // which of them are deleted here: the asker deletes them too (tombstones are replicated like entries)
+    if (tombstones.length < MAX_TOMBSTONES) tombstones.push(...await ctx.mailboxes.tombstonesInBucket(req.mailbox, b.start, width, MAX_TOMBSTONES - tombstones.length) as Array<Uint8Array<ArrayBuffer>>)
   }
-  return { status: StoreResponse.Status.OK, cursors }
+  return { status: StoreResponse.Status.OK, cursors, tombstones }
 }
 
 export const handleGet: StoreHandler = async (req, from, ctx) => {

@@ -1,19 +1,26 @@
 /**
  * STORE: put envelopes into mailboxes. Every put is decoded and its signature verified (once, here)
  * before anything is written. What only a misbehaving node sends — a forged, malformed or misrouted
- * envelope, a clock far ahead — refuses the whole request, so it never lands beside good ones. What an
- * honest node can carry for one of its users — a post the room's rules forbid, a sender over its rate —
- * refuses only that sender's puts (listed in `refused`); the others of the request are stored, so one
- * user cannot fail another's sends that were batched with it.
+ * envelope — refuses the whole request, so it never lands beside good ones. What an honest node can
+ * carry for one of its users — a post the room's rules forbid, a sender over its rate — refuses only
+ * that sender's puts (listed in `refused`); the others of the request are stored, so one user cannot
+ * fail another's sends that were batched with it.
+ *
+ * A timestamp far ahead of this server's clock is refused only in a client's first-hand put, and as
+ * NotNow (answered ERROR): the clock at fault may be this server's own, so the writer goes on to another
+ * server rather than fail the send. Servers passing on what an owner accepted (hints, repair) are not
+ * judged by this clock again: a server whose clock is behind would otherwise refuse repair for minutes.
  */
 
 import { openEnvelope, userIdOf } from '../../../protocol/envelope.js'
 import { hlcMillis } from '../../../protocol/hlc.js'
 import { StoreResponse } from '../../../protocol/pb/store.js'
 import { conversationPeer, cursorOf, type MailboxEntry } from '../../store/mailbox-store.js'
-import { Forbidden, Rejection } from './rejection.js'
+import { NotNow, Rejection, statusOf } from './rejection.js'
 import { expiryOf } from '../expiry.js'
 import type { StoreHandler } from '../context.js'
+
+const STATUS = { forbidden: StoreResponse.Status.FORBIDDEN, error: StoreResponse.Status.ERROR, rejected: StoreResponse.Status.REJECTED }
 
 export const handleStore: StoreHandler = async (req, from, ctx) => {
   const entries: MailboxEntry[] = []
@@ -28,13 +35,13 @@ export const handleStore: StoreHandler = async (req, from, ctx) => {
     const sender = userIdOf(env.senderKey)
     const peer = conversationPeer(env, put.mailbox)
     if (peer == null) throw new Rejection('wrong-mailbox', `mailbox ${put.mailbox} is neither sender nor recipient of the envelope`)
-    if (hlcMillis(env.timestamp) - now > ctx.maxDriftMs) throw new Rejection('clock-drift', 'envelope timestamp is too far in the future')
     try {
+      if (charging && hlcMillis(env.timestamp) - now > ctx.maxDriftMs) throw new NotNow('clock-drift', `envelope timestamp is ${hlcMillis(env.timestamp) - now} ms ahead of this server's clock`)
       await ctx.guard.checkPut(env, put.mailbox, from)
     } catch (err: any) {
       if (!(err instanceof Rejection)) throw err
       ctx.reject(err.reason)
-      refused.push({ index, status: err instanceof Forbidden ? StoreResponse.Status.FORBIDDEN : StoreResponse.Status.REJECTED, error: `${err.reason}: ${err.message}` })
+      refused.push({ index, status: STATUS[statusOf(err)], error: `${err.reason}: ${err.message}` })
       continue
     }
     if (charging && !ctx.senders.charge(sender, Buffer.from(env.id).toString('hex'))) {
