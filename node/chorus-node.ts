@@ -20,13 +20,14 @@ import { StatusServer } from './status/http.js'
 import { openDb, peerMemory, type ChorusDb } from './store/db.js'
 import { VERSION } from './version.js'
 import { HybridClock } from '../protocol/hlc.js'
-import { checkHandle, signHandleClaim } from '../protocol/handle.js'
+import { signHandleClaim } from '../protocol/handle.js'
 import { Replication } from './replication/replication.js'
 import { NoServersError } from './replication/errors.js'
 import { HandleDirectory } from './session/directory.js'
 import { IdentityStore } from './session/identities.js'
 import { Vault } from './session/vault.js'
 import { User } from './session/user.js'
+import { OPEN_USER_OPTIONS, requireHandle, requireOptions, rule, type Rule } from './session/arguments.js'
 
 const log = logger('chorus:node')
 
@@ -57,8 +58,26 @@ export interface ChorusNodeEvents {
   'member:leave': [Member, 'dead' | 'left']
 }
 
+/** Every option of `createNode`: a misspelt one is refused here; `resolveOptions` checks the values. */
+const NODE_OPTIONS: Record<keyof ChorusNodeOptions, Rule> = {
+  role: rule.any(),
+  dataDir: rule.any(),
+  listen: rule.any(),
+  bootstrap: rule.any(),
+  replicas: rule.any(),
+  writeQuorum: rule.any(),
+  capacity: rule.any(),
+  http: rule.any(),
+  allowPrivateAddresses: rule.any(),
+  membership: rule.any(),
+  replication: rule.any(),
+  relay: rule.any(),
+  connectionGater: rule.any()
+}
+
 /** Create a node (not started). Validates options, loads or creates the node key. */
 export async function createNode (options: ChorusNodeOptions = {}): Promise<ChorusNode> {
+  requireOptions('options', options, NODE_OPTIONS)
   const opts = resolveOptions(options)
   const key = await loadOrCreateNodeKey(opts.dataDir)
   const registry = new Registry()
@@ -223,10 +242,12 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
    * message that arrived while the user was away, then keep receiving. Waits up to `timeoutMs` for
    * the node to see a server. With `passphrase`, the keys and secret-chat data the device keeps for the
    * user are sealed at rest (session/vault.ts); a user created with one must always be opened with it
-   * (`PassphraseError`). A session already open is returned as it is.
+   * (`PassphraseError`). A session already open is returned as it is. A malformed handle or option is an
+   * `InvalidOptionError` naming it.
    */
   async openUser (handle: string, o: { timeoutMs?: number, syncIntervalMs?: number, passphrase?: string } = {}): Promise<User> {
-    checkHandle(handle)
+    requireHandle('handle', handle)
+    requireOptions('options', o, OPEN_USER_OPTIONS)
     if (this.lifecycle !== 'started') throw new NodeStateError('start the node before opening users')
     const existing = this.users.get(handle)
     if (existing != null) return existing

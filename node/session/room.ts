@@ -15,12 +15,13 @@ import { logger } from '@libp2p/logger'
 import { Envelope, envelopeIdHex, userIdOf } from '../../protocol/envelope.js'
 import { hlcMillis, hlcPack } from '../../protocol/hlc.js'
 import { roomMailbox, roomStateMailbox } from '../../protocol/mailbox.js'
-import { RoomEvent, RoomState, decodeRoomEvent, encodeRoomEvent, type RoomExit, type RoomLiveVerdict, type RoomRole } from '../../protocol/room.js'
+import { MAX_ROOM_SUBJECT_LENGTH, RoomEvent, RoomState, decodeRoomEvent, encodeRoomEvent, type RoomExit, type RoomLiveVerdict, type RoomRole } from '../../protocol/room.js'
 import { ForbiddenError } from '../replication/errors.js'
 import { cursorAt, cursorOf, type Cursor } from '../store/mailbox-store.js'
 import type { SessionContext } from './context.js'
 import { DEFAULT_REFETCH_WINDOW_MS, type Feed } from './feed.js'
 import type { Message, RoomMemberEvent, SendResult } from './events.js'
+import { CONFIGURE_ROOM_OPTIONS, HISTORY_OPTIONS, ROOM_ROLES, requireHandle, requireOneOf, requireOptions, requireString, requireText } from './arguments.js'
 
 const log = logger('chorus:session:room')
 
@@ -96,6 +97,7 @@ export class Room extends EventEmitter<RoomEvents> {
 
   /** Post a message: stored at W of the room's owners (only members may) and published live. */
   async send (text: string): Promise<SendResult> {
+    requireText('text', text)
     const env = this.ctx.sign(Envelope.Kind.GROUPCHAT, roomMailbox(this.id), new TextEncoder().encode(text))
     if (this.active) return this.ctx.send(env)
     // out of the room: the owners will say so; publishing live would only get this node scored down
@@ -108,6 +110,7 @@ export class Room extends EventEmitter<RoomEvents> {
    * (who serve them to current members only). Posts whose sender was not a member then are left out.
    */
   async history (o: { limit?: number, before?: string | Message } = {}): Promise<Message[]> {
+    requireOptions('options', o, HISTORY_OPTIONS)
     const mailbox = roomMailbox(this.id)
     const before = o.before == null ? undefined : new Uint8Array(Buffer.from(typeof o.before === 'string' ? o.before : o.before.cursor, 'hex'))
     const page = await this.ctx.replication.reader.read(mailbox, { limit: o.limit ?? 50, before, newestFirst: true, auth: this.ctx.readAuth(mailbox) })
@@ -128,6 +131,7 @@ export class Room extends EventEmitter<RoomEvents> {
 
   /** Invite a user (owners and admins; any member of a public room). The invitee is told through its mailbox. */
   async invite (handle: string): Promise<void> {
+    requireHandle('handle', handle)
     const ref = await this.ctx.resolve(handle)
     const env = await this.event({ action: RoomEvent.Action.INVITE, target: ref.userId, targetHandle: ref.handle.slice(0, 64), name: this.state.name })
     await this.ctx.send(this.ctx.sign(Envelope.Kind.ROOM, ref.userId, Envelope.encode(env)))
@@ -135,23 +139,28 @@ export class Room extends EventEmitter<RoomEvents> {
 
   /** Remove a member (owners and admins; not an owner, and an admin not an admin). */
   async kick (handle: string): Promise<void> {
+    requireHandle('handle', handle)
     const ref = await this.ctx.resolve(handle)
     await this.event({ action: RoomEvent.Action.KICK, target: ref.userId, targetHandle: ref.handle.slice(0, 64) })
   }
 
   /** Set a member's role (owners only). */
   async setRole (handle: string, role: RoomRole): Promise<void> {
+    requireHandle('handle', handle)
+    requireOneOf('role', role, ROOM_ROLES)
     const ref = await this.ctx.resolve(handle)
     await this.event({ action: RoomEvent.Action.ROLE, target: ref.userId, targetHandle: ref.handle.slice(0, 64), role: ROLES[role] })
   }
 
   /** Set the subject (owners and admins). */
   async setSubject (subject: string): Promise<void> {
+    requireString('subject', subject, { max: MAX_ROOM_SUBJECT_LENGTH })
     await this.event({ action: RoomEvent.Action.SUBJECT, subject })
   }
 
   /** Make the room public or private, and optionally rename it (owners only). */
   async configure (o: { public: boolean, name?: string }): Promise<void> {
+    requireOptions('options', o, CONFIGURE_ROOM_OPTIONS)
     await this.event({ action: RoomEvent.Action.CONFIGURE, public: o.public, name: o.name ?? '' })
   }
 

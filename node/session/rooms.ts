@@ -23,6 +23,7 @@ import { ChorusError } from '../errors.js'
 import type { SessionContext } from './context.js'
 import type { RoomMemberEvent } from './events.js'
 import { Room, type RoomHost } from './room.js'
+import { CREATE_ROOM_OPTIONS, requireHandle, requireOptions, requireString } from './arguments.js'
 
 export { Room, type RoomEvents, type RoomMemberInfo } from './room.js'
 
@@ -118,6 +119,7 @@ export class Rooms implements RoomHost {
 
   /** Create a room; this user is its owner. */
   async create (o: CreateRoomOptions): Promise<Room> {
+    requireOptions('options', o, CREATE_ROOM_OPTIONS)
     const nonce = newRoomNonce()
     const id = roomIdOf(this.ctx.identity.publicKey, nonce)
     const body = encodeRoomEvent({ action: RoomEvent.Action.CREATE, name: o.name, public: o.public === true, subject: o.subject ?? '', nonce })
@@ -136,6 +138,7 @@ export class Rooms implements RoomHost {
    * do not know and `ForbiddenError` when the owners refuse (not invited, kicked).
    */
   async join (roomId: string): Promise<Room> {
+    requireString('roomId', roomId)
     if (!isRoomId(roomId)) throw new UnknownRoomError(roomId)
     const current = this.joined.get(roomId)
     if (current?.joined === true) return current
@@ -157,21 +160,27 @@ export class Rooms implements RoomHost {
 
   /** Leave a room. */
   async leave (roomId: string): Promise<void> {
+    requireString('roomId', roomId)
     await this.need(roomId).leave()
   }
 
   /** Invite a user to a room (by handle or userId). */
   async invite (roomId: string, handle: string): Promise<void> {
+    requireString('roomId', roomId)
+    requireHandle('handle', handle)
     await this.need(roomId).invite(handle)
   }
 
   /** Remove a member from a room. */
   async kick (roomId: string, handle: string): Promise<void> {
+    requireString('roomId', roomId)
+    requireHandle('handle', handle)
     await this.need(roomId).kick(handle)
   }
 
   /** A room this session is in (or left while open: its `send`/`history` then meet the owners' refusal). */
   get (roomId: string): Room | undefined {
+    requireString('roomId', roomId)
     return this.joined.get(roomId) ?? this.parted_.get(roomId)
   }
 

@@ -28,6 +28,7 @@ import {
   hasTo, sideOf, stampOf, subscriptionName, transition, type RosterAction, type RosterTransition, type SubscriptionName
 } from '../../protocol/roster.js'
 import type { SessionContext } from './context.js'
+import { PRESENCE_STATES, requireHandle, requireOneOf, requireString } from './arguments.js'
 import { Availability, DEFAULT_PRESENCE_STOP_TIMEOUT_MS, MAX_TYPING_AGE_MS, within, type AvailabilityInit, type ContactPresence } from './presence.js'
 
 export { DEFAULT_HEARTBEAT_MS, DEFAULT_PRESENCE_EXPIRY_MS, DEFAULT_PROBE_GRACE_MS, type ContactPresence } from './presence.js'
@@ -106,22 +107,26 @@ export class Roster {
 
   /** Ask to see `handle`'s presence: the item is pending until they answer. Resolves when both the item and the request are stored. */
   async add (handle: string): Promise<void> {
+    requireHandle('handle', handle)
     await this.act(handle, 'add')
   }
 
   /** Approve `handle`'s request: they see our presence from now on (and get it at once). Throws `NoSubscriptionRequestError`. */
   async accept (handle: string): Promise<void> {
+    requireHandle('handle', handle)
     const userId = await this.act(handle, 'accept')
     await this.availability.sendTo(userId)
   }
 
   /** Refuse `handle`'s request. Throws `NoSubscriptionRequestError`. */
   async deny (handle: string): Promise<void> {
+    requireHandle('handle', handle)
     await this.act(handle, 'deny')
   }
 
   /** Drop `handle` from the roster; their side drops both directions too. */
   async remove (handle: string): Promise<void> {
+    requireHandle('handle', handle)
     await this.act(handle, 'remove')
   }
 
@@ -138,8 +143,10 @@ export class Roster {
     return this.list().filter((e) => e.pendingIn)
   }
 
-  /** Our presence: stored, and published to the contacts who may see it. Throws `InvalidPresenceError`. */
+  /** Our presence: stored, and published to the contacts who may see it. An unknown state is an `InvalidOptionError`, too long a status an `InvalidPresenceError`. */
   async setPresence (state: string, status = ''): Promise<void> {
+    requireOneOf('state', state, PRESENCE_STATES)
+    requireString('status', status)
     await this.enqueue(() => {})
     await this.availability.set(state, status)
   }

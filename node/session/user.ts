@@ -26,6 +26,7 @@ import type { SecretLevel, SessionContext } from './context.js'
 import type { Vault } from './vault.js'
 import type { HandleDirectory, UserRef } from './directory.js'
 import type { Message, MessageKind, SendResult, UserEvents } from './events.js'
+import { HISTORY_OPTIONS, SEND_OPTIONS, requireBoolean, requireEnvelope, requireHandle, requireMessages, requireOptions, requireText } from './arguments.js'
 import { DirectSeal } from './direct-seal.js'
 import { Feed, type FeedConsumer } from './feed.js'
 import { Receipts, decodeReceipt } from './receipts.js'
@@ -128,7 +129,10 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
   async send (to: string, text: string, o?: SendOptions): Promise<SendResult>
   async send (env: Envelope): Promise<SendResult>
   async send (toOrEnv: string | Envelope, text?: string, o: SendOptions = {}): Promise<SendResult> {
-    if (typeof toOrEnv !== 'string') return this.store(toOrEnv)
+    if (typeof toOrEnv !== 'string') return this.store(requireEnvelope('to', toOrEnv))
+    requireHandle('to', toOrEnv)
+    requireText('text', text)
+    requireOptions('options', o, SEND_OPTIONS)
     let recipient: UserRef
     try {
       recipient = await this.resolve(toOrEnv)
@@ -154,6 +158,8 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
 
   /** Tell `to` this user is typing (or stopped). Live only. */
   async typing (to: string, active = true): Promise<void> {
+    requireHandle('to', to)
+    requireBoolean('active', active)
     const ref = await this.resolve(to)
     const body = Presence.encode({ type: Presence.Type.TYPING, state: active ? Presence.State.ONLINE : Presence.State.OFFLINE, status: '', lastSeen: 0n })
     await this.publish(this.sign(Envelope.Kind.PRESENCE, ref.userId, body))
@@ -161,6 +167,7 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
 
   /** Mark messages read: their senders get a read receipt. */
   markRead (messages: Message | Message[]): void {
+    requireMessages('messages', messages)
     for (const m of Array.isArray(messages) ? messages : [messages]) {
       if (m.fromId === this.userId || (m.kind !== 'chat' && m.kind !== 'groupchat' && m.kind !== 'secret')) continue
       if (m.kind === 'secret') void this.secret.markRead(m as SecretMessage).catch((err: Error) => { log('self-destruct timer of %s: %s', m.id, err.message) })
@@ -175,6 +182,8 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
 
   /** The conversation with `withHandle`, oldest → newest: the newest `limit` before `before`, merged from the owners. */
   async history (withHandle: string, o: { limit?: number, before?: string | Message } = {}): Promise<Message[]> {
+    requireHandle('withHandle', withHandle)
+    requireOptions('options', o, HISTORY_OPTIONS)
     const other = await this.resolve(withHandle)
     const before = o.before == null ? undefined : new Uint8Array(Buffer.from(typeof o.before === 'string' ? o.before : o.before.cursor, 'hex'))
     const page = await this.c.replication.reader.read(this.userId, { peer: other.userId, limit: o.limit ?? 50, before, newestFirst: true, auth: this.readAuth(this.userId) })
