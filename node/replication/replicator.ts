@@ -53,11 +53,14 @@ export class Replicator {
     const acked: string[] = []
     const failed: string[] = []
     const refusals: Error[] = []
+    /** why each server that did not store it did not, for the QuorumError */
+    const why: string[] = []
     const attempts = owners.map(async (owner) => this.store(owner, mailbox, peer, env, bytes, []).then(
       () => { acked.push(owner) },
       (err: Error) => {
         failed.push(owner)
         if (isRefusal(err)) refusals.push(err)
+        why.push(`owner ${owner.slice(-8)}: ${err.message}`)
         log('owner %s missed %s: %s', owner, mailbox, err.message)
       }
     ))
@@ -76,10 +79,11 @@ export class Replicator {
         await this.store(standIn, mailbox, peer, env, bytes, failed)
         acked.push(standIn)
       } catch (err: any) {
+        why.push(`stand-in ${standIn.slice(-8)}: ${err.message}`)
         log('stand-in %s failed for %s: %s', standIn, mailbox, err.message)
       }
     }
-    if (acked.length < need) throw new QuorumError(`mailbox ${mailbox}: ${acked.length} of the required ${need} owners stored the envelope`)
+    if (acked.length < need) throw new QuorumError(`mailbox ${mailbox}: ${acked.length} of the required ${need} owners stored the envelope (${why.join('; ')})`)
     return [...acked]
   }
 
