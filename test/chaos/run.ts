@@ -12,6 +12,8 @@
  * are asked which deleted envelopes they still hold, and `check` (checker.ts) judges the whole record.
  */
 
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { keyPoint, Ring } from '../../protocol/ring.js'
 import { roomMailbox } from '../../protocol/mailbox.js'
 import { mailboxKey } from '../../node/replication/placement.js'
@@ -44,6 +46,8 @@ export interface ChaosOptions {
   rate?: number
   /** progress lines */
   log?: (line: string) => void
+  /** when set, servers log replication and relay (DEBUG) and each server's log is written here at the end */
+  logDir?: string
 }
 
 export interface ChaosResult {
@@ -85,14 +89,25 @@ export async function runChaos (o: ChaosOptions): Promise<ChaosResult> {
   const sends: SendRecord[] = []
   const faults: FaultWindow[] = []
   const t0 = Date.now()
+  let dumpLogs = (): void => {}
   try {
     // the mesh: one server's clock is minutes off, ahead or behind
     const bootstrap = procs.spawn(['bootstrap', ...LOOPBACK_ARGS, '--data-dir', procs.dir('chaos-boot-'), ...MESH_ARGS])
     await bootstrap.ready()
     const skewed = between(0, 4)
     const skewMs = (rand() < 0.5 ? -1 : 1) * between(90_000, 180_000)
-    const spawnServer = (dir: string, env: Record<string, string>): ChorusProcess =>
-      procs.spawn(['start', ...LOOPBACK_ARGS, '--bootstrap', bootstrap.bootstrapAddr, '--data-dir', dir, ...MESH_ARGS], { env })
+    const serverLogs: ChorusProcess[] = []
+    const spawnServer = (dir: string, env: Record<string, string>): ChorusProcess => {
+      const debug = o.logDir != null ? { DEBUG: 'chorus:replication*,chorus:relay*,chorus:membership' } : {}
+      const p = procs.spawn(['start', ...LOOPBACK_ARGS, '--bootstrap', bootstrap.bootstrapAddr, '--data-dir', dir, ...MESH_ARGS], { env: { ...env, ...debug } })
+      serverLogs.push(p)
+      return p
+    }
+    dumpLogs = () => {
+      if (o.logDir == null) return
+      mkdirSync(o.logDir, { recursive: true })
+      serverLogs.forEach((p, i) => { writeFileSync(join(o.logDir!, `server-${i}-${p.peerId?.slice(-8) ?? 'unknown'}.log`), [...p.stdout, ...p.stderr].join('\n')) })
+    }
     const servers: Server[] = []
     await Promise.all(Array.from({ length: 5 }, async (_, i) => {
       const env: Record<string, string> = i === skewed ? { NODE_OPTIONS: `--import ${SKEW_PRELOAD}`, CHAOS_CLOCK_SKEW_MS: String(skewMs) } : {}
@@ -274,6 +289,7 @@ export async function runChaos (o: ChaosOptions): Promise<ChaosResult> {
     const record: ChaosRecord = { users, room: { id: roomId, members: [...HANDLES] }, replicas: REPLICAS, writeQuorum: WRITE_QUORUM, sends, shown, histories, faults, resurrected }
     return { seed: o.seed, report: check(record), record, phases }
   } finally {
+    dumpLogs()
     for (const a of agents.values()) a.kill()
     await Promise.all([...agents.values()].map(async (a) => { await a.exited }))
     await procs.cleanup()
