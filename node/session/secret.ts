@@ -2,14 +2,15 @@
  * Secret chats: end-to-end encrypted direct chats, bound to two devices (protocol/secret: X3DH, then the
  * Double Ratchet). Servers store and relay only SECRET envelopes — ratchet headers and ciphertext — in the
  * recipient's mailbox, and delete them when the recipient's device asks (after delivery) or at their
- * expiry. Everything secret stays on the device, in the node's own LevelDB (sublevel `secret`): the
- * device's keys (device-keys.ts), the plaintext history (secret-history.ts), and here:
- *
- *   `sess!<me>!<peer>`         the ratchet state with a peer, and the session's X3DH facts (JSON)
- *   `peer!<me>!<peer>`         the peer's identity keys as first seen (for the change warning)
+ * expiry. Everything secret stays on the device, in the node's own LevelDB (sublevel `secret`, through
+ * one SecretStore, sealed by the user's vault when it has a passphrase): the device's keys
+ * (device-keys.ts), its sessions (secret-sessions.ts), the peers' identity keys (secret-peers.ts) and the
+ * plaintext history (secret-history.ts). Starting sessions is secret-initiation.ts; reading a message,
+ * secret-receive.ts.
  *
  * A session's state is written before its ciphertext leaves the device and after each message is
- * decrypted, so a restart neither reuses a message key nor loses one.
+ * decrypted, so a restart neither reuses a message key nor loses one. Every public method checks its
+ * arguments first (secret-arguments.ts: `InvalidOptionError` naming the argument).
  */
 
 import { EventEmitter } from 'node:events'
@@ -17,64 +18,88 @@ import { logger } from '@libp2p/logger'
 import { Envelope, userIdOf } from '../../protocol/envelope.js'
 import { hlcMillis } from '../../protocol/hlc.js'
 import { SecretBody, SecretPlaintext } from '../../protocol/pb/secret.js'
-import { StoreRequest, StoreResponse } from '../../protocol/pb/store.js'
+import { StoreRequest } from '../../protocol/pb/store.js'
 import { deleteScope, signReadAuth } from '../../protocol/read-auth.js'
-import {
-  RatchetSession, decodeBundle, decodeInitialHeader, encodeInitialHeader, initiate, respond, safetyNumber, verifyBundle,
-  BadBundleSignatureError, PrekeyUsedError, SecretChatError, MalformedSecretMessageError, type InitialHeader, type SafetyNumber
-} from '../../protocol/secret/index.js'
-import { NoServersError } from '../replication/errors.js'
+import { SessionStateError, safetyNumber, type SafetyNumber } from '../../protocol/secret/index.js'
 import { cursorOf } from '../store/mailbox-store.js'
+import { unb64 } from './base64.js'
 import type { SessionContext } from './context.js'
 import { DeviceKeys } from './device-keys.js'
-import { SessionStore, type SessionRecord } from './secret-sessions.js'
+import type { SendResult } from './events.js'
+import {
+  requireBytes, requireHandle, requireIds, requireMessage, requireOptions, requireSecretEnvelope, requireText, requireTtl, requireUserId
+} from './secret-arguments.js'
+import {
+  DEFAULT_DELETE_FLUSH_MS, DEFAULT_MAINTENANCE_INTERVAL_MS, DEFAULT_MAX_BUNDLE_AGE_MS, DEFAULT_MAX_PREVIOUS_SESSIONS,
+  DEFAULT_PREKEY_CHECK_INTERVAL_MS, UNDELIVERED_TTL_MS
+} from './secret-constants.js'
+import { IdentityChangedError } from './secret-errors.js'
 import { SecretHistory, type HistoryEntry, type SecretMessage } from './secret-history.js'
+import { Initiations } from './secret-initiation.js'
+import { PeerIdentities } from './secret-peers.js'
+import { SecretReceiver } from './secret-receive.js'
+import { SessionStore } from './secret-sessions.js'
+import { SecretStore } from './secret-store.js'
 
 export type { SecretMessage } from './secret-history.js'
-import type { SendResult } from './events.js'
-import { b64, unb64 } from './base64.js'
-import { IdentityChangedError, NoPrekeysError } from './secret-errors.js'
+export { MAX_TTL_MS, UNDELIVERED_TTL_MS } from './secret-constants.js'
 
 const log = logger('chorus:secret')
-
-/** How long a self-destructing message waits at the servers for delivery before they delete it anyway. */
-export const UNDELIVERED_TTL_MS = 7 * 24 * 3600_000
-/** Longest self-destruct timer. */
-export const MAX_TTL_MS = 7 * 24 * 3600_000
-/** How often prekey supply and self-destruct timers are checked. */
-const MAINTENANCE_INTERVAL_MS = 1000
-const PREKEY_CHECK_INTERVAL_MS = 10 * 60_000
-/** Deletions of delivered ciphertext are coalesced for this long. */
-const DELETE_FLUSH_MS = 100
 
 /** Events of one secret chat. */
 export interface SecretChatEvents {
   message: [SecretMessage]
   /** the peer's identity keys differ from the ones first seen: compare safety numbers again */
   'identity-changed': [{ peer: string, safetyNumber: SafetyNumber }]
-  /** a self-destructing message's plaintext was deleted */
+  /** a self-destructing message's plaintext was destroyed: deleted, and compacted out of the database's files */
   expired: [{ id: string }]
+}
+
+/** Options of a user's secret chats (tests shorten them; a user gets the defaults). */
+export interface SecretsInit {
+  /** the oldest signed prekey accepted in a fetched bundle @default DEFAULT_MAX_BUNDLE_AGE_MS */
+  maxBundleAgeMs?: number
+  /** sessions kept per peer besides the one this device sends with @default DEFAULT_MAX_PREVIOUS_SESSIONS */
+  maxPreviousSessions?: number
+  /** ms since the epoch @default Date.now */
+  now?: () => number
 }
 
 /** The secret chats of one user on this device. */
 export class Secrets {
-  private readonly sub
   private readonly chats = new Map<string, SecretChat>()
+  private readonly store: SecretStore
   private readonly sessions: SessionStore
   private readonly keys: DeviceKeys
   private readonly history: SecretHistory
+  private readonly peers: PeerIdentities
+  private readonly initiations: Initiations
+  private readonly receiver: SecretReceiver
   private readonly locks = new Map<string, Promise<unknown>>()
+  private readonly now: () => number
   private timer?: NodeJS.Timeout
   private deletions: Uint8Array[] = []
   private deleteTimer?: NodeJS.Timeout
   private readonly me: string
 
-  constructor (private readonly ctx: SessionContext) {
-    this.sub = ctx.secretLevel()
-    this.keys = new DeviceKeys(ctx)
-    this.sessions = new SessionStore(ctx)
-    this.history = new SecretHistory(ctx, (peer, id) => { this.chats.get(peer)?.emit('expired', { id }) })
+  constructor (private readonly ctx: SessionContext, init: SecretsInit = {}) {
     this.me = ctx.userId
+    this.now = init.now ?? Date.now
+    this.store = new SecretStore(ctx.secretLevel(), ctx.db)
+    this.keys = new DeviceKeys({ userId: this.me, identity: ctx.identity, store: this.store, replication: ctx.replication, now: this.now })
+    this.sessions = new SessionStore(this.store, this.me, init.maxPreviousSessions ?? DEFAULT_MAX_PREVIOUS_SESSIONS)
+    this.history = new SecretHistory(this.store, this.me, (peer, id) => { this.chats.get(peer)?.emit('expired', { id }) }, this.now)
+    this.peers = new PeerIdentities(this.store, this.me)
+    this.initiations = new Initiations({ keys: this.keys, store: this.store, replication: ctx.replication, now: this.now, maxBundleAgeMs: init.maxBundleAgeMs ?? DEFAULT_MAX_BUNDLE_AGE_MS })
+    this.receiver = new SecretReceiver({
+      sessions: this.sessions,
+      initiations: this.initiations,
+      history: this.history,
+      peers: this.peers,
+      toMessage: async (env) => this.ctx.toMessage(env),
+      reject: (reason, err) => { this.reject(reason, err) },
+      now: this.now
+    })
   }
 
   /** Load (or create) this device's secret-chat keys: before the first sync, which may bring initiations. */
@@ -86,7 +111,7 @@ export class Secrets {
   async start (): Promise<void> {
     await this.load()
     await this.keys.maintain(true).catch((err: Error) => { log('publishing prekeys of %s failed (retried later): %s', this.ctx.handle, err.message) })
-    this.timer = setInterval(() => { void this.maintain() }, MAINTENANCE_INTERVAL_MS)
+    this.timer = setInterval(() => { void this.maintain() }, DEFAULT_MAINTENANCE_INTERVAL_MS)
     this.timer.unref()
   }
 
@@ -98,221 +123,125 @@ export class Secrets {
     await this.flushDeletes().catch(() => {})
   }
 
-  /** The secret chat with `handle`: the stored session, or a new one from the peer's published prekeys. */
+  /** The secret chat with `handle` (or a user id): the stored session, or a new one from the peer's published prekeys. */
   async open (handle: string): Promise<SecretChat> {
+    requireHandle('handle', handle)
     const ref = await this.ctx.resolve(handle)
     let chat = this.chats.get(ref.userId)
     if (chat != null) return chat
     await this.serial(ref.userId, async () => {
-      if (await this.sub.get(`sess!${this.me}!${ref.userId}`) != null) return
-      await this.initiateWith(ref.userId, ref.publicKey)
+      if (await this.sessions.load(ref.userId) != null) return
+      const { session, record, bundle } = await this.initiations.initiate(ref.userId, ref.publicKey)
+      const noted = await this.peers.note(ref.userId, bundle.identityKey, bundle.identityDhKey)
+      await this.sessions.replace(ref.userId, undefined, { session, record }, noted.ops, this.now())
+      if (noted.changed) this.identityChanged(ref.userId, ref.handle, bundle.identityKey)
     })
     chat = this.chatFor(ref.userId, ref.handle)
     return chat
   }
 
-  /** Secret chats this device has a session for. */
+  /** Secret chats this device has a session for (the peers' user ids). */
   async list (): Promise<string[]> {
     const out: string[] = []
-    for await (const key of this.sub.keys({ gt: `sess!${this.me}!`, lt: `sess!${this.me}!\xff` })) out.push(key.slice(key.lastIndexOf('!') + 1))
+    for await (const key of this.store.keys({ gt: `sess!${this.me}!`, lt: `sess!${this.me}!\xff` })) out.push(key.slice(key.lastIndexOf('!') + 1))
     return out
   }
 
   /** A SECRET envelope from this user's mailbox (either path, exactly once); true when it decrypted. */
   async handle (env: Envelope): Promise<boolean> {
+    requireSecretEnvelope('env', env)
     const peer = userIdOf(env.senderKey)
-    // decryption is serialised per session; waiting for the disk is not (writes coalesce, in order)
-    const done = await this.serial(peer, async () => this.receive(env, peer))
+    // decryption is serialised per peer; waiting for the disk is not (writes coalesce, in order)
+    const done = await this.serial(peer, async () => this.receiver.receive(env, peer))
     if (done == null) return false
     await done.saved
-    done.emit()
+    if (done.identityChanged) this.identityChanged(peer, done.message.from, env.senderKey)
+    this.queueDelete(cursorOf(env))
+    this.chatFor(peer, done.message.from).emit('message', done.message)
+    this.ctx.emit('message', done.message)
     return true
   }
 
-  /** A read receipt for messages of ours: start their self-destruct timers on this side. */
+  /** A read receipt from `peer` for messages of ours (`ids`, hex): start their self-destruct timers on this side. */
   async onRead (peer: string, ids: string[]): Promise<void> {
+    requireUserId('peer', peer)
+    requireIds('ids', ids)
     for (const id of ids) await this.history.startTimer(peer, id, false)
   }
 
   /** Mark a secret message read: starts its self-destruct timer here. */
   async markRead (m: SecretMessage): Promise<void> {
-    await this.history.startTimer(m.fromId, m.id, true)
+    const { id, fromId } = requireMessage('message', m)
+    await this.history.startTimer(fromId, id, true)
+  }
+
+  /**
+   * Encrypt and send one message to `peer` (a user id); the new state is on disk before the envelope
+   * leaves. Only the encryption is serialised per peer: sends are stored in parallel, and the ratchet
+   * takes them in any order.
+   */
+  async send (peer: string, text: string, ttlMs: number): Promise<SendResult> {
+    requireUserId('peer', peer)
+    requireText('text', text)
+    requireTtl('ttlMs', ttlMs)
+    const { env, saved } = await this.serial(peer, async () => {
+      const active = await this.sessions.load(peer)
+      if (active == null) throw new SessionStateError(`no secret session with ${peer}: open the chat first`)
+      const sealed = active.session.encrypt(SecretPlaintext.encode({ text, ttlMs }))
+      const body = SecretBody.encode({
+        initial: active.record.initial != null ? unb64(active.record.initial) as Uint8Array<ArrayBuffer> : new Uint8Array(0),
+        header: sealed.header as Uint8Array<ArrayBuffer>,
+        ciphertext: sealed.ciphertext as Uint8Array<ArrayBuffer>,
+        expiresAt: ttlMs > 0 ? BigInt(this.now() + UNDELIVERED_TTL_MS) : 0n
+      })
+      const env = this.ctx.sign(Envelope.Kind.SECRET, peer, body)
+      const entry: HistoryEntry = { id: Buffer.from(env.id).toString('hex'), from: this.ctx.handle, fromId: this.me, text, timestamp: hlcMillis(env.timestamp), ttlMs, expiresAt: 0, outgoing: true }
+      return { env, saved: this.sessions.save(peer, [active], this.history.ops(peer, env, entry)) }
+    })
+    await saved
+    return this.ctx.send(env)
+  }
+
+  /** The safety number of this device and a peer (its Ed25519 identity key; the handle is the stable id). */
+  safetyNumberWith (peer: string, peerIdentityKey: Uint8Array): SafetyNumber {
+    requireUserId('peer', peer)
+    requireBytes('peerIdentityKey', peerIdentityKey, 32)
+    return safetyNumber({ identityKey: this.ctx.identity.publicKey, id: this.me }, { identityKey: peerIdentityKey, id: peer })
+  }
+
+  /** The peer's identity key as this device knows it. */
+  async peerIdentity (peer: string): Promise<Uint8Array | undefined> {
+    requireUserId('peer', peer)
+    return this.peers.identityKey(peer)
+  }
+
+  /** This device's plaintext history of the chat with `peer` (a user id), oldest first. */
+  async historyWith (peer: string): Promise<SecretMessage[]> {
+    requireUserId('peer', peer)
+    return this.history.list(peer)
   }
 
   private async maintain (): Promise<void> {
     if (this.ctx.closed) return
     try {
       await this.history.expire()
-      if (Date.now() - this.keys.checkedAt > PREKEY_CHECK_INTERVAL_MS) await this.serial('#prekeys', async () => { await this.keys.maintain(false) })
+      if (this.now() - this.keys.checkedAt > DEFAULT_PREKEY_CHECK_INTERVAL_MS) await this.serial('#prekeys', async () => { await this.keys.maintain(false) })
     } catch (err: any) {
       log('secret maintenance of %s: %s', this.ctx.handle, err.message)
     }
   }
 
-  // sessions
-
-  /** Claim the peer's prekeys (one coordinating owner hands out a one-time prekey once), run X3DH, store the session. */
-  private async initiateWith (peer: string, peerKey: Uint8Array): Promise<void> {
-    const owners = this.ctx.replication.placement.ownersOf(peer)
-    if (owners.length === 0) throw new NoServersError()
-    let bytes: Uint8Array | undefined
-    let lastError: Error | undefined
-    for (const owner of owners) {
-      try {
-        const res = await this.ctx.replication.call(owner, { kind: StoreRequest.Kind.PREKEYS_GET, user: peer, claimOneTime: true, coordinate: true })
-        if (res.status === StoreResponse.Status.OK) { bytes = res.bundle; break }
-      } catch (err: any) {
-        lastError = err
-      }
-    }
-    if (bytes == null) throw new NoPrekeysError(peer, lastError)
-    const bundle = decodeBundle(bytes)
-    verifyBundle(bundle)
-    // the bundle must be of the key the handle names: a server cannot substitute its own
-    if (peerKey.byteLength === 32 && Buffer.compare(Buffer.from(bundle.identityKey), Buffer.from(peerKey)) !== 0) throw new BadBundleSignatureError('the prekey bundle is not of the user the handle names')
-    if (userIdOf(bundle.identityKey) !== peer) throw new BadBundleSignatureError('the prekey bundle is of another user')
-    const x = initiate(this.keys.identity, bundle)
-    const session = RatchetSession.initAlice(x.sharedKey, bundle.signedPrekey.publicKey, x.associatedData)
-    await this.notePeer(peer, bundle.identityKey, bundle.identityDhKey)
-    await this.sessions.save(peer, session, {
-      initial: b64(encodeInitialHeader(x.header)),
-      ephemeral: b64(x.ephemeralPublic),
-      peerIdentityKey: b64(bundle.identityKey),
-      peerIdentityDhKey: b64(bundle.identityDhKey)
-    })
-  }
-
-  /**
-   * Encrypt and send one message to `peer`; the new state is on disk before the envelope leaves. Only the
-   * encryption is serialised per session: sends are stored in parallel, and the ratchet takes them in any
-   * order.
-   */
-  async send (peer: string, text: string, ttlMs: number): Promise<SendResult> {
-    if (!Number.isInteger(ttlMs) || ttlMs < 0 || ttlMs > MAX_TTL_MS) throw new RangeError(`ttlMs must be 0..${MAX_TTL_MS}`)
-    const { env, saved } = await this.serial(peer, async () => {
-      const loaded = await this.sessions.load(peer)
-      if (loaded == null) throw new MalformedSecretMessageError(`no secret session with ${peer}`)
-      const { session, record } = loaded
-      const sealed = session.encrypt(SecretPlaintext.encode({ text, ttlMs }))
-      const now = Date.now()
-      const body = SecretBody.encode({
-        initial: record.initial != null ? unb64(record.initial) as Uint8Array<ArrayBuffer> : new Uint8Array(0),
-        header: sealed.header as Uint8Array<ArrayBuffer>,
-        ciphertext: sealed.ciphertext as Uint8Array<ArrayBuffer>,
-        expiresAt: ttlMs > 0 ? BigInt(now + UNDELIVERED_TTL_MS) : 0n
-      })
-      const env = this.ctx.sign(Envelope.Kind.SECRET, peer, body)
-      const entry: HistoryEntry = { id: Buffer.from(env.id).toString('hex'), from: this.ctx.handle, fromId: this.me, text, timestamp: hlcMillis(env.timestamp), ttlMs, expiresAt: 0, outgoing: true }
-      return { env, saved: this.sessions.save(peer, session, record, this.history.ops(peer, env, entry)) }
-    })
-    await saved
-    return this.ctx.send(env)
-  }
-
-  /**
-   * One incoming SECRET envelope: start the session if it is an initiation, decrypt, and start storing the
-   * new state. Returns what remains once it is on disk (emit; the envelope is deleted at the servers),
-   * or `undefined` when the message was refused.
-   */
-  private async receive (env: Envelope, peer: string): Promise<{ saved: Promise<void>, emit: () => void } | undefined> {
-    let body: SecretBody
-    try {
-      body = SecretBody.decode(env.body)
-      if (body.header.byteLength === 0 || body.ciphertext.byteLength === 0) throw new Error('empty header or ciphertext')
-    } catch (err: any) {
-      this.reject('malformed', err)
-      return undefined
-    }
-    let loaded = await this.sessions.load(peer)
-    const extra: any[] = []
-    if (body.initial.byteLength > 0) {
-      let header: InitialHeader
-      try {
-        header = decodeInitialHeader(body.initial)
-      } catch (err) { this.reject('malformed', err); return undefined }
-      const sameSession = loaded != null && loaded.record.ephemeral === b64(header.ephemeralKey)
-      if (!sameSession) {
-        try {
-          const started = await this.accept(peer, env, header)
-          loaded = started.loaded
-          extra.push(...started.ops)
-        } catch (err) { this.reject(err instanceof PrekeyUsedError ? 'prekey-used' : err instanceof BadBundleSignatureError ? 'bad-bundle-signature' : 'bad-initiation', err); return undefined }
-      }
-    }
-    if (loaded == null) { this.reject('no-session', new Error(`no session with ${peer}`)); return undefined }
-    let plain: SecretPlaintext
-    try {
-      plain = SecretPlaintext.decode(loaded.session.decrypt(body.header, body.ciphertext))
-    } catch (err: any) {
-      this.reject(err instanceof SecretChatError ? err.reason : 'malformed', err)
-      return undefined
-    }
-    // the peer answered: our initiation is done, stop sending the initial header
-    if (loaded.record.initial != null && loaded.record.peerIdentityKey === b64(env.senderKey) && body.initial.byteLength === 0) delete loaded.record.initial
-    const ttlMs = Math.min(plain.ttlMs, MAX_TTL_MS)
-    const m = await this.ctx.toMessage(env)
-    if (m == null) return undefined
-    const message: SecretMessage = { ...m, kind: 'secret', text: plain.text, ttlMs }
-    const entry: HistoryEntry = { id: m.id, from: m.from, fromId: peer, text: plain.text, timestamp: m.timestamp, ttlMs, expiresAt: 0, outgoing: false }
-    extra.push(...this.history.ops(peer, env, entry))
-    const saved = this.sessions.save(peer, loaded.session, loaded.record, extra)
-    return {
-      saved,
-      emit: () => {
-        this.queueDelete(cursorOf(env))
-        this.chatFor(peer, m.from).emit('message', message)
-        this.ctx.emit('message', message)
-      }
-    }
-  }
-
-  /** Respond to an initiation: X3DH with our prekeys; the one-time prekey is deleted with the session's first save. */
-  private async accept (peer: string, env: Envelope, header: InitialHeader): Promise<{ loaded: { session: RatchetSession, record: SessionRecord }, ops: any[] }> {
-    if (Buffer.compare(Buffer.from(header.identityKey), Buffer.from(env.senderKey)) !== 0) throw new BadBundleSignatureError('the initiation names another identity than its signer')
-    const spk = await this.keys.loadSignedPrekey(header.signedPrekeyId)
-    if (spk == null) throw new PrekeyUsedError(`signed prekey ${header.signedPrekeyId} is no longer held`)
-    const otk = header.oneTimePrekeyId != null ? await this.keys.loadOneTimePrekey(header.oneTimePrekeyId) : undefined
-    const x = respond(this.keys.identity, spk, otk, header)
-    const session = RatchetSession.initBob(x.sharedKey, spk.keyPair, x.associatedData)
-    await this.notePeer(peer, header.identityKey, header.identityDhKey)
-    const ops: any[] = otk != null ? [{ type: 'del', key: this.keys.oneTimeKey(otk.id) }] : []
-    return { loaded: { session, record: { state: '', ephemeral: b64(header.ephemeralKey), peerIdentityKey: b64(header.identityKey), peerIdentityDhKey: b64(header.identityDhKey) } }, ops }
-  }
-
-  /** Remember a peer's identity keys; warn when they differ from the ones first seen. */
-  private async notePeer (peer: string, identityKey: Uint8Array, identityDhKey: Uint8Array): Promise<void> {
-    const now = JSON.stringify({ ik: b64(identityKey), dh: b64(identityDhKey) })
-    const before = await this.sub.get(`peer!${this.me}!${peer}`)
-    await this.sub.put(`peer!${this.me}!${peer}`, now)
-    if (before != null && before !== now) {
-      const chat = this.chatFor(peer, peer)
-      log('%s: the identity keys of %s changed', this.ctx.handle, peer)
-      chat.emit('identity-changed', { peer, safetyNumber: this.safetyNumberWith(peer, identityKey) })
-      this.ctx.emit('error', new IdentityChangedError(peer))
-    }
-  }
-
-  /** The safety number of this device and a peer (its Ed25519 identity key; the handle is the stable id). */
-  safetyNumberWith (peer: string, peerIdentityKey: Uint8Array): SafetyNumber {
-    return safetyNumber({ identityKey: this.ctx.identity.publicKey, id: this.me }, { identityKey: peerIdentityKey, id: peer })
-  }
-
-  /** The peer's identity key as this device knows it. */
-  async peerIdentity (peer: string): Promise<Uint8Array | undefined> {
-    const raw = await this.sub.get(`peer!${this.me}!${peer}`)
-    return raw == null ? undefined : unb64(JSON.parse(raw).ik)
-  }
-
-  /** This device's plaintext history of the chat with `peer`, oldest first. */
-  async historyWith (peer: string): Promise<SecretMessage[]> {
-    return this.history.list(peer)
+  private identityChanged (peer: string, handle: string, identityKey: Uint8Array): void {
+    log('%s: the identity keys of %s changed', this.ctx.handle, peer)
+    this.chatFor(peer, handle).emit('identity-changed', { peer, safetyNumber: this.safetyNumberWith(peer, identityKey) })
+    this.ctx.emit('error', new IdentityChangedError(peer))
   }
 
   // deleting delivered ciphertext at the servers
 
   private queueDelete (cursor: Uint8Array): void {
     this.deletions.push(cursor)
-    this.deleteTimer ??= setTimeout(() => { void this.flushDeletes() }, DELETE_FLUSH_MS)
+    this.deleteTimer ??= setTimeout(() => { void this.flushDeletes() }, DEFAULT_DELETE_FLUSH_MS)
   }
 
   private async flushDeletes (): Promise<void> {
@@ -340,7 +269,7 @@ export class Secrets {
     log('%s: secret message refused (%s): %s', this.ctx.handle, reason, (err as Error)?.message ?? err)
   }
 
-  /** Run `fn` after everything queued for `key` (one session's operations never interleave). */
+  /** Run `fn` after everything queued for `key` (one peer's sessions are never changed by two at once). */
   private async serial<T> (key: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.locks.get(key) ?? Promise.resolve()
     const run = prev.catch(() => {}).then(fn)
@@ -361,7 +290,9 @@ export class SecretChat extends EventEmitter<SecretChatEvents> {
 
   /** Encrypt and send; `ttlMs` sets a self-destruct timer (the plaintext is deleted that long after it is read). */
   async send (text: string, o: { ttlMs?: number } = {}): Promise<SendResult> {
-    return this.secrets.send(this.peerId, text, o.ttlMs ?? 0)
+    requireText('text', text)
+    const { ttlMs } = requireOptions('options', o, ['ttlMs'])
+    return this.secrets.send(this.peerId, text, ttlMs == null ? 0 : requireTtl('options.ttlMs', ttlMs))
   }
 
   /** This device's plaintext history of the chat, oldest first (servers have none). */
@@ -377,7 +308,7 @@ export class SecretChat extends EventEmitter<SecretChatEvents> {
   /** The safety number and key picture both people can compare. */
   async safetyNumber (): Promise<SafetyNumber> {
     const key = await this.secrets.peerIdentity(this.peerId)
-    if (key == null) throw new MalformedSecretMessageError('no identity known for this peer yet')
+    if (key == null) throw new SessionStateError('no identity known for this peer yet')
     return this.secrets.safetyNumberWith(this.peerId, key)
   }
 

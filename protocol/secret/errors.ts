@@ -85,3 +85,22 @@ export class InvalidKeyError extends SecretChatError {
   readonly reason = 'invalid-key'
   constructor (message = 'invalid Diffie-Hellman public key') { super(message) }
 }
+
+/**
+ * An initial message whose (signed prekey id, ephemeral key) pair was used before: a replayed first
+ * message (X3DH §4.2). Accepting it would start the session again from an old state.
+ */
+export class InitiationReplayError extends SecretChatError {
+  override readonly name = 'InitiationReplayError'
+  readonly code = 'ERR_INITIATION_REPLAY'
+  readonly reason = 'initiation-replay'
+  constructor (message = 'initial message already used') { super(message) }
+}
+
+/** A prekey bundle whose signed prekey is older than the fetching client accepts (its `createdAt` is signed). */
+export class StaleBundleError extends SecretChatError {
+  override readonly name = 'StaleBundleError'
+  readonly code = 'ERR_STALE_BUNDLE'
+  readonly reason = 'stale-bundle'
+  constructor (message = 'prekey bundle is too old') { super(message) }
+}

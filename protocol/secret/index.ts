@@ -25,6 +25,6 @@ export { RatchetSession, type OpenedMessage, type SecretMessage } from './ratche
 export { MAX_STATE_BYTES } from './ratchet-state.js'
 export { fingerprint, safetyNumber, type SafetyNumber, type SafetyParty } from './safety.js'
 export {
-  createSecretIdentity, generateOneTimePrekeys, generateSignedPrekey, initiate, prekeyBundle, respond, verifyBundle,
+  checkBundleAge, createSecretIdentity, generateOneTimePrekeys, generateSignedPrekey, initiate, prekeyBundle, respond, verifyBundle,
   type InitialHeader, type OneTimePrekey, type PrekeyBundle, type SecretIdentity, type SignedPrekey, type X3dhInitiation, type X3dhResult
 } from './x3dh.js'

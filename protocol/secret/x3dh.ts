@@ -15,7 +15,7 @@
 import { ed25519Sign, ed25519Verify, type Ed25519KeyPair } from '../ed25519.js'
 import { concatBytes, Writer } from './codec.js'
 import { MAX_ONE_TIME_PREKEY_BATCH } from './constants.js'
-import { BadBundleSignatureError, MalformedSecretMessageError, PrekeyUsedError, SessionStateError } from './errors.js'
+import { BadBundleSignatureError, MalformedSecretMessageError, PrekeyUsedError, SessionStateError, StaleBundleError } from './errors.js'
 import { hkdf, x25519, x25519GenerateWithObject, x25519PrivateKeyObject, x25519PublicKeyObject, type X25519KeyPair } from './primitives.js'
 
 const encoder = new TextEncoder()
@@ -150,6 +150,17 @@ export function verifyBundle (bundle: PrekeyBundle): void {
   if (!ed25519Verify(bundle.identityKey, signedPrekeyMessage(spk.id, spk.createdAt, spk.publicKey), spk.signature)) {
     throw new BadBundleSignatureError('signed prekey is not signed by the identity key')
   }
+}
+
+/**
+ * Refuse a bundle whose signed prekey was made more than `maxAgeMs` before `now` (`StaleBundleError`). A
+ * server can hand out an old bundle it kept, whose signed prekey the device may have deleted, or whose
+ * private half leaked since; the signed `createdAt` lets the client tell. A `createdAt` in the future
+ * (the device's clock is ahead) is not refused: it proves nothing old.
+ */
+export function checkBundleAge (bundle: PrekeyBundle, now: number, maxAgeMs: number): void {
+  const age = now - bundle.signedPrekey.createdAt
+  if (age > maxAgeMs) throw new StaleBundleError(`signed prekey ${bundle.signedPrekey.id} is ${Math.round(age / 3600_000)} h old, more than ${Math.round(maxAgeMs / 3600_000)} h`)
 }
 
 /** Alice's side: verify Bob's bundle and derive SK with a fresh ephemeral key (DH4 only if the bundle has a one-time prekey). */

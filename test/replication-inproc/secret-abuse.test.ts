@@ -3,7 +3,9 @@
  * forge what a malicious peer device or server could): tampered ciphertext, a replayed message, a header
  * far ahead, a second initiation naming a one-time prekey already used, a prekey upload or a bundle with
  * a bad signature. Each is refused with a typed reason, and the session stays usable for the next honest
- * message. One-time prekeys are handed out once each, also when the coordinating owner is gone.
+ * message. One-time prekeys are handed out once each, also when the coordinating owner is gone, and no
+ * more than a peer's budget of them (issue 9); an old first message replayed to the device is refused; a
+ * bundle older than two signed-prekey rotations is refused, and a fresh one taken from another owner.
  */
 
 import { strict as assert } from 'node:assert'
@@ -14,6 +16,8 @@ import { SecretBody } from '../../protocol/pb/secret.js'
 import { StoreRequest } from '../../protocol/pb/store.js'
 import { openPrekeyUpload, signPrekeyUpload } from '../../protocol/prekeys.js'
 import { createSecretIdentity, decodeBundle, decodeHeader, encodeBundle, encodeHeader, encodeInitialHeader, generateSignedPrekey, initiate, prekeyBundle } from '../../protocol/secret/index.js'
+import { DEFAULT_CLAIMS_PER_PEER_BURST } from '../../node/store/prekey-claims.js'
+import { DEFAULT_MAX_BUNDLE_AGE_MS } from '../../node/session/secret-constants.js'
 import { generateIdentity } from '../../protocol/envelope.js'
 import { startMesh, waitForServers, type Mesh } from '../helpers/mesh.js'
 import { waitFor } from '../helpers/wait.js'
@@ -130,6 +134,18 @@ describe('secret chats: bad input is refused and the session stays usable', func
     await honest('after the reused prekey')
   })
 
+  it('refuses the first message replayed to the device after the session moved on, and the chat goes on', async () => {
+    // a malicious owner hands the device the chat's very first envelope again, as it was signed
+    const first = [...captured.values()][0]
+    assert.ok(SecretBody.decode(first.body).initial.byteLength > 0, 'it carries the initiation')
+    const before = (await rejected('replay')) + (await rejected('initiation-replay'))
+    assert.equal(await bob.secret.handle(first), false)
+    assert.equal((await rejected('replay')) + (await rejected('initiation-replay')), before + 1, 'counted as a replay')
+    await honest('after the replayed first message')
+    await (await bob.secret.open('alice')).send('bob answers')
+    await waitFor('alice to read bob\'s answer', async () => (await chat.history()).some((m) => m.text === 'bob answers'), { timeoutMs: 10_000 })
+  })
+
   it('owners refuse a prekey upload that is not signed by its identity', async () => {
     const mallory = generateIdentity()
     const id = createSecretIdentity(bob.identity)
@@ -152,6 +168,47 @@ describe('secret chats: bad input is refused and the session stays usable', func
     await assert.rejects(alice.secret.open('carol'), { name: 'BadBundleSignatureError' })
   })
 
+  it(`owners hand one peer at most ${DEFAULT_CLAIMS_PER_PEER_BURST} one-time prekeys at once; past that the bundle alone, counted`, async () => {
+    const erin = await mesh.clients[0].openUser('erin')
+    // the claims come from bob's node, which has claimed nothing yet
+    const asker = mesh.clients[1]
+    const owner = asker.replication.placement.ownersOf(erin.userId)[0]
+    const counted = async (): Promise<number> => {
+      let n = 0
+      for (const s of mesh.servers) {
+        const m = /chorus_rejected_total\{component="store",reason="prekey-claim-peer-rate"\} (\d+)/.exec(await s.registry.metrics())
+        n += m == null ? 0 : Number(m[1])
+      }
+      return n
+    }
+    const before = await counted()
+    const ids: Array<number | undefined> = []
+    for (let i = 0; i < DEFAULT_CLAIMS_PER_PEER_BURST + 3; i++) {
+      const res = await asker.replication.call(owner, { kind: StoreRequest.Kind.PREKEYS_GET, user: erin.userId, claimOneTime: true, coordinate: true })
+      ids.push(decodeBundle(res.bundle).oneTimePrekey?.id)
+    }
+    assert.equal(ids.filter((x) => x != null).length, DEFAULT_CLAIMS_PER_PEER_BURST)
+    assert.equal(await counted(), before + 3)
+  })
+
+  it('a client refuses a bundle older than two signed-prekey rotations (StaleBundleError), and takes a fresh one from another owner', async () => {
+    const frank = await mesh.clients[1].openUser('frank')
+    const owners = mesh.clients[0].replication.placement.ownersOf(frank.userId)
+    const stale = async (owner: string): Promise<void> => {
+      const s = mesh.servers.find((x) => x.peerId.toString() === owner)!
+      const stored = await s.replication.context.prekeys.bundle(frank.userId)
+      const identity = (frank.secret as any).keys.identity
+      const old = generateSignedPrekey(identity, 999, Date.now() - DEFAULT_MAX_BUNDLE_AGE_MS - 3600_000)
+      await s.replication.context.prekeys.put(frank.userId, encodeBundle(prekeyBundle(identity, old)), (stored?.timestamp ?? 0) + 1, [])
+    }
+    await stale(owners[0])
+    await (await alice.secret.open('frank')).send('through a fresh bundle')
+    await waitFor('frank to read it', async () => (await (await frank.secret.open('alice')).history()).some((m) => m.text === 'through a fresh bundle'), { timeoutMs: 10_000 })
+    for (const o of owners) await stale(o)
+    const grace = await mesh.clients[0].openUser('grace')
+    await assert.rejects(grace.secret.open('frank'), { name: 'StaleBundleError', code: 'ERR_STALE_BUNDLE' })
+  })
+
   it('hands out each one-time prekey once, also after the coordinating owner is gone', async () => {
     const dave = await mesh.clients[1].openUser('dave')
     const claim = async (): Promise<number | undefined> => {
@@ -163,12 +220,13 @@ describe('secret chats: bad input is refused and the session stays usable', func
       }
       return undefined
     }
-    const ids = await Promise.all(Array.from({ length: 20 }, claim))
+    // within one peer's claim budget at each owner (DEFAULT_CLAIMS_PER_PEER_BURST), with room for the claims of earlier tests
+    const ids = await Promise.all(Array.from({ length: 6 }, claim))
     const primary = mesh.servers.find((s) => s.peerId.toString() === mesh.clients[0].replication.placement.ownersOf(dave.userId)[0])!
     await primary.stop()
-    for (let i = 0; i < 10; i++) ids.push(await claim())
+    for (let i = 0; i < 4; i++) ids.push(await claim())
     const handed = ids.filter((x) => x != null)
-    assert.equal(handed.length, 30, 'every claim got a one-time prekey')
+    assert.equal(handed.length, 10, 'every claim got a one-time prekey')
     assert.equal(new Set(handed).size, handed.length, `no one-time prekey was handed out twice: ${handed.join(',')}`)
   })
 })

@@ -59,6 +59,8 @@ describe('secret chats: self-destruct timers and deletion after delivery', funct
     assert.ok((await bobChat.history()).some((x) => x.text === 'burn after reading'), 'the timer starts when it is read, not when it arrives')
     bob.markRead(m)
     await waitFor('bob\'s copy to self-destruct', async () => !(await bobChat.history()).some((x) => x.text === 'burn after reading'), { timeoutMs: 5000 })
+    // 'expired' comes once the plaintext is compacted out of the files too (secret-shred.test.ts)
+    await waitFor('the expired event', () => expired.length > 0, { timeoutMs: 5000 })
     assert.deepEqual(expired, [m.id])
     // the read receipt starts the sender's timer too
     await waitFor('alice\'s copy to self-destruct', async () => !(await aliceChat.history()).some((x) => x.text === 'burn after reading'), { timeoutMs: 5000 })

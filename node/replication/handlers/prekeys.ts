@@ -5,6 +5,10 @@
  * user's owners that answers, primary first): it retires the key on its own disk, then tells the other
  * owners (PREKEY_USED) before it answers, so a coordinator that takes over after it fails does not hand
  * out the same key. Only servers may send PREKEY_USED.
+ *
+ * Claims are budgeted per asking peer and per user (prekey-claims.ts): past either budget the bundle is
+ * handed out without a one-time prekey, and the refusal is counted. One-time prekeys past their lifetime
+ * are not handed out (prekey-store.ts).
  */
 
 import { decodeBundle } from '../../../protocol/secret/index.js'
@@ -22,12 +26,15 @@ export const handlePrekeysPut: StoreHandler = async (req, _from, ctx) => {
   return { status: StoreResponse.Status.OK, remaining: await ctx.prekeys.remaining(userId) }
 }
 
-export const handlePrekeysGet: StoreHandler = async (req, _from, ctx) => {
+export const handlePrekeysGet: StoreHandler = async (req, from, ctx) => {
   if (!isUserId(req.user)) throw new Rejection('bad-user', 'not a user id')
   const stored = await ctx.prekeys.bundle(req.user)
   if (stored == null) return { status: StoreResponse.Status.NOT_FOUND, error: 'no prekeys published here' }
   let bundle = stored.bundle
-  if (req.claimOneTime && req.coordinate) {
+  // over its budget (per asking peer, per user) a claim gets the bundle alone: the keys left stay for others
+  const refused = req.claimOneTime && req.coordinate ? ctx.prekeys.claims.charge(from, req.user) : undefined
+  if (refused != null) ctx.reject(refused)
+  if (req.claimOneTime && req.coordinate && refused == null) {
     // `take` is serialised per user: two concurrent claims never get the same key
     const key = await ctx.prekeys.take(req.user)
     if (key != null) {

@@ -1,0 +1,92 @@
+/**
+ * The device's store of one user's secret-chat data: the `secret` sublevel of the node's LevelDB, as
+ * `SessionContext.secretLevel()` gives it. When the user has a passphrase that sublevel's value encoding
+ * is the vault's, which seals each value bound to its key (vault.ts); a value encoding is handed values
+ * only, so this store hands each one over with its key (`bindKey`), and reads raw values to open them
+ * the same way. Without a passphrase values are stored as they are. Every secret part reads and writes
+ * through one instance of this.
+ *
+ * It can also compact a key range: LevelDB's `del` leaves a value in the table files (and the write-
+ * ahead log) until a compaction happens to rewrite them, and what self-destructs must be gone from disk.
+ */
+
+import type { SecretLevel } from './context.js'
+import type { ChorusDb } from '../store/db.js'
+import { bindKey, VAULT_ENCODING_NAME } from './vault.js'
+
+/** A write of a secret batch. */
+export type SecretOp = { type: 'put', key: string, value: string } | { type: 'del', key: string }
+
+/** A key range: `gt` and `lt` bound it (both exclusive); `limit` caps what is listed. */
+export interface SecretRange { gt: string, lt: string, limit?: number }
+
+/** How values reach the sublevel: sealed with their key by the vault, or as they are. */
+interface ValueCodec { encode: (bound: string) => string, decode: (bound: string) => string }
+
+/** classic-level's compaction (the `level` package's types leave it out: browsers have none). */
+type CompactRange = (start: string, end: string) => Promise<void>
+
+export class SecretStore {
+  /** the vault's key-bound codec, or none when values are stored as they are */
+  private readonly codec?: ValueCodec
+
+  private readonly compactRange: CompactRange
+
+  constructor (private readonly level: SecretLevel, db: ChorusDb) {
+    const compactRange = (db as unknown as { compactRange?: CompactRange }).compactRange
+    if (typeof compactRange !== 'function') throw new Error('the database cannot compact a range (classic-level can)')
+    this.compactRange = compactRange.bind(db)
+    const encoding = level.valueEncoding()
+    if (encoding.name === VAULT_ENCODING_NAME) this.codec = encoding as unknown as ValueCodec
+    // anything else would seal values where this store cannot see it, or not at all: fail closed
+    else if (encoding.commonName !== 'utf8') throw new Error(`the secret sublevel has an unknown value encoding ${encoding.name}`)
+  }
+
+  async get (key: string): Promise<string | undefined> {
+    const raw = await this.level.get(key, { valueEncoding: 'utf8' })
+    return raw == null ? undefined : this.open(key, raw)
+  }
+
+  async getMany (keys: string[]): Promise<Array<string | undefined>> {
+    const raw = await this.level.getMany(keys, { valueEncoding: 'utf8' })
+    return raw.map((v, i) => v == null ? undefined : this.open(keys[i], v))
+  }
+
+  async put (key: string, value: string): Promise<void> {
+    await this.batch([{ type: 'put', key, value }])
+  }
+
+  async del (key: string): Promise<void> {
+    await this.batch([{ type: 'del', key }])
+  }
+
+  /** Write `ops` atomically. */
+  async batch (ops: SecretOp[]): Promise<void> {
+    if (ops.length === 0) return
+    await this.level.batch(ops.map((op) => op.type === 'put'
+      ? { type: 'put' as const, key: op.key, value: this.codec == null ? op.value : bindKey(op.key, op.value) }
+      : op))
+  }
+
+  /** Keys and values in `range`, in key order. */
+  async * entries (range: SecretRange): AsyncGenerator<[string, string]> {
+    for await (const [key, raw] of this.level.iterator({ ...range, valueEncoding: 'utf8' })) yield [key, this.open(key, raw)]
+  }
+
+  /** Keys in `range`, in key order. */
+  async * keys (range: SecretRange): AsyncGenerator<string> {
+    for await (const key of this.level.keys(range)) yield key
+  }
+
+  /**
+   * Compact `range` (keys of this sublevel): LevelDB flushes its write-ahead log into a table and rewrites
+   * every table file overlapping the range without what was deleted in it; the old files are removed.
+   */
+  async compact (range: Pick<SecretRange, 'gt' | 'lt'>): Promise<void> {
+    await this.compactRange(this.level.prefixKey(range.gt, 'utf8'), this.level.prefixKey(range.lt, 'utf8'))
+  }
+
+  private open (key: string, raw: string): string {
+    return this.codec == null ? raw : this.codec.decode(bindKey(key, raw))
+  }
+}
