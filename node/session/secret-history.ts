@@ -10,8 +10,8 @@
  * Destroying a message is crypto-shredding plus compaction. A LevelDB `del` only writes a tombstone: the
  * value stays in the write-ahead log and the table files until a compaction rewrites them, which may be
  * never. So each message is sealed (ChaCha20-Poly1305) under a fresh key kept apart from it; when its
- * timer runs out both are deleted and the range of the user's history and keys is compacted, which
- * flushes the log and rewrites the tables holding them. Once the key is gone from disk, any copy of the
+ * timer runs out both are deleted for good (SecretStore.destroy): the range of the user's history and
+ * keys is compacted so that the log is flushed and the tables holding them are rewritten without them. Once the key is gone from disk, any copy of the
  * sealed message left anywhere (a backup, a file not yet reused) is noise. Entries written before
  * messages were sealed (plain JSON) are still read, and destroyed by the same compaction.
  */
@@ -119,8 +119,7 @@ export class SecretHistory {
       gone.push({ peer, id: e.id })
     }
     if (ops.length === 0) return
-    await this.store.batch(ops)
-    await this.store.compact({ gt: `hist!${this.me}!`, lt: `hkey!${this.me}!\xff` })
+    await this.store.destroy(ops, { gt: `hist!${this.me}!`, lt: `hkey!${this.me}!\xff` })
     for (const d of gone) this.onExpired(d.peer, d.id)
   }
 

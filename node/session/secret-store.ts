@@ -6,8 +6,9 @@
  * the same way. Without a passphrase values are stored as they are. Every secret part reads and writes
  * through one instance of this.
  *
- * It can also compact a key range: LevelDB's `del` leaves a value in the table files (and the write-
- * ahead log) until a compaction happens to rewrite them, and what self-destructs must be gone from disk.
+ * It can also delete for good (`destroy`): LevelDB's `del` leaves a value in the table files (and the
+ * write-ahead log) until a compaction happens to rewrite them, and what self-destructs must be gone from
+ * the files.
  */
 
 import type { SecretLevel } from './context.js'
@@ -79,9 +80,22 @@ export class SecretStore {
   }
 
   /**
-   * Compact `range` (keys of this sublevel): LevelDB flushes its write-ahead log into a table and rewrites
-   * every table file overlapping the range without what was deleted in it; the old files are removed.
+   * Delete for good: write `ops` (deletions of keys in `range`) so that what they delete is gone from the
+   * database's files, not only from its view. LevelDB's `del` writes a tombstone; the value stays in the
+   * write-ahead log and in table files until a compaction merges the two. `compactRange` flushes the log
+   * into a table, then compacts each level overlapping the range into the next, but never the deepest
+   * such level (LevelDB 1.20, db_impl.cc): a value and its tombstone flushed together into a bottom table
+   * would both stay. So the range is compacted first (the values leave the log for tables), then the
+   * tombstones are written, and compacted again: their flush lands above the tables holding the values
+   * (a memtable is pushed down only past levels it does not overlap), and each step down merges them.
    */
+  async destroy (ops: SecretOp[], range: Pick<SecretRange, 'gt' | 'lt'>): Promise<void> {
+    await this.compact(range)
+    await this.batch(ops)
+    await this.compact(range)
+  }
+
+  /** Compact `range` (keys of this sublevel): flush the write-ahead log, rewrite the tables overlapping it. */
   async compact (range: Pick<SecretRange, 'gt' | 'lt'>): Promise<void> {
     await this.compactRange(this.level.prefixKey(range.gt, 'utf8'), this.level.prefixKey(range.lt, 'utf8'))
   }

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert'
 import { ed25519Generate, ed25519Sign } from '../../protocol/ed25519.js'
 import {
-  MAX_BUNDLE_BYTES, RatchetSession, createSecretIdentity, decodeBundle, decodeInitialHeader, encodeBundle, encodeInitialHeader,
+  MAX_BUNDLE_BYTES, RatchetSession, checkBundleAge, createSecretIdentity, decodeBundle, decodeInitialHeader, encodeBundle, encodeInitialHeader,
   generateOneTimePrekeys, generateSignedPrekey, initiate, prekeyBundle, respond, verifyBundle, x25519Generate, type PrekeyBundle
 } from '../../protocol/secret/index.js'
 
@@ -112,6 +112,14 @@ describe('X3DH (protocol/secret/x3dh.ts)', () => {
     assert.throws(() => respond(bob.identity, other, bob.oneTime[2], init.header), code('session-state'))
     const noOpk = initiate(alice.identity, prekeyBundle(bob.identity, bob.signedPrekey))
     assert.throws(() => respond(bob.identity, bob.signedPrekey, bob.oneTime[0], noOpk.header), code('session-state'))
+  })
+
+  it('checkBundleAge refuses a signed prekey older than the limit (StaleBundleError), by its signed createdAt', () => {
+    const bundle = prekeyBundle(bob.identity, bob.signedPrekey) // made at 1_700_000_000_000
+    const day = 24 * 3600_000
+    checkBundleAge(bundle, 1_700_000_000_000 + 14 * day, 14 * day)
+    checkBundleAge(bundle, 1_700_000_000_000 - day, 14 * day) // the device's clock ahead of ours: nothing old about it
+    assert.throws(() => checkBundleAge(bundle, 1_700_000_000_000 + 14 * day + 1, 14 * day), (err: any) => err.name === 'StaleBundleError' && code('stale-bundle')(err))
   })
 
   it('one-time prekey batches have consecutive ids and distinct keys, within bounds', () => {
