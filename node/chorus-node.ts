@@ -20,6 +20,7 @@ import { StatusServer } from './status/http.js'
 import { openDb, peerMemory, type ChorusDb } from './store/db.js'
 import { VERSION } from './version.js'
 import { HybridClock } from '../protocol/hlc.js'
+import { MeshClock } from './membership/mesh-clock.js'
 import { signHandleClaim } from '../protocol/handle.js'
 import { Replication } from './replication/replication.js'
 import { NoServersError } from './replication/errors.js'
@@ -47,6 +48,8 @@ export interface NodeStatus {
   replicas: number
   writeQuorum: number
   uptimeSeconds: number
+  /** how far this node's wall clock is off the mesh's (ms; positive: behind), and whether it is corrected for */
+  clock: { offsetMs: number, applied: boolean, servers: number }
 }
 
 /** Lifecycle of a node: created → starting → started → stopping → stopped. */
@@ -94,8 +97,10 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
   readonly membership: Membership
   /** This node's Prometheus registry (libp2p's figures and Chorus's). */
   readonly registry: Registry
-  /** The node's hybrid logical clock: every envelope sent from here is stamped by it. */
-  readonly clock = new HybridClock()
+  /** The mesh's time: this node's wall clock corrected by its measured offset from the servers' clocks. */
+  readonly meshClock = new MeshClock()
+  /** The node's hybrid logical clock: every envelope sent from here is stamped by it, in mesh time. */
+  readonly clock = new HybridClock(() => this.meshClock.now())
   private db?: ChorusDb
   private replicationPart?: Replication
   private directory?: HandleDirectory
@@ -120,6 +125,7 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
       capacity: options.capacity,
       version: VERSION,
       bootstrap: options.bootstrap,
+      clock: this.meshClock,
       memory: { load: async () => this.db != null ? peerMemory(this.db).load() : [], save: async (p) => { if (this.db != null) await peerMemory(this.db).save(p) } }
     }, options.membership)
     this.membership.on('member:join', (m) => this.emit('member:join', m))
@@ -154,7 +160,7 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
       } catch (err: any) {
         throw listenError(err)
       }
-      this.counters = registerChorusMetrics(this.registry, this.libp2p, this.membership, this.options.http != null)
+      this.counters = registerChorusMetrics(this.registry, this.libp2p, this.membership, this.options.http != null, this.meshClock)
       this.watchPubsub()
       this.libp2p.services.pubsub.subscribe(MESH_TOPIC)
       await this.membership.start()
@@ -165,6 +171,7 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
           db: this.db,
           role: this.role,
           capacity: this.options.capacity,
+          now: () => this.meshClock.now(),
           reject: (reason) => { this.counters?.rejected.inc({ component: 'store', reason }) }
         }, { replicas: this.options.replicas, writeQuorum: this.options.writeQuorum, ...this.options.replication })
         await this.replicationPart.start()
@@ -176,6 +183,7 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
           isServer: this.role === 'server',
           keys: this.replicationPart.context.keys,
           maxDriftMs: this.replicationPart.context.maxDriftMs,
+          now: () => this.meshClock.now(),
           reject: (reason) => { this.counters?.rejected.inc({ component: 'relay', reason }) },
           ownedRooms: () => this.replicationPart?.rooms.ownedRooms() ?? []
         }, this.options.relay)
@@ -285,7 +293,8 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
       connections: this.libp2p.getConnections().length,
       replicas: this.options.replicas,
       writeQuorum: this.options.writeQuorum,
-      uptimeSeconds: this.startedAt === 0 ? 0 : Math.round((Date.now() - this.startedAt) / 1000)
+      uptimeSeconds: this.startedAt === 0 ? 0 : Math.round((Date.now() - this.startedAt) / 1000),
+      clock: { offsetMs: this.meshClock.measuredOffsetMs, applied: this.meshClock.offsetMs !== 0, servers: this.meshClock.samples }
     }
   }
 

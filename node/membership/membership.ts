@@ -11,11 +11,12 @@ import { lpStream } from '@libp2p/utils'
 import type { Connection, IdentifyResult, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { MEMBERSHIP_PROTOCOL, type Role } from '../../protocol/constants.js'
-import { MembershipMessage } from '../../protocol/pb/membership.js'
+import { Member as MemberPb, MembershipMessage } from '../../protocol/pb/membership.js'
 import { MalformedFrameError, isMalformedFrame } from '../errors.js'
 import * as C from './constants.js'
 import { fromPb, toPb, type Member, type MemberRecord, type MemberState } from './member.js'
 import { MemberTable } from './member-table.js'
+import type { MeshClock } from './mesh-clock.js'
 import { Prober } from './prober.js'
 
 const log = logger('chorus:membership')
@@ -46,6 +47,8 @@ export interface MembershipComponents {
   version: string
   bootstrap: Multiaddr[]
   memory?: PeerMemory
+  /** told the wall time of every server that answers this node: the mesh's time (mesh-clock.ts) */
+  clock?: MeshClock
 }
 
 /** Counters for /metrics. */
@@ -103,7 +106,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
       maxMembers: this.init.maxMembers
     }, {
       onJoin: (m) => { this.version++; this.stats.joins++; log('join %s (%s)', m.peerId, m.role); this.emit('member:join', m); this.rememberSoon() },
-      onLeave: (m, why) => { this.version++; this.stats.leaves++; log('leave %s (%s)', m.peerId, why); this.emit('member:leave', m, why) }
+      onLeave: (m, why) => { this.version++; this.stats.leaves++; this.components.clock?.forget(m.peerId); log('leave %s (%s)', m.peerId, why); this.emit('member:leave', m, why) }
     })
     this.prober = new Prober({
       selfId: components.libp2p.peerId.toString(),
@@ -150,7 +153,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     libp2p.removeEventListener('peer:identify', this.onIdentify)
     libp2p.removeEventListener('peer:disconnect', this.onDisconnect)
     await this.remember()
-    const leave: MembershipMessage = { kind: MembershipMessage.Kind.LEAVE, sender: toPb({ ...this.selfRecord(), state: 'left' }), updates: [], target: '' }
+    const leave: MembershipMessage = { kind: MembershipMessage.Kind.LEAVE, sender: toPb({ ...this.selfRecord(), state: 'left' }), updates: [], target: '', wallTime: 0n }
     const timeout = Math.max(this.init.probeTimeoutMs, C.LEAVE_TIMEOUT_MS)
     const sent = await Promise.allSettled(this.table.reachable().map(async (peerId) => { await this.send(peerId, leave, true, timeout) }))
     for (const r of sent) if (r.status === 'rejected') log('LEAVE not delivered: %s', r.reason?.message)
@@ -246,7 +249,8 @@ export class Membership extends EventEmitter<MembershipEvents> {
   }
 
   private message (kind: MembershipMessage.Kind): MembershipMessage {
-    return { kind, sender: toPb(this.selfRecord()), updates: this.table.takeUpdates(this.init.maxPiggyback).map(toPb), target: '' }
+    const wallTime = BigInt(Math.max(0, Math.round(this.components.clock?.ownTime() ?? Date.now())))
+    return { kind, sender: toPb(this.selfRecord()), updates: this.table.takeUpdates(this.init.maxPiggyback).map(toPb), target: '', wallTime }
   }
 
   /** One request (and, if `expectReply`, its reply) on a fresh stream, bounded in size and time. */
@@ -255,11 +259,16 @@ export class Membership extends EventEmitter<MembershipEvents> {
     const stream = await this.components.libp2p.dialProtocol(peerIdFromString(peerId), MEMBERSHIP_PROTOCOL, { signal })
     const lp = lpStream(stream, { maxDataLength: C.MAX_FRAME_BYTES })
     try {
-      await lp.write(MembershipMessage.encode(msg), { signal })
+      const own = (): number => this.components.clock?.ownTime() ?? Date.now()
+      const sentAt = own()
+      await lp.write(MembershipMessage.encode({ ...msg, wallTime: BigInt(Math.round(sentAt)) }), { signal })
       if (!expectReply) { await stream.close({ signal }); return undefined }
       const reply = this.decode(await lp.read({ signal }).then((b) => b.subarray()))
+      const receivedAt = own()
       await stream.close({ signal }).catch(() => {})
       this.receive(reply, peerId)
+      // a server's answer tells this node how far its own clock is from the mesh's
+      if (reply.sender?.role === MemberPb.Role.SERVER && reply.wallTime > 0n) this.components.clock?.sample(peerId, Number(reply.wallTime), sentAt, receivedAt)
       return reply
     } catch (err: any) {
       stream.abort(err)

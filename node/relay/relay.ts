@@ -51,6 +51,8 @@ export interface RelayComponents {
   isServer: boolean
   keys: SenderKeyCache
   maxDriftMs: number
+  /** the mesh's time (ms) @default Date.now */
+  now?: () => number
   /** count a rejected input: component 'relay', this reason */
   reject: (reason: string) => void
   /** rooms this server owns (and so relays) */
@@ -236,7 +238,7 @@ export class Relay {
     } else if (to?.kind !== 'room' || to.id !== where.roomId || !ROOM_KINDS.has(env.kind)) {
       return refuse('wrong-topic')
     }
-    const now = Date.now()
+    const now = (this.c.now ?? Date.now)()
     const at = hlcMillis(env.timestamp)
     // judged by this node's clock, which may be the one that is wrong: not forwarded, nobody punished
     if (at - now > this.c.maxDriftMs) return refuse('clock-drift', TopicValidatorResult.Ignore)

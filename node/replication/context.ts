@@ -23,6 +23,8 @@ export interface ReplicationContext {
   writeQuorum: number
   /** how far ahead of this node's clock an envelope's timestamp may be */
   maxDriftMs: number
+  /** the mesh's time (ms): this node's wall clock corrected by its offset from the servers' */
+  now: () => number
   /** one request to one peer over its replication channel */
   call: StoreCall
   /** count a rejected input (metrics) */

@@ -47,6 +47,8 @@ export interface ReplicationComponents {
   role: Role
   capacity: number
   reject: (reason: string) => void
+  /** the mesh's time (ms) @default Date.now */
+  now?: () => number
 }
 
 export class Replication {
@@ -80,7 +82,7 @@ export class Replication {
     this.commit = new GroupCommit(db)
     this.mailboxes = new MailboxStore(db, this.commit)
     const isServerPeer = (peer: string): boolean => membership.roleOf(peer) === 'server'
-    this.rooms = new RoomGuard({ selfId, mailboxes: this.mailboxes, isServerPeer })
+    this.rooms = new RoomGuard({ selfId, mailboxes: this.mailboxes, isServerPeer, now: components.now })
     this.context = {
       selfId,
       libp2p,
@@ -92,6 +94,7 @@ export class Replication {
       keys: new SenderKeyCache(),
       writeQuorum: init.writeQuorum,
       maxDriftMs: DEFAULT_MAX_DRIFT_MS,
+      now: components.now ?? Date.now,
       reject: components.reject,
       guard: new AccessGuard(this.rooms, selfId, isServerPeer, this.mailboxes),
       senders: new SenderBudget(new TokenBuckets(init.senderRate ?? DEFAULT_SENDER_RATE, init.senderBurst ?? DEFAULT_SENDER_BURST)),

@@ -58,6 +58,8 @@ export interface RoomGuardComponents {
   mailboxes: Pick<MailboxStore, 'range' | 'mailboxes'>
   /** whether a peer is a live server (its puts are passed on, not judged again) */
   isServerPeer: (peer: string) => boolean
+  /** the mesh's time (ms), for the age of a room event @default Date.now */
+  now?: () => number
 }
 
 /** Guard settings. */
@@ -162,7 +164,7 @@ export class RoomGuard extends EventEmitter<RoomGuardEvents> implements StoreGua
 
   /** A client's state event: the rules, at its place in the log. */
   private async checkEvent (roomId: string, env: Envelope): Promise<void> {
-    if (Date.now() - hlcMillis(env.timestamp) > MAX_EVENT_AGE_MS) throw new Rejection('stale', 'a room event is written when it is made, not backdated')
+    if ((this.c.now ?? Date.now)() - hlcMillis(env.timestamp) > MAX_EVENT_AGE_MS) throw new Rejection('stale', 'a room event is written when it is made, not backdated')
     let state = await this.state(roomId)
     if (state.has(env)) return
     let why = state.check(env)

@@ -4,6 +4,7 @@
  * Gauges are read at scrape time, so nothing is computed between scrapes.
  */
 
+import type { MeshClock } from '../membership/mesh-clock.js'
 import type { Relay } from '../relay/relay.js'
 import { Counter, Gauge, collectDefaultMetrics, type Registry } from 'prom-client'
 import type { ChorusLibp2p } from '../libp2p.js'
@@ -18,7 +19,7 @@ export interface ChorusCounters {
 }
 
 /** Register Chorus metrics in `registry`; returns the counters components increment. */
-export function registerChorusMetrics (registry: Registry, libp2p: ChorusLibp2p, membership: Membership, withProcess: boolean): ChorusCounters {
+export function registerChorusMetrics (registry: Registry, libp2p: ChorusLibp2p, membership: Membership, withProcess: boolean, clock?: MeshClock): ChorusCounters {
   const members = new Gauge({
     name: 'chorus_members',
     help: 'Peers in the membership table, by state (the live view is alive + suspect)',
@@ -29,6 +30,14 @@ export function registerChorusMetrics (registry: Registry, libp2p: ChorusLibp2p,
     }
   })
   void members
+  if (clock != null) {
+    void new Gauge({
+      name: 'chorus_clock_offset_seconds',
+      help: 'How far this node\'s wall clock is behind the median of the servers it probes (negative: ahead); corrected for when over 0.5 s',
+      registers: [registry],
+      collect () { this.set(clock.measuredOffsetMs / 1000) }
+    })
+  }
   new Gauge({ name: 'chorus_server_peers', help: 'Live server peers in the ownership ring, this node included when it is a server', registers: [registry], collect () { this.set(membership.servers().length) } })
   new Gauge({ name: 'chorus_connections', help: 'Open libp2p connections', registers: [registry], collect () { this.set(libp2p.getConnections().length) } })
   new Gauge({ name: 'chorus_pubsub_topics', help: 'Gossipsub topics this node subscribes to', registers: [registry], collect () { this.set(libp2p.services.pubsub.getTopics().length) } })

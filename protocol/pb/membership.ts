@@ -291,6 +291,7 @@ export interface MembershipMessage {
   sender?: Member
   updates: Member[]
   target: string
+  wallTime: bigint
 }
 
 export namespace MembershipMessage {
@@ -351,6 +352,11 @@ export namespace MembershipMessage {
           w.string(obj.target)
         }
 
+        if ((obj.wallTime != null && obj.wallTime !== 0n)) {
+          w.uint32(40)
+          w.uint64(obj.wallTime)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -358,7 +364,8 @@ export namespace MembershipMessage {
         const obj: any = {
           kind: Kind.PING,
           updates: [],
-          target: ''
+          target: '',
+          wallTime: 0n
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -389,6 +396,10 @@ export namespace MembershipMessage {
             }
             case 4: {
               obj.target = reader.string()
+              break
+            }
+            case 5: {
+              obj.wallTime = reader.uint64()
               break
             }
             default: {
@@ -446,6 +457,13 @@ export namespace MembershipMessage {
               yield {
                 field: `${prefix}.target`,
                 value: reader.string()
+              }
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.wallTime`,
+                value: reader.uint64()
               }
               break
             }
@@ -549,6 +567,11 @@ export namespace MembershipMessage {
     value: string
   }
 
+  export interface MembershipMessageWallTimeFieldEvent {
+    field: '$.wallTime'
+    value: bigint
+  }
+
   export function encode (obj: Partial<MembershipMessage>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, MembershipMessage.codec())
   }
@@ -557,7 +580,7 @@ export namespace MembershipMessage {
     return decodeMessage(buf, MembershipMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MembershipMessage>): Generator<MembershipMessageKindFieldEvent | MembershipMessageSenderPeerIdFieldEvent | MembershipMessageSenderRoleFieldEvent | MembershipMessageSenderCapacityFieldEvent | MembershipMessageSenderAddrsFieldEvent | MembershipMessageSenderIncarnationFieldEvent | MembershipMessageSenderStateFieldEvent | MembershipMessageSenderVersionFieldEvent | MembershipMessageUpdatesPeerIdFieldEvent | MembershipMessageUpdatesRoleFieldEvent | MembershipMessageUpdatesCapacityFieldEvent | MembershipMessageUpdatesAddrsFieldEvent | MembershipMessageUpdatesIncarnationFieldEvent | MembershipMessageUpdatesStateFieldEvent | MembershipMessageUpdatesVersionFieldEvent | MembershipMessageTargetFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MembershipMessage>): Generator<MembershipMessageKindFieldEvent | MembershipMessageSenderPeerIdFieldEvent | MembershipMessageSenderRoleFieldEvent | MembershipMessageSenderCapacityFieldEvent | MembershipMessageSenderAddrsFieldEvent | MembershipMessageSenderIncarnationFieldEvent | MembershipMessageSenderStateFieldEvent | MembershipMessageSenderVersionFieldEvent | MembershipMessageUpdatesPeerIdFieldEvent | MembershipMessageUpdatesRoleFieldEvent | MembershipMessageUpdatesCapacityFieldEvent | MembershipMessageUpdatesAddrsFieldEvent | MembershipMessageUpdatesIncarnationFieldEvent | MembershipMessageUpdatesStateFieldEvent | MembershipMessageUpdatesVersionFieldEvent | MembershipMessageTargetFieldEvent | MembershipMessageWallTimeFieldEvent> {
     return streamMessage(buf, MembershipMessage.codec(), opts)
   }
 }

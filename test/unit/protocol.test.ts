@@ -29,7 +29,7 @@ describe('protocol', () => {
 
     it('round-trips every kind', () => {
       for (const kind of Object.values(MembershipMessage.Kind).filter((k): k is MembershipMessage.Kind => typeof k === 'string')) {
-        const msg: MembershipMessage = { kind, sender: member('a'), updates: [member('b'), member('c')], target: kind === MembershipMessage.Kind.PING_REQ ? 'QmTarget' : '' }
+        const msg: MembershipMessage = { kind, sender: member('a'), updates: [member('b'), member('c')], target: kind === MembershipMessage.Kind.PING_REQ ? 'QmTarget' : '', wallTime: 1796000000000n }
         assert.deepEqual(MembershipMessage.decode(MembershipMessage.encode(msg)), msg)
       }
     })

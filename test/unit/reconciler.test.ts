@@ -41,6 +41,7 @@ describe('Reconciler (two replicas on disk, RPC in memory)', () => {
       keys: new SenderKeyCache(),
       writeQuorum: 2,
       maxDriftMs: 60_000,
+      now: Date.now,
       reject: (r) => { rejected.push(r) },
       guard: { checkPut: () => {}, checkRead: () => {} },
       senders: new SenderBudget(new TokenBuckets(1000)),

@@ -26,7 +26,7 @@ export const handleStore: StoreHandler = async (req, from, ctx) => {
   const entries: MailboxEntry[] = []
   const hints: Array<{ peer: string, mailbox: string }> = []
   const refused: StoreResponse.Refusal[] = []
-  const now = Date.now()
+  const now = ctx.now()
   // a client's puts are charged to their senders, one token per envelope (its second mailbox is free);
   // servers pass on what an owner already accepted (hints, repair) and are not charged again
   const charging = from !== ctx.selfId && !ctx.isServerPeer(from)
