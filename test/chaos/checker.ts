@@ -104,8 +104,6 @@ export function check (rec: ChaosRecord): ChaosReport {
   const violations: Violation[] = []
   const flag = (checkName: string, detail: string): void => { if (violations.length < 200) violations.push({ check: checkName, detail }) }
   const byText = new Map(rec.sends.map((s) => [s.text, s]))
-  const idOf = new Map<string, string>()
-  for (const u of rec.users) idOf.set(u.handle, u.userId)
   const handleOf = new Map(rec.users.map((u) => [u.userId, u.handle]))
 
   // shown: exactly once per recipient, nothing unknown
