@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:net'
 import { createNode, type ChorusNode } from '../../node/index.js'
 import { openDb } from '../../node/store/db.js'
 import { FAST_MEMBERSHIP, LOOPBACK_LISTEN, startMesh, waitForServers, type Mesh } from '../helpers/mesh.js'
-import { TempDirs } from '../helpers/wait.js'
+import { TempDirs, scaled } from '../helpers/wait.js'
 
 function hasCode (name: string, code: string) {
   return (err: any): boolean => {
@@ -13,7 +13,8 @@ function hasCode (name: string, code: string) {
   }
 }
 
-describe('node lifecycle and its errors', () => {
+describe('node lifecycle and its errors', function () {
+  this.timeout(scaled(60_000))
   const dirs = new TempDirs()
   const nodes: ChorusNode[] = []
   const servers: Server[] = []
@@ -113,7 +114,8 @@ describe('node lifecycle and its errors', () => {
 
   describe('two nodes on one data dir', () => {
     let mesh: Mesh
-    before(async () => {
+    before(async function () {
+      this.timeout(scaled(60_000))
       mesh = await startMesh({ servers: 2 })
       await waitForServers(mesh.nodes, mesh.servers)
     })
@@ -129,7 +131,7 @@ describe('node lifecycle and its errors', () => {
       assert.equal(first.state, 'started')
       await first.database.put('still', 'here')
       assert.equal(await first.database.get('still'), 'here')
-      await waitForServers(mesh.nodes.filter((n) => n !== twin), mesh.servers, 5000)
+      await waitForServers(mesh.nodes.filter((n) => n !== twin), mesh.servers)
     })
   })
 })

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert'
 import { createServer } from 'node:net'
 import { MESH_TOPIC, VERSION, createNode, type ChorusNode } from '../../node/index.js'
 import { FAST_MEMBERSHIP, LOOPBACK_LISTEN, ids, startMesh, waitForServers, type Mesh } from '../helpers/mesh.js'
-import { TempDirs, waitFor } from '../helpers/wait.js'
+import { TempDirs, scaled, waitFor } from '../helpers/wait.js'
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
 async function freePort (): Promise<number> {
@@ -15,7 +15,7 @@ async function freePort (): Promise<number> {
 
 async function get (addr: string | undefined, path: string, init?: RequestInit): Promise<{ status: number, type: string | null, body: string }> {
   assert.ok(addr != null, 'the node has an HTTP address')
-  const res = await fetch(`http://${addr}${path}`, { ...init, signal: AbortSignal.timeout(5000) })
+  const res = await fetch(`http://${addr}${path}`, { ...init, signal: AbortSignal.timeout(scaled(10_000)) })
   return { status: res.status, type: res.headers.get('content-type'), body: await res.text() }
 }
 
@@ -24,13 +24,15 @@ function assertLine (body: string, re: RegExp, what = String(re)): void {
   assert.ok(re.test(body), `no line matching ${what} in /metrics`)
 }
 
-describe('the operator HTTP endpoint', () => {
+describe('the operator HTTP endpoint', function () {
+  this.timeout(scaled(60_000))
   describe('on a node in a mesh', () => {
     let mesh: Mesh
     let node: ChorusNode
     let addr: string
 
-    before(async () => {
+    before(async function () {
+      this.timeout(scaled(60_000))
       mesh = await startMesh({ servers: 2, options: (i) => i === 1 ? { http: '127.0.0.1:0' } : {} })
       node = mesh.servers[0]
       addr = node.httpAddress()!
@@ -120,7 +122,7 @@ describe('the operator HTTP endpoint', () => {
       const node = await createNode({ dataDir: dirs.make(), listen: LOOPBACK_LISTEN, http: `127.0.0.1:${port}`, membership: FAST_MEMBERSHIP })
       nodes.push(node)
       assert.equal(node.httpAddress(), undefined)
-      await assert.rejects(fetch(`http://127.0.0.1:${port}/health`), 'nothing listens before start')
+      await assert.rejects(fetch(`http://127.0.0.1:${port}/health`), (err: any) => err.cause?.code === 'ECONNREFUSED', 'nothing listens before start')
 
       await node.start()
       assert.equal(node.httpAddress(), `127.0.0.1:${port}`)
@@ -129,8 +131,9 @@ describe('the operator HTTP endpoint', () => {
       await node.stop()
       assert.equal(node.httpAddress(), undefined)
       await waitFor('the port to close', async () => {
-        try { await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(1000) }); return false } catch { return true }
-      }, { timeoutMs: 3000 })
+        // refused, not merely slow: a busy node that answers late still listens
+        try { await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(scaled(5000)) }); return false } catch (err: any) { return err.cause?.code === 'ECONNREFUSED' }
+      })
     })
   })
 })

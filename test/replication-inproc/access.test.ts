@@ -12,18 +12,19 @@ import { StoreRequest } from '../../protocol/pb/store.js'
 import { signReadAuth } from '../../protocol/read-auth.js'
 import { cursorOf } from '../../node/store/mailbox-store.js'
 import { startMesh, waitForServers, type Mesh } from '../helpers/mesh.js'
-import { waitFor } from '../helpers/wait.js'
+import { scaled, waitFor } from '../helpers/wait.js'
 
 describe('read access to user logs at the owners', function () {
-  this.timeout(60_000)
+  this.timeout(scaled(120_000))
   let mesh: Mesh
   let alice: User
   let bob: User
   let mallory: User
 
-  before(async () => {
+  before(async function () {
+    this.timeout(scaled(120_000))
     mesh = await startMesh({ servers: 3, clients: 2, options: () => ({ replicas: 3, writeQuorum: 2 }) })
-    await waitForServers(mesh.nodes, mesh.servers, 20_000)
+    await waitForServers(mesh.nodes, mesh.servers)
     alice = await mesh.clients[0].openUser('alice')
     bob = await mesh.clients[1].openUser('bob')
     mallory = await mesh.clients[0].openUser('mallory')

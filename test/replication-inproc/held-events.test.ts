@@ -7,15 +7,16 @@ import { strict as assert } from 'node:assert'
 import type { ChorusNode } from '../../node/index.js'
 import type { Message, SubscriptionRequestEvent } from '../../node/index.js'
 import { startMesh, waitForServers, type Mesh } from '../helpers/mesh.js'
-import { waitFor } from '../helpers/wait.js'
+import { scaled, waitFor } from '../helpers/wait.js'
 
 describe('events found during openUser are held for their first listener', function () {
-  this.timeout(60_000)
+  this.timeout(scaled(120_000))
   let mesh: Mesh
 
-  before(async () => {
+  before(async function () {
+    this.timeout(scaled(120_000))
     mesh = await startMesh({ servers: 3, clients: 1, options: () => ({ replicas: 3, writeQuorum: 2 }) })
-    await waitForServers(mesh.nodes, mesh.servers, 20_000)
+    await waitForServers(mesh.nodes, mesh.servers)
   })
   after(async () => { await mesh?.cleanup() })
 
@@ -23,7 +24,7 @@ describe('events found during openUser are held for their first listener', funct
     const alice = await mesh.clients[0].openUser('alice')
     const bobDir = mesh.dirs.make('chorus-bob-')
     const first: ChorusNode = await mesh.spawn('client', { dataDir: bobDir })
-    await waitForServers([first], mesh.servers, 20_000)
+    await waitForServers([first], mesh.servers)
     await first.openUser('bob')
     await first.stop()
 
@@ -31,13 +32,15 @@ describe('events found during openUser are held for their first listener', funct
     await alice.send('bob', 'while you were out')
 
     const again = await mesh.spawn('client', { dataDir: bobDir })
-    await waitForServers([again], mesh.servers, 20_000)
+    await waitForServers([again], mesh.servers)
     const bob = await again.openUser('bob')
     const requests: SubscriptionRequestEvent[] = []
     const messages: Message[] = []
     bob.on('subscription', (r) => requests.push(r))
     bob.on('message', (m) => messages.push(m))
-    await waitFor('the held events', () => requests.length > 0 && messages.length > 0, { timeoutMs: 10_000 })
+    await waitFor('the held events', () => requests.length > 0 && messages.length > 0)
+    // one more sync (it resolves once it has shown what it brought): a second copy would be there now
+    await bob.sync()
     assert.deepEqual(requests.map((r) => r.from), ['alice'])
     assert.deepEqual(messages.map((m) => m.text), ['while you were out'])
   })

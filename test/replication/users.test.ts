@@ -8,6 +8,7 @@
 import { strict as assert } from 'node:assert'
 import { ServerMesh, CLIENT_OPTIONS } from '../helpers/server-mesh.js'
 import { UserAgents, type UserAgent } from '../helpers/user-agent.js'
+import { scaled } from '../helpers/wait.js'
 
 const SERVERS = 5
 const OFFLINE_MESSAGES = 50
@@ -16,7 +17,7 @@ const LARGE_MESSAGES = 150
 const LARGE_BODY = 60_000
 
 describe('replication (processes): handles and offline delivery', function () {
-  this.timeout(90_000)
+  this.timeout(scaled(180_000))
   const mesh = new ServerMesh()
   const agents = new UserAgents()
   let alice: UserAgent
@@ -29,8 +30,15 @@ describe('replication (processes): handles and offline delivery', function () {
     await agent.waitForServers(mesh.ids())
   }
 
+  /** Start bob's node again and open his user unless it runs (a test that stopped it, or failed while it was down, leaves it so). */
+  async function ensureBob (): Promise<void> {
+    const state = await bob.status().then((s) => s.state, () => 'not started')
+    if (state !== 'started') await startAgent(bob, bobDir)
+    await bob.openUser('bob')
+  }
+
   before(async function () {
-    this.timeout(60_000)
+    this.timeout(scaled(120_000))
     alice = agents.spawn('alice')
     bob = agents.spawn('bob')
     await mesh.start(SERVERS)
@@ -38,6 +46,11 @@ describe('replication (processes): handles and offline delivery', function () {
     await Promise.all([startAgent(alice, mesh.procs.dir('chorus-alice-')), startAgent(bob, bobDir)])
     await alice.openUser('alice')
     await bob.openUser('bob')
+  })
+
+  beforeEach(async function () {
+    this.timeout(scaled(90_000))
+    await ensureBob()
   })
 
   after(async () => {
@@ -81,10 +94,13 @@ describe('replication (processes): handles and offline delivery', function () {
     await startAgent(bob, bobDir)
     const reopened = await bob.openUser('bob')
     assert.equal(reopened.handle, 'bob')
-    const got = await bob.waitForReceived(`${OFFLINE_MESSAGES} messages after reopening`, (r) => r.length >= OFFLINE_MESSAGES, 15_000)
-    // one more sync interval: anything re-emitted late would show up now
+    const got = await bob.waitForReceived(`${OFFLINE_MESSAGES} messages after reopening`, (r) => r.length >= OFFLINE_MESSAGES)
+    // a later message on the live path, then one more sync (it resolves once it has shown what it
+    // brought): anything re-emitted late by either path would show up by now
     const lastSend = await alice.send('alice', 'bob', 'welcome back')
-    const all = await bob.waitForReceived('the welcome', (r) => r.some((m) => m.id === lastSend.id))
+    await bob.waitForReceived('the welcome', (r) => r.some((m) => m.id === lastSend.id))
+    await bob.call('bob', 'user', 'sync')
+    const all = await bob.received()
 
     assert.deepEqual(all.map((m) => m.id), [...sent, lastSend.id], 'exactly the messages sent while away, in send order, each once, then the new one')
     assert.deepEqual(got.slice(0, OFFLINE_MESSAGES).map((m) => m.text), outcomes.map((o) => o.text))
@@ -101,7 +117,12 @@ describe('replication (processes): handles and offline delivery', function () {
 
     await startAgent(bob, bobDir)
     await bob.openUser('bob')
-    const got = await bob.waitForReceived(`${LARGE_MESSAGES} large messages`, (r) => r.length >= LARGE_MESSAGES, 20_000)
+    await bob.waitForReceived(`${LARGE_MESSAGES} large messages`, (r) => r.length >= LARGE_MESSAGES, scaled(60_000))
+    // a later message on the live path and one more sync: a copy shown twice would be there by now
+    const lastSend = await alice.send('alice', 'bob', 'after the large ones')
+    await bob.waitForReceived('the message after them', (r) => r.some((m) => m.id === lastSend.id))
+    await bob.call('bob', 'user', 'sync')
+    const got = (await bob.received()).filter((m) => m.id !== lastSend.id)
     assert.deepEqual(got.map((m) => m.id), sent, 'in send order, each once')
     assert.ok(got.every((m, i) => m.text === outcomes[i].text), 'bodies intact')
     const history = (await bob.history('bob', 'alice')).filter((m) => m.text.startsWith(body))
