@@ -38,7 +38,10 @@ export interface SendRecord {
 
 /** A window during which a server could not serve (killed until restarted and seen again, or paused). */
 export interface FaultWindow {
+  /** the server at fault ('' for a client restart) */
   server: string
+  /** the user whose node restarted (client-restart) */
+  user?: string
   kind: 'kill' | 'pause' | 'client-restart' | 'skew'
   from: number
   to: number

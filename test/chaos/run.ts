@@ -233,7 +233,7 @@ export async function runChaos (o: ChaosOptions): Promise<ChaosResult> {
           await agent.start([bootstrap.bootstrapAddr], dirs.get(h)!, clientOptions, 1000, ids.length)
           paused.delete(h)
           resume()
-          faults.push({ server: '', kind: 'client-restart', from, to: Date.now() })
+          faults.push({ server: '', user: h, kind: 'client-restart', from, to: Date.now() })
           log(`nemesis: ${h}'s node stopped and reopened on its data dir in ${Date.now() - from} ms`)
         }
       }
