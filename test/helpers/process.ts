@@ -12,7 +12,7 @@ import { createServer } from 'node:net'
 import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import { TempDirs, scaled } from './wait.js'
+import { TempDirs, scaled, waitFor } from './wait.js'
 
 /** The repository root, where `bin/chorus` lives. */
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -156,6 +156,18 @@ export class ChorusProcess {
     return JSON.parse(await httpGet(this.statusUrl, timeoutMs)) as ChorusStatus
   }
 
+  /** GET the --http /metrics text (Prometheus). */
+  async metrics (timeoutMs = scaled(5000)): Promise<string> {
+    if (this.statusUrl == null) throw new Error(`process ${this.describe()} printed no http: line`)
+    return httpGet(this.statusUrl.replace(/\/status$/, '/metrics'), timeoutMs)
+  }
+
+  /** One unlabelled counter or gauge of /metrics; 0 when it is absent. */
+  async metric (name: string): Promise<number> {
+    const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(await this.metrics())
+    return m == null ? 0 : Number(m[1])
+  }
+
   /** Send a signal if the process still runs. */
   kill (signal: NodeJS.Signals = 'SIGTERM'): void {
     if (this.alive) this.child.kill(signal)
@@ -267,6 +279,20 @@ export class ChorusProcesses {
     this.procs.length = 0
     this.dirs.cleanup()
   }
+}
+
+/**
+ * Wait until each of `procs` (with --http) has sent `rounds` full probe rounds more than when called: a
+ * round probes every member in its view once, and urgent and routine probes alternate, hence two per
+ * member. Whatever a member would still tell it about a peer has reached it by then.
+ */
+export async function probeRounds (procs: ChorusProcess[], rounds: number): Promise<void> {
+  const probes = 'chorus_membership_probes_sent_total'
+  const from = await Promise.all(procs.map(async (p) => ({ sent: await p.metric(probes), members: (await p.status()).peers.length })))
+  await waitFor(`${rounds} more probe rounds on ${procs.length} processes`, async () => {
+    const sent = await Promise.all(procs.map(async (p) => await p.metric(probes)))
+    return sent.every((n, i) => n >= from[i].sent + rounds * 2 * Math.max(1, from[i].members))
+  }, { intervalMs: 100 })
 }
 
 /** A TCP port that was free on `host` a moment ago (bound to 0, read, released). */

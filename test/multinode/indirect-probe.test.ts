@@ -13,18 +13,37 @@ import { MAX_FRAME_BYTES } from '../../node/membership/constants.js'
 import { toPb } from '../../node/membership/member.js'
 import { MEMBERSHIP_PROTOCOL } from '../../protocol/constants.js'
 import { MembershipMessage } from '../../protocol/pb/membership.js'
-import { FAST_MEMBERSHIP, startMesh, waitForServers, type Mesh } from '../helpers/mesh.js'
+import type { MemberTable } from '../../node/membership/member-table.js'
+import { startMesh, waitForServers, type Mesh } from '../helpers/mesh.js'
 import { PartitionGater, heal, isolate } from '../helpers/partition.js'
+import { scaled, waitFor } from '../helpers/wait.js'
 
-const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
+/** Indirect acks each of the two cut-off servers must have had for the other before the check. */
+const ACKS = 3
+
+/**
+ * Record every probe of `target` by `node` that failed (what makes a node suspect a peer), by wrapping
+ * its member table's `probeFailed`, which the prober calls.
+ */
+function failedProbes (node: ChorusNode, target: string): string[] {
+  const table = (node.membership as unknown as { table: MemberTable }).table
+  const failed: string[] = []
+  const probeFailed = table.probeFailed.bind(table)
+  table.probeFailed = (peerId: string): void => {
+    if (peerId === target) failed.push(new Date().toISOString())
+    probeFailed(peerId)
+  }
+  return failed
+}
 
 describe('indirect probes (SWIM PING_REQ)', function () {
-  this.timeout(60_000)
+  this.timeout(scaled(60_000))
   let mesh: Mesh
 
-  before(async () => {
+  before(async function () {
+    this.timeout(scaled(60_000))
     mesh = await startMesh({ servers: 4, options: () => ({ connectionGater: new PartitionGater() }) })
-    await waitForServers(mesh.nodes, mesh.servers, 20_000)
+    await waitForServers(mesh.nodes, mesh.servers)
   })
   after(async () => { await mesh?.cleanup() })
 
@@ -33,19 +52,27 @@ describe('indirect probes (SWIM PING_REQ)', function () {
     const A = a.peerId.toString()
     const B = b.peerId.toString()
     const before = { a: a.membership.stats.indirectAcks, b: b.membership.stats.indirectAcks }
-    await isolate(a, [b])
-    // watch for three suspicion timeouts: without indirect probes, the first failed probe suspects
+    // a failed probe is what makes a node suspect a peer: record every one between the two
+    const aFailed = failedProbes(a, B)
+    const bFailed = failedProbes(b, A)
     const states = new Set<string>()
-    const until = Date.now() + 3 * (FAST_MEMBERSHIP.suspicionTimeoutMs ?? 1500)
-    while (Date.now() < until) {
+    const look = (): void => {
       states.add(`a sees b ${a.membership.stateOf(B) ?? 'nothing'}`)
       states.add(`b sees a ${b.membership.stateOf(A) ?? 'nothing'}`)
-      await sleep(20)
     }
-    await heal(a, [b])
+    await isolate(a, [b])
+    try {
+      // each probe of the other now goes through the others: wait for several such probes on both sides,
+      // each of which would have been a failed probe (a suspicion) without them
+      await waitFor(`${ACKS} indirect acks on each side`, () => {
+        look()
+        return a.membership.stats.indirectAcks >= before.a + ACKS && b.membership.stats.indirectAcks >= before.b + ACKS
+      }, { intervalMs: 10 })
+    } finally {
+      await heal(a, [b])
+    }
+    assert.deepEqual({ a: aFailed, b: bFailed }, { a: [], b: [] }, 'probes between the two that failed')
     assert.deepEqual([...states].sort(), ['a sees b alive', 'b sees a alive'])
-    assert.ok(a.membership.stats.indirectAcks > before.a, `a had acks through others (${a.membership.stats.indirectAcks - before.a})`)
-    assert.ok(b.membership.stats.indirectAcks > before.b, `b had acks through others (${b.membership.stats.indirectAcks - before.b})`)
     assert.ok(mesh.servers.slice(2).some((s) => s.membership.stats.pingReqsServed > 0), 'the others served PING_REQs')
   })
 
@@ -53,11 +80,11 @@ describe('indirect probes (SWIM PING_REQ)', function () {
     const [asker, helper, target] = mesh.servers
     const stranger = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
     const ask = async (node: ChorusNode, to: ChorusNode, about: string): Promise<MembershipMessage.Kind> => {
-      const stream = await node.libp2p.dialProtocol(to.peerId, MEMBERSHIP_PROTOCOL, { signal: AbortSignal.timeout(5000) })
+      const stream = await node.libp2p.dialProtocol(to.peerId, MEMBERSHIP_PROTOCOL, { signal: AbortSignal.timeout(scaled(10_000)) })
       const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
       const me = { peerId: node.peerId.toString(), role: node.role, capacity: 1, addrs: [], incarnation: 0n, state: 'alive' as const, version: '' }
       await lp.write(MembershipMessage.encode({ kind: MembershipMessage.Kind.PING_REQ, sender: toPb(me), updates: [], target: about }))
-      const reply = MembershipMessage.decode((await lp.read({ signal: AbortSignal.timeout(5000) })).subarray())
+      const reply = MembershipMessage.decode((await lp.read({ signal: AbortSignal.timeout(scaled(10_000)) })).subarray())
       await stream.close().catch(() => {})
       return reply.kind
     }

@@ -7,10 +7,8 @@ import { toPb, type MemberRecord } from '../../node/membership/member.js'
 import { MEMBERSHIP_PROTOCOL } from '../../protocol/constants.js'
 import { MembershipMessage } from '../../protocol/pb/membership.js'
 import { startMesh, waitForServers, type Mesh } from '../helpers/mesh.js'
-import { waitFor } from '../helpers/wait.js'
+import { scaled, waitFor } from '../helpers/wait.js'
 import { concat, varint } from '../helpers/frames.js'
-
-/** Unsigned LEB128, the length prefix of a membership frame. */
 
 /** A record for `node` as the node would describe itself, with `peerId` replaceable for spoofing. */
 function recordOf (node: ChorusNode, over: Partial<MemberRecord> = {}): MemberRecord {
@@ -21,7 +19,11 @@ function frame (kind: MembershipMessage.Kind, sender: MemberRecord): Uint8Array 
   return MembershipMessage.encode({ kind, sender: toPb(sender), updates: [] })
 }
 
-describe('membership under malformed and spoofed frames', () => {
+/** Bytes that are not a protobuf, as one frame. */
+const GARBAGE = (): Uint8Array => { const junk = Uint8Array.from([0x0f, 0xff, 0xff, 0xff]); return concat(varint(junk.byteLength), junk) }
+
+describe('membership under malformed and spoofed frames', function () {
+  this.timeout(scaled(60_000))
   let mesh: Mesh
   let target: ChorusNode
   let attacker: ChorusNode
@@ -30,7 +32,7 @@ describe('membership under malformed and spoofed frames', () => {
 
   /** Open a raw membership stream from the attacker to the target and write `bytes` as they are. */
   async function sendRaw (bytes: Uint8Array): Promise<Stream> {
-    const stream = await attacker.libp2p.dialProtocol(target.peerId, MEMBERSHIP_PROTOCOL, { signal: AbortSignal.timeout(5000) })
+    const stream = await attacker.libp2p.dialProtocol(target.peerId, MEMBERSHIP_PROTOCOL, { signal: AbortSignal.timeout(scaled(10_000)) })
     streams.push(stream)
     stream.send(bytes)
     return stream
@@ -40,12 +42,13 @@ describe('membership under malformed and spoofed frames', () => {
   async function expectRejected (what: string, bytes: Uint8Array): Promise<void> {
     const before = target.membership.stats.malformedFrames
     const stream = await sendRaw(bytes)
-    await waitFor(`${what}: the target to abort the stream`, () => stream.status !== 'open', { timeoutMs: 3000 })
-    await waitFor(`${what} to be counted as malformed`, () => target.membership.stats.malformedFrames > before, { timeoutMs: 1000 })
+    await waitFor(`${what}: the target to abort the stream`, () => stream.status !== 'open')
+    await waitFor(`${what} to be counted as malformed`, () => target.membership.stats.malformedFrames > before)
     assert.equal(target.membership.stats.malformedFrames, before + 1)
   }
 
-  before(async () => {
+  before(async function () {
+    this.timeout(scaled(60_000))
     mesh = await startMesh({ servers: 3, options: (i) => i === 1 ? { http: '127.0.0.1:0' } : {} })
     ;[target, attacker, bystander] = mesh.servers
     await waitForServers(mesh.nodes, mesh.servers)
@@ -54,8 +57,7 @@ describe('membership under malformed and spoofed frames', () => {
   after(async () => { await mesh?.cleanup() })
 
   it('rejects bytes that are not a protobuf', async () => {
-    const junk = Uint8Array.from([0x0f, 0xff, 0xff, 0xff])
-    await expectRejected('garbage', concat(varint(junk.byteLength), junk))
+    await expectRejected('garbage', GARBAGE())
   })
 
   it('rejects a truncated protobuf field', async () => {
@@ -102,25 +104,27 @@ describe('membership under malformed and spoofed frames', () => {
   })
 
   it('shows the count in /metrics', async () => {
-    const text = await (await fetch(`http://${target.httpAddress()}/metrics`)).text()
+    await expectRejected('garbage to be counted', GARBAGE())
+    const text = await (await fetch(`http://${target.httpAddress()}/metrics`, { signal: AbortSignal.timeout(scaled(10_000)) })).text()
     const m = /^chorus_membership_malformed_frames_total (\d+)$/m.exec(text)
     assert.ok(m != null, 'chorus_membership_malformed_frames_total is exported')
     assert.equal(Number(m[1]), target.membership.stats.malformedFrames)
-    assert.ok(Number(m[1]) >= 6)
+    assert.ok(Number(m[1]) >= 1)
   })
 
   it('keeps serving: the view stays complete and an honest probe is answered', async () => {
-    await waitForServers(mesh.nodes, mesh.servers, 5000)
+    await expectRejected('garbage before an honest probe', GARBAGE())
+    await waitForServers(mesh.nodes, mesh.servers)
     const pings = target.membership.stats.pingsReceived
-    const stream = await attacker.libp2p.dialProtocol(target.peerId, MEMBERSHIP_PROTOCOL, { signal: AbortSignal.timeout(5000) })
+    const stream = await attacker.libp2p.dialProtocol(target.peerId, MEMBERSHIP_PROTOCOL, { signal: AbortSignal.timeout(scaled(10_000)) })
     streams.push(stream)
     const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
-    await lp.write(frame(MembershipMessage.Kind.PING, recordOf(attacker)), { signal: AbortSignal.timeout(5000) })
-    const reply = MembershipMessage.decode((await lp.read({ signal: AbortSignal.timeout(5000) })).subarray())
+    await lp.write(frame(MembershipMessage.Kind.PING, recordOf(attacker)), { signal: AbortSignal.timeout(scaled(10_000)) })
+    const reply = MembershipMessage.decode((await lp.read({ signal: AbortSignal.timeout(scaled(10_000)) })).subarray())
     assert.equal(reply.kind, MembershipMessage.Kind.ACK)
     assert.equal(reply.sender?.peerId, target.peerId.toString())
     assert.ok(target.membership.stats.pingsReceived > pings)
-    const res = await fetch(`http://${target.httpAddress()}/health`)
+    const res = await fetch(`http://${target.httpAddress()}/health`, { signal: AbortSignal.timeout(scaled(10_000)) })
     assert.equal(res.status, 200)
     await res.text()
   })

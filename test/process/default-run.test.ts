@@ -7,13 +7,14 @@ import { strict as assert } from 'node:assert'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { ChorusProcesses, portIsFree } from '../helpers/process.js'
+import { scaled } from '../helpers/wait.js'
 
 /** DEFAULT_TCP_PORT and DEFAULT_WS_PORT of node/constants.ts, spelt out: the test pins the documented defaults. */
 const TCP_PORT = 7400
 const WS_PORT = 7401
 
 describe('process: chorus start with no flags', function () {
-  this.timeout(30_000)
+  this.timeout(scaled(60_000))
   const procs = new ChorusProcesses()
   after(async () => { await procs.cleanup() })
 
@@ -26,7 +27,7 @@ describe('process: chorus start with no flags', function () {
     }
     const home = procs.dir('chorus-home-')
     const node = procs.spawn(['start'], { env: { CHORUS_HOME: home } })
-    await node.waitForLine(new RegExp(`^listening: /ip4/[\\d.]+/tcp/${TCP_PORT}/p2p/`), 15_000)
+    await node.waitForLine(new RegExp(`^listening: /ip4/[\\d.]+/tcp/${TCP_PORT}/p2p/`))
     await node.waitForLine(new RegExp(`^listening: /ip4/[\\d.]+/tcp/${WS_PORT}/ws/p2p/`))
     await node.waitForLine(/^no --bootstrap given/)
     assert.match(node.stdout[0], /^chorus \S+ started as server$/)
@@ -37,7 +38,7 @@ describe('process: chorus start with no flags', function () {
     assert.ok(node.listening.every((a) => a.endsWith(`/p2p/${node.peerId!}`)), 'listen addresses carry the peer id')
 
     node.kill('SIGTERM')
-    const exit = await node.waitForExit(5000)
+    const exit = await node.waitForExit()
     assert.deepEqual(exit, { code: 0, signal: null }, node.describe())
     assert.deepEqual(node.stdout.slice(-2), ['SIGTERM: stopping', 'stopped'])
     assert.deepEqual(node.stderr, [])

@@ -7,9 +7,10 @@ import { strict as assert } from 'node:assert'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ChorusProcesses, type ChorusStatus, type SpawnOptions } from '../helpers/process.js'
+import { scaled } from '../helpers/wait.js'
 
 describe('process: flag > environment > config file > default', function () {
-  this.timeout(60_000)
+  this.timeout(scaled(60_000))
   const procs = new ChorusProcesses()
   let config: string
   let dataDir: string
