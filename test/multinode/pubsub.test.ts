@@ -3,7 +3,10 @@ import { MESH_TOPIC, type ChorusNode } from '../../node/index.js'
 import { startMesh, waitForServers, type Mesh } from '../helpers/mesh.js'
 import { scaled, waitFor } from '../helpers/wait.js'
 
-/** A topic of its own for each test, so that no test sees another's subscriptions or messages. */
+/**
+ * A topic of its own for each test, so that no test sees another's subscriptions or messages. (Message
+ * ids are the hash of the data, whatever the topic: every payload in this file is different too.)
+ */
 const topicFor = (test: string): string => `/chorus/test/pubsub/${test}/1`
 
 /** Every message `node` receives on `topic`, as text. */
@@ -58,7 +61,7 @@ describe('gossipsub between nodes', function () {
     assert.ok(result.recipients.length >= 1)
     await waitFor('every receiver to get the message', () => inboxes.every((got) => got.length > 0))
     // a later message on the same path: a second copy of the first would have come before it
-    await publisher.libp2p.services.pubsub.publish(marker, new TextEncoder().encode('later'))
+    await publisher.libp2p.services.pubsub.publish(marker, new TextEncoder().encode('later, after hello'))
     await waitFor('every receiver to get the later message', () => markers.every((got) => got.length > 0))
     for (const got of inboxes) assert.deepEqual(got, ['hello mesh'])
 
@@ -80,9 +83,9 @@ describe('gossipsub between nodes', function () {
     await publisher.libp2p.services.pubsub.publish(topic, new TextEncoder().encode('second'))
     // a later message from the same publisher on a topic the quitter still follows: once it is there,
     // the one before it would have been too
-    await publisher.libp2p.services.pubsub.publish(marker, new TextEncoder().encode('later'))
+    await publisher.libp2p.services.pubsub.publish(marker, new TextEncoder().encode('later, after second'))
     await waitFor('the subscriber to get it', () => stay.includes('second'))
-    await waitFor('the quitter to get the later message', () => quitterMarkers.includes('later'))
+    await waitFor('the quitter to get the later message', () => quitterMarkers.includes('later, after second'))
     assert.deepEqual(quit, [])
   })
 })
