@@ -19,6 +19,7 @@ import { roomMailbox } from '../../protocol/mailbox.js'
 import { mailboxKey } from '../../node/replication/placement.js'
 import { ChorusProcesses, LOOPBACK_ARGS, type ChorusProcess } from '../helpers/process.js'
 import { REPLICAS, WRITE_QUORUM } from '../helpers/server-mesh.js'
+import { prng } from '../helpers/prng.js'
 import { waitFor } from '../helpers/wait.js'
 import { ChaosAgent, type Shown } from './agent.js'
 import { check, conversationOf, type ChaosRecord, type ChaosReport, type FaultWindow, type HistoryRead, type SendRecord } from './checker.js'
@@ -56,18 +57,6 @@ export interface ChaosResult {
   record: ChaosRecord
   /** ms: mesh start, chat, settle, read back */
   phases: Record<string, number>
-}
-
-/** A small, fast, seedable PRNG (mulberry32). */
-export function prng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
