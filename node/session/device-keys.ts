@@ -17,7 +17,7 @@ import { StoreRequest, type StoreResponse } from '../../protocol/pb/store.js'
 import { signPrekeyUpload } from '../../protocol/prekeys.js'
 import {
   createSecretIdentity, encodeBundle, generateOneTimePrekeys, generateSignedPrekey, prekeyBundle,
-  type OneTimePrekey, type SecretIdentity, type SignedPrekey
+  type OneTimePrekey, type SecretIdentity, type SignedPrekey, type X25519KeyPair
 } from '../../protocol/secret/index.js'
 import { NoServersError, QuorumError } from '../replication/errors.js'
 import type { Replication } from '../replication/replication.js'
@@ -77,10 +77,10 @@ export class DeviceKeys {
     const raw = await this.store.get(`dh!${this.me}`)
     if (raw != null) {
       const j = JSON.parse(raw)
-      return { identityKey: this.c.identity, identityDhKey: { publicKey: unb64(j.pub), privateKey: unb64(j.priv) }, identityDhSignature: unb64(j.sig) }
+      return { identityKey: this.c.identity, identityDhKey: keyPairOf(j), identityDhSignature: unb64(j.sig) }
     }
     const id = createSecretIdentity(this.c.identity)
-    await this.store.put(`dh!${this.me}`, JSON.stringify({ pub: b64(id.identityDhKey.publicKey), priv: b64(id.identityDhKey.privateKey), sig: b64(id.identityDhSignature) }))
+    await this.store.put(`dh!${this.me}`, JSON.stringify({ ...keyPairJson(id.identityDhKey), sig: b64(id.identityDhSignature) }))
     return id
   }
 
@@ -97,8 +97,7 @@ export class DeviceKeys {
   async loadOneTimePrekey (id: number): Promise<OneTimePrekey | undefined> {
     const raw = await this.store.get(this.oneTimeKey(id))
     if (raw == null) return undefined
-    const j = JSON.parse(raw)
-    return { id, keyPair: { publicKey: unb64(j.pub), privateKey: unb64(j.priv) } }
+    return { id, keyPair: keyPairOf(JSON.parse(raw)) }
   }
 
   /**
@@ -114,7 +113,8 @@ export class DeviceKeys {
     let current: SignedPrekey | undefined
     if (m.spk === 0 || now - m.rotatedAt > DEFAULT_SIGNED_PREKEY_ROTATION_MS) {
       current = generateSignedPrekey(identity, m.nextSpk, now)
-      ops.push({ type: 'put', key: `spk!${this.me}!${hex8(current.id)}`, value: JSON.stringify({ pub: b64(current.keyPair.publicKey), priv: b64(current.keyPair.privateKey), sig: b64(current.signature), createdAt: current.createdAt }) })
+      const value = JSON.stringify({ ...keyPairJson(current.keyPair), sig: b64(current.signature), createdAt: current.createdAt })
+      ops.push({ type: 'put', key: `spk!${this.me}!${hex8(current.id)}`, value })
       // the one before the previous is no longer named by any bundle a client accepts; nor are the
       // initiations remembered under it needed: one naming it fails for want of the key
       if (m.spk > 1) ops.push({ type: 'del', key: `spk!${this.me}!${hex8(m.spk - 1)}` }, ...await this.forgetInitiations(m.spk - 1))
@@ -130,7 +130,7 @@ export class DeviceKeys {
     if (m.published === 0 || force) {
       fresh = generateOneTimePrekeys(m.nextOtk, DEFAULT_ONE_TIME_BATCH)
       m.nextOtk += DEFAULT_ONE_TIME_BATCH
-      for (const k of fresh) ops.push({ type: 'put', key: this.oneTimeKey(k.id), value: JSON.stringify({ pub: b64(k.keyPair.publicKey), priv: b64(k.keyPair.privateKey), createdAt: now }) })
+      for (const k of fresh) ops.push({ type: 'put', key: this.oneTimeKey(k.id), value: JSON.stringify({ ...keyPairJson(k.keyPair), createdAt: now }) })
     }
     // the private keys are on disk before anyone can be handed the public ones
     ops.push({ type: 'put', key: `meta!${this.me}`, value: JSON.stringify(m) })
@@ -162,10 +162,11 @@ export class DeviceKeys {
 
   /** Upload to every owner of this user; resolves with the fewest one-time prekeys an owner reported. */
   private async publish (bundle: ReturnType<typeof prekeyBundle>, oneTime: OneTimePrekey[]): Promise<number> {
-    const upload = signPrekeyUpload(this.c.identity, encodeBundle(bundle), oneTime.map((k) => ({ id: k.id, publicKey: k.keyPair.publicKey })), this.c.now())
+    const keys = oneTime.map((k) => ({ id: k.id, publicKey: k.keyPair.publicKey }))
+    const upload = signPrekeyUpload(this.c.identity, encodeBundle(bundle), keys, this.c.now()) as Uint8Array<ArrayBuffer>
     const owners = this.c.replication.placement.ownersOf(this.me)
     if (owners.length === 0) throw new NoServersError()
-    const answers = await Promise.allSettled(owners.map(async (o) => this.c.replication.call(o, { kind: StoreRequest.Kind.PREKEYS_PUT, prekeys: upload as Uint8Array<ArrayBuffer> })))
+    const answers = await Promise.allSettled(owners.map(async (o) => this.c.replication.call(o, { kind: StoreRequest.Kind.PREKEYS_PUT, prekeys: upload })))
     const ok = answers.filter((a) => a.status === 'fulfilled').map((a) => (a as PromiseFulfilledResult<StoreResponse>).value.remaining)
     if (ok.length === 0) throw new QuorumError(`no owner of ${this.me} took the prekeys`)
     return Math.min(...ok)
@@ -173,5 +174,14 @@ export class DeviceKeys {
 }
 
 function signedPrekeyOf (id: number, j: { pub: string, priv: string, sig: string, createdAt: number }): SignedPrekey {
-  return { id, keyPair: { publicKey: unb64(j.pub), privateKey: unb64(j.priv) }, signature: unb64(j.sig), createdAt: j.createdAt }
+  return { id, keyPair: keyPairOf(j), signature: unb64(j.sig), createdAt: j.createdAt }
+}
+
+/** A stored X25519 key pair (JSON `pub`, `priv`, base64). */
+function keyPairOf (j: { pub: string, priv: string }): X25519KeyPair {
+  return { publicKey: unb64(j.pub), privateKey: unb64(j.priv) }
+}
+
+function keyPairJson (k: X25519KeyPair): { pub: string, priv: string } {
+  return { pub: b64(k.publicKey), priv: b64(k.privateKey) }
 }

@@ -37,7 +37,9 @@ export function requireUserId (name: string, value: unknown): string {
 
 /** A handle, or a user id. */
 export function requireHandle (name: string, value: unknown): string {
-  if (typeof value !== 'string' || !HANDLE_PATTERN.test(value)) throw new InvalidOptionError(name, `must be a handle or user id matching ${String(HANDLE_PATTERN)} (got ${describe(value)})`)
+  if (typeof value !== 'string' || !HANDLE_PATTERN.test(value)) {
+    throw new InvalidOptionError(name, `must be a handle or user id matching ${String(HANDLE_PATTERN)} (got ${describe(value)})`)
+  }
   return value
 }
 
@@ -51,7 +53,9 @@ export function requireText (name: string, value: unknown): string {
 
 /** A self-destruct timer: whole milliseconds, 0 (none) to MAX_TTL_MS. */
 export function requireTtl (name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value)) throw new InvalidOptionError(name, `must be a whole number of milliseconds (got ${describe(value)})`)
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    throw new InvalidOptionError(name, `must be a whole number of milliseconds (got ${describe(value)})`)
+  }
   if (value < 0 || value > MAX_TTL_MS) throw new InvalidOptionError(name, `must be between 0 and ${MAX_TTL_MS} (got ${value})`)
   return value
 }
@@ -68,14 +72,22 @@ export function requireOptions (name: string, value: unknown, allowed: readonly 
 
 /** Bytes of exactly `length`. */
 export function requireBytes (name: string, value: unknown, length: number): Uint8Array {
-  if (!(value instanceof Uint8Array) || value.byteLength !== length) throw new InvalidOptionError(name, `must be ${length} bytes (got ${describe(value)})`)
+  if (!(value instanceof Uint8Array) || value.byteLength !== length) {
+    throw new InvalidOptionError(name, `must be ${length} bytes (got ${describe(value)})`)
+  }
   return value
 }
 
 /** Envelope ids (hex), as a read receipt names them. */
 export function requireIds (name: string, value: unknown): string[] {
   if (!Array.isArray(value)) throw new InvalidOptionError(name, `must be an array of message ids (got ${describe(value)})`)
-  value.forEach((id, i) => { if (typeof id !== 'string' || !ENVELOPE_ID_HEX.test(id)) throw new InvalidOptionError(`${name}[${i}]`, `must be a message id, 32 hex digits (got ${describe(id)})`) })
+  value.forEach((id, i) => { requireMessageId(`${name}[${i}]`, id) })
+  return value
+}
+
+/** An envelope id: 32 hex digits. */
+function requireMessageId (name: string, value: unknown): string {
+  if (typeof value !== 'string' || !ENVELOPE_ID_HEX.test(value)) throw new InvalidOptionError(name, `must be a message id, 32 hex digits (got ${describe(value)})`)
   return value
 }
 
@@ -83,9 +95,7 @@ export function requireIds (name: string, value: unknown): string[] {
 export function requireMessage (name: string, value: unknown): { id: string, fromId: string } {
   if (value == null || typeof value !== 'object') throw new InvalidOptionError(name, `must be a secret message (got ${describe(value)})`)
   const m = value as { id?: unknown, fromId?: unknown }
-  if (typeof m.id !== 'string' || !ENVELOPE_ID_HEX.test(m.id)) throw new InvalidOptionError(`${name}.id`, `must be a message id, 32 hex digits (got ${describe(m.id)})`)
-  requireUserId(`${name}.fromId`, m.fromId)
-  return { id: m.id, fromId: m.fromId as string }
+  return { id: requireMessageId(`${name}.id`, m.id), fromId: requireUserId(`${name}.fromId`, m.fromId) }
 }
 
 /** A decoded SECRET envelope (what a session's feed hands `Secrets.handle`). */
@@ -97,6 +107,8 @@ export function requireSecretEnvelope (name: string, value: unknown): Envelope {
   requireBytes(`${name}.id`, env.id, 16)
   if (!(env.body instanceof Uint8Array)) throw new InvalidOptionError(`${name}.body`, `must be bytes (got ${describe(env.body)})`)
   if (typeof env.timestamp !== 'bigint') throw new InvalidOptionError(`${name}.timestamp`, `must be a bigint (got ${describe(env.timestamp)})`)
-  if (typeof env.senderHandle !== 'string') throw new InvalidOptionError(`${name}.senderHandle`, `must be a string (got ${describe(env.senderHandle)})`)
+  if (typeof env.senderHandle !== 'string') {
+    throw new InvalidOptionError(`${name}.senderHandle`, `must be a string (got ${describe(env.senderHandle)})`)
+  }
   return env as Envelope
 }

@@ -78,7 +78,17 @@ export class SecretHistory {
     for await (const [key, value] of this.store.entries({ gt: `hist!${this.me}!${peer}!`, lt: `hist!${this.me}!${peer}!\xff` })) {
       const e = await this.open(key, value)
       if (e == null) continue
-      out.push({ id: e.id, from: e.from, fromId: e.fromId, to: e.outgoing ? peer : this.me, text: e.text, timestamp: e.timestamp, kind: 'secret', cursor: key.slice(key.lastIndexOf('!') + 1), ttlMs: e.ttlMs })
+      out.push({
+        id: e.id,
+        from: e.from,
+        fromId: e.fromId,
+        to: e.outgoing ? peer : this.me,
+        text: e.text,
+        timestamp: e.timestamp,
+        kind: 'secret',
+        cursor: key.slice(key.lastIndexOf('!') + 1),
+        ttlMs: e.ttlMs
+      })
     }
     return out
   }

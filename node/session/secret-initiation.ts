@@ -101,7 +101,9 @@ export class Initiations {
     const bundle = decodeBundle(bytes)
     verifyBundle(bundle)
     // the bundle must be of the key the handle names: a server cannot substitute its own
-    if (peerKey.byteLength === 32 && Buffer.compare(Buffer.from(bundle.identityKey), Buffer.from(peerKey)) !== 0) throw new BadBundleSignatureError('the prekey bundle is not of the user the handle names')
+    if (peerKey.byteLength === 32 && !sameBytes(bundle.identityKey, peerKey)) {
+      throw new BadBundleSignatureError('the prekey bundle is not of the user the handle names')
+    }
     if (userIdOf(bundle.identityKey) !== peer) throw new BadBundleSignatureError('the prekey bundle is of another user')
     checkBundleAge(bundle, this.c.now(), this.c.maxBundleAgeMs)
     return bundle
@@ -114,9 +116,11 @@ export class Initiations {
    * `InitiationReplayError` (accepted before), `PrekeyUsedError` (a prekey it names is gone).
    */
   async respond (env: Envelope, header: InitialHeader): Promise<StartedSession> {
-    if (Buffer.compare(Buffer.from(header.identityKey), Buffer.from(env.senderKey)) !== 0) throw new BadBundleSignatureError('the initiation names another identity than its signer')
+    if (!sameBytes(header.identityKey, env.senderKey)) throw new BadBundleSignatureError('the initiation names another identity than its signer')
     const used = this.c.keys.usedInitiationKey(header.signedPrekeyId, header.ephemeralKey)
-    if (await this.c.store.get(used) != null) throw new InitiationReplayError(`the initiation with ephemeral key ${Buffer.from(header.ephemeralKey).toString('hex').slice(0, 16)}… was accepted before`)
+    if (await this.c.store.get(used) != null) {
+      throw new InitiationReplayError(`the initiation with ephemeral key ${Buffer.from(header.ephemeralKey).toString('hex').slice(0, 16)}… was accepted before`)
+    }
     const spk = await this.c.keys.loadSignedPrekey(header.signedPrekeyId)
     if (spk == null) throw new PrekeyUsedError(`signed prekey ${header.signedPrekeyId} is no longer held`)
     const otk = header.oneTimePrekeyId != null ? await this.c.keys.loadOneTimePrekey(header.oneTimePrekeyId) : undefined
@@ -125,10 +129,20 @@ export class Initiations {
     if (otk != null) ops.push({ type: 'del', key: this.c.keys.oneTimeKey(otk.id) })
     return {
       session: RatchetSession.initBob(x.sharedKey, spk.keyPair, x.associatedData),
-      record: { state: '', ephemeral: b64(header.ephemeralKey), peerIdentityKey: b64(header.identityKey), peerIdentityDhKey: b64(header.identityDhKey), peerSince: env.timestamp.toString() },
+      record: {
+        state: '',
+        ephemeral: b64(header.ephemeralKey),
+        peerIdentityKey: b64(header.identityKey),
+        peerIdentityDhKey: b64(header.identityDhKey),
+        peerSince: env.timestamp.toString()
+      },
       ops
     }
   }
+}
+
+function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b)) === 0
 }
 
 /**

@@ -42,6 +42,9 @@ export interface Received {
   identityChanged: boolean
 }
 
+/** A message opened under one of the candidate sessions, not yet committed. */
+interface Decrypted { session: StoredSession, opened: OpenedMessage, plaintext: SecretPlaintext }
+
 export class SecretReceiver {
   constructor (private readonly c: ReceiverComponents) {}
 
@@ -83,7 +86,9 @@ export class SecretReceiver {
     read.opened.commit()
     const ttlMs = Math.min(read.plaintext.ttlMs, MAX_TTL_MS)
     const message: SecretMessage = { ...shown, kind: 'secret', text: read.plaintext.text, ttlMs }
-    const entry: HistoryEntry = { id: shown.id, from: shown.from, fromId: peer, text: message.text, timestamp: shown.timestamp, ttlMs, expiresAt: 0, outgoing: false }
+    const entry: HistoryEntry = {
+      id: shown.id, from: shown.from, fromId: peer, text: message.text, timestamp: shown.timestamp, ttlMs, expiresAt: 0, outgoing: false
+    }
     const extra = this.c.history.ops(peer, env, entry)
     if (started != null && header != null) {
       const noted = await this.c.peers.note(peer, header.identityKey, header.identityDhKey)
@@ -125,7 +130,7 @@ export class SecretReceiver {
    * A message that authenticates but does not decode is refused (it is the right session's, and bad). When
    * none opens it the refusal is the first candidate's (the session this device sends with, if any).
    */
-  private async decrypt (body: SecretBody, candidates: () => AsyncGenerator<StoredSession>): Promise<{ session: StoredSession, opened: OpenedMessage, plaintext: SecretPlaintext } | undefined> {
+  private async decrypt (body: SecretBody, candidates: () => AsyncGenerator<StoredSession>): Promise<Decrypted | undefined> {
     let first: unknown
     for await (const session of candidates()) {
       let opened: OpenedMessage

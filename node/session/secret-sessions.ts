@@ -149,7 +149,9 @@ export class SessionStore {
       const ops = w.ops.splice(0)
       const sessions = [...w.latest.values()]
       w.latest.clear()
-      const puts: SecretOp[] = sessions.map((s) => ({ type: 'put', key: s.key, value: JSON.stringify({ ...s.record, state: b64(s.session.serialize()) }) }))
+      const puts: SecretOp[] = sessions.map((s) => ({
+        type: 'put', key: s.key, value: JSON.stringify({ ...s.record, state: b64(s.session.serialize()) })
+      }))
       try {
         await this.store.batch([...ops, ...puts])
         for (const x of waiters) x.resolve()

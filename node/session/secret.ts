@@ -78,6 +78,8 @@ export class Secrets {
   private readonly locks = new Map<string, Promise<unknown>>()
   private readonly now: () => number
   private timer?: NodeJS.Timeout
+  /** the maintenance run in progress (self-destruct compactions take a while): one at a time, awaited by close */
+  private maintaining?: Promise<void>
   private deletions: Uint8Array[] = []
   private deleteTimer?: NodeJS.Timeout
   private readonly me: string
@@ -90,7 +92,13 @@ export class Secrets {
     this.sessions = new SessionStore(this.store, this.me, init.maxPreviousSessions ?? DEFAULT_MAX_PREVIOUS_SESSIONS)
     this.history = new SecretHistory(this.store, this.me, (peer, id) => { this.chats.get(peer)?.emit('expired', { id }) }, this.now)
     this.peers = new PeerIdentities(this.store, this.me)
-    this.initiations = new Initiations({ keys: this.keys, store: this.store, replication: ctx.replication, now: this.now, maxBundleAgeMs: init.maxBundleAgeMs ?? DEFAULT_MAX_BUNDLE_AGE_MS })
+    this.initiations = new Initiations({
+      keys: this.keys,
+      store: this.store,
+      replication: ctx.replication,
+      now: this.now,
+      maxBundleAgeMs: init.maxBundleAgeMs ?? DEFAULT_MAX_BUNDLE_AGE_MS
+    })
     this.receiver = new SecretReceiver({
       sessions: this.sessions,
       initiations: this.initiations,
@@ -117,6 +125,7 @@ export class Secrets {
 
   async close (): Promise<void> {
     if (this.timer != null) clearInterval(this.timer)
+    await this.maintaining
     await Promise.allSettled([...this.locks.values()])
     // sessions still being written reach the disk before the database closes
     for (let i = 0; i < 100 && this.sessions.writing; i++) await new Promise((resolve) => setTimeout(resolve, 10))
@@ -195,7 +204,9 @@ export class Secrets {
         expiresAt: ttlMs > 0 ? BigInt(this.now() + UNDELIVERED_TTL_MS) : 0n
       })
       const env = this.ctx.sign(Envelope.Kind.SECRET, peer, body)
-      const entry: HistoryEntry = { id: Buffer.from(env.id).toString('hex'), from: this.ctx.handle, fromId: this.me, text, timestamp: hlcMillis(env.timestamp), ttlMs, expiresAt: 0, outgoing: true }
+      const entry: HistoryEntry = {
+        id: Buffer.from(env.id).toString('hex'), from: this.ctx.handle, fromId: this.me, text, timestamp: hlcMillis(env.timestamp), ttlMs, expiresAt: 0, outgoing: true
+      }
       return { env, saved: this.sessions.save(peer, [active], this.history.ops(peer, env, entry)) }
     })
     await saved
@@ -222,13 +233,19 @@ export class Secrets {
   }
 
   private async maintain (): Promise<void> {
-    if (this.ctx.closed) return
-    try {
-      await this.history.expire()
-      if (this.now() - this.keys.checkedAt > DEFAULT_PREKEY_CHECK_INTERVAL_MS) await this.serial('#prekeys', async () => { await this.keys.maintain(false) })
-    } catch (err: any) {
-      log('secret maintenance of %s: %s', this.ctx.handle, err.message)
-    }
+    if (this.ctx.closed || this.maintaining != null) return
+    this.maintaining = (async () => {
+      try {
+        await this.history.expire()
+        if (this.now() - this.keys.checkedAt > DEFAULT_PREKEY_CHECK_INTERVAL_MS) {
+          await this.serial('#prekeys', async () => { await this.keys.maintain(false) })
+        }
+      } catch (err: any) {
+        log('secret maintenance of %s: %s', this.ctx.handle, err.message)
+      }
+    })()
+    await this.maintaining
+    this.maintaining = undefined
   }
 
   private identityChanged (peer: string, handle: string, identityKey: Uint8Array): void {
@@ -250,7 +267,8 @@ export class Secrets {
     if (cursors.length === 0) return
     const auth = signReadAuth(deleteScope(this.me, cursors), this.ctx.identity)
     const owners = this.ctx.replication.placement.ownersOf(this.me)
-    await Promise.allSettled(owners.map(async (o) => this.ctx.replication.call(o, { kind: StoreRequest.Kind.DELETE, mailbox: this.me, cursors: cursors as Array<Uint8Array<ArrayBuffer>>, auth })))
+    const req = { kind: StoreRequest.Kind.DELETE, mailbox: this.me, cursors: cursors as Array<Uint8Array<ArrayBuffer>>, auth }
+    await Promise.allSettled(owners.map(async (o) => this.ctx.replication.call(o, req)))
   }
 
   // plumbing

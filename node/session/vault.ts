@@ -37,7 +37,10 @@ const LEGACY_SCRYPT_LOG_N = 15
 /** scrypt block size and parallelism (RFC 7914's recommended r = 8, p = 1). */
 const SCRYPT_R = 8
 const SCRYPT_P = 1
-/** Shortest passphrase a new vault takes, in characters (code points after NFKC): scrypt slows each guess, it cannot make a short passphrase long. @default 12 */
+/**
+ * Shortest passphrase a new vault takes, in characters (code points after NFKC): scrypt slows each guess,
+ * it cannot make a short passphrase long. @default 12
+ */
 export const MIN_PASSPHRASE_CHARS = 12
 /** Longest passphrase accepted, in characters. */
 export const MAX_PASSPHRASE_CHARS = 1024
@@ -62,7 +65,9 @@ export class PassphraseError extends ChorusError {
 export class VaultIntegrityError extends ChorusError {
   static readonly code = 'ERR_VAULT_INTEGRITY'
   override readonly name = 'VaultIntegrityError'
-  constructor (readonly slot: VaultSlot, message = `the sealed value at ${slot.sublevel}/${slot.key} does not open there`) { super(message, VaultIntegrityError.code) }
+  constructor (readonly slot: VaultSlot, message = `the sealed value at ${slot.sublevel}/${slot.key} does not open there`) {
+    super(message, VaultIntegrityError.code)
+  }
 }
 
 /** Where a value lives: what its seal is bound to (besides the user). */
@@ -92,7 +97,9 @@ export class Vault {
     if (this.key == null) return 'utf8'
     const unbind = (bound: string): { slot: VaultSlot, value: string } => {
       const cut = bound.indexOf('\0')
-      if (cut < 0) throw new VaultIntegrityError({ sublevel: 'secret', key: '?' }, 'a secret value must be written and read with its key (SecretStore)')
+      if (cut < 0) {
+        throw new VaultIntegrityError({ sublevel: 'secret', key: '?' }, 'a secret value must be written and read with its key (SecretStore)')
+      }
       return { slot: { sublevel: 'secret', key: bound.slice(0, cut) }, value: bound.slice(cut + 1) }
     }
     return {
@@ -129,7 +136,9 @@ export class Vault {
     if (raw == null) {
       if (passphrase == null) return new Vault(handle)
       if (stored) throw new PassphraseError('not-set', `${handle} was stored on this device without a passphrase`)
-      if ([...passphrase.normalize('NFKC')].length < MIN_PASSPHRASE_CHARS) throw new PassphraseError('too-short', `a new passphrase has at least ${MIN_PASSPHRASE_CHARS} characters`)
+      if ([...passphrase.normalize('NFKC')].length < MIN_PASSPHRASE_CHARS) {
+        throw new PassphraseError('too-short', `a new passphrase has at least ${MIN_PASSPHRASE_CHARS} characters`)
+      }
       const vault = await Vault.create(handle, passphrase)
       await sub.put(handle, JSON.stringify(vault.record), { sync: true } as any)
       return vault.vault
@@ -181,7 +190,10 @@ async function derive (passphrase: string, salt: Uint8Array, logN: number): Prom
   const N = 2 ** logN
   const maxmem = 2 * 128 * N * SCRYPT_R
   return await new Promise((resolve, reject) => {
-    scrypt(passphrase.normalize('NFKC'), salt, 32, { N, r: SCRYPT_R, p: SCRYPT_P, maxmem }, (err, key) => { if (err != null) reject(err); else resolve(new Uint8Array(key)) })
+    scrypt(passphrase.normalize('NFKC'), salt, 32, { N, r: SCRYPT_R, p: SCRYPT_P, maxmem }, (err, key) => {
+      if (err != null) reject(err)
+      else resolve(new Uint8Array(key))
+    })
   })
 }
 
