@@ -15,8 +15,16 @@ import { Ring, keyPoint } from '../../protocol/ring.js'
 import { ChorusProcesses, LOOPBACK_ARGS, type ChorusProcess } from './process.js'
 import { scaled, waitFor } from './wait.js'
 
-export const PROBE_INTERVAL_MS = 200
-export const SUSPICION_TIMEOUT_MS = 1500
+/**
+ * Membership timings of these meshes: quick enough that a killed server is dropped within seconds, and
+ * tolerant enough for a loaded two-core machine running a dozen node processes. The CLI derives the
+ * servers' probe timeout from the interval (500 ms; a dial to a peer not yet connected gets three
+ * times that); a pending peer that has not answered within the suspicion timeout is forgotten, so that
+ * timeout must outlast a handshake on a busy host (at 1.5 s, clients once failed to admit any server
+ * for 30 s). The suspicion timeout is stretched by CHORUS_TEST_SLOWDOWN like every test deadline.
+ */
+export const PROBE_INTERVAL_MS = 500
+export const SUSPICION_TIMEOUT_MS = scaled(4000)
 export const REPLICAS = 3
 export const WRITE_QUORUM = 2
 
@@ -27,14 +35,15 @@ export const MESH_ARGS = [
 ]
 
 /**
- * The same timings for a client node started through the library (what the CLI derives from the flags),
+ * The same timings for a client node started through the library, with the library's default probe
+ * timeout (1 s, scaled: a client dials every server it learns of, which on a busy host takes a while),
  * plus a 1 s membership sync: a client learns the servers from the table of whoever it syncs with, and
  * at the default 15 s a fresh client can take that long to see all five.
  */
 export const CLIENT_OPTIONS = {
   replicas: REPLICAS,
   writeQuorum: WRITE_QUORUM,
-  membership: { probeIntervalMs: PROBE_INTERVAL_MS, probeTimeoutMs: PROBE_INTERVAL_MS, rejoinIntervalMs: PROBE_INTERVAL_MS * 2, suspicionTimeoutMs: SUSPICION_TIMEOUT_MS, syncIntervalMs: 1000 }
+  membership: { probeIntervalMs: PROBE_INTERVAL_MS, probeTimeoutMs: scaled(1000), rejoinIntervalMs: PROBE_INTERVAL_MS * 2, suspicionTimeoutMs: SUSPICION_TIMEOUT_MS, syncIntervalMs: 1000 }
 }
 
 /** One server slot: its data dir (and so its peer id) outlives the process. */

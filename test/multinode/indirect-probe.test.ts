@@ -19,7 +19,7 @@ import { PartitionGater, heal, isolate } from '../helpers/partition.js'
 import { scaled, waitFor } from '../helpers/wait.js'
 
 /** Indirect acks each of the two cut-off servers must have had for the other before the check. */
-const ACKS = 3
+const ACKS = 5
 
 /**
  * Record every probe of `target` by `node` that failed (what makes a node suspect a peer), by wrapping
