@@ -154,5 +154,7 @@ export function supersedes (active: SessionRecord | undefined, ephemeral: string
   // the peer sent this after it had begun using the active session: it started again
   if (active.peerSince != null) return sentAt > BigInt(active.peerSince)
   // our own initiation, unanswered: the two crossed, and each device keeps the lower ephemeral key
-  return Buffer.compare(unb64(ephemeral), unb64(active.ephemeral)) < 0
+  if (active.initial != null) return Buffer.compare(unb64(ephemeral), unb64(active.ephemeral)) < 0
+  // a session stored before `peerSince` was recorded (it is set at its next message): the newer initiation wins, as it did
+  return true
 }

@@ -10,7 +10,8 @@
 import { strict as assert } from 'node:assert'
 import { Envelope } from '../../protocol/envelope.js'
 import { SecretBody } from '../../protocol/pb/secret.js'
-import type { StoredSession } from '../../node/session/secret-sessions.js'
+import { supersedes } from '../../node/session/secret-initiation.js'
+import type { SessionRecord, StoredSession } from '../../node/session/secret-sessions.js'
 import { SecretWorld, type Device } from './secret-harness.js'
 
 /** The session `d` sends with to `peer` (internal state, read for the assertions). */
@@ -52,6 +53,17 @@ describe('secret sessions: crossing initiations, restarts and replayed first mes
     bob = await world.device('bob')
   })
   afterEach(async () => { await world.close() })
+
+  it('the rule that picks the session to send with (supersedes)', () => {
+    const key = (byte: number): string => Buffer.alloc(32, byte).toString('base64')
+    const record = (o: Partial<SessionRecord>): SessionRecord => ({ state: '', ephemeral: key(5), peerIdentityKey: '', peerIdentityDhKey: '', ...o })
+    assert.equal(supersedes(undefined, key(9), 1n), true, 'no session yet')
+    assert.equal(supersedes(record({ peerSince: '100' }), key(1), 99n), false, 'sent before the peer used the session: a leftover or a replay')
+    assert.equal(supersedes(record({ peerSince: '100' }), key(9), 101n), true, 'sent after: the peer started again')
+    assert.equal(supersedes(record({ initial: 'ours' }), key(1), 1n), true, 'crossing: the lower ephemeral key wins')
+    assert.equal(supersedes(record({ initial: 'ours' }), key(9), 1n), false, 'crossing: ours is lower')
+    assert.equal(supersedes(record({}), key(9), 1n), true, 'a session stored before peerSince existed: the newer initiation wins, as before')
+  })
 
   it('both open at once, first messages cross: they end on one session and every message both ways decrypts', async () => {
     const [chatA, chatB] = await Promise.all([alice.secrets.open('bob'), bob.secrets.open('alice')])
