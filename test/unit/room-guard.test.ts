@@ -87,11 +87,11 @@ describe('RoomGuard (owners enforce room rules from their own disk)', () => {
     assert.equal((await guard.state(roomId)).subject, 'news')
   })
 
-  it('takes only the CREATE for a room it has no state for (unknown-room)', async () => {
+  it('takes only the CREATE for a room it has no state for (unknown-room, answered as NotNow: the writer tries another server)', async () => {
     const nonce = newRoomNonce()
     roomId = roomIdOf(carol.publicKey, nonce)
-    await assert.rejects(put(event(carol, { action: A.SUBJECT, subject: 'x' })), { name: 'Rejection', reason: 'unknown-room' })
-    await assert.rejects(put(post(carol)), { name: 'Rejection', reason: 'unknown-room' })
+    await assert.rejects(put(event(carol, { action: A.SUBJECT, subject: 'x' })), { name: 'NotNow', reason: 'unknown-room' })
+    await assert.rejects(put(post(carol)), { name: 'NotNow', reason: 'unknown-room' })
     await put(event(carol, { action: A.CREATE, nonce }))
     await put(post(carol))
   })
