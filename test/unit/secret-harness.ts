@@ -67,7 +67,8 @@ export class SecretWorld {
       const ctx = {
         selfId: id,
         prekeys,
-        maxDriftMs: Number.MAX_SAFE_INTEGER, // the world's clock runs ahead of the real one
+        maxDriftMs: 60_000,
+        now: () => this.now(),
         placement: { ownersOf: () => this.owners.map((o) => o.id) },
         isServerPeer: (peer: string) => peer.startsWith('owner-'),
         reject: (reason: string) => { this.reject(reason) },

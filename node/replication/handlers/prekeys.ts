@@ -21,9 +21,10 @@ import { Forbidden, Rejection } from './rejection.js'
 export const handlePrekeysPut: StoreHandler = async (req, _from, ctx) => {
   const { userId, upload } = openPrekeyUpload(req.prekeys)
   const at = Number(upload.timestamp)
-  if (at - Date.now() > ctx.maxDriftMs) throw new Rejection('clock-drift', 'prekey upload is from the future')
+  const now = ctx.now()
+  if (at - now > ctx.maxDriftMs) throw new Rejection('clock-drift', 'prekey upload is from the future')
   await ctx.prekeys.put(userId, upload.bundle, at, upload.oneTime)
-  return { status: StoreResponse.Status.OK, remaining: await ctx.prekeys.remaining(userId) }
+  return { status: StoreResponse.Status.OK, remaining: await ctx.prekeys.remaining(userId, now) }
 }
 
 export const handlePrekeysGet: StoreHandler = async (req, from, ctx) => {
@@ -31,12 +32,13 @@ export const handlePrekeysGet: StoreHandler = async (req, from, ctx) => {
   const stored = await ctx.prekeys.bundle(req.user)
   if (stored == null) return { status: StoreResponse.Status.NOT_FOUND, error: 'no prekeys published here' }
   let bundle = stored.bundle
+  const now = ctx.now()
   // over its budget (per asking peer, per user) a claim gets the bundle alone: the keys left stay for others
-  const refused = req.claimOneTime && req.coordinate ? ctx.prekeys.claims.charge(from, req.user) : undefined
+  const refused = req.claimOneTime && req.coordinate ? ctx.prekeys.claims.charge(from, req.user, now) : undefined
   if (refused != null) ctx.reject(refused)
   if (req.claimOneTime && req.coordinate && refused == null) {
     // `take` is serialised per user: two concurrent claims never get the same key
-    const key = await ctx.prekeys.take(req.user)
+    const key = await ctx.prekeys.take(req.user, now)
     if (key != null) {
       const others = ctx.placement.ownersOf(req.user).filter((o) => o !== ctx.selfId)
       // every other owner learns the key is spent before anyone can use it
@@ -45,7 +47,7 @@ export const handlePrekeysGet: StoreHandler = async (req, from, ctx) => {
     }
   }
   // the owner passes the bundle on as stored: the asking device verifies its signatures (it must not trust us)
-  return { status: StoreResponse.Status.OK, bundle: bundle as Uint8Array<ArrayBuffer>, remaining: await ctx.prekeys.remaining(req.user) }
+  return { status: StoreResponse.Status.OK, bundle: bundle as Uint8Array<ArrayBuffer>, remaining: await ctx.prekeys.remaining(req.user, now) }
 }
 
 /** A stored bundle (which ends in the "no one-time prekey" flag) with a one-time prekey attached. */
