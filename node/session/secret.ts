@@ -61,7 +61,7 @@ export interface SecretsInit {
   maxBundleAgeMs?: number
   /** sessions kept per peer besides the one this device sends with @default DEFAULT_MAX_PREVIOUS_SESSIONS */
   maxPreviousSessions?: number
-  /** ms since the epoch @default Date.now */
+  /** ms since the epoch @default the mesh's time (`replication.context.now`) */
   now?: () => number
 }
 
@@ -86,7 +86,8 @@ export class Secrets {
 
   constructor (private readonly ctx: SessionContext, init: SecretsInit = {}) {
     this.me = ctx.userId
-    this.now = init.now ?? Date.now
+    // the mesh's time, as the owners judge prekey uploads and as envelopes are stamped
+    this.now = init.now ?? (() => ctx.replication.context.now())
     this.store = new SecretStore(ctx.secretLevel(), ctx.db)
     this.keys = new DeviceKeys({ userId: this.me, identity: ctx.identity, store: this.store, replication: ctx.replication, now: this.now })
     this.sessions = new SessionStore(this.store, this.me, init.maxPreviousSessions ?? DEFAULT_MAX_PREVIOUS_SESSIONS)
