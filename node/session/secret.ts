@@ -13,13 +13,12 @@
  * arguments first (secret-arguments.ts: `InvalidOptionError` naming the argument).
  */
 
+import { PendingDeletions } from './secret-deletions.js'
 import { EventEmitter } from 'node:events'
 import { logger } from '@libp2p/logger'
 import { Envelope, userIdOf } from '../../protocol/envelope.js'
 import { hlcMillis } from '../../protocol/hlc.js'
 import { SecretBody, SecretPlaintext } from '../../protocol/pb/secret.js'
-import { StoreRequest } from '../../protocol/pb/store.js'
-import { deleteScope, signReadAuth } from '../../protocol/read-auth.js'
 import { SessionStateError, safetyNumber, type SafetyNumber } from '../../protocol/secret/index.js'
 import { cursorOf } from '../store/mailbox-store.js'
 import { unb64 } from './base64.js'
@@ -80,7 +79,7 @@ export class Secrets {
   private timer?: NodeJS.Timeout
   /** the maintenance run in progress (self-destruct compactions take a while): one at a time, awaited by close */
   private maintaining?: Promise<void>
-  private deletions: Uint8Array[] = []
+  private readonly deletions: PendingDeletions
   private deleteTimer?: NodeJS.Timeout
   private readonly me: string
 
@@ -100,6 +99,7 @@ export class Secrets {
       now: this.now,
       maxBundleAgeMs: init.maxBundleAgeMs ?? DEFAULT_MAX_BUNDLE_AGE_MS
     })
+    this.deletions = new PendingDeletions({ db: ctx.db, userId: this.me, identity: ctx.identity, replication: ctx.replication })
     this.receiver = new SecretReceiver({
       sessions: this.sessions,
       initiations: this.initiations,
@@ -238,6 +238,8 @@ export class Secrets {
     this.maintaining = (async () => {
       try {
         await this.history.expire()
+        // deletions no quorum of owners confirmed yet (busy, down, or this device restarted) go again
+        await this.flushDeletes()
         if (this.now() - this.keys.checkedAt > DEFAULT_PREKEY_CHECK_INTERVAL_MS) {
           await this.serial('#prekeys', async () => { await this.keys.maintain(false) })
         }
@@ -258,18 +260,14 @@ export class Secrets {
   // deleting delivered ciphertext at the servers
 
   private queueDelete (cursor: Uint8Array): void {
-    this.deletions.push(cursor)
-    this.deleteTimer ??= setTimeout(() => { void this.flushDeletes() }, DEFAULT_DELETE_FLUSH_MS)
+    void this.deletions.add(cursor).then(() => {
+      this.deleteTimer ??= setTimeout(() => { void this.flushDeletes() }, DEFAULT_DELETE_FLUSH_MS)
+    }, (err: Error) => { log('%s: remembering a deletion failed: %s', this.ctx.handle, err.message) })
   }
 
   private async flushDeletes (): Promise<void> {
     if (this.deleteTimer != null) { clearTimeout(this.deleteTimer); this.deleteTimer = undefined }
-    const cursors = this.deletions.splice(0, 1000)
-    if (cursors.length === 0) return
-    const auth = signReadAuth(deleteScope(this.me, cursors), this.ctx.identity)
-    const owners = this.ctx.replication.placement.ownersOf(this.me)
-    const req = { kind: StoreRequest.Kind.DELETE, mailbox: this.me, cursors: cursors as Array<Uint8Array<ArrayBuffer>>, auth }
-    await Promise.allSettled(owners.map(async (o) => this.ctx.replication.call(o, req)))
+    await this.deletions.flush()
   }
 
   // plumbing

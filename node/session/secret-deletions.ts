@@ -1,0 +1,74 @@
+/**
+ * Deleting delivered secret ciphertext at the owners, durably. Once a device has shown a secret message,
+ * the envelope (ciphertext) is deleted at the owners of its mailbox. A deletion is first written to the
+ * device's own database (sublevel `deletions`, `<userId>!<cursor hex>` → ''), then sent to every owner,
+ * and forgotten only once W owners confirmed it; until then every maintenance tick sends it again, and a
+ * restart finds it on disk. Owners that missed it get the tombstone from the others by repair
+ * (docs/replication.md). A lost request, a restart between showing and deleting, owners busy or down:
+ * none of them leaves the ciphertext on the servers for good.
+ */
+
+import { logger } from '@libp2p/logger'
+import type { IdentityKey } from '../../protocol/envelope.js'
+import { StoreRequest } from '../../protocol/pb/store.js'
+import { deleteScope, signReadAuth } from '../../protocol/read-auth.js'
+import type { Replication } from '../replication/replication.js'
+import type { ChorusDb } from '../store/db.js'
+import { unhex } from '../store/mailbox-store.js'
+
+const log = logger('chorus:session:secret')
+
+/** Cursors deleted in one request at most (the owners' bound). @default 1000 */
+export const DEFAULT_DELETION_BATCH = 1000
+
+export interface PendingDeletionsComponents {
+  db: ChorusDb
+  userId: string
+  identity: IdentityKey
+  replication: Pick<Replication, 'call' | 'placement' | 'context'>
+}
+
+export class PendingDeletions {
+  private readonly sub
+  private flushing?: Promise<void>
+  /** deletions known to be waiting (a hint: the database is the truth) */
+  private waiting = true
+
+  constructor (private readonly c: PendingDeletionsComponents) {
+    this.sub = c.db.sublevel<string, string>('deletions', { valueEncoding: 'utf8' })
+  }
+
+  /** Remember that the envelope at `cursor` is to be deleted at the owners. */
+  async add (cursor: Uint8Array): Promise<void> {
+    await this.sub.put(`${this.c.userId}!${Buffer.from(cursor).toString('hex')}`, '')
+    this.waiting = true
+  }
+
+  /** Send what is waiting; forget what W owners confirmed. One flush at a time. */
+  async flush (): Promise<void> {
+    if (!this.waiting) return
+    this.flushing ??= this.flushOnce().finally(() => { this.flushing = undefined })
+    await this.flushing
+  }
+
+  private async flushOnce (): Promise<void> {
+    const prefix = `${this.c.userId}!`
+    const keys: string[] = []
+    for await (const key of this.sub.keys({ gt: prefix, lt: `${prefix}~`, limit: DEFAULT_DELETION_BATCH })) keys.push(key)
+    if (keys.length === 0) { this.waiting = false; return }
+    const cursors = keys.map((k) => unhex(k.slice(prefix.length)))
+    const mailbox = this.c.userId
+    const auth = signReadAuth(deleteScope(mailbox, cursors), this.c.identity)
+    const owners = this.c.replication.placement.ownersOf(mailbox)
+    const req = { kind: StoreRequest.Kind.DELETE, mailbox, cursors, auth }
+    const answers = await Promise.allSettled(owners.map(async (o) => this.c.replication.call(o, req)))
+    const confirmed = answers.filter((a) => a.status === 'fulfilled').length
+    if (owners.length > 0 && confirmed >= Math.min(this.c.replication.context.writeQuorum, owners.length)) {
+      await this.sub.batch(keys.map((key) => ({ type: 'del' as const, key })))
+      this.waiting = keys.length === DEFAULT_DELETION_BATCH
+      return
+    }
+    const why = answers.map((a) => (a.status === 'rejected' ? String(a.reason?.message ?? a.reason) : 'ok')).join('; ')
+    log('deleting %d delivered secret envelopes of %s: %d of %d owners confirmed (%s); retrying', keys.length, mailbox, confirmed, owners.length, why)
+  }
+}

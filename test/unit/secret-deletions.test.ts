@@ -1,0 +1,59 @@
+/**
+ * PendingDeletions over a real LevelDB and stand-in owners: a deletion is kept on the device until W
+ * owners confirmed it, sent again after failures, and found again by a device that restarted.
+ */
+
+import { strict as assert } from 'node:assert'
+import { generateIdentity, userIdOf } from '../../protocol/envelope.js'
+import { StoreRequest } from '../../protocol/pb/store.js'
+import { PendingDeletions } from '../../node/session/secret-deletions.js'
+import { openDb, type ChorusDb } from '../../node/store/db.js'
+import { TempDirs } from '../helpers/wait.js'
+
+describe('PendingDeletions: delivered secret ciphertext is deleted at the owners, durably', () => {
+  const dirs = new TempDirs()
+  const identity = generateIdentity()
+  const me = userIdOf(identity.publicKey)
+  let db: ChorusDb
+  let dir: string
+  /** owners that answer; the rest fail */
+  let up = new Set<string>()
+  let deleted: Map<string, string[]>
+
+  const replication = {
+    placement: { ownersOf: () => ['o1', 'o2', 'o3'] },
+    context: { writeQuorum: 2 },
+    call: async (owner: string, req: any) => {
+      assert.equal(req.kind, StoreRequest.Kind.DELETE)
+      if (!up.has(owner)) throw new Error(`${owner} is down`)
+      deleted.set(owner, [...(deleted.get(owner) ?? []), ...req.cursors.map((c: Uint8Array) => Buffer.from(c).toString('hex'))])
+      return {}
+    }
+  } as any
+  const pending = (): PendingDeletions => new PendingDeletions({ db, userId: me, identity, replication })
+  const cursor = (n: number): Uint8Array => new Uint8Array(24).fill(n)
+
+  beforeEach(async () => { dir = dirs.make(); db = await openDb(dir); deleted = new Map(); up = new Set() })
+  afterEach(async () => { if (db.status === 'open') await db.close(); dirs.cleanup() })
+
+  it('keeps a deletion until W owners confirmed it, across failures and a restart', async () => {
+    const p = pending()
+    await p.add(cursor(1))
+    await p.add(cursor(2))
+    up = new Set(['o1'])
+    await p.flush()
+    assert.deepEqual(deleted.get('o1')?.length, 2, 'sent to the owner that answered')
+    // one of three is not a quorum: the device keeps it; restart the device
+    await db.close()
+    db = await openDb(dir)
+    const again = pending()
+    up = new Set(['o2', 'o3'])
+    await again.flush()
+    assert.equal(deleted.get('o2')?.length, 2, 'the restarted device sent it again')
+    assert.equal(deleted.get('o3')?.length, 2)
+    deleted.clear()
+    await again.flush()
+    await pending().flush()
+    assert.equal(deleted.size, 0, 'confirmed by W owners: forgotten, never sent again')
+  })
+})
