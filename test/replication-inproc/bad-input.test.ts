@@ -54,7 +54,7 @@ describe('bad input against a live server', function () {
 
   /** Open a raw replication stream from the attacker to the target and write `bytes` as they are. */
   async function sendRaw (bytes: Uint8Array): Promise<Stream> {
-    const stream = await attacker.libp2p.dialProtocol(target.peerId, STORE_PROTOCOL, { signal: AbortSignal.timeout(5000) })
+    const stream = await attacker.libp2p.dialProtocol(target.peerId, STORE_PROTOCOL, { signal: AbortSignal.timeout(scaled(10_000)) })
     streams.push(stream)
     stream.send(bytes)
     return stream
