@@ -55,15 +55,16 @@ export class ChaosAgent {
   private exitedFlag = false
   private readonly ready: Promise<void>
 
-  constructor (readonly handle: string, private readonly onShown: (s: Shown) => void) {
+  constructor (readonly handle: string, private readonly onShown: (s: Shown) => void, debug?: string) {
     const env: Record<string, string | undefined> = {}
-    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CHORUS_') && k !== 'NODE_OPTIONS') env[k] = v
+    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CHORUS_') && k !== 'NODE_OPTIONS' && k !== 'DEBUG') env[k] = v
+    if (debug != null) env.DEBUG = debug
     this.child = fork(MAIN, [], { execArgv: ['--import', 'tsx'], env, serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] })
     running.add(this.child)
     this.child.stderr?.setEncoding('utf8')
     this.child.stderr?.on('data', (chunk: string) => {
       this.stderr.push(...chunk.split('\n').filter(Boolean))
-      if (this.stderr.length > 2000) this.stderr.splice(0, this.stderr.length - 2000)
+      if (this.stderr.length > 20_000) this.stderr.splice(0, this.stderr.length - 20_000)
     })
     this.ready = new Promise((resolve, reject) => {
       this.child.once('message', () => { resolve() })

@@ -96,6 +96,7 @@ export async function runChaos (o: ChaosOptions): Promise<ChaosResult> {
       if (o.logDir == null) return
       mkdirSync(o.logDir, { recursive: true })
       serverLogs.forEach((p, i) => { writeFileSync(join(o.logDir!, `server-${i}-${p.peerId?.slice(-8) ?? 'unknown'}.log`), [...p.stdout, ...p.stderr].join('\n')) })
+      for (const a of agents.values()) writeFileSync(join(o.logDir, `user-${a.handle}.log`), [...a.logs, ...a.stderr].join('\n'))
     }
     const servers: Server[] = []
     await Promise.all(Array.from({ length: 5 }, async (_, i) => {
@@ -124,7 +125,7 @@ export async function runChaos (o: ChaosOptions): Promise<ChaosResult> {
     const dirs = new Map<string, string>()
     const clientOptions = { ...CLIENT_OPTIONS }
     await Promise.all(HANDLES.map(async (h) => {
-      const agent = new ChaosAgent(h, (s) => { shown.push(s) })
+      const agent = new ChaosAgent(h, (s) => { shown.push(s) }, o.logDir != null ? 'chorus:session*,chorus:replication:write' : undefined)
       agents.set(h, agent)
       dirs.set(h, procs.dir(`chaos-${h}-`))
       await agent.start([bootstrap.bootstrapAddr], dirs.get(h)!, clientOptions, 1000, ids.length)
