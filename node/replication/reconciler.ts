@@ -68,8 +68,17 @@ export class Reconciler {
         for (const start of buckets) local.push(...await this.ctx.mailboxes.cursorsIn(mailbox, start, FINE_BUCKET_MS, Number.MAX_SAFE_INTEGER))
         const localSet = new Set(local.map(key))
         // what the peer deleted is deleted here too: a deletion this owner missed (it was down) is not undone
+        const theirDeadSet = new Set(ids.tombstones.map(key))
         const theirDead = ids.tombstones.filter((c) => c.byteLength === CURSOR_BYTES && localSet.has(key(c)))
         if (theirDead.length > 0) await this.ctx.mailboxes.tombstone(mailbox, theirDead.map((cursor) => ({ cursor, peer: '' })))
+        // and what this node deleted, the peer deletes: a deletion that reached only some servers (a stand-in,
+        // a client whose view was partial) finds every owner
+        const mine: Cursor[] = []
+        for (const start of buckets) mine.push(...await this.ctx.mailboxes.tombstonesInBucket(mailbox, start, FINE_BUCKET_MS, MAX_FETCH_LIMIT))
+        const toKill = mine.filter((c) => theirSet.has(key(c)) && !theirDeadSet.has(key(c)))
+        for (let j = 0; j < toKill.length; j += MAX_FETCH_LIMIT) {
+          await this.call(peer, { kind: StoreRequest.Kind.TOMBSTONES, mailbox, cursors: toKill.slice(j, j + MAX_FETCH_LIMIT) as Array<Uint8Array<ArrayBuffer>> })
+        }
         const toPush = local.filter((c) => !theirSet.has(key(c)))
         result.pushed += await this.push(mailbox, peer, toPush)
         result.confirmed.push(...local)

@@ -19,7 +19,7 @@ import { handleDigest, handleGet, handleIds } from './handlers/digest.js'
 import { handleFetch } from './handlers/fetch.js'
 import { handleClaim, handleResolve } from './handlers/handles.js'
 import { TokenBuckets } from '../rate-limit.js'
-import { handleDelete } from './handlers/delete.js'
+import { handleDelete, handleTombstones } from './handlers/delete.js'
 import { handlePrekeyUsed, handlePrekeysGet, handlePrekeysPut } from './handlers/prekeys.js'
 import { Forbidden, NotNow, Rejection } from './handlers/rejection.js'
 import { handleStore } from './handlers/store.js'
@@ -37,6 +37,7 @@ const HANDLERS: Partial<Record<StoreRequest.Kind, StoreHandler>> = {
   [StoreRequest.Kind.CLAIM]: handleClaim,
   [StoreRequest.Kind.RESOLVE]: handleResolve,
   [StoreRequest.Kind.DELETE]: handleDelete,
+  [StoreRequest.Kind.TOMBSTONES]: handleTombstones,
   [StoreRequest.Kind.PREKEYS_PUT]: handlePrekeysPut,
   [StoreRequest.Kind.PREKEYS_GET]: handlePrekeysGet,
   [StoreRequest.Kind.PREKEY_USED]: handlePrekeyUsed

@@ -39,7 +39,8 @@ export namespace StoreRequest {
     DELETE = 'DELETE',
     PREKEYS_PUT = 'PREKEYS_PUT',
     PREKEYS_GET = 'PREKEYS_GET',
-    PREKEY_USED = 'PREKEY_USED'
+    PREKEY_USED = 'PREKEY_USED',
+    TOMBSTONES = 'TOMBSTONES'
   }
 
   enum __KindValues {
@@ -53,7 +54,8 @@ export namespace StoreRequest {
     DELETE = 7,
     PREKEYS_PUT = 8,
     PREKEYS_GET = 9,
-    PREKEY_USED = 10
+    PREKEY_USED = 10,
+    TOMBSTONES = 11
   }
 
   export namespace Kind {

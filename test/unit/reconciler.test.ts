@@ -1,7 +1,8 @@
 import { PrekeyStore } from '../../node/store/prekey-store.js'
 import { SenderBudget, TokenBuckets } from '../../node/rate-limit.js'
 import { strict as assert } from 'node:assert'
-import { Envelope, SenderKeyCache, generateIdentity, userIdOf } from '../../protocol/envelope.js'
+import { Envelope, SenderKeyCache, generateIdentity, signEnvelope, userIdOf } from '../../protocol/envelope.js'
+import { hlcPack } from '../../protocol/hlc.js'
 import { StoreRequest, StoreResponse } from '../../protocol/pb/store.js'
 import type { ReplicationContext } from '../../node/replication/context.js'
 import { Placement } from '../../node/replication/placement.js'
@@ -11,7 +12,7 @@ import { openDb, type ChorusDb } from '../../node/store/db.js'
 import { GroupCommit } from '../../node/store/group-commit.js'
 import { HandleStore } from '../../node/store/handle-store.js'
 import { HintBook } from '../../node/store/hint-book.js'
-import { MailboxStore } from '../../node/store/mailbox-store.js'
+import { MailboxStore, cursorOf } from '../../node/store/mailbox-store.js'
 import { TempDirs } from '../helpers/wait.js'
 import { entry } from '../helpers/envelopes.js'
 
@@ -81,7 +82,11 @@ describe('Reconciler (two replicas on disk, RPC in memory)', () => {
   it('hands a deletion to a replica that missed it (it was down), and never brings the entry back', async () => {
     const a = await replica('peer-a')
     const b = await replica('peer-b')
-    const all = Array.from({ length: 50 }, (_, i) => entry(B, alice, B, 1_700_000_000_000 + i * 1000))
+    // secret envelopes to bob: the kind a user deletes after delivery
+    const all = Array.from({ length: 50 }, (_, i) => {
+      const env = signEnvelope({ kind: Envelope.Kind.SECRET, recipient: B, body: new TextEncoder().encode(`c${i}`), timestamp: hlcPack(1_700_000_000_000 + i * 1000, 0) }, alice)
+      return { mailbox: B, peer: userIdOf(alice.publicKey), cursor: cursorOf(env), bytes: Envelope.encode(env) }
+    })
     await a.ctx.mailboxes.put(all)
     await b.ctx.mailboxes.put(all)
     const dead = all.slice(10, 13)
@@ -102,6 +107,12 @@ describe('Reconciler (two replicas on disk, RPC in memory)', () => {
     assert.deepEqual(await b.ctx.mailboxes.get(B, dead.map((e) => e.cursor)), [])
     assert.deepEqual(await c.ctx.mailboxes.get(B, dead.map((e) => e.cursor)), [], 'C learnt the deletion from B')
     assert.equal((await a.ctx.mailboxes.range(B, { limit: 100 })).entries.length, 47)
+    // and the deleter reconciling with a replica that still holds them hands it the deletion (TOMBSTONES)
+    const d = await replica('peer-d')
+    await d.ctx.mailboxes.put(all)
+    await new Reconciler(b.ctx, b.ctx.call).reconcile(B, 'peer-d', false)
+    assert.deepEqual(await d.ctx.mailboxes.get(B, dead.map((e) => e.cursor)), [], 'D deleted them when B reconciled with it')
+    assert.equal((await d.ctx.mailboxes.range(B, { limit: 100 })).entries.length, 47)
   })
 
   it('refuses forged envelopes at the serving side and stores none of the request', async () => {
