@@ -86,6 +86,13 @@ export class MailboxStore {
   private readonly conv
   private readonly exp
   private readonly tomb
+  /**
+   * Entries (`<mailbox>!<cursor hex>`) being tombstoned right now. A put reads whether an entry is a
+   * tombstone before it writes; one that read just before a tombstone was queued must not write the entry
+   * back over it (it would be live again while its tombstone index says deleted, and repair would see
+   * nothing to mend).
+   */
+  private readonly dying = new Map<string, number>()
 
   constructor (db: ChorusDb, private readonly commit: GroupCommit) {
     this.log = db.sublevel<string, Bytes>('log', { valueEncoding: 'view' })
@@ -102,6 +109,7 @@ export class MailboxStore {
     live.forEach((e, i) => {
       if (existing[i] != null && existing[i].byteLength === 0) return
       const c = hex(e.cursor)
+      if (this.dying.has(`${e.mailbox}!${c}`)) return
       ops.push({ type: 'put', sublevel: this.log, key: `${e.mailbox}!${c}`, value: e.bytes })
       if (e.peer !== '') ops.push({ type: 'put', sublevel: this.conv, key: `${e.mailbox}!${e.peer}!${c}`, value: '' })
       if (e.expiresAt != null && e.expiresAt > 0) ops.push({ type: 'put', sublevel: this.exp, key: expKey(e.expiresAt, e.mailbox, c), value: e.peer })
@@ -113,6 +121,20 @@ export class MailboxStore {
    * Delete entries for good: each becomes a tombstone until `expiresAt` (or TOMBSTONE_TTL_MS from now).
    */
   async tombstone (mailbox: string, entries: Array<{ cursor: Cursor, peer: string, expiresAt?: number }>, now = Date.now()): Promise<void> {
+    const keys = entries.map((e) => `${mailbox}!${hex(e.cursor)}`)
+    for (const k of keys) this.dying.set(k, (this.dying.get(k) ?? 0) + 1)
+    try {
+      await this.commit.write(this.tombstoneOps(mailbox, entries, now))
+    } finally {
+      for (const k of keys) {
+        const n = (this.dying.get(k) ?? 1) - 1
+        if (n <= 0) this.dying.delete(k)
+        else this.dying.set(k, n)
+      }
+    }
+  }
+
+  private tombstoneOps (mailbox: string, entries: Array<{ cursor: Cursor, peer: string, expiresAt?: number }>, now: number): any[] {
     const ops: any[] = []
     for (const e of entries) {
       const c = hex(e.cursor)
@@ -122,7 +144,7 @@ export class MailboxStore {
       const at = e.expiresAt != null && e.expiresAt > 0 ? e.expiresAt : now + TOMBSTONE_TTL_MS
       ops.push({ type: 'put', sublevel: this.exp, key: expKey(at, mailbox, c), value: e.peer })
     }
-    await this.commit.write(ops)
+    return ops
   }
 
   /** Which of `cursors` are tombstones here. */

@@ -92,6 +92,16 @@ describe('MailboxStore (LevelDB on disk)', () => {
     assert.deepEqual(await store.tombstonesInBucket(B, 0n, 60_000, 10), [], 'from the tombstone index too')
   })
 
+  it('a put that read just before a tombstone was queued does not write the entry back over it', async () => {
+    const e1 = entry(B, alice, B, 1000)
+    // the put reads (not a tombstone yet), the tombstone is queued meanwhile, then the put writes
+    const putting = store.put([e1])
+    const deleting = store.tombstone(B, [{ cursor: e1.cursor, peer: e1.peer }])
+    await Promise.all([putting, deleting])
+    assert.deepEqual(await store.get(B, [e1.cursor]), [], 'still deleted')
+    assert.deepEqual(await store.tombstonesIn(B, [e1.cursor]), [e1.cursor])
+  })
+
   it('an entry with an expiry is deleted at it, and is not stored once expired', async () => {
     const e1 = { ...entry(B, alice, B, 1000), expiresAt: 5000 }
     const e2 = { ...entry(B, alice, B, 2000), expiresAt: 5000 }
