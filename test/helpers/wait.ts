@@ -33,7 +33,9 @@ export const DEFAULT_WAIT_MS = 20_000
 
 /**
  * Poll `cond` until it returns truthy or `timeoutMs` passes; then throw with `what` and the last value.
- * `timeoutMs` is used as given (pass `scaled(…)`); the default is `scaled(DEFAULT_WAIT_MS)`.
+ * `timeoutMs` is used as given (pass `scaled(…)`); the default is `scaled(DEFAULT_WAIT_MS)`. Any truthy
+ * value ends the wait, so a condition that wants to say why it is not met yet throws an Error saying
+ * so (the poll goes on, and the timeout's message quotes the last one) instead of returning a string.
  */
 export async function waitFor<T> (what: string, cond: () => T | Promise<T>, { timeoutMs = scaled(DEFAULT_WAIT_MS), intervalMs = 25 } = {}): Promise<T> {
   const deadline = Date.now() + timeoutMs

@@ -170,7 +170,10 @@ describe('replication across a partition (5 servers, N=3, W=2)', function () {
     // hinted handoff and repair: the isolated owner ends up with every acknowledged envelope
     await waitFor('the isolated owner to hold every acknowledged envelope', async () => {
       const have = await held(isolated, bob.userId)
-      return ackedIds.every((id) => have.has(id)) || `${ackedIds.filter((id) => !have.has(id)).length} missing`
+      const missing = ackedIds.filter((id) => !have.has(id)).length
+      // waitFor ends at the first truthy value: say how many are missing by throwing, not by returning it
+      if (missing > 0) throw new Error(`${missing} of ${ackedIds.length} missing`)
+      return true
     }, { timeoutMs: scaled(60_000) })
 
     // bob gets every acknowledged send exactly once; the history lists each once, in send order
