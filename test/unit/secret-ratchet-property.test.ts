@@ -1,21 +1,10 @@
 import { strict as assert } from 'node:assert'
+import { prng } from '../helpers/prng.js'
 import { ed25519Generate } from '../../protocol/ed25519.js'
 import { MAX_PREVIOUS_CHAINS, MAX_SKIPPED_KEYS, RatchetSession, createSecretIdentity, generateSignedPrekey, initiate, prekeyBundle, respond } from '../../protocol/secret/index.js'
 
 // Random conversations against a model of what must hold. Seeds are fixed so a failure reproduces; set
 // CHORUS_SECRET_SEED=<n> to add one more seed (say, one printed by a failure elsewhere).
-
-/** mulberry32: a tiny seeded PRNG, uniform in [0, 1). */
-function mulberry32 (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 interface Sent { id: number, header: Uint8Array, ciphertext: Uint8Array, plaintext: Uint8Array, dh: string }
 
@@ -32,7 +21,7 @@ interface Side {
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 
 function conversation (seed: number): { sent: number, delivered: number, dropped: number, duplicates: number, restarts: number } {
-  const rand = mulberry32(seed)
+  const rand = prng(seed)
   const pick = (n: number): number => Math.floor(rand() * n)
   const aliceId = createSecretIdentity(ed25519Generate())
   const bobId = createSecretIdentity(ed25519Generate())

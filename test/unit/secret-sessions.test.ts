@@ -7,6 +7,7 @@
  * message refused after its AEAD opened never moves the ratchet.
  */
 
+import { prng } from '../helpers/prng.js'
 import { strict as assert } from 'node:assert'
 import { Envelope } from '../../protocol/envelope.js'
 import { SecretBody } from '../../protocol/pb/secret.js'
@@ -27,17 +28,6 @@ async function forget (d: Device, peer: Device): Promise<void> {
   secrets.chats.delete(peer.userId)
 }
 
-/** A small deterministic PRNG (mulberry32), so a failing interleaving can be replayed from its seed. */
-function prng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const texts = (d: Device): string[] => d.shown.map((m) => m.text)
 
