@@ -8,10 +8,12 @@
 
 import { Envelope, MAX_BODY_BYTES } from '../../protocol/envelope.js'
 import { EnvelopeTooLargeError } from '../../protocol/errors.js'
-import { HANDLE_PATTERN } from '../../protocol/handle.js'
 import { isUserId } from '../../protocol/mailbox.js'
 import { InvalidOptionError } from '../errors.js'
+import { describeValue as describe, requireOptions as requireShape, rule } from './arguments.js'
 import { MAX_TTL_MS } from './secret-constants.js'
+
+export { requireHandle } from './arguments.js'
 
 /**
  * The longest secret text, in UTF-8 bytes: an envelope's body less room for the rest of a SECRET body
@@ -21,25 +23,9 @@ export const MAX_SECRET_TEXT_BYTES = MAX_BODY_BYTES - 1024
 
 const ENVELOPE_ID_HEX = /^[0-9a-f]{32}$/
 
-function describe (value: unknown): string {
-  if (value === null) return 'null'
-  if (Array.isArray(value)) return 'an array'
-  if (value instanceof Uint8Array) return `${value.byteLength} bytes`
-  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`
-  return typeof value
-}
-
 /** A user's id (what `SecretChat.peerId` and a message's `fromId` hold). */
 export function requireUserId (name: string, value: unknown): string {
   if (typeof value !== 'string' || !isUserId(value)) throw new InvalidOptionError(name, `must be a user id (got ${describe(value)})`)
-  return value
-}
-
-/** A handle, or a user id. */
-export function requireHandle (name: string, value: unknown): string {
-  if (typeof value !== 'string' || !HANDLE_PATTERN.test(value)) {
-    throw new InvalidOptionError(name, `must be a handle or user id matching ${String(HANDLE_PATTERN)} (got ${describe(value)})`)
-  }
   return value
 }
 
@@ -60,14 +46,11 @@ export function requireTtl (name: string, value: unknown): number {
   return value
 }
 
-/** An options object (or nothing) with no fields but `allowed`. */
-export function requireOptions (name: string, value: unknown, allowed: readonly string[]): Record<string, unknown> {
-  if (value == null) return {}
-  if (typeof value !== 'object' || Array.isArray(value)) throw new InvalidOptionError(name, `must be an object (got ${describe(value)})`)
-  for (const field of Object.keys(value)) {
-    if (!allowed.includes(field)) throw new InvalidOptionError(`${name}.${field}`, `is not an option (known: ${allowed.join(', ')})`)
-  }
-  return value as Record<string, unknown>
+/** The options of `SecretChat.send`: only `ttlMs`, a self-destruct timer. */
+export function requireSendOptions (name: string, value: unknown): { ttlMs?: number } {
+  requireShape(name, value, { ttlMs: rule.any() })
+  const ttlMs = (value as { ttlMs?: unknown } | null | undefined)?.ttlMs
+  return ttlMs == null ? {} : { ttlMs: requireTtl(`${name}.ttlMs`, ttlMs) }
 }
 
 /** Bytes of exactly `length`. */

@@ -26,7 +26,7 @@ import type { SessionContext } from './context.js'
 import { DeviceKeys } from './device-keys.js'
 import type { SendResult } from './events.js'
 import {
-  requireBytes, requireHandle, requireIds, requireMessage, requireOptions, requireSecretEnvelope, requireText, requireTtl, requireUserId
+  requireBytes, requireHandle, requireIds, requireMessage, requireSecretEnvelope, requireSendOptions, requireText, requireTtl, requireUserId
 } from './secret-arguments.js'
 import {
   DEFAULT_DELETE_FLUSH_MS, DEFAULT_MAINTENANCE_INTERVAL_MS, DEFAULT_MAX_BUNDLE_AGE_MS, DEFAULT_MAX_PREVIOUS_SESSIONS,
@@ -308,8 +308,8 @@ export class SecretChat extends EventEmitter<SecretChatEvents> {
   /** Encrypt and send; `ttlMs` sets a self-destruct timer (the plaintext is deleted that long after it is read). */
   async send (text: string, o: { ttlMs?: number } = {}): Promise<SendResult> {
     requireText('text', text)
-    const { ttlMs } = requireOptions('options', o, ['ttlMs'])
-    return this.secrets.send(this.peerId, text, ttlMs == null ? 0 : requireTtl('options.ttlMs', ttlMs))
+    const { ttlMs } = requireSendOptions('options', o)
+    return this.secrets.send(this.peerId, text, ttlMs ?? 0)
   }
 
   /** This device's plaintext history of the chat, oldest first (servers have none). */

@@ -55,7 +55,7 @@ describe('secret chats check their arguments (InvalidOptionError naming the argu
   it('SecretChat.send(text, options) and markRead(message)', async () => {
     await invalid(() => (chat as any).send(7), 'text')
     await invalid(() => (chat as any).send('hi', 'soon'), 'options')
-    await invalid(() => (chat as any).send('hi', { ttl: 5 }), 'options.ttl')
+    await invalid(() => (chat as any).send('hi', { ttl: 5 }), 'ttl')
     await invalid(() => (chat as any).send('hi', { ttlMs: '5' }), 'options.ttlMs')
     await invalid(() => (chat as any).markRead('an id'), 'message')
     await invalid(() => (chat as any).markRead({ id: 'not hex', fromId: bob.userId }), 'message.id')
