@@ -7,7 +7,7 @@
 import { fork, type ChildProcess } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { waitFor } from '../helpers/wait.js'
+import { scaled, waitFor } from '../helpers/wait.js'
 
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), 'agent-main.ts')
 
@@ -87,7 +87,7 @@ export class ChaosAgent {
   async start (bootstrap: string[], dataDir: string, options: Record<string, unknown>, syncIntervalMs: number, servers: number): Promise<void> {
     await this.request('start', { bootstrap, dataDir, options }, 60_000)
     this.incarnation++
-    await waitFor(`${this.handle}'s node to see ${servers} servers`, async () => (await this.request<string[]>('servers', {}, 5000)).length >= servers, { timeoutMs: 60_000, intervalMs: 100 })
+    await waitFor(`${this.handle}'s node to see ${servers} servers`, async () => (await this.request<string[]>('servers', {}, 5000)).length >= servers, { timeoutMs: scaled(60_000), intervalMs: 100 })
     const { userId } = await this.request<{ userId: string }>('open', { handle: this.handle, syncIntervalMs }, 60_000)
     this.userId = userId
   }
