@@ -40,7 +40,7 @@ export const DEFAULT_MAX_CONNECTIONS = 300
 
 /**
  * Inbound connections accepted per second from one host. libp2p's default (5) starves a local mesh
- * where every node shares 127.0.0.1 (libp2p-notes.md).
+ * where every node shares 127.0.0.1.
  * @default 200
  */
 export const DEFAULT_INBOUND_CONNECTION_THRESHOLD = 200

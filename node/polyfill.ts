@@ -1,5 +1,5 @@
 /**
- * Node 20 gaps that libp2p 3 falls into (libp2p-notes.md): `Promise.withResolvers` (Node 22+) and a
+ * Node 20 gaps that libp2p 3 falls into: `Promise.withResolvers` (Node 22+) and a
  * global `WebSocket` (Node 22+). Imported first by the package entry, before anything loads libp2p.
  */
 import { WebSocket as WsWebSocket } from 'ws'

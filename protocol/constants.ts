@@ -12,7 +12,7 @@ export const MEMBERSHIP_PROTOCOL = '/chorus/membership/1.0.0'
 /** Gossipsub topic every node joins; raw-throughput benchmarks and mesh-wide notices use it. */
 export const MESH_TOPIC = '/chorus/mesh/1'
 
-/** The three roles a node can run in (design.md, "Roles"). */
+/** The three roles a node can run in (README, "Roles"). */
 export const ROLES = ['server', 'bootstrap', 'client'] as const
 
 /** A node's role. Only `server` nodes own data. */

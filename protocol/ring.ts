@@ -1,5 +1,5 @@
 /**
- * Ownership: consistent hashing over a 256-bit keyspace (design.md, "The two rings"). A key's owners are
+ * Ownership: consistent hashing over a 256-bit keyspace (docs/architecture.md). A key's owners are
  * the N distinct server peers whose positions follow the key's point clockwise. Each server has several
  * virtual positions, in proportion to its declared capacity, so load stays close to even: with plain
  * random positions one server can own several times its share.
