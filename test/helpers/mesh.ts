@@ -10,12 +10,13 @@ import { TempDirs, scaled, waitFor } from './wait.js'
 /**
  * Membership timings for tests: a probe every 100 ms, so a full round over a handful of peers takes well
  * under a second, and a suspicion timeout long enough that a busy event loop (six nodes share one) does
- * not evict a healthy peer.
+ * not evict a healthy peer. The probe and suspicion timeouts are how long a node may take to answer, so
+ * CHORUS_TEST_SLOWDOWN stretches them like every test deadline.
  */
 export const FAST_MEMBERSHIP: Partial<MembershipInit> = {
   probeIntervalMs: 100,
-  probeTimeoutMs: 500,
-  suspicionTimeoutMs: 1500,
+  probeTimeoutMs: scaled(500),
+  suspicionTimeoutMs: scaled(1500),
   syncIntervalMs: 1000,
   rejoinIntervalMs: 300
 }
