@@ -46,12 +46,12 @@ describe('membership across an in-process mesh', function () {
       for (const n of mesh.nodes) assert.deepEqual(n.status().servers, want)
     })
 
-    it('keeps the bootstrap node out of the ring but in the live view', () => {
+    it('keeps the bootstrap node out of the ring but in the live view', async () => {
       const boot = mesh.bootstrap.peerId.toString()
-      for (const n of [...mesh.servers, ...mesh.clients]) {
-        assert.ok(!n.membership.servers().includes(boot))
-        assert.deepEqual(n.membership.live().filter((m) => m.role === 'bootstrap').map((m) => m.peerId), [boot])
-      }
+      // a busy host may have the bootstrap node suspect (and back) for a moment: wait for the view, then check the ring
+      await waitFor('every node to have the bootstrap node in its live view', () => [...mesh.servers, ...mesh.clients].every((n) =>
+        JSON.stringify(n.membership.live().filter((m) => m.role === 'bootstrap').map((m) => m.peerId)) === JSON.stringify([boot])), { timeoutMs: scaled(30_000), intervalMs: 100 })
+      for (const n of [...mesh.servers, ...mesh.clients]) assert.ok(!n.membership.servers().includes(boot))
     })
 
     it('keeps the client out of every view, in any state', async () => {
