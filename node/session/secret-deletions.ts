@@ -12,14 +12,15 @@ import { logger } from '@libp2p/logger'
 import type { IdentityKey } from '../../protocol/envelope.js'
 import { StoreRequest } from '../../protocol/pb/store.js'
 import { deleteScope, signReadAuth } from '../../protocol/read-auth.js'
+import { MAX_FETCH_LIMIT } from '../replication/constants.js'
 import type { Replication } from '../replication/replication.js'
 import type { ChorusDb } from '../store/db.js'
 import { unhex } from '../store/mailbox-store.js'
 
 const log = logger('chorus:session:secret')
 
-/** Cursors deleted in one request at most (the owners' bound). @default 1000 */
-export const DEFAULT_DELETION_BATCH = 1000
+/** Cursors deleted in one request at most: the owners' bound (a larger request is refused whole). */
+export const DEFAULT_DELETION_BATCH = MAX_FETCH_LIMIT
 
 export interface PendingDeletionsComponents {
   db: ChorusDb
@@ -44,18 +45,22 @@ export class PendingDeletions {
     this.waiting = true
   }
 
-  /** Send what is waiting; forget what W owners confirmed. One flush at a time. */
+  /** Send what is waiting, a batch at a time; forget what W owners confirmed. One flush at a time. */
   async flush (): Promise<void> {
     if (!this.waiting) return
-    this.flushing ??= this.flushOnce().finally(() => { this.flushing = undefined })
+    this.flushing ??= (async () => {
+      // batch after batch while each is confirmed; a batch that is not waits for the next tick
+      for (let i = 0; i < 100 && this.waiting; i++) if (!await this.flushOnce()) return
+    })().finally(() => { this.flushing = undefined })
     await this.flushing
   }
 
-  private async flushOnce (): Promise<void> {
+  /** One batch: true when it was confirmed (or nothing waits). */
+  private async flushOnce (): Promise<boolean> {
     const prefix = `${this.c.userId}!`
     const keys: string[] = []
     for await (const key of this.sub.keys({ gt: prefix, lt: `${prefix}~`, limit: DEFAULT_DELETION_BATCH })) keys.push(key)
-    if (keys.length === 0) { this.waiting = false; return }
+    if (keys.length === 0) { this.waiting = false; return true }
     const cursors = keys.map((k) => unhex(k.slice(prefix.length)))
     const mailbox = this.c.userId
     const auth = signReadAuth(deleteScope(mailbox, cursors), this.c.identity)
@@ -66,9 +71,10 @@ export class PendingDeletions {
     if (owners.length > 0 && confirmed >= Math.min(this.c.replication.context.writeQuorum, owners.length)) {
       await this.sub.batch(keys.map((key) => ({ type: 'del' as const, key })))
       this.waiting = keys.length === DEFAULT_DELETION_BATCH
-      return
+      return true
     }
     const why = answers.map((a) => (a.status === 'rejected' ? String(a.reason?.message ?? a.reason) : 'ok')).join('; ')
     log('deleting %d delivered secret envelopes of %s: %d of %d owners confirmed (%s); retrying', keys.length, mailbox, confirmed, owners.length, why)
+    return false
   }
 }

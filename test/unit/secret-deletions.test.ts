@@ -7,6 +7,7 @@ import { strict as assert } from 'node:assert'
 import { generateIdentity, userIdOf } from '../../protocol/envelope.js'
 import { StoreRequest } from '../../protocol/pb/store.js'
 import { PendingDeletions } from '../../node/session/secret-deletions.js'
+import { MAX_FETCH_LIMIT } from '../../node/replication/constants.js'
 import { openDb, type ChorusDb } from '../../node/store/db.js'
 import { TempDirs } from '../helpers/wait.js'
 
@@ -55,5 +56,18 @@ describe('PendingDeletions: delivered secret ciphertext is deleted at the owners
     await again.flush()
     await pending().flush()
     assert.equal(deleted.size, 0, 'confirmed by W owners: forgotten, never sent again')
+  })
+
+  it('sends a backlog larger than one request in requests the owners take (at most MAX_FETCH_LIMIT each)', async () => {
+    const p = pending()
+    for (let i = 0; i < 300; i++) await p.add(new Uint8Array(24).fill(0).map((_, j) => (j === 0 ? i >> 8 : j === 1 ? i & 255 : 7)))
+    up = new Set(['o1', 'o2', 'o3'])
+    const sizes: number[] = []
+    const call = replication.call
+    replication.call = async (owner: string, req: any) => { if (owner === 'o1') sizes.push(req.cursors.length); return call(owner, req) }
+    try { await p.flush() } finally { replication.call = call }
+    assert.ok(sizes.every((n) => n <= MAX_FETCH_LIMIT), `every request within the owners' bound (${sizes.join(', ')})`)
+    assert.equal(sizes.reduce((a, b) => a + b, 0), 300, 'all 300 sent in one flush')
+    assert.equal(deleted.get('o1')?.length, 300)
   })
 })
