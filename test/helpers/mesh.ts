@@ -110,8 +110,8 @@ export function ids (nodes: ChorusNode[]): string[] {
   return nodes.map((n) => n.peerId.toString()).sort()
 }
 
-/** Wait until every node in `viewers` has exactly `servers` as its live server set (default deadline: scaled 20 s). */
-export async function waitForServers (viewers: ChorusNode[], servers: ChorusNode[], timeoutMs = scaled(20_000)): Promise<void> {
+/** Wait until every node in `viewers` has exactly `servers` as its live server set (default deadline: scaled 40 s). */
+export async function waitForServers (viewers: ChorusNode[], servers: ChorusNode[], timeoutMs = scaled(40_000)): Promise<void> {
   const want = JSON.stringify(ids(servers))
   await waitFor(`a view of ${servers.length} servers on ${viewers.length} nodes`, () => {
     const wrong = viewers.filter((v) => JSON.stringify(v.membership.servers()) !== want)

@@ -59,7 +59,7 @@ export class ServerMesh {
   readonly servers: ServerSlot[] = []
 
   /** Start the bootstrap peer and `n` servers; resolve when every server sees all `n`. */
-  async start (n: number, timeoutMs = scaled(30_000)): Promise<void> {
+  async start (n: number, timeoutMs = scaled(60_000)): Promise<void> {
     this.bootstrap = this.procs.spawn(['bootstrap', ...LOOPBACK_ARGS, '--data-dir', this.procs.dir('chorus-boot-'), ...MESH_ARGS])
     await this.bootstrap.ready()
     const procs = Array.from({ length: n }, () => this.spawn(this.procs.dir('chorus-srv-')))
@@ -96,7 +96,7 @@ export class ServerMesh {
   }
 
   /** Wait until each of `viewers` reports exactly `ids` as its live servers (via /status). */
-  async waitForView (viewers: Array<{ proc: ChorusProcess } | ChorusProcess>, ids: string[], timeoutMs = scaled(30_000)): Promise<void> {
+  async waitForView (viewers: Array<{ proc: ChorusProcess } | ChorusProcess>, ids: string[], timeoutMs = scaled(60_000)): Promise<void> {
     const want = JSON.stringify([...ids].sort())
     const procs = viewers.map((v) => ('proc' in v ? v.proc : v))
     await waitFor(`${procs.length} nodes to see servers ${ids.map((s) => s.slice(-6)).join(',')}`, async () => {

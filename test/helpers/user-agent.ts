@@ -155,7 +155,7 @@ export class UserAgent {
   async received (): Promise<AgentMessage[]> { return this.request('received', {}, scaled(QUICK_COMMAND_TIMEOUT_MS)) }
 
   /** Wait until the agent's node sees exactly `ids` as the live servers (so it computes the owners they do). */
-  async waitForServers (ids: string[], timeoutMs = scaled(30_000)): Promise<void> {
+  async waitForServers (ids: string[], timeoutMs = scaled(60_000)): Promise<void> {
     const want = JSON.stringify([...ids].sort())
     await waitFor(`agent ${this.name} to see servers ${ids.map((s) => s.slice(-6)).join(',')}`, async () => {
       const seen = (await this.status()).servers.sort()
