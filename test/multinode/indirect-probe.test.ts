@@ -42,7 +42,9 @@ describe('indirect probes (SWIM PING_REQ)', function () {
 
   before(async function () {
     this.timeout(scaled(60_000))
-    mesh = await startMesh({ servers: 4, options: () => ({ connectionGater: new PartitionGater() }) })
+    // probes get more time than the fast default: the check is that the path around the cut works, and a
+    // host busy with other suites must not turn a slow two-hop answer into a failed probe
+    mesh = await startMesh({ servers: 4, options: () => ({ connectionGater: new PartitionGater(), membership: { probeIntervalMs: 200, probeTimeoutMs: scaled(2000), suspicionTimeoutMs: scaled(6000) } }) })
     await waitForServers(mesh.nodes, mesh.servers)
   })
   after(async () => { await mesh?.cleanup() })
@@ -78,6 +80,8 @@ describe('indirect probes (SWIM PING_REQ)', function () {
 
   it('answers a PING_REQ with ACK for a live member and NACK for a peer it does not know', async () => {
     const [asker, helper, target] = mesh.servers
+    // the helper answers ACK only for a member it sees alive (the cut before may have had it suspect a moment)
+    await waitFor('the helper to see the target alive', () => helper.membership.stateOf(target.peerId.toString()) === 'alive', { timeoutMs: scaled(20_000) })
     const stranger = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
     const ask = async (node: ChorusNode, to: ChorusNode, about: string): Promise<MembershipMessage.Kind> => {
       const stream = await node.libp2p.dialProtocol(to.peerId, MEMBERSHIP_PROTOCOL, { signal: AbortSignal.timeout(scaled(10_000)) })
