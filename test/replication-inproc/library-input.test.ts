@@ -13,7 +13,7 @@ import { MAX_BODY_BYTES } from '../../protocol/envelope.js'
 import { MAX_ROOM_NAME_LENGTH, MAX_ROOM_SUBJECT_LENGTH } from '../../protocol/room.js'
 import { MAX_STATUS_CHARS } from '../../protocol/roster.js'
 import { startMesh, waitForServers, type Mesh } from '../helpers/mesh.js'
-import { waitFor } from '../helpers/wait.js'
+import { scaled, waitFor } from '../helpers/wait.js'
 
 /** A call that must fail with InvalidOptionError blaming `option` (a synchronous throw counts too). */
 async function refused (call: () => unknown, option: string): Promise<void> {
@@ -31,7 +31,7 @@ const js = (x: unknown): any => x
 const LONG_HANDLE = 'h'.repeat(65)
 
 describe('bad input at the library surface', function () {
-  this.timeout(60_000)
+  this.timeout(scaled(60_000))
   let mesh: Mesh
   let aliceNode: ChorusNode
   let alice: User
@@ -82,7 +82,7 @@ describe('bad input at the library surface', function () {
     await refused(async () => aliceNode.openUser('carol', js({ passPhrase: 'typo' })), 'passPhrase')
     // the open session is the same one; a new one opens as ever
     assert.equal(await aliceNode.openUser('alice'), alice)
-    const carol = await aliceNode.openUser('carol', { timeoutMs: 10_000, syncIntervalMs: 1000 })
+    const carol = await aliceNode.openUser('carol', { timeoutMs: scaled(10_000), syncIntervalMs: 1000 })
     assert.equal(carol.handle, 'carol')
     await delivered('after bad openUser calls')
   })

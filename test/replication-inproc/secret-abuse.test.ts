@@ -20,10 +20,10 @@ import { DEFAULT_CLAIMS_PER_PEER_BURST } from '../../node/store/prekey-claims.js
 import { DEFAULT_MAX_BUNDLE_AGE_MS } from '../../node/session/secret-constants.js'
 import { generateIdentity } from '../../protocol/envelope.js'
 import { startMesh, waitForServers, type Mesh } from '../helpers/mesh.js'
-import { waitFor } from '../helpers/wait.js'
+import { scaled, waitFor } from '../helpers/wait.js'
 
 describe('secret chats: bad input is refused and the session stays usable', function () {
-  this.timeout(60_000)
+  this.timeout(scaled(60_000))
   let mesh: Mesh
   let alice: User
   let bob: User
@@ -47,13 +47,13 @@ describe('secret chats: bad input is refused and the session stays usable', func
   /** Send an honest message and wait for bob to show it. */
   async function honest (text: string): Promise<void> {
     await chat.send(text)
-    await waitFor(`bob to show ${text}`, () => got.some((m) => m.text === text), { timeoutMs: 10_000 })
+    await waitFor(`bob to show ${text}`, () => got.some((m) => m.text === text), { timeoutMs: scaled(10_000) })
   }
 
   /** Send an honest message, wait for bob to show it, and return its envelope as a server saw it. */
   async function sendCaptured (text: string): Promise<Envelope> {
     const r = await chat.send(text)
-    await waitFor(`bob to show ${text}`, () => got.some((m) => m.text === text), { timeoutMs: 10_000 })
+    await waitFor(`bob to show ${text}`, () => got.some((m) => m.text === text), { timeoutMs: scaled(10_000) })
     return captured.get(r.id) as Envelope
   }
   const captured = new Map<string, Envelope>()
@@ -88,10 +88,10 @@ describe('secret chats: bad input is refused and the session stays usable', func
     const original = captured.get(r.id) as Envelope
     const before = await rejected('decrypt-failed')
     await alice.send(forge(original, (b) => { b.ciphertext = new Uint8Array(b.ciphertext); b.ciphertext[b.ciphertext.length - 1] ^= 1 }))
-    await waitFor('the tampered message to be refused', async () => (await rejected('decrypt-failed')) > before, { timeoutMs: 10_000 })
+    await waitFor('the tampered message to be refused', async () => (await rejected('decrypt-failed')) > before, { timeoutMs: scaled(10_000) })
     assert.ok(!got.some((m) => m.text === 'to tamper with'))
     await alice.send(original)
-    await waitFor('the original to be shown', () => got.some((m) => m.text === 'to tamper with'), { timeoutMs: 10_000 })
+    await waitFor('the original to be shown', () => got.some((m) => m.text === 'to tamper with'), { timeoutMs: scaled(10_000) })
     await honest('after tampering')
   })
 
@@ -100,7 +100,7 @@ describe('secret chats: bad input is refused and the session stays usable', func
     const before = await rejected('replay')
     const shown = got.filter((m) => m.text === 'to replay').length
     await alice.send(forge(env, () => {}))
-    await waitFor('the replay to be refused', async () => (await rejected('replay')) > before, { timeoutMs: 10_000 })
+    await waitFor('the replay to be refused', async () => (await rejected('replay')) > before, { timeoutMs: scaled(10_000) })
     assert.equal(got.filter((m) => m.text === 'to replay').length, shown, 'shown once')
     await honest('after the replay')
   })
@@ -112,7 +112,7 @@ describe('secret chats: bad input is refused and the session stays usable', func
       const h = decodeHeader(b.header)
       b.header = encodeHeader({ ...h, n: h.n + 50_000 }) as Uint8Array<ArrayBuffer>
     }))
-    await waitFor('the far-ahead header to be refused', async () => (await rejected('too-far-ahead')) > before, { timeoutMs: 10_000 })
+    await waitFor('the far-ahead header to be refused', async () => (await rejected('too-far-ahead')) > before, { timeoutMs: scaled(10_000) })
     await honest('after the jump')
   })
 
@@ -130,7 +130,7 @@ describe('secret chats: bad input is refused and the session stays usable', func
     const x = initiate(createSecretIdentity(alice.identity), bundle)
     const before = await rejected('prekey-used')
     await alice.send(forge(first, (b) => { b.initial = encodeInitialHeader(x.header) as Uint8Array<ArrayBuffer> }))
-    await waitFor('the reused prekey to be refused', async () => (await rejected('prekey-used')) > before, { timeoutMs: 10_000 })
+    await waitFor('the reused prekey to be refused', async () => (await rejected('prekey-used')) > before, { timeoutMs: scaled(10_000) })
     await honest('after the reused prekey')
   })
 
@@ -143,7 +143,7 @@ describe('secret chats: bad input is refused and the session stays usable', func
     assert.equal((await rejected('replay')) + (await rejected('initiation-replay')), before + 1, 'counted as a replay')
     await honest('after the replayed first message')
     await (await bob.secret.open('alice')).send('bob answers')
-    await waitFor('alice to read bob\'s answer', async () => (await chat.history()).some((m) => m.text === 'bob answers'), { timeoutMs: 10_000 })
+    await waitFor('alice to read bob\'s answer', async () => (await chat.history()).some((m) => m.text === 'bob answers'), { timeoutMs: scaled(10_000) })
   })
 
   it('owners refuse a prekey upload that is not signed by its identity', async () => {
@@ -203,7 +203,7 @@ describe('secret chats: bad input is refused and the session stays usable', func
     }
     await stale(owners[0])
     await (await alice.secret.open('frank')).send('through a fresh bundle')
-    await waitFor('frank to read it', async () => (await (await frank.secret.open('alice')).history()).some((m) => m.text === 'through a fresh bundle'), { timeoutMs: 10_000 })
+    await waitFor('frank to read it', async () => (await (await frank.secret.open('alice')).history()).some((m) => m.text === 'through a fresh bundle'), { timeoutMs: scaled(10_000) })
     for (const o of owners) await stale(o)
     const grace = await mesh.clients[0].openUser('grace')
     await assert.rejects(grace.secret.open('frank'), { name: 'StaleBundleError', code: 'ERR_STALE_BUNDLE' })

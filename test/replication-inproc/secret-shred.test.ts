@@ -11,10 +11,10 @@ import type { ChorusNode } from '../../node/index.js'
 import type { Message, User } from '../../node/session/user.js'
 import { startMesh, waitForServers, type Mesh } from '../helpers/mesh.js'
 import { filesHolding, valuesHolding } from '../helpers/scan.js'
-import { waitFor } from '../helpers/wait.js'
+import { scaled, waitFor } from '../helpers/wait.js'
 
 describe('secret chats: a self-destructed message is gone from the devices\' files', function () {
-  this.timeout(60_000)
+  this.timeout(scaled(60_000))
   let mesh: Mesh
   const dirs: Record<string, string> = {}
   const nodes: Record<string, ChorusNode> = {}
@@ -40,7 +40,7 @@ describe('secret chats: a self-destructed message is gone from the devices\' fil
     const text = `burn ${randomBytes(32).toString('hex')}`
     const aliceChat = await alice.secret.open('bob')
     await aliceChat.send(text, { ttlMs: 300 })
-    await waitFor('bob to read it', () => got.some((m) => m.text === text), { timeoutMs: 10_000 })
+    await waitFor('bob to read it', () => got.some((m) => m.text === text), { timeoutMs: scaled(10_000) })
     const m = got.find((x) => x.text === text) as Message
     const entryKey = async (u: User, peer: User): Promise<string> => (u.secret as any).store.get(`hkey!${u.userId}!${peer.userId}!${m.cursor}`)
     const keys = [await entryKey(bob, alice), await entryKey(alice, bob)]
@@ -51,7 +51,7 @@ describe('secret chats: a self-destructed message is gone from the devices\' fil
     ;(await bob.secret.open('alice')).on('expired', (e) => expired.push(`bob ${e.id}`))
     aliceChat.on('expired', (e) => expired.push(`alice ${e.id}`))
     bob.markRead(m) // starts bob's timer, and alice's when the read receipt arrives
-    await waitFor('both copies to self-destruct', () => expired.length === 2, { timeoutMs: 10_000 })
+    await waitFor('both copies to self-destruct', () => expired.length === 2, { timeoutMs: scaled(10_000) })
     assert.deepEqual(expired.sort(), [`alice ${m.id}`, `bob ${m.id}`])
 
     for (const who of ['alice', 'bob']) {

@@ -10,10 +10,10 @@ import type { Message, User } from '../../node/session/user.js'
 import type { SecretChat } from '../../node/session/secret.js'
 import { Envelope } from '../../protocol/envelope.js'
 import { startMesh, waitForServers, type Mesh } from '../helpers/mesh.js'
-import { waitFor } from '../helpers/wait.js'
+import { scaled, waitFor } from '../helpers/wait.js'
 
 describe('secret chats: self-destruct timers and deletion after delivery', function () {
-  this.timeout(60_000)
+  this.timeout(scaled(60_000))
   let mesh: Mesh
   let alice: User
   let bob: User
@@ -42,13 +42,13 @@ describe('secret chats: self-destruct timers and deletion after delivery', funct
 
   it('servers drop the ciphertext once the recipient has it', async () => {
     await aliceChat.send('read me once')
-    await waitFor('bob to read it', () => got.some((m) => m.text === 'read me once'), { timeoutMs: 10_000 })
-    await waitFor('every server to drop the ciphertext', async () => (await heldOnServers()) === 0, { timeoutMs: 10_000 })
+    await waitFor('bob to read it', () => got.some((m) => m.text === 'read me once'), { timeoutMs: scaled(10_000) })
+    await waitFor('every server to drop the ciphertext', async () => (await heldOnServers()) === 0, { timeoutMs: scaled(10_000) })
   })
 
   it('deletes the plaintext ttl after it is read, on both devices', async () => {
     await aliceChat.send('burn after reading', { ttlMs: 500 })
-    await waitFor('bob to get it', () => got.some((m) => m.text === 'burn after reading'), { timeoutMs: 10_000 })
+    await waitFor('bob to get it', () => got.some((m) => m.text === 'burn after reading'), { timeoutMs: scaled(10_000) })
     const bobChat = await bob.secret.open('alice')
     const expired: string[] = []
     bobChat.on('expired', (e) => expired.push(e.id))
@@ -58,12 +58,12 @@ describe('secret chats: self-destruct timers and deletion after delivery', funct
     await new Promise((resolve) => setTimeout(resolve, 1200))
     assert.ok((await bobChat.history()).some((x) => x.text === 'burn after reading'), 'the timer starts when it is read, not when it arrives')
     bob.markRead(m)
-    await waitFor('bob\'s copy to self-destruct', async () => !(await bobChat.history()).some((x) => x.text === 'burn after reading'), { timeoutMs: 5000 })
+    await waitFor('bob\'s copy to self-destruct', async () => !(await bobChat.history()).some((x) => x.text === 'burn after reading'), { timeoutMs: scaled(5000) })
     // 'expired' comes once the plaintext is compacted out of the files too (secret-shred.test.ts)
-    await waitFor('the expired event', () => expired.length > 0, { timeoutMs: 5000 })
+    await waitFor('the expired event', () => expired.length > 0, { timeoutMs: scaled(5000) })
     assert.deepEqual(expired, [m.id])
     // the read receipt starts the sender's timer too
-    await waitFor('alice\'s copy to self-destruct', async () => !(await aliceChat.history()).some((x) => x.text === 'burn after reading'), { timeoutMs: 5000 })
+    await waitFor('alice\'s copy to self-destruct', async () => !(await aliceChat.history()).some((x) => x.text === 'burn after reading'), { timeoutMs: scaled(5000) })
     assert.ok((await aliceChat.history()).some((x) => x.text === 'read me once'), 'messages without a timer stay')
   })
 })

@@ -11,12 +11,12 @@ import type { ChorusNode } from '../../node/index.js'
 import type { Message, User } from '../../node/session/user.js'
 import { startMesh, waitForServers, type Mesh } from '../helpers/mesh.js'
 import { filesHolding, valuesHolding } from '../helpers/scan.js'
-import { waitFor } from '../helpers/wait.js'
+import { scaled, waitFor } from '../helpers/wait.js'
 
 const PASSPHRASE = 'four gray geese over the fjord'
 
 describe('a user with a passphrase: keys and secret chats sealed at rest', function () {
-  this.timeout(60_000)
+  this.timeout(scaled(60_000))
   let mesh: Mesh
   let dir: string
   let aliceNode: ChorusNode
@@ -39,9 +39,9 @@ describe('a user with a passphrase: keys and secret chats sealed at rest', funct
   it('leaves neither plaintext nor private key in the device\'s files or database', async () => {
     const chat = await alice.secret.open('bob')
     for (const t of texts.slice(0, 2)) await chat.send(t)
-    await waitFor('bob to read both', () => texts.slice(0, 2).every((t) => bobGot.some((m) => m.text === t)), { timeoutMs: 10_000 })
+    await waitFor('bob to read both', () => texts.slice(0, 2).every((t) => bobGot.some((m) => m.text === t)), { timeoutMs: scaled(10_000) })
     await (await bob.secret.open('alice')).send(texts[2])
-    await waitFor('alice to have bob\'s answer in her history', async () => (await chat.history()).some((m) => m.text === texts[2]), { timeoutMs: 10_000 })
+    await waitFor('alice to have bob\'s answer in her history', async () => (await chat.history()).some((m) => m.text === texts[2]), { timeoutMs: scaled(10_000) })
     const key = alice.identity.privateKey
     await aliceNode.stop()
 
@@ -63,6 +63,6 @@ describe('a user with a passphrase: keys and secret chats sealed at rest', funct
     for (const t of texts) assert.ok(history.some((m) => m.text === t), `"${t}" is in the history`)
     const chat = await alice.secret.open('bob')
     await chat.send('still here')
-    await waitFor('bob to read the message sent after the reopen', () => bobGot.some((m) => m.text === 'still here'), { timeoutMs: 10_000 })
+    await waitFor('bob to read the message sent after the reopen', () => bobGot.some((m) => m.text === 'still here'), { timeoutMs: scaled(10_000) })
   })
 })
