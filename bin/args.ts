@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { InvalidOptionError, type ChorusNodeOptions } from '../node/index.js'
 import { hostPort, integer } from '../node/config.js'
+import { readCertificateFile } from './admission-files.js'
 
 /** The subcommands. */
 export const COMMANDS = ['start', 'bootstrap'] as const
@@ -37,6 +38,8 @@ export interface FileConfig {
   suspicionTimeout?: number
   senderRate?: number
   senderBurst?: number
+  mesh?: string
+  cert?: string
 }
 
 /** The settings, in the order `--help` lists them. */
@@ -48,6 +51,8 @@ export const SETTINGS: Setting[] = [
   { flag: 'replicas', env: 'CHORUS_REPLICAS', key: 'replicas', help: 'copies of every key, N (1-16, default 3)' },
   { flag: 'write-quorum', env: 'CHORUS_WRITE_QUORUM', key: 'writeQuorum', help: 'owners that must store a write before it is acknowledged, W (1-N, default 2)' },
   { flag: 'capacity', env: 'CHORUS_CAPACITY', key: 'capacity', help: 'declared capacity: this server\'s weight in ownership (1-1000, default 1)' },
+  { flag: 'mesh', env: 'CHORUS_MESH', key: 'mesh', help: 'mesh id of a federated mesh (chorus mesh init): only servers it admitted own data (default: an open mesh)' },
+  { flag: 'cert', env: 'CHORUS_CERT', key: 'cert', help: 'a server\'s admission certificate file (chorus mesh admit), with --mesh' },
   { flag: 'http', env: 'CHORUS_HTTP', key: 'http', help: 'HOST:PORT for /health, /status and /metrics (off by default)' },
   { flag: 'probe-interval', env: 'CHORUS_PROBE_INTERVAL', key: 'probeInterval', help: 'ms between membership probes (50-60000, default 1000)' },
   { flag: 'suspicion-timeout', env: 'CHORUS_SUSPICION_TIMEOUT', key: 'suspicionTimeout', help: 'ms a silent peer stays suspect before it leaves the view (100-600000, default 4000)' },
@@ -111,6 +116,8 @@ function toNodeOptions (m: Record<string, unknown>): ChorusNodeOptions {
   if (m.writeQuorum != null) opts.writeQuorum = integer('--write-quorum', m.writeQuorum, 1, 16)
   if (m.capacity != null) opts.capacity = integer('--capacity', m.capacity, 1, 1000)
   if (m.http != null) { hostPort('--http', m.http); opts.http = String(m.http) }
+  if (m.mesh != null) opts.mesh = String(m.mesh)
+  if (m.cert != null) opts.certificate = readCertificateFile('--cert', String(m.cert))
   const membership: ChorusNodeOptions['membership'] = {}
   if (m.probeInterval != null) {
     membership.probeIntervalMs = integer('--probe-interval', m.probeInterval, 50, 60000)
@@ -163,5 +170,5 @@ export function helpText (command?: Command): string {
   if (command === 'bootstrap') {
     return `Usage: chorus bootstrap [flags]\n\nRun a bootstrap peer: a stable, well-known address that helps new nodes find the mesh. It stores no\nchat data and takes no part in ownership. Same flags as start (--role is fixed to bootstrap).\n\n${common}\n`
   }
-  return `Usage: chorus <command> [flags]\n\nChorus: a peer-to-peer federated chat mesh.\n\nCommands:\n  start       run a node (role server by default)\n  bootstrap   run a bootstrap peer\n\nchorus <command> --help shows its flags. chorus --version prints the version.\n`
+  return `Usage: chorus <command> [flags]\n\nChorus: a peer-to-peer federated chat mesh.\n\nCommands:\n  start       run a node (role server by default)\n  bootstrap   run a bootstrap peer\n  id          print a data dir's peer id (creating its key): what chorus mesh admit needs\n  mesh        federated mesh admission: init, delegate, admit, revoke, inspect\n\nchorus <command> --help shows its flags. chorus --version prints the version.\n`
 }

@@ -6,6 +6,7 @@
 
 import { ChorusError, createNode, VERSION, type ChorusNode } from '../node/index.js'
 import { SETTINGS, helpText, parseInvocation, type Invocation } from './args.js'
+import { isAdmissionCommand, runAdmissionCommand } from './mesh.js'
 
 const STOP_TIMEOUT_MS = 10_000
 
@@ -33,7 +34,28 @@ function say (line: string): void {
   if (!stdoutGone) process.stdout.write(`${line}\n`)
 }
 
+/** Say which mesh this is and, for a server, whether it may own data and why not. */
+function sayAdmission (node: ChorusNode): void {
+  const a = node.admissionStatus()
+  if (a.mesh == null) {
+    say('open mesh: any node may own data; use --mesh for a federated mesh')
+    return
+  }
+  say(`mesh: ${a.mesh}`)
+  if (a.self == null) return
+  if (a.self.admitted) say(`admission: certified until ${a.self.expiresAt ?? '?'}, capacity ${a.self.capacity ?? 1}${a.self.operator != null ? `, signed by operator ${a.self.operator.slice(0, 16)}` : ''}`)
+  else say(`admission: NOT ADMITTED (${a.self.reason ?? 'no certificate'}): this server owns no data and other nodes refuse it; admit it with chorus mesh admit ${node.peerId} and restart with --cert`)
+}
+
 async function main (argv: string[]): Promise<void> {
+  if (isAdmissionCommand(argv)) {
+    try {
+      await runAdmissionCommand(argv, say)
+    } catch (err: any) {
+      fail(err instanceof ChorusError ? explain(err) : String(err?.message ?? err), err?.code === 'ERR_INVALID_OPTION' ? 2 : 1)
+    }
+    return
+  }
   let inv: Invocation
   try {
     inv = parseInvocation(argv)
@@ -67,8 +89,14 @@ async function main (argv: string[]): Promise<void> {
   const http = node.httpAddress()
   if (http != null) say(`http: http://${http}/status`)
   if (node.options.bootstrap.length === 0 && node.role !== 'bootstrap') say('no --bootstrap given: this node is a mesh of its own until others join it')
+  sayAdmission(node)
   node.on('member:join', (m) => { say(`${new Date().toISOString()} peer joined ${m.peerId} (${m.role})`) })
   node.on('member:leave', (m, why) => { say(`${new Date().toISOString()} peer left ${m.peerId} (${m.role}, ${why})`) })
+  node.on('member:refused', (peer, err) => { say(`${new Date().toISOString()} refused ${peer} (${err.reason}): ${err.message}`) })
+  node.on('admission:self', (ok) => {
+    const a = node.admissionStatus().self
+    say(`${new Date().toISOString()} admission: ${ok ? 'this server now owns data' : `this server no longer owns data (${a?.reason ?? 'not admitted'})`}`)
+  })
 
   let stopping = false
   const shutdown = (signal: string): void => {

@@ -12,12 +12,13 @@ import { resolveOptions, type ChorusNodeOptions, type ResolvedOptions } from './
 import { ListenError, NodeStateError } from './errors.js'
 import { loadOrCreateNodeKey } from './keys.js'
 import { buildLibp2p, type ChorusLibp2p } from './libp2p.js'
-import { Membership, type Member } from './membership/index.js'
+import { Admission, Membership, type LeaveReason, type Member } from './membership/index.js'
+import { AdmissionError, type AdmissionReason } from '../protocol/admission.js'
 import { registerChorusMetrics, registerRelayMetrics, registerReplicationMetrics, type ChorusCounters } from './status/metrics.js'
 import { Relay } from './relay/relay.js'
 import { parseTopic } from '../protocol/topics.js'
 import { StatusServer } from './status/http.js'
-import { openDb, peerMemory, type ChorusDb } from './store/db.js'
+import { openDb, peerMemory, revocationStore, type ChorusDb } from './store/db.js'
 import { VERSION } from './version.js'
 import { HybridClock } from '../protocol/hlc.js'
 import { MeshClock } from './membership/mesh-clock.js'
@@ -50,6 +51,19 @@ export interface NodeStatus {
   uptimeSeconds: number
   /** how far this node's wall clock is off the mesh's (ms; positive: behind), and whether it is corrected for */
   clock: { offsetMs: number, applied: boolean, servers: number }
+  /** who may own data: `mesh` is null in an open mesh; `self` is this server's own admission */
+  admission: AdmissionStatus
+}
+
+/** The admission part of `/status`. */
+export interface AdmissionStatus {
+  /** the mesh id, or null for an open mesh (any server owns data) */
+  mesh: string | null
+  /** servers only: does this node own data now, and by which certificate (or why not) */
+  self?: { admitted: boolean, reason?: string, capacity?: number, expiresAt?: string, operator?: string }
+  revocations: number
+  /** handshakes refused, by reason */
+  refusals: Partial<Record<AdmissionReason, number>>
 }
 
 /** Lifecycle of a node: created → starting → started → stopping → stopped. */
@@ -58,7 +72,11 @@ export type NodeLifecycle = 'created' | 'starting' | 'started' | 'stopping' | 's
 /** Events of a node. */
 export interface ChorusNodeEvents {
   'member:join': [Member]
-  'member:leave': [Member, 'dead' | 'left']
+  'member:leave': [Member, LeaveReason]
+  /** a peer refused at the membership handshake: another mesh, or a server without a valid certificate */
+  'member:refused': [string, AdmissionError]
+  /** this server's own admission changed (closed mesh): it owns data (true) or no longer does (false) */
+  'admission:self': [boolean]
 }
 
 /** Every option of `createNode`: a misspelt one is refused here; `resolveOptions` checks the values. */
@@ -75,6 +93,8 @@ const NODE_OPTIONS: Record<keyof ChorusNodeOptions, Rule> = {
   membership: rule.any(),
   replication: rule.any(),
   relay: rule.any(),
+  mesh: rule.any(),
+  certificate: rule.any(),
   connectionGater: rule.any()
 }
 
@@ -95,6 +115,8 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
   readonly libp2p: ChorusLibp2p
   /** The live view of the mesh. */
   readonly membership: Membership
+  /** Which servers may own data: the mesh id, certificates and revocations (open mesh: every server). */
+  readonly admission: Admission
   /** This node's Prometheus registry (libp2p's figures and Chorus's). */
   readonly registry: Registry
   /** The mesh's time: this node's wall clock corrected by its measured offset from the servers' clocks. */
@@ -119,8 +141,10 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
     this.options = options
     this.libp2p = libp2p
     this.registry = registry
+    this.admission = new Admission({ selfId: libp2p.peerId.toString(), now: () => this.meshClock.now() }, { mesh: options.mesh, certificate: options.certificate })
     this.membership = new Membership({
       libp2p,
+      admission: this.admission,
       role: options.role,
       capacity: options.capacity,
       version: VERSION,
@@ -130,6 +154,8 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
     }, options.membership)
     this.membership.on('member:join', (m) => this.emit('member:join', m))
     this.membership.on('member:leave', (m, why) => this.emit('member:leave', m, why))
+    this.membership.on('member:refused', (peer, err) => this.emit('member:refused', peer, err))
+    this.membership.on('admission:self', (ok) => this.emit('admission:self', ok))
   }
 
   get peerId (): PeerId { return this.libp2p.peerId }
@@ -155,6 +181,7 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
   private async startOnce (): Promise<void> {
     try {
       this.db = await openDb(this.options.dataDir)
+      await this.admission.attach(revocationStore(this.db))
       try {
         await this.libp2p.start()
       } catch (err: any) {
@@ -294,8 +321,23 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
       replicas: this.options.replicas,
       writeQuorum: this.options.writeQuorum,
       uptimeSeconds: this.startedAt === 0 ? 0 : Math.round((Date.now() - this.startedAt) / 1000),
-      clock: { offsetMs: this.meshClock.measuredOffsetMs, applied: this.meshClock.offsetMs !== 0, servers: this.meshClock.samples }
+      clock: { offsetMs: this.meshClock.measuredOffsetMs, applied: this.meshClock.offsetMs !== 0, servers: this.meshClock.samples },
+      admission: this.admissionStatus()
     }
+  }
+
+  /** Who may own data, as this node sees it (also printed by `chorus start`). */
+  admissionStatus (): AdmissionStatus {
+    const a = this.admission
+    const out: AdmissionStatus = { mesh: a.meshId ?? null, revocations: a.revocationCount, refusals: Object.fromEntries(a.refusals) }
+    if (this.role !== 'server') return out
+    if (a.open) { out.self = { admitted: true, capacity: this.options.capacity }; return out }
+    const check = a.selfCheck()
+    const why = a.why(this.peerId.toString())
+    if (check instanceof AdmissionError || check == null) out.self = { admitted: false, reason: check?.message ?? 'no certificate' }
+    else if (why != null) out.self = { admitted: false, reason: why === 'revoked' ? 'certificate revoked' : why }
+    else out.self = { admitted: true, capacity: check.capacity, expiresAt: new Date(check.expiresAt).toISOString(), operator: check.operator }
+    return out
   }
 
   /** The bound address of the HTTP endpoint, if it runs (useful with port 0). */

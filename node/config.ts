@@ -9,6 +9,7 @@ import type { ConnectionGater } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { ROLES, type Role } from '../protocol/constants.js'
+import { decodeCertificate, parseMeshId } from '../protocol/admission.js'
 import {
   DEFAULT_CAPACITY, DEFAULT_REPLICAS, DEFAULT_ROLE, DEFAULT_TCP_PORT, DEFAULT_WRITE_QUORUM, DEFAULT_WS_PORT,
   MAX_ADDRESSES, MAX_CAPACITY, MAX_REPLICAS, defaultDataDir
@@ -45,6 +46,13 @@ export interface ChorusNodeOptions {
   replication?: { repairIntervalMs?: number, hintIntervalMs?: number, peerPutRate?: number, senderRate?: number, senderBurst?: number }
   /** live relay: live envelopes a second one sender may have relayed through this node (default 200, burst 1000) */
   relay?: { senderRate?: number, senderBurst?: number }
+  /**
+   * The mesh id (from `chorus mesh init`) of a federated mesh: only servers with a certificate of this
+   * mesh own data, and nodes of other meshes are refused. Absent: an open mesh, where any server owns data.
+   */
+  mesh?: string
+  /** A server's admission certificate for `mesh` (the bytes of `chorus mesh admit`'s certificate). */
+  certificate?: Uint8Array
   /** Advanced: a libp2p connection gater (which peers this node may talk to). Tests use it to cut partitions. */
   connectionGater?: ConnectionGater
 }
@@ -63,6 +71,9 @@ export interface ResolvedOptions {
   membership: Partial<MembershipInit>
   replication: { repairIntervalMs?: number, hintIntervalMs?: number, peerPutRate?: number, senderRate?: number, senderBurst?: number }
   relay: { senderRate?: number, senderBurst?: number }
+  /** the mesh id, when the mesh is closed */
+  mesh?: string
+  certificate?: Uint8Array
   connectionGater?: ConnectionGater
 }
 
@@ -81,7 +92,27 @@ export function resolveOptions (options: ChorusNodeOptions = {}): ResolvedOption
   const dataDir = ensureDataDir(options.dataDir ?? defaultDataDir())
   const http = options.http == null ? undefined : hostPort('http', options.http)
   const allowPrivateAddresses = options.allowPrivateAddresses ?? [...listen, ...bootstrap].some(isLoopback)
-  return { role, dataDir, listen, bootstrap, replicas, writeQuorum, capacity, http, allowPrivateAddresses, membership: membershipTimings(options.membership ?? {}), replication: replicationTimings(options.replication ?? {}), relay: bounded('relay', options.relay ?? {}, RELAY_BOUNDS), connectionGater: options.connectionGater }
+  const { mesh, certificate } = admission(role, options.mesh, options.certificate)
+  return { mesh, certificate, role, dataDir, listen, bootstrap, replicas, writeQuorum, capacity, http, allowPrivateAddresses, membership: membershipTimings(options.membership ?? {}), replication: replicationTimings(options.replication ?? {}), relay: bounded('relay', options.relay ?? {}, RELAY_BOUNDS), connectionGater: options.connectionGater }
+}
+
+/**
+ * The mesh id must parse; a certificate needs a mesh and a server, and must decode. Whether the
+ * certificate admits this node (signature, peer id, expiry) is judged at start and reported, not here:
+ * a server whose certificate lapses keeps running without owning data, and so may one started so.
+ */
+function admission (role: Role, mesh: unknown, certificate: unknown): { mesh?: string, certificate?: Uint8Array } {
+  if (mesh == null) {
+    if (certificate != null) throw new InvalidOptionError('certificate', 'a certificate belongs to a mesh: give the mesh id too')
+    return {}
+  }
+  if (typeof mesh !== 'string') throw new InvalidOptionError('mesh', 'must be a mesh id string')
+  try { parseMeshId(mesh) } catch (err: any) { throw new InvalidOptionError('mesh', err.message) }
+  if (certificate == null) return { mesh }
+  if (!(certificate instanceof Uint8Array)) throw new InvalidOptionError('certificate', 'must be the certificate\'s bytes')
+  if (role !== 'server') throw new InvalidOptionError('certificate', `only a server needs a certificate (this node runs as ${role})`)
+  try { decodeCertificate(certificate) } catch (err: any) { throw new InvalidOptionError('certificate', err.message) }
+  return { mesh, certificate }
 }
 
 /** The listen addresses used when none are given. A client needs no fixed port. */

@@ -20,6 +20,12 @@ export interface RingMember {
   peerId: string
   /** declared capacity (weight), ≥ 1 @default 1 */
   capacity?: number
+  /**
+   * Where its positions come from. In a closed mesh, the seed of its admission certificate, chosen by
+   * the signer (protocol/admission.ts), so that an operator cannot grind a peer id to land beside a
+   * chosen key. Absent in an open mesh: positions hash from the peer id.
+   */
+  seed?: string
 }
 
 /** What a key names: users and rooms live in separate parts of the key namespace. */
@@ -35,12 +41,17 @@ function head (point: Uint8Array): number {
   return ((point[0] * 256 + point[1]) * 256 + point[2]) * 2 ** 24 + ((point[3] * 256 + point[4]) * 256 + point[5])
 }
 
-function positionsOf (peerId: string, count: number, cache?: Map<string, Float64Array>): Float64Array {
-  const id = `${peerId}/${count}`
+/** The source of a member's positions: its certificate's seed in a closed mesh, its peer id in an open one. */
+export function positionSource (m: RingMember): string {
+  return m.seed != null ? `seed:${m.seed}` : m.peerId
+}
+
+function positionsOf (source: string, count: number, cache?: Map<string, Float64Array>): Float64Array {
+  const id = `${source}/${count}`
   let p = cache?.get(id)
   if (p == null) {
     p = new Float64Array(count)
-    for (let i = 0; i < count; i++) p[i] = head(createHash('sha256').update(`chorus/vnode/${peerId}/${i}`).digest())
+    for (let i = 0; i < count; i++) p[i] = head(createHash('sha256').update(`chorus/vnode/${source}/${i}`).digest())
     cache?.set(id, p)
   }
   return p
@@ -59,13 +70,14 @@ export class Ring {
   constructor (members: RingMember[], vnodes: number = DEFAULT_VNODES, cache?: Map<string, Float64Array>) {
     if (!Number.isInteger(vnodes) || vnodes < 1) throw new RangeError('vnodes must be a whole number ≥ 1')
     this.peers = [...new Set(members.map((m) => m.peerId))].sort()
-    const capacity = new Map(members.map((m) => [m.peerId, m.capacity ?? 1]))
+    const byPeer = new Map(members.map((m) => [m.peerId, m]))
     const entries: Array<[number, number]> = []
     this.peers.forEach((peerId, index) => {
-      const c = capacity.get(peerId) ?? 1
+      const member = byPeer.get(peerId) as RingMember
+      const c = member.capacity ?? 1
       if (!(c > 0) || !Number.isFinite(c)) throw new RangeError(`capacity of ${peerId} must be a positive number`)
       const count = Math.min(MAX_VNODES_PER_SERVER, Math.max(1, Math.round(vnodes * c)))
-      for (const p of positionsOf(peerId, count, cache)) entries.push([p, index])
+      for (const p of positionsOf(positionSource(member), count, cache)) entries.push([p, index])
     })
     entries.sort((a, b) => a[0] - b[0] || (this.peers[a[1]] < this.peers[b[1]] ? -1 : 1))
     this.positions = Float64Array.from(entries, (e) => e[0])

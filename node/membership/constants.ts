@@ -59,3 +59,15 @@ export const INDIRECT_PROBES = 3
 
 /** PING_REQs a node serves at a time; more are answered NACK at once. @default 16 */
 export const MAX_PING_REQS = 16
+
+/** Revocations a node keeps (bounded memory; the oldest goes first). @default 4096 */
+export const MAX_REVOCATIONS = 4096
+
+/** Revocations one view sync carries, newest first; pings carry fresh ones only. */
+export const MAX_REVOCATIONS_PER_FRAME = 512
+
+/** Certificates whose signatures a node remembers having verified. */
+export const VERIFIED_CACHE_SIZE = 8192
+
+/** A peer refused at the membership handshake is reported (event, log line) at most this often per reason. @default 60000 */
+export const REFUSAL_REPORT_INTERVAL_MS = 60_000

@@ -36,8 +36,11 @@ export interface MemberTableInit {
 /** What the table tells its owner. */
 export interface MemberTableEvents {
   onJoin: (m: Member) => void
-  onLeave: (m: Member, reason: 'dead' | 'left') => void
+  onLeave: (m: Member, reason: LeaveReason) => void
 }
+
+/** Why a member left the view: it died, it said goodbye, or its admission was withdrawn (closed mesh). */
+export type LeaveReason = 'dead' | 'left' | 'revoked' | 'expired'
 
 interface Gossip { record: MemberRecord, transmits: number }
 
@@ -124,6 +127,16 @@ export class MemberTable {
     const e = this.entries.get(peerId)
     if (e == null) return
     if (e.state === 'alive') this.transition(e, 'suspect', this.now())
+  }
+
+  /**
+   * Put a member out of the view at once, because its admission to own data was withdrawn (revoked or
+   * expired). It is dead from here on: it comes back only through direct contact its owner admits again.
+   */
+  evict (peerId: string, reason: 'revoked' | 'expired'): void {
+    const e = this.entries.get(peerId)
+    if (e == null || e.state === 'dead' || e.state === 'left') return
+    this.transition(e, 'dead', this.now(), reason)
   }
 
   /** Advance timers: suspects past the timeout die, unreachable pending peers and old dead ones are forgotten. */
@@ -225,7 +238,7 @@ export class MemberTable {
     e.since = now
   }
 
-  private transition (e: MemberEntry, to: MemberState, now: number): void {
+  private transition (e: MemberEntry, to: MemberState, now: number, why?: 'revoked' | 'expired'): void {
     const from = e.state
     if (from === to) return
     this.setState(e, to, now)
@@ -233,7 +246,7 @@ export class MemberTable {
     const isLive = to === 'alive' || to === 'suspect'
     if (to === 'alive' || to === 'suspect' || to === 'dead') this.enqueue({ ...e.record, state: to })
     if (!wasLive && isLive) this.events.onJoin(toMember(e))
-    if (wasLive && !isLive) this.events.onLeave(toMember({ ...e, state: from }), to === 'left' ? 'left' : 'dead')
+    if (wasLive && !isLive) this.events.onLeave(toMember({ ...e, state: from }), why ?? (to === 'left' ? 'left' : 'dead'))
   }
 
   private enqueue (record: MemberRecord): void {

@@ -21,6 +21,8 @@ export interface MemberRecord {
   incarnation: bigint
   state: 'alive' | 'suspect' | 'dead' | 'left'
   version: string
+  /** closed mesh: the admission certificate a server sends in its own record (never gossiped for others) */
+  certificate?: Uint8Array<ArrayBuffer>
 }
 
 /** A member in the live view, as the node exposes it. */
@@ -33,6 +35,8 @@ export interface Member {
   /** ms since epoch of the last direct contact */
   lastSeen: number
   version: string
+  /** closed mesh: the ring seed of the server's admission certificate (its positions derive from it) */
+  seed?: string
 }
 
 const ROLE_TO_PB: Record<Role, PbMember.Role> = { server: PbMember.Role.SERVER, bootstrap: PbMember.Role.BOOTSTRAP, client: PbMember.Role.CLIENT }
@@ -49,7 +53,8 @@ export function toPb (r: MemberRecord): PbMember {
     addrs: r.addrs.map((a) => a.bytes),
     incarnation: r.incarnation,
     state: STATE_TO_PB[r.state],
-    version: r.version
+    version: r.version,
+    certificate: r.certificate ?? new Uint8Array(0)
   }
 }
 
@@ -67,5 +72,7 @@ export function fromPb (m: PbMember | undefined): MemberRecord {
   const addrs = m.addrs.map((bytes) => {
     try { return multiaddr(bytes) } catch { throw new MalformedFrameError('address does not parse') }
   })
-  return { peerId: m.peerId, role, capacity: Math.max(1, Math.min(m.capacity, 1000)), addrs, incarnation: m.incarnation, state, version: m.version }
+  const record: MemberRecord = { peerId: m.peerId, role, capacity: Math.max(1, Math.min(m.capacity, 1000)), addrs, incarnation: m.incarnation, state, version: m.version }
+  if (m.certificate.byteLength > 0) record.certificate = m.certificate
+  return record
 }

@@ -12,10 +12,13 @@ import type { Connection, IdentifyResult, Libp2p, PeerId, Stream } from '@libp2p
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { MEMBERSHIP_PROTOCOL, type Role } from '../../protocol/constants.js'
 import { Member as MemberPb, MembershipMessage } from '../../protocol/pb/membership.js'
+import { AdmissionError } from '../../protocol/admission.js'
+import type { RingMember } from '../../protocol/ring.js'
 import { MalformedFrameError, isMalformedFrame } from '../errors.js'
+import { Admission } from './admission.js'
 import * as C from './constants.js'
 import { fromPb, toPb, type Member, type MemberRecord, type MemberState } from './member.js'
-import { MemberTable } from './member-table.js'
+import { MemberTable, type LeaveReason } from './member-table.js'
 import type { MeshClock } from './mesh-clock.js'
 import { Prober } from './prober.js'
 
@@ -49,6 +52,8 @@ export interface MembershipComponents {
   memory?: PeerMemory
   /** told the wall time of every server that answers this node: the mesh's time (mesh-clock.ts) */
   clock?: MeshClock
+  /** which servers may own data (admission.ts); absent: an open mesh */
+  admission?: Admission
 }
 
 /** Counters for /metrics. */
@@ -65,16 +70,24 @@ export interface MembershipStats {
   malformedFrames: number
   joins: number
   leaves: number
+  /** frames refused at the handshake: another mesh, or a server this mesh did not admit */
+  refusals: number
 }
 
 /** Events: `member:join` and `member:leave` carry the member; leave also says why. */
 export interface MembershipEvents {
   'member:join': [Member]
-  'member:leave': [Member, 'dead' | 'left']
+  'member:leave': [Member, LeaveReason]
+  /** a peer refused at the handshake (another mesh, no valid certificate); reported once a minute per peer and reason */
+  'member:refused': [string, AdmissionError]
+  /** this server's own admission changed: it now owns data (true) or no longer does (false) */
+  'admission:self': [boolean]
 }
 
 export class Membership extends EventEmitter<MembershipEvents> {
-  readonly stats: MembershipStats = { probesSent: 0, probesFailed: 0, pingsReceived: 0, indirectProbes: 0, indirectAcks: 0, pingReqsServed: 0, syncs: 0, malformedFrames: 0, joins: 0, leaves: 0 }
+  readonly stats: MembershipStats = { probesSent: 0, probesFailed: 0, pingsReceived: 0, indirectProbes: 0, indirectAcks: 0, pingReqsServed: 0, syncs: 0, malformedFrames: 0, joins: 0, leaves: 0, refusals: 0 }
+  /** which servers may own data */
+  readonly admission: Admission
   private readonly init: MembershipInit
   private readonly table: MemberTable
   private incarnation = BigInt(Date.now())
@@ -84,11 +97,15 @@ export class Membership extends EventEmitter<MembershipEvents> {
   private running = false
   private version = 0
   private joinProbes = 0
+  private selfAdmitted?: boolean
+  private readonly reported = new Map<string, number>()
   private readonly onIdentify = (evt: CustomEvent<IdentifyResult>): void => { this.identified(evt.detail) }
   private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => { this.disconnected(evt.detail) }
 
   constructor (private readonly components: MembershipComponents, init: Partial<MembershipInit> = {}) {
     super()
+    const selfId = components.libp2p.peerId.toString()
+    this.admission = components.admission ?? new Admission({ selfId, now: () => components.clock?.now() ?? Date.now() })
     this.init = {
       probeIntervalMs: init.probeIntervalMs ?? C.DEFAULT_PROBE_INTERVAL_MS,
       probeTimeoutMs: init.probeTimeoutMs ?? C.DEFAULT_PROBE_TIMEOUT_MS,
@@ -128,7 +145,8 @@ export class Membership extends EventEmitter<MembershipEvents> {
     await libp2p.handle(MEMBERSHIP_PROTOCOL, (stream, connection) => { void this.serve(stream, connection) }, { maxInboundStreams: 64, maxOutboundStreams: 64 })
     libp2p.addEventListener('peer:identify', this.onIdentify)
     libp2p.addEventListener('peer:disconnect', this.onDisconnect)
-    this.every(this.init.probeIntervalMs, () => { this.table.tick(); this.probeNext() })
+    this.every(this.init.probeIntervalMs, () => { this.table.tick(); this.enforceAdmission(); this.probeNext() })
+    this.enforceAdmission()
     this.every(this.init.syncIntervalMs, () => { this.syncRandom() })
     this.every(this.init.rejoinIntervalMs, () => { if (this.live().length === 0) void this.rejoin() })
     void this.rejoin()
@@ -153,7 +171,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     libp2p.removeEventListener('peer:identify', this.onIdentify)
     libp2p.removeEventListener('peer:disconnect', this.onDisconnect)
     await this.remember()
-    const leave: MembershipMessage = { kind: MembershipMessage.Kind.LEAVE, sender: toPb({ ...this.selfRecord(), state: 'left' }), updates: [], target: '', wallTime: 0n }
+    const leave: MembershipMessage = { kind: MembershipMessage.Kind.LEAVE, sender: toPb({ ...this.selfRecord(), state: 'left' }), updates: [], target: '', wallTime: 0n, mesh: this.admission.meshBytes(), revocations: [] }
     const timeout = Math.max(this.init.probeTimeoutMs, C.LEAVE_TIMEOUT_MS)
     const sent = await Promise.allSettled(this.table.reachable().map(async (peerId) => { await this.send(peerId, leave, true, timeout) }))
     for (const r of sent) if (r.status === 'rejected') log('LEAVE not delivered: %s', r.reason?.message)
@@ -163,21 +181,55 @@ export class Membership extends EventEmitter<MembershipEvents> {
   /** Bumped on every join and leave: a cheap way to know the view changed. */
   get viewVersion (): number { return this.version }
 
-  /** Live members other than this node (alive or suspect), of every role but client. */
+  /**
+   * Live members other than this node (alive or suspect), of every role but client. In a closed mesh a
+   * server appears only while admitted, with the capacity and ring seed of its certificate.
+   */
   live (): Member[] {
-    return this.table.live()
+    const members = this.table.live()
+    if (this.admission.open) return members
+    const out: Member[] = []
+    for (const m of members) {
+      if (m.role !== 'server') { out.push(m); continue }
+      const grant = this.admission.grantOf(m.peerId)
+      if (grant != null && this.admission.admitted(m.peerId)) out.push({ ...m, capacity: grant.capacity, seed: grant.seed })
+    }
+    return out
   }
 
-  /** Peer ids of the live server peers, this node included when it is a server: the ownership ring's input. */
+  /** Peer ids of the live server peers admitted to own data, this node included when it is one: the ownership ring. */
   servers (): string[] {
-    const ids = this.table.live('server').map((m) => m.peerId)
-    if (this.components.role === 'server') ids.push(this.components.libp2p.peerId.toString())
+    const ids = this.live().filter((m) => m.role === 'server').map((m) => m.peerId)
+    if (this.selfMember() != null) ids.push(this.components.libp2p.peerId.toString())
     return ids.sort()
+  }
+
+  /** This node as a ring member, while it is a server admitted to own data. */
+  selfMember (): RingMember | undefined {
+    return this.components.role === 'server' ? this.admission.selfMember(this.components.capacity) : undefined
   }
 
   /** The role a peer declared, while remembered (dead ones too: a server wrongly declared dead is still a server). */
   roleOf (peerId: string): Member['role'] | undefined {
     return this.table.get(peerId)?.record.role
+  }
+
+  /** Is `peerId` a server this node trusts with server-only requests: declared so, and admitted in a closed mesh? */
+  isServer (peerId: string): boolean {
+    return this.roleOf(peerId) === 'server' && this.admission.admitted(peerId)
+  }
+
+  /**
+   * Hand a signed revocation to the mesh: accept it here, then tell every member this node can reach
+   * (they gossip it on). Resolves with the number of members that acknowledged it. Throws the typed
+   * `AdmissionError` of a revocation that does not check.
+   */
+  async publishRevocation (bytes: Uint8Array): Promise<number> {
+    this.admission.acceptRevocation(bytes)
+    this.enforceAdmission()
+    const msg = { ...this.message(MembershipMessage.Kind.PING), revocations: [new Uint8Array(bytes)] }
+    const sent = await Promise.allSettled(this.table.reachable().map(async (peerId) => this.send(peerId, msg, true, this.init.probeTimeoutMs * C.DIAL_TIMEOUT_FACTOR)))
+    return sent.filter((r) => r.status === 'fulfilled').length
   }
 
   /** What this node believes of one peer; `undefined` when it never heard of it or has forgotten it. */
@@ -188,6 +240,38 @@ export class Membership extends EventEmitter<MembershipEvents> {
   /** Member counts per state, for metrics. */
   counts (): ReturnType<MemberTable['counts']> {
     return this.table.counts()
+  }
+
+  /**
+   * Closed mesh: put out of the view every server whose certificate expired or was revoked (its keys
+   * then move to the others, as when a server dies), and notice when this server's own admission changes.
+   */
+  private enforceAdmission (): void {
+    if (this.admission.open) return
+    for (const m of this.table.live('server')) {
+      const why = this.admission.why(m.peerId)
+      if (why === 'revoked' || why === 'expired') this.table.evict(m.peerId, why)
+    }
+    if (this.components.role !== 'server') return
+    const admitted = this.selfMember() != null
+    if (admitted !== this.selfAdmitted) {
+      const first = this.selfAdmitted == null
+      this.selfAdmitted = admitted
+      if (!first) { this.version++; this.emit('admission:self', admitted) }
+    }
+  }
+
+  /** Count a refusal; report it (event, debug log) at most once a minute per peer and reason. */
+  private refuse (peerId: string, err: AdmissionError): void {
+    this.stats.refusals++
+    this.admission.refused(err.reason)
+    log('refused %s: %s', peerId, err.message)
+    const key = `${peerId}/${err.reason}`
+    const now = Date.now()
+    if ((this.reported.get(key) ?? 0) > now - C.REFUSAL_REPORT_INTERVAL_MS) return
+    if (this.reported.size >= 1024) this.reported.clear()
+    this.reported.set(key, now)
+    this.emit('member:refused', peerId, err)
   }
 
   private selfRecord (): MemberRecord {
@@ -250,7 +334,17 @@ export class Membership extends EventEmitter<MembershipEvents> {
 
   private message (kind: MembershipMessage.Kind): MembershipMessage {
     const wallTime = BigInt(Math.max(0, Math.round(this.components.clock?.ownTime() ?? Date.now())))
-    return { kind, sender: toPb(this.selfRecord()), updates: this.table.takeUpdates(this.init.maxPiggyback).map(toPb), target: '', wallTime }
+    const sync = kind === MembershipMessage.Kind.SYNC || kind === MembershipMessage.Kind.SYNC_REPLY
+    const revocations = this.admission.open
+      ? []
+      : sync ? this.admission.all(C.MAX_REVOCATIONS_PER_FRAME) : this.admission.takeFresh(this.init.maxPiggyback, this.retransmitLimit())
+    const sender = toPb({ ...this.selfRecord(), certificate: this.components.role === 'server' ? this.admission.ownCertificate() : undefined })
+    return { kind, sender, updates: this.table.takeUpdates(this.init.maxPiggyback).map(toPb), target: '', wallTime, mesh: this.admission.meshBytes(), revocations }
+  }
+
+  /** How often a fresh revocation is piggybacked: λ·log2(n+1) times, as membership updates are. */
+  private retransmitLimit (): number {
+    return Math.max(1, Math.ceil(C.DEFAULT_RETRANSMIT_MULT * Math.log2(this.table.live().length + 2)))
   }
 
   /** One request (and, if `expectReply`, its reply) on a fresh stream, bounded in size and time. */
@@ -266,7 +360,12 @@ export class Membership extends EventEmitter<MembershipEvents> {
       const reply = this.decode(await lp.read({ signal }).then((b) => b.subarray()))
       const receivedAt = own()
       await stream.close({ signal }).catch(() => {})
-      this.receive(reply, peerId)
+      try {
+        this.receive(reply, peerId)
+      } catch (err: any) {
+        if (err instanceof AdmissionError) this.refuse(peerId, err)
+        throw err
+      }
       // a server's answer tells this node how far its own clock is from the mesh's
       if (reply.sender?.role === MemberPb.Role.SERVER && reply.wallTime > 0n) this.components.clock?.sample(peerId, Number(reply.wallTime), sentAt, receivedAt)
       return reply
@@ -298,7 +397,8 @@ export class Membership extends EventEmitter<MembershipEvents> {
       await lp.write(MembershipMessage.encode(reply), { signal })
       await stream.close({ signal })
     } catch (err: any) {
-      if (isMalformedFrame(err)) {
+      if (err instanceof AdmissionError) this.refuse(connection.remotePeer.toString(), err)
+      else if (isMalformedFrame(err)) {
         this.stats.malformedFrames++
         log('malformed frame from %s: %s', connection.remotePeer, err.message)
       }
@@ -308,17 +408,27 @@ export class Membership extends EventEmitter<MembershipEvents> {
 
   private decode (bytes: Uint8Array): MembershipMessage {
     try {
-      return MembershipMessage.decode(bytes, { limits: { updates: C.MAX_UPDATES_PER_FRAME, updates$: { addrs: C.MAX_ADDRS_PER_MEMBER }, sender: { addrs: C.MAX_ADDRS_PER_MEMBER } } })
+      return MembershipMessage.decode(bytes, { limits: { updates: C.MAX_UPDATES_PER_FRAME, updates$: { addrs: C.MAX_ADDRS_PER_MEMBER }, sender: { addrs: C.MAX_ADDRS_PER_MEMBER }, revocations: C.MAX_REVOCATIONS_PER_FRAME } })
     } catch (err: any) {
       throw new MalformedFrameError(`membership frame does not decode: ${err.message}`)
     }
   }
 
-  /** Apply a frame from `from` (the authenticated remote peer). */
+  /**
+   * Apply a frame from `from` (the authenticated remote peer). In a closed mesh the frame must name our
+   * mesh and a server's own record must carry a certificate that admits it, or the whole frame is
+   * refused with a typed `AdmissionError` (counted by the caller) before anything in it is believed.
+   */
   private receive (msg: MembershipMessage, from: string): void {
+    this.admission.checkMesh(from, msg.mesh)
     const sender = fromPb(msg.sender)
     if (sender.peerId !== from) throw new MalformedFrameError(`sender ${sender.peerId} is not the connection's peer ${from}`)
+    // revocations first: they are signed by the mesh, whoever carries them, and may concern the sender itself
+    if (msg.revocations.length > 0) this.takeRevocations(msg.revocations)
+    if (sender.role === 'server') this.admission.admitServer(from, sender.certificate ?? new Uint8Array(0))
+    delete sender.certificate
     const updates = msg.updates.map(fromPb)
+    for (const u of updates) delete u.certificate
     if (msg.kind === MembershipMessage.Kind.LEAVE) sender.state = 'left'
     const knownIncarnation = this.table.get(from)?.record.incarnation
     this.table.observeDirect(sender)
@@ -335,6 +445,14 @@ export class Membership extends EventEmitter<MembershipEvents> {
       if (before == null && this.table.get(u.peerId) != null) void this.introduce(u.peerId, u.addrs.map(String))
       else if (before != null && u.incarnation > before) void this.learnAddrs(u.peerId, u.addrs.map(String))
     }
+  }
+
+  /** Accept the revocations of a frame; the first bad one refuses the frame (a peer sending junk pays for one check). */
+  private takeRevocations (revocations: Uint8Array[]): void {
+    if (this.admission.open) throw new MalformedFrameError('revocations in an open mesh')
+    let fresh = false
+    for (const bytes of revocations) fresh = this.admission.acceptRevocation(bytes) || fresh
+    if (fresh) { log('revocation accepted'); this.enforceAdmission() }
   }
 
   /**

@@ -4,15 +4,15 @@
  */
 
 import { parseMailbox, roomMailbox } from '../../protocol/mailbox.js'
-import { Ring, keyPoint, type KeyKind } from '../../protocol/ring.js'
+import { Ring, keyPoint, positionSource, type KeyKind, type RingMember } from '../../protocol/ring.js'
 import { parseTopic } from '../../protocol/topics.js'
 import type { Member } from '../membership/index.js'
 
 /** What placement reads: the live server peers and this node. */
 export interface PlacementComponents {
-  selfId: string
-  selfCapacity: number
-  selfIsServer: boolean
+  /** this node as a ring member, while it is a server admitted to own data (undefined otherwise) */
+  self: () => RingMember | undefined
+  /** the live servers admitted to own data, with their capacity and ring seed */
   liveServers: () => Member[]
   /** changes whenever the view changes */
   viewVersion: () => number
@@ -69,16 +69,17 @@ export class Placement {
     const version = this.components.viewVersion()
     if (this.ring != null && version === this.version) return this.ring
     this.version = version
-    const members = this.components.liveServers().map((m) => ({ peerId: m.peerId, capacity: m.capacity }))
-    if (this.components.selfIsServer) members.push({ peerId: this.components.selfId, capacity: this.components.selfCapacity })
+    const members: RingMember[] = this.components.liveServers().map((m) => ({ peerId: m.peerId, capacity: m.capacity, seed: m.seed }))
+    const self = this.components.self()
+    if (self != null) members.push(self)
     members.sort((a, b) => (a.peerId < b.peerId ? -1 : 1))
-    const key = members.map((m) => `${m.peerId}*${m.capacity}`).join(',')
+    const key = members.map((m) => `${m.peerId}*${m.capacity ?? 1}*${m.seed ?? ''}`).join(',')
     if (this.ring == null || key !== this.viewKey) {
       this.ring = new Ring(members, undefined, this.positions)
       this.viewKey = key
       // forget positions of servers long gone: the cache stays the size of the view
       if (this.positions.size > members.length * 2 + 16) {
-        const live = new Set(members.map((m) => m.peerId))
+        const live = new Set(members.map(positionSource))
         for (const k of this.positions.keys()) if (!live.has(k.slice(0, k.lastIndexOf('/')))) this.positions.delete(k)
       }
     }

@@ -73,15 +73,13 @@ export class Replication {
     const selfId = libp2p.peerId.toString()
     const isServer = role === 'server'
     this.placement = new Placement({
-      selfId,
-      selfCapacity: components.capacity,
-      selfIsServer: isServer,
+      self: () => membership.selfMember(),
       liveServers: () => membership.live().filter((m) => m.role === 'server'),
       viewVersion: () => membership.viewVersion
     }, init.replicas)
     this.commit = new GroupCommit(db)
     this.mailboxes = new MailboxStore(db, this.commit)
-    const isServerPeer = (peer: string): boolean => membership.roleOf(peer) === 'server'
+    const isServerPeer = (peer: string): boolean => membership.isServer(peer)
     this.rooms = new RoomGuard({ selfId, mailboxes: this.mailboxes, isServerPeer, now: components.now })
     this.context = {
       selfId,

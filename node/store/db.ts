@@ -6,7 +6,7 @@
 import { join } from 'node:path'
 import { Level } from 'level'
 import { DataDirError } from '../errors.js'
-import type { PeerMemory } from '../membership/index.js'
+import type { PeerMemory, RevocationStore } from '../membership/index.js'
 
 /** The database type every component receives. Keys and values are strings unless a sublevel says otherwise. */
 export type ChorusDb = Level<string, string>
@@ -41,6 +41,22 @@ export function peerMemory (db: ChorusDb): PeerMemory {
     async save (peers) {
       if (db.status !== 'open') return
       await sub.put('peers', JSON.stringify(peers))
+    }
+  }
+}
+
+/** Revocations of a closed mesh in the `admission` sublevel, one entry each (bounded by MAX_REVOCATIONS in memory). */
+export function revocationStore (db: ChorusDb): RevocationStore {
+  const sub = db.sublevel<string, string>('admission', { valueEncoding: 'utf8' })
+  return {
+    async load () {
+      const out: Uint8Array[] = []
+      for await (const value of sub.values({ gte: 'rev/', lt: 'rev0', limit: 8192 })) out.push(Buffer.from(value, 'base64'))
+      return out
+    },
+    async add (id, bytes) {
+      if (db.status !== 'open') return
+      await sub.put(`rev/${id}`, Buffer.from(bytes).toString('base64'))
     }
   }
 }

@@ -1,4 +1,5 @@
 import { decodeMessage, encodeMessage, enumeration, MaxLengthError, message, streamMessage } from 'protons-runtime'
+import { alloc as uint8ArrayAlloc } from 'uint8arrays/alloc'
 import type { Codec, DecodeOptions } from 'protons-runtime'
 import type { Uint8ArrayList } from 'uint8arraylist'
 
@@ -10,6 +11,7 @@ export interface Member {
   incarnation: bigint
   state: Member.State
   version: string
+  certificate: Uint8Array<ArrayBuffer>
 }
 
 export namespace Member {
@@ -97,6 +99,11 @@ export namespace Member {
           w.string(obj.version)
         }
 
+        if ((obj.certificate != null && obj.certificate.byteLength > 0)) {
+          w.uint32(66)
+          w.bytes(obj.certificate)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -108,7 +115,8 @@ export namespace Member {
           addrs: [],
           incarnation: 0n,
           state: State.ALIVE,
-          version: ''
+          version: '',
+          certificate: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -147,6 +155,10 @@ export namespace Member {
             }
             case 7: {
               obj.version = reader.string()
+              break
+            }
+            case 8: {
+              obj.certificate = reader.bytes()
               break
             }
             default: {
@@ -225,6 +237,13 @@ export namespace Member {
               }
               break
             }
+            case 8: {
+              yield {
+                field: `${prefix}.certificate`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -273,6 +292,11 @@ export namespace Member {
     value: string
   }
 
+  export interface MemberCertificateFieldEvent {
+    field: '$.certificate'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<Member>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Member.codec())
   }
@@ -281,7 +305,7 @@ export namespace Member {
     return decodeMessage(buf, Member.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Member>): Generator<MemberPeerIdFieldEvent | MemberRoleFieldEvent | MemberCapacityFieldEvent | MemberAddrsFieldEvent | MemberIncarnationFieldEvent | MemberStateFieldEvent | MemberVersionFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Member>): Generator<MemberPeerIdFieldEvent | MemberRoleFieldEvent | MemberCapacityFieldEvent | MemberAddrsFieldEvent | MemberIncarnationFieldEvent | MemberStateFieldEvent | MemberVersionFieldEvent | MemberCertificateFieldEvent> {
     return streamMessage(buf, Member.codec(), opts)
   }
 }
@@ -292,6 +316,8 @@ export interface MembershipMessage {
   updates: Member[]
   target: string
   wallTime: bigint
+  mesh: Uint8Array<ArrayBuffer>
+  revocations: Uint8Array<ArrayBuffer>[]
 }
 
 export namespace MembershipMessage {
@@ -357,6 +383,18 @@ export namespace MembershipMessage {
           w.uint64(obj.wallTime)
         }
 
+        if ((obj.mesh != null && obj.mesh.byteLength > 0)) {
+          w.uint32(50)
+          w.bytes(obj.mesh)
+        }
+
+        if (obj.revocations != null && obj.revocations.length > 0) {
+          for (const value of obj.revocations) {
+            w.uint32(58)
+            w.bytes(value)
+          }
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -365,7 +403,9 @@ export namespace MembershipMessage {
           kind: Kind.PING,
           updates: [],
           target: '',
-          wallTime: 0n
+          wallTime: 0n,
+          mesh: uint8ArrayAlloc(0),
+          revocations: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -402,6 +442,18 @@ export namespace MembershipMessage {
               obj.wallTime = reader.uint64()
               break
             }
+            case 6: {
+              obj.mesh = reader.bytes()
+              break
+            }
+            case 7: {
+              if (opts.limits?.revocations != null && obj.revocations.length === opts.limits.revocations) {
+                throw new MaxLengthError('Decode error - repeated field "revocations" had too many elements')
+              }
+
+              obj.revocations.push(reader.bytes())
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -412,7 +464,8 @@ export namespace MembershipMessage {
         return obj
       }, function * (reader, length, prefix, opts = {}) {
         const obj = {
-          updates: 0
+          updates: 0,
+          revocations: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -465,6 +518,28 @@ export namespace MembershipMessage {
                 field: `${prefix}.wallTime`,
                 value: reader.uint64()
               }
+              break
+            }
+            case 6: {
+              yield {
+                field: `${prefix}.mesh`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 7: {
+              if (opts.limits?.revocations != null && obj.revocations === opts.limits.revocations) {
+                throw new MaxLengthError('Streaming decode error - repeated field "revocations" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.revocations[]`,
+                index: obj.revocations,
+                value: reader.bytes()
+              }
+
+              obj.revocations++
+
               break
             }
             default: {
@@ -520,6 +595,11 @@ export namespace MembershipMessage {
     value: string
   }
 
+  export interface MembershipMessageSenderCertificateFieldEvent {
+    field: '$.sender.certificate'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export interface MembershipMessageUpdatesPeerIdFieldEvent {
     field: '$.updates[].peerId'
     value: string
@@ -562,6 +642,12 @@ export namespace MembershipMessage {
     index: number
   }
 
+  export interface MembershipMessageUpdatesCertificateFieldEvent {
+    field: '$.updates[].certificate'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
   export interface MembershipMessageTargetFieldEvent {
     field: '$.target'
     value: string
@@ -572,6 +658,17 @@ export namespace MembershipMessage {
     value: bigint
   }
 
+  export interface MembershipMessageMeshFieldEvent {
+    field: '$.mesh'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface MembershipMessageRevocationsFieldEvent {
+    field: '$.revocations[]'
+    index: number
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<MembershipMessage>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, MembershipMessage.codec())
   }
@@ -580,7 +677,7 @@ export namespace MembershipMessage {
     return decodeMessage(buf, MembershipMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MembershipMessage>): Generator<MembershipMessageKindFieldEvent | MembershipMessageSenderPeerIdFieldEvent | MembershipMessageSenderRoleFieldEvent | MembershipMessageSenderCapacityFieldEvent | MembershipMessageSenderAddrsFieldEvent | MembershipMessageSenderIncarnationFieldEvent | MembershipMessageSenderStateFieldEvent | MembershipMessageSenderVersionFieldEvent | MembershipMessageUpdatesPeerIdFieldEvent | MembershipMessageUpdatesRoleFieldEvent | MembershipMessageUpdatesCapacityFieldEvent | MembershipMessageUpdatesAddrsFieldEvent | MembershipMessageUpdatesIncarnationFieldEvent | MembershipMessageUpdatesStateFieldEvent | MembershipMessageUpdatesVersionFieldEvent | MembershipMessageTargetFieldEvent | MembershipMessageWallTimeFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MembershipMessage>): Generator<MembershipMessageKindFieldEvent | MembershipMessageSenderPeerIdFieldEvent | MembershipMessageSenderRoleFieldEvent | MembershipMessageSenderCapacityFieldEvent | MembershipMessageSenderAddrsFieldEvent | MembershipMessageSenderIncarnationFieldEvent | MembershipMessageSenderStateFieldEvent | MembershipMessageSenderVersionFieldEvent | MembershipMessageSenderCertificateFieldEvent | MembershipMessageUpdatesPeerIdFieldEvent | MembershipMessageUpdatesRoleFieldEvent | MembershipMessageUpdatesCapacityFieldEvent | MembershipMessageUpdatesAddrsFieldEvent | MembershipMessageUpdatesIncarnationFieldEvent | MembershipMessageUpdatesStateFieldEvent | MembershipMessageUpdatesVersionFieldEvent | MembershipMessageUpdatesCertificateFieldEvent | MembershipMessageTargetFieldEvent | MembershipMessageWallTimeFieldEvent | MembershipMessageMeshFieldEvent | MembershipMessageRevocationsFieldEvent> {
     return streamMessage(buf, MembershipMessage.codec(), opts)
   }
 }

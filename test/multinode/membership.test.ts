@@ -1,10 +1,11 @@
 import { strict as assert } from 'node:assert'
 import type { ChorusNode } from '../../node/index.js'
+import type { LeaveReason } from '../../node/membership/index.js'
 import { openDb, peerMemory } from '../../node/store/db.js'
 import { FAST_MEMBERSHIP, ids, startMesh, waitForServers, type Mesh } from '../helpers/mesh.js'
 import { scaled, waitFor } from '../helpers/wait.js'
 
-interface Seen { at: number, observer: string, peerId: string, event: 'join' | 'leave', reason?: 'dead' | 'left' }
+interface Seen { at: number, observer: string, peerId: string, event: 'join' | 'leave', reason?: LeaveReason }
 
 /** Record every member:join / member:leave that `nodes` emit from now on. */
 function recordEvents (nodes: ChorusNode[]): Seen[] {

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert'
 import { multiaddr } from '@multiformats/multiaddr'
-import { MemberTable, type MemberTableInit } from '../../node/membership/member-table.js'
+import { MemberTable, type LeaveReason, type MemberTableInit } from '../../node/membership/member-table.js'
 import type { Member, MemberRecord } from '../../node/membership/member.js'
 import type { Role } from '../../protocol/constants.js'
 
@@ -25,7 +25,7 @@ function rec (peerId: string, over: Partial<MemberRecord> = {}): MemberRecord {
 function harness (init: Partial<MemberTableInit> = {}) {
   const clock = { now: 1_000_000 }
   const joins: Member[] = []
-  const leaves: Array<{ member: Member, reason: 'dead' | 'left' }> = []
+  const leaves: Array<{ member: Member, reason: LeaveReason }> = []
   const self = rec('self')
   const table = new MemberTable(() => self, {
     suspicionTimeoutMs: SUSPICION_MS,

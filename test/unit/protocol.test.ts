@@ -24,12 +24,12 @@ describe('protocol', () => {
 
   describe('MembershipMessage (protocol/pb)', () => {
     const member = (peerId: string): PbMember => ({
-      peerId, role: PbMember.Role.SERVER, capacity: 1, addrs: [new Uint8Array([4, 127, 0, 0, 1])], incarnation: 3n, state: PbMember.State.ALIVE, version: '0.1.0'
+      peerId, role: PbMember.Role.SERVER, capacity: 1, addrs: [new Uint8Array([4, 127, 0, 0, 1])], incarnation: 3n, state: PbMember.State.ALIVE, version: '0.1.0', certificate: new Uint8Array(0)
     })
 
     it('round-trips every kind', () => {
       for (const kind of Object.values(MembershipMessage.Kind).filter((k): k is MembershipMessage.Kind => typeof k === 'string')) {
-        const msg: MembershipMessage = { kind, sender: member('a'), updates: [member('b'), member('c')], target: kind === MembershipMessage.Kind.PING_REQ ? 'QmTarget' : '', wallTime: 1796000000000n }
+        const msg: MembershipMessage = { kind, sender: member('a'), updates: [member('b'), member('c')], target: kind === MembershipMessage.Kind.PING_REQ ? 'QmTarget' : '', wallTime: 1796000000000n, mesh: new Uint8Array(32).fill(7), revocations: [new Uint8Array([1, 2, 3])] }
         assert.deepEqual(MembershipMessage.decode(MembershipMessage.encode(msg)), msg)
       }
     })

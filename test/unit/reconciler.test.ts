@@ -38,7 +38,7 @@ describe('Reconciler (two replicas on disk, RPC in memory)', () => {
       handles: new HandleStore(db, commit),
       prekeys: new PrekeyStore(db, commit),
       hints: new HintBook(db, commit),
-      placement: new Placement({ selfId: id, selfCapacity: 1, selfIsServer: true, liveServers: () => [], viewVersion: () => 0 }, 3),
+      placement: new Placement({ self: () => ({ peerId: id, capacity: 1 }), liveServers: () => [], viewVersion: () => 0 }, 3),
       keys: new SenderKeyCache(),
       writeQuorum: 2,
       maxDriftMs: 60_000,
