@@ -33,6 +33,8 @@ export const SEED_BYTES = 32
 export const MAX_OPERATOR_NAME = 64
 
 const PEER_ID_MAX = 128
+/** The last instant a JavaScript Date can show: times beyond it are malformed, not "far in the future". */
+const MAX_TIME_MS = 8.64e15
 const CERT_DOMAIN = 'chorus/admission/certificate/v1\0'
 const DELEGATION_DOMAIN = 'chorus/admission/delegation/v1\0'
 const REVOCATION_DOMAIN = 'chorus/admission/revocation/v1\0'
@@ -205,21 +207,29 @@ export interface RevocationList {
 export function decodeCertificate (bytes: Uint8Array): Certificate {
   if (bytes.byteLength === 0) throw new MissingCertificateError('no certificate')
   if (bytes.byteLength > MAX_ADMISSION_BYTES) throw new MalformedCertificateError(`certificate larger than ${MAX_ADMISSION_BYTES} bytes`)
+  let cert: Certificate
   try {
-    return Certificate.decode(bytes)
+    cert = Certificate.decode(bytes)
   } catch (err: any) {
     throw new MalformedCertificateError(`certificate does not decode: ${err.message}`)
   }
+  // one certificate, one encoding: no re-encoded copy (unknown fields, other wire types) passes as another
+  if (!equal(Certificate.encode(cert), bytes)) throw new MalformedCertificateError('certificate is not in canonical encoding')
+  return cert
 }
 
 /** Decode a revocation, bounded. Throws `MalformedCertificateError`. */
 export function decodeRevocation (bytes: Uint8Array): Revocation {
   if (bytes.byteLength === 0 || bytes.byteLength > MAX_ADMISSION_BYTES) throw new MalformedCertificateError(`a revocation is 1-${MAX_ADMISSION_BYTES} bytes`)
+  let rev: Revocation
   try {
-    return Revocation.decode(bytes)
+    rev = Revocation.decode(bytes)
   } catch (err: any) {
     throw new MalformedCertificateError(`revocation does not decode: ${err.message}`)
   }
+  // revocations are known by their bytes: a re-encoded copy must not count as a new one
+  if (!equal(Revocation.encode(rev), bytes)) throw new MalformedCertificateError('revocation is not in canonical encoding')
+  return rev
 }
 
 /**
@@ -232,8 +242,8 @@ export function checkCertificate (cert: Certificate, mesh: Uint8Array, peerId: s
   if (cert.peerId.length === 0 || cert.peerId.length > PEER_ID_MAX) throw new MalformedCertificateError('certificate peer id missing or too long')
   if (cert.seed.byteLength < 16 || cert.seed.byteLength > 64) throw new MalformedCertificateError('certificate seed must be 16-64 bytes')
   if (cert.capacity < 1 || cert.capacity > MAX_CERT_CAPACITY) throw new MalformedCertificateError(`certificate capacity must be 1-${MAX_CERT_CAPACITY}`)
-  const issuedAt = Number(cert.issuedAt)
-  const expiresAt = Number(cert.expiresAt)
+  const issuedAt = time(cert.issuedAt, 'certificate')
+  const expiresAt = time(cert.expiresAt, 'certificate')
   if (expiresAt <= issuedAt || expiresAt - issuedAt > MAX_VALIDITY_MS) throw new MalformedCertificateError('certificate validity window is empty or longer than ten years')
   if (!equal(cert.mesh, mesh)) throw new ForeignCertificateError(`certificate is for mesh ${safeMeshId(cert.mesh)}, not this one`)
   let operator: string | undefined
@@ -267,7 +277,7 @@ export function checkRevocation (rev: Revocation, mesh: Uint8Array, now: number)
   if (rev.peerId.length > PEER_ID_MAX) throw new MalformedCertificateError('revocation peer id too long')
   if (byOperator && rev.operator.byteLength !== 32) throw new MalformedCertificateError('revocation operator key must be 32 bytes')
   if (!equal(rev.mesh, mesh)) throw new ForeignCertificateError(`revocation is for mesh ${safeMeshId(rev.mesh)}, not this one`)
-  const issuedAt = Number(rev.issuedAt)
+  const issuedAt = time(rev.issuedAt, 'revocation')
   if (issuedAt > now + MAX_ISSUE_SKEW_MS) throw new ExpiredCertificateError('revocation issued in the future', true)
   let signer: Uint8Array = mesh
   if (rev.delegation != null) {
@@ -288,8 +298,8 @@ function checkDelegation (d: Delegation, mesh: Uint8Array, now: number, verified
   if (d.operator.byteLength !== 32) throw new MalformedCertificateError('delegation operator key must be 32 bytes')
   if (d.name.length > MAX_OPERATOR_NAME) throw new MalformedCertificateError('delegation name too long')
   if (!equal(d.mesh, mesh)) throw new ForeignCertificateError(`delegation is for mesh ${safeMeshId(d.mesh)}, not this one`)
-  const issuedAt = Number(d.issuedAt)
-  const expiresAt = Number(d.expiresAt)
+  const issuedAt = time(d.issuedAt, 'delegation')
+  const expiresAt = time(d.expiresAt, 'delegation')
   if (expiresAt <= issuedAt || expiresAt - issuedAt > MAX_VALIDITY_MS) throw new MalformedCertificateError('delegation validity window is empty or longer than ten years')
   if (!verified && !ed25519Verify(mesh, signed(DELEGATION_DOMAIN, Delegation.encode({ ...d, signature: new Uint8Array(0) })), d.signature)) {
     throw new ForgedCertificateError('delegation signature does not verify against the mesh key')
@@ -306,6 +316,12 @@ function signerMesh (signer: AdmissionSigner): Uint8Array {
 function validity (days: number): number {
   if (!(days > 0) || days * 24 * 3600 * 1000 > MAX_VALIDITY_MS) throw new RangeError('validity must be more than 0 and at most 3650 days')
   return Math.round(days * 24 * 3600 * 1000)
+}
+
+/** A time field as ms since the epoch, within what a Date can show. */
+function time (v: bigint, what: string): number {
+  if (v > BigInt(MAX_TIME_MS)) throw new MalformedCertificateError(`${what} time is beyond the year 275760`)
+  return Number(v)
 }
 
 function signed (domain: string, body: Uint8Array): Uint8Array {

@@ -132,7 +132,14 @@ export class Admission {
   /** Why a server is not admitted now (undefined when it is). */
   why (peerId: string): AdmissionReason | undefined {
     if (this.mesh == null) return undefined
-    const g = peerId === this.components.selfId ? this.selfGrant() : this.granted.get(peerId)
+    let g: Admitted | undefined
+    if (peerId === this.components.selfId) {
+      const own = this.selfCheck()
+      if (own instanceof AdmissionError) return own.reason
+      g = own
+    } else {
+      g = this.granted.get(peerId)
+    }
     if (g == null) return 'no-certificate'
     if (this.components.now() >= g.expiresAt) return 'expired'
     const revoked = this.byPeer.get(peerId)
