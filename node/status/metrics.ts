@@ -63,6 +63,15 @@ export function registerChorusMetrics (registry: Registry, libp2p: ChorusLibp2p,
   statCounter('chorus_membership_joins_total', 'Members that joined the view', () => stats.joins)
   statCounter('chorus_membership_leaves_total', 'Members that left the view (dead or left)', () => stats.leaves)
   statCounter('chorus_membership_malformed_frames_total', 'Membership frames rejected as malformed', () => stats.malformedFrames)
+  const admission = membership.admission
+  new Gauge({
+    name: 'chorus_admission_refusals_total',
+    help: 'Membership frames refused at the handshake: another mesh, or a server certificate that does not admit (closed mesh), by reason',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect () { for (const [reason, n] of admission.refusals) this.set({ reason }, n) }
+  })
+  statCounter('chorus_admission_revocations', 'Revocations of this mesh known to this node', () => admission.revocationCount)
   if (withProcess) collectDefaultMetrics({ register: registry, prefix: 'chorus_' })
   return {
     pubsubReceived: new Counter({ name: 'chorus_pubsub_messages_received_total', help: 'Gossipsub messages delivered to this node', labelNames: ['topic'], registers: [registry] }),
