@@ -35,7 +35,9 @@ function readDoc (flag: string, path: string, types: string[]): Record<string, u
   try { doc = JSON.parse(text) } catch { throw new InvalidOptionError(flag, `${path} is not a chorus admission file (not JSON)`) }
   if (doc == null || typeof doc !== 'object' || Array.isArray(doc)) throw new InvalidOptionError(flag, `${path} is not a chorus admission file`)
   const type = (doc as Record<string, unknown>).type
-  if (typeof type !== 'string' || !types.includes(type)) throw new InvalidOptionError(flag, `${path} is a ${typeof type === 'string' ? type : 'unknown file'}, expected ${types.join(' or ')}`)
+  if (typeof type !== 'string' || !types.includes(type)) {
+    throw new InvalidOptionError(flag, `${path} is ${typeof type === 'string' ? `a ${type.slice(0, 40)}` : 'not a chorus admission file'}, expected a ${types.join(' or ')}`)
+  }
   return doc as Record<string, unknown>
 }
 

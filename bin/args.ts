@@ -117,6 +117,7 @@ function toNodeOptions (m: Record<string, unknown>): ChorusNodeOptions {
   if (m.capacity != null) opts.capacity = integer('--capacity', m.capacity, 1, 1000)
   if (m.http != null) { hostPort('--http', m.http); opts.http = String(m.http) }
   if (m.mesh != null) opts.mesh = String(m.mesh)
+  if (m.cert != null && m.mesh == null) throw new InvalidOptionError('--cert', 'a certificate belongs to a mesh: give --mesh MESH_ID too')
   if (m.cert != null) opts.certificate = readCertificateFile('--cert', String(m.cert))
   const membership: ChorusNodeOptions['membership'] = {}
   if (m.probeInterval != null) {

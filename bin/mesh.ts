@@ -147,9 +147,9 @@ function admit (argv: string[], say: Say): void {
 async function revoke (argv: string[], say: Say): Promise<void> {
   const { values, positionals } = parse(argv, { 'mesh-key': { type: 'string' }, operator: { type: 'string' }, out: { type: 'string' }, bootstrap: { type: 'string', multiple: true } }, 1)
   if (values.help === true) { say(MESH_HELP); return }
-  const signer = readSigningKey('--mesh-key', need(values, 'mesh-key'))
   const bootstrap = (values.bootstrap ?? []) as string[]
   if (values.out == null && bootstrap.length === 0) throw new InvalidOptionError('command line', 'give --out FILE, --bootstrap ADDR, or both: a revocation nobody hears revokes nothing')
+  const signer = readSigningKey('--mesh-key', need(values, 'mesh-key'))
   let rev: Revocation
   if (values.operator != null) {
     if (positionals.length > 0) throw new InvalidOptionError('command line', 'revoke a peer id or an --operator, not both')

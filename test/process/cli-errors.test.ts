@@ -53,7 +53,15 @@ const BAD: BadInvocation[] = [
   { title: '`chorus bootstrap --role server`', args: ['bootstrap', '--role', 'server'], names: [/--role/] },
   { title: '--http port out of range', args: ['start', '--http', '127.0.0.1:70000'], names: [/--http/] },
   { title: '--probe-interval below its minimum', args: ['start', '--probe-interval', '10'], names: [/--probe-interval/] },
-  { title: '--suspicion-timeout not a number', args: ['start', '--suspicion-timeout', '2s'], names: [/--suspicion-timeout/] }
+  { title: '--suspicion-timeout not a number', args: ['start', '--suspicion-timeout', '2s'], names: [/--suspicion-timeout/] },
+  { title: '--mesh not a mesh id', args: ['start', '--mesh', 'mymesh'], names: [/--mesh/, /mesh id/] },
+  { title: '--cert without --mesh', args: ['start', '--cert', CONFIG], config: '{}', names: [/certificate|--cert/, /mesh/] },
+  { title: '--cert of a file that is not a certificate', args: ['start', '--mesh', 'b' + 'a'.repeat(52), '--cert', CONFIG], config: '{"type":"chorus-mesh-key"}', names: [/--cert/, /chorus-certificate/] },
+  { title: 'mesh admit of a bad peer id', args: ['mesh', 'admit', 'notapeer', '--mesh-key', '/nonexistent', '--out', '/nonexistent'], names: [/PEER_ID/, /notapeer/] },
+  { title: 'mesh admit without --mesh-key file', args: ['mesh', 'admit', '12D3KooWDhEBW4Jr5jqKNgv7Xqxetd6BLMLvcYTekeqqyqPo8FX7', '--mesh-key', '/nonexistent/mesh.key', '--out', '/tmp/x'], names: [/--mesh-key/, /mesh\.key/] },
+  { title: 'mesh revoke that nobody would hear', args: ['mesh', 'revoke', '12D3KooWDhEBW4Jr5jqKNgv7Xqxetd6BLMLvcYTekeqqyqPo8FX7', '--mesh-key', CONFIG], config: '{}', names: [/--out|--bootstrap/] },
+  { title: 'unknown mesh command', args: ['mesh', 'conquer'], names: [/conquer/] },
+  { title: 'mesh init without --out', args: ['mesh', 'init'], names: [/--out/] }
 ]
 
 /** Exactly one stderr line, "chorus: error: …", naming each of `names`, with no stack trace anywhere. */
@@ -80,9 +88,12 @@ describe('process: bad flags and config values', function () {
         writeFileSync(file, bad.config)
         args = args.map((a) => a === CONFIG ? file : a)
       }
-      // were the invocation accepted after all, it must not grab the default ports or ~/.chorus
-      if (!args.includes('--listen')) args = [...args, '--listen', '/ip4/127.0.0.1/tcp/0']
-      if (!args.includes('--data-dir')) args = [...args, '--data-dir', join(dir, 'data')]
+      // were the invocation accepted after all, it must not grab the default ports or ~/.chorus (the
+      // admission commands run no node and take neither flag)
+      if (args[0] !== 'mesh') {
+        if (!args.includes('--listen')) args = [...args, '--listen', '/ip4/127.0.0.1/tcp/0']
+        if (!args.includes('--data-dir')) args = [...args, '--data-dir', join(dir, 'data')]
+      }
       const { exit, stdout, stderr, ms } = await procs.run(args, { env: bad.env })
       assert.equal(exit.code, EXIT_USAGE, `exit ${exit.code ?? exit.signal}; stderr: ${stderr.join('\n')}`)
       assertOneErrorLine(stderr, bad.names)
