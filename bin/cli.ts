@@ -7,6 +7,14 @@
 import { ChorusError, createNode, VERSION, type ChorusNode } from '../node/index.js'
 import { SETTINGS, helpText, parseInvocation, type Invocation } from './args.js'
 import { isAdmissionCommand, runAdmissionCommand } from './mesh.js'
+import { ClientCommandError } from './client-session.js'
+
+/**
+ * The person-facing commands, each a module whose `run(argv)` prints its own output and resolves with
+ * the exit code; loaded only when used, so `chorus start` never pays for a terminal UI.
+ */
+const PERSON_COMMANDS: Record<string, () => Promise<{ run: (argv: string[]) => Promise<number> }>> = {
+}
 
 const STOP_TIMEOUT_MS = 10_000
 
@@ -48,6 +56,15 @@ function sayAdmission (node: ChorusNode): void {
 }
 
 async function main (argv: string[]): Promise<void> {
+  const person = PERSON_COMMANDS[argv[0]]
+  if (person != null) {
+    try {
+      process.exitCode = await (await person()).run(argv.slice(1))
+    } catch (err: any) {
+      fail(err?.message ?? String(err), err instanceof ClientCommandError ? err.exitCode : 1)
+    }
+    return
+  }
   if (isAdmissionCommand(argv)) {
     try {
       await runAdmissionCommand(argv, say)
