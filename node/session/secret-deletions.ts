@@ -34,6 +34,8 @@ export class PendingDeletions {
   private flushing?: Promise<void>
   /** deletions known to be waiting (a hint: the database is the truth) */
   private waiting = true
+  /** bumped by every `add`: a batch read before an add must not clear `waiting` for it */
+  private added = 0
 
   constructor (private readonly c: PendingDeletionsComponents) {
     this.sub = c.db.sublevel<string, string>('deletions', { valueEncoding: 'utf8' })
@@ -42,6 +44,7 @@ export class PendingDeletions {
   /** Remember that the envelope at `cursor` is to be deleted at the owners. */
   async add (cursor: Uint8Array): Promise<void> {
     await this.sub.put(`${this.c.userId}!${Buffer.from(cursor).toString('hex')}`, '')
+    this.added++
     this.waiting = true
   }
 
@@ -58,9 +61,10 @@ export class PendingDeletions {
   /** One batch: true when it was confirmed (or nothing waits). */
   private async flushOnce (): Promise<boolean> {
     const prefix = `${this.c.userId}!`
+    const generation = this.added
     const keys: string[] = []
     for await (const key of this.sub.keys({ gt: prefix, lt: `${prefix}~`, limit: DEFAULT_DELETION_BATCH })) keys.push(key)
-    if (keys.length === 0) { this.waiting = false; return true }
+    if (keys.length === 0) { this.waiting = this.added !== generation; return true }
     const cursors = keys.map((k) => unhex(k.slice(prefix.length)))
     const mailbox = this.c.userId
     const auth = signReadAuth(deleteScope(mailbox, cursors), this.c.identity)
@@ -70,7 +74,8 @@ export class PendingDeletions {
     const confirmed = answers.filter((a) => a.status === 'fulfilled').length
     if (owners.length > 0 && confirmed >= Math.min(this.c.replication.context.writeQuorum, owners.length)) {
       await this.sub.batch(keys.map((key) => ({ type: 'del' as const, key })))
-      this.waiting = keys.length === DEFAULT_DELETION_BATCH
+      // more than one batch waited, or a deletion was added while this one was out: go on
+      this.waiting = keys.length === DEFAULT_DELETION_BATCH || this.added !== generation
       return true
     }
     const why = answers.map((a) => (a.status === 'rejected' ? String(a.reason?.message ?? a.reason) : 'ok')).join('; ')

@@ -37,6 +37,31 @@ describe('PendingDeletions: delivered secret ciphertext is deleted at the owners
   beforeEach(async () => { dir = dirs.make(); db = await openDb(dir); deleted = new Map(); up = new Set() })
   afterEach(async () => { if (db.status === 'open') await db.close(); dirs.cleanup() })
 
+  it('a deletion added while a batch is out is sent too (not forgotten when that batch is confirmed)', async () => {
+    const p = pending()
+    await p.add(cursor(1))
+    up = new Set(['o1', 'o2', 'o3'])
+    // the owners answer the first batch only after the second deletion was added
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => { release = resolve })
+    const call = replication.call
+    let first = true
+    replication.call = async (owner: string, req: any) => {
+      if (first) { first = owner !== 'o3'; await gate }
+      return await call(owner, req)
+    }
+    try {
+      const flushing = p.flush()
+      await p.add(cursor(2))
+      release()
+      await flushing
+      await p.flush()
+    } finally {
+      replication.call = call
+    }
+    assert.deepEqual(deleted.get('o1')?.sort(), [Buffer.from(cursor(1)).toString('hex'), Buffer.from(cursor(2)).toString('hex')].sort())
+  })
+
   it('keeps a deletion until W owners confirmed it, across failures and a restart', async () => {
     const p = pending()
     await p.add(cursor(1))
