@@ -75,10 +75,12 @@ export function parseClientArgs<T extends ParseArgsConfig['options']> (argv: str
 export function clientSettings (values: Record<string, any>, env: NodeJS.ProcessEnv = process.env): ClientSettings {
   const dataDir = values['data-dir'] ?? env.CHORUS_CLIENT_DIR ?? join(defaultDataDir(), 'client')
   const remembered = readRemembered(dataDir)
-  const handle = values.as ?? env.CHORUS_AS ?? remembered.handle
+  // CHORUS_AS asks for a handle as --as does: either must match the one the data dir remembers
+  const asked = values.as ?? env.CHORUS_AS
+  const handle = asked ?? remembered.handle
   if (handle == null) throw new ClientCommandError('who are you? give --as HANDLE (remembered after the first run)', EXIT_USAGE)
-  if (remembered.handle != null && values.as != null && values.as !== remembered.handle) {
-    throw new ClientCommandError(`${dataDir} belongs to ${remembered.handle}; use another --data-dir for ${String(values.as)}`, EXIT_USAGE)
+  if (remembered.handle != null && asked != null && asked !== remembered.handle) {
+    throw new ClientCommandError(`${dataDir} belongs to ${remembered.handle}; use another --data-dir for ${String(asked)}`, EXIT_USAGE)
   }
   const bootstrap: string[] = values.bootstrap ?? (env.CHORUS_BOOTSTRAP != null ? env.CHORUS_BOOTSTRAP.split(',').map((s) => s.trim()).filter(Boolean) : [])
   let timeoutMs = DEFAULT_CONNECT_TIMEOUT_MS
