@@ -67,6 +67,7 @@ export class Replication {
   private readonly channels: StoreChannels
   private readonly onView = (): void => { this.repair?.viewChanged() }
   private sweeper?: NodeJS.Timeout
+  private reconciler?: Reconciler
 
   constructor (private readonly components: ReplicationComponents, init: ReplicationInit) {
     const { libp2p, membership, db, role } = components
@@ -80,7 +81,13 @@ export class Replication {
     this.commit = new GroupCommit(db)
     this.mailboxes = new MailboxStore(db, this.commit)
     const isServerPeer = (peer: string): boolean => membership.isServer(peer)
-    this.rooms = new RoomGuard({ selfId, mailboxes: this.mailboxes, isServerPeer, now: components.now })
+    this.rooms = new RoomGuard({
+      selfId,
+      mailboxes: this.mailboxes,
+      isServerPeer,
+      now: components.now,
+      pullState: isServer ? async (mailbox) => { await this.pullFromSuccessors(mailbox) } : undefined
+    })
     this.context = {
       selfId,
       libp2p,
@@ -111,8 +118,25 @@ export class Replication {
       const isLive = (peer: string): boolean => membership.stateOf(peer) === 'alive'
       // dead long enough to be forgotten: its ranges have new owners, and repair copied the data there
       const isGone = (peer: string): boolean => membership.stateOf(peer) == null
-      this.repair = new Repair(this.context, new Reconciler(this.context, call), call, isLive, init, isGone)
+      this.reconciler = new Reconciler(this.context, call)
+      this.repair = new Repair(this.context, this.reconciler, call, isLive, init, isGone)
       this.server = new StoreServer(libp2p, this.context, init.peerPutRate)
+    }
+  }
+
+  /**
+   * Pull one mailbox from the other servers that may hold it (its successors, owners first), stopping
+   * at the first that had something this node lacked. A new owner uses it for a room's state log before
+   * repair has reached it.
+   */
+  private async pullFromSuccessors (mailbox: string): Promise<void> {
+    const selfId = this.context.selfId
+    const peers = this.placement.successorsOf(mailbox, this.placement.replicas + 2).filter((p) => p !== selfId)
+    for (const peer of peers) {
+      try {
+        const r = await (this.reconciler as Reconciler).reconcile(mailbox, peer, true)
+        if (r.pulled > 0) return
+      } catch { /* that peer is down or busy: the next one */ }
     }
   }
 

@@ -4,8 +4,10 @@
  *
  * - A client's put into `room.<id>.state` must be an event the fold allows at its place in the log
  *   and no older than MAX_EVENT_AGE_MS (so a kicked admin cannot backdate its way into the past);
- *   a room this owner has no CREATE for yet takes only the CREATE (others: `unknown-room`, repair
- *   fills the state within seconds while W of N succeeds at the other owners).
+ *   a room this owner has no CREATE for yet takes only the CREATE. An owner that has no state for a
+ *   room (it became an owner when the ring changed, and repair has not reached it yet) first pulls the
+ *   state log from the other servers that may hold it, then judges; only when none has it is the put
+ *   refused as `unknown-room`, so that the writer goes on to another owner.
  * - A client's put into `room.<id>` must come from a current member who was a member at its timestamp.
  * - A FETCH of either log needs a read proof: the message log is served to current members, the state
  *   log also to invitees, to anyone the log ever named (a kicked member learns why), and to anyone
@@ -60,7 +62,15 @@ export interface RoomGuardComponents {
   isServerPeer: (peer: string) => boolean
   /** the mesh's time (ms), for the age of a room event @default Date.now */
   now?: () => number
+  /** pull a room's state log (by mailbox) from the other servers that may hold it; absent on a client */
+  pullState?: (mailbox: string) => Promise<void>
 }
+
+/** A room's state is pulled on demand at most this often (an unknown room id costs peers little). @default 2000 */
+export const DEFAULT_PULL_INTERVAL_MS = 2000
+
+/** State pulls in flight at once, at most. @default 4 */
+export const MAX_STATE_PULLS = 4
 
 /** Guard settings. */
 export interface RoomGuardInit {
@@ -80,6 +90,8 @@ interface Cached { state: RoomState, after?: Cursor, readAt: number, foldedAt: n
 export class RoomGuard extends EventEmitter<RoomGuardEvents> implements StoreGuard {
   private readonly cache = new Map<string, Cached>()
   private readonly loading = new Map<string, Promise<Cached>>()
+  private readonly pulls = new Map<string, { at: number, running?: Promise<void> }>()
+  private pullsRunning = 0
   private readonly rooms = new Set<string>()
   private timer?: NodeJS.Timeout
   private readonly freshMs: number
@@ -137,7 +149,7 @@ export class RoomGuard extends EventEmitter<RoomGuardEvents> implements StoreGua
     if (trusted) return
     const sender = userIdOf(env.senderKey)
     let state = await this.state(name.id)
-    if (!state.created) state = await this.state(name.id, true)
+    if (!state.created) state = await this.known(name.id)
     if (!state.created) throw new NotNow('unknown-room', `room ${name.id} has no state at this owner yet`)
     const ok = (s: RoomState): boolean => s.isMember(sender) && s.isMemberAt(sender, env.timestamp)
     if (ok(state) || ok(await this.state(name.id, true))) return
@@ -158,6 +170,7 @@ export class RoomGuard extends EventEmitter<RoomGuardEvents> implements StoreGua
     const may = (s: RoomState): boolean => s.isMember(reader) || (name.log === 'state' && (s.public || s.knows(reader)))
     if (may(state)) return
     state = await this.state(name.id, true)
+    if (!state.created) state = await this.known(name.id)
     if (!state.created) throw new NotNow('unknown-room', `room ${name.id} has no state at this owner yet`)
     if (!may(state)) throw new Forbidden('not-member', `${reader} may not read ${mailbox}`)
   }
@@ -172,8 +185,36 @@ export class RoomGuard extends EventEmitter<RoomGuardEvents> implements StoreGua
     state = await this.state(roomId, true)
     why = state.check(env)
     if (why == null) return
+    if (why.reason === 'no-room') {
+      state = await this.known(roomId)
+      why = state.check(env)
+      if (why == null) return
+    }
     if (why.reason === 'no-room') throw new NotNow('unknown-room', `room ${roomId} has no state at this owner yet`)
     throw new Forbidden('not-allowed', why.message)
+  }
+
+  /**
+   * The state of a room this node has no CREATE for: pull the state log from the servers that may hold
+   * it (once at a time per room, at most every DEFAULT_PULL_INTERVAL_MS, MAX_STATE_PULLS at once), then
+   * fold it again.
+   */
+  private async known (roomId: string): Promise<RoomState> {
+    const pull = this.c.pullState
+    if (pull == null) return await this.state(roomId, true)
+    let p = this.pulls.get(roomId)
+    const now = Date.now()
+    if (p?.running == null && (p == null || now - p.at >= DEFAULT_PULL_INTERVAL_MS) && this.pullsRunning < MAX_STATE_PULLS) {
+      if (this.pulls.size >= this.maxCached) this.pulls.delete(this.pulls.keys().next().value as string)
+      this.pullsRunning++
+      const running = pull(roomStateMailbox(roomId))
+        .catch((err: Error) => { log('pulling the state of room %s failed: %s', roomId, err.message) })
+        .finally(() => { this.pullsRunning--; const q = this.pulls.get(roomId); if (q != null) q.running = undefined })
+      p = { at: now, running }
+      this.pulls.set(roomId, p)
+    }
+    await p?.running
+    return await this.state(roomId, true)
   }
 
   /** A state event is let through: amend the cached fold at once, and note a room new here. */

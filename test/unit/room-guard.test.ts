@@ -96,6 +96,31 @@ describe('RoomGuard (owners enforce room rules from their own disk)', () => {
     await put(post(carol))
   })
 
+  it('an owner without a room\'s state pulls it from the other servers before judging (a ring change repair has not reached yet)', async () => {
+    // another owner holds the room's state; this one has none of it
+    const nonce = newRoomNonce()
+    roomId = roomIdOf(carol.publicKey, nonce)
+    const elsewhere = [event(carol, { action: A.CREATE, nonce }), event(carol, { action: A.INVITE, target: id(bob) }), event(bob, { action: A.JOIN })]
+    const pulled: string[] = []
+    const pulling = new RoomGuard({
+      selfId: SELF,
+      mailboxes: store,
+      isServerPeer: () => false,
+      pullState: async (mailbox) => { pulled.push(mailbox); for (const e of elsewhere) await stored(e) }
+    }, { freshMs: 0 })
+    guard.stop()
+    guard = pulling
+    await put(post(bob))
+    assert.deepEqual(pulled, [roomStateMailbox(roomId)])
+    await assert.rejects(put(post(alice)), { name: 'Forbidden', reason: 'not-member' })
+    // a room nobody has: refused as unknown, and pulled at most once per interval however many posts come
+    roomId = roomIdOf(carol.publicKey, newRoomNonce())
+    elsewhere.length = 0
+    await assert.rejects(put(post(carol)), { name: 'NotNow', reason: 'unknown-room' })
+    await assert.rejects(put(post(carol)), { name: 'NotNow', reason: 'unknown-room' })
+    assert.equal(pulled.filter((m) => m === roomStateMailbox(roomId)).length, 1)
+  })
+
   it('takes posts from members only, at their timestamp (Forbidden not-member)', async () => {
     await put(post(bob))
     await put(post(alice))
