@@ -14,6 +14,7 @@ import { ClientCommandError } from './client-session.js'
  * the exit code; loaded only when used, so `chorus start` never pays for a terminal UI.
  */
 const PERSON_COMMANDS: Record<string, () => Promise<{ run: (argv: string[]) => Promise<number> }>> = {
+  chat: async () => await import('./chat.js'),
   send: async () => await import('./send.js'),
   read: async () => await import('./read.js'),
   rooms: async () => await import('./rooms.js'),
