@@ -18,6 +18,7 @@ import { registerChorusMetrics, registerRelayMetrics, registerReplicationMetrics
 import { Relay } from './relay/relay.js'
 import { parseTopic } from '../protocol/topics.js'
 import { StatusServer } from './status/http.js'
+import { Dashboard } from './status/dashboard.js'
 import { openDb, peerMemory, revocationStore, type ChorusDb } from './store/db.js'
 import { VERSION } from './version.js'
 import { HybridClock } from '../protocol/hlc.js'
@@ -230,7 +231,15 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
           healthy: () => this.lifecycle === 'started',
           status: () => this.status(),
           metrics: async () => this.registry.metrics(),
-          metricsContentType: this.registry.contentType
+          metricsContentType: this.registry.contentType,
+          dashboard: new Dashboard({
+            libp2p: this.libp2p,
+            membership: this.membership,
+            replicas: this.options.replicas,
+            replication: () => this.replicationPart,
+            relay: () => this.relayPart,
+            chatReceived: async () => chatMessages(await this.counters?.pubsubReceived.get())
+          })
         }, this.options.http.host, this.options.http.port)
         await this.http.start()
       }
@@ -368,6 +377,11 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
     this.replicationPart = undefined
     this.relayPart = undefined
   }
+}
+
+/** Gossipsub messages received on chat topics (every kind but the membership topic), from the counter's values. */
+function chatMessages (metric: { values: Array<{ value: number, labels: Record<string, unknown> }> } | undefined): number {
+  return (metric?.values ?? []).reduce((n, v) => (v.labels.topic === 'mesh' ? n : n + v.value), 0)
 }
 
 /** A topic's kind, for metric labels: one label per kind, not per room. */

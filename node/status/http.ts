@@ -1,12 +1,14 @@
 /**
- * The operator endpoint: `GET /health`, `GET /status` (JSON) and `GET /metrics` (Prometheus text),
- * bound only to the address the operator names. Read-only; anything else is 404 / 405.
+ * The operator endpoint: `GET /health`, `GET /status` (JSON) and `GET /metrics` (Prometheus text), and
+ * the live dashboard: `GET /` (a page, its script and stylesheet) and `GET /dashboard.json` (its data).
+ * Bound only to the address the operator names. Read-only; anything else is 404 / 405.
  */
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { logger } from '@libp2p/logger'
 import { ListenError } from '../errors.js'
+import { DashboardAssets, DashboardAssetsError } from './assets.js'
 
 const log = logger('chorus:status')
 
@@ -16,11 +18,28 @@ export interface StatusSource {
   status: () => unknown
   metrics: () => Promise<string>
   metricsContentType: string
+  /** the dashboard's data; without it, `/` and `/dashboard.json` are 404 */
+  dashboard?: DashboardSource
 }
+
+/** The dashboard behind `/dashboard.json`: started and stopped with the endpoint (it samples on a timer). */
+export interface DashboardSource {
+  start: () => void
+  stop: () => void
+  data: () => unknown
+}
+
+/**
+ * The page and its script come only from this endpoint, and talk only to it: no inline script, no other
+ * origin. A blocked load shows up in the browser's console, which the dashboard test watches.
+ */
+const DASHBOARD_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+  "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 /** The HTTP status server of one node. */
 export class StatusServer {
   private server?: Server
+  private readonly assets = new DashboardAssets()
 
   constructor (private readonly source: StatusSource, private readonly host: string, private readonly port: number) {}
 
@@ -33,6 +52,7 @@ export class StatusServer {
       server.listen(this.port, this.host, () => { resolve() })
     })
     this.server = server
+    this.source.dashboard?.start()
   }
 
   /** The bound `host:port` (the real port when 0 was asked for). */
@@ -46,6 +66,7 @@ export class StatusServer {
     const server = this.server
     if (server == null) return
     this.server = undefined
+    this.source.dashboard?.stop()
     server.closeAllConnections()
     await new Promise<void>((resolve) => { server.close(() => { resolve() }) })
   }
@@ -60,15 +81,24 @@ export class StatusServer {
       }
       if (path === '/status') return this.reply(res, 200, 'application/json', JSON.stringify(this.source.status(), null, 2) + '\n')
       if (path === '/metrics') return this.reply(res, 200, this.source.metricsContentType, await this.source.metrics())
-      return this.reply(res, 404, 'text/plain', 'not found: try /health, /status or /metrics\n')
+      const dashboard = this.source.dashboard
+      if (dashboard != null) {
+        if (path === '/dashboard.json') return this.reply(res, 200, 'application/json', JSON.stringify(dashboard.data()))
+        const asset = await this.assets.get(path)
+        const headers = { 'content-security-policy': DASHBOARD_CSP, 'x-content-type-options': 'nosniff' }
+        if (asset != null) return this.reply(res, 200, asset.type, asset.body, headers)
+      }
+      const paths = `${dashboard != null ? '/ (the dashboard), ' : ''}/health, /status or /metrics`
+      return this.reply(res, 404, 'text/plain', `not found: try ${paths}\n`)
     } catch (err: any) {
       log.error('%s failed: %s', path, err.message)
-      this.reply(res, 500, 'text/plain', 'internal error\n')
+      // a missing dashboard file is the install's fault, and saying which file helps the operator fix it
+      this.reply(res, 500, 'text/plain', err instanceof DashboardAssetsError ? `${err.message}\n` : 'internal error\n')
     }
   }
 
-  private reply (res: ServerResponse, code: number, type: string, body: string): void {
-    res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store' })
+  private reply (res: ServerResponse, code: number, type: string, body: string | Buffer, headers: Record<string, string> = {}): void {
+    res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store', ...headers })
     res.end(body)
   }
 }
