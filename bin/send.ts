@@ -24,12 +24,13 @@ that starts with a dash.
   --room ROOM_ID       post to this room instead (see chorus rooms)
   --json               print the result as one JSON line: {id, to, room, timestamp, storedOn}
 
-Who and where (a first run needs --as and --bootstrap; both are remembered in the data dir):
-  --as HANDLE          your handle                                      env CHORUS_AS
-  --data-dir DIR       this device's data (default $CHORUS_HOME/client) env CHORUS_CLIENT_DIR
-  --bootstrap ADDR     multiaddr of a server or bootstrap peer; repeatable env CHORUS_BOOTSTRAP
-  --mesh MESH_ID       the mesh id of a federated mesh                  env CHORUS_MESH
-  --passphrase TEXT    the passphrase your keys are sealed with          env CHORUS_PASSPHRASE
+Who and where (a first run needs --as and --bootstrap; later runs find the handle, and the peers last
+seen, in the data dir):
+  --as HANDLE          your handle                                           env CHORUS_AS
+  --data-dir DIR       this device's data (default $CHORUS_HOME/client)      env CHORUS_CLIENT_DIR
+  --bootstrap ADDR     a server's or bootstrap peer's multiaddr; repeatable  env CHORUS_BOOTSTRAP
+  --mesh MESH_ID       the mesh id of a federated mesh                       env CHORUS_MESH
+  --passphrase TEXT    the passphrase your keys are sealed with              env CHORUS_PASSPHRASE
   --timeout SECONDS    how long to wait for a server (1-600, default 20)
   -h, --help           this help
 
