@@ -3,7 +3,7 @@
  * `chorus` command is a thin shell around the same calls.
  *
  * ```ts
- * import { createNode } from 'chorus'
+ * import { createNode } from 'chorus-mesh'
  * const node = await createNode({ dataDir, role: 'client', bootstrap: ['/ip4/…/tcp/7400/p2p/12D3…'] })
  * await node.start()
  * node.on('member:join', (m) => { servers.add(m.peerId) })
