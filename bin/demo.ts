@@ -92,7 +92,7 @@ class Demo {
     const receipts: Array<{ id: string, status: string }> = []
     alice.on('receipt', (r: { id: string, status: string }) => { receipts.push(r) })
     const sent = await alice.send('bob', 'hi bob, lunch at noon?')
-    say(`  alice → bob  ✓ sent: ${sent.storedOn.length} owners have it on disk (${sent.storedOn.map(short).join(', ')})`)
+    say(`  alice → bob  ✓ sent: on disk at ${sent.storedOn.length} servers, owners of bob's and alice's mailboxes (${sent.storedOn.map(short).join(', ')})`)
     const m = await seen(bob, (x) => x.id === sent.id, 'bob to get the message')
     say(`  bob sees: "${m.text}" from ${m.from}`)
     await until('the delivered receipt', () => receipts.some((r) => r.id === sent.id && r.status === 'delivered'))
