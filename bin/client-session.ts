@@ -41,6 +41,17 @@ export const CLIENT_FLAGS = {
   help: { type: 'boolean', short: 'h' }
 } as const satisfies ParseArgsConfig['options']
 
+/** The `--help` block of the flags every client command takes. */
+export const CLIENT_FLAGS_HELP = `Who and where (a first run needs --as and --bootstrap; later runs find the handle, and the peers last
+seen, in the data dir):
+  --as HANDLE          your handle                                           env CHORUS_AS
+  --data-dir DIR       this device's data (default $CHORUS_HOME/client)      env CHORUS_CLIENT_DIR
+  --bootstrap ADDR     a server's or bootstrap peer's multiaddr; repeatable  env CHORUS_BOOTSTRAP
+  --mesh MESH_ID       the mesh id of a federated mesh                       env CHORUS_MESH
+  --passphrase TEXT    the passphrase your keys are sealed with              env CHORUS_PASSPHRASE
+  --timeout SECONDS    how long to wait for a server (1-600, default 20)
+  -h, --help           this help`
+
 /** The client flags, resolved (flag, then environment, then what the data dir remembers). */
 export interface ClientSettings {
   handle: string

@@ -17,9 +17,7 @@ import { isRoomId } from '../protocol/mailbox.js'
 import { MAX_FETCH_LIMIT } from '../node/replication/constants.js'
 import { cursorOf, type Cursor } from '../node/store/mailbox-store.js'
 import { NotInRoomError, type Message, type Room, type User } from '../node/index.js'
-import {
-  ClientCommandError, EXIT_FAILURE, EXIT_USAGE, asClientError, clientSettings, openClientSession, parseClientArgs, type ClientSession
-} from './client-session.js'
+import { asClientError, CLIENT_FLAGS_HELP, ClientCommandError, clientSettings, EXIT_FAILURE, EXIT_USAGE, openClientSession, parseClientArgs, type ClientSession } from './client-session.js'
 
 /** Messages printed when `--limit` is not given. @default 50 */
 export const DEFAULT_LIMIT = 50
@@ -59,15 +57,7 @@ or SIGTERM.
   --json               one JSON object per line: {id, from, to, room, kind, text, timestamp}
                        (to: the recipient's handle where known, null for a room post; timestamp: ms)
 
-Who and where (a first run needs --as and --bootstrap; later runs find the handle, and the peers last
-seen, in the data dir):
-  --as HANDLE          your handle                                           env CHORUS_AS
-  --data-dir DIR       this device's data (default $CHORUS_HOME/client)      env CHORUS_CLIENT_DIR
-  --bootstrap ADDR     a server's or bootstrap peer's multiaddr; repeatable  env CHORUS_BOOTSTRAP
-  --mesh MESH_ID       the mesh id of a federated mesh                       env CHORUS_MESH
-  --passphrase TEXT    the passphrase your keys are sealed with              env CHORUS_PASSPHRASE
-  --timeout SECONDS    how long to wait for a server (1-600, default 20)
-  -h, --help           this help
+${CLIENT_FLAGS_HELP}
 
 Exit status: 0 done (or stopped by a signal), 1 failed (unknown handle, no servers reachable,
 handle taken), 2 bad usage.

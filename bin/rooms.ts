@@ -6,7 +6,7 @@
  */
 
 import type { Room } from '../node/index.js'
-import { clientSettings, openClientSession, parseClientArgs } from './client-session.js'
+import { CLIENT_FLAGS_HELP, clientSettings, openClientSession, parseClientArgs } from './client-session.js'
 
 /** The usage text of `chorus rooms --help`. */
 export const USAGE = `Usage: chorus rooms [flags]
@@ -16,15 +16,7 @@ members each has.
 
   --json               one JSON object per line: {id, name, role, members, public, subject}
 
-Who and where (a first run needs --as and --bootstrap; later runs find the handle, and the peers last
-seen, in the data dir):
-  --as HANDLE          your handle                                           env CHORUS_AS
-  --data-dir DIR       this device's data (default $CHORUS_HOME/client)      env CHORUS_CLIENT_DIR
-  --bootstrap ADDR     a server's or bootstrap peer's multiaddr; repeatable  env CHORUS_BOOTSTRAP
-  --mesh MESH_ID       the mesh id of a federated mesh                       env CHORUS_MESH
-  --passphrase TEXT    the passphrase your keys are sealed with              env CHORUS_PASSPHRASE
-  --timeout SECONDS    how long to wait for a server (1-600, default 20)
-  -h, --help           this help
+${CLIENT_FLAGS_HELP}
 
 Exit status: 0 listed, 1 failed (no servers reachable, handle taken), 2 bad usage.
 `

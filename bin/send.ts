@@ -9,9 +9,7 @@ import { MAX_BODY_BYTES } from '../protocol/envelope.js'
 import { HANDLE_PATTERN } from '../protocol/handle.js'
 import { isRoomId } from '../protocol/mailbox.js'
 import { NotInRoomError, type SendResult } from '../node/index.js'
-import {
-  ClientCommandError, EXIT_FAILURE, EXIT_USAGE, asClientError, clientSettings, openClientSession, parseClientArgs
-} from './client-session.js'
+import { asClientError, CLIENT_FLAGS_HELP, ClientCommandError, clientSettings, EXIT_FAILURE, EXIT_USAGE, openClientSession, parseClientArgs } from './client-session.js'
 
 /** The usage text of `chorus send --help`. */
 export const USAGE = `Usage: chorus send [flags] HANDLE TEXT
@@ -24,15 +22,7 @@ that starts with a dash.
   --room ROOM_ID       post to this room instead (see chorus rooms)
   --json               print the result as one JSON line: {id, to, room, timestamp, storedOn}
 
-Who and where (a first run needs --as and --bootstrap; later runs find the handle, and the peers last
-seen, in the data dir):
-  --as HANDLE          your handle                                           env CHORUS_AS
-  --data-dir DIR       this device's data (default $CHORUS_HOME/client)      env CHORUS_CLIENT_DIR
-  --bootstrap ADDR     a server's or bootstrap peer's multiaddr; repeatable  env CHORUS_BOOTSTRAP
-  --mesh MESH_ID       the mesh id of a federated mesh                       env CHORUS_MESH
-  --passphrase TEXT    the passphrase your keys are sealed with              env CHORUS_PASSPHRASE
-  --timeout SECONDS    how long to wait for a server (1-600, default 20)
-  -h, --help           this help
+${CLIENT_FLAGS_HELP}
 
 Exit status: 0 sent, 1 failed (unknown recipient, no servers reachable, handle taken), 2 bad usage.
 `
