@@ -103,9 +103,11 @@ describe('the operator HTTP endpoint', function () {
       assert.equal((await get(addr, '/health', { method: 'HEAD' })).status, 200)
     })
 
-    it('answers 404 for an unknown path', async () => {
+    it('answers 404 for an unknown path (the dashboard serves / and its own files, nothing else)', async () => {
       assert.equal((await get(addr, '/admin')).status, 404)
-      assert.equal((await get(addr, '/')).status, 404)
+      assert.equal((await get(addr, '/dashboard/../../package.json')).status, 404)
+      assert.equal((await get(addr, '/node_modules/level/package.json')).status, 404)
+      assert.equal((await get(addr, '/')).status, 200)
     })
   })
 
