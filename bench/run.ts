@@ -1,20 +1,33 @@
 /**
  * The benchmark command: `node dist/bench/run.js <scenario> [flags]` (or `npm run bench -- …`). Without a
  * scenario it lists them. Prints a table on stdout, progress on stderr, and writes the JSON record to
- * `bench/results/`. Exit codes: 0 ok, 1 the run failed, 2 bad usage. Every agent process is killed and
- * every temporary directory removed, whatever happens.
+ * `bench/results/`, and its SVG chart beside it (`bench/lib/chart.ts`). Exit codes: 0 ok, 1 the run failed,
+ * 2 bad usage. Every agent process is killed and every temporary directory removed, whatever happens.
  */
 
 import { AgentPool } from './lib/agent-pool.js'
 import { withDeadline } from './lib/clock.js'
 import { DEFAULT_BUSY_WARN_PERCENT, DEFAULT_SCENARIO_TIMEOUT_MS } from './lib/constants.js'
 import { UsageError, parseInvocation, usageText, type Invocation } from './lib/flags.js'
-import { formatTable, machineInfo, writeResult } from './lib/report.js'
+import { formatTable, machineInfo, writeResult, type ResultRecord } from './lib/report.js'
 import { SCENARIOS } from './scenarios.js'
 
 function fail (message: string, code: number): never {
   process.stderr.write(`bench: error: ${message.split('\n')[0]}\n`)
   process.exit(code)
+}
+
+/**
+ * The record's chart next to its JSON (`<same path>.svg`). The charting library is loaded only here, and
+ * any failure is a warning: the JSON is already written.
+ */
+async function writeChartOf (record: ResultRecord, resultPath: string): Promise<void> {
+  try {
+    const { chartPathFor, writeChart } = await import('./lib/chart.js')
+    process.stdout.write(`chart: ${await writeChart(record, chartPathFor(resultPath))}\n`)
+  } catch (err: any) {
+    process.stderr.write(`bench: warning: no chart (the results are in the JSON): ${String(err?.message ?? err).split('\n')[0]}\n`)
+  }
 }
 
 async function main (argv: string[]): Promise<void> {
@@ -35,10 +48,11 @@ async function main (argv: string[]): Promise<void> {
   const pool = new AgentPool()
   const unguard = pool.guardProcess()
   const startedAt = new Date()
+  let written: { record: ResultRecord, path: string }
   const progress = (line: string): void => { process.stderr.write(`bench ${scenario.name}: ${line}\n`) }
   try {
     const result = await withDeadline(`scenario ${scenario.name}`, scenario.run({ pool, params: inv.params, progress }), DEFAULT_SCENARIO_TIMEOUT_MS)
-    const path = writeResult({
+    const record: ResultRecord = {
       scenario: scenario.name,
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
@@ -46,13 +60,17 @@ async function main (argv: string[]): Promise<void> {
       params: inv.params,
       figures: result.figures,
       details: result.details
-    })
+    }
+    const path = writeResult(record)
     process.stdout.write(formatTable(scenario.name, result.figures))
     process.stdout.write(`results: ${path}\n`)
+    written = { record, path }
   } finally {
     await pool.close()
     unguard()
   }
+  // after the agents are gone: drawing takes a second of CPU the measurement no longer needs
+  await writeChartOf(written.record, written.path)
 }
 
 main(process.argv.slice(2)).then(
