@@ -8,7 +8,7 @@
 
 import { strict as assert } from 'node:assert'
 import { execFile } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { REPO_ROOT } from '../helpers/process.js'
@@ -57,6 +57,8 @@ describe('process: the npm package, installed into an empty project', function (
   it('chats through the installed binary and library', async () => {
     const bin = join(project, 'node_modules', '.bin', 'chorus')
     const home = dirs.make('chorus-home-')
+    const version = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).version as string
+    assert.equal((await exec(bin, ['--version'], { env: env(home) })).stdout.trim(), version)
     const { spawn } = await import('node:child_process')
     const server = spawn(bin, ['start', '--listen', '/ip4/127.0.0.1/tcp/0', '--data-dir', join(home, 'server')], { env: env(home), stdio: ['ignore', 'pipe', 'pipe'] })
     children.push(server)
