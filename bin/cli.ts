@@ -63,12 +63,15 @@ function sayAdmission (node: ChorusNode): void {
 async function main (argv: string[]): Promise<void> {
   const person = PERSON_COMMANDS[argv[0]]
   if (person != null) {
+    let code: number
     try {
-      process.exitCode = await (await person()).run(argv.slice(1))
+      code = await (await person()).run(argv.slice(1))
     } catch (err: any) {
       fail(err?.message ?? String(err), err instanceof ClientCommandError ? err.exitCode : 1)
     }
-    return
+    // the command has stopped its node and said its last line: exit now rather than wait for the event
+    // loop to drain (on Node 24 a terminal's stdin handle can keep it alive after readline closed)
+    process.exit(code)
   }
   if (isAdmissionCommand(argv)) {
     try {
