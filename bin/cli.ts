@@ -69,9 +69,13 @@ async function main (argv: string[]): Promise<void> {
     } catch (err: any) {
       fail(err?.message ?? String(err), err instanceof ClientCommandError ? err.exitCode : 1)
     }
-    // the command has stopped its node and said its last line: exit now rather than wait for the event
-    // loop to drain (on Node 24 a terminal's stdin handle can keep it alive after readline closed)
-    process.exit(code)
+    // the command has stopped its node and said its last line. Let go of the terminal's stdin (on Node 24
+    // its handle kept the event loop alive after readline closed) and end with the command's code; the
+    // timer is a backstop for any other handle left open, unref'd so that it never delays a natural exit
+    process.exitCode = code
+    if (!process.stdin.destroyed) process.stdin.destroy()
+    setTimeout(() => { process.exit(code) }, 2000).unref()
+    return
   }
   if (isAdmissionCommand(argv)) {
     try {
