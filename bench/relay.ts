@@ -21,6 +21,7 @@ import { PAYLOAD_HEADER_BYTES } from './lib/payload.js'
 import { summarize, type Summary } from './lib/percentile.js'
 import { drain, prepareRawTopic, runRawPhase, type PhaseResult } from './lib/raw-gossipsub.js'
 import type { Figure, Scenario, ScenarioContext, ScenarioResult } from './lib/scenario.js'
+import { budgetFigures, cpuFigure, measured, startMeasure, type WorkBudget } from './lib/work.js'
 
 const REPLICAS = 3
 const WRITE_QUORUM = 2
@@ -74,8 +75,8 @@ async function runRelay (ctx: ScenarioContext): Promise<ScenarioResult> {
   const dm: Record<string, unknown> = {}
   for (const rate of RATES) {
     ctx.progress(`direct messages: ${rate} msgs/s offered for ${seconds} s`)
-    const r = await dmPhase(sender, receiver, { mode: 'paced', rate, window, seconds, size })
-    dm[rate] = r
+    const { result: r, budget } = await measured(ctx, `DM ${rate}/s`, async () => await dmPhase(sender, receiver, { mode: 'paced', rate, window, seconds, size }), (x) => x.send.acked)
+    dm[rate] = { ...r, work: budget }
     const base = rawAtReceiver(raw[rate])
     figures.push(
       { metric: `DM ${rate}/s: end-to-end latency p50`, value: r.latency.p50, unit: 'ms' },
@@ -83,24 +84,29 @@ async function runRelay (ctx: ScenarioContext): Promise<ScenarioResult> {
       { metric: `DM ${rate}/s: delivered live`, value: 100 * r.delivered / Math.max(1, r.send.acked + r.send.failed), unit: '%' },
       { metric: `DM ${rate}/s: acknowledged sends/s (W=${WRITE_QUORUM})`, value: r.send.acked / ((r.send.endedAt - r.send.startedAt) / 1000), unit: 'sends/s' },
       { metric: `raw gossipsub ${rate}/s: latency p50 / p99`, value: base.p50, unit: `ms (p99 ${base.p99.toFixed(1)})` },
-      { metric: `DM ${rate}/s: p50 ÷ raw p50`, value: r.latency.p50 / base.p50, unit: '×' }
+      { metric: `DM ${rate}/s: p50 ÷ raw p50`, value: r.latency.p50 / base.p50, unit: '×' },
+      cpuFigure(`DM ${rate}/s`, budget)
     )
   }
   ctx.progress(`direct messages: saturation, ${window} in flight`)
-  const sat = await dmPhase(sender, receiver, { mode: 'saturate', rate: 1, window, seconds, size })
-  dm.saturate = sat
+  const { result: sat, budget: satWork } = await measured(ctx, 'DM saturation', async () => await dmPhase(sender, receiver, { mode: 'saturate', rate: 1, window, seconds, size }), (x) => x.send.acked)
+  dm.saturate = { ...sat, work: satWork }
   const rawSat = rawRateAtReceiver(raw.saturate)
   figures.push(
     { metric: 'DM saturation: delivered live msgs/s', value: sat.deliveredPerSec, unit: 'msgs/s' },
     { metric: 'DM saturation: latency p50', value: sat.latency.p50, unit: 'ms' },
     { metric: 'raw gossipsub saturation: delivered msgs/s', value: rawSat, unit: 'msgs/s' },
-    { metric: 'DM saturation ÷ raw gossipsub saturation', value: sat.deliveredPerSec / rawSat, unit: '×' }
+    { metric: 'DM saturation ÷ raw gossipsub saturation', value: sat.deliveredPerSec / rawSat, unit: '×' },
+    cpuFigure('DM saturation', satWork),
+    { metric: 'raw gossipsub saturation: CPU per message, all processes', value: raw.saturate.cpu.perMessageMs, unit: 'ms' },
+    ...budgetFigures('DM saturation', satWork)
   )
   details.dm = dm
 
   ctx.progress(`room: ${members} members over the 3 client processes, ${roomRate} posts/s`)
   const room = await roomPhase(ctx, clients, members, { rate: roomRate, seconds, size, window })
   details.room = room
+  figures.push({ metric: `room fan-out to ${members - 1}: CPU per post, all processes`, value: room.work.cpuMsPerSend.all, unit: 'ms' })
   const base = rawAtReceiver(raw[RATES[0]])
   figures.push(
     { metric: `room fan-out to ${members - 1}: latency p50`, value: room.latency.p50, unit: 'ms' },
@@ -127,7 +133,7 @@ async function dmPhase (sender: AgentHandle, receiver: AgentHandle, o: { mode: '
   }
 }
 
-async function roomPhase (ctx: ScenarioContext, clients: AgentHandle[], members: number, o: { rate: number, seconds: number, size: number, window: number }): Promise<{ posts: SendLoadReport, deliveredFraction: number, perProcess: Record<string, number>, latency: Summary }> {
+async function roomPhase (ctx: ScenarioContext, clients: AgentHandle[], members: number, o: { rate: number, seconds: number, size: number, window: number }): Promise<{ posts: SendLoadReport, deliveredFraction: number, perProcess: Record<string, number>, latency: Summary, work: WorkBudget }> {
   const [poster] = clients
   const { roomId } = await poster.request('roomCreate', { handle: 'alice', name: 'bench' }, REQUEST_TIMEOUT_MS)
   const where = new Map<AgentHandle, number>(clients.map((c) => [c, 0]))
@@ -142,6 +148,7 @@ async function roomPhase (ctx: ScenarioContext, clients: AgentHandle[], members:
   await sleep(2000) // relays and members graft into the room topic's mesh
   const runId = randomInt(1, 2 ** 31)
   const t0 = wallClock()
+  const meter = await startMeasure(ctx, 'room fan-out')
   const posts = await poster.request('sendLoad', { from: 'alice', to: `room:${roomId}`, mode: 'paced', rate: o.rate, window: o.window, seconds: o.seconds, count: 0, size: o.size, runId }, REQUEST_TIMEOUT_MS)
   ctx.progress(`room: ${posts.acked} posts in ${Math.round(wallClock() - t0)} ms; draining`)
   const holders = clients.filter((c) => (where.get(c) ?? 0) > 0)
@@ -149,11 +156,13 @@ async function roomPhase (ctx: ScenarioContext, clients: AgentHandle[], members:
   const expected = Math.max(...holders.map((c) => (where.get(c) ?? 0) * posts.acked))
   await drain(holders, runId, expected)
   const got = await Promise.all(holders.map(async (c) => ({ name: c.name, n: where.get(c) ?? 0, ...(await c.request('collect', { runId })) })))
+  const work = await meter.stop(posts.acked)
   const delivered = got.reduce((a, g) => a + g.received, 0)
   return {
     posts: { ...posts, latenciesMs: [] },
     deliveredFraction: delivered / Math.max(1, posts.acked * (members - 1)),
     perProcess: Object.fromEntries(got.map((g) => [g.name, g.received / Math.max(1, g.n * posts.acked)])),
-    latency: summarize(got.flatMap((g) => g.latenciesMs))
+    latency: summarize(got.flatMap((g) => g.latenciesMs)),
+    work
   }
 }

@@ -9,7 +9,10 @@ import { AgentPool } from './lib/agent-pool.js'
 import { withDeadline } from './lib/clock.js'
 import { DEFAULT_BUSY_WARN_PERCENT, DEFAULT_SCENARIO_TIMEOUT_MS } from './lib/constants.js'
 import { UsageError, parseInvocation, usageText, type Invocation } from './lib/flags.js'
-import { formatTable, machineInfo, writeResult, type ResultRecord } from './lib/report.js'
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { formatProfileSummary, summarizeProfiles } from './lib/profile.js'
+import { RESULTS_DIR, formatTable, machineInfo, writeResult, type ResultRecord } from './lib/report.js'
 import { SCENARIOS } from './scenarios.js'
 
 function fail (message: string, code: number): never {
@@ -30,6 +33,20 @@ async function writeChartOf (record: ResultRecord, resultPath: string): Promise<
   }
 }
 
+/** The summary of each profiled phase, beside its profiles (`summary.txt`), and the head of each on stdout. */
+function writeProfileSummary (dir: string): void {
+  process.stdout.write(`profiles: ${dir} (one directory per phase, each with summary.txt; open a .cpuprofile in Chrome DevTools or speedscope)\n`)
+  for (const phase of readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort()) {
+    try {
+      const text = formatProfileSummary(summarizeProfiles(join(dir, phase)))
+      writeFileSync(join(dir, phase, 'summary.txt'), text)
+      process.stdout.write(`\n== ${phase}\n${text.split('\n').slice(0, 22).join('\n')}\n`)
+    } catch (err: any) {
+      process.stderr.write(`bench: warning: could not summarize the profiles in ${join(dir, phase)}: ${String(err?.message ?? err)}\n`)
+    }
+  }
+}
+
 async function main (argv: string[]): Promise<void> {
   let inv: Invocation
   try {
@@ -45,13 +62,15 @@ async function main (argv: string[]): Promise<void> {
   if (machine.busyPercentBefore > DEFAULT_BUSY_WARN_PERCENT) {
     process.stderr.write(`bench: warning: the CPUs were ${Math.round(machine.busyPercentBefore)}% busy before the run; other work will skew the figures\n`)
   }
+  const startedAt = new Date()
+  const profileDir = inv.profile ? join(RESULTS_DIR, 'profiles', `${scenario.name}-${startedAt.toISOString().replace(/[:.]/g, '-')}`) : undefined
+  if (profileDir != null) mkdirSync(profileDir, { recursive: true })
   const pool = new AgentPool()
   const unguard = pool.guardProcess()
-  const startedAt = new Date()
   let written: { record: ResultRecord, path: string }
   const progress = (line: string): void => { process.stderr.write(`bench ${scenario.name}: ${line}\n`) }
   try {
-    const result = await withDeadline(`scenario ${scenario.name}`, scenario.run({ pool, params: inv.params, progress }), DEFAULT_SCENARIO_TIMEOUT_MS)
+    const result = await withDeadline(`scenario ${scenario.name}`, scenario.run({ pool, params: inv.params, progress, profileDir }), DEFAULT_SCENARIO_TIMEOUT_MS)
     const record: ResultRecord = {
       scenario: scenario.name,
       startedAt: startedAt.toISOString(),
@@ -71,6 +90,7 @@ async function main (argv: string[]): Promise<void> {
   }
   // after the agents are gone: drawing takes a second of CPU the measurement no longer needs
   await writeChartOf(written.record, written.path)
+  if (profileDir != null) writeProfileSummary(profileDir)
 }
 
 main(process.argv.slice(2)).then(

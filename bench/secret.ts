@@ -15,6 +15,7 @@ import { PAYLOAD_HEADER_BYTES } from './lib/payload.js'
 import { summarize, type Summary } from './lib/percentile.js'
 import { drain } from './lib/raw-gossipsub.js'
 import type { Figure, Scenario, ScenarioContext, ScenarioResult } from './lib/scenario.js'
+import { cpuFigure, startMeasure, type WorkBudget } from './lib/work.js'
 
 const REPLICAS = 3
 const WRITE_QUORUM = 2
@@ -65,13 +66,15 @@ async function runSecret (ctx: ScenarioContext): Promise<ScenarioResult> {
   details.setups = { ...s, received: setupGot.received, latency: summarize(setupGot.latenciesMs) }
 
   const phases: Record<string, unknown> = {}
-  const run = async (label: string, to: string, mode: 'paced' | 'saturate'): Promise<{ perSec: number, latency: Summary, send: SendLoadReport }> => {
+  const run = async (label: string, to: string, mode: 'paced' | 'saturate'): Promise<{ perSec: number, latency: Summary, send: SendLoadReport, work: WorkBudget }> => {
     ctx.progress(`${label}: ${mode === 'paced' ? `${rate} msgs/s` : `saturation, ${window} in flight`} for ${seconds} s`)
     const runId = randomInt(1, 2 ** 31)
+    const meter = await startMeasure(ctx, `${label} ${mode}`)
     const send = await sender.request('sendLoad', { from: 'alice', to, mode, rate, window, seconds, count: 0, size, runId }, REQUEST_TIMEOUT_MS)
     await drain([receiver], runId, send.acked)
     const got = await receiver.request('collect', { runId })
-    const r = { perSec: got.received / ((got.lastAt - send.startedAt) / 1000), latency: summarize(got.latenciesMs), send: { ...send, latenciesMs: [] } }
+    const work = await meter.stop(send.acked)
+    const r = { perSec: got.received / ((got.lastAt - send.startedAt) / 1000), latency: summarize(got.latenciesMs), send: { ...send, latenciesMs: [] }, work }
     phases[`${label} ${mode}`] = { ...r, received: got.received, duplicates: got.duplicates }
     return r
   }
@@ -85,6 +88,8 @@ async function runSecret (ctx: ScenarioContext): Promise<ScenarioResult> {
     { metric: 'plain DMs at saturation: delivered msgs/s', value: plainSat.perSec, unit: 'msgs/s' },
     { metric: 'secret at saturation: delivered msgs/s (encrypt+send+decrypt)', value: secretSat.perSec, unit: 'msgs/s' },
     { metric: 'secret ÷ plain at saturation', value: secretSat.perSec / plainSat.perSec, unit: '×' },
+    cpuFigure('plain DMs at saturation', plainSat.work),
+    cpuFigure('secret at saturation', secretSat.work),
     { metric: `plain DMs paced ${rate}/s: end-to-end p50 / p99`, value: plainPaced.latency.p50, unit: `ms (p99 ${plainPaced.latency.p99.toFixed(1)})` },
     { metric: `secret paced ${rate}/s: end-to-end p50 / p99`, value: secretPaced.latency.p50, unit: `ms (p99 ${secretPaced.latency.p99.toFixed(1)})` },
     { metric: `secret ÷ plain p50 at ${rate}/s`, value: secretPaced.latency.p50 / plainPaced.latency.p50, unit: '×' }

@@ -15,6 +15,7 @@ import { summarize } from './lib/percentile.js'
 import { runRawGossipsub } from './lib/raw-gossipsub.js'
 import type { Figure, Scenario, ScenarioContext, ScenarioResult } from './lib/scenario.js'
 import { PAYLOAD_HEADER_BYTES } from './lib/payload.js'
+import { budgetFigures, cpuFigure, measured } from './lib/work.js'
 
 const REPLICAS = 3
 const REQUEST_TIMEOUT_MS = 300_000
@@ -65,19 +66,26 @@ async function runStore (ctx: ScenarioContext): Promise<ScenarioResult> {
   const figures: Figure[] = [
     { metric: 'raw gossipsub paced: latency p50', value: raw.paced.latencyMs.p50, unit: 'ms' },
     { metric: 'raw gossipsub paced: latency p99', value: raw.paced.latencyMs.p99, unit: 'ms' },
-    { metric: 'raw gossipsub saturation: delivered msgs/s per receiver', value: raw.saturation.deliveredPerSecMedian, unit: 'msgs/s' }
+    { metric: 'raw gossipsub saturation: delivered msgs/s per receiver', value: raw.saturation.deliveredPerSecMedian, unit: 'msgs/s' },
+    { metric: 'raw gossipsub saturation: CPU per message, all processes', value: raw.saturation.cpu.perMessageMs, unit: 'ms' }
   ]
   const details: Record<string, unknown> = { raw, perQuorum: {} }
 
   for (const w of [1, 2, 3]) {
     ctx.progress(`W = ${w}: paced ${rate} sends/s for ${seconds} s, then saturation with ${window} in flight`)
     const pair = await clientPair(ctx, cluster, `w${w}`, w)
-    const paced = await pair.sender.request('sendLoad', { from: pair.from, to: pair.to, mode: 'paced', rate, window, seconds, count: 0, size }, REQUEST_TIMEOUT_MS)
-    const saturated = await pair.sender.request('sendLoad', { from: pair.from, to: pair.to, mode: 'saturate', rate, window, seconds, count: 0, size }, REQUEST_TIMEOUT_MS)
-    figures.push(...phaseFigures(`W=${w} paced ${rate}/s`, paced), ...phaseFigures(`W=${w} saturation`, saturated))
+    const load = (mode: 'paced' | 'saturate') => async () => await pair.sender.request('sendLoad', { from: pair.from, to: pair.to, mode, rate, window, seconds, count: 0, size }, REQUEST_TIMEOUT_MS)
+    const { result: paced, budget: pacedWork } = await measured(ctx, `W=${w} paced`, load('paced'), (r) => r.acked)
+    const { result: saturated, budget: saturatedWork } = await measured(ctx, `W=${w} saturation`, load('saturate'), (r) => r.acked)
+    figures.push(...phaseFigures(`W=${w} paced ${rate}/s`, paced), cpuFigure(`W=${w} paced ${rate}/s`, pacedWork))
+    figures.push(...phaseFigures(`W=${w} saturation`, saturated), cpuFigure(`W=${w} saturation`, saturatedWork))
     const perSec = saturated.acked / ((saturated.endedAt - saturated.startedAt) / 1000)
     figures.push({ metric: `W=${w} saturation ÷ raw gossipsub saturation`, value: perSec / raw.saturation.deliveredPerSecMedian, unit: '×' })
-    ;(details.perQuorum as Record<string, unknown>)[w] = { paced: { ...paced, latenciesMs: summarize(paced.latenciesMs) }, saturated: { ...saturated, latenciesMs: summarize(saturated.latenciesMs) } }
+    if (w === 2) figures.push(...budgetFigures('W=2 saturation', saturatedWork))
+    ;(details.perQuorum as Record<string, unknown>)[w] = {
+      paced: { ...paced, latenciesMs: summarize(paced.latenciesMs), work: pacedWork },
+      saturated: { ...saturated, latenciesMs: summarize(saturated.latenciesMs), work: saturatedWork }
+    }
     await Promise.all([pair.sender, pair.receiver].map(async (a) => await a.request('stop', {}, 30_000).catch(() => {})))
   }
 

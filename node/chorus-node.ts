@@ -14,12 +14,14 @@ import { loadOrCreateNodeKey } from './keys.js'
 import { buildLibp2p, type ChorusLibp2p } from './libp2p.js'
 import { Admission, Membership, type LeaveReason, type Member } from './membership/index.js'
 import { AdmissionError, type AdmissionReason } from '../protocol/admission.js'
-import { registerChorusMetrics, registerRelayMetrics, registerReplicationMetrics, type ChorusCounters } from './status/metrics.js'
+import { registerChorusMetrics, registerRelayMetrics, registerReplicationMetrics, registerWorkMetrics, type ChorusCounters } from './status/metrics.js'
 import { Relay } from './relay/relay.js'
 import { parseTopic } from '../protocol/topics.js'
 import { StatusServer } from './status/http.js'
 import { Dashboard } from './status/dashboard.js'
-import { openDb, peerMemory, revocationStore, type ChorusDb } from './store/db.js'
+import { countWrites, openDb, peerMemory, revocationStore, type ChorusDb, type WriteCounts } from './store/db.js'
+import { PubsubCounters } from './relay/pubsub-counters.js'
+import { wireBytes, type WorkSnapshot } from './status/work.js'
 import { VERSION } from './version.js'
 import { HybridClock } from '../protocol/hlc.js'
 import { MeshClock } from './membership/mesh-clock.js'
@@ -105,8 +107,9 @@ export async function createNode (options: ChorusNodeOptions = {}): Promise<Chor
   const opts = resolveOptions(options)
   const key = await loadOrCreateNodeKey(opts.dataDir)
   const registry = new Registry()
-  const libp2p = await buildLibp2p(opts, key, registry)
-  return new ChorusNode(opts, libp2p, registry)
+  const pubsubCounters = new PubsubCounters()
+  const libp2p = await buildLibp2p(opts, key, registry, pubsubCounters)
+  return new ChorusNode(opts, libp2p, registry, pubsubCounters)
 }
 
 export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
@@ -125,6 +128,7 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
   /** The node's hybrid logical clock: every envelope sent from here is stamped by it, in mesh time. */
   readonly clock = new HybridClock(() => this.meshClock.now())
   private db?: ChorusDb
+  private dbWrites: WriteCounts = { writes: 0, ops: 0 }
   private replicationPart?: Replication
   private directory?: HandleDirectory
   private relayPart?: Relay
@@ -137,7 +141,7 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
   private stopping?: Promise<void>
   private startedAt = 0
 
-  constructor (options: ResolvedOptions, libp2p: ChorusLibp2p, registry: Registry) {
+  constructor (options: ResolvedOptions, libp2p: ChorusLibp2p, registry: Registry, private readonly pubsubCounters = new PubsubCounters()) {
     super()
     this.options = options
     this.libp2p = libp2p
@@ -182,6 +186,7 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
   private async startOnce (): Promise<void> {
     try {
       this.db = await openDb(this.options.dataDir)
+      this.dbWrites = countWrites(this.db)
       await this.admission.attach(revocationStore(this.db))
       try {
         await this.libp2p.start()
@@ -189,6 +194,7 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
         throw listenError(err)
       }
       this.counters = registerChorusMetrics(this.registry, this.libp2p, this.membership, this.options.http != null, this.meshClock)
+      registerWorkMetrics(this.registry, async () => this.work())
       this.watchPubsub()
       this.libp2p.services.pubsub.subscribe(MESH_TOPIC)
       await this.membership.start()
@@ -332,6 +338,24 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
       uptimeSeconds: this.startedAt === 0 ? 0 : Math.round((Date.now() - this.startedAt) / 1000),
       clock: { offsetMs: this.meshClock.measuredOffsetMs, applied: this.meshClock.offsetMs !== 0, servers: this.meshClock.samples },
       admission: this.admissionStatus()
+    }
+  }
+
+  /**
+   * What this node has done since it started, as running totals: CPU, store-protocol frames and bytes,
+   * gossipsub RPCs, LevelDB writes, envelopes replicated, bytes on the wire by protocol. The difference
+   * of two snapshots over the sends in between is the work per send (`npm run bench` reports it).
+   */
+  async work (): Promise<WorkSnapshot> {
+    const cpu = process.cpuUsage()
+    const r = this.replicationPart
+    return {
+      cpu: { userMs: cpu.user / 1000, systemMs: cpu.system / 1000 },
+      store: r?.traffic.snapshot() ?? null,
+      envelopesWritten: Object.fromEntries(r?.writer.written ?? []),
+      db: { ...this.dbWrites, syncedBatches: r?.commit.stats.batches ?? 0, syncedOps: r?.commit.stats.ops ?? 0 },
+      pubsub: this.pubsubCounters.snapshot(),
+      wire: await wireBytes(this.registry)
     }
   }
 

@@ -19,6 +19,7 @@ import { createLibp2p } from 'libp2p'
 import type { Registry } from 'prom-client'
 import { KAD_PROTOCOL } from '../protocol/constants.js'
 import { inboxTopics } from '../protocol/topics.js'
+import type { PubsubCounters } from './relay/pubsub-counters.js'
 import { SCORE_THRESHOLDS, peerScoreParams } from './relay/scoring.js'
 import type { ResolvedOptions } from './config.js'
 import { DEFAULT_INBOUND_CONNECTION_THRESHOLD, DEFAULT_MAX_CONNECTIONS } from './constants.js'
@@ -59,8 +60,8 @@ async function perNodeMetrics (): Promise<typeof import('@libp2p/prometheus-metr
   return await import(url)
 }
 
-/** Build (but do not start) the libp2p node for `opts`. */
-export async function buildLibp2p (opts: ResolvedOptions, privateKey: PrivateKey, registry: Registry): Promise<ChorusLibp2p> {
+/** Build (but do not start) the libp2p node for `opts`; gossipsub reports what it does to `pubsubCounters`. */
+export async function buildLibp2p (opts: ResolvedOptions, privateKey: PrivateKey, registry: Registry, pubsubCounters: PubsubCounters): Promise<ChorusLibp2p> {
   const ws = opts.listen.some((a) => a.getComponents().some((c) => c.name === 'ws' || c.name === 'wss')) ||
     opts.bootstrap.some((a) => a.getComponents().some((c) => c.name === 'ws' || c.name === 'wss'))
   const { prometheusMetrics } = await perNodeMetrics()
@@ -95,7 +96,9 @@ export async function buildLibp2p (opts: ResolvedOptions, privateKey: PrivateKey
         emitSelf: false,
         // inbox shards are scored from the start; room topics are added as they are joined (node/relay)
         scoreParams: peerScoreParams(inboxTopics(), opts.allowPrivateAddresses),
-        scoreThresholds: SCORE_THRESHOLDS
+        scoreThresholds: SCORE_THRESHOLDS,
+        metricsRegister: pubsubCounters.register,
+        metricsTopicStrToLabel: new Map()
       })
     }
   })

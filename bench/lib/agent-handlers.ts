@@ -3,6 +3,8 @@
  * one Chorus node. The agent entry (`bench/agent.ts`) only moves messages between IPC and this table.
  */
 
+import { writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector/promises'
 import { createNode, type ChorusNode, type User } from '../../node/index.js'
 import { sendLoad } from './sender.js'
 import type { AgentCommands, AgentOp, AgentReplies, MemberEvent } from './agent-protocol.js'
@@ -31,6 +33,8 @@ export interface AgentState {
   emit: (event: MemberEvent) => void
   /** user sessions opened on this node, by handle */
   users: Map<string, User>
+  /** the CPU profiler's session while a measured phase is profiled */
+  profiler?: Session
 }
 
 /** The handler table over `state`. */
@@ -69,6 +73,29 @@ export function createHandlers (state: AgentState): AgentHandlers {
         connections: n?.libp2p.getConnections().length ?? 0,
         servers: n?.membership.servers().length ?? 0
       }
+    },
+    work: async () => {
+      const cpu = process.cpuUsage()
+      const n = state.node
+      return { role: n?.role ?? 'none', work: n != null && n.state === 'started' ? await n.work() : null, cpu: { userMs: cpu.user / 1000, systemMs: cpu.system / 1000 } }
+    },
+    profile: async (cmd) => {
+      if (cmd.action === 'start') {
+        if (state.profiler != null) throw new Error('the profiler is already running')
+        const session = new Session()
+        session.connect()
+        await session.post('Profiler.enable')
+        await session.post('Profiler.start')
+        state.profiler = session
+        return {}
+      }
+      const session = state.profiler
+      if (session == null) throw new Error('the profiler is not running')
+      state.profiler = undefined
+      const { profile } = await session.post('Profiler.stop')
+      session.disconnect()
+      writeFileSync(cmd.path, JSON.stringify(profile))
+      return {}
     },
     subscribe: async (cmd) => {
       const pubsub = node().libp2p.services.pubsub

@@ -5,6 +5,7 @@
  */
 
 import type { MembershipInit, Role } from '../../node/index.js'
+import type { WorkSnapshot } from '../../node/index.js'
 
 /** Environment variables through which an agent learns its name and data directory at fork. */
 export const AGENT_ENV = { name: 'CHORUS_BENCH_AGENT', dataDir: 'CHORUS_BENCH_DATA_DIR' } as const
@@ -38,6 +39,10 @@ export interface AgentCommands {
   awaitView: { servers: number, timeoutMs: number }
   /** Process figures. */
   stats: Record<string, never>
+  /** The node's running work totals (`node.work()`), or the process's CPU alone before it starts. */
+  work: Record<string, never>
+  /** Start V8's CPU profiler in this process, or stop it and write the profile to `path` (a `.cpuprofile`). */
+  profile: { action: 'start' } | { action: 'stop', path: string }
   /** Subscribe to `topic` and record benchmark payloads arriving on it. */
   subscribe: { topic: string }
   /** What gossipsub knows of `topic`. */
@@ -64,6 +69,8 @@ export interface AgentReplies {
   mailboxCount: { count: number }
   awaitView: { reachedAt: number, servers: number }
   stats: { rssBytes: number, heapUsedBytes: number, cpuUserMs: number, cpuSystemMs: number, connections: number, servers: number }
+  work: { role: Role | 'none', work: WorkSnapshot | null, cpu: { userMs: number, systemMs: number } }
+  profile: Record<string, never>
   subscribe: Record<string, never>
   meshStatus: { meshPeers: number, subscribers: number }
   publish: PublishReport

@@ -14,16 +14,18 @@ export interface Invocation {
   scenario?: Scenario
   params: Record<string, number>
   help: boolean
+  /** `--profile`: every agent process writes a CPU profile (`--cpu-prof`) */
+  profile: boolean
 }
 
 /** Parse `argv` (without node and script). Throws `UsageError` with a one-line message. */
 export function parseInvocation (argv: string[], scenarios: readonly Scenario[]): Invocation {
   const name = argv[0]
-  if (name == null || name === '--help' || name === '-h') return { params: {}, help: true }
+  if (name == null || name === '--help' || name === '-h') return { params: {}, help: true, profile: false }
   if (name.startsWith('-')) throw new UsageError(`give a scenario before the flags, e.g. \`mesh ${argv.join(' ')}\` (scenarios: ${scenarios.map((s) => s.name).join(', ')})`)
   const scenario = scenarios.find((s) => s.name === name)
   if (scenario == null) throw new UsageError(`unknown scenario ${JSON.stringify(name)} (scenarios: ${scenarios.map((s) => s.name).join(', ')})`)
-  const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' } }
+  const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' }, profile: { type: 'boolean' } }
   for (const f of scenario.flags) options[f.name] = { type: 'string' }
   let parsed
   try {
@@ -35,7 +37,7 @@ export function parseInvocation (argv: string[], scenarios: readonly Scenario[])
   if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[0])}`)
   const params: Record<string, number> = {}
   for (const f of scenario.flags) params[f.name] = flagValue(f, parsed.values[f.name] as string | undefined)
-  return { scenario, params, help: parsed.values.help === true }
+  return { scenario, params, help: parsed.values.help === true, profile: parsed.values.profile === true }
 }
 
 /** The value of one flag: a whole number within its bounds, or its default when absent. */
@@ -52,8 +54,9 @@ export function flagValue (spec: FlagSpec, raw: string | undefined): number {
 /** The scenario list (no scenario given) or one scenario's flags (`<scenario> --help`). */
 export function usageText (scenarios: readonly Scenario[], one?: Scenario): string {
   const flagLines = (s: Scenario): string[] => s.flags.map((f) => `    --${f.name.padEnd(10)} ${f.help} (${f.min}-${f.max}, default ${f.default})`)
-  if (one != null) return [`usage: npm run bench -- ${one.name} [flags]`, `  ${one.summary}`, ...flagLines(one), ''].join('\n')
-  const lines = ['usage: npm run bench -- <scenario> [flags]', '', 'scenarios:']
+  const profileLine = `    --${'profile'.padEnd(10)} write a CPU profile per process under bench/results/profiles/ and print where the time went`
+  if (one != null) return [`usage: npm run bench -- ${one.name} [flags]`, `  ${one.summary}`, ...flagLines(one), profileLine, ''].join('\n')
+  const lines = ['usage: npm run bench -- <scenario> [flags]', '', 'every scenario:', profileLine, '', 'scenarios:']
   const width = Math.max(...scenarios.map((s) => s.name.length))
   for (const s of scenarios) lines.push(`  ${s.name.padEnd(width)}  ${s.summary}`, ...flagLines(s))
   return [...lines, ''].join('\n')

@@ -27,6 +27,8 @@ export interface ScenarioContext {
   params: Record<string, number>
   /** a progress line for the operator (stderr; stdout is the result table) */
   progress: (line: string) => void
+  /** `--profile`: where each measured phase's CPU profiles go (bench/lib/work.ts) */
+  profileDir?: string
 }
 
 /** What a scenario hands back: the table, and everything else worth keeping in the JSON. */

@@ -27,6 +27,7 @@ import { Repair } from './repair.js'
 import { Replicator } from './replicator.js'
 import { StoreChannels, checkStatus, type StoreCall } from './rpc.js'
 import { StoreServer } from './server.js'
+import { StoreTraffic } from './traffic.js'
 
 /** Replication settings. */
 export interface ReplicationInit {
@@ -62,6 +63,8 @@ export class Replication {
   readonly context: ReplicationContext
   /** The room rules this node enforces as an owner (and its view of the rooms it holds state for). */
   readonly rooms: RoomGuard
+  /** Frames and bytes of the store protocol, sent and served, by request kind. */
+  readonly traffic = new StoreTraffic()
   /** One request to one peer (this node itself included, served locally). */
   readonly call: StoreCall
   private readonly channels: StoreChannels
@@ -106,7 +109,7 @@ export class Replication {
       isServerPeer,
       call: async (peer, req, timeoutMs) => this.call(peer, req, timeoutMs)
     }
-    this.channels = new StoreChannels(libp2p)
+    this.channels = new StoreChannels(libp2p, this.traffic.sent)
     const call: StoreCall = async (peer, req, timeoutMs) => {
       if (peer === selfId && this.server != null) return checkStatus(await this.server.local(req, selfId), peer)
       return this.channels.call(peer, req, timeoutMs)
@@ -120,7 +123,7 @@ export class Replication {
       const isGone = (peer: string): boolean => membership.stateOf(peer) == null
       this.reconciler = new Reconciler(this.context, call)
       this.repair = new Repair(this.context, this.reconciler, call, isLive, init, isGone)
-      this.server = new StoreServer(libp2p, this.context, init.peerPutRate)
+      this.server = new StoreServer(libp2p, this.context, init.peerPutRate, this.traffic.served)
     }
   }
 

@@ -31,10 +31,14 @@ export interface WriteResult {
 }
 
 export class Replicator {
+  /** Envelopes this node has replicated, by kind (`CHAT`, `RECEIPT`, …): one per send, whatever the copies. */
+  readonly written = new Map<string, number>()
+
   constructor (private readonly ctx: ReplicationContext, private readonly batcher: PutBatcher, private readonly storesLocally: boolean) {}
 
   /** Replicate one signed envelope (already encoded as `bytes`). */
   async write (env: Envelope, bytes: Bytes): Promise<WriteResult> {
+    this.written.set(env.kind, (this.written.get(env.kind) ?? 0) + 1)
     const sender = userIdOf(env.senderKey)
     const mailboxes = mailboxesOf(env)
     const storedOn = new Set<string>()

@@ -14,6 +14,7 @@ import { StoreRequest, StoreResponse } from '../../protocol/pb/store.js'
 import { MalformedFrameError } from '../errors.js'
 import { DEFAULT_RPC_TIMEOUT_MS, MAX_FRAME_BYTES, MAX_STREAM_BUFFER_BYTES } from './constants.js'
 import { ForbiddenError, RateLimitedError, RemoteError } from './errors.js'
+import type { KindCounters } from './traffic.js'
 
 const log = logger('chorus:replication:rpc')
 
@@ -23,7 +24,7 @@ export class RequestTimeoutError extends Error {
   readonly code = 'ERR_REQUEST_TIMEOUT'
 }
 
-interface Pending { resolve: (r: StoreResponse) => void, reject: (e: Error) => void, timer: NodeJS.Timeout }
+interface Pending { kind: string, resolve: (r: StoreResponse) => void, reject: (e: Error) => void, timer: NodeJS.Timeout }
 
 /** One pipelined stream to one peer. */
 class Channel {
@@ -32,7 +33,7 @@ class Channel {
   private writing: Promise<void> = Promise.resolve()
   closed = false
 
-  constructor (private readonly stream: Stream, private readonly lp: LengthPrefixedStream<Stream>, private readonly onClose: () => void) {
+  constructor (private readonly stream: Stream, private readonly lp: LengthPrefixedStream<Stream>, private readonly traffic: KindCounters, private readonly onClose: () => void) {
     void this.readLoop()
   }
 
@@ -41,12 +42,14 @@ class Channel {
     const id = this.nextId
     this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1
     const frame = StoreRequest.encode({ ...req, requestId: id })
+    const kind = req.kind ?? StoreRequest.Kind.STORE
+    this.traffic.request(kind, frame.byteLength, req.puts?.length ?? 0)
     const response = new Promise<StoreResponse>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id)
         reject(new RequestTimeoutError(`no response within ${timeoutMs} ms`))
       }, timeoutMs)
-      this.pending.set(id, { resolve, reject, timer })
+      this.pending.set(id, { kind, resolve, reject, timer })
     })
     // frames are written one at a time, in order; a failed write fails the channel
     this.writing = this.writing.then(async () => this.lp.write(frame)).catch((err) => { this.fail(err) })
@@ -58,9 +61,11 @@ class Channel {
   private async readLoop (): Promise<void> {
     try {
       for (;;) {
-        const res = decodeResponse((await this.lp.read()).subarray())
+        const bytes = (await this.lp.read()).subarray()
+        const res = decodeResponse(bytes)
         const p = this.pending.get(res.requestId)
         if (p == null) continue // answered after its deadline: already rejected
+        this.traffic.response(p.kind, bytes.byteLength)
         this.pending.delete(res.requestId)
         clearTimeout(p.timer)
         p.resolve(res)
@@ -93,7 +98,7 @@ class Channel {
 export class StoreChannels {
   private readonly channels = new Map<string, Promise<Channel>>()
 
-  constructor (private readonly libp2p: Pick<Libp2p, 'dialProtocol'>) {}
+  constructor (private readonly libp2p: Pick<Libp2p, 'dialProtocol'>, private readonly traffic: KindCounters) {}
 
   /** Send `req` to `peerId`; non-OK statuses (but CONFLICT / NOT_FOUND) throw `RemoteError`. */
   async call (peerId: string, req: Partial<StoreRequest>, timeoutMs = DEFAULT_RPC_TIMEOUT_MS): Promise<StoreResponse> {
@@ -117,7 +122,7 @@ export class StoreChannels {
     }
     const opening = (async () => {
       const stream = await this.libp2p.dialProtocol(peerIdFromString(peerId), STORE_PROTOCOL, { signal: AbortSignal.timeout(timeoutMs) })
-      const channel: Channel = new Channel(stream, lpStream(stream, { maxDataLength: MAX_FRAME_BYTES, maxBufferSize: MAX_STREAM_BUFFER_BYTES }), () => {
+      const channel: Channel = new Channel(stream, lpStream(stream, { maxDataLength: MAX_FRAME_BYTES, maxBufferSize: MAX_STREAM_BUFFER_BYTES }), this.traffic, () => {
         if (this.channels.get(peerId) === opening) this.channels.delete(peerId)
         log('channel to %s closed', peerId)
       })

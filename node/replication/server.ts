@@ -24,6 +24,7 @@ import { handlePrekeyUsed, handlePrekeysGet, handlePrekeysPut } from './handlers
 import { Forbidden, NotNow, Rejection } from './handlers/rejection.js'
 import { handleStore } from './handlers/store.js'
 import { decodeRequest } from './rpc.js'
+import { KindCounters } from './traffic.js'
 
 const log = logger('chorus:replication:server')
 
@@ -46,10 +47,7 @@ const HANDLERS: Partial<Record<StoreRequest.Kind, StoreHandler>> = {
 export class StoreServer {
   /** envelopes per remote peer: a flooding peer gets BUSY, others are unaffected */
   private readonly budget: TokenBuckets
-  /** Requests served, by kind, for metrics. */
-  readonly served = new Map<string, number>()
-
-  constructor (private readonly libp2p: Pick<Libp2p, 'handle' | 'unhandle'>, private readonly ctx: ReplicationContext, putRate = DEFAULT_PEER_PUT_RATE) {
+  constructor (private readonly libp2p: Pick<Libp2p, 'handle' | 'unhandle'>, private readonly ctx: ReplicationContext, putRate = DEFAULT_PEER_PUT_RATE, private readonly traffic = new KindCounters()) {
     this.budget = new TokenBuckets(putRate)
   }
 
@@ -76,11 +74,13 @@ export class StoreServer {
         const bytes = await lp.read().catch((err) => { if (err.name === 'UnexpectedEOFError' || err.code === 'ERR_UNEXPECTED_EOF') return null; throw err })
         if (bytes == null) break
         const req = decodeRequest(bytes.subarray())
+        this.traffic.request(req.kind, bytes.byteLength, req.puts.length)
         while (running >= MAX_CONCURRENT_PER_STREAM) await new Promise<void>((resolve) => { slotFreed = resolve })
         running++
         void this.dispatch(req, from).then((res) => {
           res.requestId = req.requestId
           const frame = StoreResponse.encode(res)
+          this.traffic.response(req.kind, frame.byteLength)
           writing = writing.then(async () => lp.write(frame)).catch((err) => { stream.abort(err) })
         }).finally(() => { running--; slotFreed?.(); slotFreed = undefined })
       }
@@ -102,7 +102,6 @@ export class StoreServer {
   private async dispatch (req: StoreRequest, from: string): Promise<Partial<StoreResponse>> {
     const handler = HANDLERS[req.kind]
     if (handler == null) { this.ctx.reject('unknown-kind'); return { status: StoreResponse.Status.REJECTED, error: 'unknown request kind' } }
-    this.served.set(req.kind, (this.served.get(req.kind) ?? 0) + 1)
     if (req.kind === StoreRequest.Kind.STORE && from !== this.ctx.selfId && !this.budget.take(from, req.puts.length)) {
       this.ctx.reject('rate-limited')
       return { status: StoreResponse.Status.BUSY, error: 'too many envelopes from this peer; slow down' }

@@ -154,7 +154,7 @@ export class Dashboard {
     this.hintsCapped = hints >= HINT_COUNT_LIMIT
     return {
       counters: {
-        stored: r?.server?.served.get(StoreRequest.Kind.STORE) ?? 0,
+        stored: r?.traffic.served.requests(StoreRequest.Kind.STORE) ?? 0,
         writes: r?.commit.stats.ops ?? 0,
         relayed: await this.c.chatReceived(),
         published: relay?.stats.published ?? 0,

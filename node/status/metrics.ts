@@ -10,6 +10,8 @@ import { Counter, Gauge, collectDefaultMetrics, type Registry } from 'prom-clien
 import type { ChorusLibp2p } from '../libp2p.js'
 import type { Membership } from '../membership/index.js'
 import type { Replication } from '../replication/replication.js'
+import type { KindTraffic } from '../replication/traffic.js'
+import type { WorkSnapshot } from './work.js'
 
 /** Counters other components bump as traffic flows. */
 export interface ChorusCounters {
@@ -97,15 +99,52 @@ export function registerReplicationMetrics (registry: Registry, r: Replication):
     gauge('chorus_repair_errors_total', 'Reconciliations that failed (retried next round)', () => s.errors)
   }
   if (r.server != null) {
-    const served = r.server.served
     new Gauge({
       name: 'chorus_store_requests_total',
       help: 'Replication requests served, by kind',
       labelNames: ['kind'],
       registers: [registry],
-      collect () { for (const [kind, n] of served) this.set({ kind }, n) }
+      collect () { for (const [kind, t] of Object.entries(r.traffic.served.snapshot())) this.set({ kind }, t.requests) }
     })
   }
+}
+
+/**
+ * The work counters of `node.work()` (node/status/work.ts) as metrics: store-protocol frames and bytes
+ * by direction, frame and kind; envelopes replicated by kind; LevelDB writes; gossipsub's RPC counts.
+ */
+export function registerWorkMetrics (registry: Registry, read: () => Promise<WorkSnapshot>): void {
+  const labelled = (name: string, help: string, labelNames: string[], fill: (w: WorkSnapshot, set: (labels: Record<string, string>, v: number) => void) => void): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      async collect () { fill(await read(), (labels, v) => { this.set(labels, v) }) }
+    })
+  }
+  const eachKind = (w: WorkSnapshot, visit: (direction: string, kind: string, t: KindTraffic) => void): void => {
+    for (const direction of ['sent', 'served'] as const) {
+      for (const [kind, t] of Object.entries(w.store?.[direction] ?? {})) visit(direction, kind, t)
+    }
+  }
+  labelled('chorus_store_rpc_frames_total', 'Store-protocol frames: requests this node sent or served, and their responses, by request kind', ['direction', 'frame', 'kind'], (w, set) => {
+    eachKind(w, (direction, kind, t) => { set({ direction, frame: 'request', kind }, t.requests); set({ direction, frame: 'response', kind }, t.responses) })
+  })
+  labelled('chorus_store_rpc_bytes_total', 'Store-protocol frame bytes (before encryption and muxing), as chorus_store_rpc_frames_total', ['direction', 'frame', 'kind'], (w, set) => {
+    eachKind(w, (direction, kind, t) => { set({ direction, frame: 'request', kind }, t.requestBytes); set({ direction, frame: 'response', kind }, t.responseBytes) })
+  })
+  labelled('chorus_store_rpc_puts_total', 'Envelopes carried by STORE requests this node sent or served', ['direction'], (w, set) => {
+    eachKind(w, (direction, kind, t) => { if (kind === 'STORE') set({ direction }, t.puts) })
+  })
+  labelled('chorus_envelopes_written_total', 'Envelopes this node replicated (sends of its users, receipts included), by kind', ['kind'], (w, set) => {
+    for (const [kind, n] of Object.entries(w.envelopesWritten)) set({ kind }, n)
+  })
+  labelled('chorus_pubsub_work_total', 'Gossipsub\'s own counts: RPC frames and bytes sent and received, messages published, forwarded, sent and received, control entries, duplicates', ['figure'], (w, set) => {
+    for (const [figure, n] of Object.entries(w.pubsub)) set({ figure }, n)
+  })
+  new Gauge({ name: 'chorus_db_writes_total', help: 'LevelDB write calls (put, del, batch), synced or not', registers: [registry], async collect () { this.set((await read()).db.writes) } })
+  new Gauge({ name: 'chorus_db_write_ops_total', help: 'Operations in those LevelDB writes', registers: [registry], async collect () { this.set((await read()).db.ops) } })
 }
 
 /** The relay's figures: live envelopes published, delivered to local sessions, publishes that found no peer. */

@@ -24,6 +24,16 @@ export async function openDb (dataDir: string): Promise<ChorusDb> {
   return db
 }
 
+/** Writes to one database since it was opened: calls (put, del, batch) and the operations in them. */
+export interface WriteCounts { writes: number, ops: number }
+
+/** Count every write to `db` and its sublevels (LevelDB's `write` event), for metrics and the benchmarks. */
+export function countWrites (db: ChorusDb): WriteCounts {
+  const counts: WriteCounts = { writes: 0, ops: 0 }
+  db.on('write', (ops: unknown[]) => { counts.writes++; counts.ops += ops.length })
+  return counts
+}
+
 /** Remembered peers in the `membership` sublevel: one JSON list, replaced whole. */
 export function peerMemory (db: ChorusDb): PeerMemory {
   const sub = db.sublevel<string, string>('membership', { valueEncoding: 'utf8' })
