@@ -24,11 +24,16 @@ export class RequestTimeoutError extends Error {
   readonly code = 'ERR_REQUEST_TIMEOUT'
 }
 
+/** Timed-out requests remembered per channel for counting their late answers. */
+const MAX_LATE = 1024
+
 interface Pending { kind: string, resolve: (r: StoreResponse) => void, reject: (e: Error) => void, timer: NodeJS.Timeout }
 
 /** One pipelined stream to one peer. */
 class Channel {
   private readonly pending = new Map<number, Pending>()
+  /** kinds of requests that timed out, by id: their answers still cross the wire and are counted */
+  private readonly late = new Map<number, string>()
   private nextId = 1
   private writing: Promise<void> = Promise.resolve()
   closed = false
@@ -47,6 +52,8 @@ class Channel {
     const response = new Promise<StoreResponse>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id)
+        this.late.set(id, kind)
+        if (this.late.size > MAX_LATE) this.late.delete(this.late.keys().next().value as number)
         reject(new RequestTimeoutError(`no response within ${timeoutMs} ms`))
       }, timeoutMs)
       this.pending.set(id, { kind, resolve, reject, timer })
@@ -64,7 +71,12 @@ class Channel {
         const bytes = (await this.lp.read()).subarray()
         const res = decodeResponse(bytes)
         const p = this.pending.get(res.requestId)
-        if (p == null) continue // answered after its deadline: already rejected
+        if (p == null) {
+          // answered after its deadline: already rejected
+          const kind = this.late.get(res.requestId)
+          if (kind != null) { this.late.delete(res.requestId); this.traffic.response(kind, bytes.byteLength) }
+          continue
+        }
         this.traffic.response(p.kind, bytes.byteLength)
         this.pending.delete(res.requestId)
         clearTimeout(p.timer)
