@@ -227,7 +227,7 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
           this.relayPart.setRoomPolicy(async (env) => rooms.policy(env))
           rooms.on('room', this.onView)
         }
-        this.relayPart.start()
+        await this.relayPart.start()
         registerRelayMetrics(this.registry, this.relayPart)
         this.membership.on('member:join', this.onView)
         this.membership.on('member:leave', this.onView)
@@ -355,6 +355,7 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
       envelopesWritten: Object.fromEntries(r?.writer.written ?? []),
       db: { ...this.dbWrites, syncedBatches: r?.commit.stats.batches ?? 0, syncedOps: r?.commit.stats.ops ?? 0 },
       pubsub: this.pubsubCounters.snapshot(),
+      live: this.relayPart != null ? { ...this.relayPart.liveCounts, relayed: this.relayPart.stats.relayed } : null,
       wire: await wireBytes(this.registry)
     }
   }
@@ -391,7 +392,7 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
     this.membership.off('member:join', this.onView)
     this.membership.off('member:leave', this.onView)
     this.replicationPart?.rooms.off('room', this.onView)
-    await step('relay', async () => { this.relayPart?.stop() })
+    await step('relay', async () => { await this.relayPart?.stop() })
     await step('replication', async () => this.replicationPart?.stop())
     await step('membership', async () => this.membership.stop())
     await step('libp2p', async () => this.libp2p.stop())

@@ -17,6 +17,7 @@ export { resolveOptions, type ChorusNodeOptions, type ResolvedOptions } from './
 export * from './errors.js'
 export type { Member, MembershipInit, MembershipStats } from './membership/index.js'
 export type { WorkSnapshot } from './status/work.js'
+export type { LiveCounts } from './relay/live.js'
 export type { TrafficSnapshot, KindTraffic } from './replication/traffic.js'
 export type { PubsubCounts } from './relay/pubsub-counters.js'
 export { ForbiddenError, HandleTakenError, NoServersError, QuorumError, RateLimitedError, RemoteError, UnknownHandleError, UnknownKeyError } from './replication/errors.js'

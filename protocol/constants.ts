@@ -20,3 +20,6 @@ export type Role = typeof ROLES[number]
 
 /** Replication: store, fetch and reconcile mailboxes, claim and resolve handles. */
 export const STORE_PROTOCOL = '/chorus/store/1.0.0'
+
+/** The live hop of inbox traffic: a sender → one relay of the shard → the nodes subscribed to it. */
+export const LIVE_PROTOCOL = '/chorus/live/1.0.0'

@@ -35,6 +35,8 @@ export interface WorkBudget {
   putsPerClientStoreFrame: number
   /** gossipsub, every process: RPC frames and bytes sent, messages published, forwarded and sent, control entries, duplicates */
   pubsub: { rpcFrames: number, rpcBytes: number, published: number, forwarded: number, messagesSent: number, ihave: number, iwant: number, idontwant: number, duplicates: number }
+  /** the live hop of inbox traffic: frames and bytes sent, envelopes relays passed on, frames dropped */
+  live: { frames: number, bytes: number, relayed: number, dropped: number }
   /** receipts replicated per send */
   receipts: number
   /** envelopes replicated per send, every kind */
@@ -122,6 +124,7 @@ export function workBetween (before: readonly WorkSample[], after: readonly Work
   const byProtocol: Record<string, number> = {}
   let clientStoreFrames = 0
   let clientPuts = 0
+  const live = { frames: 0, bytes: 0, relayed: 0, dropped: 0 }
   let receipts = 0
   let envelopes = 0
   let wireBytes = 0
@@ -158,6 +161,13 @@ export function workBetween (before: readonly WorkSample[], after: readonly Work
     pubsub.iwant += p.iwantSent - p0.iwantSent
     pubsub.idontwant += p.idontwantSent - p0.idontwantSent
     pubsub.duplicates += p.duplicates - p0.duplicates
+    if (wb.live != null) {
+      const l0 = wa.live ?? { framesSent: 0, bytesSent: 0, relayed: 0, dropped: 0 }
+      live.frames += wb.live.framesSent - l0.framesSent
+      live.bytes += wb.live.bytesSent - l0.bytesSent
+      live.relayed += wb.live.relayed - l0.relayed
+      live.dropped += wb.live.dropped - l0.dropped
+    }
     receipts += (wb.envelopesWritten.RECEIPT ?? 0) - (wa.envelopesWritten.RECEIPT ?? 0)
     for (const [kind, n] of Object.entries(wb.envelopesWritten)) envelopes += n - (wa.envelopesWritten[kind] ?? 0)
     db.writes += wb.db.writes - wa.db.writes
@@ -177,6 +187,7 @@ export function workBetween (before: readonly WorkSample[], after: readonly Work
     paths: { clientToOwners: scalePath(paths.clientToOwners), ownerToOwner: scalePath(paths.ownerToOwner), antiEntropy: scalePath(paths.antiEntropy), clientSync: scalePath(paths.clientSync) },
     putsPerClientStoreFrame: clientStoreFrames > 0 ? clientPuts / clientStoreFrames : NaN,
     pubsub: scaleAll(pubsub),
+    live: scaleAll(live),
     receipts: per(receipts),
     envelopes: per(envelopes),
     db: scaleAll(db),
@@ -204,6 +215,8 @@ export function budgetFigures (label: string, b: WorkBudget): Figure[] {
     row('anti-entropy: frames per send', p.antiEntropy.frames, 'frames'),
     row('anti-entropy: bytes per send', p.antiEntropy.bytes, 'B'),
     row('client sync: frames per send', p.clientSync.frames, 'frames'),
+    row('live hop: frames per send', b.live.frames, 'frames'),
+    row('live hop: bytes per send', b.live.bytes, 'B'),
     row('gossipsub: RPC frames sent per send', b.pubsub.rpcFrames, 'frames'),
     row('gossipsub: RPC bytes sent per send', b.pubsub.rpcBytes, 'B'),
     row('gossipsub: published per send', b.pubsub.published, 'msgs'),

@@ -1,11 +1,16 @@
 /**
- * The relay: live delivery over gossipsub. Direct messages are published on the inbox shard of their
- * recipient, room traffic on the room's topic; a node subscribes to the shards of the users whose
+ * The relay: live delivery. A node subscribes (on gossipsub) to the inbox shards of the users whose
  * sessions it hosts and to the rooms they joined, and hands each arriving envelope to the session.
  *
- * Who relays: the N servers that own a topic's point on the ring subscribe to it (every inbox shard and
- * every room has three relays, spread like data), and a node that subscribes or publishes makes sure it
- * is connected to them. Clients never need to be connected to each other.
+ * Who relays: the N servers that own a topic's point on the ring (every inbox shard and every room has
+ * three relays, spread like data), and a node that subscribes or publishes makes sure it is connected to
+ * them. Clients never need to be connected to each other.
+ *
+ * Inbox traffic (direct messages, receipts, presence, secret chats) takes the live hop (live.ts): the
+ * sender hands the envelope to one relay of the recipient's shard, and that relay hands it to each node
+ * subscribed to the shard, two copies in all. Gossipsub's subscriptions say who listens where; its mesh
+ * would carry each message to all three relays and back (14 copies, 10 of them duplicates, measured in
+ * docs/benchmarks.md). Room traffic, which fans out to many nodes, travels on the room's gossipsub topic.
  *
  * Every message is validated before it is delivered or forwarded (a validator per topic): size, shape,
  * topic routing, clock skew, age, the envelope's own signature, and for rooms the room's rules. What no
@@ -21,11 +26,13 @@ import type { PeerScoreParams } from '@libp2p/gossipsub/score'
 import { decodeEnvelope, verifyEnvelope, Envelope, type SenderKeyCache } from '../../protocol/envelope.js'
 import { hlcMillis } from '../../protocol/hlc.js'
 import { parseMailbox } from '../../protocol/mailbox.js'
-import { inboxShard, inboxTopic, inboxTopicOf, parseTopic, roomTopic, INBOX_SHARDS } from '../../protocol/topics.js'
+import { inboxShard, inboxTopicOf, parseTopic, roomTopic } from '../../protocol/topics.js'
 import type { ChorusLibp2p } from '../libp2p.js'
 import { TokenBuckets } from '../rate-limit.js'
 import type { Placement } from '../replication/placement.js'
 import { chatTopicScore } from './scoring.js'
+import { encodeLiveFrame, LiveLinks, type LiveCounts } from './live.js'
+import type { LiveFrame } from '../../protocol/pb/live.js'
 
 const log = logger('chorus:relay')
 
@@ -34,6 +41,9 @@ const INBOX_KINDS = new Set([Envelope.Kind.CHAT, Envelope.Kind.HEADLINE, Envelop
 
 /** Envelope kinds that travel on room topics. */
 const ROOM_KINDS = new Set([Envelope.Kind.GROUPCHAT, Envelope.Kind.ROOM])
+
+/** Stands for the topic of a live frame that names none (judged as on the wrong topic). */
+const LIVE_NO_TOPIC = ''
 
 /** Live envelopes older than this are refused as replays (stored ones still arrive by sync). */
 export const MAX_RELAY_AGE_MS = 10 * 60_000
@@ -81,24 +91,33 @@ export class Relay {
   private roomPolicy?: (env: Envelope) => RoomVerdict | Promise<RoomVerdict>
   private started = false
   /** counters for metrics */
-  readonly stats = { published: 0, delivered: 0, publishFailed: 0 }
+  readonly stats = { published: 0, delivered: 0, publishFailed: 0, relayed: 0 }
+  private readonly live: LiveLinks
   private readonly onMessage = (evt: CustomEvent<PubsubMessage>): void => { this.dispatch(evt.detail) }
 
   constructor (private readonly c: RelayComponents, init: RelayInit = {}) {
     this.senders = new TokenBuckets(init.senderRate ?? 200, init.senderBurst ?? 1000)
+    this.live = new LiveLinks(c.libp2p, (from, frame) => { void this.onFrame(from, frame) }, c.reject)
   }
 
-  start (): void {
+  async start (): Promise<void> {
+    await this.live.start()
     this.started = true
     this.c.libp2p.services.pubsub.addEventListener('message', this.onMessage)
     this.refresh()
   }
 
-  stop (): void {
+  async stop (): Promise<void> {
     this.started = false
     this.c.libp2p.services.pubsub.removeEventListener('message', this.onMessage)
     for (const t of this.subscribed) this.leaveTopic(t)
     this.subscribed.clear()
+    await this.live.stop()
+  }
+
+  /** What the live hop's links carried (running totals). */
+  get liveCounts (): LiveCounts {
+    return this.live.counts
   }
 
   /**
@@ -128,13 +147,18 @@ export class Relay {
   }
 
   /**
-   * Publish a signed envelope on its topic (the recipient's inbox shard or the room's topic), and hand it
-   * to any local session it is for. Best effort: live delivery failing is not an error (sync delivers).
+   * Send a signed envelope live: to one relay of the recipient's inbox shard, or on the room's topic; and
+   * hand it to any local session it is for. Best effort: live delivery failing is not an error (sync
+   * delivers).
    */
   async publish (env: Envelope, bytes: Uint8Array): Promise<void> {
     const topic = topicOf(env.recipient)
     if (topic == null) return
     this.deliverLocally(topic, env, bytes)
+    if (parseTopic(topic)?.kind === 'inbox') {
+      await this.sendLive(topic, bytes)
+      return
+    }
     this.ensureRelays(topic)
     try {
       await this.c.libp2p.services.pubsub.publish(topic, bytes)
@@ -145,7 +169,10 @@ export class Relay {
     }
   }
 
-  /** Re-derive this node's subscriptions: local sessions, plus the topics a server relays. Call on view changes. */
+  /**
+   * Re-derive this node's subscriptions: local sessions, plus the room topics a server relays (a relay of
+   * an inbox shard need not subscribe to it: the live hop reaches it directly). Call on view changes.
+   */
   refresh (): void {
     if (!this.started) return
     const want = new Set<string>()
@@ -153,10 +180,6 @@ export class Relay {
     for (const roomId of this.roomHandlers.keys()) want.add(roomTopic(roomId))
     if (this.c.isServer) {
       const self = this.c.libp2p.peerId.toString()
-      for (let s = 0; s < INBOX_SHARDS; s++) {
-        const t = inboxTopic(s)
-        if (this.c.placement.ownersOfTopic(t).includes(self)) want.add(t)
-      }
       for (const roomId of this.c.ownedRooms?.() ?? []) {
         const t = roomTopic(roomId)
         if (this.c.placement.ownersOfTopic(t).includes(self)) want.add(t)
@@ -193,7 +216,11 @@ export class Relay {
     const pubsub = this.c.libp2p.services.pubsub
     const params = scoreParamsOf(pubsub).topics
     if (params[topic] == null) params[topic] = chatTopicScore()
-    pubsub.topicValidators.set(topic, async (_from, msg) => this.judge(topic, msg))
+    pubsub.topicValidators.set(topic, async (_from, msg) => {
+      const verdict = await this.judge(topic, msg.data)
+      if (verdict.env != null) this.decoded.set(msg.data, verdict.env)
+      return verdict.result
+    })
     pubsub.subscribe(topic)
   }
 
@@ -218,15 +245,75 @@ export class Relay {
     }
   }
 
-  /** The topic validator: Accept / Reject / Ignore one message, and remember the envelope it accepted. */
-  private async judge (topic: string, msg: PubsubMessage): Promise<TopicValidatorResult> {
-    const refuse = (reason: string, result = TopicValidatorResult.Reject): TopicValidatorResult => {
+  /**
+   * The live hop's sending side: hand the envelope to one relay of `topic` (a connected one first; the
+   * next one when a link will not open), or be the relay when this node is one.
+   */
+  private async sendLive (topic: string, bytes: Uint8Array): Promise<void> {
+    const self = this.c.libp2p.peerId.toString()
+    const relays = this.c.placement.ownersOfTopic(topic)
+    if (relays.length === 0) { this.stats.publishFailed++; return }
+    if (this.c.isServer && relays.includes(self)) {
+      this.stats.published++
+      this.forward(topic, bytes, self)
+      return
+    }
+    this.ensureRelays(topic)
+    const connected = new Set(this.c.libp2p.getConnections().map((c) => c.remotePeer.toString()))
+    const order = [...relays.filter((p) => connected.has(p)), ...relays.filter((p) => !connected.has(p))]
+    const frame = encodeLiveFrame(bytes, true)
+    for (const peer of order) {
+      try {
+        await this.live.send(peer, frame)
+        this.stats.published++
+        return
+      } catch (err: any) {
+        log('live hop to relay %s failed: %s', peer, err.message)
+      }
+    }
+    this.stats.publishFailed++
+  }
+
+  /** A relay's part: hand an accepted inbox envelope to every node subscribed to its shard but `from`. */
+  private forward (topic: string, bytes: Uint8Array, from: string): void {
+    const self = this.c.libp2p.peerId.toString()
+    let frame: Uint8Array | undefined
+    for (const peer of this.c.libp2p.services.pubsub.getSubscribers(topic)) {
+      const id = peer.toString()
+      if (id === from || id === self) continue
+      frame ??= encodeLiveFrame(bytes, false)
+      this.live.send(id, frame).then(() => { this.stats.relayed++ }, (err: Error) => { log('live hop to %s failed: %s', id, err.message) })
+    }
+  }
+
+  /** A frame of the live hop: judged like a gossipsub message, delivered here, and passed on when asked. */
+  private async onFrame (from: string, frame: LiveFrame): Promise<void> {
+    let topic: string | undefined
+    try {
+      topic = topicOf(decodeEnvelope(frame.envelope).recipient)
+    } catch {}
+    // what does not decode, or is not inbox traffic, is counted by `judge`
+    const verdict = await this.judge(topic == null || parseTopic(topic)?.kind !== 'inbox' ? LIVE_NO_TOPIC : topic, frame.envelope)
+    if (verdict.env == null || topic == null) return
+    if (frame.relay) {
+      if (this.c.isServer) this.forward(topic, frame.envelope, from)
+      else this.c.reject('not-relay')
+    }
+    this.deliverLocally(topic, verdict.env, frame.envelope)
+  }
+
+  /**
+   * Judge one live envelope on `topic`: Accept / Reject / Ignore, and the envelope when accepted. Every
+   * refusal is counted by reason.
+   */
+  private async judge (topic: string, data: Uint8Array): Promise<{ result: TopicValidatorResult, env?: Envelope }> {
+    const refuse = (reason: string, result = TopicValidatorResult.Reject): { result: TopicValidatorResult } => {
       this.c.reject(reason)
-      return result
+      return { result }
     }
     let env: Envelope
     try {
-      env = decodeEnvelope(msg.data)
+      env = decodeEnvelope(data)
     } catch (err: any) {
       return refuse(err.code === 'ERR_ENVELOPE_TOO_LARGE' ? 'oversize' : 'malformed')
     }
@@ -244,7 +331,7 @@ export class Relay {
     if (at - now > this.c.maxDriftMs) return refuse('clock-drift', TopicValidatorResult.Ignore)
     if (now - at > MAX_RELAY_AGE_MS) return refuse('stale', TopicValidatorResult.Ignore)
     try {
-      verifyEnvelope(env, this.c.keys, msg.data)
+      verifyEnvelope(env, this.c.keys, data)
     } catch {
       return refuse('bad-signature')
     }
@@ -255,8 +342,7 @@ export class Relay {
       if (verdict === 'ignore') return refuse('room-unknown', TopicValidatorResult.Ignore)
     }
     if (!this.senders.take(Buffer.from(env.senderKey).toString('base64'))) return refuse('rate-limited', TopicValidatorResult.Ignore)
-    this.decoded.set(msg.data, env)
-    return TopicValidatorResult.Accept
+    return { result: TopicValidatorResult.Accept, env }
   }
 
   private dispatch (msg: PubsubMessage): void {

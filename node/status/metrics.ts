@@ -152,8 +152,21 @@ export function registerRelayMetrics (registry: Registry, relay: Relay): void {
   const gauge = (name: string, help: string, read: () => number): void => {
     new Gauge({ name, help, registers: [registry], collect () { this.set(read()) } })
   }
-  gauge('chorus_relay_published_total', 'Envelopes published live on gossipsub', () => relay.stats.published)
-  gauge('chorus_relay_publish_failed_total', 'Live publishes that failed (delivery falls back to sync)', () => relay.stats.publishFailed)
+  gauge('chorus_relay_published_total', 'Envelopes sent live (to a relay of the inbox shard, or on the room topic)', () => relay.stats.published)
+  gauge('chorus_relay_publish_failed_total', 'Live sends that found no relay (delivery falls back to sync)', () => relay.stats.publishFailed)
   gauge('chorus_relay_delivered_total', 'Live envelopes handed to sessions on this node', () => relay.stats.delivered)
+  gauge('chorus_relay_relayed_total', 'Inbox envelopes this relay passed on to the nodes subscribed to the shard', () => relay.stats.relayed)
   gauge('chorus_relay_topics', 'Gossipsub chat topics this node is subscribed to', () => relay.topics().length)
+  void new Gauge({
+    name: 'chorus_live_frames_total',
+    help: 'Frames of the live hop (/chorus/live/1.0.0), by direction; dropped: a link was full or failed',
+    labelNames: ['direction'],
+    registers: [registry],
+    collect () {
+      const c = relay.liveCounts
+      this.set({ direction: 'sent' }, c.framesSent)
+      this.set({ direction: 'received' }, c.framesReceived)
+      this.set({ direction: 'dropped' }, c.dropped)
+    }
+  })
 }

@@ -1,10 +1,11 @@
 /**
  * Issue 4, with real processes: direct messages between client-role nodes through five `chorus start`
- * servers arrive live over gossipsub (the sessions' sync loops are slowed to once a minute, so only the
- * relay can deliver within the test), go sent → delivered → read, headlines skip history, an unknown
- * recipient bounces, a forged envelope on an inbox shard is rejected, never shown, and costs the peer
- * that sent it its gossipsub score, and the text is sealed to its two users: another user listening on
- * the shard, and the servers, have the envelope but not the text.
+ * servers arrive live by the live hop, sender → one relay of the shard → the recipient's node (the
+ * sessions' sync loops are slowed to once a minute, so only the relay can deliver within the test), go
+ * sent → delivered → read, headlines skip history, an unknown recipient bounces, a forged envelope on an
+ * inbox shard (gossipsub or the live hop) is rejected, never shown, and on gossipsub costs the peer that
+ * sent it its score, and the text is sealed to its two users: another user listening on the shard, and
+ * the servers, have the envelope but not the text.
  */
 
 import { strict as assert } from 'node:assert'
@@ -12,6 +13,7 @@ import { Envelope, envelopeIdHex, signEnvelope, generateIdentity } from '../../p
 import { hlcPack } from '../../protocol/hlc.js'
 import { inboxTopicOf } from '../../protocol/topics.js'
 import { INVALID_MESSAGE_WEIGHT } from '../../node/relay/scoring.js'
+import { LiveFrame } from '../../protocol/pb/live.js'
 import { ServerMesh, CLIENT_OPTIONS } from '../helpers/server-mesh.js'
 import { UserAgents, type AgentEvent, type AgentMessage, type UserAgent } from '../helpers/user-agent.js'
 import { filesHolding } from '../helpers/scan.js'
@@ -79,8 +81,14 @@ describe('live direct chat (processes): 5 servers, 3 client nodes', function () 
     await alice.openUser('alice', LIVE_ONLY)
     bobId = (await bob.openUser('bob', LIVE_ONLY)).userId
     await mallory.openUser('mallory', LIVE_ONLY)
-    // the relays of bob's shard know he listens there (gossipsub subscriptions travel in a heartbeat)
-    await waitFor('alice to see a relay of bob\'s shard', async () => (await alice.subscribers(inboxTopicOf(bobId))).length > 0)
+    // the relays of bob's shard know he listens there (his gossipsub subscription has reached them): a
+    // headline, which is never stored, reaches him
+    let warmUps = 0
+    await waitFor('bob to hear alice live', async () => {
+      if ((await bob.events()).some((e) => e.event === 'message' && e.data.kind === 'headline' && String(e.data.text).startsWith('warm-up'))) return true
+      await alice.call('alice', 'user', 'send', 'bob', `warm-up ${warmUps++}`, { type: 'headline' })
+      return false
+    }, { intervalMs: 500 })
   })
 
   after(async () => {
@@ -144,12 +152,7 @@ describe('live direct chat (processes): 5 servers, 3 client nodes', function () 
   })
 
   it('seals the text to alice and bob: mallory on bob\'s shard and the servers get the envelope, not the text', async () => {
-    const topic = inboxTopicOf(bobId)
-    await mallory.eavesdrop(topic)
-    await waitFor('a relay of bob\'s shard to see mallory there', async () => {
-      for (const relay of await mallory.subscribers(topic)) if (relay !== bobPeer.peerId) return true
-      return false
-    })
+    await mallory.eavesdrop(bobId)
     // mallory gets the shard's traffic: warm-up messages from alice, one a second, until she overhears one
     const warmUps: string[] = []
     await waitFor('mallory to overhear a message on bob\'s shard', async () => {
@@ -200,5 +203,23 @@ describe('live direct chat (processes): 5 servers, 3 client nodes', function () 
     const sent = await alice.send('alice', 'bob', 'after the forgery')
     await receivedSynced(bob, 'bob', 'the next honest message', (r) => r.some((m) => m.id === sent.id))
     assert.ok(!(await bob.received()).slice(before).some((m) => m.text === 'forged'), 'the forgery is never shown')
+  })
+
+  it('a forged or malformed frame on the live hop is rejected and counted, and bob\'s node keeps delivering', async () => {
+    const rejected = async (reason: string): Promise<number> => Number(new RegExp(`^chorus_rejected_total\\{component="relay",reason="${reason}"\\} (\\d+)$`, 'm').exec(await bob.metrics())?.[1] ?? 0)
+    const forger = generateIdentity()
+    const env = signEnvelope({ kind: Envelope.Kind.CHAT, recipient: bobId, body: new TextEncoder().encode('forged live'), timestamp: hlcPack(Date.now(), 0), senderHandle: '' }, forger)
+    env.signature[0] ^= 0xff
+    const [badBefore, malformedBefore] = [await rejected('bad-signature'), await rejected('malformed-frame')]
+    const before = (await bob.received()).length
+    await mallory.sendLiveRaw(bobPeer.peerId, Buffer.from(LiveFrame.encode({ envelope: Envelope.encode(env), relay: true })).toString('hex'))
+    await waitFor('bob\'s node to count the forged envelope', async () => (await rejected('bad-signature')) > badBefore)
+    // not a LiveFrame at all: field 1 says 200 bytes follow, and 3 do
+    await mallory.sendLiveRaw(bobPeer.peerId, '0ac801616263')
+    await waitFor('bob\'s node to count the malformed frame', async () => (await rejected('malformed-frame')) > malformedBefore)
+
+    const sent = await alice.send('alice', 'bob', 'after the forged frames')
+    await bob.waitForReceived('the next honest message, live', (r) => r.some((m) => m.id === sent.id))
+    assert.ok(!(await bob.received()).slice(before).some((m) => m.text === 'forged live'), 'the forgery is never shown')
   })
 })

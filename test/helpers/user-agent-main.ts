@@ -14,6 +14,8 @@ import { createNode, type ChorusNode, type ChorusNodeOptions } from '../../node/
 import type { Message, User } from '../../node/session/user.js'
 import { Envelope } from '../../protocol/envelope.js'
 import { StoreRequest } from '../../protocol/pb/store.js'
+import { LIVE_PROTOCOL } from '../../protocol/constants.js'
+import { inboxTopicOf } from '../../protocol/topics.js'
 import { signReadAuth } from '../../protocol/read-auth.js'
 import { COARSE_BUCKET_MS } from '../../node/replication/constants.js'
 import type { AgentEvent, AgentMessage, AgentSendOutcome, AgentDigest } from './user-agent.js'
@@ -133,11 +135,24 @@ const HANDLERS: Record<string, Handler> = {
     return { recipients: r.recipients.map(String) }
   },
 
-  /** Subscribe to a gossipsub topic and keep every message seen on it (hex): an eavesdropper, in the privacy tests. */
-  async eavesdrop (a: { topic: string }) {
-    const pubsub = need().libp2p.services.pubsub
-    pubsub.addEventListener('message', (evt) => { if (evt.detail.topic === a.topic) overheard.push(Buffer.from(evt.detail.data).toString('hex')) })
-    pubsub.subscribe(a.topic)
+  /**
+   * Listen on another user's inbox shard and keep every envelope addressed to them that arrives (hex), by
+   * gossipsub or the live hop: an eavesdropper, in the privacy tests.
+   */
+  async eavesdrop (a: { userId: string }) {
+    const topic = inboxTopicOf(a.userId)
+    need().libp2p.services.pubsub.addEventListener('message', (evt) => { if (evt.detail.topic === topic) overheard.push(Buffer.from(evt.detail.data).toString('hex')) })
+    need().relay.subscribeInbox(a.userId, (_env, bytes) => { overheard.push(Buffer.from(bytes).toString('hex')) })
+    return null
+  },
+
+  /** Send raw bytes as one live-hop frame to a peer (a misbehaving peer, in the abuse tests). */
+  async sendLiveRaw (a: { peerId: string, hex: string }) {
+    const { peerIdFromString } = await import('@libp2p/peer-id')
+    const { lpStream } = await import('@libp2p/utils')
+    const stream = await need().libp2p.dialProtocol(peerIdFromString(a.peerId), LIVE_PROTOCOL)
+    await lpStream(stream).write(new Uint8Array(Buffer.from(a.hex, 'hex')))
+    await stream.close()
     return null
   },
 

@@ -120,8 +120,11 @@ export class UserAgent {
   /** Publish raw bytes (hex) on a gossipsub topic from the agent's node. */
   async publishRaw (topic: string, hex: string): Promise<{ recipients: string[] }> { return this.request('publishRaw', { topic, hex }, scaled(20_000)) }
 
-  /** Subscribe the agent's node to `topic` as a plain gossipsub peer, keeping what it sees there. */
-  async eavesdrop (topic: string): Promise<void> { await this.request('eavesdrop', { topic }, scaled(QUICK_COMMAND_TIMEOUT_MS)) }
+  /** Listen on `userId`'s inbox shard as any node can, keeping the envelopes for them it gets there. */
+  async eavesdrop (userId: string): Promise<void> { await this.request('eavesdrop', { userId }, scaled(QUICK_COMMAND_TIMEOUT_MS)) }
+
+  /** Send raw bytes as one frame of the live hop to `peerId`. */
+  async sendLiveRaw (peerId: string, hex: string): Promise<void> { await this.request('sendLiveRaw', { peerId, hex }, scaled(20_000)) }
 
   /** The messages (hex) seen on the eavesdropped topic. */
   async overheard (): Promise<string[]> { return this.request('overheard', {}, scaled(QUICK_COMMAND_TIMEOUT_MS)) }

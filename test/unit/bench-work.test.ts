@@ -10,7 +10,7 @@ import { workBetween, type WorkSample } from '../../bench/lib/work.js'
 import { parseInvocation } from '../../bench/lib/flags.js'
 import { SCENARIOS } from '../../bench/scenarios.js'
 
-function snapshot (o: { storeSent?: number, storeBytes?: number, puts?: number, fetch?: number, published?: number, writes?: number, receipts?: number, wire?: number } = {}): WorkSnapshot {
+function snapshot (o: { storeSent?: number, storeBytes?: number, puts?: number, fetch?: number, published?: number, live?: number, writes?: number, receipts?: number, wire?: number } = {}): WorkSnapshot {
   const traffic = new StoreTraffic()
   if ((o.storeSent ?? 0) > 0) {
     for (let i = 0; i < (o.storeSent ?? 0); i++) {
@@ -27,6 +27,7 @@ function snapshot (o: { storeSent?: number, storeBytes?: number, puts?: number, 
     envelopesWritten: { CHAT: 0, RECEIPT: o.receipts ?? 0 },
     db: { writes: o.writes ?? 0, ops: 2 * (o.writes ?? 0), syncedBatches: 0, syncedOps: 0 },
     pubsub,
+    live: { framesSent: o.live ?? 0, bytesSent: 300 * (o.live ?? 0), framesReceived: 0, bytesReceived: 0, dropped: 0, relayed: (o.live ?? 0) / 2 },
     wire: { global: { sent: o.wire ?? 0, received: 0 }, '/chorus/store/1.0.0': { sent: o.storeBytes ?? 0, received: 0 } }
   }
 }
@@ -39,8 +40,8 @@ describe('bench work per send (bench/lib/work.ts)', () => {
       { name: 'bootstrap', role: 'bootstrap', cpuMs: 5, work: null }
     ]
     const after: WorkSample[] = [
-      { name: 'client-a', role: 'client', cpuMs: 300, work: snapshot({ storeSent: 10, storeBytes: 6000, puts: 60, fetch: 4, published: 10, writes: 3, receipts: 2, wire: 9000 }) },
-      { name: 'server-0', role: 'server', cpuMs: 1800, work: snapshot({ storeSent: 2, storeBytes: 400, puts: 2, published: 10, writes: 20, wire: 1000 }) },
+      { name: 'client-a', role: 'client', cpuMs: 300, work: snapshot({ storeSent: 10, storeBytes: 6000, puts: 60, fetch: 4, published: 10, live: 10, writes: 3, receipts: 2, wire: 9000 }) },
+      { name: 'server-0', role: 'server', cpuMs: 1800, work: snapshot({ storeSent: 2, storeBytes: 400, puts: 2, published: 10, live: 10, writes: 20, wire: 1000 }) },
       { name: 'bootstrap', role: 'bootstrap', cpuMs: 15, work: null }
     ]
     const b = workBetween(before, after, 10)
@@ -56,6 +57,10 @@ describe('bench work per send (bench/lib/work.ts)', () => {
     assert.equal(b.paths.clientSync.frames, 0.4)
     assert.equal(b.paths.ownerToOwner.frames, 0.4)
     assert.equal(b.pubsub.published, 2)
+    // the live hop: one frame to the relay and one from it, per send
+    assert.equal(b.live.frames, 2)
+    assert.equal(b.live.bytes, 600)
+    assert.equal(b.live.relayed, 1)
     assert.equal(b.db.writes, 2.3)
     assert.equal(b.receipts, 0.2)
     assert.equal(b.wireBytes, 1000)
