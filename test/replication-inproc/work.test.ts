@@ -1,9 +1,9 @@
 /**
  * The work counters (`node.work()`, node/status/work.ts) on a real mesh: what the benchmarks divide by
  * the sends. Every store frame one node sends is one another node serves, so the sums over the mesh
- * must balance; a send from a client costs exactly 2 mailboxes × N owners puts when every owner is up;
- * gossipsub, LevelDB and the wire show the traffic too, and the Prometheus endpoint exposes the same
- * figures.
+ * must balance; a send from a client costs exactly 2 mailboxes × N owners puts when every owner is up,
+ * and one frame of the live hop to a relay, which passes it on to the recipient's node; LevelDB and the
+ * wire show the traffic too, and the Prometheus endpoint exposes the same figures.
  */
 
 import { strict as assert } from 'node:assert'
@@ -46,7 +46,7 @@ describe('work counters (node.work())', function () {
   }
   const snapshotAll = async (): Promise<WorkSnapshot[]> => await Promise.all(mesh.nodes.map(async (n) => await n.work()))
 
-  it('counts every store frame, envelope, gossipsub message, LevelDB write and wire byte of a send', async () => {
+  it('counts every store frame, envelope, live frame, LevelDB write and wire byte of a send', async () => {
     const got: string[] = []
     bob.on('message', (m) => { got.push(m.text) })
     const aliceNode = mesh.clients[0]
@@ -64,8 +64,10 @@ describe('work counters (node.work())', function () {
     assert.equal(sent.puts - sent0.puts, SENDS * 2 * 3)
     assert.ok(sent.requests - sent0.requests >= 3 && sent.requests - sent0.requests <= SENDS * 6, `${sent.requests - sent0.requests} STORE requests`)
     assert.ok(sent.requestBytes - sent0.requestBytes > SENDS * 6 * 64, 'request bytes carry the envelopes')
-    assert.ok(after.pubsub.published - before.pubsub.published >= SENDS, 'each send is published live')
-    assert.ok(after.pubsub.rpcSent > before.pubsub.rpcSent && after.pubsub.rpcSentBytes > before.pubsub.rpcSentBytes)
+    // the live copy: one frame to one relay of bob's shard, none on gossipsub
+    assert.equal(after.live!.framesSent - before.live!.framesSent, SENDS, 'each send is one frame of the live hop')
+    assert.ok(after.live!.bytesSent - before.live!.bytesSent > SENDS * 64, 'live frames carry the envelopes')
+    assert.equal(after.pubsub.published - before.pubsub.published, 0, 'no direct message is published on gossipsub')
     assert.ok(after.cpu.userMs + after.cpu.systemMs > before.cpu.userMs + before.cpu.systemMs)
 
     const wire = after.wire
@@ -79,6 +81,10 @@ describe('work counters (node.work())', function () {
     const synced = serversAfter.reduce((n, s, i) => n + s.db.syncedBatches - serversBefore[i].db.syncedBatches, 0)
     const writes = serversAfter.reduce((n, s, i) => n + s.db.writes - serversBefore[i].db.writes, 0)
     assert.ok(synced > 0 && writes >= synced, `${synced} synced batches within ${writes} LevelDB writes on the servers`)
+    // the relays passed the live copies on, each once: the messages to bob's node, and bob's delivered
+    // receipts (some batched) to alice's
+    const relayed = serversAfter.reduce((n, s, i) => n + s.live!.relayed - serversBefore[i].live!.relayed, 0)
+    assert.ok(relayed > 0 && relayed <= 2 * SENDS, `${relayed} envelopes relayed for ${SENDS} sends and their receipts (one relay each)`)
   })
 
   it('balances over the mesh: every STORE frame sent is served, every response served is received', async () => {
@@ -97,7 +103,8 @@ describe('work counters (node.work())', function () {
     const requests = /^chorus_store_rpc_frames_total\{direction="sent",frame="request",kind="STORE"\} (\d+)$/m.exec(text)
     assert.ok(requests != null && Number(requests[1]) > 0, 'STORE requests sent')
     assert.match(text, /^chorus_envelopes_written_total\{kind="CHAT"\} \d+$/m)
-    assert.match(text, /^chorus_pubsub_work_total\{figure="published"\} [1-9]\d*$/m)
+    assert.match(text, /^chorus_live_frames_total\{direction="sent"\} [1-9]\d*$/m)
+    assert.match(text, /^chorus_pubsub_work_total\{figure="rpcSent"\} [1-9]\d*$/m)
     assert.match(text, /^chorus_db_writes_total [1-9]\d*$/m)
     const served = await mesh.servers[0].registry.metrics()
     assert.match(served, /^chorus_store_rpc_puts_total\{direction="served"\} [1-9]\d*$/m)
