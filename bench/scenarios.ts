@@ -7,6 +7,7 @@ import { meshScenario } from './mesh.js'
 import { relayScenario } from './relay.js'
 import { ringScenario } from './ring.js'
 import { secretScenario } from './secret.js'
+import { sessionsScenario } from './sessions.js'
 import { storeScenario } from './store.js'
 
 /** Every scenario `npm run bench -- <name>` knows, in the order the list shows them. */
@@ -15,5 +16,6 @@ export const SCENARIOS: readonly Scenario[] = [
   storeScenario,
   relayScenario,
   secretScenario,
+  sessionsScenario,
   ringScenario
 ]

@@ -117,6 +117,25 @@ export function createHandlers (state: AgentState): AgentHandlers {
       state.users.set(cmd.handle, user)
       return { userId: user.userId }
     },
+    openUsers: async (cmd) => {
+      const t0 = wallClock()
+      const errors: Record<string, number> = {}
+      let next = 0
+      let opened = 0
+      const worker = async (): Promise<void> => {
+        while (next < cmd.count) {
+          const handle = `${cmd.prefix}${next++}`
+          try {
+            state.users.set(handle, await node().openUser(handle, { timeoutMs: 60_000 }))
+            opened++
+          } catch (err: any) {
+            errors[err.name ?? 'Error'] = (errors[err.name ?? 'Error'] ?? 0) + 1
+          }
+        }
+      }
+      await Promise.all(Array.from({ length: Math.max(1, cmd.concurrency) }, worker))
+      return { opened, failed: cmd.count - opened, ms: wallClock() - t0, errors }
+    },
     sendLoad: async (cmd) => {
       const user = state.users.get(cmd.from)
       if (user == null) throw new Error(`no open user ${cmd.from}`)

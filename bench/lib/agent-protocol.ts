@@ -16,6 +16,8 @@ export interface AgentCommands {
   start: { role: Role, bootstrap: string[], membership: Partial<MembershipInit>, replicas?: number, writeQuorum?: number, replication?: { senderRate?: number, senderBurst?: number }, relay?: { senderRate?: number, senderBurst?: number } }
   /** Open a user session on this node (claims the handle). */
   openUser: { handle: string }
+  /** Open sessions `<prefix>0` … `<prefix><count - 1>` on this node, `concurrency` at a time. */
+  openUsers: { prefix: string, count: number, concurrency: number }
   /**
    * Send chat messages from `from` to `to` (a handle, or `room:<id>` for a room): paced at `rate`/s, or
    * saturating with `window` sends in flight. With `runId`, each text carries a benchmark header (see
@@ -61,6 +63,7 @@ export interface AgentCommands {
 export interface AgentReplies {
   start: { peerId: string, multiaddrs: string[], startCalledAt: number, startResolvedAt: number }
   openUser: { userId: string }
+  openUsers: { opened: number, failed: number, ms: number, errors: Record<string, number> }
   sendLoad: SendLoadReport
   watchUser: Record<string, never>
   roomCreate: { roomId: string }

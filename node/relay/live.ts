@@ -1,9 +1,11 @@
 /**
  * `/chorus/live/1.0.0`: the point-to-point links of the live hop. One long-lived, one-way stream per peer
  * pair carries length-prefixed `LiveFrame`s; opening a stream costs round trips, so a link is opened once
- * and reused until it fails. Live delivery is best effort (a recipient's sync brings whatever a link
- * loses), so a link never buffers without bound: a frame that finds a link's queue full is dropped and
- * counted. A frame that does not decode ends that one inbound stream, is counted, and nothing else.
+ * and reused until it fails. Frames queued while a write is under way go out together in the next one
+ * (one write for many frames under load, one per frame when idle). Live delivery is best effort (a
+ * recipient's sync brings whatever a link loses), so a link never buffers without bound: a frame that
+ * finds a link's queue full is dropped and counted. A frame that does not decode ends that one inbound
+ * stream, is counted, and nothing else.
  */
 
 import { logger } from '@libp2p/logger'
@@ -20,8 +22,8 @@ const log = logger('chorus:relay:live')
 /** Largest frame: one envelope and its framing. */
 export const MAX_LIVE_FRAME_BYTES = MAX_ENVELOPE_BYTES + 64
 
-/** Frames waiting on one link before new ones are dropped (each is at most one envelope). */
-export const MAX_LIVE_QUEUE = 1024
+/** Bytes of frames waiting on one link before new ones are dropped (about 2,000 direct messages). */
+export const MAX_LIVE_QUEUE_BYTES = 1024 * 1024
 
 /** How long opening a link may take. */
 const OPEN_TIMEOUT_MS = 3000
@@ -39,27 +41,42 @@ export interface LiveCounts {
 /** A frame that arrived, and the peer it came from. */
 export type FrameHandler = (from: string, frame: LiveFrame) => void
 
-/** One outbound link: frames are written one at a time, in order. */
+/** One outbound link: frames go out in order, those queued during a write together in the next. */
 class Link {
-  private writing: Promise<void> = Promise.resolve()
-  private queued = 0
+  private queue: Uint8Array[] = []
+  private queuedBytes = 0
+  private writing?: Promise<void>
   closed = false
 
   constructor (private readonly stream: Stream, private readonly lp: LengthPrefixedStream<Stream>, private readonly counts: LiveCounts, private readonly onClose: () => void) {}
 
   /** Queue one frame; false when the queue is full (the frame is dropped). */
   send (frame: Uint8Array): boolean {
-    if (this.closed || this.queued >= MAX_LIVE_QUEUE) return false
-    this.queued++
-    this.writing = this.writing.then(async () => {
-      await this.lp.write(frame)
-      this.counts.framesSent++
-      this.counts.bytesSent += frame.byteLength
-    }).catch((err: Error) => {
-      this.counts.dropped++
-      this.fail(err)
-    }).finally(() => { this.queued-- })
+    if (this.closed || this.queuedBytes + frame.byteLength > MAX_LIVE_QUEUE_BYTES) return false
+    this.queue.push(frame)
+    this.queuedBytes += frame.byteLength
+    this.writing ??= this.flush().finally(() => { this.writing = undefined })
     return true
+  }
+
+  private async flush (): Promise<void> {
+    while (this.queue.length > 0 && !this.closed) {
+      const batch = this.queue
+      const bytes = this.queuedBytes
+      this.queue = []
+      this.queuedBytes = 0
+      try {
+        await this.lp.writeV(batch)
+      } catch (err: any) {
+        this.counts.dropped += batch.length + this.queue.length
+        this.queue = []
+        this.queuedBytes = 0
+        this.fail(err)
+        return
+      }
+      this.counts.framesSent += batch.length
+      this.counts.bytesSent += bytes
+    }
   }
 
   fail (err: Error): void {

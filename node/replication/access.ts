@@ -7,7 +7,7 @@
  * client reads through FETCH and its checks.
  */
 
-import { Envelope } from '../../protocol/envelope.js'
+import { Envelope, type SenderKeyCache } from '../../protocol/envelope.js'
 import { parseMailbox, userLog } from '../../protocol/mailbox.js'
 import type { ReadAuth } from '../../protocol/pb/store.js'
 import { verifyReadAuth } from '../../protocol/read-auth.js'
@@ -24,7 +24,9 @@ export class AccessGuard implements StoreGuard {
     private readonly rooms: StoreGuard,
     private readonly selfId: string,
     private readonly isServerPeer: (peer: string) => boolean,
-    private readonly mailboxes: Pick<MailboxStore, 'range'>
+    private readonly mailboxes: Pick<MailboxStore, 'range'>,
+    /** remembers the read proofs that verified (a session reuses one for a minute) */
+    private readonly keys?: SenderKeyCache
   ) {}
 
   async checkPut (env: Envelope, mailbox: string, from: string): Promise<void> {
@@ -39,7 +41,7 @@ export class AccessGuard implements StoreGuard {
     if (auth == null) throw new Forbidden('no-read-proof', `reading ${mailbox} needs a read proof`)
     let reader: string
     try {
-      reader = verifyReadAuth(auth, mailbox)
+      reader = verifyReadAuth(auth, mailbox, Date.now(), this.keys)
     } catch (err: any) {
       throw new Forbidden('bad-read-proof', err.message)
     }

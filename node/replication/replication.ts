@@ -22,6 +22,7 @@ import { RoomGuard } from './room-guard.js'
 import { Placement } from './placement.js'
 import { PutBatcher } from './put-batcher.js'
 import { Reader } from './reader.js'
+import { ChangeWatch } from './change-watch.js'
 import { Reconciler } from './reconciler.js'
 import { Repair } from './repair.js'
 import { Replicator } from './replicator.js'
@@ -58,6 +59,8 @@ export class Replication {
   readonly commit: GroupCommit
   readonly writer: Replicator
   readonly reader: Reader
+  /** has a mailbox changed at its owners? (idle sessions ask this, batched, instead of listing) */
+  readonly changes: ChangeWatch
   readonly repair?: Repair
   readonly server?: StoreServer
   readonly context: ReplicationContext
@@ -84,10 +87,12 @@ export class Replication {
     this.commit = new GroupCommit(db)
     this.mailboxes = new MailboxStore(db, this.commit)
     const isServerPeer = (peer: string): boolean => membership.isServer(peer)
+    const keys = new SenderKeyCache()
     this.rooms = new RoomGuard({
       selfId,
       mailboxes: this.mailboxes,
       isServerPeer,
+      keys,
       now: components.now,
       pullState: isServer ? async (mailbox) => { await this.pullFromSuccessors(mailbox) } : undefined
     })
@@ -99,12 +104,12 @@ export class Replication {
       prekeys: new PrekeyStore(db, this.commit),
       hints: new HintBook(db, this.commit),
       placement: this.placement,
-      keys: new SenderKeyCache(),
+      keys,
       writeQuorum: init.writeQuorum,
       maxDriftMs: DEFAULT_MAX_DRIFT_MS,
       now: components.now ?? Date.now,
       reject: components.reject,
-      guard: new AccessGuard(this.rooms, selfId, isServerPeer, this.mailboxes),
+      guard: new AccessGuard(this.rooms, selfId, isServerPeer, this.mailboxes, keys),
       senders: new SenderBudget(new TokenBuckets(init.senderRate ?? DEFAULT_SENDER_RATE, init.senderBurst ?? DEFAULT_SENDER_BURST)),
       isServerPeer,
       call: async (peer, req, timeoutMs) => this.call(peer, req, timeoutMs)
@@ -117,6 +122,7 @@ export class Replication {
     this.call = call
     this.writer = new Replicator(this.context, new PutBatcher(call), isServer)
     this.reader = new Reader(this.context, call, isServer)
+    this.changes = new ChangeWatch(this.context, call, isServer)
     if (isServer) {
       const isLive = (peer: string): boolean => membership.stateOf(peer) === 'alive'
       // dead long enough to be forgotten: its ranges have new owners, and repair copied the data there
@@ -160,6 +166,7 @@ export class Replication {
     this.components.membership.off('member:join', this.onView)
     this.components.membership.off('member:leave', this.onView)
     this.repair?.stop()
+    this.changes.close()
     this.rooms.stop()
     await this.server?.stop()
     await this.channels.close()

@@ -25,7 +25,7 @@
 
 import { EventEmitter } from 'node:events'
 import { logger } from '@libp2p/logger'
-import { decodeEnvelope, userIdOf, type Envelope } from '../../protocol/envelope.js'
+import { decodeEnvelope, userIdOf, type Envelope, type SenderKeyCache } from '../../protocol/envelope.js'
 import { hlcMillis } from '../../protocol/hlc.js'
 import { parseMailbox, roomStateMailbox } from '../../protocol/mailbox.js'
 import type { ReadAuth } from '../../protocol/pb/store.js'
@@ -64,6 +64,8 @@ export interface RoomGuardComponents {
   now?: () => number
   /** pull a room's state log (by mailbox) from the other servers that may hold it; absent on a client */
   pullState?: (mailbox: string) => Promise<void>
+  /** remembers the read proofs that verified (a member's session reuses one for a minute) */
+  keys?: SenderKeyCache
 }
 
 /** A room's state is pulled on demand at most this often (an unknown room id costs peers little). @default 2000 */
@@ -162,7 +164,7 @@ export class RoomGuard extends EventEmitter<RoomGuardEvents> implements StoreGua
     if (auth == null) throw new Forbidden('no-read-proof', `reading ${mailbox} needs a read proof`)
     let reader: string
     try {
-      reader = verifyReadAuth(auth, mailbox)
+      reader = verifyReadAuth(auth, mailbox, Date.now(), this.c.keys)
     } catch (err: any) {
       throw new Forbidden('bad-read-proof', err.message)
     }

@@ -15,6 +15,7 @@ import { MalformedFrameError } from '../errors.js'
 import { DEFAULT_RPC_TIMEOUT_MS, MAX_FRAME_BYTES, MAX_STREAM_BUFFER_BYTES } from './constants.js'
 import { ForbiddenError, RateLimitedError, RemoteError } from './errors.js'
 import type { KindCounters } from './traffic.js'
+import { MAX_PROBES } from './handlers/probe.js'
 
 const log = logger('chorus:replication:rpc')
 
@@ -158,7 +159,7 @@ export function checkStatus (res: StoreResponse, peerId: string): StoreResponse 
 /** Decode a response within the protocol's bounds. */
 export function decodeResponse (bytes: Uint8Array): StoreResponse {
   try {
-    return StoreResponse.decode(bytes, { limits: { envelopes: 1000, buckets: 20_000, cursors: 20_000, tombstones: 1000, refused: 1000 } })
+    return StoreResponse.decode(bytes, { limits: { envelopes: 1000, buckets: 20_000, cursors: 20_000, tombstones: 1000, refused: 1000, versions: MAX_PROBES } })
   } catch (err: any) {
     throw new MalformedFrameError(`store response does not decode: ${err.message}`)
   }
@@ -167,7 +168,7 @@ export function decodeResponse (bytes: Uint8Array): StoreResponse {
 /** Decode a request within the protocol's bounds. */
 export function decodeRequest (bytes: Uint8Array): StoreRequest {
   try {
-    return StoreRequest.decode(bytes, { limits: { puts: 512, puts$: { hintFor: 16 }, buckets: 20_000, cursors: 1000 } })
+    return StoreRequest.decode(bytes, { limits: { puts: 512, puts$: { hintFor: 16 }, buckets: 20_000, cursors: 1000, probes: MAX_PROBES } })
   } catch (err: any) {
     throw new MalformedFrameError(`store request does not decode: ${err.message}`)
   }

@@ -23,6 +23,7 @@ import { handleDelete, handleTombstones } from './handlers/delete.js'
 import { handlePrekeyUsed, handlePrekeysGet, handlePrekeysPut } from './handlers/prekeys.js'
 import { Forbidden, NotNow, Rejection } from './handlers/rejection.js'
 import { handleStore } from './handlers/store.js'
+import { handleProbe } from './handlers/probe.js'
 import { decodeRequest } from './rpc.js'
 import { KindCounters } from './traffic.js'
 
@@ -41,7 +42,8 @@ const HANDLERS: Partial<Record<StoreRequest.Kind, StoreHandler>> = {
   [StoreRequest.Kind.TOMBSTONES]: handleTombstones,
   [StoreRequest.Kind.PREKEYS_PUT]: handlePrekeysPut,
   [StoreRequest.Kind.PREKEYS_GET]: handlePrekeysGet,
-  [StoreRequest.Kind.PREKEY_USED]: handlePrekeyUsed
+  [StoreRequest.Kind.PREKEY_USED]: handlePrekeyUsed,
+  [StoreRequest.Kind.PROBE]: handleProbe
 }
 
 export class StoreServer {

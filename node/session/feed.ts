@@ -39,6 +39,18 @@ export const DEFAULT_REFETCH_WINDOW_MS = 5000
 /** How often a sync looks back over the refetch window. @default 2000 */
 export const DEFAULT_SWEEP_INTERVAL_MS = 2000
 
+/**
+ * How often a feed forgets seen-marks that can no longer matter. Pruning is a LevelDB range delete; run
+ * on every sync it was one write per idle session and log every second. @default 30000
+ */
+export const DEFAULT_PRUNE_INTERVAL_MS = 30_000
+
+/**
+ * The longest a polled feed goes without a full sync, whatever the owners' change counters say: a
+ * backstop, not the way messages arrive. @default 30000
+ */
+export const DEFAULT_FULL_SYNC_MS = 30_000
+
 /** Envelope cursors remembered in memory as taken (the fast path of `offer`). @default 20000 */
 export const DEFAULT_RECENT_MAX = 20_000
 
@@ -78,6 +90,11 @@ export interface FeedInit {
   key: string
   /** a fresh read proof, for logs that demand one */
   auth?: () => ReadAuth
+  /**
+   * The log's change counters at its owners, as one comparable string (node/replication/change-watch.ts);
+   * without it `poll` is `sync`
+   */
+  changes?: (mailbox: string, auth?: ReadAuth) => Promise<string | undefined>
   /** who gets each envelope once; may be set later (`consume`) */
   consumer?: FeedConsumer
   /** @default Date.now */
@@ -96,6 +113,13 @@ export class Feed {
   private readonly unfetched = new Map<string, number>()
   private consumer?: FeedConsumer
   private lastSweep = 0
+  private lastPrune = 0
+  /** the owners' change counters before the last sync that caught up, and when that sync ran */
+  private caughtUpAt?: { key: string, at: number }
+  /** the last sync stopped short of what the owners listed */
+  private stoppedShort = false
+  /** the next sync looks behind the cursor whatever the time (something changed at an owner) */
+  private sweepNext = false
   private synced = false
   private isClosed = false
   /** live envelopes that came before the first sync: offered again after it (sync brings the older ones first) */
@@ -176,6 +200,27 @@ export class Feed {
     return this.next
   }
 
+  /**
+   * The periodic sync: ask the owners whether the log changed since the last sync that caught up (one
+   * PROBE per owner for every session of the node; node/replication/change-watch.ts) and sync only when it
+   * did, when they cannot tell, before the first sync, and at least every DEFAULT_FULL_SYNC_MS. A change
+   * also makes the sync look behind the cursor, for a write that landed late. The counters are read
+   * before the sync lists anything, so whatever they count is in what it lists.
+   */
+  async poll (): Promise<void> {
+    if (this.isClosed) return
+    const changes = this.f.changes
+    if (changes == null || !this.synced) { await this.sync(); return }
+    const key = await changes(this.f.mailbox, this.f.auth?.())
+    const last = this.caughtUpAt
+    if (key != null && last != null && key === last.key && this.now() - last.at < DEFAULT_FULL_SYNC_MS) return
+    this.caughtUpAt = undefined
+    this.sweepNext = true
+    const at = this.now()
+    await this.sync()
+    if (key != null && !this.stoppedShort) this.caughtUpAt = { key, at }
+  }
+
   /** The feed's cursor (everything at or before it was shown), if it has one. */
   async cursor (): Promise<Cursor | undefined> {
     const stored = await this.cursors.get(this.f.key)
@@ -196,12 +241,14 @@ export class Feed {
     // most syncs read only what follows the cursor; every DEFAULT_SWEEP_INTERVAL_MS (and on the first
     // sync) one also looks DEFAULT_REFETCH_WINDOW_MS behind it for writes that landed late
     const now = this.now()
-    if (cursor != null && now - this.lastSweep >= DEFAULT_SWEEP_INTERVAL_MS) {
+    if (cursor != null && (this.sweepNext || now - this.lastSweep >= DEFAULT_SWEEP_INTERVAL_MS)) {
+      this.sweepNext = false
       this.lastSweep = now
       const from = cursorTimestamp(cursor) - hlcPack(DEFAULT_REFETCH_WINDOW_MS, 0)
       if (from > 0n) await this.sweepLate(cursorAt(from), cursor)
     }
     let after = cursor
+    this.stoppedShort = false
     for (;;) {
       if (this.isClosed) return
       const page = await this.f.reader.listCursors(this.f.mailbox, { after, limit: DEFAULT_LIST_PAGE, auth: this.f.auth?.() })
@@ -220,6 +267,7 @@ export class Feed {
       }
       // the cursor is written with the marks of what it passes, after they were shown
       await this.enqueue(jobs)
+      if (page.cursors.length > 0 && last !== page.cursors[page.cursors.length - 1]) this.stoppedShort = true
       if (!page.more || last !== page.cursors[page.cursors.length - 1] || last == null) break
       after = unhex(last)
     }
@@ -364,7 +412,8 @@ export class Feed {
    * relay forwards them).
    */
   private async pruneSeen (cursor: Cursor | undefined): Promise<void> {
-    if (cursor == null) return
+    if (cursor == null || this.now() - this.lastPrune < DEFAULT_PRUNE_INTERVAL_MS) return
+    this.lastPrune = this.now()
     const bySync = cursorTimestamp(cursor) - hlcPack(DEFAULT_REFETCH_WINDOW_MS * 2, 0)
     const byRelay = hlcPack(Math.max(0, this.now() - MAX_RELAY_AGE_MS - DEFAULT_MARK_MARGIN_MS), 0)
     const edge = bySync < byRelay ? bySync : byRelay

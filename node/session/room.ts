@@ -228,24 +228,31 @@ export class Room extends EventEmitter<RoomEvents> {
   /** State first, then messages. Concurrent calls share one run. */
   async sync (): Promise<void> {
     if (this.syncing != null) return this.syncing
-    this.syncing = this.syncOnce().finally(() => { this.syncing = undefined })
+    this.syncing = this.syncOnce(false).finally(() => { this.syncing = undefined })
     return this.syncing
   }
 
-  private async syncOnce (): Promise<void> {
+  /** `sync`, each log only if it changed at its owners (Feed.poll); joins a run in progress. */
+  async poll (): Promise<void> {
+    if (this.syncing != null) return this.syncing
+    this.syncing = this.syncOnce(true).finally(() => { this.syncing = undefined })
+    return this.syncing
+  }
+
+  private async syncOnce (poll: boolean): Promise<void> {
     if (!this.active || this.ctx.closed) return
     if (!this.loaded) {
       await this.load()
       // kicked (or left on another device) while this session was away
       if (!this.state.isMember(this.ctx.userId)) { this.host.parted(this, this.state.exitOf(this.ctx.userId)); return }
     }
-    await this.syncState()
+    await this.syncState(poll)
     if (!this.active) return
     // a first sync need not page through posts from before this user joined: none of them is shown
     const since = this.state.memberSince(this.ctx.userId)
     if (since != null && since > hlcPack(DEFAULT_REFETCH_WINDOW_MS, 0)) await this.messageFeed.startAt(cursorAt(since - hlcPack(DEFAULT_REFETCH_WINDOW_MS, 0)))
     try {
-      await this.syncMessages()
+      await this.syncMessages(poll)
     } catch (err) {
       // refused: most likely this user is out of the room; the state log (still readable) says why
       if (err instanceof ForbiddenError) await this.syncState()
@@ -253,13 +260,13 @@ export class Room extends EventEmitter<RoomEvents> {
     }
   }
 
-  private async syncState (): Promise<void> {
-    await this.stateFeed.sync()
+  private async syncState (poll = false): Promise<void> {
+    await (poll ? this.stateFeed.poll() : this.stateFeed.sync())
   }
 
   /** The room's posts, live and synced, go out through the message feed's one queue, in order. */
-  private async syncMessages (): Promise<void> {
-    await this.messageFeed.sync()
+  private async syncMessages (poll: boolean): Promise<void> {
+    await (poll ? this.messageFeed.poll() : this.messageFeed.sync())
   }
 
   /**

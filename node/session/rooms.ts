@@ -109,11 +109,20 @@ export class Rooms implements RoomHost {
     for (const room of [...this.joined.values(), ...this.parted_.values()]) room.deactivate()
   }
 
-  /** Catch up every joined room (the session calls this on every tick). */
+  /** Catch up every joined room. */
   async sync (): Promise<void> {
+    await this.each(async (room) => { await room.sync() })
+  }
+
+  /** Catch up every joined room whose logs changed at their owners (the session calls this on every tick). */
+  async poll (): Promise<void> {
+    await this.each(async (room) => { await room.poll() })
+  }
+
+  private async each (step: (room: Room) => Promise<void>): Promise<void> {
     if (this.ctx.closed || !this.isOpen) return
     await Promise.all([...this.joined.values()].map(async (room) => {
-      await room.sync().catch((err: Error) => { log('%s: sync of room %s failed: %s', this.ctx.handle, room.id, err.message) })
+      await step(room).catch((err: Error) => { log('%s: sync of room %s failed: %s', this.ctx.handle, room.id, err.message) })
     }))
   }
 

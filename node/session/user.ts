@@ -16,7 +16,7 @@ import { hlcMillis, type HybridClock } from '../../protocol/hlc.js'
 import { isUserId, mailboxesOf, parseMailbox } from '../../protocol/mailbox.js'
 import { Presence, Receipt } from '../../protocol/pb/chat.js'
 import type { ReadAuth } from '../../protocol/pb/store.js'
-import { signReadAuth } from '../../protocol/read-auth.js'
+import { READ_AUTH_REUSE_MS, signReadAuth } from '../../protocol/read-auth.js'
 import type { Relay } from '../relay/relay.js'
 import { ForbiddenError, RateLimitedError, UnknownHandleError } from '../replication/errors.js'
 import type { Replication } from '../replication/replication.js'
@@ -43,6 +43,9 @@ export const DEFAULT_SYNC_INTERVAL_MS = 1000
 
 /** Messages held for a session's first 'message' listener at most; older ones are dropped (and logged). @default 10000 */
 export const DEFAULT_HOLD_MAX = 10_000
+
+/** Read proofs kept for reuse, one per mailbox read (the inbox, each room's two logs, contacts' presence). */
+const MAX_KEPT_PROOFS = 1024
 
 const KIND_NAMES: Partial<Record<Envelope.Kind, MessageKind>> = {
   [Envelope.Kind.CHAT]: 'chat',
@@ -90,6 +93,7 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
   private readonly receipts: Receipts
   private unsubscribe?: () => void
   private ticking?: Promise<void>
+  private readonly proofs = new Map<string, { auth: ReadAuth, at: number }>()
   /**
    * Events raised before anyone listened to them: the catch-up inside `openUser` (messages, subscription
    * requests that came while the user was away, contacts' presence, receipts) runs before the caller can
@@ -196,7 +200,11 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
     return out
   }
 
-  /** Start receiving: subscribe live, one catch-up sync now, then one every sync interval. */
+  /**
+   * Start receiving: subscribe live, one catch-up sync now, then a poll every sync interval (a sync when
+   * the owners say something changed: Feed.poll). Every session of a node polls at the same phase of the
+   * interval, so that their questions to each owner travel in one request (change-watch.ts).
+   */
   async open (): Promise<void> {
     await this.secret.load()
     this.unsubscribe = this.c.relay.subscribeInbox(this.userId, (env) => { this.onLive(env) })
@@ -204,7 +212,12 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
     await this.roster.open()
     await this.rooms.open()
     await this.secret.start()
-    this.timer = setInterval(() => { void this.tick() }, this.c.syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS)
+    const every = this.c.syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS
+    this.timer = setTimeout(() => {
+      this.timer = setInterval(() => { void this.tick() }, every)
+      this.timer.unref()
+      void this.tick()
+    }, every - (Date.now() % every))
     this.timer.unref()
   }
 
@@ -248,8 +261,15 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
     return this.secretSub
   }
 
+  /** A proof that this user reads `mailbox`: one is signed per mailbox and used for READ_AUTH_REUSE_MS. */
   readAuth (mailbox: string): ReadAuth {
-    return signReadAuth(mailbox, this.identity)
+    const now = Date.now()
+    const kept = this.proofs.get(mailbox)
+    if (kept != null && now - kept.at < READ_AUTH_REUSE_MS && now >= kept.at) return kept.auth
+    const auth = signReadAuth(mailbox, this.identity, now)
+    this.proofs.set(mailbox, { auth, at: now })
+    if (this.proofs.size > MAX_KEPT_PROOFS) this.proofs.delete(this.proofs.keys().next().value as string)
+    return auth
   }
 
   feed (mailbox: string, consumer: FeedConsumer): Feed {
@@ -258,7 +278,8 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
       // every log a session follows is its user's own or a room's: the owners want a read proof
       const auth = (): ReadAuth => this.readAuth(mailbox)
       const key = mailbox === this.userId ? this.userId : `${this.userId}@${mailbox}`
-      f = new Feed({ db: this.c.db, reader: this.c.replication.reader, mailbox, key, auth, consumer })
+      const changes = this.c.replication.changes
+      f = new Feed({ db: this.c.db, reader: this.c.replication.reader, mailbox, key, auth, consumer, changes: async (m, a) => await changes.versions(m, a) })
       this.feeds.set(mailbox, f)
     } else {
       f.consume(consumer)
@@ -345,8 +366,8 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
   private async tick (): Promise<void> {
     if (this.ticking != null || this.isClosed) return
     this.ticking = (async () => {
-      try { await this.sync() } catch (err: any) { log('sync of %s failed: %s', this.handle, err.message) }
-      try { await this.rooms.sync() } catch (err: any) { log('room sync of %s failed: %s', this.handle, err.message) }
+      try { await this.inbox.poll() } catch (err: any) { log('sync of %s failed: %s', this.handle, err.message) }
+      try { await this.rooms.poll() } catch (err: any) { log('room sync of %s failed: %s', this.handle, err.message) }
     })().finally(() => { this.ticking = undefined })
     await this.ticking
   }

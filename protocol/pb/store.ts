@@ -25,9 +25,133 @@ export interface StoreRequest {
   prekeyId: number
   claimOneTime: boolean
   cursorsOnly: boolean
+  probes: StoreRequest.Probe[]
 }
 
 export namespace StoreRequest {
+  export interface Probe {
+    mailbox: string
+    auth?: ReadAuth
+  }
+
+  export namespace Probe {
+    let _codec: Codec<Probe>
+
+    export const codec = (): Codec<Probe> => {
+      if (_codec == null) {
+        _codec = message<Probe>((obj, w, opts = {}) => {
+          if (opts.lengthDelimited !== false) {
+            w.fork()
+          }
+
+          if ((obj.mailbox != null && obj.mailbox !== '')) {
+            w.uint32(10)
+            w.string(obj.mailbox)
+          }
+
+          if (obj.auth != null) {
+            w.uint32(18)
+            ReadAuth.codec().encode(obj.auth, w)
+          }
+
+          if (opts.lengthDelimited !== false) {
+            w.ldelim()
+          }
+        }, (reader, length, opts = {}) => {
+          const obj: any = {
+            mailbox: ''
+          }
+
+          const end = length == null ? reader.len : reader.pos + length
+
+          while (reader.pos < end) {
+            const tag = reader.uint32()
+
+            switch (tag >>> 3) {
+              case 1: {
+                obj.mailbox = reader.string()
+                break
+              }
+              case 2: {
+                obj.auth = ReadAuth.codec().decode(reader, reader.uint32(), {
+                  limits: opts.limits?.auth
+                })
+                break
+              }
+              default: {
+                reader.skipType(tag & 7)
+                break
+              }
+            }
+          }
+
+          return obj
+        }, function * (reader, length, prefix, opts = {}) {
+          const end = length == null ? reader.len : reader.pos + length
+
+          while (reader.pos < end) {
+            const tag = reader.uint32()
+
+            switch (tag >>> 3) {
+              case 1: {
+                yield {
+                  field: `${prefix}.mailbox`,
+                  value: reader.string()
+                }
+                break
+              }
+              case 2: {
+                yield * ReadAuth.codec().stream(reader, reader.uint32(), `${prefix}.auth`, {
+                  limits: opts.limits?.auth
+                })
+
+                break
+              }
+              default: {
+                reader.skipType(tag & 7)
+                break
+              }
+            }
+          }
+        })
+      }
+
+      return _codec
+    }
+
+    export interface ProbeMailboxFieldEvent {
+      field: '$.mailbox'
+      value: string
+    }
+
+    export interface ProbeAuthPublicKeyFieldEvent {
+      field: '$.auth.publicKey'
+      value: Uint8Array<ArrayBuffer>
+    }
+
+    export interface ProbeAuthTimestampFieldEvent {
+      field: '$.auth.timestamp'
+      value: bigint
+    }
+
+    export interface ProbeAuthSignatureFieldEvent {
+      field: '$.auth.signature'
+      value: Uint8Array<ArrayBuffer>
+    }
+
+    export function encode (obj: Partial<Probe>): Uint8Array<ArrayBuffer> {
+      return encodeMessage(obj, Probe.codec())
+    }
+
+    export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Probe>): Probe {
+      return decodeMessage(buf, Probe.codec(), opts)
+    }
+
+    export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Probe>): Generator<ProbeMailboxFieldEvent | ProbeAuthPublicKeyFieldEvent | ProbeAuthTimestampFieldEvent | ProbeAuthSignatureFieldEvent> {
+      return streamMessage(buf, Probe.codec(), opts)
+    }
+  }
+
   export enum Kind {
     STORE = 'STORE',
     FETCH = 'FETCH',
@@ -40,7 +164,8 @@ export namespace StoreRequest {
     PREKEYS_PUT = 'PREKEYS_PUT',
     PREKEYS_GET = 'PREKEYS_GET',
     PREKEY_USED = 'PREKEY_USED',
-    TOMBSTONES = 'TOMBSTONES'
+    TOMBSTONES = 'TOMBSTONES',
+    PROBE = 'PROBE'
   }
 
   enum __KindValues {
@@ -55,7 +180,8 @@ export namespace StoreRequest {
     PREKEYS_PUT = 8,
     PREKEYS_GET = 9,
     PREKEY_USED = 10,
-    TOMBSTONES = 11
+    TOMBSTONES = 11,
+    PROBE = 12
   }
 
   export namespace Kind {
@@ -184,6 +310,13 @@ export namespace StoreRequest {
           w.bool(obj.cursorsOnly)
         }
 
+        if (obj.probes != null && obj.probes.length > 0) {
+          for (const value of obj.probes) {
+            w.uint32(178)
+            StoreRequest.Probe.codec().encode(value, w)
+          }
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -207,7 +340,8 @@ export namespace StoreRequest {
           user: '',
           prekeyId: 0,
           claimOneTime: false,
-          cursorsOnly: false
+          cursorsOnly: false,
+          probes: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -320,6 +454,16 @@ export namespace StoreRequest {
               obj.cursorsOnly = reader.bool()
               break
             }
+            case 22: {
+              if (opts.limits?.probes != null && obj.probes.length === opts.limits.probes) {
+                throw new MaxLengthError('Decode error - repeated field "probes" had too many elements')
+              }
+
+              obj.probes.push(StoreRequest.Probe.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.probes$
+              }))
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -332,7 +476,8 @@ export namespace StoreRequest {
         const obj = {
           puts: 0,
           buckets: 0,
-          cursors: 0
+          cursors: 0,
+          probes: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -518,6 +663,24 @@ export namespace StoreRequest {
               }
               break
             }
+            case 22: {
+              if (opts.limits?.probes != null && obj.probes === opts.limits.probes) {
+                throw new MaxLengthError('Streaming decode error - repeated field "probes" had too many elements')
+              }
+
+              for (const evt of StoreRequest.Probe.codec().stream(reader, reader.uint32(), `${prefix}.probes[]`, {
+                limits: opts.limits?.probes$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.probes
+                }
+              }
+
+              obj.probes++
+
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -687,6 +850,30 @@ export namespace StoreRequest {
     value: boolean
   }
 
+  export interface StoreRequestProbesMailboxFieldEvent {
+    field: '$.probes[].mailbox'
+    value: string
+    index: number
+  }
+
+  export interface StoreRequestProbesAuthPublicKeyFieldEvent {
+    field: '$.probes[].auth.publicKey'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface StoreRequestProbesAuthTimestampFieldEvent {
+    field: '$.probes[].auth.timestamp'
+    value: bigint
+    index: number
+  }
+
+  export interface StoreRequestProbesAuthSignatureFieldEvent {
+    field: '$.probes[].auth.signature'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
   export function encode (obj: Partial<StoreRequest>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, StoreRequest.codec())
   }
@@ -695,7 +882,7 @@ export namespace StoreRequest {
     return decodeMessage(buf, StoreRequest.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StoreRequest>): Generator<StoreRequestKindFieldEvent | StoreRequestPutsMailboxFieldEvent | StoreRequestPutsEnvelopeFieldEvent | StoreRequestPutsHintForFieldEvent | StoreRequestMailboxFieldEvent | StoreRequestAfterFieldEvent | StoreRequestBeforeFieldEvent | StoreRequestLimitFieldEvent | StoreRequestPeerFieldEvent | StoreRequestNewestFirstFieldEvent | StoreRequestBucketMsFieldEvent | StoreRequestBucketsStartFieldEvent | StoreRequestBucketsCountFieldEvent | StoreRequestBucketsHashFieldEvent | StoreRequestCursorsFieldEvent | StoreRequestClaimHandleFieldEvent | StoreRequestClaimPublicKeyFieldEvent | StoreRequestClaimTimestampFieldEvent | StoreRequestClaimSignatureFieldEvent | StoreRequestHandleFieldEvent | StoreRequestCoordinateFieldEvent | StoreRequestRequestIdFieldEvent | StoreRequestAuthPublicKeyFieldEvent | StoreRequestAuthTimestampFieldEvent | StoreRequestAuthSignatureFieldEvent | StoreRequestPrekeysFieldEvent | StoreRequestUserFieldEvent | StoreRequestPrekeyIdFieldEvent | StoreRequestClaimOneTimeFieldEvent | StoreRequestCursorsOnlyFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StoreRequest>): Generator<StoreRequestKindFieldEvent | StoreRequestPutsMailboxFieldEvent | StoreRequestPutsEnvelopeFieldEvent | StoreRequestPutsHintForFieldEvent | StoreRequestMailboxFieldEvent | StoreRequestAfterFieldEvent | StoreRequestBeforeFieldEvent | StoreRequestLimitFieldEvent | StoreRequestPeerFieldEvent | StoreRequestNewestFirstFieldEvent | StoreRequestBucketMsFieldEvent | StoreRequestBucketsStartFieldEvent | StoreRequestBucketsCountFieldEvent | StoreRequestBucketsHashFieldEvent | StoreRequestCursorsFieldEvent | StoreRequestClaimHandleFieldEvent | StoreRequestClaimPublicKeyFieldEvent | StoreRequestClaimTimestampFieldEvent | StoreRequestClaimSignatureFieldEvent | StoreRequestHandleFieldEvent | StoreRequestCoordinateFieldEvent | StoreRequestRequestIdFieldEvent | StoreRequestAuthPublicKeyFieldEvent | StoreRequestAuthTimestampFieldEvent | StoreRequestAuthSignatureFieldEvent | StoreRequestPrekeysFieldEvent | StoreRequestUserFieldEvent | StoreRequestPrekeyIdFieldEvent | StoreRequestClaimOneTimeFieldEvent | StoreRequestCursorsOnlyFieldEvent | StoreRequestProbesMailboxFieldEvent | StoreRequestProbesAuthPublicKeyFieldEvent | StoreRequestProbesAuthTimestampFieldEvent | StoreRequestProbesAuthSignatureFieldEvent> {
     return streamMessage(buf, StoreRequest.codec(), opts)
   }
 }
@@ -868,6 +1055,8 @@ export interface StoreResponse {
   bundle: Uint8Array<ArrayBuffer>
   remaining: number
   refused: StoreResponse.Refusal[]
+  epoch: bigint
+  versions: bigint[]
 }
 
 export namespace StoreResponse {
@@ -1116,6 +1305,18 @@ export namespace StoreResponse {
           }
         }
 
+        if ((obj.epoch != null && obj.epoch !== 0n)) {
+          w.uint32(112)
+          w.uint64(obj.epoch)
+        }
+
+        if (obj.versions != null && obj.versions.length > 0) {
+          for (const value of obj.versions) {
+            w.uint32(120)
+            w.uint64(value)
+          }
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -1132,7 +1333,9 @@ export namespace StoreResponse {
           tombstones: [],
           bundle: uint8ArrayAlloc(0),
           remaining: 0,
-          refused: []
+          refused: [],
+          epoch: 0n,
+          versions: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1219,6 +1422,18 @@ export namespace StoreResponse {
               }))
               break
             }
+            case 14: {
+              obj.epoch = reader.uint64()
+              break
+            }
+            case 15: {
+              if (opts.limits?.versions != null && obj.versions.length === opts.limits.versions) {
+                throw new MaxLengthError('Decode error - repeated field "versions" had too many elements')
+              }
+
+              obj.versions.push(reader.uint64())
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1233,7 +1448,8 @@ export namespace StoreResponse {
           buckets: 0,
           cursors: 0,
           tombstones: 0,
-          refused: 0
+          refused: 0,
+          versions: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1379,6 +1595,28 @@ export namespace StoreResponse {
 
               break
             }
+            case 14: {
+              yield {
+                field: `${prefix}.epoch`,
+                value: reader.uint64()
+              }
+              break
+            }
+            case 15: {
+              if (opts.limits?.versions != null && obj.versions === opts.limits.versions) {
+                throw new MaxLengthError('Streaming decode error - repeated field "versions" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.versions[]`,
+                index: obj.versions,
+                value: reader.uint64()
+              }
+
+              obj.versions++
+
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1500,6 +1738,17 @@ export namespace StoreResponse {
     index: number
   }
 
+  export interface StoreResponseEpochFieldEvent {
+    field: '$.epoch'
+    value: bigint
+  }
+
+  export interface StoreResponseVersionsFieldEvent {
+    field: '$.versions[]'
+    index: number
+    value: bigint
+  }
+
   export function encode (obj: Partial<StoreResponse>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, StoreResponse.codec())
   }
@@ -1508,7 +1757,7 @@ export namespace StoreResponse {
     return decodeMessage(buf, StoreResponse.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StoreResponse>): Generator<StoreResponseStatusFieldEvent | StoreResponseErrorFieldEvent | StoreResponseStoredFieldEvent | StoreResponseEnvelopesFieldEvent | StoreResponseMoreFieldEvent | StoreResponseBucketsStartFieldEvent | StoreResponseBucketsCountFieldEvent | StoreResponseBucketsHashFieldEvent | StoreResponseCursorsFieldEvent | StoreResponseClaimHandleFieldEvent | StoreResponseClaimPublicKeyFieldEvent | StoreResponseClaimTimestampFieldEvent | StoreResponseClaimSignatureFieldEvent | StoreResponseRequestIdFieldEvent | StoreResponseTombstonesFieldEvent | StoreResponseBundleFieldEvent | StoreResponseRemainingFieldEvent | StoreResponseRefusedIndexFieldEvent | StoreResponseRefusedStatusFieldEvent | StoreResponseRefusedErrorFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StoreResponse>): Generator<StoreResponseStatusFieldEvent | StoreResponseErrorFieldEvent | StoreResponseStoredFieldEvent | StoreResponseEnvelopesFieldEvent | StoreResponseMoreFieldEvent | StoreResponseBucketsStartFieldEvent | StoreResponseBucketsCountFieldEvent | StoreResponseBucketsHashFieldEvent | StoreResponseCursorsFieldEvent | StoreResponseClaimHandleFieldEvent | StoreResponseClaimPublicKeyFieldEvent | StoreResponseClaimTimestampFieldEvent | StoreResponseClaimSignatureFieldEvent | StoreResponseRequestIdFieldEvent | StoreResponseTombstonesFieldEvent | StoreResponseBundleFieldEvent | StoreResponseRemainingFieldEvent | StoreResponseRefusedIndexFieldEvent | StoreResponseRefusedStatusFieldEvent | StoreResponseRefusedErrorFieldEvent | StoreResponseEpochFieldEvent | StoreResponseVersionsFieldEvent> {
     return streamMessage(buf, StoreResponse.codec(), opts)
   }
 }

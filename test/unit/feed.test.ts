@@ -3,12 +3,13 @@
  * (the reader is the one component doubled here): live and synced envelopes go out once each, in order,
  * also across a reopened feed and a database that fails a write; a sync lists cursors and fetches only
  * what the live path did not bring, pages through long logs, starts where it is told, and does not let an
- * owner that lists what it cannot give hold it back.
+ * owner that lists what it cannot give hold it back; `poll` syncs only when the owners' change counters
+ * moved (or cannot be read, or the backstop is due), and then also looks behind its cursor.
  */
 
 import { strict as assert } from 'node:assert'
 import { Envelope, generateIdentity, userIdOf } from '../../protocol/envelope.js'
-import { Feed, type FeedConsumer, type FeedInit } from '../../node/session/feed.js'
+import { DEFAULT_FULL_SYNC_MS, Feed, type FeedConsumer, type FeedInit } from '../../node/session/feed.js'
 import { openDb, type ChorusDb } from '../../node/store/db.js'
 import { cursorAt, cursorOf, type Cursor } from '../../node/store/mailbox-store.js'
 import { hlcPack } from '../../protocol/hlc.js'
@@ -261,5 +262,92 @@ describe('Feed: exactly once and in order, fetching only what live did not bring
     assert.deepEqual(await feed.cursor(), cursorOf(c), 'two failed syncs: still waiting')
     await feed.sync()
     assert.deepEqual(await feed.cursor(), cursorOf(after), 'the third passes it by')
+  })
+
+  describe('poll: sync only when the owners say the log changed', () => {
+    /** the owners' change counters: a version bumped by each write, as ChangeWatch reports it */
+    let version = 1
+    let probes = 0
+    let answer: (() => string | undefined) = () => `owner-a=7/${version}`
+    let clock = Date.now()
+    const polled = (d: ChorusDb = db, s: Screen = screen): Feed => new Feed({
+      db: d,
+      reader: owners.reader(),
+      mailbox: B,
+      key: B,
+      consumer: s.consumer,
+      now: () => clock,
+      changes: async () => { probes++; return answer() }
+    })
+    const write = (ms: number): Envelope => { version++; return owners.add(ms) }
+
+    beforeEach(async () => {
+      version = 1
+      probes = 0
+      answer = () => `owner-a=7/${version}`
+      clock = Date.now()
+      await feed.close()
+      feed = polled()
+    })
+
+    it('syncs first, then lists nothing while the counters stand, and syncs when they move', async () => {
+      const t = Date.now()
+      write(t)
+      await feed.poll()
+      assert.deepEqual(screen.fresh().length, 1, 'the first poll is a sync')
+      const listed = owners.listed
+      owners.listed = 0
+      await feed.poll()
+      await feed.poll()
+      assert.equal(probes, 2, 'each later poll asks the owners')
+      assert.equal(owners.listed, 0, 'and lists nothing while nothing changed')
+      assert.equal(listed, 1)
+      const next = write(t + 1)
+      await feed.poll()
+      assert.deepEqual(screen.fresh(), [keyOf(next)], 'a moved counter brings the new entry')
+    })
+
+    it('looks behind its cursor when a counter moves (a write that landed late)', async () => {
+      const t = Date.now()
+      write(t)
+      const newest = write(t + 4000)
+      await feed.poll()
+      await feed.poll() // caught up, and looked behind the cursor once already: the clock stands still
+      assert.deepEqual(screen.fresh().length, 2)
+      // an entry older than the cursor lands at an owner (a slow writer): the forward listing cannot see it
+      const late = write(t + 1000)
+      await feed.poll()
+      assert.deepEqual(screen.fresh(), [keyOf(late)], 'the changed counter made the sync look behind the cursor')
+      assert.deepEqual(await feed.cursor(), cursorOf(newest))
+    })
+
+    it('syncs when the owners cannot tell, and at least every DEFAULT_FULL_SYNC_MS', async () => {
+      const t = Date.now()
+      await feed.poll()
+      answer = () => undefined
+      const a = owners.add(t) // no counter moves: only a sync that does not trust them finds it
+      await feed.poll()
+      assert.deepEqual(screen.fresh(), [keyOf(a)], 'no answer: sync')
+      answer = () => `owner-a=7/${version}`
+      await feed.poll()
+      const b = owners.add(t + 1)
+      await feed.poll()
+      assert.deepEqual(screen.fresh(), [], 'the counters stand: no sync')
+      clock += DEFAULT_FULL_SYNC_MS
+      await feed.poll()
+      assert.deepEqual(screen.fresh(), [keyOf(b)], 'the backstop sync')
+    })
+
+    it('does not trust counters read before a sync that stopped short', async () => {
+      const t = Date.now()
+      await feed.poll()
+      const lost = write(t)
+      owners.withheld.add(keyOf(lost))
+      await feed.poll()
+      assert.deepEqual(screen.fresh(), [], 'listed but not handed out')
+      owners.withheld.clear()
+      await feed.poll()
+      assert.deepEqual(screen.fresh(), [keyOf(lost)], 'the next poll syncs again though the counters stood')
+    })
   })
 })

@@ -1,0 +1,31 @@
+/**
+ * PROBE: for each mailbox asked about, its change counter here (node/store/mailbox-store.ts
+ * `ChangeSketch`), under the same read checks as FETCH. One request carries every session of the asking
+ * node that this server owns a mailbox of, so an idle node costs each owner one small request per sync
+ * interval, not one listing per session and log. A mailbox the proof does not open answers 0 (the
+ * session's full sync then meets the refusal itself), and refusals are counted like FETCH's.
+ */
+
+import { StoreResponse } from '../../../protocol/pb/store.js'
+import type { StoreHandler } from '../context.js'
+import { checkMailbox } from './checks.js'
+import { Rejection } from './rejection.js'
+
+/** Mailboxes one PROBE may ask about (the decoder refuses more). */
+export const MAX_PROBES = 4096
+
+export const handleProbe: StoreHandler = async (req, from, ctx) => {
+  const versions: bigint[] = []
+  for (const p of req.probes) {
+    try {
+      checkMailbox(p.mailbox)
+      await ctx.guard.checkRead(p.mailbox, p.auth, from)
+      versions.push(ctx.mailboxes.changes.version(p.mailbox))
+    } catch (err: any) {
+      if (!(err instanceof Rejection)) throw err
+      ctx.reject(err.reason.toLowerCase())
+      versions.push(0n)
+    }
+  }
+  return { status: StoreResponse.Status.OK, epoch: ctx.mailboxes.changes.epoch, versions }
+}
