@@ -244,7 +244,8 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
             replicas: this.options.replicas,
             replication: () => this.replicationPart,
             relay: () => this.relayPart,
-            chatReceived: async () => chatMessages(await this.counters?.pubsubReceived.get())
+            // inbox traffic arrives by the live hop, room traffic on gossipsub
+            chatReceived: async () => chatMessages(await this.counters?.pubsubReceived.get()) + (this.relayPart?.liveCounts.framesReceived ?? 0)
           })
         }, this.options.http.host, this.options.http.port)
         await this.http.start()

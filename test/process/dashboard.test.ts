@@ -7,7 +7,8 @@
  * Then a 3-server mesh of `chorus` processes and headless Chromium (Debian's /usr/bin/chromium, driven by
  * playwright-core; no browser is downloaded) on one server's page: the page names the node it is on and
  * draws all three servers on the ring; two users on client nodes in this process chat, and the page's
- * stored/s and relayed/s figures rise; the server is SIGKILLed and the page says plainly that it is not
+ * stored/s and relayed/s figures rise (the page is that of the server that relays alice's messages to
+ * bob: the primary relay of bob's inbox shard); the server is SIGKILLed and the page says plainly that it is not
  * answering; it is started again on the same HTTP port and the page recovers by itself. Nothing the page
  * does may log an error to the console or throw; the only console errors allowed are the browser's own
  * "connection refused" lines for the page's polls while the node is down.
@@ -28,6 +29,7 @@ import { InvalidOptionError } from '../../node/errors.js'
 import { LOOPBACK_ARGS, REPO_ROOT } from '../helpers/process.js'
 import { CLIENT_OPTIONS, MESH_ARGS, ServerMesh, type ServerSlot } from '../helpers/server-mesh.js'
 import { TempDirs, scaled, waitFor } from '../helpers/wait.js'
+import { inboxTopicOf } from '../../protocol/topics.js'
 
 /** Debian's Chromium (`apt-get install chromium`); the test drives it, it never downloads a browser. */
 const CHROMIUM = '/usr/bin/chromium'
@@ -120,11 +122,20 @@ describe('process: the dashboard of a server, in a browser', function () {
   let chatting = false
   let chatLoop: Promise<void> | undefined
   let sent = 0
+  let alice: Person
+  let bob: Person
 
   before(async function () {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install Debian's chromium package (apt-get install -y chromium)`)
     await mesh.start(3)
-    slot = mesh.servers[0]
+    alice = await person('alice')
+    bob = await person('bob')
+    await waitFor('both clients to see the three servers', () => people.every((p) => p.node.membership.servers().length === 3),
+      { timeoutMs: scaled(30_000), intervalMs: 100 })
+    // the live hop takes alice's messages to the first of the relays of bob's shard (all three servers here)
+    const relay = alice.node.replication.placement.ownersOfTopic(inboxTopicOf(bob.user.userId))[0]
+    slot = mesh.servers.find((s) => s.peerId === relay)!
+    assert.ok(slot != null, `the primary relay of bob's shard, ${relay}, is one of the servers`)
     base = slot.proc.statusUrl!.replace(/\/status$/, '/')
     context = await chromium.launchPersistentContext(dirs.make('chorus-chromium-'), {
       executablePath: CHROMIUM,
@@ -223,10 +234,6 @@ describe('process: the dashboard of a server, in a browser', function () {
   })
 
   it('shows stored/s and relayed/s rising while two users chat through the mesh', async function () {
-    const alice = await person('alice')
-    const bob = await person('bob')
-    await waitFor('both clients to see the three servers', () => people.every((p) => p.node.membership.servers().length === 3),
-      { timeoutMs: scaled(30_000), intervalMs: 100 })
     const before = await storedInAll()
     chatting = true
     chatLoop = (async () => {

@@ -165,7 +165,7 @@ function renderStats (d) {
     `store requests served · LevelDB writes ${rate(recent(rates.writes))}/s · ${count(totals.stored)} in all`
   $('stat-relayed').textContent = rate(recent(rates.relayed))
   $('stat-relayed-sub').textContent =
-    `gossipsub chat messages in · published ${rate(recent(rates.published))}/s · delivered ${rate(recent(rates.delivered))}/s`
+    `chat messages in (live hop and gossipsub) · sent live ${rate(recent(rates.published))}/s · delivered ${rate(recent(rates.delivered))}/s`
   $('stat-hints').textContent = `${d.hintsCapped ? '≥ ' : ''}${count(last(gauges.hints))}`
   $('stat-hints-sub').textContent = `owners that missed writes · ${count(totals.hintsDelivered)} delivered`
   $('stat-repair').textContent = count(totals.repairRounds)
