@@ -18,7 +18,7 @@ import { sleep } from './lib/clock.js'
 import { startClients, startCluster } from './lib/cluster.js'
 import * as C from './lib/constants.js'
 import type { Figure, Scenario, ScenarioContext, ScenarioResult } from './lib/scenario.js'
-import { startMeasure } from './lib/work.js'
+import { sampleWork, startMeasure, type WorkSample } from './lib/work.js'
 
 const OPEN_TIMEOUT_MS = 600_000
 /** Sessions a client process opens at once. */
@@ -77,10 +77,13 @@ async function runSessions (ctx: ScenarioContext): Promise<ScenarioResult> {
   ctx.progress(`${open} sessions open in ${Math.round(openMs)} ms${open < sessions ? ` (${sessions - open} failed: ${JSON.stringify(errors)})` : ''}; idle for ${seconds} s`)
   await sleep(SETTLE_MS)
 
+  const samplesBefore = await sampleWork(ctx.pool.agents.filter((a) => a.alive))
   const meter = await startMeasure(ctx, 'idle sessions')
   await sleep(seconds * 1000)
   // the "sends" of this phase are session-seconds: every figure comes out per session per second
   const budget = await meter.stop(open * seconds)
+  const byKind = requestsByKind(samplesBefore, await sampleWork(ctx.pool.agents.filter((a) => a.alive)), open * seconds)
+  ctx.progress(`store requests per session-second, by sender role and kind: ${Object.entries(byKind).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}`)
   const loaded = await memoryOf(cluster.servers)
   const clientsLoaded = await memoryOf(clients)
 
@@ -114,5 +117,18 @@ async function runSessions (ctx: ScenarioContext): Promise<ScenarioResult> {
     { metric: 'idle: LevelDB writes per session, all processes', value: budget.db.writes, unit: 'writes/s' },
     { metric: 'idle: bytes on the wire per session, all processes', value: budget.wireBytes, unit: 'B/s' }
   ]
-  return { figures, details: { servers, sessions, opened: open, openErrors: errors, openMs, replicas, writeQuorum, perServer, perClientProcess, idle: { seconds, work: budget } } }
+  return { figures, details: { servers, sessions, opened: open, openErrors: errors, openMs, replicas, writeQuorum, perServer, perClientProcess, idle: { seconds, work: budget, requestsPerSessionSecond: byKind } } }
+}
+
+/** Store requests sent per session-second, by the role of the sender and the request kind. */
+function requestsByKind (before: WorkSample[], after: WorkSample[], sessionSeconds: number): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const b of after) {
+    const a = before.find((x) => x.name === b.name)
+    for (const [kind, t] of Object.entries(b.work?.store?.sent ?? {})) {
+      const n = t.requests - (a?.work?.store?.sent[kind]?.requests ?? 0)
+      if (n > 0) out[`${b.role} ${kind}`] = (out[`${b.role} ${kind}`] ?? 0) + n / sessionSeconds
+    }
+  }
+  return out
 }

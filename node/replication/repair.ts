@@ -4,10 +4,14 @@
  * - Hinted handoff (every second): an owner that missed writes is reconciled, for exactly the mailboxes
  *   it missed, as soon as membership sees it alive.
  * - Anti-entropy (every few seconds, and soon after any view change): for each mailbox held here, an
- *   owner reconciles with its co-owners (push and pull); a node that holds a mailbox it no longer owns
+ *   owner reconciles with its co-owners (push and pull), unless neither side wrote to it since they last
+ *   agreed: one PROBE per co-owner a round reads its change counters of every mailbox the two share
+ *   (node/store/mailbox-store.ts `ChangeSketch`), so a quiet mesh costs a probe, not a digest per
+ *   mailbox; a node that holds a mailbox it no longer owns
  *   (a server joined, or it stood in for a sloppy quorum) pushes it to the owners and deletes exactly
  *   the entries every owner confirmed.
- * - Handle claims held here are copied to owners that lack them.
+ * - Handle claims held here are copied to owners that lack them; a claim an owner was seen to hold is
+ *   not asked about again until that owner restarts (its epoch changes).
  */
 
 import { logger } from '@libp2p/logger'
@@ -27,13 +31,23 @@ const HINT_GIVE_UP_MS = 10 * 60 * 1000
 /** Mailboxes visited per anti-entropy round at most; the next round resumes after the last. */
 const MAILBOXES_PER_ROUND = 512
 
-/** Counters for /metrics and tests. */
-export interface RepairStats { rounds: number, pushed: number, pulled: number, handedOff: number, hintsDelivered: number, errors: number }
+/** Mailboxes (and handles) one PROBE asks about at most. */
+const PROBES_PER_REQUEST = 1024
+
+/** Counters for /metrics and tests; `unchanged`: reconciliations skipped because neither side wrote since they agreed. */
+export interface RepairStats { rounds: number, pushed: number, pulled: number, handedOff: number, hintsDelivered: number, errors: number, unchanged: number }
+
+/** A co-owner's change counters, read at the start of a round. */
+interface PeerCounters { epoch: bigint, versions: Map<string, bigint> }
 
 type Call = StoreCall
 
 export class Repair {
-  readonly stats: RepairStats = { rounds: 0, pushed: 0, pulled: 0, handedOff: 0, hintsDelivered: 0, errors: 0 }
+  readonly stats: RepairStats = { rounds: 0, pushed: 0, pulled: 0, handedOff: 0, hintsDelivered: 0, errors: 0, unchanged: 0 }
+  /** per co-owner, per mailbox: both sides' counters before the last reconciliation that succeeded */
+  private readonly agreed = new Map<string, Map<string, string>>()
+  /** per co-owner: its epoch, and the handles it was seen to hold in that epoch */
+  private readonly held = new Map<string, { epoch: bigint, handles: Set<string> }>()
   private timers: NodeJS.Timeout[] = []
   private running = false
   private busy = false
@@ -73,28 +87,93 @@ export class Repair {
   /** One anti-entropy round over (up to MAILBOXES_PER_ROUND of) the mailboxes held here. */
   async round (): Promise<void> {
     this.stats.rounds++
-    let visited = 0
-    let last = ''
+    const batch: string[] = []
     for await (const mailbox of this.ctx.mailboxes.mailboxes()) {
       if (!this.running) return
       if (mailbox <= this.resumeAfter) continue
-      last = mailbox
-      await this.repairMailbox(mailbox)
-      if (++visited >= MAILBOXES_PER_ROUND) break
+      batch.push(mailbox)
+      if (batch.length >= MAILBOXES_PER_ROUND) break
     }
-    this.resumeAfter = visited >= MAILBOXES_PER_ROUND ? last : ''
-    await this.repairHandles()
+    this.resumeAfter = batch.length >= MAILBOXES_PER_ROUND ? batch[batch.length - 1] : ''
+    const counters = await this.probeCoOwners(batch)
+    for (const mailbox of batch) {
+      if (!this.running) return
+      await this.repairMailbox(mailbox, counters)
+    }
+    await this.repairHandles(counters)
+    for (const peer of [...this.agreed.keys(), ...this.held.keys()]) {
+      if (!this.isLive(peer)) { this.agreed.delete(peer); this.held.delete(peer) }
+    }
   }
 
-  private async repairMailbox (mailbox: string): Promise<void> {
+  /** The change counters of every live co-owner for the mailboxes of `batch` it owns too (one PROBE each). */
+  private async probeCoOwners (batch: string[]): Promise<Map<string, PeerCounters>> {
+    const asked = new Map<string, string[]>()
+    for (const mailbox of batch) {
+      const owners = this.ctx.placement.ownersOf(mailbox)
+      if (!owners.includes(this.ctx.selfId)) continue
+      for (const peer of owners) {
+        if (peer === this.ctx.selfId || !this.isLive(peer)) continue
+        let list = asked.get(peer)
+        if (list == null) { list = []; asked.set(peer, list) }
+        list.push(mailbox)
+      }
+    }
+    const out = new Map<string, PeerCounters>()
+    await Promise.all([...asked].map(async ([peer, mailboxes]) => {
+      try {
+        out.set(peer, await this.probe(peer, mailboxes))
+      } catch (err: any) {
+        log('probe of %s failed: %s', peer, err.message)
+      }
+    }))
+    return out
+  }
+
+  private async probe (peer: string, mailboxes: string[]): Promise<PeerCounters> {
+    const versions = new Map<string, bigint>()
+    let epoch = 0n
+    for (let i = 0; i === 0 || i < mailboxes.length; i += PROBES_PER_REQUEST) {
+      const chunk = mailboxes.slice(i, i + PROBES_PER_REQUEST)
+      const r = await this.call(peer, { kind: StoreRequest.Kind.PROBE, probes: chunk.map((mailbox) => ({ mailbox })) })
+      if (r.versions.length !== chunk.length) throw new Error(`${r.versions.length} counters for ${chunk.length} mailboxes`)
+      if (i > 0 && r.epoch !== epoch) throw new Error('restarted while probed')
+      epoch = r.epoch
+      chunk.forEach((m, j) => { versions.set(m, r.versions[j]) })
+    }
+    return { epoch, versions }
+  }
+
+  /** Both sides' counters of `mailbox` as one string, or undefined when the peer's are unknown. */
+  private countersOf (mailbox: string, theirs: PeerCounters | undefined): string | undefined {
+    const v = theirs?.versions.get(mailbox)
+    if (theirs == null || v == null || v === 0n) return undefined
+    const mine = this.ctx.mailboxes.changes
+    return `${mine.epoch}/${mine.version(mailbox)} ${theirs.epoch}/${v}`
+  }
+
+  private async repairMailbox (mailbox: string, counters: Map<string, PeerCounters>): Promise<void> {
     const owners = this.ctx.placement.ownersOf(mailbox)
     const own = owners.includes(this.ctx.selfId)
     const others = owners.filter((o) => o !== this.ctx.selfId && this.isLive(o))
     const confirmedBy = new Map<string, number>()
     let reached = 0
     for (const peer of others) {
+      // read before reconciling: a write after this moves a counter, and the next round looks again
+      const key = own ? this.countersOf(mailbox, counters.get(peer)) : undefined
+      let agreed = this.agreed.get(peer)
+      if (key != null && agreed?.get(mailbox) === key) {
+        this.stats.unchanged++
+        reached++
+        continue
+      }
+      agreed?.delete(mailbox)
       try {
         const r = await this.reconciler.reconcile(mailbox, peer, own)
+        if (key != null) {
+          if (agreed == null) { agreed = new Map(); this.agreed.set(peer, agreed) }
+          agreed.set(mailbox, key)
+        }
         this.stats.pushed += r.pushed
         this.stats.pulled += r.pulled
         for (const c of r.confirmed) { const k = Buffer.from(c).toString('hex'); confirmedBy.set(k, (confirmedBy.get(k) ?? 0) + 1) }
@@ -151,15 +230,30 @@ export class Repair {
     }
   }
 
-  private async repairHandles (): Promise<void> {
+  private async repairHandles (counters: Map<string, PeerCounters>): Promise<void> {
+    const epochs = new Map<string, bigint | undefined>([...counters].map(([peer, c]) => [peer, c.epoch]))
+    const epochOf = async (peer: string): Promise<bigint | undefined> => {
+      if (!epochs.has(peer)) epochs.set(peer, await this.probe(peer, []).then((c) => c.epoch, () => undefined))
+      return epochs.get(peer)
+    }
     for await (const claim of this.ctx.handles.all()) {
       if (!this.running) return
       const owners = this.ctx.placement.ownersOfHandle(claim.handle)
       let held = 0
       for (const peer of owners.filter((o) => o !== this.ctx.selfId && this.isLive(o))) {
+        const epoch = await epochOf(peer)
+        let seen = this.held.get(peer)
+        if (epoch != null && seen?.epoch === epoch && seen.handles.has(claim.handle)) {
+          held++
+          continue
+        }
         try {
           const r = await this.call(peer, { kind: StoreRequest.Kind.RESOLVE, handle: claim.handle })
           if (r.status === StoreResponse.Status.NOT_FOUND) await this.call(peer, { kind: StoreRequest.Kind.CLAIM, claim, coordinate: false })
+          if (epoch != null) {
+            if (seen?.epoch !== epoch) { seen = { epoch, handles: new Set() }; this.held.set(peer, seen) }
+            seen.handles.add(claim.handle)
+          }
           held++
         } catch (err: any) {
           log('handle %s repair with %s failed: %s', claim.handle, peer, err.message)

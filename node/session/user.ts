@@ -17,6 +17,7 @@ import { isUserId, mailboxesOf, parseMailbox } from '../../protocol/mailbox.js'
 import { Presence, Receipt } from '../../protocol/pb/chat.js'
 import type { ReadAuth } from '../../protocol/pb/store.js'
 import { READ_AUTH_REUSE_MS, signReadAuth } from '../../protocol/read-auth.js'
+import { everyTick } from './ticker.js'
 import type { Relay } from '../relay/relay.js'
 import { ForbiddenError, RateLimitedError, UnknownHandleError } from '../replication/errors.js'
 import type { Replication } from '../replication/replication.js'
@@ -86,7 +87,7 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
   readonly rooms: Rooms
   /** End-to-end encrypted chats with other devices. */
   readonly secret: Secrets
-  private timer?: NodeJS.Timeout
+  private stopTicking?: () => void
   private isClosed = false
   private readonly feeds = new Map<string, Feed>()
   private readonly inbox: Feed
@@ -202,8 +203,8 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
 
   /**
    * Start receiving: subscribe live, one catch-up sync now, then a poll every sync interval (a sync when
-   * the owners say something changed: Feed.poll). Every session of a node polls at the same phase of the
-   * interval, so that their questions to each owner travel in one request (change-watch.ts).
+   * the owners say something changed: Feed.poll). The sessions of a process tick on one timer, so that
+   * their questions to each owner travel in one request (change-watch.ts).
    */
   async open (): Promise<void> {
     await this.secret.load()
@@ -212,13 +213,7 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
     await this.roster.open()
     await this.rooms.open()
     await this.secret.start()
-    const every = this.c.syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS
-    this.timer = setTimeout(() => {
-      this.timer = setInterval(() => { void this.tick() }, every)
-      this.timer.unref()
-      void this.tick()
-    }, every - (Date.now() % every))
-    this.timer.unref()
+    this.stopTicking = everyTick(this.c.syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS, () => { void this.tick() })
   }
 
   /**
@@ -229,7 +224,7 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
     if (this.isClosed) return
     await this.roster.close().catch((err: Error) => { log('closing the roster of %s: %s', this.handle, err.message) })
     this.isClosed = true
-    if (this.timer != null) clearInterval(this.timer)
+    this.stopTicking?.()
     this.unsubscribe?.()
     await this.rooms.close().catch((err: Error) => { log('closing the rooms of %s: %s', this.handle, err.message) })
     await this.ticking?.catch(() => {})

@@ -97,6 +97,7 @@ export function registerReplicationMetrics (registry: Registry, r: Replication):
     gauge('chorus_repair_handed_off_total', 'Envelopes deleted here after every owner confirmed them', () => s.handedOff)
     gauge('chorus_hints_delivered_total', 'Hinted mailboxes reconciled with an owner that had missed writes', () => s.hintsDelivered)
     gauge('chorus_repair_errors_total', 'Reconciliations that failed (retried next round)', () => s.errors)
+    gauge('chorus_repair_unchanged_total', 'Reconciliations skipped: neither owner wrote to the mailbox since they last agreed', () => s.unchanged)
   }
   if (r.server != null) {
     new Gauge({

@@ -87,7 +87,7 @@ const CHANGE_SLOTS = 1 << 16
 
 /**
  * Which mailboxes changed here, cheaply: a counter per slot, bumped after every write to a mailbox of
- * the slot is on disk, and an epoch drawn at each start (counters start again from 0 with it). A reader
+ * the slot is on disk (entries, tombstones, expiries, handed-off deletions), and an epoch drawn at each start (counters start again from 0 with it). A reader
  * that saw (epoch, counter) of its mailbox before a sync, and sees the same pair later, knows nothing was
  * written there since: its sync can wait. 256 KiB whatever the number of mailboxes.
  */
@@ -167,6 +167,7 @@ export class MailboxStore {
     for (const k of keys) this.dying.set(k, (this.dying.get(k) ?? 0) + 1)
     try {
       await this.commit.write(this.tombstoneOps(mailbox, entries, now))
+      this.changes.bump([mailbox])
     } finally {
       for (const k of keys) {
         const n = (this.dying.get(k) ?? 1) - 1
@@ -198,12 +199,14 @@ export class MailboxStore {
   /** Remove every entry and tombstone whose expiry has passed. Returns how many. */
   async sweepExpired (now = Date.now()): Promise<number> {
     const ops: any[] = []
+    const touched = new Set<string>()
     let n = 0
     for await (const [key, peer] of this.exp.iterator({ lt: now.toString(16).padStart(12, '0') + '!\xff', limit: 10_000 })) {
       const rest = key.slice(13)
       const cut = rest.lastIndexOf('!')
       const mailbox = rest.slice(0, cut)
       const c = rest.slice(cut + 1)
+      touched.add(mailbox)
       ops.push({ type: 'del', sublevel: this.exp, key })
       ops.push({ type: 'del', sublevel: this.log, key: `${mailbox}!${c}` })
       ops.push({ type: 'del', sublevel: this.tomb, key: `${mailbox}!${c}` })
@@ -211,6 +214,7 @@ export class MailboxStore {
       n++
     }
     if (ops.length > 0) await this.commit.write(ops)
+    this.changes.bump(touched)
     return n
   }
 
@@ -331,6 +335,7 @@ export class MailboxStore {
       ops.push({ type: 'del', sublevel: this.tomb, key: `${mailbox}!${c}` })
     }
     await this.commit.write(ops)
+    this.changes.bump([mailbox])
   }
 
   /** Entries stored here, in this mailbox. */

@@ -1,0 +1,68 @@
+/**
+ * Anti-entropy stays quiet while nothing changes, and still repairs: three servers own a set of
+ * mailboxes; once they agree, rounds ask each co-owner for its change counters (one PROBE) and compare
+ * no digests; an entry written at one owner only (a write the others missed) moves that owner's counter,
+ * and the next rounds copy it to the others.
+ */
+
+import { strict as assert } from 'node:assert'
+import { generateIdentity, userIdOf } from '../../protocol/envelope.js'
+import type { ChorusNode } from '../../node/index.js'
+import { startMesh, waitForServers, type Mesh } from '../helpers/mesh.js'
+import { entry } from '../helpers/envelopes.js'
+import { scaled, waitFor } from '../helpers/wait.js'
+
+const MAILBOXES = 20
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
+
+async function holds (node: ChorusNode, mailbox: string, cursor: string): Promise<boolean> {
+  const page = await node.replication.mailboxes.range(mailbox, { limit: 100_000 })
+  return page.entries.some((e) => hex(e.cursor) === cursor)
+}
+
+const served = async (mesh: Mesh, kind: string): Promise<number> =>
+  (await Promise.all(mesh.servers.map(async (s) => (await s.work()).store?.served[kind]?.requests ?? 0))).reduce((a, b) => a + b, 0)
+
+describe('anti-entropy on a quiet mesh (3 servers, N=3)', function () {
+  this.timeout(scaled(120_000))
+  let mesh: Mesh
+
+  before(async function () {
+    this.timeout(scaled(120_000))
+    mesh = await startMesh({ servers: 3, clients: 0, options: () => ({ replicas: 3, writeQuorum: 2, replication: { repairIntervalMs: 200, hintIntervalMs: 200 } }) })
+    await waitForServers(mesh.nodes, mesh.servers)
+  })
+  after(async () => { await mesh?.cleanup() })
+
+  it('compares no digests while nothing is written, and repairs a write one owner alone has', async () => {
+    const sender = generateIdentity()
+    const mailboxes = Array.from({ length: MAILBOXES }, () => userIdOf(generateIdentity().publicKey))
+    // the same entries on every owner: they agree from the start
+    const t = Date.now()
+    for (const [i, mailbox] of mailboxes.entries()) {
+      const e = entry(mailbox, sender, mailbox, t + i)
+      for (const s of mesh.servers) await s.replication.mailboxes.put([e])
+    }
+    const rounds = async (): Promise<number> => Math.min(...mesh.servers.map((s) => s.replication.repair!.stats.rounds))
+    const unchanged = async (): Promise<number> => mesh.servers.reduce((n, s) => n + s.replication.repair!.stats.unchanged, 0)
+    // every pair has reconciled each mailbox once, and then found it unchanged
+    await waitFor('the owners to find the mailboxes unchanged', async () => (await unchanged()) >= MAILBOXES * 6)
+
+    const digests = await served(mesh, 'DIGEST')
+    const probes = await served(mesh, 'PROBE')
+    const from = await rounds()
+    await waitFor('five more rounds on every server', async () => (await rounds()) >= from + 5)
+    assert.equal(await served(mesh, 'DIGEST') - digests, 0, 'no digest compared while nothing changed')
+    assert.ok(await served(mesh, 'PROBE') - probes >= 5 * 2, 'each round asked the co-owners for their counters')
+
+    // a write that reached one owner only
+    const [lone] = mesh.servers
+    const missed = entry(mailboxes[7], sender, mailboxes[7], t + 1000)
+    await lone.replication.mailboxes.put([missed])
+    const cursor = hex(missed.cursor)
+    await waitFor('the other owners to get the entry they missed', async () => {
+      for (const s of mesh.servers) if (!await holds(s, mailboxes[7], cursor)) return false
+      return true
+    }, { timeoutMs: scaled(20_000), intervalMs: 100 })
+  })
+})
