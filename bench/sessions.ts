@@ -6,8 +6,10 @@
  * - a server's RSS and heap idle, with the client nodes connected, and with every session open: the
  *   memory per connected client node and per open session, on every server (the median is reported);
  * - a client process's RSS per session it hosts;
- * - then, for `seconds`, nothing but the sessions' own upkeep (sync, presence, roster): the CPU, store
- *   frames, LevelDB writes and wire bytes per session per second, summed over every process.
+ * - then, after `settle` seconds (the servers' anti-entropy absorbs what opening the sessions wrote:
+ *   handles, prekeys, rosters), for `seconds`, nothing but the sessions' own upkeep (sync, presence,
+ *   roster) and the servers' background work: the CPU, store frames, LevelDB writes and wire bytes per
+ *   session per second, summed over every process.
  *
  * RSS is read without forcing a garbage collection, so it includes garbage not yet collected: read it as
  * what the operating system sees, which is what an operator pays for.
@@ -33,7 +35,8 @@ export const sessionsScenario: Scenario = {
     { name: 'servers', help: 'server processes', default: 3, min: 1, max: C.MAX_NODES },
     { name: 'sessions', help: 'user sessions opened, over all client processes', default: 1000, min: 1, max: 20_000 },
     { name: 'clients', help: 'client processes hosting the sessions', default: 4, min: 1, max: 32 },
-    { name: 'seconds', help: 'length of the idle measurement', default: 10, min: 1, max: C.MAX_SECONDS }
+    { name: 'seconds', help: 'length of the idle measurement', default: 10, min: 1, max: C.MAX_SECONDS },
+    { name: 'settle', help: 'seconds to wait after the sessions opened (anti-entropy absorbs their first writes)', default: 45, min: 0, max: 600 }
   ],
   run: runSessions
 }
@@ -53,7 +56,7 @@ function median (xs: number[]): number {
 }
 
 async function runSessions (ctx: ScenarioContext): Promise<ScenarioResult> {
-  const { servers, sessions, clients: clientCount, seconds } = ctx.params
+  const { servers, sessions, clients: clientCount, seconds, settle } = ctx.params
   const replicas = Math.min(3, servers)
   const writeQuorum = Math.min(2, replicas)
   ctx.progress(`topology: 1 bootstrap + ${servers} servers + ${clientCount} client processes; ${sessions} sessions; N = ${replicas}, W = ${writeQuorum}`)
@@ -74,8 +77,8 @@ async function runSessions (ctx: ScenarioContext): Promise<ScenarioResult> {
   const openMs = Math.max(...opened.map((o) => o.ms))
   const errors: Record<string, number> = {}
   for (const o of opened) for (const [k, v] of Object.entries(o.errors)) errors[k] = (errors[k] ?? 0) + v
-  ctx.progress(`${open} sessions open in ${Math.round(openMs)} ms${open < sessions ? ` (${sessions - open} failed: ${JSON.stringify(errors)})` : ''}; idle for ${seconds} s`)
-  await sleep(SETTLE_MS)
+  ctx.progress(`${open} sessions open in ${Math.round(openMs)} ms${open < sessions ? ` (${sessions - open} failed: ${JSON.stringify(errors)})` : ''}; settling for ${settle} s, then idle for ${seconds} s`)
+  await sleep(Math.max(SETTLE_MS, settle * 1000))
 
   const samplesBefore = await sampleWork(ctx.pool.agents.filter((a) => a.alive))
   const meter = await startMeasure(ctx, 'idle sessions')

@@ -47,9 +47,9 @@ export const DEFAULT_PRUNE_INTERVAL_MS = 30_000
 
 /**
  * The longest a polled feed goes without a full sync, whatever the owners' change counters say: a
- * backstop, not the way messages arrive. @default 30000
+ * backstop, not the way messages arrive (at 30 s it was most of an idle session's cost). @default 120000
  */
-export const DEFAULT_FULL_SYNC_MS = 30_000
+export const DEFAULT_FULL_SYNC_MS = 120_000
 
 /** Envelope cursors remembered in memory as taken (the fast path of `offer`). @default 20000 */
 export const DEFAULT_RECENT_MAX = 20_000
