@@ -246,8 +246,8 @@ export class Relay {
   }
 
   /**
-   * The live hop's sending side: hand the envelope to one relay of `topic` (a connected one first; the
-   * next one when a link will not open), or be the relay when this node is one.
+   * The live hop's sending side: hand the envelope to one relay of `topic`, the first in ring order this
+   * node is connected to (the next one when a link will not open), or be the relay when this node is one.
    */
   private async sendLive (topic: string, bytes: Uint8Array): Promise<void> {
     const self = this.c.libp2p.peerId.toString()
@@ -289,11 +289,13 @@ export class Relay {
   /** A frame of the live hop: judged like a gossipsub message, delivered here, and passed on when asked. */
   private async onFrame (from: string, frame: LiveFrame): Promise<void> {
     let topic: string | undefined
+    let decoded: Envelope | undefined
     try {
-      topic = topicOf(decodeEnvelope(frame.envelope).recipient)
+      decoded = decodeEnvelope(frame.envelope)
+      topic = topicOf(decoded.recipient)
     } catch {}
     // what does not decode, or is not inbox traffic, is counted by `judge`
-    const verdict = await this.judge(topic == null || parseTopic(topic)?.kind !== 'inbox' ? LIVE_NO_TOPIC : topic, frame.envelope)
+    const verdict = await this.judge(topic == null || parseTopic(topic)?.kind !== 'inbox' ? LIVE_NO_TOPIC : topic, frame.envelope, decoded)
     if (verdict.env == null || topic == null) return
     if (frame.relay) {
       if (this.c.isServer) this.forward(topic, frame.envelope, from)
@@ -303,17 +305,17 @@ export class Relay {
   }
 
   /**
-   * Judge one live envelope on `topic`: Accept / Reject / Ignore, and the envelope when accepted. Every
-   * refusal is counted by reason.
+   * Judge one live envelope on `topic` (`decoded`: its bytes already decoded): Accept / Reject / Ignore,
+   * and the envelope when accepted. Every refusal is counted by reason.
    */
-  private async judge (topic: string, data: Uint8Array): Promise<{ result: TopicValidatorResult, env?: Envelope }> {
+  private async judge (topic: string, data: Uint8Array, decoded?: Envelope): Promise<{ result: TopicValidatorResult, env?: Envelope }> {
     const refuse = (reason: string, result = TopicValidatorResult.Reject): { result: TopicValidatorResult } => {
       this.c.reject(reason)
       return { result }
     }
     let env: Envelope
     try {
-      env = decodeEnvelope(data)
+      env = decoded ?? decodeEnvelope(data)
     } catch (err: any) {
       return refuse(err.code === 'ERR_ENVELOPE_TOO_LARGE' ? 'oversize' : 'malformed')
     }

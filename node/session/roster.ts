@@ -297,10 +297,14 @@ export class Roster {
     await this.loading
   }
 
-  /** Fold in what is new in the roster log (in the queue, or from `load`). Best effort: the local copy stands. */
-  private async syncLog (): Promise<void> {
+  /**
+   * Fold in what is new in the roster log (in the queue, or from `load`); `poll`: only if it changed at
+   * its owners (the periodic upkeep: Feed.poll). Best effort: the local copy stands.
+   */
+  private async syncLog (poll = false): Promise<void> {
     try {
-      await this.ctx.feed(this.rosterLog, async (env) => { await this.foldLogEntry(env) }).sync()
+      const feed = this.ctx.feed(this.rosterLog, async (env) => { await this.foldLogEntry(env) })
+      await (poll ? feed.poll() : feed.sync())
     } catch (err: any) {
       log('%s: roster log sync failed: %s', this.ctx.handle, err.message)
     }
@@ -340,7 +344,7 @@ export class Roster {
 
   private async maintain (): Promise<void> {
     if (this.ctx.closed) return
-    await this.enqueue(async () => { await this.syncLog(); this.retry() }).catch((err: Error) => { log('%s: roster upkeep failed: %s', this.ctx.handle, err.message) })
+    await this.enqueue(async () => { await this.syncLog(true); this.retry() }).catch((err: Error) => { log('%s: roster upkeep failed: %s', this.ctx.handle, err.message) })
   }
 
   private key (contact: string): string { return `${this.ctx.userId}!${contact}` }
