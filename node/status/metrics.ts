@@ -82,6 +82,9 @@ export function registerChorusMetrics (registry: Registry, libp2p: ChorusLibp2p,
   }
 }
 
+/** How long one work snapshot answers the gauges of a scrape. */
+const SCRAPE_REUSE_MS = 250
+
 /** Replication figures: group commit, repair and hinted handoff, served requests. Read at scrape time. */
 export function registerReplicationMetrics (registry: Registry, r: Replication): void {
   const gauge = (name: string, help: string, read: () => number): void => {
@@ -114,7 +117,14 @@ export function registerReplicationMetrics (registry: Registry, r: Replication):
  * The work counters of `node.work()` (node/status/work.ts) as metrics: store-protocol frames and bytes
  * by direction, frame and kind; envelopes replicated by kind; LevelDB writes; gossipsub's RPC counts.
  */
-export function registerWorkMetrics (registry: Registry, read: () => Promise<WorkSnapshot>): void {
+export function registerWorkMetrics (registry: Registry, readNow: () => Promise<WorkSnapshot>): void {
+  // one snapshot serves every gauge of a scrape (each gauge collects on its own)
+  let last: { at: number, value: Promise<WorkSnapshot> } | undefined
+  const read = async (): Promise<WorkSnapshot> => {
+    const now = Date.now()
+    if (last == null || now - last.at > SCRAPE_REUSE_MS) last = { at: now, value: readNow() }
+    return await last.value
+  }
   const labelled = (name: string, help: string, labelNames: string[], fill: (w: WorkSnapshot, set: (labels: Record<string, string>, v: number) => void) => void): void => {
     new Gauge({
       name,
