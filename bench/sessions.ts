@@ -19,6 +19,7 @@ import type { AgentHandle } from './lib/agent-handle.js'
 import { sleep } from './lib/clock.js'
 import { startClients, startCluster } from './lib/cluster.js'
 import * as C from './lib/constants.js'
+import { median } from './lib/percentile.js'
 import type { Figure, Scenario, ScenarioContext, ScenarioResult } from './lib/scenario.js'
 import { sampleWork, startMeasure, type WorkSample } from './lib/work.js'
 
@@ -50,11 +51,6 @@ async function memoryOf (agents: readonly AgentHandle[]): Promise<Memory[]> {
   }))
 }
 
-function median (xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b)
-  return s.length === 0 ? NaN : s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
-}
-
 async function runSessions (ctx: ScenarioContext): Promise<ScenarioResult> {
   const { servers, sessions, clients: clientCount, seconds, settle } = ctx.params
   const replicas = Math.min(3, servers)
@@ -72,12 +68,15 @@ async function runSessions (ctx: ScenarioContext): Promise<ScenarioResult> {
 
   ctx.progress(`opening ${sessions} sessions, ${OPEN_CONCURRENCY} at a time per client process`)
   const share = (i: number): number => Math.floor(sessions / clientCount) + (i < sessions % clientCount ? 1 : 0)
-  const opened = await Promise.all(clients.map(async (c, i) => await c.request('openUsers', { prefix: `u${i}-`, count: share(i), concurrency: OPEN_CONCURRENCY }, OPEN_TIMEOUT_MS)))
+  const opened = await Promise.all(clients.map(async (c, i) => {
+    return await c.request('openUsers', { prefix: `u${i}-`, count: share(i), concurrency: OPEN_CONCURRENCY }, OPEN_TIMEOUT_MS)
+  }))
   const open = opened.reduce((n, o) => n + o.opened, 0)
   const openMs = Math.max(...opened.map((o) => o.ms))
   const errors: Record<string, number> = {}
   for (const o of opened) for (const [k, v] of Object.entries(o.errors)) errors[k] = (errors[k] ?? 0) + v
-  ctx.progress(`${open} sessions open in ${Math.round(openMs)} ms${open < sessions ? ` (${sessions - open} failed: ${JSON.stringify(errors)})` : ''}; settling for ${settle} s, then idle for ${seconds} s`)
+  const failed = open < sessions ? ` (${sessions - open} failed: ${JSON.stringify(errors)})` : ''
+  ctx.progress(`${open} sessions open in ${Math.round(openMs)} ms${failed}; settling for ${settle} s, then idle for ${seconds} s`)
   await sleep(Math.max(SETTLE_MS, settle * 1000))
 
   const samplesBefore = await sampleWork(ctx.pool.agents.filter((a) => a.alive))
@@ -120,7 +119,8 @@ async function runSessions (ctx: ScenarioContext): Promise<ScenarioResult> {
     { metric: 'idle: LevelDB writes per session, all processes', value: budget.db.writes, unit: 'writes/s' },
     { metric: 'idle: bytes on the wire per session, all processes', value: budget.wireBytes, unit: 'B/s' }
   ]
-  return { figures, details: { servers, sessions, opened: open, openErrors: errors, openMs, replicas, writeQuorum, perServer, perClientProcess, idle: { seconds, work: budget, requestsPerSessionSecond: byKind } } }
+  const idleDetails = { seconds, work: budget, requestsPerSessionSecond: byKind }
+  return { figures, details: { servers, sessions, opened: open, openErrors: errors, openMs, replicas, writeQuorum, perServer, perClientProcess, idle: idleDetails } }
 }
 
 /** Store requests sent per session-second, by the role of the sender and the request kind. */

@@ -48,7 +48,12 @@ class Link {
   private writing?: Promise<void>
   closed = false
 
-  constructor (private readonly stream: Stream, private readonly lp: LengthPrefixedStream<Stream>, private readonly counts: LiveCounts, private readonly onClose: () => void) {}
+  constructor (
+    private readonly stream: Stream,
+    private readonly lp: LengthPrefixedStream<Stream>,
+    private readonly counts: LiveCounts,
+    private readonly onClose: () => void
+  ) {}
 
   /** Queue one frame; false when the queue is full (the frame is dropped). */
   send (frame: Uint8Array): boolean {

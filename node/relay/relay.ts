@@ -259,8 +259,9 @@ export class Relay {
       return
     }
     this.ensureRelays(topic)
-    const connected = new Set(this.c.libp2p.getConnections().map((c) => c.remotePeer.toString()))
-    const order = [...relays.filter((p) => connected.has(p)), ...relays.filter((p) => !connected.has(p))]
+    // the relays' own connections, not every connection of the node: a server may hold thousands
+    const connected = relays.filter((p) => this.c.libp2p.getConnections(peerIdFromString(p)).length > 0)
+    const order = [...connected, ...relays.filter((p) => !connected.includes(p))]
     const frame = encodeLiveFrame(bytes, true)
     for (const peer of order) {
       try {

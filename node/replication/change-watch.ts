@@ -2,7 +2,7 @@
  * The cheap question an idle session asks every sync interval: has my mailbox changed at its owners
  * since I last synced? Every question asked within a short window is sent in one PROBE per owner (the
  * sessions of a node tick together, see node/session/user.ts), each owner answers the change counter of
- * each mailbox (node/store/mailbox-store.ts `ChangeSketch`), and each asker gets back one string naming
+ * each mailbox (node/store/change-sketch.ts), and each asker gets back one string naming
  * its mailbox's counters at the owners that answered. The same string later means nothing was written
  * there meanwhile; a feed syncs when it differs (node/session/feed.ts `poll`).
  */
@@ -10,16 +10,13 @@
 import { logger } from '@libp2p/logger'
 import { StoreRequest, type ReadAuth } from '../../protocol/pb/store.js'
 import type { ReplicationContext } from './context.js'
-import { MAX_PROBES } from './handlers/probe.js'
+import { PROBES_PER_REQUEST } from './handlers/probe.js'
 import type { StoreCall } from './rpc.js'
 
 const log = logger('chorus:replication:change-watch')
 
 /** How long questions are collected before they are sent (the ticks of one node fall within it). */
 export const DEFAULT_PROBE_WINDOW_MS = 15
-
-/** Probes per request (each carries a read proof of ~150 bytes). */
-const PROBES_PER_REQUEST = 1024
 
 interface Asked { mailbox: string, auth?: ReadAuth, answers: Map<string, string>, left: number, done: (key: string | undefined) => void }
 
@@ -30,9 +27,9 @@ export class ChangeWatch {
   readonly stats = { requests: 0, probes: 0 }
 
   constructor (
-    private readonly ctx: Pick<ReplicationContext, 'placement' | 'selfId' | 'guard' | 'mailboxes'>,
+    private readonly ctx: Pick<ReplicationContext, 'placement'>,
+    /** the replication call; it serves this node's own questions by its PROBE handler when it is an owner */
     private readonly call: StoreCall,
-    private readonly storesLocally: boolean,
     private readonly windowMs = DEFAULT_PROBE_WINDOW_MS
   ) {}
 
@@ -74,15 +71,11 @@ export class ChangeWatch {
   private async ask (owner: string, asked: Asked[]): Promise<void> {
     let answer: { epoch: bigint, versions: bigint[] } | undefined
     try {
-      if (owner === this.ctx.selfId && this.storesLocally) {
-        answer = await this.local(asked)
-      } else {
-        this.stats.requests++
-        this.stats.probes += asked.length
-        const res = await this.call(owner, { kind: StoreRequest.Kind.PROBE, probes: asked.map((a) => ({ mailbox: a.mailbox, auth: a.auth })) })
-        if (res.versions.length === asked.length) answer = res
-        else log('%s answered %d counters for %d probes', owner, res.versions.length, asked.length)
-      }
+      this.stats.requests++
+      this.stats.probes += asked.length
+      const res = await this.call(owner, { kind: StoreRequest.Kind.PROBE, probes: asked.map((a) => ({ mailbox: a.mailbox, auth: a.auth })) })
+      if (res.versions.length === asked.length) answer = res
+      else log('%s answered %d counters for %d probes', owner, res.versions.length, asked.length)
     } catch (err: any) {
       log('probe of %s failed: %s', owner, err.message)
     }
@@ -92,20 +85,6 @@ export class ChangeWatch {
       a.answers.set(owner, v == null ? '' : v === 0n ? '!' : `${answer!.epoch}/${v}`)
       if (--a.left === 0) a.done(keyOf(a.answers))
     })
-  }
-
-  /** The answer of this node as an owner: the same checks as the PROBE handler. */
-  private async local (asked: Asked[]): Promise<{ epoch: bigint, versions: bigint[] }> {
-    const versions: bigint[] = []
-    for (const a of asked) {
-      try {
-        await this.ctx.guard.checkRead(a.mailbox, a.auth, this.ctx.selfId)
-        versions.push(this.ctx.mailboxes.changes.version(a.mailbox))
-      } catch {
-        versions.push(0n)
-      }
-    }
-    return { epoch: this.ctx.mailboxes.changes.epoch, versions }
   }
 }
 

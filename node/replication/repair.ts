@@ -6,8 +6,8 @@
  * - Anti-entropy (every few seconds, and soon after any view change): for each mailbox held here, an
  *   owner reconciles with its co-owners (push and pull), unless neither side wrote to it since they last
  *   agreed: one PROBE per co-owner a round reads its change counters of every mailbox the two share
- *   (node/store/mailbox-store.ts `ChangeSketch`), so a quiet mesh costs a probe, not a digest per
- *   mailbox; a node that holds a mailbox it no longer owns
+ *   (node/store/change-sketch.ts), so a quiet mesh costs a probe, not a digest per mailbox; a node
+ *   that holds a mailbox it no longer owns
  *   (a server joined, or it stood in for a sloppy quorum) pushes it to the owners and deletes exactly
  *   the entries every owner confirmed.
  * - Handle claims held here are copied to owners that lack them; a claim an owner was seen to hold is
@@ -20,6 +20,7 @@ import { StoreRequest, StoreResponse } from '../../protocol/pb/store.js'
 import { conversationPeer, type Cursor } from '../store/mailbox-store.js'
 import { DEFAULT_HINT_INTERVAL_MS, DEFAULT_REPAIR_INTERVAL_MS } from './constants.js'
 import type { ReplicationContext } from './context.js'
+import { PROBES_PER_REQUEST } from './handlers/probe.js'
 import type { Reconciler } from './reconciler.js'
 import type { StoreCall } from './rpc.js'
 
@@ -30,9 +31,6 @@ const HINT_GIVE_UP_MS = 10 * 60 * 1000
 
 /** Mailboxes visited per anti-entropy round at most; the next round resumes after the last. */
 const MAILBOXES_PER_ROUND = 512
-
-/** Mailboxes (and handles) one PROBE asks about at most. */
-const PROBES_PER_REQUEST = 1024
 
 /** Counters for /metrics and tests; `unchanged`: reconciliations skipped because neither side wrote since they agreed. */
 export interface RepairStats { rounds: number, pushed: number, pulled: number, handedOff: number, hintsDelivered: number, errors: number, unchanged: number }

@@ -122,7 +122,7 @@ export class Replication {
     this.call = call
     this.writer = new Replicator(this.context, new PutBatcher(call), isServer)
     this.reader = new Reader(this.context, call, isServer)
-    this.changes = new ChangeWatch(this.context, call, isServer)
+    this.changes = new ChangeWatch(this.context, call)
     if (isServer) {
       const isLive = (peer: string): boolean => membership.stateOf(peer) === 'alive'
       // dead long enough to be forgotten: its ranges have new owners, and repair copied the data there

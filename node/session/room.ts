@@ -227,16 +227,17 @@ export class Room extends EventEmitter<RoomEvents> {
 
   /** State first, then messages. Concurrent calls share one run. */
   async sync (): Promise<void> {
-    if (this.syncing != null) return this.syncing
-    this.syncing = this.syncOnce(false).finally(() => { this.syncing = undefined })
-    return this.syncing
+    return await this.run(false)
   }
 
   /** `sync`, each log only if it changed at its owners (Feed.poll); joins a run in progress. */
   async poll (): Promise<void> {
-    if (this.syncing != null) return this.syncing
-    this.syncing = this.syncOnce(true).finally(() => { this.syncing = undefined })
-    return this.syncing
+    return await this.run(true)
+  }
+
+  private async run (poll: boolean): Promise<void> {
+    this.syncing ??= this.syncOnce(poll).finally(() => { this.syncing = undefined })
+    return await this.syncing
   }
 
   private async syncOnce (poll: boolean): Promise<void> {

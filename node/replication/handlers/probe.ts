@@ -1,6 +1,6 @@
 /**
- * PROBE: for each mailbox asked about, its change counter here (node/store/mailbox-store.ts
- * `ChangeSketch`), under the same read checks as FETCH. One request carries every session of the asking
+ * PROBE: for each mailbox asked about, its change counter here (node/store/change-sketch.ts), under the
+ * same read checks as FETCH. One request carries every session of the asking
  * node that this server owns a mailbox of, so an idle node costs each owner one small request per sync
  * interval, not one listing per session and log. A mailbox the proof does not open answers 0 (the
  * session's full sync then meets the refusal itself), and refusals are counted like FETCH's. A server
@@ -14,6 +14,9 @@ import { Rejection } from './rejection.js'
 
 /** Mailboxes one PROBE may ask about (the decoder refuses more). */
 export const MAX_PROBES = 4096
+
+/** Mailboxes an asker puts in one PROBE (each may carry a read proof of ~150 bytes). */
+export const PROBES_PER_REQUEST = 1024
 
 export const handleProbe: StoreHandler = async (req, from, ctx) => {
   const versions: bigint[] = []

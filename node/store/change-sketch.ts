@@ -1,0 +1,44 @@
+/**
+ * The change counters behind PROBE (node/replication/handlers/probe.ts): what an idle session and
+ * anti-entropy ask an owner instead of listing or digesting a mailbox.
+ */
+
+import { randomBytes } from 'node:crypto'
+
+/** Slots of the change sketch: mailboxes share a counter when their names hash alike (a wasted sync, no more). */
+const CHANGE_SLOTS = 1 << 16
+
+/**
+ * Which mailboxes changed here, cheaply: a counter per slot, bumped after every write to a mailbox of
+ * the slot is on disk (entries, tombstones, expiries, handed-off deletions), and an epoch drawn at each
+ * start (counters start again from 0 with it). A reader that saw (epoch, counter) of its mailbox before a
+ * sync, and sees the same pair later, knows nothing was written there since: its sync can wait. 256 KiB
+ * whatever the number of mailboxes.
+ */
+export class ChangeSketch {
+  readonly epoch = randomBytes(8).readBigUInt64BE()
+  private readonly counters = new Uint32Array(CHANGE_SLOTS)
+
+  /** The change counter of `mailbox` (≥ 1). */
+  version (mailbox: string): bigint {
+    return BigInt(this.counters[slotOf(mailbox)]) + 1n
+  }
+
+  /** Note a write to each of `mailboxes` (after it is visible to readers). */
+  bump (mailboxes: Iterable<string>): void {
+    for (const m of mailboxes) {
+      const i = slotOf(m)
+      this.counters[i] = (this.counters[i] + 1) >>> 0
+    }
+  }
+}
+
+/** FNV-1a of a mailbox name, to a sketch slot. */
+function slotOf (mailbox: string): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < mailbox.length; i++) {
+    h ^= mailbox.charCodeAt(i)
+    h = Math.imul(h, 0x01000193)
+  }
+  return (h >>> 0) & (CHANGE_SLOTS - 1)
+}
