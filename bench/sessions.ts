@@ -3,8 +3,11 @@
  * them own every user at the default S = 3, so every server serves every session), and C client
  * processes that open `sessions` user sessions between them. Measures:
  *
- * - a server's RSS and heap idle, with the client nodes connected, and with every session open: the
- *   memory per connected client node and per open session, on every server (the median is reported);
+ * - a server's RSS and heap idle (just after the mesh formed, and again after `quiet` seconds in which
+ *   nothing happened: startup's burst of allocation grows V8's young generation, which V8 gives back once
+ *   the process has been quiet for a while), with the client nodes connected (also after `quiet`
+ *   seconds), and with every session open: the memory per connected client node and per open session, on
+ *   every server (the median is reported);
  * - a client process's RSS per session it hosts;
  * - then, after `settle` seconds (the servers' anti-entropy absorbs what opening the sessions wrote:
  *   handles, prekeys, rosters), for `seconds`, nothing but the sessions' own upkeep (sync, presence,
@@ -37,6 +40,7 @@ export const sessionsScenario: Scenario = {
     { name: 'sessions', help: 'user sessions opened, over all client processes', default: 1000, min: 1, max: 20_000 },
     { name: 'clients', help: 'client processes hosting the sessions', default: 4, min: 1, max: 32 },
     { name: 'seconds', help: 'length of the idle measurement', default: 10, min: 1, max: C.MAX_SECONDS },
+    { name: 'quiet', help: 'seconds of quiet before the idle and connected memory readings', default: C.DEFAULT_IDLE_BEFORE_RSS_MS / 1000, min: 0, max: 600 },
     { name: 'settle', help: 'seconds to wait after the sessions opened (anti-entropy absorbs their first writes)', default: 45, min: 0, max: 600 }
   ],
   run: runSessions
@@ -52,17 +56,20 @@ async function memoryOf (agents: readonly AgentHandle[]): Promise<Memory[]> {
 }
 
 async function runSessions (ctx: ScenarioContext): Promise<ScenarioResult> {
-  const { servers, sessions, clients: clientCount, seconds, settle } = ctx.params
+  const { servers, sessions, clients: clientCount, seconds, settle, quiet } = ctx.params
   const replicas = Math.min(3, servers)
   const writeQuorum = Math.min(2, replicas)
   ctx.progress(`topology: 1 bootstrap + ${servers} servers + ${clientCount} client processes; ${sessions} sessions; N = ${replicas}, W = ${writeQuorum}`)
   const cluster = await startCluster(ctx.pool, { servers, progress: ctx.progress, replication: C.UNLIMITED })
   await sleep(SETTLE_MS)
+  const started = await memoryOf(cluster.servers)
+  ctx.progress(`servers up; ${quiet} s of quiet before the idle reading`)
+  await sleep(quiet * 1000)
   const idle = await memoryOf(cluster.servers)
 
   const names = Array.from({ length: clientCount }, (_, i) => `c${i}`)
   const clients = await startClients(ctx.pool, cluster, names, { replicas, writeQuorum })
-  await sleep(SETTLE_MS)
+  await sleep(Math.max(SETTLE_MS, quiet * 1000))
   const connected = await memoryOf(cluster.servers)
   const clientsBare = await memoryOf(clients)
 
@@ -91,6 +98,7 @@ async function runSessions (ctx: ScenarioContext): Promise<ScenarioResult> {
 
   const perServer = cluster.servers.map((s, i) => ({
     name: s.name,
+    startedRssMB: started[i].rss / 2 ** 20,
     idleRssMB: idle[i].rss / 2 ** 20,
     perClientKiB: (connected[i].rss - idle[i].rss) / clientCount / 1024,
     perSessionRssKiB: (loaded[i].rss - connected[i].rss) / Math.max(1, open) / 1024,
@@ -105,7 +113,8 @@ async function runSessions (ctx: ScenarioContext): Promise<ScenarioResult> {
   }))
   const us = (ms: number): number => ms * 1000
   const figures: Figure[] = [
-    { metric: 'server RSS idle (median)', value: median(perServer.map((s) => s.idleRssMB)), unit: 'MB' },
+    { metric: 'server RSS just after the mesh formed (median)', value: median(perServer.map((s) => s.startedRssMB)), unit: 'MB' },
+    { metric: `server RSS idle, after ${quiet} s quiet (median)`, value: median(perServer.map((s) => s.idleRssMB)), unit: 'MB' },
     { metric: 'server RSS per connected client node (median)', value: median(perServer.map((s) => s.perClientKiB)), unit: 'KiB' },
     { metric: `server RSS per open session, ${open} open (median)`, value: median(perServer.map((s) => s.perSessionRssKiB)), unit: 'KiB' },
     { metric: 'server heap per open session (median)', value: median(perServer.map((s) => s.perSessionHeapKiB)), unit: 'KiB' },
