@@ -21,6 +21,8 @@ interface Setting {
   env: string
   key: keyof FileConfig
   multiple?: boolean
+  /** a flag without a value (`--xmpp-allow-plaintext`); in the environment and the file: true/false */
+  boolean?: boolean
   help: string
 }
 
@@ -40,6 +42,12 @@ export interface FileConfig {
   senderBurst?: number
   mesh?: string
   cert?: string
+  xmpp?: string
+  xmppDomain?: string
+  xmppCert?: string
+  xmppKey?: string
+  xmppAllowPlaintext?: boolean
+  xmppMaxConnections?: number
 }
 
 /** The settings, in the order `--help` lists them. */
@@ -54,6 +62,12 @@ export const SETTINGS: Setting[] = [
   { flag: 'mesh', env: 'CHORUS_MESH', key: 'mesh', help: 'mesh id of a federated mesh (chorus mesh init): only servers it admitted own data (default: an open mesh)' },
   { flag: 'cert', env: 'CHORUS_CERT', key: 'cert', help: 'a server\'s admission certificate file (chorus mesh admit), with --mesh' },
   { flag: 'http', env: 'CHORUS_HTTP', key: 'http', help: 'HOST:PORT for /health, /status and /metrics (off by default)' },
+  { flag: 'xmpp', env: 'CHORUS_XMPP', key: 'xmpp', help: 'HOST:PORT for the XMPP gateway: Jabber clients connect here (off by default; 5222 is usual)' },
+  { flag: 'xmpp-domain', env: 'CHORUS_XMPP_DOMAIN', key: 'xmppDomain', help: 'the mesh\'s XMPP domain, the same on every gateway: JIDs are handle@domain (default chorus.localhost)' },
+  { flag: 'xmpp-cert', env: 'CHORUS_XMPP_CERT', key: 'xmppCert', help: 'PEM certificate file for STARTTLS (default: a self-signed one made on first start)' },
+  { flag: 'xmpp-key', env: 'CHORUS_XMPP_KEY', key: 'xmppKey', help: 'PEM private key file of --xmpp-cert' },
+  { flag: 'xmpp-allow-plaintext', env: 'CHORUS_XMPP_ALLOW_PLAINTEXT', key: 'xmppAllowPlaintext', boolean: true, help: 'let XMPP clients log in without STARTTLS (loopback tests only)' },
+  { flag: 'xmpp-max-connections', env: 'CHORUS_XMPP_MAX_CONNECTIONS', key: 'xmppMaxConnections', help: 'XMPP connections served at once (1-1000000, default 10000)' },
   { flag: 'probe-interval', env: 'CHORUS_PROBE_INTERVAL', key: 'probeInterval', help: 'ms between membership probes (50-60000, default 1000)' },
   { flag: 'suspicion-timeout', env: 'CHORUS_SUSPICION_TIMEOUT', key: 'suspicionTimeout', help: 'ms a silent peer stays suspect before it leaves the view (100-600000, default 4000)' },
   { flag: 'sender-rate', env: 'CHORUS_SENDER_RATE', key: 'senderRate', help: 'envelopes a second one sender may store through this server, sustained (1-1000000, default 100)' },
@@ -77,7 +91,7 @@ export function parseInvocation (argv: string[], env: NodeJS.ProcessEnv = proces
     version: { type: 'boolean', short: 'v' },
     config: { type: 'string' }
   }
-  for (const s of SETTINGS) flagSpec[s.flag] = { type: 'string', multiple: s.multiple === true }
+  for (const s of SETTINGS) flagSpec[s.flag] = s.boolean === true ? { type: 'boolean' } : { type: 'string', multiple: s.multiple === true }
   let parsed
   try {
     parsed = parseArgs({ args: argv, options: flagSpec, allowPositionals: true, strict: true })
@@ -131,7 +145,40 @@ function toNodeOptions (m: Record<string, unknown>): ChorusNodeOptions {
   if (m.senderRate != null) replication.senderRate = integer('--sender-rate', m.senderRate, 1, 1_000_000)
   if (m.senderBurst != null) replication.senderBurst = integer('--sender-burst', m.senderBurst, 1, 10_000_000)
   if (Object.keys(replication).length > 0) opts.replication = replication
+  if (m.xmpp != null) {
+    hostPort('--xmpp', m.xmpp)
+    opts.xmpp = { listen: String(m.xmpp), allowPlaintext: bool('--xmpp-allow-plaintext', m.xmppAllowPlaintext ?? false) }
+    if (m.xmppDomain != null) opts.xmpp.domain = String(m.xmppDomain)
+    if ((m.xmppCert == null) !== (m.xmppKey == null)) throw new InvalidOptionError(m.xmppCert == null ? '--xmpp-cert' : '--xmpp-key', 'give both --xmpp-cert and --xmpp-key, or neither')
+    if (m.xmppCert != null) opts.xmpp.cert = readPem('--xmpp-cert', String(m.xmppCert))
+    if (m.xmppKey != null) opts.xmpp.key = readPem('--xmpp-key', String(m.xmppKey))
+    if (m.xmppMaxConnections != null) opts.xmpp.maxConnections = integer('--xmpp-max-connections', m.xmppMaxConnections, 1, 1_000_000)
+  } else {
+    for (const [k, flag] of [['xmppDomain', 'xmpp-domain'], ['xmppCert', 'xmpp-cert'], ['xmppKey', 'xmpp-key'], ['xmppMaxConnections', 'xmpp-max-connections']] as const) {
+      if (m[k] != null) throw new InvalidOptionError(`--${flag}`, 'belongs to the XMPP gateway: give --xmpp HOST:PORT too')
+    }
+  }
   return opts
+}
+
+/** A boolean setting: a flag is true; the environment and the file say true/false (or 1/0). */
+function bool (name: string, v: unknown): boolean {
+  if (typeof v === 'boolean') return v
+  if (v === 'true' || v === '1') return true
+  if (v === 'false' || v === '0' || v === '') return false
+  throw new InvalidOptionError(name, `must be true or false (got ${JSON.stringify(v)})`)
+}
+
+/** A PEM file, read and bounded. */
+function readPem (name: string, path: string): string {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (err: any) {
+    throw new InvalidOptionError(name, `cannot read ${path}: ${err.code ?? err.message}`)
+  }
+  if (text.length > 256 * 1024 || !text.includes('-----BEGIN')) throw new InvalidOptionError(name, `${path} is not a PEM file`)
+  return text
 }
 
 function list (name: string, v: unknown): string[] {
@@ -163,8 +210,8 @@ function readConfigFile (path: string): FileConfig {
 
 /** The help text of `chorus` or of one command. */
 export function helpText (command?: Command): string {
-  const flags = SETTINGS.map((s) => `  --${s.flag.padEnd(18)} ${s.help}\n  ${''.padEnd(20)} env ${s.env}`).join('\n')
-  const common = `${flags}\n  --config FILE        JSON file with any of: ${[...FILE_KEYS].join(', ')}\n  ${''.padEnd(20)} env CHORUS_CONFIG\n  -h, --help           this help\n\nPrecedence: flag > environment variable > config file > default.`
+  const flags = SETTINGS.map((s) => `  --${s.flag.padEnd(20)} ${s.help}\n  ${''.padEnd(22)} env ${s.env}`).join('\n')
+  const common = `${flags}\n  --${'config FILE'.padEnd(20)} JSON file with any of: ${[...FILE_KEYS].join(', ')}\n  ${''.padEnd(22)} env CHORUS_CONFIG\n  ${'-h, --help'.padEnd(22)} this help\n\nPrecedence: flag > environment variable > config file > default.`
   if (command === 'start') {
     return `Usage: chorus start [flags]\n\nStart a node and join the mesh through --bootstrap peers (with none, it is a mesh of one).\nPrints its peer id and the multiaddrs other nodes pass to --bootstrap; logs peers joining and leaving;\nstops cleanly on SIGINT or SIGTERM.\n\n${common}\n`
   }

@@ -117,6 +117,8 @@ async function main (argv: string[]): Promise<void> {
   for (const a of node.multiaddrs()) say(`listening: ${a}`)
   const http = node.httpAddress()
   if (http != null) say(`http: http://${http}/status`)
+  const xmpp = node.xmppAddress()
+  if (xmpp != null) say(`xmpp: ${xmpp} for ${node.options.xmpp?.domain ?? ''}${node.options.xmpp?.allowPlaintext === true ? ' (plaintext allowed)' : ' (STARTTLS required)'}`)
   if (node.options.bootstrap.length === 0 && node.role !== 'bootstrap') say('no --bootstrap given: this node is a mesh of its own until others join it')
   sayAdmission(node)
   node.on('member:join', (m) => { say(`${new Date().toISOString()} peer joined ${m.peerId} (${m.role})`) })

@@ -18,6 +18,7 @@ import { registerChorusMetrics, registerRelayMetrics, registerReplicationMetrics
 import { Relay } from './relay/relay.js'
 import { parseTopic } from '../protocol/topics.js'
 import { StatusServer } from './status/http.js'
+import { XmppGateway } from './xmpp/gateway.js'
 import { Dashboard } from './status/dashboard.js'
 import { countWrites, openDb, peerMemory, revocationStore, type ChorusDb, type WriteCounts } from './store/db.js'
 import { PubsubCounters } from './relay/pubsub-counters.js'
@@ -98,6 +99,7 @@ const NODE_OPTIONS: Record<keyof ChorusNodeOptions, Rule> = {
   relay: rule.any(),
   mesh: rule.any(),
   certificate: rule.any(),
+  xmpp: rule.any(),
   connectionGater: rule.any()
 }
 
@@ -134,7 +136,10 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
   private relayPart?: Relay
   private readonly onView = (): void => { this.relayPart?.refresh() }
   private readonly users = new Map<string, User>()
+  /** sessions being closed by `closeUser`: a reopen waits for the close to finish */
+  private readonly closing = new Map<string, Promise<void>>()
   private http?: StatusServer
+  private xmpp?: XmppGateway
   private counters?: ChorusCounters
   private lifecycle: NodeLifecycle = 'created'
   private starting?: Promise<void>
@@ -252,6 +257,14 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
       }
       this.startedAt = Date.now()
       this.lifecycle = 'started'
+      if (this.options.xmpp != null) {
+        this.xmpp = new XmppGateway(this, this.options.xmpp)
+        try {
+          await this.xmpp.start()
+        } catch (err: any) {
+          throw err.code === 'EADDRINUSE' ? new ListenError(`cannot listen for XMPP on ${this.options.xmpp.host}:${this.options.xmpp.port} (address already in use)`) : err
+        }
+      }
       log('started %s as %s on %s', this.peerId, this.role, this.multiaddrs().join(' '))
     } catch (err) {
       await this.teardown()
@@ -301,7 +314,8 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
     requireOptions('options', o, OPEN_USER_OPTIONS)
     if (this.lifecycle !== 'started') throw new NodeStateError('start the node before opening users')
     const existing = this.users.get(handle)
-    if (existing != null) return existing
+    if (existing != null && !existing.closed) return existing
+    if (existing != null) await this.closing.get(handle)
     const replication = this.replication
     const deadline = Date.now() + (o.timeoutMs ?? 10_000)
     while (replication.placement.serverCount() === 0) {
@@ -316,6 +330,22 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
     this.users.set(handle, user)
     await user.open()
     return user
+  }
+
+  /**
+   * Close a user's session on this node (what `openUser` opened): contacts are told the user went
+   * offline, and what was shown is marked seen. The next `openUser` of the handle opens a fresh session
+   * that catches up from there. A handle not open here is a no-op.
+   */
+  async closeUser (handle: string): Promise<void> {
+    const user = this.users.get(handle)
+    if (user == null) return
+    const closing = (async () => {
+      await user.close()
+      if (this.users.get(handle) === user) this.users.delete(handle)
+    })()
+    this.closing.set(handle, closing)
+    try { await closing } finally { if (this.closing.get(handle) === closing) this.closing.delete(handle) }
   }
 
   /** Full multiaddrs, with `/p2p/<peer id>`: what another node passes to `--bootstrap`. */
@@ -375,6 +405,16 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
     return out
   }
 
+  /** The bound `host:port` of the XMPP gateway, if it runs (useful with port 0). */
+  xmppAddress (): string | undefined {
+    return this.xmpp?.address()
+  }
+
+  /** The XMPP gateway's counts, if it runs. */
+  get gateway (): XmppGateway | undefined {
+    return this.xmpp
+  }
+
   /** The bound address of the HTTP endpoint, if it runs (useful with port 0). */
   httpAddress (): string | undefined {
     return this.http?.address()
@@ -388,6 +428,7 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
     const step = async (what: string, fn: () => Promise<void> | undefined): Promise<void> => {
       try { await fn() } catch (err: any) { log.error('stopping %s failed: %s', what, err.message) }
     }
+    await step('xmpp', async () => this.xmpp?.stop())
     await step('http', async () => this.http?.stop())
     await step('users', async () => { await Promise.all([...this.users.values()].map(async (u) => u.close())); this.users.clear() })
     this.membership.off('member:join', this.onView)
@@ -399,6 +440,7 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
     await step('libp2p', async () => this.libp2p.stop())
     await step('database', async () => this.db?.close())
     this.http = undefined
+    this.xmpp = undefined
     this.db = undefined
     this.replicationPart = undefined
     this.relayPart = undefined

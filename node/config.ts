@@ -16,6 +16,10 @@ import {
 } from './constants.js'
 import { DataDirError, InvalidOptionError } from './errors.js'
 import type { MembershipInit } from './membership/index.js'
+import type { XmppGatewayOptions } from './xmpp/gateway.js'
+
+/** The XMPP domain when none is given. */
+export const DEFAULT_XMPP_DOMAIN = 'chorus.localhost'
 
 /** Options of `createNode`. Only `dataDir` matters for a first node; everything has a default. */
 export interface ChorusNodeOptions {
@@ -53,8 +57,34 @@ export interface ChorusNodeOptions {
   mesh?: string
   /** A server's admission certificate for `mesh` (the bytes of `chorus mesh admit`'s certificate). */
   certificate?: Uint8Array
+  /**
+   * The XMPP gateway (servers only): Jabber clients connect here and chat on the mesh. Off when absent.
+   * `listen` is `HOST:PORT` (5222 is XMPP's usual port).
+   */
+  xmpp?: XmppOptions
   /** Advanced: a libp2p connection gater (which peers this node may talk to). Tests use it to cut partitions. */
   connectionGater?: ConnectionGater
+}
+
+/** Options of the XMPP gateway. */
+export interface XmppOptions {
+  listen: string
+  /** the mesh's XMPP domain: JIDs are `handle@domain`; the same on every gateway of a mesh @default 'chorus.localhost' */
+  domain?: string
+  /** accept logins without STARTTLS (loopback tests and benchmarks) @default false */
+  allowPlaintext?: boolean
+  /** PEM certificate and key for STARTTLS; absent: a self-signed one made on first start */
+  cert?: string
+  key?: string
+  /** connections served at once; more are refused with a stream error @default 10000 */
+  maxConnections?: number
+  /** stanzas a second one connection may send, sustained and in a burst @default 100, 500 */
+  stanzaRate?: number
+  stanzaBurst?: number
+  /** bytes of one stanza @default 262144 */
+  maxStanzaBytes?: number
+  /** ms a connection has to log in @default 60000 */
+  authTimeoutMs?: number
 }
 
 /** Options after validation and defaults: what the node runs with. */
@@ -74,6 +104,7 @@ export interface ResolvedOptions {
   /** the mesh id, when the mesh is closed */
   mesh?: string
   certificate?: Uint8Array
+  xmpp?: XmppGatewayOptions
   connectionGater?: ConnectionGater
 }
 
@@ -93,7 +124,8 @@ export function resolveOptions (options: ChorusNodeOptions = {}): ResolvedOption
   const http = options.http == null ? undefined : hostPort('http', options.http)
   const allowPrivateAddresses = options.allowPrivateAddresses ?? [...listen, ...bootstrap].some(isLoopback)
   const { mesh, certificate } = admission(role, options.mesh, options.certificate)
-  return { mesh, certificate, role, dataDir, listen, bootstrap, replicas, writeQuorum, capacity, http, allowPrivateAddresses, membership: membershipTimings(options.membership ?? {}), replication: replicationTimings(options.replication ?? {}), relay: bounded('relay', options.relay ?? {}, RELAY_BOUNDS), connectionGater: options.connectionGater }
+  const xmpp = options.xmpp == null ? undefined : xmppOptions(role, options.xmpp)
+  return { xmpp, mesh, certificate, role, dataDir, listen, bootstrap, replicas, writeQuorum, capacity, http, allowPrivateAddresses, membership: membershipTimings(options.membership ?? {}), replication: replicationTimings(options.replication ?? {}), relay: bounded('relay', options.relay ?? {}, RELAY_BOUNDS), connectionGater: options.connectionGater }
 }
 
 /**
@@ -113,6 +145,38 @@ function admission (role: Role, mesh: unknown, certificate: unknown): { mesh?: s
   if (role !== 'server') throw new InvalidOptionError('certificate', `only a server needs a certificate (this node runs as ${role})`)
   try { decodeCertificate(certificate) } catch (err: any) { throw new InvalidOptionError('certificate', err.message) }
   return { mesh, certificate }
+}
+
+/** The XMPP domain's shape: DNS labels (RFC 7622 domainpart, ASCII only here). */
+const XMPP_DOMAIN = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/
+const XMPP_KEYS = new Set(['listen', 'domain', 'allowPlaintext', 'cert', 'key', 'maxConnections', 'stanzaRate', 'stanzaBurst', 'maxStanzaBytes', 'authTimeoutMs'])
+
+function xmppOptions (role: Role, x: unknown): XmppGatewayOptions {
+  if (x == null || typeof x !== 'object') throw new InvalidOptionError('xmpp', 'must be an object with at least `listen`')
+  for (const k of Object.keys(x)) if (!XMPP_KEYS.has(k)) throw new InvalidOptionError(`xmpp.${k}`, 'unknown option')
+  if (role !== 'server') throw new InvalidOptionError('xmpp', `only a server runs the XMPP gateway (this node runs as ${role})`)
+  const o = x as XmppOptions
+  const { host, port } = hostPort('xmpp.listen', o.listen)
+  const domain = o.domain ?? DEFAULT_XMPP_DOMAIN
+  if (typeof domain !== 'string' || !XMPP_DOMAIN.test(domain)) throw new InvalidOptionError('xmpp.domain', `must be a lower-case DNS name (got ${JSON.stringify(domain)})`)
+  if (o.allowPlaintext != null && typeof o.allowPlaintext !== 'boolean') throw new InvalidOptionError('xmpp.allowPlaintext', 'must be true or false')
+  if ((o.cert == null) !== (o.key == null)) throw new InvalidOptionError(o.cert == null ? 'xmpp.cert' : 'xmpp.key', 'give both the certificate and its key, or neither')
+  for (const [k, v] of [['cert', o.cert], ['key', o.key]] as const) {
+    if (v != null && (typeof v !== 'string' || !v.includes('-----BEGIN'))) throw new InvalidOptionError(`xmpp.${k}`, 'must be PEM text')
+  }
+  return {
+    host,
+    port,
+    domain,
+    allowPlaintext: o.allowPlaintext ?? false,
+    cert: o.cert,
+    key: o.key,
+    maxConnections: integer('xmpp.maxConnections', o.maxConnections ?? 10_000, 1, 1_000_000),
+    stanzaRate: integer('xmpp.stanzaRate', o.stanzaRate ?? 100, 1, 1_000_000),
+    stanzaBurst: integer('xmpp.stanzaBurst', o.stanzaBurst ?? 500, 1, 10_000_000),
+    authTimeoutMs: integer('xmpp.authTimeoutMs', o.authTimeoutMs ?? 60_000, 100, 3_600_000),
+    limits: { maxStanzaBytes: integer('xmpp.maxStanzaBytes', o.maxStanzaBytes ?? 256 * 1024, 1024, 16 * 1024 * 1024) }
+  }
 }
 
 /** The listen addresses used when none are given. A client needs no fixed port. */

@@ -1,0 +1,297 @@
+/**
+ * One client-to-server XMPP connection (RFC 6120) over TCP: stream headers and features, STARTTLS,
+ * SASL, in-band registration before login (XEP-0077), resource binding, then stanzas, which it hands
+ * to the gateway. Everything it reads is bounded (xml-stream.ts); a client that breaks the protocol gets
+ * a stream error and is disconnected, and nobody else notices.
+ */
+
+import { randomBytes } from 'node:crypto'
+import type { Socket } from 'node:net'
+import { TLSSocket, type SecureContext } from 'node:tls'
+import xml, { type Element } from '@xmpp/xml'
+import { HANDLE_PATTERN } from '../../protocol/handle.js'
+import { errorReply, StanzaError, StreamError } from './errors.js'
+import { MECHANISMS, parsePlain, SaslError, ScramServer, clientKeyFor, prep, type ScramHash, type ScramMechanism } from './sasl.js'
+import { XmlStream, type XmlStreamLimits } from './xml-stream.js'
+import type { AccountRecord } from './accounts.js'
+
+export const NS_CLIENT = 'jabber:client'
+export const NS_STREAMS = 'http://etherx.jabber.org/streams'
+export const NS_TLS = 'urn:ietf:params:xml:ns:xmpp-tls'
+export const NS_SASL = 'urn:ietf:params:xml:ns:xmpp-sasl'
+export const NS_BIND = 'urn:ietf:params:xml:ns:xmpp-bind'
+export const NS_SESSION = 'urn:ietf:params:xml:ns:xmpp-session'
+export const NS_REGISTER = 'jabber:iq:register'
+export const NS_REGISTER_FEATURE = 'http://jabber.org/features/iq-register'
+
+/** SASL failures a connection takes before it is closed (RFC 6120 §6.4.5: between 2 and 5). */
+export const MAX_AUTH_FAILURES = 3
+
+/** What a connection asks of its gateway. */
+export interface ConnectionHost {
+  readonly domain: string
+  readonly allowPlaintext: boolean
+  readonly limits: XmlStreamLimits
+  /** the TLS context for STARTTLS (absent: STARTTLS is not offered) */
+  tls: () => SecureContext | undefined
+  account: (handle: string) => Promise<AccountRecord | undefined>
+  /** XEP-0077: create `handle` mesh-wide; throws StanzaError on a taken handle or bad input */
+  register: (handle: string, password: string) => Promise<void>
+  /** a login succeeded: open the user's session with the key the login proved */
+  login: (conn: Connection, record: AccountRecord, hash: ScramHash, clientKey: Buffer) => Promise<void>
+  /** pick the resource (the client's wish if free) and attach the connection to the user */
+  bind: (conn: Connection, wish: string) => Promise<string>
+  /** a stanza from a bound connection */
+  stanza: (conn: Connection, el: Element) => Promise<void>
+  /** the connection ended (after bind or not) */
+  closed: (conn: Connection, why: string) => void
+  /** a rejected input, for the operator's counters */
+  reject: (reason: string) => void
+  /** a stanza may pass (token bucket per connection) */
+  admit: (conn: Connection) => boolean
+}
+
+type Phase = 'open' | 'tls' | 'auth' | 'bind' | 'ready' | 'closed'
+
+export class Connection {
+  readonly id = randomBytes(8).toString('hex')
+  handle?: string
+  resource?: string
+  private socket: Socket
+  private stream!: XmlStream
+  private phase: Phase = 'open'
+  private secure = false
+  private authed = false
+  private failures = 0
+  private scram?: { server: ScramServer, record?: AccountRecord, handle: string }
+  private queue: Promise<void> = Promise.resolve()
+  private authTimer?: NodeJS.Timeout
+
+  constructor (socket: Socket, private readonly host: ConnectionHost, authTimeoutMs: number) {
+    this.socket = socket
+    this.listen(socket)
+    this.authTimer = setTimeout(() => { this.fail(new StreamError('connection-timeout', 'no login in time')) }, authTimeoutMs)
+    this.authTimer.unref()
+  }
+
+  get jid (): string { return `${this.handle ?? ''}@${this.host.domain}/${this.resource ?? ''}` }
+  get bareJid (): string { return `${this.handle ?? ''}@${this.host.domain}` }
+  get isOpen (): boolean { return this.phase !== 'closed' }
+  get remote (): string { return `${this.socket.remoteAddress ?? '?'}:${this.socket.remotePort ?? 0}` }
+
+  /** Send a stanza (or any element) to the client. */
+  send (el: Element | string): void {
+    if (this.phase === 'closed') return
+    this.socket.write(typeof el === 'string' ? el : el.toString())
+  }
+
+  /** End the stream politely (or with a stream error) and close the socket. */
+  close (err?: StreamError): void {
+    if (this.phase === 'closed') return
+    if (err != null) this.send(err.toElement())
+    this.send('</stream:stream>')
+    this.phase = 'closed'
+    clearTimeout(this.authTimer)
+    this.socket.end()
+    setTimeout(() => { this.socket.destroy() }, 2000).unref()
+    this.host.closed(this, err?.message ?? 'closed')
+  }
+
+  private fail (err: StreamError): void {
+    this.host.reject(`stream-${err.condition}`)
+    this.close(err)
+  }
+
+  private listen (socket: Socket): void {
+    this.stream = this.newStream()
+    socket.on('data', (chunk: Buffer) => { this.stream.write(chunk) })
+    socket.on('error', () => { socket.destroy() })
+    socket.on('close', () => {
+      if (this.phase === 'closed') return
+      this.phase = 'closed'
+      clearTimeout(this.authTimer)
+      this.host.closed(this, 'disconnected')
+    })
+  }
+
+  private newStream (): XmlStream {
+    return new XmlStream({
+      open: (attrs) => { this.opened(attrs) },
+      stanza: (el) => { this.queue = this.queue.then(async () => { await this.element(el) }).catch((err: Error) => { this.fail(new StreamError('internal-server-error', err.message)) }) },
+      close: () => { this.close() },
+      error: (err) => { this.fail(err) }
+    }, this.host.limits)
+  }
+
+  /** A stream header came: answer with ours and the features of this phase. */
+  private opened (attrs: Record<string, string>): void {
+    this.send(`<?xml version='1.0'?><stream:stream xmlns='${NS_CLIENT}' xmlns:stream='${NS_STREAMS}' id='${randomBytes(8).toString('hex')}' from='${this.host.domain}' version='1.0' xml:lang='en'>`)
+    if (attrs['xmlns:stream'] !== NS_STREAMS) { this.fail(new StreamError('invalid-namespace', 'the stream namespace must be http://etherx.jabber.org/streams')); return }
+    if ((attrs.xmlns ?? NS_CLIENT) !== NS_CLIENT) { this.fail(new StreamError('invalid-namespace', 'this is a client-to-server port: jabber:client')); return }
+    if (attrs.to !== this.host.domain) { this.fail(new StreamError('host-unknown', `this service is ${this.host.domain}`)); return }
+    if (attrs.version !== '1.0') { this.fail(new StreamError('unsupported-version', 'XMPP 1.0 streams only')); return }
+    const features = xml('stream:features')
+    if (!this.authed) {
+      const tls = !this.secure && this.host.tls() != null
+      if (tls) features.append(xml('starttls', { xmlns: NS_TLS }, this.host.allowPlaintext ? undefined as any : xml('required')))
+      if (this.secure || this.host.allowPlaintext) {
+        const mechs = xml('mechanisms', { xmlns: NS_SASL }, ...Object.keys(MECHANISMS).map((m) => xml('mechanism', {}, m)))
+        if (this.secure) mechs.append(xml('mechanism', {}, 'PLAIN'))
+        features.append(mechs)
+        features.append(xml('register', { xmlns: NS_REGISTER_FEATURE }))
+      }
+      this.phase = 'auth'
+    } else {
+      features.append(xml('bind', { xmlns: NS_BIND }))
+      features.append(xml('session', { xmlns: NS_SESSION }, xml('optional')))
+      this.phase = 'bind'
+    }
+    this.send(features)
+  }
+
+  private async element (el: Element): Promise<void> {
+    if (this.phase === 'closed') return
+    if (el.name === 'starttls' && el.attrs.xmlns === NS_TLS) { this.startTls(); return }
+    const mayAuth = this.secure || this.host.allowPlaintext
+    if (this.phase === 'auth' && !mayAuth) {
+      this.fail(new StreamError('policy-violation', 'STARTTLS is required before anything else'))
+      return
+    }
+    if (el.attrs.xmlns === NS_SASL && this.phase === 'auth') { await this.sasl(el); return }
+    if (el.name === 'iq' && this.phase === 'auth') { await this.preAuthIq(el); return }
+    if (el.name === 'iq' && this.phase === 'bind') { await this.bindIq(el); return }
+    if (this.phase === 'ready' && (el.name === 'message' || el.name === 'presence' || el.name === 'iq')) {
+      if (!this.host.admit(this)) {
+        this.host.reject('xmpp-flood')
+        if (el.attrs.type !== 'error' && el.attrs.type !== 'result') this.send(errorReply(el, new StanzaError('policy-violation', 'too many stanzas: slow down'), this.host.domain))
+        return
+      }
+      el.attrs.from = this.jid
+      await this.host.stanza(this, el)
+      return
+    }
+    if (this.phase !== 'ready' && (el.name === 'message' || el.name === 'presence' || el.name === 'iq')) {
+      this.fail(new StreamError('not-authorized', 'log in and bind a resource first'))
+      return
+    }
+    this.fail(new StreamError('unsupported-stanza-type', `<${el.name}> is not a stanza`))
+  }
+
+  private startTls (): void {
+    const ctx = this.host.tls()
+    if (this.secure || this.phase !== 'auth' || ctx == null) {
+      this.send(xml('failure', { xmlns: NS_TLS }))
+      this.close()
+      return
+    }
+    this.send(xml('proceed', { xmlns: NS_TLS }))
+    const raw = this.socket
+    raw.removeAllListeners('data')
+    raw.removeAllListeners('close')
+    raw.removeAllListeners('error')
+    const tls = new TLSSocket(raw, { isServer: true, secureContext: ctx })
+    this.socket = tls
+    this.secure = true
+    this.listen(tls)
+  }
+
+  private async sasl (el: Element): Promise<void> {
+    try {
+      if (el.name === 'auth') await this.auth(el)
+      else if (el.name === 'response' && this.scram != null) await this.response(el)
+      else if (el.name === 'abort') throw new SaslError('aborted', 'aborted')
+      else throw new SaslError('malformed-request', `unexpected <${el.name}>`)
+    } catch (err: any) {
+      this.scram = undefined
+      if (!(err instanceof SaslError)) throw err
+      this.host.reject(`sasl-${err.condition}`)
+      this.send(xml('failure', { xmlns: NS_SASL }, xml(err.condition), xml('text', {}, err.message)))
+      if (err.condition === 'not-authorized' && ++this.failures >= MAX_AUTH_FAILURES) this.close(new StreamError('not-authorized', `${MAX_AUTH_FAILURES} failed logins`))
+    }
+  }
+
+  private async auth (el: Element): Promise<void> {
+    const mechanism = el.attrs.mechanism as string
+    const payload = decodeSasl(el.getText())
+    if (mechanism === 'PLAIN') {
+      if (!this.secure) throw new SaslError('encryption-required', 'PLAIN only over TLS')
+      const { authzid, username, password } = parsePlain(payload)
+      const handle = prep(username)
+      if (authzid !== '' && authzid !== handle && authzid !== `${handle}@${this.host.domain}`) throw new SaslError('not-authorized', 'acting as another user is not allowed')
+      const record = await this.host.account(handle)
+      const clientKey = record == null ? undefined : clientKeyFor(record.scram.sha256, 'sha256', password)
+      if (record == null || clientKey == null) throw new SaslError('not-authorized', 'wrong username or password')
+      await this.succeed(record, 'sha256', clientKey, undefined)
+      return
+    }
+    const hash = MECHANISMS[mechanism as ScramMechanism]
+    if (hash == null) throw new SaslError('invalid-mechanism', `unsupported mechanism ${String(mechanism)}`)
+    const server = new ScramServer(hash)
+    const handle = prep(server.username(payload))
+    const record = await this.host.account(handle)
+    this.scram = { server, record, handle }
+    this.send(xml('challenge', { xmlns: NS_SASL }, server.challenge(record?.scram[hash]).toString('base64')))
+  }
+
+  private async response (el: Element): Promise<void> {
+    const { server, record } = this.scram as NonNullable<typeof this.scram>
+    this.scram = undefined
+    const serverFinal = server.final(decodeSasl(el.getText()), record != null)
+    await this.succeed(record as AccountRecord, server.hash, server.clientKey as Buffer, serverFinal)
+  }
+
+  private async succeed (record: AccountRecord, hash: ScramHash, clientKey: Buffer, serverFinal: Buffer | undefined): Promise<void> {
+    await this.host.login(this, record, hash, clientKey)
+    this.handle = record.handle
+    this.authed = true
+    clearTimeout(this.authTimer)
+    this.send(xml('success', { xmlns: NS_SASL }, serverFinal?.toString('base64') ?? ''))
+    // the client restarts the stream (RFC 6120 §6.4.6)
+    this.stream = this.newStream()
+    this.phase = 'open'
+  }
+
+  /** Before login only registration is answered (XEP-0077). */
+  private async preAuthIq (el: Element): Promise<void> {
+    const query = el.getChild('query', NS_REGISTER)
+    if (query == null) { this.send(errorReply(el, new StanzaError('not-authorized', 'log in first'), this.host.domain)); return }
+    if (el.attrs.type === 'get') {
+      this.send(xml('iq', { type: 'result', id: el.attrs.id }, xml('query', { xmlns: NS_REGISTER },
+        xml('instructions', {}, `Choose a username and a password to register on ${this.host.domain}.`), xml('username'), xml('password'))))
+      return
+    }
+    if (el.attrs.type !== 'set') return
+    const username = query.getChildText('username') ?? ''
+    const password = query.getChildText('password') ?? ''
+    try {
+      const handle = prep(username)
+      if (!HANDLE_PATTERN.test(handle)) throw new StanzaError('not-acceptable', 'a username is 1–64 of a–z, 0–9, ".", "_", "-"')
+      await this.host.register(handle, password)
+      this.send(xml('iq', { type: 'result', id: el.attrs.id }))
+    } catch (err: any) {
+      const e = err instanceof StanzaError ? err : err instanceof SaslError ? new StanzaError('not-acceptable', err.message) : new StanzaError('internal-server-error', String(err.message))
+      this.host.reject(`register-${e.condition}`)
+      this.send(errorReply(el, e, this.host.domain))
+    }
+  }
+
+  private async bindIq (el: Element): Promise<void> {
+    const bind = el.getChild('bind', NS_BIND)
+    if (el.attrs.type === 'set' && bind != null) {
+      const wish = (bind.getChildText('resource') ?? '').trim().slice(0, 256)
+      this.resource = await this.host.bind(this, wish)
+      this.phase = 'ready'
+      this.send(xml('iq', { type: 'result', id: el.attrs.id }, xml('bind', { xmlns: NS_BIND }, xml('jid', {}, this.jid))))
+      return
+    }
+    this.send(errorReply(el, new StanzaError('not-authorized', 'bind a resource first'), this.host.domain))
+  }
+}
+
+/** A SASL payload: base64, `=` for empty. */
+function decodeSasl (text: string): Buffer {
+  const t = text.trim()
+  if (t === '' || t === '=') return Buffer.alloc(0)
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(t)) throw new SaslError('incorrect-encoding', 'not base64')
+  return Buffer.from(t, 'base64')
+}

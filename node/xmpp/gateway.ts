@@ -1,0 +1,214 @@
+/**
+ * The XMPP gateway of a server node: Jabber clients connect to it (c2s, RFC 6120) and chat on the mesh
+ * as Chorus users. It listens on TCP (`--xmpp HOST:PORT`) with STARTTLS, keeps the accounts it
+ * registered (accounts.ts), opens each logged-in account's Chorus session on this node, and maps
+ * stanzas onto the session's calls and its events back onto stanzas (router.ts).
+ */
+
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs'
+import { createServer, type Server, type Socket } from 'node:net'
+import { join } from 'node:path'
+import { createSecureContext, type SecureContext } from 'node:tls'
+import { generate } from 'selfsigned'
+import { logger } from '@libp2p/logger'
+import type { ChorusNode } from '../chorus-node.js'
+import { HandleTakenError } from '../replication/errors.js'
+import { TokenBuckets } from '../rate-limit.js'
+import { AccountError, AccountStore, unwrapAccountKey, vaultPassphrase, type AccountRecord } from './accounts.js'
+import { Connection, type ConnectionHost } from './connection.js'
+import { StanzaError, StreamError } from './errors.js'
+import { AccountSession } from './router.js'
+import type { ScramHash } from './sasl.js'
+import { DEFAULT_XML_LIMITS, type XmlStreamLimits } from './xml-stream.js'
+
+const log = logger('chorus:xmpp')
+
+/** Gateway settings (see `resolveXmppOptions` in config.ts for bounds and defaults). */
+export interface XmppGatewayOptions {
+  host: string
+  port: number
+  domain: string
+  allowPlaintext: boolean
+  /** PEM; absent: a self-signed certificate for `domain`, made on first start and kept in the data dir */
+  cert?: string
+  key?: string
+  maxConnections: number
+  authTimeoutMs: number
+  stanzaRate: number
+  stanzaBurst: number
+  limits?: Partial<XmlStreamLimits>
+}
+
+/** Counts an operator reads (`/status`, metrics). */
+export interface XmppStats {
+  connections: number
+  accounts: number
+  stanzasIn: number
+  stanzasOut: number
+  rejected: Record<string, number>
+}
+
+export class XmppGateway implements ConnectionHost {
+  readonly limits: XmlStreamLimits
+  readonly accounts: AccountStore
+  private server?: Server
+  private context?: SecureContext
+  private readonly connections = new Set<Connection>()
+  private readonly sessions = new Map<string, AccountSession>()
+  private readonly logins = new Map<string, Promise<AccountSession>>()
+  private readonly buckets: TokenBuckets
+  readonly counts = { stanzasIn: 0, stanzasOut: 0, rejected: new Map<string, number>() }
+
+  constructor (private readonly node: ChorusNode, private readonly o: XmppGatewayOptions) {
+    this.limits = { ...DEFAULT_XML_LIMITS, ...o.limits }
+    this.accounts = new AccountStore(node.database)
+    this.buckets = new TokenBuckets(o.stanzaRate, o.stanzaBurst, 100_000)
+  }
+
+  get domain (): string { return this.o.domain }
+  get allowPlaintext (): boolean { return this.o.allowPlaintext }
+
+  async start (): Promise<void> {
+    this.context = await this.secureContext()
+    const server = createServer((socket) => { this.accept(socket) })
+    server.maxConnections = this.o.maxConnections + 64
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(this.o.port, this.o.host, () => { server.off('error', reject); resolve() })
+    })
+    this.server = server
+    log('XMPP c2s for %s on %s', this.o.domain, this.address())
+  }
+
+  async stop (): Promise<void> {
+    for (const c of this.connections) c.close(new StreamError('system-shutdown', 'the node is stopping'))
+    await Promise.all([...this.sessions.keys()].map(async (h) => { await this.node.closeUser(h).catch(() => {}) }))
+    this.sessions.clear()
+    await new Promise<void>((resolve) => { if (this.server == null) resolve(); else this.server.close(() => { resolve() }) })
+    this.server = undefined
+  }
+
+  /** `host:port` the gateway listens on (useful with port 0). */
+  address (): string | undefined {
+    const a = this.server?.address()
+    return a == null || typeof a === 'string' ? undefined : `${a.address}:${a.port}`
+  }
+
+  stats (): XmppStats {
+    return { connections: this.connections.size, accounts: this.sessions.size, stanzasIn: this.counts.stanzasIn, stanzasOut: this.counts.stanzasOut, rejected: Object.fromEntries(this.counts.rejected) }
+  }
+
+  private accept (socket: Socket): void {
+    socket.setNoDelay(true)
+    if (this.connections.size >= this.o.maxConnections) {
+      this.reject('xmpp-connection-limit')
+      const refused = new Connection(socket, this, this.o.authTimeoutMs)
+      refused.close(new StreamError('resource-constraint', 'this node has too many connections; try another'))
+      return
+    }
+    this.connections.add(new Connection(socket, this, this.o.authTimeoutMs))
+  }
+
+  // ConnectionHost
+
+  tls (): SecureContext | undefined { return this.context }
+
+  async account (handle: string): Promise<AccountRecord | undefined> {
+    return await this.accounts.get(handle)
+  }
+
+  async register (handle: string, password: string): Promise<void> {
+    if (await this.accounts.has(handle)) throw new StanzaError('conflict', `${handle} is registered`)
+    let created
+    try {
+      created = AccountStore.create(handle, password)
+    } catch (err: any) {
+      if (err instanceof AccountError) throw new StanzaError(err.condition, err.message)
+      throw err
+    }
+    try {
+      // claims the handle mesh-wide and seals the new identity under the account key
+      await this.node.openUser(handle, { passphrase: vaultPassphrase(created.accountKey) })
+    } catch (err: any) {
+      if (err instanceof HandleTakenError) throw new StanzaError('conflict', `${handle} is taken on the mesh`)
+      if (err?.name === 'PassphraseError') throw new StanzaError('conflict', `${handle} is a user of this node already`)
+      throw err
+    }
+    await this.accounts.save(created.record)
+    await this.node.closeUser(handle)
+  }
+
+  async login (conn: Connection, record: AccountRecord, hash: ScramHash, clientKey: Buffer): Promise<void> {
+    const open = this.sessions.get(record.handle)
+    if (open != null) return
+    let pending = this.logins.get(record.handle)
+    if (pending == null) {
+      pending = (async () => {
+        const passphrase = vaultPassphrase(unwrapAccountKey(record, hash, clientKey))
+        const user = await this.node.openUser(record.handle, { passphrase })
+        const session = new AccountSession(user, this.o.domain, this)
+        this.sessions.set(record.handle, session)
+        return session
+      })()
+      this.logins.set(record.handle, pending)
+      pending.finally(() => { this.logins.delete(record.handle) }).catch(() => {})
+    }
+    await pending
+  }
+
+  async bind (conn: Connection, wish: string): Promise<string> {
+    const session = this.sessions.get(conn.handle ?? '')
+    if (session == null) throw new StreamError('not-authorized', 'the session is gone')
+    return session.attach(conn, wish)
+  }
+
+  async stanza (conn: Connection, el: import('@xmpp/xml').Element): Promise<void> {
+    this.counts.stanzasIn++
+    const session = this.sessions.get(conn.handle ?? '')
+    if (session == null) { conn.close(new StreamError('not-authorized', 'the session is gone')); return }
+    await session.stanza(conn, el)
+  }
+
+  closed (conn: Connection, why: string): void {
+    this.connections.delete(conn)
+    const session = conn.handle == null ? undefined : this.sessions.get(conn.handle)
+    if (session == null || conn.resource == null) return
+    log('%s left (%s)', conn.jid, why)
+    if (session.detach(conn) === 0) {
+      this.sessions.delete(conn.handle as string)
+      void session.goOffline().then(async () => { await this.node.closeUser(conn.handle as string) }).catch((err: Error) => { log.error('closing %s: %s', conn.handle, err.message) })
+    }
+  }
+
+  reject (reason: string): void {
+    this.counts.rejected.set(reason, (this.counts.rejected.get(reason) ?? 0) + 1)
+  }
+
+  admit (conn: Connection): boolean {
+    return this.buckets.take(conn.id)
+  }
+
+  sent (): void { this.counts.stanzasOut++ }
+
+  /** The configured certificate, or the self-signed one kept in `<dataDir>/xmpp-tls/` (made on first start). */
+  private async secureContext (): Promise<SecureContext> {
+    if (this.o.cert != null && this.o.key != null) return createSecureContext({ cert: this.o.cert, key: this.o.key })
+    const dir = join(this.node.options.dataDir, 'xmpp-tls')
+    const certFile = join(dir, `${this.o.domain}.crt`)
+    const keyFile = join(dir, `${this.o.domain}.key`)
+    if (!existsSync(certFile) || !existsSync(keyFile)) {
+      mkdirSync(dir, { recursive: true, mode: 0o700 })
+      const pems = await generate([{ name: 'commonName', value: this.o.domain }], {
+        keyType: 'ec',
+        curve: 'P-256',
+        algorithm: 'sha256',
+        notAfterDate: new Date(Date.now() + 825 * 86_400_000),
+        extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: this.o.domain }, { type: 2, value: `*.${this.o.domain}` }] }]
+      })
+      writeFileSync(keyFile, pems.private, { mode: 0o600 })
+      writeFileSync(certFile, pems.cert)
+      log('made a self-signed certificate for %s in %s', this.o.domain, dir)
+    }
+    return createSecureContext({ cert: readFileSync(certFile), key: readFileSync(keyFile) })
+  }
+}

@@ -1,0 +1,276 @@
+/**
+ * One logged-in account on a gateway: its Chorus session (`User`) and its connected resources. Stanzas
+ * from the resources become the session's calls; the session's events become stanzas to every bound
+ * resource.
+ *
+ * | XMPP                                              | Chorus                                   |
+ * |---------------------------------------------------|------------------------------------------|
+ * | `<message type="chat|normal">` to `bob@domain`    | `user.send('bob', body)`, stored at W    |
+ * | `<message type="headline">`                        | `user.send(…, { type: 'headline' })`     |
+ * | chat states (XEP-0085) without a body             | `user.typing`                            |
+ * | `<presence/>`, `<show/>`, `<status/>`, unavailable | `user.setPresence`                       |
+ * | `<presence type="subscribe|subscribed|…">`         | roster add / accept / deny / remove      |
+ * | roster get / set / remove (RFC 6121 §2)           | `user.roster.list / add / remove`        |
+ * | last activity (XEP-0012) of a contact             | the contact's last seen                  |
+ * | ping (XEP-0199), disco#info/#items (XEP-0030)      | answered by the gateway                  |
+ *
+ * Events back: `message` (chat, headline, error) → `<message>` with the envelope id as `id` and as a
+ * stanza-id (XEP-0359), and a delay stamp (XEP-0203) when it was held; `presence` → `<presence>`;
+ * `subscription` → `<presence type="subscribe">`; `typing` → chat states.
+ */
+
+import xml, { type Element } from '@xmpp/xml'
+import { logger } from '@libp2p/logger'
+import type { User } from '../session/user.js'
+import type { Message, PresenceEvent, SubscriptionRequestEvent, TypingEvent } from '../session/events.js'
+import { ForbiddenError, RateLimitedError, UnknownHandleError } from '../replication/errors.js'
+import { HANDLE_PATTERN } from '../../protocol/handle.js'
+import { errorReply, StanzaError } from './errors.js'
+import type { Connection } from './connection.js'
+
+const log = logger('chorus:xmpp:router')
+
+export const NS_ROSTER = 'jabber:iq:roster'
+export const NS_PING = 'urn:xmpp:ping'
+export const NS_DISCO_INFO = 'http://jabber.org/protocol/disco#info'
+export const NS_DISCO_ITEMS = 'http://jabber.org/protocol/disco#items'
+export const NS_LAST = 'jabber:iq:last'
+export const NS_CHATSTATES = 'http://jabber.org/protocol/chatstates'
+export const NS_DELAY = 'urn:xmpp:delay'
+export const NS_SID = 'urn:xmpp:sid:0'
+const NS_SESSION = 'urn:ietf:params:xml:ns:xmpp-session'
+
+/** Features the gateway announces in disco#info. */
+export const FEATURES = [NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING, NS_LAST, NS_ROSTER, NS_CHATSTATES, NS_SID, 'jabber:iq:register', 'urn:xmpp:delay']
+/** A message older than this when shown carries its delay stamp. */
+const DELAY_AFTER_MS = 5000
+/** Longest body the gateway passes on (characters); the envelope bounds the bytes too. */
+export const MAX_BODY_CHARS = 16_384
+
+const SHOW_TO_STATE: Record<string, 'online' | 'away' | 'busy'> = { chat: 'online', away: 'away', xa: 'away', dnd: 'busy' }
+const STATE_TO_SHOW: Record<string, string | undefined> = { online: undefined, away: 'away', busy: 'dnd' }
+
+/** What a session needs of its gateway. */
+export interface SessionHost {
+  sent: () => void
+  reject: (reason: string) => void
+}
+
+export class AccountSession {
+  private readonly resources = new Map<string, Connection>()
+  private listening = false
+  private available = false
+
+  constructor (readonly user: User, private readonly domain: string, private readonly host: SessionHost) {}
+
+  get bare (): string { return `${this.user.handle}@${this.domain}` }
+
+  /** Attach a bound connection; the resource is the client's wish unless taken or empty. */
+  attach (conn: Connection, wish: string): string {
+    let resource = wish.replace(/[\s/@]/g, '').slice(0, 64)
+    if (resource === '' || this.resources.has(resource)) resource = `${resource === '' ? 'chorus' : resource}-${conn.id.slice(0, 6)}`
+    this.resources.set(resource, conn)
+    if (!this.listening) this.listen()
+    return resource
+  }
+
+  /** Detach a connection; returns how many resources are left. */
+  detach (conn: Connection): number {
+    if (conn.resource != null && this.resources.get(conn.resource) === conn) this.resources.delete(conn.resource)
+    return this.resources.size
+  }
+
+  async goOffline (): Promise<void> {
+    if (this.available) await this.user.setPresence('offline').catch(() => {})
+  }
+
+  /** Send to every bound resource. */
+  private toAll (el: Element): void {
+    for (const [resource, c] of this.resources) {
+      el.attrs.to = `${this.bare}/${resource}`
+      c.send(el)
+      this.host.sent()
+    }
+  }
+
+  /** The session's events, from the first bind on (events held during the catch-up come then, in order). */
+  private listen (): void {
+    this.listening = true
+    this.user.on('message', (m) => { this.onMessage(m) })
+    this.user.on('presence', (p) => { this.onPresence(p) })
+    this.user.on('typing', (t) => { this.onTyping(t) })
+    this.user.on('subscription', (s) => { this.onSubscription(s) })
+    this.user.on('error', (err) => { log('session %s: %s', this.user.handle, err.message) })
+  }
+
+  private jidOf (handle: string): string { return `${handle}@${this.domain}` }
+
+  private onMessage (m: Message): void {
+    if (m.kind === 'chat' || m.kind === 'headline') {
+      const el = xml('message', { type: m.kind, id: m.id, from: this.jidOf(m.from) },
+        xml('body', {}, m.text),
+        xml('stanza-id', { xmlns: NS_SID, id: m.id, by: this.bare }))
+      if (m.kind === 'chat') el.append(xml('active', { xmlns: NS_CHATSTATES }))
+      if (Date.now() - m.timestamp > DELAY_AFTER_MS) el.append(xml('delay', { xmlns: NS_DELAY, from: this.domain, stamp: new Date(m.timestamp).toISOString() }))
+      this.toAll(el)
+      return
+    }
+    if (m.kind === 'error') {
+      const err = new StanzaError(isCondition(m.condition) ? m.condition : 'service-unavailable', m.text)
+      this.toAll(xml('message', { type: 'error', from: this.jidOf(m.from) }, err.toElement()))
+    }
+  }
+
+  private onPresence (p: PresenceEvent): void {
+    const from = this.jidOf(p.from)
+    if (p.state === 'offline') { this.toAll(xml('presence', { type: 'unavailable', from })); return }
+    const el = xml('presence', { from })
+    const show = STATE_TO_SHOW[p.state]
+    if (show != null) el.append(xml('show', {}, show))
+    if (p.status !== '') el.append(xml('status', {}, p.status))
+    this.toAll(el)
+  }
+
+  private onTyping (t: TypingEvent): void {
+    this.toAll(xml('message', { type: 'chat', from: this.jidOf(t.from) }, xml(t.active ? 'composing' : 'paused', { xmlns: NS_CHATSTATES })))
+  }
+
+  private onSubscription (s: SubscriptionRequestEvent): void {
+    this.toAll(xml('presence', { type: 'subscribe', from: this.jidOf(s.from) }))
+  }
+
+  /** A stanza from one of this account's resources (its `from` already stamped). */
+  async stanza (conn: Connection, el: Element): Promise<void> {
+    try {
+      if (el.name === 'message') await this.message(conn, el)
+      else if (el.name === 'presence') await this.presence(el)
+      else if (el.name === 'iq') await this.iq(conn, el)
+    } catch (err: any) {
+      const e = err instanceof StanzaError ? err : toStanzaError(err)
+      if (e == null) return
+      this.host.reject(`stanza-${e.condition}`)
+      if (el.attrs.type !== 'error' && el.attrs.type !== 'result') conn.send(errorReply(el, e, this.domain))
+    }
+  }
+
+  /** `handle` of a JID at this domain; other domains are not federated. */
+  private handleOf (jid: string | undefined): string {
+    if (jid == null || jid === '') throw new StanzaError('bad-request', 'no recipient')
+    const bare = jid.split('/')[0]
+    const at = bare.indexOf('@')
+    if (at < 0) throw new StanzaError('service-unavailable', `${bare} is not a user`)
+    if (bare.slice(at + 1).toLowerCase() !== this.domain) throw new StanzaError('remote-server-not-found', `this gateway serves ${this.domain} only`)
+    const handle = bare.slice(0, at).toLowerCase()
+    if (!HANDLE_PATTERN.test(handle)) throw new StanzaError('jid-malformed', `${bare} is not a Chorus handle`)
+    return handle
+  }
+
+  private async message (conn: Connection, el: Element): Promise<void> {
+    const type = el.attrs.type ?? 'normal'
+    if (type === 'error') return
+    if (type === 'groupchat') throw new StanzaError('feature-not-implemented', 'group chat goes through a room (XEP-0045)')
+    const to = this.handleOf(el.attrs.to)
+    const body = el.getChildText('body')
+    if (body == null) {
+      const composing = el.getChild('composing', NS_CHATSTATES) != null
+      const stopped = el.getChild('paused', NS_CHATSTATES) ?? el.getChild('active', NS_CHATSTATES) ?? el.getChild('inactive', NS_CHATSTATES) ?? el.getChild('gone', NS_CHATSTATES)
+      if (composing || stopped != null) await this.user.typing(to, composing).catch(() => {})
+      return
+    }
+    if ([...body].length > MAX_BODY_CHARS) throw new StanzaError('policy-violation', `a body has at most ${MAX_BODY_CHARS} characters`)
+    await this.user.send(to, body, { type: type === 'headline' ? 'headline' : 'chat' })
+  }
+
+  private async presence (el: Element): Promise<void> {
+    const type = el.attrs.type
+    if (type == null || type === 'unavailable') {
+      if (type === 'unavailable') {
+        this.available = false
+        await this.user.setPresence('offline', el.getChildText('status') ?? '')
+        return
+      }
+      this.available = true
+      await this.user.setPresence(SHOW_TO_STATE[el.getChildText('show') ?? ''] ?? 'online', (el.getChildText('status') ?? '').slice(0, 256))
+      return
+    }
+    const to = this.handleOf(el.attrs.to)
+    if (type === 'subscribe') await this.user.roster.add(to)
+    else if (type === 'subscribed') await this.user.roster.accept(to)
+    else if (type === 'unsubscribed') await this.user.roster.deny(to).catch(() => {})
+    else if (type === 'unsubscribe') await this.user.roster.remove(to)
+    else if (type === 'probe') { /* the gateway answers probes for its users' contacts itself: nothing to do */ } else throw new StanzaError('bad-request', `presence type ${type}`)
+  }
+
+  private async iq (conn: Connection, el: Element): Promise<void> {
+    const type = el.attrs.type
+    if (type === 'result' || type === 'error') return
+    const child = el.children.find((c): c is Element => typeof c !== 'string')
+    if (child == null || (type !== 'get' && type !== 'set')) throw new StanzaError('bad-request', 'an iq get or set has one child')
+    const ns = child.attrs.xmlns as string
+    const to = el.attrs.to as string | undefined
+    const result = (payload?: Element): void => {
+      // a query to the account itself (no `to`) is answered without a `from` (RFC 6120 §10.3.3)
+      const reply = xml('iq', to == null ? { type: 'result', id: el.attrs.id, to: conn.jid } : { type: 'result', id: el.attrs.id, from: to, to: conn.jid })
+      if (payload != null) reply.append(payload)
+      conn.send(reply)
+      this.host.sent()
+    }
+    if (ns === NS_PING) { result(); return }
+    if (ns === NS_SESSION) { result(); return }
+    if (ns === NS_ROSTER && (to == null || to === this.bare)) { await this.roster(el, child, type, result); return }
+    if (ns === NS_DISCO_INFO && type === 'get') {
+      if (to != null && to !== this.domain && this.handleOf(to) !== this.user.handle) throw new StanzaError('service-unavailable')
+      result(xml('query', { xmlns: NS_DISCO_INFO },
+        to == null || to === this.domain ? xml('identity', { category: 'server', type: 'im', name: 'Chorus' }) : xml('identity', { category: 'account', type: 'registered' }),
+        ...FEATURES.map((f) => xml('feature', { var: f }))))
+      return
+    }
+    if (ns === NS_DISCO_ITEMS && type === 'get') { result(xml('query', { xmlns: NS_DISCO_ITEMS })); return }
+    if (ns === NS_LAST && type === 'get' && to != null) { result(this.lastActivity(to)); return }
+    throw new StanzaError('service-unavailable', `${ns} is not served here`)
+  }
+
+  private async roster (el: Element, query: Element, type: string, result: (p?: Element) => void): Promise<void> {
+    if (type === 'get') {
+      result(xml('query', { xmlns: NS_ROSTER }, ...this.user.roster.list().map((e) => {
+        const attrs: Record<string, string> = { jid: this.jidOf(e.handle), subscription: e.subscription }
+        if (e.pendingOut) attrs.ask = 'subscribe'
+        return xml('item', attrs)
+      })))
+      return
+    }
+    const items = query.getChildren('item')
+    if (items.length !== 1) throw new StanzaError('bad-request', 'a roster set carries one item')
+    const handle = this.handleOf(items[0].attrs.jid)
+    if (items[0].attrs.subscription === 'remove') await this.user.roster.remove(handle)
+    else await this.user.roster.add(handle)
+    result()
+    const push = xml('iq', { type: 'set', id: `push-${Date.now().toString(36)}` }, xml('query', { xmlns: NS_ROSTER }, xml('item', { jid: this.jidOf(handle), subscription: items[0].attrs.subscription === 'remove' ? 'remove' : 'none' })))
+    this.toAll(push)
+  }
+
+  /** XEP-0012: seconds since a contact was last seen (0 while online); only for contacts we see. */
+  private lastActivity (to: string): Element {
+    const handle = this.handleOf(to)
+    const entry = this.user.roster.list().find((e) => e.handle === handle)
+    if (entry == null || (entry.subscription !== 'to' && entry.subscription !== 'both')) throw new StanzaError('forbidden', 'not subscribed to that contact\'s presence')
+    const p = entry.presence
+    if (p == null) throw new StanzaError('item-not-found', 'never seen')
+    const seconds = p.state === 'offline' ? Math.max(0, Math.round((Date.now() - p.lastSeen) / 1000)) : 0
+    return xml('query', { xmlns: NS_LAST, seconds: String(seconds) }, p.status)
+  }
+}
+
+function isCondition (c: string | undefined): c is ConstructorParameters<typeof StanzaError>[0] {
+  return c === 'item-not-found' || c === 'forbidden' || c === 'resource-constraint' || c === 'service-unavailable' || c === 'recipient-unavailable'
+}
+
+/** Chorus errors as stanza errors; undefined when the session already bounced it as an error message. */
+function toStanzaError (err: any): StanzaError | undefined {
+  if (err instanceof UnknownHandleError || err instanceof RateLimitedError || err instanceof ForbiddenError) return undefined
+  if (err?.name === 'InvalidContactError' || err?.name === 'NoSubscriptionRequestError') return new StanzaError('not-acceptable', err.message)
+  if (err?.name === 'QuorumError' || err?.name === 'NoServersError') return new StanzaError('recipient-unavailable', err.message)
+  if (err?.name === 'EnvelopeTooLargeError' || err?.name === 'InvalidArgumentError') return new StanzaError('not-acceptable', err.message)
+  log.error('stanza failed: %s', err?.stack ?? err)
+  return new StanzaError('internal-server-error', 'the mesh could not take it')
+}
