@@ -9,7 +9,7 @@ import type { PeerId } from '@libp2p/interface'
 import { Registry } from 'prom-client'
 import { MESH_TOPIC, type Role } from '../protocol/constants.js'
 import { resolveOptions, type ChorusNodeOptions, type ResolvedOptions } from './config.js'
-import { ListenError, NodeStateError } from './errors.js'
+import { InvalidOptionError, ListenError, NodeStateError } from './errors.js'
 import { loadOrCreateNodeKey } from './keys.js'
 import { buildLibp2p, type ChorusLibp2p } from './libp2p.js'
 import { Admission, Membership, type LeaveReason, type Member } from './membership/index.js'
@@ -306,16 +306,17 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
    * message that arrived while the user was away, then keep receiving. Waits up to `timeoutMs` for
    * the node to see a server. With `passphrase`, the keys and secret-chat data the device keeps for the
    * user are sealed at rest (session/vault.ts); a user created with one must always be opened with it
-   * (`PassphraseError`). A session already open is returned as it is. A malformed handle or option is an
-   * `InvalidOptionError` naming it.
+   * (`PassphraseError`). A program that keeps a random key per user (the XMPP gateway) gives `vaultKey`
+   * (32 bytes) instead: the same sealing, without scrypt's stretching. A session already open is
+   * returned as it is. A malformed handle or option is an `InvalidOptionError` naming it.
    */
-  async openUser (handle: string, o: { timeoutMs?: number, syncIntervalMs?: number, passphrase?: string } = {}): Promise<User> {
+  async openUser (handle: string, o: { timeoutMs?: number, syncIntervalMs?: number, passphrase?: string, vaultKey?: Uint8Array } = {}): Promise<User> {
     requireHandle('handle', handle)
     requireOptions('options', o, OPEN_USER_OPTIONS)
     if (this.lifecycle !== 'started') throw new NodeStateError('start the node before opening users')
+    await this.closing.get(handle)
     const existing = this.users.get(handle)
     if (existing != null && !existing.closed) return existing
-    if (existing != null) await this.closing.get(handle)
     const replication = this.replication
     const deadline = Date.now() + (o.timeoutMs ?? 10_000)
     while (replication.placement.serverCount() === 0) {
@@ -323,7 +324,8 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
     const identities = new IdentityStore(this.database)
-    const vault = await Vault.open(this.database, handle, o.passphrase, await identities.has(handle))
+    if (o.passphrase != null && o.vaultKey != null) throw new InvalidOptionError('vaultKey', 'give a passphrase or a vault key, not both')
+    const vault = await Vault.open(this.database, handle, o.vaultKey ?? o.passphrase, await identities.has(handle))
     const { identity } = await identities.loadOrCreate(handle, vault)
     await (this.directory as HandleDirectory).claim(signHandleClaim(handle, identity, this.clock.now()))
     const user = new User(handle, identity, { replication, directory: this.directory as HandleDirectory, relay: this.relay, clock: this.clock, db: this.database, vault, syncIntervalMs: o.syncIntervalMs })

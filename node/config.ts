@@ -85,6 +85,8 @@ export interface XmppOptions {
   maxStanzaBytes?: number
   /** ms a connection has to log in @default 60000 */
   authTimeoutMs?: number
+  /** ms an account's session stays open after its last resource left @default 60000 */
+  lingerMs?: number
 }
 
 /** Options after validation and defaults: what the node runs with. */
@@ -149,7 +151,7 @@ function admission (role: Role, mesh: unknown, certificate: unknown): { mesh?: s
 
 /** The XMPP domain's shape: DNS labels (RFC 7622 domainpart, ASCII only here). */
 const XMPP_DOMAIN = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/
-const XMPP_KEYS = new Set(['listen', 'domain', 'allowPlaintext', 'cert', 'key', 'maxConnections', 'stanzaRate', 'stanzaBurst', 'maxStanzaBytes', 'authTimeoutMs'])
+const XMPP_KEYS = new Set(['listen', 'domain', 'allowPlaintext', 'cert', 'key', 'maxConnections', 'stanzaRate', 'stanzaBurst', 'maxStanzaBytes', 'authTimeoutMs', 'lingerMs'])
 
 function xmppOptions (role: Role, x: unknown): XmppGatewayOptions {
   if (x == null || typeof x !== 'object') throw new InvalidOptionError('xmpp', 'must be an object with at least `listen`')
@@ -175,6 +177,7 @@ function xmppOptions (role: Role, x: unknown): XmppGatewayOptions {
     stanzaRate: integer('xmpp.stanzaRate', o.stanzaRate ?? 100, 1, 1_000_000),
     stanzaBurst: integer('xmpp.stanzaBurst', o.stanzaBurst ?? 500, 1, 10_000_000),
     authTimeoutMs: integer('xmpp.authTimeoutMs', o.authTimeoutMs ?? 60_000, 100, 3_600_000),
+    lingerMs: integer('xmpp.lingerMs', o.lingerMs ?? 60_000, 0, 86_400_000),
     limits: { maxStanzaBytes: integer('xmpp.maxStanzaBytes', o.maxStanzaBytes ?? 256 * 1024, 1024, 16 * 1024 * 1024) }
   }
 }

@@ -199,7 +199,8 @@ export const ROOM_ROLES = Object.keys(ROLE_SET) as RoomRole[]
 export const OPEN_USER_OPTIONS: OptionShape = {
   timeoutMs: rule.integer({ min: 0, max: MAX_TIMER_MS }),
   syncIntervalMs: rule.integer({ min: 1, max: MAX_TIMER_MS }),
-  passphrase: rule.any()
+  passphrase: rule.any(),
+  vaultKey: rule.any()
 }
 
 /** `user.send(to, text, options)`. */

@@ -11,6 +11,14 @@
  * `secret` sublevel's values are written and read with their key attached (`bindKey`), by SecretStore
  * (secret-store.ts); a value without one is refused rather than sealed unbound.
  *
+ * A program that holds a random key for the user (the XMPP gateway does, per account) passes it instead of
+ * a passphrase (`vaultKey`, 32 bytes): it is used through HKDF, without scrypt, and its record says
+ * `logN: 0`.
+ *
+ * A program that holds a random key for the user (the XMPP gateway does, per account) passes it instead of
+ * a passphrase (`vaultKey`, 32 bytes): it is used through HKDF, without scrypt, and its record says
+ * `logN: 0`.
+ *
  * Sublevel `vault`: handle → JSON `{ v: 2, salt, logN, check, from? }`. `check` is a sealed constant, so a
  * wrong passphrase is refused before anything is read. Whether a user has a passphrase is fixed when its
  * identity is created: opening it the other way is a `PassphraseError`.
@@ -20,7 +28,7 @@
  * bound to its key. `from` holds the old salt until that is done, so a migration cut short resumes.
  */
 
-import { randomBytes, scrypt } from 'node:crypto'
+import { hkdfSync, randomBytes, scrypt } from 'node:crypto'
 import { ChorusError } from '../errors.js'
 import type { ChorusDb } from '../store/db.js'
 import { aeadOpen, aeadSeal } from '../../protocol/secret/primitives.js'
@@ -37,6 +45,10 @@ const LEGACY_SCRYPT_LOG_N = 15
 /** scrypt block size and parallelism (RFC 7914's recommended r = 8, p = 1). */
 const SCRYPT_R = 8
 const SCRYPT_P = 1
+/** A vault key's length in bytes (`openUser`'s `vaultKey`: random, so used without scrypt). */
+export const KEY_BYTES = 32
+/** The `logN` a vault record carries when it was made from a vault key rather than a passphrase. */
+const KEYED_LOG_N = 0
 /**
  * Shortest passphrase a new vault takes, in characters (code points after NFKC): scrypt slows each guess,
  * it cannot make a short passphrase long. @default 12
@@ -127,8 +139,10 @@ export class Vault {
    * user with a passphrase gets a fresh salt; an existing one must be opened the way it was created. A
    * vault of the first format is migrated here (see the header).
    */
-  static async open (db: ChorusDb, handle: string, passphrase: string | undefined, stored: boolean): Promise<Vault> {
-    if (passphrase != null && (typeof passphrase !== 'string' || passphrase.length === 0 || passphrase.length > MAX_PASSPHRASE_CHARS)) {
+  static async open (db: ChorusDb, handle: string, passphrase: string | Uint8Array | undefined, stored: boolean): Promise<Vault> {
+    if (passphrase instanceof Uint8Array) {
+      if (passphrase.length !== KEY_BYTES) throw new PassphraseError('invalid', `a vault key is ${KEY_BYTES} random bytes`)
+    } else if (passphrase != null && (typeof passphrase !== 'string' || passphrase.length === 0 || passphrase.length > MAX_PASSPHRASE_CHARS)) {
       throw new PassphraseError('invalid', `a passphrase is 1 to ${MAX_PASSPHRASE_CHARS} characters`)
     }
     const sub = db.sublevel<string, string>('vault', { valueEncoding: 'utf8' })
@@ -136,7 +150,7 @@ export class Vault {
     if (raw == null) {
       if (passphrase == null) return new Vault(handle)
       if (stored) throw new PassphraseError('not-set', `${handle} was stored on this device without a passphrase`)
-      if ([...passphrase.normalize('NFKC')].length < MIN_PASSPHRASE_CHARS) {
+      if (typeof passphrase === 'string' && [...passphrase.normalize('NFKC')].length < MIN_PASSPHRASE_CHARS) {
         throw new PassphraseError('too-short', `a new passphrase has at least ${MIN_PASSPHRASE_CHARS} characters`)
       }
       const vault = await Vault.create(handle, passphrase)
@@ -146,7 +160,11 @@ export class Vault {
     if (passphrase == null) throw new PassphraseError('required', `${handle}'s keys on this device are sealed: open it with its passphrase`)
     const parsed = JSON.parse(raw) as VaultRecord | Omit<LegacyVault, 'logN'>
     let record: VaultRecord
+    if ((passphrase instanceof Uint8Array) !== ('v' in parsed && parsed.logN === KEYED_LOG_N)) {
+      throw new PassphraseError('wrong', `${handle} is sealed with a ${passphrase instanceof Uint8Array ? 'passphrase' : 'key'}, not a ${passphrase instanceof Uint8Array ? 'key' : 'passphrase'}`)
+    }
     if (!('v' in parsed)) {
+      if (typeof passphrase !== 'string') throw new PassphraseError('wrong', `${handle} is sealed with a passphrase, not a key`)
       // the first format: prove the passphrase against it, then start the migration under a new key
       const legacy: LegacyVault = { salt: parsed.salt, check: parsed.check, logN: LEGACY_SCRYPT_LOG_N }
       const oldKey = await derive(passphrase, Buffer.from(legacy.salt, 'base64'), legacy.logN)
@@ -176,17 +194,22 @@ export class Vault {
     return vault
   }
 
-  private static async create (handle: string, passphrase: string): Promise<{ vault: Vault, record: VaultRecord }> {
+  private static async create (handle: string, passphrase: string | Uint8Array): Promise<{ vault: Vault, record: VaultRecord }> {
     const salt = randomBytes(SALT_BYTES)
-    const vault = new Vault(handle, await derive(passphrase, salt, DEFAULT_SCRYPT_LOG_N))
-    return { vault, record: { v: 2, salt: salt.toString('base64'), logN: DEFAULT_SCRYPT_LOG_N, check: vault.seal(CHECK, checkSlot(handle)) } }
+    const logN = passphrase instanceof Uint8Array ? KEYED_LOG_N : DEFAULT_SCRYPT_LOG_N
+    const vault = new Vault(handle, await derive(passphrase, salt, logN))
+    return { vault, record: { v: 2, salt: salt.toString('base64'), logN, check: vault.seal(CHECK, checkSlot(handle)) } }
   }
 }
 
 function checkSlot (handle: string): VaultSlot { return { sublevel: 'vault', key: handle } }
 
-/** scrypt of the passphrase (NFKC, so the same words typed on two keyboards give the same key). */
-async function derive (passphrase: string, salt: Uint8Array, logN: number): Promise<Uint8Array> {
+/**
+ * scrypt of the passphrase (NFKC, so the same words typed on two keyboards give the same key); a vault key
+ * (random bytes, `logN` 0) needs no stretching: HKDF-SHA256 over it and the salt.
+ */
+async function derive (passphrase: string | Uint8Array, salt: Uint8Array, logN: number): Promise<Uint8Array> {
+  if (passphrase instanceof Uint8Array) return new Uint8Array(hkdfSync('sha256', passphrase, salt, 'chorus vault key', KEY_BYTES))
   const N = 2 ** logN
   const maxmem = 2 * 128 * N * SCRYPT_R
   return await new Promise((resolve, reject) => {

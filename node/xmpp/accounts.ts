@@ -2,8 +2,8 @@
  * XMPP accounts of a gateway node (sublevel `xmpp-accounts`, handle → JSON record).
  *
  * A gateway user is a Chorus user whose identity key this node holds on the user's behalf. The key sits
- * in the node's identity store sealed by the user's vault (session/vault.ts), whose passphrase is a
- * random 32-byte account key. The account key is kept only wrapped (AES-256-GCM) under each SCRAM
+ * in the node's identity store sealed by the user's vault (session/vault.ts) under a random 32-byte
+ * account key (`openUser`'s `vaultKey`). The account key is kept only wrapped (AES-256-GCM) under each SCRAM
  * hash's ClientKey: a secret the node never stores (it keeps H(ClientKey), RFC 5802) and learns only from
  * a successful login, which proves it. So at rest the node cannot open a gateway user's identity; a
  * running gateway can, while the user is logged in. PLAIN logins derive the same ClientKeys from the
@@ -86,11 +86,6 @@ export function unwrapAccountKey (record: AccountRecord, hash: ScramHash, client
 /** The ClientKey of `password` under a stored credential (registration). */
 function clientKeyOf (hash: ScramHash, password: string, cred: ScramCredential): Buffer {
   return scramKeys(hash, password, Buffer.from(cred.salt, 'base64'), cred.iterations).clientKey
-}
-
-/** The vault passphrase of an account key. */
-export function vaultPassphrase (accountKey: Buffer): string {
-  return accountKey.toString('hex')
 }
 
 function wrapKey (clientKey: Buffer): Buffer {

@@ -11,10 +11,11 @@ import { join } from 'node:path'
 import { createSecureContext, type SecureContext } from 'node:tls'
 import { generate } from 'selfsigned'
 import { logger } from '@libp2p/logger'
+import type { Element } from '@xmpp/xml'
 import type { ChorusNode } from '../chorus-node.js'
 import { HandleTakenError } from '../replication/errors.js'
 import { TokenBuckets } from '../rate-limit.js'
-import { AccountError, AccountStore, unwrapAccountKey, vaultPassphrase, type AccountRecord } from './accounts.js'
+import { AccountError, AccountStore, unwrapAccountKey, type AccountRecord } from './accounts.js'
 import { Connection, type ConnectionHost } from './connection.js'
 import { StanzaError, StreamError } from './errors.js'
 import { AccountSession } from './router.js'
@@ -37,6 +38,8 @@ export interface XmppGatewayOptions {
   stanzaRate: number
   stanzaBurst: number
   limits?: Partial<XmlStreamLimits>
+  /** ms an account's session stays open after its last resource left (what comes meanwhile waits for the next one) */
+  lingerMs: number
 }
 
 /** Counts an operator reads (`/status`, metrics). */
@@ -56,6 +59,10 @@ export class XmppGateway implements ConnectionHost {
   private readonly connections = new Set<Connection>()
   private readonly sessions = new Map<string, AccountSession>()
   private readonly logins = new Map<string, Promise<AccountSession>>()
+  /** accounts whose last resource left: their session is closing (a login waits for it) */
+  private readonly leaving = new Map<string, Promise<void>>()
+  /** what closed sessions had not handed to any resource, for the account's next session */
+  private readonly orphans = new Map<string, Element[]>()
   private readonly buckets: TokenBuckets
   readonly counts = { stanzasIn: 0, stanzasOut: 0, rejected: new Map<string, number>() }
 
@@ -82,6 +89,7 @@ export class XmppGateway implements ConnectionHost {
 
   async stop (): Promise<void> {
     for (const c of this.connections) c.close(new StreamError('system-shutdown', 'the node is stopping'))
+    for (const s of this.sessions.values()) clearTimeout(s.linger)
     await Promise.all([...this.sessions.keys()].map(async (h) => { await this.node.closeUser(h).catch(() => {}) }))
     this.sessions.clear()
     await new Promise<void>((resolve) => { if (this.server == null) resolve(); else this.server.close(() => { resolve() }) })
@@ -128,7 +136,7 @@ export class XmppGateway implements ConnectionHost {
     }
     try {
       // claims the handle mesh-wide and seals the new identity under the account key
-      await this.node.openUser(handle, { passphrase: vaultPassphrase(created.accountKey) })
+      await this.node.openUser(handle, { vaultKey: created.accountKey })
     } catch (err: any) {
       if (err instanceof HandleTakenError) throw new StanzaError('conflict', `${handle} is taken on the mesh`)
       if (err?.name === 'PassphraseError') throw new StanzaError('conflict', `${handle} is a user of this node already`)
@@ -139,14 +147,16 @@ export class XmppGateway implements ConnectionHost {
   }
 
   async login (conn: Connection, record: AccountRecord, hash: ScramHash, clientKey: Buffer): Promise<void> {
+    await this.leaving.get(record.handle)
     const open = this.sessions.get(record.handle)
     if (open != null) return
     let pending = this.logins.get(record.handle)
     if (pending == null) {
       pending = (async () => {
-        const passphrase = vaultPassphrase(unwrapAccountKey(record, hash, clientKey))
-        const user = await this.node.openUser(record.handle, { passphrase })
-        const session = new AccountSession(user, this.o.domain, this)
+        const user = await this.node.openUser(record.handle, { vaultKey: unwrapAccountKey(record, hash, clientKey) })
+        const pending = this.orphans.get(record.handle) ?? []
+        this.orphans.delete(record.handle)
+        const session = new AccountSession(user, this.o.domain, this, pending)
         this.sessions.set(record.handle, session)
         return session
       })()
@@ -162,7 +172,7 @@ export class XmppGateway implements ConnectionHost {
     return session.attach(conn, wish)
   }
 
-  async stanza (conn: Connection, el: import('@xmpp/xml').Element): Promise<void> {
+  async stanza (conn: Connection, el: Element): Promise<void> {
     this.counts.stanzasIn++
     const session = this.sessions.get(conn.handle ?? '')
     if (session == null) { conn.close(new StreamError('not-authorized', 'the session is gone')); return }
@@ -174,10 +184,28 @@ export class XmppGateway implements ConnectionHost {
     const session = conn.handle == null ? undefined : this.sessions.get(conn.handle)
     if (session == null || conn.resource == null) return
     log('%s left (%s)', conn.jid, why)
-    if (session.detach(conn) === 0) {
-      this.sessions.delete(conn.handle as string)
-      void session.goOffline().then(async () => { await this.node.closeUser(conn.handle as string) }).catch((err: Error) => { log.error('closing %s: %s', conn.handle, err.message) })
-    }
+    if (session.detach(conn) > 0) return
+    // the last resource left: offline to contacts now; the session stays open a while, so what comes
+    // meanwhile waits for the next resource rather than being shown to nobody
+    void session.goOffline()
+    const handle = conn.handle as string
+    clearTimeout(session.linger)
+    session.linger = setTimeout(() => { this.retire(handle, session) }, this.o.lingerMs)
+    session.linger.unref()
+  }
+
+  /** Close a session whose account has had no resource for `lingerMs`. */
+  private retire (handle: string, session: AccountSession): void {
+    if (this.sessions.get(handle) !== session || session.bound > 0) return
+    this.sessions.delete(handle)
+    const leaving = (async () => {
+      await this.node.closeUser(handle)
+      // anything the closing session still took waits for the account's next session
+      if (session.pending.length > 0) this.orphans.set(handle, session.pending)
+    })().catch((err: Error) => { log.error('closing %s: %s', handle, err.message) }).finally(() => {
+      if (this.leaving.get(handle) === leaving) this.leaving.delete(handle)
+    })
+    this.leaving.set(handle, leaving)
   }
 
   reject (reason: string): void {

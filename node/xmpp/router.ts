@@ -56,12 +56,25 @@ export interface SessionHost {
   reject: (reason: string) => void
 }
 
+/** Stanzas an account keeps for its next resource while none is connected. */
+export const MAX_PENDING_STANZAS = 1000
+
 export class AccountSession {
   private readonly resources = new Map<string, Connection>()
   private listening = false
   private available = false
+  /**
+   * What came while no resource was bound (the session's feeds have shown it, so nothing else will):
+   * handed to the next resource that binds, oldest first; past MAX_PENDING_STANZAS the oldest go (they
+   * stay in the user's history).
+   */
+  readonly pending: Element[]
+  /** set while the last resource has left and the session waits before closing */
+  linger?: NodeJS.Timeout
 
-  constructor (readonly user: User, private readonly domain: string, private readonly host: SessionHost) {}
+  constructor (readonly user: User, private readonly domain: string, private readonly host: SessionHost, pending: Element[] = []) {
+    this.pending = pending
+  }
 
   get bare (): string { return `${this.user.handle}@${this.domain}` }
 
@@ -70,9 +83,19 @@ export class AccountSession {
     let resource = wish.replace(/[\s/@]/g, '').slice(0, 64)
     if (resource === '' || this.resources.has(resource)) resource = `${resource === '' ? 'chorus' : resource}-${conn.id.slice(0, 6)}`
     this.resources.set(resource, conn)
-    if (!this.listening) this.listen()
+    clearTimeout(this.linger)
+    this.linger = undefined
+    // after the bind result has gone out: first what waited, then the session's events (the first
+    // listener releases what the session's catch-up held)
+    setImmediate(() => {
+      for (const el of this.pending.splice(0)) this.deliver(conn, resource, el)
+      if (!this.listening) this.listen()
+    })
     return resource
   }
+
+  /** How many resources are bound. */
+  get bound (): number { return this.resources.size }
 
   /** Detach a connection; returns how many resources are left. */
   detach (conn: Connection): number {
@@ -84,13 +107,20 @@ export class AccountSession {
     if (this.available) await this.user.setPresence('offline').catch(() => {})
   }
 
-  /** Send to every bound resource. */
+  /** Send to every bound resource, or keep it for the next one. */
   private toAll (el: Element): void {
-    for (const [resource, c] of this.resources) {
-      el.attrs.to = `${this.bare}/${resource}`
-      c.send(el)
-      this.host.sent()
+    if (this.resources.size === 0) {
+      this.pending.push(el)
+      if (this.pending.length > MAX_PENDING_STANZAS) this.pending.shift()
+      return
     }
+    for (const [resource, c] of this.resources) this.deliver(c, resource, el)
+  }
+
+  private deliver (c: Connection, resource: string, el: Element): void {
+    el.attrs.to = `${this.bare}/${resource}`
+    c.send(el)
+    this.host.sent()
   }
 
   /** The session's events, from the first bind on (events held during the catch-up come then, in order). */

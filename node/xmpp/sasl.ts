@@ -80,7 +80,8 @@ export class ScramServer {
   /** after a successful `final`: the ClientKey the client proved (unwraps the account key) */
   clientKey?: Buffer
 
-  constructor (readonly hash: ScramHash) {}
+  /** `nonceSuffix`: the server's part of the nonce (random; tests give the RFCs' vectors) */
+  constructor (readonly hash: ScramHash, private readonly nonceSuffix = randomBytes(18).toString('base64')) {}
 
   /** Parse client-first; returns the username (SASLprep'd as sent, `=2C`/`=3D` decoded). */
   username (clientFirst: Buffer): string {
@@ -92,7 +93,7 @@ export class ScramServer {
     this.clientFirstBare = m[3]
     const attrs = scramAttrs(this.clientFirstBare)
     if (attrs.m != null) throw new SaslError('malformed-request', 'SCRAM extensions are not supported')
-    this.nonce = attrs.r + randomBytes(18).toString('base64')
+    this.nonce = attrs.r + this.nonceSuffix
     const name = attrs.n.replace(/=2C/g, ',').replace(/=3D/g, '=')
     if (/=/.test(attrs.n.replace(/=2C|=3D/g, ''))) throw new SaslError('malformed-request', 'SCRAM username has a bad escape')
     return name

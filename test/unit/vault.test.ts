@@ -104,6 +104,22 @@ describe('Vault (secret values at rest)', function () {
     assert.equal((await Vault.open(db, 'carol', 'twelve chars', false)).sealed, true)
   })
 
+  it('takes a random 32-byte vault key instead of a passphrase (no scrypt), and never mixes the two', async () => {
+    const key = randomBytes(32)
+    const t0 = Date.now()
+    const first = await Vault.open(db, 'erin', key, false)
+    assert.ok(Date.now() - t0 < 200, 'a vault key is not stretched')
+    assert.equal(JSON.parse(await raw(db, 'vault').get('erin') as string).logN, 0)
+    const sealed = first.seal('keep me')
+    assert.equal((await Vault.open(db, 'erin', Uint8Array.from(key), true)).open(sealed), 'keep me')
+    await rejectsWith(Vault.open(db, 'erin', randomBytes(32), true), 'wrong')
+    await rejectsWith(Vault.open(db, 'erin', PASS, true), 'wrong')
+    await rejectsWith(Vault.open(db, 'erin', undefined, true), 'required')
+    await rejectsWith(Vault.open(db, 'frank', randomBytes(16), false), 'invalid')
+    await Vault.open(db, 'grace', PASS, false)
+    await rejectsWith(Vault.open(db, 'grace', key, true), 'wrong')
+  })
+
   it('seals the identity key: the stored record holds neither key in the clear', async () => {
     const vault = await Vault.open(db, 'dave', 'dave\'s long secret', false)
     const store = new IdentityStore(db)

@@ -1,0 +1,191 @@
+/**
+ * Issue 13: Jabber clients on the mesh. A bootstrap node, three servers (two of them run the XMPP
+ * gateway) and a client node hosting a native Chorus user, carol, all real libp2p nodes on loopback.
+ * The Jabber side is xmpp.js (`@xmpp/client`), a third-party library, over TCP with STARTTLS (required:
+ * the gateways run without `allowPlaintext`), and a raw socket for what no library sends.
+ */
+
+import { strict as assert } from 'node:assert'
+import xml from '@xmpp/xml'
+import type { ChorusNode, Message, User } from '../../node/index.js'
+import { startMesh, waitForServers, type Mesh } from '../helpers/mesh.js'
+import { DOMAIN, RawXmpp, chatFrom, jabber, trustSelfSigned, type JabberClient } from '../helpers/xmpp.js'
+import { scaled, waitFor } from '../helpers/wait.js'
+
+describe('XMPP gateway: Jabber clients chat on the mesh (xmpp.js over STARTTLS; 3 servers, 2 gateways)', function () {
+  this.timeout(scaled(120_000))
+  let mesh: Mesh
+  let untrust: () => void
+  let gw1: string
+  let gw2: string
+  let gateway2: ChorusNode
+  let carol: User
+  const carolGot: Message[] = []
+  const clients: JabberClient[] = []
+  const raws: RawXmpp[] = []
+
+  const connect = async (address: string, user: string, o: Parameters<typeof jabber>[2] = {}): Promise<JabberClient> => {
+    const c = await jabber(address, user, o)
+    clients.push(c)
+    return c
+  }
+  const raw = async (address: string): Promise<RawXmpp> => {
+    const r = await RawXmpp.open(address)
+    raws.push(r)
+    return r
+  }
+
+  before(async () => {
+    untrust = trustSelfSigned()
+    // gateway 2 closes an account's session 300 ms after its last resource left; gateway 1 keeps it a minute
+    mesh = await startMesh({ servers: 3, clients: 1, options: (i, role) => role === 'server' && i <= 2 ? { xmpp: { listen: '127.0.0.1:0', lingerMs: i === 2 ? 300 : 60_000 } } : {} })
+    await waitForServers(mesh.nodes.filter((n) => n.role !== 'bootstrap'), mesh.servers)
+    const gateways = mesh.servers.filter((s: ChorusNode) => s.xmppAddress() != null)
+    assert.equal(gateways.length, 2)
+    gw1 = gateways[0].xmppAddress() as string
+    gw2 = gateways[1].xmppAddress() as string
+    gateway2 = gateways[1]
+    assert.equal(gateway2.options.xmpp?.lingerMs, 300)
+    carol = await mesh.clients[0].openUser('carol')
+    carol.on('message', (m) => { carolGot.push(m) })
+  })
+
+  after(async () => {
+    for (const r of raws) r.destroy()
+    await Promise.all(clients.map(async (c) => { await c.stop() }))
+    await mesh?.cleanup()
+    untrust?.()
+  })
+
+  it('registers in band, logs in with SCRAM over STARTTLS, binds, and answers ping and service discovery', async () => {
+    const alice = await connect(gw1, 'alice', { register: true, resource: 'laptop' })
+    assert.equal(alice.jid, `alice@${DOMAIN}/laptop`)
+    assert.equal(alice.xmpp.socket?.secure, true, 'the stream runs over TLS')
+    await alice.iq(xml('iq', { type: 'get', to: DOMAIN }, xml('ping', { xmlns: 'urn:xmpp:ping' })))
+    const info = await alice.iq(xml('iq', { type: 'get', to: DOMAIN }, xml('query', { xmlns: 'http://jabber.org/protocol/disco#info' })))
+    const query = info.getChild('query') as any
+    assert.equal(query.getChild('identity').attrs.category, 'server')
+    const features = query.getChildren('feature').map((f: any) => f.attrs.var)
+    for (const f of ['urn:xmpp:ping', 'jabber:iq:roster', 'jabber:iq:last']) assert.ok(features.includes(f), f)
+  })
+
+  it('a Jabber user and a native Chorus user chat both ways', async () => {
+    const alice = clients[0]
+    await alice.xmpp.send(xml('presence'))
+    await alice.xmpp.send(xml('message', { type: 'chat', to: `carol@${DOMAIN}`, id: 'm1' }, xml('body', {}, 'hi carol, from Jabber')))
+    const m = await waitFor('carol to get alice\'s message', () => carolGot.find((x) => x.text === 'hi carol, from Jabber')) as Message
+    assert.equal(m.from, 'alice')
+    assert.equal(m.kind, 'chat')
+    const sent = await carol.send('alice', 'hi alice, from Chorus')
+    const got = await alice.next('carol\'s reply', (el) => chatFrom(el, `carol@${DOMAIN}`) === 'hi alice, from Chorus')
+    assert.equal(got.attrs.type, 'chat')
+    assert.equal(got.attrs.id, sent.id)
+    assert.equal(got.getChild('stanza-id', 'urn:xmpp:sid:0')?.attrs.id, sent.id)
+  })
+
+  it('two Jabber users on different gateway nodes subscribe, see presence and last activity, and chat', async () => {
+    const alice = clients[0]
+    const bob = await connect(gw2, 'bob', { register: true })
+    await bob.xmpp.send(xml('presence', {}, xml('show', {}, 'dnd'), xml('status', {}, 'in a meeting')))
+    await alice.xmpp.send(xml('presence', { type: 'subscribe', to: `bob@${DOMAIN}` }))
+    await bob.next('alice\'s subscription request', (el) => el.name === 'presence' && el.attrs.type === 'subscribe' && el.attrs.from === `alice@${DOMAIN}`)
+    await bob.xmpp.send(xml('presence', { type: 'subscribed', to: `alice@${DOMAIN}` }))
+    const seen = await alice.next('bob\'s presence', (el) => el.name === 'presence' && el.attrs.type == null && String(el.attrs.from).startsWith(`bob@${DOMAIN}`))
+    assert.equal(seen.getChildText('show'), 'dnd')
+    assert.equal(seen.getChildText('status'), 'in a meeting')
+    await waitFor('bob in alice\'s roster as "to"', async () => {
+      const roster = await alice.iq(xml('iq', { type: 'get' }, xml('query', { xmlns: 'jabber:iq:roster' })))
+      return roster.getChild('query')?.getChildren('item').some((i) => i.attrs.jid === `bob@${DOMAIN}` && (i.attrs.subscription === 'to' || i.attrs.subscription === 'both'))
+    }, { intervalMs: 250 })
+    const last = await alice.iq(xml('iq', { type: 'get', to: `bob@${DOMAIN}` }, xml('query', { xmlns: 'jabber:iq:last' })))
+    assert.equal(last.getChild('query')?.attrs.seconds, '0')
+
+    await alice.xmpp.send(xml('message', { type: 'chat', to: `bob@${DOMAIN}` }, xml('body', {}, 'across two gateways')))
+    await bob.next('alice\'s message', (el) => chatFrom(el, `alice@${DOMAIN}`) === 'across two gateways')
+    await bob.xmpp.send(xml('message', { type: 'chat', to: `alice@${DOMAIN}` }, xml('composing', { xmlns: 'http://jabber.org/protocol/chatstates' })))
+    await alice.next('bob typing', (el) => el.name === 'message' && el.getChild('composing', 'http://jabber.org/protocol/chatstates') != null && String(el.attrs.from).startsWith('bob@'))
+  })
+
+  it('what is sent while a Jabber user is away arrives at its next login, whether its session had closed or not', async () => {
+    // bob's gateway closes his session soon after he leaves: the message waits in his mailbox at its owners
+    const bob = clients.find((c) => c.jid.startsWith('bob@')) as JabberClient
+    await bob.stop()
+    await waitFor('bob\'s session on gateway 2 to close', () => gateway2.gateway?.stats().accounts === 0)
+    await carol.send('bob', 'while you were away')
+    const back = await connect(gw2, 'bob', { resource: 'phone' })
+    await back.next('the message sent while offline', (el) => chatFrom(el, `carol@${DOMAIN}`) === 'while you were away')
+
+    // dave's gateway keeps his session a while after he leaves: what comes meanwhile waits for his next resource
+    const dave = await connect(gw1, 'dave', { register: true })
+    await dave.stop()
+    await carol.send('dave', 'while your session lingered')
+    const daveBack = await connect(gw1, 'dave')
+    await daveBack.next('the message sent while away', (el) => chatFrom(el, `carol@${DOMAIN}`) === 'while your session lingered')
+  })
+
+  it('every resource of an account gets the messages to its bare JID', async () => {
+    const phone = clients.find((c) => c.jid === `bob@${DOMAIN}/phone`) as JabberClient
+    const tablet = await connect(gw2, 'bob', { resource: 'tablet' })
+    assert.equal(tablet.jid, `bob@${DOMAIN}/tablet`)
+    await carol.send('bob', 'to every resource')
+    for (const c of [phone, tablet]) await c.next('a message to the bare JID', (el) => chatFrom(el, `carol@${DOMAIN}`) === 'to every resource')
+  })
+
+  it('refuses a taken handle (conflict) and a wrong password (not-authorized; three and the stream ends)', async () => {
+    await assert.rejects(connect(gw1, 'carol', { register: true }), (err: any) => err.condition === 'conflict' || /conflict/.test(String(err.message)))
+    await assert.rejects(connect(gw1, 'alice', { password: 'not the password' }), (err: any) => err.condition === 'not-authorized' || /not-authorized/.test(String(err.message)))
+
+    const r = await raw(gw1)
+    await r.header()
+    assert.match(r.received, /<starttls xmlns="urn:ietf:params:xml:ns:xmpp-tls"><required\/><\/starttls>/)
+    assert.doesNotMatch(r.received, /<mechanisms/, 'no SASL mechanism before STARTTLS')
+    // no login without TLS on a gateway that requires it
+    r.send(`<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${Buffer.from('\u0000alice\u0000x').toString('base64')}</auth>`)
+    await r.until('a policy-violation stream error', /<policy-violation xmlns="urn:ietf:params:xml:ns:xmpp-streams"\/>/)
+    await r.closedByServer()
+
+    // over TLS, PLAIN is offered too; three wrong passwords and the gateway ends the stream
+    const t = await raw(gw1)
+    await t.header()
+    await t.startTls()
+    assert.match(t.received, /<mechanism>SCRAM-SHA-256<\/mechanism><mechanism>SCRAM-SHA-1<\/mechanism><mechanism>PLAIN<\/mechanism>/)
+    for (let i = 1; i <= 3; i++) {
+      t.send(`<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${Buffer.from(`\u0000alice\u0000guess ${i}`).toString('base64')}</auth>`)
+      await t.until(`failure ${i}`, new RegExp(`(<failure xmlns="urn:ietf:params:xml:ns:xmpp-sasl"><not-authorized/>.*){${i}}`, 's'))
+    }
+    await t.until('a not-authorized stream error', /<stream:error><not-authorized xmlns="urn:ietf:params:xml:ns:xmpp-streams"\/>/)
+    await t.closedByServer()
+  })
+
+  it('malformed XML, an oversized stanza, a DOCTYPE and a stanza flood get their errors; the others keep chatting', async () => {
+    const alice = clients[0]
+    // [what is sent, the stream error, whether a stream is opened first]
+    const cases: Array<[string, string, boolean]> = [
+      ['<message><body>x</mess>', 'not-well-formed', true],
+      [`<iq type='get'>${'x'.repeat(300 * 1024)}</iq>`, 'policy-violation', true],
+      ["<!DOCTYPE lol [<!ENTITY lol 'lol'>]>", 'restricted-xml', false],
+      ["<!DOCTYPE lol [<!ENTITY lol 'lol'>]>", 'not-well-formed', true],
+      ["<stream:stream to='elsewhere.example' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>", 'host-unknown', false]
+    ]
+    for (const [input, condition, header] of cases) {
+      const r = await raw(gw1)
+      if (header) await r.header()
+      r.send(input)
+      await r.until(condition, new RegExp(`<${condition} xmlns="urn:ietf:params:xml:ns:xmpp-streams"/>`))
+      await r.closedByServer()
+    }
+    // a flood of pings past the connection's burst: the excess is answered policy-violation, the stream stays
+    const flooder = await connect(gw1, 'alice', { resource: 'flood' })
+    const pings = Array.from({ length: 700 }, (_, i) => xml('iq', { type: 'get', id: `f${i}`, to: DOMAIN }, xml('ping', { xmlns: 'urn:xmpp:ping' })))
+    await Promise.all(pings.map(async (p) => { await flooder.xmpp.send(p) }))
+    await flooder.next('the last ping\'s answer', (el) => el.attrs.id === 'f699', scaled(30_000)).catch((err) => {
+      throw new Error(`${String(err.message)}; got ${flooder.stanzas.length}: ${flooder.stanzas.slice(-3).map(String).join(' ')}`)
+    })
+    const refused = flooder.stanzas.filter((el) => el.attrs.type === 'error' && el.getChild('error')?.getChild('policy-violation') != null)
+    assert.ok(refused.length >= 100, `${refused.length} pings refused`)
+    await flooder.iq(xml('iq', { type: 'get', to: DOMAIN }, xml('ping', { xmlns: 'urn:xmpp:ping' }))).catch(() => {})
+
+    await alice.xmpp.send(xml('message', { type: 'chat', to: `carol@${DOMAIN}` }, xml('body', {}, 'still here')))
+    await waitFor('carol to get alice\'s message after the abuse', () => carolGot.find((x) => x.text === 'still here'))
+  })
+})

@@ -1,0 +1,149 @@
+/**
+ * Jabber clients for the gateway tests: xmpp.js (`@xmpp/client`, a third-party XMPP library) connected
+ * over TCP with STARTTLS, and a raw socket for what no well-behaved library sends.
+ *
+ * The gateways of these tests present self-signed certificates, so certificate checks are off while a
+ * test file runs (`trustSelfSigned`), as a Jabber client is told to accept a certificate it was shown.
+ */
+
+import { connect, type Socket } from 'node:net'
+import { connect as tlsConnect } from 'node:tls'
+import { client, xml, type Client } from '@xmpp/client'
+import type { Element } from '@xmpp/xml'
+import { scaled, waitFor } from './wait.js'
+
+export const DOMAIN = 'chorus.localhost'
+export const PASSWORD = 'correct horse battery staple'
+
+/** Accept self-signed certificates until the returned function is called. */
+export function trustSelfSigned (): () => void {
+  const before = process.env.NODE_TLS_REJECT_UNAUTHORIZED
+  process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0'
+  return () => {
+    if (before == null) delete process.env.NODE_TLS_REJECT_UNAUTHORIZED
+    else process.env.NODE_TLS_REJECT_UNAUTHORIZED = before
+  }
+}
+
+/** A connected xmpp.js client and every stanza it received. */
+export interface JabberClient {
+  xmpp: Client
+  jid: string
+  stanzas: Element[]
+  /** Wait for a stanza matching `pred` (seen already or still to come). */
+  next: (what: string, pred: (el: Element) => boolean, timeoutMs?: number) => Promise<Element>
+  /** Send and wait for the iq result (throws on an error reply). */
+  iq: (el: Element) => Promise<Element>
+  stop: () => Promise<void>
+}
+
+export interface ConnectOptions {
+  /** register the account in band (XEP-0077) before logging in */
+  register?: boolean
+  resource?: string
+  password?: string
+}
+
+/** Connect `username` to the gateway at `address` (`host:port`) with xmpp.js. */
+export async function jabber (address: string, username: string, o: ConnectOptions = {}): Promise<JabberClient> {
+  const password = o.password ?? PASSWORD
+  const stanzas: Element[] = []
+  const xmpp = client({
+    service: `xmpp://${address}`,
+    domain: DOMAIN,
+    resource: o.resource ?? 'test',
+    credentials: async (authenticate: any, mechanisms: string[]) => {
+      if (o.register === true) {
+        await xmpp.iqCaller.request(xml('iq', { type: 'set' }, xml('query', { xmlns: 'jabber:iq:register' }, xml('username', {}, username), xml('password', {}, password))), scaled(30_000))
+      }
+      await authenticate({ username, password }, mechanisms[0])
+    }
+  })
+  // xmpp.js gives each step of the login 2 s by default; on a loaded test machine registration and the
+  // first login (a handle claim at the quorum, a mailbox catch-up) can take longer
+  ;(xmpp as unknown as { timeout: number }).timeout = scaled(20_000)
+  xmpp.on('stanza', (el: Element) => { stanzas.push(el) })
+  xmpp.on('error', () => {})
+  xmpp.reconnect.stop()
+  await xmpp.start()
+  const next = async (what: string, pred: (el: Element) => boolean, timeoutMs = scaled(20_000)): Promise<Element> => {
+    return await waitFor(`${username} to receive ${what}`, () => stanzas.find(pred), { timeoutMs, intervalMs: 20 }) as Element
+  }
+  return {
+    xmpp,
+    jid: String(xmpp.jid),
+    stanzas,
+    next,
+    iq: async (el) => await xmpp.iqCaller.request(el, scaled(20_000)),
+    stop: async () => { await xmpp.stop().catch(() => {}) }
+  }
+}
+
+/** A body of a chat message from `from` (a bare JID), if `el` is one. */
+export function chatFrom (el: Element, from: string): string | undefined {
+  if (el.name !== 'message' || String(el.attrs.from ?? '').split('/')[0] !== from) return undefined
+  return el.getChildText('body') ?? undefined
+}
+
+/** A raw TCP connection to a gateway, for malformed input: send text, read what comes back. */
+export class RawXmpp {
+  socket: Socket
+  private text = ''
+  closed = false
+
+  private constructor (socket: Socket) {
+    this.socket = socket
+    this.attach(socket)
+  }
+
+  private attach (socket: Socket): void {
+    socket.setEncoding('utf8')
+    socket.on('data', (d: string) => { this.text += d })
+    socket.on('close', () => { this.closed = true })
+    socket.on('error', () => {})
+  }
+
+  /** STARTTLS (the gateway's certificate is self-signed: not checked), then a new stream over TLS. */
+  async startTls (): Promise<void> {
+    this.send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+    await this.until('proceed', /<proceed xmlns="urn:ietf:params:xml:ns:xmpp-tls"\/>/)
+    const raw = this.socket
+    raw.removeAllListeners('data')
+    raw.removeAllListeners('close')
+    const secure = tlsConnect({ socket: raw, rejectUnauthorized: false, servername: DOMAIN })
+    await new Promise<void>((resolve, reject) => { secure.once('secureConnect', resolve); secure.once('error', reject) })
+    this.socket = secure
+    this.text = ''
+    this.attach(secure)
+    await this.header()
+  }
+
+  static async open (address: string): Promise<RawXmpp> {
+    const [host, port] = address.split(':')
+    const socket = connect(Number(port), host)
+    await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject) })
+    return new RawXmpp(socket)
+  }
+
+  /** Open a stream to the gateway's domain and wait for its features. */
+  async header (): Promise<void> {
+    this.send(`<?xml version='1.0'?><stream:stream to='${DOMAIN}' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>`)
+    await this.until('stream features', /<\/stream:features>/)
+  }
+
+  send (s: string | Buffer): void { this.socket.write(s) }
+
+  get received (): string { return this.text }
+
+  /** Wait until what came back matches `re`. */
+  async until (what: string, re: RegExp, timeoutMs = scaled(10_000)): Promise<RegExpMatchArray> {
+    return await waitFor(`the gateway to send ${what}`, () => this.text.match(re) ?? undefined, { timeoutMs, intervalMs: 10 }) as RegExpMatchArray
+  }
+
+  /** Wait until the gateway has closed the connection. */
+  async closedByServer (timeoutMs = scaled(10_000)): Promise<void> {
+    await waitFor('the gateway to close the connection', () => this.closed, { timeoutMs, intervalMs: 10 })
+  }
+
+  destroy (): void { this.socket.destroy() }
+}
