@@ -10,6 +10,7 @@ import { Registry } from 'prom-client'
 import { MESH_TOPIC, type Role } from '../protocol/constants.js'
 import { resolveOptions, type ChorusNodeOptions, type ResolvedOptions } from './config.js'
 import { InvalidOptionError, ListenError, NodeStateError } from './errors.js'
+import type { IdentityKey } from '../protocol/envelope.js'
 import { loadOrCreateNodeKey } from './keys.js'
 import { buildLibp2p, type ChorusLibp2p } from './libp2p.js'
 import { Admission, Membership, type LeaveReason, type Member } from './membership/index.js'
@@ -307,10 +308,11 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
    * the node to see a server. With `passphrase`, the keys and secret-chat data the device keeps for the
    * user are sealed at rest (session/vault.ts); a user created with one must always be opened with it
    * (`PassphraseError`). A program that keeps a random key per user (the XMPP gateway) gives `vaultKey`
-   * (32 bytes) instead: the same sealing, without scrypt's stretching. A session already open is
+   * (32 bytes) instead: the same sealing, without scrypt's stretching; it may also bring the user's
+   * `identity` (keys it holds for the user elsewhere), kept here on first use. A session already open is
    * returned as it is. A malformed handle or option is an `InvalidOptionError` naming it.
    */
-  async openUser (handle: string, o: { timeoutMs?: number, syncIntervalMs?: number, passphrase?: string, vaultKey?: Uint8Array } = {}): Promise<User> {
+  async openUser (handle: string, o: { timeoutMs?: number, syncIntervalMs?: number, passphrase?: string, vaultKey?: Uint8Array, identity?: IdentityKey } = {}): Promise<User> {
     requireHandle('handle', handle)
     requireOptions('options', o, OPEN_USER_OPTIONS)
     if (this.lifecycle !== 'started') throw new NodeStateError('start the node before opening users')
@@ -326,7 +328,7 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
     const identities = new IdentityStore(this.database)
     if (o.passphrase != null && o.vaultKey != null) throw new InvalidOptionError('vaultKey', 'give a passphrase or a vault key, not both')
     const vault = await Vault.open(this.database, handle, o.vaultKey ?? o.passphrase, await identities.has(handle))
-    const { identity } = await identities.loadOrCreate(handle, vault)
+    const identity = o.identity != null ? await identities.adopt(handle, requireIdentity(o.identity), vault) : (await identities.loadOrCreate(handle, vault)).identity
     await (this.directory as HandleDirectory).claim(signHandleClaim(handle, identity, this.clock.now()))
     const user = new User(handle, identity, { replication, directory: this.directory as HandleDirectory, relay: this.relay, clock: this.clock, db: this.database, vault, syncIntervalMs: o.syncIntervalMs })
     this.users.set(handle, user)
@@ -452,6 +454,15 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
 /** Gossipsub messages received on chat topics (every kind but the membership topic), from the counter's values. */
 function chatMessages (metric: { values: Array<{ value: number, labels: Record<string, unknown> }> } | undefined): number {
   return (metric?.values ?? []).reduce((n, v) => (v.labels.topic === 'mesh' ? n : n + v.value), 0)
+}
+
+/** An identity key pair given to `openUser`: two 32-byte keys. */
+function requireIdentity (identity: unknown): IdentityKey {
+  const i = identity as IdentityKey
+  if (!(i?.publicKey instanceof Uint8Array) || !(i.privateKey instanceof Uint8Array) || i.publicKey.length !== 32 || i.privateKey.length !== 32) {
+    throw new InvalidOptionError('identity', 'must be { publicKey, privateKey }, 32 bytes each')
+  }
+  return i
 }
 
 /** A topic's kind, for metric labels: one label per kind, not per room. */

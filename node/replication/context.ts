@@ -5,6 +5,7 @@ import type { Envelope, SenderKeyCache } from '../../protocol/envelope.js'
 import type { ReadAuth, StoreRequest, StoreResponse } from '../../protocol/pb/store.js'
 import type { StoreCall } from './rpc.js'
 import type { SenderBudget } from '../rate-limit.js'
+import type { AccountRecordStore } from '../store/account-store.js'
 import type { HandleStore } from '../store/handle-store.js'
 import type { HintBook } from '../store/hint-book.js'
 import type { PrekeyStore } from '../store/prekey-store.js'
@@ -16,6 +17,7 @@ export interface ReplicationContext {
   libp2p: Pick<Libp2p, 'dialProtocol'>
   mailboxes: MailboxStore
   handles: HandleStore
+  accounts: AccountRecordStore
   prekeys: PrekeyStore
   hints: HintBook
   placement: Placement

@@ -10,8 +10,9 @@
  *   that holds a mailbox it no longer owns
  *   (a server joined, or it stood in for a sloppy quorum) pushes it to the owners and deletes exactly
  *   the entries every owner confirmed.
- * - Handle claims held here are copied to owners that lack them; a claim an owner was seen to hold is
- *   not asked about again until that owner restarts (its epoch changes).
+ * - Handle claims held here, and the gateway accounts of those handles, are copied to owners that lack
+ *   them; a claim an owner was seen to hold is not asked about again until that owner restarts (its
+ *   epoch changes).
  */
 
 import { logger } from '@libp2p/logger'
@@ -248,6 +249,7 @@ export class Repair {
         try {
           const r = await this.call(peer, { kind: StoreRequest.Kind.RESOLVE, handle: claim.handle })
           if (r.status === StoreResponse.Status.NOT_FOUND) await this.call(peer, { kind: StoreRequest.Kind.CLAIM, claim, coordinate: false })
+          await this.repairAccount(claim.handle, peer)
           if (epoch != null) {
             if (seen?.epoch !== epoch) { seen = { epoch, handles: new Set() }; this.held.set(peer, seen) }
             seen.handles.add(claim.handle)
@@ -257,7 +259,20 @@ export class Repair {
           log('handle %s repair with %s failed: %s', claim.handle, peer, err.message)
         }
       }
-      if (!owners.includes(this.ctx.selfId) && held === owners.length && held > 0) await this.ctx.handles.delete(claim.handle)
+      if (!owners.includes(this.ctx.selfId) && held === owners.length && held > 0) {
+        await this.ctx.handles.delete(claim.handle)
+        await this.ctx.accounts.delete(claim.handle)
+      }
+    }
+  }
+
+  /** A gateway account held here goes to an owner that lacks it or holds an older version. */
+  private async repairAccount (handle: string, peer: string): Promise<void> {
+    const mine = await this.ctx.accounts.get(handle)
+    if (mine == null) return
+    const theirs = await this.call(peer, { kind: StoreRequest.Kind.ACCOUNT_GET, handle })
+    if (theirs.status === StoreResponse.Status.NOT_FOUND || (theirs.account != null && theirs.account.version < mine.version)) {
+      await this.call(peer, { kind: StoreRequest.Kind.ACCOUNT_PUT, account: mine })
     }
   }
 

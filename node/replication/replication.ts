@@ -10,6 +10,7 @@ import { DEFAULT_MAX_DRIFT_MS } from '../../protocol/hlc.js'
 import type { Membership } from '../membership/index.js'
 import type { ChorusDb } from '../store/db.js'
 import { GroupCommit } from '../store/group-commit.js'
+import { AccountRecordStore } from '../store/account-store.js'
 import { HandleStore } from '../store/handle-store.js'
 import { HintBook } from '../store/hint-book.js'
 import { PrekeyStore } from '../store/prekey-store.js'
@@ -101,6 +102,7 @@ export class Replication {
       libp2p,
       mailboxes: this.mailboxes,
       handles: new HandleStore(db, this.commit),
+      accounts: new AccountRecordStore(db, this.commit),
       prekeys: new PrekeyStore(db, this.commit),
       hints: new HintBook(db, this.commit),
       placement: this.placement,

@@ -24,6 +24,7 @@ import { handlePrekeyUsed, handlePrekeysGet, handlePrekeysPut } from './handlers
 import { Forbidden, NotNow, Rejection } from './handlers/rejection.js'
 import { handleStore } from './handlers/store.js'
 import { handleProbe } from './handlers/probe.js'
+import { handleAccountGet, handleAccountPut } from './handlers/accounts.js'
 import { decodeRequest } from './rpc.js'
 import { KindCounters } from './traffic.js'
 
@@ -43,7 +44,9 @@ const HANDLERS: Partial<Record<StoreRequest.Kind, StoreHandler>> = {
   [StoreRequest.Kind.PREKEYS_PUT]: handlePrekeysPut,
   [StoreRequest.Kind.PREKEYS_GET]: handlePrekeysGet,
   [StoreRequest.Kind.PREKEY_USED]: handlePrekeyUsed,
-  [StoreRequest.Kind.PROBE]: handleProbe
+  [StoreRequest.Kind.PROBE]: handleProbe,
+  [StoreRequest.Kind.ACCOUNT_PUT]: handleAccountPut,
+  [StoreRequest.Kind.ACCOUNT_GET]: handleAccountGet
 }
 
 export class StoreServer {

@@ -200,7 +200,8 @@ export const OPEN_USER_OPTIONS: OptionShape = {
   timeoutMs: rule.integer({ min: 0, max: MAX_TIMER_MS }),
   syncIntervalMs: rule.integer({ min: 1, max: MAX_TIMER_MS }),
   passphrase: rule.any(),
-  vaultKey: rule.any()
+  vaultKey: rule.any(),
+  identity: rule.any()
 }
 
 /** `user.send(to, text, options)`. */

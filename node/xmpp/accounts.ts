@@ -1,21 +1,30 @@
 /**
- * XMPP accounts of a gateway node (sublevel `xmpp-accounts`, handle → JSON record).
+ * XMPP accounts, kept on the mesh at the owners of the account's handle (ACCOUNT_PUT / ACCOUNT_GET,
+ * servers only; protocol/account.ts), so a Jabber user can log in through any gateway node.
  *
- * A gateway user is a Chorus user whose identity key this node holds on the user's behalf. The key sits
- * in the node's identity store sealed by the user's vault (session/vault.ts) under a random 32-byte
- * account key (`openUser`'s `vaultKey`). The account key is kept only wrapped (AES-256-GCM) under each SCRAM
- * hash's ClientKey: a secret the node never stores (it keeps H(ClientKey), RFC 5802) and learns only from
- * a successful login, which proves it. So at rest the node cannot open a gateway user's identity; a
- * running gateway can, while the user is logged in. PLAIN logins derive the same ClientKeys from the
- * password. The gateway is trusted by its users for what passes through it while they are online.
+ * A gateway user is a Chorus user whose identity key the gateways hold on the user's behalf. The record
+ * holds, per SCRAM hash, the salt, iteration count, StoredKey and ServerKey (never the password); a
+ * random 32-byte account key, wrapped (AES-256-GCM) under each hash's ClientKey; and the identity key
+ * sealed under the account key. The ClientKey is a secret no server stores (it keeps H(ClientKey),
+ * RFC 5802) and learns only from a successful login, which proves it: so no server can open a gateway
+ * user's identity at rest, and the gateway a user logs in through can while the user is logged in. On
+ * that gateway the identity is kept in the node's identity store sealed by the user's vault under the
+ * account key (`openUser`'s `vaultKey`). The record is signed by the identity key: servers cannot change
+ * it, and a record for a handle claimed by another key is refused by the owners and cannot open a
+ * session (the handle claim would fail). The gateway is trusted by its users for what passes through it
+ * while they are online (docs/xmpp.md).
  */
 
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto'
-import type { ChorusDb } from '../store/db.js'
+import { signAccount, verifyAccount, type GatewayAccount } from '../../protocol/account.js'
+import type { IdentityKey } from '../../protocol/envelope.js'
 import { HANDLE_PATTERN } from '../../protocol/handle.js'
+import { StoreRequest, StoreResponse } from '../../protocol/pb/store.js'
+import type { Replication } from '../replication/replication.js'
+import { QuorumError } from '../replication/errors.js'
 import { deriveCredential, scramKeys, type ScramCredential, type ScramHash } from './sasl.js'
 
-/** One account as stored. */
+/** One account: the JSON inside a signed `GatewayAccount`. */
 export interface AccountRecord {
   v: 1
   handle: string
@@ -23,6 +32,8 @@ export interface AccountRecord {
   scram: Record<ScramHash, ScramCredential>
   /** the account key, wrapped under each hash's ClientKey: base64(iv | tag | ciphertext) */
   wrapped: Record<ScramHash, string>
+  /** the identity key (JSON of base64 keys), sealed under the account key */
+  identity: string
 }
 
 /** Shortest and longest password the gateway registers (characters). */
@@ -36,51 +47,78 @@ export class AccountError extends Error {
   }
 }
 
-export class AccountStore {
-  private readonly sub
+/** A new account's secrets before it is stored: the record lacks the identity until the handle is claimed. */
+export interface NewAccount {
+  record: Omit<AccountRecord, 'identity'>
+  accountKey: Buffer
+}
 
-  constructor (db: ChorusDb) {
-    this.sub = db.sublevel<string, string>('xmpp-accounts', { valueEncoding: 'utf8' })
-  }
-
-  async get (handle: string): Promise<AccountRecord | undefined> {
-    if (!HANDLE_PATTERN.test(handle)) return undefined
-    const raw = await this.sub.get(handle)
-    return raw == null ? undefined : JSON.parse(raw) as AccountRecord
-  }
+export class MeshAccounts {
+  constructor (private readonly replication: () => Replication) {}
 
   /**
-   * A new account record for `handle` and `password`, and its account key (not yet stored: the caller
-   * claims the handle on the mesh first, then `save`s).
+   * `handle`'s account: the newest valid version its owners hold (each owner checked it against the
+   * handle's claim when it stored it). Undefined when no owner has one.
    */
-  static create (handle: string, password: string): { record: AccountRecord, accountKey: Buffer } {
+  async get (handle: string): Promise<AccountRecord | undefined> {
+    if (!HANDLE_PATTERN.test(handle)) return undefined
+    const r = this.replication()
+    const owners = r.placement.ownersOfHandle(handle)
+    const answers = await Promise.allSettled(owners.map(async (o) => await r.call(o, { kind: StoreRequest.Kind.ACCOUNT_GET, handle })))
+    let best: GatewayAccount | undefined
+    let failed = 0
+    for (const a of answers) {
+      if (a.status === 'rejected') { failed++; continue }
+      if (a.value.status !== StoreResponse.Status.OK || a.value.account == null) continue
+      try {
+        const acc = verifyAccount(a.value.account)
+        if (acc.handle === handle && (best == null || acc.version > best.version)) best = acc
+      } catch { /* a bad record from one owner: the others decide */ }
+    }
+    if (best == null && failed === owners.length && owners.length > 0) throw new QuorumError(`no owner of ${handle} answered`)
+    return best == null ? undefined : parseRecord(best.record, handle)
+  }
+
+  /** Store `record` signed by `identity` at the owners of its handle; resolves once W have it. */
+  async put (record: AccountRecord, identity: IdentityKey): Promise<void> {
+    const r = this.replication()
+    const account = signAccount(record.handle, identity, BigInt(Date.now()), Buffer.from(JSON.stringify(record)))
+    const owners = r.placement.ownersOfHandle(record.handle)
+    const answers = await Promise.allSettled(owners.map(async (o) => await r.call(o, { kind: StoreRequest.Kind.ACCOUNT_PUT, account })))
+    const acks = answers.filter((a) => a.status === 'fulfilled' && a.value.status === StoreResponse.Status.OK).length
+    const need = Math.min(r.context.writeQuorum, owners.length)
+    if (acks < need) throw new QuorumError(`the account of ${record.handle} is on ${acks} owners, fewer than ${need}`)
+  }
+
+  /** A new account for `handle` and `password` (not stored: the caller claims the handle first). */
+  static create (handle: string, password: string): NewAccount {
     if (!HANDLE_PATTERN.test(handle)) throw new AccountError('not-acceptable', 'a username is 1–64 of a–z, 0–9, ".", "_", "-"')
     const chars = [...password].length
     if (chars < MIN_PASSWORD_CHARS || chars > MAX_PASSWORD_CHARS) throw new AccountError('not-acceptable', `a password has ${MIN_PASSWORD_CHARS} to ${MAX_PASSWORD_CHARS} characters`)
     const accountKey = randomBytes(32)
     const scram = { sha1: deriveCredential('sha1', password), sha256: deriveCredential('sha256', password) }
     const wrapped = {
-      sha1: wrap(accountKey, clientKeyOf('sha1', password, scram.sha1)),
-      sha256: wrap(accountKey, clientKeyOf('sha256', password, scram.sha256))
+      sha1: seal(wrapKey(clientKeyOf('sha1', password, scram.sha1)), accountKey),
+      sha256: seal(wrapKey(clientKeyOf('sha256', password, scram.sha256)), accountKey)
     }
     return { record: { v: 1, handle, createdAt: Date.now(), scram, wrapped }, accountKey }
   }
+}
 
-  async save (record: AccountRecord): Promise<void> {
-    await this.sub.put(record.handle, JSON.stringify(record), { sync: true } as any)
-  }
+/** The identity sealed for a record. */
+export function sealIdentity (accountKey: Buffer, identity: IdentityKey): string {
+  return seal(accountKey, Buffer.from(JSON.stringify({ publicKey: Buffer.from(identity.publicKey).toString('base64'), privateKey: Buffer.from(identity.privateKey).toString('base64') })))
+}
 
-  async has (handle: string): Promise<boolean> {
-    return (await this.sub.get(handle)) != null
-  }
+/** The identity a record holds, opened with the account key. */
+export function openIdentity (record: AccountRecord, accountKey: Buffer): IdentityKey {
+  const j = JSON.parse(open(accountKey, record.identity).toString('utf8'))
+  return { publicKey: new Uint8Array(Buffer.from(j.publicKey, 'base64')), privateKey: new Uint8Array(Buffer.from(j.privateKey, 'base64')) }
 }
 
 /** The account key, from the ClientKey a login proved. Throws if it does not open (a corrupt record). */
 export function unwrapAccountKey (record: AccountRecord, hash: ScramHash, clientKey: Buffer): Buffer {
-  const raw = Buffer.from(record.wrapped[hash], 'base64')
-  const d = createDecipheriv('aes-256-gcm', wrapKey(clientKey), raw.subarray(0, 12))
-  d.setAuthTag(raw.subarray(12, 28))
-  return Buffer.concat([d.update(raw.subarray(28)), d.final()])
+  return open(wrapKey(clientKey), record.wrapped[hash])
 }
 
 /** The ClientKey of `password` under a stored credential (registration). */
@@ -92,9 +130,29 @@ function wrapKey (clientKey: Buffer): Buffer {
   return createHmac('sha256', clientKey).update('chorus xmpp account key wrap').digest()
 }
 
-function wrap (accountKey: Buffer, clientKey: Buffer): string {
+function seal (key: Buffer, plain: Buffer): string {
   const iv = randomBytes(12)
-  const c = createCipheriv('aes-256-gcm', wrapKey(clientKey), iv)
-  const body = Buffer.concat([c.update(accountKey), c.final()])
+  const c = createCipheriv('aes-256-gcm', key, iv)
+  const body = Buffer.concat([c.update(plain), c.final()])
   return Buffer.concat([iv, c.getAuthTag(), body]).toString('base64')
+}
+
+function open (key: Buffer, sealed: string): Buffer {
+  const raw = Buffer.from(sealed, 'base64')
+  const d = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12))
+  d.setAuthTag(raw.subarray(12, 28))
+  return Buffer.concat([d.update(raw.subarray(28)), d.final()])
+}
+
+/** A stored record's JSON, checked for the fields a login reads. */
+function parseRecord (bytes: Uint8Array, handle: string): AccountRecord | undefined {
+  try {
+    const j = JSON.parse(Buffer.from(bytes).toString('utf8')) as AccountRecord
+    const credOk = (c: ScramCredential | undefined): boolean => c != null && typeof c.salt === 'string' && typeof c.storedKey === 'string' && typeof c.serverKey === 'string' && Number.isInteger(c.iterations) && c.iterations >= 4096 && c.iterations <= 1_000_000
+    if (j.v !== 1 || j.handle !== handle || !credOk(j.scram?.sha1) || !credOk(j.scram?.sha256) || typeof j.identity !== 'string') return undefined
+    if (typeof j.wrapped?.sha1 !== 'string' || typeof j.wrapped?.sha256 !== 'string') return undefined
+    return j
+  } catch {
+    return undefined
+  }
 }

@@ -218,7 +218,7 @@ export class Connection {
       const { authzid, username, password } = parsePlain(payload)
       const handle = prep(username)
       if (authzid !== '' && authzid !== handle && authzid !== `${handle}@${this.host.domain}`) throw new SaslError('not-authorized', 'acting as another user is not allowed')
-      const record = await this.host.account(handle)
+      const record = await this.lookup(handle)
       const clientKey = record == null ? undefined : clientKeyFor(record.scram.sha256, 'sha256', password)
       if (record == null || clientKey == null) throw new SaslError('not-authorized', 'wrong username or password')
       await this.succeed(record, 'sha256', clientKey, undefined)
@@ -228,9 +228,18 @@ export class Connection {
     if (hash == null) throw new SaslError('invalid-mechanism', `unsupported mechanism ${String(mechanism)}`)
     const server = new ScramServer(hash)
     const handle = prep(server.username(payload))
-    const record = await this.host.account(handle)
+    const record = await this.lookup(handle)
     this.scram = { server, record, handle }
     this.send(xml('challenge', { xmlns: NS_SASL }, server.challenge(record?.scram[hash]).toString('base64')))
+  }
+
+  /** The account, from the mesh; owners that cannot be reached are a temporary failure, not a wrong password. */
+  private async lookup (handle: string): Promise<AccountRecord | undefined> {
+    try {
+      return await this.host.account(handle)
+    } catch (err: any) {
+      throw new SaslError('temporary-auth-failure', `the account cannot be read now: ${String(err.message)}`)
+    }
   }
 
   private async response (el: Element): Promise<void> {
@@ -241,7 +250,11 @@ export class Connection {
   }
 
   private async succeed (record: AccountRecord, hash: ScramHash, clientKey: Buffer, serverFinal: Buffer | undefined): Promise<void> {
-    await this.host.login(this, record, hash, clientKey)
+    try {
+      await this.host.login(this, record, hash, clientKey)
+    } catch (err: any) {
+      throw new SaslError('temporary-auth-failure', `the session cannot be opened now: ${String(err.message)}`)
+    }
     this.handle = record.handle
     this.authed = true
     clearTimeout(this.authTimer)

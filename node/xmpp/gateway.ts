@@ -1,7 +1,7 @@
 /**
  * The XMPP gateway of a server node: Jabber clients connect to it (c2s, RFC 6120) and chat on the mesh
- * as Chorus users. It listens on TCP (`--xmpp HOST:PORT`) with STARTTLS, keeps the accounts it
- * registered (accounts.ts), opens each logged-in account's Chorus session on this node, and maps
+ * as Chorus users. It listens on TCP (`--xmpp HOST:PORT`) with STARTTLS, registers accounts and
+ * reads them from the mesh (accounts.ts), opens each logged-in account's Chorus session on this node, and maps
  * stanzas onto the session's calls and its events back onto stanzas (router.ts).
  */
 
@@ -15,7 +15,7 @@ import type { Element } from '@xmpp/xml'
 import type { ChorusNode } from '../chorus-node.js'
 import { HandleTakenError } from '../replication/errors.js'
 import { TokenBuckets } from '../rate-limit.js'
-import { AccountError, AccountStore, unwrapAccountKey, type AccountRecord } from './accounts.js'
+import { AccountError, MeshAccounts, openIdentity, sealIdentity, unwrapAccountKey, type AccountRecord } from './accounts.js'
 import { Connection, type ConnectionHost } from './connection.js'
 import { StanzaError, StreamError } from './errors.js'
 import { AccountSession } from './router.js'
@@ -53,7 +53,7 @@ export interface XmppStats {
 
 export class XmppGateway implements ConnectionHost {
   readonly limits: XmlStreamLimits
-  readonly accounts: AccountStore
+  readonly accounts: MeshAccounts
   private server?: Server
   private context?: SecureContext
   private readonly connections = new Set<Connection>()
@@ -68,7 +68,7 @@ export class XmppGateway implements ConnectionHost {
 
   constructor (private readonly node: ChorusNode, private readonly o: XmppGatewayOptions) {
     this.limits = { ...DEFAULT_XML_LIMITS, ...o.limits }
-    this.accounts = new AccountStore(node.database)
+    this.accounts = new MeshAccounts(() => node.replication)
     this.buckets = new TokenBuckets(o.stanzaRate, o.stanzaBurst, 100_000)
   }
 
@@ -126,24 +126,28 @@ export class XmppGateway implements ConnectionHost {
   }
 
   async register (handle: string, password: string): Promise<void> {
-    if (await this.accounts.has(handle)) throw new StanzaError('conflict', `${handle} is registered`)
+    if (await this.accounts.get(handle) != null) throw new StanzaError('conflict', `${handle} is registered`)
     let created
     try {
-      created = AccountStore.create(handle, password)
+      created = MeshAccounts.create(handle, password)
     } catch (err: any) {
       if (err instanceof AccountError) throw new StanzaError(err.condition, err.message)
       throw err
     }
+    let user
     try {
-      // claims the handle mesh-wide and seals the new identity under the account key
-      await this.node.openUser(handle, { vaultKey: created.accountKey })
+      // claims the handle mesh-wide and seals the new identity here under the account key
+      user = await this.node.openUser(handle, { vaultKey: created.accountKey })
     } catch (err: any) {
       if (err instanceof HandleTakenError) throw new StanzaError('conflict', `${handle} is taken on the mesh`)
       if (err?.name === 'PassphraseError') throw new StanzaError('conflict', `${handle} is a user of this node already`)
       throw err
     }
-    await this.accounts.save(created.record)
-    await this.node.closeUser(handle)
+    try {
+      await this.accounts.put({ ...created.record, identity: sealIdentity(created.accountKey, user.identity) }, user.identity)
+    } finally {
+      await this.node.closeUser(handle)
+    }
   }
 
   async login (conn: Connection, record: AccountRecord, hash: ScramHash, clientKey: Buffer): Promise<void> {
@@ -153,7 +157,9 @@ export class XmppGateway implements ConnectionHost {
     let pending = this.logins.get(record.handle)
     if (pending == null) {
       pending = (async () => {
-        const user = await this.node.openUser(record.handle, { vaultKey: unwrapAccountKey(record, hash, clientKey) })
+        const accountKey = unwrapAccountKey(record, hash, clientKey)
+        // the identity the account holds; kept on this node, sealed, the first time the user logs in here
+        const user = await this.node.openUser(record.handle, { vaultKey: accountKey, identity: openIdentity(record, accountKey) })
         const pending = this.orphans.get(record.handle) ?? []
         this.orphans.delete(record.handle)
         const session = new AccountSession(user, this.o.domain, this, pending)

@@ -29,7 +29,7 @@ const MAX_SASL_BYTES = 4096
 
 /** A SASL failure: its RFC 6120 §6.5 condition and a text. */
 export class SaslError extends Error {
-  constructor (readonly condition: 'not-authorized' | 'malformed-request' | 'invalid-mechanism' | 'encryption-required' | 'aborted' | 'incorrect-encoding', message: string) {
+  constructor (readonly condition: 'not-authorized' | 'malformed-request' | 'invalid-mechanism' | 'encryption-required' | 'aborted' | 'incorrect-encoding' | 'temporary-auth-failure', message: string) {
     super(message)
     this.name = 'SaslError'
   }

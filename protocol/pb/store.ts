@@ -26,6 +26,7 @@ export interface StoreRequest {
   claimOneTime: boolean
   cursorsOnly: boolean
   probes: StoreRequest.Probe[]
+  account?: GatewayAccount
 }
 
 export namespace StoreRequest {
@@ -165,7 +166,9 @@ export namespace StoreRequest {
     PREKEYS_GET = 'PREKEYS_GET',
     PREKEY_USED = 'PREKEY_USED',
     TOMBSTONES = 'TOMBSTONES',
-    PROBE = 'PROBE'
+    PROBE = 'PROBE',
+    ACCOUNT_PUT = 'ACCOUNT_PUT',
+    ACCOUNT_GET = 'ACCOUNT_GET'
   }
 
   enum __KindValues {
@@ -181,7 +184,9 @@ export namespace StoreRequest {
     PREKEYS_GET = 9,
     PREKEY_USED = 10,
     TOMBSTONES = 11,
-    PROBE = 12
+    PROBE = 12,
+    ACCOUNT_PUT = 13,
+    ACCOUNT_GET = 14
   }
 
   export namespace Kind {
@@ -315,6 +320,11 @@ export namespace StoreRequest {
             w.uint32(178)
             StoreRequest.Probe.codec().encode(value, w)
           }
+        }
+
+        if (obj.account != null) {
+          w.uint32(186)
+          GatewayAccount.codec().encode(obj.account, w)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -462,6 +472,12 @@ export namespace StoreRequest {
               obj.probes.push(StoreRequest.Probe.codec().decode(reader, reader.uint32(), {
                 limits: opts.limits?.probes$
               }))
+              break
+            }
+            case 23: {
+              obj.account = GatewayAccount.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.account
+              })
               break
             }
             default: {
@@ -681,6 +697,13 @@ export namespace StoreRequest {
 
               break
             }
+            case 23: {
+              yield * GatewayAccount.codec().stream(reader, reader.uint32(), `${prefix}.account`, {
+                limits: opts.limits?.account
+              })
+
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -874,6 +897,31 @@ export namespace StoreRequest {
     index: number
   }
 
+  export interface StoreRequestAccountHandleFieldEvent {
+    field: '$.account.handle'
+    value: string
+  }
+
+  export interface StoreRequestAccountPublicKeyFieldEvent {
+    field: '$.account.publicKey'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface StoreRequestAccountVersionFieldEvent {
+    field: '$.account.version'
+    value: bigint
+  }
+
+  export interface StoreRequestAccountRecordFieldEvent {
+    field: '$.account.record'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface StoreRequestAccountSignatureFieldEvent {
+    field: '$.account.signature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<StoreRequest>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, StoreRequest.codec())
   }
@@ -882,7 +930,7 @@ export namespace StoreRequest {
     return decodeMessage(buf, StoreRequest.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StoreRequest>): Generator<StoreRequestKindFieldEvent | StoreRequestPutsMailboxFieldEvent | StoreRequestPutsEnvelopeFieldEvent | StoreRequestPutsHintForFieldEvent | StoreRequestMailboxFieldEvent | StoreRequestAfterFieldEvent | StoreRequestBeforeFieldEvent | StoreRequestLimitFieldEvent | StoreRequestPeerFieldEvent | StoreRequestNewestFirstFieldEvent | StoreRequestBucketMsFieldEvent | StoreRequestBucketsStartFieldEvent | StoreRequestBucketsCountFieldEvent | StoreRequestBucketsHashFieldEvent | StoreRequestCursorsFieldEvent | StoreRequestClaimHandleFieldEvent | StoreRequestClaimPublicKeyFieldEvent | StoreRequestClaimTimestampFieldEvent | StoreRequestClaimSignatureFieldEvent | StoreRequestHandleFieldEvent | StoreRequestCoordinateFieldEvent | StoreRequestRequestIdFieldEvent | StoreRequestAuthPublicKeyFieldEvent | StoreRequestAuthTimestampFieldEvent | StoreRequestAuthSignatureFieldEvent | StoreRequestPrekeysFieldEvent | StoreRequestUserFieldEvent | StoreRequestPrekeyIdFieldEvent | StoreRequestClaimOneTimeFieldEvent | StoreRequestCursorsOnlyFieldEvent | StoreRequestProbesMailboxFieldEvent | StoreRequestProbesAuthPublicKeyFieldEvent | StoreRequestProbesAuthTimestampFieldEvent | StoreRequestProbesAuthSignatureFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StoreRequest>): Generator<StoreRequestKindFieldEvent | StoreRequestPutsMailboxFieldEvent | StoreRequestPutsEnvelopeFieldEvent | StoreRequestPutsHintForFieldEvent | StoreRequestMailboxFieldEvent | StoreRequestAfterFieldEvent | StoreRequestBeforeFieldEvent | StoreRequestLimitFieldEvent | StoreRequestPeerFieldEvent | StoreRequestNewestFirstFieldEvent | StoreRequestBucketMsFieldEvent | StoreRequestBucketsStartFieldEvent | StoreRequestBucketsCountFieldEvent | StoreRequestBucketsHashFieldEvent | StoreRequestCursorsFieldEvent | StoreRequestClaimHandleFieldEvent | StoreRequestClaimPublicKeyFieldEvent | StoreRequestClaimTimestampFieldEvent | StoreRequestClaimSignatureFieldEvent | StoreRequestHandleFieldEvent | StoreRequestCoordinateFieldEvent | StoreRequestRequestIdFieldEvent | StoreRequestAuthPublicKeyFieldEvent | StoreRequestAuthTimestampFieldEvent | StoreRequestAuthSignatureFieldEvent | StoreRequestPrekeysFieldEvent | StoreRequestUserFieldEvent | StoreRequestPrekeyIdFieldEvent | StoreRequestClaimOneTimeFieldEvent | StoreRequestCursorsOnlyFieldEvent | StoreRequestProbesMailboxFieldEvent | StoreRequestProbesAuthPublicKeyFieldEvent | StoreRequestProbesAuthTimestampFieldEvent | StoreRequestProbesAuthSignatureFieldEvent | StoreRequestAccountHandleFieldEvent | StoreRequestAccountPublicKeyFieldEvent | StoreRequestAccountVersionFieldEvent | StoreRequestAccountRecordFieldEvent | StoreRequestAccountSignatureFieldEvent> {
     return streamMessage(buf, StoreRequest.codec(), opts)
   }
 }
@@ -1057,6 +1105,7 @@ export interface StoreResponse {
   refused: StoreResponse.Refusal[]
   epoch: bigint
   versions: bigint[]
+  account?: GatewayAccount
 }
 
 export namespace StoreResponse {
@@ -1317,6 +1366,11 @@ export namespace StoreResponse {
           }
         }
 
+        if (obj.account != null) {
+          w.uint32(130)
+          GatewayAccount.codec().encode(obj.account, w)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -1432,6 +1486,12 @@ export namespace StoreResponse {
               }
 
               obj.versions.push(reader.uint64())
+              break
+            }
+            case 16: {
+              obj.account = GatewayAccount.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.account
+              })
               break
             }
             default: {
@@ -1617,6 +1677,13 @@ export namespace StoreResponse {
 
               break
             }
+            case 16: {
+              yield * GatewayAccount.codec().stream(reader, reader.uint32(), `${prefix}.account`, {
+                limits: opts.limits?.account
+              })
+
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1749,6 +1816,31 @@ export namespace StoreResponse {
     value: bigint
   }
 
+  export interface StoreResponseAccountHandleFieldEvent {
+    field: '$.account.handle'
+    value: string
+  }
+
+  export interface StoreResponseAccountPublicKeyFieldEvent {
+    field: '$.account.publicKey'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface StoreResponseAccountVersionFieldEvent {
+    field: '$.account.version'
+    value: bigint
+  }
+
+  export interface StoreResponseAccountRecordFieldEvent {
+    field: '$.account.record'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface StoreResponseAccountSignatureFieldEvent {
+    field: '$.account.signature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<StoreResponse>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, StoreResponse.codec())
   }
@@ -1757,7 +1849,7 @@ export namespace StoreResponse {
     return decodeMessage(buf, StoreResponse.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StoreResponse>): Generator<StoreResponseStatusFieldEvent | StoreResponseErrorFieldEvent | StoreResponseStoredFieldEvent | StoreResponseEnvelopesFieldEvent | StoreResponseMoreFieldEvent | StoreResponseBucketsStartFieldEvent | StoreResponseBucketsCountFieldEvent | StoreResponseBucketsHashFieldEvent | StoreResponseCursorsFieldEvent | StoreResponseClaimHandleFieldEvent | StoreResponseClaimPublicKeyFieldEvent | StoreResponseClaimTimestampFieldEvent | StoreResponseClaimSignatureFieldEvent | StoreResponseRequestIdFieldEvent | StoreResponseTombstonesFieldEvent | StoreResponseBundleFieldEvent | StoreResponseRemainingFieldEvent | StoreResponseRefusedIndexFieldEvent | StoreResponseRefusedStatusFieldEvent | StoreResponseRefusedErrorFieldEvent | StoreResponseEpochFieldEvent | StoreResponseVersionsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StoreResponse>): Generator<StoreResponseStatusFieldEvent | StoreResponseErrorFieldEvent | StoreResponseStoredFieldEvent | StoreResponseEnvelopesFieldEvent | StoreResponseMoreFieldEvent | StoreResponseBucketsStartFieldEvent | StoreResponseBucketsCountFieldEvent | StoreResponseBucketsHashFieldEvent | StoreResponseCursorsFieldEvent | StoreResponseClaimHandleFieldEvent | StoreResponseClaimPublicKeyFieldEvent | StoreResponseClaimTimestampFieldEvent | StoreResponseClaimSignatureFieldEvent | StoreResponseRequestIdFieldEvent | StoreResponseTombstonesFieldEvent | StoreResponseBundleFieldEvent | StoreResponseRemainingFieldEvent | StoreResponseRefusedIndexFieldEvent | StoreResponseRefusedStatusFieldEvent | StoreResponseRefusedErrorFieldEvent | StoreResponseEpochFieldEvent | StoreResponseVersionsFieldEvent | StoreResponseAccountHandleFieldEvent | StoreResponseAccountPublicKeyFieldEvent | StoreResponseAccountVersionFieldEvent | StoreResponseAccountRecordFieldEvent | StoreResponseAccountSignatureFieldEvent> {
     return streamMessage(buf, StoreResponse.codec(), opts)
   }
 }
@@ -1894,6 +1986,187 @@ export namespace Bucket {
 
   export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Bucket>): Generator<BucketStartFieldEvent | BucketCountFieldEvent | BucketHashFieldEvent> {
     return streamMessage(buf, Bucket.codec(), opts)
+  }
+}
+
+export interface GatewayAccount {
+  handle: string
+  publicKey: Uint8Array<ArrayBuffer>
+  version: bigint
+  record: Uint8Array<ArrayBuffer>
+  signature: Uint8Array<ArrayBuffer>
+}
+
+export namespace GatewayAccount {
+  let _codec: Codec<GatewayAccount>
+
+  export const codec = (): Codec<GatewayAccount> => {
+    if (_codec == null) {
+      _codec = message<GatewayAccount>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.handle != null && obj.handle !== '')) {
+          w.uint32(10)
+          w.string(obj.handle)
+        }
+
+        if ((obj.publicKey != null && obj.publicKey.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.publicKey)
+        }
+
+        if ((obj.version != null && obj.version !== 0n)) {
+          w.uint32(24)
+          w.uint64(obj.version)
+        }
+
+        if ((obj.record != null && obj.record.byteLength > 0)) {
+          w.uint32(34)
+          w.bytes(obj.record)
+        }
+
+        if ((obj.signature != null && obj.signature.byteLength > 0)) {
+          w.uint32(42)
+          w.bytes(obj.signature)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          handle: '',
+          publicKey: uint8ArrayAlloc(0),
+          version: 0n,
+          record: uint8ArrayAlloc(0),
+          signature: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.handle = reader.string()
+              break
+            }
+            case 2: {
+              obj.publicKey = reader.bytes()
+              break
+            }
+            case 3: {
+              obj.version = reader.uint64()
+              break
+            }
+            case 4: {
+              obj.record = reader.bytes()
+              break
+            }
+            case 5: {
+              obj.signature = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.handle`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.publicKey`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.version`,
+                value: reader.uint64()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.record`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.signature`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface GatewayAccountHandleFieldEvent {
+    field: '$.handle'
+    value: string
+  }
+
+  export interface GatewayAccountPublicKeyFieldEvent {
+    field: '$.publicKey'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface GatewayAccountVersionFieldEvent {
+    field: '$.version'
+    value: bigint
+  }
+
+  export interface GatewayAccountRecordFieldEvent {
+    field: '$.record'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface GatewayAccountSignatureFieldEvent {
+    field: '$.signature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export function encode (obj: Partial<GatewayAccount>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, GatewayAccount.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<GatewayAccount>): GatewayAccount {
+    return decodeMessage(buf, GatewayAccount.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<GatewayAccount>): Generator<GatewayAccountHandleFieldEvent | GatewayAccountPublicKeyFieldEvent | GatewayAccountVersionFieldEvent | GatewayAccountRecordFieldEvent | GatewayAccountSignatureFieldEvent> {
+    return streamMessage(buf, GatewayAccount.codec(), opts)
   }
 }
 

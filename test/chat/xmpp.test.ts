@@ -123,12 +123,15 @@ describe('XMPP gateway: Jabber clients chat on the mesh (xmpp.js over STARTTLS; 
     await daveBack.next('the message sent while away', (el) => chatFrom(el, `carol@${DOMAIN}`) === 'while your session lingered')
   })
 
-  it('every resource of an account gets the messages to its bare JID', async () => {
+  it('an account logs in through any gateway; every resource, on either, gets the messages to its bare JID', async () => {
+    // bob registered through gateway 2: his account is at his handle's owners, so gateway 1 logs him in too
     const phone = clients.find((c) => c.jid === `bob@${DOMAIN}/phone`) as JabberClient
     const tablet = await connect(gw2, 'bob', { resource: 'tablet' })
-    assert.equal(tablet.jid, `bob@${DOMAIN}/tablet`)
+    const laptop = await connect(gw1, 'bob', { resource: 'laptop' })
+    assert.equal(laptop.jid, `bob@${DOMAIN}/laptop`)
     await carol.send('bob', 'to every resource')
-    for (const c of [phone, tablet]) await c.next('a message to the bare JID', (el) => chatFrom(el, `carol@${DOMAIN}`) === 'to every resource')
+    for (const c of [phone, tablet, laptop]) await c.next('a message to the bare JID', (el) => chatFrom(el, `carol@${DOMAIN}`) === 'to every resource')
+    await assert.rejects(connect(gw1, 'bob', { password: 'not bob\'s password' }), (err: any) => err.condition === 'not-authorized' || /not-authorized/.test(String(err.message)))
   })
 
   it('refuses a taken handle (conflict) and a wrong password (not-authorized; three and the stream ends)', async () => {

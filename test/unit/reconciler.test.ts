@@ -10,6 +10,7 @@ import { Reconciler } from '../../node/replication/reconciler.js'
 import { StoreServer } from '../../node/replication/server.js'
 import { openDb, type ChorusDb } from '../../node/store/db.js'
 import { GroupCommit } from '../../node/store/group-commit.js'
+import { AccountRecordStore } from '../../node/store/account-store.js'
 import { HandleStore } from '../../node/store/handle-store.js'
 import { HintBook } from '../../node/store/hint-book.js'
 import { MailboxStore, cursorOf } from '../../node/store/mailbox-store.js'
@@ -36,6 +37,7 @@ describe('Reconciler (two replicas on disk, RPC in memory)', () => {
       libp2p: { dialProtocol: async () => { throw new Error('no network in this test') } },
       mailboxes: new MailboxStore(db, commit),
       handles: new HandleStore(db, commit),
+      accounts: new AccountRecordStore(db, commit),
       prekeys: new PrekeyStore(db, commit),
       hints: new HintBook(db, commit),
       placement: new Placement({ self: () => ({ peerId: id, capacity: 1 }), liveServers: () => [], viewVersion: () => 0 }, 3),
