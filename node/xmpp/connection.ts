@@ -57,6 +57,8 @@ export class Connection {
   readonly id = randomBytes(8).toString('hex')
   handle?: string
   resource?: string
+  /** XEP-0280: this resource gets copies of what the account's other resources send */
+  carbons = false
   private socket: Socket
   private stream!: XmlStream
   private phase: Phase = 'open'

@@ -13,20 +13,25 @@
  * | roster get / set / remove (RFC 6121 §2)           | `user.roster.list / add / remove`        |
  * | last activity (XEP-0012) of a contact             | the contact's last seen                  |
  * | ping (XEP-0199), disco#info/#items (XEP-0030)      | answered by the gateway                  |
+ * | archive query (XEP-0313, mam.ts)                  | a read of the user's mailbox at its owners |
  *
  * Events back: `message` (chat, headline, error) → `<message>` with the envelope id as `id` and as a
  * stanza-id (XEP-0359), and a delay stamp (XEP-0203) when it was held; `presence` → `<presence>`;
- * `subscription` → `<presence type="subscribe">`; `typing` → chat states.
+ * `subscription` → `<presence type="subscribe">`; `typing` → chat states; `receipt` → a delivery
+ * receipt (XEP-0184) or a displayed marker (XEP-0333) under the client's own message id. A displayed
+ * marker from the client marks the message read (its sender sees the read tick). A chat message one
+ * resource sends is carbon-copied (XEP-0280) to the account's other resources that enabled carbons.
  */
 
 import xml, { type Element } from '@xmpp/xml'
 import { logger } from '@libp2p/logger'
 import type { User } from '../session/user.js'
-import type { Message, PresenceEvent, SubscriptionRequestEvent, TypingEvent } from '../session/events.js'
+import type { Message, PresenceEvent, ReceiptEvent, SubscriptionRequestEvent, TypingEvent } from '../session/events.js'
 import { ForbiddenError, RateLimitedError, UnknownHandleError } from '../replication/errors.js'
 import { HANDLE_PATTERN } from '../../protocol/handle.js'
 import { errorReply, StanzaError } from './errors.js'
 import type { Connection } from './connection.js'
+import { NS_MAM, mamForm, runQuery } from './mam.js'
 
 const log = logger('chorus:xmpp:router')
 
@@ -39,9 +44,15 @@ export const NS_CHATSTATES = 'http://jabber.org/protocol/chatstates'
 export const NS_DELAY = 'urn:xmpp:delay'
 export const NS_SID = 'urn:xmpp:sid:0'
 const NS_SESSION = 'urn:ietf:params:xml:ns:xmpp-session'
+export const NS_RECEIPTS = 'urn:xmpp:receipts'
+export const NS_MARKERS = 'urn:xmpp:chat-markers:0'
+export const NS_CARBONS = 'urn:xmpp:carbons:2'
+const NS_FORWARD = 'urn:xmpp:forward:0'
+/** Sent messages whose receipts are mapped back to the client's ids, and received ones a marker may name. */
+const MAX_TRACKED = 10_000
 
 /** Features the gateway announces in disco#info. */
-export const FEATURES = [NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING, NS_LAST, NS_ROSTER, NS_CHATSTATES, NS_SID, 'jabber:iq:register', 'urn:xmpp:delay']
+export const FEATURES = [NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING, NS_LAST, NS_ROSTER, NS_CHATSTATES, NS_SID, 'jabber:iq:register', 'urn:xmpp:delay', 'urn:xmpp:mam:2', NS_RECEIPTS, NS_MARKERS, NS_CARBONS]
 /** A message older than this when shown carries its delay stamp. */
 const DELAY_AFTER_MS = 5000
 /** Longest body the gateway passes on (characters); the envelope bounds the bytes too. */
@@ -71,6 +82,10 @@ export class AccountSession {
   readonly pending: Element[]
   /** set while the last resource has left and the session waits before closing */
   linger?: NodeJS.Timeout
+  /** envelope id → the client's id, for messages sent asking a receipt (XEP-0184) or a marker (XEP-0333) */
+  private readonly asked = new Map<string, string>()
+  /** envelope id → sender's userId, of messages shown, for the markers the client sends back */
+  private readonly shown = new Map<string, string>()
 
   constructor (readonly user: User, private readonly domain: string, private readonly host: SessionHost, pending: Element[] = []) {
     this.pending = pending
@@ -130,6 +145,7 @@ export class AccountSession {
     this.user.on('presence', (p) => { this.onPresence(p) })
     this.user.on('typing', (t) => { this.onTyping(t) })
     this.user.on('subscription', (s) => { this.onSubscription(s) })
+    this.user.on('receipt', (r) => { this.onReceipt(r) })
     this.user.on('error', (err) => { log('session %s: %s', this.user.handle, err.message) })
   }
 
@@ -140,7 +156,11 @@ export class AccountSession {
       const el = xml('message', { type: m.kind, id: m.id, from: this.jidOf(m.from) },
         xml('body', {}, m.text),
         xml('stanza-id', { xmlns: NS_SID, id: m.id, by: this.bare }))
-      if (m.kind === 'chat') el.append(xml('active', { xmlns: NS_CHATSTATES }))
+      if (m.kind === 'chat') {
+        el.append(xml('active', { xmlns: NS_CHATSTATES }))
+        el.append(xml('markable', { xmlns: NS_MARKERS }))
+        remember(this.shown, m.id, m.fromId)
+      }
       if (Date.now() - m.timestamp > DELAY_AFTER_MS) el.append(xml('delay', { xmlns: NS_DELAY, from: this.domain, stamp: new Date(m.timestamp).toISOString() }))
       this.toAll(el)
       return
@@ -167,6 +187,15 @@ export class AccountSession {
 
   private onSubscription (s: SubscriptionRequestEvent): void {
     this.toAll(xml('presence', { type: 'subscribe', from: this.jidOf(s.from) }))
+  }
+
+  /** Delivered → XEP-0184 `<received>`, read → XEP-0333 `<displayed>`, under the id the client gave. */
+  private onReceipt (r: ReceiptEvent): void {
+    if (r.room != null) return
+    const id = this.asked.get(r.id)
+    if (id == null) return
+    const payload = r.status === 'delivered' ? xml('received', { xmlns: NS_RECEIPTS, id }) : xml('displayed', { xmlns: NS_MARKERS, id })
+    this.toAll(xml('message', { from: this.jidOf(r.by) }, payload))
   }
 
   /** A stanza from one of this account's resources (its `from` already stamped). */
@@ -201,6 +230,13 @@ export class AccountSession {
     if (type === 'groupchat') throw new StanzaError('feature-not-implemented', 'group chat goes through a room (XEP-0045)')
     const to = this.handleOf(el.attrs.to)
     const body = el.getChildText('body')
+    const displayed = el.getChild('displayed', NS_MARKERS)
+    if (body == null && displayed != null) {
+      const fromId = this.shown.get(String(displayed.attrs.id))
+      if (fromId != null) this.user.markRead({ id: String(displayed.attrs.id), fromId, kind: 'chat' } as Message)
+      return
+    }
+    if (body == null && el.getChild('received', NS_RECEIPTS) != null) return // Chorus sent "delivered" when the gateway got it
     if (body == null) {
       const composing = el.getChild('composing', NS_CHATSTATES) != null
       const stopped = el.getChild('paused', NS_CHATSTATES) ?? el.getChild('active', NS_CHATSTATES) ?? el.getChild('inactive', NS_CHATSTATES) ?? el.getChild('gone', NS_CHATSTATES)
@@ -208,7 +244,20 @@ export class AccountSession {
       return
     }
     if ([...body].length > MAX_BODY_CHARS) throw new StanzaError('policy-violation', `a body has at most ${MAX_BODY_CHARS} characters`)
-    await this.user.send(to, body, { type: type === 'headline' ? 'headline' : 'chat' })
+    const sent = await this.user.send(to, body, { type: type === 'headline' ? 'headline' : 'chat' })
+    const clientId = el.attrs.id as string | undefined
+    if (clientId != null && (el.getChild('request', NS_RECEIPTS) != null || el.getChild('markable', NS_MARKERS) != null)) remember(this.asked, sent.id, clientId)
+    this.carbonCopy(conn, el)
+  }
+
+  /** XEP-0280: a chat message one resource sent, copied to the account's other resources that asked. */
+  private carbonCopy (from: Connection, el: Element): void {
+    if (el.getChild('private', NS_CARBONS) != null) return
+    for (const [resource, c] of this.resources) {
+      if (c === from || !c.carbons) continue
+      const copy = xml('message', { xmlns: 'jabber:client', type: el.attrs.type ?? 'chat', id: el.attrs.id, from: from.jid, to: el.attrs.to }, ...el.children.filter((x): x is Element => typeof x !== 'string'))
+      this.deliver(c, resource, xml('message', { from: this.bare, type: el.attrs.type ?? 'chat' }, xml('sent', { xmlns: NS_CARBONS }, xml('forwarded', { xmlns: NS_FORWARD }, copy))))
+    }
   }
 
   private async presence (el: Element): Promise<void> {
@@ -246,6 +295,7 @@ export class AccountSession {
       this.host.sent()
     }
     if (ns === NS_PING) { result(); return }
+    if (ns === NS_CARBONS && type === 'set' && (child.name === 'enable' || child.name === 'disable')) { conn.carbons = child.name === 'enable'; result(); return }
     if (ns === NS_SESSION) { result(); return }
     if (ns === NS_ROSTER && (to == null || to === this.bare)) { await this.roster(el, child, type, result); return }
     if (ns === NS_DISCO_INFO && type === 'get') {
@@ -257,6 +307,11 @@ export class AccountSession {
     }
     if (ns === NS_DISCO_ITEMS && type === 'get') { result(xml('query', { xmlns: NS_DISCO_ITEMS })); return }
     if (ns === NS_LAST && type === 'get' && to != null) { result(this.lastActivity(to)); return }
+    if (ns === NS_MAM && (to == null || to === this.bare)) {
+      if (type === 'get') { result(mamForm()); return }
+      result(await runQuery({ user: this.user, domain: this.domain, handleOf: (jid) => this.handleOf(jid) }, child, conn.jid, (m) => { conn.send(m); this.host.sent() }))
+      return
+    }
     throw new StanzaError('service-unavailable', `${ns} is not served here`)
   }
 
@@ -303,4 +358,10 @@ function toStanzaError (err: any): StanzaError | undefined {
   if (err?.name === 'EnvelopeTooLargeError' || err?.name === 'InvalidArgumentError') return new StanzaError('not-acceptable', err.message)
   log.error('stanza failed: %s', err?.stack ?? err)
   return new StanzaError('internal-server-error', 'the mesh could not take it')
+}
+
+/** Remember `key → value` in a bounded map (the oldest goes first). */
+function remember (map: Map<string, string>, key: string, value: string): void {
+  map.set(key, value)
+  if (map.size > MAX_TRACKED) map.delete(map.keys().next().value as string)
 }

@@ -134,6 +134,56 @@ describe('XMPP gateway: Jabber clients chat on the mesh (xmpp.js over STARTTLS; 
     await assert.rejects(connect(gw1, 'bob', { password: 'not bob\'s password' }), (err: any) => err.condition === 'not-authorized' || /not-authorized/.test(String(err.message)))
   })
 
+  it('delivery receipts and read markers map onto Chorus receipts; carbons copy what one resource sends to another', async () => {
+    const phone = clients.find((c) => c.jid === `bob@${DOMAIN}/phone`) as JabberClient
+    const tablet = clients.find((c) => c.jid === `bob@${DOMAIN}/tablet`) as JabberClient
+    await tablet.iq(xml('iq', { type: 'set' }, xml('enable', { xmlns: 'urn:xmpp:carbons:2' })))
+    const receipts: Array<{ id: string, status: string }> = []
+    carol.on('receipt', (r) => { receipts.push({ id: r.id, status: r.status }) })
+
+    await phone.xmpp.send(xml('message', { type: 'chat', to: `carol@${DOMAIN}`, id: 'r1' }, xml('body', {}, 'receipt please'),
+      xml('request', { xmlns: 'urn:xmpp:receipts' }), xml('markable', { xmlns: 'urn:xmpp:chat-markers:0' })))
+    const copy = await tablet.next('the carbon of the phone\'s message', (el) => el.getChild('sent', 'urn:xmpp:carbons:2') != null)
+    assert.equal(copy.getChild('sent')?.getChild('forwarded')?.getChild('message')?.getChildText('body'), 'receipt please')
+    const got = await waitFor('carol to get the message', () => carolGot.find((m) => m.text === 'receipt please')) as Message
+    await phone.next('the delivery receipt under the client\'s id', (el) => el.getChild('received', 'urn:xmpp:receipts')?.attrs.id === 'r1')
+    carol.markRead(got)
+    const shown = await phone.next('the displayed marker', (el) => el.getChild('displayed', 'urn:xmpp:chat-markers:0')?.attrs.id === 'r1')
+    assert.equal(String(shown.attrs.from).split('/')[0], `carol@${DOMAIN}`)
+
+    // and the other way: bob's client marks carol's message displayed, carol sees it read
+    const sent = await carol.send('bob', 'mark me read')
+    const m = await phone.next('carol\'s message', (el) => chatFrom(el, `carol@${DOMAIN}`) === 'mark me read')
+    assert.ok(m.getChild('markable', 'urn:xmpp:chat-markers:0') != null)
+    await phone.xmpp.send(xml('message', { type: 'chat', to: `carol@${DOMAIN}` }, xml('displayed', { xmlns: 'urn:xmpp:chat-markers:0', id: String(m.attrs.id) })))
+    await waitFor('carol to see her message read', () => receipts.find((r) => r.id === sent.id && r.status === 'read'))
+  })
+
+  it('reads the replicated archive (XEP-0313): one conversation, paged backwards with RSM', async () => {
+    const erin = await connect(gw1, 'erin', { register: true })
+    for (let i = 1; i <= 3; i++) {
+      await erin.xmpp.send(xml('message', { type: 'chat', to: `carol@${DOMAIN}` }, xml('body', {}, `e${i}`)))
+      await waitFor(`carol to get e${i}`, () => carolGot.find((m) => m.text === `e${i}`))
+      await carol.send('erin', `c${i}`)
+      await erin.next(`c${i}`, (el) => chatFrom(el, `carol@${DOMAIN}`) === `c${i}`)
+    }
+    const page = async (before: string): Promise<{ bodies: string[], first: string, complete: string }> => {
+      const queryid = `q${before.length}`
+      const fin = await erin.iq(xml('iq', { type: 'set' }, xml('query', { xmlns: 'urn:xmpp:mam:2', queryid },
+        xml('x', { xmlns: 'jabber:x:data', type: 'submit' }, xml('field', { var: 'FORM_TYPE', type: 'hidden' }, xml('value', {}, 'urn:xmpp:mam:2')), xml('field', { var: 'with' }, xml('value', {}, `carol@${DOMAIN}`))),
+        xml('set', { xmlns: 'http://jabber.org/protocol/rsm' }, xml('max', {}, '4'), xml('before', {}, before)))))
+      const results = erin.stanzas.filter((el) => el.getChild('result', 'urn:xmpp:mam:2')?.attrs.queryid === queryid)
+      const bodies = results.map((el) => el.getChild('result')?.getChild('forwarded')?.getChild('message')?.getChildText('body') ?? '')
+      const f = fin.getChild('fin', 'urn:xmpp:mam:2')
+      return { bodies, first: f?.getChild('set')?.getChildText('first') ?? '', complete: String(f?.attrs.complete) }
+    }
+    const last = await page('')
+    assert.deepEqual(last.bodies, ['c1', 'e2', 'c2', 'e3', 'c3'].slice(-4))
+    const earlier = await page(last.first)
+    assert.deepEqual(earlier.bodies, ['e1', 'c1', 'e2', 'c2', 'e3', 'c3'].slice(0, 2))
+    assert.equal(earlier.complete, 'true')
+  })
+
   it('refuses a taken handle (conflict) and a wrong password (not-authorized; three and the stream ends)', async () => {
     await assert.rejects(connect(gw1, 'carol', { register: true }), (err: any) => err.condition === 'conflict' || /conflict/.test(String(err.message)))
     await assert.rejects(connect(gw1, 'alice', { password: 'not the password' }), (err: any) => err.condition === 'not-authorized' || /not-authorized/.test(String(err.message)))
