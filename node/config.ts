@@ -87,6 +87,8 @@ export interface XmppOptions {
   authTimeoutMs?: number
   /** ms an account's session stays open after its last resource left @default 60000 */
   lingerMs?: number
+  /** seconds a dropped stream with stream management (XEP-0198) may be resumed in @default 120 */
+  resumeSeconds?: number
 }
 
 /** Options after validation and defaults: what the node runs with. */
@@ -151,7 +153,7 @@ function admission (role: Role, mesh: unknown, certificate: unknown): { mesh?: s
 
 /** The XMPP domain's shape: DNS labels (RFC 7622 domainpart, ASCII only here). */
 const XMPP_DOMAIN = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/
-const XMPP_KEYS = new Set(['listen', 'domain', 'allowPlaintext', 'cert', 'key', 'maxConnections', 'stanzaRate', 'stanzaBurst', 'maxStanzaBytes', 'authTimeoutMs', 'lingerMs'])
+const XMPP_KEYS = new Set(['listen', 'domain', 'allowPlaintext', 'cert', 'key', 'maxConnections', 'stanzaRate', 'stanzaBurst', 'maxStanzaBytes', 'authTimeoutMs', 'lingerMs', 'resumeSeconds'])
 
 function xmppOptions (role: Role, x: unknown): XmppGatewayOptions {
   if (x == null || typeof x !== 'object') throw new InvalidOptionError('xmpp', 'must be an object with at least `listen`')
@@ -178,6 +180,7 @@ function xmppOptions (role: Role, x: unknown): XmppGatewayOptions {
     stanzaBurst: integer('xmpp.stanzaBurst', o.stanzaBurst ?? 500, 1, 10_000_000),
     authTimeoutMs: integer('xmpp.authTimeoutMs', o.authTimeoutMs ?? 60_000, 100, 3_600_000),
     lingerMs: integer('xmpp.lingerMs', o.lingerMs ?? 60_000, 0, 86_400_000),
+    resumeSeconds: integer('xmpp.resumeSeconds', o.resumeSeconds ?? 120, 1, 3600),
     limits: { maxStanzaBytes: integer('xmpp.maxStanzaBytes', o.maxStanzaBytes ?? 256 * 1024, 1024, 16 * 1024 * 1024) }
   }
 }

@@ -10,7 +10,8 @@ import type { Socket } from 'node:net'
 import { TLSSocket, type SecureContext } from 'node:tls'
 import xml, { type Element } from '@xmpp/xml'
 import { HANDLE_PATTERN } from '../../protocol/handle.js'
-import { errorReply, StanzaError, StreamError } from './errors.js'
+import { errorReply, NS_STANZA_ERRORS as NS_STANZAS, StanzaError, StreamError } from './errors.js'
+import { MAX_UNACKED, NS_SM, SmState } from './stream-management.js'
 import { MECHANISMS, parsePlain, SaslError, ScramServer, clientKeyFor, prep, type ScramHash, type ScramMechanism } from './sasl.js'
 import { XmlStream, type XmlStreamLimits } from './xml-stream.js'
 import type { AccountRecord } from './accounts.js'
@@ -45,13 +46,23 @@ export interface ConnectionHost {
   stanza: (conn: Connection, el: Element) => Promise<void>
   /** the connection ended (after bind or not) */
   closed: (conn: Connection, why: string) => void
+  /** XEP-0198: seconds a dropped stream may be resumed in */
+  readonly resumeSeconds: number
+  /** the connection enabled resumable stream management */
+  resumable: (conn: Connection) => void
+  /** the connection dropped with a resumable stream: keep its resource until it resumes or expires */
+  detached: (conn: Connection) => void
+  /** a new connection resumes stream `previd` at the client's count `h`: what it takes over, if it may */
+  resume: (conn: Connection, previd: string, h: number) => { resource: string, sm: SmState, again: Element[] } | undefined
   /** a rejected input, for the operator's counters */
   reject: (reason: string) => void
   /** a stanza may pass (token bucket per connection) */
   admit: (conn: Connection) => boolean
 }
 
-type Phase = 'open' | 'tls' | 'auth' | 'bind' | 'ready' | 'closed'
+type Phase = 'open' | 'tls' | 'auth' | 'bind' | 'ready' | 'detached' | 'closed'
+
+const STANZAS = new Set(['message', 'presence', 'iq'])
 
 export class Connection {
   readonly id = randomBytes(8).toString('hex')
@@ -59,6 +70,8 @@ export class Connection {
   resource?: string
   /** XEP-0280: this resource gets copies of what the account's other resources send */
   carbons = false
+  /** XEP-0198, once the client enabled it */
+  sm?: SmState
   private socket: Socket
   private stream!: XmlStream
   private phase: Phase = 'open'
@@ -81,10 +94,36 @@ export class Connection {
   get isOpen (): boolean { return this.phase !== 'closed' }
   get remote (): string { return `${this.socket.remoteAddress ?? '?'}:${this.socket.remotePort ?? 0}` }
 
-  /** Send a stanza (or any element) to the client. */
+  /** Whether the connection dropped and its stream waits to be resumed (XEP-0198). */
+  get detached (): boolean { return this.phase === 'detached' }
+
+  /**
+   * Send a stanza (or any element) to the client. With stream management, stanzas are kept until the
+   * client acknowledges them, and queue while the connection is detached.
+   */
   send (el: Element | string): void {
     if (this.phase === 'closed') return
+    const ask = this.sm != null && typeof el !== 'string' && STANZAS.has(el.name) ? this.sm.outbound(el) : undefined
+    if (this.phase === 'detached') return
     this.socket.write(typeof el === 'string' ? el : el.toString())
+    if (ask != null) this.socket.write(ask.toString())
+    if (this.sm != null && this.sm.pending > MAX_UNACKED) this.fail(new StreamError('policy-violation', `more than ${MAX_UNACKED} stanzas unacknowledged`))
+  }
+
+  /** A resumed stream takes over this one's resource and stream state; this one ends quietly. */
+  handOver (): { resource: string, sm: SmState } {
+    const taken = { resource: this.resource as string, sm: this.sm as SmState }
+    this.sm = undefined
+    this.phase = 'closed'
+    this.socket.destroy()
+    return taken
+  }
+
+  /** A detached stream that was not resumed in time ends for good. */
+  expire (): void {
+    if (this.phase !== 'detached') return
+    this.phase = 'closed'
+    this.host.closed(this, 'not resumed in time')
   }
 
   /** End the stream politely (or with a stream error) and close the socket. */
@@ -109,9 +148,15 @@ export class Connection {
     socket.on('data', (chunk: Buffer) => { this.stream.write(chunk) })
     socket.on('error', () => { socket.destroy() })
     socket.on('close', () => {
-      if (this.phase === 'closed') return
-      this.phase = 'closed'
+      if (this.phase === 'closed' || this.socket !== socket) return
       clearTimeout(this.authTimer)
+      if (this.phase === 'ready' && this.sm?.resumable === true) {
+        // the stream may be resumed: the resource stays, what is sent to it waits
+        this.phase = 'detached'
+        this.host.detached(this)
+        return
+      }
+      this.phase = 'closed'
       this.host.closed(this, 'disconnected')
     })
   }
@@ -146,6 +191,7 @@ export class Connection {
     } else {
       features.append(xml('bind', { xmlns: NS_BIND }))
       features.append(xml('session', { xmlns: NS_SESSION }, xml('optional')))
+      features.append(xml('sm', { xmlns: NS_SM }))
       this.phase = 'bind'
     }
     this.send(features)
@@ -159,6 +205,7 @@ export class Connection {
       this.fail(new StreamError('policy-violation', 'STARTTLS is required before anything else'))
       return
     }
+    if (el.attrs.xmlns === NS_SM) { await this.streamManagement(el); return }
     if (el.attrs.xmlns === NS_SASL && this.phase === 'auth') { await this.sasl(el); return }
     if (el.name === 'iq' && this.phase === 'auth') { await this.preAuthIq(el); return }
     if (el.name === 'iq' && this.phase === 'bind') { await this.bindIq(el); return }
@@ -170,6 +217,7 @@ export class Connection {
       }
       el.attrs.from = this.jid
       await this.host.stanza(this, el)
+      if (this.sm != null) this.sm.inbound++
       return
     }
     if (this.phase !== 'ready' && (el.name === 'message' || el.name === 'presence' || el.name === 'iq')) {
@@ -177,6 +225,42 @@ export class Connection {
       return
     }
     this.fail(new StreamError('unsupported-stanza-type', `<${el.name}> is not a stanza`))
+  }
+
+  /** XEP-0198's nonzas: enable (after bind), resume (after login, instead of bind), r and a. */
+  private async streamManagement (el: Element): Promise<void> {
+    const failed = (condition: string, text: string): void => {
+      this.send(xml('failed', { xmlns: NS_SM }, xml(condition, { xmlns: NS_STANZAS }), xml('text', { xmlns: NS_STANZAS }, text)))
+    }
+    if (el.name === 'enable') {
+      if (this.phase !== 'ready' || this.sm != null) { failed('unexpected-request', 'enable once, after binding a resource'); return }
+      const resume = el.attrs.resume === 'true' || el.attrs.resume === '1'
+      this.sm = new SmState(resume, this.host.resumeSeconds)
+      this.send(this.sm.enabled())
+      if (resume) this.host.resumable(this)
+      return
+    }
+    if (el.name === 'resume') {
+      if (this.phase !== 'bind') { failed('unexpected-request', 'resume after logging in, before binding'); return }
+      const h = Number(el.attrs.h)
+      const taken = Number.isInteger(h) && h >= 0 ? this.host.resume(this, String(el.attrs.previd ?? ''), h) : undefined
+      if (taken == null) { failed('item-not-found', 'no stream to resume'); return }
+      this.resource = taken.resource
+      this.sm = taken.sm
+      this.phase = 'ready'
+      this.send(xml('resumed', { xmlns: NS_SM, h: String(this.sm.inbound), previd: this.sm.id }))
+      for (const again of taken.again) this.send(again)
+      return
+    }
+    if (this.sm == null) { failed('unexpected-request', 'stream management is not enabled'); return }
+    if (el.name === 'r') { this.send(xml('a', { xmlns: NS_SM, h: String(this.sm.inbound) })); return }
+    if (el.name === 'a') {
+      try {
+        this.sm.ack(Number(el.attrs.h))
+      } catch (err: any) {
+        this.fail(new StreamError('undefined-condition', String(err.message)))
+      }
+    }
   }
 
   private startTls (): void {

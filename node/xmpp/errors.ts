@@ -14,6 +14,7 @@ export type StreamCondition =
   | 'bad-format' | 'connection-timeout' | 'host-unknown' | 'invalid-namespace' | 'not-authorized'
   | 'not-well-formed' | 'policy-violation' | 'resource-constraint' | 'restricted-xml' | 'see-other-host'
   | 'system-shutdown' | 'unsupported-stanza-type' | 'unsupported-version' | 'internal-server-error' | 'conflict'
+  | 'undefined-condition'
 
 /** An error that ends the stream: the client gets `<stream:error>` and the connection closes. */
 export class StreamError extends Error {

@@ -20,6 +20,7 @@ import { Connection, type ConnectionHost } from './connection.js'
 import { StanzaError, StreamError } from './errors.js'
 import { AccountSession } from './router.js'
 import type { ScramHash } from './sasl.js'
+import type { SmState } from './stream-management.js'
 import { DEFAULT_XML_LIMITS, type XmlStreamLimits } from './xml-stream.js'
 
 const log = logger('chorus:xmpp')
@@ -40,6 +41,8 @@ export interface XmppGatewayOptions {
   limits?: Partial<XmlStreamLimits>
   /** ms an account's session stays open after its last resource left (what comes meanwhile waits for the next one) */
   lingerMs: number
+  /** seconds a dropped stream with stream management may be resumed in (XEP-0198) */
+  resumeSeconds: number
 }
 
 /** Counts an operator reads (`/status`, metrics). */
@@ -63,6 +66,9 @@ export class XmppGateway implements ConnectionHost {
   private readonly leaving = new Map<string, Promise<void>>()
   /** what closed sessions had not handed to any resource, for the account's next session */
   private readonly orphans = new Map<string, Element[]>()
+  /** resumable streams by their XEP-0198 id, and the expiry timers of those detached */
+  private readonly streams = new Map<string, Connection>()
+  private readonly expiries = new Map<Connection, NodeJS.Timeout>()
   private readonly buckets: TokenBuckets
   readonly counts = { stanzasIn: 0, stanzasOut: 0, rejected: new Map<string, number>() }
 
@@ -74,6 +80,7 @@ export class XmppGateway implements ConnectionHost {
 
   get domain (): string { return this.o.domain }
   get allowPlaintext (): boolean { return this.o.allowPlaintext }
+  get resumeSeconds (): number { return this.o.resumeSeconds }
 
   async start (): Promise<void> {
     this.context = await this.secureContext()
@@ -90,6 +97,9 @@ export class XmppGateway implements ConnectionHost {
   async stop (): Promise<void> {
     for (const c of this.connections) c.close(new StreamError('system-shutdown', 'the node is stopping'))
     for (const s of this.sessions.values()) clearTimeout(s.linger)
+    for (const t of this.expiries.values()) clearTimeout(t)
+    this.expiries.clear()
+    this.streams.clear()
     await Promise.all([...this.sessions.keys()].map(async (h) => { await this.node.closeUser(h).catch(() => {}) }))
     this.sessions.clear()
     await new Promise<void>((resolve) => { if (this.server == null) resolve(); else this.server.close(() => { resolve() }) })
@@ -185,12 +195,50 @@ export class XmppGateway implements ConnectionHost {
     await session.stanza(conn, el)
   }
 
+  resumable (conn: Connection): void {
+    if (conn.sm != null) this.streams.set(conn.sm.id, conn)
+  }
+
+  detached (conn: Connection): void {
+    log('%s dropped; resumable for %d s', conn.jid, this.o.resumeSeconds)
+    const t = setTimeout(() => { this.expiries.delete(conn); conn.expire() }, this.o.resumeSeconds * 1000)
+    t.unref()
+    this.expiries.set(conn, t)
+  }
+
+  resume (conn: Connection, previd: string, h: number): { resource: string, sm: SmState, again: Element[] } | undefined {
+    const old = this.streams.get(previd)
+    if (old == null || old.handle !== conn.handle || old === conn) return undefined
+    const session = this.sessions.get(conn.handle ?? '')
+    if (session == null) return undefined
+    clearTimeout(this.expiries.get(old))
+    this.expiries.delete(old)
+    this.connections.delete(old)
+    let again: Element[]
+    try {
+      again = (old.sm as SmState).resumeFrom(h)
+    } catch {
+      return undefined
+    }
+    const { resource, sm } = old.handOver()
+    session.replace(resource, conn)
+    this.streams.set(sm.id, conn)
+    log('%s resumed; %d stanzas sent again', conn.jid, again.length)
+    return { resource, sm, again }
+  }
+
   closed (conn: Connection, why: string): void {
     this.connections.delete(conn)
+    if (conn.sm != null && this.streams.get(conn.sm.id) === conn) this.streams.delete(conn.sm.id)
+    clearTimeout(this.expiries.get(conn))
+    this.expiries.delete(conn)
     const session = conn.handle == null ? undefined : this.sessions.get(conn.handle)
     if (session == null || conn.resource == null) return
     log('%s left (%s)', conn.jid, why)
+    // messages the client never acknowledged go to the account's next resource if none is left to have them
+    const unacked = conn.sm?.drain() ?? []
     if (session.detach(conn) > 0) return
+    session.keep(unacked.filter((el) => el.name === 'message'))
     // the last resource left: offline to contacts now; the session stays open a while, so what comes
     // meanwhile waits for the next resource rather than being shown to nobody
     void session.goOffline()

@@ -109,6 +109,17 @@ export class AccountSession {
     return resource
   }
 
+  /** A resumed stream (XEP-0198) takes over `resource`. */
+  replace (resource: string, conn: Connection): void {
+    this.resources.set(resource, conn)
+  }
+
+  /** Keep stanzas for the next resource (a stream that ended with them unacknowledged). */
+  keep (els: Element[]): void {
+    for (const el of els) this.pending.push(el)
+    while (this.pending.length > MAX_PENDING_STANZAS) this.pending.shift()
+  }
+
   /** How many resources are bound. */
   get bound (): number { return this.resources.size }
 
@@ -133,8 +144,10 @@ export class AccountSession {
   }
 
   private deliver (c: Connection, resource: string, el: Element): void {
-    el.attrs.to = `${this.bare}/${resource}`
-    c.send(el)
+    // each resource gets its own copy: stream management keeps it, addressed, until acknowledged
+    const copy = cloneElement(el)
+    copy.attrs.to = `${this.bare}/${resource}`
+    c.send(copy)
     this.host.sent()
   }
 
@@ -364,4 +377,9 @@ function toStanzaError (err: any): StanzaError | undefined {
 function remember (map: Map<string, string>, key: string, value: string): void {
   map.set(key, value)
   if (map.size > MAX_TRACKED) map.delete(map.keys().next().value as string)
+}
+
+/** A deep copy of an element (ltx's own clone is not part of @xmpp/xml's interface). */
+function cloneElement (el: Element): Element {
+  return xml(el.name, { ...el.attrs }, ...el.children.map((c) => typeof c === 'string' ? c : cloneElement(c as Element)))
 }

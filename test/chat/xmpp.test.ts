@@ -184,6 +184,25 @@ describe('XMPP gateway: Jabber clients chat on the mesh (xmpp.js over STARTTLS; 
     assert.equal(earlier.complete, 'true')
   })
 
+  it('stream management (XEP-0198): a dropped TCP connection resumes, and no message is lost or shown twice', async () => {
+    const frank = await connect(gw2, 'frank', { register: true, reconnect: true })
+    await waitFor('stream management to be enabled', () => frank.xmpp.streamManagement.enabled && frank.xmpp.streamManagement.id !== '')
+    let resumed = 0
+    frank.xmpp.streamManagement.on('resumed', () => { resumed++ })
+    await carol.send('frank', 'before the drop')
+    await frank.next('the first message', (el) => chatFrom(el, `carol@${DOMAIN}`) === 'before the drop')
+    // the client's TCP connection dies under it (no stream close): xmpp.js reconnects and resumes
+    frank.xmpp.socket?.socket?.destroy()
+    for (let i = 1; i <= 3; i++) await carol.send('frank', `during the drop ${i}`)
+    await waitFor('the stream to resume', () => resumed > 0, { timeoutMs: scaled(30_000) })
+    for (let i = 1; i <= 3; i++) await frank.next(`message ${i} sent during the drop`, (el) => chatFrom(el, `carol@${DOMAIN}`) === `during the drop ${i}`)
+    await carol.send('frank', 'after the resume')
+    await frank.next('a message after the resume', (el) => chatFrom(el, `carol@${DOMAIN}`) === 'after the resume')
+    const bodies = frank.stanzas.map((el) => chatFrom(el, `carol@${DOMAIN}`)).filter((b): b is string => b != null)
+    assert.deepEqual(bodies, ['before the drop', 'during the drop 1', 'during the drop 2', 'during the drop 3', 'after the resume'])
+    assert.equal(frank.jid, `frank@${DOMAIN}/test`, 'the same resource, resumed')
+  })
+
   it('refuses a taken handle (conflict) and a wrong password (not-authorized; three and the stream ends)', async () => {
     await assert.rejects(connect(gw1, 'carol', { register: true }), (err: any) => err.condition === 'conflict' || /conflict/.test(String(err.message)))
     await assert.rejects(connect(gw1, 'alice', { password: 'not the password' }), (err: any) => err.condition === 'not-authorized' || /not-authorized/.test(String(err.message)))

@@ -5,13 +5,14 @@ declare module '@xmpp/client' {
 
   export interface Client {
     jid: { toString: () => string } | null
-    socket: { secure?: boolean } | null
+    socket: { secure?: boolean, socket?: { destroy: () => void } } | null
+    streamManagement: { enabled: boolean, id: string, on: (event: 'resumed' | 'ack' | 'fail', fn: (arg: any) => void) => void }
     iqCaller: { request: (el: Element, timeoutMs?: number) => Promise<Element> }
     reconnect: { stop: () => void }
     start: () => Promise<unknown>
     stop: () => Promise<unknown>
     send: (...els: Element[]) => Promise<void>
-    on: (event: 'stanza' | 'error' | 'online' | 'offline', fn: (arg: any) => void) => void
+    on: (event: 'stanza' | 'error' | 'online' | 'offline' | 'disconnect', fn: (arg: any) => void) => void
   }
 
   export function client (options: Record<string, unknown>): Client

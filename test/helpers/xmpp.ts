@@ -42,18 +42,23 @@ export interface ConnectOptions {
   register?: boolean
   resource?: string
   password?: string
+  /** keep xmpp.js's reconnect (off by default: a test stops its clients for good) */
+  reconnect?: boolean
 }
 
 /** Connect `username` to the gateway at `address` (`host:port`) with xmpp.js. */
 export async function jabber (address: string, username: string, o: ConnectOptions = {}): Promise<JabberClient> {
   const password = o.password ?? PASSWORD
   const stanzas: Element[] = []
+  // registration happens on the first connection only (a reconnect logs in)
+  let registered = false
   const xmpp = client({
     service: `xmpp://${address}`,
     domain: DOMAIN,
     resource: o.resource ?? 'test',
     credentials: async (authenticate: any, mechanisms: string[]) => {
-      if (o.register === true) {
+      if (o.register === true && !registered) {
+        registered = true
         await xmpp.iqCaller.request(xml('iq', { type: 'set' }, xml('query', { xmlns: 'jabber:iq:register' }, xml('username', {}, username), xml('password', {}, password))), scaled(30_000))
       }
       await authenticate({ username, password }, mechanisms[0])
@@ -64,7 +69,14 @@ export async function jabber (address: string, username: string, o: ConnectOptio
   ;(xmpp as unknown as { timeout: number }).timeout = scaled(20_000)
   xmpp.on('stanza', (el: Element) => { stanzas.push(el) })
   xmpp.on('error', () => {})
-  xmpp.reconnect.stop()
+  if (process.env.CHORUS_TEST_XMPP_DEBUG != null) {
+    // every element both ways and the connection's status changes, on stderr
+    const tag = `${username}/${o.resource ?? 'test'}`
+    xmpp.on('send' as 'stanza', (el: Element) => { process.stderr.write(`${tag} >> ${String(el).slice(0, 200)}\n`) })
+    xmpp.on('element' as 'stanza', (el: Element) => { process.stderr.write(`${tag} << ${String(el).slice(0, 200)}\n`) })
+    xmpp.on('status' as 'stanza', (st: unknown) => { process.stderr.write(`${tag} status ${String(st)}\n`) })
+  }
+  if (o.reconnect !== true) xmpp.reconnect.stop()
   await xmpp.start()
   const next = async (what: string, pred: (el: Element) => boolean, timeoutMs = scaled(20_000)): Promise<Element> => {
     return await waitFor(`${username} to receive ${what}`, () => stanzas.find(pred), { timeoutMs, intervalMs: 20 }) as Element
@@ -75,7 +87,7 @@ export async function jabber (address: string, username: string, o: ConnectOptio
     stanzas,
     next,
     iq: async (el) => await xmpp.iqCaller.request(el, scaled(20_000)),
-    stop: async () => { await xmpp.stop().catch(() => {}) }
+    stop: async () => { xmpp.reconnect.stop(); await xmpp.stop().catch(() => {}) }
   }
 }
 
