@@ -43,6 +43,7 @@ export const STANZA_CONDITIONS = {
   'not-authorized': 'auth',
   'policy-violation': 'modify',
   'recipient-unavailable': 'wait',
+  'registration-required': 'auth',
   'remote-server-not-found': 'cancel',
   'resource-constraint': 'wait',
   'service-unavailable': 'cancel',

@@ -14,6 +14,7 @@
  * | last activity (XEP-0012) of a contact             | the contact's last seen                  |
  * | ping (XEP-0199), disco#info/#items (XEP-0030)      | answered by the gateway                  |
  * | archive query (XEP-0313, mam.ts)                  | a read of the user's mailbox at its owners |
+ * | rooms at `conference.<domain>` (XEP-0045, muc.ts)  | `user.rooms`: join, post, subject, invite, kick, roles |
  *
  * Events back: `message` (chat, headline, error) → `<message>` with the envelope id as `id` and as a
  * stanza-id (XEP-0359), and a delay stamp (XEP-0203) when it was held; `presence` → `<presence>`;
@@ -27,11 +28,12 @@ import xml, { type Element } from '@xmpp/xml'
 import { logger } from '@libp2p/logger'
 import type { User } from '../session/user.js'
 import type { Message, PresenceEvent, ReceiptEvent, SubscriptionRequestEvent, TypingEvent } from '../session/events.js'
-import { ForbiddenError, RateLimitedError, UnknownHandleError } from '../replication/errors.js'
 import { HANDLE_PATTERN } from '../../protocol/handle.js'
 import { errorReply, StanzaError } from './errors.js'
 import type { Connection } from './connection.js'
 import { NS_MAM, mamForm, runQuery } from './mam.js'
+import { Muc, NS_MUC, NS_MUC_ADMIN } from './muc.js'
+import { cloneElement, isCondition, remember, toStanzaError } from './stanza-util.js'
 
 const log = logger('chorus:xmpp:router')
 
@@ -48,11 +50,10 @@ export const NS_RECEIPTS = 'urn:xmpp:receipts'
 export const NS_MARKERS = 'urn:xmpp:chat-markers:0'
 export const NS_CARBONS = 'urn:xmpp:carbons:2'
 const NS_FORWARD = 'urn:xmpp:forward:0'
-/** Sent messages whose receipts are mapped back to the client's ids, and received ones a marker may name. */
-const MAX_TRACKED = 10_000
+
 
 /** Features the gateway announces in disco#info. */
-export const FEATURES = [NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING, NS_LAST, NS_ROSTER, NS_CHATSTATES, NS_SID, 'jabber:iq:register', 'urn:xmpp:delay', 'urn:xmpp:mam:2', NS_RECEIPTS, NS_MARKERS, NS_CARBONS]
+export const FEATURES = [NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING, NS_LAST, NS_ROSTER, NS_CHATSTATES, NS_SID, 'jabber:iq:register', 'urn:xmpp:delay', 'urn:xmpp:mam:2', NS_RECEIPTS, NS_MARKERS, NS_CARBONS, NS_MUC]
 /** A message older than this when shown carries its delay stamp. */
 const DELAY_AFTER_MS = 5000
 /** Longest body the gateway passes on (characters); the envelope bounds the bytes too. */
@@ -87,8 +88,18 @@ export class AccountSession {
   /** envelope id → sender's userId, of messages shown, for the markers the client sends back */
   private readonly shown = new Map<string, string>()
 
+  /** group chat (XEP-0045) on the user's Chorus rooms */
+  private readonly muc: Muc
+
   constructor (readonly user: User, private readonly domain: string, private readonly host: SessionHost, pending: Element[] = []) {
     this.pending = pending
+    this.muc = new Muc({
+      user,
+      domain,
+      db: user.db,
+      toResource: (resource, el) => { const c = this.resources.get(resource); if (c != null) this.deliver(c, resource, el) },
+      handleOf: (jid) => this.handleOf(jid)
+    })
   }
 
   get bare (): string { return `${this.user.handle}@${this.domain}` }
@@ -125,7 +136,10 @@ export class AccountSession {
 
   /** Detach a connection; returns how many resources are left. */
   detach (conn: Connection): number {
-    if (conn.resource != null && this.resources.get(conn.resource) === conn) this.resources.delete(conn.resource)
+    if (conn.resource != null && this.resources.get(conn.resource) === conn) {
+      this.resources.delete(conn.resource)
+      this.muc.forget(conn.resource)
+    }
     return this.resources.size
   }
 
@@ -159,12 +173,14 @@ export class AccountSession {
     this.user.on('typing', (t) => { this.onTyping(t) })
     this.user.on('subscription', (s) => { this.onSubscription(s) })
     this.user.on('receipt', (r) => { this.onReceipt(r) })
+    this.user.on('room:member', (e) => { this.muc.onMember(e, (el) => { this.toAll(el) }) })
     this.user.on('error', (err) => { log('session %s: %s', this.user.handle, err.message) })
   }
 
   private jidOf (handle: string): string { return `${handle}@${this.domain}` }
 
   private onMessage (m: Message): void {
+    if (this.muc.onMessage(m)) return
     if (m.kind === 'chat' || m.kind === 'headline') {
       const el = xml('message', { type: m.kind, id: m.id, from: this.jidOf(m.from) },
         xml('body', {}, m.text),
@@ -214,7 +230,10 @@ export class AccountSession {
   /** A stanza from one of this account's resources (its `from` already stamped). */
   async stanza (conn: Connection, el: Element): Promise<void> {
     try {
-      if (el.name === 'message') await this.message(conn, el)
+      const room = this.muc.owns(el.attrs.to)
+      if (room && el.name === 'message') await this.muc.message(conn.resource as string, el)
+      else if (room && el.name === 'presence') await this.muc.presence(conn.resource as string, el)
+      else if (el.name === 'message') await this.message(conn, el)
       else if (el.name === 'presence') await this.presence(el)
       else if (el.name === 'iq') await this.iq(conn, el)
     } catch (err: any) {
@@ -311,6 +330,13 @@ export class AccountSession {
     if (ns === NS_CARBONS && type === 'set' && (child.name === 'enable' || child.name === 'disable')) { conn.carbons = child.name === 'enable'; result(); return }
     if (ns === NS_SESSION) { result(); return }
     if (ns === NS_ROSTER && (to == null || to === this.bare)) { await this.roster(el, child, type, result); return }
+    if (this.muc.owns(to)) {
+      if (ns === NS_DISCO_INFO && type === 'get') { result(await this.muc.info(to as string)); return }
+      if (ns === NS_DISCO_ITEMS && type === 'get') { result(xml('query', { xmlns: NS_DISCO_ITEMS }, ...this.user.rooms.list().map((r) => xml('item', { jid: `${r.id}@${this.muc.service}`, name: r.name })))); return }
+      if (ns === NS_MUC_ADMIN && type === 'set') { await this.muc.admin(el, child); result(); return }
+      if (ns === NS_PING) { result(); return }
+      throw new StanzaError('service-unavailable', `${ns} is not served by the rooms`)
+    }
     if (ns === NS_DISCO_INFO && type === 'get') {
       if (to != null && to !== this.domain && this.handleOf(to) !== this.user.handle) throw new StanzaError('service-unavailable')
       result(xml('query', { xmlns: NS_DISCO_INFO },
@@ -318,7 +344,10 @@ export class AccountSession {
         ...FEATURES.map((f) => xml('feature', { var: f }))))
       return
     }
-    if (ns === NS_DISCO_ITEMS && type === 'get') { result(xml('query', { xmlns: NS_DISCO_ITEMS })); return }
+    if (ns === NS_DISCO_ITEMS && type === 'get') {
+      result(to == null || to === this.domain ? xml('query', { xmlns: NS_DISCO_ITEMS }, xml('item', { jid: this.muc.service, name: 'Chorus rooms' })) : xml('query', { xmlns: NS_DISCO_ITEMS }))
+      return
+    }
     if (ns === NS_LAST && type === 'get' && to != null) { result(this.lastActivity(to)); return }
     if (ns === NS_MAM && (to == null || to === this.bare)) {
       if (type === 'get') { result(mamForm()); return }
@@ -357,29 +386,4 @@ export class AccountSession {
     const seconds = p.state === 'offline' ? Math.max(0, Math.round((Date.now() - p.lastSeen) / 1000)) : 0
     return xml('query', { xmlns: NS_LAST, seconds: String(seconds) }, p.status)
   }
-}
-
-function isCondition (c: string | undefined): c is ConstructorParameters<typeof StanzaError>[0] {
-  return c === 'item-not-found' || c === 'forbidden' || c === 'resource-constraint' || c === 'service-unavailable' || c === 'recipient-unavailable'
-}
-
-/** Chorus errors as stanza errors; undefined when the session already bounced it as an error message. */
-function toStanzaError (err: any): StanzaError | undefined {
-  if (err instanceof UnknownHandleError || err instanceof RateLimitedError || err instanceof ForbiddenError) return undefined
-  if (err?.name === 'InvalidContactError' || err?.name === 'NoSubscriptionRequestError') return new StanzaError('not-acceptable', err.message)
-  if (err?.name === 'QuorumError' || err?.name === 'NoServersError') return new StanzaError('recipient-unavailable', err.message)
-  if (err?.name === 'EnvelopeTooLargeError' || err?.name === 'InvalidArgumentError') return new StanzaError('not-acceptable', err.message)
-  log.error('stanza failed: %s', err?.stack ?? err)
-  return new StanzaError('internal-server-error', 'the mesh could not take it')
-}
-
-/** Remember `key → value` in a bounded map (the oldest goes first). */
-function remember (map: Map<string, string>, key: string, value: string): void {
-  map.set(key, value)
-  if (map.size > MAX_TRACKED) map.delete(map.keys().next().value as string)
-}
-
-/** A deep copy of an element (ltx's own clone is not part of @xmpp/xml's interface). */
-function cloneElement (el: Element): Element {
-  return xml(el.name, { ...el.attrs }, ...el.children.map((c) => typeof c === 'string' ? c : cloneElement(c as Element)))
 }
