@@ -33,15 +33,14 @@ import { errorReply, StanzaError } from './errors.js'
 import type { Connection } from './connection.js'
 import { NS_MAM, mamForm, runQuery } from './mam.js'
 import { Muc, NS_MUC, NS_MUC_ADMIN } from './muc.js'
+import { NS_LAST, NS_ROSTER, RosterMap } from './roster-map.js'
 import { cloneElement, isCondition, remember, toStanzaError } from './stanza-util.js'
 
 const log = logger('chorus:xmpp:router')
 
-export const NS_ROSTER = 'jabber:iq:roster'
 export const NS_PING = 'urn:xmpp:ping'
 export const NS_DISCO_INFO = 'http://jabber.org/protocol/disco#info'
 export const NS_DISCO_ITEMS = 'http://jabber.org/protocol/disco#items'
-export const NS_LAST = 'jabber:iq:last'
 export const NS_CHATSTATES = 'http://jabber.org/protocol/chatstates'
 export const NS_DELAY = 'urn:xmpp:delay'
 export const NS_SID = 'urn:xmpp:sid:0'
@@ -90,6 +89,10 @@ export class AccountSession {
 
   /** group chat (XEP-0045) on the user's Chorus rooms */
   private readonly muc: Muc
+  /** roster get/set/pushes, contacts' presence, last activity */
+  private readonly rosterMap: RosterMap
+  /** resources that sent their initial presence */
+  private readonly announced = new WeakSet<Connection>()
 
   constructor (readonly user: User, private readonly domain: string, private readonly host: SessionHost, pending: Element[] = []) {
     this.pending = pending
@@ -100,6 +103,7 @@ export class AccountSession {
       toResource: (resource, el) => { const c = this.resources.get(resource); if (c != null) this.deliver(c, resource, el) },
       handleOf: (jid) => this.handleOf(jid)
     })
+    this.rosterMap = new RosterMap({ user, jidOf: (h) => this.jidOf(h), handleOf: (jid) => this.handleOf(jid), toAll: (el) => { this.toAll(el) } })
   }
 
   get bare (): string { return `${this.user.handle}@${this.domain}` }
@@ -169,9 +173,9 @@ export class AccountSession {
   private listen (): void {
     this.listening = true
     this.user.on('message', (m) => { this.onMessage(m) })
-    this.user.on('presence', (p) => { this.onPresence(p) })
+    this.user.on('presence', (p) => { this.onPresence(p); this.rosterMap.changed() })
     this.user.on('typing', (t) => { this.onTyping(t) })
-    this.user.on('subscription', (s) => { this.onSubscription(s) })
+    this.user.on('subscription', (s) => { this.onSubscription(s); this.rosterMap.changed() })
     this.user.on('receipt', (r) => { this.onReceipt(r) })
     this.user.on('room:member', (e) => { this.muc.onMember(e, (el) => { this.toAll(el) }) })
     this.user.on('error', (err) => { log('session %s: %s', this.user.handle, err.message) })
@@ -234,7 +238,7 @@ export class AccountSession {
       if (room && el.name === 'message') await this.muc.message(conn.resource as string, el)
       else if (room && el.name === 'presence') await this.muc.presence(conn.resource as string, el)
       else if (el.name === 'message') await this.message(conn, el)
-      else if (el.name === 'presence') await this.presence(el)
+      else if (el.name === 'presence') await this.presence(conn, el)
       else if (el.name === 'iq') await this.iq(conn, el)
     } catch (err: any) {
       const e = err instanceof StanzaError ? err : toStanzaError(err)
@@ -292,7 +296,7 @@ export class AccountSession {
     }
   }
 
-  private async presence (el: Element): Promise<void> {
+  private async presence (conn: Connection, el: Element): Promise<void> {
     const type = el.attrs.type
     if (type == null || type === 'unavailable') {
       if (type === 'unavailable') {
@@ -300,8 +304,12 @@ export class AccountSession {
         await this.user.setPresence('offline', el.getChildText('status') ?? '')
         return
       }
+      const first = !this.announced.has(conn)
+      this.announced.add(conn)
       this.available = true
       await this.user.setPresence(SHOW_TO_STATE[el.getChildText('show') ?? ''] ?? 'online', (el.getChildText('status') ?? '').slice(0, 256))
+      // RFC 6121 §4.2.2: a resource's initial presence gets the current presence of the contacts it sees
+      if (first && conn.resource != null) for (const p of this.rosterMap.current()) this.deliver(conn, conn.resource, p)
       return
     }
     const to = this.handleOf(el.attrs.to)
@@ -310,6 +318,7 @@ export class AccountSession {
     else if (type === 'unsubscribed') await this.user.roster.deny(to).catch(() => {})
     else if (type === 'unsubscribe') await this.user.roster.remove(to)
     else if (type === 'probe') { /* the gateway answers probes for its users' contacts itself: nothing to do */ } else throw new StanzaError('bad-request', `presence type ${type}`)
+    this.rosterMap.changed()
   }
 
   private async iq (conn: Connection, el: Element): Promise<void> {
@@ -329,7 +338,7 @@ export class AccountSession {
     if (ns === NS_PING) { result(); return }
     if (ns === NS_CARBONS && type === 'set' && (child.name === 'enable' || child.name === 'disable')) { conn.carbons = child.name === 'enable'; result(); return }
     if (ns === NS_SESSION) { result(); return }
-    if (ns === NS_ROSTER && (to == null || to === this.bare)) { await this.roster(el, child, type, result); return }
+    if (ns === NS_ROSTER && (to == null || to === this.bare)) { await this.rosterMap.iq(child, type, result); return }
     if (this.muc.owns(to)) {
       if (ns === NS_DISCO_INFO && type === 'get') { result(await this.muc.info(to as string)); return }
       if (ns === NS_DISCO_ITEMS && type === 'get') { result(xml('query', { xmlns: NS_DISCO_ITEMS }, ...this.user.rooms.list().map((r) => xml('item', { jid: `${r.id}@${this.muc.service}`, name: r.name })))); return }
@@ -348,42 +357,12 @@ export class AccountSession {
       result(to == null || to === this.domain ? xml('query', { xmlns: NS_DISCO_ITEMS }, xml('item', { jid: this.muc.service, name: 'Chorus rooms' })) : xml('query', { xmlns: NS_DISCO_ITEMS }))
       return
     }
-    if (ns === NS_LAST && type === 'get' && to != null) { result(this.lastActivity(to)); return }
+    if (ns === NS_LAST && type === 'get' && to != null) { result(this.rosterMap.lastActivity(to)); return }
     if (ns === NS_MAM && (to == null || to === this.bare)) {
       if (type === 'get') { result(mamForm()); return }
       result(await runQuery({ user: this.user, domain: this.domain, handleOf: (jid) => this.handleOf(jid) }, child, conn.jid, (m) => { conn.send(m); this.host.sent() }))
       return
     }
     throw new StanzaError('service-unavailable', `${ns} is not served here`)
-  }
-
-  private async roster (el: Element, query: Element, type: string, result: (p?: Element) => void): Promise<void> {
-    if (type === 'get') {
-      result(xml('query', { xmlns: NS_ROSTER }, ...this.user.roster.list().map((e) => {
-        const attrs: Record<string, string> = { jid: this.jidOf(e.handle), subscription: e.subscription }
-        if (e.pendingOut) attrs.ask = 'subscribe'
-        return xml('item', attrs)
-      })))
-      return
-    }
-    const items = query.getChildren('item')
-    if (items.length !== 1) throw new StanzaError('bad-request', 'a roster set carries one item')
-    const handle = this.handleOf(items[0].attrs.jid)
-    if (items[0].attrs.subscription === 'remove') await this.user.roster.remove(handle)
-    else await this.user.roster.add(handle)
-    result()
-    const push = xml('iq', { type: 'set', id: `push-${Date.now().toString(36)}` }, xml('query', { xmlns: NS_ROSTER }, xml('item', { jid: this.jidOf(handle), subscription: items[0].attrs.subscription === 'remove' ? 'remove' : 'none' })))
-    this.toAll(push)
-  }
-
-  /** XEP-0012: seconds since a contact was last seen (0 while online); only for contacts we see. */
-  private lastActivity (to: string): Element {
-    const handle = this.handleOf(to)
-    const entry = this.user.roster.list().find((e) => e.handle === handle)
-    if (entry == null || (entry.subscription !== 'to' && entry.subscription !== 'both')) throw new StanzaError('forbidden', 'not subscribed to that contact\'s presence')
-    const p = entry.presence
-    if (p == null) throw new StanzaError('item-not-found', 'never seen')
-    const seconds = p.state === 'offline' ? Math.max(0, Math.round((Date.now() - p.lastSeen) / 1000)) : 0
-    return xml('query', { xmlns: NS_LAST, seconds: String(seconds) }, p.status)
   }
 }

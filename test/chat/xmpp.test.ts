@@ -93,10 +93,19 @@ describe('XMPP gateway: Jabber clients chat on the mesh (xmpp.js over STARTTLS; 
     const seen = await alice.next('bob\'s presence', (el) => el.name === 'presence' && el.attrs.type == null && String(el.attrs.from).startsWith(`bob@${DOMAIN}`))
     assert.equal(seen.getChildText('show'), 'dnd')
     assert.equal(seen.getChildText('status'), 'in a meeting')
-    await waitFor('bob in alice\'s roster as "to"', async () => {
-      const roster = await alice.iq(xml('iq', { type: 'get' }, xml('query', { xmlns: 'jabber:iq:roster' })))
-      return roster.getChild('query')?.getChildren('item').some((i) => i.attrs.jid === `bob@${DOMAIN}` && (i.attrs.subscription === 'to' || i.attrs.subscription === 'both'))
-    }, { intervalMs: 250 })
+    // roster pushes (RFC 6121 §2.1.6): first the pending request, then the subscription once bob approved
+    await alice.next('a roster push of the pending request', (el) => el.name === 'iq' && el.attrs.type === 'set' &&
+      el.getChild('query', 'jabber:iq:roster')?.getChild('item')?.attrs.ask === 'subscribe')
+    await alice.next('a roster push of the subscription', (el) => el.name === 'iq' && el.attrs.type === 'set' &&
+      ['to', 'both'].includes(String(el.getChild('query', 'jabber:iq:roster')?.getChild('item')?.attrs.subscription)))
+    const roster = await alice.iq(xml('iq', { type: 'get' }, xml('query', { xmlns: 'jabber:iq:roster' })))
+    assert.ok(roster.getChild('query')?.getChildren('item').some((i) => i.attrs.jid === `bob@${DOMAIN}` && ['to', 'both'].includes(String(i.attrs.subscription))))
+    // a resource's initial presence brings the presence of the contacts it sees, at once
+    const second = await connect(gw1, 'alice', { resource: 'second' })
+    await second.xmpp.send(xml('presence'))
+    const known = await second.next('bob\'s current presence', (el) => el.name === 'presence' && String(el.attrs.from).startsWith(`bob@${DOMAIN}`))
+    assert.equal(known.getChildText('show'), 'dnd')
+    await second.stop()
     const last = await alice.iq(xml('iq', { type: 'get', to: `bob@${DOMAIN}` }, xml('query', { xmlns: 'jabber:iq:last' })))
     assert.equal(last.getChild('query')?.attrs.seconds, '0')
 

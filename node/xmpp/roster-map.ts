@@ -1,0 +1,104 @@
+/**
+ * The roster side of an account session (RFC 6121): roster get and set, roster pushes whenever an
+ * item's subscription or pending request changes (after the client's own subscription stanzas, and as
+ * the contact's answers arrive), the contacts' current presence when a resource becomes available, and
+ * last activity (XEP-0012) of a contact whose presence the user sees.
+ */
+
+import xml, { type Element } from '@xmpp/xml'
+import type { RosterEntry } from '../session/roster.js'
+import type { User } from '../session/user.js'
+import { StanzaError } from './errors.js'
+
+export const NS_ROSTER = 'jabber:iq:roster'
+export const NS_LAST = 'jabber:iq:last'
+const STATE_TO_SHOW: Record<string, string | undefined> = { online: undefined, away: 'away', busy: 'dnd' }
+
+/** What the roster part needs of its session. */
+export interface RosterHost {
+  user: User
+  jidOf: (handle: string) => string
+  handleOf: (jid: string) => string
+  /** to every bound resource */
+  toAll: (el: Element) => void
+}
+
+export class RosterMap {
+  /** each item as last pushed: `subscription` + `ask` */
+  private readonly pushed = new Map<string, string>()
+  private pushes = 0
+
+  constructor (private readonly host: RosterHost) {
+    for (const e of host.user.roster.list()) this.pushed.set(e.handle, shape(e))
+  }
+
+  private item (e: RosterEntry): Element {
+    const attrs: Record<string, string> = { jid: this.host.jidOf(e.handle), subscription: e.subscription }
+    if (e.pendingOut) attrs.ask = 'subscribe'
+    return xml('item', attrs)
+  }
+
+  /** A roster get or set; `result` answers the iq. */
+  async iq (query: Element, type: string, result: (p?: Element) => void): Promise<void> {
+    if (type === 'get') {
+      result(xml('query', { xmlns: NS_ROSTER }, ...this.host.user.roster.list().map((e) => this.item(e))))
+      return
+    }
+    const items = query.getChildren('item')
+    if (items.length !== 1) throw new StanzaError('bad-request', 'a roster set carries one item')
+    const handle = this.host.handleOf(items[0].attrs.jid)
+    if (items[0].attrs.subscription === 'remove') await this.host.user.roster.remove(handle)
+    else await this.host.user.roster.add(handle)
+    result()
+    this.changed()
+  }
+
+  /** Push every item whose subscription or pending request changed since the last push (and removals). */
+  changed (): void {
+    const now = new Map(this.host.user.roster.list().map((e) => [e.handle, e]))
+    for (const [handle, e] of now) {
+      if (this.pushed.get(handle) === shape(e)) continue
+      this.pushed.set(handle, shape(e))
+      this.push(this.item(e))
+    }
+    for (const handle of [...this.pushed.keys()]) {
+      if (now.has(handle)) continue
+      this.pushed.delete(handle)
+      this.push(xml('item', { jid: this.host.jidOf(handle), subscription: 'remove' }))
+    }
+  }
+
+  private push (item: Element): void {
+    this.host.toAll(xml('iq', { type: 'set', id: `push-${(++this.pushes).toString(36)}` }, xml('query', { xmlns: NS_ROSTER }, item)))
+  }
+
+  /** The presence of every contact the user sees online, for a resource that just became available. */
+  current (): Element[] {
+    const out: Element[] = []
+    for (const e of this.host.user.roster.list()) {
+      const p = e.presence
+      if (p == null || p.state === 'offline' || (e.subscription !== 'to' && e.subscription !== 'both')) continue
+      const el = xml('presence', { from: this.host.jidOf(e.handle) })
+      const show = STATE_TO_SHOW[p.state]
+      if (show != null) el.append(xml('show', {}, show))
+      if (p.status !== '') el.append(xml('status', {}, p.status))
+      out.push(el)
+    }
+    return out
+  }
+
+  /** XEP-0012: seconds since a contact was last seen (0 while online); only for contacts we see. */
+  lastActivity (to: string): Element {
+    const handle = this.host.handleOf(to)
+    const entry = this.host.user.roster.list().find((e) => e.handle === handle)
+    if (entry == null || (entry.subscription !== 'to' && entry.subscription !== 'both')) throw new StanzaError('forbidden', 'not subscribed to that contact\'s presence')
+    const p = entry.presence
+    if (p == null) throw new StanzaError('item-not-found', 'never seen')
+    const seconds = p.state === 'offline' ? Math.max(0, Math.round((Date.now() - p.lastSeen) / 1000)) : 0
+    return xml('query', { xmlns: NS_LAST, seconds: String(seconds) }, p.status)
+  }
+}
+
+function shape (e: RosterEntry): string {
+  return `${e.subscription}${e.pendingOut ? '+ask' : ''}`
+}
