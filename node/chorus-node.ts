@@ -20,6 +20,7 @@ import { Relay } from './relay/relay.js'
 import { parseTopic } from '../protocol/topics.js'
 import { StatusServer } from './status/http.js'
 import { XmppGateway } from './xmpp/gateway.js'
+import { XMPP_WEBSOCKET_PATH } from './xmpp/websocket.js'
 import { Dashboard } from './status/dashboard.js'
 import { countWrites, openDb, peerMemory, revocationStore, type ChorusDb, type WriteCounts } from './store/db.js'
 import { PubsubCounters } from './relay/pubsub-counters.js'
@@ -244,6 +245,8 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
           status: () => this.status(),
           metrics: async () => this.registry.metrics(),
           metricsContentType: this.registry.contentType,
+          // the gateway starts after this endpoint: each upgrade asks for it then (absent until it runs)
+          webSocket: (path) => path === XMPP_WEBSOCKET_PATH ? this.xmpp?.webSocket() : undefined,
           dashboard: new Dashboard({
             libp2p: this.libp2p,
             membership: this.membership,

@@ -1,23 +1,24 @@
 /**
- * One client-to-server XMPP connection (RFC 6120) over TCP: stream headers and features, STARTTLS,
- * SASL, in-band registration before login (XEP-0077), resource binding, then stanzas, which it hands
- * to the gateway. Everything it reads is bounded (xml-stream.ts); a client that breaks the protocol gets
- * a stream error and is disconnected, and nobody else notices.
+ * One client-to-server XMPP connection (RFC 6120): stream features, STARTTLS, SASL, in-band
+ * registration before login (XEP-0077), resource binding, then stanzas, which it hands to the gateway.
+ * It runs over a transport (transport.ts): TCP, or a WebSocket (RFC 7395, websocket.ts); the login,
+ * stream management, rate limit and login timeout are the same on both. Everything it reads is bounded
+ * (xml-stream.ts); a client that breaks the protocol gets a stream error and is disconnected, and nobody
+ * else notices.
  */
 
 import { randomBytes } from 'node:crypto'
-import type { Socket } from 'node:net'
-import { TLSSocket, type SecureContext } from 'node:tls'
+import type { SecureContext } from 'node:tls'
 import xml, { type Element } from '@xmpp/xml'
 import { HANDLE_PATTERN } from '../../protocol/handle.js'
 import { errorReply, NS_STANZA_ERRORS as NS_STANZAS, StanzaError, StreamError } from './errors.js'
 import { MAX_UNACKED, NS_SM, SmState } from './stream-management.js'
 import { MECHANISMS, parsePlain, SaslError, ScramServer, clientKeyFor, prep, type ScramHash, type ScramMechanism } from './sasl.js'
-import { XmlStream, type XmlStreamLimits } from './xml-stream.js'
+import type { Transport } from './transport.js'
+import type { XmlStreamLimits } from './xml-stream.js'
 import type { AccountRecord } from './accounts.js'
 
-export const NS_CLIENT = 'jabber:client'
-export const NS_STREAMS = 'http://etherx.jabber.org/streams'
+export { NS_CLIENT, NS_STREAMS } from './transport.js'
 export const NS_TLS = 'urn:ietf:params:xml:ns:xmpp-tls'
 export const NS_SASL = 'urn:ietf:params:xml:ns:xmpp-sasl'
 export const NS_BIND = 'urn:ietf:params:xml:ns:xmpp-bind'
@@ -72,19 +73,21 @@ export class Connection {
   carbons = false
   /** XEP-0198, once the client enabled it */
   sm?: SmState
-  private socket: Socket
-  private stream!: XmlStream
   private phase: Phase = 'open'
-  private secure = false
   private authed = false
   private failures = 0
   private scram?: { server: ScramServer, record?: AccountRecord, handle: string }
   private queue: Promise<void> = Promise.resolve()
   private authTimer?: NodeJS.Timeout
 
-  constructor (socket: Socket, private readonly host: ConnectionHost, authTimeoutMs: number) {
-    this.socket = socket
-    this.listen(socket)
+  constructor (private readonly transport: Transport, private readonly host: ConnectionHost, authTimeoutMs: number) {
+    transport.start({
+      open: (attrs) => { this.opened(attrs) },
+      element: (el) => { this.queue = this.queue.then(async () => { await this.element(el) }).catch((err: Error) => { this.fail(new StreamError('internal-server-error', err.message)) }) },
+      close: () => { this.close() },
+      error: (err) => { this.fail(err) },
+      gone: () => { this.gone() }
+    })
     this.authTimer = setTimeout(() => { this.fail(new StreamError('connection-timeout', 'no login in time')) }, authTimeoutMs)
     this.authTimer.unref()
   }
@@ -92,7 +95,10 @@ export class Connection {
   get jid (): string { return `${this.handle ?? ''}@${this.host.domain}/${this.resource ?? ''}` }
   get bareJid (): string { return `${this.handle ?? ''}@${this.host.domain}` }
   get isOpen (): boolean { return this.phase !== 'closed' }
-  get remote (): string { return `${this.socket.remoteAddress ?? '?'}:${this.socket.remotePort ?? 0}` }
+  get remote (): string { return this.transport.remote }
+
+  /** `tcp` or `websocket`. */
+  get transportKind (): string { return this.transport.kind }
 
   /** Whether the connection dropped and its stream waits to be resumed (XEP-0198). */
   get detached (): boolean { return this.phase === 'detached' }
@@ -105,8 +111,8 @@ export class Connection {
     if (this.phase === 'closed') return
     const ask = this.sm != null && typeof el !== 'string' && STANZAS.has(el.name) ? this.sm.outbound(el) : undefined
     if (this.phase === 'detached') return
-    this.socket.write(typeof el === 'string' ? el : el.toString())
-    if (ask != null) this.socket.write(ask.toString())
+    this.transport.send(el)
+    if (ask != null) this.transport.send(ask)
     if (this.sm != null && this.sm.pending > MAX_UNACKED) this.fail(new StreamError('policy-violation', `more than ${MAX_UNACKED} stanzas unacknowledged`))
   }
 
@@ -115,7 +121,7 @@ export class Connection {
     const taken = { resource: this.resource as string, sm: this.sm as SmState }
     this.sm = undefined
     this.phase = 'closed'
-    this.socket.destroy()
+    this.transport.destroy()
     return taken
   }
 
@@ -129,12 +135,12 @@ export class Connection {
   /** End the stream politely (or with a stream error) and close the socket. */
   close (err?: StreamError): void {
     if (this.phase === 'closed') return
-    if (err != null) this.send(err.toElement())
-    this.send('</stream:stream>')
+    const detached = this.phase === 'detached'
     this.phase = 'closed'
     clearTimeout(this.authTimer)
-    this.socket.end()
-    setTimeout(() => { this.socket.destroy() }, 2000).unref()
+    // a detached stream's transport is gone already
+    if (detached) this.transport.destroy()
+    else this.transport.end(err)
     this.host.closed(this, err?.message ?? 'closed')
   }
 
@@ -143,47 +149,39 @@ export class Connection {
     this.close(err)
   }
 
-  private listen (socket: Socket): void {
-    this.stream = this.newStream()
-    socket.on('data', (chunk: Buffer) => { this.stream.write(chunk) })
-    socket.on('error', () => { socket.destroy() })
-    socket.on('close', () => {
-      if (this.phase === 'closed' || this.socket !== socket) return
-      clearTimeout(this.authTimer)
-      if (this.phase === 'ready' && this.sm?.resumable === true) {
-        // the stream may be resumed: the resource stays, what is sent to it waits
-        this.phase = 'detached'
-        this.host.detached(this)
-        return
-      }
-      this.phase = 'closed'
-      this.host.closed(this, 'disconnected')
-    })
-  }
-
-  private newStream (): XmlStream {
-    return new XmlStream({
-      open: (attrs) => { this.opened(attrs) },
-      stanza: (el) => { this.queue = this.queue.then(async () => { await this.element(el) }).catch((err: Error) => { this.fail(new StreamError('internal-server-error', err.message)) }) },
-      close: () => { this.close() },
-      error: (err) => { this.fail(err) }
-    }, this.host.limits)
+  /** The transport is gone: a stream that may be resumed waits for it, any other ends. */
+  private gone (): void {
+    if (this.phase === 'closed') return
+    clearTimeout(this.authTimer)
+    if (this.phase === 'ready' && this.sm?.resumable === true) {
+      // the stream may be resumed: the resource stays, what is sent to it waits
+      this.phase = 'detached'
+      this.host.detached(this)
+      return
+    }
+    this.phase = 'closed'
+    this.host.closed(this, 'disconnected')
   }
 
   /** A stream header came: answer with ours and the features of this phase. */
   private opened (attrs: Record<string, string>): void {
-    this.send(`<?xml version='1.0'?><stream:stream xmlns='${NS_CLIENT}' xmlns:stream='${NS_STREAMS}' id='${randomBytes(8).toString('hex')}' from='${this.host.domain}' version='1.0' xml:lang='en'>`)
-    if (attrs['xmlns:stream'] !== NS_STREAMS) { this.fail(new StreamError('invalid-namespace', 'the stream namespace must be http://etherx.jabber.org/streams')); return }
-    if ((attrs.xmlns ?? NS_CLIENT) !== NS_CLIENT) { this.fail(new StreamError('invalid-namespace', 'this is a client-to-server port: jabber:client')); return }
+    if (this.phase === 'closed') return
+    this.transport.header()
     if (attrs.to !== this.host.domain) { this.fail(new StreamError('host-unknown', `this service is ${this.host.domain}`)); return }
     if (attrs.version !== '1.0') { this.fail(new StreamError('unsupported-version', 'XMPP 1.0 streams only')); return }
     const features = xml('stream:features')
     if (!this.authed) {
-      const tls = !this.secure && this.host.tls() != null
+      const { secure, canStartTls } = this.transport
+      const tls = canStartTls && this.host.tls() != null
+      if (!secure && !tls && !this.host.allowPlaintext) {
+        // nothing would make this connection one a login may use (a WebSocket on a gateway without allowPlaintext)
+        this.fail(new StreamError('policy-violation', 'logins need TLS, and this connection is not encrypted'))
+        return
+      }
       if (tls) features.append(xml('starttls', { xmlns: NS_TLS }, this.host.allowPlaintext ? undefined as any : xml('required')))
-      if (this.secure || this.host.allowPlaintext) {
+      if (secure || this.host.allowPlaintext) {
         const mechs = xml('mechanisms', { xmlns: NS_SASL }, ...Object.keys(MECHANISMS).map((m) => xml('mechanism', {}, m)))
-        if (this.secure) mechs.append(xml('mechanism', {}, 'PLAIN'))
+        if (secure) mechs.append(xml('mechanism', {}, 'PLAIN'))
         features.append(mechs)
         features.append(xml('register', { xmlns: NS_REGISTER_FEATURE }))
       }
@@ -200,7 +198,7 @@ export class Connection {
   private async element (el: Element): Promise<void> {
     if (this.phase === 'closed') return
     if (el.name === 'starttls' && el.attrs.xmlns === NS_TLS) { this.startTls(); return }
-    const mayAuth = this.secure || this.host.allowPlaintext
+    const mayAuth = this.transport.secure || this.host.allowPlaintext
     if (this.phase === 'auth' && !mayAuth) {
       this.fail(new StreamError('policy-violation', 'STARTTLS is required before anything else'))
       return
@@ -265,20 +263,13 @@ export class Connection {
 
   private startTls (): void {
     const ctx = this.host.tls()
-    if (this.secure || this.phase !== 'auth' || ctx == null) {
+    if (!this.transport.canStartTls || this.transport.startTls == null || this.phase !== 'auth' || ctx == null) {
       this.send(xml('failure', { xmlns: NS_TLS }))
       this.close()
       return
     }
     this.send(xml('proceed', { xmlns: NS_TLS }))
-    const raw = this.socket
-    raw.removeAllListeners('data')
-    raw.removeAllListeners('close')
-    raw.removeAllListeners('error')
-    const tls = new TLSSocket(raw, { isServer: true, secureContext: ctx })
-    this.socket = tls
-    this.secure = true
-    this.listen(tls)
+    this.transport.startTls(ctx)
   }
 
   private async sasl (el: Element): Promise<void> {
@@ -300,7 +291,7 @@ export class Connection {
     const mechanism = el.attrs.mechanism as string
     const payload = decodeSasl(el.getText())
     if (mechanism === 'PLAIN') {
-      if (!this.secure) throw new SaslError('encryption-required', 'PLAIN only over TLS')
+      if (!this.transport.secure) throw new SaslError('encryption-required', 'PLAIN only over TLS')
       const { authzid, username, password } = parsePlain(payload)
       const handle = prep(username)
       if (authzid !== '' && authzid !== handle && authzid !== `${handle}@${this.host.domain}`) throw new SaslError('not-authorized', 'acting as another user is not allowed')
@@ -346,7 +337,7 @@ export class Connection {
     clearTimeout(this.authTimer)
     this.send(xml('success', { xmlns: NS_SASL }, serverFinal?.toString('base64') ?? ''))
     // the client restarts the stream (RFC 6120 §6.4.6)
-    this.stream = this.newStream()
+    this.transport.restart()
     this.phase = 'open'
   }
 

@@ -1,6 +1,7 @@
 /**
  * The XMPP gateway of a server node: Jabber clients connect to it (c2s, RFC 6120) and chat on the mesh
- * as Chorus users. It listens on TCP (`--xmpp HOST:PORT`) with STARTTLS, registers accounts and
+ * as Chorus users. It listens on TCP (`--xmpp HOST:PORT`) with STARTTLS, and takes WebSockets (RFC 7395)
+ * that the node's HTTP listener upgrades at `/xmpp-websocket` (`acceptWebSocket`). It registers accounts and
  * reads them from the mesh (accounts.ts), opens each logged-in account's Chorus session on this node, and maps
  * stanzas onto the session's calls and its events back onto stanzas (router.ts).
  */
@@ -12,6 +13,7 @@ import { createSecureContext, type SecureContext } from 'node:tls'
 import { generate } from 'selfsigned'
 import { logger } from '@libp2p/logger'
 import type { Element } from '@xmpp/xml'
+import type { WebSocket } from 'ws'
 import type { ChorusNode } from '../chorus-node.js'
 import { HandleTakenError } from '../replication/errors.js'
 import { TokenBuckets } from '../rate-limit.js'
@@ -21,6 +23,8 @@ import { StanzaError, StreamError } from './errors.js'
 import { AccountSession } from './router.js'
 import type { ScramHash } from './sasl.js'
 import type { SmState } from './stream-management.js'
+import { TcpTransport, type Transport } from './transport.js'
+import { WebSocketTransport, XMPP_SUBPROTOCOL } from './websocket.js'
 import { DEFAULT_XML_LIMITS, type XmlStreamLimits } from './xml-stream.js'
 
 const log = logger('chorus:xmpp')
@@ -45,9 +49,17 @@ export interface XmppGatewayOptions {
   resumeSeconds: number
 }
 
+/**
+ * A WebSocket message may be this many times `maxStanzaBytes`: a longer stanza still gets its stream error
+ * (policy-violation); past it the WebSocket library closes the socket (1009) without buffering the rest.
+ */
+export const WEBSOCKET_PAYLOAD_FACTOR = 2
+
 /** Counts an operator reads (`/status`, metrics). */
 export interface XmppStats {
   connections: number
+  /** of `connections`, those over a WebSocket */
+  webSockets: number
   accounts: number
   stanzasIn: number
   stanzasOut: number
@@ -58,6 +70,8 @@ export class XmppGateway implements ConnectionHost {
   readonly limits: XmlStreamLimits
   readonly accounts: MeshAccounts
   private server?: Server
+  /** connections are taken (between the end of `start` and the beginning of `stop`) */
+  private running = false
   private context?: SecureContext
   private readonly connections = new Set<Connection>()
   private readonly sessions = new Map<string, AccountSession>()
@@ -84,17 +98,19 @@ export class XmppGateway implements ConnectionHost {
 
   async start (): Promise<void> {
     this.context = await this.secureContext()
-    const server = createServer((socket) => { this.accept(socket) })
+    const server = createServer((socket) => { this.acceptSocket(socket) })
     server.maxConnections = this.o.maxConnections + 64
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
       server.listen(this.o.port, this.o.host, () => { server.off('error', reject); resolve() })
     })
     this.server = server
+    this.running = true
     log('XMPP c2s for %s on %s', this.o.domain, this.address())
   }
 
   async stop (): Promise<void> {
+    this.running = false
     for (const c of this.connections) c.close(new StreamError('system-shutdown', 'the node is stopping'))
     for (const s of this.sessions.values()) clearTimeout(s.linger)
     for (const t of this.expiries.values()) clearTimeout(t)
@@ -113,18 +129,43 @@ export class XmppGateway implements ConnectionHost {
   }
 
   stats (): XmppStats {
-    return { connections: this.connections.size, accounts: this.sessions.size, stanzasIn: this.counts.stanzasIn, stanzasOut: this.counts.stanzasOut, rejected: Object.fromEntries(this.counts.rejected) }
+    const webSockets = [...this.connections].filter((c) => c.transportKind === 'websocket').length
+    const { stanzasIn, stanzasOut } = this.counts
+    return { connections: this.connections.size, webSockets, accounts: this.sessions.size, stanzasIn, stanzasOut, rejected: Object.fromEntries(this.counts.rejected) }
   }
 
-  private accept (socket: Socket): void {
+  /**
+   * The WebSocket endpoint, for the node's HTTP listener: the subprotocol a client must ask for, the
+   * largest message, and where upgraded sockets go. Absent while the gateway is not running.
+   */
+  webSocket (): { protocol: string, maxPayload: number, accept: (ws: WebSocket, remote: string) => void } | undefined {
+    if (!this.running) return undefined
+    const maxPayload = this.limits.maxStanzaBytes * WEBSOCKET_PAYLOAD_FACTOR
+    return { protocol: XMPP_SUBPROTOCOL, maxPayload, accept: (ws, remote) => { this.acceptWebSocket(ws, remote) } }
+  }
+
+  /** A client on a WebSocket the HTTP listener upgraded (subprotocol `xmpp` agreed). */
+  acceptWebSocket (ws: WebSocket, remote: string): void {
+    this.accept(new WebSocketTransport(ws, remote, this.o.domain, this.limits))
+  }
+
+  private acceptSocket (socket: Socket): void {
     socket.setNoDelay(true)
-    if (this.connections.size >= this.o.maxConnections) {
-      this.reject('xmpp-connection-limit')
-      const refused = new Connection(socket, this, this.o.authTimeoutMs)
-      refused.close(new StreamError('resource-constraint', 'this node has too many connections; try another'))
+    this.accept(new TcpTransport(socket, this.o.domain, this.limits))
+  }
+
+  /** A new connection on either transport; one past `maxConnections` (both counted) gets a stream error. */
+  private accept (transport: Transport): void {
+    const full = this.connections.size >= this.o.maxConnections
+    const refusal = !this.running
+      ? new StreamError('system-shutdown', 'the gateway is not running')
+      : full ? new StreamError('resource-constraint', 'this node has too many connections; try another') : undefined
+    if (refusal != null) {
+      this.reject(this.running ? 'xmpp-connection-limit' : 'xmpp-not-running')
+      new Connection(transport, this, this.o.authTimeoutMs).close(refusal)
       return
     }
-    this.connections.add(new Connection(socket, this, this.o.authTimeoutMs))
+    this.connections.add(new Connection(transport, this, this.o.authTimeoutMs))
   }
 
   // ConnectionHost

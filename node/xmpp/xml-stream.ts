@@ -12,6 +12,9 @@
  *
  * After the first error the parser is dead: the caller sends the stream error and closes.
  * A stream restart (after STARTTLS and SASL) takes a new parser.
+ *
+ * `parseElement` reads one self-contained element (a WebSocket message, RFC 7395) with the same parser
+ * and the same limits.
  */
 
 import { StringDecoder } from 'node:string_decoder'
@@ -66,6 +69,9 @@ export class XmlStream {
   }
 
   get failed (): boolean { return this.dead }
+
+  /** An element has begun and not yet ended. */
+  get inElement (): boolean { return this.stack.length > 0 }
 
   /** Feed bytes as they arrive. */
   write (chunk: Buffer | string): void {
@@ -135,4 +141,43 @@ export class XmlStream {
     this.dead = true
     this.on.error(err)
   }
+}
+
+/** The stream header `parseElement` puts before a message, so that the message parses as a stanza of a stream. */
+const FRAME_OPEN = `<${STREAM_TAG} xmlns:stream='http://etherx.jabber.org/streams'>`
+const FRAME_CLOSE = `</${STREAM_TAG}>`
+
+/**
+ * Parse `text` as one XML document of exactly one element, under the limits and rules of `XmlStream` (it
+ * is parsed as the only stanza of a stream). Throws `StreamError`: `policy-violation` for a text over
+ * `maxStanzaBytes` (before parsing) or past a depth or attribute limit, `restricted-xml` for what XMPP
+ * forbids, and `not-well-formed` for broken XML and for anything but one element: none, two, one left
+ * open, or text beside it.
+ */
+export function parseElement (text: string, limits: XmlStreamLimits = DEFAULT_XML_LIMITS): Element {
+  if (Buffer.byteLength(text) > limits.maxStanzaBytes) throw new StreamError('policy-violation', `a message may be at most ${limits.maxStanzaBytes} bytes`)
+  const notOne = (why: string): StreamError => new StreamError('not-well-formed', `a message is one XML element: ${why}`)
+  const found: Element[] = []
+  let failure: StreamError | undefined
+  let framed = false
+  let ended = false
+  const stream = new XmlStream({
+    open: () => {},
+    stanza: (el) => { found.push(el) },
+    close: () => {
+      // only the closing tag added below ends the frame; one inside the message is a stray end tag
+      if (!framed) failure ??= notOne('a stray end tag')
+      ended = true
+    },
+    // outside the frame's one element only text can be bad-format: text beside the element
+    error: (err) => { failure ??= err.condition === 'bad-format' ? notOne('text beside the element') : err }
+  }, limits)
+  stream.write(FRAME_OPEN)
+  stream.write(text)
+  if (failure == null && stream.inElement) failure = notOne('the element is not closed')
+  framed = true
+  if (failure == null && !ended) stream.write(FRAME_CLOSE)
+  if (failure != null) throw failure
+  if (found.length !== 1) throw notOne(`got ${found.length}`)
+  return found[0]
 }

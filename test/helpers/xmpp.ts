@@ -1,6 +1,7 @@
 /**
  * Jabber clients for the gateway tests: xmpp.js (`@xmpp/client`, a third-party XMPP library) connected
- * over TCP with STARTTLS, and a raw socket for what no well-behaved library sends.
+ * over TCP with STARTTLS or over a WebSocket (RFC 7395), and raw TCP and WebSocket connections for what no
+ * well-behaved library sends.
  *
  * The gateways of these tests present self-signed certificates, so certificate checks are off while a
  * test file runs (`trustSelfSigned`), as a Jabber client is told to accept a certificate it was shown.
@@ -10,10 +11,23 @@ import { connect, type Socket } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
 import { client, xml, type Client } from '@xmpp/client'
 import type { Element } from '@xmpp/xml'
+import { WebSocket as WsClient } from 'ws'
 import { scaled, waitFor } from './wait.js'
 
 export const DOMAIN = 'chorus.localhost'
 export const PASSWORD = 'correct horse battery staple'
+/** The gateway's WebSocket path on the node's HTTP listener. */
+export const WEBSOCKET_PATH = '/xmpp-websocket'
+export const NS_FRAMING = 'urn:ietf:params:xml:ns:xmpp-framing'
+
+/**
+ * xmpp.js opens WebSockets with the global `WebSocket`, which Node.js has from version 22 on; on older
+ * ones the `ws` package's client (the same interface) stands in.
+ */
+function ensureWebSocket (): void {
+  const g = globalThis as { WebSocket?: unknown }
+  g.WebSocket ??= WsClient
+}
 
 /** Accept self-signed certificates until the returned function is called. */
 export function trustSelfSigned (): () => void {
@@ -44,16 +58,22 @@ export interface ConnectOptions {
   password?: string
   /** keep xmpp.js's reconnect (off by default: a test stops its clients for good) */
   reconnect?: boolean
+  /** connect over a WebSocket: `address` is then the node's HTTP listener (`host:port`) */
+  websocket?: boolean
 }
 
-/** Connect `username` to the gateway at `address` (`host:port`) with xmpp.js. */
+/**
+ * Connect `username` to the gateway at `address` (`host:port`) with xmpp.js: its XMPP port, or with
+ * `websocket` the node's HTTP listener.
+ */
 export async function jabber (address: string, username: string, o: ConnectOptions = {}): Promise<JabberClient> {
   const password = o.password ?? PASSWORD
   const stanzas: Element[] = []
   // registration happens on the first connection only (a reconnect logs in)
   let registered = false
+  if (o.websocket === true) ensureWebSocket()
   const xmpp = client({
-    service: `xmpp://${address}`,
+    service: o.websocket === true ? `ws://${address}${WEBSOCKET_PATH}` : `xmpp://${address}`,
     domain: DOMAIN,
     resource: o.resource ?? 'test',
     credentials: async (authenticate: any, mechanisms: string[]) => {
@@ -72,8 +92,8 @@ export async function jabber (address: string, username: string, o: ConnectOptio
   if (process.env.CHORUS_TEST_XMPP_DEBUG != null) {
     // every element both ways and the connection's status changes, on stderr
     const tag = `${username}/${o.resource ?? 'test'}`
-    xmpp.on('send' as 'stanza', (el: Element) => { process.stderr.write(`${tag} >> ${String(el).slice(0, 200)}\n`) })
-    xmpp.on('element' as 'stanza', (el: Element) => { process.stderr.write(`${tag} << ${String(el).slice(0, 200)}\n`) })
+    xmpp.on('send' as 'stanza', (el: Element) => { process.stderr.write(`${tag} >> ${String(el).slice(0, 600)}\n`) })
+    xmpp.on('element' as 'stanza', (el: Element) => { process.stderr.write(`${tag} << ${String(el).slice(0, 600)}\n`) })
     xmpp.on('status' as 'stanza', (st: unknown) => { process.stderr.write(`${tag} status ${String(st)}\n`) })
   }
   if (o.reconnect !== true) xmpp.reconnect.stop()
@@ -158,4 +178,50 @@ export class RawXmpp {
   }
 
   destroy (): void { this.socket.destroy() }
+}
+
+/** A raw WebSocket to a gateway (subprotocol `xmpp`), for malformed input: each message sent and received. */
+export class RawXmppWebSocket {
+  readonly messages: string[] = []
+  closed = false
+  /** the WebSocket close code, once closed */
+  code?: number
+
+  private constructor (readonly ws: WsClient) {
+    ws.on('message', (data, isBinary) => { this.messages.push(isBinary ? '<binary>' : String(data)) })
+    ws.on('close', (code) => { this.closed = true; this.code = code })
+    ws.on('error', () => {})
+  }
+
+  /** Connect to `http://address/xmpp-websocket` asking for `protocols` (the gateway wants `xmpp`). */
+  static async open (address: string, protocols: string[] = ['xmpp']): Promise<RawXmppWebSocket> {
+    const ws = new WsClient(`ws://${address}${WEBSOCKET_PATH}`, protocols)
+    // listening from the start: what the gateway sends at once may come in the same read as the upgrade
+    const raw = new RawXmppWebSocket(ws)
+    await new Promise<void>((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject) })
+    return raw
+  }
+
+  /** Open the stream (RFC 7395 `<open/>`) and wait for the features. */
+  async header (): Promise<void> {
+    this.send(`<open xmlns='${NS_FRAMING}' to='${DOMAIN}' version='1.0'/>`)
+    await this.until('stream features', /<\/stream:features>/)
+  }
+
+  send (message: string | Buffer): void { this.ws.send(message) }
+
+  /** Everything received, one message a line. */
+  get received (): string { return this.messages.join('\n') }
+
+  /** Wait until what came back matches `re`. */
+  async until (what: string, re: RegExp, timeoutMs = scaled(10_000)): Promise<RegExpMatchArray> {
+    return await waitFor(`the gateway to send ${what}`, () => this.received.match(re) ?? undefined, { timeoutMs, intervalMs: 10 }) as RegExpMatchArray
+  }
+
+  /** Wait until the gateway has closed the WebSocket. */
+  async closedByServer (timeoutMs = scaled(10_000)): Promise<void> {
+    await waitFor('the gateway to close the WebSocket', () => this.closed, { timeoutMs, intervalMs: 10 })
+  }
+
+  destroy (): void { this.ws.terminate() }
 }
