@@ -48,6 +48,7 @@ export interface FileConfig {
   xmppKey?: string
   xmppAllowPlaintext?: boolean
   xmppMaxConnections?: number
+  xmppAdvertise?: string
 }
 
 /** The settings, in the order `--help` lists them. */
@@ -67,6 +68,7 @@ export const SETTINGS: Setting[] = [
   { flag: 'xmpp-cert', env: 'CHORUS_XMPP_CERT', key: 'xmppCert', help: 'PEM certificate file for STARTTLS (default: a self-signed one made on first start)' },
   { flag: 'xmpp-key', env: 'CHORUS_XMPP_KEY', key: 'xmppKey', help: 'PEM private key file of --xmpp-cert' },
   { flag: 'xmpp-allow-plaintext', env: 'CHORUS_XMPP_ALLOW_PLAINTEXT', key: 'xmppAllowPlaintext', boolean: true, help: 'let XMPP clients log in without STARTTLS (loopback tests only)' },
+  { flag: 'xmpp-advertise', env: 'CHORUS_XMPP_ADVERTISE', key: 'xmppAdvertise', help: 'HOST:PORT full gateways send Jabber clients to when this one has room (default: the --xmpp address unless 0.0.0.0)' },
   { flag: 'xmpp-max-connections', env: 'CHORUS_XMPP_MAX_CONNECTIONS', key: 'xmppMaxConnections', help: 'XMPP connections served at once (1-1000000, default 10000)' },
   { flag: 'probe-interval', env: 'CHORUS_PROBE_INTERVAL', key: 'probeInterval', help: 'ms between membership probes (50-60000, default 1000)' },
   { flag: 'suspicion-timeout', env: 'CHORUS_SUSPICION_TIMEOUT', key: 'suspicionTimeout', help: 'ms a silent peer stays suspect before it leaves the view (100-600000, default 4000)' },
@@ -153,8 +155,9 @@ function toNodeOptions (m: Record<string, unknown>): ChorusNodeOptions {
     if (m.xmppCert != null) opts.xmpp.cert = readPem('--xmpp-cert', String(m.xmppCert))
     if (m.xmppKey != null) opts.xmpp.key = readPem('--xmpp-key', String(m.xmppKey))
     if (m.xmppMaxConnections != null) opts.xmpp.maxConnections = integer('--xmpp-max-connections', m.xmppMaxConnections, 1, 1_000_000)
+    if (m.xmppAdvertise != null) { hostPort('--xmpp-advertise', m.xmppAdvertise); opts.xmpp.advertise = String(m.xmppAdvertise) }
   } else {
-    for (const [k, flag] of [['xmppDomain', 'xmpp-domain'], ['xmppCert', 'xmpp-cert'], ['xmppKey', 'xmpp-key'], ['xmppMaxConnections', 'xmpp-max-connections']] as const) {
+    for (const [k, flag] of [['xmppDomain', 'xmpp-domain'], ['xmppCert', 'xmpp-cert'], ['xmppKey', 'xmpp-key'], ['xmppMaxConnections', 'xmpp-max-connections'], ['xmppAdvertise', 'xmpp-advertise']] as const) {
       if (m[k] != null) throw new InvalidOptionError(`--${flag}`, 'belongs to the XMPP gateway: give --xmpp HOST:PORT too')
     }
   }

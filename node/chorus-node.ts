@@ -19,7 +19,8 @@ import { registerChorusMetrics, registerRelayMetrics, registerReplicationMetrics
 import { Relay } from './relay/relay.js'
 import { parseTopic } from '../protocol/topics.js'
 import { StatusServer } from './status/http.js'
-import { XmppGateway } from './xmpp/gateway.js'
+import { XmppGateway, type XmppStats } from './xmpp/gateway.js'
+import { registerXmppMetrics } from './xmpp/metrics.js'
 import { XMPP_WEBSOCKET_PATH } from './xmpp/websocket.js'
 import { Dashboard } from './status/dashboard.js'
 import { countWrites, openDb, peerMemory, revocationStore, type ChorusDb, type WriteCounts } from './store/db.js'
@@ -59,6 +60,8 @@ export interface NodeStatus {
   clock: { offsetMs: number, applied: boolean, servers: number }
   /** who may own data: `mesh` is null in an open mesh; `self` is this server's own admission */
   admission: AdmissionStatus
+  /** the XMPP gateway, when it runs: where, for which domain, and its counts */
+  xmpp?: XmppStats & { address: string, domain: string }
 }
 
 /** The admission part of `/status`. */
@@ -263,6 +266,7 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
       this.lifecycle = 'started'
       if (this.options.xmpp != null) {
         this.xmpp = new XmppGateway(this, this.options.xmpp)
+        registerXmppMetrics(this.registry, () => this.xmpp?.stats())
         try {
           await this.xmpp.start()
         } catch (err: any) {
@@ -375,7 +379,8 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
       writeQuorum: this.options.writeQuorum,
       uptimeSeconds: this.startedAt === 0 ? 0 : Math.round((Date.now() - this.startedAt) / 1000),
       clock: { offsetMs: this.meshClock.measuredOffsetMs, applied: this.meshClock.offsetMs !== 0, servers: this.meshClock.samples },
-      admission: this.admissionStatus()
+      admission: this.admissionStatus(),
+      ...(this.xmpp != null ? { xmpp: { address: this.xmpp.address() ?? '', domain: this.xmpp.domain, ...this.xmpp.stats() } } : {})
     }
   }
 

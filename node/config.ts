@@ -89,6 +89,8 @@ export interface XmppOptions {
   lingerMs?: number
   /** seconds a dropped stream with stream management (XEP-0198) may be resumed in @default 120 */
   resumeSeconds?: number
+  /** `HOST:PORT` other gateways redirect clients to (see-other-host) when this one has room @default the bound address, unless a wildcard */
+  advertise?: string
 }
 
 /** Options after validation and defaults: what the node runs with. */
@@ -153,7 +155,7 @@ function admission (role: Role, mesh: unknown, certificate: unknown): { mesh?: s
 
 /** The XMPP domain's shape: DNS labels (RFC 7622 domainpart, ASCII only here). */
 const XMPP_DOMAIN = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/
-const XMPP_KEYS = new Set(['listen', 'domain', 'allowPlaintext', 'cert', 'key', 'maxConnections', 'stanzaRate', 'stanzaBurst', 'maxStanzaBytes', 'authTimeoutMs', 'lingerMs', 'resumeSeconds'])
+const XMPP_KEYS = new Set(['listen', 'domain', 'allowPlaintext', 'cert', 'key', 'maxConnections', 'stanzaRate', 'stanzaBurst', 'maxStanzaBytes', 'authTimeoutMs', 'lingerMs', 'resumeSeconds', 'advertise'])
 
 function xmppOptions (role: Role, x: unknown): XmppGatewayOptions {
   if (x == null || typeof x !== 'object') throw new InvalidOptionError('xmpp', 'must be an object with at least `listen`')
@@ -181,8 +183,17 @@ function xmppOptions (role: Role, x: unknown): XmppGatewayOptions {
     authTimeoutMs: integer('xmpp.authTimeoutMs', o.authTimeoutMs ?? 60_000, 100, 3_600_000),
     lingerMs: integer('xmpp.lingerMs', o.lingerMs ?? 60_000, 0, 86_400_000),
     resumeSeconds: integer('xmpp.resumeSeconds', o.resumeSeconds ?? 120, 1, 3600),
+    advertise: o.advertise == null ? undefined : advertised(o.advertise),
     limits: { maxStanzaBytes: integer('xmpp.maxStanzaBytes', o.maxStanzaBytes ?? 256 * 1024, 1024, 16 * 1024 * 1024) }
   }
+}
+
+/** `xmpp.advertise`: a `host:port` (a DNS name or an IP) clients can dial. */
+function advertised (v: unknown): string {
+  if (typeof v !== 'string' || !/^[A-Za-z0-9.-]{1,253}:\d{1,5}$|^\[[0-9a-fA-F:]{2,45}\]:\d{1,5}$/.test(v) || Number(v.slice(v.lastIndexOf(':') + 1)) > 65535) {
+    throw new InvalidOptionError('xmpp.advertise', `must be HOST:PORT (got ${JSON.stringify(v)})`)
+  }
+  return v
 }
 
 /** The listen addresses used when none are given. A client needs no fixed port. */

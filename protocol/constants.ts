@@ -23,3 +23,5 @@ export const STORE_PROTOCOL = '/chorus/store/1.0.0'
 
 /** The live hop of inbox traffic: a sender → one relay of the shard → the nodes subscribed to it. */
 export const LIVE_PROTOCOL = '/chorus/live/1.0.0'
+/** XMPP gateways tell each other where they listen and how loaded they are (see-other-host redirects). */
+export const XMPP_LOAD_PROTOCOL = '/chorus/xmpp-load/1.0.0'

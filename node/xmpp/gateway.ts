@@ -26,6 +26,7 @@ import type { SmState } from './stream-management.js'
 import { TcpTransport, type Transport } from './transport.js'
 import { WebSocketTransport, XMPP_SUBPROTOCOL } from './websocket.js'
 import { DEFAULT_XML_LIMITS, type XmlStreamLimits } from './xml-stream.js'
+import { LoadExchange, type GatewayLoad } from './load.js'
 
 const log = logger('chorus:xmpp')
 
@@ -47,6 +48,8 @@ export interface XmppGatewayOptions {
   lingerMs: number
   /** seconds a dropped stream with stream management may be resumed in (XEP-0198) */
   resumeSeconds: number
+  /** `host:port` other gateways send clients to when this one has room (default: the bound address, unless it is a wildcard) */
+  advertise?: string
 }
 
 /**
@@ -73,6 +76,8 @@ export class XmppGateway implements ConnectionHost {
   /** connections are taken (between the end of `start` and the beginning of `stop`) */
   private running = false
   private context?: SecureContext
+  /** asks the other gateways where there is room, for see-other-host */
+  private loads?: LoadExchange
   private readonly connections = new Set<Connection>()
   private readonly sessions = new Map<string, AccountSession>()
   private readonly logins = new Map<string, Promise<AccountSession>>()
@@ -105,12 +110,15 @@ export class XmppGateway implements ConnectionHost {
       server.listen(this.o.port, this.o.host, () => { server.off('error', reject); resolve() })
     })
     this.server = server
+    this.loads = new LoadExchange(this.node.libp2p, () => this.load(), () => this.node.membership.servers().filter((p) => p !== this.node.peerId.toString()))
+    await this.loads.start()
     this.running = true
     log('XMPP c2s for %s on %s', this.o.domain, this.address())
   }
 
   async stop (): Promise<void> {
     this.running = false
+    await this.loads?.stop().catch(() => {})
     for (const c of this.connections) c.close(new StreamError('system-shutdown', 'the node is stopping'))
     for (const s of this.sessions.values()) clearTimeout(s.linger)
     for (const t of this.expiries.values()) clearTimeout(t)
@@ -156,16 +164,30 @@ export class XmppGateway implements ConnectionHost {
 
   /** A new connection on either transport; one past `maxConnections` (both counted) gets a stream error. */
   private accept (transport: Transport): void {
-    const full = this.connections.size >= this.o.maxConnections
-    const refusal = !this.running
-      ? new StreamError('system-shutdown', 'the gateway is not running')
-      : full ? new StreamError('resource-constraint', 'this node has too many connections; try another') : undefined
-    if (refusal != null) {
-      this.reject(this.running ? 'xmpp-connection-limit' : 'xmpp-not-running')
-      new Connection(transport, this, this.o.authTimeoutMs).close(refusal)
+    if (!this.running) {
+      this.reject('xmpp-not-running')
+      new Connection(transport, this, this.o.authTimeoutMs).close(new StreamError('system-shutdown', 'the gateway is not running'))
       return
     }
-    this.connections.add(new Connection(transport, this, this.o.authTimeoutMs))
+    if (this.connections.size < this.o.maxConnections) {
+      this.connections.add(new Connection(transport, this, this.o.authTimeoutMs))
+      return
+    }
+    // full: a TCP client is sent to a gateway with room (the transport reads nothing until the connection starts it)
+    this.reject('xmpp-connection-limit')
+    const elsewhere = transport.kind === 'tcp' ? this.loads?.elsewhere().catch(() => undefined) : undefined
+    void Promise.resolve(elsewhere).then((to) => {
+      const err = to != null
+        ? new StreamError('see-other-host', `this gateway is full; ${to} has room`, to)
+        : new StreamError('resource-constraint', 'this node has too many connections; try another')
+      new Connection(transport, this, this.o.authTimeoutMs).close(err)
+    })
+  }
+
+  /** Where clients reach this gateway and how loaded it is (for the others' redirects). */
+  private load (): GatewayLoad | undefined {
+    const address = this.o.advertise ?? advertisable(this.address())
+    return address == null || !this.running ? undefined : { address, connections: this.connections.size, max: this.o.maxConnections }
   }
 
   // ConnectionHost
@@ -334,4 +356,11 @@ export class XmppGateway implements ConnectionHost {
     }
     return createSecureContext({ cert: readFileSync(certFile), key: readFileSync(keyFile) })
   }
+}
+
+/** A bound `host:port` clients elsewhere can use: not a wildcard address. */
+function advertisable (bound: string | undefined): string | undefined {
+  if (bound == null) return undefined
+  const host = bound.slice(0, bound.lastIndexOf(':'))
+  return host === '0.0.0.0' || host === '::' || host === '' ? undefined : bound
 }
