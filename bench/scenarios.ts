@@ -9,6 +9,7 @@ import { ringScenario } from './ring.js'
 import { secretScenario } from './secret.js'
 import { sessionsScenario } from './sessions.js'
 import { storeScenario } from './store.js'
+import { xmppScenario } from './xmpp.js'
 
 /** Every scenario `npm run bench -- <name>` knows, in the order the list shows them. */
 export const SCENARIOS: readonly Scenario[] = [
@@ -17,5 +18,6 @@ export const SCENARIOS: readonly Scenario[] = [
   relayScenario,
   secretScenario,
   sessionsScenario,
+  xmppScenario,
   ringScenario
 ]

@@ -12,6 +12,7 @@ import { DeadlineError, wallClock } from './clock.js'
 import { publishPaced, publishSaturated, type PublishTarget } from './publisher.js'
 import { PayloadRecorder } from './receiver.js'
 import { decodeTextPayload, encodeTextPayload } from './payload.js'
+import { XmppClients } from './xmpp-clients.js'
 
 /** One handler per operation. */
 export type AgentHandlers = { [O in AgentOp]: (cmd: AgentCommands[O]) => Promise<AgentReplies[O]> }
@@ -35,6 +36,8 @@ export interface AgentState {
   users: Map<string, User>
   /** the CPU profiler's session while a measured phase is profiled */
   profiler?: Session
+  /** Jabber clients of this process (the xmpp scenario's client processes) */
+  xmpp?: XmppClients
 }
 
 /** The handler table over `state`. */
@@ -43,10 +46,11 @@ export function createHandlers (state: AgentState): AgentHandlers {
     if (state.node == null) throw new Error('the node is not started')
     return state.node
   }
+  const xmppClients = (): XmppClients => (state.xmpp ??= new XmppClients())
   return {
     start: async (cmd) => {
       if (state.node != null) throw new Error('the node is already started')
-      const n = await createNode({ role: cmd.role, dataDir: state.dataDir, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: cmd.bootstrap, membership: cmd.membership, replicas: cmd.replicas, writeQuorum: cmd.writeQuorum, replication: cmd.replication, relay: cmd.relay })
+      const n = await createNode({ role: cmd.role, dataDir: state.dataDir, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: cmd.bootstrap, membership: cmd.membership, replicas: cmd.replicas, writeQuorum: cmd.writeQuorum, replication: cmd.replication, relay: cmd.relay, xmpp: cmd.xmpp })
       state.node = n
       const changed = (type: MemberEvent['type'], m: { peerId: string, role: string }, reason?: string): void => {
         const at = wallClock()
@@ -58,7 +62,7 @@ export function createHandlers (state: AgentState): AgentHandlers {
       n.on('member:leave', (m, why) => { changed('member:leave', m, why) })
       const startCalledAt = wallClock()
       await n.start()
-      return { peerId: n.peerId.toString(), multiaddrs: n.multiaddrs(), startCalledAt, startResolvedAt: wallClock() }
+      return { peerId: n.peerId.toString(), multiaddrs: n.multiaddrs(), startCalledAt, startResolvedAt: wallClock(), xmppAddress: n.xmppAddress() }
     },
     awaitView: async (cmd) => await awaitView(state, node(), cmd),
     stats: async () => {
@@ -187,7 +191,15 @@ export function createHandlers (state: AgentState): AgentHandlers {
     mailboxCount: async (cmd) => ({ count: await node().replication.mailboxes.count(cmd.mailbox) }),
     progress: async (cmd) => state.recorder.progress(cmd.runId),
     collect: async (cmd) => state.recorder.collect(cmd.runId),
+    xmppRegister: async (cmd) => await xmppClients().register(cmd.accounts, cmd.concurrency),
+    xmppConnect: async (cmd) => await xmppClients().connect(cmd.accounts, cmd.concurrency),
+    xmppLoad: async (cmd) => await xmppClients().load(cmd),
+    xmppClose: async () => {
+      await state.xmpp?.close()
+      return {}
+    },
     stop: async () => {
+      await state.xmpp?.close()
       await state.node?.stop()
       return {}
     }

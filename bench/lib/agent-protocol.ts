@@ -4,7 +4,7 @@
  * whenever they happen. Every timestamp is `wallClock()` of the process that took it.
  */
 
-import type { MembershipInit, Role } from '../../node/index.js'
+import type { ChorusNodeOptions, MembershipInit, Role } from '../../node/index.js'
 import type { WorkSnapshot } from '../../node/index.js'
 
 /** Environment variables through which an agent learns its name and data directory at fork. */
@@ -13,7 +13,7 @@ export const AGENT_ENV = { name: 'CHORUS_BENCH_AGENT', dataDir: 'CHORUS_BENCH_DA
 /** Commands, by operation name. */
 export interface AgentCommands {
   /** Create and start the node. */
-  start: { role: Role, bootstrap: string[], membership: Partial<MembershipInit>, replicas?: number, writeQuorum?: number, replication?: { senderRate?: number, senderBurst?: number }, relay?: { senderRate?: number, senderBurst?: number } }
+  start: { role: Role, bootstrap: string[], membership: Partial<MembershipInit>, replicas?: number, writeQuorum?: number, replication?: { senderRate?: number, senderBurst?: number }, relay?: { senderRate?: number, senderBurst?: number }, xmpp?: ChorusNodeOptions['xmpp'] }
   /** Open a user session on this node (claims the handle). */
   openUser: { handle: string }
   /** Open sessions `<prefix>0` … `<prefix><count - 1>` on this node, `concurrency` at a time. */
@@ -55,13 +55,76 @@ export interface AgentCommands {
   progress: { runId: number }
   /** Everything recorded for run `runId`; forgets the run. */
   collect: { runId: number }
+  /** Register each account in band (XEP-0077), log in once and disconnect (bench/lib/xmpp-clients.ts). */
+  xmppRegister: { accounts: XmppAccount[], concurrency: number }
+  /** Log each account in (SCRAM), bind a resource, send initial presence, and stay connected. */
+  xmppConnect: { accounts: XmppAccount[], concurrency: number }
+  /** Chat from each pair's sender to its receiver (both connected here): paced, or `window` in flight per pair. */
+  xmppLoad: XmppLoadCommand
+  /** Disconnect every XMPP client of this process. */
+  xmppClose: Record<string, never>
   /** Stop the node politely; the agent exits after replying. */
   stop: Record<string, never>
 }
 
+/** One Jabber account a client process connects as. */
+export interface XmppAccount {
+  username: string
+  password: string
+  /** the server's c2s `host:port` */
+  address: string
+  domain: string
+  /** STARTTLS when offered (certificates are not checked); otherwise the stream stays plaintext */
+  tls: boolean
+}
+
+/** One load phase of a client process. */
+export interface XmppLoadCommand {
+  /** sender and receiver usernames, both connected in this process */
+  pairs: Array<{ from: string, to: string }>
+  mode: 'paced' | 'saturate'
+  /** paced: messages a second from this process, spread over its pairs */
+  rate: number
+  /** saturate: messages in flight per pair */
+  window: number
+  seconds: number
+  /** body characters */
+  size: number
+  runId: number
+}
+
+/** What one client process saw of a load phase. */
+export interface XmppLoadReport {
+  sent: number
+  received: number
+  /** of `received`, those that arrived before the sending stopped */
+  receivedInWindow: number
+  /** received again, or after they were given up as lost */
+  duplicates: number
+  /** not received within the loss timeout */
+  lost: number
+  /** error stanzas bounced to the senders, by condition */
+  errors: Record<string, number>
+  startedAt: number
+  endedAt: number
+  lastAt: number
+  /** send → receipt at the receiver, ms, in arrival order */
+  latenciesMs: number[]
+}
+
+/** What logging in or registering many accounts did. */
+export interface XmppOpenReport {
+  opened: number
+  failed: number
+  ms: number
+  errors: Record<string, number>
+  /** of those opened, streams over TLS */
+  secure: number
+}
+
 /** Replies, by operation name. */
 export interface AgentReplies {
-  start: { peerId: string, multiaddrs: string[], startCalledAt: number, startResolvedAt: number }
+  start: { peerId: string, multiaddrs: string[], startCalledAt: number, startResolvedAt: number, xmppAddress?: string }
   openUser: { userId: string }
   openUsers: { opened: number, failed: number, ms: number, errors: Record<string, number> }
   sendLoad: SendLoadReport
@@ -79,6 +142,10 @@ export interface AgentReplies {
   publish: PublishReport
   progress: { received: number, lastAt: number }
   collect: ReceiveReport
+  xmppRegister: XmppOpenReport
+  xmppConnect: XmppOpenReport
+  xmppLoad: XmppLoadReport
+  xmppClose: Record<string, never>
   stop: Record<string, never>
 }
 

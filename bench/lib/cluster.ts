@@ -3,7 +3,7 @@
  * at once, each joining through the bootstrap. Measures how long the mesh takes to reach a full view.
  */
 
-import type { MembershipInit } from '../../node/index.js'
+import type { ChorusNodeOptions, MembershipInit } from '../../node/index.js'
 import type { AgentHandle } from './agent-handle.js'
 import type { AgentPool } from './agent-pool.js'
 import type { AgentReplies } from './agent-protocol.js'
@@ -23,6 +23,8 @@ export interface ClusterOptions {
   replication?: { senderRate?: number, senderBurst?: number }
   /** relay settings of the servers */
   relay?: { senderRate?: number, senderBurst?: number }
+  /** the XMPP gateway of every server (the xmpp benchmark); off when absent */
+  xmpp?: ChorusNodeOptions['xmpp']
   /** @default DEFAULT_VIEW_TIMEOUT_MS */ viewTimeoutMs?: number
   progress?: (line: string) => void
 }
@@ -49,6 +51,8 @@ export interface Cluster {
   bootstrapAddr: string
   servers: AgentHandle[]
   peerIds: string[]
+  /** each server's XMPP gateway `host:port` (with `ClusterOptions.xmpp`), in server order */
+  xmppAddresses: string[]
   timings: ClusterTimings
   /** per server: wall-clock milestones, for the JSON */
   milestones: Array<{ name: string, forkedAt: number, readyAt: number, startCalledAt: number, startResolvedAt: number, fullViewAt: number }>
@@ -68,7 +72,7 @@ export async function startCluster (pool: AgentPool, opts: ClusterOptions): Prom
   const servers = pool.forkMany('server', opts.servers)
   const started = await Promise.all(servers.map(async (s) => {
     const ready = await s.ready
-    const reply = await s.request('start', { role: 'server', bootstrap: [bootstrapAddr], membership, replication: opts.replication, relay: opts.relay }, DEFAULT_START_TIMEOUT_MS)
+    const reply = await s.request('start', { role: 'server', bootstrap: [bootstrapAddr], membership, replication: opts.replication, relay: opts.relay, xmpp: opts.xmpp }, DEFAULT_START_TIMEOUT_MS)
     return { ready, reply }
   }))
   const lastStart = Math.max(...started.map((s) => s.reply.startResolvedAt))
@@ -85,6 +89,7 @@ export async function startCluster (pool: AgentPool, opts: ClusterOptions): Prom
     bootstrapAddr,
     servers,
     peerIds: started.map((s) => s.reply.peerId),
+    xmppAddresses: started.flatMap((s) => s.reply.xmppAddress ?? []),
     timings: {
       readyMaxMs: Math.max(...started.map((s) => s.ready.at - forkAt)),
       startMedianMs: median(startDurations),
