@@ -67,6 +67,9 @@ export interface SessionHost {
   reject: (reason: string) => void
 }
 
+/** Chat messages of one account being stored at once; the account's next stanza waits beyond it. */
+export const MAX_SENDS_IN_FLIGHT = 64
+
 /** Stanzas an account keeps for its next resource while none is connected. */
 export const MAX_PENDING_STANZAS = 1000
 
@@ -93,6 +96,8 @@ export class AccountSession {
   private readonly rosterMap: RosterMap
   /** resources that sent their initial presence */
   private readonly announced = new WeakSet<Connection>()
+  /** chat messages being stored (pipelined: at most MAX_SENDS_IN_FLIGHT per account) */
+  private readonly sending = new Set<Promise<void>>()
 
   constructor (readonly user: User, private readonly domain: string, private readonly host: SessionHost, pending: Element[] = []) {
     this.pending = pending
@@ -280,10 +285,26 @@ export class AccountSession {
       return
     }
     if ([...body].length > MAX_BODY_CHARS) throw new StanzaError('policy-violation', `a body has at most ${MAX_BODY_CHARS} characters`)
-    const sent = await this.user.send(to, body, { type: type === 'headline' ? 'headline' : 'chat' })
+    // Sends are pipelined: the next stanza is taken while this one is being stored. The recipient is
+    // resolved first, so the send signs at once (its own lookup hits the cache) and sends taken in order
+    // are signed, and so ordered, in order. A failure comes back as an error reply to this stanza.
+    await this.user.resolve(to).catch((err: Error) => {
+      throw err.name === 'UnknownHandleError' ? new StanzaError('item-not-found', err.message) : err
+    })
     const clientId = el.attrs.id as string | undefined
-    if (clientId != null && (el.getChild('request', NS_RECEIPTS) != null || el.getChild('markable', NS_MARKERS) != null)) remember(this.asked, sent.id, clientId)
+    const wantsReceipt = clientId != null && (el.getChild('request', NS_RECEIPTS) != null || el.getChild('markable', NS_MARKERS) != null)
+    const sending = this.user.send(to, body, { type: type === 'headline' ? 'headline' : 'chat' }).then((sent) => {
+      if (wantsReceipt) remember(this.asked, sent.id, clientId as string)
+    }, (err: unknown) => {
+      const e = err instanceof StanzaError ? err : toStanzaError(err)
+      if (e == null) return
+      this.host.reject(`stanza-${e.condition}`)
+      conn.send(errorReply(el, e, this.domain))
+    })
     this.carbonCopy(conn, el)
+    this.sending.add(sending)
+    void sending.finally(() => { this.sending.delete(sending) })
+    if (this.sending.size >= MAX_SENDS_IN_FLIGHT) await Promise.race(this.sending)
   }
 
   /** XEP-0280: a chat message one resource sent, copied to the account's other resources that asked. */

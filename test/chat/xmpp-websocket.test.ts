@@ -173,7 +173,7 @@ describe('XMPP over WebSocket (RFC 7395): xmpp.js and raw WebSockets on the HTTP
     assert.equal(res.status, 200)
   })
 
-  it('counts WebSockets and TCP connections against one limit', async () => {
+  it('counts WebSockets and TCP connections against one limit; past it a WebSocket is refused and TCP redirected', async () => {
     const gw = mesh.servers[1]
     const first = await rawWs(smallHttp)
     await first.header()
@@ -184,9 +184,11 @@ describe('XMPP over WebSocket (RFC 7395): xmpp.js and raw WebSockets on the HTTP
     const third = await rawWs(smallHttp)
     await third.until('resource-constraint', streamError('resource-constraint'))
     await third.closedByServer()
+    // a TCP client past the limit is sent to another gateway with room (see-other-host); a WebSocket is not
     const fourth = await RawXmpp.open(gw.xmppAddress() as string)
     raws.push(fourth)
-    await fourth.until('resource-constraint', /<resource-constraint xmlns="urn:ietf:params:xml:ns:xmpp-streams"\/>/)
+    const to = await fourth.until('see-other-host', /<see-other-host xmlns="urn:ietf:params:xml:ns:xmpp-streams">([^<]+)<\/see-other-host>/)
+    assert.ok(mesh.servers.some((s) => s !== gw && s.xmppAddress() === to[1]), `redirected to ${to[1]}`)
     await fourth.closedByServer()
     first.destroy()
     second.destroy()

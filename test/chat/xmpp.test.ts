@@ -81,6 +81,10 @@ describe('XMPP gateway: Jabber clients chat on the mesh (xmpp.js over STARTTLS; 
     assert.equal(got.attrs.type, 'chat')
     assert.equal(got.attrs.id, sent.id)
     assert.equal(got.getChild('stanza-id', 'urn:xmpp:sid:0')?.attrs.id, sent.id)
+    // a message to nobody bounces, as a Jabber server bounces it
+    await alice.xmpp.send(xml('message', { type: 'chat', to: `nobody@${DOMAIN}`, id: 'lost' }, xml('body', {}, 'anyone?')))
+    const bounce = await alice.next('the bounce', (el) => el.name === 'message' && el.attrs.type === 'error' && el.attrs.id === 'lost')
+    assert.ok(bounce.getChild('error')?.getChild('item-not-found') != null)
   })
 
   it('two Jabber users on different gateway nodes subscribe, see presence and last activity, and chat', async () => {
