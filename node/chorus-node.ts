@@ -323,7 +323,7 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
     requireHandle('handle', handle)
     requireOptions('options', o, OPEN_USER_OPTIONS)
     if (this.lifecycle !== 'started') throw new NodeStateError('start the node before opening users')
-    await this.closing.get(handle)
+    await this.closing.get(handle)?.catch(() => {})
     const existing = this.users.get(handle)
     if (existing != null && !existing.closed) return existing
     const replication = this.replication

@@ -45,8 +45,12 @@ export class Repair {
   readonly stats: RepairStats = { rounds: 0, pushed: 0, pulled: 0, handedOff: 0, hintsDelivered: 0, errors: 0, unchanged: 0 }
   /** per co-owner, per mailbox: both sides' counters before the last reconciliation that succeeded */
   private readonly agreed = new Map<string, Map<string, string>>()
-  /** per co-owner: its epoch, and the handles it was seen to hold in that epoch */
-  private readonly held = new Map<string, { epoch: bigint, handles: Set<string> }>()
+  /**
+   * per co-owner: its epoch, and the handles it was seen to hold in that epoch, each with the handle's
+   * owners then. An owner set that changed since means the peer may have handed the claim over and
+   * deleted it (it was not an owner for a while), so it is asked again.
+   */
+  private readonly held = new Map<string, { epoch: bigint, handles: Map<string, string> }>()
   private timers: NodeJS.Timeout[] = []
   private running = false
   private busy = false
@@ -238,11 +242,12 @@ export class Repair {
     for await (const claim of this.ctx.handles.all()) {
       if (!this.running) return
       const owners = this.ctx.placement.ownersOfHandle(claim.handle)
+      const ownersKey = owners.join(',')
       let held = 0
       for (const peer of owners.filter((o) => o !== this.ctx.selfId && this.isLive(o))) {
         const epoch = await epochOf(peer)
         let seen = this.held.get(peer)
-        if (epoch != null && seen?.epoch === epoch && seen.handles.has(claim.handle)) {
+        if (epoch != null && seen?.epoch === epoch && seen.handles.get(claim.handle) === ownersKey) {
           held++
           continue
         }
@@ -251,8 +256,8 @@ export class Repair {
           if (r.status === StoreResponse.Status.NOT_FOUND) await this.call(peer, { kind: StoreRequest.Kind.CLAIM, claim, coordinate: false })
           await this.repairAccount(claim.handle, peer)
           if (epoch != null) {
-            if (seen?.epoch !== epoch) { seen = { epoch, handles: new Set() }; this.held.set(peer, seen) }
-            seen.handles.add(claim.handle)
+            if (seen?.epoch !== epoch) { seen = { epoch, handles: new Map() }; this.held.set(peer, seen) }
+            seen.handles.set(claim.handle, ownersKey)
           }
           held++
         } catch (err: any) {

@@ -1,5 +1,5 @@
 /**
- * Issue 13: Jabber clients on the mesh. A bootstrap node, three servers (two of them run the XMPP
+ * Issue 13: Jabber clients on the mesh. A bootstrap node, five servers (two of them run the XMPP
  * gateway) and a client node hosting a native Chorus user, carol, all real libp2p nodes on loopback.
  * The Jabber side is xmpp.js (`@xmpp/client`), a third-party library, over TCP with STARTTLS (required:
  * the gateways run without `allowPlaintext`), and a raw socket for what no library sends.
@@ -12,7 +12,7 @@ import { startMesh, waitForServers, type Mesh } from '../helpers/mesh.js'
 import { DOMAIN, RawXmpp, chatFrom, jabber, trustSelfSigned, type JabberClient } from '../helpers/xmpp.js'
 import { scaled, waitFor } from '../helpers/wait.js'
 
-describe('XMPP gateway: Jabber clients chat on the mesh (xmpp.js over STARTTLS; 3 servers, 2 gateways)', function () {
+describe('XMPP gateway: Jabber clients chat on the mesh (xmpp.js over STARTTLS; 5 servers, 2 gateways)', function () {
   this.timeout(scaled(120_000))
   let mesh: Mesh
   let untrust: () => void
@@ -38,7 +38,7 @@ describe('XMPP gateway: Jabber clients chat on the mesh (xmpp.js over STARTTLS; 
   before(async () => {
     untrust = trustSelfSigned()
     // gateway 2 closes an account's session 300 ms after its last resource left; gateway 1 keeps it a minute
-    mesh = await startMesh({ servers: 3, clients: 1, options: (i, role) => role === 'server' && i <= 2 ? { xmpp: { listen: '127.0.0.1:0', lingerMs: i === 2 ? 300 : 60_000 } } : {} })
+    mesh = await startMesh({ servers: 5, clients: 1, options: (i, role) => role === 'server' && i <= 2 ? { xmpp: { listen: '127.0.0.1:0', lingerMs: i === 2 ? 300 : 60_000 } } : {} })
     await waitForServers(mesh.nodes.filter((n) => n.role !== 'bootstrap'), mesh.servers)
     const gateways = mesh.servers.filter((s: ChorusNode) => s.xmppAddress() != null)
     assert.equal(gateways.length, 2)
