@@ -12,7 +12,7 @@
  *   the entries every owner confirmed.
  * - Handle claims held here, and the gateway accounts of those handles, are copied to owners that lack
  *   them; a claim an owner was seen to hold is not asked about again until that owner restarts (its
- *   epoch changes).
+ *   epoch changes) or the handle's owners change.
  */
 
 import { logger } from '@libp2p/logger'
@@ -51,6 +51,12 @@ export class Repair {
    * deleted it (it was not an owner for a while), so it is asked again.
    */
   private readonly held = new Map<string, { epoch: bigint, handles: Map<string, string> }>()
+  /**
+   * per handle held here: its owners at the last round. When they change, what peers were seen to hold of
+   * it is forgotten, even if the owners later return to a set seen before (A → B → A: a peer that was no
+   * owner under B deleted its claim).
+   */
+  private readonly handleOwners = new Map<string, string>()
   private timers: NodeJS.Timeout[] = []
   private running = false
   private busy = false
@@ -243,6 +249,10 @@ export class Repair {
       if (!this.running) return
       const owners = this.ctx.placement.ownersOfHandle(claim.handle)
       const ownersKey = owners.join(',')
+      if (this.handleOwners.get(claim.handle) !== ownersKey) {
+        for (const seen of this.held.values()) seen.handles.delete(claim.handle)
+        this.handleOwners.set(claim.handle, ownersKey)
+      }
       let held = 0
       for (const peer of owners.filter((o) => o !== this.ctx.selfId && this.isLive(o))) {
         const epoch = await epochOf(peer)
@@ -267,6 +277,7 @@ export class Repair {
       if (!owners.includes(this.ctx.selfId) && held === owners.length && held > 0) {
         await this.ctx.handles.delete(claim.handle)
         await this.ctx.accounts.delete(claim.handle)
+        this.handleOwners.delete(claim.handle)
       }
     }
   }
