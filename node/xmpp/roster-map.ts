@@ -14,6 +14,15 @@ export const NS_ROSTER = 'jabber:iq:roster'
 export const NS_LAST = 'jabber:iq:last'
 const STATE_TO_SHOW: Record<string, string | undefined> = { online: undefined, away: 'away', busy: 'dnd' }
 
+/** A contact's available presence as a stanza: Chorus's state as `<show>`, and its status. */
+export function availablePresence (from: string, state: string, status: string): Element {
+  const el = xml('presence', { from })
+  const show = STATE_TO_SHOW[state]
+  if (show != null) el.append(xml('show', {}, show))
+  if (status !== '') el.append(xml('status', {}, status))
+  return el
+}
+
 /** What the roster part needs of its session. */
 export interface RosterHost {
   user: User
@@ -78,11 +87,7 @@ export class RosterMap {
     for (const e of this.host.user.roster.list()) {
       const p = e.presence
       if (p == null || p.state === 'offline' || (e.subscription !== 'to' && e.subscription !== 'both')) continue
-      const el = xml('presence', { from: this.host.jidOf(e.handle) })
-      const show = STATE_TO_SHOW[p.state]
-      if (show != null) el.append(xml('show', {}, show))
-      if (p.status !== '') el.append(xml('status', {}, p.status))
-      out.push(el)
+      out.push(availablePresence(this.host.jidOf(e.handle), p.state, p.status))
     }
     return out
   }

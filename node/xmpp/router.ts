@@ -33,7 +33,7 @@ import { errorReply, StanzaError } from './errors.js'
 import type { Connection } from './connection.js'
 import { NS_MAM, mamForm, runQuery } from './mam.js'
 import { Muc, NS_MUC, NS_MUC_ADMIN } from './muc.js'
-import { NS_LAST, NS_ROSTER, RosterMap } from './roster-map.js'
+import { NS_LAST, NS_ROSTER, RosterMap, availablePresence } from './roster-map.js'
 import { cloneElement, isCondition, remember, toStanzaError } from './stanza-util.js'
 
 const log = logger('chorus:xmpp:router')
@@ -59,7 +59,6 @@ const DELAY_AFTER_MS = 5000
 export const MAX_BODY_CHARS = 16_384
 
 const SHOW_TO_STATE: Record<string, 'online' | 'away' | 'busy'> = { chat: 'online', away: 'away', xa: 'away', dnd: 'busy' }
-const STATE_TO_SHOW: Record<string, string | undefined> = { online: undefined, away: 'away', busy: 'dnd' }
 
 /** What a session needs of its gateway. */
 export interface SessionHost {
@@ -212,11 +211,7 @@ export class AccountSession {
   private onPresence (p: PresenceEvent): void {
     const from = this.jidOf(p.from)
     if (p.state === 'offline') { this.toAll(xml('presence', { type: 'unavailable', from })); return }
-    const el = xml('presence', { from })
-    const show = STATE_TO_SHOW[p.state]
-    if (show != null) el.append(xml('show', {}, show))
-    if (p.status !== '') el.append(xml('status', {}, p.status))
-    this.toAll(el)
+    this.toAll(availablePresence(from, p.state, p.status))
   }
 
   private onTyping (t: TypingEvent): void {
