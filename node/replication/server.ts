@@ -50,6 +50,11 @@ const HANDLERS: Partial<Record<StoreRequest.Kind, StoreHandler>> = {
 }
 
 export class StoreServer {
+  /**
+   * This server's handler per request kind: its own copy of the defaults, so that one node's table can be
+   * changed without touching another's (the adversary tests make one real node answer as a liar would).
+   */
+  readonly handlers: Partial<Record<StoreRequest.Kind, StoreHandler>> = { ...HANDLERS }
   /** envelopes per remote peer: a flooding peer gets BUSY, others are unaffected */
   private readonly budget: TokenBuckets
   constructor (private readonly libp2p: Pick<Libp2p, 'handle' | 'unhandle'>, private readonly ctx: ReplicationContext, putRate = DEFAULT_PEER_PUT_RATE, private readonly traffic = new KindCounters()) {
@@ -105,7 +110,7 @@ export class StoreServer {
   }
 
   private async dispatch (req: StoreRequest, from: string): Promise<Partial<StoreResponse>> {
-    const handler = HANDLERS[req.kind]
+    const handler = this.handlers[req.kind]
     if (handler == null) { this.ctx.reject('unknown-kind'); return { status: StoreResponse.Status.REJECTED, error: 'unknown request kind' } }
     if (req.kind === StoreRequest.Kind.STORE && from !== this.ctx.selfId && !this.budget.take(from, req.puts.length)) {
       this.ctx.reject('rate-limited')
