@@ -2,7 +2,12 @@
  * Gateway accounts on the mesh: what an XMPP gateway keeps about a user it serves (its SCRAM verifiers,
  * its account key wrapped under each SCRAM ClientKey, its identity key sealed under the account key) is
  * stored at the owners of the user's handle, signed by the user's identity key, so that any gateway can
- * log the user in and no server can change the record. A newer version replaces an older one.
+ * log the user in and no server can change the record. A newer version replaces an older one; a version
+ * is the mesh time it was signed at, and one further ahead of the reader's mesh clock than
+ * MAX_ACCOUNT_VERSION_AHEAD_MS is not believed (else a record signed once with version 2^64 − 1 would win
+ * for ever). A record counts only where its key is the key that holds the handle's claim: checking that
+ * is the reader's job (the owners check it against the claim they hold, a gateway against the claim a
+ * majority of the owners hold).
  */
 
 import { createHash } from 'node:crypto'
@@ -15,6 +20,25 @@ export type { GatewayAccount }
 
 /** Largest account record, bytes. */
 export const MAX_ACCOUNT_RECORD_BYTES = 8192
+
+/**
+ * How far ahead of the reader's mesh clock an account's version (its signing time, ms) may be: the
+ * certificates' issue skew, room for two clocks that disagree within what the mesh corrects.
+ * @default 300000
+ */
+export const MAX_ACCOUNT_VERSION_AHEAD_MS = 5 * 60 * 1000
+
+/** An account record whose version is further in the future than MAX_ACCOUNT_VERSION_AHEAD_MS. */
+export class FutureAccountVersionError extends Error {
+  override readonly name = 'FutureAccountVersionError'
+  readonly code = 'ERR_FUTURE_ACCOUNT_VERSION'
+}
+
+/** An account record signed by a key other than the one that holds its handle's claim. */
+export class AccountKeyMismatchError extends Error {
+  override readonly name = 'AccountKeyMismatchError'
+  readonly code = 'ERR_ACCOUNT_KEY_MISMATCH'
+}
 
 function signedBytes (handle: string, publicKey: Uint8Array, version: bigint, record: Uint8Array): Uint8Array {
   const head = Buffer.from(`chorus/account/v1\0${handle}\0`)
@@ -39,6 +63,20 @@ export function verifyAccount (a: GatewayAccount | undefined): GatewayAccount {
   if (a.record.byteLength === 0 || a.record.byteLength > MAX_ACCOUNT_RECORD_BYTES) throw new MalformedEnvelopeError(`an account record is 1 to ${MAX_ACCOUNT_RECORD_BYTES} bytes`)
   if (!ed25519Verify(a.publicKey, signedBytes(a.handle, a.publicKey, a.version, a.record), a.signature)) {
     throw new BadSignatureError(`account of ${a.handle} does not verify`)
+  }
+  return a
+}
+
+/**
+ * Throw unless `a` (verified) belongs to the handle's claimed key `claimKey` and its version is no more than
+ * MAX_ACCOUNT_VERSION_AHEAD_MS ahead of `now` (the reader's mesh time, ms).
+ */
+export function checkAccountAuthority (a: GatewayAccount, claimKey: Uint8Array, now: number): GatewayAccount {
+  if (!Buffer.from(a.publicKey).equals(Buffer.from(claimKey))) {
+    throw new AccountKeyMismatchError(`the account of ${a.handle} is not signed by the key that holds the handle`)
+  }
+  if (a.version > BigInt(Math.max(0, Math.floor(now))) + BigInt(MAX_ACCOUNT_VERSION_AHEAD_MS)) {
+    throw new FutureAccountVersionError(`the account of ${a.handle} has a version from the future (${a.version})`)
   }
   return a
 }

@@ -18,6 +18,7 @@
 import { logger } from '@libp2p/logger'
 import { Envelope } from '../../protocol/envelope.js'
 import { StoreRequest, StoreResponse } from '../../protocol/pb/store.js'
+import type { HandleClaim } from '../../protocol/handle.js'
 import { conversationPeer, type Cursor } from '../store/mailbox-store.js'
 import { DEFAULT_HINT_INTERVAL_MS, DEFAULT_REPAIR_INTERVAL_MS } from './constants.js'
 import type { ReplicationContext } from './context.js'
@@ -264,7 +265,7 @@ export class Repair {
         try {
           const r = await this.call(peer, { kind: StoreRequest.Kind.RESOLVE, handle: claim.handle })
           if (r.status === StoreResponse.Status.NOT_FOUND) await this.call(peer, { kind: StoreRequest.Kind.CLAIM, claim, coordinate: false })
-          await this.repairAccount(claim.handle, peer)
+          await this.repairAccount(claim, peer)
           if (epoch != null) {
             if (seen?.epoch !== epoch) { seen = { epoch, handles: new Map() }; this.held.set(peer, seen) }
             seen.handles.set(claim.handle, ownersKey)
@@ -282,14 +283,17 @@ export class Repair {
     }
   }
 
-  /** A gateway account held here goes to an owner that lacks it or holds an older version. */
-  private async repairAccount (handle: string, peer: string): Promise<void> {
-    const mine = await this.ctx.accounts.get(handle)
+  /**
+   * A gateway account held here (valid under the claim held here) goes to an owner that lacks it, holds an
+   * older version, or holds one signed by another key (the owner judges it against its own claim).
+   */
+  private async repairAccount (claim: HandleClaim, peer: string): Promise<void> {
+    const mine = await this.ctx.accounts.valid(claim.handle, claim.publicKey, this.ctx.now())
     if (mine == null) return
-    const theirs = await this.call(peer, { kind: StoreRequest.Kind.ACCOUNT_GET, handle })
-    if (theirs.status === StoreResponse.Status.NOT_FOUND || (theirs.account != null && theirs.account.version < mine.version)) {
-      await this.call(peer, { kind: StoreRequest.Kind.ACCOUNT_PUT, account: mine })
-    }
+    const theirs = await this.call(peer, { kind: StoreRequest.Kind.ACCOUNT_GET, handle: claim.handle })
+    const stale = theirs.account == null || theirs.account.version < mine.version ||
+      !Buffer.from(theirs.account.publicKey).equals(Buffer.from(mine.publicKey))
+    if (stale) await this.call(peer, { kind: StoreRequest.Kind.ACCOUNT_PUT, account: mine })
   }
 
   private every (ms: number, fn: () => Promise<void>): void {

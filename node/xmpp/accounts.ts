@@ -9,16 +9,16 @@
  * RFC 5802) and learns only from a successful login, which proves it: so no server can open a gateway
  * user's identity at rest, and the gateway a user logs in through can while the user is logged in. On
  * that gateway the identity is kept in the node's identity store sealed by the user's vault under the
- * account key (`openUser`'s `vaultKey`). The record is signed by the identity key: servers cannot change
- * it, and a record for a handle claimed by another key is refused by the owners and cannot open a
- * session (the handle claim would fail). The gateway is trusted by its users for what passes through it
- * while they are online (docs/xmpp.md).
+ * account key (`openUser`'s `vaultKey`). The record is signed by the identity key and counts only where
+ * that key holds the handle's claim at a majority of its owners (`get`): an owner that signs a record of
+ * its own can neither log in as the user nor, with a huge version, lock the user out. The gateway is
+ * trusted by its users for what passes through it while they are online (docs/xmpp.md).
  */
 
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto'
-import { signAccount, verifyAccount, type GatewayAccount } from '../../protocol/account.js'
+import { checkAccountAuthority, signAccount, verifyAccount, type GatewayAccount } from '../../protocol/account.js'
 import type { IdentityKey } from '../../protocol/envelope.js'
-import { HANDLE_PATTERN } from '../../protocol/handle.js'
+import { HANDLE_PATTERN, verifyHandleClaim } from '../../protocol/handle.js'
 import { StoreRequest, StoreResponse } from '../../protocol/pb/store.js'
 import type { Replication } from '../replication/replication.js'
 import { QuorumError } from '../replication/errors.js'
@@ -57,32 +57,51 @@ export class MeshAccounts {
   constructor (private readonly replication: () => Replication) {}
 
   /**
-   * `handle`'s account: the newest valid version its owners hold (each owner checked it against the
-   * handle's claim when it stored it). Undefined when no owner has one.
+   * `handle`'s account, or undefined when it has none. The owners are asked for the record and the claim
+   * each holds; the key a majority of the owners name as the handle's is the only key whose records count
+   * (one owner, or a minority, that lies about the record or the claim changes nothing), and of those the
+   * newest whose version is not from the future. Throws `QuorumError` when too few owners answer to tell.
    */
   async get (handle: string): Promise<AccountRecord | undefined> {
     if (!HANDLE_PATTERN.test(handle)) return undefined
     const r = this.replication()
     const owners = r.placement.ownersOfHandle(handle)
     const answers = await Promise.allSettled(owners.map(async (o) => await r.call(o, { kind: StoreRequest.Kind.ACCOUNT_GET, handle })))
-    let best: GatewayAccount | undefined
-    let failed = 0
+    const named = new Map<string, number>()
+    const records: GatewayAccount[] = []
+    let answered = 0
     for (const a of answers) {
-      if (a.status === 'rejected') { failed++; continue }
-      if (a.value.status !== StoreResponse.Status.OK || a.value.account == null) continue
-      try {
-        const acc = verifyAccount(a.value.account)
-        if (acc.handle === handle && (best == null || acc.version > best.version)) best = acc
-      } catch { /* a bad record from one owner: the others decide */ }
+      if (a.status === 'rejected') continue
+      answered++
+      const claim = verified(() => verifyHandleClaim(a.value.claim), a.value.claim)
+      if (claim?.handle === handle) {
+        const key = Buffer.from(claim.publicKey).toString('hex')
+        named.set(key, (named.get(key) ?? 0) + 1)
+      }
+      const account = verified(() => verifyAccount(a.value.account), a.value.account)
+      if (account?.handle === handle) records.push(account)
     }
-    if (best == null && failed === owners.length && owners.length > 0) throw new QuorumError(`no owner of ${handle} answered`)
+    const majority = Math.floor(owners.length / 2) + 1
+    const key = [...named].find(([, n]) => n >= majority)?.[0]
+    if (key == null) {
+      // no owner holds a claim: the handle has no account (a stranger's record for it counts for nothing)
+      if (named.size === 0 && answered >= majority) return undefined
+      throw new QuorumError(`${answered} of ${owners.length} owners of ${handle} answered; no majority names its key`)
+    }
+    const now = r.context.now()
+    let best: GatewayAccount | undefined
+    for (const a of records) {
+      const counts = verified(() => checkAccountAuthority(a, Buffer.from(key, 'hex'), now), a)
+      if (counts != null && (best == null || a.version > best.version)) best = a
+    }
     return best == null ? undefined : parseRecord(best.record, handle)
   }
 
   /** Store `record` signed by `identity` at the owners of its handle; resolves once W have it. */
   async put (record: AccountRecord, identity: IdentityKey): Promise<void> {
     const r = this.replication()
-    const account = signAccount(record.handle, identity, BigInt(Date.now()), Buffer.from(JSON.stringify(record)))
+    const version = BigInt(Math.floor(r.context.now()))
+    const account = signAccount(record.handle, identity, version, Buffer.from(JSON.stringify(record)))
     const owners = r.placement.ownersOfHandle(record.handle)
     const answers = await Promise.allSettled(owners.map(async (o) => await r.call(o, { kind: StoreRequest.Kind.ACCOUNT_PUT, account })))
     const acks = answers.filter((a) => a.status === 'fulfilled' && a.value.status === StoreResponse.Status.OK).length
@@ -142,6 +161,16 @@ function open (key: Buffer, sealed: string): Buffer {
   const d = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12))
   d.setAuthTag(raw.subarray(12, 28))
   return Buffer.concat([d.update(raw.subarray(28)), d.final()])
+}
+
+/** `check()`'s value, or undefined when `input` is absent or `check` throws (one owner's bad answer). */
+function verified<T> (check: () => T, input: unknown): T | undefined {
+  if (input == null) return undefined
+  try {
+    return check()
+  } catch {
+    return undefined
+  }
 }
 
 /** A stored record's JSON, checked for the fields a login reads. */

@@ -330,6 +330,7 @@ export class Connection {
     try {
       await this.host.login(this, record, hash, clientKey)
     } catch (err: any) {
+      if (err instanceof SaslError) throw err
       throw new SaslError('temporary-auth-failure', `the session cannot be opened now: ${String(err.message)}`)
     }
     this.handle = record.handle

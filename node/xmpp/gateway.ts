@@ -15,13 +15,14 @@ import { logger } from '@libp2p/logger'
 import type { Element } from '@xmpp/xml'
 import type { WebSocket } from 'ws'
 import type { ChorusNode } from '../chorus-node.js'
+import type { IdentityKey } from '../../protocol/envelope.js'
 import { HandleTakenError } from '../replication/errors.js'
 import { TokenBuckets } from '../rate-limit.js'
 import { AccountError, MeshAccounts, openIdentity, sealIdentity, unwrapAccountKey, type AccountRecord } from './accounts.js'
 import { Connection, type ConnectionHost } from './connection.js'
 import { StanzaError, StreamError } from './errors.js'
 import { AccountSession } from './router.js'
-import type { ScramHash } from './sasl.js'
+import { SaslError, type ScramHash } from './sasl.js'
 import type { SmState } from './stream-management.js'
 import { TcpTransport, type Transport } from './transport.js'
 import { WebSocketTransport, XMPP_SUBPROTOCOL } from './websocket.js'
@@ -224,15 +225,22 @@ export class XmppGateway implements ConnectionHost {
   }
 
   async login (conn: Connection, record: AccountRecord, hash: ScramHash, clientKey: Buffer): Promise<void> {
+    // every login opens the account with the key it proved, also one that joins a session open here: a
+    // record that proves a password but does not hold the session's identity opens nothing
+    let accountKey: Buffer
+    let identity: IdentityKey
+    try {
+      accountKey = unwrapAccountKey(record, hash, clientKey)
+      identity = openIdentity(record, accountKey)
+    } catch {
+      throw new SaslError('not-authorized', `the account of ${record.handle} does not open with this login`)
+    }
     await this.leaving.get(record.handle)
-    const open = this.sessions.get(record.handle)
-    if (open != null) return
     let pending = this.logins.get(record.handle)
-    if (pending == null) {
+    if (pending == null && !this.sessions.has(record.handle)) {
       pending = (async () => {
-        const accountKey = unwrapAccountKey(record, hash, clientKey)
         // the identity the account holds; kept on this node, sealed, the first time the user logs in here
-        const user = await this.node.openUser(record.handle, { vaultKey: accountKey, identity: openIdentity(record, accountKey) })
+        const user = await this.node.openUser(record.handle, { vaultKey: accountKey, identity })
         const pending = this.orphans.get(record.handle) ?? []
         this.orphans.delete(record.handle)
         const session = new AccountSession(user, this.o.domain, this, pending)
@@ -242,7 +250,10 @@ export class XmppGateway implements ConnectionHost {
       this.logins.set(record.handle, pending)
       pending.finally(() => { this.logins.delete(record.handle) }).catch(() => {})
     }
-    await pending
+    const session = pending != null ? await pending : this.sessions.get(record.handle) as AccountSession
+    if (!Buffer.from(session.user.identity.publicKey).equals(Buffer.from(identity.publicKey))) {
+      throw new SaslError('not-authorized', `the account of ${record.handle} does not hold its session's identity`)
+    }
   }
 
   async bind (conn: Connection, wish: string): Promise<string> {
