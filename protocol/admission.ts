@@ -40,7 +40,9 @@ const DELEGATION_DOMAIN = 'chorus/admission/delegation/v1\0'
 const REVOCATION_DOMAIN = 'chorus/admission/revocation/v1\0'
 
 /** Why a certificate or revocation is refused; the label of `chorus_admission_refusals_total`. */
-export type AdmissionReason = 'malformed' | 'wrong-mesh' | 'forged' | 'expired' | 'not-yet-valid' | 'wrong-peer' | 'revoked' | 'no-certificate'
+export type AdmissionReason =
+  | 'malformed' | 'wrong-mesh' | 'forged' | 'expired' | 'not-yet-valid' | 'wrong-peer' | 'revoked' | 'no-certificate'
+  | 'repeated-seed'
 
 /** Base class: a certificate, delegation or revocation that does not admit. `reason` is stable. */
 export class AdmissionError extends Error {
@@ -89,6 +91,16 @@ export class RevokedCertificateError extends AdmissionError {
   override readonly name = 'RevokedCertificateError'
   override readonly code = 'ERR_REVOKED_CERTIFICATE'
   constructor (message: string) { super(message, 'revoked') }
+}
+
+/**
+ * A certificate whose ring seed another server's certificate, issued earlier, already holds: both would
+ * take the same ring positions, and so own the same keys.
+ */
+export class RepeatedSeedError extends AdmissionError {
+  override readonly name = 'RepeatedSeedError'
+  override readonly code = 'ERR_REPEATED_SEED'
+  constructor (message: string) { super(message, 'repeated-seed') }
 }
 
 /** A server of a closed mesh that presents no certificate at all. */
@@ -191,6 +203,8 @@ export interface Admitted {
   seed: string
   issuedAt: number
   expiresAt: number
+  /** the first instant a link of its chain (the certificate, or its operator's delegation) has expired */
+  validUntil: number
   /** the operator key that signed it (hex), or undefined when the mesh key did */
   operator?: string
 }
@@ -266,7 +280,9 @@ export function checkCertificate (cert: Certificate, mesh: Uint8Array, peerId: s
     const opRevoked = revocations.operatorRevokedAt(operator)
     if (opRevoked != null) throw new RevokedCertificateError(`operator key ${operator.slice(0, 16)} that signed this certificate was revoked ${new Date(opRevoked).toISOString()}`)
   }
-  return { peerId: cert.peerId, capacity: cert.capacity, seed: hex(cert.seed), issuedAt, expiresAt, operator }
+  const validUntil = Math.min(expiresAt, cert.delegation != null ? Number(cert.delegation.expiresAt) : expiresAt)
+  const seed = hex(cert.seed)
+  return { peerId: cert.peerId, capacity: cert.capacity, seed, issuedAt, expiresAt, validUntil, operator }
 }
 
 /** Check a revocation for `mesh`: shape and signature chain (a delegated signer may revoke servers only). */

@@ -5,12 +5,13 @@
  * frame names its mesh and a server's own record carries its certificate; this component checks both,
  * remembers what each certificate grants (capacity, ring seed, expiry), keeps the mesh's revocations
  * (persisted, gossiped) and answers "is this server admitted now?" — the question the ring, the store's
- * server-only requests and the view all ask. Signatures are verified once per certificate, then cached.
+ * server-only requests and the view all ask. Signatures are verified once per certificate, then cached;
+ * a cached grant lapses when any link of its chain expires, and a ring seed is held by one server only.
  */
 
 import { createHash } from 'node:crypto'
 import {
-  AdmissionError, MissingCertificateError, checkCertificate, checkRevocation, decodeCertificate, decodeRevocation,
+  AdmissionError, MissingCertificateError, RepeatedSeedError, checkCertificate, checkRevocation, decodeCertificate, decodeRevocation,
   meshId, parseMeshId, type Admitted, type AdmissionReason, type RevocationList
 } from '../../protocol/admission.js'
 import type { RingMember } from '../../protocol/ring.js'
@@ -54,6 +55,8 @@ export class Admission {
   readonly refusals = new Map<AdmissionReason, number>()
   private readonly own: Bytes
   private readonly granted = new Map<string, Admitted>()
+  /** ring seed (hex) → the peers whose grants hold it */
+  private readonly seeds = new Map<string, Set<string>>()
   private readonly verified = new Map<string, true>()
   private readonly byPeer = new Map<string, number>()
   private readonly byOperator = new Map<string, number>()
@@ -119,9 +122,14 @@ export class Admission {
       if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value as string)
       this.verified.set(digest, true)
     }
+    const holder = this.seedHolder(grant, peerId)
+    if (holder != null) throw new RepeatedSeedError(`${peerId}'s certificate repeats the ring seed of ${holder}'s`)
     const before = this.granted.get(peerId)
     // a server restarted with a renewed certificate replaces its old one; an older one never wins
-    if (before == null || grant.issuedAt >= before.issuedAt) this.granted.set(peerId, grant)
+    if (before != null && grant.issuedAt < before.issuedAt) return
+    if (before != null) this.seeds.get(before.seed)?.delete(peerId)
+    this.granted.set(peerId, grant)
+    this.seeds.set(grant.seed, (this.seeds.get(grant.seed) ?? new Set()).add(peerId))
   }
 
   /** Is `peerId` (a server) admitted now? Open mesh: always. Closed: a remembered, unexpired, unrevoked grant. */
@@ -141,11 +149,7 @@ export class Admission {
       g = this.granted.get(peerId)
     }
     if (g == null) return 'no-certificate'
-    if (this.components.now() >= g.expiresAt) return 'expired'
-    const revoked = this.byPeer.get(peerId)
-    if (revoked != null && revoked >= g.issuedAt) return 'revoked'
-    if (g.operator != null && this.byOperator.has(g.operator)) return 'revoked'
-    return undefined
+    return this.lapsed(peerId, g) ?? (this.seedHolder(g, peerId) != null ? 'repeated-seed' : undefined)
   }
 
   /** This server as a ring member, if it is admitted now (capacity and seed from its certificate). */
@@ -162,6 +166,8 @@ export class Admission {
 
   /** Forget a server's grant (it left the table for good). */
   forget (peerId: string): void {
+    const g = this.granted.get(peerId)
+    if (g != null) this.seeds.get(g.seed)?.delete(peerId)
     this.granted.delete(peerId)
   }
 
@@ -227,6 +233,33 @@ export class Admission {
   private selfGrant (): Admitted | undefined {
     const r = this.selfCheck()
     return r instanceof AdmissionError ? undefined : r
+  }
+
+  /** Why a grant lapsed: its chain expired, or it was revoked. */
+  private lapsed (peerId: string, g: Admitted): AdmissionReason | undefined {
+    if (this.components.now() >= g.validUntil) return 'expired'
+    const revoked = this.byPeer.get(peerId)
+    if (revoked != null && revoked >= g.issuedAt) return 'revoked'
+    if (g.operator != null && this.byOperator.has(g.operator)) return 'revoked'
+    return undefined
+  }
+
+  /**
+   * Another server whose live grant holds the ring seed of `g` and was issued first (then: the lower peer
+   * id), if any. The same rule on every node: which of two copies keeps the seed does not depend on
+   * which a node heard of first.
+   */
+  private seedHolder (g: Admitted, peerId: string): string | undefined {
+    const holders = [...this.seeds.get(g.seed) ?? []]
+    const own = this.components.selfId !== peerId && this.own.byteLength > 0 ? this.selfGrant() : undefined
+    if (own?.seed === g.seed) holders.push(this.components.selfId)
+    for (const other of holders) {
+      if (other === peerId) continue
+      const o = this.grantOf(other) as Admitted
+      if (o.issuedAt > g.issuedAt || (o.issuedAt === g.issuedAt && other > peerId)) continue
+      if (this.lapsed(other, o) == null) return other
+    }
+    return undefined
   }
 
   /** Check and record one revocation; false when already known. */

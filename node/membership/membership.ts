@@ -250,7 +250,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     if (this.admission.open) return
     for (const m of this.table.live('server')) {
       const why = this.admission.why(m.peerId)
-      if (why === 'revoked' || why === 'expired') this.table.evict(m.peerId, why)
+      if (why === 'revoked' || why === 'expired' || why === 'repeated-seed') this.table.evict(m.peerId, why)
     }
     if (this.components.role !== 'server') return
     const admitted = this.selfMember() != null

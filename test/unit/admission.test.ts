@@ -104,9 +104,12 @@ describe('server admission (protocol/admission.ts)', () => {
       const seed = randomBytes(32)
       const common = { peerId: PEER, seed: hex(seed), issuedAt: T0 }
       const byMesh = check(cert(m.signer, { capacity: 7, seed }), m)
-      assert.deepEqual(byMesh, { ...common, capacity: 7, expiresAt: T0 + 30 * DAY, operator: undefined })
+      const byMeshWants = { ...common, capacity: 7, expiresAt: T0 + 30 * DAY, validUntil: T0 + 30 * DAY, operator: undefined }
+      assert.deepEqual(byMesh, byMeshWants)
+      // valid until the first link of its chain expires: here the operator's delegation, after 365 days
       const byOperator = check(cert(op.signer, { capacity: 1000, days: 3650, seed }), m)
-      assert.deepEqual(byOperator, { ...common, capacity: 1000, expiresAt: T0 + MAX_VALIDITY_MS, operator: op.hex })
+      const byOperatorWants = { ...common, capacity: 1000, expiresAt: T0 + MAX_VALIDITY_MS, validUntil: T0 + 365 * DAY }
+      assert.deepEqual(byOperator, { ...byOperatorWants, operator: op.hex })
     })
 
     it('refuses empty, garbage and oversized input', () => {
