@@ -209,6 +209,17 @@ export interface Admitted {
   operator?: string
 }
 
+/** What a checked revocation withdraws, and who signed it. */
+export interface Revoked {
+  /** the peer whose certificates issued at or before `issuedAt` it withdraws */
+  peerId?: string
+  /** the operator key (hex) whose certificates and revocations it voids */
+  operator?: string
+  issuedAt: number
+  /** the operator key (hex) that signed it, or undefined when the mesh key did */
+  signer?: string
+}
+
 /** The revocations a check consults. */
 export interface RevocationList {
   /** the latest `issued_at` of a revocation of this peer, if any */
@@ -285,8 +296,14 @@ export function checkCertificate (cert: Certificate, mesh: Uint8Array, peerId: s
   return { peerId: cert.peerId, capacity: cert.capacity, seed, issuedAt, expiresAt, validUntil, operator }
 }
 
-/** Check a revocation for `mesh`: shape and signature chain (a delegated signer may revoke servers only). */
-export function checkRevocation (rev: Revocation, mesh: Uint8Array, now: number): { peerId?: string, operator?: string, issuedAt: number } {
+/**
+ * Check a revocation for `mesh`: shape and signature chain (a delegated signer may revoke servers only).
+ * A revocation signed by an operator key the mesh revoked counts for nothing, whenever it was issued:
+ * whoever leaked the key can date it as it likes. Throws `RevokedCertificateError` for one.
+ */
+export function checkRevocation (
+  rev: Revocation, mesh: Uint8Array, now: number, revocations: Pick<RevocationList, 'operatorRevokedAt'> = NONE
+): Revoked {
   const byPeer = rev.peerId.length > 0
   const byOperator = rev.operator.byteLength > 0
   if (byPeer === byOperator) throw new MalformedCertificateError('a revocation names either a peer id or an operator key')
@@ -306,8 +323,17 @@ export function checkRevocation (rev: Revocation, mesh: Uint8Array, now: number)
   if (!ed25519Verify(signer, signed(REVOCATION_DOMAIN, Revocation.encode({ ...rev, signature: new Uint8Array(0) })), rev.signature)) {
     throw new ForgedCertificateError('revocation signature does not verify')
   }
-  return byPeer ? { peerId: rev.peerId, issuedAt } : { operator: hex(rev.operator), issuedAt }
+  const by = rev.delegation != null ? hex(rev.delegation.operator) : undefined
+  const signerRevoked = by != null ? revocations.operatorRevokedAt(by) : undefined
+  if (signerRevoked != null) {
+    const when = new Date(signerRevoked).toISOString()
+    throw new RevokedCertificateError(`operator key ${by?.slice(0, 16)} that signed this revocation was revoked ${when}`)
+  }
+  const target = byPeer ? { peerId: rev.peerId, issuedAt } : { operator: hex(rev.operator), issuedAt }
+  return by != null ? { ...target, signer: by } : target
 }
+
+const NONE: RevocationList = { peerRevokedAt: () => undefined, operatorRevokedAt: () => undefined }
 
 /** Check a delegation; returns the operator key as hex. */
 function checkDelegation (d: Delegation, mesh: Uint8Array, now: number, verified: boolean): string {
