@@ -61,10 +61,12 @@ Server admission for a federated mesh: only servers with a certificate of the me
       hand day-to-day signing to an operator key; the mesh key can then stay offline
   chorus mesh admit PEER_ID --mesh-key KEY --out CERT [--capacity 1] [--days 90]
       admit a server (its peer id: chorus id --data-dir DIR); it starts with --cert CERT
-  chorus mesh revoke PEER_ID --mesh-key KEY [--out FILE] [--bootstrap ADDR ...]
+  chorus mesh revoke PEER_ID --mesh-key KEY [--out FILE] [--bootstrap ADDR ...] [--certificate CERT ...]
   chorus mesh revoke --operator OPERATOR_KEY --mesh-key MESH_KEY [--out FILE] [--bootstrap ADDR ...]
-      withdraw a server's certificates (or every certificate an operator key signed); with
-      --bootstrap, hand the revocation to the running mesh, which gossips it to every node
+      withdraw a server's certificates (or every certificate and revocation an operator key signed);
+      with --bootstrap, hand the revocation to the running mesh, which gossips it to every node.
+      Nodes keep a server's revocation only beside a live certificate of it: give --certificate
+      when the server may be down and the mesh may not know its certificate
   chorus mesh inspect FILE
       show a key, certificate or revocation file and check its signatures
 
@@ -145,7 +147,10 @@ function admit (argv: string[], say: Say): void {
 }
 
 async function revoke (argv: string[], say: Say): Promise<void> {
-  const { values, positionals } = parse(argv, { 'mesh-key': { type: 'string' }, operator: { type: 'string' }, out: { type: 'string' }, bootstrap: { type: 'string', multiple: true } }, 1)
+  const { values, positionals } = parse(argv, {
+    'mesh-key': { type: 'string' }, operator: { type: 'string' }, out: { type: 'string' },
+    bootstrap: { type: 'string', multiple: true }, certificate: { type: 'string', multiple: true }
+  }, 1)
   if (values.help === true) { say(MESH_HELP); return }
   const bootstrap = (values.bootstrap ?? []) as string[]
   if (values.out == null && bootstrap.length === 0) throw new InvalidOptionError('command line', 'give --out FILE, --bootstrap ADDR, or both: a revocation nobody hears revokes nothing')
@@ -164,13 +169,15 @@ async function revoke (argv: string[], say: Say): Promise<void> {
     say(`revocation: ${String(values.out)} (${what}, mesh ${signer.mesh})`)
   }
   if (bootstrap.length > 0) {
-    const reached = await publish(Revocation.encode(rev), signer.mesh, bootstrap)
+    const paths = (values.certificate ?? []) as string[]
+    const certificates = paths.map((path) => readCertificateFile('--certificate', path))
+    const reached = await publish(Revocation.encode(rev), certificates, signer.mesh, bootstrap)
     say(`revocation of ${what} handed to ${reached} member${reached === 1 ? '' : 's'}; it gossips to the rest`)
   }
 }
 
-/** Start a throwaway client of the mesh, wait to see a member, hand it the revocation, stop. */
-async function publish (bytes: Uint8Array, mesh: string, bootstrap: string[]): Promise<number> {
+/** Start a throwaway client of the mesh, wait to see a member, hand it the revocation and the certificates it withdraws, stop. */
+async function publish (bytes: Uint8Array, certificates: Uint8Array[], mesh: string, bootstrap: string[]): Promise<number> {
   const dataDir = mkdtempSync(join(tmpdir(), 'chorus-revoke-'))
   const node = await createNode({ role: 'client', mesh, bootstrap, dataDir })
   try {
@@ -180,7 +187,7 @@ async function publish (bytes: Uint8Array, mesh: string, bootstrap: string[]): P
       if (Date.now() > deadline) throw new Error(`no member of mesh ${mesh} answered within ${PUBLISH_TIMEOUT_MS / 1000} s through ${bootstrap.join(', ')}`)
       await new Promise((resolve) => setTimeout(resolve, 100))
     }
-    const reached = await node.membership.publishRevocation(bytes)
+    const reached = await node.membership.publishRevocation(bytes, certificates)
     if (reached === 0) throw new Error('no member acknowledged the revocation')
     return reached
   } finally {

@@ -40,7 +40,9 @@ const DELEGATION_DOMAIN = 'chorus/admission/delegation/v1\0'
 const REVOCATION_DOMAIN = 'chorus/admission/revocation/v1\0'
 
 /** Why a certificate or revocation is refused; the label of `chorus_admission_refusals_total`. */
-export type AdmissionReason = 'malformed' | 'wrong-mesh' | 'forged' | 'expired' | 'not-yet-valid' | 'wrong-peer' | 'revoked' | 'no-certificate'
+export type AdmissionReason =
+  | 'malformed' | 'wrong-mesh' | 'forged' | 'expired' | 'not-yet-valid' | 'wrong-peer' | 'revoked' | 'no-certificate'
+  | 'repeated-seed'
 
 /** Base class: a certificate, delegation or revocation that does not admit. `reason` is stable. */
 export class AdmissionError extends Error {
@@ -89,6 +91,16 @@ export class RevokedCertificateError extends AdmissionError {
   override readonly name = 'RevokedCertificateError'
   override readonly code = 'ERR_REVOKED_CERTIFICATE'
   constructor (message: string) { super(message, 'revoked') }
+}
+
+/**
+ * A certificate whose ring seed another server's certificate, issued earlier, already holds: both would
+ * take the same ring positions, and so own the same keys.
+ */
+export class RepeatedSeedError extends AdmissionError {
+  override readonly name = 'RepeatedSeedError'
+  override readonly code = 'ERR_REPEATED_SEED'
+  constructor (message: string) { super(message, 'repeated-seed') }
 }
 
 /** A server of a closed mesh that presents no certificate at all. */
@@ -191,8 +203,21 @@ export interface Admitted {
   seed: string
   issuedAt: number
   expiresAt: number
+  /** the first instant a link of its chain (the certificate, or its operator's delegation) has expired */
+  validUntil: number
   /** the operator key that signed it (hex), or undefined when the mesh key did */
   operator?: string
+}
+
+/** What a checked revocation withdraws, and who signed it. */
+export interface Revoked {
+  /** the peer whose certificates issued at or before `issuedAt` it withdraws */
+  peerId?: string
+  /** the operator key (hex) whose certificates and revocations it voids */
+  operator?: string
+  issuedAt: number
+  /** the operator key (hex) that signed it, or undefined when the mesh key did */
+  signer?: string
 }
 
 /** The revocations a check consults. */
@@ -266,11 +291,19 @@ export function checkCertificate (cert: Certificate, mesh: Uint8Array, peerId: s
     const opRevoked = revocations.operatorRevokedAt(operator)
     if (opRevoked != null) throw new RevokedCertificateError(`operator key ${operator.slice(0, 16)} that signed this certificate was revoked ${new Date(opRevoked).toISOString()}`)
   }
-  return { peerId: cert.peerId, capacity: cert.capacity, seed: hex(cert.seed), issuedAt, expiresAt, operator }
+  const validUntil = Math.min(expiresAt, cert.delegation != null ? Number(cert.delegation.expiresAt) : expiresAt)
+  const seed = hex(cert.seed)
+  return { peerId: cert.peerId, capacity: cert.capacity, seed, issuedAt, expiresAt, validUntil, operator }
 }
 
-/** Check a revocation for `mesh`: shape and signature chain (a delegated signer may revoke servers only). */
-export function checkRevocation (rev: Revocation, mesh: Uint8Array, now: number): { peerId?: string, operator?: string, issuedAt: number } {
+/**
+ * Check a revocation for `mesh`: shape and signature chain (a delegated signer may revoke servers only).
+ * A revocation signed by an operator key the mesh revoked counts for nothing, whenever it was issued:
+ * whoever leaked the key can date it as it likes. Throws `RevokedCertificateError` for one.
+ */
+export function checkRevocation (
+  rev: Revocation, mesh: Uint8Array, now: number, revocations: Pick<RevocationList, 'operatorRevokedAt'> = NONE
+): Revoked {
   const byPeer = rev.peerId.length > 0
   const byOperator = rev.operator.byteLength > 0
   if (byPeer === byOperator) throw new MalformedCertificateError('a revocation names either a peer id or an operator key')
@@ -290,8 +323,17 @@ export function checkRevocation (rev: Revocation, mesh: Uint8Array, now: number)
   if (!ed25519Verify(signer, signed(REVOCATION_DOMAIN, Revocation.encode({ ...rev, signature: new Uint8Array(0) })), rev.signature)) {
     throw new ForgedCertificateError('revocation signature does not verify')
   }
-  return byPeer ? { peerId: rev.peerId, issuedAt } : { operator: hex(rev.operator), issuedAt }
+  const by = rev.delegation != null ? hex(rev.delegation.operator) : undefined
+  const signerRevoked = by != null ? revocations.operatorRevokedAt(by) : undefined
+  if (signerRevoked != null) {
+    const when = new Date(signerRevoked).toISOString()
+    throw new RevokedCertificateError(`operator key ${by?.slice(0, 16)} that signed this revocation was revoked ${when}`)
+  }
+  const target = byPeer ? { peerId: rev.peerId, issuedAt } : { operator: hex(rev.operator), issuedAt }
+  return by != null ? { ...target, signer: by } : target
 }
+
+const NONE: RevocationList = { peerRevokedAt: () => undefined, operatorRevokedAt: () => undefined }
 
 /** Check a delegation; returns the operator key as hex. */
 function checkDelegation (d: Delegation, mesh: Uint8Array, now: number, verified: boolean): string {

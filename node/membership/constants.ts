@@ -60,11 +60,18 @@ export const INDIRECT_PROBES = 3
 /** PING_REQs a node serves at a time; more are answered NACK at once. @default 16 */
 export const MAX_PING_REQS = 16
 
-/** Revocations a node keeps (bounded memory; the oldest goes first). @default 4096 */
-export const MAX_REVOCATIONS = 4096
+/**
+ * Revocations a node keeps per signer (the mesh key, each operator key): bounded memory, and a leaked
+ * operator key can fill only its own quota. Beyond it new ones of that signer are not kept; none is
+ * pushed out. @default 4096
+ */
+export const MAX_REVOCATIONS_PER_SIGNER = 4096
 
-/** Revocations one view sync carries, newest first; pings carry fresh ones only. */
+/** Revocations one frame carries (a view sync shares them between signers), and certificates beside them. */
 export const MAX_REVOCATIONS_PER_FRAME = 512
+
+/** Certificates of one peer a frame may offer as evidence for its revocations. */
+export const MAX_EVIDENCE_PER_PEER = 4
 
 /** Certificates whose signatures a node remembers having verified. */
 export const VERIFIED_CACHE_SIZE = 8192

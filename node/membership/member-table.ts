@@ -40,7 +40,7 @@ export interface MemberTableEvents {
 }
 
 /** Why a member left the view: it died, it said goodbye, or its admission was withdrawn (closed mesh). */
-export type LeaveReason = 'dead' | 'left' | 'revoked' | 'expired'
+export type LeaveReason = 'dead' | 'left' | 'revoked' | 'expired' | 'repeated-seed'
 
 interface Gossip { record: MemberRecord, transmits: number }
 
@@ -133,7 +133,7 @@ export class MemberTable {
    * Put a member out of the view at once, because its admission to own data was withdrawn (revoked or
    * expired). It is dead from here on: it comes back only through direct contact its owner admits again.
    */
-  evict (peerId: string, reason: 'revoked' | 'expired'): void {
+  evict (peerId: string, reason: 'revoked' | 'expired' | 'repeated-seed'): void {
     const e = this.entries.get(peerId)
     if (e == null || e.state === 'dead' || e.state === 'left') return
     this.transition(e, 'dead', this.now(), reason)
@@ -238,7 +238,7 @@ export class MemberTable {
     e.since = now
   }
 
-  private transition (e: MemberEntry, to: MemberState, now: number, why?: 'revoked' | 'expired'): void {
+  private transition (e: MemberEntry, to: MemberState, now: number, why?: Exclude<LeaveReason, 'dead' | 'left'>): void {
     const from = e.state
     if (from === to) return
     this.setState(e, to, now)

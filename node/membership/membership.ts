@@ -171,7 +171,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     libp2p.removeEventListener('peer:identify', this.onIdentify)
     libp2p.removeEventListener('peer:disconnect', this.onDisconnect)
     await this.remember()
-    const leave: MembershipMessage = { kind: MembershipMessage.Kind.LEAVE, sender: toPb({ ...this.selfRecord(), state: 'left' }), updates: [], target: '', wallTime: 0n, mesh: this.admission.meshBytes(), revocations: [] }
+    const leave: MembershipMessage = { kind: MembershipMessage.Kind.LEAVE, sender: toPb({ ...this.selfRecord(), state: 'left' }), updates: [], target: '', wallTime: 0n, mesh: this.admission.meshBytes(), revocations: [], revokedCertificates: [] }
     const timeout = Math.max(this.init.probeTimeoutMs, C.LEAVE_TIMEOUT_MS)
     const sent = await Promise.allSettled(this.table.reachable().map(async (peerId) => { await this.send(peerId, leave, true, timeout) }))
     for (const r of sent) if (r.status === 'rejected') log('LEAVE not delivered: %s', r.reason?.message)
@@ -221,13 +221,18 @@ export class Membership extends EventEmitter<MembershipEvents> {
 
   /**
    * Hand a signed revocation to the mesh: accept it here, then tell every member this node can reach
-   * (they gossip it on). Resolves with the number of members that acknowledged it. Throws the typed
-   * `AdmissionError` of a revocation that does not check.
+   * (they gossip it on), with `certificates` it withdraws: a member keeps a revocation of a peer only
+   * beside a live certificate of that peer, its own or one that came with it. Resolves with the number
+   * of members that acknowledged it. Throws the typed `AdmissionError` of a revocation that does not check.
    */
-  async publishRevocation (bytes: Uint8Array): Promise<number> {
-    this.admission.acceptRevocation(bytes)
+  async publishRevocation (bytes: Uint8Array, certificates: Uint8Array[] = []): Promise<number> {
+    this.admission.acceptRevocation(bytes, certificates)
     this.enforceAdmission()
-    const msg = { ...this.message(MembershipMessage.Kind.PING), revocations: [new Uint8Array(bytes)] }
+    const msg = {
+      ...this.message(MembershipMessage.Kind.PING),
+      revocations: [new Uint8Array(bytes)],
+      revokedCertificates: certificates.map((c) => new Uint8Array(c))
+    }
     const sent = await Promise.allSettled(this.table.reachable().map(async (peerId) => this.send(peerId, msg, true, this.init.probeTimeoutMs * C.DIAL_TIMEOUT_FACTOR)))
     return sent.filter((r) => r.status === 'fulfilled').length
   }
@@ -248,9 +253,10 @@ export class Membership extends EventEmitter<MembershipEvents> {
    */
   private enforceAdmission (): void {
     if (this.admission.open) return
+    this.admission.prune()
     for (const m of this.table.live('server')) {
       const why = this.admission.why(m.peerId)
-      if (why === 'revoked' || why === 'expired') this.table.evict(m.peerId, why)
+      if (why === 'revoked' || why === 'expired' || why === 'repeated-seed') this.table.evict(m.peerId, why)
     }
     if (this.components.role !== 'server') return
     const admitted = this.selfMember() != null
@@ -335,11 +341,25 @@ export class Membership extends EventEmitter<MembershipEvents> {
   private message (kind: MembershipMessage.Kind): MembershipMessage {
     const wallTime = BigInt(Math.max(0, Math.round(this.components.clock?.ownTime() ?? Date.now())))
     const sync = kind === MembershipMessage.Kind.SYNC || kind === MembershipMessage.Kind.SYNC_REPLY
-    const revocations = this.admission.open
+    const kept = this.admission.open
       ? []
       : sync ? this.admission.all(C.MAX_REVOCATIONS_PER_FRAME) : this.admission.takeFresh(this.init.maxPiggyback, this.retransmitLimit())
+    // each revocation of a peer travels with the certificate it withdraws: the receiver keeps it only so
+    const certificates = new Map<string, Uint8Array<ArrayBuffer>>()
+    for (const k of kept) {
+      if (k.certificate != null) certificates.set(Buffer.from(k.certificate).toString('base64'), k.certificate)
+    }
     const sender = toPb({ ...this.selfRecord(), certificate: this.components.role === 'server' ? this.admission.ownCertificate() : undefined })
-    return { kind, sender, updates: this.table.takeUpdates(this.init.maxPiggyback).map(toPb), target: '', wallTime, mesh: this.admission.meshBytes(), revocations }
+    return {
+      kind,
+      sender,
+      updates: this.table.takeUpdates(this.init.maxPiggyback).map(toPb),
+      target: '',
+      wallTime,
+      mesh: this.admission.meshBytes(),
+      revocations: kept.map((k) => k.revocation),
+      revokedCertificates: [...certificates.values()]
+    }
   }
 
   /** How often a fresh revocation is piggybacked: λ·log2(n+1) times, as membership updates are. */
@@ -408,7 +428,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
 
   private decode (bytes: Uint8Array): MembershipMessage {
     try {
-      return MembershipMessage.decode(bytes, { limits: { updates: C.MAX_UPDATES_PER_FRAME, updates$: { addrs: C.MAX_ADDRS_PER_MEMBER }, sender: { addrs: C.MAX_ADDRS_PER_MEMBER }, revocations: C.MAX_REVOCATIONS_PER_FRAME } })
+      return MembershipMessage.decode(bytes, { limits: { updates: C.MAX_UPDATES_PER_FRAME, updates$: { addrs: C.MAX_ADDRS_PER_MEMBER }, sender: { addrs: C.MAX_ADDRS_PER_MEMBER }, revocations: C.MAX_REVOCATIONS_PER_FRAME, revokedCertificates: C.MAX_REVOCATIONS_PER_FRAME } })
     } catch (err: any) {
       throw new MalformedFrameError(`membership frame does not decode: ${err.message}`)
     }
@@ -424,7 +444,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     const sender = fromPb(msg.sender)
     if (sender.peerId !== from) throw new MalformedFrameError(`sender ${sender.peerId} is not the connection's peer ${from}`)
     // revocations first: they are signed by the mesh, whoever carries them, and may concern the sender itself
-    if (msg.revocations.length > 0) this.takeRevocations(msg.revocations)
+    if (msg.revocations.length > 0) this.takeRevocations(msg.revocations, msg.revokedCertificates)
     if (sender.role === 'server') this.admission.admitServer(from, sender.certificate ?? new Uint8Array(0))
     delete sender.certificate
     const updates = msg.updates.map(fromPb)
@@ -448,11 +468,9 @@ export class Membership extends EventEmitter<MembershipEvents> {
   }
 
   /** Accept the revocations of a frame; the first bad one refuses the frame (a peer sending junk pays for one check). */
-  private takeRevocations (revocations: Uint8Array[]): void {
+  private takeRevocations (revocations: Uint8Array[], certificates: Uint8Array[]): void {
     if (this.admission.open) throw new MalformedFrameError('revocations in an open mesh')
-    let fresh = false
-    for (const bytes of revocations) fresh = this.admission.acceptRevocation(bytes) || fresh
-    if (fresh) { log('revocation accepted'); this.enforceAdmission() }
+    if (this.admission.acceptFrame(revocations, certificates)) { log('revocation accepted'); this.enforceAdmission() }
   }
 
   /**

@@ -73,7 +73,15 @@ export function registerChorusMetrics (registry: Registry, libp2p: ChorusLibp2p,
     registers: [registry],
     collect () { for (const [reason, n] of admission.refusals) this.set({ reason }, n) }
   })
-  statCounter('chorus_admission_revocations', 'Revocations of this mesh known to this node', () => admission.revocationCount)
+  statCounter('chorus_admission_revocations', 'Revocations of this mesh this node keeps (those that matter)',
+    () => admission.revocationCount)
+  new Gauge({
+    name: 'chorus_admission_revocations_dropped_total',
+    help: 'Valid revocations not kept: signed by a revoked operator, of a peer no live certificate names, over quota',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect () { for (const [reason, n] of admission.dropped) this.set({ reason }, n) }
+  })
   if (withProcess) collectDefaultMetrics({ register: registry, prefix: 'chorus_' })
   return {
     pubsubReceived: new Counter({ name: 'chorus_pubsub_messages_received_total', help: 'Gossipsub messages delivered to this node', labelNames: ['topic'], registers: [registry] }),

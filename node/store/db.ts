@@ -55,18 +55,30 @@ export function peerMemory (db: ChorusDb): PeerMemory {
   }
 }
 
-/** Revocations of a closed mesh in the `admission` sublevel, one entry each (bounded by MAX_REVOCATIONS in memory). */
+/**
+ * Revocations of a closed mesh in the `admission` sublevel, one entry each: the revocation in base64,
+ * then, for a peer's, a space and the certificate it withdraws (bounded per signer in memory).
+ */
 export function revocationStore (db: ChorusDb): RevocationStore {
   const sub = db.sublevel<string, string>('admission', { valueEncoding: 'utf8' })
   return {
     async load () {
-      const out: Uint8Array[] = []
-      for await (const value of sub.values({ gte: 'rev/', lt: 'rev0', limit: 8192 })) out.push(Buffer.from(value, 'base64'))
+      const out: Array<{ revocation: Uint8Array, certificate?: Uint8Array }> = []
+      for await (const value of sub.values({ gte: 'rev/', lt: 'rev0', limit: 65_536 })) {
+        const [revocation, certificate] = value.split(' ')
+        const withdrawn = certificate != null ? Buffer.from(certificate, 'base64') : undefined
+        out.push({ revocation: Buffer.from(revocation, 'base64'), certificate: withdrawn })
+      }
       return out
     },
-    async add (id, bytes) {
+    async add (id, kept) {
       if (db.status !== 'open') return
-      await sub.put(`rev/${id}`, Buffer.from(bytes).toString('base64'))
+      const certificate = kept.certificate != null ? ` ${Buffer.from(kept.certificate).toString('base64')}` : ''
+      await sub.put(`rev/${id}`, Buffer.from(kept.revocation).toString('base64') + certificate)
+    },
+    async remove (id) {
+      if (db.status !== 'open') return
+      await sub.del(`rev/${id}`)
     }
   }
 }

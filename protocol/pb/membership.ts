@@ -318,6 +318,7 @@ export interface MembershipMessage {
   wallTime: bigint
   mesh: Uint8Array<ArrayBuffer>
   revocations: Uint8Array<ArrayBuffer>[]
+  revokedCertificates: Uint8Array<ArrayBuffer>[]
 }
 
 export namespace MembershipMessage {
@@ -395,6 +396,13 @@ export namespace MembershipMessage {
           }
         }
 
+        if (obj.revokedCertificates != null && obj.revokedCertificates.length > 0) {
+          for (const value of obj.revokedCertificates) {
+            w.uint32(66)
+            w.bytes(value)
+          }
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -405,7 +413,8 @@ export namespace MembershipMessage {
           target: '',
           wallTime: 0n,
           mesh: uint8ArrayAlloc(0),
-          revocations: []
+          revocations: [],
+          revokedCertificates: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -454,6 +463,14 @@ export namespace MembershipMessage {
               obj.revocations.push(reader.bytes())
               break
             }
+            case 8: {
+              if (opts.limits?.revokedCertificates != null && obj.revokedCertificates.length === opts.limits.revokedCertificates) {
+                throw new MaxLengthError('Decode error - repeated field "revokedCertificates" had too many elements')
+              }
+
+              obj.revokedCertificates.push(reader.bytes())
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -465,7 +482,8 @@ export namespace MembershipMessage {
       }, function * (reader, length, prefix, opts = {}) {
         const obj = {
           updates: 0,
-          revocations: 0
+          revocations: 0,
+          revokedCertificates: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -539,6 +557,21 @@ export namespace MembershipMessage {
               }
 
               obj.revocations++
+
+              break
+            }
+            case 8: {
+              if (opts.limits?.revokedCertificates != null && obj.revokedCertificates === opts.limits.revokedCertificates) {
+                throw new MaxLengthError('Streaming decode error - repeated field "revokedCertificates" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.revokedCertificates[]`,
+                index: obj.revokedCertificates,
+                value: reader.bytes()
+              }
+
+              obj.revokedCertificates++
 
               break
             }
@@ -669,6 +702,12 @@ export namespace MembershipMessage {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface MembershipMessageRevokedCertificatesFieldEvent {
+    field: '$.revokedCertificates[]'
+    index: number
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<MembershipMessage>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, MembershipMessage.codec())
   }
@@ -677,7 +716,7 @@ export namespace MembershipMessage {
     return decodeMessage(buf, MembershipMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MembershipMessage>): Generator<MembershipMessageKindFieldEvent | MembershipMessageSenderPeerIdFieldEvent | MembershipMessageSenderRoleFieldEvent | MembershipMessageSenderCapacityFieldEvent | MembershipMessageSenderAddrsFieldEvent | MembershipMessageSenderIncarnationFieldEvent | MembershipMessageSenderStateFieldEvent | MembershipMessageSenderVersionFieldEvent | MembershipMessageSenderCertificateFieldEvent | MembershipMessageUpdatesPeerIdFieldEvent | MembershipMessageUpdatesRoleFieldEvent | MembershipMessageUpdatesCapacityFieldEvent | MembershipMessageUpdatesAddrsFieldEvent | MembershipMessageUpdatesIncarnationFieldEvent | MembershipMessageUpdatesStateFieldEvent | MembershipMessageUpdatesVersionFieldEvent | MembershipMessageUpdatesCertificateFieldEvent | MembershipMessageTargetFieldEvent | MembershipMessageWallTimeFieldEvent | MembershipMessageMeshFieldEvent | MembershipMessageRevocationsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MembershipMessage>): Generator<MembershipMessageKindFieldEvent | MembershipMessageSenderPeerIdFieldEvent | MembershipMessageSenderRoleFieldEvent | MembershipMessageSenderCapacityFieldEvent | MembershipMessageSenderAddrsFieldEvent | MembershipMessageSenderIncarnationFieldEvent | MembershipMessageSenderStateFieldEvent | MembershipMessageSenderVersionFieldEvent | MembershipMessageSenderCertificateFieldEvent | MembershipMessageUpdatesPeerIdFieldEvent | MembershipMessageUpdatesRoleFieldEvent | MembershipMessageUpdatesCapacityFieldEvent | MembershipMessageUpdatesAddrsFieldEvent | MembershipMessageUpdatesIncarnationFieldEvent | MembershipMessageUpdatesStateFieldEvent | MembershipMessageUpdatesVersionFieldEvent | MembershipMessageUpdatesCertificateFieldEvent | MembershipMessageTargetFieldEvent | MembershipMessageWallTimeFieldEvent | MembershipMessageMeshFieldEvent | MembershipMessageRevocationsFieldEvent | MembershipMessageRevokedCertificatesFieldEvent> {
     return streamMessage(buf, MembershipMessage.codec(), opts)
   }
 }

@@ -104,9 +104,12 @@ describe('server admission (protocol/admission.ts)', () => {
       const seed = randomBytes(32)
       const common = { peerId: PEER, seed: hex(seed), issuedAt: T0 }
       const byMesh = check(cert(m.signer, { capacity: 7, seed }), m)
-      assert.deepEqual(byMesh, { ...common, capacity: 7, expiresAt: T0 + 30 * DAY, operator: undefined })
+      const byMeshWants = { ...common, capacity: 7, expiresAt: T0 + 30 * DAY, validUntil: T0 + 30 * DAY, operator: undefined }
+      assert.deepEqual(byMesh, byMeshWants)
+      // valid until the first link of its chain expires: here the operator's delegation, after 365 days
       const byOperator = check(cert(op.signer, { capacity: 1000, days: 3650, seed }), m)
-      assert.deepEqual(byOperator, { ...common, capacity: 1000, expiresAt: T0 + MAX_VALIDITY_MS, operator: op.hex })
+      const byOperatorWants = { ...common, capacity: 1000, expiresAt: T0 + MAX_VALIDITY_MS, validUntil: T0 + 365 * DAY }
+      assert.deepEqual(byOperator, { ...byOperatorWants, operator: op.hex })
     })
 
     it('refuses empty, garbage and oversized input', () => {
@@ -254,8 +257,8 @@ describe('server admission (protocol/admission.ts)', () => {
       const m = newMesh()
       const op = newOperator(m, T0, 10)
       const bytes = enc(signRevocation(op.signer, { peerId: PEER }, T0 + DAY))
-      assert.deepEqual(checkRev(bytes, m), { peerId: PEER, issuedAt: T0 + DAY })
-      assert.deepEqual(checkRev(bytes, m, T0 + 100 * DAY), { peerId: PEER, issuedAt: T0 + DAY })
+      assert.deepEqual(checkRev(bytes, m), { peerId: PEER, issuedAt: T0 + DAY, signer: op.hex })
+      assert.deepEqual(checkRev(bytes, m, T0 + 100 * DAY), { peerId: PEER, issuedAt: T0 + DAY, signer: op.hex })
       const outside = enc(signRevocation(op.signer, { peerId: PEER }, T0 + 11 * DAY))
       refuses(() => checkRev(outside, m, T0 + 11 * DAY), ForgedCertificateError, 'forged')
       assert.throws(() => signRevocation(op.signer, { operator: newOperator(m).pub }, T0 + DAY), RangeError)
@@ -379,6 +382,8 @@ describe('server admission (protocol/admission.ts)', () => {
     it('a re-encoding of a known revocation is not new, and cannot push others out of all()', () => {
       const m = newMesh()
       const { a } = node({ mesh: m.id })
+      a.admitServer(PEER, cert(m.signer))
+      a.admitServer(OTHER, cert(m.signer, { peerId: OTHER }))
       const older = revoke(m.signer, { peerId: PEER }, T0)
       const newest = revoke(m.signer, { peerId: OTHER }, T0 + 1)
       a.acceptRevocation(older)
@@ -388,46 +393,53 @@ describe('server admission (protocol/admission.ts)', () => {
       assert.throws(() => a.acceptRevocation(wireType), MalformedCertificateError)
       for (let i = 1; i < 600; i++) assert.throws(() => a.acceptRevocation(Uint8Array.from([...newest, 0x78, 0x80 | (i & 127), i >> 7])), MalformedCertificateError)
       assert.equal(a.revocationCount, 2)
-      assert.ok(a.all(512).some((b) => hex(b) === hex(older)))
+      assert.ok(a.all(512).some((b) => hex(b.revocation) === hex(older)))
     })
 
-    it('takeFresh hands each fresh revocation out at most `limit` times, least sent first; all() is newest first', () => {
+    it('takeFresh hands each fresh revocation out at most `limit` times, least sent first, each with its certificate', () => {
       const m = newMesh()
       const { a } = node({ mesh: m.id })
+      const certs = ['p1', 'p2', 'p3'].map((peerId) => cert(m.signer, { peerId }))
+      certs.forEach((c, i) => { a.admitServer(`p${i + 1}`, c) })
       const rs = ['p1', 'p2', 'p3'].map((p, i) => revoke(m.signer, { peerId: p }, T0 + i))
       for (const r of rs) a.acceptRevocation(r)
       const sent = new Map<string, number>()
       for (let round = 0; round < 10; round++) {
         const batch = a.takeFresh(2, 3)
         assert.ok(batch.length <= 2)
-        for (const b of batch) sent.set(hex(b), (sent.get(hex(b)) ?? 0) + 1)
+        for (const b of batch) sent.set(hex(b.revocation), (sent.get(hex(b.revocation)) ?? 0) + 1)
       }
       assert.deepEqual(rs.map((r) => sent.get(hex(r))), [3, 3, 3])
       assert.deepEqual(a.takeFresh(10, 3), [])
-      assert.deepEqual(a.all(2).map(hex), [rs[2], rs[1]].map(hex))
+      assert.deepEqual(a.all(3).map((k) => [hex(k.revocation), hex(k.certificate as Uint8Array)]).sort(), rs.map((r, i) => [hex(r), hex(certs[i])]).sort())
     })
 
-    it('revocations loaded through attach() apply but are not gossiped as fresh; new ones are persisted', async () => {
+    it('revocations loaded through attach() apply with their certificate but are not gossiped as fresh; new ones are persisted', async () => {
       const m = newMesh()
       const old = revoke(m.signer, { peerId: PEER }, T0 + DAY)
-      const added: Array<{ id: string, bytes: Uint8Array }> = []
+      const added: Array<{ id: string, bytes: Uint8Array, certificate?: Uint8Array }> = []
       let loads = 0
       const store: RevocationStore = {
-        load: async () => { loads++; return [old, Uint8Array.from([0xff, 0xff]), revoke(newMesh().signer, { peerId: OTHER }, T0)] },
-        add: async (id, bytes) => { added.push({ id, bytes }) }
+        load: async () => {
+          loads++
+          return [{ revocation: old, certificate: cert(m.signer) }, { revocation: Uint8Array.from([0xff, 0xff]) }, { revocation: revoke(newMesh().signer, { peerId: OTHER }, T0) }]
+        },
+        add: async (id, kept) => { added.push({ id, bytes: kept.revocation, certificate: kept.certificate }) },
+        remove: async () => {}
       }
       const { a } = node({ mesh: m.id })
-      a.admitServer(PEER, cert(m.signer))
       await a.attach(store)
-      assert.deepEqual([loads, a.revocationCount, a.why(PEER)], [1, 1, 'revoked'])
+      assert.deepEqual([loads, a.revocationCount, added.length], [1, 1, 0])
+      refuses(() => a.admitServer(PEER, cert(m.signer)), RevokedCertificateError, 'revoked')
       assert.deepEqual(a.takeFresh(10, 5), [])
-      assert.deepEqual(a.all(10).map(hex), [hex(old)])
+      assert.deepEqual(a.all(10).map((k) => hex(k.revocation)), [hex(old)])
       assert.equal(a.acceptRevocation(old), false)
       const fresh = revoke(m.signer, { peerId: OTHER }, T0 + DAY)
-      assert.equal(a.acceptRevocation(fresh), true)
-      assert.deepEqual(added.map((x) => hex(x.bytes)), [hex(fresh)])
+      const otherCert = cert(m.signer, { peerId: OTHER })
+      assert.equal(a.acceptRevocation(fresh, [otherCert]), true)
+      assert.deepEqual(added.map((x) => [hex(x.bytes), hex(x.certificate as Uint8Array)]), [[hex(fresh), hex(otherCert)]])
       assert.match(added[0].id, /^[0-9a-f]{64}$/)
-      assert.deepEqual(a.takeFresh(10, 5).map(hex), [hex(fresh)])
+      assert.deepEqual(a.takeFresh(10, 5).map((k) => hex(k.revocation)), [hex(fresh)])
       await node().a.attach(store)
       assert.equal(loads, 1, 'an open mesh loads no revocations')
     })

@@ -33,7 +33,7 @@ function setUp (peers: string[], answer: (c: Call) => Promise<MembershipMessage.
     connected: () => true,
     request: async (to, kind, _timeoutMs, target) => {
       calls.push({ to, kind, target })
-      return { kind: await answer({ to, kind, target }), updates: [], target: '', wallTime: 0n, mesh: new Uint8Array(0), revocations: [] }
+      return { kind: await answer({ to, kind, target }), updates: [], target: '', wallTime: 0n, mesh: new Uint8Array(0), revocations: [], revokedCertificates: [] }
     },
     table: {
       get: (p: string) => peers.includes(p) ? { state: (states[p] ?? 'alive') as any, record: {} as any, since: 0, lastSeen: 0 } : undefined,

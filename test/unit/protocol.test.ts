@@ -29,7 +29,7 @@ describe('protocol', () => {
 
     it('round-trips every kind', () => {
       for (const kind of Object.values(MembershipMessage.Kind).filter((k): k is MembershipMessage.Kind => typeof k === 'string')) {
-        const msg: MembershipMessage = { kind, sender: member('a'), updates: [member('b'), member('c')], target: kind === MembershipMessage.Kind.PING_REQ ? 'QmTarget' : '', wallTime: 1796000000000n, mesh: new Uint8Array(32).fill(7), revocations: [new Uint8Array([1, 2, 3])] }
+        const msg: MembershipMessage = { kind, sender: member('a'), updates: [member('b'), member('c')], target: kind === MembershipMessage.Kind.PING_REQ ? 'QmTarget' : '', wallTime: 1796000000000n, mesh: new Uint8Array(32).fill(7), revocations: [new Uint8Array([1, 2, 3])], revokedCertificates: [new Uint8Array([4, 5])] }
         assert.deepEqual(MembershipMessage.decode(MembershipMessage.encode(msg)), msg)
       }
     })
