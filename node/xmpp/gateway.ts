@@ -25,6 +25,7 @@ import { WebSocketTransport, XMPP_SUBPROTOCOL } from './websocket.js'
 import { DEFAULT_XML_LIMITS, type XmlStreamLimits } from './xml-stream.js'
 import { LoadExchange, type GatewayLoad } from './load.js'
 import { gatewayCertificate, type GatewayCertificate } from './certificate.js'
+import { GatewayChecks } from './gateway-check.js'
 
 const log = logger('chorus:xmpp')
 
@@ -34,7 +35,10 @@ export interface XmppGatewayOptions {
   port: number
   domain: string
   allowPlaintext: boolean
-  /** PEM; absent: a self-signed certificate for `domain`, made on first start and kept in the data dir (one gateway) */
+  /**
+   * PEM, the same on every gateway of the domain (a full gateway redirects only to one presenting it); absent: a
+   * self-signed certificate for `domain`, made on first start and kept in the data dir (one gateway; no redirects)
+   */
   cert?: string
   key?: string
   maxConnections: number
@@ -100,7 +104,7 @@ export class XmppGateway implements ConnectionHost {
   get resumeSeconds (): number { return this.o.resumeSeconds }
 
   async start (): Promise<void> {
-    this.cert = await gatewayCertificate({ ...this.o, dataDir: this.node.options.dataDir })
+    const cert = this.cert = await gatewayCertificate({ ...this.o, dataDir: this.node.options.dataDir })
     const server = createServer((socket) => { this.acceptSocket(socket) })
     server.maxConnections = this.o.maxConnections + 64
     await new Promise<void>((resolve, reject) => {
@@ -108,7 +112,15 @@ export class XmppGateway implements ConnectionHost {
       server.listen(this.o.port, this.o.host, () => { server.off('error', reject); resolve() })
     })
     this.server = server
-    this.loads = new LoadExchange(this.node.libp2p, () => this.load(), () => this.node.membership.servers().filter((p) => p !== this.node.peerId.toString()))
+    const checks = cert.selfMade ? undefined : new GatewayChecks({ domain: this.o.domain, der: cert.der })
+    this.loads = new LoadExchange({
+      libp2p: this.node.libp2p,
+      own: () => this.load(),
+      servers: () => this.node.membership.servers().filter((p) => p !== this.node.peerId.toString()),
+      isServer: (p) => this.node.membership.isServer(p),
+      check: checks == null ? undefined : async (address) => { await checks.check(address) },
+      reject: (reason) => { this.reject(reason) }
+    })
     await this.loads.start()
     this.running = true
     log('XMPP c2s for %s on %s', this.o.domain, this.address())
@@ -185,10 +197,11 @@ export class XmppGateway implements ConnectionHost {
   /** The certificate presented at STARTTLS, once started; `selfMade`: for one gateway on loopback. */
   get certificate (): GatewayCertificate | undefined { return this.cert }
 
-  /** Where clients reach this gateway and how loaded it is (for the others' redirects). */
+  /** Where clients reach this gateway and how loaded it is, for the others' redirects (none: self-made certificate). */
   private load (): GatewayLoad | undefined {
     const address = this.o.advertise ?? advertisable(this.address())
-    return address == null || !this.running ? undefined : { address, connections: this.connections.size, max: this.o.maxConnections }
+    if (address == null || !this.running || this.cert?.selfMade !== false) return undefined
+    return { address, connections: this.connections.size, max: this.o.maxConnections }
   }
 
   // ConnectionHost
