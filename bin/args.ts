@@ -65,7 +65,8 @@ export const SETTINGS: Setting[] = [
   { flag: 'http', env: 'CHORUS_HTTP', key: 'http', help: 'HOST:PORT for /health, /status and /metrics (off by default)' },
   { flag: 'xmpp', env: 'CHORUS_XMPP', key: 'xmpp', help: 'HOST:PORT for the XMPP gateway: Jabber clients connect here (off by default; 5222 is usual)' },
   { flag: 'xmpp-domain', env: 'CHORUS_XMPP_DOMAIN', key: 'xmppDomain', help: 'the mesh\'s XMPP domain, the same on every gateway: JIDs are handle@domain (default chorus.localhost)' },
-  { flag: 'xmpp-cert', env: 'CHORUS_XMPP_CERT', key: 'xmppCert', help: 'PEM certificate file for STARTTLS (default: a self-signed one made on first start)' },
+  { flag: 'xmpp-cert', env: 'CHORUS_XMPP_CERT', key: 'xmppCert', help: 'PEM certificate file for STARTTLS, the same on every gateway of the domain ' +
+    '(default: a self-signed one made on first start, for one gateway on loopback: it redirects no client)' },
   { flag: 'xmpp-key', env: 'CHORUS_XMPP_KEY', key: 'xmppKey', help: 'PEM private key file of --xmpp-cert' },
   { flag: 'xmpp-allow-plaintext', env: 'CHORUS_XMPP_ALLOW_PLAINTEXT', key: 'xmppAllowPlaintext', boolean: true, help: 'let XMPP clients log in without STARTTLS (loopback tests only)' },
   { flag: 'xmpp-advertise', env: 'CHORUS_XMPP_ADVERTISE', key: 'xmppAdvertise', help: 'HOST:PORT full gateways send Jabber clients to when this one has room (default: the --xmpp address unless 0.0.0.0)' },

@@ -119,6 +119,12 @@ async function main (argv: string[]): Promise<void> {
   if (http != null) say(`http: http://${http}/status`)
   const xmpp = node.xmppAddress()
   if (xmpp != null) say(`xmpp: ${xmpp} for ${node.options.xmpp?.domain ?? ''}${node.options.xmpp?.allowPlaintext === true ? ' (plaintext allowed)' : ' (STARTTLS required)'}`)
+  if (node.gateway?.certificate?.selfMade === true) {
+    const dir = node.gateway.certificate.dir ?? ''
+    process.stderr.write(`chorus: warning: the XMPP gateway presents a self-signed certificate it made (${dir}): ` +
+      'for one gateway on loopback only; clients must skip certificate checks, and it redirects no client. ' +
+      'Give every gateway of the domain the same --xmpp-cert and --xmpp-key.\n')
+  }
   if (node.options.bootstrap.length === 0 && node.role !== 'bootstrap') say('no --bootstrap given: this node is a mesh of its own until others join it')
   sayAdmission(node)
   node.on('member:join', (m) => { say(`${new Date().toISOString()} peer joined ${m.peerId} (${m.role})`) })

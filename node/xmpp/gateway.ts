@@ -6,11 +6,8 @@
  * stanzas onto the session's calls and its events back onto stanzas (router.ts).
  */
 
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs'
 import { createServer, type Server, type Socket } from 'node:net'
-import { join } from 'node:path'
-import { createSecureContext, type SecureContext } from 'node:tls'
-import { generate } from 'selfsigned'
+import type { SecureContext } from 'node:tls'
 import { logger } from '@libp2p/logger'
 import type { Element } from '@xmpp/xml'
 import type { WebSocket } from 'ws'
@@ -28,6 +25,8 @@ import { TcpTransport, type Transport } from './transport.js'
 import { WebSocketTransport, XMPP_SUBPROTOCOL } from './websocket.js'
 import { DEFAULT_XML_LIMITS, type XmlStreamLimits } from './xml-stream.js'
 import { LoadExchange, type GatewayLoad } from './load.js'
+import { gatewayCertificate, type GatewayCertificate } from './certificate.js'
+import { GatewayChecks } from './gateway-check.js'
 
 const log = logger('chorus:xmpp')
 
@@ -37,7 +36,10 @@ export interface XmppGatewayOptions {
   port: number
   domain: string
   allowPlaintext: boolean
-  /** PEM; absent: a self-signed certificate for `domain`, made on first start and kept in the data dir */
+  /**
+   * PEM, the same on every gateway of the domain (a full gateway redirects only to one presenting it); absent: a
+   * self-signed certificate for `domain`, made on first start and kept in the data dir (one gateway; no redirects)
+   */
   cert?: string
   key?: string
   maxConnections: number
@@ -76,7 +78,7 @@ export class XmppGateway implements ConnectionHost {
   private server?: Server
   /** connections are taken (between the end of `start` and the beginning of `stop`) */
   private running = false
-  private context?: SecureContext
+  private cert?: GatewayCertificate
   /** asks the other gateways where there is room, for see-other-host */
   private loads?: LoadExchange
   private readonly connections = new Set<Connection>()
@@ -103,7 +105,7 @@ export class XmppGateway implements ConnectionHost {
   get resumeSeconds (): number { return this.o.resumeSeconds }
 
   async start (): Promise<void> {
-    this.context = await this.secureContext()
+    const cert = this.cert = await gatewayCertificate({ ...this.o, dataDir: this.node.options.dataDir })
     const server = createServer((socket) => { this.acceptSocket(socket) })
     server.maxConnections = this.o.maxConnections + 64
     await new Promise<void>((resolve, reject) => {
@@ -111,7 +113,15 @@ export class XmppGateway implements ConnectionHost {
       server.listen(this.o.port, this.o.host, () => { server.off('error', reject); resolve() })
     })
     this.server = server
-    this.loads = new LoadExchange(this.node.libp2p, () => this.load(), () => this.node.membership.servers().filter((p) => p !== this.node.peerId.toString()))
+    const checks = cert.selfMade ? undefined : new GatewayChecks({ domain: this.o.domain, der: cert.der })
+    this.loads = new LoadExchange({
+      libp2p: this.node.libp2p,
+      own: () => this.load(),
+      servers: () => this.node.membership.servers().filter((p) => p !== this.node.peerId.toString()),
+      isServer: (p) => this.node.membership.isServer(p),
+      check: checks == null ? undefined : async (address) => { await checks.check(address) },
+      reject: (reason) => { this.reject(reason) }
+    })
     await this.loads.start()
     this.running = true
     log('XMPP c2s for %s on %s', this.o.domain, this.address())
@@ -185,15 +195,19 @@ export class XmppGateway implements ConnectionHost {
     })
   }
 
-  /** Where clients reach this gateway and how loaded it is (for the others' redirects). */
+  /** The certificate presented at STARTTLS, once started; `selfMade`: for one gateway on loopback. */
+  get certificate (): GatewayCertificate | undefined { return this.cert }
+
+  /** Where clients reach this gateway and how loaded it is, for the others' redirects (none: self-made certificate). */
   private load (): GatewayLoad | undefined {
     const address = this.o.advertise ?? advertisable(this.address())
-    return address == null || !this.running ? undefined : { address, connections: this.connections.size, max: this.o.maxConnections }
+    if (address == null || !this.running || this.cert?.selfMade !== false) return undefined
+    return { address, connections: this.connections.size, max: this.o.maxConnections }
   }
 
   // ConnectionHost
 
-  tls (): SecureContext | undefined { return this.context }
+  tls (): SecureContext | undefined { return this.cert?.context }
 
   async account (handle: string): Promise<AccountRecord | undefined> {
     return await this.accounts.get(handle)
@@ -345,28 +359,6 @@ export class XmppGateway implements ConnectionHost {
   }
 
   sent (): void { this.counts.stanzasOut++ }
-
-  /** The configured certificate, or the self-signed one kept in `<dataDir>/xmpp-tls/` (made on first start). */
-  private async secureContext (): Promise<SecureContext> {
-    if (this.o.cert != null && this.o.key != null) return createSecureContext({ cert: this.o.cert, key: this.o.key })
-    const dir = join(this.node.options.dataDir, 'xmpp-tls')
-    const certFile = join(dir, `${this.o.domain}.crt`)
-    const keyFile = join(dir, `${this.o.domain}.key`)
-    if (!existsSync(certFile) || !existsSync(keyFile)) {
-      mkdirSync(dir, { recursive: true, mode: 0o700 })
-      const pems = await generate([{ name: 'commonName', value: this.o.domain }], {
-        keyType: 'ec',
-        curve: 'P-256',
-        algorithm: 'sha256',
-        notAfterDate: new Date(Date.now() + 825 * 86_400_000),
-        extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: this.o.domain }, { type: 2, value: `*.${this.o.domain}` }] }]
-      })
-      writeFileSync(keyFile, pems.private, { mode: 0o600 })
-      writeFileSync(certFile, pems.cert)
-      log('made a self-signed certificate for %s in %s', this.o.domain, dir)
-    }
-    return createSecureContext({ cert: readFileSync(certFile), key: readFileSync(keyFile) })
-  }
 }
 
 /** A bound `host:port` clients elsewhere can use: not a wildcard address. */

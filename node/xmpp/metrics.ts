@@ -23,7 +23,8 @@ export function registerXmppMetrics (registry: Registry, stats: () => XmppStats 
   })
   void new Gauge({
     name: 'chorus_xmpp_rejected_total',
-    help: 'Client input the gateway refused, by reason (stream errors, SASL failures, stanza errors, floods)',
+    help: 'What the gateway refused, by reason (client stream errors, SASL failures, stanza errors, floods; ' +
+      'invalid load answers and redirect targets it could not verify)',
     labelNames: ['reason'],
     registers: [registry],
     collect () {

@@ -14,6 +14,7 @@ import { strict as assert } from 'node:assert'
 import xml from '@xmpp/xml'
 import { WebSocket as WsClient } from 'ws'
 import type { ChorusNode, Message, User } from '../../node/index.js'
+import { selfSignedPems } from '../../node/xmpp/certificate.js'
 import { startMesh, waitForServers, type Mesh } from '../helpers/mesh.js'
 import { DOMAIN, NS_FRAMING, RawXmpp, RawXmppWebSocket, WEBSOCKET_PATH, chatFrom, jabber, trustSelfSigned, type JabberClient } from '../helpers/xmpp.js'
 import { scaled, waitFor } from '../helpers/wait.js'
@@ -61,15 +62,17 @@ describe('XMPP over WebSocket (RFC 7395): xmpp.js and raw WebSockets on the HTTP
 
   before(async () => {
     untrust = trustSelfSigned()
+    // one certificate for the domain on every gateway: a full gateway redirects only to one presenting it
+    const cert = await selfSignedPems(DOMAIN)
     mesh = await startMesh({
       servers: 3,
       clients: 1,
       options: (i, role) => {
         if (role === 'bootstrap') return { http: '127.0.0.1:0' }
         if (role !== 'server') return {}
-        if (i === 1) return { http: '127.0.0.1:0', xmpp: { listen: '127.0.0.1:0', allowPlaintext: true, stanzaRate: 20, stanzaBurst: 60 } }
-        if (i === 2) return { http: '127.0.0.1:0', xmpp: { listen: '127.0.0.1:0', allowPlaintext: true, maxConnections: 2 } }
-        return { http: '127.0.0.1:0', xmpp: { listen: '127.0.0.1:0' } }
+        if (i === 1) return { http: '127.0.0.1:0', xmpp: { listen: '127.0.0.1:0', allowPlaintext: true, stanzaRate: 20, stanzaBurst: 60, ...cert } }
+        if (i === 2) return { http: '127.0.0.1:0', xmpp: { listen: '127.0.0.1:0', allowPlaintext: true, maxConnections: 2, ...cert } }
+        return { http: '127.0.0.1:0', xmpp: { listen: '127.0.0.1:0', ...cert } }
       }
     })
     await waitForServers(mesh.nodes.filter((n) => n.role !== 'bootstrap'), mesh.servers)

@@ -10,7 +10,9 @@ import { join } from 'node:path'
 import xml from '@xmpp/xml'
 import { ChorusProcesses, freePort, type ChorusProcess } from '../helpers/process.js'
 import { DOMAIN, chatFrom, jabber, trustSelfSigned, type JabberClient } from '../helpers/xmpp.js'
-import { scaled } from '../helpers/wait.js'
+import { scaled, waitFor } from '../helpers/wait.js'
+
+const SELF_SIGNED_WARNING = /^chorus: warning: .*self-signed certificate.*one gateway on loopback/
 
 describe('XMPP gateway in a chorus process: accounts and archive survive a SIGKILL', function () {
   this.timeout(scaled(120_000))
@@ -37,6 +39,8 @@ describe('XMPP gateway in a chorus process: accounts and archive survive a SIGKI
     }
     const first = await start()
     assert.ok(existsSync(join(dir, 'xmpp-tls', `${DOMAIN}.crt`)), 'a self-signed certificate was made')
+    // the certificate it made is for one gateway on loopback, and the CLI says so
+    await waitFor('the self-signed warning', () => first.stderr.some((l) => SELF_SIGNED_WARNING.test(l)))
     const address = `127.0.0.1:${port}`
     const alice = await jabber(address, 'alice', { register: true })
     const bob = await jabber(address, 'bob', { register: true })
