@@ -69,7 +69,9 @@ export class AccessGuard implements OwnerGuard {
    */
   checkReplicaRead (mailbox: string, from: string): void {
     if (from === this.c.selfId) return
-    if (!this.c.isServerPeer(from)) throw new Forbidden('not-a-server', 'only servers reconcile; clients read with FETCH')
+    if (!this.c.isServerPeer(from)) {
+      throw new Forbidden('not-a-server', 'only servers reconcile; clients read with FETCH')
+    }
     if (parseMailbox(mailbox)?.kind !== 'user') return
     if (!this.c.ownersOf(mailbox).includes(from)) {
       throw new Forbidden('not-an-owner', `${mailbox} is reconciled only between its owners`)

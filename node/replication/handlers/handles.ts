@@ -124,6 +124,7 @@ async function handOver (claim: HandleClaim, ctx: ReplicationContext): Promise<A
   return answer(held ?? claim, claim)
 }
 
+/** CLAIM: a claimer's claim (`coordinate`), or a server's copy of one; the claim held is answered. */
 export const handleClaim: StoreHandler = async (req, from, ctx) => {
   const claim = verifyHandleClaim(req.claim)
   if (req.coordinate) return await coordinate(claim, ctx)
@@ -135,6 +136,7 @@ export const handleClaim: StoreHandler = async (req, from, ctx) => {
   return await handOver(claim, ctx)
 }
 
+/** RESOLVE: the claim of a handle held here, or NOT_FOUND. Anyone may ask: claims are public. */
 export const handleResolve: StoreHandler = async (req, _from, ctx) => {
   const claim = await ctx.handles.get(req.handle)
   return claim == null ? { status: StoreResponse.Status.NOT_FOUND } : { status: StoreResponse.Status.OK, claim }
