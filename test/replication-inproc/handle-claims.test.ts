@@ -97,6 +97,25 @@ describe('planted handle claims at a new owner', function () {
     }
   })
 
+  it('takes a claim a former owner hands over only where no owner holds one', async () => {
+    // every owner of the handle changed before repair moved the claim: only a server that owns it no more
+    // has it (four servers, three owners: one server is not an owner)
+    const handle = 'gone'
+    const owners = heir.replication.placement.ownersOfHandle(handle)
+    const former = [...mesh.servers, heir].find((s) => !owners.includes(id(s))) as ChorusNode
+    const old = signHandleClaim(handle, generateIdentity(), hlcPack(Date.now() - 3_600_000, 0))
+    assert.equal((await claimAt(former, owners[0], old)).status, StoreResponse.Status.OK)
+    await waitFor(`every owner of ${handle} to hold the claim handed over`, async () => {
+      const held = await Promise.all(owners.map(async (o) => await heldAt(o, handle)))
+      return held.every((k) => k === hex(old.publicKey))
+    })
+    // once an owner holds one, another server's copy changes nothing, however early it is signed
+    const earlier = signHandleClaim(handle, mallory, hlcPack(Date.now() - 7_200_000, 0))
+    const answer = await claimAt(former, owners[1], earlier)
+    assert.equal(answer.status, StoreResponse.Status.CONFLICT)
+    assert.equal(await heldAt(owners[1], handle), hex(old.publicKey))
+  })
+
   it('refuses a first claim back-dated beyond what the mesh clock allows', async () => {
     const handle = 'backdated'
     const old = signHandleClaim(handle, mallory, hlcPack(Date.now() - 3_600_000, 0))
