@@ -3,6 +3,7 @@
  * identity key. The record binds the handle to the public key, and so to the userId.
  */
 
+import { createHash } from 'node:crypto'
 import { ed25519Sign, ed25519Verify, type Ed25519KeyPair } from './ed25519.js'
 import { BadSignatureError, MalformedEnvelopeError } from './errors.js'
 import type { HandleClaim } from './pb/store.js'
@@ -50,4 +51,30 @@ export function verifyHandleClaim (claim: HandleClaim | undefined): HandleClaim 
     throw new BadSignatureError(`claim of handle ${claim.handle} does not verify`)
   }
   return claim
+}
+
+/** Whether two claims bind their handle to the same key (the same user, whatever their timestamps). */
+export function sameClaimant (a: HandleClaim, b: HandleClaim): boolean {
+  return Buffer.from(a.publicKey).equals(Buffer.from(b.publicKey))
+}
+
+/**
+ * The order in which owners that hold different claims of one handle settle on the first: the earlier
+ * signed timestamp, then (equal timestamps, different keys) the lower sha256 of the signed bytes. Every
+ * owner computes it from the two claims alone, so all settle on the same one. Negative when `a` comes
+ * first. The timestamp is the claimer's word: owners bound it when they first accept a claim
+ * (node/replication/handlers/handles.ts), so that a back-dated claim cannot come first.
+ */
+export function compareClaims (a: HandleClaim, b: HandleClaim): number {
+  if (a.timestamp !== b.timestamp) return a.timestamp < b.timestamp ? -1 : 1
+  const ha = createHash('sha256').update(claimBytes(a.handle, a.publicKey, a.timestamp)).digest()
+  const hb = createHash('sha256').update(claimBytes(b.handle, b.publicKey, b.timestamp)).digest()
+  return Buffer.compare(ha, hb)
+}
+
+/** The first of some claims of one handle by `compareClaims`; `undefined` for none. */
+export function firstClaim (claims: Array<HandleClaim | undefined>): HandleClaim | undefined {
+  let first: HandleClaim | undefined
+  for (const c of claims) if (c != null && (first == null || compareClaims(c, first) < 0)) first = c
+  return first
 }

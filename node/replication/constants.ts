@@ -63,3 +63,10 @@ export const DEFAULT_SENDER_BURST = 500
 
 /** How often an owner deletes entries and tombstones whose expiry has passed. */
 export const EXPIRY_SWEEP_INTERVAL_MS = 2000
+
+/**
+ * A claim of a handle that no owner holds yet is refused when its signed time is older than this by
+ * the mesh's clock: owners settle disagreements on the earliest claim, so a claim must not be
+ * back-dated. Well above a claim's round trip (signed, then tried owner after owner). @default 600000
+ */
+export const DEFAULT_MAX_CLAIM_AGE_MS = 10 * 60_000

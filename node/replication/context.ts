@@ -32,7 +32,7 @@ export interface ReplicationContext {
   /** count a rejected input (metrics) */
   reject: (reason: string) => void
   /** who may write and read which logs, beyond the signature checks every put gets */
-  guard: StoreGuard
+  guard: OwnerGuard
   /** per-sender budget of envelopes accepted from clients (keyed by the sender's userId) */
   senders: SenderBudget
   /** whether a peer is a live server (servers' hint handoff and repair are not charged to senders) */
@@ -47,6 +47,14 @@ export interface ReplicationContext {
 export interface StoreGuard {
   checkPut: (env: Envelope, mailbox: string, from: string) => void | Promise<void>
   checkRead: (mailbox: string, auth: ReadAuth | undefined, from: string) => void | Promise<void>
+}
+
+/**
+ * The rules of every log an owner holds: those of `StoreGuard`, and `checkReplicaRead`, which sees each
+ * server's read of entries to reconcile (GET, and a PROBE without a proof) and throws `Forbidden`.
+ */
+export interface OwnerGuard extends StoreGuard {
+  checkReplicaRead: (mailbox: string, from: string) => void
 }
 
 /** One request kind's handler: the request, the authenticated remote peer, the context. */

@@ -11,14 +11,16 @@
  *   (a server joined, or it stood in for a sloppy quorum) pushes it to the owners and deletes exactly
  *   the entries every owner confirmed.
  * - Handle claims held here, and the gateway accounts of those handles, are copied to owners that lack
- *   them; a claim an owner was seen to hold is not asked about again until that owner restarts (its
- *   epoch changes) or the handle's owners change.
+ *   them; owners that hold different claims settle on the first (protocol/handle.ts `compareClaims`):
+ *   each sends its claim to an owner whose claim comes after, and takes a peer's that comes before. A
+ *   claim an owner was seen to hold is not asked about again until that owner restarts (its epoch
+ *   changes), the handle's owners change, or the claim held here does.
  */
 
 import { logger } from '@libp2p/logger'
 import { Envelope } from '../../protocol/envelope.js'
+import { compareClaims, sameClaimant, verifyHandleClaim, type HandleClaim } from '../../protocol/handle.js'
 import { StoreRequest, StoreResponse } from '../../protocol/pb/store.js'
-import type { HandleClaim } from '../../protocol/handle.js'
 import { conversationPeer, type Cursor } from '../store/mailbox-store.js'
 import { DEFAULT_HINT_INTERVAL_MS, DEFAULT_REPAIR_INTERVAL_MS } from './constants.js'
 import type { ReplicationContext } from './context.js'
@@ -41,6 +43,9 @@ export interface RepairStats { rounds: number, pushed: number, pulled: number, h
 interface PeerCounters { epoch: bigint, versions: Map<string, bigint> }
 
 type Call = StoreCall
+
+/** A live peer's epoch (undefined when it did not answer), asked once a round. */
+type EpochOf = (peer: string) => Promise<bigint | undefined>
 
 export class Repair {
   readonly stats: RepairStats = { rounds: 0, pushed: 0, pulled: 0, handedOff: 0, hintsDelivered: 0, errors: 0, unchanged: 0 }
@@ -242,44 +247,82 @@ export class Repair {
 
   private async repairHandles (counters: Map<string, PeerCounters>): Promise<void> {
     const epochs = new Map<string, bigint | undefined>([...counters].map(([peer, c]) => [peer, c.epoch]))
-    const epochOf = async (peer: string): Promise<bigint | undefined> => {
+    const epochOf: EpochOf = async (peer) => {
       if (!epochs.has(peer)) epochs.set(peer, await this.probe(peer, []).then((c) => c.epoch, () => undefined))
       return epochs.get(peer)
     }
-    for await (const claim of this.ctx.handles.all()) {
+    for await (const stored of this.ctx.handles.all()) {
       if (!this.running) return
-      const owners = this.ctx.placement.ownersOfHandle(claim.handle)
-      const ownersKey = owners.join(',')
-      if (this.handleOwners.get(claim.handle) !== ownersKey) {
-        for (const seen of this.held.values()) seen.handles.delete(claim.handle)
-        this.handleOwners.set(claim.handle, ownersKey)
+      // a claim that gave way to a peer's is repaired again at once, as the claim now held
+      let claim: HandleClaim | undefined = stored
+      for (let pass = 0; claim != null && pass <= this.ctx.placement.replicas; pass++) {
+        claim = await this.repairHandle(claim, epochOf)
       }
-      let held = 0
-      for (const peer of owners.filter((o) => o !== this.ctx.selfId && this.isLive(o))) {
-        const epoch = await epochOf(peer)
-        let seen = this.held.get(peer)
-        if (epoch != null && seen?.epoch === epoch && seen.handles.get(claim.handle) === ownersKey) {
-          held++
-          continue
+    }
+  }
+
+  /**
+   * Bring every live owner of a handle to the claim held here: send it to an owner that holds none, or one
+   * that comes after it (compareClaims); take a peer's that comes before it instead, and return that one.
+   * A server that no longer owns the handle deletes its claim once every owner holds the same.
+   */
+  private async repairHandle (claim: HandleClaim, epochOf: EpochOf): Promise<HandleClaim | undefined> {
+    const owners = this.ctx.placement.ownersOfHandle(claim.handle)
+    const ownersKey = owners.join(',')
+    if (this.handleOwners.get(claim.handle) !== ownersKey) {
+      for (const seen of this.held.values()) seen.handles.delete(claim.handle)
+      this.handleOwners.set(claim.handle, ownersKey)
+    }
+    // what a peer was seen to hold: the claim of this key, under these owners
+    const seenKey = `${ownersKey} ${Buffer.from(claim.publicKey).toString('hex')}`
+    let held = 0
+    for (const peer of owners.filter((o) => o !== this.ctx.selfId && this.isLive(o))) {
+      const epoch = await epochOf(peer)
+      let seen = this.held.get(peer)
+      if (epoch != null && seen?.epoch === epoch && seen.handles.get(claim.handle) === seenKey) {
+        held++
+        continue
+      }
+      try {
+        const theirs = await this.claimAt(peer, claim.handle)
+        if (theirs != null && !sameClaimant(theirs, claim) && compareClaims(theirs, claim) < 0) {
+          log('handle %s: %s holds a claim that comes first; it replaces the one held here', claim.handle, peer)
+          await this.ctx.handles.put(theirs)
+          return theirs
         }
-        try {
-          const r = await this.call(peer, { kind: StoreRequest.Kind.RESOLVE, handle: claim.handle })
-          if (r.status === StoreResponse.Status.NOT_FOUND) await this.call(peer, { kind: StoreRequest.Kind.CLAIM, claim, coordinate: false })
-          await this.repairAccount(claim, peer)
-          if (epoch != null) {
-            if (seen?.epoch !== epoch) { seen = { epoch, handles: new Map() }; this.held.set(peer, seen) }
-            seen.handles.set(claim.handle, ownersKey)
-          }
-          held++
-        } catch (err: any) {
-          log('handle %s repair with %s failed: %s', claim.handle, peer, err.message)
+        if (theirs == null || !sameClaimant(theirs, claim)) {
+          const r = await this.call(peer, { kind: StoreRequest.Kind.CLAIM, claim, coordinate: false })
+          if (r.status !== StoreResponse.Status.OK) throw new Error(`it kept another claim (${r.status})`)
         }
+        await this.repairAccount(claim, peer)
+        if (epoch != null) {
+          if (seen?.epoch !== epoch) { seen = { epoch, handles: new Map() }; this.held.set(peer, seen) }
+          seen.handles.set(claim.handle, seenKey)
+        }
+        held++
+      } catch (err: any) {
+        log('handle %s repair with %s failed: %s', claim.handle, peer, err.message)
       }
-      if (!owners.includes(this.ctx.selfId) && held === owners.length && held > 0) {
-        await this.ctx.handles.delete(claim.handle)
-        await this.ctx.accounts.delete(claim.handle)
-        this.handleOwners.delete(claim.handle)
-      }
+    }
+    if (!owners.includes(this.ctx.selfId) && held === owners.length && held > 0) {
+      await this.ctx.handles.delete(claim.handle)
+      await this.ctx.accounts.delete(claim.handle)
+      this.handleOwners.delete(claim.handle)
+    }
+    return undefined
+  }
+
+  /** The claim of `handle` a peer holds, verified; undefined when it holds none. */
+  private async claimAt (peer: string, handle: string): Promise<HandleClaim | undefined> {
+    const r = await this.call(peer, { kind: StoreRequest.Kind.RESOLVE, handle })
+    if (r.status === StoreResponse.Status.NOT_FOUND || r.claim == null) return undefined
+    try {
+      const claim = verifyHandleClaim(r.claim)
+      if (claim.handle !== handle) throw new Error(`a claim of ${claim.handle}`)
+      return claim
+    } catch (err) {
+      this.ctx.reject('bad-handle-claim')
+      throw err
     }
   }
 

@@ -1,8 +1,9 @@
 /**
  * Read access at the owners: a user's mailbox and roster are readable by that user only (a signed read
- * proof), its presence log by the user and the contacts it approved; clients cannot use the servers'
- * reconciliation requests to get around that (IDS and GET are for servers). A refusal is ForbiddenError, counted, and the owner keeps
- * serving the user itself.
+ * proof), its presence log by the user and the contacts it approved; a server is no exception (it reads
+ * with FETCH only with a proof, like anyone), and the servers' reconciliation request that hands out
+ * entries (GET) is for the mailbox's owners alone. A refusal is ForbiddenError, counted, and the owner
+ * keeps serving the user itself.
  */
 
 import { strict as assert } from 'node:assert'
@@ -23,7 +24,8 @@ describe('read access to user logs at the owners', function () {
 
   before(async function () {
     this.timeout(scaled(120_000))
-    mesh = await startMesh({ servers: 3, clients: 2, options: () => ({ replicas: 3, writeQuorum: 2 }) })
+    // four servers for three copies: one server owns none of bob's logs
+    mesh = await startMesh({ servers: 4, clients: 2, options: () => ({ replicas: 3, writeQuorum: 2 }) })
     await waitForServers(mesh.nodes, mesh.servers)
     alice = await mesh.clients[0].openUser('alice')
     bob = await mesh.clients[1].openUser('bob')
@@ -66,7 +68,9 @@ describe('read access to user logs at the owners', function () {
       }
       return false
     })
-    const metrics = await mesh.servers[0].registry.metrics()
+    // counted at each owner of bob's logs (one of the four servers owns none of them)
+    const owner = mesh.servers.find((s) => s.replication.placement.ownersOf(bob.userId).includes(s.peerId.toString()))
+    const metrics = await owner?.registry.metrics() ?? ''
     assert.match(metrics, /chorus_rejected_total\{component="store",reason="not-approved"\} [1-9]/)
   })
 
@@ -82,5 +86,33 @@ describe('read access to user logs at the owners', function () {
     const again = await mesh.clients[1].replication.reader.read(bob.userId, { auth: signReadAuth(bob.userId, bob.identity) })
     assert.ok(again.envelopes.length >= 1)
     void alice
+  })
+
+  it('refuses a user\'s logs to a server without a read proof, and GET to a server that does not own them', async () => {
+    await alice.roster.add('mallory')
+    const roster = userLog(alice.userId, 'roster')
+    const presence = userLog(alice.userId, 'presence')
+    const owners = mesh.servers[0].replication.placement.ownersOf(alice.userId)
+    const stranger = mesh.servers.find((s) => !owners.includes(s.peerId.toString()))
+    const owner = mesh.servers.find((s) => owners.includes(s.peerId.toString()))
+    assert.ok(stranger != null && owner != null)
+    const mine = await mesh.clients[0].replication.reader.read(roster, { auth: signReadAuth(roster, alice.identity) })
+    assert.ok(mine.envelopes.length >= 1, 'alice reads her roster')
+    const fetch = (log: string): Partial<StoreRequest> => ({ kind: StoreRequest.Kind.FETCH, mailbox: log, limit: 100 })
+    for (const log of [roster, presence, alice.userId]) {
+      // a certified server that owns none of alice's logs: no proof, no read
+      await assert.rejects(stranger.replication.call(owners[0], fetch(log)), { code: 'ERR_FORBIDDEN' }, `FETCH ${log} by a stranger server`)
+      // an owner repairs with DIGEST / IDS / GET; it has no business reading another owner's copy with FETCH
+      const other = owners.find((o) => o !== owner.peerId.toString()) as string
+      await assert.rejects(owner.replication.call(other, fetch(log)), { code: 'ERR_FORBIDDEN' }, `FETCH ${log} by an owner`)
+    }
+    const cursor = cursorOf(mine.envelopes[0])
+    const get: Partial<StoreRequest> = { kind: StoreRequest.Kind.GET, mailbox: roster, cursors: [cursor] }
+    await assert.rejects(stranger.replication.call(owners[0], get), { code: 'ERR_FORBIDDEN' }, 'GET by a stranger server')
+    const got = await owner.replication.call(owners.find((o) => o !== owner.peerId.toString()) as string, get)
+    assert.equal(got.envelopes.length, 1, 'an owner still pulls what it lacks from another owner')
+    const metrics = await mesh.servers.find((s) => s.peerId.toString() === owners[0])?.registry.metrics()
+    assert.match(metrics ?? '', /chorus_rejected_total\{component="store",reason="no-read-proof"\} [1-9]/)
+    assert.match(metrics ?? '', /chorus_rejected_total\{component="store",reason="not-an-owner"\} [1-9]/)
   })
 })

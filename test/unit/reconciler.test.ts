@@ -46,7 +46,7 @@ describe('Reconciler (two replicas on disk, RPC in memory)', () => {
       maxDriftMs: 60_000,
       now: Date.now,
       reject: (r) => { rejected.push(r) },
-      guard: { checkPut: () => {}, checkRead: () => {} },
+      guard: { checkPut: () => {}, checkRead: () => {}, checkReplicaRead: () => {} },
       senders: new SenderBudget(new TokenBuckets(1000)),
       isServerPeer: () => true,
       call: async (peer, req) => (replicas.get(peer) as Replica).server.local(req, id)

@@ -15,7 +15,11 @@ const MAX_TOMBSTONES = 1000
 import { checkBucketMs, checkCursor, checkMailbox } from './checks.js'
 import { Forbidden, Rejection } from './rejection.js'
 
-/** IDS and GET hand out entries (or their ids) unchecked: only servers reconcile. DIGEST (counts and hashes) is open. */
+/**
+ * IDS lists entry ids (times and random ids, no content): any server may ask, as a server that stood in
+ * or no longer owns a mailbox hands it over with it. GET hands out entries: the guard serves a user's
+ * only to its other owners. DIGEST (counts and hashes) is open.
+ */
 function serversOnly (from: string, ctx: Parameters<StoreHandler>[2]): void {
   if (from !== ctx.selfId && !ctx.isServerPeer(from)) throw new Forbidden('not-a-server', 'only servers reconcile; clients read with FETCH')
 }
@@ -47,7 +51,7 @@ export const handleIds: StoreHandler = async (req, from, ctx) => {
 
 export const handleGet: StoreHandler = async (req, from, ctx) => {
   checkMailbox(req.mailbox)
-  serversOnly(from, ctx)
+  ctx.guard.checkReplicaRead(req.mailbox, from)
   const wanted = req.cursors.slice(0, MAX_FETCH_LIMIT).map((c) => checkCursor(c)).filter((c) => c != null)
   const found = await ctx.mailboxes.get(req.mailbox, wanted)
   const tombstones = await ctx.mailboxes.tombstonesIn(req.mailbox, wanted) as Array<Uint8Array<ArrayBuffer>>

@@ -4,7 +4,8 @@
  * node that this server owns a mailbox of, so an idle node costs each owner one small request per sync
  * interval, not one listing per session and log. A mailbox the proof does not open answers 0 (the
  * session's full sync then meets the refusal itself), and refusals are counted like FETCH's. A server
- * asks too, for the mailboxes it shares with this one (repair.ts), as it may read them all to reconcile.
+ * asks too, without a proof, for the mailboxes it owns with this one (repair.ts): the guard answers it
+ * only for a user's mailboxes it owns in this node's view.
  */
 
 import { StoreResponse } from '../../../protocol/pb/store.js'
@@ -23,7 +24,9 @@ export const handleProbe: StoreHandler = async (req, from, ctx) => {
   for (const p of req.probes) {
     try {
       checkMailbox(p.mailbox)
-      if (from === ctx.selfId || !ctx.isServerPeer(from)) await ctx.guard.checkRead(p.mailbox, p.auth, from)
+      // a server's repair asks without a proof, for mailboxes it owns too; anyone else shows a proof
+      if (p.auth == null && from !== ctx.selfId && ctx.isServerPeer(from)) ctx.guard.checkReplicaRead(p.mailbox, from)
+      else await ctx.guard.checkRead(p.mailbox, p.auth, from)
       versions.push(ctx.mailboxes.changes.version(p.mailbox))
     } catch (err: any) {
       if (!(err instanceof Rejection)) throw err
