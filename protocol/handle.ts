@@ -59,17 +59,34 @@ export function sameClaimant (a: HandleClaim, b: HandleClaim): boolean {
 }
 
 /**
- * The order in which owners that hold different claims of one handle settle on the first: the earlier
- * signed timestamp, then (equal timestamps, different keys) the lower sha256 of the signed bytes. Every
- * owner computes it from the two claims alone, so all settle on the same one. Negative when `a` comes
- * first. The timestamp is the claimer's word: owners bound it when they first accept a claim
- * (node/replication/handlers/handles.ts), so that a back-dated claim cannot come first.
+ * An order on claims of one handle: the earlier signed timestamp, then (equal timestamps, different keys)
+ * the lower sha256 of the signed bytes; negative when `a` comes first. It picks one claim among copies
+ * that name the same claimant. It never decides between claimants: the timestamp is the claimer's word,
+ * and an owner of the handle could sign a claim back-dated to come before any real one (`agreedClaim`).
  */
 export function compareClaims (a: HandleClaim, b: HandleClaim): number {
   if (a.timestamp !== b.timestamp) return a.timestamp < b.timestamp ? -1 : 1
   const ha = createHash('sha256').update(claimBytes(a.handle, a.publicKey, a.timestamp)).digest()
   const hb = createHash('sha256').update(claimBytes(b.handle, b.publicKey, b.timestamp)).digest()
   return Buffer.compare(ha, hb)
+}
+
+/**
+ * The claim a strict majority of a handle's `owners` hold, given the claims held (one per owner that holds
+ * one; a claimant that signed twice counts once per owner, its first claim standing for it), or undefined
+ * when no claimant has a majority. Owners that disagree settle on it: one owner, or a minority, that holds
+ * or plants another claim never outvotes the rest, however early its claim is signed.
+ */
+export function agreedClaim (held: Array<HandleClaim | undefined>, owners: number): HandleClaim | undefined {
+  const groups = new Map<string, HandleClaim[]>()
+  for (const c of held) {
+    if (c == null) continue
+    const k = Buffer.from(c.publicKey).toString('hex')
+    groups.set(k, [...(groups.get(k) ?? []), c])
+  }
+  const majority = Math.floor(owners / 2) + 1
+  for (const claims of groups.values()) if (claims.length >= majority) return firstClaim(claims)
+  return undefined
 }
 
 /** The first of some claims of one handle by `compareClaims`; `undefined` for none. */

@@ -19,7 +19,7 @@
 
 import { logger } from '@libp2p/logger'
 import { Envelope } from '../../protocol/envelope.js'
-import { compareClaims, sameClaimant, verifyHandleClaim, type HandleClaim } from '../../protocol/handle.js'
+import { agreedClaim, sameClaimant, verifyHandleClaim, type HandleClaim } from '../../protocol/handle.js'
 import { StoreRequest, StoreResponse } from '../../protocol/pb/store.js'
 import { conversationPeer, type Cursor } from '../store/mailbox-store.js'
 import { DEFAULT_HINT_INTERVAL_MS, DEFAULT_REPAIR_INTERVAL_MS } from './constants.js'
@@ -262,9 +262,11 @@ export class Repair {
   }
 
   /**
-   * Bring every live owner of a handle to the claim held here: send it to an owner that holds none, or one
-   * that comes after it (compareClaims); take a peer's that comes before it instead, and return that one.
-   * A server that no longer owns the handle deletes its claim once every owner holds the same.
+   * Bring every live owner of a handle to the claim held here: send it to an owner that holds none or
+   * another one (the owner keeps its own unless a majority of the owners agree on this one). An owner that
+   * finds a majority of the owners agree on another claim takes that one instead, and returns it; one
+   * owner's claim, however early, never replaces what the others hold. A server that no longer owns the
+   * handle deletes its claim once every owner holds the same.
    */
   private async repairHandle (claim: HandleClaim, epochOf: EpochOf): Promise<HandleClaim | undefined> {
     const owners = this.ctx.placement.ownersOfHandle(claim.handle)
@@ -276,26 +278,39 @@ export class Repair {
     // what a peer was seen to hold: the claim of this key, under these owners
     const seenKey = `${ownersKey} ${Buffer.from(claim.publicKey).toString('hex')}`
     let held = 0
+    const asked = new Map<string, { epoch?: bigint, theirs?: HandleClaim }>()
     for (const peer of owners.filter((o) => o !== this.ctx.selfId && this.isLive(o))) {
       const epoch = await epochOf(peer)
-      let seen = this.held.get(peer)
+      const seen = this.held.get(peer)
       if (epoch != null && seen?.epoch === epoch && seen.handles.get(claim.handle) === seenKey) {
         held++
         continue
       }
       try {
-        const theirs = await this.claimAt(peer, claim.handle)
-        if (theirs != null && !sameClaimant(theirs, claim) && compareClaims(theirs, claim) < 0) {
-          log('handle %s: %s holds a claim that comes first; it replaces the one held here', claim.handle, peer)
-          await this.ctx.handles.put(theirs)
-          return theirs
-        }
+        asked.set(peer, { epoch, theirs: await this.claimAt(peer, claim.handle) })
+      } catch (err: any) {
+        log('handle %s repair with %s failed: %s', claim.handle, peer, err.message)
+      }
+    }
+    if (owners.includes(this.ctx.selfId)) {
+      // this owner's claim and those seen held before count as held; the peers asked now, as they answered
+      const holdings = [claim, ...Array<HandleClaim>(held).fill(claim), ...[...asked.values()].map((a) => a.theirs)]
+      const agreed = agreedClaim(holdings, owners.length)
+      if (agreed != null && !sameClaimant(agreed, claim)) {
+        log('handle %s: a majority of its owners hold another claim; it replaces the one held here', claim.handle)
+        await this.ctx.handles.put(agreed)
+        return agreed
+      }
+    }
+    for (const [peer, { epoch, theirs }] of asked) {
+      try {
         if (theirs == null || !sameClaimant(theirs, claim)) {
           const r = await this.call(peer, { kind: StoreRequest.Kind.CLAIM, claim, coordinate: false })
           if (r.status !== StoreResponse.Status.OK) throw new Error(`it kept another claim (${r.status})`)
         }
         await this.repairAccount(claim, peer)
         if (epoch != null) {
+          let seen = this.held.get(peer)
           if (seen?.epoch !== epoch) { seen = { epoch, handles: new Map() }; this.held.set(peer, seen) }
           seen.handles.set(claim.handle, seenKey)
         }

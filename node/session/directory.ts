@@ -58,7 +58,9 @@ export class HandleDirectory {
     }
     if (answered === 0) throw new QuorumError(`no owner of handle ${handle} answered`)
     if (claims.length === 0) throw new UnknownHandleError(handle)
-    // owners agree except in a split claim; then the claim most owners hold wins
+    // owners agree except in a split claim; then the claim most owners hold wins, and a tie names nobody
+    // (one owner that holds a claim of its own, beside one honest owner and one that holds none yet, must
+    // not get the user's messages half of the time)
     const votes = new Map<string, { claim: HandleClaim, n: number }>()
     for (const c of claims) {
       const k = Buffer.from(c.publicKey).toString('hex')
@@ -66,8 +68,9 @@ export class HandleDirectory {
       v.n++
       votes.set(k, v)
     }
-    const best = [...votes.values()].sort((a, b) => b.n - a.n)[0].claim
-    return this.remember(best)
+    const [best, next] = [...votes.values()].sort((a, b) => b.n - a.n)
+    if (next != null && next.n === best.n) throw new QuorumError(`the owners of handle ${handle} disagree on its key`)
+    return this.remember(best.claim)
   }
 
   private remember (claim: HandleClaim): UserRef {

@@ -1,13 +1,14 @@
 /**
  * Planted handle claims. A server joins and becomes an owner of handles it holds no claim of yet; before
  * repair reaches it, other peers send it claims of their own. A claim stored as it comes (no check with
- * the other owners) is taken only from the handle's other owners; owners that disagree all end up with
- * the first valid claim (signed timestamp, then hash); a claim is never older than the mesh's clock
- * allows when it is first accepted, so a back-dated one cannot be first.
+ * the other owners) is taken only from servers and only as the owners agree: a claim a majority of the
+ * owners hold wins, one owner's claim (however early it is signed) replaces nothing, and a claim no owner
+ * holds is a first claim, never older than the mesh's clock allows.
  */
 
 import { strict as assert } from 'node:assert'
 import type { ChorusNode } from '../../node/index.js'
+import { HandleDirectory } from '../../node/session/directory.js'
 import type { User } from '../../node/session/user.js'
 import { generateIdentity } from '../../protocol/envelope.js'
 import { signHandleClaim, type HandleClaim } from '../../protocol/handle.js'
@@ -73,14 +74,32 @@ describe('planted handle claims at a new owner', function () {
     assert.match(metrics, /chorus_rejected_total\{component="store",reason="not-a-handle-owner"\} [1-9]/)
   })
 
-  it('replaces a claim a co-owner planted at a new owner with the first valid claim, everywhere', async () => {
+  it('a co-owner that holds a back-dated claim of its own replaces nothing at the owners that hold the real one', async () => {
+    const handle = users[0].handle
+    const owners = heir.replication.placement.ownersOfHandle(handle)
+    const [coOwner, target] = mesh.servers.filter((s) => owners.includes(id(s)))
+    // the co-owner keeps the plant itself (it answers RESOLVE with it) and copies it to the other owner
+    const backdated = signHandleClaim(handle, mallory, hlcPack(Date.now() - 3_600_000, 0))
+    await coOwner.replication.context.handles.put(backdated)
+    const answer = await claimAt(coOwner, id(target), backdated)
+    assert.equal(answer.status, StoreResponse.Status.CONFLICT, 'an owner holding the real claim keeps it')
+    assert.equal(await heldAt(id(target), handle), hex(users[0].identity.publicKey))
+    assert.equal(await heldAt(id(heir), handle), hex(users[0].identity.publicKey))
+    // readers see the majority; and the heir's repair brings the co-owner back to it
+    const seen = await new HandleDirectory(mesh.clients[1].replication).resolve(handle)
+    assert.equal(hex(seen.publicKey), hex(users[0].identity.publicKey))
+    await waitFor('the co-owner to hold the claim the majority holds', async () => await heldAt(id(coOwner), handle) === hex(users[0].identity.publicKey))
+  })
+
+  it('fills a new owner with the claim the owners hold, not the one a co-owner planted', async () => {
     const handle = users[1].handle
     const owners = heir.replication.placement.ownersOfHandle(handle)
     const coOwner = mesh.servers.find((s) => owners.includes(id(s))) as ChorusNode
     // a valid claim that lost the race (signed after the real one), sent by an owner of the handle
     const late = signHandleClaim(handle, mallory, hlcPack(Date.now(), 0))
-    assert.equal((await claimAt(coOwner, id(heir), late)).status, StoreResponse.Status.OK)
-    assert.equal(await heldAt(id(heir), handle), hex(mallory.publicKey), 'the heir took it: it came from an owner')
+    const answer = await claimAt(coOwner, id(heir), late)
+    assert.equal(answer.status, StoreResponse.Status.CONFLICT, 'the heir asks the owners first')
+    assert.equal(await heldAt(id(heir), handle), hex(users[1].identity.publicKey), 'the heir took the claim the owners hold')
     for (const s of mesh.servers) s.replication.repair?.start()
     for (const u of users) {
       const want = hex(u.identity.publicKey)

@@ -1,11 +1,12 @@
 /**
- * The order owners settle disagreeing handle claims by (protocol/handle.ts): earlier signed timestamp
- * first, then the lower hash of the signed bytes; the same answer whichever way round it is asked.
+ * How owners settle disagreeing handle claims (protocol/handle.ts): by a majority of the owners, never by
+ * the order of signed timestamps alone (an owner can back-date its own claim); the order (earlier signed
+ * timestamp, then the lower hash of the signed bytes) only picks one of the copies of one claimant.
  */
 
 import { strict as assert } from 'node:assert'
 import { generateIdentity } from '../../protocol/envelope.js'
-import { compareClaims, firstClaim, sameClaimant, signHandleClaim } from '../../protocol/handle.js'
+import { agreedClaim, compareClaims, firstClaim, sameClaimant, signHandleClaim } from '../../protocol/handle.js'
 
 describe('handle claim order', () => {
   const alice = generateIdentity()
@@ -32,5 +33,18 @@ describe('handle claim order', () => {
   it('tells claims of one key apart from claims of another', () => {
     assert.ok(sameClaimant(signHandleClaim('alice', alice, 1n), signHandleClaim('alice', alice, 2n)))
     assert.ok(!sameClaimant(signHandleClaim('alice', alice, 1n), signHandleClaim('alice', mallory, 1n)))
+  })
+
+  it('settles on the claim a majority of the owners hold, however early a minority signs its own', () => {
+    const real = signHandleClaim('alice', alice, 5000n)
+    const backdated = signHandleClaim('alice', mallory, 1n)
+    assert.equal(agreedClaim([real, real, backdated], 3), real)
+    assert.equal(agreedClaim([backdated, real, undefined], 3), undefined, 'one each and a blank owner: no majority')
+    assert.equal(agreedClaim([backdated, backdated, real], 3), backdated, 'two owners of three decide')
+    assert.equal(agreedClaim([real], 1), real)
+    assert.equal(agreedClaim([real, real], 5), undefined, 'two of five is no majority')
+    // one claimant that signed twice counts once per owner, its first claim standing for it
+    const again = signHandleClaim('alice', alice, 9000n)
+    assert.equal(agreedClaim([again, real, backdated], 3), real)
   })
 })

@@ -4,16 +4,18 @@
  * to them, so two owners never accept two different keys for one handle in the same view; and it must
  * be fresh by the mesh's clock, so nobody can back-date a claim into first place.
  *
- * A claim sent without `coordinate` (a copy) is stored as it comes only from another owner of the
- * handle. One from another server (a former owner handing over) is checked against the owners first and
- * fills only a handle no owner holds; one from a client is refused. Owners that hold different claims
- * (a partition, a race) settle on the first by `compareClaims`: a copy that comes first replaces the
- * claim held, and repair (repair.ts) carries the first to every owner.
+ * A claim sent without `coordinate` (a copy) comes only from a server: another owner of the handle, or a
+ * former owner handing over; one from a client is refused. Whoever sends it, the owners' word decides
+ * what is stored: a claim that a majority of the handle's owners hold replaces another, a handle held
+ * by no owner here is filled only with the one claim the other owners hold, and a claim no owner holds is
+ * a first claim, fresh or refused. One owner, or a minority, cannot replace what the others hold, however
+ * early it signs its claim: when the owners are split with no majority the handle is contested, and stays
+ * so (counted, and refused to readers) rather than go to whoever signed the earliest timestamp.
  */
 
 import { logger } from '@libp2p/logger'
 import {
-  compareClaims, firstClaim, sameClaimant, verifyHandleClaim, type HandleClaim
+  agreedClaim, firstClaim, sameClaimant, verifyHandleClaim, type HandleClaim
 } from '../../../protocol/handle.js'
 import { hlcMillis } from '../../../protocol/hlc.js'
 import { StoreRequest, StoreResponse } from '../../../protocol/pb/store.js'
@@ -58,50 +60,86 @@ async function heldByOthers (handle: string, ctx: ReplicationContext): Promise<H
   return { claims, all: answers.every((a) => a.status === 'fulfilled') }
 }
 
-/** A claimer's claim: fresh, checked with every live owner, stored and copied to W of them. */
-async function coordinate (claim: HandleClaim, ctx: ReplicationContext): Promise<Answer> {
-  const existing = await ctx.handles.get(claim.handle)
-  if (existing != null) return answer(existing, claim)
+/** A claim that no owner holds yet must be signed now: not ahead of the mesh's clock, nor long before it. */
+function fresh (claim: HandleClaim, ctx: ReplicationContext): void {
   notAhead(claim, ctx)
   const age = ctx.now() - hlcMillis(claim.timestamp)
   if (age > DEFAULT_MAX_CLAIM_AGE_MS) {
     throw new Rejection('stale-claim', `a first claim is signed when it is made, not ${age} ms before`)
   }
-  const held = firstClaim((await heldByOthers(claim.handle, ctx)).claims)
-  if (held != null) {
-    await ctx.handles.put(held)
-    return answer(held, claim)
-  }
-  await ctx.handles.put(claim)
-  const others = ctx.placement.ownersOfHandle(claim.handle).filter((p) => p !== ctx.selfId)
-  const copy = { kind: StoreRequest.Kind.CLAIM, claim, coordinate: false }
-  const copies = await Promise.allSettled(others.map(async (p) => await ctx.call(p, copy)))
-  let acks = 1
-  for (const c of copies) {
-    if (c.status !== 'fulfilled') continue
-    if (c.value.status === StoreResponse.Status.OK) acks++
-    if (c.value.status === StoreResponse.Status.CONFLICT && c.value.claim != null) {
-      // that owner holds a claim that comes first (it would have taken ours otherwise): so do we
-      const theirs = verifyHandleClaim(c.value.claim)
-      if (theirs.handle === claim.handle && compareClaims(theirs, claim) < 0) {
-        await ctx.handles.put(theirs)
-        return answer(theirs, claim)
-      }
-    }
-  }
-  if (acks < Math.min(ctx.writeQuorum, others.length + 1)) {
-    throw new Rejection('quorum', `claim stored on ${acks} owners, fewer than the write quorum`)
-  }
-  return { status: StoreResponse.Status.OK, claim }
 }
 
-/** Another owner's copy: stored when nothing is held here, or when it comes before the claim held. */
+/** The number of owners a handle has in this node's view. */
+const ownerCount = (handle: string, ctx: ReplicationContext): number => ctx.placement.ownersOfHandle(handle).length
+
+/** A claimer's claim: checked with every live owner, stored and copied to W of them. */
+async function coordinate (claim: HandleClaim, ctx: ReplicationContext): Promise<Answer> {
+  const existing = await ctx.handles.get(claim.handle)
+  if (existing != null) return answer(existing, claim)
+  const others = await heldByOthers(claim.handle, ctx)
+  const agreed = agreedClaim(others.claims, ownerCount(claim.handle, ctx))
+  const own = others.claims.filter((c) => sameClaimant(c, claim))
+  if (agreed != null && !sameClaimant(agreed, claim)) {
+    await ctx.handles.put(agreed)
+    return answer(agreed, claim)
+  }
+  if (agreed == null && own.length === 0) {
+    const rival = firstClaim(others.claims)
+    // held by another claimant at a minority of the owners: taken, or contested; nothing is stored here
+    if (rival != null) return answer(rival, claim)
+    fresh(claim, ctx)
+  }
+  // the claimer's own (a claim of the same key held by owners that answered keeps its first timestamp)
+  const mine = firstClaim([claim, ...own]) as HandleClaim
+  await ctx.handles.put(mine)
+  const others2 = ctx.placement.ownersOfHandle(claim.handle).filter((p) => p !== ctx.selfId)
+  const copy = { kind: StoreRequest.Kind.CLAIM, claim: mine, coordinate: false }
+  const copies = await Promise.allSettled(others2.map(async (p) => await ctx.call(p, copy)))
+  let acks = 1
+  for (const c of copies) if (c.status === 'fulfilled' && c.value.status === StoreResponse.Status.OK) acks++
+  if (acks < Math.min(ctx.writeQuorum, others2.length + 1)) {
+    throw new Rejection('quorum', `claim stored on ${acks} owners, fewer than the write quorum`)
+  }
+  return { status: StoreResponse.Status.OK, claim: mine }
+}
+
+/**
+ * What a handle held by no claim here is filled with: the claim a majority of its owners hold, else the one
+ * claimant the other owners hold, if they hold one; undefined when none of them holds a claim. Throws
+ * NotNow (`contested-claim`) when they hold different claims and none has a majority.
+ */
+function settleBlank (handle: string, others: Held, agreed: HandleClaim | undefined, from: string, ctx: ReplicationContext): HandleClaim | undefined {
+  if (agreed != null) return agreed
+  const claimants = new Set(others.claims.map((c) => Buffer.from(c.publicKey).toString('hex')))
+  if (claimants.size === 1) return firstClaim(others.claims)
+  if (claimants.size === 0) return undefined
+  log('handle %s: its owners hold different claims and none has a majority; %s sent one', handle, from)
+  throw new NotNow('contested-claim', `the owners of ${handle} disagree; nothing is stored until a majority agrees`)
+}
+
+/**
+ * Another owner's copy. Held here already: kept, unless a majority of the owners hold another claim (then
+ * that one). Nothing held here: the claim the others agree on (a majority, or the only claimant any of
+ * them holds), or, when none holds one, the copy as a first claim (fresh).
+ */
 async function copyFromOwner (claim: HandleClaim, from: string, ctx: ReplicationContext): Promise<Answer> {
   notAhead(claim, ctx)
   const existing = await ctx.handles.get(claim.handle)
-  const keep = existing != null && (sameClaimant(existing, claim) || compareClaims(existing, claim) < 0)
-  if (keep) return answer(existing, claim)
-  if (existing != null) log('handle %s: %s sent a claim that comes first; it replaces the one held', claim.handle, from)
+  if (existing != null && sameClaimant(existing, claim)) return answer(existing, claim)
+  const others = await heldByOthers(claim.handle, ctx)
+  const agreed = agreedClaim([existing, ...others.claims], ownerCount(claim.handle, ctx))
+  if (existing != null) {
+    if (agreed == null || sameClaimant(agreed, existing)) return answer(existing, claim)
+    log('handle %s: the owners agree on another claim than the one held here; it replaces it', claim.handle)
+    await ctx.handles.put(agreed)
+    return answer(agreed, claim)
+  }
+  const settled = settleBlank(claim.handle, others, agreed, from, ctx)
+  if (settled != null) {
+    await ctx.handles.put(settled)
+    return answer(settled, claim)
+  }
+  fresh(claim, ctx)
   await ctx.handles.put(claim)
   return { status: StoreResponse.Status.OK, claim }
 }
@@ -111,17 +149,19 @@ async function copyFromOwner (claim: HandleClaim, from: string, ctx: Replication
  * changed). The owners' word comes first: the claim fills the handle here only when every other owner
  * answered and none holds one.
  */
-async function handOver (claim: HandleClaim, ctx: ReplicationContext): Promise<Answer> {
+async function handOver (claim: HandleClaim, from: string, ctx: ReplicationContext): Promise<Answer> {
   notAhead(claim, ctx)
   const existing = await ctx.handles.get(claim.handle)
   if (existing != null) return answer(existing, claim)
   const others = await heldByOthers(claim.handle, ctx)
-  const held = firstClaim(others.claims)
-  if (held == null && !others.all) {
-    throw new NotNow('owners-unreachable', `cannot check ${claim.handle} with its owners now`)
+  const settled = settleBlank(claim.handle, others, agreedClaim(others.claims, ownerCount(claim.handle, ctx)), from, ctx)
+  if (settled != null) {
+    await ctx.handles.put(settled)
+    return answer(settled, claim)
   }
-  await ctx.handles.put(held ?? claim)
-  return answer(held ?? claim, claim)
+  if (!others.all) throw new NotNow('owners-unreachable', `cannot check ${claim.handle} with its owners now`)
+  await ctx.handles.put(claim)
+  return answer(claim, claim)
 }
 
 /** CLAIM: a claimer's claim (`coordinate`), or a server's copy of one; the claim held is answered. */
@@ -133,7 +173,7 @@ export const handleClaim: StoreHandler = async (req, from, ctx) => {
     throw new Forbidden('not-a-handle-owner', `only the owners of ${claim.handle} copy its claim`)
   }
   if (ctx.placement.ownersOfHandle(claim.handle).includes(from)) return await copyFromOwner(claim, from, ctx)
-  return await handOver(claim, ctx)
+  return await handOver(claim, from, ctx)
 }
 
 /** RESOLVE: the claim of a handle held here, or NOT_FOUND. Anyone may ask: claims are public. */
