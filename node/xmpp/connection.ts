@@ -13,7 +13,10 @@ import xml, { type Element } from '@xmpp/xml'
 import { HANDLE_PATTERN } from '../../protocol/handle.js'
 import { errorReply, NS_STANZA_ERRORS as NS_STANZAS, StanzaError, StreamError } from './errors.js'
 import { MAX_UNACKED, NS_SM, SmState } from './stream-management.js'
-import { MECHANISMS, parsePlain, SaslError, ScramServer, clientKeyFor, prep, type ScramHash, type ScramMechanism } from './sasl.js'
+import {
+  MECHANISMS, parsePlain, SaslError, ScramServer, clientKeyFor, prep,
+  type ScramCredential, type ScramHash, type ScramMechanism
+} from './sasl.js'
 import type { Transport } from './transport.js'
 import type { XmlStreamLimits } from './xml-stream.js'
 import type { AccountRecord } from './accounts.js'
@@ -37,6 +40,8 @@ export interface ConnectionHost {
   /** the TLS context for STARTTLS (absent: STARTTLS is not offered) */
   tls: () => SecureContext | undefined
   account: (handle: string) => Promise<AccountRecord | undefined>
+  /** the stand-in credential of an account that does not exist (stable per handle, not computable outside) */
+  decoy: (hash: ScramHash, handle: string) => ScramCredential
   /** XEP-0077: create `handle` mesh-wide; throws StanzaError on a taken handle or bad input */
   register: (handle: string, password: string) => Promise<void>
   /** a login succeeded: open the user's session with the key the login proved */
@@ -320,7 +325,8 @@ export class Connection {
       const handle = prep(username)
       if (authzid !== '' && authzid !== handle && authzid !== `${handle}@${this.host.domain}`) throw new SaslError('not-authorized', 'acting as another user is not allowed')
       const record = await this.lookup(handle)
-      const clientKey = record == null ? undefined : clientKeyFor(record.scram.sha256, 'sha256', password)
+      // the same PBKDF2 work whether the account exists or not: the time taken tells nothing
+      const clientKey = clientKeyFor(record?.scram.sha256 ?? this.host.decoy('sha256', handle), 'sha256', password)
       if (record == null || clientKey == null) throw new SaslError('not-authorized', 'wrong username or password')
       await this.succeed(record, 'sha256', clientKey, undefined)
       return
@@ -331,7 +337,8 @@ export class Connection {
     const handle = prep(server.username(payload))
     const record = await this.lookup(handle)
     this.scram = { server, record, handle }
-    this.send(xml('challenge', { xmlns: NS_SASL }, server.challenge(record?.scram[hash]).toString('base64')))
+    const cred = record?.scram[hash] ?? this.host.decoy(hash, handle)
+    this.send(xml('challenge', { xmlns: NS_SASL }, server.challenge(cred).toString('base64')))
   }
 
   /** The account, from the mesh; owners that cannot be reached are a temporary failure, not a wrong password. */

@@ -6,6 +6,7 @@
  * stanzas onto the session's calls and its events back onto stanzas (router.ts).
  */
 
+import { randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs'
 import { createServer, type Server, type Socket } from 'node:net'
 import { join } from 'node:path'
@@ -15,13 +16,14 @@ import { logger } from '@libp2p/logger'
 import type { Element } from '@xmpp/xml'
 import type { WebSocket } from 'ws'
 import type { ChorusNode } from '../chorus-node.js'
+import { DataDirError } from '../errors.js'
 import { HandleTakenError } from '../replication/errors.js'
 import { TokenBuckets } from '../rate-limit.js'
 import { AccountError, MeshAccounts, openIdentity, sealIdentity, unwrapAccountKey, type AccountRecord } from './accounts.js'
 import { Connection, type ConnectionHost } from './connection.js'
 import { StanzaError, StreamError } from './errors.js'
 import { AccountSession } from './router.js'
-import type { ScramHash } from './sasl.js'
+import { DECOY_SECRET_BYTES, Decoys, type ScramCredential, type ScramHash } from './sasl.js'
 import type { SmState } from './stream-management.js'
 import { TcpTransport, type Transport } from './transport.js'
 import { WebSocketTransport, XMPP_SUBPROTOCOL } from './websocket.js'
@@ -29,6 +31,9 @@ import { DEFAULT_XML_LIMITS, type XmlStreamLimits } from './xml-stream.js'
 import { LoadExchange, type GatewayLoad } from './load.js'
 
 const log = logger('chorus:xmpp')
+
+/** The file in the data dir that holds the secret decoy credentials are keyed by (sasl.ts `Decoys`). */
+export const DECOY_SECRET_FILE = 'xmpp-decoy.key'
 
 /** Gateway settings (see `resolveXmppOptions` in config.ts for bounds and defaults). */
 export interface XmppGatewayOptions {
@@ -76,6 +81,8 @@ export class XmppGateway implements ConnectionHost {
   /** connections are taken (between the end of `start` and the beginning of `stop`) */
   private running = false
   private context?: SecureContext
+  /** credentials for accounts that do not exist */
+  private decoys?: Decoys
   /** asks the other gateways where there is room, for see-other-host */
   private loads?: LoadExchange
   private readonly connections = new Set<Connection>()
@@ -103,6 +110,7 @@ export class XmppGateway implements ConnectionHost {
 
   async start (): Promise<void> {
     this.context = await this.secureContext()
+    this.decoys = new Decoys(this.decoySecret())
     const server = createServer((socket) => { this.acceptSocket(socket) })
     server.maxConnections = this.o.maxConnections + 64
     await new Promise<void>((resolve, reject) => {
@@ -196,6 +204,10 @@ export class XmppGateway implements ConnectionHost {
 
   async account (handle: string): Promise<AccountRecord | undefined> {
     return await this.accounts.get(handle)
+  }
+
+  decoy (hash: ScramHash, handle: string): ScramCredential {
+    return (this.decoys as Decoys).credential(hash, handle)
   }
 
   async register (handle: string, password: string): Promise<void> {
@@ -334,6 +346,20 @@ export class XmppGateway implements ConnectionHost {
   }
 
   sent (): void { this.counts.stanzasOut++ }
+
+  /**
+   * The secret decoys are keyed by: `<dataDir>/xmpp-decoy.key`, made on first start. Gateways that hold
+   * the same file give the same decoys (docs/xmpp.md: copy it to every gateway of the mesh).
+   */
+  private decoySecret (): Buffer {
+    const file = join(this.node.options.dataDir, DECOY_SECRET_FILE)
+    if (!existsSync(file)) writeFileSync(file, randomBytes(DECOY_SECRET_BYTES), { mode: 0o600, flag: 'wx' })
+    const secret = readFileSync(file)
+    if (secret.length < DECOY_SECRET_BYTES) {
+      throw new DataDirError(`${file} must hold at least ${DECOY_SECRET_BYTES} bytes`)
+    }
+    return secret
+  }
 
   /** The configured certificate, or the self-signed one kept in `<dataDir>/xmpp-tls/` (made on first start). */
   private async secureContext (): Promise<SecureContext> {

@@ -7,6 +7,7 @@
  */
 
 import { strict as assert } from 'node:assert'
+import { createHash } from 'node:crypto'
 import type { ChorusNode } from '../../node/index.js'
 import { startMesh, waitForServers, type Mesh } from '../helpers/mesh.js'
 import { DOMAIN, PASSWORD, RawXmpp, jabber, trustSelfSigned, type JabberClient } from '../helpers/xmpp.js'
@@ -77,5 +78,24 @@ describe('XMPP gateway: abuse before login (raw sockets against a real gateway)'
     assert.doesNotMatch(r.received, /<success/, 'the injected <auth> logged in over TLS')
     assert.match(r.received, /<mechanism>PLAIN<\/mechanism>/, 'the stream over TLS starts before login')
     await waitFor('the discarded input to be counted', () => rejected('starttls-injection') >= 1)
+  })
+
+  it('the decoy salt of an unknown account cannot be computed by a stranger, and is stable', async () => {
+    const salt = async (user: string): Promise<string> => {
+      const r = await secure()
+      r.send(scramFirst(user, 'abc'))
+      const m = await r.until('the challenge', /<challenge xmlns="[^"]+">([^<]*)<\/challenge>/)
+      r.destroy()
+      return (/,s=([^,]+),/.exec(Buffer.from(m[1], 'base64').toString()) as RegExpExecArray)[1]
+    }
+    const decoy = await salt('nobody')
+    // what main computed: sha256 of a constant and the username, which anyone can compute
+    const guess = createHash('sha256').update('chorus-decoy').update('n=nobody').digest()
+      .subarray(0, 16).toString('base64')
+    assert.notEqual(decoy, guess, 'the decoy salt is sha256 of a constant and the username')
+    const real = await salt('alice')
+    const bytes = (b64: string): number => Buffer.from(b64, 'base64').length
+    assert.equal(bytes(decoy), bytes(real), 'a decoy salt looks like a real one')
+    assert.equal(await salt('nobody'), decoy, 'the decoy is stable')
   })
 })
