@@ -12,7 +12,7 @@ import type { SecureContext } from 'node:tls'
 import xml, { type Element } from '@xmpp/xml'
 import { HANDLE_PATTERN } from '../../protocol/handle.js'
 import { errorReply, NS_STANZA_ERRORS as NS_STANZAS, StanzaError, StreamError } from './errors.js'
-import { MAX_UNACKED, NS_SM, SmState } from './stream-management.js'
+import { NS_SM, SmState } from './stream-management.js'
 import {
   MECHANISMS, parsePlain, SaslError, ScramServer, clientKeyFor, prep,
   type ScramCredential, type ScramHash, type ScramMechanism
@@ -54,6 +54,8 @@ export interface ConnectionHost {
   closed: (conn: Connection, why: string) => void
   /** XEP-0198: seconds a dropped stream may be resumed in */
   readonly resumeSeconds: number
+  /** XEP-0198: stanzas a stream keeps unacknowledged; past it the stream ends */
+  readonly maxUnacked: number
   /** the connection enabled resumable stream management */
   resumable: (conn: Connection) => void
   /** the connection dropped with a resumable stream: keep its resource until it resumes or expires */
@@ -133,15 +135,22 @@ export class Connection {
 
   /**
    * Send a stanza (or any element) to the client. With stream management, stanzas are kept until the
-   * client acknowledges them, and queue while the connection is detached.
+   * client acknowledges them, and queue while the connection is detached; past `maxUnacked` either way
+   * the stream ends (a detached one as if it expired: what it held goes to the account's next resource).
    */
   send (el: Element | string): void {
     if (this.phase === 'closed') return
     const ask = this.sm != null && typeof el !== 'string' && STANZAS.has(el.name) ? this.sm.outbound(el) : undefined
-    if (this.phase === 'detached') return
+    const overfull = this.sm != null && this.sm.pending > this.host.maxUnacked
+    if (this.phase === 'detached') {
+      if (!overfull) return
+      this.host.reject('stream-policy-violation-detached')
+      this.close()
+      return
+    }
     this.transport.send(el)
     if (ask != null) this.transport.send(ask)
-    if (this.sm != null && this.sm.pending > MAX_UNACKED) this.fail(new StreamError('policy-violation', `more than ${MAX_UNACKED} stanzas unacknowledged`))
+    if (overfull) this.fail(new StreamError('policy-violation', `more than ${this.host.maxUnacked} unacknowledged`))
   }
 
   /** A resumed stream takes over this one's resource and stream state; this one ends quietly. */

@@ -53,6 +53,8 @@ export interface XmppGatewayOptions {
   lingerMs: number
   /** seconds a dropped stream with stream management may be resumed in (XEP-0198) */
   resumeSeconds: number
+  /** stanzas a stream-management stream keeps unacknowledged, attached or detached (XEP-0198) */
+  maxUnacked: number
   /** `host:port` other gateways send clients to when this one has room (default: the bound address, unless it is a wildcard) */
   advertise?: string
 }
@@ -69,6 +71,8 @@ export interface XmppStats {
   /** of `connections`, those over a WebSocket */
   webSockets: number
   accounts: number
+  /** of `connections`, dropped streams waiting to be resumed (XEP-0198) */
+  detached: number
   stanzasIn: number
   stanzasOut: number
   rejected: Record<string, number>
@@ -107,6 +111,7 @@ export class XmppGateway implements ConnectionHost {
   get domain (): string { return this.o.domain }
   get allowPlaintext (): boolean { return this.o.allowPlaintext }
   get resumeSeconds (): number { return this.o.resumeSeconds }
+  get maxUnacked (): number { return this.o.maxUnacked }
 
   async start (): Promise<void> {
     this.context = await this.secureContext()
@@ -147,7 +152,11 @@ export class XmppGateway implements ConnectionHost {
   stats (): XmppStats {
     const webSockets = [...this.connections].filter((c) => c.transportKind === 'websocket').length
     const { stanzasIn, stanzasOut } = this.counts
-    return { connections: this.connections.size, webSockets, accounts: this.sessions.size, stanzasIn, stanzasOut, rejected: Object.fromEntries(this.counts.rejected) }
+    const detached = this.expiries.size
+    const rejected = Object.fromEntries(this.counts.rejected)
+    const connections = this.connections.size
+    const accounts = this.sessions.size
+    return { connections, webSockets, accounts, detached, stanzasIn, stanzasOut, rejected }
   }
 
   /**

@@ -8,12 +8,14 @@
 
 import { strict as assert } from 'node:assert'
 import { createHash } from 'node:crypto'
-import type { ChorusNode } from '../../node/index.js'
+import type { ChorusNode, User } from '../../node/index.js'
 import { startMesh, waitForServers, type Mesh } from '../helpers/mesh.js'
-import { DOMAIN, PASSWORD, RawXmpp, jabber, trustSelfSigned, type JabberClient } from '../helpers/xmpp.js'
+import { DOMAIN, PASSWORD, RawXmpp, chatFrom, jabber, trustSelfSigned, type JabberClient } from '../helpers/xmpp.js'
 import { scaled, waitFor } from '../helpers/wait.js'
 
 const NS_SASL = 'urn:ietf:params:xml:ns:xmpp-sasl'
+/** what the test gateway allows a detached stream to hold unacknowledged */
+const MAX_UNACKED = 20
 
 const base64 = (s: string): string => Buffer.from(s).toString('base64')
 const plain = (user: string, password: string): string =>
@@ -28,6 +30,7 @@ describe('XMPP gateway: abuse before login (raw sockets against a real gateway)'
   let untrust: () => void
   let gateway: ChorusNode
   let gw: string
+  let carol: User
   const clients: JabberClient[] = []
   const raws: RawXmpp[] = []
 
@@ -50,11 +53,14 @@ describe('XMPP gateway: abuse before login (raw sockets against a real gateway)'
     mesh = await startMesh({
       servers: 3,
       clients: 1,
-      options: (i, role) => role === 'server' && i === 1 ? { xmpp: { listen: '127.0.0.1:0' } } : {}
+      options: (i, role) => role === 'server' && i === 1
+        ? { xmpp: { listen: '127.0.0.1:0', maxUnacked: MAX_UNACKED } }
+        : {}
     })
     await waitForServers(mesh.nodes.filter((n) => n.role !== 'bootstrap'), mesh.servers)
     gateway = mesh.servers.find((s) => s.xmppAddress() != null) as ChorusNode
     gw = gateway.xmppAddress() as string
+    carol = await mesh.clients[0].openUser('carol')
     // registered before the registration loop spends this address's budget
     for (const user of ['alice', 'frank']) await (await jabber(gw, user, { register: true })).stop()
   })
@@ -97,5 +103,22 @@ describe('XMPP gateway: abuse before login (raw sockets against a real gateway)'
     const bytes = (b64: string): number => Buffer.from(b64, 'base64').length
     assert.equal(bytes(decoy), bytes(real), 'a decoy salt looks like a real one')
     assert.equal(await salt('nobody'), decoy, 'the decoy is stable')
+  })
+
+  it('a detached stream-management stream is bounded like an attached one', async () => {
+    const frank = await jabber(gw, 'frank')
+    clients.push(frank)
+    const sm = frank.xmpp.streamManagement
+    await waitFor('stream management to be enabled', () => sm.enabled && sm.id !== '')
+    // the client's connection dies without a word: the stream waits to be resumed, and queues
+    frank.xmpp.socket?.socket?.destroy()
+    await waitFor('the stream to be detached', () => gateway.gateway?.stats().detached === 1)
+    for (let i = 1; i <= MAX_UNACKED + 5; i++) await carol.send('frank', `queued ${i}`)
+    await waitFor('the overfull detached stream to end', () => rejected('stream-policy-violation-detached') >= 1)
+    assert.equal(gateway.gateway?.stats().detached, 0)
+    // what it held goes to the account's next resource, as when a stream expires
+    const back = await jabber(gw, 'frank', { resource: 'again' })
+    clients.push(back)
+    await back.next('a message queued while detached', (el) => chatFrom(el, `carol@${DOMAIN}`) === 'queued 1')
   })
 })
