@@ -20,6 +20,7 @@ import {
 import type { Transport } from './transport.js'
 import type { XmlStreamLimits } from './xml-stream.js'
 import type { AccountRecord } from './accounts.js'
+import type { Refusal } from './budgets.js'
 
 export { NS_CLIENT, NS_STREAMS } from './transport.js'
 export const NS_TLS = 'urn:ietf:params:xml:ns:xmpp-tls'
@@ -29,8 +30,14 @@ export const NS_SESSION = 'urn:ietf:params:xml:ns:xmpp-session'
 export const NS_REGISTER = 'jabber:iq:register'
 export const NS_REGISTER_FEATURE = 'http://jabber.org/features/iq-register'
 
-/** SASL failures a connection takes before it is closed (RFC 6120 §6.4.5: between 2 and 5). */
+/**
+ * SASL attempts (`<auth>`, whatever became of it) a connection takes; the last failing, or one more
+ * `<auth>`, ends the stream (RFC 6120 §6.4.5: between 2 and 5 failures).
+ */
 export const MAX_AUTH_FAILURES = 3
+
+/** Elements a connection may send before it has logged in (a login with STARTTLS and registration takes 6). */
+export const MAX_PRE_LOGIN_ELEMENTS = 32
 
 /** What a connection asks of its gateway. */
 export interface ConnectionHost {
@@ -64,6 +71,12 @@ export interface ConnectionHost {
   resume: (conn: Connection, previd: string, h: number) => { resource: string, sm: SmState, again: Element[] } | undefined
   /** a rejected input, for the operator's counters */
   reject: (reason: string) => void
+  /** an `<auth>` may be tried now (its source address's budget): undefined, or why not */
+  mayLogin: (conn: Connection) => Refusal | undefined
+  /** a registration may be tried now (its source address's and the gateway's budgets): undefined, or why not */
+  mayRegister: (conn: Connection) => Refusal | undefined
+  /** the connection logged in (it no longer counts among those logging in) */
+  loggedIn: (conn: Connection) => void
   /** a stanza may pass (token bucket per connection) */
   admit: (conn: Connection) => boolean
 }
@@ -82,7 +95,10 @@ export class Connection {
   sm?: SmState
   private phase: Phase = 'open'
   private authed = false
-  private failures = 0
+  /** `<auth>` elements taken */
+  private attempts = 0
+  /** elements taken before login */
+  private preLogin = 0
   private scram?: { server: ScramServer, record?: AccountRecord, handle: string }
   private queue: Promise<void> = Promise.resolve()
   private authTimer?: NodeJS.Timeout
@@ -234,6 +250,10 @@ export class Connection {
 
   private async element (el: Element): Promise<void> {
     if (this.phase === 'closed') return
+    if (!this.authed && ++this.preLogin > MAX_PRE_LOGIN_ELEMENTS) {
+      this.fail(new StreamError('policy-violation', `more than ${MAX_PRE_LOGIN_ELEMENTS} elements before logging in`))
+      return
+    }
     if (el.name === 'starttls' && el.attrs.xmlns === NS_TLS) { this.startTls(); return }
     const mayAuth = this.transport.secure || this.host.allowPlaintext
     if (this.phase === 'auth' && !mayAuth) {
@@ -311,6 +331,17 @@ export class Connection {
   }
 
   private async sasl (el: Element): Promise<void> {
+    if (el.name === 'auth' && ++this.attempts > MAX_AUTH_FAILURES) {
+      // one more attempt after the last allowed one (an exchange left unfinished counts as failed)
+      this.fail(new StreamError('not-authorized', `${MAX_AUTH_FAILURES} login attempts`))
+      return
+    }
+    const refusal = el.name === 'auth' ? this.host.mayLogin(this) : undefined
+    if (refusal != null) {
+      this.host.reject(refusal.reason)
+      this.close(new StreamError(refusal.condition, refusal.text))
+      return
+    }
     try {
       if (el.name === 'auth') await this.auth(el)
       else if (el.name === 'response' && this.scram != null) await this.response(el)
@@ -321,7 +352,7 @@ export class Connection {
       if (!(err instanceof SaslError)) throw err
       this.host.reject(`sasl-${err.condition}`)
       this.send(xml('failure', { xmlns: NS_SASL }, xml(err.condition), xml('text', {}, err.message)))
-      if (err.condition === 'not-authorized' && ++this.failures >= MAX_AUTH_FAILURES) this.close(new StreamError('not-authorized', `${MAX_AUTH_FAILURES} failed logins`))
+      if (this.attempts >= MAX_AUTH_FAILURES) this.close(new StreamError('not-authorized', 'too many failed logins'))
     }
   }
 
@@ -374,6 +405,7 @@ export class Connection {
     }
     this.handle = record.handle
     this.authed = true
+    this.host.loggedIn(this)
     clearTimeout(this.authTimer)
     this.send(xml('success', { xmlns: NS_SASL }, serverFinal?.toString('base64') ?? ''))
     // the client restarts the stream (RFC 6120 §6.4.6)
@@ -396,6 +428,13 @@ export class Connection {
     try {
       const handle = prep(username)
       if (!HANDLE_PATTERN.test(handle)) throw new StanzaError('not-acceptable', 'a username is 1–64 of a–z, 0–9, ".", "_", "-"')
+      const refusal = this.host.mayRegister(this)
+      if (refusal != null) {
+        // counted under its own reason, not again below
+        this.host.reject(refusal.reason)
+        this.send(errorReply(el, new StanzaError(refusal.condition, refusal.text), this.host.domain))
+        return
+      }
       await this.host.register(handle, password)
       this.send(xml('iq', { type: 'result', id: el.attrs.id }))
     } catch (err: any) {

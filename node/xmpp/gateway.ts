@@ -29,6 +29,7 @@ import { TcpTransport, type Transport } from './transport.js'
 import { WebSocketTransport, XMPP_SUBPROTOCOL } from './websocket.js'
 import { DEFAULT_XML_LIMITS, type XmlStreamLimits } from './xml-stream.js'
 import { LoadExchange, type GatewayLoad } from './load.js'
+import { SourceBudgets, sourceOf, type Refusal, type SourceBudgetsInit } from './budgets.js'
 
 const log = logger('chorus:xmpp')
 
@@ -36,7 +37,7 @@ const log = logger('chorus:xmpp')
 export const DECOY_SECRET_FILE = 'xmpp-decoy.key'
 
 /** Gateway settings (see `resolveXmppOptions` in config.ts for bounds and defaults). */
-export interface XmppGatewayOptions {
+export interface XmppGatewayOptions extends SourceBudgetsInit {
   host: string
   port: number
   domain: string
@@ -73,6 +74,8 @@ export interface XmppStats {
   accounts: number
   /** of `connections`, dropped streams waiting to be resumed (XEP-0198) */
   detached: number
+  /** of `connections`, those not logged in yet */
+  notLoggedIn: number
   stanzasIn: number
   stanzasOut: number
   rejected: Record<string, number>
@@ -100,12 +103,17 @@ export class XmppGateway implements ConnectionHost {
   private readonly streams = new Map<string, Connection>()
   private readonly expiries = new Map<Connection, NodeJS.Timeout>()
   private readonly buckets: TokenBuckets
+  /** what one source address, and everyone not logged in, may take */
+  private readonly budgets: SourceBudgets
+  /** each connection's source address, and whether it logged in */
+  private readonly sources = new Map<Connection, { source: string, loggedIn: boolean }>()
   readonly counts = { stanzasIn: 0, stanzasOut: 0, rejected: new Map<string, number>() }
 
   constructor (private readonly node: ChorusNode, private readonly o: XmppGatewayOptions) {
     this.limits = { ...DEFAULT_XML_LIMITS, ...o.limits }
     this.accounts = new MeshAccounts(() => node.replication)
     this.buckets = new TokenBuckets(o.stanzaRate, o.stanzaBurst, 100_000)
+    this.budgets = new SourceBudgets(o)
   }
 
   get domain (): string { return this.o.domain }
@@ -153,10 +161,11 @@ export class XmppGateway implements ConnectionHost {
     const webSockets = [...this.connections].filter((c) => c.transportKind === 'websocket').length
     const { stanzasIn, stanzasOut } = this.counts
     const detached = this.expiries.size
+    const notLoggedIn = this.budgets.notLoggedIn
     const rejected = Object.fromEntries(this.counts.rejected)
     const connections = this.connections.size
     const accounts = this.sessions.size
-    return { connections, webSockets, accounts, detached, stanzasIn, stanzasOut, rejected }
+    return { connections, webSockets, accounts, detached, notLoggedIn, stanzasIn, stanzasOut, rejected }
   }
 
   /**
@@ -179,15 +188,28 @@ export class XmppGateway implements ConnectionHost {
     this.accept(new TcpTransport(socket, this.o.domain, this.limits))
   }
 
-  /** A new connection on either transport; one past `maxConnections` (both counted) gets a stream error. */
+  /**
+   * A new connection on either transport. One past its source address's budgets or past the connections
+   * not logged in gets a stream error (budgets.ts); one past `maxConnections` (both transports counted) is
+   * sent elsewhere or gets a stream error.
+   */
   private accept (transport: Transport): void {
     if (!this.running) {
       this.reject('xmpp-not-running')
       new Connection(transport, this, this.o.authTimeoutMs).close(new StreamError('system-shutdown', 'the gateway is not running'))
       return
     }
+    const source = sourceOf(transport.remote)
+    const refusal = this.connections.size < this.o.maxConnections ? this.budgets.connect(source) : undefined
+    if (refusal != null) {
+      this.reject(refusal.reason)
+      new Connection(transport, this, this.o.authTimeoutMs).close(new StreamError(refusal.condition, refusal.text))
+      return
+    }
     if (this.connections.size < this.o.maxConnections) {
-      this.connections.add(new Connection(transport, this, this.o.authTimeoutMs))
+      const conn = new Connection(transport, this, this.o.authTimeoutMs)
+      this.sources.set(conn, { source, loggedIn: false })
+      this.connections.add(conn)
       return
     }
     // full: a TCP client is sent to a gateway with room (the transport reads nothing until the connection starts it)
@@ -298,6 +320,7 @@ export class XmppGateway implements ConnectionHost {
     clearTimeout(this.expiries.get(old))
     this.expiries.delete(old)
     this.connections.delete(old)
+    this.release(old)
     let again: Element[]
     try {
       again = (old.sm as SmState).resumeFrom(h)
@@ -313,6 +336,7 @@ export class XmppGateway implements ConnectionHost {
 
   closed (conn: Connection, why: string): void {
     this.connections.delete(conn)
+    this.release(conn)
     if (conn.sm != null && this.streams.get(conn.sm.id) === conn) this.streams.delete(conn.sm.id)
     clearTimeout(this.expiries.get(conn))
     this.expiries.delete(conn)
@@ -352,6 +376,29 @@ export class XmppGateway implements ConnectionHost {
 
   admit (conn: Connection): boolean {
     return this.buckets.take(conn.id)
+  }
+
+  mayLogin (conn: Connection): Refusal | undefined {
+    return this.budgets.login(sourceOf(conn.remote))
+  }
+
+  mayRegister (conn: Connection): Refusal | undefined {
+    return this.budgets.register(sourceOf(conn.remote))
+  }
+
+  loggedIn (conn: Connection): void {
+    const s = this.sources.get(conn)
+    if (s == null || s.loggedIn) return
+    s.loggedIn = true
+    this.budgets.loggedIn(s.source)
+  }
+
+  /** A connection is gone (closed, or its stream taken over): its source address's budgets get it back. */
+  private release (conn: Connection): void {
+    const s = this.sources.get(conn)
+    if (s == null) return
+    this.sources.delete(conn)
+    this.budgets.disconnect(s.source, s.loggedIn)
   }
 
   sent (): void { this.counts.stanzasOut++ }

@@ -9,6 +9,7 @@ export function registerXmppMetrics (registry: Registry, stats: () => XmppStats 
     void new Gauge({ name, help, registers: [registry], collect () { const s = stats(); if (s != null) this.set(read(s)) } })
   }
   gauge('chorus_xmpp_connections', 'Jabber client connections open on this gateway', (s) => s.connections)
+  gauge('chorus_xmpp_connections_not_logged_in', 'Of those, connections not logged in yet', (s) => s.notLoggedIn)
   gauge('chorus_xmpp_streams_detached', 'Of those, dropped streams waiting to be resumed (XEP-0198)', (s) => s.detached)
   gauge('chorus_xmpp_accounts', 'Accounts with a session open on this gateway', (s) => s.accounts)
   void new Gauge({

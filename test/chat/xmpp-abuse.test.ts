@@ -14,6 +14,7 @@ import { DOMAIN, PASSWORD, RawXmpp, chatFrom, jabber, trustSelfSigned, type Jabb
 import { scaled, waitFor } from '../helpers/wait.js'
 
 const NS_SASL = 'urn:ietf:params:xml:ns:xmpp-sasl'
+const NS_REGISTER = 'jabber:iq:register'
 /** what the test gateway allows a detached stream to hold unacknowledged */
 const MAX_UNACKED = 20
 
@@ -22,7 +23,11 @@ const plain = (user: string, password: string): string =>
   `<auth xmlns='${NS_SASL}' mechanism='PLAIN'>${base64(`\u0000${user}\u0000${password}`)}</auth>`
 const scramFirst = (user: string, nonce: string): string =>
   `<auth xmlns='${NS_SASL}' mechanism='SCRAM-SHA-256'>${base64(`n,,n=${user},r=${nonce}`)}</auth>`
-
+const STREAM_ERROR = (condition: string): RegExp =>
+  new RegExp(`<stream:error><${condition} xmlns="urn:ietf:params:xml:ns:xmpp-streams"/>`)
+const register = (id: string, user: string): string =>
+  `<iq type='set' id='${id}'><query xmlns='${NS_REGISTER}'><username>${user}</username>` +
+  `<password>${PASSWORD}</password></query></iq>`
 
 describe('XMPP gateway: abuse before login (raw sockets against a real gateway)', function () {
   this.timeout(scaled(180_000))
@@ -34,8 +39,8 @@ describe('XMPP gateway: abuse before login (raw sockets against a real gateway)'
   const clients: JabberClient[] = []
   const raws: RawXmpp[] = []
 
-  const raw = async (): Promise<RawXmpp> => {
-    const r = await RawXmpp.open(gw)
+  const raw = async (localAddress?: string): Promise<RawXmpp> => {
+    const r = await RawXmpp.open(gw, localAddress)
     raws.push(r)
     return r
   }
@@ -84,6 +89,62 @@ describe('XMPP gateway: abuse before login (raw sockets against a real gateway)'
     assert.doesNotMatch(r.received, /<success/, 'the injected <auth> logged in over TLS')
     assert.match(r.received, /<mechanism>PLAIN<\/mechanism>/, 'the stream over TLS starts before login')
     await waitFor('the discarded input to be counted', () => rejected('starttls-injection') >= 1)
+  })
+
+  it('hundreds of sockets from one address: past its budget each is refused; other addresses are served', async () => {
+    const sockets = await Promise.all(Array.from({ length: 200 }, async () => await raw()))
+    for (const s of sockets) s.send(`<?xml version='1.0'?><stream:stream to='${DOMAIN}' xmlns='jabber:client' ` +
+      "xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>")
+    const served = (s: RawXmpp): boolean => /<\/stream:features>/.test(s.received)
+    const refused = (s: RawXmpp): boolean => STREAM_ERROR('policy-violation').test(s.received)
+    await waitFor('every socket to be served or refused', () => sockets.every((s) => served(s) || refused(s)))
+    const n = sockets.filter(served).length
+    assert.ok(n <= 10, `${n} of 200 connections from one address were served before login`)
+    assert.equal(sockets.filter(refused).length, 200 - n)
+    assert.ok(rejected('xmpp-pre-login-address-limit') >= 200 - n, 'each refusal is counted')
+    // another address (127.0.0.2 is loopback too) is served meanwhile
+    const other = await raw('127.0.0.2')
+    await other.header()
+    for (const s of sockets) s.destroy()
+    await waitFor('the refused and closed sockets to be released', () => gateway.gateway?.stats().connections === 1)
+  })
+
+  it('a registration loop from one address is throttled (policy-violation) and counted', async () => {
+    const r = await secure()
+    const answers: string[] = []
+    for (let i = 1; i <= 12; i++) {
+      r.send(register(`r${i}`, `loop${i}`))
+      const answer = new RegExp(`<iq [^>]*id="r${i}"[^>]*(/>|>.*?</iq>)`, 's')
+      const m = await r.until(`the answer to registration ${i}`, answer)
+      answers.push(m[0])
+    }
+    const done = answers.filter((a) => /type="result"/.test(a)).length
+    assert.ok(done < 12, `all ${done} registrations from one address were served`)
+    const refused = answers.slice(done)
+    const policy = /<policy-violation xmlns="urn:ietf:params:xml:ns:xmpp-stanzas"\/>/
+    assert.ok(refused.every((a) => policy.test(a)), refused.join('\n'))
+    assert.ok(rejected('register-throttled-address') >= 12 - done)
+  })
+
+  it('repeated <auth> on one connection counts as failed logins: past three the stream ends', async () => {
+    const r = await secure()
+    for (let i = 1; i <= 5 && !r.closed; i++) {
+      r.send(scramFirst('alice', `nonce${i}`))
+      const answers = new RegExp(`(<(challenge|stream:error)[ >].*){${i}}`, 's')
+      await r.until(`an answer to <auth> ${i}`, answers).catch(() => {})
+    }
+    await r.until('a not-authorized stream error', STREAM_ERROR('not-authorized'))
+    await r.closedByServer()
+    assert.ok((r.received.match(/<challenge /g) ?? []).length <= 3, 'at most three login attempts were served')
+  })
+
+  it('element after element before login is bounded per connection (policy-violation)', async () => {
+    const r = await secure()
+    for (let i = 1; i <= 40; i++) r.send(`<iq type='get' id='g${i}'><query xmlns='${NS_REGISTER}'/></iq>`)
+    await r.until('a policy-violation stream error', STREAM_ERROR('policy-violation'))
+    await r.closedByServer()
+    const answered = (r.received.match(/<iq /g) ?? []).length
+    assert.ok(answered < 32, `${answered} registration forms served on one connection before login`)
   })
 
   it('the decoy salt of an unknown account cannot be computed by a stranger, and is stable', async () => {
