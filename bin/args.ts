@@ -49,6 +49,13 @@ export interface FileConfig {
   xmppAllowPlaintext?: boolean
   xmppMaxConnections?: number
   xmppAdvertise?: string
+  xmppMaxPerAddress?: number
+  xmppMaxPreLogin?: number
+  xmppMaxPreLoginPerAddress?: number
+  xmppLoginsPerAddress?: number
+  xmppRegistrationsPerAddress?: number
+  xmppRegistrationsPerMinute?: number
+  xmppMaxUnacked?: number
 }
 
 /** The settings, in the order `--help` lists them. */
@@ -71,6 +78,23 @@ export const SETTINGS: Setting[] = [
   { flag: 'xmpp-allow-plaintext', env: 'CHORUS_XMPP_ALLOW_PLAINTEXT', key: 'xmppAllowPlaintext', boolean: true, help: 'let XMPP clients log in without STARTTLS (loopback tests only)' },
   { flag: 'xmpp-advertise', env: 'CHORUS_XMPP_ADVERTISE', key: 'xmppAdvertise', help: 'HOST:PORT full gateways send Jabber clients to when this one has room (default: the --xmpp address unless 0.0.0.0)' },
   { flag: 'xmpp-max-connections', env: 'CHORUS_XMPP_MAX_CONNECTIONS', key: 'xmppMaxConnections', help: 'XMPP connections served at once (1-1000000, default 10000)' },
+  { flag: 'xmpp-max-per-address', env: 'CHORUS_XMPP_MAX_PER_ADDRESS', key: 'xmppMaxPerAddress',
+    help: 'XMPP connections from one IPv4 address or IPv6 /64 (1-1000000, default 100)' },
+  { flag: 'xmpp-max-pre-login', env: 'CHORUS_XMPP_MAX_PRE_LOGIN', key: 'xmppMaxPreLogin',
+    help: 'XMPP connections not logged in yet (1-1000000, default 1000)' },
+  { flag: 'xmpp-max-pre-login-per-address', env: 'CHORUS_XMPP_MAX_PRE_LOGIN_PER_ADDRESS',
+    key: 'xmppMaxPreLoginPerAddress',
+    help: 'of those, from one address (1-1000000, default 10)' },
+  { flag: 'xmpp-logins-per-address', env: 'CHORUS_XMPP_LOGINS_PER_ADDRESS', key: 'xmppLoginsPerAddress',
+    help: 'XMPP login attempts per address per minute (1-1000000, default 60)' },
+  { flag: 'xmpp-registrations-per-address', env: 'CHORUS_XMPP_REGISTRATIONS_PER_ADDRESS',
+    key: 'xmppRegistrationsPerAddress',
+    help: 'in-band registrations per address per hour (1-1000000, default 10)' },
+  { flag: 'xmpp-registrations-per-minute', env: 'CHORUS_XMPP_REGISTRATIONS_PER_MINUTE',
+    key: 'xmppRegistrationsPerMinute',
+    help: 'in-band registrations on this gateway per minute (1-1000000, default 30)' },
+  { flag: 'xmpp-max-unacked', env: 'CHORUS_XMPP_MAX_UNACKED', key: 'xmppMaxUnacked',
+    help: 'stanzas a stream-management stream keeps unacknowledged, connected or not (10-1000000, default 5000)' },
   { flag: 'probe-interval', env: 'CHORUS_PROBE_INTERVAL', key: 'probeInterval', help: 'ms between membership probes (50-60000, default 1000)' },
   { flag: 'suspicion-timeout', env: 'CHORUS_SUSPICION_TIMEOUT', key: 'suspicionTimeout', help: 'ms a silent peer stays suspect before it leaves the view (100-600000, default 4000)' },
   { flag: 'sender-rate', env: 'CHORUS_SENDER_RATE', key: 'senderRate', help: 'envelopes a second one sender may store through this server, sustained (1-1000000, default 100)' },
@@ -156,14 +180,30 @@ function toNodeOptions (m: Record<string, unknown>): ChorusNodeOptions {
     if (m.xmppCert != null) opts.xmpp.cert = readPem('--xmpp-cert', String(m.xmppCert))
     if (m.xmppKey != null) opts.xmpp.key = readPem('--xmpp-key', String(m.xmppKey))
     if (m.xmppMaxConnections != null) opts.xmpp.maxConnections = integer('--xmpp-max-connections', m.xmppMaxConnections, 1, 1_000_000)
+    for (const [k, flag, option, min] of XMPP_BUDGETS) {
+      if (m[k] != null) opts.xmpp[option] = integer(`--${flag}`, m[k], min, 1_000_000)
+    }
     if (m.xmppAdvertise != null) { hostPort('--xmpp-advertise', m.xmppAdvertise); opts.xmpp.advertise = String(m.xmppAdvertise) }
   } else {
-    for (const [k, flag] of [['xmppDomain', 'xmpp-domain'], ['xmppCert', 'xmpp-cert'], ['xmppKey', 'xmpp-key'], ['xmppMaxConnections', 'xmpp-max-connections'], ['xmppAdvertise', 'xmpp-advertise']] as const) {
+    const gatewayOnly = [['xmppDomain', 'xmpp-domain'], ['xmppCert', 'xmpp-cert'], ['xmppKey', 'xmpp-key'],
+      ['xmppMaxConnections', 'xmpp-max-connections'], ['xmppAdvertise', 'xmpp-advertise'], ...XMPP_BUDGETS] as const
+    for (const [k, flag] of gatewayOnly) {
       if (m[k] != null) throw new InvalidOptionError(`--${flag}`, 'belongs to the XMPP gateway: give --xmpp HOST:PORT too')
     }
   }
   return opts
 }
+
+/** The gateway's budgets: file key, flag, `xmpp` option, least value (config.ts checks them again). */
+const XMPP_BUDGETS = [
+  ['xmppMaxPerAddress', 'xmpp-max-per-address', 'maxConnectionsPerAddress', 1],
+  ['xmppMaxPreLogin', 'xmpp-max-pre-login', 'maxPreLogin', 1],
+  ['xmppMaxPreLoginPerAddress', 'xmpp-max-pre-login-per-address', 'maxPreLoginPerAddress', 1],
+  ['xmppLoginsPerAddress', 'xmpp-logins-per-address', 'loginsPerAddress', 1],
+  ['xmppRegistrationsPerAddress', 'xmpp-registrations-per-address', 'registrationsPerAddress', 1],
+  ['xmppRegistrationsPerMinute', 'xmpp-registrations-per-minute', 'registrationsPerMinute', 1],
+  ['xmppMaxUnacked', 'xmpp-max-unacked', 'maxUnacked', 10]
+] as const
 
 /** A boolean setting: a flag is true; the environment and the file say true/false (or 1/0). */
 function bool (name: string, v: unknown): boolean {

@@ -17,6 +17,8 @@ import {
 import { DataDirError, InvalidOptionError } from './errors.js'
 import type { MembershipInit } from './membership/index.js'
 import type { XmppGatewayOptions } from './xmpp/gateway.js'
+import { DEFAULT_MAX_UNACKED } from './xmpp/stream-management.js'
+import * as budgets from './xmpp/budgets.js'
 
 /** The XMPP domain when none is given. */
 export const DEFAULT_XMPP_DOMAIN = 'chorus.localhost'
@@ -89,6 +91,20 @@ export interface XmppOptions {
   lingerMs?: number
   /** seconds a dropped stream with stream management (XEP-0198) may be resumed in @default 120 */
   resumeSeconds?: number
+  /** stanzas a stream-management stream keeps unacknowledged, attached or detached; past it it ends @default 5000 */
+  maxUnacked?: number
+  /** connections from one source address (an IPv4 address or an IPv6 /64) @default 100 */
+  maxConnectionsPerAddress?: number
+  /** connections not logged in yet, on the whole gateway @default 1000 */
+  maxPreLogin?: number
+  /** connections not logged in yet from one source address @default 10 */
+  maxPreLoginPerAddress?: number
+  /** login attempts (`<auth>`) per source address per minute @default 60 */
+  loginsPerAddress?: number
+  /** in-band registrations per source address per hour @default 10 */
+  registrationsPerAddress?: number
+  /** in-band registrations on the whole gateway per minute @default 30 */
+  registrationsPerMinute?: number
   /** `HOST:PORT` other gateways redirect clients to (see-other-host) when this one has room @default the bound address, unless a wildcard */
   advertise?: string
 }
@@ -155,7 +171,11 @@ function admission (role: Role, mesh: unknown, certificate: unknown): { mesh?: s
 
 /** The XMPP domain's shape: DNS labels (RFC 7622 domainpart, ASCII only here). */
 const XMPP_DOMAIN = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/
-const XMPP_KEYS = new Set(['listen', 'domain', 'allowPlaintext', 'cert', 'key', 'maxConnections', 'stanzaRate', 'stanzaBurst', 'maxStanzaBytes', 'authTimeoutMs', 'lingerMs', 'resumeSeconds', 'advertise'])
+const XMPP_KEYS = new Set([
+  'listen', 'domain', 'allowPlaintext', 'cert', 'key', 'maxConnections', 'stanzaRate', 'stanzaBurst', 'maxStanzaBytes',
+  'authTimeoutMs', 'lingerMs', 'resumeSeconds', 'advertise', 'maxUnacked', 'maxConnectionsPerAddress', 'maxPreLogin',
+  'maxPreLoginPerAddress', 'loginsPerAddress', 'registrationsPerAddress', 'registrationsPerMinute'
+])
 
 function xmppOptions (role: Role, x: unknown): XmppGatewayOptions {
   if (x == null || typeof x !== 'object') throw new InvalidOptionError('xmpp', 'must be an object with at least `listen`')
@@ -183,8 +203,24 @@ function xmppOptions (role: Role, x: unknown): XmppGatewayOptions {
     authTimeoutMs: integer('xmpp.authTimeoutMs', o.authTimeoutMs ?? 60_000, 100, 3_600_000),
     lingerMs: integer('xmpp.lingerMs', o.lingerMs ?? 60_000, 0, 86_400_000),
     resumeSeconds: integer('xmpp.resumeSeconds', o.resumeSeconds ?? 120, 1, 3600),
+    maxUnacked: integer('xmpp.maxUnacked', o.maxUnacked ?? DEFAULT_MAX_UNACKED, 10, 1_000_000),
+    ...xmppBudgets(o),
     advertise: o.advertise == null ? undefined : advertised(o.advertise),
     limits: { maxStanzaBytes: integer('xmpp.maxStanzaBytes', o.maxStanzaBytes ?? 256 * 1024, 1024, 16 * 1024 * 1024) }
+  }
+}
+
+/** The gateway's budgets before login and per source address (xmpp/budgets.ts). */
+function xmppBudgets (o: XmppOptions): budgets.SourceBudgetsInit {
+  const budget = (k: keyof budgets.SourceBudgetsInit, dflt: number): number =>
+    integer(`xmpp.${k}`, o[k] ?? dflt, 1, 1_000_000)
+  return {
+    maxConnectionsPerAddress: budget('maxConnectionsPerAddress', budgets.DEFAULT_MAX_CONNECTIONS_PER_ADDRESS),
+    maxPreLogin: budget('maxPreLogin', budgets.DEFAULT_MAX_PRE_LOGIN),
+    maxPreLoginPerAddress: budget('maxPreLoginPerAddress', budgets.DEFAULT_MAX_PRE_LOGIN_PER_ADDRESS),
+    loginsPerAddress: budget('loginsPerAddress', budgets.DEFAULT_LOGINS_PER_ADDRESS),
+    registrationsPerAddress: budget('registrationsPerAddress', budgets.DEFAULT_REGISTRATIONS_PER_ADDRESS),
+    registrationsPerMinute: budget('registrationsPerMinute', budgets.DEFAULT_REGISTRATIONS_PER_MINUTE)
   }
 }
 

@@ -15,6 +15,15 @@ export const XMPP_DOMAIN = 'chorus.localhost'
 /** Stanzas a second one gateway connection may send: lifted, so that the gateway's flood guard is not measured. */
 const GATEWAY_STANZA_RATE = 1_000_000
 const GATEWAY_STANZA_BURST = 10_000_000
+/** Every client of the benchmark comes from 127.0.0.1, and registers and logs in at once: no per-address budgets. */
+const GATEWAY_UNBOUNDED_SOURCES = {
+  maxConnectionsPerAddress: 1_000_000,
+  maxPreLogin: 1_000_000,
+  maxPreLoginPerAddress: 1_000_000,
+  loginsPerAddress: 1_000_000,
+  registrationsPerAddress: 1_000_000,
+  registrationsPerMinute: 1_000_000
+}
 /**
  * ms a gateway keeps an account's session open after its last resource left. Registering logs each
  * account in once; its session must be closed again before the memory reading that precedes the logins.
@@ -50,7 +59,10 @@ export async function startChorusTarget (pool: AgentPool, servers: number, progr
     // one gateway writes for every account on it: the per-sender limits would cap the whole gateway
     replication: UNLIMITED,
     relay: UNLIMITED,
-    xmpp: { listen: '127.0.0.1:0', domain: XMPP_DOMAIN, allowPlaintext: true, stanzaRate: GATEWAY_STANZA_RATE, stanzaBurst: GATEWAY_STANZA_BURST, lingerMs: GATEWAY_LINGER_MS }
+    xmpp: {
+      listen: '127.0.0.1:0', domain: XMPP_DOMAIN, allowPlaintext: true, stanzaRate: GATEWAY_STANZA_RATE,
+      stanzaBurst: GATEWAY_STANZA_BURST, lingerMs: GATEWAY_LINGER_MS, ...GATEWAY_UNBOUNDED_SOURCES
+    }
   }).catch(async (err: Error) => {
     await stopAgents(pool.agents.slice(forkedBefore))
     throw err

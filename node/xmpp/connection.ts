@@ -12,11 +12,15 @@ import type { SecureContext } from 'node:tls'
 import xml, { type Element } from '@xmpp/xml'
 import { HANDLE_PATTERN } from '../../protocol/handle.js'
 import { errorReply, NS_STANZA_ERRORS as NS_STANZAS, StanzaError, StreamError } from './errors.js'
-import { MAX_UNACKED, NS_SM, SmState } from './stream-management.js'
-import { MECHANISMS, parsePlain, SaslError, ScramServer, clientKeyFor, prep, type ScramHash, type ScramMechanism } from './sasl.js'
+import { NS_SM, SmState } from './stream-management.js'
+import {
+  MECHANISMS, parsePlain, SaslError, ScramServer, clientKeyFor, prep,
+  type ScramCredential, type ScramHash, type ScramMechanism
+} from './sasl.js'
 import type { Transport } from './transport.js'
 import type { XmlStreamLimits } from './xml-stream.js'
 import type { AccountRecord } from './accounts.js'
+import type { Refusal } from './budgets.js'
 
 export { NS_CLIENT, NS_STREAMS } from './transport.js'
 export const NS_TLS = 'urn:ietf:params:xml:ns:xmpp-tls'
@@ -26,8 +30,14 @@ export const NS_SESSION = 'urn:ietf:params:xml:ns:xmpp-session'
 export const NS_REGISTER = 'jabber:iq:register'
 export const NS_REGISTER_FEATURE = 'http://jabber.org/features/iq-register'
 
-/** SASL failures a connection takes before it is closed (RFC 6120 §6.4.5: between 2 and 5). */
+/**
+ * SASL attempts (`<auth>`, whatever became of it) a connection takes; the last failing, or one more
+ * `<auth>`, ends the stream (RFC 6120 §6.4.5: between 2 and 5 failures).
+ */
 export const MAX_AUTH_FAILURES = 3
+
+/** Elements a connection may send before it has logged in (a login with STARTTLS and registration takes 6). */
+export const MAX_PRE_LOGIN_ELEMENTS = 32
 
 /** What a connection asks of its gateway. */
 export interface ConnectionHost {
@@ -37,6 +47,8 @@ export interface ConnectionHost {
   /** the TLS context for STARTTLS (absent: STARTTLS is not offered) */
   tls: () => SecureContext | undefined
   account: (handle: string) => Promise<AccountRecord | undefined>
+  /** the stand-in credential of an account that does not exist (stable per handle, not computable outside) */
+  decoy: (hash: ScramHash, handle: string) => ScramCredential
   /** XEP-0077: create `handle` mesh-wide; throws StanzaError on a taken handle or bad input */
   register: (handle: string, password: string) => Promise<void>
   /** a login succeeded: open the user's session with the key the login proved */
@@ -49,6 +61,8 @@ export interface ConnectionHost {
   closed: (conn: Connection, why: string) => void
   /** XEP-0198: seconds a dropped stream may be resumed in */
   readonly resumeSeconds: number
+  /** XEP-0198: stanzas a stream keeps unacknowledged; past it the stream ends */
+  readonly maxUnacked: number
   /** the connection enabled resumable stream management */
   resumable: (conn: Connection) => void
   /** the connection dropped with a resumable stream: keep its resource until it resumes or expires */
@@ -57,6 +71,12 @@ export interface ConnectionHost {
   resume: (conn: Connection, previd: string, h: number) => { resource: string, sm: SmState, again: Element[] } | undefined
   /** a rejected input, for the operator's counters */
   reject: (reason: string) => void
+  /** an `<auth>` may be tried now (its source address's budget): undefined, or why not */
+  mayLogin: (conn: Connection) => Refusal | undefined
+  /** a registration may be tried now (its source address's and the gateway's budgets): undefined, or why not */
+  mayRegister: (conn: Connection) => Refusal | undefined
+  /** the connection logged in (it no longer counts among those logging in) */
+  loggedIn: (conn: Connection) => void
   /** a stanza may pass (token bucket per connection) */
   admit: (conn: Connection) => boolean
 }
@@ -75,21 +95,47 @@ export class Connection {
   sm?: SmState
   private phase: Phase = 'open'
   private authed = false
-  private failures = 0
+  /** `<auth>` elements taken */
+  private attempts = 0
+  /** elements taken before login */
+  private preLogin = 0
   private scram?: { server: ScramServer, record?: AccountRecord, handle: string }
   private queue: Promise<void> = Promise.resolve()
   private authTimer?: NodeJS.Timeout
+  /** the plaintext stream's generation: STARTTLS ends it, and what it still had queued is dropped */
+  private plaintext = 0
+  private injected = false
 
   constructor (private readonly transport: Transport, private readonly host: ConnectionHost, authTimeoutMs: number) {
     transport.start({
       open: (attrs) => { this.opened(attrs) },
-      element: (el) => { this.queue = this.queue.then(async () => { await this.element(el) }).catch((err: Error) => { this.fail(new StreamError('internal-server-error', err.message)) }) },
+      element: (el) => { this.queued(el) },
       close: () => { this.close() },
       error: (err) => { this.fail(err) },
       gone: () => { this.gone() }
     })
     this.authTimer = setTimeout(() => { this.fail(new StreamError('connection-timeout', 'no login in time')) }, authTimeoutMs)
     this.authTimer.unref()
+  }
+
+  /**
+   * Elements are handled one at a time, in order. Those read before STARTTLS's `<proceed/>` and queued
+   * behind `<starttls/>` belong to the plaintext stream: they are dropped, never run over TLS (what a man
+   * in the middle adds to the client's `<starttls/>`, CVE-2011-0411).
+   */
+  private queued (el: Element): void {
+    const plaintext = this.plaintext
+    this.queue = this.queue.then(async () => {
+      if (plaintext !== this.plaintext) { this.dropped(); return }
+      await this.element(el)
+    }).catch((err: Error) => { this.fail(new StreamError('internal-server-error', err.message)) })
+  }
+
+  /** Counted once per connection: input that came in plaintext behind `<starttls/>`, dropped. */
+  private dropped (): void {
+    if (this.injected) return
+    this.injected = true
+    this.host.reject('starttls-injection')
   }
 
   get jid (): string { return `${this.handle ?? ''}@${this.host.domain}/${this.resource ?? ''}` }
@@ -105,15 +151,22 @@ export class Connection {
 
   /**
    * Send a stanza (or any element) to the client. With stream management, stanzas are kept until the
-   * client acknowledges them, and queue while the connection is detached.
+   * client acknowledges them, and queue while the connection is detached; past `maxUnacked` either way
+   * the stream ends (a detached one as if it expired: what it held goes to the account's next resource).
    */
   send (el: Element | string): void {
     if (this.phase === 'closed') return
     const ask = this.sm != null && typeof el !== 'string' && STANZAS.has(el.name) ? this.sm.outbound(el) : undefined
-    if (this.phase === 'detached') return
+    const overfull = this.sm != null && this.sm.pending > this.host.maxUnacked
+    if (this.phase === 'detached') {
+      if (!overfull) return
+      this.host.reject('stream-policy-violation-detached')
+      this.close()
+      return
+    }
     this.transport.send(el)
     if (ask != null) this.transport.send(ask)
-    if (this.sm != null && this.sm.pending > MAX_UNACKED) this.fail(new StreamError('policy-violation', `more than ${MAX_UNACKED} stanzas unacknowledged`))
+    if (overfull) this.fail(new StreamError('policy-violation', `more than ${this.host.maxUnacked} unacknowledged`))
   }
 
   /** A resumed stream takes over this one's resource and stream state; this one ends quietly. */
@@ -197,6 +250,10 @@ export class Connection {
 
   private async element (el: Element): Promise<void> {
     if (this.phase === 'closed') return
+    if (!this.authed && ++this.preLogin > MAX_PRE_LOGIN_ELEMENTS) {
+      this.fail(new StreamError('policy-violation', `more than ${MAX_PRE_LOGIN_ELEMENTS} elements before logging in`))
+      return
+    }
     if (el.name === 'starttls' && el.attrs.xmlns === NS_TLS) { this.startTls(); return }
     const mayAuth = this.transport.secure || this.host.allowPlaintext
     if (this.phase === 'auth' && !mayAuth) {
@@ -269,10 +326,22 @@ export class Connection {
       return
     }
     this.send(xml('proceed', { xmlns: NS_TLS }))
+    this.plaintext++
     this.transport.startTls(ctx)
   }
 
   private async sasl (el: Element): Promise<void> {
+    if (el.name === 'auth' && ++this.attempts > MAX_AUTH_FAILURES) {
+      // one more attempt after the last allowed one (an exchange left unfinished counts as failed)
+      this.fail(new StreamError('not-authorized', `${MAX_AUTH_FAILURES} login attempts`))
+      return
+    }
+    const refusal = el.name === 'auth' ? this.host.mayLogin(this) : undefined
+    if (refusal != null) {
+      this.host.reject(refusal.reason)
+      this.close(new StreamError(refusal.condition, refusal.text))
+      return
+    }
     try {
       if (el.name === 'auth') await this.auth(el)
       else if (el.name === 'response' && this.scram != null) await this.response(el)
@@ -283,7 +352,7 @@ export class Connection {
       if (!(err instanceof SaslError)) throw err
       this.host.reject(`sasl-${err.condition}`)
       this.send(xml('failure', { xmlns: NS_SASL }, xml(err.condition), xml('text', {}, err.message)))
-      if (err.condition === 'not-authorized' && ++this.failures >= MAX_AUTH_FAILURES) this.close(new StreamError('not-authorized', `${MAX_AUTH_FAILURES} failed logins`))
+      if (this.attempts >= MAX_AUTH_FAILURES) this.close(new StreamError('not-authorized', 'too many failed logins'))
     }
   }
 
@@ -296,7 +365,8 @@ export class Connection {
       const handle = prep(username)
       if (authzid !== '' && authzid !== handle && authzid !== `${handle}@${this.host.domain}`) throw new SaslError('not-authorized', 'acting as another user is not allowed')
       const record = await this.lookup(handle)
-      const clientKey = record == null ? undefined : clientKeyFor(record.scram.sha256, 'sha256', password)
+      // the same PBKDF2 work whether the account exists or not: the time taken tells nothing
+      const clientKey = clientKeyFor(record?.scram.sha256 ?? this.host.decoy('sha256', handle), 'sha256', password)
       if (record == null || clientKey == null) throw new SaslError('not-authorized', 'wrong username or password')
       await this.succeed(record, 'sha256', clientKey, undefined)
       return
@@ -307,7 +377,8 @@ export class Connection {
     const handle = prep(server.username(payload))
     const record = await this.lookup(handle)
     this.scram = { server, record, handle }
-    this.send(xml('challenge', { xmlns: NS_SASL }, server.challenge(record?.scram[hash]).toString('base64')))
+    const cred = record?.scram[hash] ?? this.host.decoy(hash, handle)
+    this.send(xml('challenge', { xmlns: NS_SASL }, server.challenge(cred).toString('base64')))
   }
 
   /** The account, from the mesh; owners that cannot be reached are a temporary failure, not a wrong password. */
@@ -335,6 +406,7 @@ export class Connection {
     }
     this.handle = record.handle
     this.authed = true
+    this.host.loggedIn(this)
     clearTimeout(this.authTimer)
     this.send(xml('success', { xmlns: NS_SASL }, serverFinal?.toString('base64') ?? ''))
     // the client restarts the stream (RFC 6120 §6.4.6)
@@ -357,6 +429,13 @@ export class Connection {
     try {
       const handle = prep(username)
       if (!HANDLE_PATTERN.test(handle)) throw new StanzaError('not-acceptable', 'a username is 1–64 of a–z, 0–9, ".", "_", "-"')
+      const refusal = this.host.mayRegister(this)
+      if (refusal != null) {
+        // counted under its own reason, not again below
+        this.host.reject(refusal.reason)
+        this.send(errorReply(el, new StanzaError(refusal.condition, refusal.text), this.host.domain))
+        return
+      }
       await this.host.register(handle, password)
       this.send(xml('iq', { type: 'result', id: el.attrs.id }))
     } catch (err: any) {

@@ -6,6 +6,9 @@
  * stanzas onto the session's calls and its events back onto stanzas (router.ts).
  */
 
+import { randomBytes } from 'node:crypto'
+import { readFileSync, writeFileSync, existsSync } from 'node:fs'
+import { join } from 'node:path'
 import { createServer, type Server, type Socket } from 'node:net'
 import type { SecureContext } from 'node:tls'
 import { logger } from '@libp2p/logger'
@@ -13,13 +16,14 @@ import type { Element } from '@xmpp/xml'
 import type { WebSocket } from 'ws'
 import type { ChorusNode } from '../chorus-node.js'
 import type { IdentityKey } from '../../protocol/envelope.js'
+import { DataDirError } from '../errors.js'
 import { HandleTakenError } from '../replication/errors.js'
 import { TokenBuckets } from '../rate-limit.js'
 import { AccountError, MeshAccounts, openIdentity, sealIdentity, unwrapAccountKey, type AccountRecord } from './accounts.js'
 import { Connection, type ConnectionHost } from './connection.js'
 import { StanzaError, StreamError } from './errors.js'
 import { AccountSession } from './router.js'
-import { SaslError, type ScramHash } from './sasl.js'
+import { DECOY_SECRET_BYTES, Decoys, SaslError, type ScramCredential, type ScramHash } from './sasl.js'
 import type { SmState } from './stream-management.js'
 import { TcpTransport, type Transport } from './transport.js'
 import { WebSocketTransport, XMPP_SUBPROTOCOL } from './websocket.js'
@@ -27,11 +31,15 @@ import { DEFAULT_XML_LIMITS, type XmlStreamLimits } from './xml-stream.js'
 import { LoadExchange, type GatewayLoad } from './load.js'
 import { gatewayCertificate, type GatewayCertificate } from './certificate.js'
 import { GatewayChecks } from './gateway-check.js'
+import { SourceBudgets, sourceOf, type Refusal, type SourceBudgetsInit } from './budgets.js'
 
 const log = logger('chorus:xmpp')
 
+/** The file in the data dir that holds the secret decoy credentials are keyed by (sasl.ts `Decoys`). */
+export const DECOY_SECRET_FILE = 'xmpp-decoy.key'
+
 /** Gateway settings (see `resolveXmppOptions` in config.ts for bounds and defaults). */
-export interface XmppGatewayOptions {
+export interface XmppGatewayOptions extends SourceBudgetsInit {
   host: string
   port: number
   domain: string
@@ -51,6 +59,8 @@ export interface XmppGatewayOptions {
   lingerMs: number
   /** seconds a dropped stream with stream management may be resumed in (XEP-0198) */
   resumeSeconds: number
+  /** stanzas a stream-management stream keeps unacknowledged, attached or detached (XEP-0198) */
+  maxUnacked: number
   /** `host:port` other gateways send clients to when this one has room (default: the bound address, unless it is a wildcard) */
   advertise?: string
 }
@@ -67,6 +77,10 @@ export interface XmppStats {
   /** of `connections`, those over a WebSocket */
   webSockets: number
   accounts: number
+  /** of `connections`, dropped streams waiting to be resumed (XEP-0198) */
+  detached: number
+  /** of `connections`, those not logged in yet */
+  notLoggedIn: number
   stanzasIn: number
   stanzasOut: number
   rejected: Record<string, number>
@@ -79,6 +93,8 @@ export class XmppGateway implements ConnectionHost {
   /** connections are taken (between the end of `start` and the beginning of `stop`) */
   private running = false
   private cert?: GatewayCertificate
+  /** credentials for accounts that do not exist */
+  private decoys?: Decoys
   /** asks the other gateways where there is room, for see-other-host */
   private loads?: LoadExchange
   private readonly connections = new Set<Connection>()
@@ -92,20 +108,27 @@ export class XmppGateway implements ConnectionHost {
   private readonly streams = new Map<string, Connection>()
   private readonly expiries = new Map<Connection, NodeJS.Timeout>()
   private readonly buckets: TokenBuckets
+  /** what one source address, and everyone not logged in, may take */
+  private readonly budgets: SourceBudgets
+  /** each connection's source address, and whether it logged in */
+  private readonly sources = new Map<Connection, { source: string, loggedIn: boolean }>()
   readonly counts = { stanzasIn: 0, stanzasOut: 0, rejected: new Map<string, number>() }
 
   constructor (private readonly node: ChorusNode, private readonly o: XmppGatewayOptions) {
     this.limits = { ...DEFAULT_XML_LIMITS, ...o.limits }
     this.accounts = new MeshAccounts(() => node.replication)
     this.buckets = new TokenBuckets(o.stanzaRate, o.stanzaBurst, 100_000)
+    this.budgets = new SourceBudgets(o)
   }
 
   get domain (): string { return this.o.domain }
   get allowPlaintext (): boolean { return this.o.allowPlaintext }
   get resumeSeconds (): number { return this.o.resumeSeconds }
+  get maxUnacked (): number { return this.o.maxUnacked }
 
   async start (): Promise<void> {
     const cert = this.cert = await gatewayCertificate({ ...this.o, dataDir: this.node.options.dataDir })
+    this.decoys = new Decoys(this.decoySecret())
     const server = createServer((socket) => { this.acceptSocket(socket) })
     server.maxConnections = this.o.maxConnections + 64
     await new Promise<void>((resolve, reject) => {
@@ -150,7 +173,12 @@ export class XmppGateway implements ConnectionHost {
   stats (): XmppStats {
     const webSockets = [...this.connections].filter((c) => c.transportKind === 'websocket').length
     const { stanzasIn, stanzasOut } = this.counts
-    return { connections: this.connections.size, webSockets, accounts: this.sessions.size, stanzasIn, stanzasOut, rejected: Object.fromEntries(this.counts.rejected) }
+    const detached = this.expiries.size
+    const notLoggedIn = this.budgets.notLoggedIn
+    const rejected = Object.fromEntries(this.counts.rejected)
+    const connections = this.connections.size
+    const accounts = this.sessions.size
+    return { connections, webSockets, accounts, detached, notLoggedIn, stanzasIn, stanzasOut, rejected }
   }
 
   /**
@@ -173,15 +201,28 @@ export class XmppGateway implements ConnectionHost {
     this.accept(new TcpTransport(socket, this.o.domain, this.limits))
   }
 
-  /** A new connection on either transport; one past `maxConnections` (both counted) gets a stream error. */
+  /**
+   * A new connection on either transport. One past its source address's budgets or past the connections
+   * not logged in gets a stream error (budgets.ts); one past `maxConnections` (both transports counted) is
+   * sent elsewhere or gets a stream error.
+   */
   private accept (transport: Transport): void {
     if (!this.running) {
       this.reject('xmpp-not-running')
       new Connection(transport, this, this.o.authTimeoutMs).close(new StreamError('system-shutdown', 'the gateway is not running'))
       return
     }
+    const source = sourceOf(transport.remote)
+    const refusal = this.connections.size < this.o.maxConnections ? this.budgets.connect(source) : undefined
+    if (refusal != null) {
+      this.reject(refusal.reason)
+      new Connection(transport, this, this.o.authTimeoutMs).close(new StreamError(refusal.condition, refusal.text))
+      return
+    }
     if (this.connections.size < this.o.maxConnections) {
-      this.connections.add(new Connection(transport, this, this.o.authTimeoutMs))
+      const conn = new Connection(transport, this, this.o.authTimeoutMs)
+      this.sources.set(conn, { source, loggedIn: false })
+      this.connections.add(conn)
       return
     }
     // full: a TCP client is sent to a gateway with room (the transport reads nothing until the connection starts it)
@@ -211,6 +252,10 @@ export class XmppGateway implements ConnectionHost {
 
   async account (handle: string): Promise<AccountRecord | undefined> {
     return await this.accounts.get(handle)
+  }
+
+  decoy (hash: ScramHash, handle: string): ScramCredential {
+    return (this.decoys as Decoys).credential(hash, handle)
   }
 
   async register (handle: string, password: string): Promise<void> {
@@ -302,6 +347,7 @@ export class XmppGateway implements ConnectionHost {
     clearTimeout(this.expiries.get(old))
     this.expiries.delete(old)
     this.connections.delete(old)
+    this.release(old)
     let again: Element[]
     try {
       again = (old.sm as SmState).resumeFrom(h)
@@ -317,6 +363,7 @@ export class XmppGateway implements ConnectionHost {
 
   closed (conn: Connection, why: string): void {
     this.connections.delete(conn)
+    this.release(conn)
     if (conn.sm != null && this.streams.get(conn.sm.id) === conn) this.streams.delete(conn.sm.id)
     clearTimeout(this.expiries.get(conn))
     this.expiries.delete(conn)
@@ -358,7 +405,44 @@ export class XmppGateway implements ConnectionHost {
     return this.buckets.take(conn.id)
   }
 
+  mayLogin (conn: Connection): Refusal | undefined {
+    return this.budgets.login(sourceOf(conn.remote))
+  }
+
+  mayRegister (conn: Connection): Refusal | undefined {
+    return this.budgets.register(sourceOf(conn.remote))
+  }
+
+  loggedIn (conn: Connection): void {
+    const s = this.sources.get(conn)
+    if (s == null || s.loggedIn) return
+    s.loggedIn = true
+    this.budgets.loggedIn(s.source)
+  }
+
+  /** A connection is gone (closed, or its stream taken over): its source address's budgets get it back. */
+  private release (conn: Connection): void {
+    const s = this.sources.get(conn)
+    if (s == null) return
+    this.sources.delete(conn)
+    this.budgets.disconnect(s.source, s.loggedIn)
+  }
+
   sent (): void { this.counts.stanzasOut++ }
+
+  /**
+   * The secret decoys are keyed by: `<dataDir>/xmpp-decoy.key`, made on first start. Gateways that hold
+   * the same file give the same decoys (docs/xmpp.md: copy it to every gateway of the mesh).
+   */
+  private decoySecret (): Buffer {
+    const file = join(this.node.options.dataDir, DECOY_SECRET_FILE)
+    if (!existsSync(file)) writeFileSync(file, randomBytes(DECOY_SECRET_BYTES), { mode: 0o600, flag: 'wx' })
+    const secret = readFileSync(file)
+    if (secret.length < DECOY_SECRET_BYTES) {
+      throw new DataDirError(`${file} must hold at least ${DECOY_SECRET_BYTES} bytes`)
+    }
+    return secret
+  }
 }
 
 /** A bound `host:port` clients elsewhere can use: not a wildcard address. */

@@ -100,11 +100,11 @@ export class ScramServer {
   }
 
   /**
-   * Server-first, with the account's credential, or with a decoy salt when there is no such account (so
-   * a login attempt does not tell who has an account: the proof then fails as a wrong password does).
+   * Server-first, with the account's credential, or a decoy's when there is no such account (`Decoys`: so
+   * a login attempt does not tell who has an account; the proof then fails as a wrong password does).
    */
-  challenge (cred: ScramCredential | undefined): Buffer {
-    this.cred = cred ?? deriveDecoy(this.hash, this.clientFirstBare)
+  challenge (cred: ScramCredential): Buffer {
+    this.cred = cred
     this.serverFirst = `r=${this.nonce},s=${this.cred.salt},i=${this.cred.iterations}`
     return Buffer.from(this.serverFirst)
   }
@@ -145,10 +145,26 @@ function scramAttrs (msg: string): Record<string, string> {
   return out
 }
 
-/** A stable fake credential per username, for unknown accounts. */
-function deriveDecoy (hash: ScramHash, clientFirstBare: string): ScramCredential {
-  const salt = createHash('sha256').update('chorus-decoy').update(clientFirstBare.split(',')[0]).digest().subarray(0, 16)
-  return { salt: salt.toString('base64'), iterations: SCRAM_ITERATIONS, storedKey: randomBytes(32).toString('base64'), serverKey: randomBytes(32).toString('base64') }
+/** Bytes of the secret decoys are keyed by. */
+export const DECOY_SECRET_BYTES = 32
+
+/**
+ * Stand-in credentials for accounts that do not exist, so that a login attempt does not tell who has an
+ * account. A decoy's salt is HMAC-SHA-256 of a secret, the hash and the username, cut to a real salt's 16
+ * bytes: stable for a name, and without the secret as random-looking as a real one. Its keys are random,
+ * so no password matches; a PLAIN login checks against it all the same, with the same PBKDF2 work as for a
+ * real account. Gateways that share the secret give the same decoys.
+ */
+export class Decoys {
+  /** `secret`: at least DECOY_SECRET_BYTES random bytes (the gateway checks the file it reads them from) */
+  constructor (private readonly secret: Buffer) {}
+
+  /** The decoy credential of `username` (SASLprep'd) for `hash`. */
+  credential (hash: ScramHash, username: string): ScramCredential {
+    const salt = createHmac('sha256', this.secret).update(`${hash}\u0000${username}`).digest().subarray(0, 16)
+    const random = (): string => randomBytes(hash === 'sha1' ? 20 : 32).toString('base64')
+    return { salt: salt.toString('base64'), iterations: SCRAM_ITERATIONS, storedKey: random(), serverKey: random() }
+  }
 }
 
 function hmac (hash: ScramHash, key: Buffer, data: string): Buffer {

@@ -15,8 +15,8 @@ export const NS_SM = 'urn:xmpp:sm:3'
 
 /** Seconds a dropped stream may be resumed in (announced as `max`). */
 export const DEFAULT_RESUME_SECONDS = 120
-/** Stanzas kept unacknowledged at most; past it the stream is closed (the client does not ack). */
-export const MAX_UNACKED = 5000
+/** Stanzas kept unacknowledged at most (`xmpp.maxUnacked`); past it the stream is closed (the client does not ack). */
+export const DEFAULT_MAX_UNACKED = 5000
 /** Unacknowledged stanzas after which the server asks for an ack. */
 const ASK_EVERY = 10
 

@@ -107,6 +107,8 @@ export class TcpTransport implements Transport {
   destroy (): void { this.socket.destroy() }
 
   startTls (ctx: SecureContext): void {
+    // the plaintext parser ends here: nothing it still holds or is still to read reaches the TLS stream
+    this.stream = undefined
     const raw = this.socket
     raw.removeAllListeners('data')
     raw.removeAllListeners('close')

@@ -135,9 +135,12 @@ export class RawXmpp {
     socket.on('error', () => {})
   }
 
-  /** STARTTLS (the gateway's certificate is self-signed: not checked), then a new stream over TLS. */
-  async startTls (): Promise<void> {
-    this.send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+  /**
+   * STARTTLS (the gateway's certificate is self-signed: not checked), then a new stream over TLS.
+   * `inject` is written in the same write as `<starttls/>`, in plaintext (what a man in the middle adds).
+   */
+  async startTls (inject = ''): Promise<void> {
+    this.send(`<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>${inject}`)
     await this.until('proceed', /<proceed xmlns="urn:ietf:params:xml:ns:xmpp-tls"\/>/)
     const raw = this.socket
     raw.removeAllListeners('data')
@@ -150,9 +153,10 @@ export class RawXmpp {
     await this.header()
   }
 
-  static async open (address: string): Promise<RawXmpp> {
+  /** Connect to `address` (`host:port`), from `localAddress` if given (another loopback address: another client). */
+  static async open (address: string, localAddress?: string): Promise<RawXmpp> {
     const [host, port] = address.split(':')
-    const socket = connect(Number(port), host)
+    const socket = connect({ port: Number(port), host, localAddress })
     await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject) })
     return new RawXmpp(socket)
   }

@@ -170,4 +170,22 @@ describe('parseInvocation (bin/args.ts)', () => {
     assert.throws(() => resolveOptions({ dataDir: dir, xmpp: { listen: '127.0.0.1:0', stanzaRate: 0 } }), /xmpp.stanzaRate/)
     assert.throws(() => resolveOptions({ dataDir: dir, xmpp: { listen: '127.0.0.1:0', bogus: 1 } as any }), /xmpp.bogus/)
   })
+
+  it('the gateway\'s budgets before login and per address are flags, variables and file keys, checked', () => {
+    const argv = ['start', '--xmpp', '127.0.0.1:0', '--xmpp-max-per-address', '500',
+      '--xmpp-max-pre-login-per-address', '50', '--xmpp-registrations-per-address', '3', '--xmpp-max-unacked', '100']
+    const { xmpp } = parseInvocation(argv, { CHORUS_XMPP_LOGINS_PER_ADDRESS: '120' }).options
+    assert.deepEqual([xmpp?.maxConnectionsPerAddress, xmpp?.maxPreLoginPerAddress, xmpp?.registrationsPerAddress,
+      xmpp?.maxUnacked, xmpp?.loginsPerAddress], [500, 50, 3, 100, 120])
+    const file = config({ xmpp: '127.0.0.1:0', xmppRegistrationsPerMinute: 5 })
+    assert.equal(parseInvocation(['start', '--config', file], {}).options.xmpp?.registrationsPerMinute, 5)
+    assertInvalid(['start', '--xmpp', '127.0.0.1:0', '--xmpp-max-pre-login', '0'], {}, '--xmpp-max-pre-login')
+    assertInvalid(['start', '--xmpp', '127.0.0.1:0', '--xmpp-max-unacked', '9'], {}, '--xmpp-max-unacked')
+    assertInvalid(['start', '--xmpp-logins-per-address', '5'], {}, '--xmpp-logins-per-address')
+    const r = resolveOptions({ dataDir: dir, xmpp: { listen: '127.0.0.1:0' } }).xmpp
+    assert.deepEqual([r?.maxConnectionsPerAddress, r?.maxPreLogin, r?.maxPreLoginPerAddress, r?.loginsPerAddress,
+      r?.registrationsPerAddress, r?.registrationsPerMinute, r?.maxUnacked], [100, 1000, 10, 60, 10, 30, 5000])
+    const zero = { listen: '127.0.0.1:0', registrationsPerMinute: 0 }
+    assert.throws(() => resolveOptions({ dataDir: dir, xmpp: zero }), /xmpp.registrationsPerMinute/)
+  })
 })

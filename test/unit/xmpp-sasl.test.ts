@@ -6,7 +6,10 @@
  */
 
 import { strict as assert } from 'node:assert'
-import { ScramServer, SaslError, deriveCredential, clientKeyFor, parsePlain, type ScramHash } from '../../node/xmpp/sasl.js'
+import { randomBytes } from 'node:crypto'
+import {
+  Decoys, ScramServer, SaslError, deriveCredential, clientKeyFor, parsePlain, type ScramHash
+} from '../../node/xmpp/sasl.js'
 
 interface Vector { hash: ScramHash, salt: string, clientFirst: string, serverNonce: string, clientFinal: string, serverFinal: string }
 
@@ -67,11 +70,18 @@ describe('xmpp SASL (unit)', () => {
     }
   })
 
-  it('unknown users get a stable decoy salt, so a probe cannot tell who has an account', () => {
-    const a = new ScramServer('sha256'); a.username(Buffer.from('n,,n=nobody,r=abc'))
-    const b = new ScramServer('sha256'); b.username(Buffer.from('n,,n=nobody,r=xyz'))
-    const salt = (s: Buffer): string => /s=([^,]+)/.exec(s.toString())?.[1] ?? ''
-    assert.equal(salt(a.challenge(undefined)), salt(b.challenge(undefined)))
+  it('unknown users get a stable decoy keyed by a secret: random-looking, the same where the secret is', () => {
+    const secret = randomBytes(32)
+    const decoys = new Decoys(secret)
+    const a = decoys.credential('sha256', 'nobody')
+    const other = (s: Buffer): string => new Decoys(s).credential('sha256', 'nobody').salt
+    assert.equal(a.salt, other(Buffer.from(secret)), 'stable for a name and a secret')
+    assert.notEqual(a.salt, other(randomBytes(32)), 'another secret, another salt')
+    assert.notEqual(a.salt, decoys.credential('sha1', 'nobody').salt, 'one salt per hash, as a real account has')
+    const bytes = (b64: string): number => Buffer.from(b64, 'base64').length
+    assert.equal(bytes(a.salt), bytes(deriveCredential('sha256', 'x').salt))
+    // no password matches a decoy, and checking one takes PBKDF2 as a real account does
+    assert.equal(clientKeyFor(a, 'sha256', 'any password'), undefined)
   })
 
   it('parses PLAIN and checks its password against the stored credential', () => {
