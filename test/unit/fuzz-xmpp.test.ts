@@ -201,6 +201,15 @@ describe('fuzz: what a Jabber client reaches before login', function () {
       await preLogin(elements, secure, t)
     })
   })
+
+  it('refuses a SASL mechanism named like an Object property (found by fuzzing: `__proto__` reached createHmac)', async () => {
+    const tally: Tally = { refused: 0, accepted: 0 }
+    for (const mechanism of PROTOTYPE_NAMES) {
+      const auth = xml('auth', { xmlns: NS_SASL, mechanism }, base64('n,,n=bob,r=abc'))
+      await preLogin([auth, { follow: 'AAAA' }], false, tally)
+    }
+    assert.equal(tally.refused, PROTOTYPE_NAMES.length)
+  })
 })
 
 /** Run `elements` through a fresh connection over a stub transport; fail on an internal error. */
