@@ -9,23 +9,16 @@
  */
 
 import { strict as assert } from 'node:assert'
-import { publicKeyFromRaw } from '@libp2p/crypto/keys'
-import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import fc from 'fast-check'
-import {
-  Certificate, Delegation, Revocation, checkCertificate, checkRevocation, decodeCertificate, decodeRevocation, meshId, signCertificate,
-  signDelegation, signRevocation, type RevocationList
-} from '../../protocol/admission.js'
+import { checkCertificate, checkRevocation, decodeCertificate, decodeRevocation, meshId } from '../../protocol/admission.js'
 import { signAccount, verifyAccount } from '../../protocol/account.js'
-import { ed25519Generate, ed25519Sign } from '../../protocol/ed25519.js'
-import { Envelope, SenderKeyCache, domainSeparated, generateIdentity, openEnvelope, signEnvelope, userIdOf } from '../../protocol/envelope.js'
-import { signHandleClaim, verifyHandleClaim } from '../../protocol/handle.js'
-import { hlcPack } from '../../protocol/hlc.js'
-import { GatewayAccount, HandleClaim, StoreRequest, StoreResponse, type ReadAuth } from '../../protocol/pb/store.js'
-import { MembershipMessage, Member as PbMember } from '../../protocol/pb/membership.js'
+import { SenderKeyCache, openEnvelope } from '../../protocol/envelope.js'
+import { verifyHandleClaim } from '../../protocol/handle.js'
+import { GatewayAccount, HandleClaim, StoreRequest, StoreResponse } from '../../protocol/pb/store.js'
+import { MembershipMessage } from '../../protocol/pb/membership.js'
 import { openPrekeyUpload, signPrekeyUpload } from '../../protocol/prekeys.js'
-import { verifyReadAuth, signReadAuth } from '../../protocol/read-auth.js'
+import { verifyReadAuth } from '../../protocol/read-auth.js'
 import { decodeRoomEvent, encodeRoomEvent } from '../../protocol/room-events.js'
 import { decodePresence, decodeRosterItem } from '../../protocol/roster.js'
 import { Presence, RoomEvent, RosterItem } from '../../protocol/pb/chat.js'
@@ -40,146 +33,14 @@ import { decodeLiveFrame } from '../../node/relay/live.js'
 import { Relay } from '../../node/relay/relay.js'
 import { fromPb } from '../../node/membership/member.js'
 import { Admission } from '../../node/membership/admission.js'
-import * as C from '../../node/membership/constants.js'
 import { MeshAccounts } from '../../node/xmpp/accounts.js'
 import { MalformedFrameError } from '../../node/errors.js'
 import { decodeOrRefuse, decodeOrRefuseAsync, decoderInput, fuzz, fuzzAsync, fuzzTimeout, PROTOTYPE_NAMES } from '../helpers/fuzz.js'
-
-const NOW = Date.now()
-/** An Ed25519 key pair whose bytes are plain ArrayBuffer-backed (what generated pb types hold). */
-const keyPair = (): { publicKey: Uint8Array<ArrayBuffer>, privateKey: Uint8Array<ArrayBuffer> } => {
-  const k = ed25519Generate()
-  return { publicKey: new Uint8Array(k.publicKey), privateKey: new Uint8Array(k.privateKey) }
-}
-const DAY = 24 * 3600 * 1000
-
-// ---- fixed material: keys are made once, values are generated --------------------------------------
-
-const mesh = keyPair()
-const operator = keyPair()
-const delegation = signDelegation(mesh.privateKey, operator.publicKey, { name: 'ops', now: NOW - DAY, days: 365 })
-const identities = Array.from({ length: 3 }, () => generateIdentity())
-const users = identities.map((k) => userIdOf(k.publicKey))
-const peerIds = Array.from({ length: 3 }, () => peerIdFromPublicKey(publicKeyFromRaw(ed25519Generate().publicKey)).toString())
-const NO_REVOCATIONS: RevocationList = { peerRevokedAt: () => undefined, operatorRevokedAt: () => undefined }
-
-const pick = <T>(xs: readonly T[]): fc.Arbitrary<T> => fc.constantFrom(...xs)
-type Bytes = Uint8Array<ArrayBuffer>
-const own = (b: Uint8Array): Bytes => new Uint8Array(b)
-const bytes = (max: number): fc.Arbitrary<Bytes> => fc.uint8Array({ maxLength: max }).map(own)
-/** Lengths that sit on and around the bounds decoders check (keys 32, signatures 64, cursors 24 …). */
-const sized: fc.Arbitrary<Bytes> = fc.oneof(bytes(80), fc.constantFrom(16, 24, 32, 64).chain((n) => fc.uint8Array({ minLength: n, maxLength: n }).map(own)))
-const u64 = fc.oneof(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), fc.constantFrom(0n, 1n, BigInt(NOW), BigInt(NOW + DAY), 8_640_000_000_000_001n))
-const text = fc.oneof(fc.string({ maxLength: 80 }), pick(PROTOTYPE_NAMES), pick(users), pick(peerIds), fc.constant('room.general'))
-const mailbox = fc.oneof(pick(users), pick(users).map((u) => `${u}.roster`), pick(['room.general', 'room.general.state', '', 'room.', 'x'.repeat(200)]), text)
-const now = fc.oneof(fc.constant(NOW), fc.integer({ min: 0, max: 2 ** 47 }))
-
-// ---- envelopes ---------------------------------------------------------------------------------
-
-/** Any value of a protons enum (its names: numbers outside it come from the mutations). */
-const enumOf = <E extends string>(e: Record<string, E | unknown>): fc.Arbitrary<E> => fc.constantFrom(...Object.values(e).filter((v): v is E => typeof v === 'string'))
-const envelopeKind = enumOf<Envelope.Kind>(Envelope.Kind)
-
-/** Envelopes with any field values, signed by a real identity (so what lies past the signature is reached). */
-const signedEnvelope: fc.Arbitrary<Bytes> = fc.record({
-  who: fc.nat({ max: identities.length - 1 }), kind: envelopeKind, recipient: fc.oneof(pick(users), text),
-  body: bytes(300), timestamp: fc.oneof(fc.constant(hlcPack(NOW, 0)), u64), id: sized, senderHandle: text
-}).map((f) => {
-  const k = identities[f.who]
-  const env: Envelope = { id: f.id, timestamp: f.timestamp, kind: f.kind, senderKey: own(k.publicKey), recipient: f.recipient, body: f.body, signature: new Uint8Array(0), senderHandle: f.senderHandle }
-  env.signature = ed25519Sign(k.privateKey, domainSeparated(new TextEncoder().encode('chorus/envelope/v1'), Envelope.encode(env)))
-  return own(Envelope.encode(env))
-})
-
-/** Envelopes as a client sends them: valid. */
-const validEnvelope: fc.Arbitrary<Bytes> = fc.record({ who: fc.nat({ max: 2 }), to: fc.nat({ max: 2 }), body: bytes(200) }).map((f) =>
-  own(Envelope.encode(signEnvelope({ kind: Envelope.Kind.CHAT, recipient: users[f.to], body: f.body, timestamp: hlcPack(NOW, 0) }, identities[f.who]))))
-
-// ---- store frames ------------------------------------------------------------------------------
-
-const readAuth: fc.Arbitrary<ReadAuth> = fc.oneof(
-  fc.tuple(mailbox, fc.nat({ max: 2 })).map(([m, who]) => signReadAuth(m, identities[who], NOW)),
-  fc.record({ publicKey: sized, timestamp: u64, signature: sized })
-)
-const claim: fc.Arbitrary<HandleClaim> = fc.oneof(
-  fc.tuple(fc.stringMatching(/^[a-z0-9._-]{1,64}$/), fc.nat({ max: 2 }), u64).map(([h, who, t]) => signHandleClaim(h, identities[who], t)),
-  fc.record({ handle: text, publicKey: sized, timestamp: u64, signature: sized })
-)
-const account: fc.Arbitrary<GatewayAccount> = fc.oneof(
-  fc.tuple(fc.stringMatching(/^[a-z0-9]{1,16}$/), fc.nat({ max: 2 }), u64, fc.uint8Array({ minLength: 1, maxLength: 300 }))
-    .map(([h, who, v, r]) => signAccount(h, identities[who], v, r)),
-  fc.record({ handle: text, publicKey: sized, version: u64, record: bytes(100), signature: sized })
-)
-const storeKind = enumOf<StoreRequest.Kind>(StoreRequest.Kind)
-
-/** Store requests of every kind, with fields a handler reads filled from plausible and hostile values. */
-const storeRequest: fc.Arbitrary<Bytes> = fc.record({
-  kind: storeKind,
-  puts: fc.array(fc.record({ mailbox, envelope: fc.oneof(validEnvelope, signedEnvelope), hintFor: fc.array(text, { maxLength: 3 }) }), { maxLength: 3 }),
-  mailbox, after: sized, before: sized, limit: fc.nat(), peer: text, newestFirst: fc.boolean(), bucketMs: u64,
-  buckets: fc.array(fc.record({ start: u64, count: fc.nat(), hash: sized }), { maxLength: 4 }),
-  cursors: fc.array(sized, { maxLength: 4 }), claim, handle: text, coordinate: fc.boolean(), requestId: fc.nat(),
-  auth: readAuth, prekeys: bytes(200), user: fc.oneof(pick(users), text), prekeyId: fc.nat(), claimOneTime: fc.boolean(),
-  cursorsOnly: fc.boolean(), probes: fc.array(fc.record({ mailbox, auth: readAuth }), { maxLength: 3 }), account
-}).map((r) => own(StoreRequest.encode(r)))
-
-const storeResponse: fc.Arbitrary<Bytes> = fc.record({
-  status: enumOf<StoreResponse.Status>(StoreResponse.Status), error: text, stored: fc.nat(), envelopes: fc.array(validEnvelope, { maxLength: 2 }),
-  cursors: fc.array(sized, { maxLength: 3 }), claim, requestId: fc.nat(), versions: fc.array(u64, { maxLength: 3 }), account
-}).map((r) => own(StoreResponse.encode(r)))
-
-// ---- admission ---------------------------------------------------------------------------------
-
-/** Certificates with any field values, signed by the mesh key or a delegated operator. */
-const signedCertificate: fc.Arbitrary<Bytes> = fc.record({
-  meshOk: fc.boolean(), peerId: fc.oneof(pick(peerIds), text), role: fc.oneof(fc.constant('server'), text), capacity: fc.nat(),
-  seed: sized, issuedAt: u64, expiresAt: u64, delegated: fc.boolean(), delegation: fc.option(fc.record({
-    mesh: fc.oneof(fc.constant(mesh.publicKey), sized), operator: fc.oneof(fc.constant(operator.publicKey), sized), name: text, issuedAt: u64, expiresAt: u64
-  }), { nil: undefined })
-}).map((f) => {
-  const d: Delegation | undefined = f.delegation == null ? (f.delegated ? delegation : undefined) : { ...f.delegation, signature: new Uint8Array(0) }
-  if (d != null && f.delegation != null) d.signature = ed25519Sign(mesh.privateKey, Buffer.concat([Buffer.from('chorus/admission/delegation/v1\0'), Delegation.encode(d)]))
-  const cert: Certificate = {
-    mesh: f.meshOk ? mesh.publicKey : operator.publicKey, peerId: f.peerId, role: f.role, capacity: f.capacity, seed: f.seed,
-    issuedAt: f.issuedAt, expiresAt: f.expiresAt, delegation: d, signature: new Uint8Array(0)
-  }
-  const key = d != null ? operator.privateKey : mesh.privateKey
-  cert.signature = ed25519Sign(key, Buffer.concat([Buffer.from('chorus/admission/certificate/v1\0'), Certificate.encode(cert)]))
-  return own(Certificate.encode(cert))
-})
-
-const validCertificate: fc.Arbitrary<Bytes> = fc.record({ peer: fc.nat({ max: 2 }), capacity: fc.integer({ min: 1, max: 1000 }), delegated: fc.boolean() })
-  .map((f) => own(Certificate.encode(signCertificate(f.delegated ? { privateKey: operator.privateKey, delegation } : { privateKey: mesh.privateKey },
-    { peerId: peerIds[f.peer], capacity: f.capacity, now: NOW - DAY, days: 90 }))))
-
-const signedRevocation: fc.Arbitrary<Bytes> = fc.record({
-  peerId: fc.oneof(pick(peerIds), text, fc.constant('')), operator: fc.oneof(fc.constant(new Uint8Array(0) as Bytes), fc.constant(operator.publicKey), sized),
-  issuedAt: u64, delegated: fc.boolean(), meshOk: fc.boolean()
-}).map((f) => {
-  const rev: Revocation = {
-    mesh: f.meshOk ? mesh.publicKey : operator.publicKey, peerId: f.peerId, operator: f.operator, issuedAt: f.issuedAt,
-    delegation: f.delegated ? delegation : undefined, signature: new Uint8Array(0)
-  }
-  rev.signature = ed25519Sign(f.delegated ? operator.privateKey : mesh.privateKey, Buffer.concat([Buffer.from('chorus/admission/revocation/v1\0'), Revocation.encode(rev)]))
-  return own(Revocation.encode(rev))
-})
-
-const validRevocation: fc.Arbitrary<Bytes> = fc.record({ peer: fc.nat({ max: 2 }), delegated: fc.boolean(), at: fc.integer({ min: NOW - DAY, max: NOW }) })
-  .map((f) => own(Revocation.encode(signRevocation(f.delegated ? { privateKey: operator.privateKey, delegation } : { privateKey: mesh.privateKey }, { peerId: peerIds[f.peer] }, f.at))))
-
-// ---- membership --------------------------------------------------------------------------------
-
-const member: fc.Arbitrary<PbMember> = fc.record({
-  peerId: fc.oneof(pick(peerIds), text), role: enumOf<PbMember.Role>(PbMember.Role), capacity: fc.nat(),
-  addrs: fc.array(fc.oneof(fc.constant(own(Uint8Array.of(0x04, 127, 0, 0, 1, 0x06, 0x0f, 0xa0))), bytes(20)), { maxLength: 3 }),
-  incarnation: u64, state: enumOf<PbMember.State>(PbMember.State), version: text, certificate: fc.oneof(validCertificate, signedCertificate, bytes(40))
-})
-const membershipFrame: fc.Arbitrary<Bytes> = fc.record({
-  kind: enumOf<MembershipMessage.Kind>(MembershipMessage.Kind), sender: member, updates: fc.array(member, { maxLength: 3 }), target: fc.oneof(pick(peerIds), text),
-  wallTime: u64, mesh: fc.oneof(fc.constant(mesh.publicKey), sized), revocations: fc.array(fc.oneof(validRevocation, signedRevocation, bytes(40)), { maxLength: 2 })
-}).map((m) => own(MembershipMessage.encode(m)))
-/** The limits node/membership/membership.ts decodes frames with. */
-const MEMBERSHIP_LIMITS = { updates: C.MAX_UPDATES_PER_FRAME, updates$: { addrs: C.MAX_ADDRS_PER_MEMBER }, sender: { addrs: C.MAX_ADDRS_PER_MEMBER }, revocations: C.MAX_REVOCATIONS_PER_FRAME }
+import {
+  MEMBERSHIP_LIMITS, NOW, NO_REVOCATIONS, account, bytes, claim, enumOf, identities, mailbox, membershipFrame, mesh, now,
+  peerIds, pick, readAuth, sized, signedCertificate, signedEnvelope, signedRevocation, storeRequest, storeResponse, text, u64,
+  users, validCertificate, validEnvelope, validRevocation
+} from '../helpers/fuzz-wire.js'
 
 // ---- secret chats ------------------------------------------------------------------------------
 
