@@ -63,28 +63,36 @@ function finish<T> (name: string, details: fc.RunDetails<T>, started: number, ta
   RUNS.push({ name, runs: details.numRuns, ms: Date.now() - started, ...tally })
   if (!details.failed) return
   const cause = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance)
-  throw new Error(`fuzz property "${name}" failed (replay: CHORUS_FUZZ_SEED=${details.seed})\n${fc.defaultReportMessage(details) ?? ''}\n${cause}`)
+  const report = fc.defaultReportMessage(details) ?? ''
+  throw new Error(`fuzz property "${name}" failed (replay: CHORUS_FUZZ_SEED=${details.seed})\n${report}\n${cause}`)
 }
 
 /**
  * Check `predicate` over `arb`: `bounded` runs in `npm test`, the long run's count otherwise. The
  * predicate throws (an assertion) to fail, and counts what was refused or accepted in `tally`.
  */
-export function fuzz<T> (name: string, arb: fc.Arbitrary<T>, bounded: number, predicate: (v: T, tally: Tally) => void): void {
+export function fuzz<T> (
+  name: string, arb: fc.Arbitrary<T>, bounded: number, predicate: (v: T, tally: Tally) => void
+): void {
   const tally: Tally = { refused: 0, accepted: 0 }
   const started = Date.now()
   finish(name, fc.check(fc.property(arb, (v) => { predicate(v, tally) }), parameters(bounded)), started, tally)
 }
 
 /** `fuzz` for a predicate that awaits. */
-export async function fuzzAsync<T> (name: string, arb: fc.Arbitrary<T>, bounded: number, predicate: (v: T, tally: Tally) => Promise<void>): Promise<void> {
+export async function fuzzAsync<T> (
+  name: string, arb: fc.Arbitrary<T>, bounded: number, predicate: (v: T, tally: Tally) => Promise<void>
+): Promise<void> {
   const tally: Tally = { refused: 0, accepted: 0 }
   const started = Date.now()
-  finish(name, await fc.check(fc.asyncProperty(arb, async (v) => { await predicate(v, tally) }), parameters(bounded)), started, tally)
+  const details = await fc.check(fc.asyncProperty(arb, async (v) => { await predicate(v, tally) }), parameters(bounded))
+  finish(name, details, started, tally)
 }
 
 /** Error names that say a decoder tripped over its input instead of refusing it. */
-const UNTYPED = new Set(['Error', 'TypeError', 'RangeError', 'SyntaxError', 'ReferenceError', 'EvalError', 'URIError', 'AggregateError'])
+const UNTYPED = new Set([
+  'Error', 'TypeError', 'RangeError', 'SyntaxError', 'ReferenceError', 'EvalError', 'URIError', 'AggregateError'
+])
 
 /** An error class a decoder may refuse with although it has no `code` (XMPP's condition-bearing errors). */
 export type ErrorClass = abstract new (...args: any[]) => Error
@@ -118,7 +126,9 @@ export function decodeOrRefuse<R> (tally: Tally, decode: () => R, classes: Error
 }
 
 /** `decodeOrRefuse` for a decode that awaits. */
-export async function decodeOrRefuseAsync<R> (tally: Tally, decode: () => Promise<R>, classes: ErrorClass[] = []): Promise<R | undefined> {
+export async function decodeOrRefuseAsync<R> (
+  tally: Tally, decode: () => Promise<R>, classes: ErrorClass[] = []
+): Promise<R | undefined> {
   try {
     const v = await decode()
     tally.accepted++
@@ -140,7 +150,8 @@ const EDGE_BYTES = [0x00, 0x01, 0x7f, 0x80, 0xff, 0x08, 0x0a, 0x12]
 const at = (b: Uint8Array, i: number): number => b.byteLength === 0 ? 0 : i % b.byteLength
 
 /** A protobuf key for field 1-31 with any wire type (0-7: the invalid 6 and 7 too). */
-const protobufKey = fc.tuple(fc.integer({ min: 1, max: 31 }), fc.integer({ min: 0, max: 7 })).map(([f, w]) => (f << 3) | w)
+const protobufKey = fc.tuple(fc.integer({ min: 1, max: 31 }), fc.integer({ min: 0, max: 7 }))
+  .map(([f, w]) => (f << 3) | w)
 
 /** A varint as protobuf encodes it, including ones of 10 bytes and over (overlong). */
 export const varintBytes: fc.Arbitrary<Uint8Array> = fc.oneof(
@@ -160,7 +171,8 @@ export const protobufField: fc.Arbitrary<Uint8Array> = fc.tuple(protobufKey, fc.
 )).map(([key, payload]) => concatBytes(Uint8Array.of(key), payload))
 
 /** A sequence of protobuf-looking fields: what a confused or hostile encoder might send. */
-export const protobufJunk: fc.Arbitrary<Uint8Array> = fc.array(protobufField, { maxLength: 8 }).map((fs) => concatBytes(...fs))
+export const protobufJunk: fc.Arbitrary<Uint8Array> = fc.array(protobufField, { maxLength: 8 })
+  .map((fs) => concatBytes(...fs))
 
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.tuple(fc.nat(), fc.integer({ min: 0, max: 7 })).map(([i, bit]): Mutation => (b) => {
@@ -168,32 +180,36 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
     if (out.byteLength > 0) out[at(out, i)] ^= 1 << bit
     return out
   }),
-  fc.tuple(fc.nat(), fc.oneof(fc.constantFrom(...EDGE_BYTES), fc.integer({ min: 0, max: 255 }))).map(([i, v]): Mutation => (b) => {
-    const out = Uint8Array.from(b)
-    if (out.byteLength > 0) out[at(out, i)] = v
-    return out
-  }),
+  fc.tuple(fc.nat(), fc.oneof(fc.constantFrom(...EDGE_BYTES), fc.integer({ min: 0, max: 255 })))
+    .map(([i, v]): Mutation => (b) => {
+      const out = Uint8Array.from(b)
+      if (out.byteLength > 0) out[at(out, i)] = v
+      return out
+    }),
   fc.nat().map((i): Mutation => (b) => b.subarray(0, i % (b.byteLength + 1))),
   fc.tuple(fc.nat(), fc.integer({ min: 1, max: 16 })).map(([i, n]): Mutation => (b) => {
     const s = at(b, i)
     return concatBytes(b.subarray(0, s), b.subarray(s + n))
   }),
-  fc.tuple(fc.nat(), fc.oneof(fc.uint8Array({ minLength: 1, maxLength: 16 }), protobufField, varintBytes)).map(([i, ins]): Mutation => (b) => {
-    const s = b.byteLength === 0 ? 0 : i % (b.byteLength + 1)
-    return concatBytes(b.subarray(0, s), ins, b.subarray(s))
-  }),
-  fc.tuple(fc.nat(), fc.integer({ min: 1, max: 64 }), fc.integer({ min: 2, max: 40 })).map(([i, n, times]): Mutation => (b) => {
-    // a slice repeated: a field sent many times over, or a length pushed past a bound
-    const s = at(b, i)
-    const slice = b.subarray(s, s + n)
-    return concatBytes(b.subarray(0, s), ...new Array<Uint8Array>(times).fill(slice), b.subarray(s))
-  }),
+  fc.tuple(fc.nat(), fc.oneof(fc.uint8Array({ minLength: 1, maxLength: 16 }), protobufField, varintBytes))
+    .map(([i, ins]): Mutation => (b) => {
+      const s = b.byteLength === 0 ? 0 : i % (b.byteLength + 1)
+      return concatBytes(b.subarray(0, s), ins, b.subarray(s))
+    }),
+  fc.tuple(fc.nat(), fc.integer({ min: 1, max: 64 }), fc.integer({ min: 2, max: 40 }))
+    .map(([i, n, times]): Mutation => (b) => {
+      // a slice repeated: a field sent many times over, or a length pushed past a bound
+      const s = at(b, i)
+      const slice = b.subarray(s, s + n)
+      return concatBytes(b.subarray(0, s), ...new Array<Uint8Array>(times).fill(slice), b.subarray(s))
+    }),
   protobufField.map((f): Mutation => (b) => concatBytes(b, f))
 )
 
 /** Valid encodings from `valid`, each changed by one to four mutations (flips, cuts, insertions, repeats). */
 export function mutated (valid: fc.Arbitrary<Uint8Array>): fc.Arbitrary<Uint8Array> {
-  return fc.tuple(valid, fc.array(mutation, { minLength: 1, maxLength: 4 })).map(([b, ms]) => ms.reduce((acc, m) => m(acc), b))
+  return fc.tuple(valid, fc.array(mutation, { minLength: 1, maxLength: 4 }))
+    .map(([b, ms]) => ms.reduce((acc, m) => m(acc), b))
 }
 
 /**
@@ -221,13 +237,17 @@ export function concatBytes (...parts: Uint8Array[]): Uint8Array {
  * Property names JavaScript objects inherit, and other strings that reach lookups keyed by input: a
  * table indexed by a stranger's string must not find `toString` in it.
  */
-export const PROTOTYPE_NAMES = ['__proto__', 'constructor', 'toString', 'valueOf', 'hasOwnProperty', 'prototype', 'length', 'then']
+export const PROTOTYPE_NAMES = [
+  '__proto__', 'constructor', 'toString', 'valueOf', 'hasOwnProperty', 'prototype', 'length', 'then'
+]
 
 /** A long-run report line per property (printed by `npm run fuzz` only). */
 export function reportLines (): string[] {
-  const lines = [`seed ${SEED}`, 'property'.padEnd(58) + 'runs'.padStart(10) + 'refused'.padStart(10) + 'accepted'.padStart(10) + 'seconds'.padStart(9)]
+  const row = (name: string, ...cells: string[]): string =>
+    name.slice(0, 57).padEnd(58) + cells.map((c, i) => c.padStart(i === 3 ? 9 : 10)).join('')
+  const lines = [`seed ${SEED}`, row('property', 'runs', 'refused', 'accepted', 'seconds')]
   for (const r of RUNS) {
-    lines.push(r.name.slice(0, 57).padEnd(58) + String(r.runs).padStart(10) + String(r.refused).padStart(10) + String(r.accepted).padStart(10) + (r.ms / 1000).toFixed(1).padStart(9))
+    lines.push(row(r.name, String(r.runs), String(r.refused), String(r.accepted), (r.ms / 1000).toFixed(1)))
   }
   return lines
 }

@@ -11,7 +11,9 @@
 import { strict as assert } from 'node:assert'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import fc from 'fast-check'
-import { checkCertificate, checkRevocation, decodeCertificate, decodeRevocation, meshId } from '../../protocol/admission.js'
+import {
+  checkCertificate, checkRevocation, decodeCertificate, decodeRevocation, meshId
+} from '../../protocol/admission.js'
 import { signAccount, verifyAccount } from '../../protocol/account.js'
 import { Envelope, SenderKeyCache, openEnvelope } from '../../protocol/envelope.js'
 import { verifyHandleClaim } from '../../protocol/handle.js'
@@ -23,8 +25,8 @@ import { decodeRoomEvent, encodeRoomEvent } from '../../protocol/room-events.js'
 import { decodePresence, decodeRosterItem } from '../../protocol/roster.js'
 import { Presence, RoomEvent, RosterItem } from '../../protocol/pb/chat.js'
 import {
-  createSecretIdentity, decodeBundle, decodeHeader, decodeInitialHeader, encodeBundle, encodeHeader, encodeInitialHeader,
-  generateOneTimePrekeys, generateSignedPrekey, initiate, prekeyBundle
+  createSecretIdentity, decodeBundle, decodeHeader, decodeInitialHeader, encodeBundle, encodeHeader,
+  encodeInitialHeader, generateOneTimePrekeys, generateSignedPrekey, initiate, prekeyBundle
 } from '../../protocol/secret/index.js'
 import { LiveFrame } from '../../protocol/pb/live.js'
 import { inboxTopicOf } from '../../protocol/topics.js'
@@ -35,11 +37,13 @@ import { fromPb } from '../../node/membership/member.js'
 import { Admission } from '../../node/membership/admission.js'
 import { MeshAccounts } from '../../node/xmpp/accounts.js'
 import { MalformedFrameError } from '../../node/errors.js'
-import { decodeOrRefuse, decodeOrRefuseAsync, decoderInput, fuzz, fuzzAsync, fuzzTimeout, PROTOTYPE_NAMES } from '../helpers/fuzz.js'
 import {
-  MEMBERSHIP_LIMITS, NOW, NO_REVOCATIONS, account, bytes, claim, enumOf, identities, mailbox, membershipFrame, mesh, now,
-  peerIds, pick, readAuth, sized, signedCertificate, signedEnvelope, signedRevocation, storeRequest, storeResponse, text, u64,
-  users, validCertificate, validEnvelope, validRevocation
+  PROTOTYPE_NAMES, decodeOrRefuse, decodeOrRefuseAsync, decoderInput, fuzz, fuzzAsync, fuzzTimeout
+} from '../helpers/fuzz.js'
+import {
+  MEMBERSHIP_LIMITS, NOW, NO_REVOCATIONS, account, bytes, claim, enumOf, identities, mailbox, membershipFrame, mesh,
+  now, peerIds, pick, readAuth, sized, signedCertificate, signedEnvelope, signedRevocation, storeRequest,
+  storeResponse, text, u64, users, validCertificate, validEnvelope, validRevocation
 } from '../helpers/fuzz-wire.js'
 
 // ---- secret chats ------------------------------------------------------------------------------
@@ -48,8 +52,34 @@ const secretId = createSecretIdentity(identities[0])
 const signedPrekey = generateSignedPrekey(secretId, 7, NOW)
 const oneTime = generateOneTimePrekeys(1, 2)
 const bundleBytes = encodeBundle(prekeyBundle(secretId, signedPrekey, oneTime[0]))
-const initialHeader = encodeInitialHeader(initiate(createSecretIdentity(identities[1]), prekeyBundle(secretId, signedPrekey)).header)
-const uploadBytes = signPrekeyUpload(identities[0], encodeBundle(prekeyBundle(secretId, signedPrekey)), oneTime.map((k) => ({ id: k.id, publicKey: k.keyPair.publicKey })), NOW)
+const initiation = initiate(createSecretIdentity(identities[1]), prekeyBundle(secretId, signedPrekey))
+const initialHeader = encodeInitialHeader(initiation.header)
+const uploadBytes = signPrekeyUpload(identities[0], encodeBundle(prekeyBundle(secretId, signedPrekey)),
+  oneTime.map((k) => ({ id: k.id, publicKey: k.keyPair.publicKey })), NOW)
+
+/** A record of the shape a login reads (node/xmpp/accounts.ts), with one field at any depth replaced. */
+function accountShapes (): fc.Arbitrary<Uint8Array> {
+  const cred = { salt: 'c2FsdA==', iterations: 4096, storedKey: 'a2V5', serverKey: 'a2V5' }
+  const shaped = {
+    v: 1, createdAt: NOW, scram: { sha1: cred, sha256: cred }, wrapped: { sha1: 'd3JhcA==', sha256: 'd3JhcA==' },
+    identity: 'aWQ='
+  }
+  const paths = [
+    ['v'], ['handle'], ['scram'], ['scram', 'sha1'], ['scram', 'sha256', 'iterations'], ['scram', 'sha1', 'salt'],
+    ['wrapped'], ['wrapped', 'sha256'], ['identity'], ['__proto__']
+  ]
+  const change = fc.option(fc.tuple(fc.constantFrom(...paths), fc.anything()), { nil: undefined })
+  return fc.tuple(fc.constantFrom('alice', 'alice', 'bob'), change).map(([handle, c]) => {
+    const j: any = structuredClone({ ...shaped, handle })
+    if (c != null) {
+      const [path, value] = c
+      let at = j
+      for (const k of path.slice(0, -1)) at = at[k]
+      at[path[path.length - 1]] = value
+    }
+    return new TextEncoder().encode(JSON.stringify(j) ?? 'null')
+  })
+}
 
 describe('fuzz: wire decoders a stranger reaches', function () {
   this.timeout(fuzzTimeout())
@@ -59,7 +89,9 @@ describe('fuzz: wire decoders a stranger reaches', function () {
       const req = decodeOrRefuse(t, () => decodeRequest(b))
       if (req != null) StoreRequest.encode(req)
     })
-    fuzz('store response: decodeResponse', decoderInput(storeResponse), 300, (b, t) => { decodeOrRefuse(t, () => decodeResponse(b)) })
+    fuzz('store response: decodeResponse', decoderInput(storeResponse), 300, (b, t) => {
+      decodeOrRefuse(t, () => decodeResponse(b))
+    })
   })
 
   it('envelopes open or are refused with typed errors, with and without the key cache', () => {
@@ -79,7 +111,8 @@ describe('fuzz: wire decoders a stranger reaches', function () {
   })
 
   it('revocations decode and check, or are refused with an AdmissionError', () => {
-    fuzz('revocation: decodeRevocation + checkRevocation', fc.tuple(decoderInput(fc.oneof(validRevocation, signedRevocation)), now), 400, ([b, at], t) => {
+    const input = fc.tuple(decoderInput(fc.oneof(validRevocation, signedRevocation)), now)
+    fuzz('revocation: decodeRevocation + checkRevocation', input, 400, ([b, at], t) => {
       decodeOrRefuse(t, () => checkRevocation(decodeRevocation(b), mesh.publicKey, at))
     })
   })
@@ -87,7 +120,8 @@ describe('fuzz: wire decoders a stranger reaches', function () {
   it('membership frames: decode, member records, mesh, certificates and revocations as a node takes them', () => {
     let clock = NOW
     const admission = new Admission({ selfId: peerIds[0], now: () => clock }, { mesh: meshId(mesh.publicKey) })
-    fuzz('membership frame: decode + fromPb + admission', fc.tuple(decoderInput(membershipFrame), now), 400, ([b, at], t) => {
+    const input = fc.tuple(decoderInput(membershipFrame), now)
+    fuzz('membership frame: decode + fromPb + admission', input, 400, ([b, at], t) => {
       clock = at
       decodeOrRefuse(t, () => {
         const msg = carried(() => MembershipMessage.decode(b, { limits: MEMBERSHIP_LIMITS }))
@@ -104,7 +138,7 @@ describe('fuzz: wire decoders a stranger reaches', function () {
 
   it('handle claims and read proofs verify or are refused', () => {
     fuzz('handle claim: verifyHandleClaim', decoderInput(claim.map((c) => HandleClaim.encode(c))), 300, (b, t) => {
-      decodeOrRefuse(t, () => verifyHandleClaim(carried(() => HandleClaim.decode(b))), [])
+      decodeOrRefuse(t, () => verifyHandleClaim(carried(() => HandleClaim.decode(b))))
     })
     const keys = new SenderKeyCache(8, 64)
     fuzz('read proof: verifyReadAuth', fc.tuple(readAuth, mailbox), 300, ([a, m], t) => {
@@ -113,37 +147,28 @@ describe('fuzz: wire decoders a stranger reaches', function () {
   })
 
   it('gateway account records verify and parse, or are passed over, as a gateway reads them from owners', async () => {
-    // a record signed by its own key with any content: what an owner may hand back for a handle
-    const record = fc.oneof(
-      fc.json().map((j) => new TextEncoder().encode(j)),
-      fc.record({ v: fc.constantFrom(1, 2, '1'), handle: fc.constantFrom('alice', 'bob'), scram: fc.anything(), wrapped: fc.anything(), identity: fc.anything() })
-        .map((j) => new TextEncoder().encode(JSON.stringify(j))),
-      bytes(100)
-    ).filter((r) => r.byteLength > 0)
-    // a record of the shape a login reads, with one field (at any depth) replaced by anything
-    const cred = { salt: 'c2FsdA==', iterations: 4096, storedKey: 'a2V5', serverKey: 'a2V5' }
-    const shaped = { v: 1, createdAt: NOW, scram: { sha1: cred, sha256: cred }, wrapped: { sha1: 'd3JhcA==', sha256: 'd3JhcA==' }, identity: 'aWQ=' }
-    const paths = [['v'], ['handle'], ['scram'], ['scram', 'sha1'], ['scram', 'sha256', 'iterations'], ['scram', 'sha1', 'salt'], ['wrapped'], ['wrapped', 'sha256'], ['identity'], ['__proto__']]
-    const mutatedShape = fc.tuple(fc.constantFrom('alice', 'alice', 'bob'), fc.option(fc.tuple(fc.constantFrom(...paths), fc.anything()), { nil: undefined }))
-      .map(([handle, change]) => {
-        const j: any = structuredClone({ ...shaped, handle })
-        if (change != null) {
-          const [path, value] = change
-          let at = j
-          for (const k of path.slice(0, -1)) at = at[k]
-          at[path[path.length - 1]] = value
-        }
-        return new TextEncoder().encode(JSON.stringify(j) ?? 'null')
-      })
-    const answer = fc.oneof(
-      fc.tuple(fc.constantFrom('alice', 'alice', 'bob'), fc.nat({ max: 2 }), u64, mutatedShape).map(([h, who, v, r]) => signAccount(h, identities[who], v, r)),
-      fc.tuple(fc.constantFrom('alice', 'bob'), fc.nat({ max: 2 }), u64, record).map(([h, who, v, r]) => signAccount(h, identities[who], v, r)),
-      decoderInput(account.map((a) => GatewayAccount.encode(a))).map((b) => { try { return GatewayAccount.decode(b) } catch { return undefined } })
-    )
     fuzz('account record: verifyAccount', decoderInput(account.map((a) => GatewayAccount.encode(a))), 300, (b, t) => {
       decodeOrRefuse(t, () => verifyAccount(carried(() => GatewayAccount.decode(b))))
     })
-    await fuzzAsync('account record: MeshAccounts.get from owners', fc.tuple(fc.array(answer, { minLength: 1, maxLength: 3 }), fc.oneof(fc.constant('alice'), fc.constantFrom('bob', ...PROTOTYPE_NAMES))), 300, async ([answers, handle], t) => {
+    // records signed by their own key with any content: what an owner may hand back for a handle
+    const anyJson = fc.record({
+      v: fc.constantFrom(1, 2, '1'), handle: fc.constantFrom('alice', 'bob'), scram: fc.anything(),
+      wrapped: fc.anything(), identity: fc.anything()
+    }).map((j) => new TextEncoder().encode(JSON.stringify(j)))
+    const record = fc.oneof(fc.json().map((j) => new TextEncoder().encode(j)), anyJson, bytes(100))
+      .filter((r) => r.byteLength > 0)
+    const signed = (handles: fc.Arbitrary<string>, records: fc.Arbitrary<Uint8Array>): fc.Arbitrary<GatewayAccount> =>
+      fc.tuple(handles, fc.nat({ max: 2 }), u64, records).map(([h, who, v, r]) => signAccount(h, identities[who], v, r))
+    const decoded = decoderInput(account.map((a) => GatewayAccount.encode(a)))
+      .map((b) => { try { return GatewayAccount.decode(b) } catch { return undefined } })
+    const answer = fc.oneof(
+      signed(fc.constantFrom('alice', 'alice', 'bob'), accountShapes()),
+      signed(fc.constantFrom('alice', 'bob'), record),
+      decoded
+    )
+    const asked = fc.oneof(fc.constant('alice'), fc.constantFrom('bob', ...PROTOTYPE_NAMES))
+    const input = fc.tuple(fc.array(answer, { minLength: 1, maxLength: 3 }), asked)
+    await fuzzAsync('account record: MeshAccounts.get from owners', input, 300, async ([answers, handle], t) => {
       const replication = {
         placement: { ownersOfHandle: () => answers.map((_, i) => `owner-${i}`) },
         call: async (owner: string) => ({ status: StoreResponse.Status.OK, account: answers[Number(owner.slice(6))] })
@@ -157,45 +182,75 @@ describe('fuzz: wire decoders a stranger reaches', function () {
   })
 
   it('prekey uploads, bundles and secret-chat headers decode or are refused', () => {
-    fuzz('prekey upload: openPrekeyUpload', decoderInput(fc.constant(uploadBytes)), 300, (b, t) => { decodeOrRefuse(t, () => openPrekeyUpload(b)) })
-    fuzz('secret: decodeBundle', decoderInput(fc.constant(bundleBytes)), 300, (b, t) => { decodeOrRefuse(t, () => decodeBundle(b)) })
-    fuzz('secret: decodeInitialHeader', decoderInput(fc.constant(initialHeader)), 300, (b, t) => { decodeOrRefuse(t, () => decodeInitialHeader(b)) })
     const header = encodeHeader({ dh: oneTime[1].keyPair.publicKey, pn: 3, n: 9 })
-    fuzz('secret: decodeHeader', decoderInput(fc.constant(header)), 200, (b, t) => { decodeOrRefuse(t, () => decodeHeader(b)) })
+    const cases: Array<[string, Uint8Array, (b: Uint8Array) => unknown, number]> = [
+      ['prekey upload: openPrekeyUpload', uploadBytes, openPrekeyUpload, 300],
+      ['secret: decodeBundle', bundleBytes, decodeBundle, 300],
+      ['secret: decodeInitialHeader', initialHeader, decodeInitialHeader, 300],
+      ['secret: decodeHeader', header, decodeHeader, 200]
+    ]
+    for (const [name, valid, decode, runs] of cases) {
+      fuzz(name, decoderInput(fc.constant(valid)), runs, (b, t) => { decodeOrRefuse(t, () => decode(b)) })
+    }
   })
 
   it('room events, presence and roster bodies decode or are refused', () => {
-    const roomEvent = fc.record({ action: enumOf<RoomEvent.Action>(RoomEvent.Action), name: text, subject: text, target: fc.oneof(pick(users), text), targetHandle: text, nonce: sized.map((b) => new Uint8Array(b)), role: enumOf<RoomEvent.Role>(RoomEvent.Role), public: fc.boolean() })
-      .map((e) => RoomEvent.encode(e))
-    fuzz('room event: decodeRoomEvent', decoderInput(fc.oneof(roomEvent, fc.constant(encodeRoomEvent({ action: RoomEvent.Action.CREATE, nonce: new Uint8Array(16), name: 'r' })))), 300,
-      (b, t) => { decodeOrRefuse(t, () => decodeRoomEvent(b)) })
-    const presence = fc.record({ state: enumOf<Presence.State>(Presence.State), status: fc.string({ maxLength: 300 }), type: enumOf<Presence.Type>(Presence.Type), lastSeen: u64 })
-      .map((p) => Presence.encode(p))
-    fuzz('presence: decodePresence', decoderInput(presence), 300, (b, t) => { decodeOrRefuse(t, () => decodePresence(b)) })
-    const item = fc.record({ contact: fc.oneof(pick(users), text), handle: text, subscription: enumOf<RosterItem.Subscription>(RosterItem.Subscription), pendingOut: fc.boolean(), pendingIn: fc.boolean(), removed: fc.boolean() })
-      .map((i) => RosterItem.encode(i))
-    fuzz('roster item: decodeRosterItem', decoderInput(item), 300, (b, t) => { decodeOrRefuse(t, () => decodeRosterItem(b)) })
+    const roomEvent = fc.record({
+      action: enumOf<RoomEvent.Action>(RoomEvent.Action), name: text, subject: text,
+      target: fc.oneof(pick(users), text), targetHandle: text, nonce: sized,
+      role: enumOf<RoomEvent.Role>(RoomEvent.Role), public: fc.boolean()
+    }).map((e) => RoomEvent.encode(e))
+    const create = encodeRoomEvent({ action: RoomEvent.Action.CREATE, nonce: new Uint8Array(16), name: 'r' })
+    fuzz('room event: decodeRoomEvent', decoderInput(fc.oneof(roomEvent, fc.constant(create))), 300, (b, t) => {
+      decodeOrRefuse(t, () => decodeRoomEvent(b))
+    })
+    const presence = fc.record({
+      state: enumOf<Presence.State>(Presence.State), status: fc.string({ maxLength: 300 }),
+      type: enumOf<Presence.Type>(Presence.Type), lastSeen: u64
+    }).map((p) => Presence.encode(p))
+    fuzz('presence: decodePresence', decoderInput(presence), 300, (b, t) => {
+      decodeOrRefuse(t, () => decodePresence(b))
+    })
+    const item = fc.record({
+      contact: fc.oneof(pick(users), text), handle: text,
+      subscription: enumOf<RosterItem.Subscription>(RosterItem.Subscription),
+      pendingOut: fc.boolean(), pendingIn: fc.boolean(), removed: fc.boolean()
+    }).map((i) => RosterItem.encode(i))
+    fuzz('roster item: decodeRosterItem', decoderInput(item), 300, (b, t) => {
+      decodeOrRefuse(t, () => decodeRosterItem(b))
+    })
   })
 
   it('live frames decode or are refused, and the relay validator judges every envelope without throwing', async () => {
-    const liveFrame = fc.tuple(fc.oneof(validEnvelope, signedEnvelope), fc.boolean()).map(([envelope, relay]) => LiveFrame.encode({ envelope, relay }))
-    fuzz('live frame: decodeLiveFrame', decoderInput(liveFrame), 300, (b, t) => { decodeOrRefuse(t, () => decodeLiveFrame(b)) })
+    const liveFrame = fc.tuple(fc.oneof(validEnvelope, signedEnvelope), fc.boolean())
+      .map(([envelope, relay]) => LiveFrame.encode({ envelope, relay }))
+    fuzz('live frame: decodeLiveFrame', decoderInput(liveFrame), 300, (b, t) => {
+      decodeOrRefuse(t, () => decodeLiveFrame(b))
+    })
 
     const { relay, validators, rejected } = await stubRelay()
     for (const u of users) relay.subscribeInbox(u, () => {})
     const topics = [...validators.keys()]
     assert.ok(topics.includes(inboxTopicOf(users[0])))
     // the topic is the envelope's own shard half the time (what an honest relay forwards), any other otherwise
-    const input = fc.tuple(fc.boolean(), pick(topics), decoderInput(fc.oneof(validEnvelope, signedEnvelope))).map(([own, other, data]) => {
+    const envelopes = decoderInput(fc.oneof(validEnvelope, signedEnvelope))
+    const input = fc.tuple(fc.boolean(), pick(topics), envelopes).map(([own, other, data]) => {
       let topic = other
       try { if (own) topic = inboxTopicOf(Envelope.decode(data).recipient) } catch {}
       return [topics.includes(topic) ? topic : other, data] as const
     })
+    const verdicts = [TopicValidatorResult.Accept, TopicValidatorResult.Reject, TopicValidatorResult.Ignore]
     await fuzzAsync('relay: gossipsub topic validator', input, 400, async ([topic, data], t) => {
       const before = rejected.length
       const verdict = await (validators.get(topic) as Validator)(peerIds[1], { topic, data })
-      assert.ok([TopicValidatorResult.Accept, TopicValidatorResult.Reject, TopicValidatorResult.Ignore].includes(verdict))
-      if (verdict === TopicValidatorResult.Accept) { t.accepted++; assert.equal(rejected.length, before) } else { t.refused++; assert.equal(rejected.length, before + 1, 'each refusal is counted once') }
+      assert.ok(verdicts.includes(verdict))
+      if (verdict === TopicValidatorResult.Accept) {
+        t.accepted++
+        assert.equal(rejected.length, before)
+      } else {
+        t.refused++
+        assert.equal(rejected.length, before + 1, 'each refusal is counted once')
+      }
     })
     await relay.stop()
   })
@@ -219,12 +274,20 @@ type Validator = (from: string, msg: { topic: string, data: Uint8Array }) => Pro
 async function stubRelay (): Promise<{ relay: Relay, validators: Map<string, Validator>, rejected: string[] }> {
   const validators = new Map<string, Validator>()
   const rejected: string[] = []
+  const no = async (): Promise<never> => { throw new Error('no network here') }
   const pubsub = {
-    topicValidators: validators, score: { params: { topics: {} } }, subscribe () {}, unsubscribe () {}, getSubscribers: () => [],
-    addEventListener () {}, removeEventListener () {}, publish: async () => ({ recipients: [] })
+    topicValidators: validators, score: { params: { topics: {} } }, subscribe () {}, unsubscribe () {},
+    getSubscribers: () => [], addEventListener () {}, removeEventListener () {},
+    publish: async () => ({ recipients: [] })
   }
-  const libp2p = { services: { pubsub }, peerId: { toString: () => peerIds[0] }, getConnections: () => [], handle: async () => {}, unhandle: async () => {}, dialProtocol: async () => { throw new Error('no') }, dial: async () => { throw new Error('no') } }
-  const relay = new Relay({ libp2p: libp2p as any, placement: { ownersOfTopic: () => [] } as any, isServer: true, keys: new SenderKeyCache(16, 256), maxDriftMs: 60_000, reject: (r) => { rejected.push(r) } })
+  const libp2p = {
+    services: { pubsub }, peerId: { toString: () => peerIds[0] }, getConnections: () => [],
+    handle: async () => {}, unhandle: async () => {}, dialProtocol: no, dial: no
+  }
+  const relay = new Relay({
+    libp2p: libp2p as any, placement: { ownersOfTopic: () => [] } as any, isServer: true,
+    keys: new SenderKeyCache(16, 256), maxDriftMs: 60_000, reject: (r) => { rejected.push(r) }
+  })
   await relay.start()
   return { relay, validators, rejected }
 }

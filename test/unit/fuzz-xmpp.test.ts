@@ -20,7 +20,9 @@ import type { Transport, TransportEvents } from '../../node/xmpp/transport.js'
 import { MeshAccounts, sealIdentity, type AccountRecord } from '../../node/xmpp/accounts.js'
 import { generateIdentity } from '../../protocol/envelope.js'
 import { PROTOTYPE_NAMES, decodeOrRefuse, fuzz, fuzzAsync, fuzzTimeout, type Tally } from '../helpers/fuzz.js'
-import { DOMAIN, chunked, clientFinal, clientFirst, element, saslToken, streamText, utf8 } from '../helpers/fuzz-xmpp.js'
+import {
+  DOMAIN, chunked, clientFinal, clientFirst, element, saslToken, streamText, utf8
+} from '../helpers/fuzz-xmpp.js'
 
 const LIMITS = { maxStanzaBytes: 4096, maxDepth: 8, maxAttributes: 6 }
 
@@ -35,19 +37,35 @@ const base64 = (s: string | Buffer): string => Buffer.from(s).toString('base64')
  * random), so that the checks behind the nonce are reached too.
  */
 type Step = Element | { follow: string }
+const mechanism = fc.oneof(
+  fc.constantFrom('PLAIN', 'SCRAM-SHA-1', 'SCRAM-SHA-256', 'DIGEST-MD5'), fc.constantFrom(...PROTOTYPE_NAMES),
+  fc.string({ maxLength: 10 })
+)
+const authPayload = fc.oneof(
+  clientFirst.map(base64),
+  fc.constantFrom(base64(`\0alice\0${PASSWORD}`), base64('n,,n=alice,r=abc'), base64('n,,n=bob,r=abc'), '=', '', '!!'),
+  fc.string({ maxLength: 20 })
+)
+const iqType = fc.constantFrom('get', 'set', 'result', 'error', '', ...PROTOTYPE_NAMES)
+const register = fc.tuple(iqType, fc.string({ maxLength: 10 }), fc.string({ maxLength: 70 }), fc.boolean())
+  .map(([type, username, password, withQuery]) => xml('iq', { type, id: 'r1' }, withQuery
+    ? xml('query', { xmlns: NS_REGISTER }, xml('username', {}, username), xml('password', {}, password))
+    : xml('ping', { xmlns: 'urn:xmpp:ping' })))
+const count = fc.oneof(fc.constantFrom('0', '-1', '1e9', 'NaN', '4294967296'), fc.string({ maxLength: 6 }))
+const stanzaName = fc.constantFrom('message', 'presence', 'iq', 'bind', ...PROTOTYPE_NAMES)
+const stanza = fc.tuple(stanzaName, fc.string({ maxLength: 8 }))
+  .map(([n, to]) => xml(n, { to, type: 'chat' }, xml('body', {}, 'hi')))
+
 const preLoginElement: fc.Arbitrary<Step> = fc.oneof(
   fc.base64String({ minLength: 4, maxLength: 44 }).map((proof) => ({ follow: proof })),
-  fc.tuple(fc.oneof(fc.constantFrom('PLAIN', 'SCRAM-SHA-1', 'SCRAM-SHA-256', 'DIGEST-MD5'), fc.constantFrom(...PROTOTYPE_NAMES), fc.string({ maxLength: 10 })),
-    fc.oneof(clientFirst.map(base64), fc.constantFrom(base64(`\0alice\0${PASSWORD}`), base64('n,,n=alice,r=abc'), base64('n,,n=bob,r=abc'), '=', '', '!!'), fc.string({ maxLength: 20 })))
-    .map(([mechanism, payload]) => xml('auth', { xmlns: NS_SASL, mechanism }, payload)),
+  fc.tuple(mechanism, authPayload).map(([m, payload]) => xml('auth', { xmlns: NS_SASL, mechanism: m }, payload)),
   fc.oneof(clientFinal.map(base64), fc.string({ maxLength: 20 })).map((p) => xml('response', { xmlns: NS_SASL }, p)),
   fc.constantFrom('abort', 'success', 'challenge', ...PROTOTYPE_NAMES).map((n) => xml(n, { xmlns: NS_SASL })),
-  fc.tuple(fc.constantFrom('get', 'set', 'result', 'error', '', ...PROTOTYPE_NAMES), fc.string({ maxLength: 10 }), fc.string({ maxLength: 70 }), fc.boolean())
-    .map(([type, username, password, withQuery]) => xml('iq', { type, id: 'r1' }, withQuery ? xml('query', { xmlns: NS_REGISTER }, xml('username', {}, username), xml('password', {}, password)) : xml('ping', { xmlns: 'urn:xmpp:ping' }))),
-  fc.tuple(fc.constantFrom('enable', 'resume', 'r', 'a', ...PROTOTYPE_NAMES), fc.oneof(fc.constantFrom('0', '-1', '1e9', 'NaN', '4294967296'), fc.string({ maxLength: 6 })))
+  register,
+  fc.tuple(fc.constantFrom('enable', 'resume', 'r', 'a', ...PROTOTYPE_NAMES), count)
     .map(([n, h]) => xml(n, { xmlns: NS_SM, h, previd: h, resume: 'true' })),
   fc.constant(xml('starttls', { xmlns: NS_TLS })),
-  fc.tuple(fc.constantFrom('message', 'presence', 'iq', 'bind', ...PROTOTYPE_NAMES), fc.string({ maxLength: 8 })).map(([n, to]) => xml(n, { to, type: 'chat' }, xml('body', {}, 'hi')))
+  stanza
 )
 
 /** One account the stub host knows (alice), made once: SCRAM derivations are deliberately slow. */
@@ -105,7 +123,11 @@ describe('fuzz: what a Jabber client reaches before login', function () {
         open: () => { events.push('open') },
         stanza: (el) => { assert.ok(el instanceof Element); events.push('stanza') },
         close: () => { events.push('close') },
-        error: (err) => { assert.ok(err instanceof StreamError, `a StreamError, not ${String(err)}`); errors++; events.push('error') }
+        error: (err) => {
+          assert.ok(err instanceof StreamError, `a StreamError, not ${String(err)}`)
+          errors++
+          events.push('error')
+        }
       }, LIMITS)
       for (const c of chunks) s.write(c)
       assert.ok(errors <= 1, 'one error at most')
@@ -116,16 +138,23 @@ describe('fuzz: what a Jabber client reaches before login', function () {
   })
 
   it('a WebSocket message parses to one element or is refused with a StreamError', () => {
-    fuzz('xmpp: parseElement', streamText, 400, (text, t) => { decodeOrRefuse(t, () => parseElement(text, LIMITS), [StreamError]) })
-    fuzz('xmpp: parseElement, default limits', element, 200, (text, t) => { decodeOrRefuse(t, () => parseElement(text, DEFAULT_XML_LIMITS), [StreamError]) })
+    fuzz('xmpp: parseElement', streamText, 400, (text, t) => {
+      decodeOrRefuse(t, () => parseElement(text, LIMITS), [StreamError])
+    })
+    fuzz('xmpp: parseElement, default limits', element, 200, (text, t) => {
+      decodeOrRefuse(t, () => parseElement(text, DEFAULT_XML_LIMITS), [StreamError])
+    })
   })
 
   it('SASL messages are parsed or refused with a SaslError', () => {
-    fuzz('sasl: PLAIN message', utf8(fc.tuple(saslToken, saslToken, saslToken).map((p) => p.join('\0'))), 300, (b, t) => {
+    const plain = utf8(fc.tuple(saslToken, saslToken, saslToken).map((p) => p.join('\0')))
+    fuzz('sasl: PLAIN message', plain, 300, (b, t) => {
       decodeOrRefuse(t, () => parsePlain(b), [SaslError])
     })
     const cred = aliceRecord.scram.sha256
-    fuzz('sasl: SCRAM client-first, challenge, client-final', fc.tuple(fc.constantFrom('sha1', 'sha256') as fc.Arbitrary<'sha1' | 'sha256'>, utf8(clientFirst), utf8(clientFinal), fc.boolean()), 300,
+    const hash = fc.constantFrom('sha1', 'sha256') as fc.Arbitrary<'sha1' | 'sha256'>
+    const scram = fc.tuple(hash, utf8(clientFirst), utf8(clientFinal), fc.boolean())
+    fuzz('sasl: SCRAM client-first, challenge, client-final', scram, 300,
       ([hash, first, final, known], t) => {
         const server = new ScramServer(hash, 'nonce')
         if (decodeOrRefuse(t, () => server.username(first), [SaslError]) == null) return
@@ -134,13 +163,14 @@ describe('fuzz: what a Jabber client reaches before login', function () {
       })
   })
 
-  it('a connection before login answers every element, or ends with a typed stream error, never an internal one', async () => {
-    await fuzzAsync('xmpp: connection before login', fc.tuple(fc.array(preLoginElement, { minLength: 1, maxLength: 6 }), fc.boolean()), 300, async ([elements, secure], t) => {
+  it('a connection before login answers every element, or ends with a typed stream error, never internal', async () => {
+    const input = fc.tuple(fc.array(preLoginElement, { minLength: 1, maxLength: 6 }), fc.boolean())
+    await fuzzAsync('xmpp: connection before login', input, 300, async ([elements, secure], t) => {
       await preLogin(elements, secure, t)
     })
   })
 
-  it('refuses a SASL mechanism named like an Object property (found by fuzzing: `__proto__` reached createHmac)', async () => {
+  it('refuses SASL mechanisms named like Object properties (`__proto__` reached createHmac)', async () => {
     const tally: Tally = { refused: 0, accepted: 0 }
     for (const mechanism of PROTOTYPE_NAMES) {
       const auth = xml('auth', { xmlns: NS_SASL, mechanism }, base64('n,,n=bob,r=abc'))
@@ -167,7 +197,8 @@ async function preLogin (steps: Step[], secure: boolean, t: Tally): Promise<void
   }
   conn.close()
   const internal = rejected.filter((r) => r === 'stream-internal-server-error' || r.endsWith('-internal-server-error'))
-  assert.deepEqual(internal, [], `internal errors for ${elements.map((e) => e.toString()).join(' ')}: ${transport.ended?.message ?? ''}`)
+  const sent = elements.map((e) => e.toString()).join(' ')
+  assert.deepEqual(internal, [], `internal errors for ${sent}: ${transport.ended?.message ?? ''}`)
   if (rejected.length > 0) t.refused++
   else t.accepted++
 }
