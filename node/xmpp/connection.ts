@@ -371,7 +371,8 @@ export class Connection {
       await this.succeed(record, 'sha256', clientKey, undefined)
       return
     }
-    const hash = MECHANISMS[mechanism as ScramMechanism]
+    // own keys only: a mechanism named `__proto__` or `toString` must not find Object's
+    const hash = Object.hasOwn(MECHANISMS, mechanism) ? MECHANISMS[mechanism as ScramMechanism] : undefined
     if (hash == null) throw new SaslError('invalid-mechanism', `unsupported mechanism ${String(mechanism)}`)
     const server = new ScramServer(hash)
     const handle = prep(server.username(payload))
