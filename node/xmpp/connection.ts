@@ -198,6 +198,8 @@ export class Connection {
   }
 
   private fail (err: StreamError): void {
+    // a stream already ended is not refused twice (the parser may still hold bytes read with the first error)
+    if (this.phase === 'closed') return
     this.host.reject(`stream-${err.condition}`)
     this.close(err)
   }

@@ -69,7 +69,23 @@ const S = StoreResponse.Status
 const REFUSED = new Set([S.REJECTED, S.FORBIDDEN, S.BUSY, S.ERROR])
 
 /** The target's gateway: plaintext logins (the raw sockets speak no TLS), a short login timeout. */
-const GATEWAY = { listen: '127.0.0.1:0', allowPlaintext: true, authTimeoutMs: scaled(1500) }
+/**
+ * The fuzzed gateway: every generated stream comes from 127.0.0.1, so the per-address budgets (tested in
+ * test/chat/xmpp-abuse.test.ts) are raised for the streams to reach the parser and the login.
+ */
+const GATEWAY = {
+  listen: '127.0.0.1:0',
+  allowPlaintext: true,
+  authTimeoutMs: scaled(1500),
+  maxConnectionsPerAddress: 10_000,
+  maxPreLoginPerAddress: 10_000,
+  loginsPerAddress: 1_000_000
+}
+
+/** Refusals the gateway answers with a stream error, beside the `stream-*` ones: its budgets before login. */
+const BUDGET_STREAM_ERRORS = new Set([
+  'xmpp-address-limit', 'xmpp-pre-login-address-limit', 'xmpp-pre-login-limit', 'xmpp-login-throttled', 'xmpp-connection-limit'
+])
 
 describe('fuzz: a live node and gateway take generated input from strangers', function () {
   this.timeout(fuzzTimeout(scaled(120_000)))
@@ -247,9 +263,7 @@ describe('fuzz: a live node and gateway take generated input from strangers', fu
     })
     const counts = JSON.stringify(Object.fromEntries(d))
     assert.equal(d.get('stream-internal-server-error') ?? 0, 0, `no stream failed untyped: ${counts}`)
-    // at least once: a header of the wrong namespace is refused while the parser reads on, and a parse
-    // error later in the same bytes is counted too (on a connection already closed): known, not fixed here
-    assert.ok(sum(d, (k) => k.startsWith('stream-')) >= streamErrors, `each stream error counted: ${counts}`)
+    assert.equal(sum(d, (k) => k.startsWith('stream-') || BUDGET_STREAM_ERRORS.has(k)), streamErrors, `each stream error counted once: ${counts}`)
     assert.ok(sum(d, (k) => k.startsWith('sasl-')) >= saslFailures, 'each SASL failure counted')
     await waitFor('every fuzzed connection to be gone', () => gateway.stats().connections === 0)
     const carol = await jabber(target.xmppAddress() as string, 'carol', { register: true })

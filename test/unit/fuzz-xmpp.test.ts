@@ -13,7 +13,7 @@ import fc from 'fast-check'
 import xml, { Element } from '@xmpp/xml'
 import { XmlStream, parseElement, DEFAULT_XML_LIMITS } from '../../node/xmpp/xml-stream.js'
 import { StanzaError, StreamError } from '../../node/xmpp/errors.js'
-import { SaslError, ScramServer, parsePlain } from '../../node/xmpp/sasl.js'
+import { Decoys, SaslError, ScramServer, parsePlain } from '../../node/xmpp/sasl.js'
 import { Connection, NS_REGISTER, NS_SASL, NS_TLS, type ConnectionHost } from '../../node/xmpp/connection.js'
 import { NS_SM } from '../../node/xmpp/stream-management.js'
 import type { Transport, TransportEvents } from '../../node/xmpp/transport.js'
@@ -92,6 +92,7 @@ class StubTransport implements Transport {
 
 /** A gateway as far as a connection before login sees it; counts what it is told to reject. */
 function stubHost (rejected: string[]): ConnectionHost {
+  const decoys = new Decoys(Buffer.alloc(32, 7))
   return {
     domain: DOMAIN,
     allowPlaintext: true,
@@ -108,7 +109,12 @@ function stubHost (rejected: string[]): ConnectionHost {
     detached: () => {},
     resume: () => undefined,
     reject: (reason) => { rejected.push(reason) },
-    admit: () => true
+    admit: () => true,
+    decoy: (hash, handle) => decoys.credential(hash, handle),
+    maxUnacked: 5000,
+    mayLogin: () => undefined,
+    mayRegister: () => undefined,
+    loggedIn: () => {}
   }
 }
 
@@ -158,7 +164,7 @@ describe('fuzz: what a Jabber client reaches before login', function () {
       ([hash, first, final, known], t) => {
         const server = new ScramServer(hash, 'nonce')
         if (decodeOrRefuse(t, () => server.username(first), [SaslError]) == null) return
-        server.challenge(known ? cred : undefined)
+        server.challenge(known ? cred : new Decoys(Buffer.alloc(32, 7)).credential(hash, 'nobody'))
         decodeOrRefuse(t, () => server.final(final, known), [SaslError])
       })
   })
