@@ -6,43 +6,29 @@
 
 import { strict as assert } from 'node:assert'
 import { randomBytes } from 'node:crypto'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { ChorusNode } from '../../node/index.js'
-import { loadOrCreateNodeKey } from '../../node/keys.js'
-import { Certificate, meshId, signCertificate, signDelegation, type AdmissionSigner } from '../../protocol/admission.js'
-import { ed25519Generate, ed25519PublicKey } from '../../protocol/ed25519.js'
-import { ids, startMesh, waitForServers, type Mesh } from '../helpers/mesh.js'
+import type { AdmissionSigner } from '../../protocol/admission.js'
+import { ClosedMesh, DAY } from '../helpers/closed-mesh.js'
+import { ids, waitForServers, type Mesh } from '../helpers/mesh.js'
 import { scaled, waitFor } from '../helpers/wait.js'
-
-const DAY = 86_400_000
 
 describe('membership: cached grants in a closed mesh', function () {
   this.timeout(scaled(120_000))
-  let meshKey: Uint8Array
-  let mesh: string
+  let closed: ClosedMesh
   let m: Mesh
+  let mesh: string
 
   beforeEach(async () => {
-    meshKey = ed25519Generate().privateKey
-    mesh = meshId(ed25519PublicKey(meshKey))
-    m = await startMesh({ servers: 0, options: () => ({ mesh }) })
+    closed = await ClosedMesh.start()
+    m = closed.nodes
+    mesh = closed.mesh
   })
-  afterEach(async () => { await m?.cleanup() })
+  afterEach(async () => { await closed?.cleanup() })
 
-  const root = (): AdmissionSigner => ({ privateKey: meshKey })
-  function operator (days = 365): { signer: AdmissionSigner } {
-    const k = ed25519Generate()
-    const delegation = signDelegation(meshKey, k.publicKey, { name: 'ops', now: Date.now(), days })
-    return { signer: { privateKey: k.privateKey, delegation } }
-  }
-
-  /** A server admitted by `signer` before its first start, as an operator would. */
-  async function certifiedServer (signer: AdmissionSigner, seed?: Uint8Array): Promise<ChorusNode> {
-    const dataDir = m.dirs.make('chorus-server-')
-    const peerId = peerIdFromPrivateKey(await loadOrCreateNodeKey(dataDir)).toString()
-    const cert = signCertificate(signer, { peerId, capacity: 1, now: Date.now(), days: 30, seed })
-    return await m.spawn('server', { dataDir, mesh, certificate: Certificate.encode(cert) })
-  }
+  const root = (): AdmissionSigner => closed.root()
+  const operator = (days?: number): { signer: AdmissionSigner, pub: Uint8Array } => closed.operator(days)
+  const certifiedServer = async (signer: AdmissionSigner, seed?: Uint8Array): Promise<ChorusNode> =>
+    await closed.certifiedServer(signer, seed)
 
   it('a server whose operator\'s delegation expired loses its grant where it was admitted', async () => {
     const shortLived = operator(scaled(8_000) / DAY)
