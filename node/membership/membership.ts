@@ -171,7 +171,16 @@ export class Membership extends EventEmitter<MembershipEvents> {
     libp2p.removeEventListener('peer:identify', this.onIdentify)
     libp2p.removeEventListener('peer:disconnect', this.onDisconnect)
     await this.remember()
-    const leave: MembershipMessage = { kind: MembershipMessage.Kind.LEAVE, sender: toPb({ ...this.selfRecord(), state: 'left' }), updates: [], target: '', wallTime: 0n, mesh: this.admission.meshBytes(), revocations: [], revokedCertificates: [] }
+    const leave: MembershipMessage = {
+      kind: MembershipMessage.Kind.LEAVE,
+      sender: toPb({ ...this.selfRecord(), state: 'left' }),
+      updates: [],
+      target: '',
+      wallTime: 0n,
+      mesh: this.admission.meshBytes(),
+      revocations: [],
+      revokedCertificates: []
+    }
     const timeout = Math.max(this.init.probeTimeoutMs, C.LEAVE_TIMEOUT_MS)
     const sent = await Promise.allSettled(this.table.reachable().map(async (peerId) => { await this.send(peerId, leave, true, timeout) }))
     for (const r of sent) if (r.status === 'rejected') log('LEAVE not delivered: %s', r.reason?.message)
@@ -428,7 +437,15 @@ export class Membership extends EventEmitter<MembershipEvents> {
 
   private decode (bytes: Uint8Array): MembershipMessage {
     try {
-      return MembershipMessage.decode(bytes, { limits: { updates: C.MAX_UPDATES_PER_FRAME, updates$: { addrs: C.MAX_ADDRS_PER_MEMBER }, sender: { addrs: C.MAX_ADDRS_PER_MEMBER }, revocations: C.MAX_REVOCATIONS_PER_FRAME, revokedCertificates: C.MAX_REVOCATIONS_PER_FRAME } })
+      return MembershipMessage.decode(bytes, {
+        limits: {
+          updates: C.MAX_UPDATES_PER_FRAME,
+          updates$: { addrs: C.MAX_ADDRS_PER_MEMBER },
+          sender: { addrs: C.MAX_ADDRS_PER_MEMBER },
+          revocations: C.MAX_REVOCATIONS_PER_FRAME,
+          revokedCertificates: C.MAX_REVOCATIONS_PER_FRAME
+        }
+      })
     } catch (err: any) {
       throw new MalformedFrameError(`membership frame does not decode: ${err.message}`)
     }
