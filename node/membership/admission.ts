@@ -259,6 +259,11 @@ export class Admission {
     return this.revocations.fresh(max, limit)
   }
 
+  /** Up to `max` revocations that withdraw `peerId`'s admission, with their evidence (revocations.ts, `against`). */
+  against (peerId: string, max: number): KeptRevocation[] {
+    return this.revocations.against(peerId, max)
+  }
+
   /** Up to `max` revocations for a view sync, with their evidence (revocations.ts, `forSync`). */
   all (max: number): KeptRevocation[] {
     return this.revocations.forSync(max)

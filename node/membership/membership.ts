@@ -426,13 +426,36 @@ export class Membership extends EventEmitter<MembershipEvents> {
       await lp.write(MembershipMessage.encode(reply), { signal })
       await stream.close({ signal })
     } catch (err: any) {
-      if (err instanceof AdmissionError) this.refuse(connection.remotePeer.toString(), err)
-      else if (isMalformedFrame(err)) {
+      if (err instanceof AdmissionError) {
+        this.refuse(connection.remotePeer.toString(), err)
+        if (err.reason === 'revoked' && await this.tellRevoked(lp, connection.remotePeer.toString())) {
+          await stream.close({ signal: AbortSignal.timeout(this.init.probeTimeoutMs) }).catch(() => { stream.abort(err) })
+          return
+        }
+      } else if (isMalformedFrame(err)) {
         this.stats.malformedFrames++
         log('malformed frame from %s: %s', connection.remotePeer, err.message)
       }
       stream.abort(err)
     }
+  }
+
+  /**
+   * Answer a server refused as revoked with the revocations that withdraw it (true when written): the
+   * members drop a revoked server from their views at once and gossip to it no more, so without this it
+   * could run on believing it owns data, never hearing why everyone stopped answering.
+   */
+  private async tellRevoked (lp: ReturnType<typeof lpStream>, peerId: string): Promise<boolean> {
+    const kept = this.admission.against(peerId, C.MAX_REVOCATIONS_PER_FRAME)
+    if (kept.length === 0) return false
+    const certificates = kept.flatMap((k) => k.certificate == null ? [] : [k.certificate])
+    const reply = {
+      ...this.message(MembershipMessage.Kind.NACK),
+      revocations: kept.map((k) => k.revocation),
+      revokedCertificates: certificates
+    }
+    const signal = AbortSignal.timeout(this.init.probeTimeoutMs)
+    return await lp.write(MembershipMessage.encode(reply), { signal }).then(() => true, () => false)
   }
 
   private decode (bytes: Uint8Array): MembershipMessage {

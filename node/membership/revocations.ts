@@ -148,6 +148,17 @@ export class RevocationSet {
   }
 
   /**
+   * The revocations that withdraw `peerId`'s admission, at most `max`: those of the peer itself and every
+   * operator revocation (one may void the delegation its certificate hangs on). What a node tells a server
+   * it refuses as revoked, so that the server learns it owns nothing even when no member gossips to it.
+   */
+  against (peerId: string, max: number): KeptRevocation[] {
+    const own = [...this.ofPeer.get(peerId) ?? []].map((key) => this.entries.get(key) as Entry)
+    const ops = [...this.entries.values()].filter((e) => e.operator != null)
+    return [...own, ...ops].slice(0, max).map(kept)
+  }
+
+  /**
    * Up to `max` revocations for a view sync: every operator revocation, then the others shared out
    * between signers in turn, each signer's list going on from where its last sync stopped. A signer
    * with no more than its share is sent whole every time, however many another signer has; the rest

@@ -52,18 +52,18 @@ describe('membership: revocation attacks in a closed mesh', function () {
     })
   }
 
-  /** Send one frame from `from` to `to`; resolves true when `to` answered, false when it aborted the stream. */
-  async function deliver (from: ChorusNode, to: ChorusNode, bytes: Uint8Array): Promise<boolean> {
+  /** Send one frame from `from` to `to`; resolves with `to`'s reply, or undefined when it aborted the stream. */
+  async function deliver (from: ChorusNode, to: ChorusNode, bytes: Uint8Array): Promise<MembershipMessage | undefined> {
     const signal = AbortSignal.timeout(scaled(10_000))
     const stream = await from.libp2p.dialProtocol(to.peerId, MEMBERSHIP_PROTOCOL, { signal })
     const lp = lpStream(stream)
     await lp.write(bytes)
     try {
-      await lp.read({ signal })
+      const reply = MembershipMessage.decode((await lp.read({ signal })).subarray())
       await stream.close()
-      return true
+      return reply
     } catch {
-      return false
+      return undefined
     }
   }
 
@@ -114,11 +114,28 @@ describe('membership: revocation attacks in a closed mesh', function () {
     // a client joins later: it must know that `bad` is revoked when `bad` presents its certificate
     const late = await m.spawn('client', { mesh })
     await waitForServers([late], [honest])
-    const answered = await deliver(bad, late, frame(bad, [], badCert))
+    const answer = await deliver(bad, late, frame(bad, [], badCert))
     assert.deepEqual(
-      [answered, late.admission.refusals.get('revoked'), late.membership.servers()],
-      [false, 1, ids([honest])],
+      [late.admission.refusals.get('revoked'), late.membership.servers()],
+      [1, ids([honest])],
       'the late node admitted a revoked server'
     )
+    // and it told the revoked server why: a NACK carrying the revocation
+    assert.equal(answer?.kind, MembershipMessage.Kind.NACK)
+    assert.equal(answer?.revocations.length, 1)
+  })
+
+  it('a revoked server that no member gossips to learns its revocation from the first member it probes', async () => {
+    const told = await certifiedServer(root())
+    const revoked = await certifiedServer(root())
+    const carrier = await m.spawn('client', { mesh })
+    await waitForServers([m.bootstrap, told, revoked, carrier], [told, revoked])
+    // the revocation reaches one server only, straight from a client: that server and the bootstrap (by
+    // gossip) drop the revoked server at once and never ping it again
+    assert.ok(await deliver(carrier, told, frame(carrier, [revocation(root(), revoked.peerId.toString())])) != null)
+    await waitForServers([m.bootstrap, told], [told])
+    // the revoked server hears it when its own probes are refused, and owns nothing from then on
+    await waitFor('the revoked server to learn its own revocation', () => revoked.admission.why(revoked.peerId.toString()) === 'revoked')
+    assert.equal(revoked.membership.selfMember(), undefined)
   })
 })
