@@ -114,8 +114,8 @@ export async function runQuery (
   const queryid = query.attrs.queryid as string | undefined
   for (const a of page) {
     const stamp = xml('delay', { xmlns: NS_DELAY, stamp: new Date(a.timestamp).toISOString() })
-    const result = xml('result', queryid == null ? { xmlns: NS_MAM, id: a.cursor } : { xmlns: NS_MAM, queryid, id: a.cursor },
-      xml('forwarded', { xmlns: NS_FORWARD }, stamp, a.original()))
+    const attrs = queryid == null ? { xmlns: NS_MAM, id: a.cursor } : { xmlns: NS_MAM, queryid, id: a.cursor }
+    const result = xml('result', attrs, xml('forwarded', { xmlns: NS_FORWARD }, stamp, a.original()))
     send(xml('message', { to }, result))
   }
   const set = xml('set', { xmlns: NS_RSM })

@@ -384,7 +384,8 @@ export class AccountSession {
     if (ns === NS_LAST && type === 'get' && to != null) { result(this.rosterMap.lastActivity(to)); return }
     if (ns === NS_MAM && (to == null || to === this.bare)) {
       if (type === 'get') { result(mamForm()); return }
-      const archive = { user: this.user, domain: this.domain, handleOf: (jid: string) => this.handleOf(jid), contacts: this.contacts }
+      const handleOf = (jid: string): string => this.handleOf(jid)
+      const archive = { user: this.user, domain: this.domain, handleOf, contacts: this.contacts }
       result(await runQuery(archive, child, conn.jid, (m) => { conn.send(m); this.host.sent() }))
       return
     }

@@ -16,7 +16,9 @@ export const REPLACEMENT = '\uFFFD'
 const NOT_XML_CHAR = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu
 
 const TEXT_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '\r': '&#xD;' }
-const ATTR_ESCAPES: Record<string, string> = { ...TEXT_ESCAPES, '"': '&quot;', "'": '&apos;', '\t': '&#x9;', '\n': '&#xA;' }
+const ATTR_ESCAPES: Record<string, string> = {
+  ...TEXT_ESCAPES, '"': '&quot;', "'": '&apos;', '\t': '&#x9;', '\n': '&#xA;'
+}
 
 /** `s` with every character XML 1.0 forbids replaced by U+FFFD. */
 export function xmlChars (s: string): string {

@@ -22,7 +22,8 @@ const isXmlChar = (cp: number): boolean => cp === 0x9 || cp === 0xA || cp === 0x
   (cp >= 0xE000 && cp <= 0xFFFD) || (cp >= 0x10000 && cp <= 0x10FFFF)
 
 /** What a writer may keep of `s`: its XML characters, each other one replaced by U+FFFD. */
-const kept = (s: string): string => Array.from(s).map((c) => isXmlChar(c.codePointAt(0) as number) ? c : '\uFFFD').join('')
+const kept = (s: string): string =>
+  Array.from(s).map((c) => isXmlChar(c.codePointAt(0) as number) ? c : '\uFFFD').join('')
 
 interface Parsed { body: string, attrs: Record<string, string> }
 
@@ -69,7 +70,11 @@ function writers (): Array<[string, (el: ReturnType<typeof xml>) => string]> {
 const anyString = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 64 }),
   fc.string({ unit: fc.integer({ min: 0, max: 0xFFFF }).map((n) => String.fromCharCode(n)), maxLength: 64 }),
-  fc.string({ unit: fc.constantFrom('\u0000', '\u0010', '\u0016', '\u000c', '\u001d', '\r', '\t', '\n', '&', '<', '"', "'", '\uFFFE', '\uD800', 'a'), maxLength: 32 })
+  fc.string({
+    unit: fc.constantFrom('\u0000', '\u0010', '\u0016', '\u000c', '\u001d', '\r', '\t', '\n', '&', '<', '"', "'",
+      '\uFFFE', '\uD800', 'a'),
+    maxLength: 32
+  })
 )
 
 describe('xmpp gateway output: always well-formed XML 1.0 (unit, fast-check)', () => {
