@@ -208,6 +208,19 @@ export class Rooms implements RoomHost {
    * state log, signed by the inviter; anything else is dropped.
    */
   async handleInvite (env: Envelope): Promise<void> {
+    const invitation = await this.invitationIn(env)
+    if (invitation == null || this.joined.get(invitation.room)?.joined === true) return
+    this.invitations_.set(invitation.room, invitation)
+    const { room, by, byId, at } = invitation
+    this.tell({ room, action: 'invite', member: this.ctx.handle, memberId: this.ctx.userId, by, byId, at })
+  }
+
+  /**
+   * The invitation a ROOM envelope of this user's mailbox carries: the room's signed INVITE of this user,
+   * wrapped by the inviter. Anything else is refused (counted as `bad-room-invite`) and gives undefined.
+   * Reading it changes nothing: the archive (XEP-0313) reads old ones with it.
+   */
+  async invitationIn (env: Envelope): Promise<RoomInvitation | undefined> {
     let inner: Envelope
     let ev: RoomEvent
     try {
@@ -216,20 +229,18 @@ export class Rooms implements RoomHost {
     } catch (err: any) {
       this.ctx.replication.context.reject('bad-room-invite')
       log('%s: undecodable invitation: %s', this.ctx.handle, err.message)
-      return
+      return undefined
     }
     const to = parseMailbox(inner.recipient)
     const byId = userIdOf(inner.senderKey)
-    if (inner.kind !== Envelope.Kind.ROOM || to?.kind !== 'room' || to.log !== 'state' || ev.action !== RoomEvent.Action.INVITE ||
-        ev.target !== this.ctx.userId || byId !== userIdOf(env.senderKey)) {
+    if (env.kind !== Envelope.Kind.ROOM || inner.kind !== Envelope.Kind.ROOM || to?.kind !== 'room' ||
+        to.log !== 'state' || ev.action !== RoomEvent.Action.INVITE || ev.target !== this.ctx.userId ||
+        byId !== userIdOf(env.senderKey)) {
       this.ctx.replication.context.reject('bad-room-invite')
-      return
+      return undefined
     }
-    if (this.joined.get(to.id)?.joined === true) return
     const by = (await this.ctx.toMessage(inner))?.from ?? byId
-    const invitation: RoomInvitation = { room: to.id, name: ev.name, by, byId, at: hlcMillis(inner.timestamp) }
-    this.invitations_.set(to.id, invitation)
-    this.tell({ room: to.id, action: 'invite', member: this.ctx.handle, memberId: this.ctx.userId, by, byId, at: invitation.at })
+    return { room: to.id, name: ev.name, by, byId, at: hlcMillis(inner.timestamp) }
   }
 
   // RoomHost

@@ -5,14 +5,21 @@
  * `before`; an empty `before` is the last page). The archive id of a message is its mailbox cursor, so
  * paging is exact across owners. Each result is a forwarded copy (XEP-0297) with its delay stamp;
  * the final iq result carries `<fin complete>` and the page's first and last ids.
+ *
+ * The mailbox holds more than messages (receipts, presence, roster and room notices, secret-chat
+ * envelopes), each a protobuf or a sealed body. Only what the live path shows as a message is served:
+ * chat (and headline) bodies, and room invitations, as the mediated invitation the live path sends
+ * (muc.ts); everything else is skipped, never served as a body. Users are named by their handle JIDs.
  */
 
 import xml, { type Element } from '@xmpp/xml'
+import { Envelope } from '../../protocol/envelope.js'
 import { hlcPack } from '../../protocol/hlc.js'
 import { cursorAt, cursorOf, type Cursor } from '../store/mailbox-store.js'
-import type { Message } from '../session/events.js'
 import type { User } from '../session/user.js'
+import type { ContactJids } from './contact-jids.js'
 import { StanzaError } from './errors.js'
+import { invitation } from './muc.js'
 
 export const NS_MAM = 'urn:xmpp:mam:2'
 export const NS_RSM = 'http://jabber.org/protocol/rsm'
@@ -33,6 +40,15 @@ export interface ArchiveHost {
   domain: string
   /** the contact's handle of a bare JID at this domain (throws StanzaError otherwise) */
   handleOf: (jid: string) => string
+  /** the handle JIDs of users the session knows by id */
+  contacts: ContactJids
+}
+
+/** One archived message: its archive id, time, and the stanza shown (made once the page is read). */
+interface Archived {
+  cursor: string
+  timestamp: number
+  original: () => Element
 }
 
 /** The form a client may fill (answered to `<iq type="get">`). */
@@ -48,58 +64,93 @@ export function mamForm (): Element {
  * Run one query: send each result to `send` (as `<message>`s to the asking resource) and return the
  * `<fin>` for the iq result.
  */
-export async function runQuery (host: ArchiveHost, query: Element, to: string, send: (el: Element) => void): Promise<Element> {
+export async function runQuery (
+  host: ArchiveHost, query: Element, to: string, send: (el: Element) => void
+): Promise<Element> {
   const fields = formFields(query)
   const rsm = query.getChild('set', NS_RSM)
-  const max = rsm?.getChildText('max') == null ? DEFAULT_MAM_MAX : boundedInt(rsm.getChildText('max') as string, 0, MAX_MAM_MAX)
+  const maxText = rsm?.getChildText('max')
+  const max = maxText == null ? DEFAULT_MAM_MAX : boundedInt(maxText, 0, MAX_MAM_MAX)
   const user = host.user
-  const peer = fields.with == null ? undefined : (await user.resolve(host.handleOf(fields.with))).userId
-  const startMs = fields.start == null ? undefined : instant(fields.start)
-  const endMs = fields.end == null ? undefined : instant(fields.end)
+  let peer: string | undefined
+  if (fields.with != null) {
+    const ref = await user.resolve(host.handleOf(fields.with))
+    host.contacts.learn(ref.userId, ref.handle)
+    peer = ref.userId
+  }
+  const startAt = fields.start == null ? undefined : cursorAt(hlcPack(instant(fields.start), 0))
+  const endAt = fields.end == null ? undefined : cursorAt(hlcPack(instant(fields.end) + 1, 0))
   const beforeEl = rsm?.getChild('before')
   const afterText = rsm?.getChildText('after') ?? undefined
   const backwards = beforeEl != null
-  let after = afterText != null ? cursorOfId(afterText) : startMs != null ? cursorAt(hlcPack(startMs, 0)) : undefined
-  let before = backwards && beforeEl.getText() !== '' ? cursorOfId(beforeEl.getText()) : endMs != null ? cursorAt(hlcPack(endMs + 1, 0)) : undefined
-  if (afterText != null && startMs != null && Buffer.compare(Buffer.from(after as Cursor), Buffer.from(cursorAt(hlcPack(startMs, 0)))) < 0) after = cursorAt(hlcPack(startMs, 0))
-  if (backwards && beforeEl.getText() !== '' && endMs != null) before = minCursor(before as Cursor, cursorAt(hlcPack(endMs + 1, 0)))
+  let after = afterText != null ? cursorOfId(afterText) : startAt
+  if (after != null && startAt != null) after = maxCursor(after, startAt)
+  let before = backwards && beforeEl.getText() !== '' ? cursorOfId(beforeEl.getText()) : endAt
+  if (before != null && endAt != null) before = minCursor(before, endAt)
 
-  // the mailbox also holds receipts, roster and room notices: read on until `max` chat messages or the end
-  const messages: Message[] = []
+  // the mailbox also holds receipts, roster and room notices: read on until `max` messages or the end
+  const found: Archived[] = []
   let more = true
-  for (let round = 0; round < MAX_READS && more && messages.length < Math.max(1, max); round++) {
-    const page = await user.replication.reader.read(user.userId, { peer, after, before, limit: READ_PAGE, newestFirst: backwards, auth: user.readAuth(user.userId) })
-    const chats: Message[] = []
+  for (let round = 0; round < MAX_READS && more && found.length < Math.max(1, max); round++) {
+    const page = await user.replication.reader.read(user.userId,
+      { peer, after, before, limit: READ_PAGE, newestFirst: backwards, auth: user.readAuth(user.userId) })
+    const shown: Archived[] = []
     for (const env of page.envelopes) {
-      const m = await user.toMessage(env)
-      if (m != null && m.kind === 'chat') chats.push(m)
+      const a = await archived(host, env)
+      if (a != null) shown.push(a)
     }
     more = page.more
     if (page.envelopes.length === 0) break
     if (backwards) {
-      messages.unshift(...chats)
+      found.unshift(...shown)
       before = cursorOf(page.envelopes[0])
     } else {
-      messages.push(...chats)
+      found.push(...shown)
       after = cursorOf(page.envelopes[page.envelopes.length - 1])
     }
   }
-  const shown = max === 0 ? [] : backwards ? messages.slice(Math.max(0, messages.length - max)) : messages.slice(0, max)
-  const complete = !more && shown.length === messages.length
+  const page = max === 0 ? [] : backwards ? found.slice(Math.max(0, found.length - max)) : found.slice(0, max)
+  const complete = !more && page.length === found.length
   const queryid = query.attrs.queryid as string | undefined
-  for (const m of shown) {
-    const mine = m.fromId === user.userId
-    const other = mine ? await user.resolve(m.to).then((r) => r.handle, () => m.to) : m.from
-    const original = xml('message', { xmlns: 'jabber:client', type: 'chat', id: m.id, from: mine ? `${user.handle}@${host.domain}` : `${other}@${host.domain}`, to: mine ? `${other}@${host.domain}` : `${user.handle}@${host.domain}` }, xml('body', {}, m.text))
-    send(xml('message', { to }, xml('result', queryid == null ? { xmlns: NS_MAM, id: m.cursor } : { xmlns: NS_MAM, queryid, id: m.cursor },
-      xml('forwarded', { xmlns: NS_FORWARD }, xml('delay', { xmlns: NS_DELAY, stamp: new Date(m.timestamp).toISOString() }), original))))
+  for (const a of page) {
+    const stamp = xml('delay', { xmlns: NS_DELAY, stamp: new Date(a.timestamp).toISOString() })
+    const attrs = queryid == null ? { xmlns: NS_MAM, id: a.cursor } : { xmlns: NS_MAM, queryid, id: a.cursor }
+    const result = xml('result', attrs, xml('forwarded', { xmlns: NS_FORWARD }, stamp, a.original()))
+    send(xml('message', { to }, result))
   }
   const set = xml('set', { xmlns: NS_RSM })
-  if (shown.length > 0) {
-    set.append(xml('first', {}, shown[0].cursor))
-    set.append(xml('last', {}, shown[shown.length - 1].cursor))
+  if (page.length > 0) {
+    set.append(xml('first', {}, page[0].cursor))
+    set.append(xml('last', {}, page[page.length - 1].cursor))
   }
   return xml('fin', { xmlns: NS_MAM, complete: String(complete) }, set)
+}
+
+/** An envelope of the mailbox as an archived message, or undefined for what is not one to show. */
+async function archived (host: ArchiveHost, env: Envelope): Promise<Archived | undefined> {
+  const { user, contacts } = host
+  const cursor = Buffer.from(cursorOf(env)).toString('hex')
+  if (env.kind === Envelope.Kind.ROOM) {
+    const inv = await user.rooms.invitationIn(env)
+    if (inv == null) return undefined
+    contacts.learn(inv.byId, inv.by)
+    const original = (): Element => {
+      const el = invitation(`${inv.room}@conference.${host.domain}`, contacts.jid(inv.by))
+      // inside <forwarded> a stanza names its namespace, or it is not a message (XEP-0297)
+      el.attrs.xmlns = 'jabber:client'
+      el.attrs.to = contacts.jid(user.userId)
+      return el
+    }
+    return { cursor, timestamp: inv.at, original }
+  }
+  if (env.kind !== Envelope.Kind.CHAT && env.kind !== Envelope.Kind.HEADLINE) return undefined
+  const m = await user.toMessage(env)
+  if (m == null || (m.kind !== 'chat' && m.kind !== 'headline')) return undefined
+  contacts.learn(m.fromId, m.from)
+  const original = (): Element => xml('message',
+    { xmlns: 'jabber:client', type: m.kind, id: m.id, from: contacts.jid(m.fromId), to: contacts.jid(m.to) },
+    xml('body', {}, m.text))
+  return { cursor, timestamp: m.timestamp, original }
 }
 
 /** The submitted data form's single values, by var. */
@@ -139,4 +190,8 @@ function cursorOfId (id: string): Cursor {
 
 function minCursor (a: Cursor, b: Cursor): Cursor {
   return Buffer.compare(Buffer.from(a), Buffer.from(b)) <= 0 ? a : b
+}
+
+function maxCursor (a: Cursor, b: Cursor): Cursor {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b)) >= 0 ? a : b
 }

@@ -53,6 +53,8 @@ export interface MucHost {
   /** send to one resource, if bound */
   toResource: (resource: string, el: Element) => void
   handleOf: (jid: string) => string
+  /** the bare JID of a user (handle or user id) */
+  jidOf: (handleOrId: string) => string
 }
 
 export class Muc {
@@ -213,7 +215,7 @@ export class Muc {
   /** A room event: presence changes and subjects to the joined resources; invitations to every resource. */
   onMember (e: RoomMemberEvent, all: (el: Element) => void): void {
     if (e.action === 'invite' && e.memberId === this.host.user.userId) {
-      all(xml('message', { from: `${e.room}@${this.service}` }, xml('x', { xmlns: NS_MUC_USER }, xml('invite', { from: `${e.by}@${this.host.domain}` }))))
+      all(invitation(`${e.room}@${this.service}`, this.host.jidOf(e.by)))
       return
     }
     const j = this.joined.get(e.room)
@@ -235,6 +237,14 @@ export class Muc {
   forget (resource: string): void {
     for (const j of this.joined.values()) j.resources.delete(resource)
   }
+}
+
+/**
+ * A mediated invitation (XEP-0045 §7.8.2) to the room `roomJid` from `by` (a bare JID): how the gateway
+ * shows a Chorus invitation, live and in the archive.
+ */
+export function invitation (roomJid: string, by: string): Element {
+  return xml('message', { from: roomJid }, xml('x', { xmlns: NS_MUC_USER }, xml('invite', { from: by })))
 }
 
 /** An occupant's presence in a room. */

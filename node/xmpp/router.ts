@@ -35,6 +35,7 @@ import { NS_MAM, mamForm, runQuery } from './mam.js'
 import { Muc, NS_MUC, NS_MUC_ADMIN } from './muc.js'
 import { NS_LAST, NS_ROSTER, RosterMap, availablePresence } from './roster-map.js'
 import { cloneElement, isCondition, remember, toStanzaError } from './stanza-util.js'
+import { ContactJids } from './contact-jids.js'
 
 const log = logger('chorus:xmpp:router')
 
@@ -97,15 +98,19 @@ export class AccountSession {
   private readonly announced = new WeakSet<Connection>()
   /** chat messages being stored (pipelined: at most MAX_SENDS_IN_FLIGHT per account) */
   private readonly sending = new Set<Promise<void>>()
+  /** users' handle JIDs, also for those the session names by user id */
+  private readonly contacts: ContactJids
 
   constructor (readonly user: User, private readonly domain: string, private readonly host: SessionHost, pending: Element[] = []) {
     this.pending = pending
+    this.contacts = new ContactJids({ user, domain })
     this.muc = new Muc({
       user,
       domain,
       db: user.db,
       toResource: (resource, el) => { const c = this.resources.get(resource); if (c != null) this.deliver(c, resource, el) },
-      handleOf: (jid) => this.handleOf(jid)
+      handleOf: (jid) => this.handleOf(jid),
+      jidOf: (h) => this.jidOf(h)
     })
     this.rosterMap = new RosterMap({ user, jidOf: (h) => this.jidOf(h), handleOf: (jid) => this.handleOf(jid), toAll: (el) => { this.toAll(el) } })
   }
@@ -185,9 +190,11 @@ export class AccountSession {
     this.user.on('error', (err) => { log('session %s: %s', this.user.handle, err.message) })
   }
 
-  private jidOf (handle: string): string { return `${handle}@${this.domain}` }
+  /** The bare JID of a user: the handle's, also where the session names the user by id. */
+  private jidOf (handleOrId: string): string { return this.contacts.jid(handleOrId) }
 
   private onMessage (m: Message): void {
+    this.contacts.learn(m.fromId, m.from)
     if (this.muc.onMessage(m)) return
     if (m.kind === 'chat' || m.kind === 'headline') {
       const el = xml('message', { type: m.kind, id: m.id, from: this.jidOf(m.from) },
@@ -283,9 +290,10 @@ export class AccountSession {
     // Sends are pipelined: the next stanza is taken while this one is being stored. The recipient is
     // resolved first, so the send signs at once (its own lookup hits the cache) and sends taken in order
     // are signed, and so ordered, in order. A failure comes back as an error reply to this stanza.
-    await this.user.resolve(to).catch((err: Error) => {
+    const ref = await this.user.resolve(to).catch((err: Error) => {
       throw err.name === 'UnknownHandleError' ? new StanzaError('item-not-found', err.message) : err
     })
+    this.contacts.learn(ref.userId, ref.handle)
     const clientId = el.attrs.id as string | undefined
     const wantsReceipt = clientId != null && (el.getChild('request', NS_RECEIPTS) != null || el.getChild('markable', NS_MARKERS) != null)
     const sending = this.user.send(to, body, { type: type === 'headline' ? 'headline' : 'chat' }).then((sent) => {
@@ -376,7 +384,9 @@ export class AccountSession {
     if (ns === NS_LAST && type === 'get' && to != null) { result(this.rosterMap.lastActivity(to)); return }
     if (ns === NS_MAM && (to == null || to === this.bare)) {
       if (type === 'get') { result(mamForm()); return }
-      result(await runQuery({ user: this.user, domain: this.domain, handleOf: (jid) => this.handleOf(jid) }, child, conn.jid, (m) => { conn.send(m); this.host.sent() }))
+      const handleOf = (jid: string): string => this.handleOf(jid)
+      const archive = { user: this.user, domain: this.domain, handleOf, contacts: this.contacts }
+      result(await runQuery(archive, child, conn.jid, (m) => { conn.send(m); this.host.sent() }))
       return
     }
     throw new StanzaError('service-unavailable', `${ns} is not served here`)

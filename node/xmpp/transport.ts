@@ -11,6 +11,7 @@ import { TLSSocket, type SecureContext } from 'node:tls'
 import type { Element } from '@xmpp/xml'
 import { StreamError } from './errors.js'
 import { STREAM_TAG, XmlStream, type XmlStreamLimits } from './xml-stream.js'
+import { serialize } from './xml-out.js'
 
 export const NS_CLIENT = 'jabber:client'
 export const NS_STREAMS = 'http://etherx.jabber.org/streams'
@@ -92,7 +93,7 @@ export class TcpTransport implements Transport {
   }
 
   send (el: Element | string): void {
-    this.socket.write(typeof el === 'string' ? el : el.toString())
+    this.socket.write(typeof el === 'string' ? el : serialize(el))
   }
 
   end (err?: StreamError): void {

@@ -13,6 +13,7 @@ import { WebSocket, type RawData } from 'ws'
 import { StreamError } from './errors.js'
 import { CLOSE_GRACE_MS, NS_CLIENT, NS_STREAMS, type Transport, type TransportEvents } from './transport.js'
 import { parseElement, type XmlStreamLimits } from './xml-stream.js'
+import { serialize } from './xml-out.js'
 
 export const NS_FRAMING = 'urn:ietf:params:xml:ns:xmpp-framing'
 /** Where the node's HTTP listener takes XMPP WebSocket upgrades. */
@@ -59,7 +60,7 @@ export class WebSocketTransport implements Transport {
 
   send (el: Element | string): void {
     if (this.ws.readyState !== WebSocket.OPEN) return
-    this.ws.send(typeof el === 'string' ? el : framed(el).toString())
+    this.ws.send(typeof el === 'string' ? el : serialize(framed(el)))
   }
 
   end (err?: StreamError): void {
