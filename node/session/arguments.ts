@@ -70,6 +70,10 @@ export const rule = {
       refuse(name, `a message or its cursor (${CURSOR_BYTES * 2} hex digits)`, value)
     }
   },
+  /** A function (a callback). */
+  fn: (): Rule => (name, value) => {
+    if (typeof value !== 'function') refuse(name, 'a function', value)
+  },
   /** Anything: a field checked elsewhere (its own typed error), listed so that it is not unknown. */
   any: (): Rule => () => {},
   required: (r: Rule): { rule: Rule, required: true } => ({ rule: r, required: true })
@@ -205,7 +209,7 @@ export const OPEN_USER_OPTIONS: OptionShape = {
 }
 
 /** `user.send(to, text, options)`. */
-export const SEND_OPTIONS: OptionShape = { type: rule.oneOf(['chat', 'headline']) }
+export const SEND_OPTIONS: OptionShape = { type: rule.oneOf(['chat', 'headline']), signed: rule.fn() }
 
 /**
  * `user.history(with, options)` and `room.history(options)`. A limit above MAX_FETCH_LIMIT

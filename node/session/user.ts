@@ -77,6 +77,12 @@ export interface UserComponents {
 export interface SendOptions {
   /** 'chat' (default): stored, receipted; 'headline': live only, no history, no receipts */
   type?: 'chat' | 'headline'
+  /**
+   * Called with the envelope id (hex) once the message is signed, before it leaves this node: a receipt
+   * for it can come back before `send` resolves (the live copy goes out first), and a caller that maps
+   * receipts to its own ids (the XMPP gateway) must know the id by then.
+   */
+  signed?: (id: string) => void
 }
 
 export class User extends EventEmitter<UserEvents> implements SessionContext {
@@ -148,6 +154,7 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
     const headline = o.type === 'headline'
     const body = this.sealed.seal(recipient, text ?? '')
     const env = this.sign(headline ? Envelope.Kind.HEADLINE : Envelope.Kind.CHAT, recipient.userId, body)
+    o.signed?.(envelopeIdHex(env))
     if (headline) {
       await this.publish(env)
       return { id: envelopeIdHex(env), timestamp: hlcMillis(env.timestamp), storedOn: [] }

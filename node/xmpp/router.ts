@@ -36,6 +36,7 @@ import { Muc, NS_MUC, NS_MUC_ADMIN } from './muc.js'
 import { NS_LAST, NS_ROSTER, RosterMap, availablePresence } from './roster-map.js'
 import { cloneElement, isCondition, remember, toStanzaError } from './stanza-util.js'
 import { ContactJids } from './contact-jids.js'
+import { ReceiptMap, type ReceiptStatus } from './receipt-map.js'
 
 const log = logger('chorus:xmpp:router')
 
@@ -86,7 +87,7 @@ export class AccountSession {
   /** set while the last resource has left and the session waits before closing */
   linger?: NodeJS.Timeout
   /** envelope id → the client's id, for messages sent asking a receipt (XEP-0184) or a marker (XEP-0333) */
-  private readonly asked = new Map<string, string>()
+  private readonly asked = new ReceiptMap()
   /** envelope id → sender's userId, of messages shown, for the markers the client sends back */
   private readonly shown = new Map<string, string>()
 
@@ -232,7 +233,7 @@ export class AccountSession {
   /** Delivered → XEP-0184 `<received>`, read → XEP-0333 `<displayed>`, under the id the client gave. */
   private onReceipt (r: ReceiptEvent): void {
     if (r.room != null) return
-    const id = this.asked.get(r.id)
+    const id = this.asked.take(r.id, r.status)
     if (id == null) return
     const payload = r.status === 'delivered' ? xml('received', { xmlns: NS_RECEIPTS, id }) : xml('displayed', { xmlns: NS_MARKERS, id })
     this.toAll(xml('message', { from: this.jidOf(r.by) }, payload))
@@ -295,10 +296,19 @@ export class AccountSession {
     })
     this.contacts.learn(ref.userId, ref.handle)
     const clientId = el.attrs.id as string | undefined
-    const wantsReceipt = clientId != null && (el.getChild('request', NS_RECEIPTS) != null || el.getChild('markable', NS_MARKERS) != null)
-    const sending = this.user.send(to, body, { type: type === 'headline' ? 'headline' : 'chat' }).then((sent) => {
-      if (wantsReceipt) remember(this.asked, sent.id, clientId as string)
-    }, (err: unknown) => {
+    const statuses: ReceiptStatus[] = []
+    if (el.getChild('request', NS_RECEIPTS) != null) statuses.push('delivered')
+    if (el.getChild('markable', NS_MARKERS) != null) statuses.push('read')
+    // the map entry is made when the envelope is signed: the live copy goes out before the owners have
+    // stored it, and its receipt can be back before `send` resolves
+    let envelopeId: string | undefined
+    const signed = (id: string): void => {
+      envelopeId = id
+      if (clientId != null && type !== 'headline') this.asked.ask(id, clientId, statuses)
+    }
+    const options = { type: type === 'headline' ? 'headline' as const : 'chat' as const, signed }
+    const sending = this.user.send(to, body, options).then(() => {}, (err: unknown) => {
+      if (envelopeId != null) this.asked.forget(envelopeId)
       const e = err instanceof StanzaError ? err : toStanzaError(err)
       if (e == null) return
       this.host.reject(`stanza-${e.condition}`)

@@ -6,9 +6,9 @@
 
 import { strict as assert } from 'node:assert'
 import {
-  CREATE_ROOM_OPTIONS, HISTORY_OPTIONS, MAX_TIMER_MS, OPEN_USER_OPTIONS, PRESENCE_STATES, ROOM_ROLES, describeValue,
-  requireBoolean, requireEnvelope, requireHandle, requireMessages, requireOneOf, requireOptions, requireString,
-  requireText, rule
+  CREATE_ROOM_OPTIONS, HISTORY_OPTIONS, MAX_TIMER_MS, OPEN_USER_OPTIONS, PRESENCE_STATES, ROOM_ROLES, SEND_OPTIONS,
+  describeValue, requireBoolean, requireEnvelope, requireHandle, requireMessages, requireOneOf, requireOptions,
+  requireString, requireText, rule
 } from '../../node/session/arguments.js'
 import { CURSOR_BYTES } from '../../node/store/mailbox-store.js'
 import { Envelope, MAX_BODY_BYTES, generateIdentity, signEnvelope } from '../../protocol/envelope.js'
@@ -129,6 +129,8 @@ describe('library arguments (node/session/arguments.ts)', () => {
     refuses(() => requireOptions('options', { syncIntervalMs: MAX_TIMER_MS + 1 }, OPEN_USER_OPTIONS), 'syncIntervalMs')
     refuses(() => requireOptions('options', { timeoutMs: -1 }, OPEN_USER_OPTIONS), 'timeoutMs')
     refuses(() => requireOptions('options', { passPhrase: 'typo' }, OPEN_USER_OPTIONS), 'passPhrase')
+    requireOptions('options', { type: 'chat', signed: () => {} }, SEND_OPTIONS)
+    refuses(() => requireOptions('options', { signed: 'not a function' }, SEND_OPTIONS), 'signed')
   })
 
   it('a rule can be used on its own', () => {
