@@ -256,6 +256,12 @@ export class Connection {
       this.fail(new StreamError('policy-violation', `more than ${MAX_PRE_LOGIN_ELEMENTS} elements before logging in`))
       return
     }
+    if (el.name === 'stream:error') {
+      // the client ends the stream with an error of its own (RFC 6120 §4.9): close ours, answer nothing
+      this.host.reject('client-stream-error')
+      this.close()
+      return
+    }
     if (el.name === 'starttls' && el.attrs.xmlns === NS_TLS) { this.startTls(); return }
     const mayAuth = this.transport.secure || this.host.allowPlaintext
     if (this.phase === 'auth' && !mayAuth) {

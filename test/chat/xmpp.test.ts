@@ -242,6 +242,19 @@ describe('XMPP gateway: Jabber clients chat on the mesh (xmpp.js over STARTTLS; 
     await t.closedByServer()
   })
 
+  it('a client that ends its stream with a stream error of its own gets the stream closed, and no error back', async () => {
+    const node = mesh.servers.find((s: ChorusNode) => s.xmppAddress() === gw1) as ChorusNode
+    const before = node.gateway?.stats().rejected['client-stream-error'] ?? 0
+    const r = await raw(gw1)
+    await r.header()
+    const features = r.received.length
+    // what slixmpp sends after a parse error of its own
+    r.send("<stream:error><not-well-formed xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>")
+    await r.closedByServer()
+    assert.doesNotMatch(r.received.slice(features), /<stream:error>/)
+    assert.equal(node.gateway?.stats().rejected['client-stream-error'], before + 1)
+  })
+
   it('malformed XML, an oversized stanza, a DOCTYPE and a stanza flood get their errors; the others keep chatting', async () => {
     const alice = clients[0]
     // [what is sent, the stream error, whether a stream is opened first]
