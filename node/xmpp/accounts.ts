@@ -18,7 +18,7 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto'
 import { checkAccountAuthority, signAccount, verifyAccount, type GatewayAccount } from '../../protocol/account.js'
 import type { IdentityKey } from '../../protocol/envelope.js'
-import { HANDLE_PATTERN, verifyHandleClaim } from '../../protocol/handle.js'
+import { HANDLE_PATTERN, agreedClaim, verifyHandleClaim, type HandleClaim } from '../../protocol/handle.js'
 import { StoreRequest, StoreResponse } from '../../protocol/pb/store.js'
 import type { Replication } from '../replication/replication.js'
 import { QuorumError } from '../replication/errors.js'
@@ -67,31 +67,28 @@ export class MeshAccounts {
     const r = this.replication()
     const owners = r.placement.ownersOfHandle(handle)
     const answers = await Promise.allSettled(owners.map(async (o) => await r.call(o, { kind: StoreRequest.Kind.ACCOUNT_GET, handle })))
-    const named = new Map<string, number>()
+    const claims: HandleClaim[] = []
     const records: GatewayAccount[] = []
     let answered = 0
     for (const a of answers) {
       if (a.status === 'rejected') continue
       answered++
       const claim = verified(() => verifyHandleClaim(a.value.claim), a.value.claim)
-      if (claim?.handle === handle) {
-        const key = Buffer.from(claim.publicKey).toString('hex')
-        named.set(key, (named.get(key) ?? 0) + 1)
-      }
+      if (claim?.handle === handle) claims.push(claim)
       const account = verified(() => verifyAccount(a.value.account), a.value.account)
       if (account?.handle === handle) records.push(account)
     }
-    const majority = Math.floor(owners.length / 2) + 1
-    const key = [...named].find(([, n]) => n >= majority)?.[0]
-    if (key == null) {
+    // the owners' majority, the same rule by which they settle the claim among themselves
+    const agreed = agreedClaim(claims, owners.length)
+    if (agreed == null) {
       // no owner holds a claim: the handle has no account (a stranger's record for it counts for nothing)
-      if (named.size === 0 && answered >= majority) return undefined
+      if (claims.length === 0 && answered > owners.length / 2) return undefined
       throw new QuorumError(`${answered} of ${owners.length} owners of ${handle} answered; no majority names its key`)
     }
     const now = r.context.now()
     let best: GatewayAccount | undefined
     for (const a of records) {
-      const counts = verified(() => checkAccountAuthority(a, Buffer.from(key, 'hex'), now), a)
+      const counts = verified(() => checkAccountAuthority(a, agreed.publicKey, now), a)
       if (counts != null && (best == null || a.version > best.version)) best = a
     }
     return best == null ? undefined : parseRecord(best.record, handle)
