@@ -1,12 +1,18 @@
 /**
  * Handles: human-readable names (`alice`) claimed first-come with a record signed by the claiming user's
  * identity key. The record binds the handle to the public key, and so to the userId.
+ *
+ * A room's address (`team`, the room of `team@conference.<domain>`) is claimed the same way, at the same
+ * owners' machinery, under the key `#team` (a `#` no user handle has): the claim is signed by the room's
+ * creator and carries the nonce of the room's CREATE, so it names exactly one room
+ * (`roomIdOf(creator key, nonce)`), and only that room's creator can sign it.
  */
 
 import { createHash } from 'node:crypto'
 import { ed25519Sign, ed25519Verify, type Ed25519KeyPair } from './ed25519.js'
 import { BadSignatureError, MalformedEnvelopeError } from './errors.js'
 import type { HandleClaim } from './pb/store.js'
+import { ROOM_ID_BYTES, ROOM_NONCE_BYTES, roomIdOf } from './room-events.js'
 
 export type { HandleClaim }
 
@@ -27,35 +33,94 @@ export function checkHandle (handle: unknown): string {
   return handle
 }
 
-function claimBytes (handle: string, publicKey: Uint8Array, timestamp: bigint): Uint8Array {
-  const head = new TextEncoder().encode(`chorus/handle/v1\0${handle}\0`)
-  const out = new Uint8Array(head.length + 32 + 8)
+/** The key under which a room address is claimed. */
+export const ROOM_ADDRESS_PREFIX = '#'
+
+/** The shape of a room id (base32 of ROOM_ID_BYTES): no address may look like one. */
+const ROOM_ID_SHAPE = new RegExp(`^[a-z2-7]{${Math.ceil(ROOM_ID_BYTES * 8 / 5)}}$`)
+
+/** A room address that breaks the pattern, or looks like a room id. */
+export class InvalidRoomAddressError extends Error {
+  override readonly name = 'InvalidRoomAddressError'
+  readonly code = 'ERR_INVALID_ROOM_ADDRESS'
+}
+
+/**
+ * Throw `InvalidRoomAddressError` unless `address` is a room address: the handle pattern, and not shaped
+ * like a room id (so a JID's localpart names a room one way only).
+ */
+export function checkRoomAddress (address: unknown): string {
+  if (typeof address !== 'string' || !HANDLE_PATTERN.test(address)) {
+    throw new InvalidRoomAddressError(`a room address is 1-64 of a-z 0-9 . - _ (got ${JSON.stringify(address)})`)
+  }
+  if (ROOM_ID_SHAPE.test(address)) throw new InvalidRoomAddressError(`${address} looks like a room id: pick another address`)
+  return address
+}
+
+/** Whether a claim is of a room address (`#…`) rather than a user's handle. */
+export function isRoomAddressClaim (claim: Pick<HandleClaim, 'handle'>): boolean {
+  return claim.handle.startsWith(ROOM_ADDRESS_PREFIX)
+}
+
+/** The room a room address claim names. */
+export function roomOfClaim (claim: HandleClaim): string {
+  return roomIdOf(claim.publicKey, claim.roomNonce)
+}
+
+function claimBytes (handle: string, publicKey: Uint8Array, timestamp: bigint, roomNonce: Uint8Array = new Uint8Array(0)): Uint8Array {
+  const domain = roomNonce.byteLength > 0 ? 'chorus/room-address/v1' : 'chorus/handle/v1'
+  const head = new TextEncoder().encode(`${domain}\0${handle}\0`)
+  const out = new Uint8Array(head.length + 32 + 8 + roomNonce.byteLength)
   out.set(head)
   out.set(publicKey, head.length)
   new DataView(out.buffer).setBigUint64(head.length + 32, timestamp)
+  out.set(roomNonce, head.length + 40)
   return out
 }
 
 /** Sign a claim of `handle` by `identity`. */
 export function signHandleClaim (handle: string, identity: Ed25519KeyPair, timestamp: bigint): HandleClaim {
   checkHandle(handle)
-  return { handle, publicKey: new Uint8Array(identity.publicKey), timestamp, signature: ed25519Sign(identity.privateKey, claimBytes(handle, identity.publicKey, timestamp)) }
+  return { handle, publicKey: new Uint8Array(identity.publicKey), timestamp, signature: ed25519Sign(identity.privateKey, claimBytes(handle, identity.publicKey, timestamp)), roomNonce: new Uint8Array(0) }
+}
+
+/** Sign a claim of the room address `address` by the room's creator, for the room made with `nonce`. */
+export function signRoomAddressClaim (address: string, creator: Ed25519KeyPair, nonce: Uint8Array, timestamp: bigint): HandleClaim {
+  checkRoomAddress(address)
+  if (nonce.byteLength !== ROOM_NONCE_BYTES) throw new MalformedEnvelopeError(`a room nonce is ${ROOM_NONCE_BYTES} bytes`)
+  const handle = ROOM_ADDRESS_PREFIX + address
+  const roomNonce = new Uint8Array(nonce)
+  return { handle, publicKey: new Uint8Array(creator.publicKey), timestamp, roomNonce, signature: ed25519Sign(creator.privateKey, claimBytes(handle, creator.publicKey, timestamp, roomNonce)) }
 }
 
 /** Throw unless the claim is well formed and its signature holds. */
 export function verifyHandleClaim (claim: HandleClaim | undefined): HandleClaim {
   if (claim == null) throw new MalformedEnvelopeError('handle claim missing')
-  checkHandle(claim.handle)
+  if (isRoomAddressClaim(claim)) {
+    checkRoomAddress(claim.handle.slice(ROOM_ADDRESS_PREFIX.length))
+    if (claim.roomNonce.byteLength !== ROOM_NONCE_BYTES) throw new MalformedEnvelopeError(`a room address claim carries a ${ROOM_NONCE_BYTES}-byte nonce`)
+  } else {
+    checkHandle(claim.handle)
+    if (claim.roomNonce.byteLength !== 0) throw new MalformedEnvelopeError('a handle claim carries no room nonce')
+  }
   if (claim.publicKey.byteLength !== 32) throw new MalformedEnvelopeError('handle claim public key must be 32 bytes')
-  if (!ed25519Verify(claim.publicKey, claimBytes(claim.handle, claim.publicKey, claim.timestamp), claim.signature)) {
+  if (!ed25519Verify(claim.publicKey, claimBytes(claim.handle, claim.publicKey, claim.timestamp, claim.roomNonce), claim.signature)) {
     throw new BadSignatureError(`claim of handle ${claim.handle} does not verify`)
   }
   return claim
 }
 
-/** Whether two claims bind their handle to the same key (the same user, whatever their timestamps). */
+/**
+ * Who a claim binds its handle to, as a string: the key (a user), or the key and the nonce (a room: one
+ * creator's two rooms are two claimants).
+ */
+export function claimantOf (claim: HandleClaim): string {
+  return Buffer.from(claim.publicKey).toString('hex') + Buffer.from(claim.roomNonce).toString('hex')
+}
+
+/** Whether two claims bind their handle to the same claimant (the same user or room, whatever their timestamps). */
 export function sameClaimant (a: HandleClaim, b: HandleClaim): boolean {
-  return Buffer.from(a.publicKey).equals(Buffer.from(b.publicKey))
+  return claimantOf(a) === claimantOf(b)
 }
 
 /**
@@ -66,8 +131,8 @@ export function sameClaimant (a: HandleClaim, b: HandleClaim): boolean {
  */
 export function compareClaims (a: HandleClaim, b: HandleClaim): number {
   if (a.timestamp !== b.timestamp) return a.timestamp < b.timestamp ? -1 : 1
-  const ha = createHash('sha256').update(claimBytes(a.handle, a.publicKey, a.timestamp)).digest()
-  const hb = createHash('sha256').update(claimBytes(b.handle, b.publicKey, b.timestamp)).digest()
+  const ha = createHash('sha256').update(claimBytes(a.handle, a.publicKey, a.timestamp, a.roomNonce)).digest()
+  const hb = createHash('sha256').update(claimBytes(b.handle, b.publicKey, b.timestamp, b.roomNonce)).digest()
   return Buffer.compare(ha, hb)
 }
 
@@ -81,7 +146,7 @@ export function agreedClaim (held: Array<HandleClaim | undefined>, owners: numbe
   const groups = new Map<string, HandleClaim[]>()
   for (const c of held) {
     if (c == null) continue
-    const k = Buffer.from(c.publicKey).toString('hex')
+    const k = claimantOf(c)
     groups.set(k, [...(groups.get(k) ?? []), c])
   }
   const majority = Math.floor(owners / 2) + 1

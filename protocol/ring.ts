@@ -87,6 +87,9 @@ export class Ring {
   /** Servers on the ring. */
   get size (): number { return this.peers.length }
 
+  /** The servers on the ring, in peer id order. */
+  members (): string[] { return [...this.peers] }
+
   /** The first `n` distinct servers at or after `point`, clockwise: the key's owners, primary first. */
   owners (point: Uint8Array, n: number): string[] {
     const want = Math.min(n, this.peers.length)

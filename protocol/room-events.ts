@@ -22,6 +22,9 @@ export const MAX_ROOM_NAME_LENGTH = 256
 /** Longest subject, in characters. */
 export const MAX_ROOM_SUBJECT_LENGTH = 256
 
+/** Longest room description, in characters. */
+export const MAX_ROOM_DESCRIPTION_LENGTH = 512
+
 /** Longest handle carried in an event, in characters. */
 export const MAX_ROOM_HANDLE_LENGTH = 64
 
@@ -71,7 +74,10 @@ export function newRoomNonce (): Uint8Array<ArrayBuffer> {
 
 /** Encode an event, filling defaults; throws `MalformedRoomEventError` when it breaks a bound. */
 export function encodeRoomEvent (ev: Partial<RoomEvent> & { action: RoomEvent.Action }): Uint8Array<ArrayBuffer> {
-  const full: RoomEvent = { target: '', targetHandle: '', role: RoomEvent.Role.NONE, name: '', public: false, subject: '', nonce: new Uint8Array(0), ...ev }
+  const full: RoomEvent = {
+    target: '', targetHandle: '', role: RoomEvent.Role.NONE, name: '', public: false, subject: '', nonce: new Uint8Array(0),
+    address: '', description: '', listed: false, moderated: false, invites: RoomEvent.Invites.DEFAULT, ...ev
+  }
   checkBounds(full)
   return RoomEvent.encode(full)
 }
@@ -94,6 +100,9 @@ function checkBounds (ev: RoomEvent): void {
   if (ev.name.length > MAX_ROOM_NAME_LENGTH) throw new MalformedRoomEventError(`room name longer than ${MAX_ROOM_NAME_LENGTH}`)
   if (ev.subject.length > MAX_ROOM_SUBJECT_LENGTH) throw new MalformedRoomEventError(`subject longer than ${MAX_ROOM_SUBJECT_LENGTH}`)
   if (ev.targetHandle.length > MAX_ROOM_HANDLE_LENGTH) throw new MalformedRoomEventError(`handle longer than ${MAX_ROOM_HANDLE_LENGTH}`)
+  if (ev.description.length > MAX_ROOM_DESCRIPTION_LENGTH) throw new MalformedRoomEventError(`description longer than ${MAX_ROOM_DESCRIPTION_LENGTH}`)
+  if (ev.address.length > MAX_ROOM_HANDLE_LENGTH) throw new MalformedRoomEventError(`address longer than ${MAX_ROOM_HANDLE_LENGTH}`)
+  if (!Object.values(RoomEvent.Invites).includes(ev.invites)) throw new MalformedRoomEventError('unknown invitation policy')
   if (ev.target !== '' && !isUserId(ev.target)) throw new MalformedRoomEventError('target is not a user id')
   if (ev.action === RoomEvent.Action.CREATE && ev.nonce.byteLength !== ROOM_NONCE_BYTES) throw new MalformedRoomEventError(`a CREATE nonce is ${ROOM_NONCE_BYTES} bytes`)
   if (ev.nonce.byteLength > ROOM_NONCE_BYTES) throw new MalformedRoomEventError('nonce too long')

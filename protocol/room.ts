@@ -9,8 +9,9 @@
  * Rules (sender = the envelope's signer):
  *   CREATE     once; the room id must derive from the sender's key and the event's nonce (`roomIdOf`),
  *              so nobody else can create, or re-create, that room. The creator is its first owner.
- *   INVITE     by an owner or admin; in a public room by any member (an invitation there only tells the
- *              invitee about the room). Not of a current member. Lifts a ban left by a kick.
+ *   INVITE     by an owner or admin; by any member when the room lets members invite (by default, a public
+ *              room does: an invitation there only tells the invitee about the room). Not of a current
+ *              member. Lifts a ban left by a kick.
  *   JOIN       by the sender itself, when invited, or when the room is public and the sender not banned.
  *   LEAVE      by the sender itself, a member; the last owner may leave only when no one else remains.
  *   KICK       by an owner or admin, of a member or invitee who is not an owner; an admin cannot kick an
@@ -18,7 +19,14 @@
  *              until invited again.
  *   ROLE       by an owner, of a member: member, admin or owner; the last owner cannot step down.
  *   SUBJECT    by an owner or admin.
- *   CONFIGURE  by an owner: the public flag, and the name when one is given.
+ *   CONFIGURE  by an owner: every setting (public, listed, moderated, who may invite, description), and the
+ *              name when one is given.
+ *   Posts      (GROUPCHAT in `room.<id>`) by a member with voice at the post's time: every member, or in
+ *              a moderated room owners and admins only.
+ *
+ * The CREATE may name the room's address (`team` of `team@conference.<domain>`): the fold records it as
+ * the creator's word; the address is the room's only when its claim at the address's owners names this
+ * room (protocol/handle.ts), which readers check.
  */
 
 import { Envelope, userIdOf } from './envelope.js'
@@ -29,6 +37,23 @@ import { RoomRuleError, decodeRoomEvent, eventKey, roomIdOf, type RoomRole, type
 export * from './room-events.js'
 
 const RANK: Record<RoomRole, number> = { member: 1, admin: 2, owner: 3 }
+
+/** Who may invite: owners and admins, or any member. */
+export type RoomInvites = 'admins' | 'members'
+
+/** A room's settings (CREATE sets them, CONFIGURE replaces them). */
+export interface RoomSettings {
+  name: string
+  description: string
+  /** anyone may join (else an invitation is needed) */
+  public: boolean
+  /** listed in the room directory; the state log is then readable by anyone */
+  listed: boolean
+  /** only owners and admins post */
+  moderated: boolean
+  invites: RoomInvites
+}
+const INVITES: Record<RoomEvent.Invites, RoomInvites | undefined> = { [RoomEvent.Invites.DEFAULT]: undefined, [RoomEvent.Invites.ADMINS]: 'admins', [RoomEvent.Invites.MEMBERS]: 'members' }
 const ROLE_OF: Partial<Record<RoomEvent.Role, RoomRole>> = { [RoomEvent.Role.MEMBER]: 'member', [RoomEvent.Role.ADMIN]: 'admin', [RoomEvent.Role.OWNER]: 'owner' }
 
 /** One current member, as the fold knows it. */
@@ -60,14 +85,30 @@ class Fold {
   name = ''
   subject = ''
   public = false
+  address = ''
+  description = ''
+  listed = false
+  moderated = false
+  /** undefined: by the room's public flag */
+  invites: RoomInvites | undefined
   readonly roles = new Map<string, RoomRole>()
   readonly invited = new Map<string, { by: string, at: bigint }>()
   readonly banned = new Set<string>()
   readonly handles = new Map<string, string>()
   readonly intervals = new Map<string, Interval[]>()
+  /** stretches in which a member may post (a moderated room gives voice to owners and admins only) */
+  readonly voice = new Map<string, Interval[]>()
   readonly exits = new Map<string, RoomExit>()
 
   constructor (readonly id: string) {}
+
+  /** Who may invite now. */
+  get invitesBy (): RoomInvites { return this.invites ?? (this.public ? 'members' : 'admins') }
+
+  /** Whether a member of role `role` may post now. */
+  hasVoice (role: RoomRole | undefined): boolean {
+    return role != null && (!this.moderated || RANK[role] >= RANK.admin)
+  }
 
   owners (): number {
     let n = 0
@@ -92,7 +133,7 @@ class Fold {
       case RoomEvent.Action.INVITE:
         if (target === '') return deny('malformed', 'an INVITE names its target')
         if (role == null) return deny('not-member', 'only members invite')
-        if (!this.public && rank < RANK.admin) return deny('not-allowed', 'only owners and admins invite to a private room')
+        if (this.invitesBy === 'admins' && rank < RANK.admin) return deny('not-allowed', 'only owners and admins invite to this room')
         if (this.roles.has(target)) return deny('already-member', 'the target is a member')
         return undefined
       case RoomEvent.Action.JOIN:
@@ -136,8 +177,13 @@ class Fold {
     }
   }
 
-  /** Apply an event `judge` allowed. */
+  /** Apply an event `judge` allowed, and open or close the voice it gives or takes. */
   mutate (env: Envelope, ev: RoomEvent): void {
+    this.change(env, ev)
+    this.revoice(env.timestamp)
+  }
+
+  private change (env: Envelope, ev: RoomEvent): void {
     const actor = userIdOf(env.senderKey)
     const t = env.timestamp
     if (env.senderHandle !== '') this.handles.set(actor, env.senderHandle)
@@ -149,7 +195,8 @@ class Fold {
         this.createdAt = t
         this.name = ev.name
         this.subject = ev.subject
-        this.public = ev.public
+        this.address = ev.address
+        this.settings(ev)
         this.enter(actor, 'owner', t)
         return
       case RoomEvent.Action.INVITE:
@@ -175,8 +222,31 @@ class Fold {
         this.subject = ev.subject
         return
       case RoomEvent.Action.CONFIGURE:
-        this.public = ev.public
+        this.settings(ev)
         if (ev.name !== '') this.name = ev.name
+    }
+  }
+
+  private settings (ev: RoomEvent): void {
+    this.public = ev.public
+    this.description = ev.description
+    this.listed = ev.listed
+    this.moderated = ev.moderated
+    this.invites = INVITES[ev.invites]
+  }
+
+  /** Open voice for members who have it now and lack it, close it for those who lost it. */
+  private revoice (t: bigint): void {
+    for (const [user, list] of this.voice) {
+      const open = list[list.length - 1]
+      if (open?.to == null && !this.hasVoice(this.roles.get(user))) open.to = t
+    }
+    for (const [user, role] of this.roles) {
+      if (!this.hasVoice(role)) continue
+      let list = this.voice.get(user)
+      if (list == null) { list = []; this.voice.set(user, list) }
+      const last = list[list.length - 1]
+      if (last == null || last.to != null) list.push({ from: t })
     }
   }
 
@@ -227,6 +297,15 @@ export class RoomState {
   get name (): string { return this.fold.name }
   get subject (): string { return this.fold.subject }
   get public (): boolean { return this.fold.public }
+  /** The address the CREATE names ('' for none): the creator's word, to be checked against its claim. */
+  get address (): string { return this.fold.address }
+  /** Listed in the room directory (and its state readable by anyone). */
+  get listed (): boolean { return this.fold.listed }
+  /** The room's settings now. */
+  get settings (): RoomSettings {
+    const f = this.fold
+    return { name: f.name, description: f.description, public: f.public, listed: f.listed, moderated: f.moderated, invites: f.invitesBy }
+  }
   /** Envelopes in the log (applied or skipped). */
   get size (): number { return this.entries.length }
   /** The (timestamp, id) key of the newest envelope, '' when empty. */
@@ -282,6 +361,15 @@ export class RoomState {
     return false
   }
 
+  /** Whether `userId` could post at HLC timestamp `t` (a member then, with voice). */
+  maySpeakAt (userId: string, t: bigint): boolean {
+    for (const i of this.fold.voice.get(userId) ?? []) if (i.from <= t && (i.to == null || t < i.to)) return true
+    return false
+  }
+
+  /** Whether `userId` may post now. */
+  maySpeak (userId: string): boolean { return this.fold.hasVoice(this.fold.roles.get(userId)) }
+
   /** When `userId` first became a member (HLC), if it ever was. */
   memberSince (userId: string): bigint | undefined {
     let first: bigint | undefined
@@ -323,10 +411,10 @@ export class RoomState {
 
   /**
    * What a relay should do with a live room envelope, judged by this state. A GROUPCHAT post is
-   * accepted from a current member who was a member at its timestamp; rejected when its sender is
-   * known not to have been one then and cannot be one we have not heard of yet (never invited into a
-   * private room, kicked, left); ignored when this state cannot tell (no CREATE, a JOIN that may be on
-   * its way, a post from just before the sender left). A ROOM event is accepted when it applies or is
+   * accepted from a current member with voice who had voice at its timestamp; rejected when its sender
+   * is known not to have been one then and cannot be one we have not heard of yet (never invited into a
+   * private room, kicked, left, without voice in a moderated room); ignored when this state cannot tell
+   * (no CREATE, a JOIN that may be on its way, a post from just before the sender left). A ROOM event is accepted when it applies or is
    * known, else ignored: the owners judge events at write time, and a live copy may race its cause.
    */
   verdict (env: Envelope): RoomLiveVerdict {
@@ -334,8 +422,8 @@ export class RoomState {
     if (env.kind === Envelope.Kind.ROOM) return this.has(env) || this.check(env) == null ? 'accept' : 'ignore'
     if (env.kind !== Envelope.Kind.GROUPCHAT) return 'reject'
     const sender = userIdOf(env.senderKey)
-    const then = this.isMemberAt(sender, env.timestamp)
-    if (then && this.isMember(sender)) return 'accept'
+    const then = this.maySpeakAt(sender, env.timestamp)
+    if (then && this.maySpeak(sender)) return 'accept'
     if (then) return 'ignore'
     if (!this.isMember(sender) && this.mayJoin(sender)) return 'ignore'
     return 'reject'

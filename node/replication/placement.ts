@@ -60,6 +60,11 @@ export class Placement {
     return this.current().owners(keyPoint(kind, id), n)
   }
 
+  /** The live servers on the ring (this node too, when it is one). */
+  servers (): string[] {
+    return this.current().members()
+  }
+
   /** Live servers on the ring. */
   serverCount (): number {
     return this.current().size

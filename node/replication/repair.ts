@@ -19,7 +19,7 @@
 
 import { logger } from '@libp2p/logger'
 import { Envelope } from '../../protocol/envelope.js'
-import { agreedClaim, sameClaimant, verifyHandleClaim, type HandleClaim } from '../../protocol/handle.js'
+import { agreedClaim, claimantOf, sameClaimant, verifyHandleClaim, type HandleClaim } from '../../protocol/handle.js'
 import { StoreRequest, StoreResponse } from '../../protocol/pb/store.js'
 import { conversationPeer, type Cursor } from '../store/mailbox-store.js'
 import { DEFAULT_HINT_INTERVAL_MS, DEFAULT_REPAIR_INTERVAL_MS } from './constants.js'
@@ -276,7 +276,7 @@ export class Repair {
       this.handleOwners.set(claim.handle, ownersKey)
     }
     // what a peer was seen to hold: the claim of this key, under these owners
-    const seenKey = `${ownersKey} ${Buffer.from(claim.publicKey).toString('hex')}`
+    const seenKey = `${ownersKey} ${claimantOf(claim)}`
     let held = 0
     const asked = new Map<string, { epoch?: bigint, theirs?: HandleClaim }>()
     for (const peer of owners.filter((o) => o !== this.ctx.selfId && this.isLive(o))) {

@@ -8,10 +8,11 @@
  *   room (it became an owner when the ring changed, and repair has not reached it yet) first pulls the
  *   state log from the other servers that may hold it, then judges; only when none has it is the put
  *   refused as `unknown-room`, so that the writer goes on to another owner.
- * - A client's put into `room.<id>` must come from a current member who was a member at its timestamp.
+ * - A client's put into `room.<id>` must come from a current member with voice who had voice at its
+ *   timestamp (every member, or in a moderated room owners and admins).
  * - A FETCH of either log needs a read proof: the message log is served to current members, the state
  *   log also to invitees, to anyone the log ever named (a kicked member learns why), and to anyone
- *   when the room is public.
+ *   when the room is public or listed.
  * - Puts from other servers (hinted handoff, repair pushes, sloppy-quorum stand-ins) are not judged
  *   again: an owner judged them at the edge, and what a server could slip in is inert anyway, since
  *   the fold skips unauthorised events and members show only posts of members. Repair's pulls never
@@ -153,8 +154,11 @@ export class RoomGuard extends EventEmitter<RoomGuardEvents> implements StoreGua
     let state = await this.state(name.id)
     if (!state.created) state = await this.known(name.id)
     if (!state.created) throw new NotNow('unknown-room', `room ${name.id} has no state at this owner yet`)
-    const ok = (s: RoomState): boolean => s.isMember(sender) && s.isMemberAt(sender, env.timestamp)
-    if (ok(state) || ok(await this.state(name.id, true))) return
+    const ok = (s: RoomState): boolean => s.maySpeak(sender) && s.maySpeakAt(sender, env.timestamp)
+    if (ok(state)) return
+    state = await this.state(name.id, true)
+    if (ok(state)) return
+    if (state.isMember(sender) && state.isMemberAt(sender, env.timestamp)) throw new Forbidden('no-voice', `${sender} may not post in moderated room ${name.id}`)
     throw new Forbidden('not-member', `${sender} is not a member of room ${name.id}`)
   }
 
@@ -169,7 +173,7 @@ export class RoomGuard extends EventEmitter<RoomGuardEvents> implements StoreGua
       throw new Forbidden('bad-read-proof', err.message)
     }
     let state = await this.state(name.id)
-    const may = (s: RoomState): boolean => s.isMember(reader) || (name.log === 'state' && (s.public || s.knows(reader)))
+    const may = (s: RoomState): boolean => s.isMember(reader) || (name.log === 'state' && (s.public || s.listed || s.knows(reader)))
     if (may(state)) return
     state = await this.state(name.id, true)
     if (!state.created) state = await this.known(name.id)

@@ -17,7 +17,7 @@ const MAX_CONCURRENT_PER_STREAM = 64
 import type { ReplicationContext, StoreHandler } from './context.js'
 import { handleDigest, handleGet, handleIds } from './handlers/digest.js'
 import { handleFetch } from './handlers/fetch.js'
-import { handleClaim, handleResolve } from './handlers/handles.js'
+import { handleAddresses, handleClaim, handleResolve } from './handlers/handles.js'
 import { TokenBuckets } from '../rate-limit.js'
 import { handleDelete, handleTombstones } from './handlers/delete.js'
 import { handlePrekeyUsed, handlePrekeysGet, handlePrekeysPut } from './handlers/prekeys.js'
@@ -46,7 +46,8 @@ const HANDLERS: Partial<Record<StoreRequest.Kind, StoreHandler>> = {
   [StoreRequest.Kind.PREKEY_USED]: handlePrekeyUsed,
   [StoreRequest.Kind.PROBE]: handleProbe,
   [StoreRequest.Kind.ACCOUNT_PUT]: handleAccountPut,
-  [StoreRequest.Kind.ACCOUNT_GET]: handleAccountGet
+  [StoreRequest.Kind.ACCOUNT_GET]: handleAccountGet,
+  [StoreRequest.Kind.ADDRESSES]: handleAddresses
 }
 
 export class StoreServer {
@@ -120,7 +121,7 @@ export class StoreServer {
       return await handler(req, from, this.ctx)
     } catch (err: any) {
       const reason = err instanceof Rejection ? err.reason : err.code ?? err.name
-      const known = err instanceof Rejection || ['ERR_BAD_SIGNATURE', 'ERR_MALFORMED_ENVELOPE', 'ERR_ENVELOPE_TOO_LARGE', 'ERR_INVALID_HANDLE'].includes(err.code)
+      const known = err instanceof Rejection || ['ERR_BAD_SIGNATURE', 'ERR_MALFORMED_ENVELOPE', 'ERR_ENVELOPE_TOO_LARGE', 'ERR_INVALID_HANDLE', 'ERR_INVALID_ROOM_ADDRESS'].includes(err.code)
       this.ctx.reject(known ? String(reason).toLowerCase() : 'internal')
       if (!known) log.error('%s request from %s failed: %s', req.kind, from, err.stack ?? err.message)
       const status = err instanceof NotNow ? StoreResponse.Status.ERROR : err instanceof Forbidden ? StoreResponse.Status.FORBIDDEN : known ? StoreResponse.Status.REJECTED : StoreResponse.Status.ERROR

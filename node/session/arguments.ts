@@ -12,7 +12,7 @@
 import { MAX_BODY_BYTES, Envelope } from '../../protocol/envelope.js'
 import { EnvelopeTooLargeError } from '../../protocol/errors.js'
 import { HANDLE_PATTERN } from '../../protocol/handle.js'
-import { MAX_ROOM_NAME_LENGTH, MAX_ROOM_SUBJECT_LENGTH, type RoomRole } from '../../protocol/room.js'
+import { MAX_ROOM_DESCRIPTION_LENGTH, MAX_ROOM_NAME_LENGTH, MAX_ROOM_SUBJECT_LENGTH, type RoomInvites, type RoomRole } from '../../protocol/room.js'
 import { Presence, stateName } from '../../protocol/roster.js'
 import { InvalidOptionError } from '../errors.js'
 import { CURSOR_BYTES } from '../store/mailbox-store.js'
@@ -221,15 +221,28 @@ export const HISTORY_OPTIONS: OptionShape = {
   before: rule.cursor()
 }
 
-/** `user.rooms.create(options)`. */
-export const CREATE_ROOM_OPTIONS: OptionShape = {
-  name: rule.required(rule.string({ max: MAX_ROOM_NAME_LENGTH })),
+/** Who may invite to a room. */
+export const ROOM_INVITES: readonly RoomInvites[] = ['admins', 'members']
+
+/** The settings a room is created with or configured to. */
+const ROOM_SETTINGS: OptionShape = {
   public: rule.boolean(),
-  subject: rule.string({ max: MAX_ROOM_SUBJECT_LENGTH })
+  listed: rule.boolean(),
+  moderated: rule.boolean(),
+  invites: rule.oneOf(ROOM_INVITES),
+  description: rule.string({ max: MAX_ROOM_DESCRIPTION_LENGTH })
 }
 
-/** `room.configure(options)`. */
+/** `user.rooms.create(options)` (the address is checked by the protocol's own `checkRoomAddress`). */
+export const CREATE_ROOM_OPTIONS: OptionShape = {
+  ...ROOM_SETTINGS,
+  name: rule.required(rule.string({ max: MAX_ROOM_NAME_LENGTH })),
+  subject: rule.string({ max: MAX_ROOM_SUBJECT_LENGTH }),
+  address: rule.string({ min: 1, max: 64 })
+}
+
+/** `room.configure(options)`: the settings given change, the others stay. */
 export const CONFIGURE_ROOM_OPTIONS: OptionShape = {
-  public: rule.required(rule.boolean()),
-  name: rule.string({ max: MAX_ROOM_NAME_LENGTH })
+  ...ROOM_SETTINGS,
+  name: rule.string({ min: 1, max: MAX_ROOM_NAME_LENGTH })
 }

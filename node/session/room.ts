@@ -15,7 +15,10 @@ import { logger } from '@libp2p/logger'
 import { Envelope, envelopeIdHex, userIdOf } from '../../protocol/envelope.js'
 import { hlcMillis, hlcPack } from '../../protocol/hlc.js'
 import { roomMailbox, roomStateMailbox } from '../../protocol/mailbox.js'
-import { MAX_ROOM_SUBJECT_LENGTH, RoomEvent, RoomState, decodeRoomEvent, encodeRoomEvent, type RoomExit, type RoomLiveVerdict, type RoomRole } from '../../protocol/room.js'
+import {
+  MAX_ROOM_SUBJECT_LENGTH, RoomEvent, RoomState, decodeRoomEvent, encodeRoomEvent,
+  type RoomExit, type RoomLiveVerdict, type RoomRole, type RoomSettings
+} from '../../protocol/room.js'
 import { ForbiddenError } from '../replication/errors.js'
 import { cursorAt, cursorOf, type Cursor } from '../store/mailbox-store.js'
 import type { SessionContext } from './context.js'
@@ -50,6 +53,8 @@ export interface RoomHost {
   parted: (room: Room, exit: RoomExit | undefined) => void
   /** A change of the room to announce ('room:member' on the user, 'member' on the room). */
   announce: (room: Room, event: RoomMemberEvent) => void
+  /** `claimed` when it is the address of room `roomId` by its claim; undefined otherwise (never throws). */
+  addressOf: (roomId: string, claimed: string) => Promise<string | undefined>
 }
 
 const ACTION_NAMES: Record<RoomEvent.Action, RoomMemberEvent['action']> = {
@@ -66,6 +71,22 @@ const ACTION_NAMES: Record<RoomEvent.Action, RoomMemberEvent['action']> = {
 const ROLE_NAMES: Partial<Record<RoomEvent.Role, RoomRole>> = { [RoomEvent.Role.MEMBER]: 'member', [RoomEvent.Role.ADMIN]: 'admin', [RoomEvent.Role.OWNER]: 'owner' }
 const ROLES: Record<RoomRole, RoomEvent.Role> = { member: RoomEvent.Role.MEMBER, admin: RoomEvent.Role.ADMIN, owner: RoomEvent.Role.OWNER }
 
+/**
+ * Read a room's whole state log from its owners and fold it: members, invitees, past members, and anyone
+ * when the room is public or listed may.
+ */
+export async function loadRoomState (ctx: Pick<SessionContext, 'replication' | 'readAuth'>, roomId: string): Promise<RoomState> {
+  const mailbox = roomStateMailbox(roomId)
+  const state = new RoomState(roomId)
+  let after: Cursor | undefined
+  for (;;) {
+    const page = await ctx.replication.reader.read(mailbox, { after, limit: STATE_PAGE, auth: ctx.readAuth(mailbox) })
+    for (const env of page.envelopes) { state.add(env); after = cursorOf(env) }
+    if (!page.more || page.envelopes.length === 0) break
+  }
+  return state
+}
+
 export class Room extends EventEmitter<RoomEvents> {
   private state: RoomState
   private loaded = false
@@ -79,6 +100,7 @@ export class Room extends EventEmitter<RoomEvents> {
   private readonly verified = new Map<string, string>()
   /** state envelopes this session made before its first load: folded in again by it */
   private stateEnvelopes: Envelope[] = []
+  private address_?: string
 
   constructor (private readonly ctx: SessionContext, readonly id: string, private readonly host: RoomHost) {
     super()
@@ -117,7 +139,7 @@ export class Room extends EventEmitter<RoomEvents> {
     if (this.active) await this.syncState().catch((err: Error) => { log('state sync of %s before history: %s', this.id, err.message) })
     const out: Message[] = []
     for (const env of page.envelopes) {
-      if (env.kind !== Envelope.Kind.GROUPCHAT || !this.state.isMemberAt(userIdOf(env.senderKey), env.timestamp)) continue
+      if (env.kind !== Envelope.Kind.GROUPCHAT || !this.state.maySpeakAt(userIdOf(env.senderKey), env.timestamp)) continue
       const m = await this.ctx.toMessage(env)
       if (m != null) out.push(m)
     }
@@ -133,7 +155,7 @@ export class Room extends EventEmitter<RoomEvents> {
   async invite (handle: string): Promise<void> {
     requireHandle('handle', handle)
     const ref = await this.ctx.resolve(handle)
-    const env = await this.event({ action: RoomEvent.Action.INVITE, target: ref.userId, targetHandle: ref.handle.slice(0, 64), name: this.state.name })
+    const env = await this.event({ action: RoomEvent.Action.INVITE, target: ref.userId, targetHandle: ref.handle.slice(0, 64), name: this.state.name, address: this.address_ ?? '' })
     await this.ctx.send(this.ctx.sign(Envelope.Kind.ROOM, ref.userId, Envelope.encode(env)))
   }
 
@@ -158,10 +180,34 @@ export class Room extends EventEmitter<RoomEvents> {
     await this.event({ action: RoomEvent.Action.SUBJECT, subject })
   }
 
-  /** Make the room public or private, and optionally rename it (owners only). */
-  async configure (o: { public: boolean, name?: string }): Promise<void> {
+  /** The room's settings now. */
+  get settings (): RoomSettings { return this.state.settings }
+
+  /**
+   * The address the room's CREATE names, once `resolveAddress` found its claim names this room; undefined
+   * before, or when the room has none.
+   */
+  get address (): string | undefined { return this.address_ }
+
+  /** Check the room's address against its claim (once; `address` holds the answer). */
+  async resolveAddress (): Promise<string | undefined> {
+    if (this.address_ == null && this.state.address !== '') this.address_ = await this.host.addressOf(this.id, this.state.address)
+    return this.address_
+  }
+
+  /** Change some of the room's settings (owners only); the others stay as they are. */
+  async configure (o: Partial<RoomSettings>): Promise<void> {
     requireOptions('options', o, CONFIGURE_ROOM_OPTIONS)
-    await this.event({ action: RoomEvent.Action.CONFIGURE, public: o.public, name: o.name ?? '' })
+    const s = { ...this.state.settings, ...o }
+    await this.event({
+      action: RoomEvent.Action.CONFIGURE,
+      name: o.name ?? '',
+      public: s.public,
+      listed: s.listed,
+      moderated: s.moderated,
+      description: s.description,
+      invites: s.invites === 'admins' ? RoomEvent.Invites.ADMINS : RoomEvent.Invites.MEMBERS
+    })
   }
 
   /** Leave the room: this session stops receiving it and drops it from `rooms.list()`. */
@@ -169,9 +215,10 @@ export class Room extends EventEmitter<RoomEvents> {
     await this.event({ action: RoomEvent.Action.LEAVE })
   }
 
-  toJSON (): { id: string, name: string, subject: string, public: boolean, role: string, joined: boolean, members: Array<{ userId: string, handle: string, role: RoomRole }> } {
+  toJSON (): { id: string, address?: string, name: string, subject: string, public: boolean, role: string, joined: boolean, members: Array<{ userId: string, handle: string, role: RoomRole }> } {
     return {
       id: this.id,
+      ...(this.address_ != null ? { address: this.address_ } : {}),
       name: this.name,
       subject: this.subject,
       public: this.public,
@@ -188,14 +235,7 @@ export class Room extends EventEmitter<RoomEvents> {
 
   /** Read the whole state log from the owners and fold it (members, invitees, anyone in a public room may). */
   async load (): Promise<void> {
-    const mailbox = roomStateMailbox(this.id)
-    const state = new RoomState(this.id)
-    let after: Cursor | undefined
-    for (;;) {
-      const page = await this.ctx.replication.reader.read(mailbox, { after, limit: STATE_PAGE, auth: this.ctx.readAuth(mailbox) })
-      for (const env of page.envelopes) { state.add(env); after = cursorOf(env) }
-      if (!page.more || page.envelopes.length === 0) break
-    }
+    const state = await loadRoomState(this.ctx, this.id)
     for (const env of this.stateEnvelopes) state.add(env)
     this.state = state
     this.stateEnvelopes = []
@@ -292,7 +332,7 @@ export class Room extends EventEmitter<RoomEvents> {
 
   /** A post the session shows: a member's, from while this user was in the room too. */
   private accepts (env: Envelope): boolean {
-    return env.kind === Envelope.Kind.GROUPCHAT && this.state.isMemberAt(userIdOf(env.senderKey), env.timestamp) && this.state.isMemberAt(this.ctx.userId, env.timestamp)
+    return env.kind === Envelope.Kind.GROUPCHAT && this.state.maySpeakAt(userIdOf(env.senderKey), env.timestamp) && this.state.isMemberAt(this.ctx.userId, env.timestamp)
   }
 
   /** Sign, store and publish a state event, and take it into the fold. */

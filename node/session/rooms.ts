@@ -18,11 +18,13 @@ import { logger } from '@libp2p/logger'
 import { Envelope, openEnvelope, userIdOf } from '../../protocol/envelope.js'
 import { hlcMillis } from '../../protocol/hlc.js'
 import { isRoomId, parseMailbox, roomStateMailbox } from '../../protocol/mailbox.js'
-import { RoomEvent, decodeRoomEvent, encodeRoomEvent, newRoomNonce, roomIdOf, type RoomExit } from '../../protocol/room.js'
+import { checkRoomAddress, signRoomAddressClaim } from '../../protocol/handle.js'
+import { RoomEvent, RoomState, decodeRoomEvent, encodeRoomEvent, newRoomNonce, roomIdOf, type RoomExit, type RoomInvites } from '../../protocol/room.js'
 import { ChorusError } from '../errors.js'
 import type { SessionContext } from './context.js'
 import type { RoomMemberEvent } from './events.js'
-import { Room, type RoomHost } from './room.js'
+import { RoomAddressTakenError, type HandleDirectory, type RoomAddress } from './directory.js'
+import { Room, loadRoomState, type RoomHost } from './room.js'
 import { CREATE_ROOM_OPTIONS, requireHandle, requireOptions, requireString } from './arguments.js'
 
 export { Room, type RoomEvents, type RoomMemberInfo } from './room.js'
@@ -50,6 +52,8 @@ export class NotInRoomError extends ChorusError {
 export interface RoomInvitation {
   room: string
   name: string
+  /** the room's address, when the invitation names one and its claim names this room */
+  address?: string
   by: string
   byId: string
   at: number
@@ -58,10 +62,42 @@ export interface RoomInvitation {
 /** Options of `create`. */
 export interface CreateRoomOptions {
   name: string
+  /**
+   * The room's mesh-wide address (`team`: `team@conference.<domain>` for Jabber users), claimed first
+   * come at the owners of the address; `RoomAddressTakenError` when another room has it.
+   */
+  address?: string
   /** anyone may join a public room; a private one needs an invitation @default false */
   public?: boolean
+  /** listed in the room directory (its state readable by anyone) @default the room is public and has an address */
+  listed?: boolean
+  /** only owners and admins post @default false */
+  moderated?: boolean
+  /** who may invite @default 'members' in a public room, 'admins' in a private one */
+  invites?: RoomInvites
+  description?: string
   subject?: string
 }
+
+/** A room of the directory: a listed room with an address. */
+export interface ListedRoom {
+  id: string
+  address: string
+  name: string
+  description: string
+  public: boolean
+  members: number
+}
+
+/** The directory's list, kept this long (it asks every server). @default 30000 */
+export const DIRECTORY_TTL_MS = 30_000
+
+/** The room directory operations a session uses. */
+export type RoomDirectory = Pick<HandleDirectory, 'claimRoom' | 'resolveRoom' | 'listRooms'>
+
+const sameKey = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(Buffer.from(b))
+
+const INVITES_OF: Record<RoomInvites, RoomEvent.Invites> = { admins: RoomEvent.Invites.ADMINS, members: RoomEvent.Invites.MEMBERS }
 
 export class Rooms implements RoomHost {
   private readonly joined = new Map<string, Room>()
@@ -76,7 +112,9 @@ export class Rooms implements RoomHost {
    */
   private held: RoomMemberEvent[] | undefined = []
 
-  constructor (private readonly ctx: SessionContext) {
+  private listing?: { at: number, rooms: Promise<ListedRoom[]> }
+
+  constructor (private readonly ctx: SessionContext, private readonly directory: RoomDirectory) {
     this.saved = ctx.db.sublevel<string, string>('rooms', { valueEncoding: 'utf8' })
     const emitter = ctx as unknown as Partial<EventEmitter>
     if (typeof emitter.on === 'function' && typeof emitter.listenerCount === 'function') {
@@ -101,6 +139,7 @@ export class Rooms implements RoomHost {
     }
     await Promise.all(rooms.map(async (room) => {
       await room.activate().catch((err: Error) => { log('%s: room %s not reached yet: %s', this.ctx.handle, room.id, err.message) })
+      await room.resolveAddress()
     }))
   }
 
@@ -126,12 +165,39 @@ export class Rooms implements RoomHost {
     }))
   }
 
-  /** Create a room; this user is its owner. */
+  /**
+   * Create a room; this user is its owner. With an address, the address is claimed first (so a room
+   * never exists under an address it lost: `RoomAddressTakenError`, and nothing is created); a claim whose
+   * room then fails to be written is written again by the next `create` of that address by this user.
+   */
   async create (o: CreateRoomOptions): Promise<Room> {
     requireOptions('options', o, CREATE_ROOM_OPTIONS)
-    const nonce = newRoomNonce()
+    let nonce = newRoomNonce()
+    if (o.address != null) {
+      checkRoomAddress(o.address)
+      try {
+        await this.directory.claimRoom(signRoomAddressClaim(o.address, this.ctx.identity, nonce, this.ctx.clock.now()))
+      } catch (err) {
+        // this user's own claim of the address, whose room was never written: write it now
+        if (!(err instanceof RoomAddressTakenError) || !sameKey(err.claim.publicKey, this.ctx.identity.publicKey) ||
+            (await loadRoomState(this.ctx, err.roomId)).created) throw err
+        nonce = new Uint8Array(err.claim.roomNonce)
+      }
+    }
     const id = roomIdOf(this.ctx.identity.publicKey, nonce)
-    const body = encodeRoomEvent({ action: RoomEvent.Action.CREATE, name: o.name, public: o.public === true, subject: o.subject ?? '', nonce })
+    const isPublic = o.public === true
+    const body = encodeRoomEvent({
+      action: RoomEvent.Action.CREATE,
+      name: o.name,
+      public: isPublic,
+      subject: o.subject ?? '',
+      nonce,
+      address: o.address ?? '',
+      description: o.description ?? '',
+      listed: o.listed ?? (isPublic && o.address != null),
+      moderated: o.moderated === true,
+      invites: o.invites == null ? RoomEvent.Invites.DEFAULT : INVITES_OF[o.invites]
+    })
     const env = this.ctx.sign(Envelope.Kind.ROOM, roomStateMailbox(id), body)
     await this.ctx.send(env)
     const room = new Room(this.ctx, id, this)
@@ -139,7 +205,58 @@ export class Rooms implements RoomHost {
     await this.save(id)
     await room.adopt(env)
     await room.activate()
+    await room.resolveAddress()
     return room
+  }
+
+  /** The room an address names. Throws `UnknownRoomAddressError`. */
+  async resolve (address: string): Promise<RoomAddress> {
+    requireString('address', address)
+    return await this.directory.resolveRoom(checkRoomAddress(address))
+  }
+
+  /** The address of room `roomId` when `claimed` (its CREATE's word) is confirmed by the address's claim. */
+  async addressOf (roomId: string, claimed: string): Promise<string | undefined> {
+    if (claimed === '') return undefined
+    try {
+      return (await this.directory.resolveRoom(claimed)).roomId === roomId ? claimed : undefined
+    } catch (err: any) {
+      log('address %s of room %s does not resolve: %s', claimed, roomId, err.message)
+      return undefined
+    }
+  }
+
+  /**
+   * The room directory: the listed rooms that have an address, in address order, as their state logs say
+   * (read from their owners). Gathered from every server, so kept for DIRECTORY_TTL_MS.
+   */
+  async directoryList (): Promise<ListedRoom[]> {
+    const now = Date.now()
+    if (this.listing == null || now - this.listing.at > DIRECTORY_TTL_MS) {
+      const rooms = this.gather()
+      this.listing = { at: now, rooms }
+      rooms.catch(() => { this.listing = undefined })
+    }
+    return await this.listing.rooms
+  }
+
+  private async gather (): Promise<ListedRoom[]> {
+    const out: ListedRoom[] = []
+    const addresses = await this.directory.listRooms()
+    await Promise.all(addresses.map(async ({ address, roomId }) => {
+      const state = await this.peek(roomId).catch(() => undefined)
+      if (state == null || !state.created || !state.listed || state.address !== address) return
+      out.push({ id: roomId, address, name: state.name, description: state.settings.description, public: state.public, members: state.members().length })
+    }))
+    return out.sort((a, b) => (a.address < b.address ? -1 : 1))
+  }
+
+  /** A room's state, read from its owners without joining (a room this session is in: its fold). */
+  async peek (roomId: string): Promise<RoomState> {
+    requireString('roomId', roomId)
+    const known = this.get(roomId)
+    if (known?.joined === true) return known.fold
+    return await loadRoomState(this.ctx, roomId)
   }
 
   /**
@@ -164,6 +281,7 @@ export class Rooms implements RoomHost {
     this.joined.set(roomId, room)
     await this.save(roomId)
     await room.activate()
+    await room.resolveAddress()
     return room
   }
 
@@ -240,7 +358,8 @@ export class Rooms implements RoomHost {
       return undefined
     }
     const by = (await this.ctx.toMessage(inner))?.from ?? byId
-    return { room: to.id, name: ev.name, by, byId, at: hlcMillis(inner.timestamp) }
+    const address = await this.addressOf(to.id, ev.address)
+    return { room: to.id, name: ev.name, ...(address != null ? { address } : {}), by, byId, at: hlcMillis(inner.timestamp) }
   }
 
   // RoomHost

@@ -120,7 +120,7 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
     this.inbox = this.feed(this.userId, async (env) => this.prepare(env))
     this.receipts = new Receipts(this)
     this.roster = new Roster(this)
-    this.rooms = new Rooms(this)
+    this.rooms = new Rooms(this, this.c.directory)
     this.secret = new Secrets(this)
     ;(this as EventEmitter).on('newListener', (event: string | symbol) => { if (typeof event === 'string' && !this.released.has(event)) process.nextTick(() => { this.release(event) }) })
   }

@@ -25,6 +25,13 @@ export class HandleStore {
     for await (const bytes of this.sub.values()) yield HandleClaim.decode(bytes)
   }
 
+  /** Claims held here whose keys are in (`after`, `below`), in key order, at most `limit`. */
+  async range (after: string, below: string, limit: number): Promise<HandleClaim[]> {
+    const out: HandleClaim[] = []
+    for await (const bytes of this.sub.values({ gt: after, lt: below, limit })) out.push(HandleClaim.decode(bytes))
+    return out
+  }
+
   async delete (handle: string): Promise<void> {
     await this.sub.del(handle)
   }

@@ -12,6 +12,11 @@ export interface RoomEvent {
   public: boolean
   subject: string
   nonce: Uint8Array<ArrayBuffer>
+  address: string
+  description: string
+  listed: boolean
+  moderated: boolean
+  invites: RoomEvent.Invites
 }
 
 export namespace RoomEvent {
@@ -60,6 +65,24 @@ export namespace RoomEvent {
   export namespace Role {
     export const codec = (): Codec<Role> => {
       return enumeration<Role>(__RoleValues)
+    }
+  }
+
+  export enum Invites {
+    DEFAULT = 'DEFAULT',
+    ADMINS = 'ADMINS',
+    MEMBERS = 'MEMBERS'
+  }
+
+  enum __InvitesValues {
+    DEFAULT = 0,
+    ADMINS = 1,
+    MEMBERS = 2
+  }
+
+  export namespace Invites {
+    export const codec = (): Codec<Invites> => {
+      return enumeration<Invites>(__InvitesValues)
     }
   }
 
@@ -112,6 +135,31 @@ export namespace RoomEvent {
           w.bytes(obj.nonce)
         }
 
+        if ((obj.address != null && obj.address !== '')) {
+          w.uint32(74)
+          w.string(obj.address)
+        }
+
+        if ((obj.description != null && obj.description !== '')) {
+          w.uint32(82)
+          w.string(obj.description)
+        }
+
+        if ((obj.listed != null && obj.listed !== false)) {
+          w.uint32(88)
+          w.bool(obj.listed)
+        }
+
+        if ((obj.moderated != null && obj.moderated !== false)) {
+          w.uint32(96)
+          w.bool(obj.moderated)
+        }
+
+        if (obj.invites != null && __InvitesValues[obj.invites] !== 0) {
+          w.uint32(104)
+          RoomEvent.Invites.codec().encode(obj.invites, w)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -124,7 +172,12 @@ export namespace RoomEvent {
           name: '',
           public: false,
           subject: '',
-          nonce: uint8ArrayAlloc(0)
+          nonce: uint8ArrayAlloc(0),
+          address: '',
+          description: '',
+          listed: false,
+          moderated: false,
+          invites: Invites.DEFAULT
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -163,6 +216,26 @@ export namespace RoomEvent {
             }
             case 8: {
               obj.nonce = reader.bytes()
+              break
+            }
+            case 9: {
+              obj.address = reader.string()
+              break
+            }
+            case 10: {
+              obj.description = reader.string()
+              break
+            }
+            case 11: {
+              obj.listed = reader.bool()
+              break
+            }
+            case 12: {
+              obj.moderated = reader.bool()
+              break
+            }
+            case 13: {
+              obj.invites = RoomEvent.Invites.codec().decode(reader)
               break
             }
             default: {
@@ -236,6 +309,41 @@ export namespace RoomEvent {
               }
               break
             }
+            case 9: {
+              yield {
+                field: `${prefix}.address`,
+                value: reader.string()
+              }
+              break
+            }
+            case 10: {
+              yield {
+                field: `${prefix}.description`,
+                value: reader.string()
+              }
+              break
+            }
+            case 11: {
+              yield {
+                field: `${prefix}.listed`,
+                value: reader.bool()
+              }
+              break
+            }
+            case 12: {
+              yield {
+                field: `${prefix}.moderated`,
+                value: reader.bool()
+              }
+              break
+            }
+            case 13: {
+              yield {
+                field: `${prefix}.invites`,
+                value: RoomEvent.Invites.codec().decode(reader)
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -288,6 +396,31 @@ export namespace RoomEvent {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface RoomEventAddressFieldEvent {
+    field: '$.address'
+    value: string
+  }
+
+  export interface RoomEventDescriptionFieldEvent {
+    field: '$.description'
+    value: string
+  }
+
+  export interface RoomEventListedFieldEvent {
+    field: '$.listed'
+    value: boolean
+  }
+
+  export interface RoomEventModeratedFieldEvent {
+    field: '$.moderated'
+    value: boolean
+  }
+
+  export interface RoomEventInvitesFieldEvent {
+    field: '$.invites'
+    value: RoomEvent.Invites
+  }
+
   export function encode (obj: Partial<RoomEvent>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, RoomEvent.codec())
   }
@@ -296,7 +429,7 @@ export namespace RoomEvent {
     return decodeMessage(buf, RoomEvent.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RoomEvent>): Generator<RoomEventActionFieldEvent | RoomEventTargetFieldEvent | RoomEventTargetHandleFieldEvent | RoomEventRoleFieldEvent | RoomEventNameFieldEvent | RoomEventPublicFieldEvent | RoomEventSubjectFieldEvent | RoomEventNonceFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RoomEvent>): Generator<RoomEventActionFieldEvent | RoomEventTargetFieldEvent | RoomEventTargetHandleFieldEvent | RoomEventRoleFieldEvent | RoomEventNameFieldEvent | RoomEventPublicFieldEvent | RoomEventSubjectFieldEvent | RoomEventNonceFieldEvent | RoomEventAddressFieldEvent | RoomEventDescriptionFieldEvent | RoomEventListedFieldEvent | RoomEventModeratedFieldEvent | RoomEventInvitesFieldEvent> {
     return streamMessage(buf, RoomEvent.codec(), opts)
   }
 }

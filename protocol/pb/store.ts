@@ -168,7 +168,8 @@ export namespace StoreRequest {
     TOMBSTONES = 'TOMBSTONES',
     PROBE = 'PROBE',
     ACCOUNT_PUT = 'ACCOUNT_PUT',
-    ACCOUNT_GET = 'ACCOUNT_GET'
+    ACCOUNT_GET = 'ACCOUNT_GET',
+    ADDRESSES = 'ADDRESSES'
   }
 
   enum __KindValues {
@@ -186,7 +187,8 @@ export namespace StoreRequest {
     TOMBSTONES = 11,
     PROBE = 12,
     ACCOUNT_PUT = 13,
-    ACCOUNT_GET = 14
+    ACCOUNT_GET = 14,
+    ADDRESSES = 15
   }
 
   export namespace Kind {
@@ -818,6 +820,11 @@ export namespace StoreRequest {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface StoreRequestClaimRoomNonceFieldEvent {
+    field: '$.claim.roomNonce'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export interface StoreRequestHandleFieldEvent {
     field: '$.handle'
     value: string
@@ -930,7 +937,7 @@ export namespace StoreRequest {
     return decodeMessage(buf, StoreRequest.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StoreRequest>): Generator<StoreRequestKindFieldEvent | StoreRequestPutsMailboxFieldEvent | StoreRequestPutsEnvelopeFieldEvent | StoreRequestPutsHintForFieldEvent | StoreRequestMailboxFieldEvent | StoreRequestAfterFieldEvent | StoreRequestBeforeFieldEvent | StoreRequestLimitFieldEvent | StoreRequestPeerFieldEvent | StoreRequestNewestFirstFieldEvent | StoreRequestBucketMsFieldEvent | StoreRequestBucketsStartFieldEvent | StoreRequestBucketsCountFieldEvent | StoreRequestBucketsHashFieldEvent | StoreRequestCursorsFieldEvent | StoreRequestClaimHandleFieldEvent | StoreRequestClaimPublicKeyFieldEvent | StoreRequestClaimTimestampFieldEvent | StoreRequestClaimSignatureFieldEvent | StoreRequestHandleFieldEvent | StoreRequestCoordinateFieldEvent | StoreRequestRequestIdFieldEvent | StoreRequestAuthPublicKeyFieldEvent | StoreRequestAuthTimestampFieldEvent | StoreRequestAuthSignatureFieldEvent | StoreRequestPrekeysFieldEvent | StoreRequestUserFieldEvent | StoreRequestPrekeyIdFieldEvent | StoreRequestClaimOneTimeFieldEvent | StoreRequestCursorsOnlyFieldEvent | StoreRequestProbesMailboxFieldEvent | StoreRequestProbesAuthPublicKeyFieldEvent | StoreRequestProbesAuthTimestampFieldEvent | StoreRequestProbesAuthSignatureFieldEvent | StoreRequestAccountHandleFieldEvent | StoreRequestAccountPublicKeyFieldEvent | StoreRequestAccountVersionFieldEvent | StoreRequestAccountRecordFieldEvent | StoreRequestAccountSignatureFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StoreRequest>): Generator<StoreRequestKindFieldEvent | StoreRequestPutsMailboxFieldEvent | StoreRequestPutsEnvelopeFieldEvent | StoreRequestPutsHintForFieldEvent | StoreRequestMailboxFieldEvent | StoreRequestAfterFieldEvent | StoreRequestBeforeFieldEvent | StoreRequestLimitFieldEvent | StoreRequestPeerFieldEvent | StoreRequestNewestFirstFieldEvent | StoreRequestBucketMsFieldEvent | StoreRequestBucketsStartFieldEvent | StoreRequestBucketsCountFieldEvent | StoreRequestBucketsHashFieldEvent | StoreRequestCursorsFieldEvent | StoreRequestClaimHandleFieldEvent | StoreRequestClaimPublicKeyFieldEvent | StoreRequestClaimTimestampFieldEvent | StoreRequestClaimSignatureFieldEvent | StoreRequestClaimRoomNonceFieldEvent | StoreRequestHandleFieldEvent | StoreRequestCoordinateFieldEvent | StoreRequestRequestIdFieldEvent | StoreRequestAuthPublicKeyFieldEvent | StoreRequestAuthTimestampFieldEvent | StoreRequestAuthSignatureFieldEvent | StoreRequestPrekeysFieldEvent | StoreRequestUserFieldEvent | StoreRequestPrekeyIdFieldEvent | StoreRequestClaimOneTimeFieldEvent | StoreRequestCursorsOnlyFieldEvent | StoreRequestProbesMailboxFieldEvent | StoreRequestProbesAuthPublicKeyFieldEvent | StoreRequestProbesAuthTimestampFieldEvent | StoreRequestProbesAuthSignatureFieldEvent | StoreRequestAccountHandleFieldEvent | StoreRequestAccountPublicKeyFieldEvent | StoreRequestAccountVersionFieldEvent | StoreRequestAccountRecordFieldEvent | StoreRequestAccountSignatureFieldEvent> {
     return streamMessage(buf, StoreRequest.codec(), opts)
   }
 }
@@ -1106,6 +1113,7 @@ export interface StoreResponse {
   epoch: bigint
   versions: bigint[]
   account?: GatewayAccount
+  claims: HandleClaim[]
 }
 
 export namespace StoreResponse {
@@ -1371,6 +1379,13 @@ export namespace StoreResponse {
           GatewayAccount.codec().encode(obj.account, w)
         }
 
+        if (obj.claims != null && obj.claims.length > 0) {
+          for (const value of obj.claims) {
+            w.uint32(138)
+            HandleClaim.codec().encode(value, w)
+          }
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -1389,7 +1404,8 @@ export namespace StoreResponse {
           remaining: 0,
           refused: [],
           epoch: 0n,
-          versions: []
+          versions: [],
+          claims: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1494,6 +1510,16 @@ export namespace StoreResponse {
               })
               break
             }
+            case 17: {
+              if (opts.limits?.claims != null && obj.claims.length === opts.limits.claims) {
+                throw new MaxLengthError('Decode error - repeated field "claims" had too many elements')
+              }
+
+              obj.claims.push(HandleClaim.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.claims$
+              }))
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1509,7 +1535,8 @@ export namespace StoreResponse {
           cursors: 0,
           tombstones: 0,
           refused: 0,
-          versions: 0
+          versions: 0,
+          claims: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1684,6 +1711,24 @@ export namespace StoreResponse {
 
               break
             }
+            case 17: {
+              if (opts.limits?.claims != null && obj.claims === opts.limits.claims) {
+                throw new MaxLengthError('Streaming decode error - repeated field "claims" had too many elements')
+              }
+
+              for (const evt of HandleClaim.codec().stream(reader, reader.uint32(), `${prefix}.claims[]`, {
+                limits: opts.limits?.claims$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.claims
+                }
+              }
+
+              obj.claims++
+
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1766,6 +1811,11 @@ export namespace StoreResponse {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface StoreResponseClaimRoomNonceFieldEvent {
+    field: '$.claim.roomNonce'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export interface StoreResponseRequestIdFieldEvent {
     field: '$.requestId'
     value: number
@@ -1841,6 +1891,36 @@ export namespace StoreResponse {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface StoreResponseClaimsHandleFieldEvent {
+    field: '$.claims[].handle'
+    value: string
+    index: number
+  }
+
+  export interface StoreResponseClaimsPublicKeyFieldEvent {
+    field: '$.claims[].publicKey'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface StoreResponseClaimsTimestampFieldEvent {
+    field: '$.claims[].timestamp'
+    value: bigint
+    index: number
+  }
+
+  export interface StoreResponseClaimsSignatureFieldEvent {
+    field: '$.claims[].signature'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface StoreResponseClaimsRoomNonceFieldEvent {
+    field: '$.claims[].roomNonce'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
   export function encode (obj: Partial<StoreResponse>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, StoreResponse.codec())
   }
@@ -1849,7 +1929,7 @@ export namespace StoreResponse {
     return decodeMessage(buf, StoreResponse.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StoreResponse>): Generator<StoreResponseStatusFieldEvent | StoreResponseErrorFieldEvent | StoreResponseStoredFieldEvent | StoreResponseEnvelopesFieldEvent | StoreResponseMoreFieldEvent | StoreResponseBucketsStartFieldEvent | StoreResponseBucketsCountFieldEvent | StoreResponseBucketsHashFieldEvent | StoreResponseCursorsFieldEvent | StoreResponseClaimHandleFieldEvent | StoreResponseClaimPublicKeyFieldEvent | StoreResponseClaimTimestampFieldEvent | StoreResponseClaimSignatureFieldEvent | StoreResponseRequestIdFieldEvent | StoreResponseTombstonesFieldEvent | StoreResponseBundleFieldEvent | StoreResponseRemainingFieldEvent | StoreResponseRefusedIndexFieldEvent | StoreResponseRefusedStatusFieldEvent | StoreResponseRefusedErrorFieldEvent | StoreResponseEpochFieldEvent | StoreResponseVersionsFieldEvent | StoreResponseAccountHandleFieldEvent | StoreResponseAccountPublicKeyFieldEvent | StoreResponseAccountVersionFieldEvent | StoreResponseAccountRecordFieldEvent | StoreResponseAccountSignatureFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StoreResponse>): Generator<StoreResponseStatusFieldEvent | StoreResponseErrorFieldEvent | StoreResponseStoredFieldEvent | StoreResponseEnvelopesFieldEvent | StoreResponseMoreFieldEvent | StoreResponseBucketsStartFieldEvent | StoreResponseBucketsCountFieldEvent | StoreResponseBucketsHashFieldEvent | StoreResponseCursorsFieldEvent | StoreResponseClaimHandleFieldEvent | StoreResponseClaimPublicKeyFieldEvent | StoreResponseClaimTimestampFieldEvent | StoreResponseClaimSignatureFieldEvent | StoreResponseClaimRoomNonceFieldEvent | StoreResponseRequestIdFieldEvent | StoreResponseTombstonesFieldEvent | StoreResponseBundleFieldEvent | StoreResponseRemainingFieldEvent | StoreResponseRefusedIndexFieldEvent | StoreResponseRefusedStatusFieldEvent | StoreResponseRefusedErrorFieldEvent | StoreResponseEpochFieldEvent | StoreResponseVersionsFieldEvent | StoreResponseAccountHandleFieldEvent | StoreResponseAccountPublicKeyFieldEvent | StoreResponseAccountVersionFieldEvent | StoreResponseAccountRecordFieldEvent | StoreResponseAccountSignatureFieldEvent | StoreResponseClaimsHandleFieldEvent | StoreResponseClaimsPublicKeyFieldEvent | StoreResponseClaimsTimestampFieldEvent | StoreResponseClaimsSignatureFieldEvent | StoreResponseClaimsRoomNonceFieldEvent> {
     return streamMessage(buf, StoreResponse.codec(), opts)
   }
 }
@@ -2175,6 +2255,7 @@ export interface HandleClaim {
   publicKey: Uint8Array<ArrayBuffer>
   timestamp: bigint
   signature: Uint8Array<ArrayBuffer>
+  roomNonce: Uint8Array<ArrayBuffer>
 }
 
 export namespace HandleClaim {
@@ -2207,6 +2288,11 @@ export namespace HandleClaim {
           w.bytes(obj.signature)
         }
 
+        if ((obj.roomNonce != null && obj.roomNonce.byteLength > 0)) {
+          w.uint32(42)
+          w.bytes(obj.roomNonce)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -2215,7 +2301,8 @@ export namespace HandleClaim {
           handle: '',
           publicKey: uint8ArrayAlloc(0),
           timestamp: 0n,
-          signature: uint8ArrayAlloc(0)
+          signature: uint8ArrayAlloc(0),
+          roomNonce: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -2238,6 +2325,10 @@ export namespace HandleClaim {
             }
             case 4: {
               obj.signature = reader.bytes()
+              break
+            }
+            case 5: {
+              obj.roomNonce = reader.bytes()
               break
             }
             default: {
@@ -2283,6 +2374,13 @@ export namespace HandleClaim {
               }
               break
             }
+            case 5: {
+              yield {
+                field: `${prefix}.roomNonce`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -2315,6 +2413,11 @@ export namespace HandleClaim {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface HandleClaimRoomNonceFieldEvent {
+    field: '$.roomNonce'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<HandleClaim>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, HandleClaim.codec())
   }
@@ -2323,7 +2426,7 @@ export namespace HandleClaim {
     return decodeMessage(buf, HandleClaim.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<HandleClaim>): Generator<HandleClaimHandleFieldEvent | HandleClaimPublicKeyFieldEvent | HandleClaimTimestampFieldEvent | HandleClaimSignatureFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<HandleClaim>): Generator<HandleClaimHandleFieldEvent | HandleClaimPublicKeyFieldEvent | HandleClaimTimestampFieldEvent | HandleClaimSignatureFieldEvent | HandleClaimRoomNonceFieldEvent> {
     return streamMessage(buf, HandleClaim.codec(), opts)
   }
 }

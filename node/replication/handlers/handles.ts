@@ -15,7 +15,7 @@
 
 import { logger } from '@libp2p/logger'
 import {
-  agreedClaim, firstClaim, sameClaimant, verifyHandleClaim, type HandleClaim
+  ROOM_ADDRESS_PREFIX, agreedClaim, claimantOf, firstClaim, sameClaimant, verifyHandleClaim, type HandleClaim
 } from '../../../protocol/handle.js'
 import { hlcMillis } from '../../../protocol/hlc.js'
 import { StoreRequest, StoreResponse } from '../../../protocol/pb/store.js'
@@ -110,7 +110,7 @@ async function coordinate (claim: HandleClaim, ctx: ReplicationContext): Promise
  */
 function settleBlank (handle: string, others: Held, agreed: HandleClaim | undefined, from: string, ctx: ReplicationContext): HandleClaim | undefined {
   if (agreed != null) return agreed
-  const claimants = new Set(others.claims.map((c) => Buffer.from(c.publicKey).toString('hex')))
+  const claimants = new Set(others.claims.map(claimantOf))
   if (claimants.size === 1) return firstClaim(others.claims)
   if (claimants.size === 0) return undefined
   log('handle %s: its owners hold different claims and none has a majority; %s sent one', handle, from)
@@ -180,4 +180,20 @@ export const handleClaim: StoreHandler = async (req, from, ctx) => {
 export const handleResolve: StoreHandler = async (req, _from, ctx) => {
   const claim = await ctx.handles.get(req.handle)
   return claim == null ? { status: StoreResponse.Status.NOT_FOUND } : { status: StoreResponse.Status.OK, claim }
+}
+
+/** Room address claims answered by one ADDRESSES request at most. */
+export const MAX_ADDRESSES_PAGE = 256
+
+/**
+ * ADDRESSES: the room address claims held here, in address order, after `handle` (a claim key, `#…`, or
+ * empty for the first page), at most `limit` (≤ MAX_ADDRESSES_PAGE). Anyone may ask: it is the room
+ * directory, and claims are public.
+ */
+export const handleAddresses: StoreHandler = async (req, _from, ctx) => {
+  if (req.handle !== '' && !req.handle.startsWith(ROOM_ADDRESS_PREFIX)) throw new Rejection('malformed', 'ADDRESSES pages by a room address key (#…)')
+  const limit = Math.min(MAX_ADDRESSES_PAGE, Math.max(1, req.limit))
+  const after = req.handle === '' ? ROOM_ADDRESS_PREFIX : req.handle
+  const below = String.fromCharCode(ROOM_ADDRESS_PREFIX.charCodeAt(0) + 1)
+  return { status: StoreResponse.Status.OK, claims: await ctx.handles.range(after, below, limit) }
 }
