@@ -75,6 +75,8 @@ export interface SubscriptionRequestEvent {
 /** A change of a room's membership, roles or settings. */
 export interface RoomMemberEvent {
   room: string
+  /** the room's address (an invitation's, when its claim names this room) */
+  address?: string
   action: 'create' | 'invite' | 'join' | 'leave' | 'kick' | 'role' | 'subject' | 'configure'
   /** the member acted on (handle or userId), where there is one */
   member?: string

@@ -21,6 +21,7 @@ import { isRoomId, parseMailbox, roomStateMailbox } from '../../protocol/mailbox
 import { checkRoomAddress, signRoomAddressClaim } from '../../protocol/handle.js'
 import { RoomEvent, RoomState, decodeRoomEvent, encodeRoomEvent, newRoomNonce, roomIdOf, type RoomExit, type RoomInvites } from '../../protocol/room.js'
 import { ChorusError } from '../errors.js'
+import { ForbiddenError } from '../replication/errors.js'
 import type { SessionContext } from './context.js'
 import type { RoomMemberEvent } from './events.js'
 import { RoomAddressTakenError, type HandleDirectory, type RoomAddress } from './directory.js'
@@ -272,6 +273,7 @@ export class Rooms implements RoomHost {
     await room.load()
     if (!room.fold.created) throw new UnknownRoomError(roomId)
     if (!room.fold.isMember(this.ctx.userId)) {
+      if (!room.fold.mayJoin(this.ctx.userId)) throw new ForbiddenError(`room ${roomId} needs an invitation to join`)
       const env = this.ctx.sign(Envelope.Kind.ROOM, roomStateMailbox(roomId), encodeRoomEvent({ action: RoomEvent.Action.JOIN }))
       await this.ctx.send(env)
       await room.adopt(env)
@@ -329,8 +331,8 @@ export class Rooms implements RoomHost {
     const invitation = await this.invitationIn(env)
     if (invitation == null || this.joined.get(invitation.room)?.joined === true) return
     this.invitations_.set(invitation.room, invitation)
-    const { room, by, byId, at } = invitation
-    this.tell({ room, action: 'invite', member: this.ctx.handle, memberId: this.ctx.userId, by, byId, at })
+    const { room, address, by, byId, at } = invitation
+    this.tell({ room, ...(address != null ? { address } : {}), action: 'invite', member: this.ctx.handle, memberId: this.ctx.userId, by, byId, at })
   }
 
   /**

@@ -135,7 +135,7 @@ async function archived (host: ArchiveHost, env: Envelope): Promise<Archived | u
     if (inv == null) return undefined
     contacts.learn(inv.byId, inv.by)
     const original = (): Element => {
-      const el = invitation(`${inv.room}@conference.${host.domain}`, contacts.jid(inv.by))
+      const el = invitation(`${inv.address ?? inv.room}@conference.${host.domain}`, contacts.jid(inv.by))
       // inside <forwarded> a stanza names its namespace, or it is not a message (XEP-0297)
       el.attrs.xmlns = 'jabber:client'
       el.attrs.to = contacts.jid(user.userId)

@@ -1,31 +1,42 @@
 /**
  * Multi-User Chat (XEP-0045) on Chorus rooms, for one account on one gateway. The MUC service is
- * `conference.<domain>`; a room's JID is `<room id>@conference.<domain>` (the id Chorus gave the room), and
- * a nick is always the member's handle (a client asking for another nick is told, status 210).
+ * `conference.<domain>`; a room's JID is `<address>@conference.<domain>`, its mesh-wide address (claimed
+ * first come at the address's owners, like a handle: protocol/handle.ts), or `<room id>@conference…` for
+ * any room. A nick is always the member's handle (a client asking for another nick is told, status 210).
  *
- * - Joining `<id>@conference…/nick` joins the Chorus room (public, or invited); joining a name (any
- *   localpart that is not shaped like a Chorus room id) creates a room so named (public, the joiner its
- *   owner, status 201). The name stays this account's alias for the room (kept in the gateway node's
- *   `xmpp-rooms` sublevel, so on that gateway); everyone else, and this account elsewhere, use its id.
- * - On join the resource gets every member's presence (affiliation and role from the Chorus role: owner
- *   and admin are moderators), its own (status 110), the last messages (`<history maxstanzas>`, at most
- *   50) with delay stamps, and the subject.
+ * - Joining `<address>@conference…/nick` joins the room the address names, on every gateway; an address
+ *   nobody has claimed creates a room there (public, listed, the joiner its owner, status 201). Joining
+ *   `<id>@conference…` joins that room (public, or invited). A resource hears the room under the JID it
+ *   joined by; invitations and the archive name a room by its address when its claim confirms it.
+ * - On join the resource gets every member's presence (affiliation from the Chorus role; role moderator
+ *   for owners and admins, participant for members, visitor for members of a moderated room), its own
+ *   (status 110), the last messages (`<history maxstanzas>`, at most 50) with delay stamps, the subject.
  * - `groupchat` messages post to the room (reflected to the account's joined resources, as XEP-0045
  *   wants); a `<subject>` sets it; `<invite to>` invites; `muc#admin` items kick (`role="none"`) or set an
- *   affiliation (owner, admin, member).
+ *   affiliation (owner, admin, member); `muc#owner` serves and takes the configuration form (muc-config.ts;
+ *   an empty submit makes an instant room).
+ * - disco#items of the service lists the listed rooms of the mesh (the room directory: every server's
+ *   address claims, each room's own state); disco#items of a room lists its members; disco#info of a room
+ *   gives its name, features and `muc#roominfo` form.
  * - Room events come back as presence (join, leave, kick with status 307, role changes), subject
- *   messages, and mediated invitations for rooms this user is invited to.
+ *   messages, status 104 on a configuration change, and mediated invitations for rooms this user is
+ *   invited to.
  * - An unavailable presence to the room stops delivery to that resource; the Chorus membership stays
  *   (leaving a Chorus room is leaving for good: an XMPP client leaves a room whenever it goes offline).
  */
 
 import xml, { type Element } from '@xmpp/xml'
+import { InvalidRoomAddressError, checkRoomAddress } from '../../protocol/handle.js'
 import { ROOM_ID_BYTES } from '../../protocol/room-events.js'
-import type { ChorusDb } from '../store/db.js'
+import type { RoomSettings } from '../../protocol/room.js'
+import { ForbiddenError } from '../replication/errors.js'
+import { RoomAddressTakenError, UnknownRoomAddressError } from '../session/directory.js'
 import type { Message, RoomMemberEvent } from '../session/events.js'
 import type { Room } from '../session/room.js'
+import { UnknownRoomError } from '../session/rooms.js'
 import type { User } from '../session/user.js'
 import { StanzaError } from './errors.js'
+import { NS_MUC_OWNER, ownerForm, parseOwnerSubmit, roomFeatures, roomInfoForm } from './muc-config.js'
 
 export const NS_MUC = 'http://jabber.org/protocol/muc'
 export const NS_MUC_USER = 'http://jabber.org/protocol/muc#user'
@@ -33,14 +44,13 @@ export const NS_MUC_ADMIN = 'http://jabber.org/protocol/muc#admin'
 const NS_DELAY = 'urn:xmpp:delay'
 const NS_SID = 'urn:xmpp:sid:0'
 const NS_DISCO_INFO = 'http://jabber.org/protocol/disco#info'
+const NS_DISCO_ITEMS = 'http://jabber.org/protocol/disco#items'
 
-/** The shape of a room id Chorus made (base32 of ROOM_ID_BYTES): any other localpart is a name. */
+/** The shape of a room id Chorus made (base32 of ROOM_ID_BYTES): any other localpart is an address. */
 const ROOM_ID = new RegExp(`^[a-z2-7]{${Math.ceil(ROOM_ID_BYTES * 8 / 5)}}$`)
 
 /** Messages of history sent on join at most. */
 export const MAX_JOIN_HISTORY = 50
-/** Rooms an account may have aliases for. */
-const MAX_ALIASES = 1000
 
 type Role = 'owner' | 'admin' | 'member'
 const ROLE_OF: Record<Role, string> = { owner: 'moderator', admin: 'moderator', member: 'participant' }
@@ -49,7 +59,6 @@ const ROLE_OF: Record<Role, string> = { owner: 'moderator', admin: 'moderator', 
 export interface MucHost {
   user: User
   domain: string
-  db: ChorusDb
   /** send to one resource, if bound */
   toResource: (resource: string, el: Element) => void
   handleOf: (jid: string) => string
@@ -59,12 +68,12 @@ export interface MucHost {
 
 export class Muc {
   readonly service: string
-  /** room id → the resources joined to it here, and the name this account calls it by */
+  /** room id → the resources joined to it here, and the localpart they joined by (address or id) */
   private readonly joined = new Map<string, { alias: string, resources: Set<string> }>()
-  private readonly aliases
+  /** room id → its confirmed address, for rooms this account is invited to and not in */
+  private readonly invitedAs = new Map<string, string>()
   constructor (private readonly host: MucHost) {
     this.service = `conference.${host.domain}`
-    this.aliases = host.db.sublevel<string, string>('xmpp-rooms', { valueEncoding: 'utf8' })
   }
 
   /** Whether `jid` is at the MUC service. */
@@ -72,18 +81,32 @@ export class Muc {
     return jid != null && (jid === this.service || jid.split('/')[0].endsWith(`@${this.service}`))
   }
 
+  /** A room's JID as this account hears it: the localpart a resource joined by, else the room's address, else its id. */
   private roomJid (roomId: string, nick?: string): string {
-    const alias = this.joined.get(roomId)?.alias ?? roomId
-    return nick == null ? `${alias}@${this.service}` : `${alias}@${this.service}/${nick}`
+    const local = this.joined.get(roomId)?.alias ?? this.host.user.rooms.get(roomId)?.address ?? this.invitedAs.get(roomId) ?? roomId
+    return nick == null ? `${local}@${this.service}` : `${local}@${this.service}/${nick}`
   }
 
-  /** The room a JID names: an alias of this account, or a room id. */
+  /** The room a JID names: a room id, or an address and the room it resolves to (none when unclaimed). */
   private async resolve (jid: string): Promise<{ local: string, roomId?: string }> {
     const local = jid.split('/')[0].split('@')[0].toLowerCase()
-    if (!/^[a-z0-9_.-]{1,64}$/.test(local)) throw new StanzaError('jid-malformed', 'a room name is 1–64 of a–z, 0–9, ".", "_", "-"')
-    const aliased = await this.aliases.get(`${this.host.user.handle}!${local}`)
-    if (aliased != null) return { local, roomId: aliased }
-    return { local, roomId: ROOM_ID.test(local) ? local : undefined }
+    if (ROOM_ID.test(local)) return { local, roomId: local }
+    try {
+      checkRoomAddress(local)
+      return { local, roomId: (await this.host.user.rooms.resolve(local)).roomId }
+    } catch (err) {
+      if (err instanceof UnknownRoomAddressError) return { local }
+      if (err instanceof InvalidRoomAddressError) throw new StanzaError('jid-malformed', 'a room address is 1–64 of a–z, 0–9, ".", "_", "-"')
+      throw err
+    }
+  }
+
+  /** The room a JID names, which this account is in. */
+  private async room (jid: string): Promise<Room> {
+    const { roomId } = await this.resolve(jid)
+    const room = roomId == null ? undefined : this.host.user.rooms.get(roomId)
+    if (room == null || !room.joined) throw new StanzaError('item-not-found', 'not in that room')
+    return room
   }
 
   /** A presence to a room JID: join, or leave for this resource. */
@@ -94,53 +117,51 @@ export class Muc {
       if (roomId == null) return
       const j = this.joined.get(roomId)
       j?.resources.delete(resource)
-      this.host.toResource(resource, xml('presence', { type: 'unavailable', from: this.roomJid(roomId, this.host.user.handle) },
+      this.host.toResource(resource, xml('presence', { type: 'unavailable', from: `${local}@${this.service}/${this.host.user.handle}` },
         xml('x', { xmlns: NS_MUC_USER }, xml('item', { affiliation: 'member', role: 'none' }), xml('status', { code: '110' }))))
       return
     }
     if (el.attrs.type != null) return
     const wanted = to.includes('/') ? to.slice(to.indexOf('/') + 1) : ''
-    let room: Room
-    let created = false
-    const rooms = this.host.user.rooms
-    if (roomId != null && rooms.get(roomId)?.joined === true) room = rooms.get(roomId) as Room
-    else if (roomId != null) {
-      try {
-        room = await rooms.join(roomId)
-      } catch (err: any) {
-        if (err?.name === 'ForbiddenError') throw new StanzaError('registration-required', 'members only: ask for an invitation')
-        if (err?.name === 'UnknownRoomError' || /unknown-room/.test(String(err?.message))) throw new StanzaError('item-not-found', 'no such room')
-        throw err
-      }
-    } else {
-      room = await this.create(local)
-      created = true
-    }
-    const alias = roomId == null || created ? local : this.joined.get(room.id)?.alias ?? local
-    const entry = this.joined.get(room.id) ?? { alias, resources: new Set<string>() }
+    const { room, created } = roomId != null ? { room: await this.join(roomId), created: false } : await this.create(local)
+    const entry = this.joined.get(room.id) ?? { alias: local, resources: new Set<string>() }
     entry.resources.add(resource)
     this.joined.set(room.id, entry)
     await this.welcome(resource, room, el, created, wanted)
   }
 
-  private async create (name: string): Promise<Room> {
-    const room = await this.host.user.rooms.create({ name, public: true })
-    const key = `${this.host.user.handle}!${name}`
-    await this.aliases.put(key, room.id)
-    this.joined.set(room.id, { alias: name, resources: new Set() })
-    let n = 0
-    for await (const k of this.aliases.keys({ gte: `${this.host.user.handle}!`, lt: `${this.host.user.handle}!\uffff` })) if (++n > MAX_ALIASES) await this.aliases.del(k)
-    return room
+  private async join (roomId: string): Promise<Room> {
+    const rooms = this.host.user.rooms
+    const known = rooms.get(roomId)
+    if (known?.joined === true) return known
+    try {
+      return await rooms.join(roomId)
+    } catch (err: any) {
+      if (err instanceof ForbiddenError) throw new StanzaError('registration-required', 'members only: ask for an invitation')
+      if (err instanceof UnknownRoomError || /unknown-room/.test(String(err?.message))) throw new StanzaError('item-not-found', 'no such room')
+      throw err
+    }
+  }
+
+  /** A room at an address nobody has claimed: created public and listed, unless another gateway's user got there first. */
+  private async create (address: string): Promise<{ room: Room, created: boolean }> {
+    try {
+      return { room: await this.host.user.rooms.create({ name: address, address, public: true }), created: true }
+    } catch (err) {
+      if (!(err instanceof RoomAddressTakenError)) throw err
+      return { room: await this.join(err.roomId), created: false }
+    }
   }
 
   /** Members' presence, own presence, history, subject: what a joining resource gets. */
   private async welcome (resource: string, room: Room, join: Element, created: boolean, wanted: string): Promise<void> {
     const self = this.host.user.handle
+    const moderated = room.settings.moderated
     for (const m of await room.members()) {
       if (m.handle === self) continue
-      this.host.toResource(resource, occupant(this.roomJid(room.id, m.handle), m.role))
+      this.host.toResource(resource, occupant(this.roomJid(room.id, m.handle), m.role, moderated))
     }
-    const own = occupant(this.roomJid(room.id, self), room.role === 'none' ? 'member' : room.role)
+    const own = occupant(this.roomJid(room.id, self), room.role === 'none' ? 'member' : room.role, moderated)
     const x = own.getChild('x') as Element
     x.append(xml('status', { code: '110' }))
     if (created) x.append(xml('status', { code: '201' }))
@@ -162,9 +183,7 @@ export class Muc {
 
   /** A message to a room: a post, a subject, or an invitation. */
   async message (resource: string, el: Element): Promise<void> {
-    const { roomId } = await this.resolve(String(el.attrs.to))
-    const room = roomId == null ? undefined : this.host.user.rooms.get(roomId)
-    if (room == null || roomId == null) throw new StanzaError('item-not-found', 'not in that room')
+    const room = await this.room(String(el.attrs.to))
     const invites = el.getChild('x', NS_MUC_USER)?.getChildren('invite') ?? []
     for (const inv of invites) await room.invite(this.host.handleOf(String(inv.attrs.to)))
     if (invites.length > 0) return
@@ -173,19 +192,32 @@ export class Muc {
     if (subject != null) { await room.setSubject(subject.slice(0, 512)); return }
     const body = el.getChildText('body')
     if (body == null) return
+    if (!room.fold.maySpeak(this.host.user.userId)) throw new StanzaError('forbidden', 'the room is moderated: only its owners and admins post')
     const sent = await room.send(body).catch((err: Error) => {
-      throw err.name === 'ForbiddenError' ? new StanzaError('forbidden', 'not a member of the room') : err
+      throw err instanceof ForbiddenError ? new StanzaError('forbidden', 'not a member of the room, or no voice in it') : err
     })
     // XEP-0045 reflects a post to its sender's joined resources; Chorus does not echo a user's own posts
-    const mine: Message = { id: sent.id, from: this.host.user.handle, fromId: this.host.user.userId, to: `room.${roomId}`, text: body, timestamp: sent.timestamp, kind: 'groupchat', cursor: '', room: roomId }
-    for (const r of this.joined.get(roomId)?.resources ?? []) this.host.toResource(r, this.groupchat(roomId, mine, false, el.attrs.id))
+    const mine: Message = { id: sent.id, from: this.host.user.handle, fromId: this.host.user.userId, to: `room.${room.id}`, text: body, timestamp: sent.timestamp, kind: 'groupchat', cursor: '', room: room.id }
+    for (const r of this.joined.get(room.id)?.resources ?? []) this.host.toResource(r, this.groupchat(room.id, mine, false, el.attrs.id))
+  }
+
+  /**
+   * An iq to the service or a room: disco#info and disco#items, `muc#admin` set, `muc#owner` get and set.
+   * Returns the result's payload (undefined for an empty result).
+   */
+  async iq (to: string, type: 'get' | 'set', query: Element): Promise<Element | undefined> {
+    const ns = query.attrs.xmlns as string
+    if (ns === NS_DISCO_INFO && type === 'get') return await this.info(to)
+    if (ns === NS_DISCO_ITEMS && type === 'get') return await this.items(to)
+    if (to === this.service) throw new StanzaError('service-unavailable', `${ns} is not served by the room service`)
+    if (ns === NS_MUC_ADMIN && type === 'set') { await this.admin(to, query); return undefined }
+    if (ns === NS_MUC_OWNER) return await this.owner(to, type, query)
+    throw new StanzaError('service-unavailable', `${ns} is not served by the rooms`)
   }
 
   /** muc#admin: kick (role none) or set an affiliation. */
-  async admin (el: Element, query: Element): Promise<void> {
-    const { roomId } = await this.resolve(String(el.attrs.to))
-    const room = roomId == null ? undefined : this.host.user.rooms.get(roomId)
-    if (room == null) throw new StanzaError('item-not-found', 'not in that room')
+  private async admin (to: string, query: Element): Promise<void> {
+    const room = await this.room(to)
     for (const item of query.getChildren('item')) {
       const handle = item.attrs.nick != null ? String(item.attrs.nick) : this.host.handleOf(String(item.attrs.jid))
       if (item.attrs.role === 'none' || item.attrs.affiliation === 'none' || item.attrs.affiliation === 'outcast') await room.kick(handle)
@@ -194,14 +226,46 @@ export class Muc {
     }
   }
 
+  /** muc#owner: the configuration form (get), a submitted form, an instant room, or a cancel (set). Owners only. */
+  private async owner (to: string, type: 'get' | 'set', query: Element): Promise<Element | undefined> {
+    const room = await this.room(to)
+    if (room.role !== 'owner') throw new StanzaError('forbidden', 'only the room\'s owners configure it')
+    if (type === 'get') return ownerForm(this.roomJid(room.id).split('@')[0], room.settings)
+    if (query.getChild('destroy') != null) throw new StanzaError('feature-not-implemented', 'a Chorus room is not destroyed: its owners leave it')
+    const change = parseOwnerSubmit(query)
+    if (change == null || Object.keys(change).length === 0) return undefined
+    const now = room.settings
+    if (Object.entries(change).every(([k, v]) => now[k as keyof RoomSettings] === v)) return undefined
+    await room.configure(change)
+    return undefined
+  }
+
   /** disco#info of the service or a room. */
-  async info (to: string): Promise<Element> {
-    if (to === this.service) return xml('query', { xmlns: NS_DISCO_INFO }, xml('identity', { category: 'conference', type: 'text', name: 'Chorus rooms' }), xml('feature', { var: NS_MUC }))
+  private async info (to: string): Promise<Element> {
+    if (to === this.service) {
+      return xml('query', { xmlns: NS_DISCO_INFO }, xml('identity', { category: 'conference', type: 'text', name: 'Chorus rooms' }),
+        xml('feature', { var: NS_MUC }), xml('feature', { var: NS_DISCO_ITEMS }))
+    }
     const { roomId } = await this.resolve(to)
-    const room = roomId == null ? undefined : this.host.user.rooms.get(roomId)
-    if (room == null) throw new StanzaError('item-not-found', 'no such room here')
-    return xml('query', { xmlns: NS_DISCO_INFO }, xml('identity', { category: 'conference', type: 'text', name: room.name }),
-      xml('feature', { var: NS_MUC }), xml('feature', { var: room.public ? 'muc_public' : 'muc_membersonly' }), xml('feature', { var: 'muc_persistent' }))
+    if (roomId == null) throw new StanzaError('item-not-found', 'no room has that address')
+    const state = await this.host.user.rooms.peek(roomId).catch(() => undefined)
+    if (state == null || !state.created) throw new StanzaError('item-not-found', 'no such room, or not one this account may see')
+    const settings = state.settings
+    return xml('query', { xmlns: NS_DISCO_INFO }, xml('identity', { category: 'conference', type: 'text', name: settings.name }),
+      xml('feature', { var: NS_MUC }), xml('feature', { var: NS_MUC_OWNER }),
+      ...roomFeatures(settings).map((f) => xml('feature', { var: f })), roomInfoForm(settings, state.members().length))
+  }
+
+  /** disco#items: of the service, the room directory; of a room this account is in, its members. */
+  private async items (to: string): Promise<Element> {
+    if (to === this.service) {
+      const listed = await this.host.user.rooms.directoryList()
+      return xml('query', { xmlns: NS_DISCO_ITEMS }, ...listed.map((r) => xml('item', { jid: `${r.address}@${this.service}`, name: r.name })))
+    }
+    const room = await this.room(to).catch(() => undefined)
+    if (room == null) return xml('query', { xmlns: NS_DISCO_ITEMS })
+    const members = await room.members()
+    return xml('query', { xmlns: NS_DISCO_ITEMS }, ...members.map((m) => xml('item', { jid: this.roomJid(room.id, m.handle) })))
   }
 
   /** A groupchat message from the session: to the resources joined to its room. */
@@ -215,7 +279,8 @@ export class Muc {
   /** A room event: presence changes and subjects to the joined resources; invitations to every resource. */
   onMember (e: RoomMemberEvent, all: (el: Element) => void): void {
     if (e.action === 'invite' && e.memberId === this.host.user.userId) {
-      all(invitation(`${e.room}@${this.service}`, this.host.jidOf(e.by)))
+      if (e.address != null) this.invitedAs.set(e.room, e.address)
+      all(invitation(this.roomJid(e.room), this.host.jidOf(e.by)))
       return
     }
     const j = this.joined.get(e.room)
@@ -223,8 +288,12 @@ export class Muc {
     const to = (el: Element): void => { for (const r of j.resources) this.host.toResource(r, el) }
     const room = this.host.user.rooms.get(e.room)
     if (e.action === 'subject') { to(xml('message', { type: 'groupchat', from: this.roomJid(e.room, e.by) }, xml('subject', {}, room?.subject ?? ''))); return }
+    if (e.action === 'configure') {
+      to(xml('message', { type: 'groupchat', from: this.roomJid(e.room) }, xml('x', { xmlns: NS_MUC_USER }, xml('status', { code: '104' }))))
+      return
+    }
     if (e.member == null) return
-    if (e.action === 'join' || e.action === 'role') to(occupant(this.roomJid(e.room, e.member), e.role ?? 'member'))
+    if (e.action === 'join' || e.action === 'role') to(occupant(this.roomJid(e.room, e.member), e.role ?? 'member', room?.settings.moderated === true))
     if (e.action === 'leave' || e.action === 'kick') {
       const x = xml('x', { xmlns: NS_MUC_USER }, xml('item', { affiliation: 'none', role: 'none' }))
       if (e.action === 'kick') x.append(xml('status', { code: '307' }))
@@ -247,8 +316,9 @@ export function invitation (roomJid: string, by: string): Element {
   return xml('message', { from: roomJid }, xml('x', { xmlns: NS_MUC_USER }, xml('invite', { from: by })))
 }
 
-/** An occupant's presence in a room. */
-function occupant (from: string, role: Role | string): Element {
+/** An occupant's presence in a room (a member of a moderated room has no voice: a visitor). */
+function occupant (from: string, role: Role | string, moderated: boolean): Element {
   const r = (role === 'owner' || role === 'admin' ? role : 'member') as Role
-  return xml('presence', { from }, xml('x', { xmlns: NS_MUC_USER }, xml('item', { affiliation: r, role: ROLE_OF[r] })))
+  const muc = r === 'member' && moderated ? 'visitor' : ROLE_OF[r]
+  return xml('presence', { from }, xml('x', { xmlns: NS_MUC_USER }, xml('item', { affiliation: r, role: muc })))
 }

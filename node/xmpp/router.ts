@@ -32,7 +32,7 @@ import { HANDLE_PATTERN } from '../../protocol/handle.js'
 import { errorReply, StanzaError } from './errors.js'
 import type { Connection } from './connection.js'
 import { NS_MAM, mamForm, runQuery } from './mam.js'
-import { Muc, NS_MUC, NS_MUC_ADMIN } from './muc.js'
+import { Muc, NS_MUC } from './muc.js'
 import { NS_LAST, NS_ROSTER, RosterMap, availablePresence } from './roster-map.js'
 import { cloneElement, isCondition, remember, toStanzaError } from './stanza-util.js'
 import { ContactJids } from './contact-jids.js'
@@ -108,7 +108,6 @@ export class AccountSession {
     this.muc = new Muc({
       user,
       domain,
-      db: user.db,
       toResource: (resource, el) => { const c = this.resources.get(resource); if (c != null) this.deliver(c, resource, el) },
       handleOf: (jid) => this.handleOf(jid),
       jidOf: (h) => this.jidOf(h)
@@ -373,13 +372,7 @@ export class AccountSession {
     if (ns === NS_CARBONS && type === 'set' && (child.name === 'enable' || child.name === 'disable')) { conn.carbons = child.name === 'enable'; result(); return }
     if (ns === NS_SESSION) { result(); return }
     if (ns === NS_ROSTER && (to == null || to === this.bare)) { await this.rosterMap.iq(child, type, result); return }
-    if (this.muc.owns(to)) {
-      if (ns === NS_DISCO_INFO && type === 'get') { result(await this.muc.info(to as string)); return }
-      if (ns === NS_DISCO_ITEMS && type === 'get') { result(xml('query', { xmlns: NS_DISCO_ITEMS }, ...this.user.rooms.list().map((r) => xml('item', { jid: `${r.id}@${this.muc.service}`, name: r.name })))); return }
-      if (ns === NS_MUC_ADMIN && type === 'set') { await this.muc.admin(el, child); result(); return }
-      if (ns === NS_PING) { result(); return }
-      throw new StanzaError('service-unavailable', `${ns} is not served by the rooms`)
-    }
+    if (this.muc.owns(to)) { result(await this.muc.iq(to as string, type, child)); return }
     if (ns === NS_DISCO_INFO && type === 'get') {
       if (to != null && to !== this.domain && this.handleOf(to) !== this.user.handle) throw new StanzaError('service-unavailable')
       result(xml('query', { xmlns: NS_DISCO_INFO },

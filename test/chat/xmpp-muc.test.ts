@@ -80,10 +80,10 @@ describe('XMPP gateway: group chat (XEP-0045) in Chorus rooms, Jabber and native
     await waitFor('carol to see the new subject', () => carol.rooms.get(roomId)?.subject === 'plans for Q3')
   })
 
-  it('a Jabber user invited by the native user joins by the room id, gets history and subject, and can be kicked', async () => {
+  it('a Jabber user invited by the native user (to team@…) joins by the room id, gets history and subject, and can be kicked', async () => {
     await carol.rooms.get(roomId)?.invite('bob')
     const inv = await bob.next('the mediated invitation', (el) => el.name === 'message' && el.getChild('x', MUC_USER)?.getChild('invite') != null)
-    assert.equal(inv.attrs.from, `${roomId}@${SERVICE}`)
+    assert.equal(inv.attrs.from, `team@${SERVICE}`, 'the invitation names the room by its address')
     await bob.xmpp.send(xml('presence', { to: `${roomId}@${SERVICE}/bob` }, xml('x', { xmlns: 'http://jabber.org/protocol/muc' }, xml('history', { maxstanzas: '10' }))))
     await bob.next('his own presence', (el) => el.name === 'presence' && el.attrs.from === `${roomId}@${SERVICE}/bob` && codes(el).includes('110'))
     const old = await bob.next('history with delay', (el) => el.name === 'message' && el.getChildText('body') === 'hello room')
