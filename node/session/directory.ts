@@ -152,8 +152,9 @@ export class HandleDirectory {
   }
 
   /**
-   * The claim of `key` most of its owners that answered hold; undefined when none holds one. Throws
-   * `QuorumError` when no owner answers, or when the owners are split evenly.
+   * The claim of `key` most of its owners that answered hold (of a room address: a majority of all its
+   * owners); undefined when none holds one. Throws `QuorumError` when no owner answers, when the owners are
+   * split evenly, or when fewer than a majority hold a room address's claim.
    */
   private async resolveClaim (key: string): Promise<HandleClaim | undefined> {
     const handle = key
@@ -186,6 +187,11 @@ export class HandleDirectory {
     }
     const [best, next] = [...votes.values()].sort((a, b) => b.n - a.n)
     if (next != null && next.n === best.n) throw new QuorumError(`the owners of handle ${handle} disagree on its key`)
+    // a room address counts only when a majority of its owners hold it: else one owner holding a claim of
+    // its own would steer a Jabber user joining a free address into its room instead of creating one
+    if (isRoomAddressClaim(best.claim) && best.n < Math.floor(owners.length / 2) + 1) {
+      throw new QuorumError(`the address ${handle.slice(1)} is held by ${best.n} of its ${owners.length} owners, no majority`)
+    }
     return best.claim
   }
 

@@ -7,8 +7,10 @@
 
 import { strict as assert } from 'node:assert'
 import type { Message } from '../../node/session/user.js'
+import { signRoomAddressClaim, type HandleClaim } from '../../protocol/handle.js'
 import { StoreRequest, StoreResponse } from '../../protocol/pb/store.js'
-import { Adversary } from '../helpers/adversary.js'
+import { newRoomNonce } from '../../protocol/room.js'
+import { Adversary, freshIdentity } from '../helpers/adversary.js'
 import { startMesh, waitForServers, type Mesh } from '../helpers/mesh.js'
 import { scaled, waitFor } from '../helpers/wait.js'
 
@@ -51,6 +53,41 @@ describe('an owner that lies in reads cannot hide or forge messages', function (
       assert.deepEqual(history, texts, 'the history holds each message once, in order')
       assert.equal(new Set(got.map((m) => m.id)).size, got.length, 'each shown once')
       assert.ok(lies > 0, 'the lying owner was asked')
+    } finally {
+      evil.restore()
+    }
+  })
+})
+
+describe('a server that lies about room addresses cannot steer a room JID or fill the room directory', function () {
+  this.timeout(scaled(90_000))
+  let mesh: Mesh
+
+  before(async () => {
+    mesh = await startMesh({ servers: 3, clients: 2 })
+    await waitForServers(mesh.nodes.filter((n) => n.role !== 'bootstrap'), mesh.servers)
+  })
+  after(async () => { await mesh?.cleanup() })
+
+  it('one server answering RESOLVE and ADDRESSES with its own claims: the address still names the real room, the lure is not listed', async () => {
+    const ann = await mesh.clients[0].openUser('ann')
+    const team = await ann.rooms.create({ name: 'team', address: 'team', public: true })
+    const evil = new Adversary(mesh.servers[2])
+    const liar = freshIdentity()
+    const forged = (address: string): HandleClaim => signRoomAddressClaim(address, liar, newRoomNonce(), BigInt(Date.now()) << 16n)
+    let asked = 0
+    evil.answer(StoreRequest.Kind.RESOLVE, async (req) => {
+      asked++
+      return req.handle.startsWith('#') ? { status: StoreResponse.Status.OK, claim: forged(req.handle.slice(1)) } : { status: StoreResponse.Status.NOT_FOUND }
+    })
+    evil.answer(StoreRequest.Kind.ADDRESSES, async () => ({ status: StoreResponse.Status.OK, claims: [forged('lure'), forged('team'), { ...forged('zzz'), signature: new Uint8Array(64) }] }))
+    try {
+      const ben = await mesh.clients[1].openUser('ben')
+      assert.equal((await ben.rooms.resolve('team')).roomId, team.id, 'the address names ann\'s room')
+      const listed = await ben.rooms.directoryList()
+      assert.deepEqual(listed.map((r) => [r.address, r.id]), [['team', team.id]], 'only the real room is listed')
+      await assert.rejects(ben.rooms.resolve('lure'), (err: Error) => err.name === 'UnknownRoomAddressError' || err.name === 'QuorumError')
+      assert.ok(asked > 0, 'the liar was asked')
     } finally {
       evil.restore()
     }
