@@ -6,7 +6,7 @@
  */
 
 import { MAX_STATUS_CHARS } from '../../protocol/roster.js'
-import { HANDLE_PATTERN } from '../../protocol/handle.js'
+import { HANDLE_PATTERN, checkRoomAddress } from '../../protocol/handle.js'
 import { isRoomId } from '../../protocol/mailbox.js'
 import { MAX_ROOM_NAME_LENGTH } from '../../protocol/room-events.js'
 import type { Room } from '../../node/index.js'
@@ -14,6 +14,9 @@ import type { ChatApp } from './app.js'
 import { ChatCommandError } from './errors.js'
 import { clean, clock, lastSeen, safetyLines } from './format.js'
 import { keyOf, labelOf, roomLabel, type Conversation } from './state.js'
+
+/** A room address's form (`checkRoomAddress`), as a test. */
+const ADDRESS = { test: (s: string): boolean => { try { checkRoomAddress(s); return true } catch { return false } } }
 
 /** `/history` shows this many messages unless told. @default 20 */
 export const DEFAULT_HISTORY = 20
@@ -52,7 +55,7 @@ export const COMMANDS: Record<string, Command> = {
   },
   join: {
     usage: '/join ROOM',
-    help: 'switch to a room you are in, or join one (an invitation, or a public room by id)',
+    help: 'switch to a room you are in, or join one (an invitation, or a public room by id or address)',
     words: [1, Infinity],
     run: async (app, _w, rest) => { await app.open({ kind: 'room', room: await joinRoom(app, rest) }) }
   },
@@ -63,16 +66,20 @@ export const COMMANDS: Record<string, Command> = {
     run: async (app) => { showRooms(app) }
   },
   create: {
-    usage: '/create NAME [--public]',
-    help: 'create a room (private unless --public: people join by invitation) and switch to it',
+    usage: '/create NAME [--public] [--address ADDRESS]',
+    help: 'create a room (private unless --public: people join by invitation; --address gives it a mesh-wide address, team@conference… for Jabber users) and switch to it',
     words: [1, Infinity],
     run: async (app, words) => {
-      const name = words.filter((w) => w !== '--public').join(' ')
-      if (name === '') throw new ChatCommandError('usage: /create NAME [--public]')
+      const at = words.indexOf('--address')
+      const address = at >= 0 ? words[at + 1] : undefined
+      if (at >= 0 && address == null) throw new ChatCommandError('usage: /create NAME [--public] [--address ADDRESS]')
+      const name = words.filter((w, i) => w !== '--public' && (at < 0 || (i !== at && i !== at + 1))).join(' ')
+      if (name === '') throw new ChatCommandError('usage: /create NAME [--public] [--address ADDRESS]')
       if (name.length > MAX_ROOM_NAME_LENGTH) throw new ChatCommandError(`a room name is at most ${MAX_ROOM_NAME_LENGTH} characters`)
-      const room = await app.user.rooms.create({ name, public: words.includes('--public') })
+      if (address != null && !ADDRESS.test(address)) throw new ChatCommandError(`not a room address: ${clean(address, 70)} (lower-case letters, digits, '.', '_' and '-'; not 16 letters like a room id)`)
+      const room = await app.user.rooms.create({ name, public: words.includes('--public'), ...(address != null ? { address } : {}) })
       await app.open({ kind: 'room', room }, { history: false })
-      app.say(`${roomLabel(room.name)} is ${room.public ? 'public' : 'private'} (id ${room.id}): /invite HANDLE to add people`)
+      app.say(`${roomLabel(room.name)} is ${room.public ? 'public' : 'private'} (id ${room.id}${room.address != null ? `, address ${room.address}` : ''}): /invite HANDLE to add people`)
     }
   },
   invite: {
@@ -246,7 +253,7 @@ function peerOf (c: Conversation | undefined): string | undefined {
 
 /**
  * The room `query` names: a room this user is in (by id or name), an invitation (by id or name), or a
- * public room by id. A name two rooms share needs the id.
+ * room by id or mesh-wide address. A name two rooms share needs the id.
  */
 async function joinRoom (app: ChatApp, query: string): Promise<Room> {
   const rooms = app.user.rooms
@@ -256,9 +263,9 @@ async function joinRoom (app: ChatApp, query: string): Promise<Room> {
   const invited = rooms.invitations().filter((i) => i.room === query || named(i.name))
   const ids = [...new Set([...mine.map((r) => r.id), ...invited.map((i) => i.room)])]
   if (ids.length > 1) throw new ChatCommandError(`${ids.length} rooms are called ${clean(query, 40)}: /join one of ${ids.join(', ')}`)
-  const id = ids[0] ?? (isRoomId(query) ? query : undefined)
+  const id = ids[0] ?? (isRoomId(query) ? query : ADDRESS.test(query) ? (await rooms.resolve(query).catch(() => undefined))?.roomId : undefined)
   if (id == null) {
-    throw new ChatCommandError(`no room ${clean(query, 40)} among yours or your invitations (see /rooms; a public room joins by id)`)
+    throw new ChatCommandError(`no room ${clean(query, 40)} among yours, your invitations or the mesh's addresses (see /rooms; a public room joins by id or address)`)
   }
   return await rooms.join(id)
 }
