@@ -15,7 +15,7 @@ import {
 import { signAccount } from '../../protocol/account.js'
 import { ed25519Generate, ed25519Sign } from '../../protocol/ed25519.js'
 import { Envelope, domainSeparated, generateIdentity, signEnvelope, userIdOf } from '../../protocol/envelope.js'
-import { signHandleClaim } from '../../protocol/handle.js'
+import { signHandleClaim, signRoomAddressClaim } from '../../protocol/handle.js'
 import { hlcPack } from '../../protocol/hlc.js'
 import { GatewayAccount, HandleClaim, StoreRequest, StoreResponse, type ReadAuth } from '../../protocol/pb/store.js'
 import { MembershipMessage, Member as PbMember } from '../../protocol/pb/membership.js'
@@ -133,11 +133,13 @@ export const readAuth: fc.Arbitrary<ReadAuth> = fc.oneof(
   fc.tuple(mailbox, fc.nat({ max: 2 })).map(([m, who]) => signReadAuth(m, identities[who], NOW)),
   fc.record({ publicKey: sized, timestamp: u64, signature: sized })
 )
-/** Handle claims: signed, or any bytes. */
+/** Handle claims and room address claims (`#…`): signed, or any bytes. */
 export const claim: fc.Arbitrary<HandleClaim> = fc.oneof(
   fc.tuple(fc.stringMatching(/^[a-z0-9._-]{1,64}$/), fc.nat({ max: 2 }), u64)
     .map(([h, who, t]) => signHandleClaim(h, identities[who], t)),
-  fc.record({ handle: text, publicKey: sized, timestamp: u64, signature: sized })
+  fc.tuple(fc.stringMatching(/^[a-z0-9._-]{1,15}$/), fc.nat({ max: 2 }), u64, fc.uint8Array({ minLength: 16, maxLength: 16 }))
+    .map(([a, who, t, nonce]) => signRoomAddressClaim(a, identities[who], nonce, t)),
+  fc.record({ handle: text, publicKey: sized, timestamp: u64, signature: sized, roomNonce: sized })
 )
 /** Gateway account records: signed, or any bytes. */
 export const account: fc.Arbitrary<GatewayAccount> = fc.oneof(

@@ -31,7 +31,7 @@ describe('room addresses: claims of #<address> (protocol/handle.ts)', () => {
     const claim = signRoomAddressClaim('team', ann, newRoomNonce(), 1000n)
     assert.throws(() => verifyHandleClaim({ ...claim, roomNonce: newRoomNonce() }), { code: 'ERR_BAD_SIGNATURE' })
     assert.throws(() => verifyHandleClaim({ ...claim, handle: '#teams' }), { code: 'ERR_BAD_SIGNATURE' })
-    assert.throws(() => verifyHandleClaim({ ...claim, publicKey: mallory.publicKey }), { code: 'ERR_BAD_SIGNATURE' })
+    assert.throws(() => verifyHandleClaim({ ...claim, publicKey: new Uint8Array(mallory.publicKey) }), { code: 'ERR_BAD_SIGNATURE' })
     // a user's claim of "team" signs other bytes: it is no claim of "#team", with or without a nonce
     const user = signHandleClaim('team', ann, 1000n)
     assert.throws(() => verifyHandleClaim({ ...user, handle: '#team', roomNonce: newRoomNonce() }), { code: 'ERR_BAD_SIGNATURE' })
