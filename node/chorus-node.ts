@@ -265,7 +265,15 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
       this.startedAt = Date.now()
       this.lifecycle = 'started'
       if (this.options.xmpp != null) {
-        this.xmpp = new XmppGateway(this, this.options.xmpp)
+        this.xmpp = new XmppGateway({
+          peerId: this.peerId,
+          dataDir: this.options.dataDir,
+          libp2p: this.libp2p,
+          membership: this.membership,
+          replication: () => this.replication,
+          openUser: async (handle, o) => this.openUser(handle, o),
+          closeUser: async (handle) => this.closeUser(handle)
+        }, this.options.xmpp)
         registerXmppMetrics(this.registry, () => this.xmpp?.stats())
         try {
           await this.xmpp.start()
