@@ -5,7 +5,7 @@
 
 import { EventEmitter } from 'node:events'
 import { logger } from '@libp2p/logger'
-import type { PeerId } from '@libp2p/interface'
+import type { PeerId, Startable } from '@libp2p/interface'
 import { Registry } from 'prom-client'
 import { MESH_TOPIC, type Role } from '../protocol/constants.js'
 import { resolveOptions, type ChorusNodeOptions, type ResolvedOptions } from './config.js'
@@ -21,6 +21,7 @@ import { parseTopic } from '../protocol/topics.js'
 import { StatusServer } from './status/http.js'
 import { XmppGateway, type XmppStats } from './xmpp/gateway.js'
 import { registerXmppMetrics } from './xmpp/metrics.js'
+import type { XmppGatewayOptions } from './xmpp/options.js'
 import { XMPP_WEBSOCKET_PATH } from './xmpp/websocket.js'
 import { Dashboard } from './status/dashboard.js'
 import { countWrites, openDb, peerMemory, revocationStore, type ChorusDb, type WriteCounts } from './store/db.js'
@@ -88,6 +89,12 @@ export interface ChorusNodeEvents {
   'admission:self': [boolean]
 }
 
+/** A part of the node: started in order by `start`, stopped in reverse; `stop` also undoes a `start` that failed midway. */
+interface NodePart extends Startable {
+  /** what the log names when stopping it fails */
+  name: string
+}
+
 /** Every option of `createNode`: a misspelt one is refused here; `resolveOptions` checks the values. */
 const NODE_OPTIONS: Record<keyof ChorusNodeOptions, Rule> = {
   role: rule.any(),
@@ -150,6 +157,8 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
   private starting?: Promise<void>
   private stopping?: Promise<void>
   private startedAt = 0
+  /** the parts that began to start, in order: what `teardown` stops */
+  private begun: NodePart[] = []
 
   constructor (options: ResolvedOptions, libp2p: ChorusLibp2p, registry: Registry, private readonly pubsubCounters = new PubsubCounters()) {
     super()
@@ -195,89 +204,150 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
 
   private async startOnce (): Promise<void> {
     try {
-      this.db = await openDb(this.options.dataDir)
-      this.dbWrites = countWrites(this.db)
-      await this.admission.attach(revocationStore(this.db))
-      try {
-        await this.libp2p.start()
-      } catch (err: any) {
-        throw listenError(err)
-      }
-      this.counters = registerChorusMetrics(this.registry, this.libp2p, this.membership, this.options.http != null, this.meshClock)
-      registerWorkMetrics(this.registry, async () => this.work())
-      this.watchPubsub()
-      this.libp2p.services.pubsub.subscribe(MESH_TOPIC)
-      await this.membership.start()
-      if (this.role !== 'bootstrap') {
-        this.replicationPart = new Replication({
-          libp2p: this.libp2p,
-          membership: this.membership,
-          db: this.db,
-          role: this.role,
-          capacity: this.options.capacity,
-          now: () => this.meshClock.now(),
-          reject: (reason) => { this.counters?.rejected.inc({ component: 'store', reason }) }
-        }, { replicas: this.options.replicas, writeQuorum: this.options.writeQuorum, ...this.options.replication })
-        await this.replicationPart.start()
-        registerReplicationMetrics(this.registry, this.replicationPart)
-        this.directory = new HandleDirectory(this.replicationPart)
-        this.relayPart = new Relay({
-          libp2p: this.libp2p,
-          placement: this.replicationPart.placement,
-          isServer: this.role === 'server',
-          keys: this.replicationPart.context.keys,
-          maxDriftMs: this.replicationPart.context.maxDriftMs,
-          now: () => this.meshClock.now(),
-          reject: (reason) => { this.counters?.rejected.inc({ component: 'relay', reason }) },
-          ownedRooms: () => this.replicationPart?.rooms.ownedRooms() ?? []
-        }, this.options.relay)
-        if (this.role === 'server') {
-          // a server judges the rooms it relays by the state logs on its disk, and relays a room from its first event here
-          const rooms = this.replicationPart.rooms
-          this.relayPart.setRoomPolicy(async (env) => rooms.policy(env))
-          rooms.on('room', this.onView)
-        }
-        await this.relayPart.start()
-        registerRelayMetrics(this.registry, this.relayPart)
-        this.membership.on('member:join', this.onView)
-        this.membership.on('member:leave', this.onView)
-      }
-      if (this.options.http != null) {
-        this.http = new StatusServer({
-          healthy: () => this.lifecycle === 'started',
-          status: () => this.status(),
-          metrics: async () => this.registry.metrics(),
-          metricsContentType: this.registry.contentType,
-          // the gateway starts after this endpoint: each upgrade asks for it then (absent until it runs)
-          webSocket: (path) => path === XMPP_WEBSOCKET_PATH ? this.xmpp?.webSocket() : undefined,
-          dashboard: new Dashboard({
-            libp2p: this.libp2p,
-            membership: this.membership,
-            replicas: this.options.replicas,
-            replication: () => this.replicationPart,
-            relay: () => this.relayPart,
-            // inbox traffic arrives by the live hop, room traffic on gossipsub
-            chatReceived: async () => chatMessages(await this.counters?.pubsubReceived.get()) + (this.relayPart?.liveCounts.framesReceived ?? 0)
-          })
-        }, this.options.http.host, this.options.http.port)
-        await this.http.start()
-      }
-      this.startedAt = Date.now()
-      this.lifecycle = 'started'
-      if (this.options.xmpp != null) {
-        this.xmpp = new XmppGateway(this, this.options.xmpp)
-        registerXmppMetrics(this.registry, () => this.xmpp?.stats())
-        try {
-          await this.xmpp.start()
-        } catch (err: any) {
-          throw err.code === 'EADDRINUSE' ? new ListenError(`cannot listen for XMPP on ${this.options.xmpp.host}:${this.options.xmpp.port} (address already in use)`) : err
-        }
+      for (const part of this.parts()) {
+        this.begun.push(part)
+        await part.start()
       }
       log('started %s as %s on %s', this.peerId, this.role, this.multiaddrs().join(' '))
     } catch (err) {
       await this.teardown()
       this.lifecycle = 'stopped'
       throw err
+    }
+  }
+
+  /**
+   * The node's parts in the order they start; they stop in the reverse order. Each needs those before it
+   * running. Users' sessions close (telling their contacts) before the relay, replication and the mesh
+   * stop under them, and after the gateway and the HTTP endpoint stopped taking clients. The node takes
+   * users (`openUser`) from `ready` on, and the gateway, which opens them as clients log in, starts after it.
+   */
+  private parts (): NodePart[] {
+    const parts: NodePart[] = [
+      { name: 'database', start: async () => this.openDatabase(), stop: async () => this.db?.close() },
+      { name: 'libp2p', start: async () => this.startLibp2p(), stop: async () => this.libp2p.stop() },
+      { name: 'membership', start: async () => this.membership.start(), stop: async () => this.membership.stop() }
+    ]
+    if (this.role !== 'bootstrap') {
+      parts.push(
+        { name: 'replication', start: async () => this.startReplication(), stop: async () => this.replicationPart?.stop() },
+        { name: 'relay', start: async () => this.startRelay(), stop: async () => this.stopRelay() }
+      )
+    }
+    parts.push({ name: 'users', start: () => {}, stop: async () => this.closeUsers() })
+    const http = this.options.http
+    if (http != null) parts.push({ name: 'http', start: async () => this.startHttp(http), stop: async () => this.http?.stop() })
+    parts.push({ name: 'ready', start: () => { this.startedAt = Date.now(); this.lifecycle = 'started' }, stop: () => {} })
+    const xmpp = this.options.xmpp
+    if (xmpp != null) parts.push({ name: 'xmpp', start: async () => this.startGateway(xmpp), stop: async () => this.xmpp?.stop() })
+    return parts
+  }
+
+  private async openDatabase (): Promise<void> {
+    this.db = await openDb(this.options.dataDir)
+    this.dbWrites = countWrites(this.db)
+    await this.admission.attach(revocationStore(this.db))
+  }
+
+  private async startLibp2p (): Promise<void> {
+    try {
+      await this.libp2p.start()
+    } catch (err: any) {
+      throw listenError(err)
+    }
+    this.counters = registerChorusMetrics(this.registry, this.libp2p, this.membership, this.options.http != null, this.meshClock)
+    registerWorkMetrics(this.registry, async () => this.work())
+    this.watchPubsub()
+    this.libp2p.services.pubsub.subscribe(MESH_TOPIC)
+  }
+
+  private async startReplication (): Promise<void> {
+    this.replicationPart = new Replication({
+      libp2p: this.libp2p,
+      membership: this.membership,
+      db: this.database,
+      role: this.role,
+      capacity: this.options.capacity,
+      now: () => this.meshClock.now(),
+      reject: (reason) => { this.counters?.rejected.inc({ component: 'store', reason }) }
+    }, { replicas: this.options.replicas, writeQuorum: this.options.writeQuorum, ...this.options.replication })
+    await this.replicationPart.start()
+    registerReplicationMetrics(this.registry, this.replicationPart)
+    this.directory = new HandleDirectory(this.replicationPart)
+  }
+
+  private async startRelay (): Promise<void> {
+    const replication = this.replication
+    this.relayPart = new Relay({
+      libp2p: this.libp2p,
+      placement: replication.placement,
+      isServer: this.role === 'server',
+      keys: replication.context.keys,
+      maxDriftMs: replication.context.maxDriftMs,
+      now: () => this.meshClock.now(),
+      reject: (reason) => { this.counters?.rejected.inc({ component: 'relay', reason }) },
+      ownedRooms: () => this.replicationPart?.rooms.ownedRooms() ?? []
+    }, this.options.relay)
+    if (this.role === 'server') {
+      // a server judges the rooms it relays by the state logs on its disk, and relays a room from its first event here
+      const rooms = replication.rooms
+      this.relayPart.setRoomPolicy(async (env) => rooms.policy(env))
+      rooms.on('room', this.onView)
+    }
+    await this.relayPart.start()
+    registerRelayMetrics(this.registry, this.relayPart)
+    this.membership.on('member:join', this.onView)
+    this.membership.on('member:leave', this.onView)
+  }
+
+  private async stopRelay (): Promise<void> {
+    this.membership.off('member:join', this.onView)
+    this.membership.off('member:leave', this.onView)
+    this.replicationPart?.rooms.off('room', this.onView)
+    await this.relayPart?.stop()
+  }
+
+  private async closeUsers (): Promise<void> {
+    await Promise.all([...this.users.values()].map(async (u) => u.close()))
+    this.users.clear()
+  }
+
+  private async startHttp (http: { host: string, port: number }): Promise<void> {
+    this.http = new StatusServer({
+      healthy: () => this.lifecycle === 'started',
+      status: () => this.status(),
+      metrics: async () => this.registry.metrics(),
+      metricsContentType: this.registry.contentType,
+      // the gateway starts after this endpoint: each upgrade asks for it then (absent until it runs)
+      webSocket: (path) => path === XMPP_WEBSOCKET_PATH ? this.xmpp?.webSocket() : undefined,
+      dashboard: new Dashboard({
+        libp2p: this.libp2p,
+        membership: this.membership,
+        replicas: this.options.replicas,
+        replication: () => this.replicationPart,
+        relay: () => this.relayPart,
+        // inbox traffic arrives by the live hop, room traffic on gossipsub
+        chatReceived: async () => chatMessages(await this.counters?.pubsubReceived.get()) + (this.relayPart?.liveCounts.framesReceived ?? 0)
+      })
+    }, http.host, http.port)
+    await this.http.start()
+  }
+
+  private async startGateway (xmpp: XmppGatewayOptions): Promise<void> {
+    this.xmpp = new XmppGateway({
+      peerId: this.peerId,
+      dataDir: this.options.dataDir,
+      libp2p: this.libp2p,
+      membership: this.membership,
+      replication: () => this.replication,
+      openUser: async (handle, o) => this.openUser(handle, o),
+      closeUser: async (handle) => this.closeUser(handle)
+    }, xmpp)
+    registerXmppMetrics(this.registry, () => this.xmpp?.stats())
+    try {
+      await this.xmpp.start()
+    } catch (err: any) {
+      throw err.code === 'EADDRINUSE' ? new ListenError(`cannot listen for XMPP on ${xmpp.host}:${xmpp.port} (address already in use)`) : err
     }
   }
 
@@ -436,21 +506,12 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
     this.libp2p.services.pubsub.addEventListener('message', (evt) => { this.counters?.pubsubReceived.inc({ topic: topicKind(evt.detail.topic) }) })
   }
 
+  /** Stop the parts that began to start, in reverse; a part that fails to stop is logged, and the rest still stop. */
   private async teardown (): Promise<void> {
-    const step = async (what: string, fn: () => Promise<void> | undefined): Promise<void> => {
-      try { await fn() } catch (err: any) { log.error('stopping %s failed: %s', what, err.message) }
+    for (const part of [...this.begun].reverse()) {
+      try { await part.stop() } catch (err: any) { log.error('stopping %s failed: %s', part.name, err.message) }
     }
-    await step('xmpp', async () => this.xmpp?.stop())
-    await step('http', async () => this.http?.stop())
-    await step('users', async () => { await Promise.all([...this.users.values()].map(async (u) => u.close())); this.users.clear() })
-    this.membership.off('member:join', this.onView)
-    this.membership.off('member:leave', this.onView)
-    this.replicationPart?.rooms.off('room', this.onView)
-    await step('relay', async () => { await this.relayPart?.stop() })
-    await step('replication', async () => this.replicationPart?.stop())
-    await step('membership', async () => this.membership.stop())
-    await step('libp2p', async () => this.libp2p.stop())
-    await step('database', async () => this.db?.close())
+    this.begun = []
     this.http = undefined
     this.xmpp = undefined
     this.db = undefined

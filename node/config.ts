@@ -16,7 +16,8 @@ import {
 } from './constants.js'
 import { DataDirError, InvalidOptionError } from './errors.js'
 import type { MembershipInit } from './membership/index.js'
-import type { XmppGatewayOptions } from './xmpp/gateway.js'
+import type { RelayInit } from './relay/options.js'
+import type { XmppGatewayOptions, XmppOptions } from './xmpp/options.js'
 import { DEFAULT_MAX_UNACKED } from './xmpp/stream-management.js'
 import * as budgets from './xmpp/budgets.js'
 
@@ -51,7 +52,7 @@ export interface ChorusNodeOptions {
   /** Repair timing and flood control (repair interval, hint interval, per-peer put rate). */
   replication?: { repairIntervalMs?: number, hintIntervalMs?: number, peerPutRate?: number, senderRate?: number, senderBurst?: number }
   /** live relay: live envelopes a second one sender may have relayed through this node (default 200, burst 1000) */
-  relay?: { senderRate?: number, senderBurst?: number }
+  relay?: RelayInit
   /**
    * The mesh id (from `chorus mesh init`) of a federated mesh: only servers with a certificate of this
    * mesh own data, and nodes of other meshes are refused. Absent: an open mesh, where any server owns data.
@@ -68,47 +69,6 @@ export interface ChorusNodeOptions {
   connectionGater?: ConnectionGater
 }
 
-/** Options of the XMPP gateway. */
-export interface XmppOptions {
-  listen: string
-  /** the mesh's XMPP domain: JIDs are `handle@domain`; the same on every gateway of a mesh @default 'chorus.localhost' */
-  domain?: string
-  /** accept logins without STARTTLS (loopback tests and benchmarks) @default false */
-  allowPlaintext?: boolean
-  /** PEM certificate and key for STARTTLS; absent: a self-signed one made on first start */
-  cert?: string
-  key?: string
-  /** connections served at once; more are refused with a stream error @default 10000 */
-  maxConnections?: number
-  /** stanzas a second one connection may send, sustained and in a burst @default 100, 500 */
-  stanzaRate?: number
-  stanzaBurst?: number
-  /** bytes of one stanza @default 262144 */
-  maxStanzaBytes?: number
-  /** ms a connection has to log in @default 60000 */
-  authTimeoutMs?: number
-  /** ms an account's session stays open after its last resource left @default 60000 */
-  lingerMs?: number
-  /** seconds a dropped stream with stream management (XEP-0198) may be resumed in @default 120 */
-  resumeSeconds?: number
-  /** stanzas a stream-management stream keeps unacknowledged, attached or detached; past it it ends @default 5000 */
-  maxUnacked?: number
-  /** connections from one source address (an IPv4 address or an IPv6 /64) @default 100 */
-  maxConnectionsPerAddress?: number
-  /** connections not logged in yet, on the whole gateway @default 1000 */
-  maxPreLogin?: number
-  /** connections not logged in yet from one source address @default 10 */
-  maxPreLoginPerAddress?: number
-  /** login attempts (`<auth>`) per source address per minute @default 60 */
-  loginsPerAddress?: number
-  /** in-band registrations per source address per hour @default 10 */
-  registrationsPerAddress?: number
-  /** in-band registrations on the whole gateway per minute @default 30 */
-  registrationsPerMinute?: number
-  /** `HOST:PORT` other gateways redirect clients to (see-other-host) when this one has room @default the bound address, unless a wildcard */
-  advertise?: string
-}
-
 /** Options after validation and defaults: what the node runs with. */
 export interface ResolvedOptions {
   role: Role
@@ -122,7 +82,7 @@ export interface ResolvedOptions {
   allowPrivateAddresses: boolean
   membership: Partial<MembershipInit>
   replication: { repairIntervalMs?: number, hintIntervalMs?: number, peerPutRate?: number, senderRate?: number, senderBurst?: number }
-  relay: { senderRate?: number, senderBurst?: number }
+  relay: RelayInit
   /** the mesh id, when the mesh is closed */
   mesh?: string
   certificate?: Uint8Array

@@ -20,7 +20,7 @@ import * as C from './constants.js'
 import { fromPb, toPb, type Member, type MemberRecord, type MemberState } from './member.js'
 import { MemberTable, type LeaveReason } from './member-table.js'
 import type { MeshClock } from './mesh-clock.js'
-import { Prober } from './prober.js'
+import { Prober, type ProbeStats } from './prober.js'
 
 const log = logger('chorus:membership')
 
@@ -56,16 +56,9 @@ export interface MembershipComponents {
   admission?: Admission
 }
 
-/** Counters for /metrics. */
-export interface MembershipStats {
-  probesSent: number
-  probesFailed: number
+/** Counters for /metrics: the prober's (probes sent and failed, indirect probes and acks, PING_REQs served) and these. */
+export interface MembershipStats extends ProbeStats {
   pingsReceived: number
-  /** probes that asked other members to ping the target, and of those, the ones another member got an ack for */
-  indirectProbes: number
-  indirectAcks: number
-  /** PING_REQs this node served for others */
-  pingReqsServed: number
   syncs: number
   malformedFrames: number
   joins: number

@@ -11,15 +11,25 @@ import { MembershipMessage } from '../../protocol/pb/membership.js'
 import { MalformedFrameError, isRefused } from '../errors.js'
 import * as C from './constants.js'
 import type { MemberTable } from './member-table.js'
-import type { MembershipStats } from './membership.js'
 
 const log = logger('chorus:membership')
+
+/** The counters the prober keeps (a part of membership's `MembershipStats`). */
+export interface ProbeStats {
+  probesSent: number
+  probesFailed: number
+  /** probes that asked other members to ping the target, and of those, the ones another member got an ack for */
+  indirectProbes: number
+  indirectAcks: number
+  /** PING_REQs this node served for others */
+  pingReqsServed: number
+}
 
 /** What the prober needs from membership. */
 export interface ProberDeps {
   selfId: string
   probeTimeoutMs: number
-  stats: MembershipStats
+  stats: ProbeStats
   /** whether a connection to `peerId` is open (a probe that must dial first gets more time) */
   connected: (peerId: string) => boolean
   /** one request on a fresh stream, its reply applied to the view; throws on silence or a broken stream */

@@ -23,16 +23,17 @@ import { logger } from '@libp2p/logger'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { TopicValidatorResult, type GossipSub, type Message as PubsubMessage } from '@libp2p/gossipsub'
 import type { PeerScoreParams } from '@libp2p/gossipsub/score'
+import type { Libp2p } from '@libp2p/interface'
 import { decodeEnvelope, verifyEnvelope, Envelope, type SenderKeyCache } from '../../protocol/envelope.js'
 import { hlcMillis } from '../../protocol/hlc.js'
 import { parseMailbox } from '../../protocol/mailbox.js'
 import { inboxShard, inboxTopicOf, parseTopic, roomTopic } from '../../protocol/topics.js'
-import type { ChorusLibp2p } from '../libp2p.js'
 import { TokenBuckets } from '../rate-limit.js'
 import type { Placement } from '../replication/placement.js'
 import { chatTopicScore } from './scoring.js'
 import { encodeLiveFrame, LiveLinks, type LiveCounts } from './live.js'
 import type { LiveFrame } from '../../protocol/pb/live.js'
+import type { RelayInit } from './options.js'
 
 const log = logger('chorus:relay')
 
@@ -54,9 +55,12 @@ const RELAY_DIAL_INTERVAL_MS = 5000
 /** A room's verdict on a live envelope (from the room's state as this node knows it). */
 export type RoomVerdict = 'accept' | 'reject' | 'ignore'
 
+/** What the relay uses of libp2p: gossipsub, the connections to a topic's relays, and the live hop's protocol. */
+export type RelayLibp2p = Pick<Libp2p<{ pubsub: GossipSub }>, 'peerId' | 'services' | 'getConnections' | 'dial' | 'handle' | 'unhandle' | 'dialProtocol'>
+
 /** What the relay needs from the node. */
 export interface RelayComponents {
-  libp2p: ChorusLibp2p
+  libp2p: RelayLibp2p
   placement: Placement
   isServer: boolean
   keys: SenderKeyCache
@@ -67,14 +71,6 @@ export interface RelayComponents {
   reject: (reason: string) => void
   /** rooms this server owns (and so relays) */
   ownedRooms?: () => string[]
-}
-
-/** Relay settings. */
-export interface RelayInit {
-  /** live envelopes a second one sender may have relayed through this node @default 200 */
-  senderRate?: number
-  /** @default 1000 */
-  senderBurst?: number
 }
 
 /** Something listening for live envelopes: the recipient's session, or a room. */

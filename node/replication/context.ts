@@ -3,7 +3,6 @@
 import type { Libp2p } from '@libp2p/interface'
 import type { Envelope, SenderKeyCache } from '../../protocol/envelope.js'
 import type { ReadAuth, StoreRequest, StoreResponse } from '../../protocol/pb/store.js'
-import type { StoreCall } from './rpc.js'
 import type { SenderBudget } from '../rate-limit.js'
 import type { AccountRecordStore } from '../store/account-store.js'
 import type { HandleStore } from '../store/handle-store.js'
@@ -11,6 +10,12 @@ import type { HintBook } from '../store/hint-book.js'
 import type { PrekeyStore } from '../store/prekey-store.js'
 import type { MailboxStore } from '../store/mailbox-store.js'
 import type { Placement } from './placement.js'
+
+/**
+ * One request to one peer over its replication channel (rpc.ts `StoreChannels.call`). Declared here, with
+ * the other shared types, so that this file needs nothing of rpc.ts, which needs a handler's bound (probe.ts).
+ */
+export type StoreCall = (peer: string, req: Partial<StoreRequest>, timeoutMs?: number) => Promise<StoreResponse>
 
 export interface ReplicationContext {
   selfId: string

@@ -10,7 +10,16 @@ import { logger } from '@libp2p/logger'
 import { userIdOf } from '../../protocol/envelope.js'
 import { aeadOpen } from '../../protocol/secret/primitives.js'
 import type { ChorusDb } from '../store/db.js'
-import type { Vault, VaultSlot } from './vault.js'
+
+/** Where a value lives (vault.ts `VaultSlot`): a value is sealed bound to its slot. */
+interface Slot { sublevel: string, key: string }
+
+/** What the migration uses of the user's vault under its new key (a `Vault`). */
+export interface MigrationVault {
+  readonly handle: string
+  seal: (s: string, slot: Slot) => string
+  open: (s: string, slot: Slot) => string
+}
 
 /** The old record's fields, kept in the new record (`from`) until the migration is done. */
 export interface LegacyVault { salt: string, check: string, logN: number }
@@ -33,9 +42,9 @@ export function openLegacy (key: Uint8Array, s: string): string {
 }
 
 /** Rewrite `vault.handle`'s first-format values under `vault` (its new key), reading them with `oldKey`. */
-export async function migrateVault (db: ChorusDb, vault: Pick<Vault, 'handle' | 'seal' | 'open'>, oldKey: Uint8Array): Promise<void> {
+export async function migrateVault (db: ChorusDb, vault: MigrationVault, oldKey: Uint8Array): Promise<void> {
   const identities = db.sublevel<string, string>('identities', { valueEncoding: 'utf8' })
-  const identitySlot: VaultSlot = { sublevel: 'identities', key: vault.handle }
+  const identitySlot: Slot = { sublevel: 'identities', key: vault.handle }
   const stored = await identities.get(vault.handle)
   if (stored == null) return
   const legacy = !stored.startsWith(CURRENT_FORMAT)

@@ -11,13 +11,16 @@ import { readFileSync, writeFileSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { createServer, type Server, type Socket } from 'node:net'
 import type { SecureContext } from 'node:tls'
+import type { PeerId } from '@libp2p/interface'
 import { logger } from '@libp2p/logger'
 import type { Element } from '@xmpp/xml'
 import type { WebSocket } from 'ws'
-import type { ChorusNode } from '../chorus-node.js'
 import type { IdentityKey } from '../../protocol/envelope.js'
 import { DataDirError } from '../errors.js'
+import type { Membership } from '../membership/index.js'
 import { HandleTakenError } from '../replication/errors.js'
+import type { Replication } from '../replication/replication.js'
+import type { User } from '../session/user.js'
 import { TokenBuckets } from '../rate-limit.js'
 import { AccountError, MeshAccounts, openIdentity, sealIdentity, unwrapAccountKey, type AccountRecord } from './accounts.js'
 import { Connection, type ConnectionHost } from './connection.js'
@@ -28,41 +31,33 @@ import type { SmState } from './stream-management.js'
 import { TcpTransport, type Transport } from './transport.js'
 import { WebSocketTransport, XMPP_SUBPROTOCOL } from './websocket.js'
 import { DEFAULT_XML_LIMITS, type XmlStreamLimits } from './xml-stream.js'
-import { LoadExchange, type GatewayLoad } from './load.js'
+import { LoadExchange, type GatewayLoad, type LoadExchangeComponents } from './load.js'
 import { gatewayCertificate, type GatewayCertificate } from './certificate.js'
 import { GatewayChecks } from './gateway-check.js'
-import { SourceBudgets, sourceOf, type Refusal, type SourceBudgetsInit } from './budgets.js'
+import { SourceBudgets, sourceOf, type Refusal } from './budgets.js'
+import type { XmppGatewayOptions } from './options.js'
 
 const log = logger('chorus:xmpp')
 
 /** The file in the data dir that holds the secret decoy credentials are keyed by (sasl.ts `Decoys`). */
 export const DECOY_SECRET_FILE = 'xmpp-decoy.key'
 
-/** Gateway settings (see `resolveXmppOptions` in config.ts for bounds and defaults). */
-export interface XmppGatewayOptions extends SourceBudgetsInit {
-  host: string
-  port: number
-  domain: string
-  allowPlaintext: boolean
-  /**
-   * PEM, the same on every gateway of the domain (a full gateway redirects only to one presenting it); absent: a
-   * self-signed certificate for `domain`, made on first start and kept in the data dir (one gateway; no redirects)
-   */
-  cert?: string
-  key?: string
-  maxConnections: number
-  authTimeoutMs: number
-  stanzaRate: number
-  stanzaBurst: number
-  limits?: Partial<XmlStreamLimits>
-  /** ms an account's session stays open after its last resource left (what comes meanwhile waits for the next one) */
-  lingerMs: number
-  /** seconds a dropped stream with stream management may be resumed in (XEP-0198) */
-  resumeSeconds: number
-  /** stanzas a stream-management stream keeps unacknowledged, attached or detached (XEP-0198) */
-  maxUnacked: number
-  /** `host:port` other gateways send clients to when this one has room (default: the bound address, unless it is a wildcard) */
-  advertise?: string
+/** What the gateway needs of its node (wired in chorus-node.ts). */
+export interface XmppGatewayComponents {
+  /** this node: left out of the servers asked where there is room */
+  peerId: PeerId
+  /** the node's data dir: the self-made certificate and the decoy secret are kept there */
+  dataDir: string
+  /** the load exchange's protocol (load.ts) */
+  libp2p: LoadExchangeComponents['libp2p']
+  /** the servers of the mesh, asked where there is room */
+  membership: Pick<Membership, 'servers' | 'isServer'>
+  /** where accounts are kept; asked for when an account is read or written (the node's, once started) */
+  replication: () => Replication
+  /** open a logged-in or registering account's Chorus session on this node (`ChorusNode.openUser`) */
+  openUser: (handle: string, o: { vaultKey: Uint8Array, identity?: IdentityKey }) => Promise<User>
+  /** close it when its last resource has gone (`ChorusNode.closeUser`) */
+  closeUser: (handle: string) => Promise<void>
 }
 
 /**
@@ -114,9 +109,9 @@ export class XmppGateway implements ConnectionHost {
   private readonly sources = new Map<Connection, { source: string, loggedIn: boolean }>()
   readonly counts = { stanzasIn: 0, stanzasOut: 0, rejected: new Map<string, number>() }
 
-  constructor (private readonly node: ChorusNode, private readonly o: XmppGatewayOptions) {
+  constructor (private readonly components: XmppGatewayComponents, private readonly o: XmppGatewayOptions) {
     this.limits = { ...DEFAULT_XML_LIMITS, ...o.limits }
-    this.accounts = new MeshAccounts(() => node.replication)
+    this.accounts = new MeshAccounts(components.replication)
     this.buckets = new TokenBuckets(o.stanzaRate, o.stanzaBurst, 100_000)
     this.budgets = new SourceBudgets(o)
   }
@@ -127,7 +122,7 @@ export class XmppGateway implements ConnectionHost {
   get maxUnacked (): number { return this.o.maxUnacked }
 
   async start (): Promise<void> {
-    const cert = this.cert = await gatewayCertificate({ ...this.o, dataDir: this.node.options.dataDir })
+    const cert = this.cert = await gatewayCertificate({ ...this.o, dataDir: this.components.dataDir })
     this.decoys = new Decoys(this.decoySecret())
     const server = createServer((socket) => { this.acceptSocket(socket) })
     server.maxConnections = this.o.maxConnections + 64
@@ -138,10 +133,10 @@ export class XmppGateway implements ConnectionHost {
     this.server = server
     const checks = cert.selfMade ? undefined : new GatewayChecks({ domain: this.o.domain, der: cert.der })
     this.loads = new LoadExchange({
-      libp2p: this.node.libp2p,
+      libp2p: this.components.libp2p,
       own: () => this.load(),
-      servers: () => this.node.membership.servers().filter((p) => p !== this.node.peerId.toString()),
-      isServer: (p) => this.node.membership.isServer(p),
+      servers: () => this.components.membership.servers().filter((p) => p !== this.components.peerId.toString()),
+      isServer: (p) => this.components.membership.isServer(p),
       check: checks == null ? undefined : async (address) => { await checks.check(address) },
       reject: (reason) => { this.reject(reason) }
     })
@@ -158,7 +153,7 @@ export class XmppGateway implements ConnectionHost {
     for (const t of this.expiries.values()) clearTimeout(t)
     this.expiries.clear()
     this.streams.clear()
-    await Promise.all([...this.sessions.keys()].map(async (h) => { await this.node.closeUser(h).catch(() => {}) }))
+    await Promise.all([...this.sessions.keys()].map(async (h) => { await this.components.closeUser(h).catch(() => {}) }))
     this.sessions.clear()
     await new Promise<void>((resolve) => { if (this.server == null) resolve(); else this.server.close(() => { resolve() }) })
     this.server = undefined
@@ -270,7 +265,7 @@ export class XmppGateway implements ConnectionHost {
     let user
     try {
       // claims the handle mesh-wide and seals the new identity here under the account key
-      user = await this.node.openUser(handle, { vaultKey: created.accountKey })
+      user = await this.components.openUser(handle, { vaultKey: created.accountKey })
     } catch (err: any) {
       if (err instanceof HandleTakenError) throw new StanzaError('conflict', `${handle} is taken on the mesh`)
       if (err?.name === 'PassphraseError') throw new StanzaError('conflict', `${handle} is a user of this node already`)
@@ -279,7 +274,7 @@ export class XmppGateway implements ConnectionHost {
     try {
       await this.accounts.put({ ...created.record, identity: sealIdentity(created.accountKey, user.identity) }, user.identity)
     } finally {
-      await this.node.closeUser(handle)
+      await this.components.closeUser(handle)
     }
   }
 
@@ -299,7 +294,7 @@ export class XmppGateway implements ConnectionHost {
     if (pending == null && !this.sessions.has(record.handle)) {
       pending = (async () => {
         // the identity the account holds; kept on this node, sealed, the first time the user logs in here
-        const user = await this.node.openUser(record.handle, { vaultKey: accountKey, identity })
+        const user = await this.components.openUser(record.handle, { vaultKey: accountKey, identity })
         const pending = this.orphans.get(record.handle) ?? []
         this.orphans.delete(record.handle)
         const session = new AccountSession(user, this.o.domain, this, pending)
@@ -388,7 +383,7 @@ export class XmppGateway implements ConnectionHost {
     if (this.sessions.get(handle) !== session || session.bound > 0) return
     this.sessions.delete(handle)
     const leaving = (async () => {
-      await this.node.closeUser(handle)
+      await this.components.closeUser(handle)
       // anything the closing session still took waits for the account's next session
       if (session.pending.length > 0) this.orphans.set(handle, session.pending)
     })().catch((err: Error) => { log.error('closing %s: %s', handle, err.message) }).finally(() => {
@@ -435,7 +430,7 @@ export class XmppGateway implements ConnectionHost {
    * the same file give the same decoys (docs/xmpp.md: copy it to every gateway of the mesh).
    */
   private decoySecret (): Buffer {
-    const file = join(this.node.options.dataDir, DECOY_SECRET_FILE)
+    const file = join(this.components.dataDir, DECOY_SECRET_FILE)
     if (!existsSync(file)) writeFileSync(file, randomBytes(DECOY_SECRET_BYTES), { mode: 0o600, flag: 'wx' })
     const secret = readFileSync(file)
     if (secret.length < DECOY_SECRET_BYTES) {
