@@ -25,9 +25,10 @@ export const EXIT_FAILURE = 1
 export const DEFAULT_CONNECT_TIMEOUT_MS = 20_000
 
 /** A failure meant for a person: one line, and the exit code the command ends with. */
-export class ClientCommandError extends Error {
+export class ClientCommandError extends ChorusError {
+  static readonly code = 'ERR_CLIENT_COMMAND'
   override readonly name = 'ClientCommandError'
-  constructor (message: string, readonly exitCode: number) { super(message) }
+  constructor (message: string, readonly exitCode: number) { super(message, ClientCommandError.code) }
 }
 
 /** The flags every client command takes, in `parseArgs` form. */

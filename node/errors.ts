@@ -1,15 +1,11 @@
 /**
- * Typed errors of the running node. Callers branch on `code` (stable strings), never on message text.
+ * Typed errors of the running node. The base class is the protocol's (protocol/errors.ts), re-exported
+ * here: callers branch on `instanceof`, `code` (stable strings) or `reason`, never on message text.
  */
 
-/** Base class: every Chorus error has a stable `code`. */
-export class ChorusError extends Error {
-  readonly code: string
-  constructor (message: string, code: string) {
-    super(message)
-    this.code = code
-  }
-}
+import { ChorusError } from '../protocol/errors.js'
+
+export { ChorusError, type ChorusErrorOptions } from '../protocol/errors.js'
 
 /** An option, flag, environment variable or config-file value is out of bounds or malformed. */
 export class InvalidOptionError extends ChorusError {
@@ -58,6 +54,12 @@ export class NodeStateError extends ChorusError {
   constructor (message: string) { super(message, NodeStateError.code) }
 }
 
+/*
+ * Errors of libraries (libp2p, Node's sockets) are told apart here, in one place. libp2p identifies its
+ * errors by `name` (a bundle may hold two copies of a package, so `instanceof` is unreliable for them);
+ * Node's by `code`.
+ */
+
 /** What lpStream throws for a length prefix that is too large or itself malformed. */
 const LENGTH_ERRORS = new Set(['InvalidDataLengthError', 'InvalidDataLengthLengthError', 'InvalidMessageLengthError'])
 
@@ -66,14 +68,15 @@ export function isMalformedFrame (err: any): boolean {
   return err instanceof MalformedFrameError || LENGTH_ERRORS.has(err?.name)
 }
 
-/** Did an operation fail by running out of time (an abort signal or a timeout)? */
-export function isTimeout (err: any): boolean {
-  return err?.name === 'AbortError' || err?.name === 'TimeoutError' || /abort|timed? ?out/i.test(String(err?.message))
+/** Did reading a frame fail only because the peer closed the stream between frames (its normal end)? */
+export function isEndOfStream (err: any): boolean {
+  return err?.name === 'UnexpectedEOFError' || err?.code === 'ERR_UNEXPECTED_EOF'
 }
 
 /**
  * Did a dial fail because nothing listens there (the connection was refused or reset: a dead process),
- * as opposed to silence? Looks through aggregated dial errors and causes.
+ * as opposed to silence? Looks through aggregated dial errors and causes. libp2p's transports pass some
+ * socket errors on only as text, so the text is looked at too.
  */
 export function isRefused (err: any, depth = 0): boolean {
   if (err == null || depth > 4) return false

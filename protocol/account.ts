@@ -12,7 +12,7 @@
 
 import { createHash } from 'node:crypto'
 import { ed25519Sign, ed25519Verify, type Ed25519KeyPair } from './ed25519.js'
-import { BadSignatureError, MalformedEnvelopeError } from './errors.js'
+import { BadSignatureError, ChorusError, MalformedEnvelopeError } from './errors.js'
 import { checkHandle } from './handle.js'
 import type { GatewayAccount } from './pb/store.js'
 
@@ -29,15 +29,17 @@ export const MAX_ACCOUNT_RECORD_BYTES = 8192
 export const MAX_ACCOUNT_VERSION_AHEAD_MS = 5 * 60 * 1000
 
 /** An account record whose version is further in the future than MAX_ACCOUNT_VERSION_AHEAD_MS. */
-export class FutureAccountVersionError extends Error {
+export class FutureAccountVersionError extends ChorusError {
+  static readonly code = 'ERR_FUTURE_ACCOUNT_VERSION'
   override readonly name = 'FutureAccountVersionError'
-  readonly code = 'ERR_FUTURE_ACCOUNT_VERSION'
+  constructor (message: string) { super(message, FutureAccountVersionError.code) }
 }
 
 /** An account record signed by a key other than the one that holds its handle's claim. */
-export class AccountKeyMismatchError extends Error {
+export class AccountKeyMismatchError extends ChorusError {
+  static readonly code = 'ERR_ACCOUNT_KEY_MISMATCH'
   override readonly name = 'AccountKeyMismatchError'
-  readonly code = 'ERR_ACCOUNT_KEY_MISMATCH'
+  constructor (message: string) { super(message, AccountKeyMismatchError.code) }
 }
 
 function signedBytes (handle: string, publicKey: Uint8Array, version: bigint, record: Uint8Array): Uint8Array {

@@ -11,6 +11,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { Certificate, Delegation, Revocation } from './pb/admission.js'
 import { ed25519PublicKey, ed25519Sign, ed25519Verify } from './ed25519.js'
+import { ChorusError } from './errors.js'
 
 export { Certificate, Delegation, Revocation }
 
@@ -45,52 +46,53 @@ export type AdmissionReason =
   | 'repeated-seed'
 
 /** Base class: a certificate, delegation or revocation that does not admit. `reason` is stable. */
-export class AdmissionError extends Error {
+export class AdmissionError extends ChorusError {
+  static readonly code: string = 'ERR_ADMISSION'
   override readonly name: string = 'AdmissionError'
-  readonly code: string = 'ERR_ADMISSION'
-  constructor (message: string, readonly reason: AdmissionReason) { super(message) }
+  declare readonly reason: AdmissionReason
+  constructor (message: string, reason: AdmissionReason, code = AdmissionError.code) { super(message, code, { reason }) }
 }
 
 /** Does not decode, or a field is out of bounds. */
 export class MalformedCertificateError extends AdmissionError {
+  static override readonly code = 'ERR_MALFORMED_CERTIFICATE'
   override readonly name = 'MalformedCertificateError'
-  override readonly code = 'ERR_MALFORMED_CERTIFICATE'
-  constructor (message: string) { super(message, 'malformed') }
+  constructor (message: string) { super(message, 'malformed', MalformedCertificateError.code) }
 }
 
 /** Signed for another mesh (or presented in an open mesh's place). */
 export class ForeignCertificateError extends AdmissionError {
+  static override readonly code = 'ERR_FOREIGN_CERTIFICATE'
   override readonly name = 'ForeignCertificateError'
-  override readonly code = 'ERR_FOREIGN_CERTIFICATE'
-  constructor (message: string) { super(message, 'wrong-mesh') }
+  constructor (message: string) { super(message, 'wrong-mesh', ForeignCertificateError.code) }
 }
 
 /** A signature that does not verify: forged, altered, or signed by a key the mesh never delegated to. */
 export class ForgedCertificateError extends AdmissionError {
+  static override readonly code = 'ERR_FORGED_CERTIFICATE'
   override readonly name = 'ForgedCertificateError'
-  override readonly code = 'ERR_FORGED_CERTIFICATE'
-  constructor (message: string) { super(message, 'forged') }
+  constructor (message: string) { super(message, 'forged', ForgedCertificateError.code) }
 }
 
 /** Past its expiry (or its delegation's), or not valid yet. */
 export class ExpiredCertificateError extends AdmissionError {
+  static override readonly code = 'ERR_EXPIRED_CERTIFICATE'
   override readonly name = 'ExpiredCertificateError'
-  override readonly code = 'ERR_EXPIRED_CERTIFICATE'
-  constructor (message: string, notYet = false) { super(message, notYet ? 'not-yet-valid' : 'expired') }
+  constructor (message: string, notYet = false) { super(message, notYet ? 'not-yet-valid' : 'expired', ExpiredCertificateError.code) }
 }
 
 /** Valid, but for another peer. */
 export class CertificateMismatchError extends AdmissionError {
+  static override readonly code = 'ERR_CERTIFICATE_MISMATCH'
   override readonly name = 'CertificateMismatchError'
-  override readonly code = 'ERR_CERTIFICATE_MISMATCH'
-  constructor (message: string) { super(message, 'wrong-peer') }
+  constructor (message: string) { super(message, 'wrong-peer', CertificateMismatchError.code) }
 }
 
 /** Withdrawn by a revocation. */
 export class RevokedCertificateError extends AdmissionError {
+  static override readonly code = 'ERR_REVOKED_CERTIFICATE'
   override readonly name = 'RevokedCertificateError'
-  override readonly code = 'ERR_REVOKED_CERTIFICATE'
-  constructor (message: string) { super(message, 'revoked') }
+  constructor (message: string) { super(message, 'revoked', RevokedCertificateError.code) }
 }
 
 /**
@@ -98,16 +100,16 @@ export class RevokedCertificateError extends AdmissionError {
  * take the same ring positions, and so own the same keys.
  */
 export class RepeatedSeedError extends AdmissionError {
+  static override readonly code = 'ERR_REPEATED_SEED'
   override readonly name = 'RepeatedSeedError'
-  override readonly code = 'ERR_REPEATED_SEED'
-  constructor (message: string) { super(message, 'repeated-seed') }
+  constructor (message: string) { super(message, 'repeated-seed', RepeatedSeedError.code) }
 }
 
 /** A server of a closed mesh that presents no certificate at all. */
 export class MissingCertificateError extends AdmissionError {
+  static override readonly code = 'ERR_MISSING_CERTIFICATE'
   override readonly name = 'MissingCertificateError'
-  override readonly code = 'ERR_MISSING_CERTIFICATE'
-  constructor (message: string) { super(message, 'no-certificate') }
+  constructor (message: string) { super(message, 'no-certificate', MissingCertificateError.code) }
 }
 
 // ---- mesh ids ----------------------------------------------------------------------------------------

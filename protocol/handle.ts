@@ -10,7 +10,7 @@
 
 import { createHash } from 'node:crypto'
 import { ed25519Sign, ed25519Verify, type Ed25519KeyPair } from './ed25519.js'
-import { BadSignatureError, MalformedEnvelopeError } from './errors.js'
+import { BadSignatureError, ChorusError, MalformedEnvelopeError } from './errors.js'
 import type { HandleClaim } from './pb/store.js'
 import { ROOM_ID_BYTES, ROOM_NONCE_BYTES, roomIdOf } from './room-events.js'
 
@@ -20,9 +20,10 @@ export type { HandleClaim }
 export const HANDLE_PATTERN = /^[a-z0-9._-]{1,64}$/
 
 /** A handle that breaks the pattern. */
-export class InvalidHandleError extends Error {
+export class InvalidHandleError extends ChorusError {
+  static readonly code = 'ERR_INVALID_HANDLE'
   override readonly name = 'InvalidHandleError'
-  readonly code = 'ERR_INVALID_HANDLE'
+  constructor (message: string) { super(message, InvalidHandleError.code) }
 }
 
 /** Throw `InvalidHandleError` unless `handle` is well formed. */
@@ -40,9 +41,10 @@ export const ROOM_ADDRESS_PREFIX = '#'
 const ROOM_ID_SHAPE = new RegExp(`^[a-z2-7]{${Math.ceil(ROOM_ID_BYTES * 8 / 5)}}$`)
 
 /** A room address that breaks the pattern, or looks like a room id. */
-export class InvalidRoomAddressError extends Error {
+export class InvalidRoomAddressError extends ChorusError {
+  static readonly code = 'ERR_INVALID_ROOM_ADDRESS'
   override readonly name = 'InvalidRoomAddressError'
-  readonly code = 'ERR_INVALID_ROOM_ADDRESS'
+  constructor (message: string) { super(message, InvalidRoomAddressError.code) }
 }
 
 /**

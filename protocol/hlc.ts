@@ -4,6 +4,8 @@
  * Packed in one integer: milliseconds since the epoch in the high bits, a 16-bit counter in the low bits.
  */
 
+import { ChorusError } from './errors.js'
+
 /** Bits of the logical counter. */
 export const HLC_COUNTER_BITS = 16n
 const COUNTER_MASK = (1n << HLC_COUNTER_BITS) - 1n
@@ -12,9 +14,10 @@ const COUNTER_MASK = (1n << HLC_COUNTER_BITS) - 1n
 export const DEFAULT_MAX_DRIFT_MS = 60_000
 
 /** A remote timestamp is too far in the future. */
-export class ClockDriftError extends Error {
+export class ClockDriftError extends ChorusError {
+  static readonly code = 'ERR_CLOCK_DRIFT'
   override readonly name = 'ClockDriftError'
-  readonly code = 'ERR_CLOCK_DRIFT'
+  constructor (message: string) { super(message, ClockDriftError.code) }
 }
 
 /** Pack wall time and counter. */

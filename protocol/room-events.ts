@@ -5,6 +5,7 @@
 
 import { createHash, randomBytes } from 'node:crypto'
 import { base32, type Envelope } from './envelope.js'
+import { ChorusError } from './errors.js'
 import { isUserId } from './mailbox.js'
 import { RoomEvent } from './pb/chat.js'
 
@@ -38,9 +39,10 @@ const ACTIONS = new Set(Object.values(RoomEvent.Action))
 const DOMAIN = 'chorus/room/v1'
 
 /** A room event body that does not decode or breaks a bound. */
-export class MalformedRoomEventError extends Error {
+export class MalformedRoomEventError extends ChorusError {
+  static readonly code = 'ERR_MALFORMED_ROOM_EVENT'
   override readonly name = 'MalformedRoomEventError'
-  readonly code = 'ERR_MALFORMED_ROOM_EVENT'
+  constructor (message: string) { super(message, MalformedRoomEventError.code) }
 }
 
 /** Why a room envelope does not apply; `reason` is stable (callers and counters branch on it). */
@@ -56,10 +58,11 @@ export type RoomRuleReason =
   | 'last-owner'     // the last owner leaving others behind, or stepping down
 
 /** A room envelope that the rules do not allow. */
-export class RoomRuleError extends Error {
+export class RoomRuleError extends ChorusError {
+  static readonly code = 'ERR_ROOM_RULE'
   override readonly name = 'RoomRuleError'
-  readonly code = 'ERR_ROOM_RULE'
-  constructor (readonly reason: RoomRuleReason, message: string) { super(message) }
+  declare readonly reason: RoomRuleReason
+  constructor (reason: RoomRuleReason, message: string) { super(message, RoomRuleError.code, { reason }) }
 }
 
 /** The room id for a creator's key and a CREATE nonce: base32 of 10 bytes of sha256(domain ‖ key ‖ nonce). */

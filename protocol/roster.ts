@@ -7,7 +7,7 @@
  * FROM = they see ours, BOTH = both. `pending_out` is our request not yet answered; `pending_in` theirs.
  */
 
-import { MalformedEnvelopeError } from './errors.js'
+import { ChorusError, MalformedEnvelopeError } from './errors.js'
 import { isUserId } from './mailbox.js'
 import { Presence, RosterItem } from './pb/chat.js'
 
@@ -23,21 +23,24 @@ export const MAX_PRESENCE_BODY_BYTES = MAX_STATUS_CHARS * 4 + 32
 export const MAX_ROSTER_BODY_BYTES = 256
 
 /** A presence that breaks the protocol's rules: unknown state, status too long, body malformed. */
-export class InvalidPresenceError extends Error {
+export class InvalidPresenceError extends ChorusError {
+  static readonly code = 'ERR_INVALID_PRESENCE'
   override readonly name = 'InvalidPresenceError'
-  readonly code = 'ERR_INVALID_PRESENCE'
+  constructor (message: string) { super(message, InvalidPresenceError.code) }
 }
 
 /** `accept` (or `deny`) of a user who has asked nothing. */
-export class NoSubscriptionRequestError extends Error {
+export class NoSubscriptionRequestError extends ChorusError {
+  static readonly code = 'ERR_NO_SUBSCRIPTION_REQUEST'
   override readonly name = 'NoSubscriptionRequestError'
-  readonly code = 'ERR_NO_SUBSCRIPTION_REQUEST'
+  constructor (message: string) { super(message, NoSubscriptionRequestError.code) }
 }
 
 /** A roster operation on oneself. */
-export class InvalidContactError extends Error {
+export class InvalidContactError extends ChorusError {
+  static readonly code = 'ERR_INVALID_CONTACT'
   override readonly name = 'InvalidContactError'
-  readonly code = 'ERR_INVALID_CONTACT'
+  constructor (message: string) { super(message, InvalidContactError.code) }
 }
 
 /** Subscription states as the library hands them out. */

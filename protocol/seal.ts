@@ -15,6 +15,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { IdentityKey } from './envelope.js'
 import { userIdOf } from './envelope.js'
+import { ChorusError } from './errors.js'
 import { equalBytes } from './secret/codec.js'
 import { aeadOpen, aeadSeal, hkdf, x25519, x25519PrivateKeyObject, x25519PublicKey } from './secret/primitives.js'
 
@@ -31,10 +32,11 @@ const KEY_INFO = 'chorus/conversation/1'
 const KEYS_MAX = 10_000
 
 /** A sealed body that is malformed, not for this user, or does not decrypt. */
-export class SealError extends Error {
+export class SealError extends ChorusError {
+  static readonly code = 'ERR_SEAL'
   override readonly name = 'SealError'
-  readonly code = 'ERR_SEAL'
-  constructor (readonly reason: 'malformed' | 'bad-key' | 'not-ours' | 'decrypt', message: string) { super(message) }
+  declare readonly reason: 'malformed' | 'bad-key' | 'not-ours' | 'decrypt'
+  constructor (reason: SealError['reason'], message: string) { super(message, SealError.code, { reason }) }
 }
 
 const P = (1n << 255n) - 19n

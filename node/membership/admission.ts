@@ -23,9 +23,9 @@ export type { DropReason, KeptRevocation }
 
 /** A node of another mesh, or of none, at the membership handshake. */
 export class MeshMismatchError extends AdmissionError {
+  static override readonly code = 'ERR_MESH_MISMATCH'
   override readonly name = 'MeshMismatchError'
-  override readonly code = 'ERR_MESH_MISMATCH'
-  constructor (message: string) { super(message, 'wrong-mesh') }
+  constructor (message: string) { super(message, 'wrong-mesh', MeshMismatchError.code) }
 }
 
 /** Where revocations survive a restart (a LevelDB sublevel in the node), each with its evidence. */

@@ -15,7 +15,7 @@ import type { Connection, Libp2p, Stream } from '@libp2p/interface'
 import { LIVE_PROTOCOL } from '../../protocol/constants.js'
 import { MAX_ENVELOPE_BYTES } from '../../protocol/envelope.js'
 import { LiveFrame } from '../../protocol/pb/live.js'
-import { isMalformedFrame, MalformedFrameError } from '../errors.js'
+import { isEndOfStream, isMalformedFrame, MalformedFrameError } from '../errors.js'
 
 const log = logger('chorus:relay:live')
 
@@ -163,7 +163,7 @@ export class LiveLinks {
     this.inbound.add(stream)
     try {
       for (;;) {
-        const bytes = await lp.read().catch((err) => { if (err.name === 'UnexpectedEOFError' || err.code === 'ERR_UNEXPECTED_EOF') return null; throw err })
+        const bytes = await lp.read().catch((err) => { if (isEndOfStream(err)) return null; throw err })
         if (bytes == null) break
         this.counts.framesReceived++
         this.counts.bytesReceived += bytes.byteLength

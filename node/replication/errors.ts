@@ -1,18 +1,25 @@
-/** Typed errors of the replication layer. */
+/**
+ * Typed errors of the replication layer, as the asking side sees them. An owner's refusal arrives as a
+ * status and `reason: message`; status.ts turns it into one of these, keeping the wire `reason`.
+ */
 import { ChorusError } from '../errors.js'
 
-/** Fewer than W owners (or stand-ins) acknowledged a write in time. */
+/**
+ * Fewer than W owners (or stand-ins) acknowledged a write in time, or no owner answered a read. `errors`
+ * holds what the owners said, where the caller kept it: a refusal among them keeps its `reason`.
+ */
 export class QuorumError extends ChorusError {
   static readonly code = 'ERR_QUORUM'
   override readonly name = 'QuorumError'
-  constructor (message: string) { super(message, QuorumError.code) }
+  constructor (message: string, readonly errors: readonly unknown[] = []) { super(message, QuorumError.code) }
 }
 
-/** A remote node answered with an error status. */
+/** A remote node answered with an error status (ERROR, REJECTED; CONFLICT or NOT_FOUND where it expected OK). */
 export class RemoteError extends ChorusError {
   static readonly code = 'ERR_REMOTE'
   override readonly name = 'RemoteError'
-  constructor (message: string, readonly status: string) { super(message, RemoteError.code) }
+  /** @param reason the `reason` of the answer's `reason: message` text, when it names one */
+  constructor (message: string, readonly status: string, reason?: string) { super(message, RemoteError.code, { reason }) }
 }
 
 /** The handle is claimed by another key. */
@@ -43,16 +50,19 @@ export class NoServersError extends ChorusError {
   constructor () { super('no live server peers in view: is the node connected to a mesh?', NoServersError.code) }
 }
 
-/** The owners refused: the asker may not read or write this log (a room it is not a member of, say). */
+/**
+ * The owners refused (FORBIDDEN): the asker may not read or write this log (a room it is not a member of,
+ * say); `reason` is theirs (`not-member`, `no-voice`, …) when they named one.
+ */
 export class ForbiddenError extends ChorusError {
   static readonly code = 'ERR_FORBIDDEN'
   override readonly name = 'ForbiddenError'
-  constructor (message: string) { super(message, ForbiddenError.code) }
+  constructor (message: string, reason?: string) { super(message, ForbiddenError.code, { reason }) }
 }
 
-/** The owners refused: this sender sent more than its rate allows; retry later. */
+/** The owners refused (BUSY): this sender, or this node, sent more than its rate allows; retry later. */
 export class RateLimitedError extends ChorusError {
   static readonly code = 'ERR_RATE_LIMITED'
   override readonly name = 'RateLimitedError'
-  constructor (message: string) { super(message, RateLimitedError.code) }
+  constructor (message: string, reason?: string) { super(message, RateLimitedError.code, { reason }) }
 }

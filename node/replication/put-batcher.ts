@@ -6,20 +6,12 @@
 
 import { StoreRequest, StoreResponse, type Put } from '../../protocol/pb/store.js'
 import { DEFAULT_RPC_TIMEOUT_MS, MAX_PUTS_PER_REQUEST, OUTBOUND_WINDOW } from './constants.js'
-import { ForbiddenError, RateLimitedError, RemoteError } from './errors.js'
 import type { StoreCall } from './rpc.js'
+import { errorOfStatus } from './status.js'
 
 interface Waiting { put: Put, resolve: () => void, reject: (err: Error) => void }
 
 type Call = StoreCall
-
-/** The typed error of one refused put. */
-function refusalError (peer: string, r: StoreResponse.Refusal): Error {
-  const text = `${peer} refused a put: ${r.error}`
-  if (r.status === StoreResponse.Status.FORBIDDEN) return new ForbiddenError(text)
-  if (r.status === StoreResponse.Status.BUSY) return new RateLimitedError(text)
-  return new RemoteError(text, r.status)
-}
 
 /** One queue per peer. */
 export class PutBatcher {
@@ -43,13 +35,13 @@ export class PutBatcher {
       q.inFlight++
       this.call(peer, { kind: StoreRequest.Kind.STORE, puts: batch.map((w) => w.put) }, this.timeoutMs)
         .then((res) => {
-          if (res.status !== StoreResponse.Status.OK) throw new RemoteError(`${peer} answered ${res.status}: ${res.error}`, res.status)
+          if (res.status !== StoreResponse.Status.OK) throw errorOfStatus(res.status, res.error, peer)
           // puts refused for their sender (room rules, rate) fail alone; the rest of the batch is stored
           const refused = new Map(res.refused.map((r) => [r.index, r]))
           batch.forEach((w, i) => {
             const r = refused.get(i)
             if (r == null) { w.resolve(); return }
-            w.reject(refusalError(peer, r))
+            w.reject(errorOfStatus(r.status, r.error, peer))
           })
         })
         .catch((err: Error) => { for (const w of batch) w.reject(err) })

@@ -11,6 +11,7 @@ import { MAX_FETCH_LIMIT, MAX_IDS } from './constants.js'
 import type { ReplicationContext } from './context.js'
 import { ForbiddenError, NoServersError, QuorumError } from './errors.js'
 import type { StoreCall } from './rpc.js'
+import { asAnswered } from './status.js'
 
 type Call = StoreCall
 
@@ -68,7 +69,7 @@ export class Reader {
     }
     const answers = await Promise.allSettled(owners.map(async (owner) => {
       if (owner === this.ctx.selfId && this.storesLocally) {
-        await this.ctx.guard.checkRead(mailbox, o.auth, this.ctx.selfId)
+        await this.checkOwnRead(mailbox, o.auth)
         const page = await this.ctx.mailboxes.range(mailbox, { after: o.after, before: o.before, limit, peer: o.peer, newestFirst: o.newestFirst })
         return { owner, envelopes: page.entries.map((e) => e.bytes), more: page.more }
       }
@@ -115,7 +116,9 @@ export class Reader {
         after = unhex(last)
       }
     }))
-    if (answers.every((a) => a.status === 'rejected')) throw new QuorumError(`no owner of ${mailbox} listed its cursors`)
+    if (answers.every((a) => a.status === 'rejected')) {
+      throw new QuorumError(`no owner of ${mailbox} listed its cursors`, answers.map((a) => (a as PromiseRejectedResult).reason))
+    }
     return out
   }
 
@@ -133,7 +136,7 @@ export class Reader {
     const req: Partial<StoreRequest> = { kind: StoreRequest.Kind.FETCH, mailbox, cursorsOnly: true, limit, after: o.after ?? new Uint8Array(0), auth: o.auth }
     const answers = await Promise.allSettled(owners.map(async (owner) => {
       if (owner === this.ctx.selfId && this.storesLocally) {
-        await this.ctx.guard.checkRead(mailbox, o.auth, this.ctx.selfId)
+        await this.checkOwnRead(mailbox, o.auth)
         return await this.ctx.mailboxes.cursors(mailbox, { after: o.after, limit })
       }
       return await this.call(owner, req)
@@ -191,6 +194,11 @@ export class Reader {
     }
   }
 
+  /** This node's guard, as one of the owners it reads from: a refusal is the typed error a remote owner's answer gives. */
+  private async checkOwnRead (mailbox: string, auth: ReadAuth | undefined): Promise<void> {
+    try { await this.ctx.guard.checkRead(mailbox, auth, this.ctx.selfId) } catch (err) { throw asAnswered(err, this.ctx.selfId) }
+  }
+
   private ownersOrThrow (mailbox: string): string[] {
     const owners = this.ctx.placement.ownersOf(mailbox)
     if (owners.length === 0) throw new NoServersError()
@@ -200,11 +208,11 @@ export class Reader {
 
 /**
  * The error for a read no owner answered: the owners' typed refusal when every one refused alike
- * (`ForbiddenError`), else a `QuorumError` naming what each owner said.
+ * (`ForbiddenError`), else a `QuorumError` naming, and holding, what each owner said.
  */
 function noAnswer (mailbox: string, owners: string[], answers: Array<PromiseSettledResult<unknown>>): Error {
   const reasons = answers.map((a) => a.status === 'rejected' ? a.reason : undefined)
   if (reasons.every((r) => r instanceof ForbiddenError)) return reasons[0]
   const why = answers.map((a, i) => a.status === 'rejected' ? `${owners[i]}: ${a.reason?.message ?? a.reason}` : '').filter(Boolean)
-  return new QuorumError(`no owner of ${mailbox} answered (${why.join('; ')})`)
+  return new QuorumError(`no owner of ${mailbox} answered (${why.join('; ')})`, reasons.filter((r) => r !== undefined))
 }

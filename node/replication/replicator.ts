@@ -18,6 +18,7 @@ import { ForbiddenError, NoServersError, QuorumError, RateLimitedError, RemoteEr
 import { StoreResponse } from '../../protocol/pb/store.js'
 import { expiryOf } from './expiry.js'
 import type { PutBatcher } from './put-batcher.js'
+import { asAnswered } from './status.js'
 
 const log = logger('chorus:replication:write')
 
@@ -59,11 +60,13 @@ export class Replicator {
     const refusals: Error[] = []
     /** why each server that did not store it did not, for the QuorumError */
     const why: string[] = []
+    const errors: Error[] = []
     const attempts = owners.map(async (owner) => this.store(owner, mailbox, peer, env, bytes, []).then(
       () => { acked.push(owner) },
       (err: Error) => {
         failed.push(owner)
         if (isRefusal(err)) refusals.push(err)
+        errors.push(err)
         why.push(`owner ${owner.slice(-8)}: ${err.message}`)
         log('owner %s missed %s: %s', owner, mailbox, err.message)
       }
@@ -83,11 +86,14 @@ export class Replicator {
         await this.store(standIn, mailbox, peer, env, bytes, failed)
         acked.push(standIn)
       } catch (err: any) {
+        errors.push(err)
         why.push(`stand-in ${standIn.slice(-8)}: ${err.message}`)
         log('stand-in %s failed for %s: %s', standIn, mailbox, err.message)
       }
     }
-    if (acked.length < need) throw new QuorumError(`mailbox ${mailbox}: ${acked.length} of the required ${need} owners stored the envelope (${why.join('; ')})`)
+    if (acked.length < need) {
+      throw new QuorumError(`mailbox ${mailbox}: ${acked.length} of the required ${need} owners stored the envelope (${why.join('; ')})`, errors)
+    }
     return [...acked]
   }
 
@@ -107,7 +113,8 @@ export class Replicator {
 
   private async store (target: string, mailbox: string, peer: string, env: Envelope, bytes: Bytes, hintFor: string[]): Promise<void> {
     if (target === this.ctx.selfId && this.storesLocally) {
-      await this.ctx.guard.checkPut(env, mailbox, this.ctx.selfId)
+      // refused by its own guard, this owner fails the write as a remote owner would (status.ts)
+      try { await this.ctx.guard.checkPut(env, mailbox, this.ctx.selfId) } catch (err) { throw asAnswered(err, this.ctx.selfId) }
       await this.ctx.mailboxes.put([{ mailbox, peer, cursor: cursorOf(env), bytes, expiresAt: expiryOf(env) }])
       await this.ctx.hints.add(hintFor.map((p) => ({ peer: p, mailbox })))
       return

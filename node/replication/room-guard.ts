@@ -50,6 +50,12 @@ export const DEFAULT_MAX_CACHED_ROOMS = 4096
 /** How often the set of rooms with a state log here is rebuilt from the disk. @default 30000 */
 export const DEFAULT_RESCAN_MS = 30_000
 
+/**
+ * The reason an owner with no state for a room refuses its puts and reads (NotNow, answered ERROR): the
+ * asker's typed error carries it, and a join that meets it from the owners fails with `UnknownRoomError`.
+ */
+export const UNKNOWN_ROOM = 'unknown-room'
+
 /** A client's state event older than this is refused as backdated. @default 600000 */
 export const MAX_EVENT_AGE_MS = 10 * 60_000
 
@@ -153,7 +159,7 @@ export class RoomGuard extends EventEmitter<RoomGuardEvents> implements StoreGua
     const sender = userIdOf(env.senderKey)
     let state = await this.state(name.id)
     if (!state.created) state = await this.known(name.id)
-    if (!state.created) throw new NotNow('unknown-room', `room ${name.id} has no state at this owner yet`)
+    if (!state.created) throw new NotNow(UNKNOWN_ROOM, `room ${name.id} has no state at this owner yet`)
     const ok = (s: RoomState): boolean => s.maySpeak(sender) && s.maySpeakAt(sender, env.timestamp)
     if (ok(state)) return
     state = await this.state(name.id, true)
@@ -177,7 +183,7 @@ export class RoomGuard extends EventEmitter<RoomGuardEvents> implements StoreGua
     if (may(state)) return
     state = await this.state(name.id, true)
     if (!state.created) state = await this.known(name.id)
-    if (!state.created) throw new NotNow('unknown-room', `room ${name.id} has no state at this owner yet`)
+    if (!state.created) throw new NotNow(UNKNOWN_ROOM, `room ${name.id} has no state at this owner yet`)
     if (!may(state)) throw new Forbidden('not-member', `${reader} may not read ${mailbox}`)
   }
 
@@ -196,7 +202,7 @@ export class RoomGuard extends EventEmitter<RoomGuardEvents> implements StoreGua
       why = state.check(env)
       if (why == null) return
     }
-    if (why.reason === 'no-room') throw new NotNow('unknown-room', `room ${roomId} has no state at this owner yet`)
+    if (why.reason === 'no-room') throw new NotNow(UNKNOWN_ROOM, `room ${roomId} has no state at this owner yet`)
     throw new Forbidden('not-allowed', why.message)
   }
 

@@ -11,18 +11,19 @@ import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
 import type { Libp2p, Stream } from '@libp2p/interface'
 import { STORE_PROTOCOL } from '../../protocol/constants.js'
 import { StoreRequest, StoreResponse } from '../../protocol/pb/store.js'
-import { MalformedFrameError } from '../errors.js'
+import { ChorusError, MalformedFrameError } from '../errors.js'
 import { DEFAULT_RPC_TIMEOUT_MS, MAX_FRAME_BYTES, MAX_STREAM_BUFFER_BYTES } from './constants.js'
-import { ForbiddenError, RateLimitedError, RemoteError } from './errors.js'
 import type { KindCounters } from './traffic.js'
 import { MAX_PROBES } from './handlers/probe.js'
+import { errorOfStatus } from './status.js'
 
 const log = logger('chorus:replication:rpc')
 
 /** A request did not get its response in time. */
-export class RequestTimeoutError extends Error {
+export class RequestTimeoutError extends ChorusError {
+  static readonly code = 'ERR_REQUEST_TIMEOUT'
   override readonly name = 'RequestTimeoutError'
-  readonly code = 'ERR_REQUEST_TIMEOUT'
+  constructor (message: string) { super(message, RequestTimeoutError.code) }
 }
 
 /** Timed-out requests remembered per channel for counting their late answers. */
@@ -113,7 +114,7 @@ export class StoreChannels {
 
   constructor (private readonly libp2p: Pick<Libp2p, 'dialProtocol'>, private readonly traffic: KindCounters) {}
 
-  /** Send `req` to `peerId`; non-OK statuses (but CONFLICT / NOT_FOUND) throw `RemoteError`. */
+  /** Send `req` to `peerId`; other statuses than OK, CONFLICT and NOT_FOUND throw their typed error (status.ts). */
   async call (peerId: string, req: Partial<StoreRequest>, timeoutMs = DEFAULT_RPC_TIMEOUT_MS): Promise<StoreResponse> {
     const channel = await this.channel(peerId, timeoutMs)
     return checkStatus(await channel.request(req, timeoutMs), peerId)
@@ -147,13 +148,10 @@ export class StoreChannels {
   }
 }
 
-/** Pass OK, CONFLICT and NOT_FOUND answers through; throw `RemoteError` for the rest. */
+/** Pass OK, CONFLICT and NOT_FOUND answers through; throw the typed error of any other status (status.ts). */
 export function checkStatus (res: StoreResponse, peerId: string): StoreResponse {
   if (res.status === StoreResponse.Status.OK || res.status === StoreResponse.Status.CONFLICT || res.status === StoreResponse.Status.NOT_FOUND) return res
-  const text = `${peerId} answered ${res.status}: ${res.error}`
-  if (res.status === StoreResponse.Status.FORBIDDEN) throw new ForbiddenError(text)
-  if (res.error.startsWith('rate-limited:')) throw new RateLimitedError(text)
-  throw new RemoteError(text, res.status)
+  throw errorOfStatus(res.status, res.error, peerId)
 }
 
 /** Decode a response within the protocol's bounds. */

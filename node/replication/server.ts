@@ -9,7 +9,7 @@ import { lpStream } from '@libp2p/utils'
 import type { Connection, Libp2p, Stream } from '@libp2p/interface'
 import { STORE_PROTOCOL } from '../../protocol/constants.js'
 import { StoreRequest, StoreResponse } from '../../protocol/pb/store.js'
-import { isMalformedFrame } from '../errors.js'
+import { isEndOfStream, isMalformedFrame } from '../errors.js'
 import { DEFAULT_PEER_PUT_RATE, MAX_FRAME_BYTES, MAX_STREAM_BUFFER_BYTES } from './constants.js'
 
 /** Requests of one stream handled at once; reading pauses beyond it (back-pressure on the sender). */
@@ -21,11 +21,12 @@ import { handleAddresses, handleClaim, handleResolve } from './handlers/handles.
 import { TokenBuckets } from '../rate-limit.js'
 import { handleDelete, handleTombstones } from './handlers/delete.js'
 import { handlePrekeyUsed, handlePrekeysGet, handlePrekeysPut } from './handlers/prekeys.js'
-import { Forbidden, NotNow, Rejection } from './handlers/rejection.js'
+import { Rejection, SlowDown } from './handlers/rejection.js'
 import { handleStore } from './handlers/store.js'
 import { handleProbe } from './handlers/probe.js'
 import { handleAccountGet, handleAccountPut } from './handlers/accounts.js'
 import { decodeRequest } from './rpc.js'
+import { answerOf, isInternal } from './status.js'
 import { KindCounters } from './traffic.js'
 
 const log = logger('chorus:replication:server')
@@ -82,7 +83,7 @@ export class StoreServer {
     let slotFreed: (() => void) | undefined
     try {
       for (;;) {
-        const bytes = await lp.read().catch((err) => { if (err.name === 'UnexpectedEOFError' || err.code === 'ERR_UNEXPECTED_EOF') return null; throw err })
+        const bytes = await lp.read().catch((err) => { if (isEndOfStream(err)) return null; throw err })
         if (bytes == null) break
         const req = decodeRequest(bytes.subarray())
         this.traffic.request(req.kind, bytes.byteLength, req.puts.length)
@@ -111,21 +112,19 @@ export class StoreServer {
   }
 
   private async dispatch (req: StoreRequest, from: string): Promise<Partial<StoreResponse>> {
-    const handler = this.handlers[req.kind]
-    if (handler == null) { this.ctx.reject('unknown-kind'); return { status: StoreResponse.Status.REJECTED, error: 'unknown request kind' } }
-    if (req.kind === StoreRequest.Kind.STORE && from !== this.ctx.selfId && !this.budget.take(from, req.puts.length)) {
-      this.ctx.reject('rate-limited')
-      return { status: StoreResponse.Status.BUSY, error: 'too many envelopes from this peer; slow down' }
-    }
     try {
+      const handler = this.handlers[req.kind]
+      if (handler == null) throw new Rejection('unknown-kind', 'unknown request kind')
+      if (req.kind === StoreRequest.Kind.STORE && from !== this.ctx.selfId && !this.budget.take(from, req.puts.length)) {
+        throw new SlowDown('rate-limited', 'too many envelopes from this peer; slow down')
+      }
       return await handler(req, from, this.ctx)
     } catch (err: any) {
-      const reason = err instanceof Rejection ? err.reason : err.code ?? err.name
-      const known = err instanceof Rejection || ['ERR_BAD_SIGNATURE', 'ERR_MALFORMED_ENVELOPE', 'ERR_ENVELOPE_TOO_LARGE', 'ERR_INVALID_HANDLE', 'ERR_INVALID_ROOM_ADDRESS'].includes(err.code)
-      this.ctx.reject(known ? String(reason).toLowerCase() : 'internal')
-      if (!known) log.error('%s request from %s failed: %s', req.kind, from, err.stack ?? err.message)
-      const status = err instanceof NotNow ? StoreResponse.Status.ERROR : err instanceof Forbidden ? StoreResponse.Status.FORBIDDEN : known ? StoreResponse.Status.REJECTED : StoreResponse.Status.ERROR
-      return { status, error: `${reason}: ${err.message}` }
+      // a refusal is counted under its reason; a failure of this node's own under `internal`, and logged
+      const answer = answerOf(err)
+      this.ctx.reject(answer.reason.toLowerCase())
+      if (isInternal(answer)) log.error('%s request from %s failed: %s', req.kind, from, err?.stack ?? err?.message)
+      return { status: answer.status, error: answer.error }
     }
   }
 }

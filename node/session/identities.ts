@@ -11,10 +11,9 @@ import type { Vault } from './vault.js'
 
 /** An identity offered for a handle this device holds with another key. */
 export class IdentityMismatchError extends ChorusError {
-  constructor (message: string) {
-    super(message, 'ERR_IDENTITY_MISMATCH')
-    this.name = 'IdentityMismatchError'
-  }
+  static readonly code = 'ERR_IDENTITY_MISMATCH'
+  override readonly name = 'IdentityMismatchError'
+  constructor (message: string) { super(message, IdentityMismatchError.code) }
 }
 
 export class IdentityStore {

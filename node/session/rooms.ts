@@ -21,7 +21,8 @@ import { isRoomId, parseMailbox, roomStateMailbox } from '../../protocol/mailbox
 import { checkRoomAddress, signRoomAddressClaim } from '../../protocol/handle.js'
 import { RoomEvent, RoomState, decodeRoomEvent, encodeRoomEvent, newRoomNonce, roomIdOf, type RoomExit, type RoomInvites } from '../../protocol/room.js'
 import { ChorusError } from '../errors.js'
-import { ForbiddenError } from '../replication/errors.js'
+import { ForbiddenError, QuorumError } from '../replication/errors.js'
+import { UNKNOWN_ROOM } from '../replication/room-guard.js'
 import type { SessionContext } from './context.js'
 import type { RoomMemberEvent } from './events.js'
 import { RoomAddressTakenError, type HandleDirectory, type RoomAddress } from './directory.js'
@@ -39,7 +40,8 @@ export const DEFAULT_ROOM_EVENTS_HELD = 1000
 export class UnknownRoomError extends ChorusError {
   static readonly code = 'ERR_UNKNOWN_ROOM'
   override readonly name = 'UnknownRoomError'
-  constructor (roomId: string) { super(`no room ${roomId}`, UnknownRoomError.code) }
+  /** @param cause what the owners answered, when they were asked */
+  constructor (roomId: string, cause?: unknown) { super(`no room ${roomId}`, UnknownRoomError.code, { cause }) }
 }
 
 /** The session is not in this room. */
@@ -270,7 +272,7 @@ export class Rooms implements RoomHost {
     const current = this.joined.get(roomId)
     if (current?.joined === true) return current
     const room = current ?? this.parted_.get(roomId) ?? new Room(this.ctx, roomId, this)
-    await room.load()
+    await room.load().catch((err) => { throw ownersDoNotKnow(err) ? new UnknownRoomError(roomId, err) : err })
     if (!room.fold.created) throw new UnknownRoomError(roomId)
     if (!room.fold.isMember(this.ctx.userId)) {
       if (!room.fold.mayJoin(this.ctx.userId)) throw new ForbiddenError(`room ${roomId} needs an invitation to join`)
@@ -421,4 +423,14 @@ export class Rooms implements RoomHost {
   private async save (roomId: string): Promise<void> {
     await this.saved.put(this.key(roomId), '{}')
   }
+}
+
+/**
+ * Did the owners of a room answer a read of its state log that they hold no state of it (`unknown-room`)?
+ * Each owner that answered must have said so; one that did not answer (down, timed out) says nothing.
+ */
+function ownersDoNotKnow (err: unknown): boolean {
+  const errors = err instanceof QuorumError ? err.errors : [err]
+  const said = errors.filter((e): e is ChorusError => e instanceof ChorusError && e.reason != null)
+  return said.length > 0 && said.every((e) => e.reason === UNKNOWN_ROOM)
 }

@@ -70,7 +70,8 @@ const encoder = new TextEncoder()
 export class PassphraseError extends ChorusError {
   static readonly code = 'ERR_PASSPHRASE'
   override readonly name = 'PassphraseError'
-  constructor (readonly reason: 'wrong' | 'required' | 'not-set' | 'invalid' | 'too-short', message: string) { super(message, PassphraseError.code) }
+  declare readonly reason: 'wrong' | 'required' | 'not-set' | 'invalid' | 'too-short'
+  constructor (reason: PassphraseError['reason'], message: string) { super(message, PassphraseError.code, { reason }) }
 }
 
 /** A sealed value that does not open where it is: tampered, or moved from another key, sublevel or user. */

@@ -18,7 +18,7 @@ export async function openDb (dataDir: string): Promise<ChorusDb> {
     await db.open()
   } catch (err: any) {
     const cause = String(err.cause?.message ?? err.message)
-    if (/lock/i.test(cause)) throw new DataDirError(`data dir ${dataDir} is in use by another chorus process (LevelDB lock held)`)
+    if (err.cause?.code === 'LEVEL_LOCKED') throw new DataDirError(`data dir ${dataDir} is in use by another chorus process (LevelDB lock held)`)
     throw new DataDirError(`cannot open the database in ${dataDir}: ${cause}`)
   }
   return db

@@ -193,7 +193,7 @@ describe('bad input against a live server', function () {
     assert.ok(ok.length <= allowed, `${ok.length} requests of 10 went through in ${seconds.toFixed(1)} s; the budget allows ${allowed}`)
     assert.ok(busy.length >= 1, `the burst was refused in part (${busy.length} of ${results.length} in ${seconds.toFixed(1)} s)`)
     assert.ok(ok.length >= 1, 'the budget let the first requests through')
-    for (const r of busy) assert.deepEqual({ name: (r as PromiseRejectedResult).reason.name, status: (r as PromiseRejectedResult).reason.status }, { name: 'RemoteError', status: StoreResponse.Status.BUSY })
+    for (const r of busy) assert.deepEqual({ name: (r as PromiseRejectedResult).reason.name, reason: (r as PromiseRejectedResult).reason.reason }, { name: 'RateLimitedError', reason: 'rate-limited' })
     assert.ok((await rejected(target, 'rate-limited')) >= before + busy.length)
     assert.ok((await target.replication.mailboxes.count(mailbox)) <= ok.length * 10, 'nothing refused was stored')
     const sent = await during
@@ -216,7 +216,7 @@ describe('bad input against a live server', function () {
     const res = await call(batch(0, MAX_PUTS_PER_REQUEST)) as { stored: number }
     assert.equal(res.stored, MAX_PUTS_PER_REQUEST)
     // but it was paid for: right after it, the same peer must wait
-    await assert.rejects(call(batch(1000, 1)), { name: 'RemoteError', status: StoreResponse.Status.BUSY })
+    await assert.rejects(call(batch(1000, 1)), { name: 'RateLimitedError', code: 'ERR_RATE_LIMITED', reason: 'rate-limited' })
   })
 
   it('refuses a handle taken twice with HandleTakenError', async () => {

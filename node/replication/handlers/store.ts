@@ -16,16 +16,21 @@ import { openEnvelope, userIdOf } from '../../../protocol/envelope.js'
 import { hlcMillis } from '../../../protocol/hlc.js'
 import { StoreResponse } from '../../../protocol/pb/store.js'
 import { conversationPeer, cursorOf, type MailboxEntry } from '../../store/mailbox-store.js'
-import { NotNow, Rejection, statusOf } from './rejection.js'
+import { NotNow, Rejection, SlowDown } from './rejection.js'
 import { expiryOf } from '../expiry.js'
 import type { StoreHandler } from '../context.js'
-
-const STATUS = { forbidden: StoreResponse.Status.FORBIDDEN, error: StoreResponse.Status.ERROR, rejected: StoreResponse.Status.REJECTED }
+import { answerOf } from '../status.js'
 
 export const handleStore: StoreHandler = async (req, from, ctx) => {
   const entries: MailboxEntry[] = []
   const hints: Array<{ peer: string, mailbox: string }> = []
   const refused: StoreResponse.Refusal[] = []
+  /** refuse put `index` alone: counted, and answered by its index */
+  const refuse = (index: number, err: Rejection): void => {
+    const { status, reason, error } = answerOf(err)
+    ctx.reject(reason)
+    refused.push({ index, status, error })
+  }
   const now = ctx.now()
   // a client's puts are charged to their senders, one token per envelope (its second mailbox is free);
   // servers pass on what an owner already accepted (hints, repair) and are not charged again
@@ -40,13 +45,11 @@ export const handleStore: StoreHandler = async (req, from, ctx) => {
       await ctx.guard.checkPut(env, put.mailbox, from)
     } catch (err: any) {
       if (!(err instanceof Rejection)) throw err
-      ctx.reject(err.reason)
-      refused.push({ index, status: STATUS[statusOf(err)], error: `${err.reason}: ${err.message}` })
+      refuse(index, err)
       continue
     }
     if (charging && !ctx.senders.charge(sender, Buffer.from(env.id).toString('hex'))) {
-      ctx.reject('rate-limited')
-      refused.push({ index, status: StoreResponse.Status.BUSY, error: `rate-limited: sender ${sender} is over its rate; retry later` })
+      refuse(index, new SlowDown('rate-limited', `sender ${sender} is over its rate; retry later`))
       continue
     }
     entries.push({ mailbox: put.mailbox, peer, cursor: cursorOf(env), bytes: put.envelope, expiresAt: expiryOf(env) })
