@@ -10,9 +10,11 @@
 import { randomBytes } from 'node:crypto'
 import type { SecureContext } from 'node:tls'
 import xml, { type Element } from '@xmpp/xml'
-import { HANDLE_PATTERN } from '../../protocol/handle.js'
-import { errorReply, NS_STANZA_ERRORS as NS_STANZAS, StanzaError, StreamError } from './errors.js'
-import { NS_SM, SmState } from './stream-management.js'
+import { toStreamError } from './conditions.js'
+import { errorReply, StanzaError, StreamError } from './errors.js'
+import { answerBeforeLogin } from './features/register.js'
+import { NS_BIND, NS_REGISTER_FEATURE, NS_SASL, NS_SESSION, NS_SM, NS_STANZA_ERRORS, NS_TLS } from './ns.js'
+import { SmState } from './stream-management.js'
 import {
   MECHANISMS, parsePlain, SaslError, ScramServer, clientKeyFor, prep,
   type ScramCredential, type ScramHash, type ScramMechanism
@@ -21,14 +23,6 @@ import type { Transport } from './transport.js'
 import type { XmlStreamLimits } from './xml-stream.js'
 import type { AccountRecord } from './accounts.js'
 import type { Refusal } from './budgets.js'
-
-export { NS_CLIENT, NS_STREAMS } from './transport.js'
-export const NS_TLS = 'urn:ietf:params:xml:ns:xmpp-tls'
-export const NS_SASL = 'urn:ietf:params:xml:ns:xmpp-sasl'
-export const NS_BIND = 'urn:ietf:params:xml:ns:xmpp-bind'
-export const NS_SESSION = 'urn:ietf:params:xml:ns:xmpp-session'
-export const NS_REGISTER = 'jabber:iq:register'
-export const NS_REGISTER_FEATURE = 'http://jabber.org/features/iq-register'
 
 /**
  * SASL attempts (`<auth>`, whatever became of it) a connection takes; the last failing, or one more
@@ -128,7 +122,7 @@ export class Connection {
     this.queue = this.queue.then(async () => {
       if (plaintext !== this.plaintext) { this.dropped(); return }
       await this.element(el)
-    }).catch((err: Error) => { this.fail(new StreamError('internal-server-error', err.message)) })
+    }).catch((err: unknown) => { this.fail(toStreamError(err)) })
   }
 
   /** Counted once per connection: input that came in plaintext behind `<starttls/>`, dropped. */
@@ -293,7 +287,7 @@ export class Connection {
   /** XEP-0198's nonzas: enable (after bind), resume (after login, instead of bind), r and a. */
   private async streamManagement (el: Element): Promise<void> {
     const failed = (condition: string, text: string): void => {
-      this.send(xml('failed', { xmlns: NS_SM }, xml(condition, { xmlns: NS_STANZAS }), xml('text', { xmlns: NS_STANZAS }, text)))
+      this.send(xml('failed', { xmlns: NS_SM }, xml(condition, { xmlns: NS_STANZA_ERRORS }), xml('text', { xmlns: NS_STANZA_ERRORS }, text)))
     }
     if (el.name === 'enable') {
       if (this.phase !== 'ready' || this.sm != null) { failed('unexpected-request', 'enable once, after binding a resource'); return }
@@ -423,35 +417,15 @@ export class Connection {
     this.phase = 'open'
   }
 
-  /** Before login only registration is answered (XEP-0077). */
+  /** Before login only registration is answered (XEP-0077, features/register.ts). */
   private async preAuthIq (el: Element): Promise<void> {
-    const query = el.getChild('query', NS_REGISTER)
-    if (query == null) { this.send(errorReply(el, new StanzaError('not-authorized', 'log in first'), this.host.domain)); return }
-    if (el.attrs.type === 'get') {
-      this.send(xml('iq', { type: 'result', id: el.attrs.id }, xml('query', { xmlns: NS_REGISTER },
-        xml('instructions', {}, `Choose a username and a password to register on ${this.host.domain}.`), xml('username'), xml('password'))))
-      return
-    }
-    if (el.attrs.type !== 'set') return
-    const username = query.getChildText('username') ?? ''
-    const password = query.getChildText('password') ?? ''
-    try {
-      const handle = prep(username)
-      if (!HANDLE_PATTERN.test(handle)) throw new StanzaError('not-acceptable', 'a username is 1–64 of a–z, 0–9, ".", "_", "-"')
-      const refusal = this.host.mayRegister(this)
-      if (refusal != null) {
-        // counted under its own reason, not again below
-        this.host.reject(refusal.reason)
-        this.send(errorReply(el, new StanzaError(refusal.condition, refusal.text), this.host.domain))
-        return
-      }
-      await this.host.register(handle, password)
-      this.send(xml('iq', { type: 'result', id: el.attrs.id }))
-    } catch (err: any) {
-      const e = err instanceof StanzaError ? err : err instanceof SaslError ? new StanzaError('not-acceptable', err.message) : new StanzaError('internal-server-error', String(err.message))
-      this.host.reject(`register-${e.condition}`)
-      this.send(errorReply(el, e, this.host.domain))
-    }
+    const reply = await answerBeforeLogin(el, {
+      domain: this.host.domain,
+      mayRegister: () => this.host.mayRegister(this),
+      register: async (handle, password) => { await this.host.register(handle, password) },
+      reject: (reason) => { this.host.reject(reason) }
+    })
+    if (reply != null) this.send(reply)
   }
 
   private async bindIq (el: Element): Promise<void> {

@@ -17,11 +17,11 @@ import type { WebSocket } from 'ws'
 import type { ChorusNode } from '../chorus-node.js'
 import type { IdentityKey } from '../../protocol/envelope.js'
 import { DataDirError } from '../errors.js'
-import { HandleTakenError } from '../replication/errors.js'
 import { TokenBuckets } from '../rate-limit.js'
-import { AccountError, MeshAccounts, openIdentity, sealIdentity, unwrapAccountKey, type AccountRecord } from './accounts.js'
+import { MeshAccounts, openIdentity, unwrapAccountKey, type AccountRecord } from './accounts.js'
 import { Connection, type ConnectionHost } from './connection.js'
-import { StanzaError, StreamError } from './errors.js'
+import { StreamError } from './errors.js'
+import { registerAccount } from './features/register.js'
 import { AccountSession } from './router.js'
 import { DECOY_SECRET_BYTES, Decoys, SaslError, type ScramCredential, type ScramHash } from './sasl.js'
 import type { SmState } from './stream-management.js'
@@ -259,28 +259,12 @@ export class XmppGateway implements ConnectionHost {
   }
 
   async register (handle: string, password: string): Promise<void> {
-    if (await this.accounts.get(handle) != null) throw new StanzaError('conflict', `${handle} is registered`)
-    let created
-    try {
-      created = MeshAccounts.create(handle, password)
-    } catch (err: any) {
-      if (err instanceof AccountError) throw new StanzaError(err.condition, err.message)
-      throw err
-    }
-    let user
-    try {
-      // claims the handle mesh-wide and seals the new identity here under the account key
-      user = await this.node.openUser(handle, { vaultKey: created.accountKey })
-    } catch (err: any) {
-      if (err instanceof HandleTakenError) throw new StanzaError('conflict', `${handle} is taken on the mesh`)
-      if (err?.name === 'PassphraseError') throw new StanzaError('conflict', `${handle} is a user of this node already`)
-      throw err
-    }
-    try {
-      await this.accounts.put({ ...created.record, identity: sealIdentity(created.accountKey, user.identity) }, user.identity)
-    } finally {
-      await this.node.closeUser(handle)
-    }
+    const node = this.node
+    await registerAccount({
+      accounts: this.accounts,
+      openUser: async (h, o) => await node.openUser(h, o),
+      closeUser: async (h) => { await node.closeUser(h) }
+    }, handle, password)
   }
 
   async login (conn: Connection, record: AccountRecord, hash: ScramHash, clientKey: Buffer): Promise<void> {
