@@ -1,6 +1,7 @@
 /**
- * One client-to-server XMPP connection (RFC 6120): stream features, STARTTLS, SASL, in-band
- * registration before login (XEP-0077), resource binding, then stanzas, which it hands to the gateway.
+ * One client-to-server XMPP connection (RFC 6120): stream features, STARTTLS, SASL (sasl-exchange.ts),
+ * in-band registration before login (XEP-0077, features/register.ts), resource binding, then stanzas,
+ * which it hands to the gateway.
  * It runs over a transport (transport.ts): TCP, or a WebSocket (RFC 7395, websocket.ts); the login,
  * stream management, rate limit and login timeout are the same on both. Everything it reads is bounded
  * (xml-stream.ts); a client that breaks the protocol gets a stream error and is disconnected, and nobody
@@ -15,10 +16,8 @@ import { errorReply, StanzaError, StreamError } from './errors.js'
 import { answerBeforeLogin } from './features/register.js'
 import { NS_BIND, NS_REGISTER_FEATURE, NS_SASL, NS_SESSION, NS_SM, NS_STANZA_ERRORS, NS_TLS } from './ns.js'
 import { SmState } from './stream-management.js'
-import {
-  MECHANISMS, parsePlain, SaslError, ScramServer, clientKeyFor, prep,
-  type ScramCredential, type ScramHash, type ScramMechanism
-} from './sasl.js'
+import { MECHANISMS, SaslError, type ScramCredential, type ScramHash } from './sasl.js'
+import { SaslExchange, type ProvenLogin } from './sasl-exchange.js'
 import type { Transport } from './transport.js'
 import type { XmlStreamLimits } from './xml-stream.js'
 import type { AccountRecord } from './accounts.js'
@@ -93,7 +92,7 @@ export class Connection {
   private attempts = 0
   /** elements taken before login */
   private preLogin = 0
-  private scram?: { server: ScramServer, record?: AccountRecord, handle: string }
+  private readonly exchange: SaslExchange
   private queue: Promise<void> = Promise.resolve()
   private authTimer?: NodeJS.Timeout
   /** the plaintext stream's generation: STARTTLS ends it, and what it still had queued is dropped */
@@ -101,6 +100,12 @@ export class Connection {
   private injected = false
 
   constructor (private readonly transport: Transport, private readonly host: ConnectionHost, authTimeoutMs: number) {
+    this.exchange = new SaslExchange({
+      domain: host.domain,
+      secure: () => transport.secure,
+      account: async (handle) => await host.account(handle),
+      decoy: (hash, handle) => host.decoy(hash, handle)
+    })
     transport.start({
       open: (attrs) => { this.opened(attrs) },
       element: (el) => { this.queued(el) },
@@ -346,11 +351,11 @@ export class Connection {
     }
     try {
       if (el.name === 'auth') await this.auth(el)
-      else if (el.name === 'response' && this.scram != null) await this.response(el)
+      else if (el.name === 'response' && this.exchange.challenged) await this.succeed(this.exchange.response(el))
       else if (el.name === 'abort') throw new SaslError('aborted', 'aborted')
       else throw new SaslError('malformed-request', `unexpected <${el.name}>`)
     } catch (err: any) {
-      this.scram = undefined
+      this.exchange.reset()
       if (!(err instanceof SaslError)) throw err
       this.host.reject(`sasl-${err.condition}`)
       this.send(xml('failure', { xmlns: NS_SASL }, xml(err.condition), xml('text', {}, err.message)))
@@ -358,49 +363,14 @@ export class Connection {
     }
   }
 
+  /** PLAIN logs in at once; SCRAM is challenged (sasl-exchange.ts). */
   private async auth (el: Element): Promise<void> {
-    const mechanism = el.attrs.mechanism as string
-    const payload = decodeSasl(el.getText())
-    if (mechanism === 'PLAIN') {
-      if (!this.transport.secure) throw new SaslError('encryption-required', 'PLAIN only over TLS')
-      const { authzid, username, password } = parsePlain(payload)
-      const handle = prep(username)
-      if (authzid !== '' && authzid !== handle && authzid !== `${handle}@${this.host.domain}`) throw new SaslError('not-authorized', 'acting as another user is not allowed')
-      const record = await this.lookup(handle)
-      // the same PBKDF2 work whether the account exists or not: the time taken tells nothing
-      const clientKey = clientKeyFor(record?.scram.sha256 ?? this.host.decoy('sha256', handle), 'sha256', password)
-      if (record == null || clientKey == null) throw new SaslError('not-authorized', 'wrong username or password')
-      await this.succeed(record, 'sha256', clientKey, undefined)
-      return
-    }
-    // own keys only: a mechanism named `__proto__` or `toString` must not find Object's
-    const hash = Object.hasOwn(MECHANISMS, mechanism) ? MECHANISMS[mechanism as ScramMechanism] : undefined
-    if (hash == null) throw new SaslError('invalid-mechanism', `unsupported mechanism ${String(mechanism)}`)
-    const server = new ScramServer(hash)
-    const handle = prep(server.username(payload))
-    const record = await this.lookup(handle)
-    this.scram = { server, record, handle }
-    const cred = record?.scram[hash] ?? this.host.decoy(hash, handle)
-    this.send(xml('challenge', { xmlns: NS_SASL }, server.challenge(cred).toString('base64')))
+    const step = await this.exchange.auth(el)
+    if ('challenge' in step) this.send(step.challenge)
+    else await this.succeed(step.login)
   }
 
-  /** The account, from the mesh; owners that cannot be reached are a temporary failure, not a wrong password. */
-  private async lookup (handle: string): Promise<AccountRecord | undefined> {
-    try {
-      return await this.host.account(handle)
-    } catch (err: any) {
-      throw new SaslError('temporary-auth-failure', `the account cannot be read now: ${String(err.message)}`)
-    }
-  }
-
-  private async response (el: Element): Promise<void> {
-    const { server, record } = this.scram as NonNullable<typeof this.scram>
-    this.scram = undefined
-    const serverFinal = server.final(decodeSasl(el.getText()), record != null)
-    await this.succeed(record as AccountRecord, server.hash, server.clientKey as Buffer, serverFinal)
-  }
-
-  private async succeed (record: AccountRecord, hash: ScramHash, clientKey: Buffer, serverFinal: Buffer | undefined): Promise<void> {
+  private async succeed ({ record, hash, clientKey, serverFinal }: ProvenLogin): Promise<void> {
     try {
       await this.host.login(this, record, hash, clientKey)
     } catch (err: any) {
@@ -439,12 +409,4 @@ export class Connection {
     }
     this.send(errorReply(el, new StanzaError('not-authorized', 'bind a resource first'), this.host.domain))
   }
-}
-
-/** A SASL payload: base64, `=` for empty. */
-function decodeSasl (text: string): Buffer {
-  const t = text.trim()
-  if (t === '' || t === '=') return Buffer.alloc(0)
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(t)) throw new SaslError('incorrect-encoding', 'not base64')
-  return Buffer.from(t, 'base64')
 }
