@@ -3,13 +3,13 @@
  * from the resources become the session's calls; the session's events become stanzas to every bound
  * resource.
  *
- * | XMPP                                                   | Chorus                                       | where              |
- * |--------------------------------------------------------|----------------------------------------------|--------------------|
- * | `<message>` to a user: chat, headline, chat states, receipts, markers, carbons | `user.send`, `typing`, `markRead` | features/chat.ts |
- * | `<presence/>`, `<show/>`, `<status/>`, unavailable     | `user.setPresence`                           | here               |
- * | `<presence type="subscribe|subscribed|…">`             | roster add / accept / deny / remove          | here               |
- * | an iq get or set                                       | the feature that serves it (roster, last activity, archive, ping, disco, carbons) | features/ |
- * | rooms at `conference.<domain>` (XEP-0045)              | `user.rooms`                                 | muc.ts             |
+ * | XMPP                                                | Chorus                                   | where            |
+ * |-----------------------------------------------------|------------------------------------------|------------------|
+ * | `<message>` to a user (chat states, receipts, …)    | `user.send`, `typing`, `markRead`        | features/chat.ts |
+ * | `<presence/>`, `<show/>`, `<status/>`, unavailable  | `user.setPresence`                       | here             |
+ * | `<presence type="subscribe|subscribed|…">`          | roster add / accept / deny / remove      | here             |
+ * | an iq get or set                                    | the feature that serves it (roster, …)   | features/        |
+ * | rooms at `conference.<domain>` (XEP-0045)           | `user.rooms`                             | muc.ts           |
  *
  * Events back: `message` → `<message>` (a room's to the resources joined to it); `presence` →
  * `<presence>`; `subscription` → `<presence type="subscribe">`; `typing` and `receipt` → chat states and
@@ -287,7 +287,7 @@ export class AccountSession {
     const afterResult = (fn: () => void): void => { after.push(fn) }
     const payload = await this.features.answer({ type, to, addressee: this.addressee(to), query, from: this.requester(conn), afterResult })
     // a query to the account itself (no `to`) is answered without a `from` (RFC 6120 §10.3.3)
-    const reply = xml('iq', to == null ? { type: 'result', id: el.attrs.id, to: conn.jid } : { type: 'result', id: el.attrs.id, from: to, to: conn.jid })
+    const reply = xml('iq', { type: 'result', id: el.attrs.id, ...to == null ? {} : { from: to }, to: conn.jid })
     if (payload != null) reply.append(payload)
     conn.send(reply)
     this.host.sent()

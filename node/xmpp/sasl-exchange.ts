@@ -78,7 +78,9 @@ export class SaslExchange {
     if (!this.c.secure()) throw new SaslError('encryption-required', 'PLAIN only over TLS')
     const { authzid, username, password } = parsePlain(payload)
     const handle = prep(username)
-    if (authzid !== '' && authzid !== handle && authzid !== `${handle}@${this.c.domain}`) throw new SaslError('not-authorized', 'acting as another user is not allowed')
+    if (authzid !== '' && authzid !== handle && authzid !== `${handle}@${this.c.domain}`) {
+      throw new SaslError('not-authorized', 'acting as another user is not allowed')
+    }
     const record = await this.lookup(handle)
     // the same PBKDF2 work whether the account exists or not: the time taken tells nothing
     const clientKey = clientKeyFor(record?.scram.sha256 ?? this.c.decoy('sha256', handle), 'sha256', password)

@@ -43,7 +43,8 @@ describe('xmpp error conditions (unit)', () => {
   })
 
   it('answers an error by its code, with its message', () => {
-    assert.deepEqual([toStanzaError(new QuorumError('2 of 3')).condition, toStanzaError(new QuorumError('2 of 3')).message], ['recipient-unavailable', '2 of 3'])
+    const quorum = toStanzaError(new QuorumError('2 of 3'))
+    assert.deepEqual([quorum.condition, quorum.message], ['recipient-unavailable', '2 of 3'])
     assert.equal(toStanzaError(new RoomRuleError('not-invited', 'x')).condition, 'not-allowed')
     assert.equal(toStanzaError(new UnknownRoomError('r')).condition, 'item-not-found')
     assert.equal(toStanzaError(new InvalidOptionError('to', 'bad')).condition, 'not-acceptable')

@@ -5,7 +5,7 @@
  * (features/muc.ts); anyone else's disco#info is `service-unavailable`, their disco#items empty.
  */
 
-import xml from '@xmpp/xml'
+import xml, { type Element } from '@xmpp/xml'
 import { NS_DISCO_INFO, NS_DISCO_ITEMS } from '../ns.js'
 import type { DiscoCatalog, Feature, IqRequest } from './registry.js'
 
@@ -14,17 +14,18 @@ export interface DiscoComponents {
 }
 
 export function disco ({ catalog }: DiscoComponents): Feature {
-  // a query with no `to` is the client asking its server (what clients mean by it, whatever RFC 6120 §10.3.3 says)
+  // disco#info with no `to` gets the server's identity (clients that send one without `to` ask their server)
   const ofServer = (req: IqRequest): boolean => req.addressee === 'server' || req.to == null
+  const identity = (req: IqRequest): Element => ofServer(req)
+    ? xml('identity', { category: 'server', type: 'im', name: 'Chorus' })
+    : xml('identity', { category: 'account', type: 'registered' })
   return {
     name: 'XEP-0030 service discovery',
     iq: [
       {
         ns: NS_DISCO_INFO,
         to: ['server', 'account'],
-        get: (req) => xml('query', { xmlns: NS_DISCO_INFO },
-          ofServer(req) ? xml('identity', { category: 'server', type: 'im', name: 'Chorus' }) : xml('identity', { category: 'account', type: 'registered' }),
-          ...catalog.features().map((f) => xml('feature', { var: f })))
+        get: (req) => xml('query', { xmlns: NS_DISCO_INFO }, identity(req), ...catalog.features().map((f) => xml('feature', { var: f })))
       },
       {
         ns: NS_DISCO_ITEMS,

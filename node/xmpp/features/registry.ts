@@ -115,7 +115,9 @@ export class FeatureRegistry implements DiscoCatalog {
           if (handler == null) continue
           const key = keyOf(addressee, type, route.ns)
           const taken = this.handlers.get(key)
-          if (taken != null) throw new FeatureConflictError(`${feature.name} and ${taken.info.feature} both answer ${type} ${route.ns} to ${addressee}`)
+          if (taken != null) {
+            throw new FeatureConflictError(`${feature.name} and ${taken.info.feature} both answer ${type} ${route.ns} to ${addressee}`)
+          }
           this.handlers.set(key, { handler, info: { feature: feature.name, addressee, type, ns: route.ns, advertised } })
         }
       }
