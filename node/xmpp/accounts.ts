@@ -21,6 +21,7 @@ import type { IdentityKey } from '../../protocol/envelope.js'
 import { HANDLE_PATTERN, agreedClaim, verifyHandleClaim, type HandleClaim } from '../../protocol/handle.js'
 import { StoreRequest, StoreResponse } from '../../protocol/pb/store.js'
 import type { Replication } from '../replication/replication.js'
+import { ChorusError } from '../errors.js'
 import { QuorumError } from '../replication/errors.js'
 import { deriveCredential, scramKeys, type ScramCredential, type ScramHash } from './sasl.js'
 
@@ -40,11 +41,11 @@ export interface AccountRecord {
 export const MIN_PASSWORD_CHARS = 8
 export const MAX_PASSWORD_CHARS = 1024
 
-export class AccountError extends Error {
-  constructor (readonly condition: 'conflict' | 'not-acceptable' | 'bad-request', message: string) {
-    super(message)
-    this.name = 'AccountError'
-  }
+/** A username or password no account can be made of (answered `not-acceptable`: conditions.ts). */
+export class InvalidAccountError extends ChorusError {
+  static readonly code = 'ERR_INVALID_ACCOUNT'
+  override readonly name = 'InvalidAccountError'
+  constructor (message: string) { super(message, InvalidAccountError.code) }
 }
 
 /** A new account's secrets before it is stored: the record lacks the identity until the handle is claimed. */
@@ -108,9 +109,9 @@ export class MeshAccounts {
 
   /** A new account for `handle` and `password` (not stored: the caller claims the handle first). */
   static create (handle: string, password: string): NewAccount {
-    if (!HANDLE_PATTERN.test(handle)) throw new AccountError('not-acceptable', 'a username is 1–64 of a–z, 0–9, ".", "_", "-"')
+    if (!HANDLE_PATTERN.test(handle)) throw new InvalidAccountError('a username is 1–64 of a–z, 0–9, ".", "_", "-"')
     const chars = [...password].length
-    if (chars < MIN_PASSWORD_CHARS || chars > MAX_PASSWORD_CHARS) throw new AccountError('not-acceptable', `a password has ${MIN_PASSWORD_CHARS} to ${MAX_PASSWORD_CHARS} characters`)
+    if (chars < MIN_PASSWORD_CHARS || chars > MAX_PASSWORD_CHARS) throw new InvalidAccountError(`a password has ${MIN_PASSWORD_CHARS} to ${MAX_PASSWORD_CHARS} characters`)
     const accountKey = randomBytes(32)
     const scram = { sha1: deriveCredential('sha1', password), sha256: deriveCredential('sha256', password) }
     const wrapped = {

@@ -1,6 +1,7 @@
 /**
- * One client-to-server XMPP connection (RFC 6120): stream features, STARTTLS, SASL, in-band
- * registration before login (XEP-0077), resource binding, then stanzas, which it hands to the gateway.
+ * One client-to-server XMPP connection (RFC 6120): stream features, STARTTLS, SASL (sasl-exchange.ts),
+ * in-band registration before login (XEP-0077, features/register.ts), resource binding, then stanzas,
+ * which it hands to the gateway.
  * It runs over a transport (transport.ts): TCP, or a WebSocket (RFC 7395, websocket.ts); the login,
  * stream management, rate limit and login timeout are the same on both. Everything it reads is bounded
  * (xml-stream.ts); a client that breaks the protocol gets a stream error and is disconnected, and nobody
@@ -10,25 +11,17 @@
 import { randomBytes } from 'node:crypto'
 import type { SecureContext } from 'node:tls'
 import xml, { type Element } from '@xmpp/xml'
-import { HANDLE_PATTERN } from '../../protocol/handle.js'
-import { errorReply, NS_STANZA_ERRORS as NS_STANZAS, StanzaError, StreamError } from './errors.js'
-import { NS_SM, SmState } from './stream-management.js'
-import {
-  MECHANISMS, parsePlain, SaslError, ScramServer, clientKeyFor, prep,
-  type ScramCredential, type ScramHash, type ScramMechanism
-} from './sasl.js'
+import { toStreamError } from './conditions.js'
+import { errorReply, StanzaError, StreamError } from './errors.js'
+import { answerBeforeLogin } from './features/register.js'
+import { NS_BIND, NS_REGISTER_FEATURE, NS_SASL, NS_SESSION, NS_SM, NS_STANZA_ERRORS, NS_TLS } from './ns.js'
+import { SmState } from './stream-management.js'
+import { MECHANISMS, SaslError, type ScramCredential, type ScramHash } from './sasl.js'
+import { SaslExchange, type ProvenLogin } from './sasl-exchange.js'
 import type { Transport } from './transport.js'
 import type { XmlStreamLimits } from './xml-stream.js'
 import type { AccountRecord } from './accounts.js'
 import type { Refusal } from './budgets.js'
-
-export { NS_CLIENT, NS_STREAMS } from './transport.js'
-export const NS_TLS = 'urn:ietf:params:xml:ns:xmpp-tls'
-export const NS_SASL = 'urn:ietf:params:xml:ns:xmpp-sasl'
-export const NS_BIND = 'urn:ietf:params:xml:ns:xmpp-bind'
-export const NS_SESSION = 'urn:ietf:params:xml:ns:xmpp-session'
-export const NS_REGISTER = 'jabber:iq:register'
-export const NS_REGISTER_FEATURE = 'http://jabber.org/features/iq-register'
 
 /**
  * SASL attempts (`<auth>`, whatever became of it) a connection takes; the last failing, or one more
@@ -99,7 +92,7 @@ export class Connection {
   private attempts = 0
   /** elements taken before login */
   private preLogin = 0
-  private scram?: { server: ScramServer, record?: AccountRecord, handle: string }
+  private readonly exchange: SaslExchange
   private queue: Promise<void> = Promise.resolve()
   private authTimer?: NodeJS.Timeout
   /** the plaintext stream's generation: STARTTLS ends it, and what it still had queued is dropped */
@@ -107,6 +100,12 @@ export class Connection {
   private injected = false
 
   constructor (private readonly transport: Transport, private readonly host: ConnectionHost, authTimeoutMs: number) {
+    this.exchange = new SaslExchange({
+      domain: host.domain,
+      secure: () => transport.secure,
+      account: async (handle) => await host.account(handle),
+      decoy: (hash, handle) => host.decoy(hash, handle)
+    })
     transport.start({
       open: (attrs) => { this.opened(attrs) },
       element: (el) => { this.queued(el) },
@@ -128,7 +127,7 @@ export class Connection {
     this.queue = this.queue.then(async () => {
       if (plaintext !== this.plaintext) { this.dropped(); return }
       await this.element(el)
-    }).catch((err: Error) => { this.fail(new StreamError('internal-server-error', err.message)) })
+    }).catch((err: unknown) => { this.fail(toStreamError(err)) })
   }
 
   /** Counted once per connection: input that came in plaintext behind `<starttls/>`, dropped. */
@@ -293,7 +292,7 @@ export class Connection {
   /** XEP-0198's nonzas: enable (after bind), resume (after login, instead of bind), r and a. */
   private async streamManagement (el: Element): Promise<void> {
     const failed = (condition: string, text: string): void => {
-      this.send(xml('failed', { xmlns: NS_SM }, xml(condition, { xmlns: NS_STANZAS }), xml('text', { xmlns: NS_STANZAS }, text)))
+      this.send(xml('failed', { xmlns: NS_SM }, xml(condition, { xmlns: NS_STANZA_ERRORS }), xml('text', { xmlns: NS_STANZA_ERRORS }, text)))
     }
     if (el.name === 'enable') {
       if (this.phase !== 'ready' || this.sm != null) { failed('unexpected-request', 'enable once, after binding a resource'); return }
@@ -352,11 +351,11 @@ export class Connection {
     }
     try {
       if (el.name === 'auth') await this.auth(el)
-      else if (el.name === 'response' && this.scram != null) await this.response(el)
+      else if (el.name === 'response' && this.exchange.challenged) await this.succeed(this.exchange.response(el))
       else if (el.name === 'abort') throw new SaslError('aborted', 'aborted')
       else throw new SaslError('malformed-request', `unexpected <${el.name}>`)
     } catch (err: any) {
-      this.scram = undefined
+      this.exchange.reset()
       if (!(err instanceof SaslError)) throw err
       this.host.reject(`sasl-${err.condition}`)
       this.send(xml('failure', { xmlns: NS_SASL }, xml(err.condition), xml('text', {}, err.message)))
@@ -364,49 +363,14 @@ export class Connection {
     }
   }
 
+  /** PLAIN logs in at once; SCRAM is challenged (sasl-exchange.ts). */
   private async auth (el: Element): Promise<void> {
-    const mechanism = el.attrs.mechanism as string
-    const payload = decodeSasl(el.getText())
-    if (mechanism === 'PLAIN') {
-      if (!this.transport.secure) throw new SaslError('encryption-required', 'PLAIN only over TLS')
-      const { authzid, username, password } = parsePlain(payload)
-      const handle = prep(username)
-      if (authzid !== '' && authzid !== handle && authzid !== `${handle}@${this.host.domain}`) throw new SaslError('not-authorized', 'acting as another user is not allowed')
-      const record = await this.lookup(handle)
-      // the same PBKDF2 work whether the account exists or not: the time taken tells nothing
-      const clientKey = clientKeyFor(record?.scram.sha256 ?? this.host.decoy('sha256', handle), 'sha256', password)
-      if (record == null || clientKey == null) throw new SaslError('not-authorized', 'wrong username or password')
-      await this.succeed(record, 'sha256', clientKey, undefined)
-      return
-    }
-    // own keys only: a mechanism named `__proto__` or `toString` must not find Object's
-    const hash = Object.hasOwn(MECHANISMS, mechanism) ? MECHANISMS[mechanism as ScramMechanism] : undefined
-    if (hash == null) throw new SaslError('invalid-mechanism', `unsupported mechanism ${String(mechanism)}`)
-    const server = new ScramServer(hash)
-    const handle = prep(server.username(payload))
-    const record = await this.lookup(handle)
-    this.scram = { server, record, handle }
-    const cred = record?.scram[hash] ?? this.host.decoy(hash, handle)
-    this.send(xml('challenge', { xmlns: NS_SASL }, server.challenge(cred).toString('base64')))
+    const step = await this.exchange.auth(el)
+    if ('challenge' in step) this.send(step.challenge)
+    else await this.succeed(step.login)
   }
 
-  /** The account, from the mesh; owners that cannot be reached are a temporary failure, not a wrong password. */
-  private async lookup (handle: string): Promise<AccountRecord | undefined> {
-    try {
-      return await this.host.account(handle)
-    } catch (err: any) {
-      throw new SaslError('temporary-auth-failure', `the account cannot be read now: ${String(err.message)}`)
-    }
-  }
-
-  private async response (el: Element): Promise<void> {
-    const { server, record } = this.scram as NonNullable<typeof this.scram>
-    this.scram = undefined
-    const serverFinal = server.final(decodeSasl(el.getText()), record != null)
-    await this.succeed(record as AccountRecord, server.hash, server.clientKey as Buffer, serverFinal)
-  }
-
-  private async succeed (record: AccountRecord, hash: ScramHash, clientKey: Buffer, serverFinal: Buffer | undefined): Promise<void> {
+  private async succeed ({ record, hash, clientKey, serverFinal }: ProvenLogin): Promise<void> {
     try {
       await this.host.login(this, record, hash, clientKey)
     } catch (err: any) {
@@ -423,35 +387,15 @@ export class Connection {
     this.phase = 'open'
   }
 
-  /** Before login only registration is answered (XEP-0077). */
+  /** Before login only registration is answered (XEP-0077, features/register.ts). */
   private async preAuthIq (el: Element): Promise<void> {
-    const query = el.getChild('query', NS_REGISTER)
-    if (query == null) { this.send(errorReply(el, new StanzaError('not-authorized', 'log in first'), this.host.domain)); return }
-    if (el.attrs.type === 'get') {
-      this.send(xml('iq', { type: 'result', id: el.attrs.id }, xml('query', { xmlns: NS_REGISTER },
-        xml('instructions', {}, `Choose a username and a password to register on ${this.host.domain}.`), xml('username'), xml('password'))))
-      return
-    }
-    if (el.attrs.type !== 'set') return
-    const username = query.getChildText('username') ?? ''
-    const password = query.getChildText('password') ?? ''
-    try {
-      const handle = prep(username)
-      if (!HANDLE_PATTERN.test(handle)) throw new StanzaError('not-acceptable', 'a username is 1–64 of a–z, 0–9, ".", "_", "-"')
-      const refusal = this.host.mayRegister(this)
-      if (refusal != null) {
-        // counted under its own reason, not again below
-        this.host.reject(refusal.reason)
-        this.send(errorReply(el, new StanzaError(refusal.condition, refusal.text), this.host.domain))
-        return
-      }
-      await this.host.register(handle, password)
-      this.send(xml('iq', { type: 'result', id: el.attrs.id }))
-    } catch (err: any) {
-      const e = err instanceof StanzaError ? err : err instanceof SaslError ? new StanzaError('not-acceptable', err.message) : new StanzaError('internal-server-error', String(err.message))
-      this.host.reject(`register-${e.condition}`)
-      this.send(errorReply(el, e, this.host.domain))
-    }
+    const reply = await answerBeforeLogin(el, {
+      domain: this.host.domain,
+      mayRegister: () => this.host.mayRegister(this),
+      register: async (handle, password) => { await this.host.register(handle, password) },
+      reject: (reason) => { this.host.reject(reason) }
+    })
+    if (reply != null) this.send(reply)
   }
 
   private async bindIq (el: Element): Promise<void> {
@@ -465,12 +409,4 @@ export class Connection {
     }
     this.send(errorReply(el, new StanzaError('not-authorized', 'bind a resource first'), this.host.domain))
   }
-}
-
-/** A SASL payload: base64, `=` for empty. */
-function decodeSasl (text: string): Buffer {
-  const t = text.trim()
-  if (t === '' || t === '=') return Buffer.alloc(0)
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(t)) throw new SaslError('incorrect-encoding', 'not base64')
-  return Buffer.from(t, 'base64')
 }

@@ -5,9 +5,8 @@
  */
 
 import xml, { type Element } from '@xmpp/xml'
-
-export const NS_STREAM_ERRORS = 'urn:ietf:params:xml:ns:xmpp-streams'
-export const NS_STANZA_ERRORS = 'urn:ietf:params:xml:ns:xmpp-stanzas'
+import { ChorusError } from '../errors.js'
+import { NS_STANZA_ERRORS, NS_STREAM_ERRORS } from './ns.js'
 
 /** The stream error conditions the gateway sends (RFC 6120 §4.9.3). */
 export type StreamCondition =
@@ -17,10 +16,11 @@ export type StreamCondition =
   | 'undefined-condition'
 
 /** An error that ends the stream: the client gets `<stream:error>` and the connection closes. */
-export class StreamError extends Error {
+export class StreamError extends ChorusError {
+  static readonly code = 'ERR_XMPP_STREAM'
+  override readonly name = 'StreamError'
   constructor (readonly condition: StreamCondition, message: string, readonly seeOtherHost?: string) {
-    super(message)
-    this.name = 'StreamError'
+    super(message, StreamError.code)
   }
 
   toElement (): Element {
@@ -53,10 +53,11 @@ export const STANZA_CONDITIONS = {
 export type StanzaCondition = keyof typeof STANZA_CONDITIONS
 
 /** An error that answers one stanza (`type="error"`); the stream goes on. */
-export class StanzaError extends Error {
+export class StanzaError extends ChorusError {
+  static readonly code = 'ERR_XMPP_STANZA'
+  override readonly name = 'StanzaError'
   constructor (readonly condition: StanzaCondition, message = '') {
-    super(message === '' ? condition : message)
-    this.name = 'StanzaError'
+    super(message === '' ? condition : message, StanzaError.code)
   }
 
   /** The `<error/>` child for a reply. */
@@ -76,4 +77,11 @@ export function errorReply (stanza: Element, err: StanzaError, from: string): El
   if (stanza.name !== 'iq') for (const c of stanza.children) if (typeof c !== 'string') reply.append(c)
   reply.append(err.toElement())
   return reply
+}
+
+/** Two features of the gateway claim the same iq (namespace, type and addressee): a fault in how they are listed. */
+export class FeatureConflictError extends ChorusError {
+  static readonly code = 'ERR_XMPP_FEATURE_CONFLICT'
+  override readonly name = 'FeatureConflictError'
+  constructor (message: string) { super(message, FeatureConflictError.code) }
 }

@@ -10,6 +10,7 @@
 import { connect, type Socket } from 'node:net'
 import { connect as tlsConnect, type TLSSocket } from 'node:tls'
 import { ChorusError } from '../errors.js'
+import { NS_CLIENT, NS_STREAMS, NS_TLS } from './ns.js'
 
 /** ms a gateway may take to reach TLS and present its certificate. @default 3000 */
 export const DEFAULT_CHECK_TIMEOUT_MS = 3000
@@ -21,8 +22,6 @@ export const DEFAULT_REFUSED_MS = 30_000
 export const DEFAULT_MAX_VERDICTS = 1024
 /** Bytes a gateway may send before `<proceed/>`: a stream header and its features are far less. */
 const MAX_PLAIN_BYTES = 16 * 1024
-
-const NS_TLS = 'urn:ietf:params:xml:ns:xmpp-tls'
 
 /** Why a gateway's address is not one to send clients to. */
 export type GatewayCheckCode =
@@ -158,8 +157,7 @@ const PROCEED = new RegExp(`<proceed[^>]*xmlns=['"]${NS_TLS}['"]`)
 const NO_TLS = /<\/stream:features>|<stream:error|<\/stream:stream>|<failure/
 
 function streamHeader (domain: string): string {
-  return `<?xml version='1.0'?><stream:stream to='${domain}' xmlns='jabber:client' ` +
-    "xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>"
+  return `<?xml version='1.0'?><stream:stream to='${domain}' xmlns='${NS_CLIENT}' xmlns:stream='${NS_STREAMS}' version='1.0'>`
 }
 
 function destroy (socket: Socket): void {

@@ -2,8 +2,9 @@
  * The XMPP gateway of a server node: Jabber clients connect to it (c2s, RFC 6120) and chat on the mesh
  * as Chorus users. It listens on TCP (`--xmpp HOST:PORT`) with STARTTLS, and takes WebSockets (RFC 7395)
  * that the node's HTTP listener upgrades at `/xmpp-websocket` (`acceptWebSocket`). It registers accounts and
- * reads them from the mesh (accounts.ts), opens each logged-in account's Chorus session on this node, and maps
- * stanzas onto the session's calls and its events back onto stanzas (router.ts).
+ * reads them from the mesh (accounts.ts), opens each logged-in account's Chorus session on this node
+ * (account-sessions.ts), and maps stanzas onto the session's calls and its events back onto stanzas
+ * (router.ts, and the features it serves: features/).
  */
 
 import { randomBytes } from 'node:crypto'
@@ -18,14 +19,14 @@ import type { WebSocket } from 'ws'
 import type { IdentityKey } from '../../protocol/envelope.js'
 import { DataDirError } from '../errors.js'
 import type { Membership } from '../membership/index.js'
-import { HandleTakenError } from '../replication/errors.js'
 import type { Replication } from '../replication/replication.js'
 import type { User } from '../session/user.js'
 import { TokenBuckets } from '../rate-limit.js'
-import { AccountError, MeshAccounts, openIdentity, sealIdentity, unwrapAccountKey, type AccountRecord } from './accounts.js'
+import { MeshAccounts, openIdentity, unwrapAccountKey, type AccountRecord } from './accounts.js'
+import { AccountSessions } from './account-sessions.js'
 import { Connection, type ConnectionHost } from './connection.js'
-import { StanzaError, StreamError } from './errors.js'
-import { AccountSession } from './router.js'
+import { StreamError } from './errors.js'
+import { registerAccount } from './features/register.js'
 import { DECOY_SECRET_BYTES, Decoys, SaslError, type ScramCredential, type ScramHash } from './sasl.js'
 import type { SmState } from './stream-management.js'
 import { TcpTransport, type Transport } from './transport.js'
@@ -93,12 +94,8 @@ export class XmppGateway implements ConnectionHost {
   /** asks the other gateways where there is room, for see-other-host */
   private loads?: LoadExchange
   private readonly connections = new Set<Connection>()
-  private readonly sessions = new Map<string, AccountSession>()
-  private readonly logins = new Map<string, Promise<AccountSession>>()
-  /** accounts whose last resource left: their session is closing (a login waits for it) */
-  private readonly leaving = new Map<string, Promise<void>>()
-  /** what closed sessions had not handed to any resource, for the account's next session */
-  private readonly orphans = new Map<string, Element[]>()
+  /** the logged-in accounts' sessions */
+  private readonly sessions: AccountSessions
   /** resumable streams by their XEP-0198 id, and the expiry timers of those detached */
   private readonly streams = new Map<string, Connection>()
   private readonly expiries = new Map<Connection, NodeJS.Timeout>()
@@ -114,6 +111,13 @@ export class XmppGateway implements ConnectionHost {
     this.accounts = new MeshAccounts(components.replication)
     this.buckets = new TokenBuckets(o.stanzaRate, o.stanzaBurst, 100_000)
     this.budgets = new SourceBudgets(o)
+    this.sessions = new AccountSessions({
+      domain: o.domain,
+      lingerMs: o.lingerMs,
+      openUser: async (handle, opts) => await components.openUser(handle, opts),
+      closeUser: async (handle) => { await components.closeUser(handle) },
+      host: this
+    })
   }
 
   get domain (): string { return this.o.domain }
@@ -149,12 +153,10 @@ export class XmppGateway implements ConnectionHost {
     this.running = false
     await this.loads?.stop().catch(() => {})
     for (const c of this.connections) c.close(new StreamError('system-shutdown', 'the node is stopping'))
-    for (const s of this.sessions.values()) clearTimeout(s.linger)
     for (const t of this.expiries.values()) clearTimeout(t)
     this.expiries.clear()
     this.streams.clear()
-    await Promise.all([...this.sessions.keys()].map(async (h) => { await this.components.closeUser(h).catch(() => {}) }))
-    this.sessions.clear()
+    await this.sessions.stop()
     await new Promise<void>((resolve) => { if (this.server == null) resolve(); else this.server.close(() => { resolve() }) })
     this.server = undefined
   }
@@ -254,28 +256,12 @@ export class XmppGateway implements ConnectionHost {
   }
 
   async register (handle: string, password: string): Promise<void> {
-    if (await this.accounts.get(handle) != null) throw new StanzaError('conflict', `${handle} is registered`)
-    let created
-    try {
-      created = MeshAccounts.create(handle, password)
-    } catch (err: any) {
-      if (err instanceof AccountError) throw new StanzaError(err.condition, err.message)
-      throw err
-    }
-    let user
-    try {
-      // claims the handle mesh-wide and seals the new identity here under the account key
-      user = await this.components.openUser(handle, { vaultKey: created.accountKey })
-    } catch (err: any) {
-      if (err instanceof HandleTakenError) throw new StanzaError('conflict', `${handle} is taken on the mesh`)
-      if (err?.name === 'PassphraseError') throw new StanzaError('conflict', `${handle} is a user of this node already`)
-      throw err
-    }
-    try {
-      await this.accounts.put({ ...created.record, identity: sealIdentity(created.accountKey, user.identity) }, user.identity)
-    } finally {
-      await this.components.closeUser(handle)
-    }
+    const c = this.components
+    await registerAccount({
+      accounts: this.accounts,
+      openUser: async (h, o) => await c.openUser(h, o),
+      closeUser: async (h) => { await c.closeUser(h) }
+    }, handle, password)
   }
 
   async login (conn: Connection, record: AccountRecord, hash: ScramHash, clientKey: Buffer): Promise<void> {
@@ -289,36 +275,21 @@ export class XmppGateway implements ConnectionHost {
     } catch {
       throw new SaslError('not-authorized', `the account of ${record.handle} does not open with this login`)
     }
-    await this.leaving.get(record.handle)
-    let pending = this.logins.get(record.handle)
-    if (pending == null && !this.sessions.has(record.handle)) {
-      pending = (async () => {
-        // the identity the account holds; kept on this node, sealed, the first time the user logs in here
-        const user = await this.components.openUser(record.handle, { vaultKey: accountKey, identity })
-        const pending = this.orphans.get(record.handle) ?? []
-        this.orphans.delete(record.handle)
-        const session = new AccountSession(user, this.o.domain, this, pending)
-        this.sessions.set(record.handle, session)
-        return session
-      })()
-      this.logins.set(record.handle, pending)
-      pending.finally(() => { this.logins.delete(record.handle) }).catch(() => {})
-    }
-    const session = pending != null ? await pending : this.sessions.get(record.handle) as AccountSession
+    const session = await this.sessions.open(record.handle, accountKey, identity)
     if (!Buffer.from(session.user.identity.publicKey).equals(Buffer.from(identity.publicKey))) {
       throw new SaslError('not-authorized', `the account of ${record.handle} does not hold its session's identity`)
     }
   }
 
   async bind (conn: Connection, wish: string): Promise<string> {
-    const session = this.sessions.get(conn.handle ?? '')
+    const session = this.sessions.get(conn.handle)
     if (session == null) throw new StreamError('not-authorized', 'the session is gone')
     return session.attach(conn, wish)
   }
 
   async stanza (conn: Connection, el: Element): Promise<void> {
     this.counts.stanzasIn++
-    const session = this.sessions.get(conn.handle ?? '')
+    const session = this.sessions.get(conn.handle)
     if (session == null) { conn.close(new StreamError('not-authorized', 'the session is gone')); return }
     await session.stanza(conn, el)
   }
@@ -337,7 +308,7 @@ export class XmppGateway implements ConnectionHost {
   resume (conn: Connection, previd: string, h: number): { resource: string, sm: SmState, again: Element[] } | undefined {
     const old = this.streams.get(previd)
     if (old == null || old.handle !== conn.handle || old === conn) return undefined
-    const session = this.sessions.get(conn.handle ?? '')
+    const session = this.sessions.get(conn.handle)
     if (session == null) return undefined
     clearTimeout(this.expiries.get(old))
     this.expiries.delete(old)
@@ -362,34 +333,7 @@ export class XmppGateway implements ConnectionHost {
     if (conn.sm != null && this.streams.get(conn.sm.id) === conn) this.streams.delete(conn.sm.id)
     clearTimeout(this.expiries.get(conn))
     this.expiries.delete(conn)
-    const session = conn.handle == null ? undefined : this.sessions.get(conn.handle)
-    if (session == null || conn.resource == null) return
-    log('%s left (%s)', conn.jid, why)
-    // messages the client never acknowledged go to the account's next resource if none is left to have them
-    const unacked = conn.sm?.drain() ?? []
-    if (session.detach(conn) > 0) return
-    session.keep(unacked.filter((el) => el.name === 'message'))
-    // the last resource left: offline to contacts now; the session stays open a while, so what comes
-    // meanwhile waits for the next resource rather than being shown to nobody
-    void session.goOffline()
-    const handle = conn.handle as string
-    clearTimeout(session.linger)
-    session.linger = setTimeout(() => { this.retire(handle, session) }, this.o.lingerMs)
-    session.linger.unref()
-  }
-
-  /** Close a session whose account has had no resource for `lingerMs`. */
-  private retire (handle: string, session: AccountSession): void {
-    if (this.sessions.get(handle) !== session || session.bound > 0) return
-    this.sessions.delete(handle)
-    const leaving = (async () => {
-      await this.components.closeUser(handle)
-      // anything the closing session still took waits for the account's next session
-      if (session.pending.length > 0) this.orphans.set(handle, session.pending)
-    })().catch((err: Error) => { log.error('closing %s: %s', handle, err.message) }).finally(() => {
-      if (this.leaving.get(handle) === leaving) this.leaving.delete(handle)
-    })
-    this.leaving.set(handle, leaving)
+    this.sessions.left(conn, why)
   }
 
   reject (reason: string): void {

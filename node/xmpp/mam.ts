@@ -20,12 +20,7 @@ import type { User } from '../session/user.js'
 import type { ContactJids } from './contact-jids.js'
 import { StanzaError } from './errors.js'
 import { invitation } from './muc.js'
-
-export const NS_MAM = 'urn:xmpp:mam:2'
-export const NS_RSM = 'http://jabber.org/protocol/rsm'
-export const NS_FORWARD = 'urn:xmpp:forward:0'
-const NS_DATA = 'jabber:x:data'
-const NS_DELAY = 'urn:xmpp:delay'
+import { NS_CLIENT, NS_DATA, NS_DELAY, NS_FORWARD, NS_MAM, NS_RSM } from './ns.js'
 
 /** Results per page when the client asks for none, and at most. */
 export const DEFAULT_MAM_MAX = 50
@@ -49,15 +44,6 @@ interface Archived {
   cursor: string
   timestamp: number
   original: () => Element
-}
-
-/** The form a client may fill (answered to `<iq type="get">`). */
-export function mamForm (): Element {
-  return xml('query', { xmlns: NS_MAM }, xml('x', { xmlns: NS_DATA, type: 'form' },
-    xml('field', { var: 'FORM_TYPE', type: 'hidden' }, xml('value', {}, NS_MAM)),
-    xml('field', { var: 'with', type: 'jid-single' }),
-    xml('field', { var: 'start', type: 'text-single' }),
-    xml('field', { var: 'end', type: 'text-single' })))
 }
 
 /**
@@ -137,7 +123,7 @@ async function archived (host: ArchiveHost, env: Envelope): Promise<Archived | u
     const original = (): Element => {
       const el = invitation(`${inv.address ?? inv.room}@conference.${host.domain}`, contacts.jid(inv.by))
       // inside <forwarded> a stanza names its namespace, or it is not a message (XEP-0297)
-      el.attrs.xmlns = 'jabber:client'
+      el.attrs.xmlns = NS_CLIENT
       el.attrs.to = contacts.jid(user.userId)
       return el
     }
@@ -148,7 +134,7 @@ async function archived (host: ArchiveHost, env: Envelope): Promise<Archived | u
   if (m == null || (m.kind !== 'chat' && m.kind !== 'headline')) return undefined
   contacts.learn(m.fromId, m.from)
   const original = (): Element => xml('message',
-    { xmlns: 'jabber:client', type: m.kind, id: m.id, from: contacts.jid(m.fromId), to: contacts.jid(m.to) },
+    { xmlns: NS_CLIENT, type: m.kind, id: m.id, from: contacts.jid(m.fromId), to: contacts.jid(m.to) },
     xml('body', {}, m.text))
   return { cursor, timestamp: m.timestamp, original }
 }

@@ -20,11 +20,7 @@
 import xml, { type Element } from '@xmpp/xml'
 import { MAX_ROOM_DESCRIPTION_LENGTH, MAX_ROOM_NAME_LENGTH, type RoomSettings } from '../../protocol/room.js'
 import { StanzaError } from './errors.js'
-
-export const NS_MUC_OWNER = 'http://jabber.org/protocol/muc#owner'
-export const NS_DATA = 'jabber:x:data'
-const ROOMCONFIG = 'http://jabber.org/protocol/muc#roomconfig'
-const ROOMINFO = 'http://jabber.org/protocol/muc#roominfo'
+import { NS_DATA, NS_MUC_OWNER, NS_MUC_ROOMCONFIG, NS_MUC_ROOMINFO } from './ns.js'
 
 const field = (type: string, v: string, label: string, value: string): Element =>
   xml('field', { type, var: v, label }, xml('value', {}, value))
@@ -36,7 +32,7 @@ export function ownerForm (address: string, s: RoomSettings): Element {
     xml('x', { xmlns: NS_DATA, type: 'form' },
       xml('title', {}, `Configuration of ${address}`),
       xml('instructions', {}, 'A Chorus room keeps its messages on the mesh: it is always persistent.'),
-      xml('field', { type: 'hidden', var: 'FORM_TYPE' }, xml('value', {}, ROOMCONFIG)),
+      xml('field', { type: 'hidden', var: 'FORM_TYPE' }, xml('value', {}, NS_MUC_ROOMCONFIG)),
       field('text-single', 'muc#roomconfig_roomname', 'Name', s.name),
       field('text-single', 'muc#roomconfig_roomdesc', 'Description', s.description),
       field('boolean', 'muc#roomconfig_membersonly', 'Members only (joining needs an invitation)', bool(!s.public)),
@@ -49,7 +45,7 @@ export function ownerForm (address: string, s: RoomSettings): Element {
 /** The `muc#roominfo` form of disco#info: what a client shows about a room before joining. */
 export function roomInfoForm (s: RoomSettings, occupants: number): Element {
   return xml('x', { xmlns: NS_DATA, type: 'result' },
-    xml('field', { type: 'hidden', var: 'FORM_TYPE' }, xml('value', {}, ROOMINFO)),
+    xml('field', { type: 'hidden', var: 'FORM_TYPE' }, xml('value', {}, NS_MUC_ROOMINFO)),
     field('text-single', 'muc#roominfo_description', 'Description', s.description),
     field('text-single', 'muc#roominfo_occupants', 'Members', String(occupants)))
 }

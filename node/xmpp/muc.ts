@@ -26,28 +26,23 @@
  */
 
 import xml, { type Element } from '@xmpp/xml'
-import { InvalidRoomAddressError, checkRoomAddress } from '../../protocol/handle.js'
+import { checkRoomAddress } from '../../protocol/handle.js'
 import { ROOM_ID_BYTES } from '../../protocol/room-events.js'
 import type { RoomSettings } from '../../protocol/room.js'
-import { ForbiddenError } from '../replication/errors.js'
 import { RoomAddressTakenError, UnknownRoomAddressError } from '../session/directory.js'
 import type { Message, RoomMemberEvent } from '../session/events.js'
 import type { Room } from '../session/room.js'
-import { UnknownRoomError } from '../session/rooms.js'
 import type { User } from '../session/user.js'
+import { toStanzaError, type ConditionOverrides } from './conditions.js'
 import { StanzaError } from './errors.js'
-import { NS_MUC_OWNER, ownerForm, parseOwnerSubmit, roomFeatures, roomInfoForm } from './muc-config.js'
-
-export const NS_MUC = 'http://jabber.org/protocol/muc'
-export const NS_MUC_USER = 'http://jabber.org/protocol/muc#user'
-export const NS_MUC_ADMIN = 'http://jabber.org/protocol/muc#admin'
-const NS_DELAY = 'urn:xmpp:delay'
-const NS_SID = 'urn:xmpp:sid:0'
-const NS_DISCO_INFO = 'http://jabber.org/protocol/disco#info'
-const NS_DISCO_ITEMS = 'http://jabber.org/protocol/disco#items'
+import { ownerForm, parseOwnerSubmit, roomFeatures, roomInfoForm } from './muc-config.js'
+import { NS_DELAY, NS_DISCO_INFO, NS_DISCO_ITEMS, NS_MUC, NS_MUC_OWNER, NS_MUC_USER, NS_SID } from './ns.js'
 
 /** The shape of a room id Chorus made (base32 of ROOM_ID_BYTES): any other localpart is an address. */
 const ROOM_ID = new RegExp(`^[a-z2-7]{${Math.ceil(ROOM_ID_BYTES * 8 / 5)}}$`)
+
+/** A room that takes members by invitation only is joined after registering with it (XEP-0045 §7.2.6). */
+const JOIN_CONDITIONS: ConditionOverrides = { ERR_FORBIDDEN: 'registration-required' }
 
 /** Messages of history sent on join at most. */
 export const MAX_JOIN_HISTORY = 50
@@ -91,12 +86,11 @@ export class Muc {
   private async resolve (jid: string): Promise<{ local: string, roomId?: string }> {
     const local = jid.split('/')[0].split('@')[0].toLowerCase()
     if (ROOM_ID.test(local)) return { local, roomId: local }
+    checkRoomAddress(local) // InvalidRoomAddressError: jid-malformed (conditions.ts)
     try {
-      checkRoomAddress(local)
       return { local, roomId: (await this.host.user.rooms.resolve(local)).roomId }
     } catch (err) {
       if (err instanceof UnknownRoomAddressError) return { local }
-      if (err instanceof InvalidRoomAddressError) throw new StanzaError('jid-malformed', 'a room address is 1–64 of a–z, 0–9, ".", "_", "-"')
       throw err
     }
   }
@@ -136,10 +130,8 @@ export class Muc {
     if (known?.joined === true) return known
     try {
       return await rooms.join(roomId)
-    } catch (err: any) {
-      if (err instanceof ForbiddenError) throw new StanzaError('registration-required', 'members only: ask for an invitation')
-      if (err instanceof UnknownRoomError || /unknown-room/.test(String(err?.message))) throw new StanzaError('item-not-found', 'no such room')
-      throw err
+    } catch (err) {
+      throw toStanzaError(err, JOIN_CONDITIONS)
     }
   }
 
@@ -193,30 +185,14 @@ export class Muc {
     const body = el.getChildText('body')
     if (body == null) return
     if (!room.fold.maySpeak(this.host.user.userId)) throw new StanzaError('forbidden', 'the room is moderated: only its owners and admins post')
-    const sent = await room.send(body).catch((err: Error) => {
-      throw err instanceof ForbiddenError ? new StanzaError('forbidden', 'not a member of the room, or no voice in it') : err
-    })
+    const sent = await room.send(body)
     // XEP-0045 reflects a post to its sender's joined resources; Chorus does not echo a user's own posts
     const mine: Message = { id: sent.id, from: this.host.user.handle, fromId: this.host.user.userId, to: `room.${room.id}`, text: body, timestamp: sent.timestamp, kind: 'groupchat', cursor: '', room: room.id }
     for (const r of this.joined.get(room.id)?.resources ?? []) this.host.toResource(r, this.groupchat(room.id, mine, false, el.attrs.id))
   }
 
-  /**
-   * An iq to the service or a room: disco#info and disco#items, `muc#admin` set, `muc#owner` get and set.
-   * Returns the result's payload (undefined for an empty result).
-   */
-  async iq (to: string, type: 'get' | 'set', query: Element): Promise<Element | undefined> {
-    const ns = query.attrs.xmlns as string
-    if (ns === NS_DISCO_INFO && type === 'get') return await this.info(to)
-    if (ns === NS_DISCO_ITEMS && type === 'get') return await this.items(to)
-    if (to === this.service) throw new StanzaError('service-unavailable', `${ns} is not served by the room service`)
-    if (ns === NS_MUC_ADMIN && type === 'set') { await this.admin(to, query); return undefined }
-    if (ns === NS_MUC_OWNER) return await this.owner(to, type, query)
-    throw new StanzaError('service-unavailable', `${ns} is not served by the rooms`)
-  }
-
-  /** muc#admin: kick (role none) or set an affiliation. */
-  private async admin (to: string, query: Element): Promise<void> {
+  /** muc#admin set: kick (role none) or set an affiliation. */
+  async admin (to: string, query: Element): Promise<void> {
     const room = await this.room(to)
     for (const item of query.getChildren('item')) {
       const handle = item.attrs.nick != null ? String(item.attrs.nick) : this.host.handleOf(String(item.attrs.jid))
@@ -227,7 +203,7 @@ export class Muc {
   }
 
   /** muc#owner: the configuration form (get), a submitted form, an instant room, or a cancel (set). Owners only. */
-  private async owner (to: string, type: 'get' | 'set', query: Element): Promise<Element | undefined> {
+  async owner (to: string, type: 'get' | 'set', query: Element): Promise<Element | undefined> {
     const room = await this.room(to)
     if (room.role !== 'owner') throw new StanzaError('forbidden', 'only the room\'s owners configure it')
     if (type === 'get') return ownerForm(this.roomJid(room.id).split('@')[0], room.settings)
@@ -241,7 +217,7 @@ export class Muc {
   }
 
   /** disco#info of the service or a room. */
-  private async info (to: string): Promise<Element> {
+  async info (to: string): Promise<Element> {
     if (to === this.service) {
       return xml('query', { xmlns: NS_DISCO_INFO }, xml('identity', { category: 'conference', type: 'text', name: 'Chorus rooms' }),
         xml('feature', { var: NS_MUC }), xml('feature', { var: NS_DISCO_ITEMS }))
@@ -257,7 +233,7 @@ export class Muc {
   }
 
   /** disco#items: of the service, the room directory; of a room this account is in, its members. */
-  private async items (to: string): Promise<Element> {
+  async items (to: string): Promise<Element> {
     if (to === this.service) {
       const listed = await this.host.user.rooms.directoryList()
       return xml('query', { xmlns: NS_DISCO_ITEMS }, ...listed.map((r) => xml('item', { jid: `${r.address}@${this.service}`, name: r.name })))

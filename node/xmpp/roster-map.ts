@@ -1,17 +1,16 @@
 /**
- * The roster side of an account session (RFC 6121): roster get and set, roster pushes whenever an
- * item's subscription or pending request changes (after the client's own subscription stanzas, and as
- * the contact's answers arrive), the contacts' current presence when a resource becomes available, and
- * last activity (XEP-0012) of a contact whose presence the user sees.
+ * The roster side of an account session (RFC 6121): roster get and set (their iq is features/roster.ts),
+ * roster pushes whenever an item's subscription or pending request changes (after the client's own
+ * subscription stanzas, and as the contact's answers arrive), and the contacts' current presence when a
+ * resource becomes available.
  */
 
 import xml, { type Element } from '@xmpp/xml'
 import type { RosterEntry } from '../session/roster.js'
 import type { User } from '../session/user.js'
 import { StanzaError } from './errors.js'
+import { NS_ROSTER } from './ns.js'
 
-export const NS_ROSTER = 'jabber:iq:roster'
-export const NS_LAST = 'jabber:iq:last'
 const STATE_TO_SHOW: Record<string, string | undefined> = { online: undefined, away: 'away', busy: 'dnd' }
 
 /** A contact's available presence as a stanza: Chorus's state as `<show>`, and its status. */
@@ -47,19 +46,18 @@ export class RosterMap {
     return xml('item', attrs)
   }
 
-  /** A roster get or set; `result` answers the iq. */
-  async iq (query: Element, type: string, result: (p?: Element) => void): Promise<void> {
-    if (type === 'get') {
-      result(xml('query', { xmlns: NS_ROSTER }, ...this.host.user.roster.list().map((e) => this.item(e))))
-      return
-    }
+  /** The roster, as the result of a roster get. */
+  items (): Element {
+    return xml('query', { xmlns: NS_ROSTER }, ...this.host.user.roster.list().map((e) => this.item(e)))
+  }
+
+  /** A roster set: add the one item, or remove it (the push follows: `changed`). */
+  async set (query: Element): Promise<void> {
     const items = query.getChildren('item')
     if (items.length !== 1) throw new StanzaError('bad-request', 'a roster set carries one item')
     const handle = this.host.handleOf(items[0].attrs.jid)
     if (items[0].attrs.subscription === 'remove') await this.host.user.roster.remove(handle)
     else await this.host.user.roster.add(handle)
-    result()
-    this.changed()
   }
 
   /** Push every item whose subscription or pending request changed since the last push (and removals). */
@@ -90,17 +88,6 @@ export class RosterMap {
       out.push(availablePresence(this.host.jidOf(e.handle), p.state, p.status))
     }
     return out
-  }
-
-  /** XEP-0012: seconds since a contact was last seen (0 while online); only for contacts we see. */
-  lastActivity (to: string): Element {
-    const handle = this.host.handleOf(to)
-    const entry = this.host.user.roster.list().find((e) => e.handle === handle)
-    if (entry == null || (entry.subscription !== 'to' && entry.subscription !== 'both')) throw new StanzaError('forbidden', 'not subscribed to that contact\'s presence')
-    const p = entry.presence
-    if (p == null) throw new StanzaError('item-not-found', 'never seen')
-    const seconds = p.state === 'offline' ? Math.max(0, Math.round((Date.now() - p.lastSeen) / 1000)) : 0
-    return xml('query', { xmlns: NS_LAST, seconds: String(seconds) }, p.status)
   }
 }
 

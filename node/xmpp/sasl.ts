@@ -9,6 +9,7 @@
 
 import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto'
 import saslprep from 'saslprep'
+import { ChorusError } from '../errors.js'
 
 export type ScramHash = 'sha1' | 'sha256'
 export const MECHANISMS = { 'SCRAM-SHA-256': 'sha256', 'SCRAM-SHA-1': 'sha1' } as const satisfies Record<string, ScramHash>
@@ -27,12 +28,16 @@ export const SCRAM_ITERATIONS = 4096
 /** Bounds of what a client may send in one SASL step. */
 const MAX_SASL_BYTES = 4096
 
-/** A SASL failure: its RFC 6120 §6.5 condition and a text. */
-export class SaslError extends Error {
-  constructor (readonly condition: 'not-authorized' | 'malformed-request' | 'invalid-mechanism' | 'encryption-required' | 'aborted' | 'incorrect-encoding' | 'temporary-auth-failure', message: string) {
-    super(message)
-    this.name = 'SaslError'
-  }
+/** The SASL failure conditions the gateway sends (RFC 6120 §6.5). */
+export type SaslCondition =
+  | 'not-authorized' | 'malformed-request' | 'invalid-mechanism' | 'encryption-required' | 'aborted'
+  | 'incorrect-encoding' | 'temporary-auth-failure'
+
+/** A SASL failure: its condition and a text. */
+export class SaslError extends ChorusError {
+  static readonly code = 'ERR_SASL'
+  override readonly name = 'SaslError'
+  constructor (readonly condition: SaslCondition, message: string) { super(message, SaslError.code) }
 }
 
 /** Prepare a password or username with SASLprep; a string it forbids is a malformed request. */

@@ -10,8 +10,7 @@
 
 import { randomBytes } from 'node:crypto'
 import xml, { type Element } from '@xmpp/xml'
-
-export const NS_SM = 'urn:xmpp:sm:3'
+import { NS_SM } from './ns.js'
 
 /** Seconds a dropped stream may be resumed in (announced as `max`). */
 export const DEFAULT_RESUME_SECONDS = 120

@@ -12,9 +12,7 @@ import type { Element } from '@xmpp/xml'
 import { StreamError } from './errors.js'
 import { STREAM_TAG, XmlStream, type XmlStreamLimits } from './xml-stream.js'
 import { serialize } from './xml-out.js'
-
-export const NS_CLIENT = 'jabber:client'
-export const NS_STREAMS = 'http://etherx.jabber.org/streams'
+import { NS_CLIENT, NS_STREAMS } from './ns.js'
 
 /** What a transport reports to its connection. */
 export interface TransportEvents {

@@ -11,11 +11,11 @@ import { randomBytes } from 'node:crypto'
 import { Element } from '@xmpp/xml'
 import { WebSocket, type RawData } from 'ws'
 import { StreamError } from './errors.js'
-import { CLOSE_GRACE_MS, NS_CLIENT, NS_STREAMS, type Transport, type TransportEvents } from './transport.js'
+import { NS_CLIENT, NS_FRAMING, NS_STREAMS } from './ns.js'
+import { CLOSE_GRACE_MS, type Transport, type TransportEvents } from './transport.js'
 import { parseElement, type XmlStreamLimits } from './xml-stream.js'
 import { serialize } from './xml-out.js'
 
-export const NS_FRAMING = 'urn:ietf:params:xml:ns:xmpp-framing'
 /** Where the node's HTTP listener takes XMPP WebSocket upgrades. */
 export const XMPP_WEBSOCKET_PATH = '/xmpp-websocket'
 /** The WebSocket subprotocol of XMPP (RFC 7395 §3.1); a client must ask for it. */

@@ -21,6 +21,7 @@ import { StringDecoder } from 'node:string_decoder'
 import sax from 'sax'
 import { Element } from '@xmpp/xml'
 import { StreamError } from './errors.js'
+import { NS_STREAMS } from './ns.js'
 
 export interface XmlStreamLimits {
   /** bytes of one stanza, and of what comes between two stanzas @default 262144 */
@@ -144,7 +145,7 @@ export class XmlStream {
 }
 
 /** The stream header `parseElement` puts before a message, so that the message parses as a stanza of a stream. */
-const FRAME_OPEN = `<${STREAM_TAG} xmlns:stream='http://etherx.jabber.org/streams'>`
+const FRAME_OPEN = `<${STREAM_TAG} xmlns:stream='${NS_STREAMS}'>`
 const FRAME_CLOSE = `</${STREAM_TAG}>`
 
 /**

@@ -1,0 +1,46 @@
+/**
+ * The features of an account session, each one file of this folder (registry.ts says how they register).
+ * Adding a XEP is its file, and one line in `accountFeatures`; its components, if it needs some the
+ * list does not have yet, join `AccountFeatureComponents` and the account session provides them.
+ */
+
+import { carbons } from './carbons.js'
+import { chat } from './chat.js'
+import { disco } from './disco.js'
+import { lastActivity, type LastActivityComponents } from './last.js'
+import { mam, type MamComponents } from './mam.js'
+import { muc, type MucComponents } from './muc.js'
+import { ping } from './ping.js'
+import { registration } from './register.js'
+import { FeatureRegistry, type DiscoCatalog, type Feature } from './registry.js'
+import { roster, type RosterComponents } from './roster.js'
+import { session } from './session.js'
+
+export { FeatureRegistry } from './registry.js'
+export type { Addressee, Feature, IqRequest, IqType, Requester } from './registry.js'
+
+/** What the features of an account session need of it. */
+export type AccountFeatureComponents = RosterComponents & LastActivityComponents & MamComponents & MucComponents
+
+/** The features, in the order disco#info lists what they advertise. */
+export function accountFeatures (c: AccountFeatureComponents, catalog: DiscoCatalog): Feature[] {
+  return [
+    disco({ catalog }),
+    ping(),
+    lastActivity(c),
+    roster(c),
+    chat(),
+    registration(),
+    mam(c),
+    carbons(),
+    muc(c),
+    session()
+  ]
+}
+
+/** An account session's registry: every feature of `accountFeatures`, added. */
+export function accountRegistry (c: AccountFeatureComponents): FeatureRegistry {
+  const registry = new FeatureRegistry()
+  for (const feature of accountFeatures(c, registry)) registry.add(feature)
+  return registry
+}
