@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util'
 import { createNode, type ChorusNode, type Message, type User } from '../node/index.js'
 import { StoreRequest } from '../protocol/pb/store.js'
 import { COARSE_BUCKET_MS } from '../node/replication/constants.js'
+import { waitFor } from '../node/timers/wait.js'
 import { ClientCommandError, EXIT_USAGE } from './client-session.js'
 
 const SERVERS = 5
@@ -83,9 +84,7 @@ class Demo {
     const inbox = new Map<User, Message[]>([[alice, []], [bob, []], [carol, []]])
     for (const [u, list] of inbox) u.on('message', (m) => { list.push(m) })
     const seen = async (u: User, pred: (m: Message) => boolean, what: string): Promise<Message> => {
-      let hit: Message | undefined
-      await until(what, () => (hit = inbox.get(u)?.find(pred)) != null)
-      return hit as Message
+      return await until(what, () => inbox.get(u)?.find(pred)) as Message
     }
 
     step('A direct message, and its receipts')
@@ -234,14 +233,12 @@ async function status (p: MeshProcess): Promise<{ servers: string[] }> {
   return await res.json() as { servers: string[] }
 }
 
-/** Poll `cond` every 100 ms until it holds; fail after STEP_TIMEOUT_MS naming `what`. */
-async function until (what: string, cond: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + STEP_TIMEOUT_MS
-  for (;;) {
-    try { if (await cond()) return } catch { /* not yet: a node may be restarting */ }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
+/**
+ * Poll `cond` every 100 ms until it holds (a look that throws is "not yet": a node may be restarting);
+ * fail after STEP_TIMEOUT_MS naming `what`. Returns what `cond` returned.
+ */
+async function until<T> (what: string, cond: () => T | Promise<T>): Promise<T> {
+  return await waitFor(what, cond, { timeoutMs: STEP_TIMEOUT_MS, intervalMs: 100 })
 }
 
 /** How often each text occurs in the files under `dirs`, read byte by byte; and the bytes read. */

@@ -21,6 +21,7 @@ import { fromPb, toPb, type Member, type MemberRecord, type MemberState } from '
 import { MemberTable, type LeaveReason } from './member-table.js'
 import type { MeshClock } from './mesh-clock.js'
 import { Prober, type ProbeStats } from './prober.js'
+import { Periodic } from '../timers/periodic.js'
 
 const log = logger('chorus:membership')
 
@@ -84,7 +85,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
   private readonly init: MembershipInit
   private readonly table: MemberTable
   private incarnation = BigInt(Date.now())
-  private readonly timers: NodeJS.Timeout[] = []
+  private readonly loops: Periodic[] = []
   private readonly warmups: NodeJS.Timeout[] = []
   private readonly prober: Prober
   private running = false
@@ -138,10 +139,10 @@ export class Membership extends EventEmitter<MembershipEvents> {
     await libp2p.handle(MEMBERSHIP_PROTOCOL, (stream, connection) => { void this.serve(stream, connection) }, { maxInboundStreams: 64, maxOutboundStreams: 64 })
     libp2p.addEventListener('peer:identify', this.onIdentify)
     libp2p.addEventListener('peer:disconnect', this.onDisconnect)
-    this.every(this.init.probeIntervalMs, () => { this.table.tick(); this.enforceAdmission(); this.probeNext() })
+    this.every('probe round', this.init.probeIntervalMs, () => { this.table.tick(); this.enforceAdmission(); this.probeNext() })
     this.enforceAdmission()
-    this.every(this.init.syncIntervalMs, () => { this.syncRandom() })
-    this.every(this.init.rejoinIntervalMs, () => { if (this.live().length === 0) void this.rejoin() })
+    this.every('sync', this.init.syncIntervalMs, () => { this.syncRandom() })
+    this.every('rejoin', this.init.rejoinIntervalMs, () => { if (this.live().length === 0) void this.rejoin() })
     void this.rejoin()
     // while our view is young, peers that started with us are still joining the peers we sync with:
     // sync again at 250 ms, 500 ms, 1 s, 2 s, 4 s instead of waiting for the first periodic sync
@@ -156,9 +157,9 @@ export class Membership extends EventEmitter<MembershipEvents> {
   async stop (): Promise<void> {
     if (!this.running) return
     this.running = false
-    for (const t of this.timers) clearInterval(t)
+    for (const l of this.loops) l.stop()
     for (const t of this.warmups) clearTimeout(t)
-    this.timers.length = 0
+    this.loops.length = 0
     this.warmups.length = 0
     const { libp2p } = this.components
     libp2p.removeEventListener('peer:identify', this.onIdentify)
@@ -287,10 +288,8 @@ export class Membership extends EventEmitter<MembershipEvents> {
     return { peerId: libp2p.peerId.toString(), role, capacity, addrs: libp2p.getMultiaddrs().map((a) => a.decapsulateCode(421)).slice(0, C.MAX_ADDRS_PER_MEMBER), incarnation: this.incarnation, state: 'alive', version }
   }
 
-  private every (ms: number, fn: () => void): void {
-    const t = setInterval(fn, ms)
-    t.unref()
-    this.timers.push(t)
+  private every (name: string, ms: number, fn: () => void): void {
+    this.loops.push(new Periodic(fn, { intervalMs: ms, log, name }).start())
   }
 
   // ---- outbound ----------------------------------------------------------------------------------

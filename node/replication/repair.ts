@@ -27,6 +27,7 @@ import type { ReplicationContext } from './context.js'
 import { PROBES_PER_REQUEST } from './handlers/probe.js'
 import type { Reconciler } from './reconciler.js'
 import type { StoreCall } from './rpc.js'
+import { Periodic } from '../timers/periodic.js'
 
 const log = logger('chorus:replication:repair')
 
@@ -63,7 +64,7 @@ export class Repair {
    * owner under B deleted its claim).
    */
   private readonly handleOwners = new Map<string, string>()
-  private timers: NodeJS.Timeout[] = []
+  private loops: Periodic[] = []
   private running = false
   private busy = false
   private soon?: NodeJS.Timeout
@@ -81,14 +82,14 @@ export class Repair {
 
   start (): void {
     this.running = true
-    this.every(this.init.repairIntervalMs ?? DEFAULT_REPAIR_INTERVAL_MS, async () => this.round())
-    this.every(this.init.hintIntervalMs ?? DEFAULT_HINT_INTERVAL_MS, async () => this.deliverHints())
+    this.every('repair round', this.init.repairIntervalMs ?? DEFAULT_REPAIR_INTERVAL_MS, async () => this.round())
+    this.every('hint delivery', this.init.hintIntervalMs ?? DEFAULT_HINT_INTERVAL_MS, async () => this.deliverHints())
   }
 
   stop (): void {
     this.running = false
-    for (const t of this.timers) clearInterval(t)
-    this.timers = []
+    for (const l of this.loops) l.stop()
+    this.loops = []
     if (this.soon != null) clearTimeout(this.soon)
   }
 
@@ -354,10 +355,9 @@ export class Repair {
     if (stale) await this.call(peer, { kind: StoreRequest.Kind.ACCOUNT_PUT, account: mine })
   }
 
-  private every (ms: number, fn: () => Promise<void>): void {
-    const t = setInterval(() => { void this.guard(fn) }, ms)
-    t.unref()
-    this.timers.push(t)
+  /** Run `fn` every `ms` through `guard`: the loops and `viewChanged` share one body at a time between them. */
+  private every (name: string, ms: number, fn: () => Promise<void>): void {
+    this.loops.push(new Periodic(async () => { await this.guard(fn) }, { intervalMs: ms, log, name }).start())
   }
 
   /** One loop body at a time: a slow round is never overlapped by the next. */

@@ -4,6 +4,7 @@
  */
 
 import type { Libp2p } from '@libp2p/interface'
+import { logger } from '@libp2p/logger'
 import { SenderKeyCache } from '../../protocol/envelope.js'
 import type { Role } from '../../protocol/constants.js'
 import { DEFAULT_MAX_DRIFT_MS } from '../../protocol/hlc.js'
@@ -30,6 +31,9 @@ import { Replicator } from './replicator.js'
 import { StoreChannels, checkStatus, type StoreCall } from './rpc.js'
 import { StoreServer } from './server.js'
 import { StoreTraffic } from './traffic.js'
+import { Periodic } from '../timers/periodic.js'
+
+const log = logger('chorus:replication')
 
 /** Replication settings. */
 export interface ReplicationInit {
@@ -73,7 +77,7 @@ export class Replication {
   readonly call: StoreCall
   private readonly channels: StoreChannels
   private readonly onView = (): void => { this.repair?.viewChanged() }
-  private sweeper?: NodeJS.Timeout
+  private sweeper?: Periodic
   private reconciler?: Reconciler
 
   constructor (private readonly components: ReplicationComponents, init: ReplicationInit) {
@@ -159,8 +163,7 @@ export class Replication {
     this.repair?.start()
     if (this.server != null) {
       // every owner deletes expired entries (self-destructing messages) and old tombstones by itself
-      this.sweeper = setInterval(() => { void this.mailboxes.sweepExpired().catch(() => {}) }, EXPIRY_SWEEP_INTERVAL_MS)
-      this.sweeper.unref()
+      this.sweeper = new Periodic(async () => { await this.mailboxes.sweepExpired() }, { intervalMs: EXPIRY_SWEEP_INTERVAL_MS, log, name: 'expiry sweep' }).start()
     }
     this.components.membership.on('member:join', this.onView)
     this.components.membership.on('member:leave', this.onView)
@@ -170,10 +173,12 @@ export class Replication {
     this.components.membership.off('member:join', this.onView)
     this.components.membership.off('member:leave', this.onView)
     this.repair?.stop()
+    this.sweeper?.stop()
     this.changes.close()
     this.rooms.stop()
     await this.server?.stop()
     await this.channels.close()
+    await this.sweeper?.idle()
     await this.commit.idle()
   }
 }

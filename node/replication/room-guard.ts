@@ -35,6 +35,7 @@ import { RoomState, type RoomLiveVerdict } from '../../protocol/room.js'
 import type { Cursor, MailboxStore } from '../store/mailbox-store.js'
 import type { StoreGuard } from './context.js'
 import { Forbidden, NotNow, Rejection } from './handlers/rejection.js'
+import { Periodic } from '../timers/periodic.js'
 
 const log = logger('chorus:replication:rooms')
 
@@ -102,7 +103,7 @@ export class RoomGuard extends EventEmitter<RoomGuardEvents> implements StoreGua
   private readonly pulls = new Map<string, { at: number, running?: Promise<void> }>()
   private pullsRunning = 0
   private readonly rooms = new Set<string>()
-  private timer?: NodeJS.Timeout
+  private rescans?: Periodic
   private readonly freshMs: number
   private readonly fullRefoldMs: number
   private readonly maxCached: number
@@ -117,13 +118,12 @@ export class RoomGuard extends EventEmitter<RoomGuardEvents> implements StoreGua
   /** Find the rooms with a state log here; rescan now and then (repair pulls bypass the guard). */
   async start (): Promise<void> {
     await this.rescan()
-    this.timer = setInterval(() => { void this.rescan().catch((err: Error) => { log.error('rescan failed: %s', err.message) }) }, this.init.rescanMs ?? DEFAULT_RESCAN_MS)
-    this.timer.unref()
+    this.rescans = new Periodic(async () => { await this.rescan() }, { intervalMs: this.init.rescanMs ?? DEFAULT_RESCAN_MS, log, name: 'rescan' }).start()
   }
 
   stop (): void {
-    if (this.timer != null) clearInterval(this.timer)
-    this.timer = undefined
+    this.rescans?.stop()
+    this.rescans = undefined
   }
 
   /** Rooms with a state log on this node (what a server relays, when it also owns them). */

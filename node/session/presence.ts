@@ -10,6 +10,7 @@ import { hlcMillis } from '../../protocol/hlc.js'
 import { userLog } from '../../protocol/mailbox.js'
 import { Presence, checkStatus, decodePresence, hasFrom, hasTo, stampOf, stateName, stateOf, type PresenceStateName, type RosterItem } from '../../protocol/roster.js'
 import type { SessionContext } from './context.js'
+import { Periodic } from '../timers/periodic.js'
 
 const log = logger('chorus:presence')
 
@@ -141,8 +142,8 @@ export interface AvailabilityInit {
 export class Availability {
   readonly tracker: PresenceTracker
   private own: { state: PresenceStateName, status: string, since: number } = { state: 'offline', status: '', since: Date.now() }
-  private heartbeat?: NodeJS.Timeout
-  private sweep?: NodeJS.Timeout
+  private heartbeat?: Periodic
+  private sweep?: Periodic
   private readonly answered = new Map<string, number>()
   private readonly inflight = new Set<Promise<unknown>>()
   private readonly heartbeatMs: number
@@ -178,18 +179,16 @@ export class Availability {
     await Promise.all(Array.from({ length: Math.min(STORED_READS_IN_FLIGHT, contacts.length) }, async () => {
       while (next < contacts.length) await this.readStored(contacts[next++], now)
     }))
-    this.heartbeat = setInterval(() => { this.beat() }, this.heartbeatMs)
-    this.heartbeat.unref()
-    this.sweep = setInterval(() => { this.expire() }, this.sweepMs)
-    this.sweep.unref()
+    this.heartbeat = new Periodic(() => { this.beat() }, { intervalMs: this.heartbeatMs, log, name: 'heartbeat' }).start()
+    this.sweep = new Periodic(() => { this.expire() }, { intervalMs: this.sweepMs, log, name: 'presence expiry' }).start()
   }
 
   /** Stop the timers and go offline: last seen now, stored and published (bounded by the stop timeout). */
   async stop (): Promise<void> {
     if (this.stopped) return
     this.stopped = true
-    clearInterval(this.heartbeat)
-    clearInterval(this.sweep)
+    this.heartbeat?.stop()
+    this.sweep?.stop()
     await within(this.stopTimeoutMs, this.set('offline', '')).catch((err: Error) => { log('%s: storing the offline presence failed: %s', this.c.ctx.handle, err.message) })
     await within(this.stopTimeoutMs, Promise.allSettled([...this.inflight])).catch(() => {})
     this.tracker.clear()

@@ -30,6 +30,7 @@ import {
 import type { SessionContext } from './context.js'
 import { PRESENCE_STATES, requireHandle, requireOneOf, requireString } from './arguments.js'
 import { Availability, DEFAULT_PRESENCE_STOP_TIMEOUT_MS, MAX_TYPING_AGE_MS, within, type AvailabilityInit, type ContactPresence } from './presence.js'
+import { Periodic } from '../timers/periodic.js'
 
 export { DEFAULT_HEARTBEAT_MS, DEFAULT_PRESENCE_EXPIRY_MS, DEFAULT_PROBE_GRACE_MS, type ContactPresence } from './presence.js'
 
@@ -80,7 +81,7 @@ export class Roster {
   private readonly rosterLog: string
   private queue: Promise<unknown> = Promise.resolve()
   private loading?: Promise<void>
-  private timer?: NodeJS.Timeout
+  private upkeep?: Periodic
   private readonly inflight = new Set<Promise<unknown>>()
 
   constructor (private readonly ctx: SessionContext, private readonly init: RosterInit = {}) {
@@ -93,13 +94,12 @@ export class Roster {
   async open (): Promise<void> {
     await this.enqueue(() => {})
     await this.availability.start()
-    this.timer = setInterval(() => { void this.maintain() }, this.init.syncMs ?? DEFAULT_ROSTER_SYNC_MS)
-    this.timer.unref()
+    this.upkeep = new Periodic(async () => { await this.maintain() }, { intervalMs: this.init.syncMs ?? DEFAULT_ROSTER_SYNC_MS, log, name: 'roster upkeep' }).start()
   }
 
   /** Go offline (stored and published) and stop the timers. Called while the session can still send. */
   async close (): Promise<void> {
-    clearInterval(this.timer)
+    this.upkeep?.stop()
     await this.availability.stop()
     // stores still running are retried on the next open if they do not finish now
     await within(this.init.stopTimeoutMs ?? DEFAULT_PRESENCE_STOP_TIMEOUT_MS, Promise.allSettled([...this.inflight])).catch(() => {})

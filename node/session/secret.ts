@@ -39,6 +39,7 @@ import { PeerIdentities } from './secret-peers.js'
 import { SecretReceiver } from './secret-receive.js'
 import { SessionStore } from './secret-sessions.js'
 import { SecretStore } from './secret-store.js'
+import { Periodic } from '../timers/periodic.js'
 
 export type { SecretMessage } from './secret-history.js'
 export { MAX_TTL_MS, UNDELIVERED_TTL_MS } from './secret-constants.js'
@@ -76,9 +77,8 @@ export class Secrets {
   private readonly receiver: SecretReceiver
   private readonly locks = new Map<string, Promise<unknown>>()
   private readonly now: () => number
-  private timer?: NodeJS.Timeout
-  /** the maintenance run in progress (self-destruct compactions take a while): one at a time, awaited by close */
-  private maintaining?: Promise<void>
+  /** the maintenance loop (self-destruct compactions take a while): one run at a time, the last awaited by close */
+  private upkeep?: Periodic
   private readonly deletions: PendingDeletions
   private deleteTimer?: NodeJS.Timeout
   private readonly me: string
@@ -120,13 +120,12 @@ export class Secrets {
   async start (): Promise<void> {
     await this.load()
     await this.keys.maintain(true).catch((err: Error) => { log('publishing prekeys of %s failed (retried later): %s', this.ctx.handle, err.message) })
-    this.timer = setInterval(() => { void this.maintain() }, DEFAULT_MAINTENANCE_INTERVAL_MS)
-    this.timer.unref()
+    this.upkeep = new Periodic(async () => { await this.maintain() }, { intervalMs: DEFAULT_MAINTENANCE_INTERVAL_MS, log, name: 'secret maintenance' }).start()
   }
 
   async close (): Promise<void> {
-    if (this.timer != null) clearInterval(this.timer)
-    await this.maintaining
+    this.upkeep?.stop()
+    await this.upkeep?.idle()
     await Promise.allSettled([...this.locks.values()])
     // sessions still being written reach the disk before the database closes
     for (let i = 0; i < 100 && this.sessions.writing; i++) await new Promise((resolve) => setTimeout(resolve, 10))
@@ -233,22 +232,19 @@ export class Secrets {
     return this.history.list(peer)
   }
 
+  /** Upkeep (the `upkeep` loop's task, one run at a time): self-destruct, unconfirmed deletions, prekeys. */
   private async maintain (): Promise<void> {
-    if (this.ctx.closed || this.maintaining != null) return
-    this.maintaining = (async () => {
-      try {
-        await this.history.expire()
-        // deletions no quorum of owners confirmed yet (busy, down, or this device restarted) go again
-        await this.flushDeletes()
-        if (this.now() - this.keys.checkedAt > DEFAULT_PREKEY_CHECK_INTERVAL_MS) {
-          await this.serial('#prekeys', async () => { await this.keys.maintain(false) })
-        }
-      } catch (err: any) {
-        log('secret maintenance of %s: %s', this.ctx.handle, err.message)
+    if (this.ctx.closed) return
+    try {
+      await this.history.expire()
+      // deletions no quorum of owners confirmed yet (busy, down, or this device restarted) go again
+      await this.flushDeletes()
+      if (this.now() - this.keys.checkedAt > DEFAULT_PREKEY_CHECK_INTERVAL_MS) {
+        await this.serial('#prekeys', async () => { await this.keys.maintain(false) })
       }
-    })()
-    await this.maintaining
-    this.maintaining = undefined
+    } catch (err: any) {
+      log('secret maintenance of %s: %s', this.ctx.handle, err.message)
+    }
   }
 
   private identityChanged (peer: string, handle: string, identityKey: Uint8Array): void {

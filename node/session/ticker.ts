@@ -4,7 +4,12 @@
  * change-watch.ts). A timer per session would drift apart under load and split them.
  */
 
-interface Group { timer: NodeJS.Timeout, fns: Set<() => void> }
+import { logger } from '@libp2p/logger'
+import { Periodic } from '../timers/periodic.js'
+
+const log = logger('chorus:session:tick')
+
+interface Group { ticks: Periodic, fns: Set<() => void> }
 
 const groups = new Map<number, Group>()
 
@@ -13,9 +18,8 @@ export function everyTick (ms: number, fn: () => void): () => void {
   let g = groups.get(ms)
   if (g == null) {
     const fns = new Set<() => void>()
-    const timer = setInterval(() => { for (const f of [...fns]) f() }, ms)
-    timer.unref()
-    g = { timer, fns }
+    const ticks = new Periodic(() => { for (const f of [...fns]) f() }, { intervalMs: ms, log, name: `the ${ms} ms tick` }).start()
+    g = { ticks, fns }
     groups.set(ms, g)
   }
   g.fns.add(fn)
@@ -23,7 +27,7 @@ export function everyTick (ms: number, fn: () => void): () => void {
   return () => {
     group.fns.delete(fn)
     if (group.fns.size === 0 && groups.get(ms) === group) {
-      clearInterval(group.timer)
+      group.ticks.stop()
       groups.delete(ms)
     }
   }

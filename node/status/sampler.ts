@@ -7,6 +7,7 @@
 
 import { logger } from '@libp2p/logger'
 import { InvalidOptionError } from '../errors.js'
+import { Periodic } from '../timers/periodic.js'
 
 const log = logger('chorus:status:sampler')
 
@@ -54,7 +55,7 @@ export class Sampler {
   /** index of the next slot to write */
   private head = 0
   private count = 0
-  private timer?: NodeJS.Timeout
+  private readonly ticks: Periodic
   private reading = false
   private readonly now: () => number
 
@@ -69,20 +70,19 @@ export class Sampler {
     }
     this.buffer = new Array(this.capacity + 1).fill(undefined)
     this.now = init.now ?? Date.now
+    this.ticks = new Periodic(async () => { await this.sample() }, { intervalMs: this.intervalMs, log, name: 'sampling' })
   }
 
   /** Take a first reading now, then one every interval. Safe to call twice. */
   start (): void {
-    if (this.timer != null) return
+    if (this.ticks.running) return
     void this.sample()
-    this.timer = setInterval(() => { void this.sample() }, this.intervalMs)
-    // the sampler never keeps a stopping node alive
-    this.timer.unref()
+    // the sampler never keeps a stopping node alive: Periodic's timer is unref'd
+    this.ticks.start()
   }
 
   stop (): void {
-    if (this.timer != null) clearInterval(this.timer)
-    this.timer = undefined
+    this.ticks.stop()
   }
 
   /** Take one reading now (the timer's tick; tests call it directly). Skipped while the previous one runs. */

@@ -14,7 +14,7 @@
  * (`liveReorders`: a message the relay lost comes by sync, after later ones) but is not a violation.
  */
 
-import type { Shown } from './agent.js'
+import type { Shown } from '../helpers/agent.js'
 
 /** One send as the workload issued it. */
 export interface SendRecord {

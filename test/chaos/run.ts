@@ -21,7 +21,7 @@ import { ChorusProcesses, LOOPBACK_ARGS, type ChorusProcess } from '../helpers/p
 import { REPLICAS, WRITE_QUORUM } from '../helpers/server-mesh.js'
 import { prng } from '../helpers/prng.js'
 import { scaled, waitFor } from '../helpers/wait.js'
-import { ChaosAgent, type Shown } from './agent.js'
+import { UserAgents, type Shown, type UserAgent } from '../helpers/agent.js'
 import { check, conversationOf, type ChaosRecord, type ChaosReport, type FaultWindow, type HistoryRead, type SendRecord } from './checker.js'
 
 const SKEW_PRELOAD = new URL('./skew-clock.mjs', import.meta.url).href
@@ -75,7 +75,9 @@ export async function runChaos (o: ChaosOptions): Promise<ChaosResult> {
   const pick = <T>(list: readonly T[]): T => list[Math.floor(rand() * list.length)]
   const between = (lo: number, hi: number): number => Math.round(lo + rand() * (hi - lo))
   const procs = new ChorusProcesses()
-  const agents = new Map<string, ChaosAgent>()
+  const forks = new UserAgents()
+  const agents = new Map<string, UserAgent>()
+  const userIds = new Map<string, string>()
   const phases: Record<string, number> = {}
   const shown: Shown[] = []
   const sends: SendRecord[] = []
@@ -99,7 +101,7 @@ export async function runChaos (o: ChaosOptions): Promise<ChaosResult> {
       if (o.logDir == null) return
       mkdirSync(o.logDir, { recursive: true })
       serverLogs.forEach((p, i) => { writeFileSync(join(o.logDir!, `server-${i}-${p.peerId?.slice(-8) ?? 'unknown'}.log`), [...p.stdout, ...p.stderr].join('\n')) })
-      for (const a of agents.values()) writeFileSync(join(o.logDir, `user-${a.handle}.log`), [...a.logs, ...a.stderr].join('\n'))
+      for (const a of agents.values()) writeFileSync(join(o.logDir, `user-${a.name}.log`), [...a.logs, ...a.stderr].join('\n'))
     }
     const servers: Server[] = []
     await Promise.all(Array.from({ length: 5 }, async (_, i) => {
@@ -118,7 +120,7 @@ export async function runChaos (o: ChaosOptions): Promise<ChaosResult> {
     const allSeeAll = async (what: string): Promise<void> => {
       const want = JSON.stringify([...ids].sort())
       await waitFor(what, async () => {
-        const views = await Promise.all([...agents.values()].map(async (a) => a.request<string[]>('servers', {}, 5000)))
+        const views = await Promise.all([...agents.values()].map(async (a) => a.servers(5000)))
         const serverViews = await Promise.all(servers.map(async (s) => (await s.proc.status()).servers))
         return [...views, ...serverViews].every((v) => JSON.stringify([...v].sort()) === want)
       }, { timeoutMs: scaled(HEAL_TIMEOUT_MS), intervalMs: 200 })
@@ -134,25 +136,32 @@ export async function runChaos (o: ChaosOptions): Promise<ChaosResult> {
     // the users, each on a client node of its own
     const dirs = new Map<string, string>()
     const clientOptions = { ...CLIENT_OPTIONS }
+    /** Start `h`'s node on its data dir, wait until it sees every server, and open its user (claiming the handle on the first run). */
+    const startUser = async (h: string): Promise<void> => {
+      const agent = agents.get(h)!
+      await agent.start([bootstrap.bootstrapAddr], dirs.get(h)!, clientOptions, 60_000)
+      await agent.waitForServerCount(ids.length, scaled(60_000), 5000)
+      userIds.set(h, (await agent.openUser(h, { syncIntervalMs: 1000 }, 60_000)).userId)
+    }
     await Promise.all(HANDLES.map(async (h) => {
-      const agent = new ChaosAgent(h, (s) => { shown.push(s) }, o.logDir != null ? 'chorus:session*,chorus:replication:write' : undefined)
-      agents.set(h, agent)
+      const debug = o.logDir != null ? 'chorus:session*,chorus:replication:write' : undefined
+      agents.set(h, forks.spawn(h, { env: { DEBUG: debug }, onShown: (s) => { shown.push(s) } }))
       dirs.set(h, procs.dir(`chaos-${h}-`))
-      await agent.start([bootstrap.bootstrapAddr], dirs.get(h)!, clientOptions, 1000, ids.length)
+      await startUser(h)
     }))
     log(`users' nodes up after ${Date.now() - t0} ms`)
     await allSeeAll('every node to see the five servers')
     log(`every node sees every server after ${Date.now() - t0} ms`)
-    const users = HANDLES.map((handle) => ({ handle, userId: agents.get(handle)!.userId }))
-    const userId = (h: string): string => agents.get(h)!.userId
+    const users = HANDLES.map((handle) => ({ handle, userId: userIds.get(handle)! }))
+    const userId = (h: string): string => userIds.get(h)!
     const alice = agents.get('alice')!
-    const roomId = await alice.request<string>('roomCreate', { name: 'chaos' })
+    const roomId = await alice.roomCreate('alice', 'chaos')
     for (const h of HANDLES.slice(1)) {
-      await alice.request('roomInvite', { room: roomId, who: h })
-      await agents.get(h)!.request('roomJoin', { room: roomId })
+      await alice.roomInvite('alice', roomId, h)
+      await agents.get(h)!.roomJoin(h, roomId)
     }
     await waitFor('every member\'s node to know the three members', async () => {
-      const lists = await Promise.all(HANDLES.map(async (h) => agents.get(h)!.request<string[]>('roomMembers', { room: roomId })))
+      const lists = await Promise.all(HANDLES.map(async (h) => agents.get(h)!.roomMembers(h, roomId)))
       return lists.every((l) => l.length === HANDLES.length)
     }, { timeoutMs: scaled(30_000), intervalMs: 200 })
     phases.setup = Date.now() - t0
@@ -179,8 +188,8 @@ export async function runChaos (o: ChaosOptions): Promise<ChaosResult> {
         sends.push(s)
         try {
           const res = kind === 'dm'
-            ? await agent.request('send', { to, text }, 60_000)
-            : kind === 'room' ? await agent.request('roomSend', { room: roomId, text }, 60_000) : await agent.request('secretSend', { peer: to, text }, 60_000)
+            ? await agent.send(h, to, text, 60_000)
+            : kind === 'room' ? await agent.roomSend(h, roomId, text, 60_000) : await agent.secretSend(h, to, text, 60_000)
           s.ok = true
           s.id = res.id
         } catch (err: any) {
@@ -229,8 +238,8 @@ export async function runChaos (o: ChaosOptions): Promise<ChaosResult> {
           paused.set(h, new Promise((resolve) => { resume = resolve }))
           // let the user's send in flight finish: a stop in the middle of a send is a crash, not a restart
           await waitFor(`${h}'s send in flight`, () => sends.every((s) => s.from !== h || s.end > 0), { timeoutMs: scaled(60_000) })
-          await agent.stop()
-          await agent.start([bootstrap.bootstrapAddr], dirs.get(h)!, clientOptions, 1000, ids.length)
+          await agent.stop(60_000)
+          await startUser(h)
           paused.delete(h)
           resume()
           faults.push({ server: '', user: h, kind: 'client-restart', from, to: Date.now() })
@@ -258,13 +267,13 @@ export async function runChaos (o: ChaosOptions): Promise<ChaosResult> {
     for (const h of HANDLES) {
       const agent = agents.get(h)!
       for (const other of HANDLES.filter((u) => u !== h)) {
-        const entries = await agent.request('history', { peer: other }, 60_000)
+        const entries = await agent.history(h, other, 200, 60_000)
         histories.push({ viewer: h, conversation: conversationOf({ kind: 'dm', from: h, to: other }), entries })
       }
-      histories.push({ viewer: h, conversation: `room:${roomId}`, entries: await agent.request('roomHistory', { room: roomId }, 60_000) })
+      histories.push({ viewer: h, conversation: `room:${roomId}`, entries: await agent.roomHistory(h, roomId, 200, 60_000) })
       if (SECRET_PAIR.includes(h)) {
         const peer = SECRET_PAIR.find((u) => u !== h)!
-        histories.push({ viewer: h, conversation: conversationOf({ kind: 'secret', from: h, to: peer }), entries: await agent.request('secretHistory', { peer }, 60_000) })
+        histories.push({ viewer: h, conversation: conversationOf({ kind: 'secret', from: h, to: peer }), entries: await agent.secretHistory(h, peer, 60_000) })
       }
     }
     const resurrected: ChaosRecord['resurrected'] = []
@@ -274,7 +283,7 @@ export async function runChaos (o: ChaosOptions): Promise<ChaosResult> {
       if (entries.length === 0) continue
       let left: Array<{ server: string, id: string }> = []
       await waitFor(`deleted secret messages of ${h} to leave every server`, async () => {
-        const held = await agents.get(h)!.request<Record<string, string[] | string>>('holders', { servers: ids, entries }, 60_000)
+        const held = await agents.get(h)!.holders(h, ids, entries, 60_000)
         left = []
         for (const [server, list] of Object.entries(held)) {
           if (typeof list === 'string') continue
@@ -290,8 +299,7 @@ export async function runChaos (o: ChaosOptions): Promise<ChaosResult> {
     return { seed: o.seed, report: check(record), record, phases }
   } finally {
     dumpLogs()
-    for (const a of agents.values()) a.kill()
-    await Promise.all([...agents.values()].map(async (a) => { await a.exited }))
+    await forks.cleanup()
     await procs.cleanup()
   }
 }

@@ -15,7 +15,7 @@ import { inboxTopicOf } from '../../protocol/topics.js'
 import { INVALID_MESSAGE_WEIGHT } from '../../node/relay/scoring.js'
 import { LiveFrame } from '../../protocol/pb/live.js'
 import { ServerMesh, CLIENT_OPTIONS } from '../helpers/server-mesh.js'
-import { UserAgents, type AgentEvent, type AgentMessage, type UserAgent } from '../helpers/user-agent.js'
+import { UserAgents, type AgentEvent, type AgentMessage, type UserAgent } from '../helpers/agent.js'
 import { filesHolding } from '../helpers/scan.js'
 import { scaled, waitFor } from '../helpers/wait.js'
 

@@ -23,7 +23,7 @@ import { hlcPack } from '../../protocol/hlc.js'
 import { roomMailbox } from '../../protocol/mailbox.js'
 import { roomTopic } from '../../protocol/topics.js'
 import { ServerMesh, CLIENT_OPTIONS } from '../helpers/server-mesh.js'
-import { UserAgents, type AgentEvent, type UserAgent } from '../helpers/user-agent.js'
+import { UserAgents, type AgentEvent, type UserAgent } from '../helpers/agent.js'
 import { scaled, waitFor } from '../helpers/wait.js'
 
 /** Sync once a minute: inside a test, anything that arrives came by the relay (or an explicit sync). */

@@ -13,7 +13,7 @@ import { strict as assert } from 'node:assert'
 import { join } from 'node:path'
 import { filesHolding, valuesHolding } from '../helpers/scan.js'
 import { ServerMesh, CLIENT_OPTIONS } from '../helpers/server-mesh.js'
-import { UserAgents, type UserAgent } from '../helpers/user-agent.js'
+import { UserAgents, type UserAgent } from '../helpers/agent.js'
 import { scaled, waitFor } from '../helpers/wait.js'
 
 /** Plaintexts unlikely to appear anywhere by chance. */

@@ -10,7 +10,7 @@ import { strict as assert } from 'node:assert'
 import { createHash } from 'node:crypto'
 import type { ChorusNode, User } from '../../node/index.js'
 import { startMesh, waitForServers, type Mesh } from '../helpers/mesh.js'
-import { DOMAIN, PASSWORD, RawXmpp, chatFrom, jabber, trustSelfSigned, type JabberClient } from '../helpers/xmpp.js'
+import { DOMAIN, JabberClients, PASSWORD, chatFrom, jabber, streamError, trustSelfSigned, type RawXmpp } from '../helpers/xmpp.js'
 import { scaled, waitFor } from '../helpers/wait.js'
 
 const NS_SASL = 'urn:ietf:params:xml:ns:xmpp-sasl'
@@ -23,8 +23,6 @@ const plain = (user: string, password: string): string =>
   `<auth xmlns='${NS_SASL}' mechanism='PLAIN'>${base64(`\u0000${user}\u0000${password}`)}</auth>`
 const scramFirst = (user: string, nonce: string): string =>
   `<auth xmlns='${NS_SASL}' mechanism='SCRAM-SHA-256'>${base64(`n,,n=${user},r=${nonce}`)}</auth>`
-const STREAM_ERROR = (condition: string): RegExp =>
-  new RegExp(`<stream:error><${condition} xmlns="urn:ietf:params:xml:ns:xmpp-streams"/>`)
 const register = (id: string, user: string): string =>
   `<iq type='set' id='${id}'><query xmlns='${NS_REGISTER}'><username>${user}</username>` +
   `<password>${PASSWORD}</password></query></iq>`
@@ -36,14 +34,9 @@ describe('XMPP gateway: abuse before login (raw sockets against a real gateway)'
   let gateway: ChorusNode
   let gw: string
   let carol: User
-  const clients: JabberClient[] = []
-  const raws: RawXmpp[] = []
+  const clients = new JabberClients()
 
-  const raw = async (localAddress?: string): Promise<RawXmpp> => {
-    const r = await RawXmpp.open(gw, localAddress)
-    raws.push(r)
-    return r
-  }
+  const raw = async (localAddress?: string): Promise<RawXmpp> => await clients.raw(gw, localAddress)
   /** A raw connection over TLS, its stream open and the login features read. */
   const secure = async (): Promise<RawXmpp> => {
     const r = await raw()
@@ -71,12 +64,11 @@ describe('XMPP gateway: abuse before login (raw sockets against a real gateway)'
   })
 
   afterEach(() => {
-    for (const r of raws.splice(0)) r.destroy()
+    clients.destroyRaws()
   })
 
   after(async () => {
-    for (const r of raws) r.destroy()
-    await Promise.all(clients.map(async (c) => { await c.stop() }))
+    await clients.cleanup()
     await mesh?.cleanup()
     untrust?.()
   })
@@ -96,7 +88,7 @@ describe('XMPP gateway: abuse before login (raw sockets against a real gateway)'
     for (const s of sockets) s.send(`<?xml version='1.0'?><stream:stream to='${DOMAIN}' xmlns='jabber:client' ` +
       "xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>")
     const served = (s: RawXmpp): boolean => /<\/stream:features>/.test(s.received)
-    const refused = (s: RawXmpp): boolean => STREAM_ERROR('policy-violation').test(s.received)
+    const refused = (s: RawXmpp): boolean => streamError('policy-violation').test(s.received)
     await waitFor('every socket to be served or refused', () => sockets.every((s) => served(s) || refused(s)))
     const n = sockets.filter(served).length
     assert.ok(n <= 10, `${n} of 200 connections from one address were served before login`)
@@ -133,7 +125,7 @@ describe('XMPP gateway: abuse before login (raw sockets against a real gateway)'
       const answers = new RegExp(`(<(challenge|stream:error)[ >].*){${i}}`, 's')
       await r.until(`an answer to <auth> ${i}`, answers).catch(() => {})
     }
-    await r.until('a not-authorized stream error', STREAM_ERROR('not-authorized'))
+    await r.until('a not-authorized stream error', streamError('not-authorized'))
     await r.closedByServer()
     assert.ok((r.received.match(/<challenge /g) ?? []).length <= 3, 'at most three login attempts were served')
   })
@@ -141,7 +133,7 @@ describe('XMPP gateway: abuse before login (raw sockets against a real gateway)'
   it('element after element before login is bounded per connection (policy-violation)', async () => {
     const r = await secure()
     for (let i = 1; i <= 40; i++) r.send(`<iq type='get' id='g${i}'><query xmlns='${NS_REGISTER}'/></iq>`)
-    await r.until('a policy-violation stream error', STREAM_ERROR('policy-violation'))
+    await r.until('a policy-violation stream error', streamError('policy-violation'))
     await r.closedByServer()
     const answered = (r.received.match(/<iq /g) ?? []).length
     assert.ok(answered < 32, `${answered} registration forms served on one connection before login`)
@@ -167,8 +159,7 @@ describe('XMPP gateway: abuse before login (raw sockets against a real gateway)'
   })
 
   it('a detached stream-management stream is bounded like an attached one', async () => {
-    const frank = await jabber(gw, 'frank')
-    clients.push(frank)
+    const frank = await clients.connect(gw, 'frank')
     const sm = frank.xmpp.streamManagement
     await waitFor('stream management to be enabled', () => sm.enabled && sm.id !== '')
     // the client's connection dies without a word: the stream waits to be resumed, and queues
@@ -178,8 +169,7 @@ describe('XMPP gateway: abuse before login (raw sockets against a real gateway)'
     await waitFor('the overfull detached stream to end', () => rejected('stream-policy-violation-detached') >= 1)
     assert.equal(gateway.gateway?.stats().detached, 0)
     // what it held goes to the account's next resource, as when a stream expires
-    const back = await jabber(gw, 'frank', { resource: 'again' })
-    clients.push(back)
+    const back = await clients.connect(gw, 'frank', { resource: 'again' })
     await back.next('a message queued while detached', (el) => chatFrom(el, `carol@${DOMAIN}`) === 'queued 1')
   })
 })

@@ -12,11 +12,11 @@ import { MeshAccounts, sealIdentity } from '../../node/xmpp/accounts.js'
 import { signAccount } from '../../protocol/account.js'
 import { Adversary, MAX_VERSION, forgeAccount, freshIdentity } from '../helpers/adversary.js'
 import { startMesh, waitForServers, type Mesh } from '../helpers/mesh.js'
-import { DOMAIN, jabber, trustSelfSigned, type JabberClient } from '../helpers/xmpp.js'
+import { DOMAIN, JabberClients, failedWith, trustSelfSigned, type ConnectOptions, type JabberClient } from '../helpers/xmpp.js'
 import { scaled } from '../helpers/wait.js'
 
 const EVIL_PASSWORD = 'the adversary chose this one'
-const notAuthorized = (err: any): boolean => err.condition === 'not-authorized' || /not-authorized/.test(String(err.message))
+const notAuthorized = failedWith('not-authorized')
 
 describe('XMPP accounts: an owner of a handle cannot take its account (issue 20, finding 1)', function () {
   this.timeout(scaled(120_000))
@@ -25,13 +25,9 @@ describe('XMPP accounts: an owner of a handle cannot take its account (issue 20,
   let gw: string
   let evil: Adversary
   let honest: string
-  const clients: JabberClient[] = []
+  const clients = new JabberClients()
 
-  const connect = async (user: string, o: Parameters<typeof jabber>[2] = {}): Promise<JabberClient> => {
-    const c = await jabber(gw, user, o)
-    clients.push(c)
-    return c
-  }
+  const connect = async (user: string, o: ConnectOptions = {}): Promise<JabberClient> => await clients.connect(gw, user, o)
 
   before(async () => {
     untrust = trustSelfSigned()
@@ -45,7 +41,7 @@ describe('XMPP accounts: an owner of a handle cannot take its account (issue 20,
   afterEach(() => { evil?.restore() })
 
   after(async () => {
-    await Promise.all(clients.map(async (c) => { await c.stop() }))
+    await clients.cleanup()
     await mesh?.cleanup()
     untrust?.()
   })

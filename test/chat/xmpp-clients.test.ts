@@ -12,7 +12,7 @@ import xml from '@xmpp/xml'
 import type { Message, User } from '../../node/index.js'
 import { startMesh, waitForServers, type Mesh } from '../helpers/mesh.js'
 import { REPO_ROOT } from '../helpers/process.js'
-import { DOMAIN, PASSWORD, jabber, trustSelfSigned, type JabberClient } from '../helpers/xmpp.js'
+import { DOMAIN, JabberClients, NS_MUC_USER, PASSWORD, trustSelfSigned } from '../helpers/xmpp.js'
 import { scaled, waitFor } from '../helpers/wait.js'
 
 const PYTHON = '/usr/bin/python3'
@@ -31,7 +31,7 @@ describe('XMPP gateway: clients nobody tuned for (slixmpp reads the archive of a
   let gw: string
   let ann: User
   const annGot: Message[] = []
-  const clients: JabberClient[] = []
+  const clients = new JabberClients()
   const children = new Set<ChildProcess>()
 
   /** slixmpp-mam.py as `user`, reading the conversation `with` (the whole archive when ''). */
@@ -63,7 +63,7 @@ describe('XMPP gateway: clients nobody tuned for (slixmpp reads the archive of a
 
   after(async () => {
     for (const c of children) c.kill('SIGKILL')
-    await Promise.all(clients.map(async (c) => { await c.stop() }))
+    await clients.cleanup()
     await mesh?.cleanup()
     untrust?.()
   })
@@ -76,13 +76,12 @@ describe('XMPP gateway: clients nobody tuned for (slixmpp reads the archive of a
       this.skip()
     }
     // ben registers with xmpp.js (slixmpp 1.8 does not send its in-band registration before login)
-    const ben = await jabber(gw, 'ben', { register: true })
-    clients.push(ben)
+    const ben = await clients.connect(gw, 'ben', { register: true })
     await ann.send('ben', 'hello ben')
     await ben.next('ann\'s hello', (el) => el.getChildText('body') === 'hello ben')
     const room = await ann.rooms.create({ name: 'ann & ben\'s <room>', public: false })
     await room.invite('ben')
-    await ben.next('the invitation', (el) => el.getChild('x', 'http://jabber.org/protocol/muc#user') != null)
+    await ben.next('the invitation', (el) => el.getChild('x', NS_MUC_USER) != null)
     await ben.xmpp.send(xml('message', { type: 'chat', to: `ann@${DOMAIN}` }, xml('body', {}, 'hi ann')))
     await waitFor('ann to get ben\'s reply', () => annGot.find((m) => m.text === 'hi ann'))
     await ben.stop()
@@ -105,15 +104,14 @@ describe('XMPP gateway: clients nobody tuned for (slixmpp reads the archive of a
   })
 
   it('xmpp.js (MAM, no `with`): every user by the handle JID, no notice served as a body', async () => {
-    const cleo = await jabber(gw, 'cleo', { register: true })
-    clients.push(cleo)
+    const cleo = await clients.connect(gw, 'cleo', { register: true })
     await ann.send('cleo', 'hello cleo')
     await cleo.next('ann\'s hello', (el) => el.getChildText('body') === 'hello cleo')
     await ann.roster.add('cleo')
     await cleo.next('ann\'s subscription request', (el) => el.name === 'presence' && el.attrs.type === 'subscribe')
     const room = await ann.rooms.create({ name: 'notices', public: false })
     await room.invite('cleo')
-    await cleo.next('the invitation', (el) => el.getChild('x', 'http://jabber.org/protocol/muc#user') != null)
+    await cleo.next('the invitation', (el) => el.getChild('x', NS_MUC_USER) != null)
     await cleo.xmpp.send(xml('message', { type: 'chat', to: `ann@${DOMAIN}` }, xml('body', {}, 'hi ann, from cleo')))
     await waitFor('ann to get cleo\'s reply', () => annGot.find((m) => m.text === 'hi ann, from cleo'))
     // the whole archive: no `with`, so no contact named by the query

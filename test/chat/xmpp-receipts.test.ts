@@ -15,7 +15,7 @@ import { Envelope } from '../../protocol/envelope.js'
 import { StoreRequest } from '../../protocol/pb/store.js'
 import type { StoreHandler } from '../../node/replication/context.js'
 import { startMesh, waitForServers, type Mesh } from '../helpers/mesh.js'
-import { DOMAIN, chatFrom, jabber, trustSelfSigned, type ConnectOptions, type JabberClient } from '../helpers/xmpp.js'
+import { DOMAIN, JabberClients, chatFrom, trustSelfSigned, type JabberClient } from '../helpers/xmpp.js'
 import { scaled, waitFor } from '../helpers/wait.js'
 
 const BURST = 30
@@ -47,13 +47,7 @@ describe('XMPP gateway: every receipt asked for in a burst comes back once, unde
   let gw1: string
   let gw2: string
   let carol: User
-  const clients: JabberClient[] = []
-
-  const connect = async (address: string, user: string, o: ConnectOptions = {}): Promise<JabberClient> => {
-    const c = await jabber(address, user, o)
-    clients.push(c)
-    return c
-  }
+  const clients = new JabberClients()
 
   /**
    * Make every server hold the STORE of chat envelopes until `release` resolves: the send is then
@@ -89,7 +83,7 @@ describe('XMPP gateway: every receipt asked for in a burst comes back once, unde
   })
 
   after(async () => {
-    await Promise.all(clients.map(async (c) => { await c.stop() }))
+    await clients.cleanup()
     await mesh?.cleanup()
     untrust?.()
   })
@@ -128,9 +122,9 @@ describe('XMPP gateway: every receipt asked for in a burst comes back once, unde
   }
 
   it('to a Jabber user on two gateways, receipts that beat the send\'s acknowledgement: each once', async () => {
-    const alice = await connect(gw1, 'alice', { register: true, resource: 'laptop' })
-    const phone = await connect(gw2, 'bob', { register: true, resource: 'phone' })
-    const laptop = await connect(gw1, 'bob', { resource: 'laptop' })
+    const alice = await clients.connect(gw1, 'alice', { register: true, resource: 'laptop' })
+    const phone = await clients.connect(gw2, 'bob', { register: true, resource: 'phone' })
+    const laptop = await clients.connect(gw1, 'bob', { resource: 'laptop' })
     for (const c of [alice, phone, laptop]) await c.xmpp.send(xml('presence'))
     // bob's client answers each request, as clients do (the gateway drops these: Chorus sent "delivered")
     phone.xmpp.on('stanza', (el: Element) => {
@@ -149,7 +143,7 @@ describe('XMPP gateway: every receipt asked for in a burst comes back once, unde
   })
 
   it('to a native Chorus user: each requested receipt once', async () => {
-    const alice = clients[0]
+    const alice = clients.connected[0]
     const ids = await burst(alice, 'carol', 'c', 1)
     assert.deepEqual(notOnce(alice, ids), [], 'each receipt once')
   })

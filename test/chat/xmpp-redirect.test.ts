@@ -19,7 +19,7 @@ import { generate } from 'selfsigned'
 import type { ChorusNode } from '../../node/index.js'
 import { XMPP_LOAD_PROTOCOL } from '../../protocol/constants.js'
 import { startMesh, waitForServers, type Mesh } from '../helpers/mesh.js'
-import { DOMAIN, RawXmpp, chatFrom, jabber, trustSelfSigned, type JabberClient } from '../helpers/xmpp.js'
+import { DOMAIN, JabberClients, chatFrom, trustSelfSigned } from '../helpers/xmpp.js'
 import { scaled, waitFor } from '../helpers/wait.js'
 
 const SEE_OTHER_HOST = /<see-other-host xmlns="urn:ietf:params:xml:ns:xmpp-streams">([^<]+)<\/see-other-host>/
@@ -108,13 +108,11 @@ describe('XMPP gateway: a full gateway redirects new clients (see-other-host)', 
   let roomy: ChorusNode
   let liar: ChorusNode
   let impostor: ImpostorHost
-  const clients: JabberClient[] = []
-  const raws: RawXmpp[] = []
+  const clients = new JabberClients()
 
   /** A raw client to `gateway` that is told to go elsewhere or refused: the stream error it got. */
   const turnedAway = async (gateway: ChorusNode): Promise<string> => {
-    const raw = await RawXmpp.open(gateway.xmppAddress() as string)
-    raws.push(raw)
+    const raw = await clients.raw(gateway.xmppAddress() as string)
     await raw.closedByServer()
     return raw.received
   }
@@ -136,17 +134,16 @@ describe('XMPP gateway: a full gateway redirects new clients (see-other-host)', 
   })
 
   after(async () => {
-    for (const r of raws) r.destroy()
-    await Promise.all(clients.map(async (c) => { await c.stop() }))
+    await clients.cleanup()
     await mesh?.cleanup()
     await impostor?.stop()
     untrust?.()
   })
 
   it('sends no client to a host a lying server names, only to a gateway with the domain certificate', async () => {
-    clients.push(await jabber(full.xmppAddress() as string, 'alice', { register: true }))
+    await clients.connect(full.xmppAddress() as string, 'alice', { register: true })
     // the honest gateway with room serves one client: the liar's "no connections at all" looks better
-    clients.push(await jabber(roomy.xmppAddress() as string, 'dave', { register: true }))
+    await clients.connect(roomy.xmppAddress() as string, 'dave', { register: true })
     // within every bound a load answer is held to: only going there shows it for the lie it is
     await lieAboutLoad(liar, { address: impostor.address, connections: 0, max: 100_000 })
 
@@ -157,13 +154,12 @@ describe('XMPP gateway: a full gateway redirects new clients (see-other-host)', 
   })
 
   it('sends the client past the limit to the gateway with room, which serves it', async () => {
-    const second = await jabber(full.xmppAddress() as string, 'bob', { register: true })
-    clients.push(second)
+    const second = await clients.connect(full.xmppAddress() as string, 'bob', { register: true })
     assert.equal(roomy.gateway?.stats().connections, 2, 'bob is served by the gateway with room')
     assert.ok((full.gateway?.stats().rejected['xmpp-connection-limit'] ?? 0) >= 2)
     const body = xml('body', {}, 'redirected, and here')
     await second.xmpp.send(xml('message', { type: 'chat', to: `alice@${DOMAIN}` }, body))
-    await clients[0].next('bob\'s message', (el) => chatFrom(el, `bob@${DOMAIN}`) === 'redirected, and here')
+    await clients.connected[0].next('bob\'s message', (el) => chatFrom(el, `bob@${DOMAIN}`) === 'redirected, and here')
     const status = full.status().xmpp
     assert.equal(status?.connections, 1)
     assert.equal(status?.domain, DOMAIN)
@@ -174,8 +170,7 @@ describe('XMPP gateway: a full gateway redirects new clients (see-other-host)', 
     await waitFor('the new gateway to see the servers', () => alone.membership.servers().length === 4)
     // the liar now names the honest gateway with room: it is reachable, but its certificate is not this one's
     await lieAboutLoad(liar, { address: roomy.xmppAddress(), connections: 0, max: 100_000 })
-    const first = await RawXmpp.open(alone.xmppAddress() as string)
-    raws.push(first)
+    await clients.raw(alone.xmppAddress() as string)
     await waitFor('the first client to be served', () => alone.gateway?.stats().connections === 1)
 
     const answer = await turnedAway(alone)

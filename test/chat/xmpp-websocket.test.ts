@@ -16,7 +16,7 @@ import { WebSocket as WsClient } from 'ws'
 import type { ChorusNode, Message, User } from '../../node/index.js'
 import { selfSignedPems } from '../../node/xmpp/certificate.js'
 import { startMesh, waitForServers, type Mesh } from '../helpers/mesh.js'
-import { DOMAIN, NS_FRAMING, RawXmpp, RawXmppWebSocket, WEBSOCKET_PATH, chatFrom, jabber, trustSelfSigned, type JabberClient } from '../helpers/xmpp.js'
+import { DOMAIN, JabberClients, NS_FRAMING, WEBSOCKET_PATH, chatFrom, errorsWith, floodWithPings, trustSelfSigned, type JabberClient, type RawXmppWebSocket } from '../helpers/xmpp.js'
 import { scaled, waitFor } from '../helpers/wait.js'
 
 const NS_STREAMS = 'http://etherx.jabber.org/streams'
@@ -37,19 +37,9 @@ describe('XMPP over WebSocket (RFC 7395): xmpp.js and raw WebSockets on the HTTP
   let plainHttp: string
   let carol: User
   const carolGot: Message[] = []
-  const clients: JabberClient[] = []
-  const raws: Array<{ destroy: () => void }> = []
+  const clients = new JabberClients()
 
-  const connect = async (address: string, user: string, o: Parameters<typeof jabber>[2] = {}): Promise<JabberClient> => {
-    const c = await jabber(address, user, o)
-    clients.push(c)
-    return c
-  }
-  const rawWs = async (address = http): Promise<RawXmppWebSocket> => {
-    const r = await RawXmppWebSocket.open(address)
-    raws.push(r)
-    return r
-  }
+  const rawWs = async (address = http): Promise<RawXmppWebSocket> => await clients.rawWebSocket(address)
   /** An upgrade the listener refuses: the HTTP status it answers with. */
   const refusedWith = async (url: string, protocols: string[]): Promise<number> => {
     const ws = new WsClient(url, protocols)
@@ -88,8 +78,7 @@ describe('XMPP over WebSocket (RFC 7395): xmpp.js and raw WebSockets on the HTTP
   })
 
   after(async () => {
-    for (const r of raws) r.destroy()
-    await Promise.all(clients.map(async (c) => { await c.stop() }))
+    await clients.cleanup()
     await mesh?.cleanup()
     untrust?.()
   })
@@ -119,7 +108,7 @@ describe('XMPP over WebSocket (RFC 7395): xmpp.js and raw WebSockets on the HTTP
   })
 
   it('registers, logs in with SCRAM, binds and answers a ping over a WebSocket (xmpp.js)', async () => {
-    const ann = await connect(http, 'ann', { register: true, websocket: true, resource: 'browser' })
+    const ann = await clients.connect(http, 'ann', { register: true, websocket: true, resource: 'browser' })
     assert.equal(ann.jid, `ann@${DOMAIN}/browser`)
     assert.match(String((ann.xmpp.socket as unknown as { url?: string } | undefined)?.url), new RegExp(`^ws://${http}${WEBSOCKET_PATH}$`))
     await ann.iq(xml('iq', { type: 'get', to: DOMAIN }, xml('ping', { xmlns: 'urn:xmpp:ping' })))
@@ -127,8 +116,8 @@ describe('XMPP over WebSocket (RFC 7395): xmpp.js and raw WebSockets on the HTTP
   })
 
   it('a WebSocket user chats with a Jabber user over TCP (STARTTLS) and with a native Chorus user', async () => {
-    const ann = clients[0]
-    const bob = await connect(tcp, 'bob', { register: true })
+    const ann = clients.connected[0]
+    const bob = await clients.connect(tcp, 'bob', { register: true })
     assert.equal(bob.xmpp.socket?.secure, true, 'bob runs over TLS')
     await ann.xmpp.send(xml('presence'))
     await bob.xmpp.send(xml('presence'))
@@ -147,7 +136,7 @@ describe('XMPP over WebSocket (RFC 7395): xmpp.js and raw WebSockets on the HTTP
   })
 
   it('stream management (XEP-0198): a dropped WebSocket resumes, and no message is lost or shown twice', async () => {
-    const frank = await connect(http, 'frank', { register: true, websocket: true, reconnect: true })
+    const frank = await clients.connect(http, 'frank', { register: true, websocket: true, reconnect: true })
     await waitFor('stream management to be enabled', () => frank.xmpp.streamManagement.enabled && frank.xmpp.streamManagement.id !== '')
     let resumed = 0
     frank.xmpp.streamManagement.on('resumed', () => { resumed++ })
@@ -180,16 +169,14 @@ describe('XMPP over WebSocket (RFC 7395): xmpp.js and raw WebSockets on the HTTP
     const gw = mesh.servers[1]
     const first = await rawWs(smallHttp)
     await first.header()
-    const second = await RawXmpp.open(gw.xmppAddress() as string)
-    raws.push(second)
+    const second = await clients.raw(gw.xmppAddress() as string)
     await second.header()
     await waitFor('two connections on the small gateway', () => gw.gateway?.stats().connections === 2)
     const third = await rawWs(smallHttp)
     await third.until('resource-constraint', streamError('resource-constraint'))
     await third.closedByServer()
     // a TCP client past the limit is sent to another gateway with room (see-other-host); a WebSocket is not
-    const fourth = await RawXmpp.open(gw.xmppAddress() as string)
-    raws.push(fourth)
+    const fourth = await clients.raw(gw.xmppAddress() as string)
     const to = await fourth.until('see-other-host', /<see-other-host xmlns="urn:ietf:params:xml:ns:xmpp-streams">([^<]+)<\/see-other-host>/)
     assert.ok(mesh.servers.some((s) => s !== gw && s.xmppAddress() === to[1]), `redirected to ${to[1]}`)
     await fourth.closedByServer()
@@ -198,8 +185,8 @@ describe('XMPP over WebSocket (RFC 7395): xmpp.js and raw WebSockets on the HTTP
   })
 
   it('malformed, oversized and out-of-place messages get their stream error and <close/>; the others keep chatting', async () => {
-    const ann = clients.find((c) => c.jid.startsWith('ann@')) as JabberClient
-    const bob = clients.find((c) => c.jid.startsWith('bob@')) as JabberClient
+    const ann = clients.connected.find((c) => c.jid.startsWith('ann@')) as JabberClient
+    const bob = clients.connected.find((c) => c.jid.startsWith('bob@')) as JabberClient
     const maxStanzaBytes = 256 * 1024
     // [what is sent, the stream error, whether the stream is opened first]
     const cases: Array<[string | Buffer, string, boolean]> = [
@@ -232,11 +219,9 @@ describe('XMPP over WebSocket (RFC 7395): xmpp.js and raw WebSockets on the HTTP
     assert.equal(big.code, 1009)
 
     // a flood over a WebSocket is limited as over TCP: the excess answered policy-violation, the stream stays
-    const flooder = await connect(http, 'ann', { websocket: true, resource: 'flood' })
-    const pings = Array.from({ length: 150 }, (_, i) => xml('iq', { type: 'get', id: `f${i}`, to: DOMAIN }, xml('ping', { xmlns: 'urn:xmpp:ping' })))
-    await Promise.all(pings.map(async (p) => { await flooder.xmpp.send(p) }))
-    await flooder.next('the last ping\'s answer', (el) => el.attrs.id === 'f149', scaled(30_000))
-    const refused = flooder.stanzas.filter((el) => el.attrs.type === 'error' && el.getChild('error')?.getChild('policy-violation') != null)
+    const flooder = await clients.connect(http, 'ann', { websocket: true, resource: 'flood' })
+    await floodWithPings(flooder, 150)
+    const refused = errorsWith(flooder, 'policy-violation')
     assert.ok(refused.length >= 50, `${refused.length} pings refused`)
 
     await ann.xmpp.send(xml('message', { type: 'chat', to: `bob@${DOMAIN}` }, xml('body', {}, 'still here')))

@@ -5,8 +5,12 @@
  *
  * The gateways of these tests present self-signed certificates, so certificate checks are off while a
  * test file runs (`trustSelfSigned`), as a Jabber client is told to accept a certificate it was shown.
+ * A `JabberClients` per test file keeps every connection it opened and closes them all in `after`; the
+ * stanza helpers below (stream errors, error conditions, Multi-User Chat status codes) are what the
+ * gateway tests assert on.
  */
 
+import { strict as assert } from 'node:assert'
 import { connect, type Socket } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
 import { client, xml, type Client } from '@xmpp/client'
@@ -19,6 +23,10 @@ export const PASSWORD = 'correct horse battery staple'
 /** The gateway's WebSocket path on the node's HTTP listener. */
 export const WEBSOCKET_PATH = '/xmpp-websocket'
 export const NS_FRAMING = 'urn:ietf:params:xml:ns:xmpp-framing'
+/** The gateway's Multi-User Chat service (XEP-0045). */
+export const MUC_SERVICE = `conference.${DOMAIN}`
+export const NS_MUC = 'http://jabber.org/protocol/muc'
+export const NS_MUC_USER = 'http://jabber.org/protocol/muc#user'
 
 /**
  * xmpp.js opens WebSockets with the global `WebSocket`, which Node.js has from version 22 on; on older
@@ -115,6 +123,61 @@ export async function jabber (address: string, username: string, o: ConnectOptio
 export function chatFrom (el: Element, from: string): string | undefined {
   if (el.name !== 'message' || String(el.attrs.from ?? '').split('/')[0] !== from) return undefined
   return el.getChildText('body') ?? undefined
+}
+
+/**
+ * For `assert.rejects`: the login (or registration) failed with SASL or stanza error `condition`, as
+ * xmpp.js reports it (the condition, or failing that its message).
+ */
+export function failedWith (condition: string): (err: any) => boolean {
+  return (err) => err.condition === condition || new RegExp(condition).test(String(err.message))
+}
+
+/** A stream error with `condition`, as the gateway writes it on a TCP stream. */
+export function streamError (condition: string): RegExp {
+  return new RegExp(`<stream:error><${condition} xmlns="urn:ietf:params:xml:ns:xmpp-streams"/>`)
+}
+
+/** The defined condition of an error stanza's `<error/>` (its first child other than `<text/>`). */
+export function errorCondition (el: Element): string | undefined {
+  return el.getChild('error')?.children.find((c): c is Element => typeof c !== 'string' && c.name !== 'text')?.name
+}
+
+/** The stanzas `c` got of type error with `condition` (e.g. the pings a flood had refused). */
+export function errorsWith (c: JabberClient, condition: string): Element[] {
+  return c.stanzas.filter((el) => el.attrs.type === 'error' && el.getChild('error')?.getChild(condition) != null)
+}
+
+/** Send `count` pings at once (ids f0, f1, …) and wait for the answer to the last one. */
+export async function floodWithPings (c: JabberClient, count: number, timeoutMs = scaled(30_000)): Promise<void> {
+  const pings = Array.from({ length: count }, (_, i) => xml('iq', { type: 'get', id: `f${i}`, to: DOMAIN }, xml('ping', { xmlns: 'urn:xmpp:ping' })))
+  await Promise.all(pings.map(async (p) => { await c.xmpp.send(p) }))
+  await c.next('the last ping\'s answer', (el) => el.attrs.id === `f${count - 1}`, timeoutMs).catch((err) => {
+    throw new Error(`${String(err.message)}; got ${c.stanzas.length}: ${c.stanzas.slice(-3).map(String).join(' ')}`)
+  })
+}
+
+/** The status codes of a Multi-User Chat presence or message (110: this is you, 201: room created …). */
+export function mucStatus (el: Element): string[] {
+  return el.getChild('x', NS_MUC_USER)?.getChildren('status').map((s) => String(s.attrs.code)) ?? []
+}
+
+/** The `<item/>` of a Multi-User Chat presence: affiliation, role, jid, nick. */
+export function mucItem (el: Element): Record<string, string> {
+  return (el.getChild('x', NS_MUC_USER)?.getChild('item')?.attrs ?? {}) as Record<string, string>
+}
+
+/** `who` joins `room` (a name or a room id) as `nick`: its own presence there (status 110), or the error presence. */
+export async function joinRoom (who: JabberClient, room: string, nick: string): Promise<Element> {
+  await who.xmpp.send(xml('presence', { to: `${room}@${MUC_SERVICE}/${nick}` }, xml('x', { xmlns: NS_MUC })))
+  return await who.next(`${nick}'s own presence in ${room}`, (el) => el.name === 'presence' && String(el.attrs.from).startsWith(`${room}@${MUC_SERVICE}/`) && (mucStatus(el).includes('110') || el.attrs.type === 'error'))
+}
+
+/** Send `el`, an iq that must fail: its error condition. */
+export async function iqRefusal (who: JabberClient, el: Element): Promise<string | undefined> {
+  const err = await who.iq(el).then(() => undefined, (e: { condition?: string, element?: Element }) => e)
+  assert.ok(err != null, 'the iq is refused')
+  return err.condition ?? (err.element == null ? undefined : errorCondition(err.element))
 }
 
 /** A raw TCP connection to a gateway, for malformed input: send text, read what comes back. */
@@ -228,4 +291,46 @@ export class RawXmppWebSocket {
   }
 
   destroy (): void { this.ws.terminate() }
+}
+
+/** The Jabber connections of one test file: `cleanup()` (from `after`) closes every one still open. */
+export class JabberClients {
+  private readonly clients: JabberClient[] = []
+  private readonly raws: Array<{ destroy: () => void }> = []
+
+  /** `jabber(address, user, o)`, closed at cleanup. */
+  async connect (address: string, user: string, o: ConnectOptions = {}): Promise<JabberClient> {
+    const c = await jabber(address, user, o)
+    this.clients.push(c)
+    return c
+  }
+
+  /** Every client connected and not yet cleaned up, in the order they connected. */
+  get connected (): readonly JabberClient[] {
+    return this.clients
+  }
+
+  /** `RawXmpp.open(address, localAddress)`, destroyed at cleanup. */
+  async raw (address: string, localAddress?: string): Promise<RawXmpp> {
+    const r = await RawXmpp.open(address, localAddress)
+    this.raws.push(r)
+    return r
+  }
+
+  /** `RawXmppWebSocket.open(address, protocols)`, destroyed at cleanup. */
+  async rawWebSocket (address: string, protocols?: string[]): Promise<RawXmppWebSocket> {
+    const r = await RawXmppWebSocket.open(address, protocols)
+    this.raws.push(r)
+    return r
+  }
+
+  /** Destroy the raw connections opened so far (from `afterEach`, when no test's sockets may outlive it). */
+  destroyRaws (): void {
+    for (const r of this.raws.splice(0)) r.destroy()
+  }
+
+  async cleanup (): Promise<void> {
+    this.destroyRaws()
+    await Promise.all(this.clients.splice(0).map(async (c) => { await c.stop() }))
+  }
 }

@@ -8,7 +8,7 @@
 
 import { strict as assert } from 'node:assert'
 import { CLIENT_OPTIONS, REPLICAS, ServerMesh, handleOwners, mailboxOwners, readHandles, readMailboxes, type ServerSlot } from '../helpers/server-mesh.js'
-import { UserAgents, type AgentMessage, type AgentSendOutcome, type UserAgent } from '../helpers/user-agent.js'
+import { UserAgents, type AgentMessage, type AgentSendOutcome, type UserAgent } from '../helpers/agent.js'
 import { scaled, waitFor } from '../helpers/wait.js'
 
 const SERVERS = 5

@@ -7,7 +7,7 @@
 
 import { strict as assert } from 'node:assert'
 import { ServerMesh, CLIENT_OPTIONS } from '../helpers/server-mesh.js'
-import { UserAgents, type UserAgent } from '../helpers/user-agent.js'
+import { UserAgents, type UserAgent } from '../helpers/agent.js'
 import { scaled } from '../helpers/wait.js'
 
 const SERVERS = 5

@@ -7,7 +7,7 @@
 
 import { strict as assert } from 'node:assert'
 import { check, passed, type ChaosRecord, type SendRecord } from '../../test/chaos/checker.js'
-import type { Shown } from '../../test/chaos/agent.js'
+import type { Shown } from '../../test/helpers/agent.js'
 
 const A = 'a'.repeat(32)
 const B = 'b'.repeat(32)

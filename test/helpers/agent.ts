@@ -1,8 +1,13 @@
 /**
- * A user's device in its own process: a client-role Chorus node (user-agent-main.ts) forked with
+ * A user's device in its own process: a client-role Chorus node (agent-main.ts) forked with
  * `--import tsx`, so it runs the TypeScript sources of node/ directly while the servers it talks to run
  * the compiled dist/ (rebuild after changing node/). The test drives it over the IPC channel: start a
- * node, open users, send, page through history, read what the sync loop delivered, stop.
+ * node, open users, send, page through history, read what the sync loop delivered, ask servers what they
+ * hold, stop and start again on the same data dir.
+ *
+ * Two ways to see what a user was shown: poll `received()` / `events()` (kept in the child, per started
+ * node), or pass `onShown` and get each message the moment it is shown, tagged with the node's
+ * incarnation, a record that survives the node being stopped and started (the chaos run keeps it).
  *
  * A command that fails in the child rejects here with an `AgentError` that carries the child's error
  * `name` and `code` (e.g. `HandleTakenError` / `ERR_HANDLE_TAKEN`), so tests assert on those. A
@@ -18,7 +23,7 @@ import type { SendResult } from '../../node/session/user.js'
 import type { ChorusStatus } from './process.js'
 import { scaled, waitFor } from './wait.js'
 
-const MAIN = join(dirname(fileURLToPath(import.meta.url)), 'user-agent-main.ts')
+const MAIN = join(dirname(fileURLToPath(import.meta.url)), 'agent-main.ts')
 
 /** Deadline of one command unless the caller gives one (before scaling). */
 const DEFAULT_COMMAND_TIMEOUT_MS = 30_000
@@ -26,15 +31,36 @@ const DEFAULT_COMMAND_TIMEOUT_MS = 30_000
 /** Deadline of a quick command (status, metrics, a digest: no network round trip beyond one request), before scaling. */
 const QUICK_COMMAND_TIMEOUT_MS = 10_000
 
+/** Lines of the child's stderr kept for failure messages and logs. */
+const STDERR_LINES = 20_000
+
 /** A message as the agent reports it (received live, or read from history). */
 export interface AgentMessage {
   id: string
   from: string
-  /** the handle of the receiving user (live) or the recipient's userId (history) */
+  fromId: string
+  /** the handle of the receiving user (live) or the recipient's userId / room id (history) */
   to: string
   text: string
   timestamp: number
   cursor: string
+}
+
+/** A message as a recipient's session showed it, reported the moment it was shown (`onShown`). */
+export interface Shown {
+  /** the agent it was shown in (its name: the user's handle) */
+  to: string
+  id: string
+  fromId: string
+  room: string | null
+  kind: string
+  text: string
+  timestamp: number
+  cursor: string
+  /** the agent's node incarnation it was shown in (1 = first start) */
+  incarnation: number
+  /** ms since the epoch, by the test's clock */
+  at: number
 }
 
 /** One send of a `sendMany`, in send order: resolved (the "sent" tick) or failed with a typed error. */
@@ -43,11 +69,14 @@ export type AgentSendOutcome = { i: number, text: string, ms: number, resolvedAt
   | { ok: false, error: { name: string, code?: string, message: string } }
 )
 
-/** A session event seen in the agent (see user-agent-main.ts). */
+/** A session event seen in the agent (see agent-main.ts). */
 export interface AgentEvent { handle: string, event: string, data: any, at: number }
 
 /** A server's coarse digest of one mailbox: total entries and a fingerprint equal replicas share. */
 export interface AgentDigest { count: number, fingerprint: string }
+
+/** Per server: the cursors (hex) of the asked entries it still holds, or why it did not answer. */
+export type AgentHolders = Record<string, string[] | string>
 
 /** A command the child answered with an error: its `name` and `code` as the library threw them. */
 export class AgentError extends Error {
@@ -58,6 +87,20 @@ export class AgentError extends Error {
     this.name = e.name
     this.code = e.code
   }
+}
+
+/** A command the child did not answer in time. */
+export class AgentTimeoutError extends Error {
+  override readonly name = 'AgentTimeoutError'
+  readonly code = 'ERR_AGENT_TIMEOUT'
+}
+
+/** How to fork an agent. */
+export interface AgentInit {
+  /** set in the child's environment (undefined removes a variable); CHORUS_* and NODE_OPTIONS are never inherited */
+  env?: Record<string, string | undefined>
+  /** called with every message a user of the agent is shown (not bounces), as it is shown */
+  onShown?: (s: Shown) => void
 }
 
 interface Pending { cmd: string, resolve: (v: any) => void, reject: (e: Error) => void, timer: NodeJS.Timeout }
@@ -72,21 +115,31 @@ export class UserAgent {
   progress = { done: 0, ok: 0 }
   /** stderr of the child, for failure messages */
   readonly stderr: string[] = []
+  /** lines the child reported (session errors) */
+  readonly logs: string[] = []
   readonly exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
+  /** how many times the agent's node has started */
+  incarnation = 0
+  private readonly onShown?: (s: Shown) => void
   private readonly pending = new Map<number, Pending>()
   private readonly progressWaiters = new Set<() => void>()
   private nextId = 1
   private exit?: { code: number | null, signal: NodeJS.Signals | null }
   private readonly ready: Promise<void>
 
-  constructor (readonly name: string, env: Record<string, string | undefined> = {}) {
-    const childEnv: Record<string, string | undefined> = {}
-    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CHORUS_') && k !== 'NODE_OPTIONS') childEnv[k] = v
-    Object.assign(childEnv, env)
-    this.child = fork(MAIN, [], { execArgv: ['--import', 'tsx'], env: childEnv, serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] })
+  constructor (readonly name: string, init: AgentInit = {}) {
+    this.onShown = init.onShown
+    const env: Record<string, string | undefined> = {}
+    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CHORUS_') && k !== 'NODE_OPTIONS') env[k] = v
+    // fork leaves out a variable whose value is undefined
+    Object.assign(env, init.env)
+    this.child = fork(MAIN, [], { execArgv: ['--import', 'tsx'], env, serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] })
     running.add(this.child)
     this.child.stderr?.setEncoding('utf8')
-    this.child.stderr?.on('data', (chunk: string) => { this.stderr.push(...chunk.split('\n').filter(Boolean)); if (this.stderr.length > 5000) this.stderr.splice(0, this.stderr.length - 5000) })
+    this.child.stderr?.on('data', (chunk: string) => {
+      this.stderr.push(...chunk.split('\n').filter(Boolean))
+      if (this.stderr.length > STDERR_LINES) this.stderr.splice(0, this.stderr.length - STDERR_LINES)
+    })
     this.ready = new Promise((resolve, reject) => {
       this.child.once('message', () => { resolve() })
       this.child.once('exit', () => { reject(new Error(`agent ${name} exited before it was ready: ${this.stderr.slice(-5).join(' | ')}`)) })
@@ -107,15 +160,25 @@ export class UserAgent {
 
   get alive (): boolean { return this.exit == null }
 
-  /** Start the agent's client node (role client, loopback, ephemeral port). */
-  async start (bootstrap: string[], dataDir: string, options: Partial<ChorusNodeOptions> = {}): Promise<{ peerId: string }> {
-    return this.request('start', { bootstrap, dataDir, options })
+  /** Start the agent's client node (role client, loopback, ephemeral port); again after `stop`, on the same or another data dir. */
+  async start (bootstrap: string[], dataDir: string, options: Partial<ChorusNodeOptions> = {}, timeoutMs = scaled(DEFAULT_COMMAND_TIMEOUT_MS)): Promise<{ peerId: string }> {
+    const started = await this.request<{ peerId: string }>('start', { bootstrap, dataDir, options }, timeoutMs)
+    this.incarnation++
+    return started
   }
 
-  async status (): Promise<ChorusStatus> { return this.request('status', {}, scaled(QUICK_COMMAND_TIMEOUT_MS)) }
+  async status (timeoutMs = scaled(QUICK_COMMAND_TIMEOUT_MS)): Promise<ChorusStatus> { return this.request('status', {}, timeoutMs) }
 
-  /** Open (claim if new) a user on the agent's node; `HandleTakenError` when another key holds the handle. */
-  async openUser (handle: string, o: { syncIntervalMs?: number } = {}): Promise<{ handle: string, userId: string }> { return this.request('openUser', { handle, ...o }) }
+  /** The live servers the agent's node sees. */
+  async servers (timeoutMs = scaled(QUICK_COMMAND_TIMEOUT_MS)): Promise<string[]> { return (await this.status(timeoutMs)).servers }
+
+  /**
+   * Open (claim if new) a user on the agent's node; `HandleTakenError` when another key holds the handle.
+   * With `onShown`, every message this user is shown from now on is reported.
+   */
+  async openUser (handle: string, o: { syncIntervalMs?: number } = {}, timeoutMs = scaled(DEFAULT_COMMAND_TIMEOUT_MS)): Promise<{ handle: string, userId: string }> {
+    return this.request('openUser', { handle, ...o, report: this.onShown != null }, timeoutMs)
+  }
 
   /** Publish raw bytes (hex) on a gossipsub topic from the agent's node. */
   async publishRaw (topic: string, hex: string): Promise<{ recipients: string[] }> { return this.request('publishRaw', { topic, hex }, scaled(20_000)) }
@@ -141,7 +204,7 @@ export class UserAgent {
   /** The agent node's Prometheus text. */
   async metrics (): Promise<string> { return this.request('metrics', {}, scaled(QUICK_COMMAND_TIMEOUT_MS)) }
 
-  async send (from: string, to: string, text: string): Promise<SendResult> { return this.request('send', { from, to, text }) }
+  async send (from: string, to: string, text: string, timeoutMs = scaled(DEFAULT_COMMAND_TIMEOUT_MS)): Promise<SendResult> { return this.request('send', { from, to, text }, timeoutMs) }
 
   /** `count` sends of `${prefix}${i}`, `window` in flight (1: one after another); never rejects for a failed send. */
   async sendMany (from: string, to: string, count: number, prefix: string, window = 1, timeoutMs = scaled(180_000)): Promise<AgentSendOutcome[]> {
@@ -150,8 +213,36 @@ export class UserAgent {
   }
 
   /** The whole conversation of `handle` with `withHandle`, oldest first (paged with `before` until empty). */
-  async history (handle: string, withHandle: string, pageSize = 100): Promise<AgentMessage[]> {
-    return this.request('history', { handle, with: withHandle, pageSize }, scaled(60_000))
+  async history (handle: string, withHandle: string, pageSize = 100, timeoutMs = scaled(60_000)): Promise<AgentMessage[]> {
+    return this.request('history', { handle, with: withHandle, pageSize }, timeoutMs)
+  }
+
+  /** Create a room as `handle`; its id. */
+  async roomCreate (handle: string, name: string, timeoutMs = scaled(DEFAULT_COMMAND_TIMEOUT_MS)): Promise<string> { return this.request('roomCreate', { handle, name }, timeoutMs) }
+
+  async roomInvite (handle: string, room: string, who: string, timeoutMs = scaled(DEFAULT_COMMAND_TIMEOUT_MS)): Promise<void> { await this.request('roomInvite', { handle, room, who }, timeoutMs) }
+
+  /** Join `room` as `handle` (invited, or public); the room's id. */
+  async roomJoin (handle: string, room: string, timeoutMs = scaled(DEFAULT_COMMAND_TIMEOUT_MS)): Promise<string> { return this.request('roomJoin', { handle, room }, timeoutMs) }
+
+  /** The userIds of `room`'s members as `handle`'s node knows them ([] when `handle` is not in it). */
+  async roomMembers (handle: string, room: string, timeoutMs = scaled(DEFAULT_COMMAND_TIMEOUT_MS)): Promise<string[]> { return this.request('roomMembers', { handle, room }, timeoutMs) }
+
+  async roomSend (handle: string, room: string, text: string, timeoutMs = scaled(DEFAULT_COMMAND_TIMEOUT_MS)): Promise<SendResult> { return this.request('roomSend', { handle, room, text }, timeoutMs) }
+
+  /** The whole history of `room` as `handle` reads it, oldest first. */
+  async roomHistory (handle: string, room: string, pageSize = 100, timeoutMs = scaled(60_000)): Promise<AgentMessage[]> {
+    return this.request('roomHistory', { handle, room, pageSize }, timeoutMs)
+  }
+
+  /** Send in `handle`'s secret chat with `peer` (opened on first use). */
+  async secretSend (handle: string, peer: string, text: string, timeoutMs = scaled(DEFAULT_COMMAND_TIMEOUT_MS)): Promise<{ id: string }> {
+    return this.request('secretSend', { handle, peer, text }, timeoutMs)
+  }
+
+  /** The secret chat of `handle` with `peer`, as kept on `handle`'s device. */
+  async secretHistory (handle: string, peer: string, timeoutMs = scaled(60_000)): Promise<AgentMessage[]> {
+    return this.request('secretHistory', { handle, peer }, timeoutMs)
   }
 
   /** Every message the sync loop delivered since this agent's node last started, in delivery order. */
@@ -165,6 +256,11 @@ export class UserAgent {
       if (JSON.stringify(seen) === want) return true
       throw new Error(`it sees ${seen.map((s) => s.slice(-6)).join(',')}`)
     }, { timeoutMs, intervalMs: 100 })
+  }
+
+  /** Wait until the agent's node sees at least `n` live servers; each look may take `lookMs`. */
+  async waitForServerCount (n: number, timeoutMs = scaled(60_000), lookMs = scaled(QUICK_COMMAND_TIMEOUT_MS)): Promise<void> {
+    await waitFor(`${this.name}'s node to see ${n} servers`, async () => (await this.servers(lookMs)).length >= n, { timeoutMs, intervalMs: 100 })
   }
 
   /** Poll `received()` until `pred` holds for the list, and return it. */
@@ -185,8 +281,8 @@ export class UserAgent {
   }
 
   /**
-   * Call a session method in the agent: `target` 'user' | 'roster' | 'rooms' | 'room:<id>'. Typed errors
-   * come back as `AgentError` with the remote name and code.
+   * Call a session method in the agent: `target` 'user' | 'roster' | 'rooms' | 'room:<id>' | 'secret' |
+   * 'secret:<peer>'. Typed errors come back as `AgentError` with the remote name and code.
    */
   async call<T = any> (handle: string, target: string, method: string, ...args: unknown[]): Promise<T> {
     return this.request('call', { handle, target, method, args }, scaled(DEFAULT_COMMAND_TIMEOUT_MS))
@@ -201,8 +297,16 @@ export class UserAgent {
   /** Per owner of `handle`'s own mailbox (peer id → count): the envelopes of `kind` (e.g. 'SECRET') it still serves. */
   async heldByOwners (handle: string, kind: string): Promise<Record<string, number>> { return this.request('heldByOwners', { handle, kind }) }
 
-  /** Stop the node (the process stays, ready to `start` again). */
-  async stop (): Promise<void> { await this.request('stop', {}, scaled(30_000)) }
+  /**
+   * Which of `entries` (of `handle`'s own mailbox, by cursor) each of `servers` still holds, asked of each
+   * server alone: what "nothing deleted comes back" checks.
+   */
+  async holders (handle: string, servers: string[], entries: Array<{ id: string, cursor: string }>, timeoutMs = scaled(60_000)): Promise<AgentHolders> {
+    return this.request('holders', { handle, servers, entries }, timeoutMs)
+  }
+
+  /** Stop the node (the process stays, ready to `start` again); every `onShown` of the node has come when this resolves. */
+  async stop (timeoutMs = scaled(30_000)): Promise<void> { await this.request('stop', {}, timeoutMs) }
 
   /** Resolve once the running `sendMany` has settled `n` sends. */
   async waitForProgress (n: number, timeoutMs: number): Promise<void> {
@@ -229,7 +333,7 @@ export class UserAgent {
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id)
-        reject(new Error(`agent ${this.name}: ${cmd} got no answer in ${timeoutMs} ms`))
+        reject(new AgentTimeoutError(`agent ${this.name}: ${cmd} got no answer in ${timeoutMs} ms`))
       }, timeoutMs)
       this.pending.set(id, { cmd, resolve, reject, timer })
       this.child.send({ id, cmd, args })
@@ -237,11 +341,16 @@ export class UserAgent {
   }
 
   private onMessage (msg: any): void {
+    if (msg?.event === 'shown') {
+      this.onShown?.({ to: this.name, id: msg.id, fromId: msg.fromId, room: msg.room, kind: msg.kind, text: msg.text, timestamp: msg.timestamp, cursor: msg.cursor, incarnation: this.incarnation, at: Date.now() })
+      return
+    }
     if (msg?.event === 'progress') {
       this.progress = { done: msg.done, ok: msg.ok }
       for (const w of [...this.progressWaiters]) w()
       return
     }
+    if (msg?.event === 'log') { this.logs.push(msg.line); return }
     if (typeof msg?.id !== 'number') return
     const p = this.pending.get(msg.id)
     if (p == null) return
@@ -256,8 +365,8 @@ export class UserAgent {
 export class UserAgents {
   private readonly agents: UserAgent[] = []
 
-  spawn (name: string, env?: Record<string, string | undefined>): UserAgent {
-    const a = new UserAgent(name, env)
+  spawn (name: string, init?: AgentInit): UserAgent {
+    const a = new UserAgent(name, init)
     this.agents.push(a)
     return a
   }
