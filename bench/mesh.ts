@@ -108,4 +108,3 @@ function clusterDetails (c: Cluster): Record<string, unknown> {
     events: c.servers.map((s) => ({ name: s.name, events: s.events }))
   }
 }
-

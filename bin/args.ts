@@ -72,29 +72,59 @@ export const SETTINGS: Setting[] = [
   { flag: 'http', env: 'CHORUS_HTTP', key: 'http', help: 'HOST:PORT for /health, /status and /metrics (off by default)' },
   { flag: 'xmpp', env: 'CHORUS_XMPP', key: 'xmpp', help: 'HOST:PORT for the XMPP gateway: Jabber clients connect here (off by default; 5222 is usual)' },
   { flag: 'xmpp-domain', env: 'CHORUS_XMPP_DOMAIN', key: 'xmppDomain', help: 'the mesh\'s XMPP domain, the same on every gateway: JIDs are handle@domain (default chorus.localhost)' },
-  { flag: 'xmpp-cert', env: 'CHORUS_XMPP_CERT', key: 'xmppCert', help: 'PEM certificate file for STARTTLS, the same on every gateway of the domain ' +
-    '(default: a self-signed one made on first start, for one gateway on loopback: it redirects no client)' },
+  {
+    flag: 'xmpp-cert',
+    env: 'CHORUS_XMPP_CERT',
+    key: 'xmppCert',
+    help: 'PEM certificate file for STARTTLS, the same on every gateway of the domain ' +
+    '(default: a self-signed one made on first start, for one gateway on loopback: it redirects no client)'
+  },
   { flag: 'xmpp-key', env: 'CHORUS_XMPP_KEY', key: 'xmppKey', help: 'PEM private key file of --xmpp-cert' },
   { flag: 'xmpp-allow-plaintext', env: 'CHORUS_XMPP_ALLOW_PLAINTEXT', key: 'xmppAllowPlaintext', boolean: true, help: 'let XMPP clients log in without STARTTLS (loopback tests only)' },
   { flag: 'xmpp-advertise', env: 'CHORUS_XMPP_ADVERTISE', key: 'xmppAdvertise', help: 'HOST:PORT full gateways send Jabber clients to when this one has room (default: the --xmpp address unless 0.0.0.0)' },
   { flag: 'xmpp-max-connections', env: 'CHORUS_XMPP_MAX_CONNECTIONS', key: 'xmppMaxConnections', help: 'XMPP connections served at once (1-1000000, default 10000)' },
-  { flag: 'xmpp-max-per-address', env: 'CHORUS_XMPP_MAX_PER_ADDRESS', key: 'xmppMaxPerAddress',
-    help: 'XMPP connections from one IPv4 address or IPv6 /64 (1-1000000, default 100)' },
-  { flag: 'xmpp-max-pre-login', env: 'CHORUS_XMPP_MAX_PRE_LOGIN', key: 'xmppMaxPreLogin',
-    help: 'XMPP connections not logged in yet (1-1000000, default 1000)' },
-  { flag: 'xmpp-max-pre-login-per-address', env: 'CHORUS_XMPP_MAX_PRE_LOGIN_PER_ADDRESS',
+  {
+    flag: 'xmpp-max-per-address',
+    env: 'CHORUS_XMPP_MAX_PER_ADDRESS',
+    key: 'xmppMaxPerAddress',
+    help: 'XMPP connections from one IPv4 address or IPv6 /64 (1-1000000, default 100)'
+  },
+  {
+    flag: 'xmpp-max-pre-login',
+    env: 'CHORUS_XMPP_MAX_PRE_LOGIN',
+    key: 'xmppMaxPreLogin',
+    help: 'XMPP connections not logged in yet (1-1000000, default 1000)'
+  },
+  {
+    flag: 'xmpp-max-pre-login-per-address',
+    env: 'CHORUS_XMPP_MAX_PRE_LOGIN_PER_ADDRESS',
     key: 'xmppMaxPreLoginPerAddress',
-    help: 'of those, from one address (1-1000000, default 10)' },
-  { flag: 'xmpp-logins-per-address', env: 'CHORUS_XMPP_LOGINS_PER_ADDRESS', key: 'xmppLoginsPerAddress',
-    help: 'XMPP login attempts per address per minute (1-1000000, default 60)' },
-  { flag: 'xmpp-registrations-per-address', env: 'CHORUS_XMPP_REGISTRATIONS_PER_ADDRESS',
+    help: 'of those, from one address (1-1000000, default 10)'
+  },
+  {
+    flag: 'xmpp-logins-per-address',
+    env: 'CHORUS_XMPP_LOGINS_PER_ADDRESS',
+    key: 'xmppLoginsPerAddress',
+    help: 'XMPP login attempts per address per minute (1-1000000, default 60)'
+  },
+  {
+    flag: 'xmpp-registrations-per-address',
+    env: 'CHORUS_XMPP_REGISTRATIONS_PER_ADDRESS',
     key: 'xmppRegistrationsPerAddress',
-    help: 'in-band registrations per address per hour (1-1000000, default 10)' },
-  { flag: 'xmpp-registrations-per-minute', env: 'CHORUS_XMPP_REGISTRATIONS_PER_MINUTE',
+    help: 'in-band registrations per address per hour (1-1000000, default 10)'
+  },
+  {
+    flag: 'xmpp-registrations-per-minute',
+    env: 'CHORUS_XMPP_REGISTRATIONS_PER_MINUTE',
     key: 'xmppRegistrationsPerMinute',
-    help: 'in-band registrations on this gateway per minute (1-1000000, default 30)' },
-  { flag: 'xmpp-max-unacked', env: 'CHORUS_XMPP_MAX_UNACKED', key: 'xmppMaxUnacked',
-    help: 'stanzas a stream-management stream keeps unacknowledged, connected or not (10-1000000, default 5000)' },
+    help: 'in-band registrations on this gateway per minute (1-1000000, default 30)'
+  },
+  {
+    flag: 'xmpp-max-unacked',
+    env: 'CHORUS_XMPP_MAX_UNACKED',
+    key: 'xmppMaxUnacked',
+    help: 'stanzas a stream-management stream keeps unacknowledged, connected or not (10-1000000, default 5000)'
+  },
   { flag: 'probe-interval', env: 'CHORUS_PROBE_INTERVAL', key: 'probeInterval', help: 'ms between membership probes (50-60000, default 1000)' },
   { flag: 'suspicion-timeout', env: 'CHORUS_SUSPICION_TIMEOUT', key: 'suspicionTimeout', help: 'ms a silent peer stays suspect before it leaves the view (100-600000, default 4000)' },
   { flag: 'sender-rate', env: 'CHORUS_SENDER_RATE', key: 'senderRate', help: 'envelopes a second one sender may store through this server, sustained (1-1000000, default 100)' },
@@ -262,5 +292,5 @@ export function helpText (command?: Command): string {
   if (command === 'bootstrap') {
     return `Usage: chorus bootstrap [flags]\n\nRun a bootstrap peer: a stable, well-known address that helps new nodes find the mesh. It stores no\nchat data and takes no part in ownership. Same flags as start (--role is fixed to bootstrap).\n\n${common}\n`
   }
-  return `Usage: chorus <command> [flags]\n\nChorus: a peer-to-peer federated chat mesh.\n\nCommands:\n  start       run a node (role server by default)\n  bootstrap   run a bootstrap peer\n  id          print a data dir's peer id (creating its key): what chorus mesh admit needs\n  mesh        federated mesh admission: init, delegate, admit, revoke, inspect\n  chat        an interactive chat client (--as HANDLE): direct messages with ticks, rooms, presence, secret chats\n  send        send a message as a user (--as): chorus send --as alice bob 'hi', or --room ROOM_ID\n  read        print a user's messages; --follow for new ones as they arrive, --json for scripts\n  rooms       list the rooms a user is in: id, name, role, members\n  demo        the whole system on this machine, narrated: 5 servers, chat, a kill and a repair\n\nchorus <command> --help shows its flags. chorus --version prints the version.\n`
+  return 'Usage: chorus <command> [flags]\n\nChorus: a peer-to-peer federated chat mesh.\n\nCommands:\n  start       run a node (role server by default)\n  bootstrap   run a bootstrap peer\n  id          print a data dir\'s peer id (creating its key): what chorus mesh admit needs\n  mesh        federated mesh admission: init, delegate, admit, revoke, inspect\n  chat        an interactive chat client (--as HANDLE): direct messages with ticks, rooms, presence, secret chats\n  send        send a message as a user (--as): chorus send --as alice bob \'hi\', or --room ROOM_ID\n  read        print a user\'s messages; --follow for new ones as they arrive, --json for scripts\n  rooms       list the rooms a user is in: id, name, role, members\n  demo        the whole system on this machine, narrated: 5 servers, chat, a kill and a repair\n\nchorus <command> --help shows its flags. chorus --version prints the version.\n'
 }

@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import {
-  Certificate, Revocation, checkCertificate, checkRevocation, decodeCertificate, decodeRevocation, meshId, parseMeshId,
+  type Certificate, Revocation, checkCertificate, checkRevocation, decodeCertificate, decodeRevocation, meshId, parseMeshId,
   signCertificate, signDelegation, signRevocation
 } from '../protocol/admission.js'
 import { ed25519Generate } from '../protocol/ed25519.js'
@@ -148,8 +148,11 @@ function admit (argv: string[], say: Say): void {
 
 async function revoke (argv: string[], say: Say): Promise<void> {
   const { values, positionals } = parse(argv, {
-    'mesh-key': { type: 'string' }, operator: { type: 'string' }, out: { type: 'string' },
-    bootstrap: { type: 'string', multiple: true }, certificate: { type: 'string', multiple: true }
+    'mesh-key': { type: 'string' },
+    operator: { type: 'string' },
+    out: { type: 'string' },
+    bootstrap: { type: 'string', multiple: true },
+    certificate: { type: 'string', multiple: true }
   }, 1)
   if (values.help === true) { say(MESH_HELP); return }
   const bootstrap = (values.bootstrap ?? []) as string[]

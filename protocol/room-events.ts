@@ -78,8 +78,19 @@ export function newRoomNonce (): Uint8Array<ArrayBuffer> {
 /** Encode an event, filling defaults; throws `MalformedRoomEventError` when it breaks a bound. */
 export function encodeRoomEvent (ev: Partial<RoomEvent> & { action: RoomEvent.Action }): Uint8Array<ArrayBuffer> {
   const full: RoomEvent = {
-    target: '', targetHandle: '', role: RoomEvent.Role.NONE, name: '', public: false, subject: '', nonce: new Uint8Array(0),
-    address: '', description: '', listed: false, moderated: false, invites: RoomEvent.Invites.DEFAULT, ...ev
+    target: '',
+    targetHandle: '',
+    role: RoomEvent.Role.NONE,
+    name: '',
+    public: false,
+    subject: '',
+    nonce: new Uint8Array(0),
+    address: '',
+    description: '',
+    listed: false,
+    moderated: false,
+    invites: RoomEvent.Invites.DEFAULT,
+    ...ev
   }
   checkBounds(full)
   return RoomEvent.encode(full)

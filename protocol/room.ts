@@ -306,6 +306,7 @@ export class RoomState {
     const f = this.fold
     return { name: f.name, description: f.description, public: f.public, listed: f.listed, moderated: f.moderated, invites: f.invitesBy }
   }
+
   /** Envelopes in the log (applied or skipped). */
   get size (): number { return this.entries.length }
   /** The (timestamp, id) key of the newest envelope, '' when empty. */

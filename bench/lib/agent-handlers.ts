@@ -10,7 +10,7 @@ import { sendLoad } from './sender.js'
 import type { AgentCommands, AgentOp, AgentReplies, MemberEvent } from './agent-protocol.js'
 import { DeadlineError, wallClock } from './clock.js'
 import { publishPaced, publishSaturated, type PublishTarget } from './publisher.js'
-import { PayloadRecorder } from './receiver.js'
+import type { PayloadRecorder } from './receiver.js'
 import { decodeTextPayload, encodeTextPayload } from './payload.js'
 import { XmppClients } from './xmpp-clients.js'
 

@@ -60,8 +60,13 @@ export async function startChorusTarget (pool: AgentPool, servers: number, progr
     replication: UNLIMITED,
     relay: UNLIMITED,
     xmpp: {
-      listen: '127.0.0.1:0', domain: XMPP_DOMAIN, allowPlaintext: true, stanzaRate: GATEWAY_STANZA_RATE,
-      stanzaBurst: GATEWAY_STANZA_BURST, lingerMs: GATEWAY_LINGER_MS, ...GATEWAY_UNBOUNDED_SOURCES
+      listen: '127.0.0.1:0',
+      domain: XMPP_DOMAIN,
+      allowPlaintext: true,
+      stanzaRate: GATEWAY_STANZA_RATE,
+      stanzaBurst: GATEWAY_STANZA_BURST,
+      lingerMs: GATEWAY_LINGER_MS,
+      ...GATEWAY_UNBOUNDED_SOURCES
     }
   }).catch(async (err: Error) => {
     await stopAgents(pool.agents.slice(forkedBefore))

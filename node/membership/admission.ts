@@ -80,6 +80,7 @@ export class Admission {
     peerRevokedAt: (peerId) => this.revocations.peerRevokedAt(peerId),
     operatorRevokedAt: (op) => this.revocations.operatorRevokedAt(op)
   }
+
   /** operator revocations only: a certificate that a revocation withdraws is evidence, not admitted */
   private readonly operatorsOnly: RevocationList = { ...NO_REVOCATIONS, operatorRevokedAt: this.list.operatorRevokedAt }
 

@@ -31,7 +31,6 @@ import { KindCounters } from './traffic.js'
 
 const log = logger('chorus:replication:server')
 
-
 const HANDLERS: Partial<Record<StoreRequest.Kind, StoreHandler>> = {
   [StoreRequest.Kind.STORE]: handleStore,
   [StoreRequest.Kind.FETCH]: handleFetch,

@@ -10,7 +10,7 @@
  * that names it.
  */
 
-import { BadSignatureError, ChorusError, EnvelopeTooLargeError, MalformedEnvelopeError } from '../../protocol/errors.js'
+import { BadSignatureError, type ChorusError, EnvelopeTooLargeError, MalformedEnvelopeError } from '../../protocol/errors.js'
 import { InvalidHandleError, InvalidRoomAddressError } from '../../protocol/handle.js'
 import { StoreResponse } from '../../protocol/pb/store.js'
 import { ForbiddenError, RateLimitedError, RemoteError } from './errors.js'

@@ -85,8 +85,10 @@ describe('XMPP gateway: abuse before login (raw sockets against a real gateway)'
 
   it('hundreds of sockets from one address: past its budget each is refused; other addresses are served', async () => {
     const sockets = await Promise.all(Array.from({ length: 200 }, async () => await raw()))
-    for (const s of sockets) s.send(`<?xml version='1.0'?><stream:stream to='${DOMAIN}' xmlns='jabber:client' ` +
+    for (const s of sockets) {
+      s.send(`<?xml version='1.0'?><stream:stream to='${DOMAIN}' xmlns='jabber:client' ` +
       "xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>")
+    }
     const served = (s: RawXmpp): boolean => /<\/stream:features>/.test(s.received)
     const refused = (s: RawXmpp): boolean => streamError('policy-violation').test(s.received)
     await waitFor('every socket to be served or refused', () => sockets.every((s) => served(s) || refused(s)))

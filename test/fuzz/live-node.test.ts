@@ -174,8 +174,11 @@ describe('fuzz: a live node and gateway take generated input from strangers', fu
     })
     const d = delta(before, after)
     RUNS.push({
-      name: 'live node: store frames', runs: frames.length, ms: Date.now() - started,
-      refused: refused + refusedPuts + malformed, accepted: wellFormed.length - refused
+      name: 'live node: store frames',
+      runs: frames.length,
+      ms: Date.now() - started,
+      refused: refused + refusedPuts + malformed,
+      accepted: wellFormed.length - refused
     })
     assert.equal(d.get('internal') ?? 0, 0, `no request failed untyped (${JSON.stringify(Object.fromEntries(d))})`)
     assert.equal(d.get('malformed-frame') ?? 0, malformed, 'each malformed frame counted once')
@@ -221,8 +224,11 @@ describe('fuzz: a live node and gateway take generated input from strangers', fu
       stream.abort(new Error('done'))
     }
     RUNS.push({
-      name: 'live node: membership frames', runs: frames.length, ms: Date.now() - started,
-      refused, accepted: frames.length - refused
+      name: 'live node: membership frames',
+      runs: frames.length,
+      ms: Date.now() - started,
+      refused,
+      accepted: frames.length - refused
     })
     await waitFor(`${refused} refused membership frames to be counted`, () => counted() - before >= refused)
     assert.equal(counted() - before, refused, 'each refused frame counted once (malformed or admission refusal)')
@@ -258,8 +264,11 @@ describe('fuzz: a live node and gateway take generated input from strangers', fu
     const failures = /<failure xmlns="urn:ietf:params:xml:ns:xmpp-sasl"/g
     const saslFailures = seen.reduce((n, s) => n + (s.match(failures)?.length ?? 0), 0)
     RUNS.push({
-      name: 'live gateway: XMPP streams', runs: texts.length, ms: Date.now() - started,
-      refused: streamErrors, accepted: texts.length - streamErrors
+      name: 'live gateway: XMPP streams',
+      runs: texts.length,
+      ms: Date.now() - started,
+      refused: streamErrors,
+      accepted: texts.length - streamErrors
     })
     const counts = JSON.stringify(Object.fromEntries(d))
     assert.equal(d.get('stream-internal-server-error') ?? 0, 0, `no stream failed untyped: ${counts}`)

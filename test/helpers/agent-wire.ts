@@ -109,8 +109,14 @@ export function wireCommands (ctx: WireContext): Record<string, Handler> {
       const owners = n.replication.placement.ownersOf(u.userId)
       return Object.fromEntries(await Promise.all(owners.map(async (owner) => {
         const res = await n.replication.call(owner, {
-          kind: StoreRequest.Kind.FETCH, mailbox: u.userId, limit: 1000, peer: '', newestFirst: false,
-          after: new Uint8Array(0), before: new Uint8Array(0), auth: signReadAuth(u.userId, u.identity)
+          kind: StoreRequest.Kind.FETCH,
+          mailbox: u.userId,
+          limit: 1000,
+          peer: '',
+          newestFirst: false,
+          after: new Uint8Array(0),
+          before: new Uint8Array(0),
+          auth: signReadAuth(u.userId, u.identity)
         })
         return [owner, res.envelopes.filter((bytes) => Envelope.decode(bytes).kind === kind).length]
       })))

@@ -9,4 +9,3 @@ export function entry (mailbox: string, from: IdentityKey, toId: string, ms: num
   const sender = userIdOf(from.publicKey)
   return { mailbox, peer: mailbox === sender ? toId : sender, cursor: cursorOf(env), bytes: Envelope.encode(env), env }
 }
-

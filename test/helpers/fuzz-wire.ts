@@ -17,7 +17,7 @@ import { ed25519Generate, ed25519Sign } from '../../protocol/ed25519.js'
 import { Envelope, domainSeparated, generateIdentity, signEnvelope, userIdOf } from '../../protocol/envelope.js'
 import { signHandleClaim, signRoomAddressClaim } from '../../protocol/handle.js'
 import { hlcPack } from '../../protocol/hlc.js'
-import { GatewayAccount, HandleClaim, StoreRequest, StoreResponse, type ReadAuth } from '../../protocol/pb/store.js'
+import { type GatewayAccount, type HandleClaim, StoreRequest, StoreResponse, type ReadAuth } from '../../protocol/pb/store.js'
 import { MembershipMessage, Member as PbMember } from '../../protocol/pb/membership.js'
 import { signReadAuth } from '../../protocol/read-auth.js'
 import * as C from '../../node/membership/constants.js'
@@ -104,13 +104,24 @@ export const envelopeKind = enumOf<Envelope.Kind>(Envelope.Kind)
 
 /** Envelopes with any field values, signed by a real identity (so what lies past the signature is reached). */
 export const signedEnvelope: fc.Arbitrary<Bytes> = fc.record({
-  who: fc.nat({ max: identities.length - 1 }), kind: envelopeKind, recipient: fc.oneof(pick(users), text),
-  body: bytes(300), timestamp: fc.oneof(fc.constant(hlcPack(NOW, 0)), u64), id: sized, senderHandle: text
+  who: fc.nat({ max: identities.length - 1 }),
+  kind: envelopeKind,
+  recipient: fc.oneof(pick(users), text),
+  body: bytes(300),
+  timestamp: fc.oneof(fc.constant(hlcPack(NOW, 0)), u64),
+  id: sized,
+  senderHandle: text
 }).map((f) => {
   const k = identities[f.who]
   const env: Envelope = {
-    id: f.id, timestamp: f.timestamp, kind: f.kind, senderKey: own(k.publicKey), recipient: f.recipient, body: f.body,
-    signature: new Uint8Array(0), senderHandle: f.senderHandle
+    id: f.id,
+    timestamp: f.timestamp,
+    kind: f.kind,
+    senderKey: own(k.publicKey),
+    recipient: f.recipient,
+    body: f.body,
+    signature: new Uint8Array(0),
+    senderHandle: f.senderHandle
   }
   const domain = new TextEncoder().encode('chorus/envelope/v1')
   env.signature = ed25519Sign(k.privateKey, domainSeparated(domain, Envelope.encode(env)))
@@ -157,35 +168,66 @@ const put = fc.record({
 
 /** Store requests of every kind, with fields a handler reads filled from plausible and hostile values. */
 export const storeRequestMessage = fc.record({
-  kind: storeKind, puts: fc.array(put, { maxLength: 3 }),
-  mailbox, after: sized, before: sized, limit: fc.nat(), peer: text, newestFirst: fc.boolean(), bucketMs: u64,
+  kind: storeKind,
+  puts: fc.array(put, { maxLength: 3 }),
+  mailbox,
+  after: sized,
+  before: sized,
+  limit: fc.nat(),
+  peer: text,
+  newestFirst: fc.boolean(),
+  bucketMs: u64,
   buckets: fc.array(fc.record({ start: u64, count: fc.nat(), hash: sized }), { maxLength: 4 }),
-  cursors: fc.array(sized, { maxLength: 4 }), claim, handle: text, coordinate: fc.boolean(), requestId: fc.nat(),
-  auth: readAuth, prekeys: bytes(200), user: fc.oneof(pick(users), text), prekeyId: fc.nat(),
-  claimOneTime: fc.boolean(), cursorsOnly: fc.boolean(),
-  probes: fc.array(fc.record({ mailbox, auth: readAuth }), { maxLength: 3 }), account
+  cursors: fc.array(sized, { maxLength: 4 }),
+  claim,
+  handle: text,
+  coordinate: fc.boolean(),
+  requestId: fc.nat(),
+  auth: readAuth,
+  prekeys: bytes(200),
+  user: fc.oneof(pick(users), text),
+  prekeyId: fc.nat(),
+  claimOneTime: fc.boolean(),
+  cursorsOnly: fc.boolean(),
+  probes: fc.array(fc.record({ mailbox, auth: readAuth }), { maxLength: 3 }),
+  account
 })
 /** Store requests of every kind, encoded. */
 export const storeRequest: fc.Arbitrary<Bytes> = storeRequestMessage.map((r) => own(StoreRequest.encode(r)))
 
 /** Store responses of any status, encoded. */
 export const storeResponse: fc.Arbitrary<Bytes> = fc.record({
-  status: enumOf<StoreResponse.Status>(StoreResponse.Status), error: text, stored: fc.nat(),
-  envelopes: fc.array(validEnvelope, { maxLength: 2 }), cursors: fc.array(sized, { maxLength: 3 }), claim,
-  requestId: fc.nat(), versions: fc.array(u64, { maxLength: 3 }), account
+  status: enumOf<StoreResponse.Status>(StoreResponse.Status),
+  error: text,
+  stored: fc.nat(),
+  envelopes: fc.array(validEnvelope, { maxLength: 2 }),
+  cursors: fc.array(sized, { maxLength: 3 }),
+  claim,
+  requestId: fc.nat(),
+  versions: fc.array(u64, { maxLength: 3 }),
+  account
 }).map((r) => own(StoreResponse.encode(r)))
 
 // ---- admission ---------------------------------------------------------------------------------
 
 const generatedDelegation = fc.record({
-  mesh: fc.oneof(fc.constant(mesh.publicKey), sized), operator: fc.oneof(fc.constant(operator.publicKey), sized),
-  name: text, issuedAt: u64, expiresAt: u64
+  mesh: fc.oneof(fc.constant(mesh.publicKey), sized),
+  operator: fc.oneof(fc.constant(operator.publicKey), sized),
+  name: text,
+  issuedAt: u64,
+  expiresAt: u64
 })
 
 /** Certificates with any field values, signed by the mesh key or a delegated operator. */
 export const signedCertificate: fc.Arbitrary<Bytes> = fc.record({
-  meshOk: fc.boolean(), peerId: fc.oneof(pick(peerIds), text), role: fc.oneof(fc.constant('server'), text),
-  capacity: fc.nat(), seed: sized, issuedAt: u64, expiresAt: u64, delegated: fc.boolean(),
+  meshOk: fc.boolean(),
+  peerId: fc.oneof(pick(peerIds), text),
+  role: fc.oneof(fc.constant('server'), text),
+  capacity: fc.nat(),
+  seed: sized,
+  issuedAt: u64,
+  expiresAt: u64,
+  delegated: fc.boolean(),
   delegation: fc.option(generatedDelegation, { nil: undefined })
 }).map((f) => {
   let d: Delegation | undefined = f.delegated ? delegation : undefined
@@ -194,8 +236,15 @@ export const signedCertificate: fc.Arbitrary<Bytes> = fc.record({
     d.signature = signIn('chorus/admission/delegation/v1\0', mesh.privateKey, Delegation.encode(d))
   }
   const cert: Certificate = {
-    mesh: f.meshOk ? mesh.publicKey : operator.publicKey, peerId: f.peerId, role: f.role, capacity: f.capacity,
-    seed: f.seed, issuedAt: f.issuedAt, expiresAt: f.expiresAt, delegation: d, signature: new Uint8Array(0)
+    mesh: f.meshOk ? mesh.publicKey : operator.publicKey,
+    peerId: f.peerId,
+    role: f.role,
+    capacity: f.capacity,
+    seed: f.seed,
+    issuedAt: f.issuedAt,
+    expiresAt: f.expiresAt,
+    delegation: d,
+    signature: new Uint8Array(0)
   }
   const key = d != null ? operator.privateKey : mesh.privateKey
   cert.signature = signIn('chorus/admission/certificate/v1\0', key, Certificate.encode(cert))
@@ -216,11 +265,17 @@ export const validCertificate: fc.Arbitrary<Bytes> = fc.record({
 export const signedRevocation: fc.Arbitrary<Bytes> = fc.record({
   peerId: fc.oneof(pick(peerIds), text, fc.constant('')),
   operator: fc.oneof(fc.constant(new Uint8Array(0) as Bytes), fc.constant(operator.publicKey), sized),
-  issuedAt: u64, delegated: fc.boolean(), meshOk: fc.boolean()
+  issuedAt: u64,
+  delegated: fc.boolean(),
+  meshOk: fc.boolean()
 }).map((f) => {
   const rev: Revocation = {
-    mesh: f.meshOk ? mesh.publicKey : operator.publicKey, peerId: f.peerId, operator: f.operator, issuedAt: f.issuedAt,
-    delegation: f.delegated ? delegation : undefined, signature: new Uint8Array(0)
+    mesh: f.meshOk ? mesh.publicKey : operator.publicKey,
+    peerId: f.peerId,
+    operator: f.operator,
+    issuedAt: f.issuedAt,
+    delegation: f.delegated ? delegation : undefined,
+    signature: new Uint8Array(0)
   }
   const key = f.delegated ? operator.privateKey : mesh.privateKey
   rev.signature = signIn('chorus/admission/revocation/v1\0', key, Revocation.encode(rev))
@@ -238,15 +293,22 @@ const loopback = own(Uint8Array.of(0x04, 127, 0, 0, 1, 0x06, 0x0f, 0xa0))
 
 /** Member records with any field values. */
 export const member: fc.Arbitrary<PbMember> = fc.record({
-  peerId: fc.oneof(pick(peerIds), text), role: enumOf<PbMember.Role>(PbMember.Role), capacity: fc.nat(),
-  addrs: fc.array(fc.oneof(fc.constant(loopback), bytes(20)), { maxLength: 3 }), incarnation: u64,
-  state: enumOf<PbMember.State>(PbMember.State), version: text,
+  peerId: fc.oneof(pick(peerIds), text),
+  role: enumOf<PbMember.Role>(PbMember.Role),
+  capacity: fc.nat(),
+  addrs: fc.array(fc.oneof(fc.constant(loopback), bytes(20)), { maxLength: 3 }),
+  incarnation: u64,
+  state: enumOf<PbMember.State>(PbMember.State),
+  version: text,
   certificate: fc.oneof(validCertificate, signedCertificate, bytes(40))
 })
 /** Membership messages of every kind with any field values. */
 export const membershipMessage = fc.record({
-  kind: enumOf<MembershipMessage.Kind>(MembershipMessage.Kind), sender: member,
-  updates: fc.array(member, { maxLength: 3 }), target: fc.oneof(pick(peerIds), text), wallTime: u64,
+  kind: enumOf<MembershipMessage.Kind>(MembershipMessage.Kind),
+  sender: member,
+  updates: fc.array(member, { maxLength: 3 }),
+  target: fc.oneof(pick(peerIds), text),
+  wallTime: u64,
   mesh: fc.oneof(fc.constant(mesh.publicKey), sized),
   revocations: fc.array(fc.oneof(validRevocation, signedRevocation, bytes(40)), { maxLength: 2 })
 })

@@ -42,13 +42,23 @@ describe('membership: revocation attacks in a closed mesh', function () {
   /** A PING from `from` (a client, or a server presenting its certificate) carrying `revocations`. */
   function frame (from: ChorusNode, revocations: Uint8Array[], certificate?: Uint8Array): Uint8Array {
     const sender = toPb({
-      peerId: from.peerId.toString(), role: certificate != null ? 'server' : 'client', capacity: 1, addrs: [],
-      incarnation: BigInt(Date.now()), state: 'alive', version: VERSION,
+      peerId: from.peerId.toString(),
+      role: certificate != null ? 'server' : 'client',
+      capacity: 1,
+      addrs: [],
+      incarnation: BigInt(Date.now()),
+      state: 'alive',
+      version: VERSION,
       certificate: certificate != null ? new Uint8Array(certificate) : undefined
     })
     return MembershipMessage.encode({
-      kind: MembershipMessage.Kind.PING, sender, updates: [], target: '', wallTime: BigInt(Date.now()),
-      mesh: new Uint8Array(from.admission.meshBytes()), revocations: revocations.map((r) => new Uint8Array(r))
+      kind: MembershipMessage.Kind.PING,
+      sender,
+      updates: [],
+      target: '',
+      wallTime: BigInt(Date.now()),
+      mesh: new Uint8Array(from.admission.meshBytes()),
+      revocations: revocations.map((r) => new Uint8Array(r))
     })
   }
 

@@ -170,7 +170,10 @@ describe('process: the dashboard of a server, in a browser', function () {
 
   async function person (handle: string): Promise<Person> {
     const node = await createNode({
-      role: 'client', dataDir: dirs.make('chorus-client-'), bootstrap: [mesh.bootstrap.bootstrapAddr], listen: ['/ip4/127.0.0.1/tcp/0'],
+      role: 'client',
+      dataDir: dirs.make('chorus-client-'),
+      bootstrap: [mesh.bootstrap.bootstrapAddr],
+      listen: ['/ip4/127.0.0.1/tcp/0'],
       ...CLIENT_OPTIONS
     })
     nodes.push(node)

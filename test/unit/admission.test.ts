@@ -41,7 +41,7 @@ const cert = (signer: AdmissionSigner, o: CertOpts = {}): Uint8Array =>
   Certificate.encode(signCertificate(signer, { peerId: PEER, capacity: 3, now: T0, days: 30, ...o }))
 
 /** Re-sign a message after changing fields, the way a signer would. */
-type Codec<T> = { encode: (m: T) => Uint8Array }
+interface Codec<T> { encode: (m: T) => Uint8Array }
 function resign<T extends { signature: Uint8Array }> (codec: Codec<T>, domain: string, m: T, key: Uint8Array, over: Partial<T>): T {
   const body = { ...m, ...over, signature: new Uint8Array(0) }
   return { ...body, signature: ed25519Sign(key, Buffer.concat([Buffer.from(domain), codec.encode(body)])) }
@@ -53,7 +53,7 @@ const reRev = (r: Revocation, key: Uint8Array, over: Partial<Revocation>): Uint8
 
 const revs = (peers: Record<string, number> = {}, ops: Record<string, number> = {}): RevocationList =>
   ({ peerRevokedAt: (p) => peers[p], operatorRevokedAt: (o) => ops[o] })
-type CheckOpts = { peer?: string, now?: number, list?: RevocationList }
+interface CheckOpts { peer?: string, now?: number, list?: RevocationList }
 const check = (bytes: Uint8Array, m: Mesh, o: CheckOpts = {}): ReturnType<typeof checkCertificate> =>
   checkCertificate(decodeCertificate(bytes), m.pub, o.peer ?? PEER, o.now ?? T0 + DAY, o.list ?? NONE)
 

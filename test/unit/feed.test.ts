@@ -8,7 +8,7 @@
  */
 
 import { strict as assert } from 'node:assert'
-import { Envelope, generateIdentity, userIdOf } from '../../protocol/envelope.js'
+import { type Envelope, generateIdentity, userIdOf } from '../../protocol/envelope.js'
 import { DEFAULT_FULL_SYNC_MS, Feed, type FeedConsumer, type FeedInit } from '../../node/session/feed.js'
 import { openDb, type ChorusDb } from '../../node/store/db.js'
 import { cursorAt, cursorOf, type Cursor } from '../../node/store/mailbox-store.js'

@@ -61,7 +61,10 @@ const uploadBytes = signPrekeyUpload(identities[0], encodeBundle(prekeyBundle(se
 function accountShapes (): fc.Arbitrary<Uint8Array> {
   const cred = { salt: 'c2FsdA==', iterations: 4096, storedKey: 'a2V5', serverKey: 'a2V5' }
   const shaped = {
-    v: 1, createdAt: NOW, scram: { sha1: cred, sha256: cred }, wrapped: { sha1: 'd3JhcA==', sha256: 'd3JhcA==' },
+    v: 1,
+    createdAt: NOW,
+    scram: { sha1: cred, sha256: cred },
+    wrapped: { sha1: 'd3JhcA==', sha256: 'd3JhcA==' },
     identity: 'aWQ='
   }
   const paths = [
@@ -152,8 +155,11 @@ describe('fuzz: wire decoders a stranger reaches', function () {
     })
     // records signed by their own key with any content: what an owner may hand back for a handle
     const anyJson = fc.record({
-      v: fc.constantFrom(1, 2, '1'), handle: fc.constantFrom('alice', 'bob'), scram: fc.anything(),
-      wrapped: fc.anything(), identity: fc.anything()
+      v: fc.constantFrom(1, 2, '1'),
+      handle: fc.constantFrom('alice', 'bob'),
+      scram: fc.anything(),
+      wrapped: fc.anything(),
+      identity: fc.anything()
     }).map((j) => new TextEncoder().encode(JSON.stringify(j)))
     const record = fc.oneof(fc.json().map((j) => new TextEncoder().encode(j)), anyJson, bytes(100))
       .filter((r) => r.byteLength > 0)
@@ -196,25 +202,35 @@ describe('fuzz: wire decoders a stranger reaches', function () {
 
   it('room events, presence and roster bodies decode or are refused', () => {
     const roomEvent = fc.record({
-      action: enumOf<RoomEvent.Action>(RoomEvent.Action), name: text, subject: text,
-      target: fc.oneof(pick(users), text), targetHandle: text, nonce: sized,
-      role: enumOf<RoomEvent.Role>(RoomEvent.Role), public: fc.boolean()
+      action: enumOf<RoomEvent.Action>(RoomEvent.Action),
+      name: text,
+      subject: text,
+      target: fc.oneof(pick(users), text),
+      targetHandle: text,
+      nonce: sized,
+      role: enumOf<RoomEvent.Role>(RoomEvent.Role),
+      public: fc.boolean()
     }).map((e) => RoomEvent.encode(e))
     const create = encodeRoomEvent({ action: RoomEvent.Action.CREATE, nonce: new Uint8Array(16), name: 'r' })
     fuzz('room event: decodeRoomEvent', decoderInput(fc.oneof(roomEvent, fc.constant(create))), 300, (b, t) => {
       decodeOrRefuse(t, () => decodeRoomEvent(b))
     })
     const presence = fc.record({
-      state: enumOf<Presence.State>(Presence.State), status: fc.string({ maxLength: 300 }),
-      type: enumOf<Presence.Type>(Presence.Type), lastSeen: u64
+      state: enumOf<Presence.State>(Presence.State),
+      status: fc.string({ maxLength: 300 }),
+      type: enumOf<Presence.Type>(Presence.Type),
+      lastSeen: u64
     }).map((p) => Presence.encode(p))
     fuzz('presence: decodePresence', decoderInput(presence), 300, (b, t) => {
       decodeOrRefuse(t, () => decodePresence(b))
     })
     const item = fc.record({
-      contact: fc.oneof(pick(users), text), handle: text,
+      contact: fc.oneof(pick(users), text),
+      handle: text,
       subscription: enumOf<RosterItem.Subscription>(RosterItem.Subscription),
-      pendingOut: fc.boolean(), pendingIn: fc.boolean(), removed: fc.boolean()
+      pendingOut: fc.boolean(),
+      pendingIn: fc.boolean(),
+      removed: fc.boolean()
     }).map((i) => RosterItem.encode(i))
     fuzz('roster item: decodeRosterItem', decoderInput(item), 300, (b, t) => {
       decodeOrRefuse(t, () => decodeRosterItem(b))
@@ -276,17 +292,31 @@ async function stubRelay (): Promise<{ relay: Relay, validators: Map<string, Val
   const rejected: string[] = []
   const no = async (): Promise<never> => { throw new Error('no network here') }
   const pubsub = {
-    topicValidators: validators, score: { params: { topics: {} } }, subscribe () {}, unsubscribe () {},
-    getSubscribers: () => [], addEventListener () {}, removeEventListener () {},
+    topicValidators: validators,
+    score: { params: { topics: {} } },
+    subscribe () {},
+    unsubscribe () {},
+    getSubscribers: () => [],
+    addEventListener () {},
+    removeEventListener () {},
     publish: async () => ({ recipients: [] })
   }
   const libp2p = {
-    services: { pubsub }, peerId: { toString: () => peerIds[0] }, getConnections: () => [],
-    handle: async () => {}, unhandle: async () => {}, dialProtocol: no, dial: no
+    services: { pubsub },
+    peerId: { toString: () => peerIds[0] },
+    getConnections: () => [],
+    handle: async () => {},
+    unhandle: async () => {},
+    dialProtocol: no,
+    dial: no
   }
   const relay = new Relay({
-    libp2p: libp2p as any, placement: { ownersOfTopic: () => [] } as any, isServer: true,
-    keys: new SenderKeyCache(16, 256), maxDriftMs: 60_000, reject: (r) => { rejected.push(r) }
+    libp2p: libp2p as any,
+    placement: { ownersOfTopic: () => [] } as any,
+    isServer: true,
+    keys: new SenderKeyCache(16, 256),
+    maxDriftMs: 60_000,
+    reject: (r) => { rejected.push(r) }
   })
   await relay.start()
   return { relay, validators, rejected }

@@ -4,7 +4,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { fromPb, toPb, type MemberRecord } from '../../node/membership/member.js'
 import { MAX_ADDRS_PER_MEMBER } from '../../node/membership/constants.js'
-import { Member as PbMember, MembershipMessage } from '../../protocol/pb/membership.js'
+import { type Member as PbMember, MembershipMessage } from '../../protocol/pb/membership.js'
 
 function assertMalformed (fn: () => unknown, what: string): void {
   assert.throws(fn, (err: any) => {

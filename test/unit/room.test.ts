@@ -69,7 +69,12 @@ function shuffled<T> (list: T[], seed: number): T[] {
 /** Everything observable about a state, for comparing folds. */
 function snapshot (s: RoomState, users: string[], times: bigint[]): unknown {
   return {
-    created: s.created, name: s.name, subject: s.subject, public: s.public, members: s.members(), invitees: s.invitees().sort(),
+    created: s.created,
+    name: s.name,
+    subject: s.subject,
+    public: s.public,
+    members: s.members(),
+    invitees: s.invitees().sort(),
     at: users.map((u) => times.map((t) => s.isMemberAt(u, t)))
   }
 }

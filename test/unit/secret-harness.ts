@@ -7,7 +7,7 @@
  */
 
 import { randomBytes } from 'node:crypto'
-import { Envelope, generateIdentity, signEnvelope, userIdOf, type IdentityKey } from '../../protocol/envelope.js'
+import { type Envelope, generateIdentity, signEnvelope, userIdOf, type IdentityKey } from '../../protocol/envelope.js'
 import { HybridClock, hlcMillis } from '../../protocol/hlc.js'
 import { StoreRequest, StoreResponse } from '../../protocol/pb/store.js'
 import type { ReplicationContext } from '../../node/replication/context.js'

@@ -28,7 +28,6 @@ async function forget (d: Device, peer: Device): Promise<void> {
   secrets.chats.delete(peer.userId)
 }
 
-
 const texts = (d: Device): string[] => d.shown.map((m) => m.text)
 
 describe('secret sessions: crossing initiations, restarts and replayed first messages', function () {

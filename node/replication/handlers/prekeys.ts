@@ -69,4 +69,3 @@ export const handlePrekeyUsed: StoreHandler = async (req, from, ctx) => {
   await ctx.prekeys.retire(req.user, req.prekeyId)
   return { status: StoreResponse.Status.OK }
 }
-
