@@ -51,7 +51,7 @@ async function runRelay (ctx: ScenarioContext): Promise<ScenarioResult> {
   ctx.progress(`topology: 1 bootstrap + ${servers} servers + 3 client processes; N = ${REPLICAS}, W = ${WRITE_QUORUM}`)
   const cluster = await startCluster(ctx.pool, { servers, progress: ctx.progress, replication: C.UNLIMITED, relay: C.UNLIMITED })
   const clients = await startClients(ctx.pool, cluster, ['send', 'recv', 'room'], { replicas: REPLICAS, writeQuorum: WRITE_QUORUM })
-  const [sender, receiver, third] = clients
+  const [sender, receiver] = clients
   await sender.request('openUser', { handle: 'alice' }, REQUEST_TIMEOUT_MS)
   await receiver.request('openUser', { handle: 'bob' }, REQUEST_TIMEOUT_MS)
   await receiver.request('watchUser', { handle: 'bob' })

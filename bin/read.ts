@@ -277,6 +277,7 @@ class Printer {
  * become escapes.
  */
 function printable (text: string): string {
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point: they become escapes
   return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => {
     if (c === '\n') return '\\n'
     if (c === '\t') return '\\t'

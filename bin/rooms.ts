@@ -61,6 +61,7 @@ function table (rows: RoomRow[]): string {
 }
 
 /** Control characters, line and paragraph separators, bidirectional overrides and isolates. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point: they become escapes
 const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g
 
 /** A room name (set by its owner, from the network) as one terminal line: control characters and bidi overrides escaped. */

@@ -15,7 +15,8 @@ import { userIdOf, Envelope } from './envelope.js'
 
 const USER_ID = /^[a-z2-7]{32}$/
 const ROOM_ID = /^[a-z0-9_-]{1,64}$/
-const USER_LOGS = ['roster', 'presence'] as const
+/** The sub-logs of a user's mailbox. */
+type UserLog = 'roster' | 'presence'
 const MAILBOX = /^(?:([a-z2-7]{32})(?:\.(roster|presence))?|room\.([a-z0-9_-]{1,64})(?:\.(state))?)$/
 
 /** What a mailbox name says. */
@@ -48,7 +49,7 @@ export function roomMailbox (roomId: string): string { return `room.${roomId}` }
 export function roomStateMailbox (roomId: string): string { return `room.${roomId}.state` }
 
 /** A user's sub-log. */
-export function userLog (userId: string, log: typeof USER_LOGS[number]): string { return `${userId}.${log}` }
+export function userLog (userId: string, log: UserLog): string { return `${userId}.${log}` }
 
 /**
  * Kinds that live in both parties' mailboxes: the conversation is the two users'. Secret messages live

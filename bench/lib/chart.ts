@@ -364,6 +364,7 @@ function phaseSpec (record: ResultRecord, chart: PhaseChart): TopLevelSpec {
       ]
     })
   }
+  // eslint-disable-next-line @typescript-eslint/consistent-type-assertions -- vega-lite's spec is a deep union its panels' plain literals (strings widened) do not meet without casts
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: titleOf(record, chart.notes),
@@ -413,6 +414,7 @@ function figuresSpec (record: ResultRecord, chart: FiguresChart): TopLevelSpec {
     }
   })
   const notes = [...chart.notes, 'the figures of the record as bars, one panel per unit' + (skipped > 0 ? ` (${skipped} not measured: left out)` : '')]
+  // eslint-disable-next-line @typescript-eslint/consistent-type-assertions -- vega-lite's spec is a deep union its panels' plain literals (strings widened) do not meet without casts
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: titleOf(record, notes),

@@ -41,15 +41,17 @@ export async function sendLoad (user: User, cmd: AgentCommands['sendLoad']): Pro
     const p = one().finally(() => inFlight.delete(p))
     inFlight.add(p)
   }
+  /** sends are left to issue (launch() counts them) */
+  const more = (): boolean => issued < limit
   if (cmd.mode === 'saturate') {
-    while (wallClock() < endAt && issued < limit) {
-      while (inFlight.size < cmd.window && issued < limit) launch()
+    while (wallClock() < endAt && more()) {
+      while (inFlight.size < cmd.window && more()) launch()
       await Promise.race(inFlight)
     }
   } else {
     const gapMs = 1000 / cmd.rate
     const t0 = wallClock()
-    while (wallClock() < endAt && issued < limit) {
+    while (wallClock() < endAt && more()) {
       launch()
       const due = t0 + issued * gapMs
       const wait = due - wallClock()

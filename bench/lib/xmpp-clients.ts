@@ -108,7 +108,8 @@ export class XmppClients {
       })
     }
     const refill = (p: PairState): void => {
-      while (sending && cmd.mode === 'saturate' && p.inFlight.size < cmd.window) send(p)
+      if (!sending || cmd.mode !== 'saturate') return
+      while (p.inFlight.size < cmd.window) send(p)
     }
     // a receiver's messages, and each sender's bounces (an error stanza carries the id we gave it)
     for (const p of pairs) {

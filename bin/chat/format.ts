@@ -14,7 +14,7 @@ export const MAX_SHOWN_CHARS = 2000
 export const EXCERPT_CHARS = 40
 
 /** C0 and C1 controls (newlines are handled before) and the bidirectional overrides that can disguise text. */
-// eslint-disable-next-line no-control-regex
+// eslint-disable-next-line no-control-regex -- matching control characters is the point: they are removed
 const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g
 
 /** `text` on one line, without control characters, at most `max` characters (then how many more). */

@@ -291,7 +291,8 @@ export class Admission {
   selfCheck (): Admitted | AdmissionError | undefined {
     if (this.mesh == null) return undefined
     try {
-      if (this.ownSignatureOk === false) throw this.ownError as AdmissionError
+      // a verdict that cannot change (remembered below) is not worked out again
+      if (this.ownSignatureOk === false && this.ownError != null) return this.ownError
       const grant = checkCertificate(decodeCertificate(this.own), this.mesh, this.components.selfId, this.components.now(), NO_REVOCATIONS, this.ownSignatureOk === true)
       this.ownSignatureOk = true
       return grant

@@ -414,8 +414,6 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
         case Envelope.Kind.SECRET:
           if (sender === this.userId) return
           if (await this.secret.handle(env)) return () => { this.receipts.ack(sender, 'delivered', env.id) }
-
-        default:
       }
     } catch (err: any) {
       log.error('handling %s from %s failed: %s', KIND_NAMES[env.kind] ?? env.kind, sender, err.stack ?? err.message)

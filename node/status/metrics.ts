@@ -6,7 +6,7 @@
 
 import type { MeshClock } from '../membership/mesh-clock.js'
 import type { Relay } from '../relay/relay.js'
-import { Counter, Gauge, collectDefaultMetrics, type Registry } from 'prom-client'
+import { Counter, Gauge, collectDefaultMetrics, type GaugeConfiguration, type Registry } from 'prom-client'
 import type { ChorusLibp2p } from '../libp2p.js'
 import type { Membership } from '../membership/index.js'
 import type { Replication } from '../replication/replication.js'
@@ -20,42 +20,46 @@ export interface ChorusCounters {
   rejected: Counter<'component' | 'reason'>
 }
 
+/**
+ * Add a gauge that its `collect` reads at scrape time to `registry`. prom-client would register it from its
+ * constructor; registering it here says so where it happens.
+ */
+function addGauge (registry: Registry, config: GaugeConfiguration<string>): void {
+  registry.registerMetric(new Gauge({ ...config, registers: [] }))
+}
+
 /** Register Chorus metrics in `registry`; returns the counters components increment. */
 export function registerChorusMetrics (registry: Registry, libp2p: ChorusLibp2p, membership: Membership, withProcess: boolean, clock?: MeshClock): ChorusCounters {
-  const members = new Gauge({
+  addGauge(registry, {
     name: 'chorus_members',
     help: 'Peers in the membership table, by state (the live view is alive + suspect)',
     labelNames: ['state'],
-    registers: [registry],
     collect () {
       for (const [state, n] of Object.entries(membership.counts())) this.set({ state }, n)
     }
   })
-  void members
   if (clock != null) {
-    void new Gauge({
+    addGauge(registry, {
       name: 'chorus_clock_offset_seconds',
       help: 'How far this node\'s wall clock is behind the median of the servers it probes (negative: ahead); corrected for when over 0.5 s',
-      registers: [registry],
       collect () { this.set(clock.measuredOffsetMs / 1000) }
     })
   }
-  new Gauge({ name: 'chorus_server_peers', help: 'Live server peers in the ownership ring, this node included when it is a server', registers: [registry], collect () { this.set(membership.servers().length) } })
-  new Gauge({ name: 'chorus_connections', help: 'Open libp2p connections', registers: [registry], collect () { this.set(libp2p.getConnections().length) } })
-  new Gauge({ name: 'chorus_pubsub_topics', help: 'Gossipsub topics this node subscribes to', registers: [registry], collect () { this.set(libp2p.services.pubsub.getTopics().length) } })
-  new Gauge({ name: 'chorus_pubsub_peers', help: 'Peers speaking gossipsub with this node', registers: [registry], collect () { this.set(libp2p.services.pubsub.getPeers().length) } })
-  new Gauge({
+  addGauge(registry, { name: 'chorus_server_peers', help: 'Live server peers in the ownership ring, this node included when it is a server', collect () { this.set(membership.servers().length) } })
+  addGauge(registry, { name: 'chorus_connections', help: 'Open libp2p connections', collect () { this.set(libp2p.getConnections().length) } })
+  addGauge(registry, { name: 'chorus_pubsub_topics', help: 'Gossipsub topics this node subscribes to', collect () { this.set(libp2p.services.pubsub.getTopics().length) } })
+  addGauge(registry, { name: 'chorus_pubsub_peers', help: 'Peers speaking gossipsub with this node', collect () { this.set(libp2p.services.pubsub.getPeers().length) } })
+  addGauge(registry, {
     name: 'chorus_pubsub_mesh_peers',
     help: 'Gossipsub mesh peers per subscribed topic',
     labelNames: ['topic'],
-    registers: [registry],
     collect () {
       for (const topic of libp2p.services.pubsub.getTopics()) this.set({ topic }, (libp2p.services.pubsub as unknown as { getMeshPeers: (t: string) => string[] }).getMeshPeers(topic).length)
     }
   })
   const stats = membership.stats
   const statCounter = (name: string, help: string, read: () => number): void => {
-    new Gauge({ name, help, registers: [registry], collect () { this.set(read()) } })
+    addGauge(registry, { name, help, collect () { this.set(read()) } })
   }
   statCounter('chorus_membership_probes_sent_total', 'Membership probes sent', () => stats.probesSent)
   statCounter('chorus_membership_probes_failed_total', 'Membership probes that got no ack in time', () => stats.probesFailed)
@@ -66,20 +70,18 @@ export function registerChorusMetrics (registry: Registry, libp2p: ChorusLibp2p,
   statCounter('chorus_membership_leaves_total', 'Members that left the view (dead or left)', () => stats.leaves)
   statCounter('chorus_membership_malformed_frames_total', 'Membership frames rejected as malformed', () => stats.malformedFrames)
   const admission = membership.admission
-  new Gauge({
+  addGauge(registry, {
     name: 'chorus_admission_refusals_total',
     help: 'Membership frames refused at the handshake: another mesh, or a server certificate that does not admit (closed mesh), by reason',
     labelNames: ['reason'],
-    registers: [registry],
     collect () { for (const [reason, n] of admission.refusals) this.set({ reason }, n) }
   })
   statCounter('chorus_admission_revocations', 'Revocations of this mesh this node keeps (those that matter)',
     () => admission.revocationCount)
-  new Gauge({
+  addGauge(registry, {
     name: 'chorus_admission_revocations_dropped_total',
     help: 'Valid revocations not kept: signed by a revoked operator, of a peer no live certificate names, over quota',
     labelNames: ['reason'],
-    registers: [registry],
     collect () { for (const [reason, n] of admission.dropped) this.set({ reason }, n) }
   })
   if (withProcess) collectDefaultMetrics({ register: registry, prefix: 'chorus_' })
@@ -96,7 +98,7 @@ const SCRAPE_REUSE_MS = 250
 /** Replication figures: group commit, repair and hinted handoff, served requests. Read at scrape time. */
 export function registerReplicationMetrics (registry: Registry, r: Replication): void {
   const gauge = (name: string, help: string, read: () => number): void => {
-    new Gauge({ name, help, registers: [registry], collect () { this.set(read()) } })
+    addGauge(registry, { name, help, collect () { this.set(read()) } })
   }
   gauge('chorus_store_commit_batches_total', 'Synced LevelDB batches written by group commit', () => r.commit.stats.batches)
   gauge('chorus_store_commit_ops_total', 'Operations written in those batches', () => r.commit.stats.ops)
@@ -111,11 +113,10 @@ export function registerReplicationMetrics (registry: Registry, r: Replication):
     gauge('chorus_repair_unchanged_total', 'Reconciliations skipped: neither owner wrote to the mailbox since they last agreed', () => s.unchanged)
   }
   if (r.server != null) {
-    new Gauge({
+    addGauge(registry, {
       name: 'chorus_store_requests_total',
       help: 'Replication requests served, by kind',
       labelNames: ['kind'],
-      registers: [registry],
       collect () { for (const [kind, t] of Object.entries(r.traffic.served.snapshot())) this.set({ kind }, t.requests) }
     })
   }
@@ -134,11 +135,10 @@ export function registerWorkMetrics (registry: Registry, readNow: () => Promise<
     return await last.value
   }
   const labelled = (name: string, help: string, labelNames: string[], fill: (w: WorkSnapshot, set: (labels: Record<string, string>, v: number) => void) => void): void => {
-    new Gauge({
+    addGauge(registry, {
       name,
       help,
       labelNames,
-      registers: [registry],
       async collect () { fill(await read(), (labels, v) => { this.set(labels, v) }) }
     })
   }
@@ -162,25 +162,24 @@ export function registerWorkMetrics (registry: Registry, readNow: () => Promise<
   labelled('chorus_pubsub_work_total', 'Gossipsub\'s own counts: RPC frames and bytes sent and received, messages published, forwarded, sent and received, control entries, duplicates', ['figure'], (w, set) => {
     for (const [figure, n] of Object.entries(w.pubsub)) set({ figure }, n)
   })
-  new Gauge({ name: 'chorus_db_writes_total', help: 'LevelDB write calls (put, del, batch), synced or not', registers: [registry], async collect () { this.set((await read()).db.writes) } })
-  new Gauge({ name: 'chorus_db_write_ops_total', help: 'Operations in those LevelDB writes', registers: [registry], async collect () { this.set((await read()).db.ops) } })
+  addGauge(registry, { name: 'chorus_db_writes_total', help: 'LevelDB write calls (put, del, batch), synced or not', async collect () { this.set((await read()).db.writes) } })
+  addGauge(registry, { name: 'chorus_db_write_ops_total', help: 'Operations in those LevelDB writes', async collect () { this.set((await read()).db.ops) } })
 }
 
 /** The relay's figures: live envelopes published, delivered to local sessions, publishes that found no peer. */
 export function registerRelayMetrics (registry: Registry, relay: Relay): void {
   const gauge = (name: string, help: string, read: () => number): void => {
-    new Gauge({ name, help, registers: [registry], collect () { this.set(read()) } })
+    addGauge(registry, { name, help, collect () { this.set(read()) } })
   }
   gauge('chorus_relay_published_total', 'Envelopes sent live (to a relay of the inbox shard, or on the room topic)', () => relay.stats.published)
   gauge('chorus_relay_publish_failed_total', 'Live sends that found no relay (delivery falls back to sync)', () => relay.stats.publishFailed)
   gauge('chorus_relay_delivered_total', 'Live envelopes handed to sessions on this node', () => relay.stats.delivered)
   gauge('chorus_relay_relayed_total', 'Inbox envelopes this relay passed on to the nodes subscribed to the shard', () => relay.stats.relayed)
   gauge('chorus_relay_topics', 'Gossipsub chat topics this node is subscribed to', () => relay.topics().length)
-  void new Gauge({
+  addGauge(registry, {
     name: 'chorus_live_frames_total',
     help: 'Frames of the live hop (/chorus/live/1.0.0), by direction; dropped: a link was full or failed',
     labelNames: ['direction'],
-    registers: [registry],
     collect () {
       const c = relay.liveCounts
       this.set({ direction: 'sent' }, c.framesSent)

@@ -9,7 +9,7 @@
 import { strict as assert } from 'node:assert'
 import xml from '@xmpp/xml'
 import type { Element } from '@xmpp/xml'
-import type { ChorusNode, User } from '../../node/index.js'
+import type { ChorusNode } from '../../node/index.js'
 import type { ReceiptEvent } from '../../node/session/events.js'
 import { Envelope } from '../../protocol/envelope.js'
 import { StoreRequest } from '../../protocol/pb/store.js'
@@ -46,7 +46,6 @@ describe('XMPP gateway: every receipt asked for in a burst comes back once, unde
   let gateway1: ChorusNode
   let gw1: string
   let gw2: string
-  let carol: User
   const clients = new JabberClients()
 
   /**
@@ -79,7 +78,7 @@ describe('XMPP gateway: every receipt asked for in a burst comes back once, unde
     gateway1 = gateways[0]
     gw1 = gateways[0].xmppAddress() as string
     gw2 = gateways[1].xmppAddress() as string
-    carol = await mesh.clients[0].openUser('carol')
+    await mesh.clients[0].openUser('carol') // carol exists: tests send to her
   })
 
   after(async () => {

@@ -16,12 +16,10 @@ describe('membership: cached grants in a closed mesh', function () {
   this.timeout(scaled(120_000))
   let closed: ClosedMesh
   let m: Mesh
-  let mesh: string
 
   beforeEach(async () => {
     closed = await ClosedMesh.start()
     m = closed.nodes
-    mesh = closed.mesh
   })
   afterEach(async () => { await closed?.cleanup() })
 

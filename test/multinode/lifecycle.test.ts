@@ -1,7 +1,6 @@
 import { strict as assert } from 'node:assert'
 import { createServer, type Server } from 'node:net'
 import { createNode, type ChorusNode } from '../../node/index.js'
-import { openDb } from '../../node/store/db.js'
 import { FAST_MEMBERSHIP, LOOPBACK_LISTEN, startMesh, waitForServers, type Mesh } from '../helpers/mesh.js'
 import { TempDirs, scaled } from '../helpers/wait.js'
 

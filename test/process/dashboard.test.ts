@@ -241,6 +241,7 @@ describe('process: the dashboard of a server, in a browser', function () {
     chatting = true
     chatLoop = (async () => {
       // paced by the sends themselves: each resolves once W owners have the message on disk
+      // eslint-disable-next-line no-unmodified-loop-condition -- the test's end sets chatting to false during an await
       while (chatting) {
         await alice.user.send('bob', `hello bob #${sent}`)
         await bob.user.send('alice', `hello alice #${sent}`)

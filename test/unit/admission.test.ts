@@ -297,7 +297,7 @@ describe('server admission (protocol/admission.ts)', () => {
   })
 
   describe('the Admission component (node/membership/admission.ts)', () => {
-    function node (init: { mesh?: string, certificate?: Uint8Array } = {}, selfId = 'self') {
+    function node (init: { mesh?: string, certificate?: Uint8Array } = {}, selfId = 'self'): { a: Admission, clock: { now: number } } {
       const clock = { now: T0 + DAY }
       return { a: new Admission({ selfId, now: () => clock.now }, init), clock }
     }

@@ -22,7 +22,17 @@ function rec (peerId: string, over: Partial<MemberRecord> = {}): MemberRecord {
 }
 
 /** A table over a fake clock, with every event it fires recorded. */
-function harness (init: Partial<MemberTableInit> = {}) {
+interface Harness {
+  table: MemberTable
+  clock: { now: number }
+  joins: Member[]
+  leaves: Array<{ member: Member, reason: LeaveReason }>
+  /** move the clock on and let the table time out what is due */
+  advance: (ms: number) => void
+  state: (id: string) => string | undefined
+}
+
+function harness (init: Partial<MemberTableInit> = {}): Harness {
   const clock = { now: 1_000_000 }
   const joins: Member[] = []
   const leaves: Array<{ member: Member, reason: LeaveReason }> = []

@@ -21,7 +21,11 @@ const silence = (): Error => Object.assign(new Error('the operation was aborted'
 interface Call { to: string, kind: MembershipMessage.Kind, target?: string }
 
 /** A prober whose requests are answered by `answer`; members alive unless listed in `states`. */
-function setUp (peers: string[], answer: (c: Call) => Promise<MembershipMessage.Kind>, states: Record<string, string> = {}) {
+function setUp (
+  peers: string[],
+  answer: (c: Call) => Promise<MembershipMessage.Kind>,
+  states: Record<string, string> = {}
+): { prober: Prober, calls: Call[], suspected: string[], stats: MembershipStats } {
   const calls: Call[] = []
   const suspected: string[] = []
   const stats = { probesSent: 0, probesFailed: 0, indirectProbes: 0, indirectAcks: 0, pingReqsServed: 0 } as unknown as MembershipStats

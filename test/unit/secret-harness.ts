@@ -22,6 +22,8 @@ import { cursorOf } from '../../node/store/mailbox-store.js'
 import { PrekeyStore, type PrekeyStoreInit } from '../../node/store/prekey-store.js'
 import { TempDirs } from '../helpers/wait.js'
 
+/** an empty protobuf frame: decoded, every field at its default */
+const EMPTY = new Uint8Array(0)
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 
 /** An owner of every user's prekeys. */
@@ -83,11 +85,12 @@ export class SecretWorld {
   async call (from: string, to: string, req: Partial<StoreRequest>): Promise<StoreResponse> {
     const owner = this.owners.find((o) => o.id === to)
     if (owner == null) throw new Error(`no owner ${to}`)
-    const full = { claimOneTime: false, coordinate: false, user: '', prekeyId: 0, prekeys: new Uint8Array(0), ...req } as StoreRequest
+    // every field at its protobuf default (what an empty frame decodes to), then the request's own
+    const full: StoreRequest = { ...StoreRequest.decode(EMPTY), ...req }
     const handler = req.kind === StoreRequest.Kind.PREKEYS_PUT ? handlePrekeysPut : req.kind === StoreRequest.Kind.PREKEYS_GET ? handlePrekeysGet : req.kind === StoreRequest.Kind.PREKEY_USED ? handlePrekeyUsed : undefined
-    if (handler == null) return { status: StoreResponse.Status.OK } as StoreResponse // deletions of delivered ciphertext: nothing to do here
+    if (handler == null) return StoreResponse.decode(EMPTY) // status OK: deletions of delivered ciphertext, nothing to do here
     const res = await handler(full, from, owner.ctx)
-    return { status: StoreResponse.Status.OK, remaining: 0, bundle: new Uint8Array(0), ...res } as StoreResponse
+    return { ...StoreResponse.decode(EMPTY), ...res }
   }
 
   /** Take every one-time prekey of `userId` the owners hold: initiations then run X3DH without one. */

@@ -2,13 +2,14 @@ import { strict as assert } from 'node:assert'
 import { ed25519Generate, ed25519Sign } from '../../protocol/ed25519.js'
 import {
   MAX_BUNDLE_BYTES, RatchetSession, checkBundleAge, createSecretIdentity, decodeBundle, decodeInitialHeader, encodeBundle, encodeInitialHeader,
-  generateOneTimePrekeys, generateSignedPrekey, initiate, prekeyBundle, respond, verifyBundle, x25519Generate, type PrekeyBundle
+  generateOneTimePrekeys, generateSignedPrekey, initiate, prekeyBundle, respond, verifyBundle, x25519Generate, type PrekeyBundle,
+  type OneTimePrekey, type SecretIdentity, type SignedPrekey
 } from '../../protocol/secret/index.js'
 
 const code = (c: string) => (err: any): boolean => err.reason === c && err.code === `ERR_${c === 'decrypt-failed' ? 'DECRYPT' : c.toUpperCase().replace(/-/g, '_')}`
 const text = (s: string): Uint8Array => new TextEncoder().encode(s)
 
-function device () {
+function device (): { identity: SecretIdentity, signedPrekey: SignedPrekey, oneTime: OneTimePrekey[] } {
   const identity = createSecretIdentity(ed25519Generate())
   const signedPrekey = generateSignedPrekey(identity, 7, 1_700_000_000_000)
   const oneTime = generateOneTimePrekeys(100, 3)

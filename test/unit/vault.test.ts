@@ -26,7 +26,8 @@ function secretStore (db: ChorusDb, vault: Vault): SecretStore {
   return new SecretStore(db.sublevel<string, string>('secret', { valueEncoding: vault.encoding as any }), db)
 }
 
-const raw = (db: ChorusDb, sublevel: string) => db.sublevel<string, string>(sublevel, { valueEncoding: 'utf8' })
+const raw = (db: ChorusDb, sublevel: string): ReturnType<typeof db.sublevel<string, string>> =>
+  db.sublevel<string, string>(sublevel, { valueEncoding: 'utf8' })
 
 describe('Vault (secret values at rest)', function () {
   this.timeout(60_000)
