@@ -59,7 +59,8 @@ describe('errors: one model (unit)', () => {
       assert.ok(cls.prototype instanceof ChorusError, `${name} extends ChorusError`)
       assert.equal(typeof cls.code, 'string', `${name} has a static code`)
       assert.match(cls.code as string, /^ERR_[A-Z0-9_]+$/)
-      const err = new cls(...(ARGUMENTS.get(cls) ?? ['x', 'y'])) as ChorusError
+      const ErrorClass = cls
+      const err = new ErrorClass(...(ARGUMENTS.get(cls) ?? ['x', 'y'])) as ChorusError
       assert.ok(err instanceof cls && err instanceof ChorusError && err instanceof Error)
       assert.equal(err.code, cls.code)
       assert.equal(err.name, cls.name)

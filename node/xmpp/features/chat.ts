@@ -99,6 +99,7 @@ export class Chat {
     if (displayed != null) {
       const id = String(displayed.attrs.id)
       const fromId = this.shown.get(id)
+      // eslint-disable-next-line @typescript-eslint/consistent-type-assertions -- markRead reads id, fromId and kind
       if (fromId != null) this.c.user.markRead({ id, fromId, kind: 'chat' } as Message)
       return
     }
