@@ -50,11 +50,22 @@ function signedBytes (handle: string, publicKey: Uint8Array, version: bigint, re
 }
 
 /** Sign `record` as version `version` of `handle`'s account. */
-export function signAccount (handle: string, identity: Ed25519KeyPair, version: bigint, record: Uint8Array): GatewayAccount {
+export function signAccount (
+  handle: string,
+  identity: Ed25519KeyPair,
+  version: bigint,
+  record: Uint8Array
+): GatewayAccount {
   checkHandle(handle)
   if (record.byteLength > MAX_ACCOUNT_RECORD_BYTES) throw new MalformedEnvelopeError(`an account record is at most ${MAX_ACCOUNT_RECORD_BYTES} bytes`)
   const publicKey = new Uint8Array(identity.publicKey)
-  return { handle, publicKey, version, record: new Uint8Array(record), signature: ed25519Sign(identity.privateKey, signedBytes(handle, publicKey, version, record)) }
+  return {
+    handle,
+    publicKey,
+    version,
+    record: new Uint8Array(record),
+    signature: ed25519Sign(identity.privateKey, signedBytes(handle, publicKey, version, record))
+  }
 }
 
 /** Throw unless the account is well formed and its signature holds. */
@@ -62,7 +73,9 @@ export function verifyAccount (a: GatewayAccount | undefined): GatewayAccount {
   if (a == null) throw new MalformedEnvelopeError('account missing')
   checkHandle(a.handle)
   if (a.publicKey.byteLength !== 32) throw new MalformedEnvelopeError('account public key must be 32 bytes')
-  if (a.record.byteLength === 0 || a.record.byteLength > MAX_ACCOUNT_RECORD_BYTES) throw new MalformedEnvelopeError(`an account record is 1 to ${MAX_ACCOUNT_RECORD_BYTES} bytes`)
+  if (a.record.byteLength === 0 || a.record.byteLength > MAX_ACCOUNT_RECORD_BYTES) {
+    throw new MalformedEnvelopeError(`an account record is 1 to ${MAX_ACCOUNT_RECORD_BYTES} bytes`)
+  }
   if (!ed25519Verify(a.publicKey, signedBytes(a.handle, a.publicKey, a.version, a.record), a.signature)) {
     throw new BadSignatureError(`account of ${a.handle} does not verify`)
   }

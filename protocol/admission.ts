@@ -164,15 +164,31 @@ export interface AdmissionSigner {
 }
 
 /** Delegate signing to an operator key for `days`. Only the mesh key may do this. */
-export function signDelegation (meshKey: Uint8Array, operator: Uint8Array, o: { name: string, now: number, days: number }): Delegation {
+export function signDelegation (
+  meshKey: Uint8Array,
+  operator: Uint8Array,
+  o: { name: string, now: number, days: number }
+): Delegation {
   if (o.name.length > MAX_OPERATOR_NAME) throw new RangeError(`an operator name is at most ${MAX_OPERATOR_NAME} characters`)
-  const body: Delegation = { mesh: ab(ed25519PublicKey(meshKey)), operator: ab(operator), name: o.name, issuedAt: BigInt(o.now), expiresAt: BigInt(o.now + validity(o.days)), signature: new Uint8Array(0) }
+  const body: Delegation = {
+    mesh: ab(ed25519PublicKey(meshKey)),
+    operator: ab(operator),
+    name: o.name,
+    issuedAt: BigInt(o.now),
+    expiresAt: BigInt(o.now + validity(o.days)),
+    signature: new Uint8Array(0)
+  }
   return { ...body, signature: ed25519Sign(meshKey, signed(DELEGATION_DOMAIN, Delegation.encode(body))) }
 }
 
 /** Admit `peerId` as a server of the signer's mesh for `days`, at `capacity`, with fresh random ring positions. */
-export function signCertificate (signer: AdmissionSigner, o: { peerId: string, capacity: number, now: number, days: number, seed?: Uint8Array }): Certificate {
-  if (!Number.isInteger(o.capacity) || o.capacity < 1 || o.capacity > MAX_CERT_CAPACITY) throw new RangeError(`capacity must be a whole number 1-${MAX_CERT_CAPACITY}`)
+export function signCertificate (
+  signer: AdmissionSigner,
+  o: { peerId: string, capacity: number, now: number, days: number, seed?: Uint8Array }
+): Certificate {
+  if (!Number.isInteger(o.capacity) || o.capacity < 1 || o.capacity > MAX_CERT_CAPACITY) {
+    throw new RangeError(`capacity must be a whole number 1-${MAX_CERT_CAPACITY}`)
+  }
   const body: Certificate = {
     mesh: ab(signerMesh(signer)),
     peerId: o.peerId,
@@ -187,11 +203,24 @@ export function signCertificate (signer: AdmissionSigner, o: { peerId: string, c
   return { ...body, signature: ed25519Sign(signer.privateKey, signed(CERT_DOMAIN, Certificate.encode(body))) }
 }
 
-/** Revoke every certificate of `peerId` issued until now, or (mesh key only) every certificate an operator key signed. */
-export function signRevocation (signer: AdmissionSigner, target: { peerId?: string, operator?: Uint8Array }, now: number): Revocation {
+/**
+ * Revoke every certificate of `peerId` issued until now, or (mesh key only) every certificate an operator key signed.
+ */
+export function signRevocation (
+  signer: AdmissionSigner,
+  target: { peerId?: string, operator?: Uint8Array },
+  now: number
+): Revocation {
   if ((target.peerId == null) === (target.operator == null)) throw new RangeError('revoke either a peer id or an operator key')
   if (target.operator != null && signer.delegation != null) throw new RangeError('only the mesh key may revoke an operator key')
-  const body: Revocation = { mesh: ab(signerMesh(signer)), peerId: target.peerId ?? '', operator: ab(target.operator ?? new Uint8Array(0)), issuedAt: BigInt(now), delegation: signer.delegation, signature: new Uint8Array(0) }
+  const body: Revocation = {
+    mesh: ab(signerMesh(signer)),
+    peerId: target.peerId ?? '',
+    operator: ab(target.operator ?? new Uint8Array(0)),
+    issuedAt: BigInt(now),
+    delegation: signer.delegation,
+    signature: new Uint8Array(0)
+  }
   return { ...body, signature: ed25519Sign(signer.privateKey, signed(REVOCATION_DOMAIN, Revocation.encode(body))) }
 }
 
@@ -247,7 +276,9 @@ export function decodeCertificate (bytes: Uint8Array): Certificate {
 
 /** Decode a revocation, bounded. Throws `MalformedCertificateError`. */
 export function decodeRevocation (bytes: Uint8Array): Revocation {
-  if (bytes.byteLength === 0 || bytes.byteLength > MAX_ADMISSION_BYTES) throw new MalformedCertificateError(`a revocation is 1-${MAX_ADMISSION_BYTES} bytes`)
+  if (bytes.byteLength === 0 || bytes.byteLength > MAX_ADMISSION_BYTES) {
+    throw new MalformedCertificateError(`a revocation is 1-${MAX_ADMISSION_BYTES} bytes`)
+  }
   let rev: Revocation
   try {
     rev = Revocation.decode(bytes)
@@ -264,7 +295,14 @@ export function decodeRevocation (bytes: Uint8Array): Revocation {
  * validity window and revocations. Returns what it grants; throws a typed `AdmissionError` otherwise.
  * `verified` lets a caller skip the signature checks of a certificate it has already verified.
  */
-export function checkCertificate (cert: Certificate, mesh: Uint8Array, peerId: string, now: number, revocations: RevocationList, verified = false): Admitted {
+export function checkCertificate (
+  cert: Certificate,
+  mesh: Uint8Array,
+  peerId: string,
+  now: number,
+  revocations: RevocationList,
+  verified = false
+): Admitted {
   if (cert.role !== 'server') throw new MalformedCertificateError(`certificate for role ${JSON.stringify(cert.role.slice(0, 16))}, not server`)
   if (cert.peerId.length === 0 || cert.peerId.length > PEER_ID_MAX) throw new MalformedCertificateError('certificate peer id missing or too long')
   if (cert.seed.byteLength < 16 || cert.seed.byteLength > 64) throw new MalformedCertificateError('certificate seed must be 16-64 bytes')
@@ -276,11 +314,14 @@ export function checkCertificate (cert: Certificate, mesh: Uint8Array, peerId: s
   let operator: string | undefined
   if (cert.delegation != null) {
     operator = checkDelegation(cert.delegation, mesh, now, verified)
-    if (issuedAt < Number(cert.delegation.issuedAt) || issuedAt > Number(cert.delegation.expiresAt)) throw new ForgedCertificateError('certificate issued outside its operator\'s delegation')
+    if (issuedAt < Number(cert.delegation.issuedAt) || issuedAt > Number(cert.delegation.expiresAt)) {
+      throw new ForgedCertificateError('certificate issued outside its operator\'s delegation')
+    }
   }
   if (!verified) {
     const signer = cert.delegation?.operator ?? mesh
-    if (!ed25519Verify(signer, signed(CERT_DOMAIN, Certificate.encode({ ...cert, signature: new Uint8Array(0) })), cert.signature)) {
+    if (!ed25519Verify(signer, signed(CERT_DOMAIN, Certificate.encode({ ...cert, signature: new Uint8Array(0) })),
+      cert.signature)) {
       throw new ForgedCertificateError(cert.delegation != null ? 'certificate signature does not verify against its operator key' : 'certificate signature does not verify against the mesh key')
     }
   }
@@ -288,7 +329,9 @@ export function checkCertificate (cert: Certificate, mesh: Uint8Array, peerId: s
   if (now >= expiresAt) throw new ExpiredCertificateError(`certificate expired ${new Date(expiresAt).toISOString()}`)
   if (issuedAt > now + MAX_ISSUE_SKEW_MS) throw new ExpiredCertificateError(`certificate is valid only from ${new Date(issuedAt).toISOString()}`, true)
   const peerRevoked = revocations.peerRevokedAt(cert.peerId)
-  if (peerRevoked != null && peerRevoked >= issuedAt) throw new RevokedCertificateError(`certificate of ${cert.peerId} revoked ${new Date(peerRevoked).toISOString()}`)
+  if (peerRevoked != null && peerRevoked >= issuedAt) {
+    throw new RevokedCertificateError(`certificate of ${cert.peerId} revoked ${new Date(peerRevoked).toISOString()}`)
+  }
   if (operator != null) {
     const opRevoked = revocations.operatorRevokedAt(operator)
     if (opRevoked != null) throw new RevokedCertificateError(`operator key ${operator.slice(0, 16)} that signed this certificate was revoked ${new Date(opRevoked).toISOString()}`)
@@ -319,10 +362,13 @@ export function checkRevocation (
     if (byOperator) throw new ForgedCertificateError('only the mesh key may revoke an operator key')
     // a revocation stays good after its signer's delegation ended: withdrawing trust never needs renewing
     checkDelegation(rev.delegation, mesh, Number(rev.delegation.issuedAt), false)
-    if (issuedAt < Number(rev.delegation.issuedAt) || issuedAt > Number(rev.delegation.expiresAt)) throw new ForgedCertificateError('revocation issued outside its operator\'s delegation')
+    if (issuedAt < Number(rev.delegation.issuedAt) || issuedAt > Number(rev.delegation.expiresAt)) {
+      throw new ForgedCertificateError('revocation issued outside its operator\'s delegation')
+    }
     signer = rev.delegation.operator
   }
-  if (!ed25519Verify(signer, signed(REVOCATION_DOMAIN, Revocation.encode({ ...rev, signature: new Uint8Array(0) })), rev.signature)) {
+  if (!ed25519Verify(signer, signed(REVOCATION_DOMAIN, Revocation.encode({ ...rev, signature: new Uint8Array(0) })),
+    rev.signature)) {
     throw new ForgedCertificateError('revocation signature does not verify')
   }
   const by = rev.delegation != null ? hex(rev.delegation.operator) : undefined
@@ -345,7 +391,9 @@ function checkDelegation (d: Delegation, mesh: Uint8Array, now: number, verified
   const issuedAt = time(d.issuedAt, 'delegation')
   const expiresAt = time(d.expiresAt, 'delegation')
   if (expiresAt <= issuedAt || expiresAt - issuedAt > MAX_VALIDITY_MS) throw new MalformedCertificateError('delegation validity window is empty or longer than ten years')
-  if (!verified && !ed25519Verify(mesh, signed(DELEGATION_DOMAIN, Delegation.encode({ ...d, signature: new Uint8Array(0) })), d.signature)) {
+  if (!verified &&
+      !ed25519Verify(mesh, signed(DELEGATION_DOMAIN, Delegation.encode({ ...d, signature: new Uint8Array(0) })),
+        d.signature)) {
     throw new ForgedCertificateError('delegation signature does not verify against the mesh key')
   }
   if (now >= expiresAt) throw new ExpiredCertificateError(`operator delegation expired ${new Date(expiresAt).toISOString()}`)

@@ -69,7 +69,12 @@ export function roomOfClaim (claim: HandleClaim): string {
   return roomIdOf(claim.publicKey, claim.roomNonce)
 }
 
-function claimBytes (handle: string, publicKey: Uint8Array, timestamp: bigint, roomNonce: Uint8Array = new Uint8Array(0)): Uint8Array {
+function claimBytes (
+  handle: string,
+  publicKey: Uint8Array,
+  timestamp: bigint,
+  roomNonce: Uint8Array = new Uint8Array(0)
+): Uint8Array {
   const domain = roomNonce.byteLength > 0 ? 'chorus/room-address/v1' : 'chorus/handle/v1'
   const head = new TextEncoder().encode(`${domain}\0${handle}\0`)
   const out = new Uint8Array(head.length + 32 + 8 + roomNonce.byteLength)
@@ -83,16 +88,33 @@ function claimBytes (handle: string, publicKey: Uint8Array, timestamp: bigint, r
 /** Sign a claim of `handle` by `identity`. */
 export function signHandleClaim (handle: string, identity: Ed25519KeyPair, timestamp: bigint): HandleClaim {
   checkHandle(handle)
-  return { handle, publicKey: new Uint8Array(identity.publicKey), timestamp, signature: ed25519Sign(identity.privateKey, claimBytes(handle, identity.publicKey, timestamp)), roomNonce: new Uint8Array(0) }
+  return {
+    handle,
+    publicKey: new Uint8Array(identity.publicKey),
+    timestamp,
+    signature: ed25519Sign(identity.privateKey, claimBytes(handle, identity.publicKey, timestamp)),
+    roomNonce: new Uint8Array(0)
+  }
 }
 
 /** Sign a claim of the room address `address` by the room's creator, for the room made with `nonce`. */
-export function signRoomAddressClaim (address: string, creator: Ed25519KeyPair, nonce: Uint8Array, timestamp: bigint): HandleClaim {
+export function signRoomAddressClaim (
+  address: string,
+  creator: Ed25519KeyPair,
+  nonce: Uint8Array,
+  timestamp: bigint
+): HandleClaim {
   checkRoomAddress(address)
   if (nonce.byteLength !== ROOM_NONCE_BYTES) throw new MalformedEnvelopeError(`a room nonce is ${ROOM_NONCE_BYTES} bytes`)
   const handle = ROOM_ADDRESS_PREFIX + address
   const roomNonce = new Uint8Array(nonce)
-  return { handle, publicKey: new Uint8Array(creator.publicKey), timestamp, roomNonce, signature: ed25519Sign(creator.privateKey, claimBytes(handle, creator.publicKey, timestamp, roomNonce)) }
+  return {
+    handle,
+    publicKey: new Uint8Array(creator.publicKey),
+    timestamp,
+    roomNonce,
+    signature: ed25519Sign(creator.privateKey, claimBytes(handle, creator.publicKey, timestamp, roomNonce))
+  }
 }
 
 /** Throw unless the claim is well formed and its signature holds. */
@@ -106,7 +128,8 @@ export function verifyHandleClaim (claim: HandleClaim | undefined): HandleClaim 
     if (claim.roomNonce.byteLength !== 0) throw new MalformedEnvelopeError('a handle claim carries no room nonce')
   }
   if (claim.publicKey.byteLength !== 32) throw new MalformedEnvelopeError('handle claim public key must be 32 bytes')
-  if (!ed25519Verify(claim.publicKey, claimBytes(claim.handle, claim.publicKey, claim.timestamp, claim.roomNonce), claim.signature)) {
+  if (!ed25519Verify(claim.publicKey, claimBytes(claim.handle, claim.publicKey, claim.timestamp, claim.roomNonce),
+    claim.signature)) {
     throw new BadSignatureError(`claim of handle ${claim.handle} does not verify`)
   }
   return claim

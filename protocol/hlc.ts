@@ -43,7 +43,9 @@ export class HybridClock {
     return this.last
   }
 
-  /** Merge a received timestamp, so what we send next orders after it. Throws `ClockDriftError` if it is too far ahead. */
+  /**
+   * Merge a received timestamp, so what we send next orders after it. Throws `ClockDriftError` if it is too far ahead.
+   */
   observe (remote: bigint): void {
     const wallMs = this.wall()
     if (hlcMillis(remote) - wallMs > this.maxDriftMs) throw new ClockDriftError(`timestamp ${hlcMillis(remote) - wallMs} ms ahead of this clock`)

@@ -3,9 +3,13 @@ export * from './constants.js'
 export * from './errors.js'
 export { Member as PbMember, MembershipMessage } from './pb/membership.js'
 export { StoreRequest, StoreResponse, HandleClaim } from './pb/store.js'
-export { Envelope, MAX_BODY_BYTES, MAX_ENVELOPE_BYTES, SenderKeyCache, envelopeIdHex, generateIdentity, openEnvelope, signEnvelope, userIdOf, verifyEnvelope, type EnvelopeDraft, type IdentityKey } from './envelope.js'
 export {
-  HANDLE_PATTERN, InvalidHandleError, InvalidRoomAddressError, checkHandle, checkRoomAddress, roomOfClaim, signHandleClaim,
+  Envelope, MAX_BODY_BYTES, MAX_ENVELOPE_BYTES, SenderKeyCache, envelopeIdHex, generateIdentity, openEnvelope,
+  signEnvelope, userIdOf, verifyEnvelope, type EnvelopeDraft, type IdentityKey
+} from './envelope.js'
+export {
+  HANDLE_PATTERN, InvalidHandleError, InvalidRoomAddressError, checkHandle, checkRoomAddress, roomOfClaim,
+  signHandleClaim,
   signRoomAddressClaim, verifyHandleClaim
 } from './handle.js'
 export { ClockDriftError, HybridClock, hlcMillis, hlcPack } from './hlc.js'

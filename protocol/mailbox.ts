@@ -61,7 +61,10 @@ const TWO_SIDED = new Set([Envelope.Kind.CHAT, Envelope.Kind.ERROR])
 /** Which envelope kinds each log holds. */
 const LOG_KINDS: Record<MailboxName['log'] | 'room', Set<Envelope.Kind>> = {
   // ROOM here: an invitation notice (the signed INVITE of the room's state log, wrapped for the invitee)
-  '': new Set([Envelope.Kind.CHAT, Envelope.Kind.SECRET, Envelope.Kind.ERROR, Envelope.Kind.RECEIPT, Envelope.Kind.PRESENCE, Envelope.Kind.ROOM]),
+  '': new Set(
+    [Envelope.Kind.CHAT, Envelope.Kind.SECRET, Envelope.Kind.ERROR, Envelope.Kind.RECEIPT, Envelope.Kind.PRESENCE,
+      Envelope.Kind.ROOM]
+  ),
   roster: new Set([Envelope.Kind.ROSTER]),
   presence: new Set([Envelope.Kind.PRESENCE]),
   room: new Set([Envelope.Kind.GROUPCHAT]),
@@ -97,6 +100,8 @@ export function conversationPeer (env: Pick<Envelope, 'senderKey' | 'recipient' 
 export function mailboxesOf (env: Pick<Envelope, 'senderKey' | 'recipient' | 'kind'>): string[] {
   if (env.kind === Envelope.Kind.HEADLINE) return []
   const sender = userIdOf(env.senderKey)
-  if (TWO_SIDED.has(env.kind) && parseMailbox(env.recipient)?.kind === 'user' && sender !== env.recipient) return [env.recipient, sender]
+  if (TWO_SIDED.has(env.kind) && parseMailbox(env.recipient)?.kind === 'user' && sender !== env.recipient) {
+    return [env.recipient, sender]
+  }
   return [env.recipient]
 }

@@ -22,7 +22,12 @@ function signedBytes (u: PrekeyUpload): Uint8Array {
 }
 
 /** Sign an upload of `bundle` (encoded, without a one-time prekey) and `oneTime` public keys. */
-export function signPrekeyUpload (identity: IdentityKey, bundle: Uint8Array, oneTime: Array<{ id: number, publicKey: Uint8Array }>, timestamp = Date.now()): Uint8Array {
+export function signPrekeyUpload (
+  identity: IdentityKey,
+  bundle: Uint8Array,
+  oneTime: Array<{ id: number, publicKey: Uint8Array }>,
+  timestamp = Date.now()
+): Uint8Array {
   const u: PrekeyUpload = {
     identityKey: new Uint8Array(identity.publicKey),
     bundle: new Uint8Array(bundle),

@@ -29,7 +29,11 @@ function signed (mailbox: string, timestamp: bigint): Uint8Array {
 /** Sign a read of `mailbox` now. */
 export function signReadAuth (mailbox: string, identity: IdentityKey, nowMs = Date.now()): ReadAuth {
   const timestamp = BigInt(nowMs)
-  return { publicKey: new Uint8Array(identity.publicKey), timestamp, signature: ed25519Sign(identity.privateKey, signed(mailbox, timestamp)) }
+  return {
+    publicKey: new Uint8Array(identity.publicKey),
+    timestamp,
+    signature: ed25519Sign(identity.privateKey, signed(mailbox, timestamp))
+  }
 }
 
 /**
@@ -41,9 +45,13 @@ export function verifyReadAuth (auth: ReadAuth, mailbox: string, nowMs = Date.no
   if (auth.publicKey.byteLength !== 32 || auth.signature.byteLength !== 64) throw new MalformedEnvelopeError('read proof has the wrong key or signature length')
   if (Math.abs(Number(auth.timestamp) - nowMs) > READ_AUTH_WINDOW_MS) throw new BadSignatureError('read proof expired or from the future')
   const message = signed(mailbox, auth.timestamp)
-  const digest = keys != null ? createHash('sha256').update(DOMAIN).update(auth.publicKey).update(auth.signature).update(message).digest('base64') : undefined
+  const digest = keys != null
+    ? createHash('sha256').update(DOMAIN).update(auth.publicKey).update(auth.signature).update(message).digest('base64')
+    : undefined
   if (digest != null && keys?.verified(digest) === true) return userIdOf(auth.publicKey)
-  if (!ed25519Verify(keys?.get(auth.publicKey) ?? auth.publicKey, message, auth.signature)) throw new BadSignatureError('read proof signature does not verify')
+  if (!ed25519Verify(keys?.get(auth.publicKey) ?? auth.publicKey, message, auth.signature)) {
+    throw new BadSignatureError('read proof signature does not verify')
+  }
   if (digest != null) keys?.remember(digest)
   return userIdOf(auth.publicKey)
 }

@@ -114,11 +114,15 @@ function checkBounds (ev: RoomEvent): void {
   if (ev.name.length > MAX_ROOM_NAME_LENGTH) throw new MalformedRoomEventError(`room name longer than ${MAX_ROOM_NAME_LENGTH}`)
   if (ev.subject.length > MAX_ROOM_SUBJECT_LENGTH) throw new MalformedRoomEventError(`subject longer than ${MAX_ROOM_SUBJECT_LENGTH}`)
   if (ev.targetHandle.length > MAX_ROOM_HANDLE_LENGTH) throw new MalformedRoomEventError(`handle longer than ${MAX_ROOM_HANDLE_LENGTH}`)
-  if (ev.description.length > MAX_ROOM_DESCRIPTION_LENGTH) throw new MalformedRoomEventError(`description longer than ${MAX_ROOM_DESCRIPTION_LENGTH}`)
+  if (ev.description.length > MAX_ROOM_DESCRIPTION_LENGTH) {
+    throw new MalformedRoomEventError(`description longer than ${MAX_ROOM_DESCRIPTION_LENGTH}`)
+  }
   if (ev.address.length > MAX_ROOM_HANDLE_LENGTH) throw new MalformedRoomEventError(`address longer than ${MAX_ROOM_HANDLE_LENGTH}`)
   if (!Object.values(RoomEvent.Invites).includes(ev.invites)) throw new MalformedRoomEventError('unknown invitation policy')
   if (ev.target !== '' && !isUserId(ev.target)) throw new MalformedRoomEventError('target is not a user id')
-  if (ev.action === RoomEvent.Action.CREATE && ev.nonce.byteLength !== ROOM_NONCE_BYTES) throw new MalformedRoomEventError(`a CREATE nonce is ${ROOM_NONCE_BYTES} bytes`)
+  if (ev.action === RoomEvent.Action.CREATE && ev.nonce.byteLength !== ROOM_NONCE_BYTES) {
+    throw new MalformedRoomEventError(`a CREATE nonce is ${ROOM_NONCE_BYTES} bytes`)
+  }
   if (ev.nonce.byteLength > ROOM_NONCE_BYTES) throw new MalformedRoomEventError('nonce too long')
 }
 

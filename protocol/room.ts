@@ -53,8 +53,16 @@ export interface RoomSettings {
   moderated: boolean
   invites: RoomInvites
 }
-const INVITES: Record<RoomEvent.Invites, RoomInvites | undefined> = { [RoomEvent.Invites.DEFAULT]: undefined, [RoomEvent.Invites.ADMINS]: 'admins', [RoomEvent.Invites.MEMBERS]: 'members' }
-const ROLE_OF: Partial<Record<RoomEvent.Role, RoomRole>> = { [RoomEvent.Role.MEMBER]: 'member', [RoomEvent.Role.ADMIN]: 'admin', [RoomEvent.Role.OWNER]: 'owner' }
+const INVITES: Record<RoomEvent.Invites, RoomInvites | undefined> = {
+  [RoomEvent.Invites.DEFAULT]: undefined,
+  [RoomEvent.Invites.ADMINS]: 'admins',
+  [RoomEvent.Invites.MEMBERS]: 'members'
+}
+const ROLE_OF: Partial<Record<RoomEvent.Role, RoomRole>> = {
+  [RoomEvent.Role.MEMBER]: 'member',
+  [RoomEvent.Role.ADMIN]: 'admin',
+  [RoomEvent.Role.OWNER]: 'owner'
+}
 
 /** One current member, as the fold knows it. */
 export interface RoomMember {
@@ -187,7 +195,9 @@ class Fold {
     const actor = userIdOf(env.senderKey)
     const t = env.timestamp
     if (env.senderHandle !== '') this.handles.set(actor, env.senderHandle)
-    if (ev.target !== '' && ev.targetHandle !== '' && !this.handles.has(ev.target)) this.handles.set(ev.target, ev.targetHandle)
+    if (ev.target !== '' && ev.targetHandle !== '' && !this.handles.has(ev.target)) {
+      this.handles.set(ev.target, ev.targetHandle)
+    }
     switch (ev.action) {
       case RoomEvent.Action.CREATE:
         this.created = true
@@ -304,7 +314,14 @@ export class RoomState {
   /** The room's settings now. */
   get settings (): RoomSettings {
     const f = this.fold
-    return { name: f.name, description: f.description, public: f.public, listed: f.listed, moderated: f.moderated, invites: f.invitesBy }
+    return {
+      name: f.name,
+      description: f.description,
+      public: f.public,
+      listed: f.listed,
+      moderated: f.moderated,
+      invites: f.invitesBy
+    }
   }
 
   /** Envelopes in the log (applied or skipped). */
@@ -389,7 +406,8 @@ export class RoomState {
 
   /** Whether `userId` may JOIN now. */
   mayJoin (userId: string): boolean {
-    return !this.fold.roles.has(userId) && this.fold.created && (this.fold.invited.has(userId) || (this.fold.public && !this.fold.banned.has(userId)))
+    return !this.fold.roles.has(userId) && this.fold.created &&
+      (this.fold.invited.has(userId) || (this.fold.public && !this.fold.banned.has(userId)))
   }
 
   /** Whether the log mentions `userId` as a member, past or present, or an invitee. */
@@ -403,7 +421,8 @@ export class RoomState {
 
   /** Current members, owners first, then admins, then by handle. */
   members (): RoomMember[] {
-    return [...this.fold.roles].map(([userId, role]) => ({ userId, handle: this.fold.handles.get(userId) ?? userId, role }))
+    return [...this.fold.roles]
+      .map(([userId, role]) => ({ userId, handle: this.fold.handles.get(userId) ?? userId, role }))
       .sort((a, b) => RANK[b.role] - RANK[a.role] || (a.handle < b.handle ? -1 : a.handle > b.handle ? 1 : 0))
   }
 
@@ -415,8 +434,8 @@ export class RoomState {
    * accepted from a current member with voice who had voice at its timestamp; rejected when its sender
    * is known not to have been one then and cannot be one we have not heard of yet (never invited into a
    * private room, kicked, left, without voice in a moderated room); ignored when this state cannot tell
-   * (no CREATE, a JOIN that may be on its way, a post from just before the sender left). A ROOM event is accepted when it applies or is
-   * known, else ignored: the owners judge events at write time, and a live copy may race its cause.
+   * (no CREATE, a JOIN that may be on its way, a post from just before the sender left). A ROOM event is accepted when
+   * it applies or is known, else ignored: the owners judge events at write time, and a live copy may race its cause.
    */
   verdict (env: Envelope): RoomLiveVerdict {
     if (!this.fold.created) return 'ignore'

@@ -148,7 +148,8 @@ export function emptyItem (contact: string, handle: string): RosterItem {
 }
 
 function same (a: RosterItem, b: RosterItem): boolean {
-  return a.handle === b.handle && a.subscription === b.subscription && a.pendingOut === b.pendingOut && a.pendingIn === b.pendingIn && a.removed === b.removed
+  return a.handle === b.handle && a.subscription === b.subscription && a.pendingOut === b.pendingOut &&
+    a.pendingIn === b.pendingIn && a.removed === b.removed
 }
 
 /**
@@ -159,9 +160,16 @@ function same (a: RosterItem, b: RosterItem): boolean {
  * answered SUBSCRIBED at once (their side may have lost the answer); a SUBSCRIBED nobody asked for is
  * ignored; UNSUBSCRIBE and UNSUBSCRIBED each drop one direction (and the matching pending request).
  */
-export function transition (current: RosterItem | undefined, action: RosterAction, contact: string, handle: string): RosterTransition {
+export function transition (
+  current: RosterItem | undefined,
+  action: RosterAction,
+  contact: string,
+  handle: string
+): RosterTransition {
   const live = current != null && !current.removed
-  const base: RosterItem = live ? { ...current, handle: current.handle !== '' && current.handle !== contact ? current.handle : handle } : emptyItem(contact, handle)
+  const base: RosterItem = live
+    ? { ...current, handle: current.handle !== '' && current.handle !== contact ? current.handle : handle }
+    : emptyItem(contact, handle)
   const to = hasTo(base.subscription)
   const from = hasFrom(base.subscription)
   const out = (next: RosterItem, send: Presence.Type[] = [], request = false): RosterTransition =>
@@ -184,7 +192,8 @@ export function transition (current: RosterItem | undefined, action: RosterActio
     }
     case 'remove':
       if (!live) return nothing
-      return out({ ...emptyItem(contact, base.handle), removed: true }, [Presence.Type.UNSUBSCRIBE, Presence.Type.UNSUBSCRIBED])
+      return out({ ...emptyItem(contact, base.handle), removed: true },
+        [Presence.Type.UNSUBSCRIBE, Presence.Type.UNSUBSCRIBED])
     case 'subscribe':
       if (from) return { ...nothing, send: [Presence.Type.SUBSCRIBED] }
       if (base.pendingIn) return nothing

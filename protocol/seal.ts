@@ -127,7 +127,8 @@ export class Sealer {
     else throw new SealError('not-ours', 'a sealed body between two other users')
     const nonce = body.subarray(1 + KEY_BYTES, 1 + KEY_BYTES + NONCE_BYTES)
     try {
-      return aeadOpen(this.key(peer), nonce, body.subarray(1 + KEY_BYTES + NONCE_BYTES), ad(env.senderKey, recipientKey))
+      return aeadOpen(this.key(peer), nonce, body.subarray(1 + KEY_BYTES + NONCE_BYTES),
+        ad(env.senderKey, recipientKey))
     } catch (err: any) {
       if (err instanceof SealError) throw err
       throw new SealError('decrypt', `sealed body does not decrypt: ${err.message}`)

@@ -4,8 +4,8 @@
  * throws `MalformedSecretMessageError`. Decoding does not verify signatures: `verifyBundle` and
  * `respond` do.
  *
- *   bundle:  v=1 ‖ IK 32 ‖ IK_dh 32 ‖ sig(IK_dh) 64 ‖ SPK id u32 ‖ createdAt u64 ‖ SPK 32 ‖ sig(SPK) 64 ‖ 0 | 1 ‖ [OPK id u32 ‖ OPK 32]
- *   initial: v=1 ‖ IK 32 ‖ IK_dh 32 ‖ sig(IK_dh) 64 ‖ EK 32 ‖ SPK id u32 ‖ 0 | 1 ‖ [OPK id u32]
+ *   bundle:  v=1 ‖ IK 32 ‖ IK_dh 32 ‖ sig(IK_dh) 64 ‖ SPK id u32 ‖ createdAt u64 ‖ SPK 32 ‖ sig(SPK) 64 ‖ 0 | 1 ‖ [OPK
+ * id u32 ‖ OPK 32]   initial: v=1 ‖ IK 32 ‖ IK_dh 32 ‖ sig(IK_dh) 64 ‖ EK 32 ‖ SPK id u32 ‖ 0 | 1 ‖ [OPK id u32]
  */
 
 import { Reader, Writer } from './codec.js'
@@ -30,13 +30,17 @@ export function encodeBundle (bundle: PrekeyBundle): Uint8Array {
   const opk = bundle.oneTimePrekey
   const w = new Writer(opk == null ? BUNDLE_BYTES : MAX_BUNDLE_BYTES)
     .u8(VERSION).raw(bundle.identityKey).raw(bundle.identityDhKey).raw(bundle.identityDhSignature)
-    .u32(bundle.signedPrekey.id).u64(bundle.signedPrekey.createdAt).raw(bundle.signedPrekey.publicKey).raw(bundle.signedPrekey.signature)
+    .u32(bundle.signedPrekey.id).u64(bundle.signedPrekey.createdAt)
+    .raw(bundle.signedPrekey.publicKey).raw(bundle.signedPrekey.signature)
   if (opk == null) w.u8(0)
   else w.u8(1).u32(opk.id).raw(opk.publicKey)
   return w.finish()
 }
 
-/** Decode a bundle. Throws `MalformedSecretMessageError`; call `verifyBundle` (or `initiate`, which does) before trusting it. */
+/**
+ * Decode a bundle. Throws `MalformedSecretMessageError`; call `verifyBundle` (or `initiate`,
+ * which does) before trusting it.
+ */
 export function decodeBundle (bytes: Uint8Array): PrekeyBundle {
   if (bytes.byteLength > MAX_BUNDLE_BYTES) throw new MalformedSecretMessageError(`bundle of ${bytes.byteLength} bytes exceeds ${MAX_BUNDLE_BYTES}`)
   const r = new Reader(bytes, malformed('bundle'))
@@ -59,7 +63,8 @@ export function decodeBundle (bytes: Uint8Array): PrekeyBundle {
 export function encodeInitialHeader (header: InitialHeader): Uint8Array {
   checkInitialHeader(header)
   const w = new Writer(header.oneTimePrekeyId == null ? INITIAL_BYTES : MAX_INITIAL_HEADER_BYTES)
-    .u8(VERSION).raw(header.identityKey).raw(header.identityDhKey).raw(header.identityDhSignature).raw(header.ephemeralKey).u32(header.signedPrekeyId)
+    .u8(VERSION).raw(header.identityKey).raw(header.identityDhKey).raw(header.identityDhSignature)
+    .raw(header.ephemeralKey).u32(header.signedPrekeyId)
   if (header.oneTimePrekeyId == null) w.u8(0)
   else w.u8(1).u32(header.oneTimePrekeyId)
   return w.finish()
@@ -67,7 +72,9 @@ export function encodeInitialHeader (header: InitialHeader): Uint8Array {
 
 /** Decode an initial header. Throws `MalformedSecretMessageError`. */
 export function decodeInitialHeader (bytes: Uint8Array): InitialHeader {
-  if (bytes.byteLength > MAX_INITIAL_HEADER_BYTES) throw new MalformedSecretMessageError(`initial header of ${bytes.byteLength} bytes exceeds ${MAX_INITIAL_HEADER_BYTES}`)
+  if (bytes.byteLength > MAX_INITIAL_HEADER_BYTES) {
+    throw new MalformedSecretMessageError(`initial header of ${bytes.byteLength} bytes exceeds ${MAX_INITIAL_HEADER_BYTES}`)
+  }
   const r = new Reader(bytes, malformed('initial header'))
   const version = r.u8('version')
   if (version !== VERSION) throw new MalformedSecretMessageError(`initial header version ${version} is not ${VERSION}`)

@@ -65,7 +65,9 @@ export class MalformedSecretMessageError extends SecretChatError {
   constructor (message = 'malformed secret-chat data') { super(message, MalformedSecretMessageError.code, 'malformed-secret-message') }
 }
 
-/** A session that cannot do what was asked (Bob sending first, a counter exhausted) or whose stored state is corrupt. */
+/**
+ * A session that cannot do what was asked (Bob sending first, a counter exhausted) or whose stored state is corrupt.
+ */
 export class SessionStateError extends SecretChatError {
   static readonly code = 'ERR_SESSION_STATE'
   override readonly name = 'SessionStateError'

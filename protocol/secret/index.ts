@@ -18,13 +18,21 @@
 
 export * from './constants.js'
 export * from './errors.js'
-export { MAX_BUNDLE_BYTES, MAX_INITIAL_HEADER_BYTES, decodeBundle, decodeInitialHeader, encodeBundle, encodeInitialHeader } from './bundle.js'
+export {
+  MAX_BUNDLE_BYTES, MAX_INITIAL_HEADER_BYTES, decodeBundle, decodeInitialHeader, encodeBundle,
+  encodeInitialHeader
+} from './bundle.js'
 export { HEADER_BYTES, decodeHeader, encodeHeader, type RatchetHeader } from './header.js'
-export { AEAD_KEY_BYTES, AEAD_NONCE_BYTES, AEAD_TAG_BYTES, aeadOpen, aeadSeal, hkdf, hmacSha256, x25519, x25519Generate, x25519PublicKey, type X25519KeyPair } from './primitives.js'
+export {
+  AEAD_KEY_BYTES, AEAD_NONCE_BYTES, AEAD_TAG_BYTES, aeadOpen, aeadSeal, hkdf, hmacSha256, x25519, x25519Generate,
+  x25519PublicKey, type X25519KeyPair
+} from './primitives.js'
 export { RatchetSession, type OpenedMessage, type SecretMessage } from './ratchet.js'
 export { MAX_STATE_BYTES } from './ratchet-state.js'
 export { fingerprint, safetyNumber, type SafetyNumber, type SafetyParty } from './safety.js'
 export {
-  checkBundleAge, createSecretIdentity, generateOneTimePrekeys, generateSignedPrekey, initiate, prekeyBundle, respond, verifyBundle,
-  type InitialHeader, type OneTimePrekey, type PrekeyBundle, type SecretIdentity, type SignedPrekey, type X3dhInitiation, type X3dhResult
+  checkBundleAge, createSecretIdentity, generateOneTimePrekeys, generateSignedPrekey, initiate, prekeyBundle, respond,
+  verifyBundle,
+  type InitialHeader, type OneTimePrekey, type PrekeyBundle, type SecretIdentity, type SignedPrekey,
+  type X3dhInitiation, type X3dhResult
 } from './x3dh.js'

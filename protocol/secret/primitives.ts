@@ -15,7 +15,10 @@
  * public key read back from OpenSSL.
  */
 
-import { createCipheriv, createDecipheriv, createHmac, createPrivateKey, createPublicKey, diffieHellman, hkdfSync, KeyObject, randomBytes } from 'node:crypto'
+import {
+  createCipheriv, createDecipheriv, createHmac, createPrivateKey, createPublicKey, diffieHellman, hkdfSync,
+  KeyObject, randomBytes
+} from 'node:crypto'
 import { DecryptError, InvalidKeyError } from './errors.js'
 
 /** A raw X25519 key pair: 32-byte public key and 32-byte private scalar. */
@@ -77,10 +80,15 @@ export function x25519PublicKey (privateKey: Uint8Array): Uint8Array {
  * X25519(priv, pub): the 32-byte shared secret. Throws `InvalidKeyError` when `pub` is a low-order point
  * (the output would be all zeros, RFC 7748 §6.1); OpenSSL refuses those itself, and we check again.
  */
-export function x25519 (privateKey: Uint8Array | KeyObject | X25519KeyPair, publicKey: Uint8Array | KeyObject): Uint8Array<ArrayBuffer> {
+export function x25519 (
+  privateKey: Uint8Array | KeyObject | X25519KeyPair,
+  publicKey: Uint8Array | KeyObject
+): Uint8Array<ArrayBuffer> {
   const priv = privateKey instanceof KeyObject
     ? privateKey
-    : privateKey instanceof Uint8Array ? x25519PrivateKeyObject(privateKey) : x25519PrivateKeyObject(privateKey.privateKey, privateKey.publicKey)
+    : privateKey instanceof Uint8Array
+      ? x25519PrivateKeyObject(privateKey)
+      : x25519PrivateKeyObject(privateKey.privateKey, privateKey.publicKey)
   const pub = publicKey instanceof KeyObject ? publicKey : x25519PublicKeyObject(publicKey)
   let out: Buffer
   try {
@@ -96,7 +104,12 @@ export function x25519 (privateKey: Uint8Array | KeyObject | X25519KeyPair, publ
 }
 
 /** HKDF-SHA-256 (RFC 5869): `length` bytes of output keying material. */
-export function hkdf (ikm: Uint8Array, salt: Uint8Array, info: Uint8Array | string, length: number): Uint8Array<ArrayBuffer> {
+export function hkdf (
+  ikm: Uint8Array,
+  salt: Uint8Array,
+  info: Uint8Array | string,
+  length: number
+): Uint8Array<ArrayBuffer> {
   return new Uint8Array(hkdfSync('sha256', ikm, salt, info, length))
 }
 
@@ -106,7 +119,12 @@ export function hmacSha256 (key: Uint8Array, data: Uint8Array): Uint8Array<Array
 }
 
 /** ChaCha20-Poly1305 (RFC 8439) seal: ciphertext ‖ 16-byte tag. A key must never see the same nonce twice. */
-export function aeadSeal (key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, ad: Uint8Array): Uint8Array<ArrayBuffer> {
+export function aeadSeal (
+  key: Uint8Array,
+  nonce: Uint8Array,
+  plaintext: Uint8Array,
+  ad: Uint8Array
+): Uint8Array<ArrayBuffer> {
   checkAead(key, nonce)
   const cipher = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: AEAD_TAG_BYTES })
   cipher.setAAD(ad, { plaintextLength: plaintext.byteLength })
@@ -120,8 +138,16 @@ export function aeadSeal (key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Ar
   return out
 }
 
-/** ChaCha20-Poly1305 open of ciphertext ‖ tag. Throws `DecryptError` unless it authenticates; no plaintext leaks before that. */
-export function aeadOpen (key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, ad: Uint8Array): Uint8Array<ArrayBuffer> {
+/**
+ * ChaCha20-Poly1305 open of ciphertext ‖ tag. Throws `DecryptError` unless it authenticates;
+ * no plaintext leaks before that.
+ */
+export function aeadOpen (
+  key: Uint8Array,
+  nonce: Uint8Array,
+  sealed: Uint8Array,
+  ad: Uint8Array
+): Uint8Array<ArrayBuffer> {
   checkAead(key, nonce)
   if (sealed.byteLength < AEAD_TAG_BYTES) throw new DecryptError('ciphertext shorter than its tag')
   const bodyLength = sealed.byteLength - AEAD_TAG_BYTES
@@ -141,7 +167,9 @@ export function aeadOpen (key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array
   }
 }
 
-/** The raw public key OpenSSL holds for a private KeyObject (all zeros is impossible: it would be a low-order point). */
+/**
+ * The raw public key OpenSSL holds for a private KeyObject (all zeros is impossible: it would be a low-order point).
+ */
 function publicOf (privateKeyObject: KeyObject): Uint8Array {
   const x = privateKeyObject.export({ format: 'jwk' }).x
   if (x === UNKNOWN_X) throw new Error('node:crypto took the JWK x of a private key instead of deriving it')

@@ -22,7 +22,8 @@ const HAS_CKR = 4
 const SKIPPED_BYTES = 32 + 4 + 32
 
 /** Largest stored session, in bytes. */
-export const MAX_STATE_BYTES = 2 + 32 * 6 + 12 + 2 + MAX_ASSOCIATED_DATA_BYTES + 1 + 32 * MAX_PREVIOUS_CHAINS + 2 + SKIPPED_BYTES * MAX_SKIPPED_KEYS
+export const MAX_STATE_BYTES = 2 + 32 * 6 + 12 + 2 + MAX_ASSOCIATED_DATA_BYTES + 1 + 32 * MAX_PREVIOUS_CHAINS + 2 +
+  SKIPPED_BYTES * MAX_SKIPPED_KEYS
 
 /** A message key kept for a message not yet received. */
 export interface SkippedKey {
@@ -64,9 +65,12 @@ export function skippedKeyId (dh: Uint8Array, n: number): string {
 
 /** Encode a state. */
 export function encodeState (s: RatchetState): Uint8Array {
-  const flags = (s.receivingRatchetKey != null ? HAS_DHR : 0) | (s.sendingChainKey != null ? HAS_CKS : 0) | (s.receivingChainKey != null ? HAS_CKR : 0)
-  const length = 2 + 32 * 3 + 32 * popcount(flags) + 12 + 2 + s.associatedData.byteLength + 1 + 32 * s.previousReceivingKeys.length + 2 + SKIPPED_BYTES * s.skipped.size
-  const w = new Writer(length).u8(VERSION).u8(flags).raw(s.rootKey).raw(s.sendingRatchetKey.publicKey).raw(s.sendingRatchetKey.privateKey)
+  const flags = (s.receivingRatchetKey != null ? HAS_DHR : 0) | (s.sendingChainKey != null ? HAS_CKS : 0) |
+    (s.receivingChainKey != null ? HAS_CKR : 0)
+  const length = 2 + 32 * 3 + 32 * popcount(flags) + 12 + 2 + s.associatedData.byteLength + 1 +
+    32 * s.previousReceivingKeys.length + 2 + SKIPPED_BYTES * s.skipped.size
+  const w = new Writer(length).u8(VERSION).u8(flags).raw(s.rootKey)
+    .raw(s.sendingRatchetKey.publicKey).raw(s.sendingRatchetKey.privateKey)
   if (s.receivingRatchetKey != null) w.raw(s.receivingRatchetKey)
   if (s.sendingChainKey != null) w.raw(s.sendingChainKey)
   if (s.receivingChainKey != null) w.raw(s.receivingChainKey)

@@ -25,7 +25,10 @@ import { concatBytes, equalBytes } from './codec.js'
 import { MAX_ASSOCIATED_DATA_BYTES, MAX_PREVIOUS_CHAINS, MAX_SKIP, MAX_SKIPPED_KEYS } from './constants.js'
 import { DecryptError, ReplayError, SessionStateError, TooFarAheadError, TooManySkippedError } from './errors.js'
 import { decodeHeader, encodeHeader } from './header.js'
-import { AEAD_NONCE_BYTES, AEAD_TAG_BYTES, aeadOpen, aeadSeal, hkdf, hmacSha256, x25519, x25519GenerateWithObject, x25519PrivateKeyObject, x25519PublicKeyObject, type X25519KeyPair } from './primitives.js'
+import {
+  AEAD_NONCE_BYTES, AEAD_TAG_BYTES, aeadOpen, aeadSeal, hkdf, hmacSha256, x25519, x25519GenerateWithObject,
+  x25519PrivateKeyObject, x25519PublicKeyObject, type X25519KeyPair
+} from './primitives.js'
 import { decodeState, encodeState, skippedKeyId, type RatchetState, type SkippedKey } from './ratchet-state.js'
 
 const ROOT_INFO = 'chorus/ratchet/root'
@@ -51,7 +54,9 @@ export class RatchetSession {
   private sendingKeyObject?: KeyObject
   /** The AEAD nonce of this object's messages: random, drawn at the first `encrypt`. */
   private nonce?: Uint8Array
-  /** Bumped by every change of the state, so that an opened message commits only onto the state it was opened against. */
+  /**
+   * Bumped by every change of the state, so that an opened message commits only onto the state it was opened against.
+   */
   private generation = 0
 
   private constructor (private readonly state: RatchetState) {}
@@ -70,7 +75,10 @@ export class RatchetSession {
     return session
   }
 
-  /** Bob, after `respond`: his ratchet key starts as the signed prekey pair; he can send once Alice's first message is in. */
+  /**
+   * Bob, after `respond`: his ratchet key starts as the signed prekey pair; he can send
+   * once Alice's first message is in.
+   */
   static initBob (sharedKey: Uint8Array, bobRatchetKeyPair: X25519KeyPair, associatedData: Uint8Array): RatchetSession {
     checkInit(sharedKey, associatedData)
     return new RatchetSession(emptyState(new Uint8Array(sharedKey), bobRatchetKeyPair, associatedData))
@@ -181,7 +189,13 @@ export class RatchetSession {
   }
 
   /** A header with a new ratchet key: close the current receiving chain, step the root, open the new chain. */
-  private ratchetAndOpen (dh: Uint8Array, pn: number, n: number, ciphertext: Uint8Array, ad: Uint8Array): OpenedMessage {
+  private ratchetAndOpen (
+    dh: Uint8Array,
+    pn: number,
+    n: number,
+    ciphertext: Uint8Array,
+    ad: Uint8Array
+  ): OpenedMessage {
     const s = this.state
     const oldGap = s.receivingChainKey != null ? Math.max(0, pn - s.receiveCount) : 0
     if (oldGap > MAX_SKIP) throw new TooFarAheadError(`previous chain would skip ${oldGap} keys`)
@@ -236,7 +250,8 @@ export class RatchetSession {
   }
 
   private sendingKey (): KeyObject {
-    this.sendingKeyObject ??= x25519PrivateKeyObject(this.state.sendingRatchetKey.privateKey, this.state.sendingRatchetKey.publicKey)
+    this.sendingKeyObject ??= x25519PrivateKeyObject(this.state.sendingRatchetKey.privateKey,
+      this.state.sendingRatchetKey.publicKey)
     return this.sendingKeyObject
   }
 
@@ -271,7 +286,12 @@ function checkInit (sharedKey: Uint8Array, associatedData: Uint8Array): void {
 }
 
 /** The chain key after `from..until-1`, and the message keys of those numbers (to store as skipped). */
-function skip (chainKey: Uint8Array, from: number, until: number, dh: Uint8Array): { chainKey: Uint8Array, skipped: SkippedKey[] } {
+function skip (
+  chainKey: Uint8Array,
+  from: number,
+  until: number,
+  dh: Uint8Array
+): { chainKey: Uint8Array, skipped: SkippedKey[] } {
   const skipped: SkippedKey[] = []
   let ck = chainKey
   for (let n = from; n < until; n++) {

@@ -15,8 +15,12 @@
 import { ed25519Sign, ed25519Verify, type Ed25519KeyPair } from '../ed25519.js'
 import { concatBytes, Writer } from './codec.js'
 import { MAX_ONE_TIME_PREKEY_BATCH } from './constants.js'
-import { BadBundleSignatureError, MalformedSecretMessageError, PrekeyUsedError, SessionStateError, StaleBundleError } from './errors.js'
-import { hkdf, x25519, x25519GenerateWithObject, x25519PrivateKeyObject, x25519PublicKeyObject, type X25519KeyPair } from './primitives.js'
+import {
+  BadBundleSignatureError, MalformedSecretMessageError, PrekeyUsedError, SessionStateError, StaleBundleError
+} from './errors.js'
+import {
+  hkdf, x25519, x25519GenerateWithObject, x25519PrivateKeyObject, x25519PublicKeyObject, type X25519KeyPair
+} from './primitives.js'
 
 const encoder = new TextEncoder()
 const IDENTITY_DH_DOMAIN = encoder.encode('chorus/x3dh/identity-dh/v1\0')
@@ -87,11 +91,17 @@ export interface X3dhInitiation extends X3dhResult {
   header: InitialHeader
 }
 
-/** Secret-chat keys for a device: the given Ed25519 identity, plus a DH identity key (fresh unless given) that it signs. */
+/**
+ * Secret-chat keys for a device: the given Ed25519 identity, plus a DH identity key (fresh unless given) that it signs.
+ */
 export function createSecretIdentity (identityKey: Ed25519KeyPair, identityDhKey?: X25519KeyPair): SecretIdentity {
   const dh = identityDhKey ?? x25519GenerateWithObject()
   const keyPair = { publicKey: dh.publicKey, privateKey: dh.privateKey }
-  return { identityKey, identityDhKey: keyPair, identityDhSignature: ed25519Sign(identityKey.privateKey, identityDhMessage(keyPair.publicKey)) }
+  return {
+    identityKey,
+    identityDhKey: keyPair,
+    identityDhSignature: ed25519Sign(identityKey.privateKey, identityDhMessage(keyPair.publicKey))
+  }
 }
 
 /** A fresh signed prekey with the given id and creation time. */
@@ -105,7 +115,9 @@ export function generateSignedPrekey (identity: SecretIdentity, id: number, crea
 
 /** `count` fresh one-time prekeys with ids `firstId`, `firstId + 1`, … (at most `MAX_ONE_TIME_PREKEY_BATCH`). */
 export function generateOneTimePrekeys (firstId: number, count: number): OneTimePrekey[] {
-  if (!Number.isInteger(count) || count < 0 || count > MAX_ONE_TIME_PREKEY_BATCH) throw new RangeError(`count must be 0..${MAX_ONE_TIME_PREKEY_BATCH}`)
+  if (!Number.isInteger(count) || count < 0 || count > MAX_ONE_TIME_PREKEY_BATCH) {
+    throw new RangeError(`count must be 0..${MAX_ONE_TIME_PREKEY_BATCH}`)
+  }
   checkId(firstId, 'one-time prekey id')
   checkId(firstId + Math.max(count - 1, 0), 'one-time prekey id')
   return Array.from({ length: count }, (_, i) => {
@@ -115,12 +127,21 @@ export function generateOneTimePrekeys (firstId: number, count: number): OneTime
 }
 
 /** The public bundle of an identity, its current signed prekey and (if any are left) one one-time prekey. */
-export function prekeyBundle (identity: SecretIdentity, signedPrekey: SignedPrekey, oneTimePrekey?: OneTimePrekey): PrekeyBundle {
+export function prekeyBundle (
+  identity: SecretIdentity,
+  signedPrekey: SignedPrekey,
+  oneTimePrekey?: OneTimePrekey
+): PrekeyBundle {
   const bundle: PrekeyBundle = {
     identityKey: identity.identityKey.publicKey,
     identityDhKey: identity.identityDhKey.publicKey,
     identityDhSignature: identity.identityDhSignature,
-    signedPrekey: { id: signedPrekey.id, publicKey: signedPrekey.keyPair.publicKey, signature: signedPrekey.signature, createdAt: signedPrekey.createdAt }
+    signedPrekey: {
+      id: signedPrekey.id,
+      publicKey: signedPrekey.keyPair.publicKey,
+      signature: signedPrekey.signature,
+      createdAt: signedPrekey.createdAt
+    }
   }
   if (oneTimePrekey != null) bundle.oneTimePrekey = { id: oneTimePrekey.id, publicKey: oneTimePrekey.keyPair.publicKey }
   return bundle
@@ -160,10 +181,15 @@ export function verifyBundle (bundle: PrekeyBundle): void {
  */
 export function checkBundleAge (bundle: PrekeyBundle, now: number, maxAgeMs: number): void {
   const age = now - bundle.signedPrekey.createdAt
-  if (age > maxAgeMs) throw new StaleBundleError(`signed prekey ${bundle.signedPrekey.id} is ${Math.round(age / 3600_000)} h old, more than ${Math.round(maxAgeMs / 3600_000)} h`)
+  if (age > maxAgeMs) {
+    throw new StaleBundleError(`signed prekey ${bundle.signedPrekey.id} is ${Math.round(age / 3600_000)} h old, more than ${Math.round(maxAgeMs / 3600_000)} h`)
+  }
 }
 
-/** Alice's side: verify Bob's bundle and derive SK with a fresh ephemeral key (DH4 only if the bundle has a one-time prekey). */
+/**
+ * Alice's side: verify Bob's bundle and derive SK with a fresh ephemeral key (DH4 only if the
+ * bundle has a one-time prekey).
+ */
 export function initiate (ours: SecretIdentity, bundle: PrekeyBundle): X3dhInitiation {
   verifyBundle(bundle)
   const ephemeral = x25519GenerateWithObject()
@@ -184,7 +210,8 @@ export function initiate (ours: SecretIdentity, bundle: PrekeyBundle): X3dhIniti
   if (bundle.oneTimePrekey != null) header.oneTimePrekeyId = bundle.oneTimePrekey.id
   const result: X3dhInitiation = {
     sharedKey: kdf(dhs),
-    associatedData: concatBytes(ours.identityKey.publicKey, ours.identityDhKey.publicKey, bundle.identityKey, bundle.identityDhKey),
+    associatedData: concatBytes(ours.identityKey.publicKey, ours.identityDhKey.publicKey, bundle.identityKey,
+      bundle.identityDhKey),
     ephemeralPublic: ephemeral.publicKey,
     usedSignedPrekeyId: bundle.signedPrekey.id,
     header
@@ -200,12 +227,19 @@ export function initiate (ours: SecretIdentity, bundle: PrekeyBundle): X3dhIniti
  * existed: the caller must then delete nothing and reject), and `SessionStateError` if the given prekeys
  * are not the ones the header names.
  */
-export function respond (ours: SecretIdentity, signedPrekey: SignedPrekey, oneTimePrekey: OneTimePrekey | undefined, header: InitialHeader): X3dhResult {
+export function respond (
+  ours: SecretIdentity,
+  signedPrekey: SignedPrekey,
+  oneTimePrekey: OneTimePrekey | undefined,
+  header: InitialHeader
+): X3dhResult {
   checkInitialHeader(header)
   if (signedPrekey.id !== header.signedPrekeyId) throw new SessionStateError(`header names signed prekey ${header.signedPrekeyId}, given ${signedPrekey.id}`)
   if (header.oneTimePrekeyId != null && oneTimePrekey == null) throw new PrekeyUsedError(`one-time prekey ${header.oneTimePrekeyId} is no longer held`)
   if (header.oneTimePrekeyId == null && oneTimePrekey != null) throw new SessionStateError('a one-time prekey was given but the header names none')
-  if (oneTimePrekey != null && oneTimePrekey.id !== header.oneTimePrekeyId) throw new SessionStateError(`header names one-time prekey ${String(header.oneTimePrekeyId)}, given ${oneTimePrekey.id}`)
+  if (oneTimePrekey != null && oneTimePrekey.id !== header.oneTimePrekeyId) {
+    throw new SessionStateError(`header names one-time prekey ${String(header.oneTimePrekeyId)}, given ${oneTimePrekey.id}`)
+  }
   if (!ed25519Verify(header.identityKey, identityDhMessage(header.identityDhKey), header.identityDhSignature)) {
     throw new BadBundleSignatureError('initiator identity DH key is not signed by its identity key')
   }
@@ -219,7 +253,8 @@ export function respond (ours: SecretIdentity, signedPrekey: SignedPrekey, oneTi
   if (oneTimePrekey != null) dhs.push(x25519(oneTimePrekey.keyPair, ephemeral))
   return {
     sharedKey: kdf(dhs),
-    associatedData: concatBytes(header.identityKey, header.identityDhKey, ours.identityKey.publicKey, ours.identityDhKey.publicKey)
+    associatedData: concatBytes(header.identityKey, header.identityDhKey, ours.identityKey.publicKey,
+      ours.identityDhKey.publicKey)
   }
 }
 
@@ -246,7 +281,9 @@ function identityDhMessage (publicKey: Uint8Array): Uint8Array {
 }
 
 function signedPrekeyMessage (id: number, createdAt: number, publicKey: Uint8Array): Uint8Array {
-  return new Writer(SIGNED_PREKEY_DOMAIN.byteLength + 4 + 8 + 32).raw(SIGNED_PREKEY_DOMAIN).u32(id).u64(createdAt).raw(publicKey).finish()
+  return new Writer(SIGNED_PREKEY_DOMAIN.byteLength + 4 + 8 + 32)
+    .raw(SIGNED_PREKEY_DOMAIN).u32(id).u64(createdAt).raw(publicKey)
+    .finish()
 }
 
 function checkId (id: number, what: string): void {
