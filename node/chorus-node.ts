@@ -15,7 +15,10 @@ import { loadOrCreateNodeKey } from './keys.js'
 import { buildLibp2p, type ChorusLibp2p } from './libp2p.js'
 import { Admission, Membership, type LeaveReason, type Member } from './membership/index.js'
 import { AdmissionError, type AdmissionReason } from '../protocol/admission.js'
-import { registerChorusMetrics, registerRelayMetrics, registerReplicationMetrics, registerWorkMetrics, type ChorusCounters } from './status/metrics.js'
+import {
+  registerChorusMetrics, registerRelayMetrics, registerReplicationMetrics, registerWorkMetrics,
+  type ChorusCounters
+} from './status/metrics.js'
 import { Relay } from './relay/relay.js'
 import { parseTopic } from '../protocol/topics.js'
 import { StatusServer } from './status/http.js'
@@ -89,7 +92,9 @@ export interface ChorusNodeEvents {
   'admission:self': [boolean]
 }
 
-/** A part of the node: started in order by `start`, stopped in reverse; `stop` also undoes a `start` that failed midway. */
+/**
+ * A part of the node: started in order by `start`, stopped in reverse; `stop` also undoes a `start` that failed midway.
+ */
 interface NodePart extends Startable {
   /** what the log names when stopping it fails */
   name: string
@@ -160,12 +165,20 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
   /** the parts that began to start, in order: what `teardown` stops */
   private begun: NodePart[] = []
 
-  constructor (options: ResolvedOptions, libp2p: ChorusLibp2p, registry: Registry, private readonly pubsubCounters = new PubsubCounters()) {
+  constructor (
+    options: ResolvedOptions,
+    libp2p: ChorusLibp2p,
+    registry: Registry,
+    private readonly pubsubCounters = new PubsubCounters()
+  ) {
     super()
     this.options = options
     this.libp2p = libp2p
     this.registry = registry
-    this.admission = new Admission({ selfId: libp2p.peerId.toString(), now: () => this.meshClock.now() }, { mesh: options.mesh, certificate: options.certificate })
+    this.admission = new Admission({ selfId: libp2p.peerId.toString(), now: () => this.meshClock.now() }, {
+      mesh: options.mesh,
+      certificate: options.certificate
+    })
     this.membership = new Membership({
       libp2p,
       admission: this.admission,
@@ -174,7 +187,12 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
       version: VERSION,
       bootstrap: options.bootstrap,
       clock: this.meshClock,
-      memory: { load: async () => this.db != null ? peerMemory(this.db).load() : [], save: async (p) => { if (this.db != null) await peerMemory(this.db).save(p) } }
+      memory: {
+        load: async () => this.db != null ? peerMemory(this.db).load() : [],
+        save: async (p) => {
+          if (this.db != null) await peerMemory(this.db).save(p)
+        }
+      }
     }, options.membership)
     this.membership.on('member:join', (m) => this.emit('member:join', m))
     this.membership.on('member:leave', (m, why) => this.emit('member:leave', m, why))
@@ -236,10 +254,14 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
     }
     parts.push({ name: 'users', start: () => {}, stop: async () => this.closeUsers() })
     const http = this.options.http
-    if (http != null) parts.push({ name: 'http', start: async () => this.startHttp(http), stop: async () => this.http?.stop() })
+    if (http != null) {
+      parts.push({ name: 'http', start: async () => this.startHttp(http), stop: async () => this.http?.stop() })
+    }
     parts.push({ name: 'ready', start: () => { this.startedAt = Date.now(); this.lifecycle = 'started' }, stop: () => {} })
     const xmpp = this.options.xmpp
-    if (xmpp != null) parts.push({ name: 'xmpp', start: async () => this.startGateway(xmpp), stop: async () => this.xmpp?.stop() })
+    if (xmpp != null) {
+      parts.push({ name: 'xmpp', start: async () => this.startGateway(xmpp), stop: async () => this.xmpp?.stop() })
+    }
     return parts
   }
 
@@ -255,7 +277,8 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
     } catch (err: any) {
       throw listenError(err)
     }
-    this.counters = registerChorusMetrics(this.registry, this.libp2p, this.membership, this.options.http != null, this.meshClock)
+    this.counters = registerChorusMetrics(this.registry, this.libp2p, this.membership, this.options.http != null,
+      this.meshClock)
     registerWorkMetrics(this.registry, async () => this.work())
     this.watchPubsub()
     this.libp2p.services.pubsub.subscribe(MESH_TOPIC)
@@ -327,7 +350,8 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
         replication: () => this.replicationPart,
         relay: () => this.relayPart,
         // inbox traffic arrives by the live hop, room traffic on gossipsub
-        chatReceived: async () => chatMessages(await this.counters?.pubsubReceived.get()) + (this.relayPart?.liveCounts.framesReceived ?? 0)
+        chatReceived: async () =>
+          chatMessages(await this.counters?.pubsubReceived.get()) + (this.relayPart?.liveCounts.framesReceived ?? 0)
       })
     }, http.host, http.port)
     await this.http.start()
@@ -389,7 +413,16 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
    * `identity` (keys it holds for the user elsewhere), kept here on first use. A session already open is
    * returned as it is. A malformed handle or option is an `InvalidOptionError` naming it.
    */
-  async openUser (handle: string, o: { timeoutMs?: number, syncIntervalMs?: number, passphrase?: string, vaultKey?: Uint8Array, identity?: IdentityKey } = {}): Promise<User> {
+  async openUser (
+    handle: string,
+    o: {
+      timeoutMs?: number
+      syncIntervalMs?: number
+      passphrase?: string
+      vaultKey?: Uint8Array
+      identity?: IdentityKey
+    } = {}
+  ): Promise<User> {
     requireHandle('handle', handle)
     requireOptions('options', o, OPEN_USER_OPTIONS)
     if (this.lifecycle !== 'started') throw new NodeStateError('start the node before opening users')
@@ -405,9 +438,19 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
     const identities = new IdentityStore(this.database)
     if (o.passphrase != null && o.vaultKey != null) throw new InvalidOptionError('vaultKey', 'give a passphrase or a vault key, not both')
     const vault = await Vault.open(this.database, handle, o.vaultKey ?? o.passphrase, await identities.has(handle))
-    const identity = o.identity != null ? await identities.adopt(handle, requireIdentity(o.identity), vault) : (await identities.loadOrCreate(handle, vault)).identity
+    const identity = o.identity != null
+      ? await identities.adopt(handle, requireIdentity(o.identity), vault)
+      : (await identities.loadOrCreate(handle, vault)).identity
     await (this.directory as HandleDirectory).claim(signHandleClaim(handle, identity, this.clock.now()))
-    const user = new User(handle, identity, { replication, directory: this.directory as HandleDirectory, relay: this.relay, clock: this.clock, db: this.database, vault, syncIntervalMs: o.syncIntervalMs })
+    const user = new User(handle, identity, {
+      replication,
+      directory: this.directory as HandleDirectory,
+      relay: this.relay,
+      clock: this.clock,
+      db: this.database,
+      vault,
+      syncIntervalMs: o.syncIntervalMs
+    })
     this.users.set(handle, user)
     await user.open()
     return user
@@ -448,9 +491,15 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
       replicas: this.options.replicas,
       writeQuorum: this.options.writeQuorum,
       uptimeSeconds: this.startedAt === 0 ? 0 : Math.round((Date.now() - this.startedAt) / 1000),
-      clock: { offsetMs: this.meshClock.measuredOffsetMs, applied: this.meshClock.offsetMs !== 0, servers: this.meshClock.samples },
+      clock: {
+        offsetMs: this.meshClock.measuredOffsetMs,
+        applied: this.meshClock.offsetMs !== 0,
+        servers: this.meshClock.samples
+      },
       admission: this.admissionStatus(),
-      ...(this.xmpp != null ? { xmpp: { address: this.xmpp.address() ?? '', domain: this.xmpp.domain, ...this.xmpp.stats() } } : {})
+      ...(this.xmpp != null
+        ? { xmpp: { address: this.xmpp.address() ?? '', domain: this.xmpp.domain, ...this.xmpp.stats() } }
+        : {})
     }
   }
 
@@ -476,14 +525,25 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
   /** Who may own data, as this node sees it (also printed by `chorus start`). */
   admissionStatus (): AdmissionStatus {
     const a = this.admission
-    const out: AdmissionStatus = { mesh: a.meshId ?? null, revocations: a.revocationCount, refusals: Object.fromEntries(a.refusals) }
+    const out: AdmissionStatus = {
+      mesh: a.meshId ?? null,
+      revocations: a.revocationCount,
+      refusals: Object.fromEntries(a.refusals)
+    }
     if (this.role !== 'server') return out
     if (a.open) { out.self = { admitted: true, capacity: this.options.capacity }; return out }
     const check = a.selfCheck()
     const why = a.why(this.peerId.toString())
     if (check instanceof AdmissionError || check == null) out.self = { admitted: false, reason: check?.message ?? 'no certificate' }
     else if (why != null) out.self = { admitted: false, reason: why === 'revoked' ? 'certificate revoked' : why }
-    else out.self = { admitted: true, capacity: check.capacity, expiresAt: new Date(check.expiresAt).toISOString(), operator: check.operator }
+    else {
+      out.self = {
+        admitted: true,
+        capacity: check.capacity,
+        expiresAt: new Date(check.expiresAt).toISOString(),
+        operator: check.operator
+      }
+    }
     return out
   }
 
@@ -503,7 +563,9 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
   }
 
   private watchPubsub (): void {
-    this.libp2p.services.pubsub.addEventListener('message', (evt) => { this.counters?.pubsubReceived.inc({ topic: topicKind(evt.detail.topic) }) })
+    this.libp2p.services.pubsub.addEventListener('message', (evt) => {
+      this.counters?.pubsubReceived.inc({ topic: topicKind(evt.detail.topic) })
+    })
   }
 
   /** Stop the parts that began to start, in reverse; a part that fails to stop is logged, and the rest still stop. */
@@ -521,14 +583,17 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
 }
 
 /** Gossipsub messages received on chat topics (every kind but the membership topic), from the counter's values. */
-function chatMessages (metric: { values: Array<{ value: number, labels: Record<string, unknown> }> } | undefined): number {
+function chatMessages (
+  metric: { values: Array<{ value: number, labels: Record<string, unknown> }> } | undefined
+): number {
   return (metric?.values ?? []).reduce((n, v) => (v.labels.topic === 'mesh' ? n : n + v.value), 0)
 }
 
 /** An identity key pair given to `openUser`: two 32-byte keys. */
 function requireIdentity (identity: unknown): IdentityKey {
   const i = identity as IdentityKey
-  if (!(i?.publicKey instanceof Uint8Array) || !(i.privateKey instanceof Uint8Array) || i.publicKey.length !== 32 || i.privateKey.length !== 32) {
+  if (!(i?.publicKey instanceof Uint8Array) || !(i.privateKey instanceof Uint8Array) || i.publicKey.length !== 32 ||
+      i.privateKey.length !== 32) {
     throw new InvalidOptionError('identity', 'must be { publicKey, privateKey }, 32 bytes each')
   }
   return i

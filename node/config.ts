@@ -26,11 +26,17 @@ export const DEFAULT_XMPP_DOMAIN = 'chorus.localhost'
 
 /** Options of `createNode`. Only `dataDir` matters for a first node; everything has a default. */
 export interface ChorusNodeOptions {
-  /** `server` stores and serves data, `bootstrap` only helps peers find the mesh, `client` hosts local users. @default 'server' */
+  /**
+   * `server` stores and serves data, `bootstrap` only helps peers find the mesh, `client` hosts local users.
+   * @default 'server'
+   */
   role?: Role
   /** Where the node key and LevelDB live. @default `$CHORUS_HOME` or `~/.chorus` */
   dataDir?: string
-  /** Multiaddrs to listen on. @default TCP 7400 + WebSocket 7401 on all interfaces (client: an ephemeral TCP port on loopback) */
+  /**
+   * Multiaddrs to listen on.
+   * @default TCP 7400 + WebSocket 7401 on all interfaces (client: an ephemeral TCP port on loopback)
+   */
   listen?: string[]
   /** Multiaddrs (with `/p2p/<peer id>`) of bootstrap peers to dial. @default [] */
   bootstrap?: string[]
@@ -50,7 +56,13 @@ export interface ChorusNodeOptions {
   /** Membership timing (probe interval, probe timeout, suspicion timeout …). */
   membership?: Partial<MembershipInit>
   /** Repair timing and flood control (repair interval, hint interval, per-peer put rate). */
-  replication?: { repairIntervalMs?: number, hintIntervalMs?: number, peerPutRate?: number, senderRate?: number, senderBurst?: number }
+  replication?: {
+    repairIntervalMs?: number
+    hintIntervalMs?: number
+    peerPutRate?: number
+    senderRate?: number
+    senderBurst?: number
+  }
   /** live relay: live envelopes a second one sender may have relayed through this node (default 200, burst 1000) */
   relay?: RelayInit
   /**
@@ -81,7 +93,13 @@ export interface ResolvedOptions {
   http?: { host: string, port: number }
   allowPrivateAddresses: boolean
   membership: Partial<MembershipInit>
-  replication: { repairIntervalMs?: number, hintIntervalMs?: number, peerPutRate?: number, senderRate?: number, senderBurst?: number }
+  replication: {
+    repairIntervalMs?: number
+    hintIntervalMs?: number
+    peerPutRate?: number
+    senderRate?: number
+    senderBurst?: number
+  }
   relay: RelayInit
   /** the mesh id, when the mesh is closed */
   mesh?: string
@@ -107,7 +125,24 @@ export function resolveOptions (options: ChorusNodeOptions = {}): ResolvedOption
   const allowPrivateAddresses = options.allowPrivateAddresses ?? [...listen, ...bootstrap].some(isLoopback)
   const { mesh, certificate } = admission(role, options.mesh, options.certificate)
   const xmpp = options.xmpp == null ? undefined : xmppOptions(role, options.xmpp)
-  return { xmpp, mesh, certificate, role, dataDir, listen, bootstrap, replicas, writeQuorum, capacity, http, allowPrivateAddresses, membership: membershipTimings(options.membership ?? {}), replication: replicationTimings(options.replication ?? {}), relay: bounded('relay', options.relay ?? {}, RELAY_BOUNDS), connectionGater: options.connectionGater }
+  return {
+    xmpp,
+    mesh,
+    certificate,
+    role,
+    dataDir,
+    listen,
+    bootstrap,
+    replicas,
+    writeQuorum,
+    capacity,
+    http,
+    allowPrivateAddresses,
+    membership: membershipTimings(options.membership ?? {}),
+    replication: replicationTimings(options.replication ?? {}),
+    relay: bounded('relay', options.relay ?? {}, RELAY_BOUNDS),
+    connectionGater: options.connectionGater
+  }
 }
 
 /**

@@ -47,7 +47,10 @@ export class MalformedFrameError extends ChorusError {
   constructor (message: string) { super(message, MalformedFrameError.code) }
 }
 
-/** A method was called in a lifecycle state that does not allow it (e.g. `stop()` twice is fine, `start()` after `stop()` is not). */
+/**
+ * A method was called in a lifecycle state that does not allow it (e.g. `stop()` twice is fine,
+ * `start()` after `stop()` is not).
+ */
 export class NodeStateError extends ChorusError {
   static readonly code = 'ERR_NODE_STATE'
   override readonly name = 'NodeStateError'

@@ -61,7 +61,12 @@ async function perNodeMetrics (): Promise<typeof import('@libp2p/prometheus-metr
 }
 
 /** Build (but do not start) the libp2p node for `opts`; gossipsub reports what it does to `pubsubCounters`. */
-export async function buildLibp2p (opts: ResolvedOptions, privateKey: PrivateKey, registry: Registry, pubsubCounters: PubsubCounters): Promise<ChorusLibp2p> {
+export async function buildLibp2p (
+  opts: ResolvedOptions,
+  privateKey: PrivateKey,
+  registry: Registry,
+  pubsubCounters: PubsubCounters
+): Promise<ChorusLibp2p> {
   const ws = opts.listen.some((a) => a.getComponents().some((c) => c.name === 'ws' || c.name === 'wss')) ||
     opts.bootstrap.some((a) => a.getComponents().some((c) => c.name === 'ws' || c.name === 'wss'))
   const { prometheusMetrics } = await perNodeMetrics()

@@ -1,4 +1,6 @@
-/** The package version, read once from the nearest package.json named PACKAGE_NAME (works from source and from dist/). */
+/**
+ * The package version, read once from the nearest package.json named PACKAGE_NAME (works from source and from dist/).
+ */
 import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'

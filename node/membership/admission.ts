@@ -12,7 +12,8 @@
 
 import { createHash } from 'node:crypto'
 import {
-  AdmissionError, MissingCertificateError, RepeatedSeedError, RevokedCertificateError, checkCertificate, checkRevocation,
+  AdmissionError, MissingCertificateError, RepeatedSeedError, RevokedCertificateError, checkCertificate,
+  checkRevocation,
   decodeCertificate, decodeRevocation, meshId, parseMeshId, type Admitted, type AdmissionReason, type RevocationList
 } from '../../protocol/admission.js'
 import type { RingMember } from '../../protocol/ring.js'
@@ -204,7 +205,9 @@ export class Admission {
   selfMember (capacity: number): RingMember | undefined {
     if (this.mesh == null) return { peerId: this.components.selfId, capacity }
     const g = this.selfGrant()
-    return g != null && this.why(this.components.selfId) == null ? { peerId: g.peerId, capacity: g.capacity, seed: g.seed } : undefined
+    return g != null && this.why(this.components.selfId) == null
+      ? { peerId: g.peerId, capacity: g.capacity, seed: g.seed }
+      : undefined
   }
 
   /** What a server's certificate grants, while remembered (closed mesh only). */
@@ -293,7 +296,8 @@ export class Admission {
     try {
       // a verdict that cannot change (remembered below) is not worked out again
       if (this.ownSignatureOk === false && this.ownError != null) return this.ownError
-      const grant = checkCertificate(decodeCertificate(this.own), this.mesh, this.components.selfId, this.components.now(), NO_REVOCATIONS, this.ownSignatureOk === true)
+      const grant = checkCertificate(decodeCertificate(this.own), this.mesh, this.components.selfId,
+        this.components.now(), NO_REVOCATIONS, this.ownSignatureOk === true)
       this.ownSignatureOk = true
       return grant
     } catch (err: any) {
@@ -415,7 +419,8 @@ export class Admission {
     try {
       const cert = decodeCertificate(bytes)
       const now = this.components.now()
-      const grant = checkCertificate(cert, this.mesh as Uint8Array, peerId, now, this.operatorsOnly, this.verified.has(digest))
+      const grant = checkCertificate(cert, this.mesh as Uint8Array, peerId, now, this.operatorsOnly,
+        this.verified.has(digest))
       this.markVerified(digest)
       return grant
     } catch (err) {

@@ -76,5 +76,8 @@ export const MAX_EVIDENCE_PER_PEER = 4
 /** Certificates whose signatures a node remembers having verified. */
 export const VERIFIED_CACHE_SIZE = 8192
 
-/** A peer refused at the membership handshake is reported (event, log line) at most this often per reason. @default 60000 */
+/**
+ * A peer refused at the membership handshake is reported (event, log line) at most this often per reason.
+ * @default 60000
+ */
 export const REFUSAL_REPORT_INTERVAL_MS = 60_000

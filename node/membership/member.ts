@@ -39,9 +39,18 @@ export interface Member {
   seed?: string
 }
 
-const ROLE_TO_PB: Record<Role, PbMember.Role> = { server: PbMember.Role.SERVER, bootstrap: PbMember.Role.BOOTSTRAP, client: PbMember.Role.CLIENT }
+const ROLE_TO_PB: Record<Role, PbMember.Role> = {
+  server: PbMember.Role.SERVER,
+  bootstrap: PbMember.Role.BOOTSTRAP,
+  client: PbMember.Role.CLIENT
+}
 const ROLE_FROM_PB: Record<string, Role> = { SERVER: 'server', BOOTSTRAP: 'bootstrap', CLIENT: 'client' }
-const STATE_TO_PB = { alive: PbMember.State.ALIVE, suspect: PbMember.State.SUSPECT, dead: PbMember.State.DEAD, left: PbMember.State.LEFT } as const
+const STATE_TO_PB = {
+  alive: PbMember.State.ALIVE,
+  suspect: PbMember.State.SUSPECT,
+  dead: PbMember.State.DEAD,
+  left: PbMember.State.LEFT
+} as const
 const STATE_FROM_PB: Record<string, MemberRecord['state']> = { ALIVE: 'alive', SUSPECT: 'suspect', DEAD: 'dead', LEFT: 'left' }
 
 /** Encode a record for the wire. */
@@ -72,7 +81,15 @@ export function fromPb (m: PbMember | undefined): MemberRecord {
   const addrs = m.addrs.map((bytes) => {
     try { return multiaddr(bytes) } catch { throw new MalformedFrameError('address does not parse') }
   })
-  const record: MemberRecord = { peerId: m.peerId, role, capacity: Math.max(1, Math.min(m.capacity, 1000)), addrs, incarnation: m.incarnation, state, version: m.version }
+  const record: MemberRecord = {
+    peerId: m.peerId,
+    role,
+    capacity: Math.max(1, Math.min(m.capacity, 1000)),
+    addrs,
+    incarnation: m.incarnation,
+    state,
+    version: m.version
+  }
   if (m.certificate.byteLength > 0) record.certificate = m.certificate
   return record
 }

@@ -57,7 +57,9 @@ export interface MembershipComponents {
   admission?: Admission
 }
 
-/** Counters for /metrics: the prober's (probes sent and failed, indirect probes and acks, PING_REQs served) and these. */
+/**
+ * Counters for /metrics: the prober's (probes sent and failed, indirect probes and acks, PING_REQs served) and these.
+ */
 export interface MembershipStats extends ProbeStats {
   pingsReceived: number
   syncs: number
@@ -72,14 +74,29 @@ export interface MembershipStats extends ProbeStats {
 export interface MembershipEvents {
   'member:join': [Member]
   'member:leave': [Member, LeaveReason]
-  /** a peer refused at the handshake (another mesh, no valid certificate); reported once a minute per peer and reason */
+  /**
+   * a peer refused at the handshake (another mesh, no valid certificate); reported once a minute per peer and reason
+   */
   'member:refused': [string, AdmissionError]
   /** this server's own admission changed: it now owns data (true) or no longer does (false) */
   'admission:self': [boolean]
 }
 
 export class Membership extends EventEmitter<MembershipEvents> {
-  readonly stats: MembershipStats = { probesSent: 0, probesFailed: 0, pingsReceived: 0, indirectProbes: 0, indirectAcks: 0, pingReqsServed: 0, syncs: 0, malformedFrames: 0, joins: 0, leaves: 0, refusals: 0 }
+  readonly stats: MembershipStats = {
+    probesSent: 0,
+    probesFailed: 0,
+    pingsReceived: 0,
+    indirectProbes: 0,
+    indirectAcks: 0,
+    pingReqsServed: 0,
+    syncs: 0,
+    malformedFrames: 0,
+    joins: 0,
+    leaves: 0,
+    refusals: 0
+  }
+
   /** which servers may own data */
   readonly admission: Admission
   private readonly init: MembershipInit
@@ -116,15 +133,28 @@ export class Membership extends EventEmitter<MembershipEvents> {
       retransmitMult: C.DEFAULT_RETRANSMIT_MULT,
       maxMembers: this.init.maxMembers
     }, {
-      onJoin: (m) => { this.version++; this.stats.joins++; log('join %s (%s)', m.peerId, m.role); this.emit('member:join', m); this.rememberSoon() },
-      onLeave: (m, why) => { this.version++; this.stats.leaves++; this.components.clock?.forget(m.peerId); log('leave %s (%s)', m.peerId, why); this.emit('member:leave', m, why) }
+      onJoin: (m) => {
+        this.version++
+        this.stats.joins++
+        log('join %s (%s)', m.peerId, m.role)
+        this.emit('member:join', m)
+        this.rememberSoon()
+      },
+      onLeave: (m, why) => {
+        this.version++
+        this.stats.leaves++
+        this.components.clock?.forget(m.peerId)
+        log('leave %s (%s)', m.peerId, why)
+        this.emit('member:leave', m, why)
+      }
     })
     this.prober = new Prober({
       selfId: components.libp2p.peerId.toString(),
       probeTimeoutMs: this.init.probeTimeoutMs,
       stats: this.stats,
       connected: (peerId) => components.libp2p.getConnections(peerIdFromString(peerId)).length > 0,
-      request: async (peerId, kind, timeoutMs, target = '') => this.send(peerId, { ...this.message(kind), target }, true, timeoutMs),
+      request: async (peerId, kind, timeoutMs, target = '') =>
+        this.send(peerId, { ...this.message(kind), target }, true, timeoutMs),
       table: this.table
     })
   }
@@ -136,7 +166,9 @@ export class Membership extends EventEmitter<MembershipEvents> {
     if (this.running) return
     this.running = true
     const { libp2p } = this.components
-    await libp2p.handle(MEMBERSHIP_PROTOCOL, (stream, connection) => { void this.serve(stream, connection) }, { maxInboundStreams: 64, maxOutboundStreams: 64 })
+    await libp2p.handle(MEMBERSHIP_PROTOCOL, (stream, connection) => {
+      void this.serve(stream, connection)
+    }, { maxInboundStreams: 64, maxOutboundStreams: 64 })
     libp2p.addEventListener('peer:identify', this.onIdentify)
     libp2p.addEventListener('peer:disconnect', this.onDisconnect)
     this.every('probe round', this.init.probeIntervalMs, () => { this.table.tick(); this.enforceAdmission(); this.probeNext() })
@@ -176,7 +208,9 @@ export class Membership extends EventEmitter<MembershipEvents> {
       revokedCertificates: []
     }
     const timeout = Math.max(this.init.probeTimeoutMs, C.LEAVE_TIMEOUT_MS)
-    const sent = await Promise.allSettled(this.table.reachable().map(async (peerId) => { await this.send(peerId, leave, true, timeout) }))
+    const sent = await Promise.allSettled(this.table.reachable().map(async (peerId) => {
+      await this.send(peerId, leave, true, timeout)
+    }))
     for (const r of sent) if (r.status === 'rejected') log('LEAVE not delivered: %s', r.reason?.message)
     await libp2p.unhandle(MEMBERSHIP_PROTOCOL)
   }
@@ -195,7 +229,9 @@ export class Membership extends EventEmitter<MembershipEvents> {
     for (const m of members) {
       if (m.role !== 'server') { out.push(m); continue }
       const grant = this.admission.grantOf(m.peerId)
-      if (grant != null && this.admission.admitted(m.peerId)) out.push({ ...m, capacity: grant.capacity, seed: grant.seed })
+      if (grant != null && this.admission.admitted(m.peerId)) {
+        out.push({ ...m, capacity: grant.capacity, seed: grant.seed })
+      }
     }
     return out
   }
@@ -236,7 +272,11 @@ export class Membership extends EventEmitter<MembershipEvents> {
       revocations: [new Uint8Array(bytes)],
       revokedCertificates: certificates.map((c) => new Uint8Array(c))
     }
-    const sent = await Promise.allSettled(this.table.reachable().map(async (peerId) => this.send(peerId, msg, true, this.init.probeTimeoutMs * C.DIAL_TIMEOUT_FACTOR)))
+    const sent = await Promise.allSettled(
+      this.table.reachable().map(
+        async (peerId) => this.send(peerId, msg, true, this.init.probeTimeoutMs * C.DIAL_TIMEOUT_FACTOR)
+      )
+    )
     return sent.filter((r) => r.status === 'fulfilled').length
   }
 
@@ -285,7 +325,15 @@ export class Membership extends EventEmitter<MembershipEvents> {
 
   private selfRecord (): MemberRecord {
     const { libp2p, role, capacity, version } = this.components
-    return { peerId: libp2p.peerId.toString(), role, capacity, addrs: libp2p.getMultiaddrs().map((a) => a.decapsulateCode(421)).slice(0, C.MAX_ADDRS_PER_MEMBER), incarnation: this.incarnation, state: 'alive', version }
+    return {
+      peerId: libp2p.peerId.toString(),
+      role,
+      capacity,
+      addrs: libp2p.getMultiaddrs().map((a) => a.decapsulateCode(421)).slice(0, C.MAX_ADDRS_PER_MEMBER),
+      incarnation: this.incarnation,
+      state: 'alive',
+      version
+    }
   }
 
   private every (name: string, ms: number, fn: () => void): void {
@@ -344,13 +392,18 @@ export class Membership extends EventEmitter<MembershipEvents> {
     const sync = kind === MembershipMessage.Kind.SYNC || kind === MembershipMessage.Kind.SYNC_REPLY
     const kept = this.admission.open
       ? []
-      : sync ? this.admission.all(C.MAX_REVOCATIONS_PER_FRAME) : this.admission.takeFresh(this.init.maxPiggyback, this.retransmitLimit())
+      : sync
+        ? this.admission.all(C.MAX_REVOCATIONS_PER_FRAME)
+        : this.admission.takeFresh(this.init.maxPiggyback, this.retransmitLimit())
     // each revocation of a peer travels with the certificate it withdraws: the receiver keeps it only so
     const certificates = new Map<string, Uint8Array<ArrayBuffer>>()
     for (const k of kept) {
       if (k.certificate != null) certificates.set(Buffer.from(k.certificate).toString('base64'), k.certificate)
     }
-    const sender = toPb({ ...this.selfRecord(), certificate: this.components.role === 'server' ? this.admission.ownCertificate() : undefined })
+    const sender = toPb({
+      ...this.selfRecord(),
+      certificate: this.components.role === 'server' ? this.admission.ownCertificate() : undefined
+    })
     return {
       kind,
       sender,
@@ -369,7 +422,12 @@ export class Membership extends EventEmitter<MembershipEvents> {
   }
 
   /** One request (and, if `expectReply`, its reply) on a fresh stream, bounded in size and time. */
-  private async send (peerId: string, msg: MembershipMessage, expectReply: boolean, timeoutMs = this.init.probeTimeoutMs): Promise<MembershipMessage | undefined> {
+  private async send (
+    peerId: string,
+    msg: MembershipMessage,
+    expectReply: boolean,
+    timeoutMs = this.init.probeTimeoutMs
+  ): Promise<MembershipMessage | undefined> {
     const signal = AbortSignal.timeout(timeoutMs)
     const stream = await this.components.libp2p.dialProtocol(peerIdFromString(peerId), MEMBERSHIP_PROTOCOL, { signal })
     const lp = lpStream(stream, { maxDataLength: C.MAX_FRAME_BYTES })
@@ -388,7 +446,9 @@ export class Membership extends EventEmitter<MembershipEvents> {
         throw err
       }
       // a server's answer tells this node how far its own clock is from the mesh's
-      if (reply.sender?.role === MemberPb.Role.SERVER && reply.wallTime > 0n) this.components.clock?.sample(peerId, Number(reply.wallTime), sentAt, receivedAt)
+      if (reply.sender?.role === MemberPb.Role.SERVER && reply.wallTime > 0n) {
+        this.components.clock?.sample(peerId, Number(reply.wallTime), sentAt, receivedAt)
+      }
       return reply
     } catch (err: any) {
       stream.abort(err)
@@ -408,10 +468,15 @@ export class Membership extends EventEmitter<MembershipEvents> {
       const from = connection.remotePeer.toString()
       this.receive(req, from)
       // a LEAVE is acknowledged too, so the leaver knows it was heard before it shuts down
-      let kind = req.kind === MembershipMessage.Kind.SYNC ? MembershipMessage.Kind.SYNC_REPLY : MembershipMessage.Kind.ACK
+      let kind = req.kind === MembershipMessage.Kind.SYNC
+        ? MembershipMessage.Kind.SYNC_REPLY
+        : MembershipMessage.Kind.ACK
       if (req.kind === MembershipMessage.Kind.PING) this.stats.pingsReceived++
       if (req.kind === MembershipMessage.Kind.PING_REQ) kind = await this.prober.pingFor(req.target, from)
-      else if (req.kind === MembershipMessage.Kind.ACK || req.kind === MembershipMessage.Kind.NACK || req.kind === MembershipMessage.Kind.SYNC_REPLY) throw new MalformedFrameError(`${req.kind} is a reply, not a request`)
+      else if (req.kind === MembershipMessage.Kind.ACK || req.kind === MembershipMessage.Kind.NACK ||
+          req.kind === MembershipMessage.Kind.SYNC_REPLY) {
+        throw new MalformedFrameError(`${req.kind} is a reply, not a request`)
+      }
       const reply = this.message(kind)
       if (kind === MembershipMessage.Kind.SYNC_REPLY) reply.updates = this.table.snapshot(C.MAX_SYNC_MEMBERS).map(toPb)
       const signal = AbortSignal.timeout(this.init.probeTimeoutMs * 2)
@@ -421,7 +486,9 @@ export class Membership extends EventEmitter<MembershipEvents> {
       if (err instanceof AdmissionError) {
         this.refuse(connection.remotePeer.toString(), err)
         if (err.reason === 'revoked' && await this.tellRevoked(lp, connection.remotePeer.toString())) {
-          await stream.close({ signal: AbortSignal.timeout(this.init.probeTimeoutMs) }).catch(() => { stream.abort(err) })
+          await stream.close({ signal: AbortSignal.timeout(this.init.probeTimeoutMs) }).catch(() => {
+            stream.abort(err)
+          })
           return
         }
       } else if (isMalformedFrame(err)) {
@@ -485,7 +552,9 @@ export class Membership extends EventEmitter<MembershipEvents> {
     const knownIncarnation = this.table.get(from)?.record.incarnation
     this.table.observeDirect(sender)
     // a new peer, or a restarted one (it may listen on new ports): remember where to dial it
-    if ((knownIncarnation == null || sender.incarnation > knownIncarnation) && sender.role !== 'client') void this.learnAddrs(sender.peerId, sender.addrs.map(String))
+    if ((knownIncarnation == null || sender.incarnation > knownIncarnation) && sender.role !== 'client') {
+      void this.learnAddrs(sender.peerId, sender.addrs.map(String))
+    }
     for (const u of updates) {
       if (this.table.refutesSelf(u, this.incarnation)) {
         this.incarnation = u.incarnation + 1n
@@ -499,7 +568,9 @@ export class Membership extends EventEmitter<MembershipEvents> {
     }
   }
 
-  /** Accept the revocations of a frame; the first bad one refuses the frame (a peer sending junk pays for one check). */
+  /**
+   * Accept the revocations of a frame; the first bad one refuses the frame (a peer sending junk pays for one check).
+   */
   private takeRevocations (revocations: Uint8Array[], certificates: Uint8Array[]): void {
     if (this.admission.open) throw new MalformedFrameError('revocations in an open mesh')
     if (this.admission.acceptFrame(revocations, certificates)) { log('revocation accepted'); this.enforceAdmission() }
@@ -521,11 +592,16 @@ export class Membership extends EventEmitter<MembershipEvents> {
     }
   }
 
-  /** Replace what the peer store knows of a peer's addresses with its own record's (authoritative; a restart may change ports). */
+  /**
+   * Replace what the peer store knows of a peer's addresses with its own record's
+   * (authoritative; a restart may change ports).
+   */
   private async learnAddrs (peerId: string, addrs: string[]): Promise<void> {
     if (addrs.length === 0 || peerId === this.components.libp2p.peerId.toString()) return
     try {
-      await this.components.libp2p.peerStore.patch(peerIdFromString(peerId), { multiaddrs: addrs.map((a) => multiaddr(a)) })
+      await this.components.libp2p.peerStore.patch(peerIdFromString(peerId), {
+        multiaddrs: addrs.map((a) => multiaddr(a))
+      })
     } catch (err: any) {
       log('could not store addresses of %s: %s', peerId, err.message)
     }
@@ -548,14 +624,19 @@ export class Membership extends EventEmitter<MembershipEvents> {
   private rememberTimer?: NodeJS.Timeout
   private rememberSoon (): void {
     if (this.components.memory == null || this.rememberTimer != null) return
-    this.rememberTimer = setTimeout(() => { this.rememberTimer = undefined; if (this.running) void this.remember() }, 1000)
+    this.rememberTimer = setTimeout(() => {
+      this.rememberTimer = undefined
+      if (this.running) void this.remember()
+    }, 1000)
     this.rememberTimer.unref()
   }
 
   private async remember (): Promise<void> {
     if (this.rememberTimer != null) { clearTimeout(this.rememberTimer); this.rememberTimer = undefined }
     try {
-      await this.components.memory?.save(this.table.live().filter((m) => m.role !== 'client').slice(0, 64).map((m) => ({ peerId: m.peerId, addrs: m.addrs })))
+      await this.components.memory?.save(
+        this.table.live().filter((m) => m.role !== 'client').slice(0, 64).map((m) => ({ peerId: m.peerId, addrs: m.addrs }))
+      )
     } catch (err: any) {
       log.error('could not remember peers: %s', err.message)
     }

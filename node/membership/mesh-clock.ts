@@ -91,10 +91,13 @@ export class MeshClock {
     const minSamples = this.init.minSamples ?? DEFAULT_MIN_SAMPLES
     const values = [...this.offsets.values()].sort((a, b) => a - b)
     const mid = values.length >> 1
-    this.measured = values.length === 0 ? 0 : Math.round(values.length % 2 === 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2)
+    this.measured = values.length === 0
+      ? 0
+      : Math.round(values.length % 2 === 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2)
     const before = this.applied
-    if (values.length < minSamples || Math.abs(this.measured) < (this.init.deadBandMs ?? DEFAULT_DEAD_BAND_MS)) this.applied = 0
-    else if (Math.abs(this.measured) > (this.init.maxCorrectionMs ?? DEFAULT_MAX_CORRECTION_MS)) this.applied = 0
+    if (values.length < minSamples || Math.abs(this.measured) < (this.init.deadBandMs ?? DEFAULT_DEAD_BAND_MS)) {
+      this.applied = 0
+    } else if (Math.abs(this.measured) > (this.init.maxCorrectionMs ?? DEFAULT_MAX_CORRECTION_MS)) this.applied = 0
     else this.applied = this.measured
     if (Math.abs(this.applied - before) >= 1000) {
       log.error('this node\'s clock is %d ms %s the mesh (median of %d servers): using mesh time', Math.abs(this.measured), this.measured > 0 ? 'behind' : 'ahead of', values.length)

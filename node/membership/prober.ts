@@ -33,7 +33,12 @@ export interface ProberDeps {
   /** whether a connection to `peerId` is open (a probe that must dial first gets more time) */
   connected: (peerId: string) => boolean
   /** one request on a fresh stream, its reply applied to the view; throws on silence or a broken stream */
-  request: (peerId: string, kind: MembershipMessage.Kind, timeoutMs: number, target?: string) => Promise<MembershipMessage | undefined>
+  request: (
+    peerId: string,
+    kind: MembershipMessage.Kind,
+    timeoutMs: number,
+    target?: string
+  ) => Promise<MembershipMessage | undefined>
   table: Pick<MemberTable, 'get' | 'live' | 'probeFailed'>
 }
 

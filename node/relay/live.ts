@@ -113,7 +113,9 @@ export class LiveLinks {
   ) {}
 
   async start (): Promise<void> {
-    await this.libp2p.handle(LIVE_PROTOCOL, (stream, connection) => { void this.serve(stream, connection) }, { maxInboundStreams: 8, maxOutboundStreams: 8 })
+    await this.libp2p.handle(LIVE_PROTOCOL, (stream, connection) => {
+      void this.serve(stream, connection)
+    }, { maxInboundStreams: 8, maxOutboundStreams: 8 })
   }
 
   async stop (): Promise<void> {
@@ -145,7 +147,9 @@ export class LiveLinks {
       if (this.links.get(peer) === existing) this.links.delete(peer)
     }
     const opening = (async () => {
-      const stream = await this.libp2p.dialProtocol(peerIdFromString(peer), LIVE_PROTOCOL, { signal: AbortSignal.timeout(OPEN_TIMEOUT_MS) })
+      const stream = await this.libp2p.dialProtocol(peerIdFromString(peer), LIVE_PROTOCOL, {
+        signal: AbortSignal.timeout(OPEN_TIMEOUT_MS)
+      })
       return new Link(stream, lpStream(stream, { maxDataLength: MAX_LIVE_FRAME_BYTES }), this.counts, () => {
         if (this.links.get(peer) === opening) this.links.delete(peer)
         log('live link to %s closed', peer)

@@ -1,4 +1,7 @@
-/** Settings of the relay: what `createNode({ relay })` takes. A file of its own so that config.ts needs nothing of the relay's implementation. */
+/**
+ * Settings of the relay: what `createNode({ relay })` takes. A file of its own so that config.ts needs nothing
+ * of the relay's implementation.
+ */
 
 /** Relay settings. */
 export interface RelayInit {

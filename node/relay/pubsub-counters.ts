@@ -40,7 +40,7 @@ const NOOP_AVG = { set: noop }
 
 /** A gossipsub metrics register that counts the figures in `PUBSUB_FIGURES` and ignores the rest. */
 export class PubsubCounters {
-  private readonly counts: PubsubCounts = Object.fromEntries(Object.values(PUBSUB_FIGURES).map((f) => [f, 0])) as PubsubCounts
+  private readonly counts = Object.fromEntries(Object.values(PUBSUB_FIGURES).map((f) => [f, 0])) as PubsubCounts
 
   /** Pass as gossipsub's `metricsRegister` (with an empty `metricsTopicStrToLabel`). */
   readonly register: MetricsRegister = {

@@ -38,7 +38,10 @@ import type { RelayInit } from './options.js'
 const log = logger('chorus:relay')
 
 /** Envelope kinds that travel on inbox shards. */
-const INBOX_KINDS = new Set([Envelope.Kind.CHAT, Envelope.Kind.HEADLINE, Envelope.Kind.ERROR, Envelope.Kind.RECEIPT, Envelope.Kind.PRESENCE, Envelope.Kind.SECRET, Envelope.Kind.ROOM])
+const INBOX_KINDS = new Set(
+  [Envelope.Kind.CHAT, Envelope.Kind.HEADLINE, Envelope.Kind.ERROR, Envelope.Kind.RECEIPT, Envelope.Kind.PRESENCE,
+    Envelope.Kind.SECRET, Envelope.Kind.ROOM]
+)
 
 /** Envelope kinds that travel on room topics. */
 const ROOM_KINDS = new Set([Envelope.Kind.GROUPCHAT, Envelope.Kind.ROOM])
@@ -292,7 +295,8 @@ export class Relay {
       topic = topicOf(decoded.recipient)
     } catch {}
     // what does not decode, or is not inbox traffic, is counted by `judge`
-    const verdict = await this.judge(topic == null || parseTopic(topic)?.kind !== 'inbox' ? LIVE_NO_TOPIC : topic, frame.envelope, decoded)
+    const verdict = await this.judge(topic == null || parseTopic(topic)?.kind !== 'inbox' ? LIVE_NO_TOPIC : topic,
+      frame.envelope, decoded)
     if (verdict.env == null || topic == null) return
     if (frame.relay) {
       if (this.c.isServer) this.forward(topic, frame.envelope, from)
@@ -305,7 +309,11 @@ export class Relay {
    * Judge one live envelope on `topic` (`decoded`: its bytes already decoded): Accept / Reject / Ignore,
    * and the envelope when accepted. Every refusal is counted by reason.
    */
-  private async judge (topic: string, data: Uint8Array, decoded?: Envelope): Promise<{ result: TopicValidatorResult, env?: Envelope }> {
+  private async judge (
+    topic: string,
+    data: Uint8Array,
+    decoded?: Envelope
+  ): Promise<{ result: TopicValidatorResult, env?: Envelope }> {
     const refuse = (reason: string, result = TopicValidatorResult.Reject): { result: TopicValidatorResult } => {
       this.c.reject(reason)
       return { result }
@@ -320,7 +328,9 @@ export class Relay {
     if (where == null) return refuse('wrong-topic')
     const to = parseMailbox(env.recipient)
     if (where.kind === 'inbox') {
-      if (to?.kind !== 'user' || to.log !== '' || inboxShard(to.id) !== where.shard || !INBOX_KINDS.has(env.kind)) return refuse('wrong-topic')
+      if (to?.kind !== 'user' || to.log !== '' || inboxShard(to.id) !== where.shard || !INBOX_KINDS.has(env.kind)) {
+        return refuse('wrong-topic')
+      }
     } else if (to?.kind !== 'room' || to.id !== where.roomId || !ROOM_KINDS.has(env.kind)) {
       return refuse('wrong-topic')
     }
@@ -354,7 +364,9 @@ export class Relay {
 
   private deliverLocally (topic: string, env: Envelope, bytes: Uint8Array): void {
     const where = parseTopic(topic)
-    const handlers = where?.kind === 'inbox' ? this.inboxHandlers.get(env.recipient) : where?.kind === 'room' ? this.roomHandlers.get(where.roomId) : undefined
+    const handlers = where?.kind === 'inbox'
+      ? this.inboxHandlers.get(env.recipient)
+      : where?.kind === 'room' ? this.roomHandlers.get(where.roomId) : undefined
     if (handlers == null) return
     for (const h of handlers) {
       try {

@@ -18,7 +18,13 @@ const log = logger('chorus:replication:change-watch')
 /** How long questions are collected before they are sent (the ticks of one node fall within it). */
 export const DEFAULT_PROBE_WINDOW_MS = 15
 
-interface Asked { mailbox: string, auth?: ReadAuth, answers: Map<string, string>, left: number, done: (key: string | undefined) => void }
+interface Asked {
+  mailbox: string
+  auth?: ReadAuth
+  answers: Map<string, string>
+  left: number
+  done: (key: string | undefined) => void
+}
 
 export class ChangeWatch {
   private queued = new Map<string, Asked[]>()
@@ -64,7 +70,9 @@ export class ChangeWatch {
     const queued = this.queued
     this.queued = new Map()
     for (const [owner, asked] of queued) {
-      for (let i = 0; i < asked.length; i += PROBES_PER_REQUEST) void this.ask(owner, asked.slice(i, i + PROBES_PER_REQUEST))
+      for (let i = 0; i < asked.length; i += PROBES_PER_REQUEST) {
+        void this.ask(owner, asked.slice(i, i + PROBES_PER_REQUEST))
+      }
     }
   }
 
@@ -73,7 +81,10 @@ export class ChangeWatch {
     try {
       this.stats.requests++
       this.stats.probes += asked.length
-      const res = await this.call(owner, { kind: StoreRequest.Kind.PROBE, probes: asked.map((a) => ({ mailbox: a.mailbox, auth: a.auth })) })
+      const res = await this.call(owner, {
+        kind: StoreRequest.Kind.PROBE,
+        probes: asked.map((a) => ({ mailbox: a.mailbox, auth: a.auth }))
+      })
       if (res.versions.length === asked.length) answer = res
       else log('%s answered %d counters for %d probes', owner, res.versions.length, asked.length)
     } catch (err: any) {

@@ -1,4 +1,7 @@
-/** When owners delete an envelope by themselves: self-destructing secret messages carry an expiry outside the ciphertext. */
+/**
+ * When owners delete an envelope by themselves: self-destructing secret messages carry an
+ * expiry outside the ciphertext.
+ */
 
 import { Envelope } from '../../protocol/envelope.js'
 import { SecretBody } from '../../protocol/pb/secret.js'

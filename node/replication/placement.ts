@@ -74,7 +74,9 @@ export class Placement {
     const version = this.components.viewVersion()
     if (this.ring != null && version === this.version) return this.ring
     this.version = version
-    const members: RingMember[] = this.components.liveServers().map((m) => ({ peerId: m.peerId, capacity: m.capacity, seed: m.seed }))
+    const members: RingMember[] = this.components.liveServers().map(
+      (m) => ({ peerId: m.peerId, capacity: m.capacity, seed: m.seed })
+    )
     const self = this.components.self()
     if (self != null) members.push(self)
     members.sort((a, b) => (a.peerId < b.peerId ? -1 : 1))

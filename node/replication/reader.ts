@@ -64,14 +64,8 @@ export class Reader {
     if (owners.length === 0) throw new NoServersError()
     const limit = Math.max(1, Math.min(o.limit ?? 50, MAX_FETCH_LIMIT))
     const req: Partial<StoreRequest> = {
-      kind: StoreRequest.Kind.FETCH,
-      mailbox,
-      limit,
-      peer: o.peer ?? '',
-      newestFirst: o.newestFirst === true,
-      after: o.after ?? new Uint8Array(0),
-      before: o.before ?? new Uint8Array(0),
-      auth: o.auth
+      kind: StoreRequest.Kind.FETCH, mailbox, limit, peer: o.peer ?? '', newestFirst: o.newestFirst === true,
+      after: o.after ?? new Uint8Array(0), before: o.before ?? new Uint8Array(0), auth: o.auth
     }
     const answers = await Promise.allSettled(owners.map(async (owner) => {
       if (owner === this.ctx.selfId && this.storesLocally) {

@@ -45,39 +45,71 @@ export class Reconciler {
     const result: ReconcileResult = { pushed: 0, pulled: 0, confirmed: [] }
     const coarseWidth = BigInt(COARSE_BUCKET_MS) << 16n
     const mine = await this.ctx.mailboxes.digest(mailbox, COARSE_BUCKET_MS)
-    const theirs = await this.call(peer, { kind: StoreRequest.Kind.DIGEST, mailbox, bucketMs: BigInt(COARSE_BUCKET_MS) })
+    const theirs = await this.call(peer,
+      { kind: StoreRequest.Kind.DIGEST, mailbox, bucketMs: BigInt(COARSE_BUCKET_MS) })
     const mineByStart = new Map(mine.map((b) => [b.start, b]))
     const coarseDiff = differing(mine, theirs.buckets)
     const diffSet = new Set(coarseDiff)
     for (const b of mine) {
-      if (!diffSet.has(b.start)) result.confirmed.push(...await this.ctx.mailboxes.cursorsIn(mailbox, b.start, COARSE_BUCKET_MS, Number.MAX_SAFE_INTEGER))
+      if (!diffSet.has(b.start)) {
+        result.confirmed.push(
+          ...await this.ctx.mailboxes.cursorsIn(mailbox, b.start, COARSE_BUCKET_MS, Number.MAX_SAFE_INTEGER)
+        )
+      }
     }
     for (const coarse of coarseDiff) {
       const from = cursorAt(coarse)
       const to = cursorAt(coarse + coarseWidth)
-      const myFine = mineByStart.has(coarse) ? await this.ctx.mailboxes.digest(mailbox, FINE_BUCKET_MS, coarse, coarse + coarseWidth) : []
-      const theirFine = await this.call(peer, { kind: StoreRequest.Kind.DIGEST, mailbox, bucketMs: BigInt(FINE_BUCKET_MS), after: from, before: to })
+      const myFine = mineByStart.has(coarse)
+        ? await this.ctx.mailboxes.digest(mailbox, FINE_BUCKET_MS, coarse, coarse + coarseWidth)
+        : []
+      const theirFine = await this.call(peer, {
+        kind: StoreRequest.Kind.DIGEST,
+        mailbox,
+        bucketMs: BigInt(FINE_BUCKET_MS),
+        after: from,
+        before: to
+      })
       const fine = differing(myFine, theirFine.buckets)
       const sameFine = myFine.filter((b) => !fine.includes(b.start))
-      for (const b of sameFine) result.confirmed.push(...await this.ctx.mailboxes.cursorsIn(mailbox, b.start, FINE_BUCKET_MS, Number.MAX_SAFE_INTEGER))
+      for (const b of sameFine) {
+        result.confirmed.push(
+          ...await this.ctx.mailboxes.cursorsIn(mailbox, b.start, FINE_BUCKET_MS, Number.MAX_SAFE_INTEGER)
+        )
+      }
       for (let i = 0; i < fine.length; i += 256) {
         const buckets = fine.slice(i, i + 256)
-        const ids = await this.call(peer, { kind: StoreRequest.Kind.IDS, mailbox, bucketMs: BigInt(FINE_BUCKET_MS), buckets: buckets.map((start) => ({ start, count: 0, hash: new Uint8Array(0) })) })
+        const ids = await this.call(peer, {
+          kind: StoreRequest.Kind.IDS,
+          mailbox,
+          bucketMs: BigInt(FINE_BUCKET_MS),
+          buckets: buckets.map((start) => ({ start, count: 0, hash: new Uint8Array(0) }))
+        })
         const theirSet = new Set(ids.cursors.map(key))
         const local: Cursor[] = []
-        for (const start of buckets) local.push(...await this.ctx.mailboxes.cursorsIn(mailbox, start, FINE_BUCKET_MS, Number.MAX_SAFE_INTEGER))
+        for (const start of buckets) {
+          local.push(...await this.ctx.mailboxes.cursorsIn(mailbox, start, FINE_BUCKET_MS, Number.MAX_SAFE_INTEGER))
+        }
         const localSet = new Set(local.map(key))
         // what the peer deleted is deleted here too: a deletion this owner missed (it was down) is not undone
         const theirDeadSet = new Set(ids.tombstones.map(key))
         const theirDead = ids.tombstones.filter((c) => c.byteLength === CURSOR_BYTES && localSet.has(key(c)))
-        if (theirDead.length > 0) await this.ctx.mailboxes.tombstone(mailbox, theirDead.map((cursor) => ({ cursor, peer: '' })))
+        if (theirDead.length > 0) {
+          await this.ctx.mailboxes.tombstone(mailbox, theirDead.map((cursor) => ({ cursor, peer: '' })))
+        }
         // and what this node deleted, the peer deletes: a deletion that reached only some servers (a stand-in,
         // a client whose view was partial) finds every owner
         const mine: Cursor[] = []
-        for (const start of buckets) mine.push(...await this.ctx.mailboxes.tombstonesInBucket(mailbox, start, FINE_BUCKET_MS, MAX_FETCH_LIMIT))
+        for (const start of buckets) {
+          mine.push(...await this.ctx.mailboxes.tombstonesInBucket(mailbox, start, FINE_BUCKET_MS, MAX_FETCH_LIMIT))
+        }
         const toKill = mine.filter((c) => theirSet.has(key(c)) && !theirDeadSet.has(key(c)))
         for (let j = 0; j < toKill.length; j += MAX_FETCH_LIMIT) {
-          await this.call(peer, { kind: StoreRequest.Kind.TOMBSTONES, mailbox, cursors: toKill.slice(j, j + MAX_FETCH_LIMIT) as Array<Uint8Array<ArrayBuffer>> })
+          await this.call(peer, {
+            kind: StoreRequest.Kind.TOMBSTONES,
+            mailbox,
+            cursors: toKill.slice(j, j + MAX_FETCH_LIMIT) as Array<Uint8Array<ArrayBuffer>>
+          })
         }
         const toPush = local.filter((c) => !theirSet.has(key(c)))
         result.pushed += await this.push(mailbox, peer, toPush)
@@ -93,7 +125,10 @@ export class Reconciler {
     for (let i = 0; i < cursors.length; i += MAX_PUTS_PER_REQUEST) {
       const found = await this.ctx.mailboxes.get(mailbox, cursors.slice(i, i + MAX_PUTS_PER_REQUEST))
       if (found.length === 0) continue
-      await this.call(peer, { kind: StoreRequest.Kind.STORE, puts: found.map((f) => ({ mailbox, envelope: f.bytes, hintFor: [] })) })
+      await this.call(peer, {
+        kind: StoreRequest.Kind.STORE,
+        puts: found.map((f) => ({ mailbox, envelope: f.bytes, hintFor: [] }))
+      })
       n += found.length
     }
     return n
@@ -102,7 +137,11 @@ export class Reconciler {
   private async pull (mailbox: string, peer: string, cursors: Uint8Array[]): Promise<number> {
     let n = 0
     for (let i = 0; i < cursors.length; i += MAX_FETCH_LIMIT) {
-      const res = await this.call(peer, { kind: StoreRequest.Kind.GET, mailbox, cursors: cursors.slice(i, i + MAX_FETCH_LIMIT) as Array<Uint8Array<ArrayBuffer>> })
+      const res = await this.call(peer, {
+        kind: StoreRequest.Kind.GET,
+        mailbox,
+        cursors: cursors.slice(i, i + MAX_FETCH_LIMIT) as Array<Uint8Array<ArrayBuffer>>
+      })
       const entries: MailboxEntry[] = []
       for (const bytes of res.envelopes) {
         try {

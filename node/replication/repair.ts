@@ -37,8 +37,18 @@ const HINT_GIVE_UP_MS = 10 * 60 * 1000
 /** Mailboxes visited per anti-entropy round at most; the next round resumes after the last. */
 const MAILBOXES_PER_ROUND = 512
 
-/** Counters for /metrics and tests; `unchanged`: reconciliations skipped because neither side wrote since they agreed. */
-export interface RepairStats { rounds: number, pushed: number, pulled: number, handedOff: number, hintsDelivered: number, errors: number, unchanged: number }
+/**
+ * Counters for /metrics and tests; `unchanged`: reconciliations skipped because neither side wrote since they agreed.
+ */
+export interface RepairStats {
+  rounds: number
+  pushed: number
+  pulled: number
+  handedOff: number
+  hintsDelivered: number
+  errors: number
+  unchanged: number
+}
 
 /** A co-owner's change counters, read at the start of a round. */
 interface PeerCounters { epoch: bigint, versions: Map<string, bigint> }
@@ -49,7 +59,16 @@ type Call = StoreCall
 type EpochOf = (peer: string) => Promise<bigint | undefined>
 
 export class Repair {
-  readonly stats: RepairStats = { rounds: 0, pushed: 0, pulled: 0, handedOff: 0, hintsDelivered: 0, errors: 0, unchanged: 0 }
+  readonly stats: RepairStats = {
+    rounds: 0,
+    pushed: 0,
+    pulled: 0,
+    handedOff: 0,
+    hintsDelivered: 0,
+    errors: 0,
+    unchanged: 0
+  }
+
   /** per co-owner, per mailbox: both sides' counters before the last reconciliation that succeeded */
   private readonly agreed = new Map<string, Map<string, string>>()
   /**
@@ -192,7 +211,10 @@ export class Repair {
         }
         this.stats.pushed += r.pushed
         this.stats.pulled += r.pulled
-        for (const c of r.confirmed) { const k = Buffer.from(c).toString('hex'); confirmedBy.set(k, (confirmedBy.get(k) ?? 0) + 1) }
+        for (const c of r.confirmed) {
+          const k = Buffer.from(c).toString('hex')
+          confirmedBy.set(k, (confirmedBy.get(k) ?? 0) + 1)
+        }
         reached++
       } catch (err: any) {
         this.stats.errors++
@@ -201,7 +223,9 @@ export class Repair {
     }
     // handoff: a non-owner deletes what every owner confirmed, and only when all N owners were reached
     if (!own && reached === owners.length && reached > 0) {
-      const done = [...confirmedBy].filter(([, n]) => n === reached).map(([k]) => new Uint8Array(Buffer.from(k, 'hex')) as Cursor)
+      const done = [...confirmedBy].filter(([, n]) => n === reached).map(
+        ([k]) => new Uint8Array(Buffer.from(k, 'hex')) as Cursor
+      )
       await this.dropConfirmed(mailbox, done)
     }
   }

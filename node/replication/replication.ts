@@ -116,9 +116,16 @@ export class Replication {
       now: components.now ?? Date.now,
       reject: components.reject,
       guard: new AccessGuard({
-        rooms: this.rooms, selfId, isServerPeer, ownersOf: (m) => this.placement.ownersOf(m), mailboxes: this.mailboxes, keys
+        rooms: this.rooms,
+        selfId,
+        isServerPeer,
+        ownersOf: (m) => this.placement.ownersOf(m),
+        mailboxes: this.mailboxes,
+        keys
       }),
-      senders: new SenderBudget(new TokenBuckets(init.senderRate ?? DEFAULT_SENDER_RATE, init.senderBurst ?? DEFAULT_SENDER_BURST)),
+      senders: new SenderBudget(
+        new TokenBuckets(init.senderRate ?? DEFAULT_SENDER_RATE, init.senderBurst ?? DEFAULT_SENDER_BURST)
+      ),
       isServerPeer,
       call: async (peer, req, timeoutMs) => this.call(peer, req, timeoutMs)
     }

@@ -35,7 +35,11 @@ export class Replicator {
   /** Envelopes this node has replicated, by kind (`CHAT`, `RECEIPT`, …): one per send, whatever the copies. */
   readonly written = new Map<string, number>()
 
-  constructor (private readonly ctx: ReplicationContext, private readonly batcher: PutBatcher, private readonly storesLocally: boolean) {}
+  constructor (
+    private readonly ctx: ReplicationContext,
+    private readonly batcher: PutBatcher,
+    private readonly storesLocally: boolean
+  ) {}
 
   /** Replicate one signed envelope (already encoded as `bytes`). */
   async write (env: Envelope, bytes: Bytes): Promise<WriteResult> {
@@ -73,7 +77,9 @@ export class Replicator {
     ))
     await quorumOrAll(attempts, () => acked.length >= need)
     // the owners refused the envelope itself (not a member, over the rate): stand-ins would too
-    if (acked.length < need && refusals.length > 0 && refusals.length + acked.length === owners.length) throw refusals[0]
+    if (acked.length < need && refusals.length > 0 && refusals.length + acked.length === owners.length) {
+      throw refusals[0]
+    }
     if (acked.length >= need) {
       // the rest are still in flight; whoever of them fails gets a hint, off the acknowledgement path
       void Promise.all(attempts).then(async () => this.hint(owners, acked, mailbox, peer, env, bytes))
@@ -98,7 +104,14 @@ export class Replicator {
   }
 
   /** Every owner has answered: leave a hint for the ones that failed at one that did not. */
-  private async hint (owners: string[], acked: string[], mailbox: string, peer: string, env: Envelope, bytes: Bytes): Promise<void> {
+  private async hint (
+    owners: string[],
+    acked: string[],
+    mailbox: string,
+    peer: string,
+    env: Envelope,
+    bytes: Bytes
+  ): Promise<void> {
     const missing = owners.filter((o) => !acked.includes(o))
     if (missing.length === 0) return
     for (const holder of acked) {
@@ -111,7 +124,14 @@ export class Replicator {
     }
   }
 
-  private async store (target: string, mailbox: string, peer: string, env: Envelope, bytes: Bytes, hintFor: string[]): Promise<void> {
+  private async store (
+    target: string,
+    mailbox: string,
+    peer: string,
+    env: Envelope,
+    bytes: Bytes,
+    hintFor: string[]
+  ): Promise<void> {
     if (target === this.ctx.selfId && this.storesLocally) {
       // refused by its own guard, this owner fails the write as a remote owner would (status.ts)
       try { await this.ctx.guard.checkPut(env, mailbox, this.ctx.selfId) } catch (err) { throw asAnswered(err, this.ctx.selfId) }
@@ -125,7 +145,8 @@ export class Replicator {
 
 /** An owner's answer about the envelope, not about the owner's health: retrying elsewhere would not help. */
 function isRefusal (err: Error): boolean {
-  return err instanceof ForbiddenError || err instanceof RateLimitedError || (err instanceof RemoteError && err.status === StoreResponse.Status.REJECTED)
+  return err instanceof ForbiddenError || err instanceof RateLimitedError ||
+    (err instanceof RemoteError && err.status === StoreResponse.Status.REJECTED)
 }
 
 /** Resolve when `done()` holds after one of `attempts` settles, or when all have settled. */

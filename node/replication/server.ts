@@ -31,6 +31,7 @@ import { KindCounters } from './traffic.js'
 
 const log = logger('chorus:replication:server')
 
+
 const HANDLERS: Partial<Record<StoreRequest.Kind, StoreHandler>> = {
   [StoreRequest.Kind.STORE]: handleStore,
   [StoreRequest.Kind.FETCH]: handleFetch,
@@ -86,7 +87,6 @@ export class StoreServer {
         if (bytes == null) break
         const req = decodeRequest(bytes.subarray())
         this.traffic.request(req.kind, bytes.byteLength, req.puts.length)
-        // eslint-disable-next-line no-unmodified-loop-condition -- a dispatch's .finally() lowers running during the await
         while (running >= MAX_CONCURRENT_PER_STREAM) await new Promise<void>((resolve) => { slotFreed = resolve })
         running++
         void this.dispatch(req, from).then((res) => {

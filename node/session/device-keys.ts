@@ -80,7 +80,8 @@ export class DeviceKeys {
       return { identityKey: this.c.identity, identityDhKey: keyPairOf(j), identityDhSignature: unb64(j.sig) }
     }
     const id = createSecretIdentity(this.c.identity)
-    await this.store.put(`dh!${this.me}`, JSON.stringify({ ...keyPairJson(id.identityDhKey), sig: b64(id.identityDhSignature) }))
+    await this.store.put(`dh!${this.me}`,
+      JSON.stringify({ ...keyPairJson(id.identityDhKey), sig: b64(id.identityDhSignature) }))
     return id
   }
 
@@ -113,7 +114,11 @@ export class DeviceKeys {
     let current: SignedPrekey | undefined
     if (m.spk === 0 || now - m.rotatedAt > DEFAULT_SIGNED_PREKEY_ROTATION_MS) {
       current = generateSignedPrekey(identity, m.nextSpk, now)
-      const value = JSON.stringify({ ...keyPairJson(current.keyPair), sig: b64(current.signature), createdAt: current.createdAt })
+      const value = JSON.stringify({
+        ...keyPairJson(current.keyPair),
+        sig: b64(current.signature),
+        createdAt: current.createdAt
+      })
       ops.push({ type: 'put', key: `spk!${this.me}!${hex8(current.id)}`, value })
       // the one before the previous is no longer named by any bundle a client accepts; nor are the
       // initiations remembered under it needed: one naming it fails for want of the key
@@ -130,7 +135,13 @@ export class DeviceKeys {
     if (m.published === 0 || force) {
       fresh = generateOneTimePrekeys(m.nextOtk, DEFAULT_ONE_TIME_BATCH)
       m.nextOtk += DEFAULT_ONE_TIME_BATCH
-      for (const k of fresh) ops.push({ type: 'put', key: this.oneTimeKey(k.id), value: JSON.stringify({ ...keyPairJson(k.keyPair), createdAt: now }) })
+      for (const k of fresh) {
+        ops.push({
+          type: 'put',
+          key: this.oneTimeKey(k.id),
+          value: JSON.stringify({ ...keyPairJson(k.keyPair), createdAt: now })
+        })
+      }
     }
     // the private keys are on disk before anyone can be handed the public ones
     ops.push({ type: 'put', key: `meta!${this.me}`, value: JSON.stringify(m) })
@@ -142,7 +153,10 @@ export class DeviceKeys {
     this.checkedAt = this.c.now()
   }
 
-  /** Deletions of one-time prekeys made more than DEFAULT_ONE_TIME_PREKEY_KEEP_MS ago (ones kept before times were recorded are stamped now). */
+  /**
+   * Deletions of one-time prekeys made more than DEFAULT_ONE_TIME_PREKEY_KEEP_MS ago (ones kept before times
+   * were recorded are stamped now).
+   */
   private async expireOneTimePrekeys (now: number): Promise<SecretOp[]> {
     const ops: SecretOp[] = []
     for await (const [key, value] of this.store.entries({ gt: `otk!${this.me}!`, lt: `otk!${this.me}!\xff` })) {
@@ -163,11 +177,16 @@ export class DeviceKeys {
   /** Upload to every owner of this user; resolves with the fewest one-time prekeys an owner reported. */
   private async publish (bundle: ReturnType<typeof prekeyBundle>, oneTime: OneTimePrekey[]): Promise<number> {
     const keys = oneTime.map((k) => ({ id: k.id, publicKey: k.keyPair.publicKey }))
-    const upload = signPrekeyUpload(this.c.identity, encodeBundle(bundle), keys, this.c.now()) as Uint8Array<ArrayBuffer>
+    const signed = signPrekeyUpload(this.c.identity, encodeBundle(bundle), keys, this.c.now())
+    const upload = signed as Uint8Array<ArrayBuffer>
     const owners = this.c.replication.placement.ownersOf(this.me)
     if (owners.length === 0) throw new NoServersError()
-    const answers = await Promise.allSettled(owners.map(async (o) => this.c.replication.call(o, { kind: StoreRequest.Kind.PREKEYS_PUT, prekeys: upload })))
-    const ok = answers.filter((a) => a.status === 'fulfilled').map((a) => (a as PromiseFulfilledResult<StoreResponse>).value.remaining)
+    const answers = await Promise.allSettled(
+      owners.map(async (o) => this.c.replication.call(o, { kind: StoreRequest.Kind.PREKEYS_PUT, prekeys: upload }))
+    )
+    const ok = answers.filter((a) => a.status === 'fulfilled').map(
+      (a) => (a as PromiseFulfilledResult<StoreResponse>).value.remaining
+    )
     if (ok.length === 0) throw new QuorumError(`no owner of ${this.me} took the prekeys`)
     return Math.min(...ok)
   }

@@ -53,7 +53,9 @@ export class HandleDirectory {
 
   constructor (private readonly replication: Replication) {}
 
-  /** Claim `claim.handle` for its key. Resolves when the primary owner stored it on W owners; throws `HandleTakenError`. */
+  /**
+   * Claim `claim.handle` for its key. Resolves when the primary owner stored it on W owners; throws `HandleTakenError`.
+   */
   async claim (claim: HandleClaim): Promise<void> {
     await this.claimAt(claim)
     this.remember(claim)
@@ -126,7 +128,8 @@ export class HandleDirectory {
     await Promise.all(servers.map(async (server) => {
       let after = ''
       for (let n = 0; n < MAX_LISTED_ADDRESSES;) {
-        const res = await this.replication.call(server, { kind: StoreRequest.Kind.ADDRESSES, handle: after, limit: MAX_ADDRESSES_PAGE }).catch(() => undefined)
+        const req = { kind: StoreRequest.Kind.ADDRESSES, handle: after, limit: MAX_ADDRESSES_PAGE }
+        const res = await this.replication.call(server, req).catch(() => undefined)
         if (res == null || res.status !== StoreResponse.Status.OK) return
         for (const c of res.claims) {
           if (c.handle <= after) continue
@@ -160,7 +163,9 @@ export class HandleDirectory {
     const handle = key
     const owners = this.replication.placement.ownersOfHandle(handle)
     if (owners.length === 0) throw new NoServersError()
-    const answers = await Promise.allSettled(owners.map(async (o) => this.replication.call(o, { kind: StoreRequest.Kind.RESOLVE, handle })))
+    const answers = await Promise.allSettled(
+      owners.map(async (o) => this.replication.call(o, { kind: StoreRequest.Kind.RESOLVE, handle }))
+    )
     const claims: HandleClaim[] = []
     let answered = 0
     for (const a of answers) {

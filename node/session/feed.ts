@@ -251,7 +251,11 @@ export class Feed {
     this.stoppedShort = false
     for (;;) {
       if (this.isClosed) return
-      const page = await this.f.reader.listCursors(this.f.mailbox, { after, limit: DEFAULT_LIST_PAGE, auth: this.f.auth?.() })
+      const page = await this.f.reader.listCursors(this.f.mailbox, {
+        after,
+        limit: DEFAULT_LIST_PAGE,
+        auth: this.f.auth?.()
+      })
       const missing = await this.untaken(page.cursors)
       const { jobs, got } = await this.take(missing)
       let last: string | undefined

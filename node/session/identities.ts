@@ -39,7 +39,13 @@ export class IdentityStore {
       if (held.publicKey !== Buffer.from(identity.publicKey).toString('base64')) throw new IdentityMismatchError(`${handle} is held here with another identity key`)
       return identity
     }
-    await this.sub.put(handle, vault.seal(JSON.stringify({ publicKey: Buffer.from(identity.publicKey).toString('base64'), privateKey: Buffer.from(identity.privateKey).toString('base64') })))
+    await this.sub.put(handle,
+      vault.seal(
+        JSON.stringify({
+          publicKey: Buffer.from(identity.publicKey).toString('base64'),
+          privateKey: Buffer.from(identity.privateKey).toString('base64')
+        })
+      ))
     return identity
   }
 
@@ -48,10 +54,22 @@ export class IdentityStore {
     const raw = await this.sub.get(handle)
     if (raw != null) {
       const j = JSON.parse(vault.open(raw))
-      return { identity: { publicKey: new Uint8Array(Buffer.from(j.publicKey, 'base64')), privateKey: new Uint8Array(Buffer.from(j.privateKey, 'base64')) }, created: false }
+      return {
+        identity: {
+          publicKey: new Uint8Array(Buffer.from(j.publicKey, 'base64')),
+          privateKey: new Uint8Array(Buffer.from(j.privateKey, 'base64'))
+        },
+        created: false
+      }
     }
     const identity = generateIdentity()
-    await this.sub.put(handle, vault.seal(JSON.stringify({ publicKey: Buffer.from(identity.publicKey).toString('base64'), privateKey: Buffer.from(identity.privateKey).toString('base64') })))
+    await this.sub.put(handle,
+      vault.seal(
+        JSON.stringify({
+          publicKey: Buffer.from(identity.publicKey).toString('base64'),
+          privateKey: Buffer.from(identity.privateKey).toString('base64')
+        })
+      ))
     return { identity, created: true }
   }
 }

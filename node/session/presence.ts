@@ -8,7 +8,10 @@ import { logger } from '@libp2p/logger'
 import { Envelope, userIdOf } from '../../protocol/envelope.js'
 import { hlcMillis } from '../../protocol/hlc.js'
 import { userLog } from '../../protocol/mailbox.js'
-import { Presence, checkStatus, decodePresence, hasFrom, hasTo, stampOf, stateName, stateOf, type PresenceStateName, type RosterItem } from '../../protocol/roster.js'
+import {
+  Presence, checkStatus, decodePresence, hasFrom, hasTo, stampOf, stateName, stateOf, type PresenceStateName,
+  type RosterItem
+} from '../../protocol/roster.js'
 import type { SessionContext } from './context.js'
 import { Periodic } from '../timers/periodic.js'
 
@@ -161,7 +164,9 @@ export class Availability {
   }
 
   /** Our presence as we last set it. */
-  get current (): { state: PresenceStateName, status: string } { return { state: this.own.state, status: this.own.status } }
+  get current (): { state: PresenceStateName, status: string } {
+    return { state: this.own.state, status: this.own.status }
+  }
 
   /** Go online (stored and published), learn the contacts' presence, start the heartbeat and the sweep. */
   async start (): Promise<void> {
@@ -220,7 +225,8 @@ export class Availability {
     const signedAt = hlcMillis(env.timestamp)
     // last seen is the sender's word, but never later than it signed
     const lastSeen = p.lastSeen > 0n && Number(p.lastSeen) <= signedAt ? Number(p.lastSeen) : signedAt
-    this.show(item, this.tracker.observe(sender, { state: stateName(p.state), status: p.status, lastSeen }, stampOf(env), Date.now()))
+    this.show(item,
+      this.tracker.observe(sender, { state: stateName(p.state), status: p.status, lastSeen }, stampOf(env), Date.now()))
   }
 
   /** A PROBE from `sender`: answered live if they may see our presence (at most once a second each). */
@@ -252,10 +258,17 @@ export class Availability {
     let newest: Envelope | undefined
     try {
       // the owners serve it to the contacts the user approved: our read proof says who asks
-      const page = await this.c.ctx.replication.reader.read(mailbox, { newestFirst: true, limit: 1, auth: this.c.ctx.readAuth(mailbox) })
+      const page = await this.c.ctx.replication.reader.read(mailbox, {
+        newestFirst: true,
+        limit: 1,
+        auth: this.c.ctx.readAuth(mailbox)
+      })
       for (const env of page.envelopes) {
         // an owner may not serve what the contact did not sign into that log
-        if (userIdOf(env.senderKey) !== contact || env.kind !== Envelope.Kind.PRESENCE || env.recipient !== mailbox) { this.c.ctx.replication.context.reject('bad-presence'); continue }
+        if (userIdOf(env.senderKey) !== contact || env.kind !== Envelope.Kind.PRESENCE || env.recipient !== mailbox) {
+          this.c.ctx.replication.context.reject('bad-presence')
+          continue
+        }
         if (newest == null || stampOf(env) > stampOf(newest)) newest = env
       }
     } catch (err: any) {
@@ -279,12 +292,21 @@ export class Availability {
   /** Our presence as a body: last seen is now while we are online, else when we went offline. */
   private body (): Uint8Array {
     const lastSeen = this.own.state === 'offline' ? this.own.since : Date.now()
-    return Presence.encode({ type: Presence.Type.AVAILABILITY, state: stateOf(this.own.state), status: this.own.status, lastSeen: BigInt(lastSeen) })
+    return Presence.encode({
+      type: Presence.Type.AVAILABILITY,
+      state: stateOf(this.own.state),
+      status: this.own.status,
+      lastSeen: BigInt(lastSeen)
+    })
   }
 
   /** One live envelope per contact allowed to see our presence. */
   private async broadcast (body: Uint8Array): Promise<void> {
-    await Promise.all(this.c.items().filter((i) => hasFrom(i.subscription)).map(async (i) => this.c.ctx.publish(this.c.ctx.sign(Envelope.Kind.PRESENCE, i.contact, body))))
+    await Promise.all(
+      this.c.items().filter((i) => hasFrom(i.subscription)).map(
+        async (i) => this.c.ctx.publish(this.c.ctx.sign(Envelope.Kind.PRESENCE, i.contact, body))
+      )
+    )
   }
 
   private beat (): void {
@@ -301,11 +323,21 @@ export class Availability {
 
   private show (item: RosterItem, p: ContactPresence | undefined): void {
     if (p == null) return
-    this.c.ctx.emit('presence', { from: item.handle, fromId: item.contact, state: p.state, status: p.status, lastSeen: p.lastSeen })
+    this.c.ctx.emit('presence', {
+      from: item.handle,
+      fromId: item.contact,
+      state: p.state,
+      status: p.status,
+      lastSeen: p.lastSeen
+    })
   }
 
   private track (p: Promise<unknown>): void {
-    const t = p.catch((err: Error) => { log('%s: presence send failed: %s', this.c.ctx.handle, err.message) }).finally(() => { this.inflight.delete(t) })
+    const t = p.catch((err: Error) => {
+      log('%s: presence send failed: %s', this.c.ctx.handle, err.message)
+    }).finally(() => {
+      this.inflight.delete(t)
+    })
     this.inflight.add(t)
   }
 }
@@ -313,6 +345,9 @@ export class Availability {
 /** `p`, or a rejection after `ms`. */
 export async function within<T> (ms: number, p: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => { reject(new Error(`no answer in ${ms} ms`)) }, ms); timer.unref() })
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => { reject(new Error(`no answer in ${ms} ms`)) }, ms)
+    timer.unref()
+  })
   try { return await Promise.race([p, timeout]) } finally { clearTimeout(timer) }
 }

@@ -24,7 +24,10 @@ import { cursorAt, cursorOf, type Cursor } from '../store/mailbox-store.js'
 import type { SessionContext } from './context.js'
 import { DEFAULT_REFETCH_WINDOW_MS, type Feed } from './feed.js'
 import type { Message, RoomMemberEvent, SendResult } from './events.js'
-import { CONFIGURE_ROOM_OPTIONS, HISTORY_OPTIONS, ROOM_ROLES, requireHandle, requireOneOf, requireOptions, requireString, requireText } from './arguments.js'
+import {
+  CONFIGURE_ROOM_OPTIONS, HISTORY_OPTIONS, ROOM_ROLES, requireHandle, requireOneOf, requireOptions,
+  requireString, requireText
+} from './arguments.js'
 
 const log = logger('chorus:session:room')
 
@@ -68,8 +71,16 @@ const ACTION_NAMES: Record<RoomEvent.Action, RoomMemberEvent['action']> = {
   [RoomEvent.Action.CONFIGURE]: 'configure'
 }
 
-const ROLE_NAMES: Partial<Record<RoomEvent.Role, RoomRole>> = { [RoomEvent.Role.MEMBER]: 'member', [RoomEvent.Role.ADMIN]: 'admin', [RoomEvent.Role.OWNER]: 'owner' }
-const ROLES: Record<RoomRole, RoomEvent.Role> = { member: RoomEvent.Role.MEMBER, admin: RoomEvent.Role.ADMIN, owner: RoomEvent.Role.OWNER }
+const ROLE_NAMES: Partial<Record<RoomEvent.Role, RoomRole>> = {
+  [RoomEvent.Role.MEMBER]: 'member',
+  [RoomEvent.Role.ADMIN]: 'admin',
+  [RoomEvent.Role.OWNER]: 'owner'
+}
+const ROLES: Record<RoomRole, RoomEvent.Role> = {
+  member: RoomEvent.Role.MEMBER,
+  admin: RoomEvent.Role.ADMIN,
+  owner: RoomEvent.Role.OWNER
+}
 
 /**
  * Read a room's whole state log from its owners and fold it: members, invitees, past members, and anyone
@@ -134,12 +145,21 @@ export class Room extends EventEmitter<RoomEvents> {
   async history (o: { limit?: number, before?: string | Message } = {}): Promise<Message[]> {
     requireOptions('options', o, HISTORY_OPTIONS)
     const mailbox = roomMailbox(this.id)
-    const before = o.before == null ? undefined : new Uint8Array(Buffer.from(typeof o.before === 'string' ? o.before : o.before.cursor, 'hex'))
-    const page = await this.ctx.replication.reader.read(mailbox, { limit: o.limit ?? 50, before, newestFirst: true, auth: this.ctx.readAuth(mailbox) })
+    const before = o.before == null
+      ? undefined
+      : new Uint8Array(Buffer.from(typeof o.before === 'string' ? o.before : o.before.cursor, 'hex'))
+    const page = await this.ctx.replication.reader.read(mailbox, {
+      limit: o.limit ?? 50,
+      before,
+      newestFirst: true,
+      auth: this.ctx.readAuth(mailbox)
+    })
     if (this.active) await this.syncState().catch((err: Error) => { log('state sync of %s before history: %s', this.id, err.message) })
     const out: Message[] = []
     for (const env of page.envelopes) {
-      if (env.kind !== Envelope.Kind.GROUPCHAT || !this.state.maySpeakAt(userIdOf(env.senderKey), env.timestamp)) continue
+      if (env.kind !== Envelope.Kind.GROUPCHAT || !this.state.maySpeakAt(userIdOf(env.senderKey), env.timestamp)) {
+        continue
+      }
       const m = await this.ctx.toMessage(env)
       if (m != null) out.push(m)
     }
@@ -148,14 +168,22 @@ export class Room extends EventEmitter<RoomEvents> {
 
   /** Current members with their roles, owners first. */
   async members (): Promise<RoomMemberInfo[]> {
-    return Promise.all(this.state.members().map(async (m) => ({ userId: m.userId, handle: await this.display(m.userId), role: m.role })))
+    return Promise.all(
+      this.state.members().map(async (m) => ({ userId: m.userId, handle: await this.display(m.userId), role: m.role }))
+    )
   }
 
   /** Invite a user (owners and admins; any member of a public room). The invitee is told through its mailbox. */
   async invite (handle: string): Promise<void> {
     requireHandle('handle', handle)
     const ref = await this.ctx.resolve(handle)
-    const env = await this.event({ action: RoomEvent.Action.INVITE, target: ref.userId, targetHandle: ref.handle.slice(0, 64), name: this.state.name, address: this.address_ ?? '' })
+    const env = await this.event({
+      action: RoomEvent.Action.INVITE,
+      target: ref.userId,
+      targetHandle: ref.handle.slice(0, 64),
+      name: this.state.name,
+      address: this.address_ ?? ''
+    })
     await this.ctx.send(this.ctx.sign(Envelope.Kind.ROOM, ref.userId, Envelope.encode(env)))
   }
 
@@ -171,7 +199,12 @@ export class Room extends EventEmitter<RoomEvents> {
     requireHandle('handle', handle)
     requireOneOf('role', role, ROOM_ROLES)
     const ref = await this.ctx.resolve(handle)
-    await this.event({ action: RoomEvent.Action.ROLE, target: ref.userId, targetHandle: ref.handle.slice(0, 64), role: ROLES[role] })
+    await this.event({
+      action: RoomEvent.Action.ROLE,
+      target: ref.userId,
+      targetHandle: ref.handle.slice(0, 64),
+      role: ROLES[role]
+    })
   }
 
   /** Set the subject (owners and admins). */
@@ -191,7 +224,9 @@ export class Room extends EventEmitter<RoomEvents> {
 
   /** Check the room's address against its claim (once; `address` holds the answer). */
   async resolveAddress (): Promise<string | undefined> {
-    if (this.address_ == null && this.state.address !== '') this.address_ = await this.host.addressOf(this.id, this.state.address)
+    if (this.address_ == null && this.state.address !== '') {
+      this.address_ = await this.host.addressOf(this.id, this.state.address)
+    }
     return this.address_
   }
 
@@ -215,7 +250,16 @@ export class Room extends EventEmitter<RoomEvents> {
     await this.event({ action: RoomEvent.Action.LEAVE })
   }
 
-  toJSON (): { id: string, address?: string, name: string, subject: string, public: boolean, role: string, joined: boolean, members: Array<{ userId: string, handle: string, role: RoomRole }> } {
+  toJSON (): {
+    id: string
+    address?: string
+    name: string
+    subject: string
+    public: boolean
+    role: string
+    joined: boolean
+    members: Array<{ userId: string, handle: string, role: RoomRole }>
+  } {
     return {
       id: this.id,
       ...(this.address_ != null ? { address: this.address_ } : {}),
@@ -224,7 +268,9 @@ export class Room extends EventEmitter<RoomEvents> {
       public: this.public,
       role: this.role,
       joined: this.active,
-      members: this.state.members().map((m) => ({ userId: m.userId, handle: this.verified.get(m.userId) ?? m.userId, role: m.role }))
+      members: this.state.members().map(
+        (m) => ({ userId: m.userId, handle: this.verified.get(m.userId) ?? m.userId, role: m.role })
+      )
     }
   }
 
@@ -291,7 +337,9 @@ export class Room extends EventEmitter<RoomEvents> {
     if (!this.active) return
     // a first sync need not page through posts from before this user joined: none of them is shown
     const since = this.state.memberSince(this.ctx.userId)
-    if (since != null && since > hlcPack(DEFAULT_REFETCH_WINDOW_MS, 0)) await this.messageFeed.startAt(cursorAt(since - hlcPack(DEFAULT_REFETCH_WINDOW_MS, 0)))
+    if (since != null && since > hlcPack(DEFAULT_REFETCH_WINDOW_MS, 0)) {
+      await this.messageFeed.startAt(cursorAt(since - hlcPack(DEFAULT_REFETCH_WINDOW_MS, 0)))
+    }
     try {
       await this.syncMessages(poll)
     } catch (err) {
@@ -332,7 +380,8 @@ export class Room extends EventEmitter<RoomEvents> {
 
   /** A post the session shows: a member's, from while this user was in the room too. */
   private accepts (env: Envelope): boolean {
-    return env.kind === Envelope.Kind.GROUPCHAT && this.state.maySpeakAt(userIdOf(env.senderKey), env.timestamp) && this.state.isMemberAt(this.ctx.userId, env.timestamp)
+    return env.kind === Envelope.Kind.GROUPCHAT && this.state.maySpeakAt(userIdOf(env.senderKey), env.timestamp) &&
+      this.state.isMemberAt(this.ctx.userId, env.timestamp)
   }
 
   /** Sign, store and publish a state event, and take it into the fold. */
@@ -355,7 +404,9 @@ export class Room extends EventEmitter<RoomEvents> {
       for (const env of applied) {
         const e = await this.describe(env)
         // the session's own exit is announced by `parted`, once
-        if (e != null && !(e.memberId === this.ctx.userId && (e.action === 'kick' || e.action === 'leave'))) this.host.announce(this, e)
+        if (e != null && !(e.memberId === this.ctx.userId && (e.action === 'kick' || e.action === 'leave'))) {
+          this.host.announce(this, e)
+        }
       }
     }
     if (wasMember && !this.state.isMember(this.ctx.userId)) this.host.parted(this, this.state.exitOf(this.ctx.userId))
@@ -367,7 +418,9 @@ export class Room extends EventEmitter<RoomEvents> {
     try { ev = decodeRoomEvent(env.body) } catch { return undefined }
     const byId = userIdOf(env.senderKey)
     const memberId = ev.target !== '' ? ev.target : byId
-    const role = ev.action === RoomEvent.Action.CREATE ? 'owner' : ev.action === RoomEvent.Action.ROLE ? ROLE_NAMES[ev.role] : undefined
+    const role = ev.action === RoomEvent.Action.CREATE
+      ? 'owner'
+      : ev.action === RoomEvent.Action.ROLE ? ROLE_NAMES[ev.role] : undefined
     const withMember = ev.action !== RoomEvent.Action.SUBJECT && ev.action !== RoomEvent.Action.CONFIGURE
     return {
       room: this.id,

@@ -19,7 +19,10 @@ import { Envelope, openEnvelope, userIdOf } from '../../protocol/envelope.js'
 import { hlcMillis } from '../../protocol/hlc.js'
 import { isRoomId, parseMailbox, roomStateMailbox } from '../../protocol/mailbox.js'
 import { checkRoomAddress, signRoomAddressClaim } from '../../protocol/handle.js'
-import { RoomEvent, type RoomState, decodeRoomEvent, encodeRoomEvent, newRoomNonce, roomIdOf, type RoomExit, type RoomInvites } from '../../protocol/room.js'
+import {
+  RoomEvent, type RoomState, decodeRoomEvent, encodeRoomEvent, newRoomNonce, roomIdOf, type RoomExit,
+  type RoomInvites
+} from '../../protocol/room.js'
 import { ChorusError } from '../errors.js'
 import { ForbiddenError, QuorumError } from '../replication/errors.js'
 import { UNKNOWN_ROOM } from '../replication/room-guard.js'
@@ -100,7 +103,10 @@ export type RoomDirectory = Pick<HandleDirectory, 'claimRoom' | 'resolveRoom' | 
 
 const sameKey = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(Buffer.from(b))
 
-const INVITES_OF: Record<RoomInvites, RoomEvent.Invites> = { admins: RoomEvent.Invites.ADMINS, members: RoomEvent.Invites.MEMBERS }
+const INVITES_OF: Record<RoomInvites, RoomEvent.Invites> = {
+  admins: RoomEvent.Invites.ADMINS,
+  members: RoomEvent.Invites.MEMBERS
+}
 
 export class Rooms implements RoomHost {
   private readonly joined = new Map<string, Room>()
@@ -249,7 +255,14 @@ export class Rooms implements RoomHost {
     await Promise.all(addresses.map(async ({ address, roomId }) => {
       const state = await this.peek(roomId).catch(() => undefined)
       if (state == null || !state.created || !state.listed || state.address !== address) return
-      out.push({ id: roomId, address, name: state.name, description: state.settings.description, public: state.public, members: state.members().length })
+      out.push({
+        id: roomId,
+        address,
+        name: state.name,
+        description: state.settings.description,
+        public: state.public,
+        members: state.members().length
+      })
     }))
     return out.sort((a, b) => (a.address < b.address ? -1 : 1))
   }
@@ -276,7 +289,8 @@ export class Rooms implements RoomHost {
     if (!room.fold.created) throw new UnknownRoomError(roomId)
     if (!room.fold.isMember(this.ctx.userId)) {
       if (!room.fold.mayJoin(this.ctx.userId)) throw new ForbiddenError(`room ${roomId} needs an invitation to join`)
-      const env = this.ctx.sign(Envelope.Kind.ROOM, roomStateMailbox(roomId), encodeRoomEvent({ action: RoomEvent.Action.JOIN }))
+      const env = this.ctx.sign(Envelope.Kind.ROOM, roomStateMailbox(roomId),
+        encodeRoomEvent({ action: RoomEvent.Action.JOIN }))
       await this.ctx.send(env)
       await room.adopt(env)
     }
@@ -334,7 +348,16 @@ export class Rooms implements RoomHost {
     if (invitation == null || this.joined.get(invitation.room)?.joined === true) return
     this.invitations_.set(invitation.room, invitation)
     const { room, address, by, byId, at } = invitation
-    this.tell({ room, ...(address != null ? { address } : {}), action: 'invite', member: this.ctx.handle, memberId: this.ctx.userId, by, byId, at })
+    this.tell({
+      room,
+      ...(address != null ? { address } : {}),
+      action: 'invite',
+      member: this.ctx.handle,
+      memberId: this.ctx.userId,
+      by,
+      byId,
+      at
+    })
   }
 
   /**
@@ -363,7 +386,14 @@ export class Rooms implements RoomHost {
     }
     const by = (await this.ctx.toMessage(inner))?.from ?? byId
     const address = await this.addressOf(to.id, ev.address)
-    return { room: to.id, name: ev.name, ...(address != null ? { address } : {}), by, byId, at: hlcMillis(inner.timestamp) }
+    return {
+      room: to.id,
+      name: ev.name,
+      ...(address != null ? { address } : {}),
+      by,
+      byId,
+      at: hlcMillis(inner.timestamp)
+    }
   }
 
   // RoomHost

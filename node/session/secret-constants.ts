@@ -39,7 +39,8 @@ export const DEFAULT_MAX_BUNDLE_AGE_MS = 2 * DEFAULT_SIGNED_PREKEY_ROTATION_MS
  * that is itself deleted two rotations later, so nothing that could still be accepted needs the key.
  * @default 44 days
  */
-export const DEFAULT_ONE_TIME_PREKEY_KEEP_MS = DEFAULT_ONE_TIME_PREKEY_LIFETIME_MS + 2 * DEFAULT_SIGNED_PREKEY_ROTATION_MS
+export const DEFAULT_ONE_TIME_PREKEY_KEEP_MS = DEFAULT_ONE_TIME_PREKEY_LIFETIME_MS +
+  2 * DEFAULT_SIGNED_PREKEY_ROTATION_MS
 
 /**
  * Sessions with one peer kept besides the one this device sends with: they only decrypt, for messages

@@ -11,9 +11,9 @@
  * value stays in the write-ahead log and the table files until a compaction rewrites them, which may be
  * never. So each message is sealed (ChaCha20-Poly1305) under a fresh key kept apart from it; when its
  * timer runs out both are deleted for good (SecretStore.destroy): the range of the user's history and
- * keys is compacted so that the log is flushed and the tables holding them are rewritten without them. Once the key is gone from disk, any copy of the
- * sealed message left anywhere (a backup, a file not yet reused) is noise. Entries written before
- * messages were sealed (plain JSON) are still read, and destroyed by the same compaction.
+ * keys is compacted so that the log is flushed and the tables holding them are rewritten without them. Once the key is
+ * gone from disk, any copy of the sealed message left anywhere (a backup, a file not yet reused) is noise. Entries
+ * written before messages were sealed (plain JSON) are still read, and destroyed by the same compaction.
  */
 
 import { randomBytes } from 'node:crypto'
@@ -118,7 +118,11 @@ export class SecretHistory {
     const prefix = `hexp!${this.me}!`
     const ops: SecretOp[] = []
     const gone: Array<{ peer: string, id: string }> = []
-    for await (const key of this.store.keys({ gt: prefix, lt: `${prefix}${now.toString(16).padStart(12, '0')}!\xff`, limit: EXPIRE_BATCH })) {
+    for await (const key of this.store.keys({
+      gt: prefix,
+      lt: `${prefix}${now.toString(16).padStart(12, '0')}!\xff`,
+      limit: EXPIRE_BATCH
+    })) {
       const hist = key.slice(prefix.length + 13)
       const peer = hist.split('!')[2]
       ops.push({ type: 'del', key }, { type: 'del', key: hist }, { type: 'del', key: keyOfEntry(hist) })
@@ -145,7 +149,8 @@ export class SecretHistory {
 
   private resealed (key: string, e: HistoryEntry): SecretOp[] {
     const entryKey = new Uint8Array(randomBytes(ENTRY_KEY_BYTES))
-    const ops: SecretOp[] = [{ type: 'put', key, value: seal(entryKey, key, e) }, { type: 'put', key: keyOfEntry(key), value: b64(entryKey) }]
+    const ops: SecretOp[] = [{ type: 'put', key, value: seal(entryKey, key, e) },
+      { type: 'put', key: keyOfEntry(key), value: b64(entryKey) }]
     entryKey.fill(0)
     return ops
   }

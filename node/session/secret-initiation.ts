@@ -22,7 +22,8 @@ import type { Envelope } from '../../protocol/envelope.js'
 import { userIdOf } from '../../protocol/envelope.js'
 import { StoreRequest, StoreResponse } from '../../protocol/pb/store.js'
 import {
-  BadBundleSignatureError, InitiationReplayError, PrekeyUsedError, RatchetSession, SecretChatError, checkBundleAge, decodeBundle,
+  BadBundleSignatureError, InitiationReplayError, PrekeyUsedError, RatchetSession, SecretChatError, checkBundleAge,
+  decodeBundle,
   encodeInitialHeader, initiate, respond, verifyBundle, type InitialHeader, type PrekeyBundle
 } from '../../protocol/secret/index.js'
 import { NoServersError } from '../replication/errors.js'
@@ -51,7 +52,10 @@ export class Initiations {
   constructor (private readonly c: InitiationComponents) {}
 
   /** Claim `peer`'s prekeys (one coordinating owner hands out a one-time prekey once) and run X3DH as the initiator. */
-  async initiate (peer: string, peerKey: Uint8Array): Promise<{ session: RatchetSession, record: SessionRecord, bundle: PrekeyBundle }> {
+  async initiate (
+    peer: string,
+    peerKey: Uint8Array
+  ): Promise<{ session: RatchetSession, record: SessionRecord, bundle: PrekeyBundle }> {
     const bundle = await this.claimBundle(peer, peerKey)
     const x = initiate(this.c.keys.identity, bundle)
     return {
@@ -80,7 +84,12 @@ export class Initiations {
     for (const owner of owners) {
       let bytes: Uint8Array
       try {
-        const res = await this.c.replication.call(owner, { kind: StoreRequest.Kind.PREKEYS_GET, user: peer, claimOneTime: true, coordinate: true })
+        const res = await this.c.replication.call(owner, {
+          kind: StoreRequest.Kind.PREKEYS_GET,
+          user: peer,
+          claimOneTime: true,
+          coordinate: true
+        })
         if (res.status !== StoreResponse.Status.OK) continue
         bytes = res.bundle
       } catch (err: any) {
@@ -155,6 +164,7 @@ export function supersedes (active: SessionRecord | undefined, ephemeral: string
   if (active.peerSince != null) return sentAt > BigInt(active.peerSince)
   // our own initiation, unanswered: the two crossed, and each device keeps the lower ephemeral key
   if (active.initial != null) return Buffer.compare(unb64(ephemeral), unb64(active.ephemeral)) < 0
-  // a session stored before `peerSince` was recorded (it is set at its next message): the newer initiation wins, as it did
+  // a session stored before `peerSince` was recorded (it is set at its next message): the newer initiation wins, as it
+  // did
   return true
 }

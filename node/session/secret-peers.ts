@@ -9,8 +9,14 @@ import type { SecretOp, SecretStore } from './secret-store.js'
 export class PeerIdentities {
   constructor (private readonly store: SecretStore, private readonly me: string) {}
 
-  /** The write that records `peer`'s keys, and whether they differ from the ones seen before (none seen is no change). */
-  async note (peer: string, identityKey: Uint8Array, identityDhKey: Uint8Array): Promise<{ ops: SecretOp[], changed: boolean }> {
+  /**
+   * The write that records `peer`'s keys, and whether they differ from the ones seen before (none seen is no change).
+   */
+  async note (
+    peer: string,
+    identityKey: Uint8Array,
+    identityDhKey: Uint8Array
+  ): Promise<{ ops: SecretOp[], changed: boolean }> {
     const key = `peer!${this.me}!${peer}`
     const now = JSON.stringify({ ik: b64(identityKey), dh: b64(identityDhKey) })
     const before = await this.store.get(key)

@@ -87,7 +87,14 @@ export class SecretReceiver {
     const ttlMs = Math.min(read.plaintext.ttlMs, MAX_TTL_MS)
     const message: SecretMessage = { ...shown, kind: 'secret', text: read.plaintext.text, ttlMs }
     const entry: HistoryEntry = {
-      id: shown.id, from: shown.from, fromId: peer, text: message.text, timestamp: shown.timestamp, ttlMs, expiresAt: 0, outgoing: false
+      id: shown.id,
+      from: shown.from,
+      fromId: peer,
+      text: message.text,
+      timestamp: shown.timestamp,
+      ttlMs,
+      expiresAt: 0,
+      outgoing: false
     }
     const extra = this.c.history.ops(peer, env, entry)
     if (started != null && header != null) {
@@ -130,7 +137,10 @@ export class SecretReceiver {
    * A message that authenticates but does not decode is refused (it is the right session's, and bad). When
    * none opens it the refusal is the first candidate's (the session this device sends with, if any).
    */
-  private async decrypt (body: SecretBody, candidates: () => AsyncGenerator<StoredSession>): Promise<Decrypted | undefined> {
+  private async decrypt (
+    body: SecretBody,
+    candidates: () => AsyncGenerator<StoredSession>
+  ): Promise<Decrypted | undefined> {
     let first: unknown
     for await (const session of candidates()) {
       let opened: OpenedMessage

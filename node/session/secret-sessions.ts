@@ -45,7 +45,11 @@ export class SessionStore {
   private readonly live = new Map<string, StoredSession>()
   private readonly writers = new Map<string, SessionWriter>()
 
-  constructor (private readonly store: SecretStore, private readonly me: string, private readonly maxPrevious: number) {}
+  constructor (
+    private readonly store: SecretStore,
+    private readonly me: string,
+    private readonly maxPrevious: number
+  ) {}
 
   /** Whether a write is still on its way (close waits for it). */
   get writing (): boolean {
@@ -91,7 +95,13 @@ export class SessionStore {
    * Make `next` the session this device sends with, `current` (if any) one that only decrypts. Resolves
    * once it is on disk, with `extra`.
    */
-  async replace (peer: string, current: StoredSession | undefined, next: Omit<StoredSession, 'key'>, extra: SecretOp[], now: number): Promise<void> {
+  async replace (
+    peer: string,
+    current: StoredSession | undefined,
+    next: Omit<StoredSession, 'key'>,
+    extra: SecretOp[],
+    now: number
+  ): Promise<void> {
     const writes: StoredSession[] = [{ ...next, key: this.activeKey(peer) }]
     const deletes: string[] = []
     if (current != null) {
@@ -107,7 +117,11 @@ export class SessionStore {
   }
 
   private demoted (peer: string, s: Omit<StoredSession, 'key'>, now: number): StoredSession {
-    return { key: this.previousKey(peer, s.record.ephemeral), session: s.session, record: { ...s.record, demotedAt: now } }
+    return {
+      key: this.previousKey(peer, s.record.ephemeral),
+      session: s.session,
+      record: { ...s.record, demotedAt: now }
+    }
   }
 
   /** The previous sessions to delete so that one more fits in `maxPrevious`: the oldest. */

@@ -26,7 +26,8 @@ import type { SessionContext } from './context.js'
 import { DeviceKeys } from './device-keys.js'
 import type { SendResult } from './events.js'
 import {
-  requireBytes, requireHandle, requireIds, requireMessage, requireSecretEnvelope, requireSendOptions, requireText, requireTtl, requireUserId
+  requireBytes, requireHandle, requireIds, requireMessage, requireSecretEnvelope, requireSendOptions, requireText,
+  requireTtl, requireUserId
 } from './secret-arguments.js'
 import {
   DEFAULT_DELETE_FLUSH_MS, DEFAULT_MAINTENANCE_INTERVAL_MS, DEFAULT_MAX_BUNDLE_AGE_MS, DEFAULT_MAX_PREVIOUS_SESSIONS,
@@ -88,9 +89,17 @@ export class Secrets {
     // the mesh's time, as the owners judge prekey uploads and as envelopes are stamped
     this.now = init.now ?? (() => ctx.replication.context.now())
     this.store = new SecretStore(ctx.secretLevel(), ctx.db)
-    this.keys = new DeviceKeys({ userId: this.me, identity: ctx.identity, store: this.store, replication: ctx.replication, now: this.now })
+    this.keys = new DeviceKeys({
+      userId: this.me,
+      identity: ctx.identity,
+      store: this.store,
+      replication: ctx.replication,
+      now: this.now
+    })
     this.sessions = new SessionStore(this.store, this.me, init.maxPreviousSessions ?? DEFAULT_MAX_PREVIOUS_SESSIONS)
-    this.history = new SecretHistory(this.store, this.me, (peer, id) => { this.chats.get(peer)?.emit('expired', { id }) }, this.now)
+    this.history = new SecretHistory(this.store, this.me, (peer, id) => {
+      this.chats.get(peer)?.emit('expired', { id })
+    }, this.now)
     this.peers = new PeerIdentities(this.store, this.me)
     this.initiations = new Initiations({
       keys: this.keys,
@@ -99,7 +108,12 @@ export class Secrets {
       now: this.now,
       maxBundleAgeMs: init.maxBundleAgeMs ?? DEFAULT_MAX_BUNDLE_AGE_MS
     })
-    this.deletions = new PendingDeletions({ db: ctx.db, userId: this.me, identity: ctx.identity, replication: ctx.replication })
+    this.deletions = new PendingDeletions({
+      db: ctx.db,
+      userId: this.me,
+      identity: ctx.identity,
+      replication: ctx.replication
+    })
     this.receiver = new SecretReceiver({
       sessions: this.sessions,
       initiations: this.initiations,
@@ -132,7 +146,9 @@ export class Secrets {
     await this.flushDeletes().catch(() => {})
   }
 
-  /** The secret chat with `handle` (or a user id): the stored session, or a new one from the peer's published prekeys. */
+  /**
+   * The secret chat with `handle` (or a user id): the stored session, or a new one from the peer's published prekeys.
+   */
   async open (handle: string): Promise<SecretChat> {
     requireHandle('handle', handle)
     const ref = await this.ctx.resolve(handle)
@@ -198,14 +214,23 @@ export class Secrets {
       if (active == null) throw new SessionStateError(`no secret session with ${peer}: open the chat first`)
       const sealed = active.session.encrypt(SecretPlaintext.encode({ text, ttlMs }))
       const body = SecretBody.encode({
-        initial: active.record.initial != null ? unb64(active.record.initial) as Uint8Array<ArrayBuffer> : new Uint8Array(0),
+        initial: active.record.initial != null
+          ? unb64(active.record.initial) as Uint8Array<ArrayBuffer>
+          : new Uint8Array(0),
         header: sealed.header as Uint8Array<ArrayBuffer>,
         ciphertext: sealed.ciphertext as Uint8Array<ArrayBuffer>,
         expiresAt: ttlMs > 0 ? BigInt(this.now() + UNDELIVERED_TTL_MS) : 0n
       })
       const env = this.ctx.sign(Envelope.Kind.SECRET, peer, body)
       const entry: HistoryEntry = {
-        id: Buffer.from(env.id).toString('hex'), from: this.ctx.handle, fromId: this.me, text, timestamp: hlcMillis(env.timestamp), ttlMs, expiresAt: 0, outgoing: true
+        id: Buffer.from(env.id).toString('hex'),
+        from: this.ctx.handle,
+        fromId: this.me,
+        text,
+        timestamp: hlcMillis(env.timestamp),
+        ttlMs,
+        expiresAt: 0,
+        outgoing: true
       }
       return { env, saved: this.sessions.save(peer, [active], this.history.ops(peer, env, entry)) }
     })
@@ -217,7 +242,10 @@ export class Secrets {
   safetyNumberWith (peer: string, peerIdentityKey: Uint8Array): SafetyNumber {
     requireUserId('peer', peer)
     requireBytes('peerIdentityKey', peerIdentityKey, 32)
-    return safetyNumber({ identityKey: this.ctx.identity.publicKey, id: this.me }, { identityKey: peerIdentityKey, id: peer })
+    return safetyNumber({ identityKey: this.ctx.identity.publicKey, id: this.me }, {
+      identityKey: peerIdentityKey,
+      id: peer
+    })
   }
 
   /** The peer's identity key as this device knows it. */

@@ -27,7 +27,10 @@ import type { SecretLevel, SessionContext } from './context.js'
 import type { Vault } from './vault.js'
 import type { HandleDirectory, UserRef } from './directory.js'
 import type { Message, MessageKind, SendResult, UserEvents } from './events.js'
-import { HISTORY_OPTIONS, SEND_OPTIONS, requireBoolean, requireEnvelope, requireHandle, requireMessages, requireOptions, requireText } from './arguments.js'
+import {
+  HISTORY_OPTIONS, SEND_OPTIONS, requireBoolean, requireEnvelope, requireHandle, requireMessages, requireOptions,
+  requireText
+} from './arguments.js'
 import { DirectSeal } from './direct-seal.js'
 import { Feed, type FeedConsumer } from './feed.js'
 import { Receipts, decodeReceipt } from './receipts.js'
@@ -42,7 +45,10 @@ const log = logger('chorus:session')
 /** How often an open session asks its owners for what the live path missed. @default 1000 */
 export const DEFAULT_SYNC_INTERVAL_MS = 1000
 
-/** Messages held for a session's first 'message' listener at most; older ones are dropped (and logged). @default 10000 */
+/**
+ * Messages held for a session's first 'message' listener at most; older ones are dropped (and logged).
+ * @default 10000
+ */
 export const DEFAULT_HOLD_MAX = 10_000
 
 /** Read proofs kept for reuse, one per mailbox read (the inbox, each room's two logs, contacts' presence). */
@@ -122,7 +128,9 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
     this.roster = new Roster(this)
     this.rooms = new Rooms(this, this.c.directory)
     this.secret = new Secrets(this)
-    ;(this as EventEmitter).on('newListener', (event: string | symbol) => { if (typeof event === 'string' && !this.released.has(event)) process.nextTick(() => { this.release(event) }) })
+    ;(this as EventEmitter).on('newListener', (event: string | symbol) => {
+      if (typeof event === 'string' && !this.released.has(event)) process.nextTick(() => { this.release(event) })
+    })
   }
 
   get replication (): Replication { return this.c.replication }
@@ -173,7 +181,12 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
     requireHandle('to', to)
     requireBoolean('active', active)
     const ref = await this.resolve(to)
-    const body = Presence.encode({ type: Presence.Type.TYPING, state: active ? Presence.State.ONLINE : Presence.State.OFFLINE, status: '', lastSeen: 0n })
+    const body = Presence.encode({
+      type: Presence.Type.TYPING,
+      state: active ? Presence.State.ONLINE : Presence.State.OFFLINE,
+      status: '',
+      lastSeen: 0n
+    })
     await this.publish(this.sign(Envelope.Kind.PRESENCE, ref.userId, body))
   }
 
@@ -192,13 +205,23 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
     await this.roster.setPresence(state, status)
   }
 
-  /** The conversation with `withHandle`, oldest → newest: the newest `limit` before `before`, merged from the owners. */
+  /**
+   * The conversation with `withHandle`, oldest → newest: the newest `limit` before `before`, merged from the owners.
+   */
   async history (withHandle: string, o: { limit?: number, before?: string | Message } = {}): Promise<Message[]> {
     requireHandle('withHandle', withHandle)
     requireOptions('options', o, HISTORY_OPTIONS)
     const other = await this.resolve(withHandle)
-    const before = o.before == null ? undefined : new Uint8Array(Buffer.from(typeof o.before === 'string' ? o.before : o.before.cursor, 'hex'))
-    const page = await this.c.replication.reader.read(this.userId, { peer: other.userId, limit: o.limit ?? 50, before, newestFirst: true, auth: this.readAuth(this.userId) })
+    const before = o.before == null
+      ? undefined
+      : new Uint8Array(Buffer.from(typeof o.before === 'string' ? o.before : o.before.cursor, 'hex'))
+    const page = await this.c.replication.reader.read(this.userId, {
+      peer: other.userId,
+      limit: o.limit ?? 50,
+      before,
+      newestFirst: true,
+      auth: this.readAuth(this.userId)
+    })
     const out: Message[] = []
     for (const env of page.envelopes) {
       if (!HISTORY_KINDS.has(env.kind)) continue
@@ -251,7 +274,8 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
   // SessionContext
 
   sign (kind: Envelope.Kind, recipient: string, body: Uint8Array): Envelope {
-    return signEnvelope({ kind, recipient, body, timestamp: this.c.clock.now(), senderHandle: this.handle }, this.identity)
+    return signEnvelope({ kind, recipient, body, timestamp: this.c.clock.now(), senderHandle: this.handle },
+      this.identity)
   }
 
   async publish (env: Envelope): Promise<void> {
@@ -281,7 +305,15 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
       const auth = (): ReadAuth => this.readAuth(mailbox)
       const key = mailbox === this.userId ? this.userId : `${this.userId}@${mailbox}`
       const changes = this.c.replication.changes
-      f = new Feed({ db: this.c.db, reader: this.c.replication.reader, mailbox, key, auth, consumer, changes: async (m, a) => await changes.versions(m, a) })
+      f = new Feed({
+        db: this.c.db,
+        reader: this.c.replication.reader,
+        mailbox,
+        key,
+        auth,
+        consumer,
+        changes: async (m, a) => await changes.versions(m, a)
+      })
       this.feeds.set(mailbox, f)
     } else {
       f.consume(consumer)
@@ -290,7 +322,9 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
   }
 
   async resolve (handleOrId: string): Promise<UserRef> {
-    if (isUserId(handleOrId)) return { handle: handleOrId, userId: handleOrId, publicKey: this.sealed.keyOf(handleOrId) ?? new Uint8Array(0) }
+    if (isUserId(handleOrId)) {
+      return { handle: handleOrId, userId: handleOrId, publicKey: this.sealed.keyOf(handleOrId) ?? new Uint8Array(0) }
+    }
     const ref = await this.c.directory.resolve(handleOrId)
     this.sealed.learn(ref.userId, ref.publicKey)
     return ref
@@ -397,10 +431,19 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
           const r = decodeReceipt(env.body)
           if (r == null) { this.c.replication.context.reject('bad-receipt'); return }
           const by = (await this.toMessage(env))?.from ?? sender
-          if (r.status === Receipt.Status.READ && r.room === '') await this.secret.onRead(sender, r.ids.map((id) => Buffer.from(id).toString('hex')))
+          if (r.status === Receipt.Status.READ && r.room === '') {
+            await this.secret.onRead(sender, r.ids.map((id) => Buffer.from(id).toString('hex')))
+          }
           return () => {
             for (const id of r.ids) {
-              this.emit('receipt', { id: Buffer.from(id).toString('hex'), status: r.status === Receipt.Status.READ ? 'read' : 'delivered', by, byId: sender, at: hlcMillis(env.timestamp), ...(r.room !== '' ? { room: r.room } : {}) })
+              this.emit('receipt', {
+                id: Buffer.from(id).toString('hex'),
+                status: r.status === Receipt.Status.READ ? 'read' : 'delivered',
+                by,
+                byId: sender,
+                at: hlcMillis(env.timestamp),
+                ...(r.room !== '' ? { room: r.room } : {})
+              })
             }
           }
         }

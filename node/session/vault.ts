@@ -87,7 +87,12 @@ export class VaultIntegrityError extends ChorusError {
 export interface VaultSlot { sublevel: string, key: string }
 
 /** A LevelDB value encoding (abstract-level's shape) whose input and output carry the key (`bindKey`). */
-export interface VaultEncoding { name: string, format: 'utf8', encode: (bound: string) => string, decode: (bound: string) => string }
+export interface VaultEncoding {
+  name: string
+  format: 'utf8'
+  encode: (bound: string) => string
+  decode: (bound: string) => string
+}
 
 /** A value (stored or to store) with its key attached, for the `secret` sublevel's vault encoding. */
 export function bindKey (key: string, value: string): string {
@@ -140,10 +145,16 @@ export class Vault {
    * user with a passphrase gets a fresh salt; an existing one must be opened the way it was created. A
    * vault of the first format is migrated here (see the header).
    */
-  static async open (db: ChorusDb, handle: string, passphrase: string | Uint8Array | undefined, stored: boolean): Promise<Vault> {
+  static async open (
+    db: ChorusDb,
+    handle: string,
+    passphrase: string | Uint8Array | undefined,
+    stored: boolean
+  ): Promise<Vault> {
     if (passphrase instanceof Uint8Array) {
       if (passphrase.length !== KEY_BYTES) throw new PassphraseError('invalid', `a vault key is ${KEY_BYTES} random bytes`)
-    } else if (passphrase != null && (typeof passphrase !== 'string' || passphrase.length === 0 || passphrase.length > MAX_PASSPHRASE_CHARS)) {
+    } else if (passphrase != null &&
+        (typeof passphrase !== 'string' || passphrase.length === 0 || passphrase.length > MAX_PASSPHRASE_CHARS)) {
       throw new PassphraseError('invalid', `a passphrase is 1 to ${MAX_PASSPHRASE_CHARS} characters`)
     }
     const sub = db.sublevel<string, string>('vault', { valueEncoding: 'utf8' })
@@ -195,7 +206,10 @@ export class Vault {
     return vault
   }
 
-  private static async create (handle: string, passphrase: string | Uint8Array): Promise<{ vault: Vault, record: VaultRecord }> {
+  private static async create (
+    handle: string,
+    passphrase: string | Uint8Array
+  ): Promise<{ vault: Vault, record: VaultRecord }> {
     const salt = randomBytes(SALT_BYTES)
     const logN = passphrase instanceof Uint8Array ? KEYED_LOG_N : DEFAULT_SCRYPT_LOG_N
     const vault = new Vault(handle, await derive(passphrase, salt, logN))
@@ -227,14 +241,16 @@ function associatedData (handle: string, slot: VaultSlot): Uint8Array {
 
 function sealValue (key: Uint8Array, handle: string, slot: VaultSlot, s: string): string {
   const nonce = randomBytes(NONCE_BYTES)
-  return FORMAT + Buffer.concat([nonce, aeadSeal(key, nonce, Buffer.from(s, 'utf8'), associatedData(handle, slot))]).toString('base64')
+  return FORMAT +
+    Buffer.concat([nonce, aeadSeal(key, nonce, Buffer.from(s, 'utf8'), associatedData(handle, slot))]).toString('base64')
 }
 
 function openValue (key: Uint8Array, handle: string, slot: VaultSlot, s: string): string {
   if (!s.startsWith(FORMAT)) throw new VaultIntegrityError(slot, `the value at ${slot.sublevel}/${slot.key} is not sealed in the current format`)
   const b = Buffer.from(s.slice(FORMAT.length), 'base64')
   try {
-    return Buffer.from(aeadOpen(key, b.subarray(0, NONCE_BYTES), b.subarray(NONCE_BYTES), associatedData(handle, slot))).toString('utf8')
+    const plain = aeadOpen(key, b.subarray(0, NONCE_BYTES), b.subarray(NONCE_BYTES), associatedData(handle, slot))
+    return Buffer.from(plain).toString('utf8')
   } catch {
     throw new VaultIntegrityError(slot)
   }

@@ -25,7 +25,9 @@ export const DASHBOARD_FILES: ReadonlyMap<string, { file: string, type: string }
   ['/dashboard.css', { file: 'dashboard.css', type: 'text/css; charset=utf-8' }]
 ])
 
-/** Where the files may be, first found wins: beside this module (a build, or the source tree), then the repository's. */
+/**
+ * Where the files may be, first found wins: beside this module (a build, or the source tree), then the repository's.
+ */
 export function dashboardDirs (): string[] {
   return [
     fileURLToPath(new URL('./dashboard/', import.meta.url)),

@@ -87,7 +87,11 @@ export class Dashboard {
 
   constructor (private readonly c: DashboardComponents, init: DashboardInit = {}) {
     this.rings = new RingViewCache(c.replicas)
-    this.sampler = new Sampler({ intervalMs: init.sampleIntervalMs, capacity: init.samples, read: async () => this.read() })
+    this.sampler = new Sampler({
+      intervalMs: init.sampleIntervalMs,
+      capacity: init.samples,
+      read: async () => this.read()
+    })
   }
 
   start (): void {
@@ -116,7 +120,12 @@ export class Dashboard {
       connections.set(id, (connections.get(id) ?? 0) + 1)
     }
     const peers: DashboardPeer[] = live.map((m) => ({
-      peerId: m.peerId, role: m.role, state: m.state, connections: connections.get(m.peerId) ?? 0, lastSeen: m.lastSeen, version: m.version
+      peerId: m.peerId,
+      role: m.role,
+      state: m.state,
+      connections: connections.get(m.peerId) ?? 0,
+      lastSeen: m.lastSeen,
+      version: m.version
     }))
     for (const [id, d] of this.departed) {
       if (now - d.at > LEFT_PEER_RETENTION_MS) { this.departed.delete(id); continue }
@@ -169,7 +178,8 @@ export class Dashboard {
       gauges: {
         hints,
         connections: this.c.libp2p.getConnections().length,
-        servers: this.c.membership.live().filter((m) => m.role === 'server').length + (this.c.membership.selfMember() != null ? 1 : 0)
+        servers: this.c.membership.live().filter((m) => m.role === 'server').length +
+          (this.c.membership.selfMember() != null ? 1 : 0)
       }
     }
   }

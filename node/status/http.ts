@@ -69,7 +69,9 @@ export class StatusServer {
     server.keepAliveTimeout = 5000
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => { this.upgrade(req, socket, head) })
     await new Promise<void>((resolve, reject) => {
-      server.once('error', (err: any) => { reject(new ListenError(`--http ${this.host}:${this.port}: ${err.code === 'EADDRINUSE' ? 'address already in use' : err.code ?? err.message}`)) })
+      server.once('error', (err: any) => {
+        reject(new ListenError(`--http ${this.host}:${this.port}: ${err.code === 'EADDRINUSE' ? 'address already in use' : err.code ?? err.message}`))
+      })
       server.listen(this.port, this.host, () => { resolve() })
     })
     this.server = server
@@ -136,14 +138,25 @@ export class StatusServer {
     let wss = this.webSockets.get(path)
     if (wss == null) {
       // no compression: a small message must not inflate into a large one
-      wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload, handleProtocols: (asked) => asked.has(protocol) ? protocol : false })
+      wss = new WebSocketServer({
+        noServer: true,
+        perMessageDeflate: false,
+        maxPayload,
+        handleProtocols: (asked) => asked.has(protocol) ? protocol : false
+      })
       this.webSockets.set(path, wss)
     }
     const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? 0}`
     wss.handleUpgrade(req, socket, head, (ws) => { endpoint.accept(ws, remote) })
   }
 
-  private reply (res: ServerResponse, code: number, type: string, body: string | Buffer, headers: Record<string, string> = {}): void {
+  private reply (
+    res: ServerResponse,
+    code: number,
+    type: string,
+    body: string | Buffer,
+    headers: Record<string, string> = {}
+  ): void {
     res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store', ...headers })
     res.end(body)
   }

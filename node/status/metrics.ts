@@ -29,7 +29,13 @@ function addGauge (registry: Registry, config: GaugeConfiguration<string>): void
 }
 
 /** Register Chorus metrics in `registry`; returns the counters components increment. */
-export function registerChorusMetrics (registry: Registry, libp2p: ChorusLibp2p, membership: Membership, withProcess: boolean, clock?: MeshClock): ChorusCounters {
+export function registerChorusMetrics (
+  registry: Registry,
+  libp2p: ChorusLibp2p,
+  membership: Membership,
+  withProcess: boolean,
+  clock?: MeshClock
+): ChorusCounters {
   addGauge(registry, {
     name: 'chorus_members',
     help: 'Peers in the membership table, by state (the live view is alive + suspect)',
@@ -54,7 +60,10 @@ export function registerChorusMetrics (registry: Registry, libp2p: ChorusLibp2p,
     help: 'Gossipsub mesh peers per subscribed topic',
     labelNames: ['topic'],
     collect () {
-      for (const topic of libp2p.services.pubsub.getTopics()) this.set({ topic }, (libp2p.services.pubsub as unknown as { getMeshPeers: (t: string) => string[] }).getMeshPeers(topic).length)
+      for (const topic of libp2p.services.pubsub.getTopics()) {
+        this.set({ topic },
+          (libp2p.services.pubsub as unknown as { getMeshPeers: (t: string) => string[] }).getMeshPeers(topic).length)
+      }
     }
   })
   const stats = membership.stats
@@ -134,7 +143,12 @@ export function registerWorkMetrics (registry: Registry, readNow: () => Promise<
     if (last == null || now - last.at > SCRAPE_REUSE_MS) last = { at: now, value: readNow() }
     return await last.value
   }
-  const labelled = (name: string, help: string, labelNames: string[], fill: (w: WorkSnapshot, set: (labels: Record<string, string>, v: number) => void) => void): void => {
+  const labelled = (
+    name: string,
+    help: string,
+    labelNames: string[],
+    fill: (w: WorkSnapshot, set: (labels: Record<string, string>, v: number) => void) => void
+  ): void => {
     addGauge(registry, {
       name,
       help,
@@ -148,10 +162,16 @@ export function registerWorkMetrics (registry: Registry, readNow: () => Promise<
     }
   }
   labelled('chorus_store_rpc_frames_total', 'Store-protocol frames: requests this node sent or served, and their responses, by request kind', ['direction', 'frame', 'kind'], (w, set) => {
-    eachKind(w, (direction, kind, t) => { set({ direction, frame: 'request', kind }, t.requests); set({ direction, frame: 'response', kind }, t.responses) })
+    eachKind(w, (direction, kind, t) => {
+      set({ direction, frame: 'request', kind }, t.requests)
+      set({ direction, frame: 'response', kind }, t.responses)
+    })
   })
   labelled('chorus_store_rpc_bytes_total', 'Store-protocol frame bytes (before encryption and muxing), as chorus_store_rpc_frames_total', ['direction', 'frame', 'kind'], (w, set) => {
-    eachKind(w, (direction, kind, t) => { set({ direction, frame: 'request', kind }, t.requestBytes); set({ direction, frame: 'response', kind }, t.responseBytes) })
+    eachKind(w, (direction, kind, t) => {
+      set({ direction, frame: 'request', kind }, t.requestBytes)
+      set({ direction, frame: 'response', kind }, t.responseBytes)
+    })
   })
   labelled('chorus_store_rpc_puts_total', 'Envelopes carried by STORE requests this node sent or served', ['direction'], (w, set) => {
     eachKind(w, (direction, kind, t) => { if (kind === 'STORE') set({ direction }, t.puts) })

@@ -1,8 +1,8 @@
 /**
  * What a node has done since it started, in the units a send costs: CPU time, frames and bytes of the
  * store protocol by request kind and direction, gossipsub RPCs (published, forwarded, IHAVE, IWANT …),
- * frames of the live hop, LevelDB writes, envelopes replicated by kind, and bytes on the wire by libp2p protocol. Every figure
- * is a running total; the difference of two snapshots divided by the sends in between is the work per
+ * frames of the live hop, LevelDB writes, envelopes replicated by kind, and bytes on the wire by libp2p protocol. Every
+ * figure is a running total; the difference of two snapshots divided by the sends in between is the work per
  * send (the benchmarks do exactly that, summed over every process of a mesh).
  */
 
@@ -24,7 +24,10 @@ export interface WorkSnapshot {
   db: WriteCounts & { syncedBatches: number, syncedOps: number }
   /** gossipsub's own counts */
   pubsub: PubsubCounts
-  /** the live hop of inbox traffic (frames and bytes by direction, envelopes passed on as a relay); `null` without a relay */
+  /**
+   * the live hop of inbox traffic (frames and bytes by direction, envelopes passed on as a
+   * relay); `null` without a relay
+   */
   live: (LiveCounts & { relayed: number }) | null
   /** bytes by libp2p protocol and direction (`global` is the socket, after encryption and muxing) */
   wire: Record<string, { sent: number, received: number }>

@@ -43,7 +43,9 @@ export function peerMemory (db: ChorusDb): PeerMemory {
       if (raw == null) return []
       try {
         const list = JSON.parse(raw)
-        return Array.isArray(list) ? list.filter((p) => typeof p?.peerId === 'string' && Array.isArray(p.addrs)).slice(0, 64) : []
+        return Array.isArray(list)
+          ? list.filter((p) => typeof p?.peerId === 'string' && Array.isArray(p.addrs)).slice(0, 64)
+          : []
       } catch {
         return []
       }

@@ -20,7 +20,11 @@ export class GroupCommit {
   /** Batches written and operations in them, for metrics and the bench. */
   readonly stats = { batches: 0, ops: 0 }
 
-  constructor (private readonly db: ChorusDb, private readonly sync = true, private readonly maxOps = DEFAULT_MAX_BATCH_OPS) {}
+  constructor (
+    private readonly db: ChorusDb,
+    private readonly sync = true,
+    private readonly maxOps = DEFAULT_MAX_BATCH_OPS
+  ) {}
 
   /** Write `ops` atomically (with whatever else is queued); resolves once they are synced to disk. */
   async write (ops: Op[]): Promise<void> {

@@ -17,7 +17,9 @@ export class HandleStore {
   }
 
   async put (claim: HandleClaim): Promise<void> {
-    await this.commit.write([{ type: 'put', sublevel: this.sub as any, key: claim.handle, value: HandleClaim.encode(claim) }])
+    await this.commit.write(
+      [{ type: 'put', sublevel: this.sub as any, key: claim.handle, value: HandleClaim.encode(claim) }]
+    )
   }
 
   /** Every handle held here, for repair. */

@@ -16,7 +16,9 @@ export class HintBook {
 
   async add (pairs: Array<{ peer: string, mailbox: string }>): Promise<void> {
     if (pairs.length === 0) return
-    await this.commit.write(pairs.map((p) => ({ type: 'put' as const, sublevel: this.sub as any, key: `${p.peer}!${p.mailbox}`, value: '' })))
+    await this.commit.write(
+      pairs.map((p) => ({ type: 'put' as const, sublevel: this.sub as any, key: `${p.peer}!${p.mailbox}`, value: '' }))
+    )
   }
 
   /** Every hint, grouped by peer. */

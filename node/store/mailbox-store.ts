@@ -115,7 +115,9 @@ export class MailboxStore {
       if (this.dying.has(`${e.mailbox}!${c}`)) return
       ops.push({ type: 'put', sublevel: this.log, key: `${e.mailbox}!${c}`, value: e.bytes })
       if (e.peer !== '') ops.push({ type: 'put', sublevel: this.conv, key: `${e.mailbox}!${e.peer}!${c}`, value: '' })
-      if (e.expiresAt != null && e.expiresAt > 0) ops.push({ type: 'put', sublevel: this.exp, key: expKey(e.expiresAt, e.mailbox, c), value: e.peer })
+      if (e.expiresAt != null && e.expiresAt > 0) {
+        ops.push({ type: 'put', sublevel: this.exp, key: expKey(e.expiresAt, e.mailbox, c), value: e.peer })
+      }
     })
     await this.commit.write(ops)
     // readers may list the entries now: a probe that sees the new counter will find them
@@ -125,7 +127,11 @@ export class MailboxStore {
   /**
    * Delete entries for good: each becomes a tombstone until `expiresAt` (or TOMBSTONE_TTL_MS from now).
    */
-  async tombstone (mailbox: string, entries: Array<{ cursor: Cursor, peer: string, expiresAt?: number }>, now = Date.now()): Promise<void> {
+  async tombstone (
+    mailbox: string,
+    entries: Array<{ cursor: Cursor, peer: string, expiresAt?: number }>,
+    now = Date.now()
+  ): Promise<void> {
     const keys = entries.map((e) => `${mailbox}!${hex(e.cursor)}`)
     for (const k of keys) this.dying.set(k, (this.dying.get(k) ?? 0) + 1)
     try {
@@ -140,7 +146,11 @@ export class MailboxStore {
     }
   }
 
-  private tombstoneOps (mailbox: string, entries: Array<{ cursor: Cursor, peer: string, expiresAt?: number }>, now: number): any[] {
+  private tombstoneOps (
+    mailbox: string,
+    entries: Array<{ cursor: Cursor, peer: string, expiresAt?: number }>,
+    now: number
+  ): any[] {
     const ops: any[] = []
     for (const e of entries) {
       const c = hex(e.cursor)
@@ -182,7 +192,10 @@ export class MailboxStore {
   }
 
   /** Entries of a mailbox (or one conversation in it) in (timestamp, id) order, oldest first. */
-  async range (mailbox: string, o: RangeOptions): Promise<{ entries: Array<{ cursor: Cursor, bytes: Bytes }>, more: boolean }> {
+  async range (
+    mailbox: string,
+    o: RangeOptions
+  ): Promise<{ entries: Array<{ cursor: Cursor, bytes: Bytes }>, more: boolean }> {
     const prefix = o.peer != null ? `${mailbox}!${o.peer}!` : `${mailbox}!`
     const bounds = {
       gt: o.after != null && o.after.byteLength > 0 ? prefix + hex(o.after) : prefix,
@@ -198,7 +211,10 @@ export class MailboxStore {
     if (o.newestFirst === true) cursors.reverse()
     const values = await this.log.getMany(cursors.map((c) => `${mailbox}!${c}`))
     const entries: Array<{ cursor: Cursor, bytes: Bytes }> = []
-    cursors.forEach((c, i) => { const v = values[i]; if (v != null && v.byteLength > 0) entries.push({ cursor: unhex(c), bytes: v }) })
+    cursors.forEach((c, i) => {
+      const v = values[i]
+      if (v != null && v.byteLength > 0) entries.push({ cursor: unhex(c), bytes: v })
+    })
     return { entries, more }
   }
 
@@ -206,7 +222,10 @@ export class MailboxStore {
   async get (mailbox: string, cursors: Cursor[]): Promise<Array<{ cursor: Cursor, bytes: Bytes }>> {
     const values = await this.log.getMany(cursors.map((c) => `${mailbox}!${hex(c)}`))
     const out: Array<{ cursor: Cursor, bytes: Bytes }> = []
-    cursors.forEach((c, i) => { const v = values[i]; if (v != null && v.byteLength > 0) out.push({ cursor: c, bytes: v }) })
+    cursors.forEach((c, i) => {
+      const v = values[i]
+      if (v != null && v.byteLength > 0) out.push({ cursor: c, bytes: v })
+    })
     return out
   }
 
@@ -245,7 +264,10 @@ export class MailboxStore {
    * a key). An absent or empty bound is open (an empty `before` used to list nothing). `after` itself is
    * never listed: a reader pages by passing the last cursor it got, and must not get it again.
    */
-  async cursors (mailbox: string, o: { after?: Cursor, before?: Cursor, limit: number }): Promise<{ cursors: Cursor[], more: boolean }> {
+  async cursors (
+    mailbox: string,
+    o: { after?: Cursor, before?: Cursor, limit: number }
+  ): Promise<{ cursors: Cursor[], more: boolean }> {
     const prefix = `${mailbox}!`
     const after = o.after != null && o.after.byteLength > 0 ? hex(o.after) : undefined
     const before = o.before != null && o.before.byteLength > 0 ? hex(o.before) : undefined
@@ -261,7 +283,11 @@ export class MailboxStore {
   async cursorsIn (mailbox: string, start: bigint, bucketMs: number, limit: number): Promise<Cursor[]> {
     const prefix = `${mailbox}!`
     const out: Cursor[] = []
-    const range = { gte: prefix + hex(cursorAt(start)), lt: prefix + hex(cursorAt(start + (BigInt(bucketMs) << 16n))), limit }
+    const range = {
+      gte: prefix + hex(cursorAt(start)),
+      lt: prefix + hex(cursorAt(start + (BigInt(bucketMs) << 16n))),
+      limit
+    }
     for await (const key of this.log.keys(range)) out.push(unhex(key.slice(prefix.length)))
     return out
   }
@@ -270,7 +296,11 @@ export class MailboxStore {
   async tombstonesInBucket (mailbox: string, start: bigint, bucketMs: number, limit: number): Promise<Cursor[]> {
     const prefix = `${mailbox}!`
     const out: Cursor[] = []
-    const range = { gte: prefix + hex(cursorAt(start)), lt: prefix + hex(cursorAt(start + (BigInt(bucketMs) << 16n))), limit }
+    const range = {
+      gte: prefix + hex(cursorAt(start)),
+      lt: prefix + hex(cursorAt(start + (BigInt(bucketMs) << 16n))),
+      limit
+    }
     for await (const key of this.tomb.keys(range)) out.push(unhex(key.slice(prefix.length)))
     return out
   }

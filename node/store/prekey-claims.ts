@@ -44,11 +44,15 @@ export class PrekeyClaims {
   private readonly byUser: TokenBuckets
 
   constructor (init: PrekeyClaimsInit = {}) {
-    this.byPeer = new TokenBuckets((init.perPeerPerHour ?? DEFAULT_CLAIMS_PER_PEER_PER_HOUR) / 3600, init.perPeerBurst ?? DEFAULT_CLAIMS_PER_PEER_BURST)
-    this.byUser = new TokenBuckets((init.perUserPerHour ?? DEFAULT_CLAIMS_PER_USER_PER_HOUR) / 3600, init.perUserBurst ?? DEFAULT_CLAIMS_PER_USER_BURST)
+    this.byPeer = new TokenBuckets((init.perPeerPerHour ?? DEFAULT_CLAIMS_PER_PEER_PER_HOUR) / 3600,
+      init.perPeerBurst ?? DEFAULT_CLAIMS_PER_PEER_BURST)
+    this.byUser = new TokenBuckets((init.perUserPerHour ?? DEFAULT_CLAIMS_PER_USER_PER_HOUR) / 3600,
+      init.perUserBurst ?? DEFAULT_CLAIMS_PER_USER_BURST)
   }
 
-  /** Charge one claim of `user`'s one-time prekeys by `peer`: why it is refused, or `undefined` when it may have one. */
+  /**
+   * Charge one claim of `user`'s one-time prekeys by `peer`: why it is refused, or `undefined` when it may have one.
+   */
   charge (peer: string, user: string, now = Date.now()): ClaimRefusal | undefined {
     if (!this.byPeer.take(peer, 1, now)) return 'prekey-claim-peer-rate'
     if (!this.byUser.take(user, 1, now)) return 'prekey-claim-user-rate'

@@ -63,22 +63,40 @@ export class PrekeyStore {
    * Store an upload: the bundle if it is newer, and every one-time prekey neither handed out nor held
    * already (a key uploaded again keeps its first upload time: its age is what expires it).
    */
-  async put (userId: string, bundle: Uint8Array, timestamp: number, oneTime: Array<{ id: number, publicKey: Uint8Array }>): Promise<void> {
+  async put (
+    userId: string,
+    bundle: Uint8Array,
+    timestamp: number,
+    oneTime: Array<{ id: number, publicKey: Uint8Array }>
+  ): Promise<void> {
     const current = await this.bundle(userId)
     const ops: any[] = []
     if (current == null || timestamp >= current.timestamp) {
-      ops.push({ type: 'put', sublevel: this.sub, key: `b!${userId}`, value: JSON.stringify({ bundle: Buffer.from(bundle).toString('base64'), timestamp }) })
+      ops.push({
+        type: 'put',
+        sublevel: this.sub,
+        key: `b!${userId}`,
+        value: JSON.stringify({ bundle: Buffer.from(bundle).toString('base64'), timestamp })
+      })
     }
     const used = await this.sub.getMany(oneTime.map((k) => `u!${userId}!${idKey(k.id)}`))
     const held = await this.sub.getMany(oneTime.map((k) => `o!${userId}!${idKey(k.id)}`))
     oneTime.forEach((k, i) => {
       if (used[i] != null || held[i] != null) return
-      ops.push({ type: 'put', sublevel: this.sub, key: `o!${userId}!${idKey(k.id)}`, value: JSON.stringify({ k: Buffer.from(k.publicKey).toString('base64'), at: timestamp }) })
+      ops.push({
+        type: 'put',
+        sublevel: this.sub,
+        key: `o!${userId}!${idKey(k.id)}`,
+        value: JSON.stringify({ k: Buffer.from(k.publicKey).toString('base64'), at: timestamp })
+      })
     })
     await this.commit.write(ops)
   }
 
-  /** Hand out the oldest unused one-time prekey still within its lifetime, retiring it here; `undefined` when none is left. Serialised per user. */
+  /**
+   * Hand out the oldest unused one-time prekey still within its lifetime, retiring it here; `undefined` when
+   * none is left. Serialised per user.
+   */
   async take (userId: string, now = Date.now()): Promise<{ id: number, publicKey: Uint8Array } | undefined> {
     const prev = this.taking.get(userId) ?? Promise.resolve(undefined)
     const run = prev.catch(() => undefined).then(async () => this.takeNow(userId, now))

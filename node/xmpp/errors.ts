@@ -24,7 +24,9 @@ export class StreamError extends ChorusError {
   }
 
   toElement (): Element {
-    const cond = this.seeOtherHost == null ? xml(this.condition, { xmlns: NS_STREAM_ERRORS }) : xml(this.condition, { xmlns: NS_STREAM_ERRORS }, this.seeOtherHost)
+    const cond = this.seeOtherHost == null
+      ? xml(this.condition, { xmlns: NS_STREAM_ERRORS })
+      : xml(this.condition, { xmlns: NS_STREAM_ERRORS }, this.seeOtherHost)
     return xml('stream:error', {}, cond, xml('text', { xmlns: NS_STREAM_ERRORS }, this.message))
   }
 }

@@ -6,7 +6,15 @@ import type { XmppStats } from './gateway.js'
 /** Register the gateway's gauges on `registry`; `stats` is read at each scrape (undefined: no gateway). */
 export function registerXmppMetrics (registry: Registry, stats: () => XmppStats | undefined): void {
   const gauge = (name: string, help: string, read: (s: XmppStats) => number): void => {
-    void new Gauge({ name, help, registers: [registry], collect () { const s = stats(); if (s != null) this.set(read(s)) } })
+    void new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect () {
+        const s = stats()
+        if (s != null) this.set(read(s))
+      }
+    })
   }
   gauge('chorus_xmpp_connections', 'Jabber client connections open on this gateway', (s) => s.connections)
   gauge('chorus_xmpp_connections_not_logged_in', 'Of those, connections not logged in yet', (s) => s.notLoggedIn)

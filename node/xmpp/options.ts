@@ -10,7 +10,10 @@ import type { XmlStreamLimits } from './xml-stream.js'
 /** Options of the XMPP gateway. */
 export interface XmppOptions {
   listen: string
-  /** the mesh's XMPP domain: JIDs are `handle@domain`; the same on every gateway of a mesh @default 'chorus.localhost' */
+  /**
+   * the mesh's XMPP domain: JIDs are `handle@domain`; the same on every gateway of a mesh
+   * @default 'chorus.localhost'
+   */
   domain?: string
   /** accept logins without STARTTLS (loopback tests and benchmarks) @default false */
   allowPlaintext?: boolean
@@ -44,7 +47,10 @@ export interface XmppOptions {
   registrationsPerAddress?: number
   /** in-band registrations on the whole gateway per minute @default 30 */
   registrationsPerMinute?: number
-  /** `HOST:PORT` other gateways redirect clients to (see-other-host) when this one has room @default the bound address, unless a wildcard */
+  /**
+   * `HOST:PORT` other gateways redirect clients to (see-other-host) when this one has room
+   * @default the bound address, unless a wildcard
+   */
   advertise?: string
 }
 
@@ -71,6 +77,9 @@ export interface XmppGatewayOptions extends SourceBudgetsInit {
   resumeSeconds: number
   /** stanzas a stream-management stream keeps unacknowledged, attached or detached (XEP-0198) */
   maxUnacked: number
-  /** `host:port` other gateways send clients to when this one has room (default: the bound address, unless it is a wildcard) */
+  /**
+   * `host:port` other gateways send clients to when this one has room (default: the bound
+   * address, unless it is a wildcard)
+   */
   advertise?: string
 }

@@ -46,14 +46,24 @@ export function prep (s: string): string {
 }
 
 /** SCRAM's keys of `password` (RFC 5802 §3). */
-export function scramKeys (hash: ScramHash, password: string, salt: Buffer, iterations: number): { clientKey: Buffer, storedKey: Buffer, serverKey: Buffer } {
+export function scramKeys (
+  hash: ScramHash,
+  password: string,
+  salt: Buffer,
+  iterations: number
+): { clientKey: Buffer, storedKey: Buffer, serverKey: Buffer } {
   const salted = pbkdf2Sync(prep(password), salt, iterations, hash === 'sha1' ? 20 : 32, hash)
   const clientKey = hmac(hash, salted, 'Client Key')
   return { clientKey, storedKey: createHash(hash).update(clientKey).digest(), serverKey: hmac(hash, salted, 'Server Key') }
 }
 
 /** Derive the stored credential of `password` for one hash. */
-export function deriveCredential (hash: ScramHash, password: string, salt = randomBytes(16), iterations = SCRAM_ITERATIONS): ScramCredential {
+export function deriveCredential (
+  hash: ScramHash,
+  password: string,
+  salt = randomBytes(16),
+  iterations = SCRAM_ITERATIONS
+): ScramCredential {
   const k = scramKeys(hash, password, salt, iterations)
   return { salt: salt.toString('base64'), iterations, storedKey: k.storedKey.toString('base64'), serverKey: k.serverKey.toString('base64') }
 }

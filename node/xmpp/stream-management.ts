@@ -33,7 +33,9 @@ export class SmState {
 
   /** `<enabled/>` for the client. */
   enabled (): Element {
-    return this.resumable ? xml('enabled', { xmlns: NS_SM, id: this.id, resume: 'true', max: String(this.resumeSeconds) }) : xml('enabled', { xmlns: NS_SM })
+    return this.resumable
+      ? xml('enabled', { xmlns: NS_SM, id: this.id, resume: 'true', max: String(this.resumeSeconds) })
+      : xml('enabled', { xmlns: NS_SM })
   }
 
   /** A stanza goes out: keep it until acked. Returns `<r/>` to send after it when it is time to ask. */

@@ -56,13 +56,22 @@ export const handleTombstones: StoreHandler = async (req, from, ctx) => {
  * user (else Forbidden); with `missingToo`, cursors not held here get a tombstone as well, so a write still
  * on its way never lands.
  */
-async function deletable (mailbox: string, cursors: Bytes[], ctx: Parameters<StoreHandler>[2], missingToo: boolean): Promise<Array<{ cursor: Bytes, peer: string, expiresAt: number }>> {
+async function deletable (
+  mailbox: string,
+  cursors: Bytes[],
+  ctx: Parameters<StoreHandler>[2],
+  missingToo: boolean
+): Promise<Array<{ cursor: Bytes, peer: string, expiresAt: number }>> {
   const found = await ctx.mailboxes.get(mailbox, cursors)
   const dead: Array<{ cursor: Bytes, peer: string, expiresAt: number }> = []
   for (const f of found) {
     const env = Envelope.decode(f.bytes)
     if (env.kind !== Envelope.Kind.SECRET || env.recipient !== mailbox) throw new Forbidden('not-deletable', 'only secret messages to this user can be deleted')
-    dead.push({ cursor: f.cursor, peer: conversationPeer(env, mailbox) ?? userIdOf(env.senderKey), expiresAt: expiryOf(env) })
+    dead.push({
+      cursor: f.cursor,
+      peer: conversationPeer(env, mailbox) ?? userIdOf(env.senderKey),
+      expiresAt: expiryOf(env)
+    })
   }
   if (!missingToo) return dead
   // entries not here yet (a write still on its way, an owner repairing) get a tombstone too, so they never land

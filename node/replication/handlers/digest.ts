@@ -29,9 +29,13 @@ export const handleDigest: StoreHandler = async (req, _from, ctx) => {
   const width = checkBucketMs(req.bucketMs, [COARSE_BUCKET_MS, FINE_BUCKET_MS])
   const after = checkCursor(req.after)
   const before = checkCursor(req.before)
-  const buckets = await ctx.mailboxes.digest(req.mailbox, width, after != null ? cursorTimestamp(after) : undefined, before != null ? cursorTimestamp(before) : undefined)
+  const buckets = await ctx.mailboxes.digest(req.mailbox, width, after != null ? cursorTimestamp(after) : undefined,
+    before != null ? cursorTimestamp(before) : undefined)
   if (buckets.length > MAX_BUCKETS) throw new Rejection('too-many-buckets', 'digest too large; ask for a narrower range')
-  return { status: StoreResponse.Status.OK, buckets: buckets.map((b) => ({ start: b.start, count: b.count, hash: b.hash as Uint8Array<ArrayBuffer> })) }
+  return {
+    status: StoreResponse.Status.OK,
+    buckets: buckets.map((b) => ({ start: b.start, count: b.count, hash: b.hash as Uint8Array<ArrayBuffer> }))
+  }
 }
 
 export const handleIds: StoreHandler = async (req, from, ctx) => {
@@ -42,9 +46,14 @@ export const handleIds: StoreHandler = async (req, from, ctx) => {
   const tombstones: Array<Uint8Array<ArrayBuffer>> = []
   for (const b of req.buckets.slice(0, 256)) {
     if (cursors.length >= MAX_IDS) break
-    cursors.push(...await ctx.mailboxes.cursorsIn(req.mailbox, b.start, width, MAX_IDS - cursors.length) as Array<Uint8Array<ArrayBuffer>>)
+    const ids = await ctx.mailboxes.cursorsIn(req.mailbox, b.start, width, MAX_IDS - cursors.length)
+    cursors.push(...ids as Array<Uint8Array<ArrayBuffer>>)
     // which of them are deleted here: the asker deletes them too (tombstones are replicated like entries)
-    if (tombstones.length < MAX_TOMBSTONES) tombstones.push(...await ctx.mailboxes.tombstonesInBucket(req.mailbox, b.start, width, MAX_TOMBSTONES - tombstones.length) as Array<Uint8Array<ArrayBuffer>>)
+    if (tombstones.length < MAX_TOMBSTONES) {
+      const room = MAX_TOMBSTONES - tombstones.length
+      const deleted = await ctx.mailboxes.tombstonesInBucket(req.mailbox, b.start, width, room)
+      tombstones.push(...deleted as Array<Uint8Array<ArrayBuffer>>)
+    }
   }
   return { status: StoreResponse.Status.OK, cursors, tombstones }
 }

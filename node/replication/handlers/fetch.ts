@@ -14,7 +14,11 @@ export const handleFetch: StoreHandler = async (req, from, ctx) => {
   if (req.peer !== '') checkMailbox(req.peer)
   await ctx.guard.checkRead(req.mailbox, req.auth, from)
   if (req.cursorsOnly) {
-    const page = await ctx.mailboxes.cursors(req.mailbox, { after: checkCursor(req.after), before: checkCursor(req.before), limit: Math.max(1, Math.min(req.limit || MAX_IDS, MAX_IDS)) })
+    const page = await ctx.mailboxes.cursors(req.mailbox, {
+      after: checkCursor(req.after),
+      before: checkCursor(req.before),
+      limit: Math.max(1, Math.min(req.limit || MAX_IDS, MAX_IDS))
+    })
     return { status: StoreResponse.Status.OK, cursors: page.cursors as Array<Uint8Array<ArrayBuffer>>, more: page.more }
   }
   if (req.cursors.length > 0) {

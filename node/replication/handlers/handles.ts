@@ -108,7 +108,13 @@ async function coordinate (claim: HandleClaim, ctx: ReplicationContext): Promise
  * claimant the other owners hold, if they hold one; undefined when none of them holds a claim. Throws
  * NotNow (`contested-claim`) when they hold different claims and none has a majority.
  */
-function settleBlank (handle: string, others: Held, agreed: HandleClaim | undefined, from: string, ctx: ReplicationContext): HandleClaim | undefined {
+function settleBlank (
+  handle: string,
+  others: Held,
+  agreed: HandleClaim | undefined,
+  from: string,
+  ctx: ReplicationContext
+): HandleClaim | undefined {
   if (agreed != null) return agreed
   const claimants = new Set(others.claims.map(claimantOf))
   if (claimants.size === 1) return firstClaim(others.claims)
@@ -154,7 +160,8 @@ async function handOver (claim: HandleClaim, from: string, ctx: ReplicationConte
   const existing = await ctx.handles.get(claim.handle)
   if (existing != null) return answer(existing, claim)
   const others = await heldByOthers(claim.handle, ctx)
-  const settled = settleBlank(claim.handle, others, agreedClaim(others.claims, ownerCount(claim.handle, ctx)), from, ctx)
+  const settled = settleBlank(claim.handle, others, agreedClaim(others.claims, ownerCount(claim.handle, ctx)), from,
+    ctx)
   if (settled != null) {
     await ctx.handles.put(settled)
     return answer(settled, claim)

@@ -42,12 +42,18 @@ export const handlePrekeysGet: StoreHandler = async (req, from, ctx) => {
     if (key != null) {
       const others = ctx.placement.ownersOf(req.user).filter((o) => o !== ctx.selfId)
       // every other owner learns the key is spent before anyone can use it
-      await Promise.allSettled(others.map(async (o) => ctx.call(o, { kind: StoreRequest.Kind.PREKEY_USED, user: req.user, prekeyId: key.id })))
+      await Promise.allSettled(
+        others.map(async (o) => ctx.call(o, { kind: StoreRequest.Kind.PREKEY_USED, user: req.user, prekeyId: key.id }))
+      )
       bundle = withOneTimePrekey(bundle, key)
     }
   }
   // the owner passes the bundle on as stored: the asking device verifies its signatures (it must not trust us)
-  return { status: StoreResponse.Status.OK, bundle: bundle as Uint8Array<ArrayBuffer>, remaining: await ctx.prekeys.remaining(req.user, now) }
+  return {
+    status: StoreResponse.Status.OK,
+    bundle: bundle as Uint8Array<ArrayBuffer>,
+    remaining: await ctx.prekeys.remaining(req.user, now)
+  }
 }
 
 /** A stored bundle (which ends in the "no one-time prekey" flag) with a one-time prekey attached. */
