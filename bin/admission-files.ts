@@ -81,11 +81,20 @@ export function readSigningKey (flag: string, path: string): SigningKey {
   if (privateKey.byteLength !== 32) throw new InvalidOptionError(flag, `${path}: privateKey must be 32 bytes`)
   if (doc.type === 'chorus-mesh-key') return { privateKey, mesh: meshId(ed25519PublicKey(privateKey)), describe: 'mesh key' }
   let delegation: Delegation
-  try { delegation = Delegation.decode(base64Field(flag, path, doc, 'delegation')) } catch (err: any) { throw new InvalidOptionError(flag, `${path}: delegation does not decode: ${err.message}`) }
+  try {
+    delegation = Delegation.decode(base64Field(flag, path, doc, 'delegation'))
+  } catch (err: any) {
+    throw new InvalidOptionError(flag, `${path}: delegation does not decode: ${err.message}`)
+  }
   if (delegation.mesh.byteLength !== 32 || !Buffer.from(delegation.operator).equals(ed25519PublicKey(privateKey))) {
     throw new InvalidOptionError(flag, `${path}: the delegation is not for this operator key`)
   }
-  return { privateKey, delegation, mesh: meshId(delegation.mesh), describe: `operator ${delegation.name} (${keyFingerprint(delegation.operator)})` }
+  return {
+    privateKey,
+    delegation,
+    mesh: meshId(delegation.mesh),
+    describe: `operator ${delegation.name} (${keyFingerprint(delegation.operator)})`
+  }
 }
 
 /** A certificate's file. */

@@ -148,7 +148,9 @@ export function parseInvocation (argv: string[], env: NodeJS.ProcessEnv = proces
     version: { type: 'boolean', short: 'v' },
     config: { type: 'string' }
   }
-  for (const s of SETTINGS) flagSpec[s.flag] = s.boolean === true ? { type: 'boolean' } : { type: 'string', multiple: s.multiple === true }
+  for (const s of SETTINGS) {
+    flagSpec[s.flag] = s.boolean === true ? { type: 'boolean' } : { type: 'string', multiple: s.multiple === true }
+  }
   let parsed
   try {
     parsed = parseArgs({ args: argv, options: flagSpec, allowPositionals: true, strict: true })
@@ -166,7 +168,9 @@ export function parseInvocation (argv: string[], env: NodeJS.ProcessEnv = proces
   const merged: Record<string, unknown> = { ...file }
   for (const s of SETTINGS) {
     const fromEnv = env[s.env]
-    if (fromEnv != null && fromEnv !== '') merged[s.key] = s.multiple === true ? fromEnv.split(',').map((x) => x.trim()).filter(Boolean) : fromEnv
+    if (fromEnv != null && fromEnv !== '') {
+      merged[s.key] = s.multiple === true ? fromEnv.split(',').map((x) => x.trim()).filter(Boolean) : fromEnv
+    }
     const fromFlag = values[s.flag]
     if (fromFlag != null) merged[s.key] = fromFlag
   }
@@ -174,7 +178,12 @@ export function parseInvocation (argv: string[], env: NodeJS.ProcessEnv = proces
     if (merged.role != null && merged.role !== 'bootstrap') throw new InvalidOptionError('--role', '`chorus bootstrap` always runs role bootstrap')
     merged.role = 'bootstrap'
   }
-  return { command: cmd as Command | undefined, help: values.help === true, version: values.version === true, options: toNodeOptions(merged) }
+  return {
+    command: cmd as Command | undefined,
+    help: values.help === true,
+    version: values.version === true,
+    options: toNodeOptions(merged)
+  }
 }
 
 function toNodeOptions (m: Record<string, unknown>): ChorusNodeOptions {

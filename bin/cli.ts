@@ -56,8 +56,9 @@ function sayAdmission (node: ChorusNode): void {
   }
   say(`mesh: ${a.mesh}`)
   if (a.self == null) return
-  if (a.self.admitted) say(`admission: certified until ${a.self.expiresAt ?? '?'}, capacity ${a.self.capacity ?? 1}${a.self.operator != null ? `, signed by operator ${a.self.operator.slice(0, 16)}` : ''}`)
-  else say(`admission: NOT ADMITTED (${a.self.reason ?? 'no certificate'}): this server owns no data and other nodes refuse it; admit it with chorus mesh admit ${node.peerId} and restart with --cert`)
+  if (a.self.admitted) {
+    say(`admission: certified until ${a.self.expiresAt ?? '?'}, capacity ${a.self.capacity ?? 1}${a.self.operator != null ? `, signed by operator ${a.self.operator.slice(0, 16)}` : ''}`)
+  } else say(`admission: NOT ADMITTED (${a.self.reason ?? 'no certificate'}): this server owns no data and other nodes refuse it; admit it with chorus mesh admit ${node.peerId} and restart with --cert`)
 }
 
 async function main (argv: string[]): Promise<void> {

@@ -69,7 +69,11 @@ interface Remembered { handle?: string, mesh?: string }
 const REMEMBER_FILE = 'client.json'
 
 /** Parse a client command's argv with its own extra flags; usage errors become `ClientCommandError`s (exit 2). */
-export function parseClientArgs<T extends ParseArgsConfig['options']> (argv: string[], extra: T, positionals: [number, number]): { values: Record<string, any>, positionals: string[] } {
+export function parseClientArgs<T extends ParseArgsConfig['options']> (
+  argv: string[],
+  extra: T,
+  positionals: [number, number]
+): { values: Record<string, any>, positionals: string[] } {
   let parsed
   try {
     parsed = parseArgs({ args: argv, options: { ...CLIENT_FLAGS, ...extra }, allowPositionals: true, strict: true })
@@ -77,8 +81,12 @@ export function parseClientArgs<T extends ParseArgsConfig['options']> (argv: str
     throw new ClientCommandError(String(err.message).replace(/\. To specify.*$/s, '').replace(/^Unknown option/, 'unknown flag'), EXIT_USAGE)
   }
   const [min, max] = positionals
-  if ((parsed.values as Record<string, unknown>).help !== true && (parsed.positionals.length < min || parsed.positionals.length > max)) {
-    throw new ClientCommandError(parsed.positionals.length < min ? 'missing argument (see --help)' : `unexpected argument ${JSON.stringify(parsed.positionals[max])}`, EXIT_USAGE)
+  if ((parsed.values as Record<string, unknown>).help !== true &&
+      (parsed.positionals.length < min || parsed.positionals.length > max)) {
+    throw new ClientCommandError(
+      parsed.positionals.length < min ? 'missing argument (see --help)' : `unexpected argument ${JSON.stringify(parsed.positionals[max])}`,
+      EXIT_USAGE
+    )
   }
   return parsed as { values: Record<string, any>, positionals: string[] }
 }
@@ -94,13 +102,23 @@ export function clientSettings (values: Record<string, any>, env: NodeJS.Process
   if (remembered.handle != null && asked != null && asked !== remembered.handle) {
     throw new ClientCommandError(`${dataDir} belongs to ${remembered.handle}; use another --data-dir for ${String(asked)}`, EXIT_USAGE)
   }
-  const bootstrap: string[] = values.bootstrap ?? (env.CHORUS_BOOTSTRAP != null ? env.CHORUS_BOOTSTRAP.split(',').map((s) => s.trim()).filter(Boolean) : [])
+  const bootstrap: string[] = values.bootstrap ??
+    (env.CHORUS_BOOTSTRAP != null ? env.CHORUS_BOOTSTRAP.split(',').map((s) => s.trim()).filter(Boolean) : [])
   let timeoutMs = DEFAULT_CONNECT_TIMEOUT_MS
   if (values.timeout != null) {
     timeoutMs = Number(values.timeout) * 1000
-    if (!Number.isFinite(timeoutMs) || timeoutMs < 1000 || timeoutMs > 600_000) throw new ClientCommandError('--timeout: seconds, 1-600', EXIT_USAGE)
+    if (!Number.isFinite(timeoutMs) || timeoutMs < 1000 || timeoutMs > 600_000) {
+      throw new ClientCommandError('--timeout: seconds, 1-600', EXIT_USAGE)
+    }
   }
-  return { handle: String(handle), dataDir, bootstrap, mesh: values.mesh ?? env.CHORUS_MESH ?? remembered.mesh, passphrase: values.passphrase ?? env.CHORUS_PASSPHRASE, timeoutMs }
+  return {
+    handle: String(handle),
+    dataDir,
+    bootstrap,
+    mesh: values.mesh ?? env.CHORUS_MESH ?? remembered.mesh,
+    passphrase: values.passphrase ?? env.CHORUS_PASSPHRASE,
+    timeoutMs
+  }
 }
 
 /** A running client node with one open user. `close()` stops both. */
@@ -114,7 +132,10 @@ export interface ClientSession {
  * Start a client node in the settings' data dir, open the user (creating its identity and claiming the
  * handle on a first run), and remember the handle and mesh for next time.
  */
-export async function openClientSession (s: ClientSettings, o: { syncIntervalMs?: number } = {}): Promise<ClientSession> {
+export async function openClientSession (
+  s: ClientSettings,
+  o: { syncIntervalMs?: number } = {}
+): Promise<ClientSession> {
   let node: ChorusNode
   try {
     node = await createNode({ role: 'client', dataDir: s.dataDir, bootstrap: s.bootstrap, mesh: s.mesh })
@@ -123,7 +144,11 @@ export async function openClientSession (s: ClientSettings, o: { syncIntervalMs?
   }
   try {
     await node.start()
-    const user = await node.openUser(s.handle, { timeoutMs: s.timeoutMs, passphrase: s.passphrase, syncIntervalMs: o.syncIntervalMs })
+    const user = await node.openUser(s.handle, {
+      timeoutMs: s.timeoutMs,
+      passphrase: s.passphrase,
+      syncIntervalMs: o.syncIntervalMs
+    })
     writeRemembered(s.dataDir, { handle: s.handle, mesh: s.mesh })
     return { node, user, close: async () => { await node.stop() } }
   } catch (err: any) {
@@ -140,7 +165,9 @@ export function asClientError (err: any, s?: ClientSettings): ClientCommandError
     const how = s == null || s.bootstrap.length === 0 ? ' (no --bootstrap given, and none remembered: pass the address a server or bootstrap peer prints)' : ` through ${s.bootstrap.join(', ')}`
     return new ClientCommandError(`no servers reachable${how}`, EXIT_FAILURE)
   }
-  if (err instanceof HandleTakenError || err instanceof UnknownHandleError || err instanceof PassphraseError) return new ClientCommandError(err.message, EXIT_FAILURE)
+  if (err instanceof HandleTakenError || err instanceof UnknownHandleError || err instanceof PassphraseError) {
+    return new ClientCommandError(err.message, EXIT_FAILURE)
+  }
   if (err instanceof ChorusError) return new ClientCommandError(err.message, EXIT_FAILURE)
   return new ClientCommandError(String(err?.message ?? err), EXIT_FAILURE)
 }
@@ -150,12 +177,17 @@ function readRemembered (dataDir: string): Remembered {
   if (!existsSync(path)) return {}
   try {
     const doc = JSON.parse(readFileSync(path, 'utf8'))
-    return { handle: typeof doc?.handle === 'string' ? doc.handle : undefined, mesh: typeof doc?.mesh === 'string' ? doc.mesh : undefined }
+    return {
+      handle: typeof doc?.handle === 'string' ? doc.handle : undefined,
+      mesh: typeof doc?.mesh === 'string' ? doc.mesh : undefined
+    }
   } catch {
     return {}
   }
 }
 
 function writeRemembered (dataDir: string, r: Remembered): void {
-  try { writeFileSync(join(dataDir, REMEMBER_FILE), `${JSON.stringify(r)}\n`, { mode: 0o600 }) } catch { /* not remembering is not fatal */ }
+  try {
+    writeFileSync(join(dataDir, REMEMBER_FILE), `${JSON.stringify(r)}\n`, { mode: 0o600 })
+  } catch { /* not remembering is not fatal */ }
 }

@@ -22,12 +22,26 @@ import { ClientCommandError, EXIT_USAGE } from './client-session.js'
 const SERVERS = 5
 /** Membership timings of the demo's nodes: a killed server is noticed within a few seconds. */
 const TIMING = ['--probe-interval', '500', '--suspicion-timeout', '3000']
-const CLIENT_MEMBERSHIP = { probeIntervalMs: 500, probeTimeoutMs: 1000, suspicionTimeoutMs: 3000, syncIntervalMs: 1000, rejoinIntervalMs: 1000 }
+const CLIENT_MEMBERSHIP = {
+  probeIntervalMs: 500,
+  probeTimeoutMs: 1000,
+  suspicionTimeoutMs: 3000,
+  syncIntervalMs: 1000,
+  rejoinIntervalMs: 1000
+}
 /** How long any one step may take before the demo gives up (a busy machine is slow, not broken). */
 const STEP_TIMEOUT_MS = 60_000
 
 /** One `chorus` process of the demo's mesh. */
-interface MeshProcess { name: string, dir: string, child: ChildProcess, peerId: string, addr: string, statusUrl: string, args: string[] }
+interface MeshProcess {
+  name: string
+  dir: string
+  child: ChildProcess
+  peerId: string
+  addr: string
+  statusUrl: string
+  args: string[]
+}
 
 const started = Date.now()
 function say (line: string): void { process.stdout.write(`${line}\n`) }
@@ -71,7 +85,9 @@ class Demo {
     step(`Starting a bootstrap peer and ${SERVERS} servers (separate processes, data in ${this.root})`)
     this.bootstrap = await this.start('bootstrap', ['bootstrap'])
     say(`  bootstrap ${short(this.bootstrap.peerId)} at ${this.bootstrap.addr}`)
-    const servers = await Promise.all(Array.from({ length: SERVERS }, async (_, i) => await this.start(`server-${i + 1}`, ['start', '--bootstrap', this.bootstrap.addr])))
+    const servers = await Promise.all(
+      Array.from({ length: SERVERS }, async (_, i) => await this.start(`server-${i + 1}`, ['start', '--bootstrap', this.bootstrap.addr]))
+    )
     for (const s of servers) say(`  ${s.name} ${short(s.peerId)}`)
     await until('every server to see all five', async () => {
       const views = await Promise.all(servers.map(async (s) => (await status(s)).servers.length))
@@ -150,7 +166,11 @@ class Demo {
     step(`Restarting ${victim.name} on its data dir: repair brings its copies back`)
     const restarted = await this.restart(victim)
     const countOn = async (peer: string): Promise<number> => {
-      const res = await alice.replication.call(peer, { kind: StoreRequest.Kind.DIGEST, mailbox: bob.userId, bucketMs: BigInt(COARSE_BUCKET_MS) })
+      const res = await alice.replication.call(peer, {
+        kind: StoreRequest.Kind.DIGEST,
+        mailbox: bob.userId,
+        bucketMs: BigInt(COARSE_BUCKET_MS)
+      })
       return res.buckets.reduce((n, b) => n + b.count, 0)
     }
     await until('the restarted server to be back in the ring', () => alice.replication.placement.ownersOf(bob.userId).includes(restarted.peerId))
@@ -187,7 +207,13 @@ class Demo {
   }
 
   private async user (handle: string): Promise<User> {
-    const node = await createNode({ role: 'client', dataDir: join(this.root, handle), bootstrap: [this.bootstrap.addr], listen: ['/ip4/127.0.0.1/tcp/0'], membership: CLIENT_MEMBERSHIP })
+    const node = await createNode({
+      role: 'client',
+      dataDir: join(this.root, handle),
+      bootstrap: [this.bootstrap.addr],
+      listen: ['/ip4/127.0.0.1/tcp/0'],
+      membership: CLIENT_MEMBERSHIP
+    })
     this.nodes.push(node)
     await node.start()
     return await node.openUser(handle, { timeoutMs: STEP_TIMEOUT_MS })
@@ -198,7 +224,11 @@ class Demo {
     const args = [...command, '--listen', '/ip4/127.0.0.1/tcp/0', '--http', '127.0.0.1:0', '--data-dir', dir, ...TIMING]
     // --keep: the processes outlive the demo, so their output goes to a log file rather than our pipes
     const log = openSync(join(dir, 'chorus.log'), 'a')
-    const child = spawn(process.execPath, [process.argv[1], ...args], { stdio: ['ignore', 'pipe', log], detached: this.keep, env: { ...process.env, CHORUS_HOME: dir } })
+    const child = spawn(process.execPath, [process.argv[1], ...args], {
+      stdio: ['ignore', 'pipe', log],
+      detached: this.keep,
+      env: { ...process.env, CHORUS_HOME: dir }
+    })
     const p = await new Promise<MeshProcess>((resolve, reject) => {
       let peerId = ''
       let addr = ''
@@ -251,7 +281,9 @@ function scanFor (dirs: string[], texts: string[]): { hits: number[], bytes: num
       let content: Buffer
       try { content = readFileSync(join(dir, file)) } catch { continue } // a directory, or gone meanwhile
       bytes += content.byteLength
-      needles.forEach((n, i) => { for (let at = content.indexOf(n); at !== -1; at = content.indexOf(n, at + 1)) hits[i]++ })
+      needles.forEach((n, i) => {
+        for (let at = content.indexOf(n); at !== -1; at = content.indexOf(n, at + 1)) hits[i]++
+      })
     }
   }
   return { hits, bytes }

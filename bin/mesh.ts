@@ -10,7 +10,8 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import {
-  type Certificate, Revocation, checkCertificate, checkRevocation, decodeCertificate, decodeRevocation, meshId, parseMeshId,
+  type Certificate, Revocation, checkCertificate, checkRevocation, decodeCertificate, decodeRevocation, meshId,
+  parseMeshId,
   signCertificate, signDelegation, signRevocation
 } from '../protocol/admission.js'
 import { ed25519Generate } from '../protocol/ed25519.js'
@@ -19,7 +20,8 @@ import { integer } from '../node/config.js'
 import { defaultDataDir } from '../node/constants.js'
 import { loadOrCreateNodeKey } from '../node/keys.js'
 import {
-  certificateDoc, inspectFile, meshKeyDoc, operatorKeyDoc, readCertificateFile, readOperatorPublicKey, readRevocationFile,
+  certificateDoc, inspectFile, meshKeyDoc, operatorKeyDoc, readCertificateFile, readOperatorPublicKey,
+  readRevocationFile,
   readSigningKey, revocationDoc, writeNew
 } from './admission-files.js'
 
@@ -73,14 +75,25 @@ Server admission for a federated mesh: only servers with a certificate of the me
 KEY is a mesh key or an operator key file. See docs/security.md, "Who may own data".
 `
 
-function parse (argv: string[], options: Record<string, { type: 'string' | 'boolean', multiple?: boolean }>, positionals: number): { values: Record<string, any>, positionals: string[] } {
+function parse (
+  argv: string[],
+  options: Record<string, { type: 'string' | 'boolean', multiple?: boolean }>,
+  positionals: number
+): { values: Record<string, any>, positionals: string[] } {
   let parsed
   try {
-    parsed = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true })
+    parsed = parseArgs({
+      args: argv,
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true
+    })
   } catch (err: any) {
     throw new InvalidOptionError('command line', String(err.message).replace(/\. To specify.*$/s, '').replace(/^Unknown option/, 'unknown flag'))
   }
-  if (parsed.positionals.length > positionals) throw new InvalidOptionError('command line', `unexpected argument ${JSON.stringify(parsed.positionals[positionals])}`)
+  if (parsed.positionals.length > positionals) {
+    throw new InvalidOptionError('command line', `unexpected argument ${JSON.stringify(parsed.positionals[positionals])}`)
+  }
   return parsed as { values: Record<string, any>, positionals: string[] }
 }
 
@@ -127,19 +140,30 @@ function delegate (argv: string[], say: Say): void {
   if (name.length > 64 || !/^[\w.@ -]+$/.test(name)) throw new InvalidOptionError('--name', 'must be 1-64 letters, digits, spaces or ._@-')
   const out = need(values, 'out')
   const operator = ed25519Generate()
-  const d = signDelegation(signer.privateKey, operator.publicKey, { name, now: Date.now(), days: days('--days', values.days, DEFAULT_DELEGATION_DAYS) })
+  const d = signDelegation(signer.privateKey, operator.publicKey, {
+    name,
+    now: Date.now(),
+    days: days('--days', values.days, DEFAULT_DELEGATION_DAYS)
+  })
   writeNew('--out', out, operatorKeyDoc(operator.privateKey, d), true)
   say(`operator key: ${out} (${name}, mesh ${signer.mesh}, until ${new Date(Number(d.expiresAt)).toISOString()})`)
 }
 
 function admit (argv: string[], say: Say): void {
-  const { values, positionals } = parse(argv, { 'mesh-key': { type: 'string' }, capacity: { type: 'string' }, days: { type: 'string' }, out: { type: 'string' } }, 1)
+  const { values, positionals } = parse(argv,
+    { 'mesh-key': { type: 'string' }, capacity: { type: 'string' }, days: { type: 'string' }, out: { type: 'string' } },
+    1)
   if (values.help === true) { say(MESH_HELP); return }
   const peerId = peerIdArg(positionals[0])
   const signer = readSigningKey('--mesh-key', need(values, 'mesh-key'))
   const out = need(values, 'out')
   const capacity = values.capacity == null ? 1 : integer('--capacity', values.capacity, 1, 1000)
-  const cert = signCertificate(signer, { peerId, capacity, now: Date.now(), days: days('--days', values.days, DEFAULT_CERT_DAYS) })
+  const cert = signCertificate(signer, {
+    peerId,
+    capacity,
+    now: Date.now(),
+    days: days('--days', values.days, DEFAULT_CERT_DAYS)
+  })
   writeNew('--out', out, certificateDoc(cert, signer.describe), false)
   say(`certificate: ${out}`)
   say(`admits ${peerId} as a server of mesh ${signer.mesh}, capacity ${capacity}, until ${new Date(Number(cert.expiresAt)).toISOString()} (signed by ${signer.describe})`)
@@ -179,8 +203,16 @@ async function revoke (argv: string[], say: Say): Promise<void> {
   }
 }
 
-/** Start a throwaway client of the mesh, wait to see a member, hand it the revocation and the certificates it withdraws, stop. */
-async function publish (bytes: Uint8Array, certificates: Uint8Array[], mesh: string, bootstrap: string[]): Promise<number> {
+/**
+ * Start a throwaway client of the mesh, wait to see a member, hand it the revocation and the
+ * certificates it withdraws, stop.
+ */
+async function publish (
+  bytes: Uint8Array,
+  certificates: Uint8Array[],
+  mesh: string,
+  bootstrap: string[]
+): Promise<number> {
   const dataDir = mkdtempSync(join(tmpdir(), 'chorus-revoke-'))
   const node = await createNode({ role: 'client', mesh, bootstrap, dataDir })
   try {
@@ -214,7 +246,10 @@ function verdict (path: string, summary: Record<string, unknown>): string {
     const mesh = parseMeshId(String(summary.mesh))
     if (summary.type === 'chorus-certificate') {
       const cert: Certificate = decodeCertificate(readCertificateFile('inspect', path))
-      const g = checkCertificate(cert, mesh, cert.peerId, Date.now(), { peerRevokedAt: () => undefined, operatorRevokedAt: () => undefined })
+      const g = checkCertificate(cert, mesh, cert.peerId, Date.now(), {
+        peerRevokedAt: () => undefined,
+        operatorRevokedAt: () => undefined
+      })
       return `valid for mesh ${meshId(mesh)} until ${new Date(g.expiresAt).toISOString()}`
     }
     if (summary.type === 'chorus-revocation') {
@@ -224,7 +259,10 @@ function verdict (path: string, summary: Record<string, unknown>): string {
     if (summary.type === 'chorus-operator-key') {
       const key = readSigningKey('inspect', path)
       const cert = signCertificate(key, { peerId: '12D3KooWInspect', capacity: 1, now: Date.now(), days: 1 })
-      checkCertificate(cert, mesh, cert.peerId, Date.now(), { peerRevokedAt: () => undefined, operatorRevokedAt: () => undefined })
+      checkCertificate(cert, mesh, cert.peerId, Date.now(), {
+        peerRevokedAt: () => undefined,
+        operatorRevokedAt: () => undefined
+      })
       return 'the delegation is valid: this key can admit servers'
     }
     readSigningKey('inspect', path)

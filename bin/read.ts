@@ -17,7 +17,10 @@ import { isRoomId } from '../protocol/mailbox.js'
 import { MAX_FETCH_LIMIT } from '../node/replication/constants.js'
 import { cursorOf, type Cursor } from '../node/store/mailbox-store.js'
 import { NotInRoomError, type Message, type Room, type User } from '../node/index.js'
-import { asClientError, CLIENT_FLAGS_HELP, ClientCommandError, clientSettings, EXIT_FAILURE, EXIT_USAGE, openClientSession, parseClientArgs, type ClientSession } from './client-session.js'
+import {
+  asClientError, CLIENT_FLAGS_HELP, ClientCommandError, clientSettings, EXIT_FAILURE, EXIT_USAGE,
+  openClientSession, parseClientArgs, type ClientSession
+} from './client-session.js'
 
 /** Messages printed when `--limit` is not given. @default 50 */
 export const DEFAULT_LIMIT = 50
@@ -122,7 +125,13 @@ export async function run (argv: string[]): Promise<number> {
 }
 
 /** Print the history of `view`, then what arrived meanwhile, then (with `stop`) live messages until it is requested. */
-async function show (session: ClientSession, view: View, limit: number, json: boolean, stop: StopRequest | undefined): Promise<void> {
+async function show (
+  session: ClientSession,
+  view: View,
+  limit: number,
+  json: boolean,
+  stop: StopRequest | undefined
+): Promise<void> {
   const { user } = session
   const out = new Printer(user, json)
   let buffered: Message[] | undefined = []
@@ -260,7 +269,15 @@ class Printer {
     this.learn([m])
     const to = m.room != null ? null : this.names.get(m.to) ?? m.to
     if (this.json) {
-      const line = { id: m.id, from: m.from, to, room: m.room ?? null, kind: m.kind, text: m.text, timestamp: m.timestamp }
+      const line = {
+        id: m.id,
+        from: m.from,
+        to,
+        room: m.room ?? null,
+        kind: m.kind,
+        text: m.text,
+        timestamp: m.timestamp
+      }
       process.stdout.write(`${JSON.stringify(line)}\n`)
       return
     }

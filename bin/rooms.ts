@@ -35,7 +35,9 @@ export async function run (argv: string[]): Promise<number> {
   const settings = clientSettings(values)
   const session = await openClientSession(settings)
   try {
-    const rows = session.user.rooms.list().map(row).sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id))
+    const rows = session.user.rooms.list().map(row).sort(
+      (a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id)
+    )
     if (values.json === true) {
       for (const r of rows) process.stdout.write(`${JSON.stringify(r)}\n`)
     } else {
@@ -49,7 +51,14 @@ export async function run (argv: string[]): Promise<number> {
 
 function row (room: Room): RoomRow {
   const state = room.toJSON()
-  return { id: state.id, name: state.name, role: state.role, members: state.members.length, public: state.public, subject: state.subject }
+  return {
+    id: state.id,
+    name: state.name,
+    role: state.role,
+    members: state.members.length,
+    public: state.public,
+    subject: state.subject
+  }
 }
 
 /** The rows as aligned columns under a header; a line saying so when there are none. */
@@ -64,7 +73,9 @@ function table (rows: RoomRow[]): string {
 // eslint-disable-next-line no-control-regex -- matching control characters is the point: they become escapes
 const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g
 
-/** A room name (set by its owner, from the network) as one terminal line: control characters and bidi overrides escaped. */
+/**
+ * A room name (set by its owner, from the network) as one terminal line: control characters and bidi overrides escaped.
+ */
 function printable (text: string): string {
   return text.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
 }

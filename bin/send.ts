@@ -9,7 +9,10 @@ import { MAX_BODY_BYTES } from '../protocol/envelope.js'
 import { HANDLE_PATTERN } from '../protocol/handle.js'
 import { isRoomId } from '../protocol/mailbox.js'
 import { NotInRoomError, type SendResult } from '../node/index.js'
-import { asClientError, CLIENT_FLAGS_HELP, ClientCommandError, clientSettings, EXIT_FAILURE, EXIT_USAGE, openClientSession, parseClientArgs } from './client-session.js'
+import {
+  asClientError, CLIENT_FLAGS_HELP, ClientCommandError, clientSettings, EXIT_FAILURE, EXIT_USAGE,
+  openClientSession, parseClientArgs
+} from './client-session.js'
 
 /** The usage text of `chorus send --help`. */
 export const USAGE = `Usage: chorus send [flags] HANDLE TEXT
@@ -68,7 +71,13 @@ export async function run (argv: string[]): Promise<number> {
       throw asClientError(err, settings)
     }
     if (values.json === true) {
-      const line = { id: result.id, to: to ?? null, room: room ?? null, timestamp: result.timestamp, storedOn: result.storedOn }
+      const line = {
+        id: result.id,
+        to: to ?? null,
+        room: room ?? null,
+        timestamp: result.timestamp,
+        storedOn: result.storedOn
+      }
       process.stdout.write(`${JSON.stringify(line)}\n`)
     } else {
       process.stdout.write(`sent ${result.id} to ${room != null ? `room ${room}` : to!} at ${new Date(result.timestamp).toISOString()}\n`)

@@ -137,7 +137,9 @@ export class ChatApp {
     return this.conversation
   }
 
-  /** Show `text` as sent at once, then send it (in order with earlier sends) and show its tick when W owners have it. */
+  /**
+   * Show `text` as sent at once, then send it (in order with earlier sends) and show its tick when W owners have it.
+   */
   send (c: Conversation, text: string): void {
     const label = labelOf(c)
     this.print(messageLine({ from: this.me, text, timestamp: Date.now(), kind: 'chat' }, label))

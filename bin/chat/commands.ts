@@ -77,7 +77,11 @@ export const COMMANDS: Record<string, Command> = {
       if (name === '') throw new ChatCommandError('usage: /create NAME [--public] [--address ADDRESS]')
       if (name.length > MAX_ROOM_NAME_LENGTH) throw new ChatCommandError(`a room name is at most ${MAX_ROOM_NAME_LENGTH} characters`)
       if (address != null && !ADDRESS.test(address)) throw new ChatCommandError(`not a room address: ${clean(address, 70)} (lower-case letters, digits, '.', '_' and '-'; not 16 letters like a room id)`)
-      const room = await app.user.rooms.create({ name, public: words.includes('--public'), ...(address != null ? { address } : {}) })
+      const room = await app.user.rooms.create({
+        name,
+        public: words.includes('--public'),
+        ...(address != null ? { address } : {})
+      })
       await app.open({ kind: 'room', room }, { history: false })
       app.say(`${roomLabel(room.name)} is ${room.public ? 'public' : 'private'} (id ${room.id}${room.address != null ? `, address ${room.address}` : ''}): /invite HANDLE to add people`)
     }
@@ -142,7 +146,9 @@ export const COMMANDS: Record<string, Command> = {
     usage: '/secret HANDLE',
     help: 'switch to an end-to-end encrypted chat with HANDLE (on this device only)',
     words: [1, 1],
-    run: async (app, [handle]) => { await app.open({ kind: 'secret', chat: await app.user.secret.open(checkHandle(handle, app)) }) }
+    run: async (app, [handle]) => {
+      await app.open({ kind: 'secret', chat: await app.user.secret.open(checkHandle(handle, app)) })
+    }
   },
   verify: {
     usage: '/verify [HANDLE]',
@@ -263,7 +269,10 @@ async function joinRoom (app: ChatApp, query: string): Promise<Room> {
   const invited = rooms.invitations().filter((i) => i.room === query || named(i.name))
   const ids = [...new Set([...mine.map((r) => r.id), ...invited.map((i) => i.room)])]
   if (ids.length > 1) throw new ChatCommandError(`${ids.length} rooms are called ${clean(query, 40)}: /join one of ${ids.join(', ')}`)
-  const id = ids[0] ?? (isRoomId(query) ? query : ADDRESS.test(query) ? (await rooms.resolve(query).catch(() => undefined))?.roomId : undefined)
+  const id = ids[0] ??
+    (isRoomId(query)
+      ? query
+      : ADDRESS.test(query) ? (await rooms.resolve(query).catch(() => undefined))?.roomId : undefined)
   if (id == null) {
     throw new ChatCommandError(`no room ${clean(query, 40)} among yours, your invitations or the mesh's addresses (see /rooms; a public room joins by id or address)`)
   }
