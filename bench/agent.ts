@@ -25,7 +25,15 @@ function bail (message: string): never {
 
 if (process.send == null || dataDir == null) bail('must be forked by the benchmark coordinator (IPC channel and data dir required)')
 
-const state: AgentState = { dataDir, recorder: new PayloadRecorder(), view: [], users: new Map(), emit: (event) => { send({ kind: 'event', event }) } }
+const state: AgentState = {
+  dataDir,
+  recorder: new PayloadRecorder(),
+  view: [],
+  users: new Map(),
+  emit: (event) => {
+    send({ kind: 'event', event })
+  }
+}
 const handlers = createHandlers(state)
 
 process.on('message', (raw: AgentRequest) => {

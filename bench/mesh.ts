@@ -43,7 +43,9 @@ async function runMesh ({ pool, params, progress }: ScenarioContext): Promise<Sc
   const rawFrom = wallClock()
   const raw = await runRawGossipsub(cluster.servers, { rate, seconds, size })
   const falseLeaves = cluster.servers.flatMap((s) => s.events.filter((e) => e.type === 'member:leave' && e.at >= rawFrom))
-  const recoveryMs = falseLeaves.length === 0 ? 0 : await awaitWholeView(cluster.servers, nodes, C.DEFAULT_RECOVERY_TIMEOUT_MS)
+  const recoveryMs = falseLeaves.length === 0
+    ? 0
+    : await awaitWholeView(cluster.servers, nodes, C.DEFAULT_RECOVERY_TIMEOUT_MS)
   const loaded = await rss(cluster.servers)
 
   const figures: Figure[] = [
@@ -65,7 +67,17 @@ async function runMesh ({ pool, params, progress }: ScenarioContext): Promise<Sc
     { metric: 'member:leave events during raw load (no node died)', value: falseLeaves.length, unit: 'events' },
     { metric: `view whole again after raw load (NaN: >${C.DEFAULT_RECOVERY_TIMEOUT_MS / 1000} s)`, value: recoveryMs, unit: 'ms' }
   ]
-  return { figures, details: { topology: { bootstrap: 1, servers: nodes }, cluster: clusterDetails(cluster), rssBytes: { idle, bootstrapIdle: bootstrapIdle[0], afterLoad: loaded }, raw, leavesDuringRawLoad: falseLeaves, recoveryMs } }
+  return {
+    figures,
+    details: {
+      topology: { bootstrap: 1, servers: nodes },
+      cluster: clusterDetails(cluster),
+      rssBytes: { idle, bootstrapIdle: bootstrapIdle[0], afterLoad: loaded },
+      raw,
+      leavesDuringRawLoad: falseLeaves,
+      recoveryMs
+    }
+  }
 }
 
 /** The table rows of one raw phase: the paced phase gets the full latency spread, saturation the essentials. */

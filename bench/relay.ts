@@ -49,7 +49,12 @@ async function runRelay (ctx: ScenarioContext): Promise<ScenarioResult> {
   const { servers, seconds, size, window, members } = ctx.params
   const roomRate = ctx.params['room-rate']
   ctx.progress(`topology: 1 bootstrap + ${servers} servers + 3 client processes; N = ${REPLICAS}, W = ${WRITE_QUORUM}`)
-  const cluster = await startCluster(ctx.pool, { servers, progress: ctx.progress, replication: C.UNLIMITED, relay: C.UNLIMITED })
+  const cluster = await startCluster(ctx.pool, {
+    servers,
+    progress: ctx.progress,
+    replication: C.UNLIMITED,
+    relay: C.UNLIMITED
+  })
   const clients = await startClients(ctx.pool, cluster, ['send', 'recv', 'room'], { replicas: REPLICAS, writeQuorum: WRITE_QUORUM })
   const [sender, receiver] = clients
   await sender.request('openUser', { handle: 'alice' }, REQUEST_TIMEOUT_MS)
@@ -70,12 +75,14 @@ async function runRelay (ctx: ScenarioContext): Promise<ScenarioResult> {
   raw.saturate = await runRawPhase(rawAgents, 'saturate', { rate: 1, seconds, size, topic: RAW_TOPIC })
   details.raw = raw
   const rawAtReceiver = (p: PhaseResult): Summary => p.latencyByReceiverMs[receiver.name]
-  const rawRateAtReceiver = (p: PhaseResult): number => p.receivers.find((r) => r.name === receiver.name)?.deliveredPerSec ?? NaN
+  const rawRateAtReceiver = (p: PhaseResult): number =>
+    p.receivers.find((r) => r.name === receiver.name)?.deliveredPerSec ?? NaN
 
   const dm: Record<string, unknown> = {}
   for (const rate of RATES) {
     ctx.progress(`direct messages: ${rate} msgs/s offered for ${seconds} s`)
-    const { result: r, budget } = await measured(ctx, `DM ${rate}/s`, async () => await dmPhase(sender, receiver, { mode: 'paced', rate, window, seconds, size }), (x) => x.send.acked)
+    const { result: r, budget } = await measured(ctx, `DM ${rate}/s`,
+      async () => await dmPhase(sender, receiver, { mode: 'paced', rate, window, seconds, size }), (x) => x.send.acked)
     dm[rate] = { ...r, work: budget }
     const base = rawAtReceiver(raw[rate])
     figures.push(
@@ -89,7 +96,9 @@ async function runRelay (ctx: ScenarioContext): Promise<ScenarioResult> {
     )
   }
   ctx.progress(`direct messages: saturation, ${window} in flight`)
-  const { result: sat, budget: satWork } = await measured(ctx, 'DM saturation', async () => await dmPhase(sender, receiver, { mode: 'saturate', rate: 1, window, seconds, size }), (x) => x.send.acked)
+  const { result: sat, budget: satWork } = await measured(ctx, 'DM saturation',
+    async () => await dmPhase(sender, receiver, { mode: 'saturate', rate: 1, window, seconds, size }),
+    (x) => x.send.acked)
   dm.saturate = { ...sat, work: satWork }
   const rawSat = rawRateAtReceiver(raw.saturate)
   figures.push(
@@ -117,11 +126,23 @@ async function runRelay (ctx: ScenarioContext): Promise<ScenarioResult> {
   return { figures, details }
 }
 
-interface DmResult { send: SendLoadReport, delivered: number, deliveredPerSec: number, duplicates: number, latency: Summary }
+interface DmResult {
+  send: SendLoadReport
+  delivered: number
+  deliveredPerSec: number
+  duplicates: number
+  latency: Summary
+}
 
-async function dmPhase (sender: AgentHandle, receiver: AgentHandle, o: { mode: 'paced' | 'saturate', rate: number, window: number, seconds: number, size: number }): Promise<DmResult> {
+async function dmPhase (
+  sender: AgentHandle,
+  receiver: AgentHandle,
+  o: { mode: 'paced' | 'saturate', rate: number, window: number, seconds: number, size: number }
+): Promise<DmResult> {
   const runId = randomInt(1, 2 ** 31)
-  const send = await sender.request('sendLoad', { from: 'alice', to: 'bob', mode: o.mode, rate: o.rate, window: o.window, seconds: o.seconds, count: 0, size: o.size, runId }, REQUEST_TIMEOUT_MS)
+  const send = await sender.request('sendLoad',
+    { from: 'alice', to: 'bob', mode: o.mode, rate: o.rate, window: o.window, seconds: o.seconds, count: 0, size: o.size, runId },
+    REQUEST_TIMEOUT_MS)
   await drain([receiver], runId, send.acked + send.failed)
   const got = await receiver.request('collect', { runId })
   return {
@@ -133,7 +154,18 @@ async function dmPhase (sender: AgentHandle, receiver: AgentHandle, o: { mode: '
   }
 }
 
-async function roomPhase (ctx: ScenarioContext, clients: AgentHandle[], members: number, o: { rate: number, seconds: number, size: number, window: number }): Promise<{ posts: SendLoadReport, deliveredFraction: number, perProcess: Record<string, number>, latency: Summary, work: WorkBudget }> {
+async function roomPhase (
+  ctx: ScenarioContext,
+  clients: AgentHandle[],
+  members: number,
+  o: { rate: number, seconds: number, size: number, window: number }
+): Promise<{
+  posts: SendLoadReport
+  deliveredFraction: number
+  perProcess: Record<string, number>
+  latency: Summary
+  work: WorkBudget
+}> {
   const [poster] = clients
   const { roomId } = await poster.request('roomCreate', { handle: 'alice', name: 'bench' }, REQUEST_TIMEOUT_MS)
   const where = new Map<AgentHandle, number>(clients.map((c) => [c, 0]))
@@ -149,13 +181,17 @@ async function roomPhase (ctx: ScenarioContext, clients: AgentHandle[], members:
   const runId = randomInt(1, 2 ** 31)
   const t0 = wallClock()
   const meter = await startMeasure(ctx, 'room fan-out')
-  const posts = await poster.request('sendLoad', { from: 'alice', to: `room:${roomId}`, mode: 'paced', rate: o.rate, window: o.window, seconds: o.seconds, count: 0, size: o.size, runId }, REQUEST_TIMEOUT_MS)
+  const posts = await poster.request('sendLoad',
+    { from: 'alice', to: `room:${roomId}`, mode: 'paced', rate: o.rate, window: o.window, seconds: o.seconds, count: 0, size: o.size, runId },
+    REQUEST_TIMEOUT_MS)
   ctx.progress(`room: ${posts.acked} posts in ${Math.round(wallClock() - t0)} ms; draining`)
   const holders = clients.filter((c) => (where.get(c) ?? 0) > 0)
   // each process counts a (member, post) pair once: it must reach posts × its members
   const expected = Math.max(...holders.map((c) => (where.get(c) ?? 0) * posts.acked))
   await drain(holders, runId, expected)
-  const got = await Promise.all(holders.map(async (c) => ({ name: c.name, n: where.get(c) ?? 0, ...(await c.request('collect', { runId })) })))
+  const got = await Promise.all(
+    holders.map(async (c) => ({ name: c.name, n: where.get(c) ?? 0, ...(await c.request('collect', { runId })) }))
+  )
   const work = await meter.stop(posts.acked)
   const delivered = got.reduce((a, g) => a + g.received, 0)
   return {

@@ -36,7 +36,8 @@ async function writeChartOf (record: ResultRecord, resultPath: string): Promise<
 /** The summary of each profiled phase, beside its profiles (`summary.txt`), and the head of each on stdout. */
 function writeProfileSummary (dir: string): void {
   process.stdout.write(`profiles: ${dir} (one directory per phase, each with summary.txt; open a .cpuprofile in Chrome DevTools or speedscope)\n`)
-  for (const phase of readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort()) {
+  const phases = readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort()
+  for (const phase of phases) {
     try {
       const text = formatProfileSummary(summarizeProfiles(join(dir, phase)))
       writeFileSync(join(dir, phase, 'summary.txt'), text)
@@ -70,7 +71,8 @@ async function main (argv: string[]): Promise<void> {
   let written: { record: ResultRecord, path: string }
   const progress = (line: string): void => { process.stderr.write(`bench ${scenario.name}: ${line}\n`) }
   try {
-    const result = await withDeadline(`scenario ${scenario.name}`, scenario.run({ pool, params: inv.params, progress, profileDir }), DEFAULT_SCENARIO_TIMEOUT_MS)
+    const result = await withDeadline(`scenario ${scenario.name}`,
+      scenario.run({ pool, params: inv.params, progress, profileDir }), DEFAULT_SCENARIO_TIMEOUT_MS)
     const record: ResultRecord = {
       scenario: scenario.name,
       startedAt: startedAt.toISOString(),

@@ -38,8 +38,16 @@ export const secretScenario: Scenario = {
 async function runSecret (ctx: ScenarioContext): Promise<ScenarioResult> {
   const { servers, seconds, size, window, rate, setups } = ctx.params
   ctx.progress(`topology: 1 bootstrap + ${servers} servers + 2 client processes; N = ${REPLICAS}, W = ${WRITE_QUORUM}`)
-  const cluster = await startCluster(ctx.pool, { servers, progress: ctx.progress, replication: C.UNLIMITED, relay: C.UNLIMITED })
-  const [sender, receiver] = await startClients(ctx.pool, cluster, ['send', 'recv'], { replicas: REPLICAS, writeQuorum: WRITE_QUORUM })
+  const cluster = await startCluster(ctx.pool, {
+    servers,
+    progress: ctx.progress,
+    replication: C.UNLIMITED,
+    relay: C.UNLIMITED
+  })
+  const [sender, receiver] = await startClients(ctx.pool, cluster, ['send', 'recv'], {
+    replicas: REPLICAS,
+    writeQuorum: WRITE_QUORUM
+  })
   await sender.request('openUser', { handle: 'alice' }, REQUEST_TIMEOUT_MS)
   await receiver.request('openUser', { handle: 'bob' }, REQUEST_TIMEOUT_MS)
   await receiver.request('watchUser', { handle: 'bob' })
@@ -66,15 +74,26 @@ async function runSecret (ctx: ScenarioContext): Promise<ScenarioResult> {
   details.setups = { ...s, received: setupGot.received, latency: summarize(setupGot.latenciesMs) }
 
   const phases: Record<string, unknown> = {}
-  const run = async (label: string, to: string, mode: 'paced' | 'saturate'): Promise<{ perSec: number, latency: Summary, send: SendLoadReport, work: WorkBudget }> => {
+  const run = async (label: string, to: string, mode: 'paced' | 'saturate'): Promise<{
+    perSec: number
+    latency: Summary
+    send: SendLoadReport
+    work: WorkBudget
+  }> => {
     ctx.progress(`${label}: ${mode === 'paced' ? `${rate} msgs/s` : `saturation, ${window} in flight`} for ${seconds} s`)
     const runId = randomInt(1, 2 ** 31)
     const meter = await startMeasure(ctx, `${label} ${mode}`)
-    const send = await sender.request('sendLoad', { from: 'alice', to, mode, rate, window, seconds, count: 0, size, runId }, REQUEST_TIMEOUT_MS)
+    const send = await sender.request('sendLoad',
+      { from: 'alice', to, mode, rate, window, seconds, count: 0, size, runId }, REQUEST_TIMEOUT_MS)
     await drain([receiver], runId, send.acked)
     const got = await receiver.request('collect', { runId })
     const work = await meter.stop(send.acked)
-    const r = { perSec: got.received / ((got.lastAt - send.startedAt) / 1000), latency: summarize(got.latenciesMs), send: { ...send, latenciesMs: [] }, work }
+    const r = {
+      perSec: got.received / ((got.lastAt - send.startedAt) / 1000),
+      latency: summarize(got.latenciesMs),
+      send: { ...send, latenciesMs: [] },
+      work
+    }
     phases[`${label} ${mode}`] = { ...r, received: got.received, duplicates: got.duplicates }
     return r
   }

@@ -129,7 +129,21 @@ async function runSessions (ctx: ScenarioContext): Promise<ScenarioResult> {
     { metric: 'idle: bytes on the wire per session, all processes', value: budget.wireBytes, unit: 'B/s' }
   ]
   const idleDetails = { seconds, work: budget, requestsPerSessionSecond: byKind }
-  return { figures, details: { servers, sessions, opened: open, openErrors: errors, openMs, replicas, writeQuorum, perServer, perClientProcess, idle: idleDetails } }
+  return {
+    figures,
+    details: {
+      servers,
+      sessions,
+      opened: open,
+      openErrors: errors,
+      openMs,
+      replicas,
+      writeQuorum,
+      perServer,
+      perClientProcess,
+      idle: idleDetails
+    }
+  }
 }
 
 /** Store requests sent per session-second, by the role of the sender and the request kind. */

@@ -36,7 +36,12 @@ export const storeScenario: Scenario = {
 }
 
 /** A sender and a receiver, each a client-role process, with a given write quorum. */
-async function clientPair (ctx: ScenarioContext, cluster: Cluster, label: string, writeQuorum: number): Promise<{ sender: AgentHandle, receiver: AgentHandle, to: string, from: string, toId: string }> {
+async function clientPair (
+  ctx: ScenarioContext,
+  cluster: Cluster,
+  label: string,
+  writeQuorum: number
+): Promise<{ sender: AgentHandle, receiver: AgentHandle, to: string, from: string, toId: string }> {
   const [sender, receiver] = await startClients(ctx.pool, cluster, [`${label}-send`, `${label}-recv`], { replicas: REPLICAS, writeQuorum })
   const to = `bob-${label}`
   const from = `alice-${label}`
@@ -59,7 +64,12 @@ function phaseFigures (label: string, r: SendLoadReport): Figure[] {
 async function runStore (ctx: ScenarioContext): Promise<ScenarioResult> {
   const { nodes, rate, seconds, window, size, repair } = ctx.params
   ctx.progress(`topology: 1 bootstrap + ${nodes} server processes, client-role sender and receiver processes per W; N = ${REPLICAS}`)
-  const cluster = await startCluster(ctx.pool, { servers: nodes, progress: ctx.progress, replication: C.UNLIMITED, relay: C.UNLIMITED })
+  const cluster = await startCluster(ctx.pool, {
+    servers: nodes,
+    progress: ctx.progress,
+    replication: C.UNLIMITED,
+    relay: C.UNLIMITED
+  })
 
   ctx.progress(`raw gossipsub baseline between the servers: ${rate} msgs/s paced, then saturation`)
   const raw = await runRawGossipsub(cluster.servers, { rate, seconds, size })
@@ -74,7 +84,10 @@ async function runStore (ctx: ScenarioContext): Promise<ScenarioResult> {
   for (const w of [1, 2, 3]) {
     ctx.progress(`W = ${w}: paced ${rate} sends/s for ${seconds} s, then saturation with ${window} in flight`)
     const pair = await clientPair(ctx, cluster, `w${w}`, w)
-    const load = (mode: 'paced' | 'saturate') => async () => await pair.sender.request('sendLoad', { from: pair.from, to: pair.to, mode, rate, window, seconds, count: 0, size }, REQUEST_TIMEOUT_MS)
+    const load = (mode: 'paced' | 'saturate') => async () => {
+      const cmd = { from: pair.from, to: pair.to, mode, rate, window, seconds, count: 0, size }
+      return await pair.sender.request('sendLoad', cmd, REQUEST_TIMEOUT_MS)
+    }
     const { result: paced, budget: pacedWork } = await measured(ctx, `W=${w} paced`, load('paced'), (r) => r.acked)
     const { result: saturated, budget: saturatedWork } = await measured(ctx, `W=${w} saturation`, load('saturate'), (r) => r.acked)
     figures.push(...phaseFigures(`W=${w} paced ${rate}/s`, paced), cpuFigure(`W=${w} paced ${rate}/s`, pacedWork))
@@ -94,10 +107,19 @@ async function runStore (ctx: ScenarioContext): Promise<ScenarioResult> {
 }
 
 /** Fill one mailbox, SIGKILL its primary owner, time until its new owner set holds every envelope. */
-async function measureRepair (ctx: ScenarioContext, cluster: Cluster, count: number, window: number, size: number, details: Record<string, unknown>): Promise<Figure[]> {
+async function measureRepair (
+  ctx: ScenarioContext,
+  cluster: Cluster,
+  count: number,
+  window: number,
+  size: number,
+  details: Record<string, unknown>
+): Promise<Figure[]> {
   const pair = await clientPair(ctx, cluster, 'repair', 2)
   ctx.progress(`repair: storing ${count} envelopes in ${pair.to}'s mailbox`)
-  const fill = await pair.sender.request('sendLoad', { from: pair.from, to: pair.to, mode: 'saturate', rate: 1, window, seconds: C.MAX_SECONDS, count, size }, REQUEST_TIMEOUT_MS)
+  const fill = await pair.sender.request('sendLoad',
+    { from: pair.from, to: pair.to, mode: 'saturate', rate: 1, window, seconds: C.MAX_SECONDS, count, size },
+    REQUEST_TIMEOUT_MS)
   const point = keyPoint('user', pair.toId)
   const owners = new Ring(cluster.peerIds.map((peerId) => ({ peerId }))).owners(point, REPLICAS)
   const victim = cluster.servers[cluster.peerIds.indexOf(owners[0])]

@@ -30,7 +30,10 @@ import { startChorusTarget, startProsodyTarget, type XmppTarget } from './lib/xm
 
 /** Time kept free at the end of the run's bound: stopping the agents and writing the results. */
 const RUN_MARGIN_MS = 15_000
-/** The issue's goals: Chorus ÷ archiving Prosody, Chorus ÷ in-memory Prosody (msgs/s), p99 ÷ Prosody's p99, KiB per client. */
+/**
+ * The issue's goals: Chorus ÷ archiving Prosody, Chorus ÷ in-memory Prosody (msgs/s), p99 ÷
+ * Prosody's p99, KiB per client.
+ */
 const GOALS = { vsArchive: 1.0, vsMemory: 0.5, p99: 2, perClientKiB: 90 }
 
 export const xmppScenario: Scenario = {
@@ -55,7 +58,16 @@ export const xmppScenario: Scenario = {
 
 async function runXmpp (ctx: ScenarioContext): Promise<ScenarioResult> {
   const p = ctx.params
-  const load: XmppLoad = { pairs: p.pairs, idle: p.idle, rate: p.rate, window: p.window, seconds: p.seconds, size: p.size, settleMs: p.settle * 1000, tls: p.tls === 1 }
+  const load: XmppLoad = {
+    pairs: p.pairs,
+    idle: p.idle,
+    rate: p.rate,
+    window: p.window,
+    seconds: p.seconds,
+    size: p.size,
+    settleMs: p.settle * 1000,
+    tls: p.tls === 1
+  }
   const prosody = p.prosody === 1 ? findProsody() : undefined
   const prosodyNote = p.prosody === 0 ? 'skipped (--prosody 0)' : prosody == null ? 'unavailable: no `prosody` on PATH (Debian: apt-get install prosody)' : `${prosody}`
   ctx.progress(`${p.pairs} pairs in ${p.clients} client processes; Prosody: ${prosodyNote}`)
@@ -86,7 +98,10 @@ async function runXmpp (ctx: ScenarioContext): Promise<ScenarioResult> {
     if (typeof r === 'string') failures[t.name] = r
     else results.push(r)
   }
-  return { figures: figuresOf(results, failures, prosodyNote, load), details: { load, prosody: prosodyNote, targets: results, failures } }
+  return {
+    figures: figuresOf(results, failures, prosodyNote, load),
+    details: { load, prosody: prosodyNote, targets: results, failures }
+  }
 }
 
 /**
@@ -102,7 +117,13 @@ function worstCaseMs (kind: XmppTarget['kind'], load: XmppLoad): number {
 }
 
 /** Start a target, measure it, stop it whatever happens; a failure is the reason (the run goes on). */
-async function measureOne (ctx: ScenarioContext, name: string, start: () => Promise<XmppTarget>, clients: readonly AgentHandle[], load: XmppLoad): Promise<XmppTargetResult | string> {
+async function measureOne (
+  ctx: ScenarioContext,
+  name: string,
+  start: () => Promise<XmppTarget>,
+  clients: readonly AgentHandle[],
+  load: XmppLoad
+): Promise<XmppTargetResult | string> {
   let target: XmppTarget | undefined
   try {
     target = await start()
@@ -117,8 +138,16 @@ async function measureOne (ctx: ScenarioContext, name: string, start: () => Prom
   }
 }
 
-/** The table: each target's figures, then the goals as ratios of this run's figures (units kept plain: the chart groups by unit). */
-function figuresOf (results: readonly XmppTargetResult[], failures: Record<string, string>, prosodyNote: string, load: XmppLoad): Figure[] {
+/**
+ * The table: each target's figures, then the goals as ratios of this run's figures (units kept
+ * plain: the chart groups by unit).
+ */
+function figuresOf (
+  results: readonly XmppTargetResult[],
+  failures: Record<string, string>,
+  prosodyNote: string,
+  load: XmppLoad
+): Figure[] {
   const figures: Figure[] = []
   for (const r of results) {
     const sat = r.saturation
@@ -134,9 +163,15 @@ function figuresOf (results: readonly XmppTargetResult[], failures: Record<strin
       { metric: `${r.label}: memory per connected client (${r.memory.clients})${r.kind === 'chorus' ? ', per gateway, median' : ''}`, value: r.memory.perClientPerGatewayKiB, unit: 'KiB' }
     )
     if (r.kind === 'chorus') figures.push({ metric: `${r.label}: memory per connected client, all servers`, value: r.memory.perClientAllServersKiB, unit: 'KiB' })
-    figures.push({ metric: `${r.label}: not delivered within ${LOSS_TIMEOUT_MS / 1000} s, of ${paced.sent + sat.sent} sent`, value: paced.undelivered + sat.undelivered, unit: 'msgs' })
+    figures.push({
+      metric: `${r.label}: not delivered within ${LOSS_TIMEOUT_MS / 1000} s, of ${paced.sent + sat.sent} sent`,
+      value: paced.undelivered + sat.undelivered,
+      unit: 'msgs'
+    })
   }
-  for (const [name, why] of Object.entries(failures)) figures.push({ metric: `${name}: FAILED (${why.slice(0, 160)})`, value: NaN, unit: '' })
+  for (const [name, why] of Object.entries(failures)) {
+    figures.push({ metric: `${name}: FAILED (${why.slice(0, 160)})`, value: NaN, unit: '' })
+  }
   if (!results.some((r) => r.kind === 'prosody')) figures.push({ metric: `Prosody: ${prosodyNote}`, value: NaN, unit: '' })
 
   const memory = results.find((r) => r.label === 'Prosody in memory')

@@ -30,7 +30,12 @@ export class AgentHandle {
   private stderr = ''
   private exitInfo?: number | string
 
-  constructor (readonly name: string, readonly dataDir: string, readonly child: ChildProcess, readonly forkedAt: number) {
+  constructor (
+    readonly name: string,
+    readonly dataDir: string,
+    readonly child: ChildProcess,
+    readonly forkedAt: number
+  ) {
     let readyResolve!: (v: { at: number, pid: number }) => void
     const ready = new Promise<{ at: number, pid: number }>((resolve) => { readyResolve = resolve })
     this.exited = new Promise((resolve) => {
@@ -42,12 +47,17 @@ export class AgentHandle {
         resolve(this.exitInfo)
       })
     })
-    this.ready = withDeadline(`agent ${name} to load`, Promise.race([ready, this.exited.then((c) => { throw new AgentError(`agent ${name} exited (${c}) before it was ready: ${this.stderrTail()}`) })]), DEFAULT_AGENT_READY_TIMEOUT_MS)
+    this.ready = withDeadline(`agent ${name} to load`, Promise.race([ready, this.exited.then((c) => {
+      throw new AgentError(`agent ${name} exited (${c}) before it was ready: ${this.stderrTail()}`)
+    })]), DEFAULT_AGENT_READY_TIMEOUT_MS)
     this.ready.catch(() => {}) // observed by whoever awaits it; never an unhandled rejection
     child.stderr?.on('data', (chunk: Buffer) => { this.stderr = (this.stderr + chunk.toString()).slice(-STDERR_TAIL_BYTES) })
     child.on('message', (msg: AgentMessage) => {
       if (msg.kind === 'ready') readyResolve({ at: msg.at, pid: msg.pid })
-      else if (msg.kind === 'event') { this.events.push(msg.event); for (const l of this.eventListeners) l(msg.event) } else this.settle(msg)
+      else if (msg.kind === 'event') {
+        this.events.push(msg.event)
+        for (const l of this.eventListeners) l(msg.event)
+      } else this.settle(msg)
     })
   }
 
@@ -55,7 +65,11 @@ export class AgentHandle {
   get alive (): boolean { return this.exitInfo == null }
 
   /** Send one command and wait (at most `timeoutMs`) for its reply. */
-  async request<O extends AgentOp> (op: O, cmd: AgentCommands[O], timeoutMs: number = DEFAULT_REQUEST_TIMEOUT_MS): Promise<AgentReplies[O]> {
+  async request<O extends AgentOp> (
+    op: O,
+    cmd: AgentCommands[O],
+    timeoutMs: number = DEFAULT_REQUEST_TIMEOUT_MS
+  ): Promise<AgentReplies[O]> {
     if (!this.alive || !this.child.connected) throw new AgentError(`agent ${this.name} is not running (${this.exitInfo ?? 'disconnected'})`)
     const id = this.nextId++
     return await new Promise<AgentReplies[O]>((resolve, reject) => {

@@ -50,7 +50,18 @@ export function createHandlers (state: AgentState): AgentHandlers {
   return {
     start: async (cmd) => {
       if (state.node != null) throw new Error('the node is already started')
-      const n = await createNode({ role: cmd.role, dataDir: state.dataDir, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: cmd.bootstrap, membership: cmd.membership, replicas: cmd.replicas, writeQuorum: cmd.writeQuorum, replication: cmd.replication, relay: cmd.relay, xmpp: cmd.xmpp })
+      const n = await createNode({
+        role: cmd.role,
+        dataDir: state.dataDir,
+        listen: ['/ip4/127.0.0.1/tcp/0'],
+        bootstrap: cmd.bootstrap,
+        membership: cmd.membership,
+        replicas: cmd.replicas,
+        writeQuorum: cmd.writeQuorum,
+        replication: cmd.replication,
+        relay: cmd.relay,
+        xmpp: cmd.xmpp
+      })
       state.node = n
       const changed = (type: MemberEvent['type'], m: { peerId: string, role: string }, reason?: string): void => {
         const at = wallClock()
@@ -62,7 +73,13 @@ export function createHandlers (state: AgentState): AgentHandlers {
       n.on('member:leave', (m, why) => { changed('member:leave', m, why) })
       const startCalledAt = wallClock()
       await n.start()
-      return { peerId: n.peerId.toString(), multiaddrs: n.multiaddrs(), startCalledAt, startResolvedAt: wallClock(), xmppAddress: n.xmppAddress() }
+      return {
+        peerId: n.peerId.toString(),
+        multiaddrs: n.multiaddrs(),
+        startCalledAt,
+        startResolvedAt: wallClock(),
+        xmppAddress: n.xmppAddress()
+      }
     },
     awaitView: async (cmd) => await awaitView(state, node(), cmd),
     stats: async () => {
@@ -81,7 +98,11 @@ export function createHandlers (state: AgentState): AgentHandlers {
     work: async () => {
       const cpu = process.cpuUsage()
       const n = state.node
-      return { role: n?.role ?? 'none', work: n != null && n.state === 'started' ? await n.work() : null, cpu: { userMs: cpu.user / 1000, systemMs: cpu.system / 1000 } }
+      return {
+        role: n?.role ?? 'none',
+        work: n != null && n.state === 'started' ? await n.work() : null,
+        cpu: { userMs: cpu.user / 1000, systemMs: cpu.system / 1000 }
+      }
     },
     profile: async (cmd) => {
       if (cmd.action === 'start') {
@@ -110,7 +131,10 @@ export function createHandlers (state: AgentState): AgentHandlers {
     meshStatus: async (cmd) => {
       const pubsub = node().libp2p.services.pubsub
       const internals = pubsub as unknown as GossipsubInternals
-      return { meshPeers: internals.getMeshPeers?.(cmd.topic).length ?? 0, subscribers: pubsub.getSubscribers(cmd.topic).length }
+      return {
+        meshPeers: internals.getMeshPeers?.(cmd.topic).length ?? 0,
+        subscribers: pubsub.getSubscribers(cmd.topic).length
+      }
     },
     publish: async (cmd) => {
       const target = publishTarget(node())
@@ -238,7 +262,9 @@ function publishTarget (n: ChorusNode): PublishTarget {
     publish: async (topic, data) => await pubsub.publish(topic, data),
     outboundBufferedBytes: () => {
       let max = 0
-      for (const s of internals.streamsOutbound?.values() ?? []) max = Math.max(max, s.rawStream?.writeBufferLength ?? 0)
+      for (const s of internals.streamsOutbound?.values() ?? []) {
+        max = Math.max(max, s.rawStream?.writeBufferLength ?? 0)
+      }
       return max
     }
   }

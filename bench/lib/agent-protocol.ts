@@ -13,7 +13,16 @@ export const AGENT_ENV = { name: 'CHORUS_BENCH_AGENT', dataDir: 'CHORUS_BENCH_DA
 /** Commands, by operation name. */
 export interface AgentCommands {
   /** Create and start the node. */
-  start: { role: Role, bootstrap: string[], membership: Partial<MembershipInit>, replicas?: number, writeQuorum?: number, replication?: { senderRate?: number, senderBurst?: number }, relay?: { senderRate?: number, senderBurst?: number }, xmpp?: ChorusNodeOptions['xmpp'] }
+  start: {
+    role: Role
+    bootstrap: string[]
+    membership: Partial<MembershipInit>
+    replicas?: number
+    writeQuorum?: number
+    replication?: { senderRate?: number, senderBurst?: number }
+    relay?: { senderRate?: number, senderBurst?: number }
+    xmpp?: ChorusNodeOptions['xmpp']
+  }
   /** Open a user session on this node (claims the handle). */
   openUser: { handle: string }
   /** Open sessions `<prefix>0` … `<prefix><count - 1>` on this node, `concurrency` at a time. */
@@ -23,7 +32,17 @@ export interface AgentCommands {
    * saturating with `window` sends in flight. With `runId`, each text carries a benchmark header (see
    * payload.ts) so receivers can time it.
    */
-  sendLoad: { from: string, to: string, mode: 'paced' | 'saturate', rate: number, window: number, seconds: number, count: number, size: number, runId?: number }
+  sendLoad: {
+    from: string
+    to: string
+    mode: 'paced' | 'saturate'
+    rate: number
+    window: number
+    seconds: number
+    count: number
+    size: number
+    runId?: number
+  }
   /** Record every message `handle` receives that carries a benchmark header (direct and room messages). */
   watchUser: { handle: string }
   /** `handle` creates a public room; replies with its id. */
@@ -134,7 +153,14 @@ export interface AgentReplies {
   secretSetups: { startedAt: number, endedAt: number, failed: number, errors: Record<string, number> }
   mailboxCount: { count: number }
   awaitView: { reachedAt: number, servers: number }
-  stats: { rssBytes: number, heapUsedBytes: number, cpuUserMs: number, cpuSystemMs: number, connections: number, servers: number }
+  stats: {
+    rssBytes: number
+    heapUsedBytes: number
+    cpuUserMs: number
+    cpuSystemMs: number
+    connections: number
+    servers: number
+  }
   work: { role: Role | 'none', work: WorkSnapshot | null, cpu: { userMs: number, systemMs: number } }
   profile: Record<string, never>
   subscribe: Record<string, never>

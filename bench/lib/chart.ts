@@ -128,8 +128,18 @@ const READERS: Record<string, Reader> = {
     const saturation = `saturation, ${record.params.window} in flight`
     const rawPhase = (key: string): Json => obj(raw[key], `details.raw.${key}`)
     const points: PhasePoint[] = [
-      { phase: BASELINE, series: paced, throughput: num(rawPhase('paced').deliveredPerSecMedian), latency: percentiles(rawPhase('paced').latencyMs) },
-      { phase: BASELINE, series: saturation, throughput: num(rawPhase('saturation').deliveredPerSecMedian), latency: percentiles(rawPhase('saturation').latencyMs) }
+      {
+        phase: BASELINE,
+        series: paced,
+        throughput: num(rawPhase('paced').deliveredPerSecMedian),
+        latency: percentiles(rawPhase('paced').latencyMs)
+      },
+      {
+        phase: BASELINE,
+        series: saturation,
+        throughput: num(rawPhase('saturation').deliveredPerSecMedian),
+        latency: percentiles(rawPhase('saturation').latencyMs)
+      }
     ]
     const perQuorum = obj(d.perQuorum, 'details.perQuorum')
     for (const w of Object.keys(perQuorum).sort()) {
@@ -181,7 +191,12 @@ const READERS: Record<string, Reader> = {
       const posts = obj(room.posts, 'details.room.posts')
       const secs = (num(posts.endedAt) - num(posts.startedAt)) / 1000
       const deliveries = num(posts.acked) * (members - 1) * num(room.deliveredFraction)
-      points.push({ phase: `room fan-out\nto ${members - 1}, ${record.params['room-rate']} posts/s`, series: 'Chorus room', throughput: secs > 0 ? deliveries / secs : NaN, latency: percentiles(room.latency) })
+      points.push({
+        phase: `room fan-out\nto ${members - 1}, ${record.params['room-rate']} posts/s`,
+        series: 'Chorus room',
+        throughput: secs > 0 ? deliveries / secs : NaN,
+        latency: percentiles(room.latency)
+      })
     }
     return {
       kind: 'phases',
@@ -209,7 +224,12 @@ const READERS: Record<string, Reader> = {
     }
     if (d.setups != null) {
       const s = obj(d.setups, 'details.setups')
-      points.push({ phase: `session setups/s\n${record.params.setups} peer${record.params.setups === 1 ? '' : 's'}, 8 at a time`, series: 'secret', throughput: figure(record, 'session setups/s'), latency: percentiles(s.latency) })
+      points.push({
+        phase: `session setups/s\n${record.params.setups} peer${record.params.setups === 1 ? '' : 's'}, 8 at a time`,
+        series: 'secret',
+        throughput: figure(record, 'session setups/s'),
+        latency: percentiles(s.latency)
+      })
     }
     return {
       kind: 'phases',
@@ -271,8 +291,24 @@ const CONFIG = {
   background: 'white',
   padding: 16,
   view: { stroke: '#ddd' },
-  axis: { labelFontSize: 11, titleFontSize: 11, titleFontWeight: 'normal' as const, titleColor: '#333', gridColor: '#eee', labelLimit: 1000, titleLimit: 1000 },
-  legend: { labelFontSize: 11, titleFontSize: 11, labelLimit: 1000, titleLimit: 1000, orient: 'top' as const, direction: 'horizontal' as const, columnPadding: 14 },
+  axis: {
+    labelFontSize: 11,
+    titleFontSize: 11,
+    titleFontWeight: 'normal' as const,
+    titleColor: '#333',
+    gridColor: '#eee',
+    labelLimit: 1000,
+    titleLimit: 1000
+  },
+  legend: {
+    labelFontSize: 11,
+    titleFontSize: 11,
+    labelLimit: 1000,
+    titleLimit: 1000,
+    orient: 'top' as const,
+    direction: 'horizontal' as const,
+    columnPadding: 14
+  },
   title: { subtitlePadding: 3 }
 }
 
@@ -302,20 +338,43 @@ function phaseSpec (record: ResultRecord, chart: PhaseChart): TopLevelSpec {
   const phases = inOrder(chart.points.map((p) => p.phase))
   const series = inOrder(chart.points.map((p) => p.series))
   let next = 0
-  const colours = series.map((s) => chart.colours?.[s] ?? (s === BASELINE ? BASELINE_COLOUR : COLOURS[next++ % COLOURS.length]))
-  const x = { field: 'phase', type: 'nominal' as const, sort: phases, title: chart.xTitle, axis: { labelAngle: 0, labelExpr: SPLIT_LINES, labelPadding: 6 } }
+  const colours = series.map(
+    (s) => chart.colours?.[s] ?? (s === BASELINE ? BASELINE_COLOUR : COLOURS[next++ % COLOURS.length])
+  )
+  const x = {
+    field: 'phase',
+    type: 'nominal' as const,
+    sort: phases,
+    title: chart.xTitle,
+    axis: { labelAngle: 0, labelExpr: SPLIT_LINES, labelPadding: 6 }
+  }
   const xOffset = { field: 'series', type: 'nominal' as const, sort: series, scale: { domain: series, paddingInner: 0.08 } }
-  const color = { field: 'series', type: 'nominal' as const, sort: series, scale: { domain: series, range: colours }, title: chart.seriesTitle, legend: { symbolType: 'square' } }
+  const color = {
+    field: 'series',
+    type: 'nominal' as const,
+    sort: series,
+    scale: { domain: series, range: colours },
+    title: chart.seriesTitle,
+    legend: { symbolType: 'square' }
+  }
 
   const throughput = chart.points
     .filter((p) => Number.isFinite(p.throughput))
-    .map((p) => ({ phase: p.phase, series: p.series, value: p.throughput as number, label: formatValue(p.throughput as number) }))
+    .map((p) =>
+      ({ phase: p.phase, series: p.series, value: p.throughput as number, label: formatValue(p.throughput as number) }))
   const latency = chart.points.flatMap((p) => PERCENTILES
     .filter((k) => Number.isFinite(p.latency?.[k]) && (p.latency?.[k] as number) > 0)
     .map((k) => ({ phase: p.phase, series: p.series, percentile: k, value: p.latency?.[k] as number })))
   const ranges = chart.points
     .filter((p) => Number.isFinite(p.latency?.p50) && Number.isFinite(p.latency?.p99) && (p.latency?.p50 as number) > 0)
-    .map((p) => ({ phase: p.phase, series: p.series, lo: p.latency?.p50 as number, hi: p.latency?.p99 as number, label: formatValue(p.latency?.p99 as number) }))
+    .map((p) =>
+      ({
+        phase: p.phase,
+        series: p.series,
+        lo: p.latency?.p50 as number,
+        hi: p.latency?.p99 as number,
+        label: formatValue(p.latency?.p99 as number)
+      }))
 
   const panels: unknown[] = []
   if (throughput.length > 0) {
@@ -350,21 +409,36 @@ function phaseSpec (record: ResultRecord, chart: PhaseChart): TopLevelSpec {
       height: 230,
       encoding: { x, xOffset },
       layer: [
-        { data: { values: ranges }, mark: { type: 'rule', strokeWidth: 2 }, encoding: { y: { ...y, field: 'lo' }, y2: { field: 'hi' }, color } },
+        {
+          data: { values: ranges },
+          mark: { type: 'rule', strokeWidth: 2 },
+          encoding: { y: { ...y, field: 'lo' }, y2: { field: 'hi' }, color }
+        },
         {
           data: { values: latency },
           mark: { type: 'point', filled: true, size: 70, opacity: 1, stroke: 'white', strokeWidth: 0.6 },
           encoding: {
             y: { ...y, field: 'value' },
             color,
-            shape: { field: 'percentile', type: 'nominal', scale: { domain: [...PERCENTILES], range: PERCENTILE_SHAPES }, title: 'latency', legend: { symbolFillColor: '#555', symbolStrokeColor: '#555' } }
+            shape: {
+              field: 'percentile',
+              type: 'nominal',
+              scale: { domain: [...PERCENTILES], range: PERCENTILE_SHAPES },
+              title: 'latency',
+              legend: { symbolFillColor: '#555', symbolStrokeColor: '#555' }
+            }
           }
         },
-        { data: { values: ranges }, mark: { type: 'text', dy: -9, fontSize: 10, color: '#333' }, encoding: { y: { ...y, field: 'hi' }, text: { field: 'label' } } }
+        {
+          data: { values: ranges },
+          mark: { type: 'text', dy: -9, fontSize: 10, color: '#333' },
+          encoding: { y: { ...y, field: 'hi' }, text: { field: 'label' } }
+        }
       ]
     })
   }
-  // eslint-disable-next-line @typescript-eslint/consistent-type-assertions -- vega-lite's spec is a deep union its panels' plain literals (strings widened) do not meet without casts
+  // vega-lite's spec type is a deep union that the panels' plain literals (their strings widened) meet only by a cast
+  // eslint-disable-next-line @typescript-eslint/consistent-type-assertions -- vega-lite's deep spec union
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: titleOf(record, chart.notes),
@@ -405,16 +479,28 @@ function figuresSpec (record: ResultRecord, chart: FiguresChart): TopLevelSpec {
       encoding: {
         y: { field: 'name', type: 'nominal', sort: inOrder(mine.map((r) => r.name)), title: null },
         ...(grouped ? { yOffset: { field: 'group', type: 'nominal', sort: groups, scale: { domain: groups } } } : {}),
-        x: { field: 'value', type: 'quantitative', title: unit, scale: { zero: true, domainMax: max > 0 ? max * 1.2 : 1 }, axis: { format: ',~f' } }
+        x: {
+          field: 'value',
+          type: 'quantitative',
+          title: unit,
+          scale: { zero: true, domainMax: max > 0 ? max * 1.2 : 1 },
+          axis: { format: ',~f' }
+        }
       },
       layer: [
-        { mark: { type: 'bar', ...(grouped ? {} : { color: COLOURS[0] }) }, encoding: grouped ? { color: { field: 'group', type: 'nominal', sort: groups, scale: { domain: groups, range: COLOURS }, title: null } } : {} },
+        {
+          mark: { type: 'bar', ...(grouped ? {} : { color: COLOURS[0] }) },
+          encoding: grouped
+            ? { color: { field: 'group', type: 'nominal', sort: groups, scale: { domain: groups, range: COLOURS }, title: null } }
+            : {}
+        },
         { mark: { type: 'text', align: 'left', dx: 4, fontSize: 10, color: '#333' }, encoding: { text: { field: 'label' } } }
       ]
     }
   })
   const notes = [...chart.notes, 'the figures of the record as bars, one panel per unit' + (skipped > 0 ? ` (${skipped} not measured: left out)` : '')]
-  // eslint-disable-next-line @typescript-eslint/consistent-type-assertions -- vega-lite's spec is a deep union its panels' plain literals (strings widened) do not meet without casts
+  // vega-lite's spec type is a deep union that the panels' plain literals (their strings widened) meet only by a cast
+  // eslint-disable-next-line @typescript-eslint/consistent-type-assertions -- vega-lite's deep spec union
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: titleOf(record, notes),

@@ -1,4 +1,6 @@
-/** Time for a benchmark spread over processes on one machine: a wall clock comparable between them, and bounded waits. */
+/**
+ * Time for a benchmark spread over processes on one machine: a wall clock comparable between them, and bounded waits.
+ */
 
 import { performance } from 'node:perf_hooks'
 
@@ -25,7 +27,13 @@ export class DeadlineError extends Error {
  * Poll `cond` every `intervalMs` until it returns a truthy value, which is returned; after `timeoutMs`
  * throw a `DeadlineError` naming `what` and describing the state (`describe`, or the last value seen).
  */
-export async function waitUntil<T> (what: string, cond: () => T | Promise<T>, timeoutMs: number, intervalMs = 50, describe?: () => string): Promise<T> {
+export async function waitUntil<T> (
+  what: string,
+  cond: () => T | Promise<T>,
+  timeoutMs: number,
+  intervalMs = 50,
+  describe?: () => string
+): Promise<T> {
   const deadline = Date.now() + timeoutMs
   let last: unknown
   for (;;) {

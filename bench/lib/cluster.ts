@@ -55,7 +55,14 @@ export interface Cluster {
   xmppAddresses: string[]
   timings: ClusterTimings
   /** per server: wall-clock milestones, for the JSON */
-  milestones: Array<{ name: string, forkedAt: number, readyAt: number, startCalledAt: number, startResolvedAt: number, fullViewAt: number }>
+  milestones: Array<{
+    name: string
+    forkedAt: number
+    readyAt: number
+    startCalledAt: number
+    startResolvedAt: number
+    fullViewAt: number
+  }>
 }
 
 /** Start the bootstrap process, then fork every server at once and wait (bounded) for the full view. */
@@ -72,7 +79,16 @@ export async function startCluster (pool: AgentPool, opts: ClusterOptions): Prom
   const servers = pool.forkMany('server', opts.servers)
   const started = await Promise.all(servers.map(async (s) => {
     const ready = await s.ready
-    const reply = await s.request('start', { role: 'server', bootstrap: [bootstrapAddr], membership, replication: opts.replication, relay: opts.relay, xmpp: opts.xmpp }, DEFAULT_START_TIMEOUT_MS)
+    const reply = await s.request('start',
+      {
+        role: 'server',
+        bootstrap: [bootstrapAddr],
+        membership,
+        replication: opts.replication,
+        relay: opts.relay,
+        xmpp: opts.xmpp
+      },
+      DEFAULT_START_TIMEOUT_MS)
     return { ready, reply }
   }))
   const lastStart = Math.max(...started.map((s) => s.reply.startResolvedAt))
@@ -80,7 +96,9 @@ export async function startCluster (pool: AgentPool, opts: ClusterOptions): Prom
 
   const viewTimeoutMs = opts.viewTimeoutMs ?? DEFAULT_VIEW_TIMEOUT_MS
   const remaining = Math.max(1000, forkAt + viewTimeoutMs - wallClock())
-  const views: Array<AgentReplies['awaitView']> = await Promise.all(servers.map(async (s) => await s.request('awaitView', { servers: opts.servers, timeoutMs: remaining }, remaining + 5000)))
+  const views: Array<AgentReplies['awaitView']> = await Promise.all(
+    servers.map(async (s) => await s.request('awaitView', { servers: opts.servers, timeoutMs: remaining }, remaining + 5000))
+  )
   const fullAt = Math.max(...views.map((v) => v.reachedAt))
   const own = views.map((v, i) => v.reachedAt - started[i].reply.startResolvedAt)
   const startDurations = started.map((s) => s.reply.startResolvedAt - s.reply.startCalledAt)
@@ -114,10 +132,16 @@ export async function startCluster (pool: AgentPool, opts: ClusterOptions): Prom
  * Poll until every server's view holds `servers` servers again; returns the ms it took, or `NaN` if it did
  * not happen within `timeoutMs` (a measured outcome, not an error).
  */
-export async function awaitWholeView (agents: readonly AgentHandle[], servers: number, timeoutMs: number): Promise<number> {
+export async function awaitWholeView (
+  agents: readonly AgentHandle[],
+  servers: number,
+  timeoutMs: number
+): Promise<number> {
   const t0 = wallClock()
   try {
-    await waitUntil('a whole view', async () => (await Promise.all(agents.map(async (a) => (await a.request('stats', {})).servers))).every((n) => n >= servers), timeoutMs, 250)
+    const whole = async (): Promise<boolean> =>
+      (await Promise.all(agents.map(async (a) => (await a.request('stats', {})).servers))).every((n) => n >= servers)
+    await waitUntil('a whole view', whole, timeoutMs, 250)
     return wallClock() - t0
   } catch (err) {
     if (err instanceof DeadlineError) return NaN
@@ -129,11 +153,25 @@ export async function awaitWholeView (agents: readonly AgentHandle[], servers: n
  * Fork one client-role agent per name (`client-<name>`), start each against the cluster and wait
  * (bounded) until it sees every server. Per-sender relay limits are lifted (see UNLIMITED).
  */
-export async function startClients (pool: AgentPool, cluster: Cluster, names: string[], o: { replicas: number, writeQuorum: number }): Promise<AgentHandle[]> {
+export async function startClients (
+  pool: AgentPool,
+  cluster: Cluster,
+  names: string[],
+  o: { replicas: number, writeQuorum: number }
+): Promise<AgentHandle[]> {
   const clients = names.map((n) => pool.fork(`client-${n}`))
   await Promise.all(clients.map(async (a) => {
     await a.ready
-    await a.request('start', { role: 'client', bootstrap: [cluster.bootstrapAddr], membership: {}, replicas: o.replicas, writeQuorum: o.writeQuorum, relay: UNLIMITED }, CLIENT_START_TIMEOUT_MS)
+    await a.request('start',
+      {
+        role: 'client',
+        bootstrap: [cluster.bootstrapAddr],
+        membership: {},
+        replicas: o.replicas,
+        writeQuorum: o.writeQuorum,
+        relay: UNLIMITED
+      },
+      CLIENT_START_TIMEOUT_MS)
     await a.request('awaitView', { servers: cluster.servers.length, timeoutMs: 30_000 }, 35_000)
   }))
   return clients

@@ -1,4 +1,7 @@
-/** Defaults of the benchmark harness. Every deadline is a bound, not a sleep: waits end as soon as their condition holds. */
+/**
+ * Defaults of the benchmark harness. Every deadline is a bound, not a sleep: waits end as
+ * soon as their condition holds.
+ */
 
 /** Server processes in a mesh scenario. @default 10 */
 export const DEFAULT_NODES = 10
@@ -45,7 +48,12 @@ export const DEFAULT_DRAIN_QUIET_MS = 1000
 /** Bound on receivers draining after a phase, beyond the phase itself. @default 15000 */
 export const DEFAULT_DRAIN_TIMEOUT_MS = 15_000
 
-/** Idle time before the memory of the processes is read: startup grows V8's young generation, which V8 gives back once a process has been quiet for several seconds (measured: 25–40 s after a mesh of 3 formed, RSS fell from ~120 to ~85 MB). @default 45000 */
+/**
+ * Idle time before the memory of the processes is read: startup grows V8's young generation, which V8 gives back once a
+ * process has been quiet for several seconds (measured: 25–40 s after a mesh of 3 formed,
+ * RSS fell from ~120 to ~85 MB).
+ * @default 45000
+ */
 export const DEFAULT_IDLE_BEFORE_RSS_MS = 45_000
 
 /** Bound on an agent's polite stop before it is killed. @default 5000 */

@@ -1,4 +1,6 @@
-/** Command-line parsing of the benchmark: `run.js <scenario> [--flag value …]`, checked against the scenario's flags. */
+/**
+ * Command-line parsing of the benchmark: `run.js <scenario> [--flag value …]`, checked against the scenario's flags.
+ */
 
 import { parseArgs } from 'node:util'
 import type { FlagSpec, Scenario } from './scenario.js'

@@ -15,7 +15,11 @@ import { fileURLToPath } from 'node:url'
 
 /** The parts of a V8 `.cpuprofile` read here. */
 interface CpuProfile {
-  nodes: Array<{ id: number, callFrame: { functionName: string, url: string, lineNumber: number }, children?: number[] }>
+  nodes: Array<{
+    id: number
+    callFrame: { functionName: string, url: string, lineNumber: number }
+    children?: number[]
+  }>
   samples: number[]
   timeDeltas: number[]
 }
@@ -53,7 +57,9 @@ function isChorus (pkg: string): boolean {
 }
 
 function rank (m: Map<string, number>, total: number): Ranking {
-  return [...m].map(([name, ms]) => ({ name, ms, percent: total > 0 ? 100 * ms / total : 0 })).sort((a, b) => b.ms - a.ms)
+  return [...m]
+    .map(([name, ms]) => ({ name, ms, percent: total > 0 ? 100 * ms / total : 0 }))
+    .sort((a, b) => b.ms - a.ms)
 }
 
 /** Summarize every `.cpuprofile` in `dir`. */
@@ -88,7 +94,9 @@ export function summarizeProfiles (dir: string): ProfileSummary {
       const n = nodes.get(p.samples[i])
       if (n == null || n.callFrame.functionName === '(idle)') continue
       const pkg = packageOf(n.callFrame.url, n.callFrame.functionName)
-      const fn = `${n.callFrame.functionName === '' ? '(anonymous)' : n.callFrame.functionName} ${pkg}${n.callFrame.url !== '' ? `:${n.callFrame.lineNumber + 1}` : ''}`
+      const fn = `${n.callFrame.functionName === '' ? '(anonymous)' : n.callFrame.functionName} ${pkg}${n.callFrame.url !== ''
+        ? `:${n.callFrame.lineNumber + 1}`
+        : ''}`
       byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + ms)
       byFunction.set(fn, (byFunction.get(fn) ?? 0) + ms)
       processBusy += ms

@@ -43,7 +43,11 @@ export async function publishPaced (target: PublishTarget, cmd: PublishCommand):
 }
 
 /** Publish back to back for `seconds`, yielding every `batch` messages and waiting while buffers are full. */
-export async function publishSaturated (target: PublishTarget, cmd: PublishCommand, init: SaturationInit = {}): Promise<PublishReport> {
+export async function publishSaturated (
+  target: PublishTarget,
+  cmd: PublishCommand,
+  init: SaturationInit = {}
+): Promise<PublishReport> {
   const maxBuffered = init.maxBufferedBytes ?? DEFAULT_SATURATION_MAX_BUFFERED_BYTES
   const batch = init.batch ?? DEFAULT_SATURATION_BATCH
   const report = newReport()

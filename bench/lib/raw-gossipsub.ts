@@ -63,7 +63,12 @@ export interface RawGossipsubResult {
  * `publisherSees`: how many subscribers the publisher is connected to (all others, unless some are reached
  * only through relays).
  */
-export async function prepareRawTopic (agents: readonly AgentHandle[], topic: string, timeoutMs: number = C.DEFAULT_MESH_TIMEOUT_MS, publisherSees = agents.length - 1): Promise<{ readyMs: number, meshPeers: number[] }> {
+export async function prepareRawTopic (
+  agents: readonly AgentHandle[],
+  topic: string,
+  timeoutMs: number = C.DEFAULT_MESH_TIMEOUT_MS,
+  publisherSees = agents.length - 1
+): Promise<{ readyMs: number, meshPeers: number[] }> {
   const t0 = wallClock()
   await Promise.all(agents.map(async (a) => await a.request('subscribe', { topic })))
   const others = publisherSees
@@ -80,12 +85,18 @@ export async function prepareRawTopic (agents: readonly AgentHandle[], topic: st
 }
 
 /** One publishing phase from `agents[0]` to all the others, drained and collected. */
-export async function runRawPhase (agents: readonly AgentHandle[], mode: PhaseResult['mode'], opts: RawGossipsubOptions): Promise<PhaseResult> {
+export async function runRawPhase (
+  agents: readonly AgentHandle[],
+  mode: PhaseResult['mode'],
+  opts: RawGossipsubOptions
+): Promise<PhaseResult> {
   const [publisher, ...receivers] = agents
   const topic = opts.topic ?? C.DEFAULT_RAW_TOPIC
   const runId = randomInt(1, 2 ** 31)
   const cpuBefore = await cpuMs(agents)
-  const report = await publisher.request('publish', { topic, runId, mode, rate: opts.rate, seconds: opts.seconds, size: opts.size }, opts.seconds * 1000 + C.DEFAULT_REQUEST_TIMEOUT_MS)
+  const report = await publisher.request('publish',
+    { topic, runId, mode, rate: opts.rate, seconds: opts.seconds, size: opts.size },
+    opts.seconds * 1000 + C.DEFAULT_REQUEST_TIMEOUT_MS)
   await drain(receivers, runId, report.sent)
   const cpuTotal = (await cpuMs(agents)) - cpuBefore
   const cpuWindowMs = wallClock() - report.startedAt
@@ -108,7 +119,11 @@ export async function runRawPhase (agents: readonly AgentHandle[], mode: PhaseRe
     deliveredPerSecMin: Math.min(...perReceiver.map((r) => r.deliveredPerSec)),
     latencyMs: summarize(collected.flatMap((c) => c.latenciesMs)),
     latencyByReceiverMs: Object.fromEntries(collected.map((c) => [c.name, summarize(c.latenciesMs)])),
-    cpu: { totalMs: cpuTotal, perMessageMs: cpuTotal / sent, machinePercent: 100 * cpuTotal / (cpuWindowMs * cpus().length) }
+    cpu: {
+      totalMs: cpuTotal,
+      perMessageMs: cpuTotal / sent,
+      machinePercent: 100 * cpuTotal / (cpuWindowMs * cpus().length)
+    }
   }
 }
 
@@ -119,7 +134,10 @@ export async function cpuMs (agents: readonly AgentHandle[]): Promise<number> {
 }
 
 /** Subscribe, wait for meshes, then run the paced phase and the saturation phase. `agents[0]` publishes. */
-export async function runRawGossipsub (agents: readonly AgentHandle[], opts: RawGossipsubOptions): Promise<RawGossipsubResult> {
+export async function runRawGossipsub (
+  agents: readonly AgentHandle[],
+  opts: RawGossipsubOptions
+): Promise<RawGossipsubResult> {
   if (agents.length < 2) throw new RangeError('raw gossipsub needs a publisher and at least one receiver')
   const topic = opts.topic ?? C.DEFAULT_RAW_TOPIC
   const { readyMs: meshReadyMs, meshPeers } = await prepareRawTopic(agents, topic, opts.meshTimeoutMs)
@@ -128,7 +146,10 @@ export async function runRawGossipsub (agents: readonly AgentHandle[], opts: Raw
   return { topic, agents: agents.length, meshReadyMs, meshPeers, paced, saturation }
 }
 
-/** Wait until every receiver has `sent` messages (per receiver), or none has received anything for a quiet period (bounded). */
+/**
+ * Wait until every receiver has `sent` messages (per receiver), or none has received
+ * anything for a quiet period (bounded).
+ */
 export async function drain (receivers: readonly AgentHandle[], runId: number, sent: number): Promise<void> {
   const deadline = Date.now() + C.DEFAULT_DRAIN_TIMEOUT_MS
   let last = -1
@@ -137,7 +158,10 @@ export async function drain (receivers: readonly AgentHandle[], runId: number, s
     const p = await Promise.all(receivers.map(async (r) => await r.request('progress', { runId })))
     const total = p.reduce((a, x) => a + x.received, 0)
     if (p.every((x) => x.received >= sent)) return
-    if (total !== last) { last = total; lastChange = Date.now() } else if (Date.now() - lastChange >= C.DEFAULT_DRAIN_QUIET_MS) return
+    if (total !== last) {
+      last = total
+      lastChange = Date.now()
+    } else if (Date.now() - lastChange >= C.DEFAULT_DRAIN_QUIET_MS) return
     await sleep(100)
   }
 }

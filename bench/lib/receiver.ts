@@ -22,7 +22,10 @@ export class PayloadRecorder {
     if (header != null) this.recordHeader(header, at)
   }
 
-  /** Note one message, by its decoded header, received at `at`. `key` tells apart receivers in one process (room members). */
+  /**
+   * Note one message, by its decoded header, received at `at`. `key` tells apart receivers
+   * in one process (room members).
+   */
   recordHeader (header: PayloadHeader, at: number = wallClock(), key = ''): void {
     const seq = key === '' ? header.seq : `${key}#${header.seq}`
     let run = this.runs.get(header.runId)
@@ -49,6 +52,12 @@ export class PayloadRecorder {
     if (run == null) return { received: 0, duplicates: 0, firstAt: 0, lastAt: 0, latenciesMs: [] }
     // three decimals: microseconds are plenty and keep the IPC message small
     const latenciesMs = run.latenciesMs.map((l) => Math.round(l * 1000) / 1000)
-    return { received: run.seen.size, duplicates: run.duplicates, firstAt: run.firstAt, lastAt: run.lastAt, latenciesMs }
+    return {
+      received: run.seen.size,
+      duplicates: run.duplicates,
+      firstAt: run.firstAt,
+      lastAt: run.lastAt,
+      latenciesMs
+    }
   }
 }

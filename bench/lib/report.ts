@@ -30,7 +30,17 @@ export interface MachineInfo {
 export async function machineInfo (sampleMs: number = DEFAULT_BUSY_SAMPLE_MS): Promise<MachineInfo> {
   const c = cpus()
   const busyPercentBefore = await cpuBusyPercent(sampleMs)
-  return { cpus: c.length, cpuModel: c[0]?.model ?? 'unknown', totalMemBytes: totalmem(), node: process.version, platform: platform(), release: release(), arch: arch(), loadAvg1m: loadavg()[0], busyPercentBefore }
+  return {
+    cpus: c.length,
+    cpuModel: c[0]?.model ?? 'unknown',
+    totalMemBytes: totalmem(),
+    node: process.version,
+    platform: platform(),
+    release: release(),
+    arch: arch(),
+    loadAvg1m: loadavg()[0],
+    busyPercentBefore
+  }
 }
 
 /** Share (0..100) of all CPUs' time that was not idle during the next `ms`. */
@@ -58,7 +68,8 @@ export function formatValue (v: number): string {
 export function formatTable (scenario: string, figures: readonly Figure[]): string {
   const rows = [['scenario', 'metric', 'value', 'unit'], ...figures.map((f) => [scenario, f.metric, formatValue(f.value), f.unit])]
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length)))
-  const line = (r: string[]): string => [r[0].padEnd(widths[0]), r[1].padEnd(widths[1]), r[2].padStart(widths[2]), r[3]].join('  ')
+  const line = (r: string[]): string =>
+    [r[0].padEnd(widths[0]), r[1].padEnd(widths[1]), r[2].padStart(widths[2]), r[3]].join('  ')
   return [line(rows[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line), ''].join('\n')
 }
 

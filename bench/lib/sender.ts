@@ -16,13 +16,22 @@ export async function sendLoad (user: User, cmd: AgentCommands['sendLoad']): Pro
   const roomOf = room == null ? undefined : (user.rooms as any).get(room)
   if (room != null && roomOf == null) throw new Error(`${cmd.from} is not in room ${room}`)
   const secret = cmd.to.startsWith('secret:') ? await user.secret.open(cmd.to.slice(7)) : undefined
-  const report: SendLoadReport = { acked: 0, failed: 0, errors: {}, startedAt: wallClock(), endedAt: 0, latenciesMs: [] }
+  const report: SendLoadReport = {
+    acked: 0,
+    failed: 0,
+    errors: {},
+    startedAt: wallClock(),
+    endedAt: 0,
+    latenciesMs: []
+  }
   const endAt = report.startedAt + cmd.seconds * 1000
   const limit = cmd.count > 0 ? cmd.count : Number.MAX_SAFE_INTEGER
   let issued = 0
   const one = async (): Promise<void> => {
     const t0 = performance.now()
-    const text = cmd.runId == null ? plain : encodeTextPayload({ runId: cmd.runId, seq: seq++, sentAt: wallClock() }, cmd.size)
+    const text = cmd.runId == null
+      ? plain
+      : encodeTextPayload({ runId: cmd.runId, seq: seq++, sentAt: wallClock() }, cmd.size)
     try {
       if (roomOf != null) await (await roomOf).send(text)
       else if (secret != null) await secret.send(text)

@@ -33,8 +33,21 @@ export interface WorkBudget {
   paths: { clientToOwners: PathBudget, ownerToOwner: PathBudget, antiEntropy: PathBudget, clientSync: PathBudget }
   /** envelopes carried per STORE frame sent by clients (how well puts are batched) */
   putsPerClientStoreFrame: number
-  /** gossipsub, every process: RPC frames and bytes sent, messages published, forwarded and sent, control entries, duplicates */
-  pubsub: { rpcFrames: number, rpcBytes: number, published: number, forwarded: number, messagesSent: number, ihave: number, iwant: number, idontwant: number, duplicates: number }
+  /**
+   * gossipsub, every process: RPC frames and bytes sent, messages published, forwarded and
+   * sent, control entries, duplicates
+   */
+  pubsub: {
+    rpcFrames: number
+    rpcBytes: number
+    published: number
+    forwarded: number
+    messagesSent: number
+    ihave: number
+    iwant: number
+    idontwant: number
+    duplicates: number
+  }
   /** the live hop of inbox traffic: frames and bytes sent, envelopes relays passed on, frames dropped */
   live: { frames: number, bytes: number, relayed: number, dropped: number }
   /** receipts replicated per send */
@@ -89,7 +102,12 @@ export async function startMeasure (ctx: MeasureContext, label: string): Promise
 }
 
 /** Run `phase` as one measured phase; returns its result and the work per send of `sendsOf(result)`. */
-export async function measured<T> (ctx: MeasureContext, label: string, phase: () => Promise<T>, sendsOf: (r: T) => number): Promise<{ result: T, budget: WorkBudget }> {
+export async function measured<T> (
+  ctx: MeasureContext,
+  label: string,
+  phase: () => Promise<T>,
+  sendsOf: (r: T) => number
+): Promise<{ result: T, budget: WorkBudget }> {
   const meter = await startMeasure(ctx, label)
   const result = await phase()
   return { result, budget: await meter.stop(sendsOf(result)) }
@@ -118,8 +136,23 @@ async function stopProfiles (agents: readonly AgentHandle[], dir: string): Promi
 export function workBetween (before: readonly WorkSample[], after: readonly WorkSample[], sends: number): WorkBudget {
   const per = (n: number): number => (sends > 0 ? n / sends : NaN)
   const cpu = { all: 0, servers: 0, clients: 0, bootstrap: 0 }
-  const paths = { clientToOwners: { frames: 0, bytes: 0 }, ownerToOwner: { frames: 0, bytes: 0 }, antiEntropy: { frames: 0, bytes: 0 }, clientSync: { frames: 0, bytes: 0 } }
-  const pubsub = { rpcFrames: 0, rpcBytes: 0, published: 0, forwarded: 0, messagesSent: 0, ihave: 0, iwant: 0, idontwant: 0, duplicates: 0 }
+  const paths = {
+    clientToOwners: { frames: 0, bytes: 0 },
+    ownerToOwner: { frames: 0, bytes: 0 },
+    antiEntropy: { frames: 0, bytes: 0 },
+    clientSync: { frames: 0, bytes: 0 }
+  }
+  const pubsub = {
+    rpcFrames: 0,
+    rpcBytes: 0,
+    published: 0,
+    forwarded: 0,
+    messagesSent: 0,
+    ihave: 0,
+    iwant: 0,
+    idontwant: 0,
+    duplicates: 0
+  }
   const db = { writes: 0, ops: 0, syncedBatches: 0 }
   const byProtocol: Record<string, number> = {}
   let clientStoreFrames = 0
@@ -180,11 +213,17 @@ export function workBetween (before: readonly WorkSample[], after: readonly Work
     }
   }
   const scalePath = (x: PathBudget): PathBudget => ({ frames: per(x.frames), bytes: per(x.bytes) })
-  const scaleAll = <R extends Record<string, number>>(r: R): R => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, per(v)])) as R
+  const scaleAll = <R extends Record<string, number>>(r: R): R =>
+    Object.fromEntries(Object.entries(r).map(([k, v]) => [k, per(v)])) as R
   return {
     sends,
     cpuMsPerSend: scaleAll(cpu),
-    paths: { clientToOwners: scalePath(paths.clientToOwners), ownerToOwner: scalePath(paths.ownerToOwner), antiEntropy: scalePath(paths.antiEntropy), clientSync: scalePath(paths.clientSync) },
+    paths: {
+      clientToOwners: scalePath(paths.clientToOwners),
+      ownerToOwner: scalePath(paths.ownerToOwner),
+      antiEntropy: scalePath(paths.antiEntropy),
+      clientSync: scalePath(paths.clientSync)
+    },
     putsPerClientStoreFrame: clientStoreFrames > 0 ? clientPuts / clientStoreFrames : NaN,
     pubsub: scaleAll(pubsub),
     live: scaleAll(live),

@@ -86,7 +86,9 @@ export class XmppClients {
     await Promise.all(all.map(async (c) => { await c.xmpp.stop().catch(() => {}) }))
   }
 
-  /** One load phase over `cmd.pairs`; returns once the sending stopped and what was in flight arrived or was given up. */
+  /**
+   * One load phase over `cmd.pairs`; returns once the sending stopped and what was in flight arrived or was given up.
+   */
   async load (cmd: XmppLoadCommand): Promise<XmppLoadReport> {
     const pairs = cmd.pairs.map((p): PairState => {
       const from = this.connected.get(p.from)
@@ -94,7 +96,18 @@ export class XmppClients {
       if (from == null || receiver == null) throw new Error(`pair ${p.from} → ${p.to} is not connected here`)
       return { from, receiver, to: `${p.to}@${receiver.account.domain}`, seq: 0, inFlight: new Map() }
     })
-    const report: XmppLoadReport = { sent: 0, received: 0, receivedInWindow: 0, duplicates: 0, lost: 0, errors: {}, startedAt: wallClock(), endedAt: 0, lastAt: 0, latenciesMs: [] }
+    const report: XmppLoadReport = {
+      sent: 0,
+      received: 0,
+      receivedInWindow: 0,
+      duplicates: 0,
+      lost: 0,
+      errors: {},
+      startedAt: wallClock(),
+      endedAt: 0,
+      lastAt: 0,
+      latenciesMs: []
+    }
     const endAt = report.startedAt + cmd.seconds * 1000
     let sending = true
     const send = (p: PairState): void => {
@@ -129,7 +142,8 @@ export class XmppClients {
         if (el.name !== 'message' || el.attrs.type !== 'error') return
         const [run, seq] = String(el.attrs.id ?? '').split('-').map(Number)
         if (run !== cmd.runId || !p.inFlight.delete(seq)) return
-        countError(report, el.getChild('error')?.children.find((c): c is Element => typeof c !== 'string' && c.attrs.xmlns === NS_STANZAS)?.name ?? 'error')
+        countError(report,
+          el.getChild('error')?.children.find((c): c is Element => typeof c !== 'string' && c.attrs.xmlns === NS_STANZAS)?.name ?? 'error')
         refill(p)
       }
     }
@@ -168,7 +182,10 @@ export class XmppClients {
       service: `xmpp://${host}:${port}`,
       domain: account.domain,
       resource: 'bench',
-      credentials: async (authenticate: (creds: Record<string, string>, mechanism: string) => Promise<void>, mechanisms: string[]) => {
+      credentials: async (
+        authenticate: (creds: Record<string, string>, mechanism: string) => Promise<void>,
+        mechanisms: string[]
+      ) => {
         if (register) {
           const query = xml('query', { xmlns: NS_REGISTER }, xml('username', {}, account.username), xml('password', {}, account.password))
           await xmpp.iqCaller.request(xml('iq', { type: 'set' }, query), STEP_TIMEOUT_MS)
@@ -202,7 +219,12 @@ export class XmppClients {
 }
 
 /** Offer `rate` messages a second, round-robin over the pairs, until `endAt`. */
-async function paced (pairs: readonly PairState[], rate: number, endAt: number, send: (p: PairState) => void): Promise<void> {
+async function paced (
+  pairs: readonly PairState[],
+  rate: number,
+  endAt: number,
+  send: (p: PairState) => void
+): Promise<void> {
   const gapMs = 1000 / rate
   const t0 = wallClock()
   let issued = 0
@@ -224,7 +246,11 @@ function countError (report: XmppLoadReport, key: string): void {
 }
 
 /** Run `fn` over `items`, `concurrency` at a time; count what failed, by error message. */
-async function eachOf<T> (items: readonly T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<XmppOpenReport> {
+async function eachOf<T> (
+  items: readonly T[],
+  concurrency: number,
+  fn: (item: T) => Promise<void>
+): Promise<XmppOpenReport> {
   const t0 = wallClock()
   const errors: Record<string, number> = {}
   let next = 0

@@ -95,9 +95,19 @@ interface ClientShare { c: AgentHandle, accounts: XmppAccount[], pairs: Array<{ 
  * both in client process i (mod the processes); idle account k on gateway k. Returns the shares of the
  * client processes that got any, and how many accounts each gateway serves.
  */
-function plan (target: XmppTarget, clients: readonly AgentHandle[], load: XmppLoad): { shares: ClientShare[], perGateway: number[] } {
+function plan (
+  target: XmppTarget,
+  clients: readonly AgentHandle[],
+  load: XmppLoad
+): { shares: ClientShare[], perGateway: number[] } {
   const gateways = target.addresses.length
-  const account = (username: string, gateway: number): XmppAccount => ({ username, password: PASSWORD, address: target.addresses[gateway % gateways], domain: XMPP_DOMAIN, tls: load.tls })
+  const account = (username: string, gateway: number): XmppAccount => ({
+    username,
+    password: PASSWORD,
+    address: target.addresses[gateway % gateways],
+    domain: XMPP_DOMAIN,
+    tls: load.tls
+  })
   const shares: ClientShare[] = clients.map((c) => ({ c, accounts: [], pairs: [] }))
   const perGateway = target.addresses.map(() => 0)
   for (let i = 0; i < load.pairs; i++) {
@@ -116,7 +126,11 @@ function plan (target: XmppTarget, clients: readonly AgentHandle[], load: XmppLo
 
 /** Register (or log in) every account of every share; throws if any failed. */
 async function openAll (label: string, shares: readonly ClientShare[], op: 'xmppRegister' | 'xmppConnect'): Promise<XmppOpenReport> {
-  const all = await Promise.all(shares.map(async (u) => await u.c.request(op, { accounts: u.accounts, concurrency: OPEN_CONCURRENCY }, OPEN_TIMEOUT_MS)))
+  const all = await Promise.all(
+    shares.map(
+      async (u) => await u.c.request(op, { accounts: u.accounts, concurrency: OPEN_CONCURRENCY }, OPEN_TIMEOUT_MS)
+    )
+  )
   const r: XmppOpenReport = { opened: 0, failed: 0, ms: Math.max(...all.map((x) => x.ms)), errors: {}, secure: 0 }
   for (const x of all) {
     r.opened += x.opened
@@ -129,7 +143,13 @@ async function openAll (label: string, shares: readonly ClientShare[], op: 'xmpp
 }
 
 /** Measure `target` with `clients` (client processes, already forked and ready). */
-export async function measureTarget (ctx: MeasureContext, target: XmppTarget, clients: readonly AgentHandle[], load: XmppLoad, progress: (line: string) => void): Promise<XmppTargetResult> {
+export async function measureTarget (
+  ctx: MeasureContext,
+  target: XmppTarget,
+  clients: readonly AgentHandle[],
+  load: XmppLoad,
+  progress: (line: string) => void
+): Promise<XmppTargetResult> {
   const { shares, perGateway } = plan(target, clients, load)
   const clientCount = 2 * load.pairs + load.idle
 
@@ -143,27 +163,47 @@ export async function measureTarget (ctx: MeasureContext, target: XmppTarget, cl
   await sleep(load.settleMs)
   const after = await target.rss()
   const idleServerCpuPercent = 100 * ((await target.cpuMs()) - idleFrom.cpuMs) / Math.max(1, wallClock() - idleFrom.at)
-  const perServer = before.map((b, i) => ({ beforeMiB: b / 2 ** 20, afterMiB: after[i] / 2 ** 20, clients: perGateway[i] ?? 0 }))
+  const perServer = before.map(
+    (b, i) => ({ beforeMiB: b / 2 ** 20, afterMiB: after[i] / 2 ** 20, clients: perGateway[i] ?? 0 })
+  )
   const memory = {
     perServer,
-    perClientPerGatewayKiB: median(perServer.filter((s) => s.clients > 0).map((s) => (s.afterMiB - s.beforeMiB) * 1024 / s.clients)),
+    perClientPerGatewayKiB: median(
+      perServer.filter((s) => s.clients > 0).map((s) => (s.afterMiB - s.beforeMiB) * 1024 / s.clients)
+    ),
     perClientAllServersKiB: perServer.reduce((a, s) => a + s.afterMiB - s.beforeMiB, 0) * 1024 / clientCount,
     clients: clientCount
   }
-  progress(`${target.label}: ${memory.perClientPerGatewayKiB.toFixed(1)} KiB per client${perGateway.length > 1 ? ' per gateway' : ''}; servers ${Math.round(idleServerCpuPercent)}% of a core busy while idle`)
+  progress(
+    `${target.label}: ${memory.perClientPerGatewayKiB.toFixed(1)} KiB per client${perGateway.length > 1 ? ' per gateway' : ''}; servers ${Math.round(idleServerCpuPercent)}% of a core busy while idle`
+  )
 
-  const phase = async (mode: XmppLoadCommand['mode'], seconds: number, label?: string, window = load.window): Promise<XmppPhase> => {
+  const phase = async (
+    mode: XmppLoadCommand['mode'],
+    seconds: number,
+    label?: string,
+    window = load.window
+  ): Promise<XmppPhase> => {
     const runId = randomInt(1, 2 ** 31)
     // the mesh's own counters (and CPU profiles with --profile) for Chorus's measured phases
     const meter = target.kind === 'chorus' && label != null ? await startMeasure(ctx, `${target.label} ${label}`) : undefined
     const agents = shares.map((u) => u.c)
     const cpu0 = { server: await target.cpuMs(), client: await cpuMsOf(agents), at: wallClock() }
     const reports = await Promise.all(shares.filter((u) => u.pairs.length > 0).map(async (u) => {
-      const cmd: XmppLoadCommand = { pairs: u.pairs, mode, rate: load.rate * u.pairs.length / load.pairs, window, seconds, size: load.size, runId }
+      const cmd: XmppLoadCommand = {
+        pairs: u.pairs,
+        mode,
+        rate: load.rate * u.pairs.length / load.pairs,
+        window,
+        seconds,
+        size: load.size,
+        runId
+      }
       return await u.c.request('xmppLoad', cmd, seconds * 1000 + LOAD_SLACK_MS)
     }))
     const wallMs = wallClock() - cpu0.at
-    const result = combine(mode, reports, (await target.cpuMs()) - cpu0.server, (await cpuMsOf(agents)) - cpu0.client, wallMs)
+    const result = combine(mode, reports, (await target.cpuMs()) - cpu0.server, (await cpuMsOf(agents)) - cpu0.client,
+      wallMs)
     if (meter != null) result.work = await meter.stop(result.received)
     return result
   }
@@ -173,15 +213,36 @@ export async function measureTarget (ctx: MeasureContext, target: XmppTarget, cl
   await phase('saturate', WARMUP_SECONDS, undefined, WARMUP_WINDOW)
   progress(`${target.label}: saturation, ${load.window} in flight per pair, ${load.seconds} s`)
   const saturation = await phase('saturate', load.seconds, 'saturation')
-  progress(`${target.label}: ${Math.round(saturation.deliveredPerSec)} msgs/s delivered (server CPU ${Math.round(saturation.serverCpuPercent)}% of a core, clients ${Math.round(saturation.clientCpuPercent)}%); ${load.rate} msgs/s offered over ${load.pairs} pairs for ${load.seconds} s`)
+  const serverCpu = Math.round(saturation.serverCpuPercent)
+  const clientCpu = Math.round(saturation.clientCpuPercent)
+  progress(
+    `${target.label}: ${Math.round(saturation.deliveredPerSec)} msgs/s delivered (server CPU ${serverCpu}% of a core, ` +
+    `clients ${clientCpu}%); ${load.rate} msgs/s offered over ${load.pairs} pairs for ${load.seconds} s`
+  )
   const paced = await phase('paced', load.seconds, `${load.rate} per s`)
   progress(`${target.label}: ${Math.round(paced.deliveredPerSec)} msgs/s delivered, p50 ${paced.latency.p50.toFixed(2)} ms, p99 ${paced.latency.p99.toFixed(2)} ms`)
   await Promise.all(shares.map(async (u) => await u.c.request('xmppClose', {}, 30_000)))
-  return { label: target.label, kind: target.kind, info: target.info, register, login, memory, idleServerCpuPercent, paced, saturation }
+  return {
+    label: target.label,
+    kind: target.kind,
+    info: target.info,
+    register,
+    login,
+    memory,
+    idleServerCpuPercent,
+    paced,
+    saturation
+  }
 }
 
 /** Every client process's share of a phase, as one. */
-function combine (mode: XmppLoadCommand['mode'], reports: readonly XmppLoadReport[], serverCpuMs: number, clientCpuMs: number, wallMs: number): XmppPhase {
+function combine (
+  mode: XmppLoadCommand['mode'],
+  reports: readonly XmppLoadReport[],
+  serverCpuMs: number,
+  clientCpuMs: number,
+  wallMs: number
+): XmppPhase {
   const errors: Record<string, number> = {}
   for (const r of reports) for (const [k, v] of Object.entries(r.errors)) errors[k] = (errors[k] ?? 0) + v
   const sum = (f: (r: XmppLoadReport) => number): number => reports.reduce((a, r) => a + f(r), 0)
@@ -192,7 +253,9 @@ function combine (mode: XmppLoadCommand['mode'], reports: readonly XmppLoadRepor
   return {
     sent: sum((r) => r.sent),
     received,
-    deliveredPerSec: mode === 'saturate' ? sum((r) => r.receivedInWindow) / (sendingMs / 1000) : received === 0 ? 0 : received / (deliveringMs / 1000),
+    deliveredPerSec: mode === 'saturate'
+      ? sum((r) => r.receivedInWindow) / (sendingMs / 1000)
+      : received === 0 ? 0 : received / (deliveringMs / 1000),
     undelivered: sum((r) => r.sent - r.received),
     duplicates: sum((r) => r.duplicates),
     errors,

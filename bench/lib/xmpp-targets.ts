@@ -50,7 +50,11 @@ export interface XmppTarget {
 }
 
 /** A Chorus mesh of `servers` servers (N = 3, W = 2 by the node's defaults), each with the XMPP gateway. */
-export async function startChorusTarget (pool: AgentPool, servers: number, progress: (line: string) => void): Promise<XmppTarget> {
+export async function startChorusTarget (
+  pool: AgentPool,
+  servers: number,
+  progress: (line: string) => void
+): Promise<XmppTarget> {
   // a mesh that fails to form must not go on using the CPU under the next target's load
   const forkedBefore = pool.agents.length
   const cluster = await startCluster(pool, {
@@ -76,7 +80,9 @@ export async function startChorusTarget (pool: AgentPool, servers: number, progr
     await stopAgents([...cluster.servers, cluster.bootstrap])
     throw new Error(`${cluster.xmppAddresses.length} of ${servers} servers report an XMPP gateway`)
   }
-  const stats = async (): Promise<Array<{ rssBytes: number, cpuUserMs: number, cpuSystemMs: number }>> => await Promise.all(cluster.servers.map(async (s) => await s.request('stats', {})))
+  type ProcessStats = Array<{ rssBytes: number, cpuUserMs: number, cpuSystemMs: number }>
+  const stats = async (): Promise<ProcessStats> =>
+    await Promise.all(cluster.servers.map(async (s) => await s.request('stats', {})))
   return {
     label: `Chorus ${servers} servers`,
     kind: 'chorus',
@@ -84,7 +90,13 @@ export async function startChorusTarget (pool: AgentPool, servers: number, progr
     rss: async () => (await stats()).map((s) => s.rssBytes),
     cpuMs: async () => (await stats()).reduce((a, s) => a + s.cpuUserMs + s.cpuSystemMs, 0),
     stop: async () => { await stopAgents([...cluster.servers, cluster.bootstrap]) },
-    info: { servers, replicas: Math.min(3, servers), writeQuorum: Math.min(2, servers), gateways: cluster.xmppAddresses.length, timings: cluster.timings }
+    info: {
+      servers,
+      replicas: Math.min(3, servers),
+      writeQuorum: Math.min(2, servers),
+      gateways: cluster.xmppAddresses.length,
+      timings: cluster.timings
+    }
   }
 }
 
