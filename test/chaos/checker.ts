@@ -105,7 +105,9 @@ function recipientsOf (s: SendRecord, rec: ChaosRecord): string[] {
 
 export function check (rec: ChaosRecord): ChaosReport {
   const violations: Violation[] = []
-  const flag = (checkName: string, detail: string): void => { if (violations.length < 200) violations.push({ check: checkName, detail }) }
+  const flag = (checkName: string, detail: string): void => {
+    if (violations.length < 200) violations.push({ check: checkName, detail })
+  }
   const byText = new Map(rec.sends.map((s) => [s.text, s]))
   const handleOf = new Map(rec.users.map((u) => [u.userId, u.handle]))
 
@@ -115,7 +117,11 @@ export function check (rec: ChaosRecord): ChaosReport {
   let phantoms = 0
   for (const s of rec.shown) {
     const send = byText.get(s.text)
-    if (send == null || handleOf.get(s.fromId) !== send.from) { phantoms++; flag('phantom', `${s.to} was shown "${s.text.slice(0, 40)}" from ${s.fromId.slice(0, 8)}, which nobody sent`); continue }
+    if (send == null || handleOf.get(s.fromId) !== send.from) {
+      phantoms++
+      flag('phantom', `${s.to} was shown "${s.text.slice(0, 40)}" from ${s.fromId.slice(0, 8)}, which nobody sent`)
+      continue
+    }
     const key = `${s.to}\u0000${send.text}`
     const n = (shownCount.get(key) ?? 0) + 1
     shownCount.set(key, n)
@@ -156,7 +162,8 @@ export function check (rec: ChaosRecord): ChaosReport {
       texts.add(e.text)
       const stamp: [number, string] = [e.timestamp, e.id]
       // the secret history is the device's own list, ordered by arrival: only sender order applies there
-      if (!h.conversation.startsWith('secret:') && prevStamp != null && (stamp[0] < prevStamp[0] || (stamp[0] === prevStamp[0] && stamp[1] < prevStamp[1]))) {
+      if (!h.conversation.startsWith('secret:') && prevStamp != null &&
+          (stamp[0] < prevStamp[0] || (stamp[0] === prevStamp[0] && stamp[1] < prevStamp[1]))) {
         historyDisorder++
         flag('history-order', `${h.viewer}'s ${h.conversation}: "${e.text}" is listed after a later message`)
       }
@@ -180,7 +187,9 @@ export function check (rec: ChaosRecord): ChaosReport {
   let excusedFailures = 0
   for (const s of rec.sends) {
     if (s.ok) continue
-    const down = (owners: string[]): number => owners.filter((o) => rec.faults.some((f) => f.server === o && f.kind !== 'client-restart' && f.kind !== 'skew' && f.from <= s.end && f.to >= s.start)).length
+    const downDuring = (o: string): boolean => rec.faults.some((f) =>
+      f.server === o && f.kind !== 'client-restart' && f.kind !== 'skew' && f.from <= s.end && f.to >= s.start)
+    const down = (owners: string[]): number => owners.filter(downDuring).length
     if (s.owners.some((owners) => down(owners) > tolerated)) { excusedFailures++; continue }
     unexcusedFailures++
     flag('failed-send', `${s.kind} #${s.seq} from ${s.from} failed (${s.error ?? 'unknown'}) with at most ${tolerated} owner(s) of each mailbox down`)
@@ -213,5 +222,6 @@ export function check (rec: ChaosRecord): ChaosReport {
 
 /** Did the run keep every promise? */
 export function passed (r: ChaosReport): boolean {
-  return r.duplicates + r.lost + r.phantoms + r.historyGaps + r.historyDuplicates + r.historyDisorder + r.resurrected + r.unexcusedFailures === 0
+  return r.duplicates + r.lost + r.phantoms + r.historyGaps + r.historyDuplicates + r.historyDisorder + r.resurrected +
+    r.unexcusedFailures === 0
 }

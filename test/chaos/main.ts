@@ -18,7 +18,17 @@ function usage (message: string): never {
 
 let values: Record<string, string | undefined>
 try {
-  values = parseArgs({ options: { minutes: { type: 'string' }, seconds: { type: 'string' }, seed: { type: 'string' }, rate: { type: 'string' }, json: { type: 'string' }, 'log-dir': { type: 'string' } }, strict: true }).values
+  values = parseArgs({
+    options: {
+      minutes: { type: 'string' },
+      seconds: { type: 'string' },
+      seed: { type: 'string' },
+      rate: { type: 'string' },
+      json: { type: 'string' },
+      'log-dir': { type: 'string' }
+    },
+    strict: true
+  }).values
 } catch (err: any) {
   usage(err.message)
 }
@@ -37,7 +47,15 @@ const durationMs = Math.round((seconds ?? (minutes ?? 1) * 60) * 1000)
 const rate = num('rate', 1, 200)
 
 process.stderr.write(`chaos: seed ${seed} (replay with --seed ${seed}), ${Math.round(durationMs / 1000)} s of chat\n`)
-const result = await runChaos({ seed, durationMs, rate, logDir: values['log-dir'], log: (line) => { process.stderr.write(`chaos: ${line}\n`) } })
+const result = await runChaos({
+  seed,
+  durationMs,
+  rate,
+  logDir: values['log-dir'],
+  log: (line) => {
+    process.stderr.write(`chaos: ${line}\n`)
+  }
+})
 process.stdout.write(formatReport(result))
 if (values.json != null) writeFileSync(values.json, JSON.stringify(result, null, 1))
 process.exit(passed(result.report) ? 0 : 1)

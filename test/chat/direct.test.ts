@@ -28,7 +28,12 @@ import { scaled, waitFor } from '../helpers/wait.js'
 const LIVE_ONLY = { syncIntervalMs: 60_000 }
 
 /** Poll `agent.received()` until `pred` holds, running `handle`'s sync between looks; returns the list. */
-async function receivedSynced (agent: UserAgent, handle: string, what: string, pred: (r: AgentMessage[]) => boolean): Promise<AgentMessage[]> {
+async function receivedSynced (
+  agent: UserAgent,
+  handle: string,
+  what: string,
+  pred: (r: AgentMessage[]) => boolean
+): Promise<AgentMessage[]> {
   let list: AgentMessage[] = []
   const look = async (): Promise<boolean> => { list = await agent.received(); return pred(list) }
   await waitFor(`${handle} to receive ${what}`, async () => {
@@ -40,7 +45,12 @@ async function receivedSynced (agent: UserAgent, handle: string, what: string, p
 }
 
 /** Poll `agent.events()` until one matches `pred`, running `handle`'s sync between looks; returns the matching ones. */
-async function seenSynced (agent: UserAgent, handle: string, what: string, pred: (e: AgentEvent) => boolean): Promise<AgentEvent[]> {
+async function seenSynced (
+  agent: UserAgent,
+  handle: string,
+  what: string,
+  pred: (e: AgentEvent) => boolean
+): Promise<AgentEvent[]> {
   let hits: AgentEvent[] = []
   const look = async (): Promise<boolean> => { hits = (await agent.events()).filter(pred); return hits.length > 0 }
   await waitFor(`${handle} to see ${what}`, async () => {
@@ -85,7 +95,9 @@ describe('live direct chat (processes): 5 servers, 3 client nodes', function () 
     // headline, which is never stored, reaches him
     let warmUps = 0
     await waitFor('bob to hear alice live', async () => {
-      if ((await bob.events()).some((e) => e.event === 'message' && e.data.kind === 'headline' && String(e.data.text).startsWith('warm-up'))) return true
+      if ((await bob.events()).some((e) => e.event === 'message' && e.data.kind === 'headline' && String(e.data.text).startsWith('warm-up'))) {
+        return true
+      }
       await alice.call('alice', 'user', 'send', 'bob', `warm-up ${warmUps++}`, { type: 'headline' })
       return false
     }, { intervalMs: 500 })
@@ -111,7 +123,10 @@ describe('live direct chat (processes): 5 servers, 3 client nodes', function () 
     const marker = await bob.send('bob', 'alice', 'not read yet')
     await receivedSynced(alice, 'alice', 'bob\'s later message', (r) => r.some((m) => m.id === marker.id))
     await alice.call('alice', 'user', 'sync')
-    assert.equal((await alice.events()).filter((e) => e.event === 'receipt' && e.data.id === sent.id && e.data.status === 'read').length, 0, 'not read before bob reads it')
+    assert.equal(
+      (await alice.events()).filter((e) => e.event === 'receipt' && e.data.id === sent.id && e.data.status === 'read').length,
+      0, 'not read before bob reads it'
+    )
 
     const message = (await bob.call('bob', 'user', 'history', 'alice', { limit: 10 })).find((m: any) => m.id === sent.id)
     assert.ok(message != null, 'alice\'s message is in bob\'s history')
@@ -188,7 +203,16 @@ describe('live direct chat (processes): 5 servers, 3 client nodes', function () 
 
     // an envelope "from" a fresh key, its signature broken after signing
     const forger = generateIdentity()
-    const env = signEnvelope({ kind: Envelope.Kind.CHAT, recipient: bobId, body: new TextEncoder().encode('forged'), timestamp: hlcPack(Date.now(), 0), senderHandle: '' }, forger)
+    const env = signEnvelope(
+      {
+        kind: Envelope.Kind.CHAT,
+        recipient: bobId,
+        body: new TextEncoder().encode('forged'),
+        timestamp: hlcPack(Date.now(), 0),
+        senderHandle: ''
+      },
+      forger
+    )
     env.signature[0] ^= 0xff
     const badSignatures = async (): Promise<number> => Number(/^chorus_rejected_total\{component="relay",reason="bad-signature"\} (\d+)$/m.exec(await bob.metrics())?.[1] ?? 0)
     const rejectedBefore = await badSignatures()
@@ -199,20 +223,32 @@ describe('live direct chat (processes): 5 servers, 3 client nodes', function () 
     await waitFor('bob to score mallory down', async () => (await bob.pubsubScore(malloryPeer)) <= INVALID_MESSAGE_WEIGHT / 2)
     await waitFor('bob\'s node to count the rejection', async () => (await badSignatures()) > rejectedBefore)
 
-    // bob keeps serving everyone else; once a later honest message on his shard is shown, the forgery would have been too
+    // bob keeps serving everyone else; once a later honest message on his shard is shown, the forgery would have been
+    // too
     const sent = await alice.send('alice', 'bob', 'after the forgery')
     await receivedSynced(bob, 'bob', 'the next honest message', (r) => r.some((m) => m.id === sent.id))
     assert.ok(!(await bob.received()).slice(before).some((m) => m.text === 'forged'), 'the forgery is never shown')
   })
 
   it('a forged or malformed frame on the live hop is rejected and counted, and bob\'s node keeps delivering', async () => {
-    const rejected = async (reason: string): Promise<number> => Number(new RegExp(`^chorus_rejected_total\\{component="relay",reason="${reason}"\\} (\\d+)$`, 'm').exec(await bob.metrics())?.[1] ?? 0)
+    const rejected = async (reason: string): Promise<number> =>
+      Number(new RegExp(`^chorus_rejected_total\\{component="relay",reason="${reason}"\\} (\\d+)$`, 'm').exec(await bob.metrics())?.[1] ?? 0)
     const forger = generateIdentity()
-    const env = signEnvelope({ kind: Envelope.Kind.CHAT, recipient: bobId, body: new TextEncoder().encode('forged live'), timestamp: hlcPack(Date.now(), 0), senderHandle: '' }, forger)
+    const env = signEnvelope(
+      {
+        kind: Envelope.Kind.CHAT,
+        recipient: bobId,
+        body: new TextEncoder().encode('forged live'),
+        timestamp: hlcPack(Date.now(), 0),
+        senderHandle: ''
+      },
+      forger
+    )
     env.signature[0] ^= 0xff
     const [badBefore, malformedBefore] = [await rejected('bad-signature'), await rejected('malformed-frame')]
     const before = (await bob.received()).length
-    await mallory.sendLiveRaw(bobPeer.peerId, Buffer.from(LiveFrame.encode({ envelope: Envelope.encode(env), relay: true })).toString('hex'))
+    await mallory.sendLiveRaw(bobPeer.peerId,
+      Buffer.from(LiveFrame.encode({ envelope: Envelope.encode(env), relay: true })).toString('hex'))
     await waitFor('bob\'s node to count the forged envelope', async () => (await rejected('bad-signature')) > badBefore)
     // not a LiveFrame at all: field 1 says 200 bytes follow, and 3 do
     await mallory.sendLiveRaw(bobPeer.peerId, '0ac801616263')

@@ -47,12 +47,16 @@ describe('chat (processes): roster and presence', function () {
     e.event === 'presence' && e.handle === to && e.data.from === from && pred(e.data)
   const rosterOf = async (d: Device, handle: string): Promise<any[]> => d.agent.call(handle, 'roster', 'list')
 
-  /** `asker` (on alice's node) asks to see `contact` (on bob's node), who approves; resolves once the asker sees it online. */
+  /**
+   * `asker` (on alice's node) asks to see `contact` (on bob's node), who approves; resolves
+   * once the asker sees it online.
+   */
   async function approved (asker: string, contact: string): Promise<void> {
     await aliceNode.agent.call(asker, 'roster', 'add', contact)
     await bobNode.agent.waitForEvent(`${asker}'s request`, (e) => e.event === 'subscription' && e.handle === contact && e.data.from === asker)
     await bobNode.agent.call(contact, 'roster', 'accept', asker)
-    await waitFor(`${asker} to see ${contact} as "to"`, async () => (await rosterOf(aliceNode, asker))[0]?.subscription === 'to', { intervalMs: 50 })
+    await waitFor(`${asker} to see ${contact} as "to"`,
+      async () => (await rosterOf(aliceNode, asker))[0]?.subscription === 'to', { intervalMs: 50 })
     await aliceNode.agent.waitForEvent(`${contact} online`, presenceFrom(asker, contact, (d) => d.state === 'online'))
   }
 
@@ -79,7 +83,8 @@ describe('chat (processes): roster and presence', function () {
 
   it('alice asks to see bob; bob is told and approves; each roster says which way it goes', async () => {
     await aliceNode.agent.call(alice, 'roster', 'add', bob)
-    assert.deepEqual((await rosterOf(aliceNode, alice)).map((e: any) => [e.handle, e.subscription, e.pendingOut]), [[bob, 'none', true]])
+    assert.deepEqual((await rosterOf(aliceNode, alice)).map((e: any) => [e.handle, e.subscription, e.pendingOut]),
+      [[bob, 'none', true]])
 
     const [req] = await bobNode.agent.waitForEvent('alice\'s request', (e) => e.event === 'subscription' && e.handle === bob && e.data.from === alice)
     assert.equal(req.handle, bob)
@@ -89,7 +94,10 @@ describe('chat (processes): roster and presence', function () {
     const bobSide = await rosterOf(bobNode, bob)
     assert.deepEqual(bobSide.map((e: any) => [e.handle, e.subscription, e.pendingIn]), [[alice, 'from', false]])
     let aliceSide: any[] = []
-    await waitFor('alice to see bob as "to"', async () => { aliceSide = await rosterOf(aliceNode, alice); return aliceSide[0]?.subscription === 'to' }, { intervalMs: 50 })
+    await waitFor('alice to see bob as "to"', async () => {
+      aliceSide = await rosterOf(aliceNode, alice)
+      return aliceSide[0]?.subscription === 'to'
+    }, { intervalMs: 50 })
     assert.equal(aliceSide[0].pendingOut, false)
     assert.equal(aliceSide[0].userId, (await bobNode.agent.openUser(bob)).userId)
     // bob's presence follows the approval at once
@@ -117,7 +125,8 @@ describe('chat (processes): roster and presence', function () {
     await carolNode.agent.waitForReceived('bob\'s message', (r) => r.some((m) => m.id === marker.id))
     assert.deepEqual((await carolNode.agent.events()).filter((e) => e.event === 'presence' && e.handle === carol), [])
     const carolSide = await rosterOf(carolNode, carol)
-    assert.deepEqual(carolSide.map((e: any) => [e.handle, e.subscription, e.pendingOut, e.presence ?? null]), [[bob, 'none', true, null]])
+    assert.deepEqual(carolSide.map((e: any) => [e.handle, e.subscription, e.pendingOut, e.presence ?? null]),
+      [[bob, 'none', true, null]])
     // and a status over 256 characters is refused
     await assert.rejects(bobNode.agent.call(bob, 'user', 'setPresence', 'away', 'x'.repeat(257)), { name: 'InvalidPresenceError', code: 'ERR_INVALID_PRESENCE' })
   })
@@ -125,7 +134,8 @@ describe('chat (processes): roster and presence', function () {
   it('typing reaches the other side', async () => {
     // typing is live only: the first word may leave before the relays know bob's node listens on his
     // shard (a fresh user), so alice keeps typing, as a person would, until bob sees it
-    const typingFrom = (active: boolean) => (e: AgentEvent): boolean => e.event === 'typing' && e.handle === bob && e.data.from === alice && e.data.active === active
+    const typingFrom = (active: boolean) =>
+      (e: AgentEvent): boolean => e.event === 'typing' && e.handle === bob && e.data.from === alice && e.data.active === active
     await waitFor('bob to see alice typing', async () => {
       if ((await bobNode.agent.events()).some(typingFrom(true))) return true
       await aliceNode.agent.call(alice, 'user', 'typing', bob)

@@ -43,10 +43,13 @@ describe('rooms (processes): 5 servers, 4 client nodes', function () {
   let dave: Device
   const ids: Record<string, string> = {}
 
-  const isRoomMessage = (room: string, text: string) => (e: AgentEvent): boolean => e.event === 'message' && e.data.room === room && e.data.text === text
+  const isRoomMessage = (room: string, text: string) =>
+    (e: AgentEvent): boolean => e.event === 'message' && e.data.room === room && e.data.text === text
   const memberEvent = (room: string, action: string, memberId?: string) => (e: AgentEvent): boolean =>
-    e.event === 'room:member' && e.data.room === room && e.data.action === action && (memberId == null || e.data.memberId === memberId)
-  const roomTexts = (events: AgentEvent[], room: string): string[] => events.filter((e) => e.event === 'message' && e.data.room === room).map((e) => e.data.text)
+    e.event === 'room:member' && e.data.room === room && e.data.action === action &&
+      (memberId == null || e.data.memberId === memberId)
+  const roomTexts = (events: AgentEvent[], room: string): string[] =>
+    events.filter((e) => e.event === 'message' && e.data.room === room).map((e) => e.data.text)
 
   /** Start the device's node, wait until it sees every live server, open its user. */
   async function startDevice (d: Device): Promise<void> {
@@ -55,7 +58,9 @@ describe('rooms (processes): 5 servers, 4 client nodes', function () {
     ids[d.handle] = (await d.agent.openUser(d.handle, LIVE_ONLY)).userId
   }
 
-  /** Start the device again unless its node runs (a test that stopped it, or failed while it was down, leaves it so). */
+  /**
+   * Start the device again unless its node runs (a test that stopped it, or failed while it was down, leaves it so).
+   */
   async function ensureRunning (d: Device): Promise<void> {
     const state = await d.agent.status().then((s) => s.state, () => 'not started')
     if (state !== 'started') await startDevice(d)
@@ -104,7 +109,10 @@ describe('rooms (processes): 5 servers, 4 client nodes', function () {
     }, { intervalMs: 100 })
   }
 
-  /** A private room of `owner`'s that each of `invitees` was invited to and joined, every member's node knowing them all. */
+  /**
+   * A private room of `owner`'s that each of `invitees` was invited to and joined, every
+   * member's node knowing them all.
+   */
   async function privateRoom (owner: Device, invitees: Device[], name: string): Promise<string> {
     const room: string = (await owner.agent.call(owner.handle, 'rooms', 'create', { name })).id
     for (const d of invitees) {
@@ -132,7 +140,8 @@ describe('rooms (processes): 5 servers, 4 client nodes', function () {
 
   before(async function () {
     this.timeout(scaled(120_000))
-    const device = (handle: string, agentName = handle): Device => ({ agent: agents.spawn(agentName), handle, dir: mesh.procs.dir(`chorus-${handle}-`) })
+    const device = (handle: string, agentName = handle): Device =>
+      ({ agent: agents.spawn(agentName), handle, dir: mesh.procs.dir(`chorus-${handle}-`) })
     await mesh.start(5)
     ;[alice, bob, carol, dave] = [device('alice'), device('bob'), device('carol'), device('dave', 'mallory')]
     await Promise.all([alice, bob, carol, dave].map(startDevice))
@@ -265,7 +274,17 @@ describe('rooms (processes): 5 servers, 4 client nodes', function () {
     await waitFor('mallory to see bob subscribed to the room', async () => (await dave.agent.subscribers(topic)).includes(bobPeer))
 
     const stranger = generateIdentity()
-    const post = (text: string): Envelope => signEnvelope({ kind: Envelope.Kind.GROUPCHAT, recipient: roomMailbox(roomId), body: new TextEncoder().encode(text), timestamp: hlcPack(Date.now(), 0), senderHandle: '' }, stranger)
+    const post = (text: string): Envelope =>
+      signEnvelope(
+        {
+          kind: Envelope.Kind.GROUPCHAT,
+          recipient: roomMailbox(roomId),
+          body: new TextEncoder().encode(text),
+          timestamp: hlcPack(Date.now(), 0),
+          senderHandle: ''
+        },
+        stranger
+      )
     const nonMember = post('forged: not a member')
     const broken = post('forged: bad signature')
     broken.signature[0] ^= 0xff
@@ -274,7 +293,8 @@ describe('rooms (processes): 5 servers, 4 client nodes', function () {
     await dave.agent.publishRaw(topic, Buffer.from(Envelope.encode(broken)).toString('hex'))
 
     await waitFor('bob\'s node to reject both', async () =>
-      (await relayRejections(bob, 'not-member')) > before.notMember && (await relayRejections(bob, 'bad-signature')) > before.badSignature, { intervalMs: 100 })
+      (await relayRejections(bob, 'not-member')) > before.notMember &&
+        (await relayRejections(bob, 'bad-signature')) > before.badSignature, { intervalMs: 100 })
     // later genuine posts reach each member; the forgeries were never stored, so sync cannot bring them either
     await inRoom(alice, roomId, 'send', 'genuine from alice')
     await inRoom(bob, roomId, 'send', 'genuine from bob')

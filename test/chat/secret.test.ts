@@ -53,14 +53,19 @@ describe('secret chat (processes): two client users through 5 servers', function
   async function ensureServers (): Promise<void> {
     const stopped = mesh.servers.filter((s) => !s.proc.alive)
     if (stopped.length === 0) return
-    const running = await Promise.all([aliceNode, bobNode].map(async (d) => (await d.agent.status().catch(() => undefined))?.state === 'started' ? d : undefined))
+    const running = await Promise.all(
+      [aliceNode, bobNode].map(async (d) => (await d.agent.status().catch(() => undefined))?.state === 'started' ? d : undefined)
+    )
     await Promise.all(running.map(async (d) => await d?.agent.waitForServers(mesh.ids())))
     for (const s of stopped) await mesh.restart(s)
     await mesh.waitForView(mesh.servers, mesh.ids())
     await Promise.all(running.map(async (d) => await d?.agent.waitForServers(mesh.ids())))
   }
 
-  /** Wait until no owner of `handle`'s mailbox (on `d`'s node) serves a SECRET envelope any more: the recipient's deletions have landed. */
+  /**
+   * Wait until no owner of `handle`'s mailbox (on `d`'s node) serves a SECRET envelope any more: the
+   * recipient's deletions have landed.
+   */
   async function deletionsLanded (d: Device, handle: string): Promise<void> {
     // waitFor stops at the first truthy value: answer false (not a description) until every owner is empty
     await waitFor(`the owners of ${handle}'s mailbox to drop the delivered ciphertext`, async () => {

@@ -31,7 +31,11 @@ describe('XMPP accounts: an owner of a handle cannot take its account (issue 20,
 
   before(async () => {
     untrust = trustSelfSigned()
-    mesh = await startMesh({ servers: 3, clients: 1, options: (i, role) => role === 'server' && i === 1 ? { xmpp: { listen: '127.0.0.1:0' } } : {} })
+    mesh = await startMesh({
+      servers: 3,
+      clients: 1,
+      options: (i, role) => role === 'server' && i === 1 ? { xmpp: { listen: '127.0.0.1:0' } } : {}
+    })
     await waitForServers(mesh.nodes.filter((n) => n.role !== 'bootstrap'), mesh.servers)
     gw = mesh.servers[0].xmppAddress() as string
     evil = new Adversary(mesh.servers[2])
@@ -61,10 +65,12 @@ describe('XMPP accounts: an owner of a handle cannot take its account (issue 20,
   it('an owner cannot plant a record at another owner, for a claimed handle or an unclaimed one', async () => {
     await connect('bob', { register: true })
     const forged = forgeAccount('bob', EVIL_PASSWORD, { signer: freshIdentity(), version: MAX_VERSION })
-    await assert.rejects(evil.send(honest, { kind: StoreRequest.Kind.ACCOUNT_PUT, account: forged }), (err: any) => err.code === 'ERR_FORBIDDEN')
+    await assert.rejects(evil.send(honest, { kind: StoreRequest.Kind.ACCOUNT_PUT, account: forged }),
+      (err: any) => err.code === 'ERR_FORBIDDEN')
     // a handle nobody holds yet: an owner without the claim keeps nothing, so dave can still register
     const squat = forgeAccount('dave', EVIL_PASSWORD, { signer: freshIdentity(), version: MAX_VERSION })
-    await assert.rejects(evil.send(honest, { kind: StoreRequest.Kind.ACCOUNT_PUT, account: squat }), (err: any) => err.code === 'ERR_REMOTE' && err.status === 'ERROR')
+    await assert.rejects(evil.send(honest, { kind: StoreRequest.Kind.ACCOUNT_PUT, account: squat }),
+      (err: any) => err.code === 'ERR_REMOTE' && err.status === 'ERROR')
     evil.lieAboutAccount('dave', squat)
     const dave = await connect('dave', { register: true })
     assert.equal(dave.jid, `dave@${DOMAIN}/test`)
@@ -76,13 +82,16 @@ describe('XMPP accounts: an owner of a handle cannot take its account (issue 20,
     const frank = await mesh.clients[0].openUser('frank')
     const now = BigInt(Date.now())
     const created = MeshAccounts.create('frank', 'franks own password')
-    const record = Buffer.from(JSON.stringify({ ...created.record, identity: sealIdentity(created.accountKey, frank.identity) }))
+    const record = Buffer.from(
+      JSON.stringify({ ...created.record, identity: sealIdentity(created.accountKey, frank.identity) })
+    )
     const current = signAccount('frank', frank.identity, now, record)
     await evil.send(honest, { kind: StoreRequest.Kind.ACCOUNT_PUT, account: current })
     await evil.send(mesh.servers[0].peerId.toString(), { kind: StoreRequest.Kind.ACCOUNT_PUT, account: current })
     const ahead = now + BigInt(MAX_ACCOUNT_VERSION_AHEAD_MS) + 60_000n
     const future = forgeAccount('frank', EVIL_PASSWORD, { signer: frank.identity, version: ahead })
-    await assert.rejects(evil.send(honest, { kind: StoreRequest.Kind.ACCOUNT_PUT, account: future }), (err: any) => err.code === 'ERR_REMOTE' && err.status === 'REJECTED')
+    await assert.rejects(evil.send(honest, { kind: StoreRequest.Kind.ACCOUNT_PUT, account: future }),
+      (err: any) => err.code === 'ERR_REMOTE' && err.status === 'REJECTED')
     evil.lieAboutAccount('frank', future)
     await assert.rejects(connect('frank', { password: EVIL_PASSWORD, resource: 'evil' }), notAuthorized)
     await mesh.clients[0].closeUser('frank')

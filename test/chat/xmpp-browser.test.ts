@@ -49,7 +49,10 @@ describe('XMPP over WebSocket in a browser: Converse.js chats with an xmpp.js us
   let context: BrowserContext | undefined
   let page: Page
   let bob: JabberClient | undefined
-  /** requests to any host but 127.0.0.1 (aborted), console lines and uncaught errors, for the checks and failure messages */
+  /**
+   * requests to any host but 127.0.0.1 (aborted), console lines and uncaught errors, for
+   * the checks and failure messages
+   */
   const elsewhere: string[] = []
   const consoleLines: string[] = []
   const pageErrors: string[] = []
@@ -130,7 +133,11 @@ describe('XMPP over WebSocket in a browser: Converse.js chats with an xmpp.js us
 
   it('logs in over the WebSocket and shows the chat client', async function () {
     await waitFor('Converse to be logged in', async () => {
-      if (await page.evaluate(() => (window as unknown as { chorus?: { connected: boolean } }).chorus?.connected === true)) return true
+      if (await page.evaluate(
+        () => (window as unknown as { chorus?: { connected: boolean } }).chorus?.connected === true
+      )) {
+        return true
+      }
       throw new Error(await pageState())
     }, POLL)
     assert.equal(mesh?.servers[0].gateway?.stats().webSockets, 1, 'one WebSocket: the page\'s')
@@ -139,7 +146,9 @@ describe('XMPP over WebSocket in a browser: Converse.js chats with an xmpp.js us
 
   it('opens a chat with a contact, sends a message from the page to the xmpp.js user, and shows the answer', async function () {
     const contact = page.locator('converse-roster a.open-chat', { hasText: `bob@${DOMAIN}` })
-    await contact.waitFor({ timeout: scaled(30_000) }).catch(async (err) => { throw new Error(`${String(err.message)}\n${await pageState()}`) })
+    await contact.waitFor({ timeout: scaled(30_000) }).catch(async (err) => {
+      throw new Error(`${String(err.message)}\n${await pageState()}`)
+    })
     await contact.click()
     const textarea = page.locator('converse-chat textarea.chat-textarea')
     await textarea.waitFor({ timeout: scaled(30_000) })

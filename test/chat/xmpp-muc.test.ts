@@ -26,7 +26,11 @@ describe('XMPP gateway: group chat (XEP-0045) in Chorus rooms, Jabber and native
 
   before(async () => {
     untrust = trustSelfSigned()
-    mesh = await startMesh({ servers: 3, clients: 1, options: (i, role) => role === 'server' && i === 1 ? { xmpp: { listen: '127.0.0.1:0' } } : {} })
+    mesh = await startMesh({
+      servers: 3,
+      clients: 1,
+      options: (i, role) => role === 'server' && i === 1 ? { xmpp: { listen: '127.0.0.1:0' } } : {}
+    })
     await waitForServers(mesh.nodes.filter((n) => n.role !== 'bootstrap'), mesh.servers)
     gw = mesh.servers.find((s) => s.xmppAddress() != null)?.xmppAddress() as string
     carol = await mesh.clients[0].openUser('carol')

@@ -23,9 +23,16 @@ export function freshIdentity (): IdentityKey {
 }
 
 /** A gateway account record for `handle` with `password`, holding `identity` and signed by `signer` at `version`. */
-export function forgeAccount (handle: string, password: string, o: { signer: IdentityKey, identity?: IdentityKey, version: bigint }): GatewayAccount {
+export function forgeAccount (
+  handle: string,
+  password: string,
+  o: { signer: IdentityKey, identity?: IdentityKey, version: bigint }
+): GatewayAccount {
   const created = MeshAccounts.create(handle, password)
-  const record: AccountRecord = { ...created.record, identity: sealIdentity(created.accountKey, o.identity ?? o.signer) }
+  const record: AccountRecord = {
+    ...created.record,
+    identity: sealIdentity(created.accountKey, o.identity ?? o.signer)
+  }
   return signAccount(handle, o.signer, o.version, Buffer.from(JSON.stringify(record)))
 }
 

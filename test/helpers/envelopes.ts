@@ -4,8 +4,17 @@ import { hlcPack } from '../../protocol/hlc.js'
 import { cursorOf, type MailboxEntry } from '../../node/store/mailbox-store.js'
 
 /** An entry for `mailbox` of a message from `from` to `toId` at time `ms`. */
-export function entry (mailbox: string, from: IdentityKey, toId: string, ms: number, text = `t${ms}`): MailboxEntry & { env: Envelope } {
-  const env = signEnvelope({ kind: Envelope.Kind.CHAT, recipient: toId, body: new TextEncoder().encode(text), timestamp: hlcPack(ms, 0) }, from)
+export function entry (
+  mailbox: string,
+  from: IdentityKey,
+  toId: string,
+  ms: number,
+  text = `t${ms}`
+): MailboxEntry & { env: Envelope } {
+  const env = signEnvelope(
+    { kind: Envelope.Kind.CHAT, recipient: toId, body: new TextEncoder().encode(text), timestamp: hlcPack(ms, 0) },
+    from
+  )
   const sender = userIdOf(from.publicKey)
   return { mailbox, peer: mailbox === sender ? toId : sender, cursor: cursorOf(env), bytes: Envelope.encode(env), env }
 }

@@ -111,12 +111,18 @@ export function ids (nodes: ChorusNode[]): string[] {
 }
 
 /** Wait until every node in `viewers` has exactly `servers` as its live server set (default deadline: scaled 40 s). */
-export async function waitForServers (viewers: ChorusNode[], servers: ChorusNode[], timeoutMs = scaled(40_000)): Promise<void> {
+export async function waitForServers (
+  viewers: ChorusNode[],
+  servers: ChorusNode[],
+  timeoutMs = scaled(40_000)
+): Promise<void> {
   const want = JSON.stringify(ids(servers))
   await waitFor(`a view of ${servers.length} servers on ${viewers.length} nodes`, () => {
     const wrong = viewers.filter((v) => JSON.stringify(v.membership.servers()) !== want)
     if (wrong.length === 0) return true
     // not there yet: what the others see, for the message should the wait time out
-    throw new Error(wrong.map((v) => `${v.role} ${v.peerId.toString().slice(-6)} sees ${v.membership.servers().map((s) => s.slice(-6)).join(',')}`).join('; '))
+    throw new Error(
+      wrong.map((v) => `${v.role} ${v.peerId.toString().slice(-6)} sees ${v.membership.servers().map((s) => s.slice(-6)).join(',')}`).join('; ')
+    )
   }, { timeoutMs })
 }

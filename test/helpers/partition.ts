@@ -30,7 +30,9 @@ export class PartitionGater implements ConnectionGater {
   denyOutboundUpgradedConnection = (peer: PeerId): boolean => this.deny(peer)
 }
 
-/** A fresh gater for every node of a mesh: `startMesh({ options: () => ({ connectionGater: new PartitionGater() }) })`. */
+/**
+ * A fresh gater for every node of a mesh: `startMesh({ options: () => ({ connectionGater: new PartitionGater() }) })`.
+ */
 function gaterOf (node: ChorusNode): PartitionGater {
   const g = node.options.connectionGater
   if (!(g instanceof PartitionGater)) throw new Error(`node ${node.peerId.toString()} was created without a PartitionGater`)
@@ -62,6 +64,8 @@ export async function heal (node: ChorusNode, others: ChorusNode[], o: { reconne
     gaterOf(p).denied.delete(node.peerId.toString())
   }
   if (o.reconnect === true) {
-    await Promise.allSettled(rest.map(async (p) => node.libp2p.dial(p.libp2p.getMultiaddrs(), { signal: AbortSignal.timeout(scaled(10_000)) })))
+    await Promise.allSettled(
+      rest.map(async (p) => node.libp2p.dial(p.libp2p.getMultiaddrs(), { signal: AbortSignal.timeout(scaled(10_000)) }))
+    )
   }
 }

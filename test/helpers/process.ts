@@ -140,13 +140,20 @@ export class ChorusProcess {
    * Wait until it has printed its peer id and addresses: up to the "http:" line when `http` (by default:
    * when --http is among the arguments; pass `http: true` when the setting comes from env or a file).
    */
-  async ready ({ http = this.args.some((a) => a === '--http' || a.startsWith('--http=')), timeoutMs = scaled(30_000) } = {}): Promise<this> {
+  async ready (
+    { http = this.args.some((a) => a === '--http' || a.startsWith('--http=')), timeoutMs = scaled(30_000) } = {}
+  ): Promise<this> {
     await this.waitForLine(http ? /^http: / : /^listening: /, timeoutMs)
     return this
   }
 
   /** Wait for a "peer joined"/"peer left" line matching `pred`, among those from index `from` on. */
-  async waitForMembership (what: string, pred: (l: MembershipLine) => boolean, timeoutMs = scaled(20_000), from = 0): Promise<MembershipLine> {
+  async waitForMembership (
+    what: string,
+    pred: (l: MembershipLine) => boolean,
+    timeoutMs = scaled(20_000),
+    from = 0
+  ): Promise<MembershipLine> {
     return this.until(what, () => this.membership.slice(from).find(pred), timeoutMs)
   }
 
@@ -182,7 +189,9 @@ export class ChorusProcess {
   /** Short description for failure messages: arguments, exit and the last lines of output. */
   describe (): string {
     const tail = (lines: string[]): string => lines.slice(-8).join(' | ')
-    return `chorus ${this.args.join(' ')} [${this.exit != null ? `exited ${this.exit.code ?? this.exit.signal}` : `pid ${this.child.pid}`}] stdout: ${tail(this.stdout)} stderr: ${tail(this.stderr)}`
+    return `chorus ${this.args.join(' ')} [${this.exit != null
+      ? `exited ${this.exit.code ?? this.exit.signal}`
+      : `pid ${this.child.pid}`}] stdout: ${tail(this.stdout)} stderr: ${tail(this.stderr)}`
   }
 
   private onStdout (line: string): void {
@@ -192,8 +201,11 @@ export class ChorusProcess {
     if ((m = /^peer id: (\S+)$/.exec(line)) != null) this.peerId = m[1]
     else if ((m = /^listening: (\S+)$/.exec(line)) != null) this.listening.push(m[1])
     else if ((m = /^http: (http:\/\/\S+)$/.exec(line)) != null) this.statusUrl = m[1]
-    else if ((m = JOINED.exec(line)) != null) this.membership.push({ kind: 'joined', peerId: m[2], role: m[3], at: Date.parse(m[1]), seenAt })
-    else if ((m = LEFT.exec(line)) != null) this.membership.push({ kind: 'left', peerId: m[2], role: m[3], why: m[4], at: Date.parse(m[1]), seenAt })
+    else if ((m = JOINED.exec(line)) != null) {
+      this.membership.push({ kind: 'joined', peerId: m[2], role: m[3], at: Date.parse(m[1]), seenAt })
+    } else if ((m = LEFT.exec(line)) != null) {
+      this.membership.push({ kind: 'left', peerId: m[2], role: m[3], why: m[4], at: Date.parse(m[1]), seenAt })
+    }
     this.notify()
   }
 
@@ -254,7 +266,10 @@ export class ChorusProcesses {
     return p
   }
 
-  /** Run an invocation that should exit by itself; fails after `timeoutMs` (default: scaled 20 s; the process is killed in `cleanup()`). */
+  /**
+   * Run an invocation that should exit by itself; fails after `timeoutMs` (default: scaled 20 s; the
+   * process is killed in `cleanup()`).
+   */
   async run (args: string[], options: SpawnOptions & { timeoutMs?: number } = {}): Promise<FinishedRun> {
     const started = Date.now()
     const p = this.spawn(args, options)
@@ -288,7 +303,9 @@ export class ChorusProcesses {
  */
 export async function probeRounds (procs: ChorusProcess[], rounds: number): Promise<void> {
   const probes = 'chorus_membership_probes_sent_total'
-  const from = await Promise.all(procs.map(async (p) => ({ sent: await p.metric(probes), members: (await p.status()).peers.length })))
+  const from = await Promise.all(
+    procs.map(async (p) => ({ sent: await p.metric(probes), members: (await p.status()).peers.length }))
+  )
   await waitFor(`${rounds} more probe rounds on ${procs.length} processes`, async () => {
     const sent = await Promise.all(procs.map(async (p) => await p.metric(probes)))
     return sent.every((n, i) => n >= from[i].sent + rounds * 2 * Math.max(1, from[i].members))

@@ -25,14 +25,21 @@ export function filesHolding (dir: string, needles: Uint8Array[]): { found: stri
  * Keys and values of the (closed) LevelDB at `dbDir` holding any of `needles`; and how many entries were
  * read. The database must not be open elsewhere (LevelDB's lock).
  */
-export async function valuesHolding (dbDir: string, needles: Uint8Array[]): Promise<{ found: string[], entries: number }> {
+export async function valuesHolding (
+  dbDir: string,
+  needles: Uint8Array[]
+): Promise<{ found: string[], entries: number }> {
   const db = new Level<Buffer, Buffer>(dbDir, { keyEncoding: 'buffer', valueEncoding: 'buffer' })
   const found: string[] = []
   let entries = 0
   try {
     for await (const [k, v] of db.iterator()) {
       entries++
-      for (const n of needles) if (k.indexOf(n) !== -1 || v.indexOf(n) !== -1) found.push(`${k.toString().slice(0, 40)}: ${Buffer.from(n).toString().slice(0, 40)}`)
+      for (const n of needles) {
+        if (k.indexOf(n) !== -1 || v.indexOf(n) !== -1) {
+          found.push(`${k.toString().slice(0, 40)}: ${Buffer.from(n).toString().slice(0, 40)}`)
+        }
+      }
     }
   } finally {
     await db.close()

@@ -43,7 +43,13 @@ export const MESH_ARGS = [
 export const CLIENT_OPTIONS = {
   replicas: REPLICAS,
   writeQuorum: WRITE_QUORUM,
-  membership: { probeIntervalMs: PROBE_INTERVAL_MS, probeTimeoutMs: scaled(1000), rejoinIntervalMs: PROBE_INTERVAL_MS * 2, suspicionTimeoutMs: SUSPICION_TIMEOUT_MS, syncIntervalMs: 1000 }
+  membership: {
+    probeIntervalMs: PROBE_INTERVAL_MS,
+    probeTimeoutMs: scaled(1000),
+    rejoinIntervalMs: PROBE_INTERVAL_MS * 2,
+    suspicionTimeoutMs: SUSPICION_TIMEOUT_MS,
+    syncIntervalMs: 1000
+  }
 }
 
 /** One server slot: its data dir (and so its peer id) outlives the process. */
@@ -92,11 +98,17 @@ export class ServerMesh {
     const live = this.servers.filter((s) => s.proc.alive)
     for (const s of live) s.proc.kill('SIGTERM')
     const exits = await Promise.all(live.map(async (s) => await s.proc.waitForExit(timeoutMs)))
-    exits.forEach((e, i) => { if (e.code !== 0) throw new Error(`server ${live[i].peerId} exited ${e.code ?? e.signal} on SIGTERM: ${live[i].proc.describe()}`) })
+    exits.forEach((e, i) => {
+      if (e.code !== 0) throw new Error(`server ${live[i].peerId} exited ${e.code ?? e.signal} on SIGTERM: ${live[i].proc.describe()}`)
+    })
   }
 
   /** Wait until each of `viewers` reports exactly `ids` as its live servers (via /status). */
-  async waitForView (viewers: Array<{ proc: ChorusProcess } | ChorusProcess>, ids: string[], timeoutMs = scaled(60_000)): Promise<void> {
+  async waitForView (
+    viewers: Array<{ proc: ChorusProcess } | ChorusProcess>,
+    ids: string[],
+    timeoutMs = scaled(60_000)
+  ): Promise<void> {
     const want = JSON.stringify([...ids].sort())
     const procs = viewers.map((v) => ('proc' in v ? v.proc : v))
     await waitFor(`${procs.length} nodes to see servers ${ids.map((s) => s.slice(-6)).join(',')}`, async () => {

@@ -87,7 +87,10 @@ export async function jabber (address: string, username: string, o: ConnectOptio
     credentials: async (authenticate: any, mechanisms: string[]) => {
       if (o.register === true && !registered) {
         registered = true
-        await xmpp.iqCaller.request(xml('iq', { type: 'set' }, xml('query', { xmlns: 'jabber:iq:register' }, xml('username', {}, username), xml('password', {}, password))), scaled(30_000))
+        await xmpp.iqCaller.request(
+          xml('iq', { type: 'set' }, xml('query', { xmlns: 'jabber:iq:register' }, xml('username', {}, username), xml('password', {}, password))),
+          scaled(30_000)
+        )
       }
       await authenticate({ username, password }, mechanisms[0])
     }
@@ -236,7 +239,10 @@ export class RawXmpp {
 
   /** Wait until what came back matches `re`. */
   async until (what: string, re: RegExp, timeoutMs = scaled(10_000)): Promise<RegExpMatchArray> {
-    return await waitFor(`the gateway to send ${what}`, () => this.text.match(re) ?? undefined, { timeoutMs, intervalMs: 10 }) as RegExpMatchArray
+    return await waitFor(`the gateway to send ${what}`, () => this.text.match(re) ?? undefined, {
+      timeoutMs,
+      intervalMs: 10
+    }) as RegExpMatchArray
   }
 
   /** Wait until the gateway has closed the connection. */
@@ -282,7 +288,10 @@ export class RawXmppWebSocket {
 
   /** Wait until what came back matches `re`. */
   async until (what: string, re: RegExp, timeoutMs = scaled(10_000)): Promise<RegExpMatchArray> {
-    return await waitFor(`the gateway to send ${what}`, () => this.received.match(re) ?? undefined, { timeoutMs, intervalMs: 10 }) as RegExpMatchArray
+    return await waitFor(`the gateway to send ${what}`, () => this.received.match(re) ?? undefined, {
+      timeoutMs,
+      intervalMs: 10
+    }) as RegExpMatchArray
   }
 
   /** Wait until the gateway has closed the WebSocket. */

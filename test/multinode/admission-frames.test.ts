@@ -47,10 +47,21 @@ describe('membership: bad certificates and revocations in a closed mesh', functi
   })
   after(async () => { await m?.cleanup() })
 
-  /** A membership frame from the attacker: as a server presenting `certificate`, or as a client carrying `revocations`. */
+  /**
+   * A membership frame from the attacker: as a server presenting `certificate`, or as a client carrying `revocations`.
+   */
   function frame (o: { certificate?: Uint8Array, revocations?: Uint8Array[], mesh?: Uint8Array }): Uint8Array {
     const role = o.certificate != null ? 'server' : 'client'
-    const sender = toPb({ peerId: attacker.peerId.toString(), role, capacity: 1, addrs: [], incarnation: 1n, state: 'alive', version: VERSION, certificate: o.certificate != null ? new Uint8Array(o.certificate) : undefined })
+    const sender = toPb({
+      peerId: attacker.peerId.toString(),
+      role,
+      capacity: 1,
+      addrs: [],
+      incarnation: 1n,
+      state: 'alive',
+      version: VERSION,
+      certificate: o.certificate != null ? new Uint8Array(o.certificate) : undefined
+    })
     return MembershipMessage.encode({
       kind: MembershipMessage.Kind.PING,
       sender,
@@ -65,7 +76,9 @@ describe('membership: bad certificates and revocations in a closed mesh', functi
   /** Send one frame; expect the stream aborted and one more refusal of `reason` counted. */
   async function refused (what: string, bytes: Uint8Array, reason: AdmissionReason): Promise<void> {
     const before = target.admission.refusals.get(reason) ?? 0
-    const stream = await attacker.libp2p.dialProtocol(target.peerId, MEMBERSHIP_PROTOCOL, { signal: AbortSignal.timeout(scaled(10_000)) })
+    const stream = await attacker.libp2p.dialProtocol(target.peerId, MEMBERSHIP_PROTOCOL, {
+      signal: AbortSignal.timeout(scaled(10_000))
+    })
     const lp = lpStream(stream)
     await lp.write(bytes)
     await assert.rejects(lp.read({ signal: AbortSignal.timeout(scaled(10_000)) }), `${what}: the target answered instead of refusing`)
@@ -73,7 +86,15 @@ describe('membership: bad certificates and revocations in a closed mesh', functi
   }
 
   const ownCert = (over: Partial<Certificate> = {}, key = meshKey): Uint8Array =>
-    Certificate.encode({ ...signCertificate({ privateKey: key }, { peerId: attacker.peerId.toString(), capacity: 1, now: Date.now(), days: DAYS }), ...over })
+    Certificate.encode({
+      ...signCertificate({ privateKey: key }, {
+        peerId: attacker.peerId.toString(),
+        capacity: 1,
+        now: Date.now(),
+        days: DAYS
+      }),
+      ...over
+    })
 
   it('refuses frames of another mesh and of an open one', async () => {
     await refused('another mesh', frame({ mesh: ed25519PublicKey(otherKey) }), 'wrong-mesh')
@@ -91,25 +112,49 @@ describe('membership: bad certificates and revocations in a closed mesh', functi
     await refused('forged signature', frame({ certificate: forged }), 'forged')
     await refused('signed by another key for this mesh', frame({ certificate: ownCert({ mesh: new Uint8Array(ed25519PublicKey(meshKey)) }, otherKey) }), 'forged')
     await refused('of another mesh', frame({ certificate: ownCert({}, otherKey) }), 'wrong-mesh')
-    const theirs = Certificate.encode(signCertificate({ privateKey: meshKey }, { peerId: peer.peerId.toString(), capacity: 1, now: Date.now(), days: DAYS }))
+    const theirs = Certificate.encode(
+      signCertificate({ privateKey: meshKey }, {
+        peerId: peer.peerId.toString(),
+        capacity: 1,
+        now: Date.now(),
+        days: DAYS
+      })
+    )
     await refused('another server\'s certificate', frame({ certificate: theirs }), 'wrong-peer')
-    const expired = Certificate.encode(signCertificate({ privateKey: meshKey }, { peerId: attacker.peerId.toString(), capacity: 1, now: Date.now() - 3 * 86_400_000, days: 1 }))
+    const expired = Certificate.encode(
+      signCertificate({ privateKey: meshKey }, {
+        peerId: attacker.peerId.toString(),
+        capacity: 1,
+        now: Date.now() - 3 * 86_400_000,
+        days: 1
+      })
+    )
     await refused('expired', frame({ certificate: expired }), 'expired')
     await refused('no certificate at all', frame({ certificate: new Uint8Array(0) }), 'no-certificate')
   })
 
   it('refuses malformed, forged and foreign revocations, and keeps every admitted server', async () => {
-    const real = Revocation.encode(signRevocation({ privateKey: meshKey }, { peerId: peer.peerId.toString() }, Date.now()))
+    const real = Revocation.encode(
+      signRevocation({ privateKey: meshKey }, { peerId: peer.peerId.toString() }, Date.now())
+    )
     await refused('revocation garbage', frame({ revocations: [Uint8Array.from([0x0a, 0x50])] }), 'malformed')
     await refused('revocation truncated', frame({ revocations: [real.subarray(0, 20)] }), 'malformed')
     const forged = Uint8Array.from(real)
     forged[forged.byteLength - 1] ^= 1
     await refused('revocation forged', frame({ revocations: [forged] }), 'forged')
-    await refused('revocation of another mesh', frame({ revocations: [Revocation.encode(signRevocation({ privateKey: otherKey }, { peerId: peer.peerId.toString() }, Date.now()))] }), 'wrong-mesh')
+    await refused('revocation of another mesh',
+      frame({
+        revocations: [
+          Revocation.encode(signRevocation({ privateKey: otherKey }, { peerId: peer.peerId.toString() }, Date.now()))
+        ]
+      }),
+      'wrong-mesh')
     assert.equal(target.admission.revocationCount, 0)
     // the target kept its view and keeps serving: a good frame gets an answer
     assert.deepEqual(target.membership.servers(), [target.peerId.toString(), peer.peerId.toString()].sort())
-    const stream = await attacker.libp2p.dialProtocol(target.peerId, MEMBERSHIP_PROTOCOL, { signal: AbortSignal.timeout(scaled(10_000)) })
+    const stream = await attacker.libp2p.dialProtocol(target.peerId, MEMBERSHIP_PROTOCOL, {
+      signal: AbortSignal.timeout(scaled(10_000))
+    })
     const lp = lpStream(stream)
     await lp.write(frame({}))
     const reply = MembershipMessage.decode((await lp.read({ signal: AbortSignal.timeout(scaled(10_000)) })).subarray())

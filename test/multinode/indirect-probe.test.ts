@@ -44,7 +44,14 @@ describe('indirect probes (SWIM PING_REQ)', function () {
     this.timeout(scaled(60_000))
     // probes get more time than the fast default: the check is that the path around the cut works, and a
     // host busy with other suites must not turn a slow two-hop answer into a failed probe
-    mesh = await startMesh({ servers: 4, options: () => ({ connectionGater: new PartitionGater(), membership: { probeIntervalMs: 200, probeTimeoutMs: scaled(2000), suspicionTimeoutMs: scaled(6000) } }) })
+    mesh = await startMesh({
+      servers: 4,
+      options: () =>
+        ({
+          connectionGater: new PartitionGater(),
+          membership: { probeIntervalMs: 200, probeTimeoutMs: scaled(2000), suspicionTimeoutMs: scaled(6000) }
+        })
+    })
     await waitForServers(mesh.nodes, mesh.servers)
   })
   after(async () => { await mesh?.cleanup() })
@@ -84,11 +91,27 @@ describe('indirect probes (SWIM PING_REQ)', function () {
     await waitFor('the helper to see the target alive', () => helper.membership.stateOf(target.peerId.toString()) === 'alive', { timeoutMs: scaled(20_000) })
     const stranger = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
     const ask = async (node: ChorusNode, to: ChorusNode, about: string): Promise<MembershipMessage.Kind> => {
-      const stream = await node.libp2p.dialProtocol(to.peerId, MEMBERSHIP_PROTOCOL, { signal: AbortSignal.timeout(scaled(10_000)) })
+      const stream = await node.libp2p.dialProtocol(to.peerId, MEMBERSHIP_PROTOCOL, {
+        signal: AbortSignal.timeout(scaled(10_000))
+      })
       const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
-      const me = { peerId: node.peerId.toString(), role: node.role, capacity: 1, addrs: [], incarnation: 0n, state: 'alive' as const, version: '' }
-      await lp.write(MembershipMessage.encode({ kind: MembershipMessage.Kind.PING_REQ, sender: toPb(me), updates: [], target: about }))
-      const reply = MembershipMessage.decode((await lp.read({ signal: AbortSignal.timeout(scaled(10_000)) })).subarray())
+      const me = {
+        peerId: node.peerId.toString(),
+        role: node.role,
+        capacity: 1,
+        addrs: [],
+        incarnation: 0n,
+        state: 'alive' as const,
+        version: ''
+      }
+      await lp.write(
+        MembershipMessage.encode(
+          { kind: MembershipMessage.Kind.PING_REQ, sender: toPb(me), updates: [], target: about }
+        )
+      )
+      const reply = MembershipMessage.decode(
+        (await lp.read({ signal: AbortSignal.timeout(scaled(10_000)) })).subarray()
+      )
       await stream.close().catch(() => {})
       return reply.kind
     }

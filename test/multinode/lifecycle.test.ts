@@ -108,7 +108,8 @@ describe('node lifecycle and its errors', function () {
   })
 
   it('rejects bad options in createNode with InvalidOptionError', async () => {
-    await assert.rejects(createNode({ dataDir: dirs.make(), replicas: 0 }), (err: any) => err.name === 'InvalidOptionError' && err.option === 'replicas')
+    await assert.rejects(createNode({ dataDir: dirs.make(), replicas: 0 }),
+      (err: any) => err.name === 'InvalidOptionError' && err.option === 'replicas')
   })
 
   describe('two nodes on one data dir', () => {

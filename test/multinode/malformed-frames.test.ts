@@ -12,7 +12,16 @@ import { concat, varint } from '../helpers/frames.js'
 
 /** A record for `node` as the node would describe itself, with `peerId` replaceable for spoofing. */
 function recordOf (node: ChorusNode, over: Partial<MemberRecord> = {}): MemberRecord {
-  return { peerId: node.peerId.toString(), role: node.role, capacity: 1, addrs: [], incarnation: 0n, state: 'alive', version: VERSION, ...over }
+  return {
+    peerId: node.peerId.toString(),
+    role: node.role,
+    capacity: 1,
+    addrs: [],
+    incarnation: 0n,
+    state: 'alive',
+    version: VERSION,
+    ...over
+  }
 }
 
 function frame (kind: MembershipMessage.Kind, sender: MemberRecord): Uint8Array {
@@ -20,7 +29,10 @@ function frame (kind: MembershipMessage.Kind, sender: MemberRecord): Uint8Array 
 }
 
 /** Bytes that are not a protobuf, as one frame. */
-const GARBAGE = (): Uint8Array => { const junk = Uint8Array.from([0x0f, 0xff, 0xff, 0xff]); return concat(varint(junk.byteLength), junk) }
+const GARBAGE = (): Uint8Array => {
+  const junk = Uint8Array.from([0x0f, 0xff, 0xff, 0xff])
+  return concat(varint(junk.byteLength), junk)
+}
 
 describe('membership under malformed and spoofed frames', function () {
   this.timeout(scaled(60_000))
@@ -32,7 +44,9 @@ describe('membership under malformed and spoofed frames', function () {
 
   /** Open a raw membership stream from the attacker to the target and write `bytes` as they are. */
   async function sendRaw (bytes: Uint8Array): Promise<Stream> {
-    const stream = await attacker.libp2p.dialProtocol(target.peerId, MEMBERSHIP_PROTOCOL, { signal: AbortSignal.timeout(scaled(10_000)) })
+    const stream = await attacker.libp2p.dialProtocol(target.peerId, MEMBERSHIP_PROTOCOL, {
+      signal: AbortSignal.timeout(scaled(10_000))
+    })
     streams.push(stream)
     stream.send(bytes)
     return stream
@@ -70,7 +84,12 @@ describe('membership under malformed and spoofed frames', function () {
   })
 
   it('rejects a PING_REQ whose target is not a peer id, and a reply sent as a request', async () => {
-    const bad = MembershipMessage.encode({ kind: MembershipMessage.Kind.PING_REQ, sender: toPb(recordOf(attacker)), updates: [], target: 'not-a-peer-id' })
+    const bad = MembershipMessage.encode({
+      kind: MembershipMessage.Kind.PING_REQ,
+      sender: toPb(recordOf(attacker)),
+      updates: [],
+      target: 'not-a-peer-id'
+    })
     await expectRejected('PING_REQ with a bad target', concat(varint(bad.byteLength), bad))
     const ack = frame(MembershipMessage.Kind.ACK, recordOf(attacker))
     await expectRejected('an ACK as a request', concat(varint(ack.byteLength), ack))
@@ -97,7 +116,8 @@ describe('membership under malformed and spoofed frames', function () {
 
   it('does not let a spoofed LEAVE evict a live member', async () => {
     const bid = bystander.peerId.toString()
-    const spoofed = frame(MembershipMessage.Kind.LEAVE, recordOf(bystander, { state: 'left', incarnation: BigInt(Date.now()) * 2n }))
+    const spoofed = frame(MembershipMessage.Kind.LEAVE,
+      recordOf(bystander, { state: 'left', incarnation: BigInt(Date.now()) * 2n }))
     await expectRejected('spoofed leave', concat(varint(spoofed.byteLength), spoofed))
     assert.ok(target.membership.servers().includes(bid))
     assert.ok(target.membership.live().some((m) => m.peerId === bid), 'the bystander is still live')
@@ -116,10 +136,14 @@ describe('membership under malformed and spoofed frames', function () {
     await expectRejected('garbage before an honest probe', GARBAGE())
     await waitForServers(mesh.nodes, mesh.servers)
     const pings = target.membership.stats.pingsReceived
-    const stream = await attacker.libp2p.dialProtocol(target.peerId, MEMBERSHIP_PROTOCOL, { signal: AbortSignal.timeout(scaled(10_000)) })
+    const stream = await attacker.libp2p.dialProtocol(target.peerId, MEMBERSHIP_PROTOCOL, {
+      signal: AbortSignal.timeout(scaled(10_000))
+    })
     streams.push(stream)
     const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
-    await lp.write(frame(MembershipMessage.Kind.PING, recordOf(attacker)), { signal: AbortSignal.timeout(scaled(10_000)) })
+    await lp.write(frame(MembershipMessage.Kind.PING, recordOf(attacker)), {
+      signal: AbortSignal.timeout(scaled(10_000))
+    })
     const reply = MembershipMessage.decode((await lp.read({ signal: AbortSignal.timeout(scaled(10_000)) })).subarray())
     assert.equal(reply.kind, MembershipMessage.Kind.ACK)
     assert.equal(reply.sender?.peerId, target.peerId.toString())

@@ -24,9 +24,13 @@ function recordEvents (nodes: ChorusNode[]): Seen[] {
  * more: whatever the others would tell it about a peer has reached it by then.
  */
 async function membershipRounds (nodes: ChorusNode[], rounds: number): Promise<void> {
-  const from = nodes.map((n) => ({ probes: n.membership.stats.probesSent, syncs: n.membership.stats.syncs, members: n.membership.live().length }))
+  const from = nodes.map(
+    (n) =>
+      ({ probes: n.membership.stats.probesSent, syncs: n.membership.stats.syncs, members: n.membership.live().length })
+  )
   await waitFor(`${rounds} more probe rounds and a sync on ${nodes.length} nodes`, () => nodes.every((n, i) =>
-    n.membership.stats.probesSent >= from[i].probes + rounds * 2 * Math.max(1, from[i].members) && n.membership.stats.syncs > from[i].syncs))
+    n.membership.stats.probesSent >= from[i].probes + rounds * 2 * Math.max(1, from[i].members) &&
+      n.membership.stats.syncs > from[i].syncs))
 }
 
 describe('membership across an in-process mesh', function () {
@@ -50,8 +54,10 @@ describe('membership across an in-process mesh', function () {
     it('keeps the bootstrap node out of the ring but in the live view', async () => {
       const boot = mesh.bootstrap.peerId.toString()
       // a busy host may have the bootstrap node suspect (and back) for a moment: wait for the view, then check the ring
-      await waitFor('every node to have the bootstrap node in its live view', () => [...mesh.servers, ...mesh.clients].every((n) =>
-        JSON.stringify(n.membership.live().filter((m) => m.role === 'bootstrap').map((m) => m.peerId)) === JSON.stringify([boot])), { timeoutMs: scaled(30_000), intervalMs: 100 })
+      const seesBootstrap = (n: ChorusNode): boolean =>
+        JSON.stringify(n.membership.live().filter((m) => m.role === 'bootstrap').map((m) => m.peerId)) === JSON.stringify([boot])
+      await waitFor('every node to have the bootstrap node in its live view',
+        () => [...mesh.servers, ...mesh.clients].every(seesBootstrap), { timeoutMs: scaled(30_000), intervalMs: 100 })
       for (const n of [...mesh.servers, ...mesh.clients]) assert.ok(!n.membership.servers().includes(boot))
     })
 
@@ -97,19 +103,25 @@ describe('membership across an in-process mesh', function () {
       const x = await mesh.spawn('server')
       const xid = x.peerId.toString()
       await waitForServers(watchers, [...mesh.servers, x])
-      await waitFor('a join event from every node', () => watchers.every((w) => log.some((e) => e.observer === w.peerId.toString() && e.peerId === xid && e.event === 'join')))
+      const heard = (w: ChorusNode, event: string): boolean =>
+        log.some((e) => e.observer === w.peerId.toString() && e.peerId === xid && e.event === event)
+      await waitFor('a join event from every node', () => watchers.every((w) => heard(w, 'join')))
 
       const stoppedAt = Date.now()
       await x.stop()
-      await waitFor('a leave event from every node', () => watchers.every((w) => log.some((e) => e.observer === w.peerId.toString() && e.peerId === xid && e.event === 'leave')))
+      await waitFor('a leave event from every node', () => watchers.every((w) => heard(w, 'leave')))
       const leaves = log.filter((e) => e.peerId === xid && e.event === 'leave')
       // 'left', not 'dead': the LEAVE was heard; the failure detector did not time it out
       assert.deepEqual(leaves.map((e) => e.reason), watchers.map(() => 'left'))
-      this.test!.title += ` [heard after ${Math.min(...leaves.map((e) => e.at - stoppedAt))}–${Math.max(...leaves.map((e) => e.at - stoppedAt))} ms; suspicion timeout ${FAST_MEMBERSHIP.suspicionTimeoutMs} ms]`
+      const after = leaves.map((e) => e.at - stoppedAt)
+      this.test!.title += ` [heard after ${Math.min(...after)}–${Math.max(...after)} ms; suspicion timeout ${FAST_MEMBERSHIP.suspicionTimeoutMs} ms]`
       // traffic of the leaver still in flight, or a member that had not heard yet, must not bring it back:
       // two more probe rounds and a sync on every node, then it is still out and joined once
       await membershipRounds(watchers, 2)
-      for (const w of watchers) assert.ok(!w.membership.servers().includes(xid), `${w.role} took the departed server back: ${JSON.stringify(log.filter((e) => e.peerId === xid).map((e) => ({ ...e, at: e.at - stoppedAt })))}`)
+      for (const w of watchers) {
+        assert.ok(!w.membership.servers().includes(xid),
+          `${w.role} took the departed server back: ${JSON.stringify(log.filter((e) => e.peerId === xid).map((e) => ({ ...e, at: e.at - stoppedAt })))}`)
+      }
       assert.equal(log.filter((e) => e.peerId === xid && e.event === 'join').length, watchers.length, 'one join per watcher, no flapping')
     })
 

@@ -79,7 +79,8 @@ describe('gossipsub between nodes', function () {
     await subscribeAll(topic, publisher, [quitter, stayer])
     await subscribeAll(marker, publisher, [quitter])
     quitter.libp2p.services.pubsub.unsubscribe(topic)
-    await waitFor('the publisher to notice the unsubscribe', () => !publisher.libp2p.services.pubsub.getSubscribers(topic).map(String).includes(quitter.peerId.toString()))
+    await waitFor('the publisher to notice the unsubscribe',
+      () => !publisher.libp2p.services.pubsub.getSubscribers(topic).map(String).includes(quitter.peerId.toString()))
     await publisher.libp2p.services.pubsub.publish(topic, new TextEncoder().encode('second'))
     // a later message from the same publisher on a topic the quitter still follows: once it is there,
     // the one before it would have been too

@@ -13,7 +13,11 @@ async function freePort (): Promise<number> {
   return port
 }
 
-async function get (addr: string | undefined, path: string, init?: RequestInit): Promise<{ status: number, type: string | null, body: string }> {
+async function get (
+  addr: string | undefined,
+  path: string,
+  init?: RequestInit
+): Promise<{ status: number, type: string | null, body: string }> {
   assert.ok(addr != null, 'the node has an HTTP address')
   const res = await fetch(`http://${addr}${path}`, { ...init, signal: AbortSignal.timeout(scaled(10_000)) })
   return { status: res.status, type: res.headers.get('content-type'), body: await res.text() }
@@ -121,7 +125,12 @@ describe('the operator HTTP endpoint', function () {
 
     it('does not serve before start and closes on stop', async () => {
       const port = await freePort()
-      const node = await createNode({ dataDir: dirs.make(), listen: LOOPBACK_LISTEN, http: `127.0.0.1:${port}`, membership: FAST_MEMBERSHIP })
+      const node = await createNode({
+        dataDir: dirs.make(),
+        listen: LOOPBACK_LISTEN,
+        http: `127.0.0.1:${port}`,
+        membership: FAST_MEMBERSHIP
+      })
       nodes.push(node)
       assert.equal(node.httpAddress(), undefined)
       await assert.rejects(fetch(`http://127.0.0.1:${port}/health`), (err: any) => err.cause?.code === 'ECONNREFUSED', 'nothing listens before start')

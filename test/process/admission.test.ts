@@ -54,7 +54,14 @@ describe('process: server admission (closed mesh) against a ground peer id', fun
   }
 
   async function person (handle: string, bootstrap: string, mesh?: string): Promise<Person> {
-    const node = await createNode({ role: 'client', dataDir: dirs.make('chorus-client-'), bootstrap: [bootstrap], listen: ['/ip4/127.0.0.1/tcp/0'], mesh, ...CLIENT_OPTIONS })
+    const node = await createNode({
+      role: 'client',
+      dataDir: dirs.make('chorus-client-'),
+      bootstrap: [bootstrap],
+      listen: ['/ip4/127.0.0.1/tcp/0'],
+      mesh,
+      ...CLIENT_OPTIONS
+    })
     await node.start()
     const user = await node.openUser(handle, { timeoutMs: scaled(30_000) })
     const p: Person = { node, user, got: [] }
@@ -88,7 +95,11 @@ describe('process: server admission (closed mesh) against a ground peer id', fun
 
   /** Envelopes a server holds of a mailbox, asked over the replication protocol. */
   async function held (via: Person, peer: string, mailbox: string): Promise<number> {
-    const res = await via.node.replication.call(peer, { kind: StoreRequest.Kind.DIGEST, mailbox, bucketMs: BigInt(COARSE_BUCKET_MS) })
+    const res = await via.node.replication.call(peer, {
+      kind: StoreRequest.Kind.DIGEST,
+      mailbox,
+      bucketMs: BigInt(COARSE_BUCKET_MS)
+    })
     return res.buckets.reduce((n, b) => n + b.count, 0)
   }
 
@@ -98,10 +109,16 @@ describe('process: server admission (closed mesh) against a ground peer id', fun
   }
 
   async function serversSeenBy (nodes: ChorusProcess[], clients: Person[]): Promise<string[][]> {
-    return [...await Promise.all(nodes.map(async (n) => (await n.status()).servers)), ...clients.map((c) => c.node.membership.servers())]
+    return [...await Promise.all(nodes.map(async (n) => (await n.status()).servers)),
+      ...clients.map((c) => c.node.membership.servers())]
   }
 
-  async function waitForServers (nodes: ChorusProcess[], clients: Person[], ids: string[], timeoutMs = scaled(60_000)): Promise<void> {
+  async function waitForServers (
+    nodes: ChorusProcess[],
+    clients: Person[],
+    ids: string[],
+    timeoutMs = scaled(60_000)
+  ): Promise<void> {
     const want = JSON.stringify([...ids].sort())
     await waitFor(`every node to see servers ${ids.map((s) => s.slice(-6)).join(',')}`, async () => {
       const views = await serversSeenBy(nodes, clients)
@@ -151,14 +168,27 @@ describe('process: server admission (closed mesh) against a ground peer id', fun
         reason: 'forged',
         cert: () => {
           // the attacker's own key signs a certificate naming this mesh: the signature cannot verify
-          const other = signCertificate({ privateKey: ed25519Generate().privateKey }, { peerId: roguePeer, capacity: 1000, now: Date.now(), days: 30 })
+          const other = signCertificate({ privateKey: ed25519Generate().privateKey }, {
+            peerId: roguePeer,
+            capacity: 1000,
+            now: Date.now(),
+            days: 30
+          })
           return certFile({ ...other, mesh: new Uint8Array(parseMeshId(mesh)) })
         }
       },
       {
         name: 'an expired certificate',
         reason: 'expired',
-        cert: () => certFile(signCertificate(readSigningKey('test', meshKey), { peerId: roguePeer, capacity: 1, now: Date.now() - 3 * DAY_MS, days: 1 }))
+        cert: () =>
+          certFile(
+            signCertificate(readSigningKey('test', meshKey), {
+              peerId: roguePeer,
+              capacity: 1,
+              now: Date.now() - 3 * DAY_MS,
+              days: 1
+            })
+          )
       }
     ]
 
@@ -171,25 +201,33 @@ describe('process: server admission (closed mesh) against a ground peer id', fun
     for (const r of rogues) {
       it(`refuses the ground peer id with ${r.name}: in no view, owns nothing, stores nothing, chat goes on`, async () => {
         const honest = [bootstrap, ...servers]
-        const before = await Promise.all(honest.map(async (n) => (await n.status() as any).admission.refusals[r.reason] ?? 0))
+        const before = await Promise.all(
+          honest.map(async (n) => (await n.status() as any).admission.refusals[r.reason] ?? 0)
+        )
         const cert = r.cert()
         // the attacker knows where every server is: it dials each of them itself
         const dial = [bootstrap, ...servers].flatMap((n) => ['--bootstrap', n.bootstrapAddr])
-        const rogue = procs.spawn(['start', ...LOOPBACK_ARGS, ...dial, '--data-dir', rogueDir, '--mesh', mesh, ...(cert != null ? ['--cert', cert] : []), ...MESH_ARGS])
+        const rogue = procs.spawn(
+          ['start', ...LOOPBACK_ARGS, ...dial, '--data-dir', rogueDir, '--mesh', mesh, ...(cert != null ? ['--cert', cert] : []), ...MESH_ARGS]
+        )
         try {
           await rogue.ready()
           assert.equal(rogue.peerId, roguePeer)
           await rogue.waitForLine(/^admission: NOT ADMITTED/)
           // positive marker: every honest node has refused this rogue, for this reason, at least once
           await waitFor(`every honest node to refuse the rogue (${r.reason})`, async () => {
-            const now = await Promise.all(honest.map(async (n) => (await n.status() as any).admission.refusals[r.reason] ?? 0))
+            const now = await Promise.all(
+              honest.map(async (n) => (await n.status() as any).admission.refusals[r.reason] ?? 0)
+            )
             return now.every((n, i) => n > before[i])
           }, { timeoutMs: scaled(30_000), intervalMs: 100 })
           const text = `with a rogue holding ${r.name}`
           await chat(alice, victim, text)
           const views = await serversSeenBy(honest, [alice, victim])
           for (const v of views) assert.ok(!v.includes(roguePeer), `the rogue is in a view: ${v.join(',')}`)
-          for (const p of [alice, victim]) assert.ok(!p.node.replication.placement.ownersOf(victim.user.userId).includes(roguePeer))
+          for (const p of [alice, victim]) {
+            assert.ok(!p.node.replication.placement.ownersOf(victim.user.userId).includes(roguePeer))
+          }
           assert.equal(await storeRequests(rogue), 0, 'the rogue served store requests')
           assert.equal((await rogue.status() as any).admission.self.admitted, false)
         } finally {
@@ -210,7 +248,9 @@ describe('process: server admission (closed mesh) against a ground peer id', fun
       await waitForServers([bootstrap, ...rest], [alice, victim], rest.map((s) => s.peerId!), SUSPICION_TIMEOUT_MS)
       const tookMs = Date.now() - handedAt
       await revoked.waitForLine(/admission: this server no longer owns data \(certificate revoked\)/)
-      for (const s of [bootstrap, ...rest]) await s.waitForMembership('the revoked server to leave', (l) => l.kind === 'left' && l.peerId === revoked.peerId && l.why === 'revoked')
+      for (const s of [bootstrap, ...rest]) {
+        await s.waitForMembership('the revoked server to leave', (l) => l.kind === 'left' && l.peerId === revoked.peerId && l.why === 'revoked')
+      }
       await chat(alice, victim, 'after the revocation')
       // N = 3 and three servers left: each of them holds every envelope of both mailboxes again
       const want = victim.got.length
@@ -229,7 +269,9 @@ describe('process: server admission (closed mesh) against a ground peer id', fun
       const bootstrap = procs.spawn(['bootstrap', ...LOOPBACK_ARGS, '--data-dir', dirs.make('chorus-boot-'), ...MESH_ARGS])
       await bootstrap.ready()
       await bootstrap.waitForLine(/^open mesh: any node may own data; use --mesh for a federated mesh$/)
-      const servers = [0, 1, 2].map(() => procs.spawn(['start', ...LOOPBACK_ARGS, '--bootstrap', bootstrap.bootstrapAddr, '--data-dir', dirs.make('chorus-srv-'), ...MESH_ARGS]))
+      const servers = [0, 1, 2].map(
+        () => procs.spawn(['start', ...LOOPBACK_ARGS, '--bootstrap', bootstrap.bootstrapAddr, '--data-dir', dirs.make('chorus-srv-'), ...MESH_ARGS])
+      )
       await Promise.all(servers.map(async (s) => await s.ready()))
       const alice = await person('alice', bootstrap.bootstrapAddr)
       const victim = await person('victim', bootstrap.bootstrapAddr)

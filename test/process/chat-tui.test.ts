@@ -23,7 +23,10 @@ const TMUX = '/usr/bin/tmux'
 const USERS = ['alice', 'bob'] as const
 type Name = typeof USERS[number]
 
-/** How long a screen may take to show what a step expects (a send goes through W owners, a room join reads the state log). */
+/**
+ * How long a screen may take to show what a step expects (a send goes through W owners, a
+ * room join reads the state log).
+ */
 const SCREEN_WAIT_MS = scaled(45_000)
 
 describe('chorus chat: an interactive client in a real terminal (tmux)', function () {

@@ -41,7 +41,11 @@ describe('process: graceful stop on SIGTERM and SIGINT', function () {
   after(async () => { await procs.cleanup() })
 
   /** Stop `node` with `signal`; check its own output and exit, and that every node in `others` prints its leave. */
-  async function stopAndWatch (node: ChorusProcess, signal: 'SIGTERM' | 'SIGINT', others: ChorusProcess[]): Promise<{ exitMs: number, leftMs: number[] }> {
+  async function stopAndWatch (
+    node: ChorusProcess,
+    signal: 'SIGTERM' | 'SIGINT',
+    others: ChorusProcess[]
+  ): Promise<{ exitMs: number, leftMs: number[] }> {
     const marks = others.map((o) => o.membership.length)
     const signalledAt = Date.now()
     node.kill(signal)
@@ -52,7 +56,8 @@ describe('process: graceful stop on SIGTERM and SIGINT', function () {
     assert.deepEqual(node.stderr, [], 'nothing on stderr')
 
     const leftMs = await Promise.all(others.map(async (o, i) => {
-      const line = await o.waitForMembership(`"peer left ${node.peerId} (server, left)"`, (l) => l.kind === 'left' && l.peerId === node.peerId, undefined, marks[i])
+      const line = await o.waitForMembership(`"peer left ${node.peerId} (server, left)"`,
+        (l) => l.kind === 'left' && l.peerId === node.peerId, undefined, marks[i])
       assert.equal(line.why, 'left', `${o.peerId} saw it ${line.why ?? '?'}, not left`)
       assert.equal(line.role, 'server')
       return line.at - signalledAt

@@ -100,7 +100,8 @@ describe('process: a bootstrap peer and five servers (SIGKILL and restart)', fun
     assert.equal(exit.signal, 'SIGKILL')
 
     const drops = await Promise.all(survivors.map(async (s, i) => {
-      const line = await s.waitForMembership(`"peer left ${killed.peerId}"`, (l) => l.kind === 'left' && l.peerId === killed.peerId, undefined, marks[i])
+      const line = await s.waitForMembership(`"peer left ${killed.peerId}"`,
+        (l) => l.kind === 'left' && l.peerId === killed.peerId, undefined, marks[i])
       assert.equal(line.why, 'dead', 'a killed server is dead, not left')
       assert.equal(line.role, 'server')
       return line.at - killedAt

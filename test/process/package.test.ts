@@ -39,7 +39,9 @@ describe('process: the npm package, installed into an empty project', function (
     files = info.files.map((f) => f.path)
     project = dirs.make('chorus-user-project-')
     writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'my-chat-app', version: '1.0.0', private: true, type: 'module' }))
-    await exec(NPM, ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel', 'error', join(packDir, info.filename)], { cwd: project, maxBuffer: 16 * 1024 * 1024, timeout: scaled(480_000) })
+    await exec(NPM,
+      ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel', 'error', join(packDir, info.filename)],
+      { cwd: project, maxBuffer: 16 * 1024 * 1024, timeout: scaled(480_000) })
   })
 
   after(() => {
@@ -84,7 +86,11 @@ console.log(JSON.stringify({ id: sent.id, from: m.from, text: m.text }))
 await alice.node.stop()
 await bob.node.stop()
 `)
-    const lib = await exec(process.execPath, ['chat.mjs', addr, join(home, 'lib')], { cwd: project, env: env(home), timeout: scaled(120_000) })
+    const lib = await exec(process.execPath, ['chat.mjs', addr, join(home, 'lib')], {
+      cwd: project,
+      env: env(home),
+      timeout: scaled(120_000)
+    })
     const result = JSON.parse(lib.stdout.trim().split('\n').pop() as string)
     assert.deepEqual([result.from, result.text], ['alice', 'hello from the package'])
 

@@ -16,7 +16,15 @@ import { CLIENT_OPTIONS, ServerMesh } from '../helpers/server-mesh.js'
 import { scaled, waitFor } from '../helpers/wait.js'
 
 /** A message line of `chorus read --json`. */
-interface MessageLine { id: string, from: string, to: string | null, room: string | null, kind: string, text: string, timestamp: number }
+interface MessageLine {
+  id: string
+  from: string
+  to: string | null
+  room: string | null
+  kind: string
+  text: string
+  timestamp: number
+}
 
 /** The line of `chorus send --json`. */
 interface SendLine { id: string, to: string | null, room: string | null, timestamp: number, storedOn: string[] }
@@ -82,7 +90,12 @@ describe('process: chorus send, read and rooms against 3 servers', function () {
 
   /** Run `fn` with `handle`'s session on a library client node over its data dir, then stop the node. */
   async function withUser<T> (handle: string, fn: (user: User) => Promise<T>): Promise<T> {
-    const node = await createNode({ role: 'client', dataDir: dirs[handle], bootstrap: [mesh.bootstrap.bootstrapAddr], ...CLIENT_OPTIONS })
+    const node = await createNode({
+      role: 'client',
+      dataDir: dirs[handle],
+      bootstrap: [mesh.bootstrap.bootstrapAddr],
+      ...CLIENT_OPTIONS
+    })
     try {
       await node.start()
       const want = JSON.stringify(mesh.ids().sort())

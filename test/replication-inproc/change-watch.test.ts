@@ -46,7 +46,9 @@ describe('change watch: idle sessions probe their owners instead of listing', fu
 
   it('sends the questions of every session of a node in one request per owner', async () => {
     const changes = node.replication.changes
-    const users = await Promise.all(Array.from({ length: SESSIONS }, async (_, i) => await node.openUser(`idle-${i}`, { syncIntervalMs: 60_000 })))
+    const users = await Promise.all(
+      Array.from({ length: SESSIONS }, async (_, i) => await node.openUser(`idle-${i}`, { syncIntervalMs: 60_000 }))
+    )
     const requests = changes.stats.requests
     const probes = changes.stats.probes
     const keys = await Promise.all(users.map(async (u) => await changes.versions(u.userId, u.readAuth(u.userId))))

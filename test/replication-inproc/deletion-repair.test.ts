@@ -32,7 +32,14 @@ describe('deletions are repaired like entries (3 servers, N=3, W=2)', function (
     mesh = await startMesh({
       servers: 3,
       clients: 1,
-      options: () => ({ connectionGater: new PartitionGater(), replicas: 3, writeQuorum: 2, membership: { suspicionTimeoutMs: scaled(120_000) }, replication: { repairIntervalMs: 300, hintIntervalMs: 200 } })
+      options: () =>
+        ({
+          connectionGater: new PartitionGater(),
+          replicas: 3,
+          writeQuorum: 2,
+          membership: { suspicionTimeoutMs: scaled(120_000) },
+          replication: { repairIntervalMs: 300, hintIntervalMs: 200 }
+        })
     })
     await waitForServers(mesh.nodes, mesh.servers)
   })
@@ -45,7 +52,18 @@ describe('deletions are repaired like entries (3 servers, N=3, W=2)', function (
     const bobId = bob.userId
     const identity: IdentityKey = bob.identity
     // secret envelopes from alice to bob (the kind a user may delete), stored on all three owners
-    const envs = Array.from({ length: 6 }, (_, i) => signEnvelope({ kind: Envelope.Kind.SECRET, recipient: bobId, body: new TextEncoder().encode(`ciphertext ${i}`), timestamp: hlcPack(Date.now() + i, 0), senderHandle: 'alice' }, alice.identity))
+    const envs = Array.from({ length: 6 },
+      (_, i) =>
+        signEnvelope(
+          {
+            kind: Envelope.Kind.SECRET,
+            recipient: bobId,
+            body: new TextEncoder().encode(`ciphertext ${i}`),
+            timestamp: hlcPack(Date.now() + i, 0),
+            senderHandle: 'alice'
+          },
+          alice.identity
+        ))
     for (const env of envs) await client.replication.writer.write(env, Envelope.encode(env))
     const all = envs.map((e) => hex(cursorOf(e)))
     await waitFor('every owner to hold the six envelopes', async () => {
@@ -58,13 +76,20 @@ describe('deletions are repaired like entries (3 servers, N=3, W=2)', function (
     const dead = envs.slice(1, 4).map((e) => cursorOf(e))
     const auth = signReadAuth(deleteScope(bobId, dead), identity)
     for (const s of mesh.servers.slice(1)) {
-      await client.replication.call(s.peerId.toString(), { kind: StoreRequest.Kind.DELETE, mailbox: bobId, cursors: dead, auth })
+      await client.replication.call(s.peerId.toString(), {
+        kind: StoreRequest.Kind.DELETE,
+        mailbox: bobId,
+        cursors: dead,
+        auth
+      })
     }
     assert.equal((await held(away, bobId)).size, 6, 'the cut-off owner still holds all six')
     await heal(away, mesh.nodes, { reconnect: true })
 
     const gone = new Set(dead.map(hex))
-    await waitFor('the owner that was away to delete the three', async () => [...await held(away, bobId)].every((c) => !gone.has(c)), { timeoutMs: scaled(30_000), intervalMs: 100 })
+    await waitFor('the owner that was away to delete the three',
+      async () => [...await held(away, bobId)].every((c) => !gone.has(c)),
+      { timeoutMs: scaled(30_000), intervalMs: 100 })
     for (const s of mesh.servers) {
       const h = await held(s, bobId)
       assert.deepEqual([...h].sort(), all.filter((c) => !gone.has(c)).sort(), `${s.peerId.toString().slice(-8)} holds exactly the three not deleted`)

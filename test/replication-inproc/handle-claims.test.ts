@@ -104,7 +104,9 @@ describe('planted handle claims at a new owner', function () {
     for (const u of users) {
       const want = hex(u.identity.publicKey)
       await waitFor(`every owner of ${u.handle} to hold its user's claim`, async () => {
-        const held = await Promise.all(heir.replication.placement.ownersOfHandle(u.handle).map(async (o) => await heldAt(o, u.handle)))
+        const held = await Promise.all(
+          heir.replication.placement.ownersOfHandle(u.handle).map(async (o) => await heldAt(o, u.handle))
+        )
         if (held.every((k) => k === want)) return true
         throw new Error(`owners hold ${held.map((k) => (k === want ? 'the user\'s' : k === hex(mallory.publicKey) ? 'mallory\'s' : k)).join(', ')}`)
       }, { timeoutMs: scaled(30_000) })
@@ -139,12 +141,17 @@ describe('planted handle claims at a new owner', function () {
     const handle = 'backdated'
     const old = signHandleClaim(handle, mallory, hlcPack(Date.now() - 3_600_000, 0))
     const owner = heir.replication.placement.ownersOfHandle(handle)[0]
-    await assert.rejects(mesh.clients[1].replication.call(owner, { kind: StoreRequest.Kind.CLAIM, claim: old, coordinate: true }), { code: 'ERR_REMOTE', status: StoreResponse.Status.REJECTED })
+    await assert.rejects(
+      mesh.clients[1].replication.call(owner, { kind: StoreRequest.Kind.CLAIM, claim: old, coordinate: true }),
+      { code: 'ERR_REMOTE', status: StoreResponse.Status.REJECTED }
+    )
     assert.equal(await heldAt(owner, handle), 'nothing')
     const at = mesh.servers.concat(heir).find((s) => id(s) === owner) as ChorusNode
     assert.match(await at.registry.metrics(), /chorus_rejected_total\{component="store",reason="stale-claim"\} [1-9]/)
     // the same key, now: taken
     const now = signHandleClaim(handle, mallory, mesh.clients[1].clock.now())
-    assert.equal((await mesh.clients[1].replication.call(owner, { kind: StoreRequest.Kind.CLAIM, claim: now, coordinate: true })).status, StoreResponse.Status.OK)
+    const claim = { kind: StoreRequest.Kind.CLAIM, claim: now, coordinate: true }
+    const res = await mesh.clients[1].replication.call(owner, claim)
+    assert.equal(res.status, StoreResponse.Status.OK)
   })
 })

@@ -74,13 +74,19 @@ describe('a server that lies about room addresses cannot steer a room JID or fil
     const team = await ann.rooms.create({ name: 'team', address: 'team', public: true })
     const evil = new Adversary(mesh.servers[2])
     const liar = freshIdentity()
-    const forged = (address: string): HandleClaim => signRoomAddressClaim(address, liar, newRoomNonce(), BigInt(Date.now()) << 16n)
+    const forged = (address: string): HandleClaim =>
+      signRoomAddressClaim(address, liar, newRoomNonce(), BigInt(Date.now()) << 16n)
     let asked = 0
     evil.answer(StoreRequest.Kind.RESOLVE, async (req) => {
       asked++
-      return req.handle.startsWith('#') ? { status: StoreResponse.Status.OK, claim: forged(req.handle.slice(1)) } : { status: StoreResponse.Status.NOT_FOUND }
+      return req.handle.startsWith('#')
+        ? { status: StoreResponse.Status.OK, claim: forged(req.handle.slice(1)) }
+        : { status: StoreResponse.Status.NOT_FOUND }
     })
-    evil.answer(StoreRequest.Kind.ADDRESSES, async () => ({ status: StoreResponse.Status.OK, claims: [forged('lure'), forged('team'), { ...forged('zzz'), signature: new Uint8Array(64) }] }))
+    evil.answer(StoreRequest.Kind.ADDRESSES, async () => ({
+      status: StoreResponse.Status.OK,
+      claims: [forged('lure'), forged('team'), { ...forged('zzz'), signature: new Uint8Array(64) }]
+    }))
     try {
       const ben = await mesh.clients[1].openUser('ben')
       assert.equal((await ben.rooms.resolve('team')).roomId, team.id, 'the address names ann\'s room')

@@ -109,7 +109,13 @@ describe('replication across a partition (5 servers, N=3, W=2)', function () {
     mesh = await startMesh({
       servers: 5,
       clients: 2,
-      options: () => ({ connectionGater: new PartitionGater(), replicas: 3, writeQuorum: 2, replication: { repairIntervalMs: 1000, hintIntervalMs: 300 } })
+      options: () =>
+        ({
+          connectionGater: new PartitionGater(),
+          replicas: 3,
+          writeQuorum: 2,
+          replication: { repairIntervalMs: 1000, hintIntervalMs: 300 }
+        })
     })
     await waitForServers(mesh.nodes, mesh.servers)
     alice = await mesh.clients[0].openUser('alice')
@@ -206,7 +212,9 @@ describe('replication across a partition (5 servers, N=3, W=2)', function () {
     // nothing deleted comes back: the stand-in hands bob's mailbox off to the owners, deletes it, and
     // further repair rounds do not bring it back
     // the healed owner is back in the servers' views; alice's node learns it too, a probe round or two later
-    const sameOwners = (): boolean => JSON.stringify([...aliceNode.replication.placement.ownersOf(bob.userId)].sort()) === JSON.stringify([...ownersBefore].sort())
+    const original = JSON.stringify([...ownersBefore].sort())
+    const sameOwners = (): boolean =>
+      JSON.stringify([...aliceNode.replication.placement.ownersOf(bob.userId)].sort()) === original
     await waitFor('alice\'s node to take the original three for the owners again', sameOwners, { timeoutMs: scaled(30_000), intervalMs: 100 })
     const ownersAfter = aliceNode.replication.placement.ownersOf(bob.userId)
     const nonOwners = mesh.servers.filter((s) => !ownersAfter.includes(s.peerId.toString()))

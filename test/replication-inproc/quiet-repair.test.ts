@@ -20,8 +20,10 @@ async function holds (node: ChorusNode, mailbox: string, cursor: string): Promis
   return page.entries.some((e) => hex(e.cursor) === cursor)
 }
 
-const served = async (mesh: Mesh, kind: string): Promise<number> =>
-  (await Promise.all(mesh.servers.map(async (s) => (await s.work()).store?.served[kind]?.requests ?? 0))).reduce((a, b) => a + b, 0)
+const served = async (mesh: Mesh, kind: string): Promise<number> => {
+  const counts = await Promise.all(mesh.servers.map(async (s) => (await s.work()).store?.served[kind]?.requests ?? 0))
+  return counts.reduce((a, b) => a + b, 0)
+}
 
 describe('anti-entropy on a quiet mesh (3 servers, N=3)', function () {
   this.timeout(scaled(120_000))
@@ -29,7 +31,11 @@ describe('anti-entropy on a quiet mesh (3 servers, N=3)', function () {
 
   before(async function () {
     this.timeout(scaled(120_000))
-    mesh = await startMesh({ servers: 3, clients: 0, options: () => ({ replicas: 3, writeQuorum: 2, replication: { repairIntervalMs: 200, hintIntervalMs: 200 } }) })
+    mesh = await startMesh({
+      servers: 3,
+      clients: 0,
+      options: () => ({ replicas: 3, writeQuorum: 2, replication: { repairIntervalMs: 200, hintIntervalMs: 200 } })
+    })
     await waitForServers(mesh.nodes, mesh.servers)
   })
   after(async () => { await mesh?.cleanup() })

@@ -32,12 +32,25 @@ async function storedOn (node: ChorusNode): Promise<{ mailboxes: string[], hints
   return { mailboxes, hints: await node.replication.context.hints.count() }
 }
 
-/** `servers` servers (N = 3, W = 2, partitionable) and two clients with alice and bob; bob's messages go to `received`. */
-async function chatMesh (servers: number, repairIntervalMs: number, received: Message[]): Promise<{ mesh: Mesh, alice: User, bob: User }> {
+/**
+ * `servers` servers (N = 3, W = 2, partitionable) and two clients with alice and bob; bob's messages go to `received`.
+ */
+async function chatMesh (
+  servers: number,
+  repairIntervalMs: number,
+  received: Message[]
+): Promise<{ mesh: Mesh, alice: User, bob: User }> {
   const mesh = await startMesh({
     servers,
     clients: 2,
-    options: () => ({ connectionGater: new PartitionGater(), replicas: 3, writeQuorum: 2, membership: SLOW_SUSPICION, replication: { repairIntervalMs, hintIntervalMs: 200 } })
+    options: () =>
+      ({
+        connectionGater: new PartitionGater(),
+        replicas: 3,
+        writeQuorum: 2,
+        membership: SLOW_SUSPICION,
+        replication: { repairIntervalMs, hintIntervalMs: 200 }
+      })
   })
   try {
     await waitForServers(mesh.nodes, mesh.servers)
@@ -82,7 +95,9 @@ describe('write quorum with one owner of three down (N=3, W=2)', function () {
     }
     await waitFor('bob to receive every message', () => sent.every((s) => received.some((m) => m.id === s.id)))
     await waitFor('a hint for the owner that is down', async () => {
-      for (const s of up) if ((await s.replication.context.hints.byPeer()).get(downId)?.includes(bob.userId) === true) return true
+      for (const s of up) {
+        if ((await s.replication.context.hints.byPeer()).get(downId)?.includes(bob.userId) === true) return true
+      }
       return false
     })
 
@@ -111,7 +126,11 @@ describe('write quorum out of reach (2 servers, one killed, W=2)', function () {
 
   before(async function () {
     this.timeout(scaled(120_000))
-    mesh = await startMesh({ servers: 2, clients: 2, options: () => ({ replicas: 3, writeQuorum: 2, membership: SLOW_SUSPICION }) })
+    mesh = await startMesh({
+      servers: 2,
+      clients: 2,
+      options: () => ({ replicas: 3, writeQuorum: 2, membership: SLOW_SUSPICION })
+    })
     await waitForServers(mesh.nodes, mesh.servers)
     alice = await mesh.clients[0].openUser('alice')
     await mesh.clients[1].openUser('bob')
@@ -180,10 +199,12 @@ describe('sloppy quorum: two owners of three down (4 servers, N=3, W=2)', functi
     }
     await waitFor('the stand-in to hand bob\'s mailbox off', async () => (await held(standIn, bob.userId)).size === 0)
     assert.ok((standIn.replication.repair?.stats.handedOff ?? 0) > 0)
-    // anti-entropy may hand the mailbox over before the hint loop's next tick: the hints are delivered (and dropped) after
+    // anti-entropy may hand the mailbox over before the hint loop's next tick: the hints are delivered (and dropped)
+    // after
     await waitFor('the stand-in\'s hints for the returning owners to be delivered', async () => {
       const left = await standIn.replication.context.hints.byPeer()
-      return (standIn.replication.repair?.stats.hintsDelivered ?? 0) > 0 && [down1, down2].every((d) => !(left.get(d.peerId.toString()) ?? []).includes(bob.userId))
+      return (standIn.replication.repair?.stats.hintsDelivered ?? 0) > 0 &&
+        [down1, down2].every((d) => !(left.get(d.peerId.toString()) ?? []).includes(bob.userId))
     })
     const rounds = standIn.replication.repair?.stats.rounds ?? 0
     await waitFor('three more repair rounds on the stand-in', () => (standIn.replication.repair?.stats.rounds ?? 0) >= rounds + 3)

@@ -21,7 +21,11 @@ describe('per-sender rate limit at the owners', function () {
 
   before(async function () {
     this.timeout(scaled(120_000))
-    mesh = await startMesh({ servers: 3, clients: 2, options: () => ({ replicas: 3, writeQuorum: 2, replication: { senderRate: RATE, senderBurst: BURST } }) })
+    mesh = await startMesh({
+      servers: 3,
+      clients: 2,
+      options: () => ({ replicas: 3, writeQuorum: 2, replication: { senderRate: RATE, senderBurst: BURST } })
+    })
     await waitForServers(mesh.nodes, mesh.servers)
     spammer = await mesh.clients[0].openUser('spammer')
     alice = await mesh.clients[0].openUser('alice')
@@ -46,7 +50,7 @@ describe('per-sender rate limit at the owners', function () {
     assert.equal(ok + limited, results.length, 'every other send failed as RateLimitedError')
     assert.ok(bounces.some((m) => m.condition === 'resource-constraint'), 'the sender got a bounce')
 
-    const metrics = await mesh.servers.map(async (s) => s.registry.metrics()).reduce(async (a, b) => (await a) + (await b))
+    const metrics = (await Promise.all(mesh.servers.map(async (s) => await s.registry.metrics()))).join('')
     assert.match(metrics, /chorus_rejected_total\{component="store",reason="rate-limited"\} [1-9]/)
 
     // another sender on the same node is not affected

@@ -38,14 +38,17 @@ describe('secret chats: both users open at once', function () {
     await Promise.all([chatA.send('alice first'), chatB.send('bob first')])
     await Promise.all([chatA.send('alice second'), chatB.send('bob second')])
     const shown = (who: Message[], text: string): boolean => who.some((m) => m.text === text)
-    await waitFor('both to read the crossing messages', () => ['alice first', 'alice second'].every((t) => shown(got.bob, t)) && ['bob first', 'bob second'].every((t) => shown(got.alice, t)), { timeoutMs: scaled(15_000) })
+    await waitFor('both to read the crossing messages',
+      () => ['alice first', 'alice second'].every((t) => shown(got.bob, t)) && ['bob first', 'bob second'].every((t) => shown(got.alice, t)),
+      { timeoutMs: scaled(15_000) })
     for (let i = 0; i < 3; i++) {
       await chatA.send(`alice ${i}`)
       await waitFor(`bob to read alice ${i}`, () => shown(got.bob, `alice ${i}`), { timeoutMs: scaled(10_000) })
       await chatB.send(`bob ${i}`)
       await waitFor(`alice to read bob ${i}`, () => shown(got.alice, `bob ${i}`), { timeoutMs: scaled(10_000) })
     }
-    const ephemeral = async (u: User, peer: User): Promise<string> => (await (u.secret as any).sessions.load(peer.userId)).record.ephemeral
+    const ephemeral = async (u: User, peer: User): Promise<string> =>
+      (await (u.secret as any).sessions.load(peer.userId)).record.ephemeral
     assert.equal(await ephemeral(alice, bob), await ephemeral(bob, alice), 'both send with the same session')
     assert.equal(got.bob.length, 5, 'each of alice\'s messages shown once')
     assert.equal(got.alice.length, 5, 'each of bob\'s messages shown once')

@@ -42,7 +42,8 @@ describe('secret chats: a self-destructed message is gone from the devices\' fil
     await aliceChat.send(text, { ttlMs: 300 })
     await waitFor('bob to read it', () => got.some((m) => m.text === text), { timeoutMs: scaled(10_000) })
     const m = got.find((x) => x.text === text) as Message
-    const entryKey = async (u: User, peer: User): Promise<string> => (u.secret as any).store.get(`hkey!${u.userId}!${peer.userId}!${m.cursor}`)
+    const entryKey = async (u: User, peer: User): Promise<string> =>
+      (u.secret as any).store.get(`hkey!${u.userId}!${peer.userId}!${m.cursor}`)
     const keys = [await entryKey(bob, alice), await entryKey(alice, bob)]
     assert.ok(keys.every((k) => typeof k === 'string'), 'each copy is sealed under its own key')
     const needles = [Buffer.from(text), ...keys.flatMap((k) => [Buffer.from(k), Buffer.from(k, 'base64')])]

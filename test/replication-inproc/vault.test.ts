@@ -39,7 +39,8 @@ describe('a user with a passphrase: keys and secret chats sealed at rest', funct
   it('leaves neither plaintext nor private key in the device\'s files or database', async () => {
     const chat = await alice.secret.open('bob')
     for (const t of texts.slice(0, 2)) await chat.send(t)
-    await waitFor('bob to read both', () => texts.slice(0, 2).every((t) => bobGot.some((m) => m.text === t)), { timeoutMs: scaled(10_000) })
+    await waitFor('bob to read both', () => texts.slice(0, 2).every((t) => bobGot.some((m) => m.text === t)),
+      { timeoutMs: scaled(10_000) })
     await (await bob.secret.open('alice')).send(texts[2])
     await waitFor('alice to have bob\'s answer in her history', async () => (await chat.history()).some((m) => m.text === texts[2]), { timeoutMs: scaled(10_000) })
     const key = alice.identity.privateKey

@@ -30,7 +30,14 @@ describe('work counters (node.work())', function () {
   after(async () => { await mesh?.cleanup() })
 
   /** Sum of STORE traffic over the mesh, both directions. */
-  const storeTotals = (snaps: WorkSnapshot[]): { sentRequests: number, servedRequests: number, sentPuts: number, servedPuts: number, sentResponses: number, servedResponses: number } => {
+  const storeTotals = (snaps: WorkSnapshot[]): {
+    sentRequests: number
+    servedRequests: number
+    sentPuts: number
+    servedPuts: number
+    sentResponses: number
+    servedResponses: number
+  } => {
     const t = { sentRequests: 0, servedRequests: 0, sentPuts: 0, servedPuts: 0, sentResponses: 0, servedResponses: 0 }
     for (const s of snaps) {
       const sent = s.store?.sent.STORE
@@ -44,7 +51,8 @@ describe('work counters (node.work())', function () {
     }
     return t
   }
-  const snapshotAll = async (): Promise<WorkSnapshot[]> => await Promise.all(mesh.nodes.map(async (n) => await n.work()))
+  const snapshotAll = async (): Promise<WorkSnapshot[]> =>
+    await Promise.all(mesh.nodes.map(async (n) => await n.work()))
 
   it('counts every store frame, envelope, live frame, LevelDB write and wire byte of a send', async () => {
     const got: string[] = []
@@ -62,7 +70,8 @@ describe('work counters (node.work())', function () {
     assert.ok(sent != null, 'alice\'s node sent STORE requests')
     // every owner up: each send goes to the 3 owners of bob's mailbox and the 3 of alice's
     assert.equal(sent.puts - sent0.puts, SENDS * 2 * 3)
-    assert.ok(sent.requests - sent0.requests >= 3 && sent.requests - sent0.requests <= SENDS * 6, `${sent.requests - sent0.requests} STORE requests`)
+    assert.ok(sent.requests - sent0.requests >= 3 && sent.requests - sent0.requests <= SENDS * 6,
+      `${sent.requests - sent0.requests} STORE requests`)
     assert.ok(sent.requestBytes - sent0.requestBytes > SENDS * 6 * 64, 'request bytes carry the envelopes')
     // the live copy: one frame to one relay of bob's shard, none on gossipsub
     assert.equal(after.live!.framesSent - before.live!.framesSent, SENDS, 'each send is one frame of the live hop')
@@ -76,7 +85,9 @@ describe('work counters (node.work())', function () {
     assert.ok((wire.global?.sent ?? 0) > storeWire, 'the socket carries more than the store protocol (encryption, muxing, gossipsub)')
 
     const serversAfter = await Promise.all(mesh.servers.map(async (s) => await s.work()))
-    const served = serversAfter.reduce((n, s, i) => n + (s.store?.served.STORE?.puts ?? 0) - (serversBefore[i].store?.served.STORE?.puts ?? 0), 0)
+    const served = serversAfter.reduce(
+      (n, s, i) => n + (s.store?.served.STORE?.puts ?? 0) - (serversBefore[i].store?.served.STORE?.puts ?? 0), 0
+    )
     assert.ok(served >= SENDS * 6, `the servers were handed ${served} puts`)
     const synced = serversAfter.reduce((n, s, i) => n + s.db.syncedBatches - serversBefore[i].db.syncedBatches, 0)
     const writes = serversAfter.reduce((n, s, i) => n + s.db.writes - serversBefore[i].db.writes, 0)
@@ -92,7 +103,10 @@ describe('work counters (node.work())', function () {
     // in-flight frames settle (the owners beyond W answer after the acknowledgement)
     const t = await waitFor('sent and served STORE traffic to balance', async () => {
       const totals = storeTotals(await snapshotAll())
-      return totals.sentRequests === totals.servedRequests && totals.sentResponses === totals.servedResponses && totals.sentRequests === totals.sentResponses ? totals : undefined
+      return totals.sentRequests === totals.servedRequests && totals.sentResponses === totals.servedResponses &&
+        totals.sentRequests === totals.sentResponses
+        ? totals
+        : undefined
     }) as ReturnType<typeof storeTotals>
     assert.equal(t.sentPuts, t.servedPuts, 'envelopes carried = envelopes received')
     assert.ok(t.sentRequests > 0)

@@ -171,6 +171,7 @@ describe('replication (processes): an owner SIGKILLed mid-stream, and one killed
 
   it(`${MESSAGES} messages while an owner is SIGKILLed after ${KILL_AFTER} and restarted after ${RESTART_AFTER}: each acknowledged one read once, in order; N copies on disk after repair`, async function () {
     const all = mesh.ids()
+    const bobOwners = mailboxOwners(bobId, all)
     const victim = mesh.slot(pickVictim(all))
 
     const started = Date.now()

@@ -30,7 +30,10 @@ describe('replication (processes): handles and offline delivery', function () {
     await agent.waitForServers(mesh.ids())
   }
 
-  /** Start bob's node again and open his user unless it runs (a test that stopped it, or failed while it was down, leaves it so). */
+  /**
+   * Start bob's node again and open his user unless it runs (a test that stopped it, or failed
+   * while it was down, leaves it so).
+   */
   async function ensureBob (): Promise<void> {
     const state = await bob.status().then((s) => s.state, () => 'not started')
     if (state !== 'started') await startAgent(bob, bobDir)
@@ -82,7 +85,8 @@ describe('replication (processes): handles and offline delivery', function () {
     const recent = await alice.sendMany('alice', 'bob', 5, 'just-before-')
     const before = await bob.history('bob', 'alice')
     assert.ok(recent.every((o) => o.ok && before.some((m) => m.id === o.id)), 'the recent messages are in bob\'s history')
-    const live = await bob.waitForReceived('everything in his history', (r) => before.filter((m) => m.from === 'alice').every((m) => r.some((x) => x.id === m.id)))
+    const live = await bob.waitForReceived('everything in his history',
+      (r) => before.filter((m) => m.from === 'alice').every((m) => r.some((x) => x.id === m.id)))
     const hadBefore = new Set(live.map((m) => m.id))
 
     await bob.stop()

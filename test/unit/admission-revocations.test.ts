@@ -42,7 +42,10 @@ const revokeOperator = (m: Key, op: Key, at = T0 + DAY): Uint8Array =>
 
 function node (mesh: string, certificate?: Uint8Array, selfId = 'self'): { a: Admission, clock: { now: number } } {
   const clock = { now: T0 + DAY }
-  return { a: new Admission({ selfId, now: () => clock.now }, { mesh, certificate, maxRevocationsPerSigner: QUOTA }), clock }
+  return {
+    a: new Admission({ selfId, now: () => clock.now }, { mesh, certificate, maxRevocationsPerSigner: QUOTA }),
+    clock
+  }
 }
 
 /** Everything `from` sends on view syncs over `rounds` syncs, handed to `to` as frames. */
@@ -143,7 +146,13 @@ describe('revocations that matter (node/membership/admission.ts)', () => {
     const m = newMesh()
     const old = revokePeer(m.signer, PEER)
     const removed: string[] = []
-    const store = { load: async () => [{ revocation: old }], add: async () => {}, remove: async (id: string) => { removed.push(id) } }
+    const store = {
+      load: async () => [{ revocation: old }],
+      add: async () => {},
+      remove: async (id: string) => {
+        removed.push(id)
+      }
+    }
     const { a } = node(m.id)
     await a.attach(store)
     assert.deepEqual([a.revocationCount, a.all(10)], [0, []])

@@ -2,8 +2,10 @@ import { strict as assert } from 'node:assert'
 import { randomBytes } from 'node:crypto'
 import {
   AdmissionError, Certificate, CertificateMismatchError, Delegation, ExpiredCertificateError, ForeignCertificateError,
-  ForgedCertificateError, MAX_ADMISSION_BYTES, MAX_ISSUE_SKEW_MS, MAX_VALIDITY_MS, MalformedCertificateError, MissingCertificateError,
-  Revocation, RevokedCertificateError, checkCertificate, checkRevocation, decodeCertificate, decodeRevocation, meshId, parseMeshId,
+  ForgedCertificateError, MAX_ADMISSION_BYTES, MAX_ISSUE_SKEW_MS, MAX_VALIDITY_MS, MalformedCertificateError,
+  MissingCertificateError,
+  Revocation, RevokedCertificateError, checkCertificate, checkRevocation, decodeCertificate, decodeRevocation, meshId,
+  parseMeshId,
   signCertificate, signDelegation, signRevocation, type AdmissionReason, type AdmissionSigner, type RevocationList
 } from '../../protocol/admission.js'
 import { ed25519Generate, ed25519Sign } from '../../protocol/ed25519.js'
@@ -27,13 +29,24 @@ interface Key { key: Uint8Array, pub: Uint8Array, hex: string, signer: Admission
 type Mesh = Key & { id: string }
 function newMesh (): Mesh {
   const k = ed25519Generate()
-  return { key: k.privateKey, pub: k.publicKey, hex: hex(k.publicKey), id: meshId(k.publicKey), signer: { privateKey: k.privateKey } }
+  return {
+    key: k.privateKey,
+    pub: k.publicKey,
+    hex: hex(k.publicKey),
+    id: meshId(k.publicKey),
+    signer: { privateKey: k.privateKey }
+  }
 }
 /** an operator key with a delegation of `m` from `now` for `days` */
 function newOperator (m: Mesh, now = T0, days = 365): Key {
   const k = ed25519Generate()
   const delegation = signDelegation(m.key, k.publicKey, { name: 'ops-eu', now, days })
-  return { key: k.privateKey, pub: k.publicKey, hex: hex(k.publicKey), signer: { privateKey: k.privateKey, delegation } }
+  return {
+    key: k.privateKey,
+    pub: k.publicKey,
+    hex: hex(k.publicKey),
+    signer: { privateKey: k.privateKey, delegation }
+  }
 }
 
 type CertOpts = Partial<{ peerId: string, capacity: number, now: number, days: number, seed: Uint8Array }>
@@ -42,7 +55,13 @@ const cert = (signer: AdmissionSigner, o: CertOpts = {}): Uint8Array =>
 
 /** Re-sign a message after changing fields, the way a signer would. */
 interface Codec<T> { encode: (m: T) => Uint8Array }
-function resign<T extends { signature: Uint8Array }> (codec: Codec<T>, domain: string, m: T, key: Uint8Array, over: Partial<T>): T {
+function resign<T extends { signature: Uint8Array }> (
+  codec: Codec<T>,
+  domain: string,
+  m: T,
+  key: Uint8Array,
+  over: Partial<T>
+): T {
   const body = { ...m, ...over, signature: new Uint8Array(0) }
   return { ...body, signature: ed25519Sign(key, Buffer.concat([Buffer.from(domain), codec.encode(body)])) }
 }
@@ -91,7 +110,9 @@ describe('server admission (protocol/admission.ts)', () => {
       const bad: unknown[] = [
         '', 'b', id.slice(0, 52), id + 'a', id.toUpperCase(), 'B' + id.slice(1), id.slice(0, 10) + 'C' + id.slice(11),
         id.slice(0, 20) + '1' + id.slice(21), id.slice(0, 20) + '8' + id.slice(21), id.slice(0, 52) + '=', 'c' + id.slice(1),
-        id + ' ', ' ' + id.slice(1), id.slice(0, 52) + nonCanonical, 42, null, undefined, randomBytes(32), { toString: () => id }
+        id + ' ', ' ' + id.slice(1), id.slice(0, 52) + nonCanonical, 42, null, undefined, randomBytes(32), {
+          toString: () => id
+        }
       ]
       for (const b of bad) refuses(() => parseMeshId(b as string), MalformedCertificateError, 'malformed')
     })
@@ -104,7 +125,13 @@ describe('server admission (protocol/admission.ts)', () => {
       const seed = randomBytes(32)
       const common = { peerId: PEER, seed: hex(seed), issuedAt: T0 }
       const byMesh = check(cert(m.signer, { capacity: 7, seed }), m)
-      const byMeshWants = { ...common, capacity: 7, expiresAt: T0 + 30 * DAY, validUntil: T0 + 30 * DAY, operator: undefined }
+      const byMeshWants = {
+        ...common,
+        capacity: 7,
+        expiresAt: T0 + 30 * DAY,
+        validUntil: T0 + 30 * DAY,
+        operator: undefined
+      }
       assert.deepEqual(byMesh, byMeshWants)
       // valid until the first link of its chain expires: here the operator's delegation, after 365 days
       const byOperator = check(cert(op.signer, { capacity: 1000, days: 3650, seed }), m)
@@ -191,10 +218,14 @@ describe('server admission (protocol/admission.ts)', () => {
       const c = decodeCertificate(cert(m.signer))
       const bad: Array<Partial<Certificate>> = [
         { role: 'client' }, { role: '' }, { capacity: 0 }, { capacity: 1001 }, { peerId: '' }, { seed: new Uint8Array(8) },
-        { expiresAt: c.issuedAt + BigInt(MAX_VALIDITY_MS) + 1n }, { expiresAt: c.issuedAt }, { expiresAt: c.issuedAt - 1n }
+        { expiresAt: c.issuedAt + BigInt(MAX_VALIDITY_MS) + 1n }, { expiresAt: c.issuedAt }, {
+          expiresAt: c.issuedAt - 1n
+        }
       ]
       for (const over of bad) refuses(() => check(reCert(c, m.key, over), m), MalformedCertificateError, 'malformed')
-      assert.equal(check(reCert(c, m.key, { capacity: 1000, expiresAt: c.issuedAt + BigInt(MAX_VALIDITY_MS) }), m).capacity, 1000)
+      assert.equal(
+        check(reCert(c, m.key, { capacity: 1000, expiresAt: c.issuedAt + BigInt(MAX_VALIDITY_MS) }), m).capacity, 1000
+      )
     })
 
     it('refuses one signed by a key the mesh never delegated to', () => {
@@ -205,7 +236,8 @@ describe('server admission (protocol/admission.ts)', () => {
       const fake = resign(Delegation, DOMAIN.delegation, op.signer.delegation as Delegation, rogue.privateKey, {})
       refuses(() => check(cert({ privateKey: op.key, delegation: fake }), m), ForgedCertificateError, 'forged')
       // a real delegation of one operator, carried by a certificate another key signed
-      refuses(() => check(cert({ privateKey: rogue.privateKey, delegation: op.signer.delegation }), m), ForgedCertificateError, 'forged')
+      refuses(() => check(cert({ privateKey: rogue.privateKey, delegation: op.signer.delegation }), m),
+        ForgedCertificateError, 'forged')
       // a "mesh-key" certificate naming this mesh, signed by another key
       const c = decodeCertificate(cert(m.signer))
       refuses(() => check(reCert(c, rogue.privateKey, {}), m), ForgedCertificateError, 'forged')
@@ -250,7 +282,10 @@ describe('server admission (protocol/admission.ts)', () => {
       const m = newMesh()
       const op = newOperator(m)
       assert.deepEqual(checkRev(enc(signRevocation(m.signer, { peerId: PEER }, T0)), m), { peerId: PEER, issuedAt: T0 })
-      assert.deepEqual(checkRev(enc(signRevocation(m.signer, { operator: op.pub }, T0)), m), { operator: op.hex, issuedAt: T0 })
+      assert.deepEqual(checkRev(enc(signRevocation(m.signer, { operator: op.pub }, T0)), m), {
+        operator: op.hex,
+        issuedAt: T0
+      })
     })
 
     it('an operator revokes a peer, even after its delegation ended, but never an operator', () => {
@@ -290,19 +325,26 @@ describe('server admission (protocol/admission.ts)', () => {
         { operator: randomBytes(32) }, { peerId: '' }, { peerId: '', operator: randomBytes(31) }, { peerId: 'p'.repeat(200) }
       ]
       for (const over of bad) refuses(() => checkRev(reRev(r, m.key, over), m), MalformedCertificateError, 'malformed')
-      for (const bytes of [new Uint8Array(0), new Uint8Array(MAX_ADMISSION_BYTES + 1), Uint8Array.from([0xff, 0xff, 0xff])]) {
+      for (const bytes of [new Uint8Array(0), new Uint8Array(MAX_ADMISSION_BYTES + 1),
+        Uint8Array.from([0xff, 0xff, 0xff])]) {
         refuses(() => decodeRevocation(bytes), MalformedCertificateError, 'malformed')
       }
     })
   })
 
   describe('the Admission component (node/membership/admission.ts)', () => {
-    function node (init: { mesh?: string, certificate?: Uint8Array } = {}, selfId = 'self'): { a: Admission, clock: { now: number } } {
+    function node (
+      init: { mesh?: string, certificate?: Uint8Array } = {},
+      selfId = 'self'
+    ): { a: Admission, clock: { now: number } } {
       const clock = { now: T0 + DAY }
       return { a: new Admission({ selfId, now: () => clock.now }, init), clock }
     }
-    const revoke = (signer: AdmissionSigner, target: { peerId?: string, operator?: Uint8Array }, at: number): Uint8Array =>
-      Revocation.encode(signRevocation(signer, target, at))
+    const revoke = (
+      signer: AdmissionSigner,
+      target: { peerId?: string, operator?: Uint8Array },
+      at: number
+    ): Uint8Array => Revocation.encode(signRevocation(signer, target, at))
 
     it('an open mesh admits every server and refuses frames that carry a mesh', () => {
       const m = newMesh()
@@ -391,7 +433,10 @@ describe('server admission (protocol/admission.ts)', () => {
       const wireType = Uint8Array.from(newest)
       wireType[0] ^= 1
       assert.throws(() => a.acceptRevocation(wireType), MalformedCertificateError)
-      for (let i = 1; i < 600; i++) assert.throws(() => a.acceptRevocation(Uint8Array.from([...newest, 0x78, 0x80 | (i & 127), i >> 7])), MalformedCertificateError)
+      for (let i = 1; i < 600; i++) {
+        assert.throws(() => a.acceptRevocation(Uint8Array.from([...newest, 0x78, 0x80 | (i & 127), i >> 7])),
+          MalformedCertificateError)
+      }
       assert.equal(a.revocationCount, 2)
       assert.ok(a.all(512).some((b) => hex(b.revocation) === hex(older)))
     })
@@ -411,7 +456,8 @@ describe('server admission (protocol/admission.ts)', () => {
       }
       assert.deepEqual(rs.map((r) => sent.get(hex(r))), [3, 3, 3])
       assert.deepEqual(a.takeFresh(10, 3), [])
-      assert.deepEqual(a.all(3).map((k) => [hex(k.revocation), hex(k.certificate as Uint8Array)]).sort(), rs.map((r, i) => [hex(r), hex(certs[i])]).sort())
+      assert.deepEqual(a.all(3).map((k) => [hex(k.revocation), hex(k.certificate as Uint8Array)]).sort(),
+        rs.map((r, i) => [hex(r), hex(certs[i])]).sort())
     })
 
     it('revocations loaded through attach() apply with their certificate but are not gossiped as fresh; new ones are persisted', async () => {
@@ -422,7 +468,8 @@ describe('server admission (protocol/admission.ts)', () => {
       const store: RevocationStore = {
         load: async () => {
           loads++
-          return [{ revocation: old, certificate: cert(m.signer) }, { revocation: Uint8Array.from([0xff, 0xff]) }, { revocation: revoke(newMesh().signer, { peerId: OTHER }, T0) }]
+          return [{ revocation: old, certificate: cert(m.signer) }, { revocation: Uint8Array.from([0xff, 0xff]) },
+            { revocation: revoke(newMesh().signer, { peerId: OTHER }, T0) }]
         },
         add: async (id, kept) => { added.push({ id, bytes: kept.revocation, certificate: kept.certificate }) },
         remove: async () => {}
@@ -437,7 +484,8 @@ describe('server admission (protocol/admission.ts)', () => {
       const fresh = revoke(m.signer, { peerId: OTHER }, T0 + DAY)
       const otherCert = cert(m.signer, { peerId: OTHER })
       assert.equal(a.acceptRevocation(fresh, [otherCert]), true)
-      assert.deepEqual(added.map((x) => [hex(x.bytes), hex(x.certificate as Uint8Array)]), [[hex(fresh), hex(otherCert)]])
+      assert.deepEqual(added.map((x) => [hex(x.bytes), hex(x.certificate as Uint8Array)]),
+        [[hex(fresh), hex(otherCert)]])
       assert.match(added[0].id, /^[0-9a-f]{64}$/)
       assert.deepEqual(a.takeFresh(10, 5).map((k) => hex(k.revocation)), [hex(fresh)])
       await node().a.attach(store)

@@ -136,8 +136,16 @@ describe('parseInvocation (bin/args.ts)', () => {
     assertInvalid(['start', '--probe-interval', '49'], {}, '--probe-interval')
     assertInvalid(['start', '--probe-interval', '60001'], {}, '--probe-interval')
     assertInvalid(['start', '--probe-interval', '1.5'], {}, '--probe-interval')
-    assert.deepEqual(parseInvocation(['start', '--probe-interval', '50'], {}).options.membership, { probeIntervalMs: 50, probeTimeoutMs: 50, rejoinIntervalMs: 200 })
-    assert.deepEqual(parseInvocation(['start', '--probe-interval', '60000'], {}).options.membership, { probeIntervalMs: 60000, probeTimeoutMs: 1000, rejoinIntervalMs: 120000 })
+    assert.deepEqual(parseInvocation(['start', '--probe-interval', '50'], {}).options.membership, {
+      probeIntervalMs: 50,
+      probeTimeoutMs: 50,
+      rejoinIntervalMs: 200
+    })
+    assert.deepEqual(parseInvocation(['start', '--probe-interval', '60000'], {}).options.membership, {
+      probeIntervalMs: 60000,
+      probeTimeoutMs: 1000,
+      rejoinIntervalMs: 120000
+    })
   })
 
   it('bounds --suspicion-timeout to 100..600000', () => {
@@ -156,8 +164,14 @@ describe('parseInvocation (bin/args.ts)', () => {
     assert.equal(options.xmpp?.allowPlaintext, true)
     assert.equal(options.xmpp?.maxConnections, 50)
     assert.match(options.xmpp?.cert ?? '', /BEGIN CERTIFICATE/)
-    assert.equal(parseInvocation(['start'], { CHORUS_XMPP: '127.0.0.1:0', CHORUS_XMPP_ALLOW_PLAINTEXT: 'false' }).options.xmpp?.allowPlaintext, false)
-    assert.equal(parseInvocation(['start', '--config', config({ xmpp: '127.0.0.1:0', xmppAllowPlaintext: true })], {}).options.xmpp?.allowPlaintext, true)
+    assert.equal(
+      parseInvocation(['start'], { CHORUS_XMPP: '127.0.0.1:0', CHORUS_XMPP_ALLOW_PLAINTEXT: 'false' }).options.xmpp?.allowPlaintext,
+      false
+    )
+    assert.equal(
+      parseInvocation(['start', '--config', config({ xmpp: '127.0.0.1:0', xmppAllowPlaintext: true })], {}).options.xmpp?.allowPlaintext,
+      true
+    )
     assertInvalid(['start', '--xmpp', 'localhost'], {}, '--xmpp')
     assertInvalid(['start', '--xmpp-domain', 'chat.example.org'], {}, '--xmpp-domain')
     assertInvalid(['start', '--xmpp', '127.0.0.1:0', '--xmpp-cert', pem], {}, '--xmpp-key')

@@ -75,7 +75,8 @@ describe('library arguments (node/session/arguments.ts)', () => {
     const env = signEnvelope(draft, generateIdentity())
     assert.equal(requireEnvelope('to', env), env)
     assert.equal(requireEnvelope('to', Envelope.decode(Envelope.encode(env))).recipient, env.recipient)
-    const forged = [{ ...env, kind: 'NOPE' }, { ...env, body: 'text' }, { ...env, timestamp: 1 }, { ...env, kind: Envelope.Kind.codec }]
+    const forged = [{ ...env, kind: 'NOPE' }, { ...env, body: 'text' }, { ...env, timestamp: 1 },
+      { ...env, kind: Envelope.Kind.codec }]
     for (const bad of [42, null, {}, [], ...forged]) {
       refuses(() => requireEnvelope('to', bad), 'to')
     }

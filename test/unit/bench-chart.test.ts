@@ -2,9 +2,21 @@ import { strict as assert } from 'node:assert'
 import { chartData, chartPathFor, chartSvg, commandOf, logTicks } from '../../bench/lib/chart.js'
 import type { ResultRecord } from '../../bench/lib/report.js'
 
-const machine = { cpus: 2, cpuModel: 'Test CPU', totalMemBytes: 8 * 2 ** 30, node: 'v20.20.2', platform: 'linux', release: '6', arch: 'x64', loadAvg1m: 1.5, busyPercentBefore: 12 }
-const lat = (p50: number, p90: number, p99: number): Record<string, number> => ({ count: 100, min: p50 / 2, p50, p90, p99, max: p99 * 1.1, mean: p50 })
-const sends = (acked: number, latencies: Record<string, number>): Record<string, unknown> => ({ acked, failed: 0, errors: {}, startedAt: 1000, endedAt: 2000, latenciesMs: latencies })
+const machine = {
+  cpus: 2,
+  cpuModel: 'Test CPU',
+  totalMemBytes: 8 * 2 ** 30,
+  node: 'v20.20.2',
+  platform: 'linux',
+  release: '6',
+  arch: 'x64',
+  loadAvg1m: 1.5,
+  busyPercentBefore: 12
+}
+const lat = (p50: number, p90: number, p99: number): Record<string, number> =>
+  ({ count: 100, min: p50 / 2, p50, p90, p99, max: p99 * 1.1, mean: p50 })
+const sends = (acked: number, latencies: Record<string, number>): Record<string, unknown> =>
+  ({ acked, failed: 0, errors: {}, startedAt: 1000, endedAt: 2000, latenciesMs: latencies })
 
 /** A store record as `npm run bench -- store --nodes 3 --seconds 1 --repair 0` writes it, with made-up figures. */
 const store: ResultRecord = {

@@ -10,7 +10,19 @@ import { workBetween, type WorkSample } from '../../bench/lib/work.js'
 import { parseInvocation } from '../../bench/lib/flags.js'
 import { SCENARIOS } from '../../bench/scenarios.js'
 
-function snapshot (o: { storeSent?: number, storeBytes?: number, puts?: number, fetch?: number, published?: number, live?: number, writes?: number, receipts?: number, wire?: number } = {}): WorkSnapshot {
+function snapshot (
+  o: {
+    storeSent?: number
+    storeBytes?: number
+    puts?: number
+    fetch?: number
+    published?: number
+    live?: number
+    writes?: number
+    receipts?: number
+    wire?: number
+  } = {}
+): WorkSnapshot {
   const traffic = new StoreTraffic()
   if ((o.storeSent ?? 0) > 0) {
     for (let i = 0; i < (o.storeSent ?? 0); i++) {
@@ -27,7 +39,14 @@ function snapshot (o: { storeSent?: number, storeBytes?: number, puts?: number, 
     envelopesWritten: { CHAT: 0, RECEIPT: o.receipts ?? 0 },
     db: { writes: o.writes ?? 0, ops: 2 * (o.writes ?? 0), syncedBatches: 0, syncedOps: 0 },
     pubsub,
-    live: { framesSent: o.live ?? 0, bytesSent: 300 * (o.live ?? 0), framesReceived: 0, bytesReceived: 0, dropped: 0, relayed: (o.live ?? 0) / 2 },
+    live: {
+      framesSent: o.live ?? 0,
+      bytesSent: 300 * (o.live ?? 0),
+      framesReceived: 0,
+      bytesReceived: 0,
+      dropped: 0,
+      relayed: (o.live ?? 0) / 2
+    },
     wire: { global: { sent: o.wire ?? 0, received: 0 }, '/chorus/store/1.0.0': { sent: o.storeBytes ?? 0, received: 0 } }
   }
 }
@@ -40,8 +59,28 @@ describe('bench work per send (bench/lib/work.ts)', () => {
       { name: 'bootstrap', role: 'bootstrap', cpuMs: 5, work: null }
     ]
     const after: WorkSample[] = [
-      { name: 'client-a', role: 'client', cpuMs: 300, work: snapshot({ storeSent: 10, storeBytes: 6000, puts: 60, fetch: 4, published: 10, live: 10, writes: 3, receipts: 2, wire: 9000 }) },
-      { name: 'server-0', role: 'server', cpuMs: 1800, work: snapshot({ storeSent: 2, storeBytes: 400, puts: 2, published: 10, live: 10, writes: 20, wire: 1000 }) },
+      {
+        name: 'client-a',
+        role: 'client',
+        cpuMs: 300,
+        work: snapshot({
+          storeSent: 10,
+          storeBytes: 6000,
+          puts: 60,
+          fetch: 4,
+          published: 10,
+          live: 10,
+          writes: 3,
+          receipts: 2,
+          wire: 9000
+        })
+      },
+      {
+        name: 'server-0',
+        role: 'server',
+        cpuMs: 1800,
+        work: snapshot({ storeSent: 2, storeBytes: 400, puts: 2, published: 10, live: 10, writes: 20, wire: 1000 })
+      },
       { name: 'bootstrap', role: 'bootstrap', cpuMs: 15, work: null }
     ]
     const b = workBetween(before, after, 10)

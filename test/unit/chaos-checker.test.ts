@@ -14,15 +14,40 @@ const B = 'b'.repeat(32)
 const owners = [['s1', 's2', 's3'], ['s2', 's3', 's4']]
 
 function send (seq: number, from: 'alice' | 'bob', o: Partial<SendRecord> = {}): SendRecord {
-  return { seq, from, kind: 'dm', to: from === 'alice' ? 'bob' : 'alice', text: `dm:${from}:${seq}`, start: 1000 + seq * 100, end: 1050 + seq * 100, ok: true, id: `id${seq}`, owners, ...o }
+  return {
+    seq,
+    from,
+    kind: 'dm',
+    to: from === 'alice' ? 'bob' : 'alice',
+    text: `dm:${from}:${seq}`,
+    start: 1000 + seq * 100,
+    end: 1050 + seq * 100,
+    ok: true,
+    id: `id${seq}`,
+    owners,
+    ...o
+  }
 }
 
 function shown (s: SendRecord, incarnation = 1): Shown {
-  return { to: s.to, id: s.id ?? '', fromId: s.from === 'alice' ? A : B, room: null, kind: 'chat', text: s.text, timestamp: s.start, cursor: '', incarnation, at: s.end }
+  return {
+    to: s.to,
+    id: s.id ?? '',
+    fromId: s.from === 'alice' ? A : B,
+    room: null,
+    kind: 'chat',
+    text: s.text,
+    timestamp: s.start,
+    cursor: '',
+    incarnation,
+    at: s.end
+  }
 }
 
 function record (sends: SendRecord[], o: Partial<ChaosRecord> = {}): ChaosRecord {
-  const entries = sends.filter((s) => s.ok).map((s) => ({ id: s.id ?? '', fromId: s.from === 'alice' ? A : B, text: s.text, timestamp: s.start }))
+  const entries = sends.filter((s) => s.ok).map(
+    (s) => ({ id: s.id ?? '', fromId: s.from === 'alice' ? A : B, text: s.text, timestamp: s.start })
+  )
   return {
     users: [{ handle: 'alice', userId: A }, { handle: 'bob', userId: B }],
     room: { id: 'room1', members: ['alice', 'bob'] },
@@ -30,7 +55,8 @@ function record (sends: SendRecord[], o: Partial<ChaosRecord> = {}): ChaosRecord
     writeQuorum: 2,
     sends,
     shown: sends.filter((s) => s.ok).map((s) => shown(s)),
-    histories: [{ viewer: 'alice', conversation: 'dm:alice,bob', entries: [...entries] }, { viewer: 'bob', conversation: 'dm:alice,bob', entries: [...entries] }],
+    histories: [{ viewer: 'alice', conversation: 'dm:alice,bob', entries: [...entries] },
+      { viewer: 'bob', conversation: 'dm:alice,bob', entries: [...entries] }],
     faults: [],
     resurrected: [],
     ...o
@@ -87,10 +113,18 @@ describe('chaos checker', () => {
     const failed = send(4, 'alice', { ok: false, id: undefined, error: 'QuorumError' })
     const oneDown = check(record([...sends, failed], { faults: [{ server: 's1', kind: 'kill', from: 1000, to: 2000 }] }))
     assert.equal(oneDown.unexcusedFailures, 1, 'one owner down: the send should have succeeded')
-    const twoDown = check(record([...sends, failed], { faults: [{ server: 's2', kind: 'kill', from: 1000, to: 2000 }, { server: 's3', kind: 'pause', from: 1400, to: 1500 }] }))
+    const twoDown = check(
+      record([...sends, failed], {
+        faults: [{ server: 's2', kind: 'kill', from: 1000, to: 2000 }, { server: 's3', kind: 'pause', from: 1400, to: 1500 }]
+      })
+    )
     assert.equal(twoDown.unexcusedFailures, 0)
     assert.equal(twoDown.excusedFailures, 1)
-    const skewOnly = check(record([...sends, failed], { faults: [{ server: 's2', kind: 'skew', from: 0, to: 1e15 }, { server: 's3', kind: 'kill', from: 1400, to: 1500 }] }))
+    const skewOnly = check(
+      record([...sends, failed], {
+        faults: [{ server: 's2', kind: 'skew', from: 0, to: 1e15 }, { server: 's3', kind: 'kill', from: 1400, to: 1500 }]
+      })
+    )
     assert.equal(skewOnly.unexcusedFailures, 1, 'a server with a wrong clock is not down')
   })
 })

@@ -131,7 +131,8 @@ describe('resolveOptions (node/config.ts)', () => {
 
   // "Every value is checked here": membership timings reach setInterval unchecked, so 0 is a hot loop.
   it('rejects membership timings that are not positive whole numbers', () => {
-    for (const membership of [{ probeIntervalMs: 0 }, { probeTimeoutMs: -1 }, { suspicionTimeoutMs: 'soon' }, { maxMembers: 1.5 }]) {
+    for (const membership of [{ probeIntervalMs: 0 }, { probeTimeoutMs: -1 }, { suspicionTimeoutMs: 'soon' },
+      { maxMembers: 1.5 }]) {
       assert.throws(() => resolveOptions({ dataDir, membership: membership as any }), (err: any) => {
         assert.equal(err.name, 'InvalidOptionError', `${JSON.stringify(membership)} accepted`)
         assert.match(err.option, /^membership/)

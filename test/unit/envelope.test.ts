@@ -33,7 +33,12 @@ describe('Ed25519 (RFC 8032 §7.1 test vectors)', () => {
 
 describe('envelopes (protocol/envelope.ts)', () => {
   const alice = generateIdentity()
-  const draft = { kind: Envelope.Kind.CHAT, recipient: 'bob', body: new TextEncoder().encode('hello'), timestamp: hlcPack(Date.now(), 0) }
+  const draft = {
+    kind: Envelope.Kind.CHAT,
+    recipient: 'bob',
+    body: new TextEncoder().encode('hello'),
+    timestamp: hlcPack(Date.now(), 0)
+  }
 
   it('sign → encode → open round-trips', () => {
     const env = signEnvelope(draft, alice)

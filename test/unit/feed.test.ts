@@ -56,7 +56,8 @@ class Owners {
         return new Set(this.sorted().filter((c) => c > after && c < before))
       },
       readEntries: async (_m: string, cursors: Cursor[]) => {
-        const out = cursors.map(hex).filter((c) => !this.withheld.has(c)).map((c) => this.log.get(c)).filter((e) => e != null)
+        const out = cursors.map(hex).filter((c) => !this.withheld.has(c)).map((c) => this.log.get(c))
+          .filter((e) => e != null)
         this.fetched += out.length
         return out
       }
@@ -91,7 +92,8 @@ describe('Feed: exactly once and in order, fetching only what live did not bring
   let owners: Owners
   let screen: Screen
   let feed: Feed
-  const open = (d: ChorusDb = db, s: Screen = screen): Feed => new Feed({ db: d, reader: owners.reader(), mailbox: B, key: B, consumer: s.consumer })
+  const open = (d: ChorusDb = db, s: Screen = screen): Feed =>
+    new Feed({ db: d, reader: owners.reader(), mailbox: B, key: B, consumer: s.consumer })
 
   beforeEach(async () => {
     dir = dirs.make()

@@ -32,7 +32,8 @@ describe('MailboxStore (LevelDB on disk)', () => {
     await store.put(es)
     await store.put([es[0], es[1]])
     const page = await store.range(B, { limit: 10 })
-    assert.deepEqual(page.entries.map((e) => Envelope.decode(e.bytes).timestamp), [hlcPack(1000, 0), hlcPack(2000, 0), hlcPack(3000, 0)])
+    assert.deepEqual(page.entries.map((e) => Envelope.decode(e.bytes).timestamp),
+      [hlcPack(1000, 0), hlcPack(2000, 0), hlcPack(3000, 0)])
     assert.equal(page.more, false)
   })
 
@@ -43,10 +44,12 @@ describe('MailboxStore (LevelDB on disk)', () => {
     const fromAlice = await store.range(B, { limit: 10, peer: A })
     assert.equal(fromAlice.entries.length, 5)
     const after = await store.range(B, { limit: 3, after: es[4].cursor })
-    assert.deepEqual(after.entries.map((e) => Buffer.from(e.cursor).toString('hex')), es.slice(5, 8).map((e) => Buffer.from(e.cursor).toString('hex')))
+    assert.deepEqual(after.entries.map((e) => Buffer.from(e.cursor).toString('hex')),
+      es.slice(5, 8).map((e) => Buffer.from(e.cursor).toString('hex')))
     assert.equal(after.more, true)
     const newest = await store.range(B, { limit: 2, before: es[9].cursor, newestFirst: true, peer: C })
-    assert.deepEqual(newest.entries.map((e) => Envelope.decode(e.bytes).timestamp), [hlcPack(7000, 0), hlcPack(9000, 0)])
+    assert.deepEqual(newest.entries.map((e) => Envelope.decode(e.bytes).timestamp),
+      [hlcPack(7000, 0), hlcPack(9000, 0)])
   })
 
   it('digests equal sets equally and differing sets differently', async () => {
@@ -83,7 +86,9 @@ describe('MailboxStore (LevelDB on disk)', () => {
     assert.deepEqual(await store.tombstonesIn(B, [e1.cursor, e2.cursor]), [e1.cursor])
     const after = await store.digest(B, 60_000)
     assert.deepEqual(after.map((b) => b.count), before.map((b) => b.count), 'the key stays')
-    assert.notDeepEqual(after.map((b) => Buffer.from(b.hash).toString('hex')), before.map((b) => Buffer.from(b.hash).toString('hex')), 'an owner that still holds it digests differently: repair hands the deletion on')
+    assert.notDeepEqual(after.map((b) => Buffer.from(b.hash).toString('hex')),
+      before.map((b) => Buffer.from(b.hash).toString('hex')),
+      'an owner that still holds it digests differently: repair hands the deletion on')
     await store.put([e1], 10_000)
     assert.deepEqual(await store.get(B, [e1.cursor]), [], 'repair cannot bring it back')
     assert.equal(await store.sweepExpired(40_000), 0)

@@ -12,7 +12,9 @@ describe('MeshClock', () => {
   let wall = T
   const clock = (): MeshClock => new MeshClock({ wall: () => wall })
   /** a server whose clock reads `offset` ms off ours answered a request that took 20 ms */
-  const answer = (c: MeshClock, peer: string, offset: number): void => { c.sample(peer, wall + 10 + offset, wall, wall + 20) }
+  const answer = (c: MeshClock, peer: string, offset: number): void => {
+    c.sample(peer, wall + 10 + offset, wall, wall + 20)
+  }
 
   beforeEach(() => { wall = T })
 

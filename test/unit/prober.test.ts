@@ -28,8 +28,10 @@ function setUp (
 ): { prober: Prober, calls: Call[], suspected: string[], stats: MembershipStats } {
   const calls: Call[] = []
   const suspected: string[] = []
-  const stats = { probesSent: 0, probesFailed: 0, indirectProbes: 0, indirectAcks: 0, pingReqsServed: 0 } as unknown as MembershipStats
-  const member = (peerId: string): Member => ({ peerId, role: 'server', capacity: 1, addrs: [], state: 'alive', lastSeen: 0, version: '' })
+  const counts = { probesSent: 0, probesFailed: 0, indirectProbes: 0, indirectAcks: 0, pingReqsServed: 0 }
+  const stats = counts as unknown as MembershipStats
+  const member = (peerId: string): Member =>
+    ({ peerId, role: 'server', capacity: 1, addrs: [], state: 'alive', lastSeen: 0, version: '' })
   const prober = new Prober({
     selfId: 'self',
     probeTimeoutMs: 50,
@@ -37,10 +39,19 @@ function setUp (
     connected: () => true,
     request: async (to, kind, _timeoutMs, target) => {
       calls.push({ to, kind, target })
-      return { kind: await answer({ to, kind, target }), updates: [], target: '', wallTime: 0n, mesh: new Uint8Array(0), revocations: [], revokedCertificates: [] }
+      return {
+        kind: await answer({ to, kind, target }),
+        updates: [],
+        target: '',
+        wallTime: 0n,
+        mesh: new Uint8Array(0),
+        revocations: [],
+        revokedCertificates: []
+      }
     },
     table: {
-      get: (p: string) => peers.includes(p) ? { state: (states[p] ?? 'alive') as any, record: {} as any, since: 0, lastSeen: 0 } : undefined,
+      get: (p: string) =>
+        peers.includes(p) ? { state: (states[p] ?? 'alive') as any, record: {} as any, since: 0, lastSeen: 0 } : undefined,
       live: () => peers.filter((p) => states[p] == null || states[p] === 'alive').map(member),
       probeFailed: (p: string) => { suspected.push(p) }
     }

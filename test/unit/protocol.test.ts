@@ -24,18 +24,40 @@ describe('protocol', () => {
 
   describe('MembershipMessage (protocol/pb)', () => {
     const member = (peerId: string): PbMember => ({
-      peerId, role: PbMember.Role.SERVER, capacity: 1, addrs: [new Uint8Array([4, 127, 0, 0, 1])], incarnation: 3n, state: PbMember.State.ALIVE, version: '0.1.0', certificate: new Uint8Array(0)
+      peerId,
+      role: PbMember.Role.SERVER,
+      capacity: 1,
+      addrs: [new Uint8Array([4, 127, 0, 0, 1])],
+      incarnation: 3n,
+      state: PbMember.State.ALIVE,
+      version: '0.1.0',
+      certificate: new Uint8Array(0)
     })
 
     it('round-trips every kind', () => {
-      for (const kind of Object.values(MembershipMessage.Kind).filter((k): k is MembershipMessage.Kind => typeof k === 'string')) {
-        const msg: MembershipMessage = { kind, sender: member('a'), updates: [member('b'), member('c')], target: kind === MembershipMessage.Kind.PING_REQ ? 'QmTarget' : '', wallTime: 1796000000000n, mesh: new Uint8Array(32).fill(7), revocations: [new Uint8Array([1, 2, 3])], revokedCertificates: [new Uint8Array([4, 5])] }
+      for (const kind of Object.values(MembershipMessage.Kind).filter(
+        (k): k is MembershipMessage.Kind => typeof k === 'string'
+      )) {
+        const msg: MembershipMessage = {
+          kind,
+          sender: member('a'),
+          updates: [member('b'), member('c')],
+          target: kind === MembershipMessage.Kind.PING_REQ ? 'QmTarget' : '',
+          wallTime: 1796000000000n,
+          mesh: new Uint8Array(32).fill(7),
+          revocations: [new Uint8Array([1, 2, 3])],
+          revokedCertificates: [new Uint8Array([4, 5])]
+        }
         assert.deepEqual(MembershipMessage.decode(MembershipMessage.encode(msg)), msg)
       }
     })
 
     it('enforces decode limits on repeated fields', () => {
-      const bytes = MembershipMessage.encode({ kind: MembershipMessage.Kind.SYNC_REPLY, sender: member('a'), updates: [member('b'), member('c'), member('d')] })
+      const bytes = MembershipMessage.encode({
+        kind: MembershipMessage.Kind.SYNC_REPLY,
+        sender: member('a'),
+        updates: [member('b'), member('c'), member('d')]
+      })
       assert.throws(() => MembershipMessage.decode(bytes, { limits: { updates: 2 } }))
       assert.equal(MembershipMessage.decode(bytes, { limits: { updates: 3 } }).updates.length, 3)
     })

@@ -40,7 +40,9 @@ describe('Reconciler (two replicas on disk, RPC in memory)', () => {
       accounts: new AccountRecordStore(db, commit),
       prekeys: new PrekeyStore(db, commit),
       hints: new HintBook(db, commit),
-      placement: new Placement({ self: () => ({ peerId: id, capacity: 1 }), liveServers: () => [], viewVersion: () => 0 }, 3),
+      placement: new Placement(
+        { self: () => ({ peerId: id, capacity: 1 }), liveServers: () => [], viewVersion: () => 0 }, 3
+      ),
       keys: new SenderKeyCache(),
       writeQuorum: 2,
       maxDriftMs: 60_000,
@@ -86,7 +88,15 @@ describe('Reconciler (two replicas on disk, RPC in memory)', () => {
     const b = await replica('peer-b')
     // secret envelopes to bob: the kind a user deletes after delivery
     const all = Array.from({ length: 50 }, (_, i) => {
-      const env = signEnvelope({ kind: Envelope.Kind.SECRET, recipient: B, body: new TextEncoder().encode(`c${i}`), timestamp: hlcPack(1_700_000_000_000 + i * 1000, 0) }, alice)
+      const env = signEnvelope(
+        {
+          kind: Envelope.Kind.SECRET,
+          recipient: B,
+          body: new TextEncoder().encode(`c${i}`),
+          timestamp: hlcPack(1_700_000_000_000 + i * 1000, 0)
+        },
+        alice
+      )
       return { mailbox: B, peer: userIdOf(alice.publicKey), cursor: cursorOf(env), bytes: Envelope.encode(env) }
     })
     await a.ctx.mailboxes.put(all)
@@ -122,7 +132,14 @@ describe('Reconciler (two replicas on disk, RPC in memory)', () => {
     const good = entry(B, alice, B, 1_700_000_000_000)
     const forged = Envelope.decode(entry(B, alice, B, 1_700_000_001_000).bytes)
     forged.body = new TextEncoder().encode('tampered')
-    const res = await b.server.local({ kind: StoreRequest.Kind.STORE, puts: [{ mailbox: B, envelope: good.bytes, hintFor: [] }, { mailbox: B, envelope: Envelope.encode(forged), hintFor: [] }] }, 'peer-x')
+    const res = await b.server.local(
+      {
+        kind: StoreRequest.Kind.STORE,
+        puts: [{ mailbox: B, envelope: good.bytes, hintFor: [] },
+          { mailbox: B, envelope: Envelope.encode(forged), hintFor: [] }]
+      },
+      'peer-x'
+    )
     assert.equal(res.status, StoreResponse.Status.REJECTED)
     assert.match(res.error, /BAD_SIGNATURE/i)
     assert.equal(await b.ctx.mailboxes.count(B), 0)
@@ -133,7 +150,9 @@ describe('Reconciler (two replicas on disk, RPC in memory)', () => {
     const b = await replica('peer-b')
     const e = entry(B, alice, B, 1_700_000_000_000)
     const stranger = userIdOf(generateIdentity().publicKey)
-    const res = await b.server.local({ kind: StoreRequest.Kind.STORE, puts: [{ mailbox: stranger, envelope: e.bytes, hintFor: [] }] }, 'peer-x')
+    const res = await b.server.local(
+      { kind: StoreRequest.Kind.STORE, puts: [{ mailbox: stranger, envelope: e.bytes, hintFor: [] }] }, 'peer-x'
+    )
     assert.equal(res.status, StoreResponse.Status.REJECTED)
     assert.deepEqual(b.rejected, ['wrong-mailbox'])
   })
@@ -156,10 +175,12 @@ describe('Reconciler (two replicas on disk, RPC in memory)', () => {
     const base = (await replica('peer-b')).ctx
     const ctx = { ...base, mailboxes: new MailboxStore(db, commit), reject: (r: string) => { rejected.push(r) } }
     const server = new StoreServer({ handle: async () => {}, unhandle: async () => {} }, ctx, 100)
-    const puts = Array.from({ length: 80 }, (_, i) => ({ mailbox: B, envelope: entry(B, alice, B, 1_700_000_000_000 + i).bytes, hintFor: [] }))
+    const puts = Array.from({ length: 80 },
+      (_, i) => ({ mailbox: B, envelope: entry(B, alice, B, 1_700_000_000_000 + i).bytes, hintFor: [] }))
     assert.equal((await server.local({ kind: StoreRequest.Kind.STORE, puts }, 'flooder')).status, StoreResponse.Status.OK)
     assert.equal((await server.local({ kind: StoreRequest.Kind.STORE, puts }, 'flooder')).status, StoreResponse.Status.BUSY)
-    assert.equal((await server.local({ kind: StoreRequest.Kind.STORE, puts: puts.slice(0, 10) }, 'honest')).status, StoreResponse.Status.OK)
+    assert.equal((await server.local({ kind: StoreRequest.Kind.STORE, puts: puts.slice(0, 10) }, 'honest')).status,
+      StoreResponse.Status.OK)
     assert.deepEqual(rejected, ['rate-limited'])
     await db.close()
   })

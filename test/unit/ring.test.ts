@@ -39,7 +39,9 @@ describe('ownership ring (protocol/ring.ts)', () => {
     const ring = new Ring(servers)
     const counts = new Map<string, number>()
     const keys = 60_000
-    for (let k = 0; k < keys; k++) for (const p of ring.owners(keyPoint('user', `u${k}`), 3)) counts.set(p, (counts.get(p) ?? 0) + 1)
+    for (let k = 0; k < keys; k++) {
+      for (const p of ring.owners(keyPoint('user', `u${k}`), 3)) counts.set(p, (counts.get(p) ?? 0) + 1)
+    }
     const max = Math.max(...counts.values())
     assert.ok(max / (keys * 3 / 100) < 1.25, `max/mean ${max / (keys * 3 / 100)}`)
   })

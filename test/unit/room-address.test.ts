@@ -7,7 +7,8 @@
 import { strict as assert } from 'node:assert'
 import { Envelope, generateIdentity, signEnvelope, userIdOf, type IdentityKey } from '../../protocol/envelope.js'
 import {
-  InvalidRoomAddressError, agreedClaim, checkRoomAddress, roomOfClaim, sameClaimant, signHandleClaim, signRoomAddressClaim, verifyHandleClaim
+  InvalidRoomAddressError, agreedClaim, checkRoomAddress, roomOfClaim, sameClaimant, signHandleClaim,
+  signRoomAddressClaim, verifyHandleClaim
 } from '../../protocol/handle.js'
 import { hlcPack } from '../../protocol/hlc.js'
 import { roomMailbox, roomStateMailbox } from '../../protocol/mailbox.js'
@@ -66,20 +67,50 @@ describe('room settings in the fold (protocol/room.ts)', () => {
   let t = Date.now()
   const at = (): bigint => hlcPack(++t, 0)
   const ev = (who: IdentityKey, e: Partial<RoomEvent> & { action: RoomEvent.Action }): Envelope =>
-    signEnvelope({ kind: Envelope.Kind.ROOM, recipient: roomStateMailbox(room), body: encodeRoomEvent(e), timestamp: at() }, who)
+    signEnvelope(
+      { kind: Envelope.Kind.ROOM, recipient: roomStateMailbox(room), body: encodeRoomEvent(e), timestamp: at() }, who
+    )
   const post = (who: IdentityKey): Envelope =>
-    signEnvelope({ kind: Envelope.Kind.GROUPCHAT, recipient: roomMailbox(room), body: new TextEncoder().encode('hi'), timestamp: at() }, who)
+    signEnvelope(
+      {
+        kind: Envelope.Kind.GROUPCHAT,
+        recipient: roomMailbox(room),
+        body: new TextEncoder().encode('hi'),
+        timestamp: at()
+      },
+      who
+    )
   const id = (k: IdentityKey): string => userIdOf(k.publicKey)
 
   it('CREATE sets address, description, listed, moderated and who invites; CONFIGURE replaces them', () => {
     const s = new RoomState(room)
-    s.add(ev(owner, { action: A.CREATE, name: 'Team', nonce, public: true, address: 'team', description: 'plans', listed: true, invites: RoomEvent.Invites.ADMINS }))
+    s.add(
+      ev(owner, {
+        action: A.CREATE,
+        name: 'Team',
+        nonce,
+        public: true,
+        address: 'team',
+        description: 'plans',
+        listed: true,
+        invites: RoomEvent.Invites.ADMINS
+      })
+    )
     assert.equal(s.address, 'team')
     assert.deepEqual(s.settings, { name: 'Team', description: 'plans', public: true, listed: true, moderated: false, invites: 'admins' })
     s.add(ev(member, { action: A.JOIN }))
     assert.equal(s.add(ev(member, { action: A.INVITE, target: id(admin) }))?.reason, 'not-allowed', 'members may not invite when only admins do')
     assert.equal(s.add(ev(member, { action: A.CONFIGURE, public: false }))?.reason, 'not-allowed')
-    s.add(ev(owner, { action: A.CONFIGURE, public: true, listed: false, moderated: true, description: '', invites: RoomEvent.Invites.MEMBERS }))
+    s.add(
+      ev(owner, {
+        action: A.CONFIGURE,
+        public: true,
+        listed: false,
+        moderated: true,
+        description: '',
+        invites: RoomEvent.Invites.MEMBERS
+      })
+    )
     assert.deepEqual(s.settings, { name: 'Team', description: '', public: true, listed: false, moderated: true, invites: 'members' })
     assert.equal(s.add(ev(member, { action: A.INVITE, target: id(admin) })), undefined, 'now members invite')
   })

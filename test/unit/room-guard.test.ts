@@ -31,9 +31,19 @@ describe('RoomGuard (owners enforce room rules from their own disk)', () => {
 
   const at = (): bigint => hlcPack(++t, 0)
   const event = (who: IdentityKey, ev: Partial<RoomEvent> & { action: RoomEvent.Action }, ts = at()): Envelope =>
-    signEnvelope({ kind: Envelope.Kind.ROOM, recipient: roomStateMailbox(roomId), body: encodeRoomEvent(ev), timestamp: ts }, who)
+    signEnvelope(
+      { kind: Envelope.Kind.ROOM, recipient: roomStateMailbox(roomId), body: encodeRoomEvent(ev), timestamp: ts }, who
+    )
   const post = (who: IdentityKey, ts = at()): Envelope =>
-    signEnvelope({ kind: Envelope.Kind.GROUPCHAT, recipient: roomMailbox(roomId), body: new TextEncoder().encode('hi'), timestamp: ts }, who)
+    signEnvelope(
+      {
+        kind: Envelope.Kind.GROUPCHAT,
+        recipient: roomMailbox(roomId),
+        body: new TextEncoder().encode('hi'),
+        timestamp: ts
+      },
+      who
+    )
   /** What the STORE handler does for a client's put: the guard, then the write. */
   const put = async (env: Envelope, from = CLIENT): Promise<void> => {
     const mailbox = env.recipient
@@ -42,7 +52,9 @@ describe('RoomGuard (owners enforce room rules from their own disk)', () => {
   }
   /** A write that bypasses the guard (repair's pull). */
   const stored = async (env: Envelope): Promise<void> => {
-    await store.put([{ mailbox: env.recipient, peer: userIdOf(env.senderKey), cursor: cursorOf(env), bytes: Envelope.encode(env) }])
+    await store.put(
+      [{ mailbox: env.recipient, peer: userIdOf(env.senderKey), cursor: cursorOf(env), bytes: Envelope.encode(env) }]
+    )
   }
 
   beforeEach(async () => {
@@ -62,7 +74,9 @@ describe('RoomGuard (owners enforce room rules from their own disk)', () => {
   afterEach(async () => { guard.stop(); await db.close(); dirs.cleanup() })
 
   it('lets through non-room mailboxes untouched', async () => {
-    const chat = signEnvelope({ kind: Envelope.Kind.CHAT, recipient: id(bob), body: new Uint8Array(0), timestamp: at() }, carol)
+    const chat = signEnvelope(
+      { kind: Envelope.Kind.CHAT, recipient: id(bob), body: new Uint8Array(0), timestamp: at() }, carol
+    )
     await guard.checkPut(chat, id(bob), CLIENT)
     await guard.checkRead(id(bob), undefined, CLIENT)
   })
@@ -80,9 +94,20 @@ describe('RoomGuard (owners enforce room rules from their own disk)', () => {
     await assert.rejects(put(event(bob, { action: A.INVITE, target: id(carol) })), { name: 'Forbidden', reason: 'not-allowed' })
     await assert.rejects(put(event(carol, { action: A.JOIN })), { name: 'Forbidden', reason: 'not-allowed' })
     await assert.rejects(put(event(bob, { action: A.KICK, target: id(alice) })), { name: 'Forbidden', reason: 'not-allowed' })
-    const forged = signEnvelope({ kind: Envelope.Kind.ROOM, recipient: roomStateMailbox(roomId), body: encodeRoomEvent({ action: A.CREATE, nonce: newRoomNonce() }), timestamp: at() }, carol)
+    const forged = signEnvelope(
+      {
+        kind: Envelope.Kind.ROOM,
+        recipient: roomStateMailbox(roomId),
+        body: encodeRoomEvent({ action: A.CREATE, nonce: newRoomNonce() }),
+        timestamp: at()
+      },
+      carol
+    )
     await assert.rejects(put(forged), { name: 'Forbidden', reason: 'not-allowed' })
-    await assert.rejects(put(event(alice, { action: A.SUBJECT, subject: 'old news' }, hlcPack(Date.now() - 11 * 60_000, 0))), { name: 'Rejection', reason: 'stale' })
+    await assert.rejects(
+      put(event(alice, { action: A.SUBJECT, subject: 'old news' }, hlcPack(Date.now() - 11 * 60_000, 0))),
+      { name: 'Rejection', reason: 'stale' }
+    )
     await put(event(alice, { action: A.SUBJECT, subject: 'news' }))
     assert.equal((await guard.state(roomId)).subject, 'news')
   })
@@ -100,7 +125,8 @@ describe('RoomGuard (owners enforce room rules from their own disk)', () => {
     // another owner holds the room's state; this one has none of it
     const nonce = newRoomNonce()
     roomId = roomIdOf(carol.publicKey, nonce)
-    const elsewhere = [event(carol, { action: A.CREATE, nonce }), event(carol, { action: A.INVITE, target: id(bob) }), event(bob, { action: A.JOIN })]
+    const elsewhere = [event(carol, { action: A.CREATE, nonce }), event(carol, { action: A.INVITE, target: id(bob) }),
+      event(bob, { action: A.JOIN })]
     const pulled: string[] = []
     const pulling = new RoomGuard({
       selfId: SELF,
@@ -142,7 +168,8 @@ describe('RoomGuard (owners enforce room rules from their own disk)', () => {
   })
 
   it('serves the message log to current members and the state log also to invitees, past members and (public) anyone', async () => {
-    const read = async (who: IdentityKey, mailbox: string): Promise<void> => guard.checkRead(mailbox, signReadAuth(mailbox, who), CLIENT)
+    const read = async (who: IdentityKey, mailbox: string): Promise<void> =>
+      guard.checkRead(mailbox, signReadAuth(mailbox, who), CLIENT)
     const messages = roomMailbox(roomId)
     const state = roomStateMailbox(roomId)
     await read(bob, messages)
@@ -173,7 +200,10 @@ describe('RoomGuard (owners enforce room rules from their own disk)', () => {
   })
 
   it('sees events that repair stored past it: appended ones at once, earlier ones after a full refold', async () => {
-    const slow = new RoomGuard({ selfId: SELF, mailboxes: store, isServerPeer: () => false }, { freshMs: 0, fullRefoldMs: 60_000 })
+    const slow = new RoomGuard({ selfId: SELF, mailboxes: store, isServerPeer: () => false }, {
+      freshMs: 0,
+      fullRefoldMs: 60_000
+    })
     await slow.start()
     assert.equal(await slow.policy(post(bob)), 'accept')
     // stamped after the JOIN, before the KICK that follows: behind the cursor once the KICK is read

@@ -3,7 +3,8 @@ import { Envelope, generateIdentity, signEnvelope, userIdOf, type IdentityKey } 
 import { hlcPack } from '../../protocol/hlc.js'
 import { roomMailbox, roomStateMailbox } from '../../protocol/mailbox.js'
 import {
-  MAX_ROOM_EVENT_BYTES, MalformedRoomEventError, RoomEvent, RoomState, decodeRoomEvent, encodeRoomEvent, eventKey, newRoomNonce, roomIdOf
+  MAX_ROOM_EVENT_BYTES, MalformedRoomEventError, RoomEvent, RoomState, decodeRoomEvent, encodeRoomEvent, eventKey,
+  newRoomNonce, roomIdOf
 } from '../../protocol/room.js'
 
 const A = RoomEvent.Action
@@ -19,11 +20,16 @@ class World {
 
   at (): bigint { this.t += 1; return hlcPack(this.t, 0) }
 
-  create (who: IdentityKey, o: { public?: boolean, name?: string, nonce?: Uint8Array, roomId?: string } = {}): Envelope {
+  create (
+    who: IdentityKey,
+    o: { public?: boolean, name?: string, nonce?: Uint8Array, roomId?: string } = {}
+  ): Envelope {
     const nonce = o.nonce ?? newRoomNonce()
     const id = o.roomId ?? roomIdOf(who.publicKey, nonce)
     if (this.roomId === '') this.roomId = id
-    return this.sign(who, { action: A.CREATE, name: o.name ?? 'lobby', public: o.public ?? false, nonce: nonce as Uint8Array<ArrayBuffer> }, roomStateMailbox(id))
+    return this.sign(who,
+      { action: A.CREATE, name: o.name ?? 'lobby', public: o.public ?? false, nonce: nonce as Uint8Array<ArrayBuffer> },
+      roomStateMailbox(id))
   }
 
   event (who: IdentityKey, ev: Partial<RoomEvent> & { action: RoomEvent.Action }, handle = ''): Envelope {
@@ -35,11 +41,27 @@ class World {
   }
 
   post (who: IdentityKey, text = 'hi', t = this.at()): Envelope {
-    return signEnvelope({ kind: Envelope.Kind.GROUPCHAT, recipient: roomMailbox(this.roomId), body: new TextEncoder().encode(text), timestamp: t }, who)
+    return signEnvelope(
+      {
+        kind: Envelope.Kind.GROUPCHAT,
+        recipient: roomMailbox(this.roomId),
+        body: new TextEncoder().encode(text),
+        timestamp: t
+      },
+      who
+    )
   }
 
-  private sign (who: IdentityKey, ev: Partial<RoomEvent> & { action: RoomEvent.Action }, recipient: string, handle = ''): Envelope {
-    return signEnvelope({ kind: Envelope.Kind.ROOM, recipient, body: encodeRoomEvent(ev), timestamp: this.at(), senderHandle: handle }, who)
+  private sign (
+    who: IdentityKey,
+    ev: Partial<RoomEvent> & { action: RoomEvent.Action },
+    recipient: string,
+    handle = ''
+  ): Envelope {
+    return signEnvelope(
+      { kind: Envelope.Kind.ROOM, recipient, body: encodeRoomEvent(ev), timestamp: this.at(), senderHandle: handle },
+      who
+    )
   }
 }
 
@@ -88,7 +110,8 @@ describe('rooms: ids and events (protocol/room.ts)', () => {
     assert.equal(roomIdOf(k.publicKey, nonce), id, 'deterministic')
     assert.notEqual(roomIdOf(k.publicKey, newRoomNonce()), id, 'a new nonce, a new room')
     assert.notEqual(roomIdOf(generateIdentity().publicKey, nonce), id, 'another creator, another room')
-    // a fixed vector (computed independently: base32 of sha256("chorus/room/v1" ‖ 32 zero bytes ‖ 16 zero bytes)[0..10])
+    // a fixed vector (computed independently: base32 of sha256("chorus/room/v1" ‖ 32 zero bytes ‖ 16 zero
+    // bytes)[0..10])
     assert.equal(roomIdOf(new Uint8Array(32), new Uint8Array(16)), '7qjo4llodzj6jv3l')
   })
 
@@ -96,9 +119,13 @@ describe('rooms: ids and events (protocol/room.ts)', () => {
     const body = encodeRoomEvent({ action: A.SUBJECT, subject: 'news' })
     assert.equal(decodeRoomEvent(body).subject, 'news')
     assert.throws(() => encodeRoomEvent({ action: A.SUBJECT, subject: 'x'.repeat(257) }), MalformedRoomEventError)
-    assert.throws(() => encodeRoomEvent({ action: A.CREATE, name: 'x'.repeat(257), nonce: newRoomNonce() }), MalformedRoomEventError)
+    assert.throws(() => encodeRoomEvent({ action: A.CREATE, name: 'x'.repeat(257), nonce: newRoomNonce() }),
+      MalformedRoomEventError)
     assert.throws(() => encodeRoomEvent({ action: A.INVITE, target: 'not-a-user-id' }), { name: 'MalformedRoomEventError', code: 'ERR_MALFORMED_ROOM_EVENT' })
-    assert.throws(() => encodeRoomEvent({ action: A.INVITE, target: id(generateIdentity()), targetHandle: 'h'.repeat(65) }), MalformedRoomEventError)
+    assert.throws(
+      () => encodeRoomEvent({ action: A.INVITE, target: id(generateIdentity()), targetHandle: 'h'.repeat(65) }),
+      MalformedRoomEventError
+    )
     assert.throws(() => encodeRoomEvent({ action: A.CREATE }), MalformedRoomEventError, 'a CREATE needs its nonce')
     assert.throws(() => decodeRoomEvent(new Uint8Array(MAX_ROOM_EVENT_BYTES + 1)), MalformedRoomEventError)
     assert.throws(() => decodeRoomEvent(new Uint8Array([0x0a, 0xff])), MalformedRoomEventError)
@@ -138,11 +165,35 @@ describe('rooms: the state fold (protocol/room.ts)', () => {
   it('an event for another room or of another kind is malformed', () => {
     const w = new World()
     const s = fold(w, [w.create(w.alice)])
-    const other = signEnvelope({ kind: Envelope.Kind.ROOM, recipient: roomStateMailbox('zzzzzzzzzzzzzzzz'), body: encodeRoomEvent({ action: A.SUBJECT }), timestamp: w.at() }, w.alice)
+    const other = signEnvelope(
+      {
+        kind: Envelope.Kind.ROOM,
+        recipient: roomStateMailbox('zzzzzzzzzzzzzzzz'),
+        body: encodeRoomEvent({ action: A.SUBJECT }),
+        timestamp: w.at()
+      },
+      w.alice
+    )
     assert.equal(s.check(other)?.reason, 'malformed')
-    const wrongKind = signEnvelope({ kind: Envelope.Kind.CHAT, recipient: roomStateMailbox(w.roomId), body: encodeRoomEvent({ action: A.SUBJECT }), timestamp: w.at() }, w.alice)
+    const wrongKind = signEnvelope(
+      {
+        kind: Envelope.Kind.CHAT,
+        recipient: roomStateMailbox(w.roomId),
+        body: encodeRoomEvent({ action: A.SUBJECT }),
+        timestamp: w.at()
+      },
+      w.alice
+    )
     assert.equal(s.check(wrongKind)?.reason, 'malformed')
-    const garbage = signEnvelope({ kind: Envelope.Kind.ROOM, recipient: roomStateMailbox(w.roomId), body: new Uint8Array([0x0a, 0xff]), timestamp: w.at() }, w.alice)
+    const garbage = signEnvelope(
+      {
+        kind: Envelope.Kind.ROOM,
+        recipient: roomStateMailbox(w.roomId),
+        body: new Uint8Array([0x0a, 0xff]),
+        timestamp: w.at()
+      },
+      w.alice
+    )
     assert.equal(s.add(garbage)?.reason, 'malformed')
     assert.equal(s.size, 2, 'kept, inert')
   })
@@ -194,7 +245,8 @@ describe('rooms: the state fold (protocol/room.ts)', () => {
   it('KICK: owners and admins, never of an owner; an admin cannot kick an admin; a kick revokes an invitation', () => {
     const w = new World()
     const s = fold(w, [
-      w.create(w.alice), w.of(w.alice, A.INVITE, w.bob), w.of(w.bob, A.JOIN), w.of(w.alice, A.INVITE, w.carol), w.of(w.carol, A.JOIN),
+      w.create(w.alice), w.of(w.alice, A.INVITE, w.bob), w.of(w.bob, A.JOIN), w.of(w.alice, A.INVITE, w.carol),
+      w.of(w.carol, A.JOIN),
       w.of(w.alice, A.INVITE, w.dave), w.of(w.dave, A.JOIN)
     ])
     assert.equal(s.check(w.of(w.bob, A.KICK, w.carol))?.reason, 'not-allowed', 'a member cannot kick')
@@ -264,7 +316,8 @@ describe('rooms: the state fold (protocol/room.ts)', () => {
     const rejoined = w.at()
     const s = fold(w, envs)
     const c = id(w.carol)
-    assert.deepEqual([beforeJoin, during, afterKick, invitedAgain, rejoined].map((t) => s.isMemberAt(c, t)), [false, true, false, false, true])
+    assert.deepEqual([beforeJoin, during, afterKick, invitedAgain, rejoined].map((t) => s.isMemberAt(c, t)),
+      [false, true, false, false, true])
     assert.equal(s.isMemberAt(c, envs[3].timestamp), false, 'not a member at the kick itself')
     assert.equal(s.isMemberAt(c, envs[2].timestamp), true, 'a member from the join on')
 
@@ -293,7 +346,8 @@ describe('rooms: the state fold (protocol/room.ts)', () => {
       w.create(w.alice), w.of(w.alice, A.INVITE, w.bob), w.of(w.bob, A.JOIN), w.of(w.alice, A.INVITE, w.carol),
       w.of(w.carol, A.JOIN), w.of(w.alice, A.ROLE, w.bob, { role: RoomEvent.Role.ADMIN }), w.of(w.bob, A.KICK, w.carol),
       w.event(w.bob, { action: A.SUBJECT, subject: 'after the kick' }), w.of(w.carol, A.JOIN), // refused: kicked
-      w.of(w.alice, A.INVITE, w.dave), w.of(w.dave, A.JOIN), w.of(w.bob, A.LEAVE), w.of(w.bob, A.INVITE, w.carol) // refused: bob left
+      w.of(w.alice, A.INVITE, w.dave), w.of(w.dave, A.JOIN), w.of(w.bob, A.LEAVE),
+      w.of(w.bob, A.INVITE, w.carol) // refused: bob left
     ]
     const users = [w.alice, w.bob, w.carol, w.dave].map(id)
     const times = envs.map((e) => e.timestamp).concat(envs.map((e) => e.timestamp + 1n))

@@ -10,7 +10,8 @@ import { Envelope, generateIdentity, signEnvelope, userIdOf } from '../../protoc
 import { HybridClock } from '../../protocol/hlc.js'
 import { mailboxesOf } from '../../protocol/mailbox.js'
 import {
-  MAX_STATUS_CHARS, Presence, RosterFold, RosterItem, actionOf, checkStatus, decodePresence, decodeRosterItem, emptyItem,
+  MAX_STATUS_CHARS, Presence, RosterFold, RosterItem, actionOf, checkStatus, decodePresence, decodeRosterItem,
+  emptyItem,
   stampOf, stateOf, subscriptionName, transition, type RosterAction
 } from '../../protocol/roster.js'
 import { PresenceTracker } from '../../node/session/presence.js'
@@ -192,7 +193,8 @@ describe('roster: the fold of a roster log', () => {
 })
 
 describe('roster: bounded decoding', () => {
-  const enc = (p: Partial<Presence>): Uint8Array => Presence.encode({ type: Presence.Type.AVAILABILITY, state: Presence.State.ONLINE, status: '', lastSeen: 0n, ...p })
+  const enc = (p: Partial<Presence>): Uint8Array =>
+    Presence.encode({ type: Presence.Type.AVAILABILITY, state: Presence.State.ONLINE, status: '', lastSeen: 0n, ...p })
 
   it('takes a status of 256 characters (of any width) and refuses 257', () => {
     const wide = '😀'.repeat(MAX_STATUS_CHARS)
@@ -219,10 +221,15 @@ describe('roster: bounded decoding', () => {
 describe('presence tracker', () => {
   it('shows changes, not heartbeats; an older envelope never overrides a newer one', () => {
     const t = new PresenceTracker(150_000)
-    assert.deepEqual(t.observe(B, { state: 'online', status: '', lastSeen: 1000 }, stamp(1000), 1000), { state: 'online', status: '', lastSeen: 1000 })
+    assert.deepEqual(t.observe(B, { state: 'online', status: '', lastSeen: 1000 }, stamp(1000), 1000), {
+      state: 'online',
+      status: '',
+      lastSeen: 1000
+    })
     assert.equal(t.observe(B, { state: 'online', status: '', lastSeen: 61_000 }, stamp(61_000), 61_000), undefined, 'a heartbeat')
     assert.equal(t.get(B)?.lastSeen, 61_000, 'but it moves last seen')
-    assert.deepEqual(t.observe(B, { state: 'away', status: 'lunch', lastSeen: 62_000 }, stamp(62_000), 62_000), { state: 'away', status: 'lunch', lastSeen: 62_000 })
+    assert.deepEqual(t.observe(B, { state: 'away', status: 'lunch', lastSeen: 62_000 }, stamp(62_000), 62_000),
+      { state: 'away', status: 'lunch', lastSeen: 62_000 })
     assert.equal(t.observe(B, { state: 'offline', status: '', lastSeen: 500 }, stamp(500), 63_000), undefined, 'a stale record')
     assert.equal(t.get(B)?.state, 'away')
   })
@@ -263,7 +270,10 @@ class World {
     }
   }
 
-  read (mailbox: string, o: { after?: Uint8Array, limit?: number, newestFirst?: boolean }): { envelopes: Envelope[], more: boolean, answeredBy: string[] } {
+  read (
+    mailbox: string,
+    o: { after?: Uint8Array, limit?: number, newestFirst?: boolean }
+  ): { envelopes: Envelope[], more: boolean, answeredBy: string[] } {
     const after = o.after != null ? Buffer.from(o.after).toString('hex') : ''
     let list = (this.logs.get(mailbox) ?? []).filter((e) => stampOf(e) > after)
     const limit = o.limit ?? 50
@@ -282,7 +292,8 @@ class World {
         const limit = o?.limit ?? 50
         return { cursors: all.slice(0, limit), more: all.length > limit }
       },
-      readCursors: async (m, o) => new Set(cursors(m).filter((c) => c > hex(o?.after) && (o?.before == null || c < hex(o.before)))),
+      readCursors: async (m, o) =>
+        new Set(cursors(m).filter((c) => c > hex(o?.after) && (o?.before == null || c < hex(o.before)))),
       readEntries: async (m, wanted) => {
         const keys = new Set(wanted.map((c) => hex(c)))
         return (this.logs.get(m) ?? []).filter((e) => keys.has(hex(cursorOf(e))))
@@ -312,9 +323,21 @@ class Stub {
   db!: ChorusDb
   replication: any
 
-  constructor (readonly handle: string, private readonly world: World, private readonly dir: string, private readonly directory: Map<string, Stub>) {
+  constructor (
+    readonly handle: string,
+    private readonly world: World,
+    private readonly dir: string,
+    private readonly directory: Map<string, Stub>
+  ) {
     directory.set(handle, this)
-    this.replication = { context: { reject: (r: string) => { this.rejected.push(r) } }, reader: { read: async (m: string, o: any) => this.world.read(m, o) } }
+    this.replication = {
+      context: {
+        reject: (r: string) => {
+          this.rejected.push(r)
+        }
+      },
+      reader: { read: async (m: string, o: any) => this.world.read(m, o) }
+    }
   }
 
   async start (init: RosterInit = {}): Promise<void> {
@@ -336,11 +359,14 @@ class Stub {
 
   /** What the session's mailbox sync would hand the roster. */
   async syncInbox (): Promise<void> {
-    await this.feed(this.userId, async (env) => { if (env.kind === Envelope.Kind.PRESENCE) await this.roster.handle(env) }).sync()
+    await this.feed(this.userId, async (env) => {
+      if (env.kind === Envelope.Kind.PRESENCE) await this.roster.handle(env)
+    }).sync()
   }
 
   sign (kind: Envelope.Kind, recipient: string, body: Uint8Array): Envelope {
-    return signEnvelope({ kind, recipient, body, timestamp: this.clock.now(), senderHandle: this.handle }, this.identity)
+    return signEnvelope({ kind, recipient, body, timestamp: this.clock.now(), senderHandle: this.handle },
+      this.identity)
   }
 
   async send (env: Envelope): Promise<{ id: string, timestamp: number, storedOn: string[] }> {
@@ -376,7 +402,9 @@ class Stub {
 
   emit (event: string, data: unknown): void { this.events.push({ event, data }) }
 
-  of (event: string, from?: string): any[] { return this.events.filter((e) => e.event === event && (from == null || e.data.from === from)).map((e) => e.data) }
+  of (event: string, from?: string): any[] {
+    return this.events.filter((e) => e.event === event && (from == null || e.data.from === from)).map((e) => e.data)
+  }
 }
 
 describe('Roster (stubbed session, LevelDB on disk)', () => {
@@ -426,12 +454,24 @@ describe('Roster (stubbed session, LevelDB on disk)', () => {
     await bob.roster.setPresence('away', 'lunch')
     await waitFor('bob away at alice', () => alice.of('presence', 'bob').some((p) => p.state === 'away' && p.status === 'lunch'))
     // carol pushes her presence at alice uninvited, probes bob, and answers a SUBSCRIBED nobody asked for
-    const avail = Presence.encode({ type: Presence.Type.AVAILABILITY, state: Presence.State.ONLINE, status: 'hi', lastSeen: 0n })
+    const avail = Presence.encode({
+      type: Presence.Type.AVAILABILITY,
+      state: Presence.State.ONLINE,
+      status: 'hi',
+      lastSeen: 0n
+    })
     await alice.roster.handle(carol.sign(Envelope.Kind.PRESENCE, alice.userId, avail))
-    await bob.roster.handle(carol.sign(Envelope.Kind.PRESENCE, bob.userId, Presence.encode({ type: Presence.Type.PROBE })))
-    await bob.roster.handle(carol.sign(Envelope.Kind.PRESENCE, bob.userId, Presence.encode({ type: Presence.Type.SUBSCRIBED })))
+    await bob.roster.handle(
+      carol.sign(Envelope.Kind.PRESENCE, bob.userId, Presence.encode({ type: Presence.Type.PROBE }))
+    )
+    await bob.roster.handle(
+      carol.sign(Envelope.Kind.PRESENCE, bob.userId, Presence.encode({ type: Presence.Type.SUBSCRIBED }))
+    )
     await bob.roster.handle(carol.sign(Envelope.Kind.PRESENCE, bob.userId, new Uint8Array([0xff, 0x01])))
-    await bob.roster.handle(carol.sign(Envelope.Kind.PRESENCE, bob.userId, Presence.encode({ type: Presence.Type.AVAILABILITY, status: 'z'.repeat(257) })))
+    await bob.roster.handle(
+      carol.sign(Envelope.Kind.PRESENCE, bob.userId,
+        Presence.encode({ type: Presence.Type.AVAILABILITY, status: 'z'.repeat(257) }))
+    )
     assert.deepEqual(alice.rejected, ['presence-not-subscribed'])
     assert.deepEqual(bob.rejected, ['probe-not-approved', 'presence-unrequested-subscribed', 'bad-presence', 'bad-presence'])
     assert.deepEqual(alice.of('presence', 'carol'), [])
@@ -511,7 +551,10 @@ describe('Roster (stubbed session, LevelDB on disk)', () => {
 
   it('a contact whose heartbeat stops is shown offline, last seen at its last heartbeat', async () => {
     for (const s of [alice, bob]) await s.stop()
-    await Promise.all([alice.start({ heartbeatMs: 50, expiryMs: 300, sweepMs: 25 }), bob.start({ heartbeatMs: 50, expiryMs: 300, sweepMs: 25, stopTimeoutMs: 100 })])
+    await Promise.all(
+      [alice.start({ heartbeatMs: 50, expiryMs: 300, sweepMs: 25 }),
+        bob.start({ heartbeatMs: 50, expiryMs: 300, sweepMs: 25, stopTimeoutMs: 100 })]
+    )
     await subscribe()
     await waitFor('a heartbeat', () => (alice.roster.list()[0]?.presence?.lastSeen ?? 0) > Date.now() - 100)
     bob.cut = true

@@ -42,7 +42,11 @@ describe('sealed plain chat bodies (protocol/seal.ts)', () => {
     const A = new Sealer(alice)
     const B = new Sealer(bob)
     const E = new Sealer(eve)
-    const envelope = (body: Uint8Array, from = alice, to = userIdOf(bob.publicKey)): { senderKey: Uint8Array, recipient: string, body: Uint8Array } => ({ senderKey: from.publicKey, recipient: to, body })
+    const envelope = (body: Uint8Array, from = alice, to = userIdOf(bob.publicKey)): {
+      senderKey: Uint8Array
+      recipient: string
+      body: Uint8Array
+    } => ({ senderKey: from.publicKey, recipient: to, body })
 
     it('bob reads it, and so does alice (her own copy); the body hides the text', () => {
       const body = A.seal(bob.publicKey, text('meet at noon'))

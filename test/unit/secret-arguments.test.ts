@@ -64,7 +64,9 @@ describe('secret chats check their arguments (InvalidOptionError naming the argu
   })
 
   it('handle(env), onRead(peer, ids) and the peer-keyed reads', async () => {
-    for (const bad of [undefined, 'envelope', { kind: 99 }]) await invalid(() => s().handle(bad), bad == null || typeof bad === 'string' ? 'env' : 'env.kind')
+    for (const bad of [undefined, 'envelope', { kind: 99 }]) {
+      await invalid(() => s().handle(bad), bad == null || typeof bad === 'string' ? 'env' : 'env.kind')
+    }
     await invalid(() => s().onRead('bob', []), 'peer')
     await invalid(() => s().onRead(bob.userId, 'id'), 'ids')
     await invalid(() => s().onRead(bob.userId, ['0'.repeat(32), 7]), 'ids[1]')

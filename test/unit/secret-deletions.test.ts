@@ -27,7 +27,8 @@ describe('PendingDeletions: delivered secret ciphertext is deleted at the owners
     call: async (owner: string, req: any) => {
       assert.equal(req.kind, StoreRequest.Kind.DELETE)
       if (!up.has(owner)) throw new Error(`${owner} is down`)
-      deleted.set(owner, [...(deleted.get(owner) ?? []), ...req.cursors.map((c: Uint8Array) => Buffer.from(c).toString('hex'))])
+      deleted.set(owner,
+        [...(deleted.get(owner) ?? []), ...req.cursors.map((c: Uint8Array) => Buffer.from(c).toString('hex'))])
       return {}
     }
   } as any
@@ -59,7 +60,8 @@ describe('PendingDeletions: delivered secret ciphertext is deleted at the owners
     } finally {
       replication.call = call
     }
-    assert.deepEqual(deleted.get('o1')?.sort(), [Buffer.from(cursor(1)).toString('hex'), Buffer.from(cursor(2)).toString('hex')].sort())
+    assert.deepEqual(deleted.get('o1')?.sort(),
+      [Buffer.from(cursor(1)).toString('hex'), Buffer.from(cursor(2)).toString('hex')].sort())
   })
 
   it('keeps a deletion until W owners confirmed it, across failures and a restart', async () => {
@@ -85,11 +87,16 @@ describe('PendingDeletions: delivered secret ciphertext is deleted at the owners
 
   it('sends a backlog larger than one request in requests the owners take (at most MAX_FETCH_LIMIT each)', async () => {
     const p = pending()
-    for (let i = 0; i < 300; i++) await p.add(new Uint8Array(24).fill(0).map((_, j) => (j === 0 ? i >> 8 : j === 1 ? i & 255 : 7)))
+    for (let i = 0; i < 300; i++) {
+      await p.add(new Uint8Array(24).fill(0).map((_, j) => (j === 0 ? i >> 8 : j === 1 ? i & 255 : 7)))
+    }
     up = new Set(['o1', 'o2', 'o3'])
     const sizes: number[] = []
     const call = replication.call
-    replication.call = async (owner: string, req: any) => { if (owner === 'o1') sizes.push(req.cursors.length); return call(owner, req) }
+    replication.call = async (owner: string, req: any) => {
+      if (owner === 'o1') sizes.push(req.cursors.length)
+      return call(owner, req)
+    }
     try { await p.flush() } finally { replication.call = call }
     assert.ok(sizes.every((n) => n <= MAX_FETCH_LIMIT), `every request within the owners' bound (${sizes.join(', ')})`)
     assert.equal(sizes.reduce((a, b) => a + b, 0), 300, 'all 300 sent in one flush')

@@ -87,8 +87,14 @@ export class SecretWorld {
     if (owner == null) throw new Error(`no owner ${to}`)
     // every field at its protobuf default (what an empty frame decodes to), then the request's own
     const full: StoreRequest = { ...StoreRequest.decode(EMPTY), ...req }
-    const handler = req.kind === StoreRequest.Kind.PREKEYS_PUT ? handlePrekeysPut : req.kind === StoreRequest.Kind.PREKEYS_GET ? handlePrekeysGet : req.kind === StoreRequest.Kind.PREKEY_USED ? handlePrekeyUsed : undefined
-    if (handler == null) return StoreResponse.decode(EMPTY) // status OK: deletions of delivered ciphertext, nothing to do here
+    const handler = req.kind === StoreRequest.Kind.PREKEYS_PUT
+      ? handlePrekeysPut
+      : req.kind === StoreRequest.Kind.PREKEYS_GET
+        ? handlePrekeysGet
+        : req.kind === StoreRequest.Kind.PREKEY_USED ? handlePrekeyUsed : undefined
+    if (handler == null) {
+      return StoreResponse.decode(EMPTY)
+    } // status OK: deletions of delivered ciphertext, nothing to do here
     const res = await handler(full, from, owner.ctx)
     return { ...StoreResponse.decode(EMPTY), ...res }
   }
@@ -99,7 +105,10 @@ export class SecretWorld {
   }
 
   /** A device with user `handle` open (its prekeys published), on a fresh or the given data directory. */
-  async device (handle: string, o: { passphrase?: string, dir?: string, identity?: IdentityKey, init?: SecretsInit } = {}): Promise<Device> {
+  async device (
+    handle: string,
+    o: { passphrase?: string, dir?: string, identity?: IdentityKey, init?: SecretsInit } = {}
+  ): Promise<Device> {
     const dir = o.dir ?? this.dirs.make(`chorus-${handle}-`)
     const db = await openDb(dir)
     const identity = o.identity ?? generateIdentity()
@@ -107,7 +116,17 @@ export class SecretWorld {
     const secretLevel = db.sublevel<string, string>('secret', { valueEncoding: vault.encoding as any })
     const clock = new HybridClock(() => this.now())
     const node = `node-${handle}-${hex(randomBytes(4))}`
-    const device: Device = { handle, userId: userIdOf(identity.publicKey), identity, dir, db, secrets: undefined as unknown as Secrets, outbox: [], shown: [], errors: [] }
+    const device: Device = {
+      handle,
+      userId: userIdOf(identity.publicKey),
+      identity,
+      dir,
+      db,
+      secrets: undefined as unknown as Secrets,
+      outbox: [],
+      shown: [],
+      errors: []
+    }
     const ctx = {
       handle,
       userId: device.userId,
@@ -121,8 +140,12 @@ export class SecretWorld {
         call: async (owner: string, req: Partial<StoreRequest>) => this.call(node, owner, req),
         context: { reject: (reason: string) => { this.reject(reason) } }
       },
-      sign: (kind: Envelope.Kind, recipient: string, body: Uint8Array) => signEnvelope({ kind, recipient, body, timestamp: clock.now(), senderHandle: handle }, identity),
-      send: async (env: Envelope) => { device.outbox.push(env); return { id: hex(env.id), timestamp: hlcMillis(env.timestamp), storedOn: [] } },
+      sign: (kind: Envelope.Kind, recipient: string, body: Uint8Array) =>
+        signEnvelope({ kind, recipient, body, timestamp: clock.now(), senderHandle: handle }, identity),
+      send: async (env: Envelope) => {
+        device.outbox.push(env)
+        return { id: hex(env.id), timestamp: hlcMillis(env.timestamp), storedOn: [] }
+      },
       resolve: async (who: string) => {
         const d = this.devices.find((x) => x.handle === who || x.userId === who)
         if (d == null) throw new Error(`unknown ${who}`)
@@ -130,7 +153,16 @@ export class SecretWorld {
       },
       toMessage: async (env: Envelope): Promise<Message> => {
         const fromId = userIdOf(env.senderKey)
-        return { id: hex(env.id), from: this.devices.find((x) => x.userId === fromId)?.handle ?? fromId, fromId, to: env.recipient, text: '', timestamp: hlcMillis(env.timestamp), kind: 'secret', cursor: hex(cursorOf(env)) }
+        return {
+          id: hex(env.id),
+          from: this.devices.find((x) => x.userId === fromId)?.handle ?? fromId,
+          fromId,
+          to: env.recipient,
+          text: '',
+          timestamp: hlcMillis(env.timestamp),
+          kind: 'secret',
+          cursor: hex(cursorOf(env))
+        }
       },
       emit: (event: string, value: any) => {
         if (event === 'message') device.shown.push(value)

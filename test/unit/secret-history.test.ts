@@ -31,7 +31,10 @@ describe('secret history: self-destruct shreds and compacts', function () {
     const dir = dirs.make()
     const db = await openDb(dir)
     try {
-      const store = new SecretStore(db.sublevel<string, string>('secret', { valueEncoding: (await Vault.open(db, 'x', undefined, false)).encoding as any }), db)
+      const store = new SecretStore(
+        db.sublevel<string, string>('secret', { valueEncoding: (await Vault.open(db, 'x', undefined, false)).encoding as any }),
+        db
+      )
       const range = { gt: 'hist!me!', lt: 'hist!me!\xff' }
       const secret = randomBytes(24).toString('hex')
       await store.put('hist!me!peer!01', secret)
@@ -61,7 +64,8 @@ describe('secret history: self-destruct shreds and compacts', function () {
       const m = bob.shown[0]
       const bobKey = await entryKey(bob, alice, m.cursor)
       const aliceKey = await entryKey(alice, bob, m.cursor)
-      const needles = [Buffer.from(text), Buffer.from(bobKey), Buffer.from(bobKey, 'base64'), Buffer.from(aliceKey), Buffer.from(aliceKey, 'base64')]
+      const needles = [Buffer.from(text), Buffer.from(bobKey), Buffer.from(bobKey, 'base64'), Buffer.from(aliceKey),
+        Buffer.from(aliceKey, 'base64')]
       assert.deepEqual(filesHolding(bob.dir, [Buffer.from(text)]).found, [], 'the text was never written in the clear')
       assert.notDeepEqual(filesHolding(bob.dir, [Buffer.from(bobKey)]).found, [], 'the entry\'s key is in the files (the scan sees it)')
 

@@ -22,14 +22,21 @@ const DAY = 24 * 3600_000
 
 /** One claim of `user`'s prekeys by `peer` at the first owner: the one-time prekey id, if one came. */
 async function claim (world: SecretWorld, peer: string, user: string): Promise<number | undefined> {
-  const res = await world.call(peer, world.owners[0].id, { kind: StoreRequest.Kind.PREKEYS_GET, user, claimOneTime: true, coordinate: true })
+  const res = await world.call(peer, world.owners[0].id, {
+    kind: StoreRequest.Kind.PREKEYS_GET,
+    user,
+    claimOneTime: true,
+    coordinate: true
+  })
   return decodeBundle(res.bundle).oneTimePrekey?.id
 }
 
 /** Ids of the one-time prekeys whose private halves `d` keeps. */
 async function heldOneTime (d: Device): Promise<number[]> {
   const ids: number[] = []
-  for await (const key of (d.secrets as any).store.keys({ gt: `otk!${d.userId}!`, lt: `otk!${d.userId}!\xff` })) ids.push(parseInt(key.slice(key.lastIndexOf('!') + 1), 16))
+  for await (const key of (d.secrets as any).store.keys({ gt: `otk!${d.userId}!`, lt: `otk!${d.userId}!\xff` })) {
+    ids.push(parseInt(key.slice(key.lastIndexOf('!') + 1), 16))
+  }
   return ids
 }
 
@@ -72,9 +79,11 @@ describe('secret-chat prekeys: claim budgets, lifetimes, stale bundles', functio
       const store = new PrekeyStore(db, new GroupCommit(db))
       const user = userIdOf(generateIdentity().publicKey)
       const t0 = 1_800_000_000_000
-      const key = (id: number): { id: number, publicKey: Uint8Array } => ({ id, publicKey: new Uint8Array(32).fill(id) })
+      const key = (id: number): { id: number, publicKey: Uint8Array } =>
+        ({ id, publicKey: new Uint8Array(32).fill(id) })
       await store.put(user, new Uint8Array(1), t0, [key(1), key(2)])
-      await store.put(user, new Uint8Array(1), t0 + 10 * DAY, [key(3), key(1)]) // key 1 again: keeps its first upload time
+      // key 1 again: keeps its first upload time
+      await store.put(user, new Uint8Array(1), t0 + 10 * DAY, [key(3), key(1)])
       assert.equal(await store.remaining(user, t0 + 10 * DAY), 3)
       const late = t0 + DEFAULT_ONE_TIME_PREKEY_LIFETIME_MS + DAY
       assert.equal(await store.remaining(user, late), 1, 'keys 1 and 2 are past their lifetime')
@@ -103,7 +112,10 @@ describe('secret-chat prekeys: claim budgets, lifetimes, stale bundles', functio
   })
 
   describe('bundle age', () => {
-    /** Replace the bundle `owner` holds for `d` with one whose signed prekey was made `ageMs` ago (signed by d: only its age is wrong). */
+    /**
+     * Replace the bundle `owner` holds for `d` with one whose signed prekey was made `ageMs` ago
+     * (signed by d: only its age is wrong).
+     */
     async function staleAt (owner: number, d: Device, ageMs: number): Promise<void> {
       const identity: SecretIdentity = (d.secrets as any).keys.identity
       const old = generateSignedPrekey(identity, 999, world.now() - ageMs)

@@ -1,7 +1,10 @@
 import { strict as assert } from 'node:assert'
 import { prng } from '../helpers/prng.js'
 import { ed25519Generate } from '../../protocol/ed25519.js'
-import { MAX_PREVIOUS_CHAINS, MAX_SKIPPED_KEYS, RatchetSession, createSecretIdentity, generateSignedPrekey, initiate, prekeyBundle, respond } from '../../protocol/secret/index.js'
+import {
+  MAX_PREVIOUS_CHAINS, MAX_SKIPPED_KEYS, RatchetSession, createSecretIdentity, generateSignedPrekey, initiate,
+  prekeyBundle, respond
+} from '../../protocol/secret/index.js'
 
 // Random conversations against a model of what must hold. Seeds are fixed so a failure reproduces; set
 // CHORUS_SECRET_SEED=<n> to add one more seed (say, one printed by a failure elsewhere).
@@ -20,7 +23,10 @@ interface Side {
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 
-function conversation (seed: number): { sent: number, delivered: number, dropped: number, duplicates: number, restarts: number } {
+/** What one generated conversation did. */
+interface Tally { sent: number, delivered: number, dropped: number, duplicates: number, restarts: number }
+
+function conversation (seed: number): Tally {
   const rand = prng(seed)
   const pick = (n: number): number => Math.floor(rand() * n)
   const aliceId = createSecretIdentity(ed25519Generate())
@@ -28,8 +34,18 @@ function conversation (seed: number): { sent: number, delivered: number, dropped
   const spk = generateSignedPrekey(bobId, 1, 1)
   const init = initiate(aliceId, prekeyBundle(bobId, spk))
   const resp = respond(bobId, spk, undefined, init.header)
-  const alice: Side = { session: RatchetSession.initAlice(init.sharedKey, spk.keyPair.publicKey, init.associatedData), inbox: [], received: [], chains: [hex(spk.keyPair.publicKey)] }
-  const bob: Side = { session: RatchetSession.initBob(resp.sharedKey, spk.keyPair, resp.associatedData), inbox: [], received: [], chains: [] }
+  const alice: Side = {
+    session: RatchetSession.initAlice(init.sharedKey, spk.keyPair.publicKey, init.associatedData),
+    inbox: [],
+    received: [],
+    chains: [hex(spk.keyPair.publicKey)]
+  }
+  const bob: Side = {
+    session: RatchetSession.initBob(resp.sharedKey, spk.keyPair, resp.associatedData),
+    inbox: [],
+    received: [],
+    chains: []
+  }
   const stats = { sent: 0, delivered: 0, dropped: 0, duplicates: 0, restarts: 0 }
   const where = (what: string): string => `seed ${seed}, step ${stats.sent + stats.delivered}: ${what}`
 
@@ -44,7 +60,8 @@ function conversation (seed: number): { sent: number, delivered: number, dropped
   /** A message that must not decrypt: it throws one of `codes`, and the session is unchanged. */
   const refuse = (to: Side, m: Sent, codes: string[], what: string): void => {
     const before = to.session.serialize()
-    assert.throws(() => to.session.decrypt(m.header, m.ciphertext), (err: any) => codes.includes(err.reason), where(what))
+    assert.throws(() => to.session.decrypt(m.header, m.ciphertext), (err: any) => codes.includes(err.reason),
+      where(what))
     assert.deepEqual(to.session.serialize(), before, where(`${what}: state unchanged`))
   }
 
@@ -124,6 +141,7 @@ describe('Double Ratchet, random conversations (property-based)', () => {
     }
     if (process.env.CHORUS_SECRET_VERBOSE != null) console.log(total)
     // The mix really happened (guards against a generator that quietly stopped exercising a path).
-    assert.ok(total.delivered > 2000 && total.dropped > 100 && total.duplicates > 200 && total.restarts > 100, JSON.stringify(total))
+    assert.ok(total.delivered > 2000 && total.dropped > 100 && total.duplicates > 200 && total.restarts > 100,
+      JSON.stringify(total))
   })
 })

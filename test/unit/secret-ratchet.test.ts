@@ -1,7 +1,8 @@
 import { strict as assert } from 'node:assert'
 import { ed25519Generate } from '../../protocol/ed25519.js'
 import {
-  HEADER_BYTES, MAX_SKIP, MAX_SKIPPED_KEYS, MAX_STATE_BYTES, RatchetSession, createSecretIdentity, encodeHeader, generateSignedPrekey,
+  HEADER_BYTES, MAX_SKIP, MAX_SKIPPED_KEYS, MAX_STATE_BYTES, RatchetSession, createSecretIdentity, encodeHeader,
+  generateSignedPrekey,
   hmacSha256, initiate, prekeyBundle, respond, type SecretMessage
 } from '../../protocol/secret/index.js'
 import { decodeState } from '../../protocol/secret/ratchet-state.js'

@@ -38,17 +38,31 @@ describe('cursor listing stays inside the range asked for (replays through the r
   afterEach(async () => { await db.close(); dirs.cleanup() })
 
   it('the store lists strictly after `after` and before `before`; an empty bound is open', async () => {
-    assert.deepEqual((await store.cursors(B, { after: cursors[1], limit: 10 })).cursors.map(hex), cursors.slice(2).map(hex))
-    assert.deepEqual((await store.cursors(B, { after: cursors[1], before: cursors[3], limit: 10 })).cursors.map(hex), [hex(cursors[2])])
-    assert.equal((await store.cursors(B, { after: new Uint8Array(0), before: new Uint8Array(0), limit: 10 })).cursors.length, 5)
+    assert.deepEqual((await store.cursors(B, { after: cursors[1], limit: 10 })).cursors.map(hex),
+      cursors.slice(2).map(hex))
+    assert.deepEqual((await store.cursors(B, { after: cursors[1], before: cursors[3], limit: 10 })).cursors.map(hex),
+      [hex(cursors[2])])
+    assert.equal(
+      (await store.cursors(B, { after: new Uint8Array(0), before: new Uint8Array(0), limit: 10 })).cursors.length, 5
+    )
     const page = await store.cursors(B, { after: cursors[0], limit: 2 })
     assert.deepEqual(page.cursors.map(hex), cursors.slice(1, 3).map(hex))
     assert.equal(page.more, true)
   })
 
   it('the FETCH cursorsOnly handler answers strictly after `after`', async () => {
-    const ctx = { mailboxes: store, guard: { checkRead: () => {}, checkPut: () => {} } } as unknown as ReplicationContext
-    const res = await handleFetch({ mailbox: B, peer: '', cursorsOnly: true, after: cursors[2], before: new Uint8Array(0), limit: 10, cursors: [] } as unknown as StoreRequest, 'peer', ctx)
+    const guard = { checkRead: () => {}, checkPut: () => {} }
+    const ctx = { mailboxes: store, guard } as unknown as ReplicationContext
+    const req = {
+      mailbox: B,
+      peer: '',
+      cursorsOnly: true,
+      after: cursors[2],
+      before: new Uint8Array(0),
+      limit: 10,
+      cursors: []
+    }
+    const res = await handleFetch(req as unknown as StoreRequest, 'peer', ctx)
     assert.deepEqual(res.cursors?.map(hex), cursors.slice(3).map(hex))
   })
 
@@ -98,7 +112,8 @@ describe('cursor listing stays inside the range asked for (replays through the r
       const r = reader()
       lies = []
       const moving = { get cursors () { ms += 1; return [entry(B, alice, B, ms).cursor] } }
-      ;(r as any).call = async (owner: string) => owner === 'liar' ? { cursors: moving.cursors, more: true } : { cursors: [], more: false }
+      ;(r as any).call = async (owner: string) =>
+        owner === 'liar' ? { cursors: moving.cursors, more: true } : { cursors: [], more: false }
       const listed = await r.readCursors(B, { after: cursors[0], before: cursors[4] })
       assert.equal(listed.size, MAX_CURSOR_PAGES, 'one cursor a page, MAX_CURSOR_PAGES pages')
     })

@@ -46,10 +46,14 @@ describe('safety numbers (protocol/secret/safety.ts)', () => {
   })
 
   it('matches a fixed vector (cross-checked with an independent Python implementation of the same algorithm)', () => {
-    const n = safetyNumber({ identityKey: new Uint8Array(32).fill(1), id: 'alice' }, { identityKey: new Uint8Array(32).fill(2), id: 'bob' })
+    const n = safetyNumber({ identityKey: new Uint8Array(32).fill(1), id: 'alice' }, {
+      identityKey: new Uint8Array(32).fill(2),
+      id: 'bob'
+    })
     assert.equal(n.digits, '019675601684161937029905244989023894893341874006419703186220')
-    assert.deepEqual(n.picture, [[0, 1, 2, 0, 0, 1, 3, 0], [3, 0, 0, 3, 0, 3, 1, 3], [3, 0, 3, 3, 1, 2, 3, 1], [3, 1, 0, 0, 1, 0, 2, 0],
-      [1, 2, 2, 3, 3, 0, 2, 2], [0, 3, 0, 2, 0, 0, 2, 3], [2, 0, 2, 3, 0, 3, 3, 2], [1, 3, 1, 0, 2, 0, 2, 1]])
+    assert.deepEqual(n.picture,
+      [[0, 1, 2, 0, 0, 1, 3, 0], [3, 0, 0, 3, 0, 3, 1, 3], [3, 0, 3, 3, 1, 2, 3, 1], [3, 1, 0, 0, 1, 0, 2, 0],
+        [1, 2, 2, 3, 3, 0, 2, 2], [0, 3, 0, 2, 0, 0, 2, 3], [2, 0, 2, 3, 0, 3, 3, 2], [1, 3, 1, 0, 2, 0, 2, 1]])
   })
 
   it('rejects a bad key or id', () => {

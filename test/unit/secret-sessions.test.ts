@@ -45,7 +45,8 @@ describe('secret sessions: crossing initiations, restarts and replayed first mes
 
   it('the rule that picks the session to send with (supersedes)', () => {
     const key = (byte: number): string => Buffer.alloc(32, byte).toString('base64')
-    const record = (o: Partial<SessionRecord>): SessionRecord => ({ state: '', ephemeral: key(5), peerIdentityKey: '', peerIdentityDhKey: '', ...o })
+    const record = (o: Partial<SessionRecord>): SessionRecord =>
+      ({ state: '', ephemeral: key(5), peerIdentityKey: '', peerIdentityDhKey: '', ...o })
     assert.equal(supersedes(undefined, key(9), 1n), true, 'no session yet')
     assert.equal(supersedes(record({ peerSince: '100' }), key(1), 99n), false, 'sent before the peer used the session: a leftover or a replay')
     assert.equal(supersedes(record({ peerSince: '100' }), key(9), 101n), true, 'sent after: the peer started again')
@@ -75,13 +76,26 @@ describe('secret sessions: crossing initiations, restarts and replayed first mes
 
   it('whatever order messages cross in (random interleavings), every message is shown once and the sessions converge', async () => {
     for (let seed = 1; seed <= 12; seed++) {
-      if (seed > 1) { await world.close(); world = await new SecretWorld().start(); alice = await world.device('alice'); bob = await world.device('bob') }
+      if (seed > 1) {
+        await world.close()
+        world = await new SecretWorld().start()
+        alice = await world.device('alice')
+        bob = await world.device('bob')
+      }
       const random = prng(seed)
       const [chatA, chatB] = await Promise.all([alice.secrets.open('bob'), bob.secrets.open('alice')])
       const sent = { alice: [] as string[], bob: [] as string[] }
       for (let step = 0; step < 40; step++) {
         const r = random()
-        if (r < 0.25) { const t = `a${step}`; sent.alice.push(t); await chatA.send(t) } else if (r < 0.5) { const t = `b${step}`; sent.bob.push(t); await chatB.send(t) } else {
+        if (r < 0.25) {
+          const t = `a${step}`
+          sent.alice.push(t)
+          await chatA.send(t)
+        } else if (r < 0.5) {
+          const t = `b${step}`
+          sent.bob.push(t)
+          await chatB.send(t)
+        } else {
           const from = r < 0.75 ? alice : bob
           if (from.outbox.length === 0) continue
           const [env] = from.outbox.splice(Math.floor(random() * from.outbox.length), 1)
@@ -155,7 +169,12 @@ describe('secret sessions: crossing initiations, restarts and replayed first mes
     // alice's device encrypts bytes that are not a SecretPlaintext (a broken or hostile client)
     const session = (await active(alice, bob))!.session
     const sealed = session.encrypt(new Uint8Array([0xff, 0xff, 0xff, 0xff]))
-    const body = SecretBody.encode({ initial: new Uint8Array(0), header: sealed.header as Uint8Array<ArrayBuffer>, ciphertext: sealed.ciphertext as Uint8Array<ArrayBuffer>, expiresAt: 0n })
+    const body = SecretBody.encode({
+      initial: new Uint8Array(0),
+      header: sealed.header as Uint8Array<ArrayBuffer>,
+      ciphertext: sealed.ciphertext as Uint8Array<ArrayBuffer>,
+      expiresAt: 0n
+    })
     const ctx = (alice.secrets as any).ctx
     const bad = ctx.sign(Envelope.Kind.SECRET, bob.userId, body)
     const state = (await active(bob, alice))!.session.serialize()

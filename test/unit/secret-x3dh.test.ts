@@ -1,12 +1,15 @@
 import { strict as assert } from 'node:assert'
 import { ed25519Generate, ed25519Sign } from '../../protocol/ed25519.js'
 import {
-  MAX_BUNDLE_BYTES, RatchetSession, checkBundleAge, createSecretIdentity, decodeBundle, decodeInitialHeader, encodeBundle, encodeInitialHeader,
-  generateOneTimePrekeys, generateSignedPrekey, initiate, prekeyBundle, respond, verifyBundle, x25519Generate, type PrekeyBundle,
+  MAX_BUNDLE_BYTES, RatchetSession, checkBundleAge, createSecretIdentity, decodeBundle, decodeInitialHeader,
+  encodeBundle, encodeInitialHeader,
+  generateOneTimePrekeys, generateSignedPrekey, initiate, prekeyBundle, respond, verifyBundle, x25519Generate,
+  type PrekeyBundle,
   type OneTimePrekey, type SecretIdentity, type SignedPrekey
 } from '../../protocol/secret/index.js'
 
-const code = (c: string) => (err: any): boolean => err.reason === c && err.code === `ERR_${c === 'decrypt-failed' ? 'DECRYPT' : c.toUpperCase().replace(/-/g, '_')}`
+const code = (c: string) =>
+  (err: any): boolean => err.reason === c && err.code === `ERR_${c === 'decrypt-failed' ? 'DECRYPT' : c.toUpperCase().replace(/-/g, '_')}`
 const text = (s: string): Uint8Array => new TextEncoder().encode(s)
 
 function device (): { identity: SecretIdentity, signedPrekey: SignedPrekey, oneTime: OneTimePrekey[] } {
@@ -66,7 +69,11 @@ describe('X3DH (protocol/secret/x3dh.ts)', () => {
       { ...good, signedPrekey: prekeyBundle(mallory.identity, mallory.signedPrekey).signedPrekey },
       { ...good, identityDhSignature: flip(good.identityDhSignature) },
       { ...good, identityDhKey: mallory.identity.identityDhKey.publicKey },
-      { ...good, identityDhKey: mallory.identity.identityDhKey.publicKey, identityDhSignature: mallory.identity.identityDhSignature }
+      {
+        ...good,
+        identityDhKey: mallory.identity.identityDhKey.publicKey,
+        identityDhSignature: mallory.identity.identityDhSignature
+      }
     ]
     for (const bundle of bad) {
       assert.throws(() => verifyBundle(bundle), (err: any) => err.name === 'BadBundleSignatureError' && err.code === 'ERR_BAD_BUNDLE_SIGNATURE')
@@ -88,7 +95,12 @@ describe('X3DH (protocol/secret/x3dh.ts)', () => {
     low[0] = 1
     const msg = new Uint8Array([...text('chorus/x3dh/signed-prekey/v1\0'), 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 1, ...low])
     const bundle = prekeyBundle(mallory.identity, mallory.signedPrekey)
-    bundle.signedPrekey = { id: 9, createdAt: 1, publicKey: low, signature: ed25519Sign(mallory.identity.identityKey.privateKey, msg) }
+    bundle.signedPrekey = {
+      id: 9,
+      createdAt: 1,
+      publicKey: low,
+      signature: ed25519Sign(mallory.identity.identityKey.privateKey, msg)
+    }
     verifyBundle(bundle)
     assert.throws(() => initiate(alice.identity, bundle), code('invalid-key'))
   })
@@ -107,7 +119,8 @@ describe('X3DH (protocol/secret/x3dh.ts)', () => {
 
   it('prekey bookkeeping errors: used one-time prekey, wrong prekeys given', () => {
     const init = initiate(alice.identity, prekeyBundle(bob.identity, bob.signedPrekey, bob.oneTime[2]))
-    assert.throws(() => respond(bob.identity, bob.signedPrekey, undefined, init.header), (err: any) => err.name === 'PrekeyUsedError' && err.code === 'ERR_PREKEY_USED')
+    assert.throws(() => respond(bob.identity, bob.signedPrekey, undefined, init.header),
+      (err: any) => err.name === 'PrekeyUsedError' && err.code === 'ERR_PREKEY_USED')
     assert.throws(() => respond(bob.identity, bob.signedPrekey, bob.oneTime[0], init.header), code('session-state'))
     const other = generateSignedPrekey(bob.identity, 8, 1)
     assert.throws(() => respond(bob.identity, other, bob.oneTime[2], init.header), code('session-state'))
@@ -120,7 +133,8 @@ describe('X3DH (protocol/secret/x3dh.ts)', () => {
     const day = 24 * 3600_000
     checkBundleAge(bundle, 1_700_000_000_000 + 14 * day, 14 * day)
     checkBundleAge(bundle, 1_700_000_000_000 - day, 14 * day) // the device's clock ahead of ours: nothing old about it
-    assert.throws(() => checkBundleAge(bundle, 1_700_000_000_000 + 14 * day + 1, 14 * day), (err: any) => err.name === 'StaleBundleError' && code('stale-bundle')(err))
+    assert.throws(() => checkBundleAge(bundle, 1_700_000_000_000 + 14 * day + 1, 14 * day),
+      (err: any) => err.name === 'StaleBundleError' && code('stale-bundle')(err))
   })
 
   it('one-time prekey batches have consecutive ids and distinct keys, within bounds', () => {

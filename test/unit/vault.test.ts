@@ -135,8 +135,12 @@ describe('Vault (secret values at rest)', function () {
   })
 
   describe('a vault of the first format', () => {
-    /** What the first format wrote: a record, the identity and two of the user's secret values, and another user's value. */
-    async function legacyVault (passphrase: string): Promise<{ identity: ReturnType<typeof generateIdentity>, userId: string }> {
+    /**
+     * What the first format wrote: a record, the identity and two of the user's secret
+     * values, and another user's value.
+     */
+    type Legacy = Promise<{ identity: ReturnType<typeof generateIdentity>, userId: string }>
+    async function legacyVault (passphrase: string): Legacy {
       const salt = randomBytes(16)
       const key = scryptSync(passphrase.normalize('NFKC'), salt, 32, { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 })
       const seal = (s: string): string => {
@@ -147,7 +151,13 @@ describe('Vault (secret values at rest)', function () {
       const { userIdOf } = await import('../../protocol/envelope.js')
       const userId = userIdOf(identity.publicKey)
       await raw(db, 'vault').put('erin', JSON.stringify({ salt: salt.toString('base64'), check: seal('chorus vault check') }))
-      await raw(db, 'identities').put('erin', seal(JSON.stringify({ publicKey: Buffer.from(identity.publicKey).toString('base64'), privateKey: Buffer.from(identity.privateKey).toString('base64') })))
+      await raw(db, 'identities').put('erin',
+        seal(
+          JSON.stringify({
+            publicKey: Buffer.from(identity.publicKey).toString('base64'),
+            privateKey: Buffer.from(identity.privateKey).toString('base64')
+          })
+        ))
       await raw(db, 'secret').batch([
         { type: 'put', key: `sess!${userId}!peer`, value: seal('a session of erin') },
         { type: 'put', key: `hist!${userId}!peer!01`, value: seal('a message of erin') },
@@ -184,10 +194,13 @@ describe('Vault (secret values at rest)', function () {
       const salt = randomBytes(16)
       const key = scryptSync('a passphrase', salt, 32, { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 })
       const nonce = randomBytes(12)
-      const legacyValue = Buffer.concat([nonce, aeadSeal(key, nonce, Buffer.from('written before the crash'), new TextEncoder().encode('chorus/vault/1'))]).toString('base64')
+      const legacyAd = new TextEncoder().encode('chorus/vault/1')
+      const legacyValue = Buffer.concat([nonce, aeadSeal(key, nonce, Buffer.from('written before the crash'), legacyAd)]).toString('base64')
       const legacyCheckNonce = randomBytes(12)
-      const legacyCheck = Buffer.concat([legacyCheckNonce, aeadSeal(key, legacyCheckNonce, Buffer.from('chorus vault check'), new TextEncoder().encode('chorus/vault/1'))]).toString('base64')
-      await raw(db, 'vault').put('erin', JSON.stringify({ ...record, from: { salt: salt.toString('base64'), check: legacyCheck, logN: 15 } }))
+      const legacyCheck = Buffer.concat([legacyCheckNonce, aeadSeal(key, legacyCheckNonce, Buffer.from('chorus vault check'), legacyAd)])
+        .toString('base64')
+      await raw(db, 'vault').put('erin',
+        JSON.stringify({ ...record, from: { salt: salt.toString('base64'), check: legacyCheck, logN: 15 } }))
       await raw(db, 'secret').put(`hist!${userId}!peer!02`, legacyValue)
       const vault = await Vault.open(db, 'erin', 'a passphrase', true)
       const store = secretStore(db, vault)

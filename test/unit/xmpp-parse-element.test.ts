@@ -36,13 +36,15 @@ describe('xmpp WebSocket message parser (unit)', () => {
   ]
   for (const [what, text, condition] of cases) {
     it(`${what} → ${condition}`, () => {
-      assert.throws(() => parseElement(text, limits), (err: unknown) => err instanceof StreamError && err.condition === condition)
+      assert.throws(() => parseElement(text, limits),
+        (err: unknown) => err instanceof StreamError && err.condition === condition)
     })
   }
 
   it('measures the limit in bytes, not characters', () => {
     const body = '👋'.repeat(1000) // 4000 bytes, 2000 UTF-16 units
     assert.equal(parseElement(`<m>${body}</m>`, limits).getText(), body)
-    assert.throws(() => parseElement(`<m>${body}${'x'.repeat(100)}</m>`, limits), (err: unknown) => err instanceof StreamError && err.condition === 'policy-violation')
+    assert.throws(() => parseElement(`<m>${body}${'x'.repeat(100)}</m>`, limits),
+      (err: unknown) => err instanceof StreamError && err.condition === 'policy-violation')
   })
 })

@@ -11,7 +11,14 @@ import {
   Decoys, ScramServer, SaslError, deriveCredential, clientKeyFor, parsePlain, type ScramHash
 } from '../../node/xmpp/sasl.js'
 
-interface Vector { hash: ScramHash, salt: string, clientFirst: string, serverNonce: string, clientFinal: string, serverFinal: string }
+interface Vector {
+  hash: ScramHash
+  salt: string
+  clientFirst: string
+  serverNonce: string
+  clientFinal: string
+  serverFinal: string
+}
 
 const SHA1: Vector = {
   hash: 'sha1',
@@ -46,12 +53,14 @@ describe('xmpp SASL (unit)', () => {
       const wrong = deriveCredential(v.hash, 'pen', Buffer.from(v.salt, 'base64'), 4096)
       const s1 = new ScramServer(v.hash, v.serverNonce)
       s1.username(Buffer.from(v.clientFirst)); s1.challenge(wrong)
-      assert.throws(() => s1.final(Buffer.from(v.clientFinal), true), (e: any) => e instanceof SaslError && e.condition === 'not-authorized')
+      assert.throws(() => s1.final(Buffer.from(v.clientFinal), true),
+        (e: any) => e instanceof SaslError && e.condition === 'not-authorized')
 
       const cred = deriveCredential(v.hash, 'pencil', Buffer.from(v.salt, 'base64'), 4096)
       const s2 = new ScramServer(v.hash) // a fresh random nonce: the recorded final replays an old one
       s2.username(Buffer.from(v.clientFirst)); s2.challenge(cred)
-      assert.throws(() => s2.final(Buffer.from(v.clientFinal), true), (e: any) => e instanceof SaslError && e.condition === 'malformed-request')
+      assert.throws(() => s2.final(Buffer.from(v.clientFinal), true),
+        (e: any) => e instanceof SaslError && e.condition === 'malformed-request')
 
       const s3 = new ScramServer(v.hash, v.serverNonce)
       s3.username(Buffer.from(v.clientFirst.replace(/^n,,/, 'y,,'))); s3.challenge(cred)
@@ -66,7 +75,8 @@ describe('xmpp SASL (unit)', () => {
 
   it('refuses malformed SCRAM messages: channel binding asked, extensions, bad escapes, oversized', () => {
     for (const bad of ['p=tls-unique,,n=user,r=abc', 'n,,n=user,r=abc,m=ext', 'n,,n=us=er,r=abc', 'garbage', `n,,n=${'u'.repeat(5000)},r=abc`]) {
-      assert.throws(() => new ScramServer('sha256').username(Buffer.from(bad)), (e: any) => e instanceof SaslError && e.condition === 'malformed-request', bad.slice(0, 30))
+      assert.throws(() => new ScramServer('sha256').username(Buffer.from(bad)),
+        (e: any) => e instanceof SaslError && e.condition === 'malformed-request', bad.slice(0, 30))
     }
   })
 

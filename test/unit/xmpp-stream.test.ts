@@ -11,8 +11,23 @@ import type { StreamError } from '../../node/xmpp/errors.js'
 
 const HEADER = "<?xml version='1.0'?><stream:stream to='chorus.localhost' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>"
 
-function parse (chunks: Array<string | Buffer>, limits: Partial<XmlStreamLimits> = {}): { opened: Array<Record<string, string>>, stanzas: Element[], errors: StreamError[], closed: number, order: string[] } {
-  const out = { opened: [] as Array<Record<string, string>>, stanzas: [] as Element[], errors: [] as StreamError[], closed: 0, order: [] as string[] }
+function parse (
+  chunks: Array<string | Buffer>,
+  limits: Partial<XmlStreamLimits> = {}
+): {
+  opened: Array<Record<string, string>>
+  stanzas: Element[]
+  errors: StreamError[]
+  closed: number
+  order: string[]
+} {
+  const out = {
+    opened: [] as Array<Record<string, string>>,
+    stanzas: [] as Element[],
+    errors: [] as StreamError[],
+    closed: 0,
+    order: [] as string[]
+  }
   const s = new XmlStream({
     open: (a) => { out.opened.push(a); out.order.push('open') },
     stanza: (el) => { out.stanzas.push(el); out.order.push(el.name) },
