@@ -294,12 +294,54 @@ function readConfigFile (path: string): FileConfig {
 /** The help text of `chorus` or of one command. */
 export function helpText (command?: Command): string {
   const flags = SETTINGS.map((s) => `  --${s.flag.padEnd(20)} ${s.help}\n  ${''.padEnd(22)} env ${s.env}`).join('\n')
-  const common = `${flags}\n  --${'config FILE'.padEnd(20)} JSON file with any of: ${[...FILE_KEYS].join(', ')}\n  ${''.padEnd(22)} env CHORUS_CONFIG\n  ${'-h, --help'.padEnd(22)} this help\n\nPrecedence: flag > environment variable > config file > default.`
+  const common = [
+    flags,
+    `  --${'config FILE'.padEnd(20)} JSON file with any of: ${[...FILE_KEYS].join(', ')}`,
+    `  ${''.padEnd(22)} env CHORUS_CONFIG`,
+    `  ${'-h, --help'.padEnd(22)} this help`,
+    '',
+    'Precedence: flag > environment variable > config file > default.'
+  ].join('\n')
   if (command === 'start') {
-    return `Usage: chorus start [flags]\n\nStart a node and join the mesh through --bootstrap peers (with none, it is a mesh of one).\nPrints its peer id and the multiaddrs other nodes pass to --bootstrap; logs peers joining and leaving;\nstops cleanly on SIGINT or SIGTERM.\n\n${common}\n`
+    return [
+      'Usage: chorus start [flags]',
+      '',
+      'Start a node and join the mesh through --bootstrap peers (with none, it is a mesh of one).',
+      'Prints its peer id and the multiaddrs other nodes pass to --bootstrap; logs peers joining and leaving;',
+      'stops cleanly on SIGINT or SIGTERM.',
+      '',
+      common,
+      ''
+    ].join('\n')
   }
   if (command === 'bootstrap') {
-    return `Usage: chorus bootstrap [flags]\n\nRun a bootstrap peer: a stable, well-known address that helps new nodes find the mesh. It stores no\nchat data and takes no part in ownership. Same flags as start (--role is fixed to bootstrap).\n\n${common}\n`
+    return [
+      'Usage: chorus bootstrap [flags]',
+      '',
+      'Run a bootstrap peer: a stable, well-known address that helps new nodes find the mesh. It stores no',
+      'chat data and takes no part in ownership. Same flags as start (--role is fixed to bootstrap).',
+      '',
+      common,
+      ''
+    ].join('\n')
   }
-  return 'Usage: chorus <command> [flags]\n\nChorus: a peer-to-peer federated chat mesh.\n\nCommands:\n  start       run a node (role server by default)\n  bootstrap   run a bootstrap peer\n  id          print a data dir\'s peer id (creating its key): what chorus mesh admit needs\n  mesh        federated mesh admission: init, delegate, admit, revoke, inspect\n  chat        an interactive chat client (--as HANDLE): direct messages with ticks, rooms, presence, secret chats\n  send        send a message as a user (--as): chorus send --as alice bob \'hi\', or --room ROOM_ID\n  read        print a user\'s messages; --follow for new ones as they arrive, --json for scripts\n  rooms       list the rooms a user is in: id, name, role, members\n  demo        the whole system on this machine, narrated: 5 servers, chat, a kill and a repair\n\nchorus <command> --help shows its flags. chorus --version prints the version.\n'
+  return [
+    'Usage: chorus <command> [flags]',
+    '',
+    'Chorus: a peer-to-peer federated chat mesh.',
+    '',
+    'Commands:',
+    '  start       run a node (role server by default)',
+    '  bootstrap   run a bootstrap peer',
+    "  id          print a data dir's peer id (creating its key): what chorus mesh admit needs",
+    '  mesh        federated mesh admission: init, delegate, admit, revoke, inspect',
+    '  chat        an interactive chat client (--as HANDLE): direct messages with ticks, rooms, presence, secret chats',
+    "  send        send a message as a user (--as): chorus send --as alice bob 'hi', or --room ROOM_ID",
+    "  read        print a user's messages; --follow for new ones as they arrive, --json for scripts",
+    '  rooms       list the rooms a user is in: id, name, role, members',
+    '  demo        the whole system on this machine, narrated: 5 servers, chat, a kill and a repair',
+    '',
+    'chorus <command> --help shows its flags. chorus --version prints the version.',
+    ''
+  ].join('\n')
 }
