@@ -20,13 +20,19 @@ export type { WorkSnapshot } from './status/work.js'
 export type { LiveCounts } from './relay/live.js'
 export type { TrafficSnapshot, KindTraffic } from './replication/traffic.js'
 export type { PubsubCounts } from './relay/pubsub-counters.js'
-export { ForbiddenError, HandleTakenError, NoServersError, QuorumError, RateLimitedError, RemoteError, UnknownHandleError, UnknownKeyError } from './replication/errors.js'
+export {
+  ForbiddenError, HandleTakenError, NoServersError, QuorumError, RateLimitedError, RemoteError,
+  UnknownHandleError, UnknownKeyError
+} from './replication/errors.js'
 export { RequestTimeoutError } from './replication/rpc.js'
 export { PassphraseError, VaultIntegrityError } from './session/vault.js'
 export { IdentityMismatchError } from './session/identities.js'
 export { DashboardAssetsError } from './status/assets.js'
 export { User, type Message, type SendResult, type UserEvents, type SendOptions } from './session/user.js'
-export type { MessageKind, PresenceEvent, PresenceState, ReceiptEvent, RoomMemberEvent, SubscriptionRequestEvent, TypingEvent } from './session/events.js'
+export type {
+  MessageKind, PresenceEvent, PresenceState, ReceiptEvent, RoomMemberEvent, SubscriptionRequestEvent,
+  TypingEvent
+} from './session/events.js'
 export { Rooms, NotInRoomError, UnknownRoomError, type CreateRoomOptions, type ListedRoom, type RoomInvitation } from './session/rooms.js'
 export { RoomAddressTakenError, UnknownRoomAddressError, type RoomAddress } from './session/directory.js'
 export { Room, type RoomEvents, type RoomMemberInfo } from './session/room.js'
@@ -36,8 +42,10 @@ export { InvalidContactError, InvalidPresenceError, NoSubscriptionRequestError }
 export { Secrets, SecretChat, type SecretChatEvents, type SecretMessage } from './session/secret.js'
 export { IdentityChangedError, NoPrekeysError } from './session/secret-errors.js'
 export {
-  BadBundleSignatureError, DecryptError, InitiationReplayError, InvalidKeyError, MalformedSecretMessageError, PrekeyUsedError,
-  ReplayError, SecretChatError, SessionStateError, StaleBundleError, TooFarAheadError, TooManySkippedError, type SafetyNumber
+  BadBundleSignatureError, DecryptError, InitiationReplayError, InvalidKeyError, MalformedSecretMessageError,
+  PrekeyUsedError,
+  ReplayError, SecretChatError, SessionStateError, StaleBundleError, TooFarAheadError, TooManySkippedError,
+  type SafetyNumber
 } from '../protocol/secret/index.js'
 export { BadSignatureError, EnvelopeTooLargeError, MalformedEnvelopeError } from '../protocol/errors.js'
 export { InvalidHandleError, InvalidRoomAddressError } from '../protocol/handle.js'

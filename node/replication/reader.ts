@@ -48,7 +48,8 @@ class CursorRange {
   private constructor (private readonly after?: string, private readonly before?: string) {}
 
   static of (after?: Cursor, before?: Cursor): CursorRange {
-    return new CursorRange(after != null && after.byteLength > 0 ? hex(after) : undefined, before != null && before.byteLength > 0 ? hex(before) : undefined)
+    return new CursorRange(after != null && after.byteLength > 0 ? hex(after) : undefined,
+      before != null && before.byteLength > 0 ? hex(before) : undefined)
   }
 
   holds (c: string): boolean {
@@ -57,20 +58,36 @@ class CursorRange {
 }
 
 export class Reader {
-  constructor (private readonly ctx: ReplicationContext, private readonly call: Call, private readonly storesLocally: boolean) {}
+  constructor (
+    private readonly ctx: ReplicationContext,
+    private readonly call: Call,
+    private readonly storesLocally: boolean
+  ) {}
 
   async read (mailbox: string, o: ReadOptions = {}): Promise<ReadResult> {
     const owners = this.ctx.placement.ownersOf(mailbox)
     if (owners.length === 0) throw new NoServersError()
     const limit = Math.max(1, Math.min(o.limit ?? 50, MAX_FETCH_LIMIT))
     const req: Partial<StoreRequest> = {
-      kind: StoreRequest.Kind.FETCH, mailbox, limit, peer: o.peer ?? '', newestFirst: o.newestFirst === true,
-      after: o.after ?? new Uint8Array(0), before: o.before ?? new Uint8Array(0), auth: o.auth
+      kind: StoreRequest.Kind.FETCH,
+      mailbox,
+      limit,
+      peer: o.peer ?? '',
+      newestFirst: o.newestFirst === true,
+      after: o.after ?? new Uint8Array(0),
+      before: o.before ?? new Uint8Array(0),
+      auth: o.auth
     }
     const answers = await Promise.allSettled(owners.map(async (owner) => {
       if (owner === this.ctx.selfId && this.storesLocally) {
         await this.checkOwnRead(mailbox, o.auth)
-        const page = await this.ctx.mailboxes.range(mailbox, { after: o.after, before: o.before, limit, peer: o.peer, newestFirst: o.newestFirst })
+        const page = await this.ctx.mailboxes.range(mailbox, {
+          after: o.after,
+          before: o.before,
+          limit,
+          peer: o.peer,
+          newestFirst: o.newestFirst
+        })
         return { owner, envelopes: page.entries.map((e) => e.bytes), more: page.more }
       }
       const res = await this.call(owner, req)
@@ -108,7 +125,14 @@ export class Reader {
     const answers = await Promise.allSettled(owners.map(async (owner) => {
       let after = o.after
       for (let page = 0; page < MAX_CURSOR_PAGES; page++) {
-        const res = await this.call(owner, { kind: StoreRequest.Kind.FETCH, mailbox, cursorsOnly: true, after: after ?? new Uint8Array(0), before: o.before ?? new Uint8Array(0), auth: o.auth })
+        const res = await this.call(owner, {
+          kind: StoreRequest.Kind.FETCH,
+          mailbox,
+          cursorsOnly: true,
+          after: after ?? new Uint8Array(0),
+          before: o.before ?? new Uint8Array(0),
+          auth: o.auth
+        })
         const listed = this.inRange(res.cursors, range)
         for (const c of listed) out.add(c)
         const last = listed.length > 0 ? listed.reduce((a, b) => (a > b ? a : b)) : undefined
@@ -130,10 +154,20 @@ export class Reader {
    * cursor an owner lists that is not strictly after `after` (or is not a cursor) is ignored: a lying
    * owner cannot make a feed list, and fetch, entries it has passed.
    */
-  async listCursors (mailbox: string, o: { after?: Cursor, limit: number, auth?: ReadAuth }): Promise<{ cursors: string[], more: boolean }> {
+  async listCursors (
+    mailbox: string,
+    o: { after?: Cursor, limit: number, auth?: ReadAuth }
+  ): Promise<{ cursors: string[], more: boolean }> {
     const owners = this.ownersOrThrow(mailbox)
     const limit = Math.max(1, Math.min(o.limit, MAX_IDS))
-    const req: Partial<StoreRequest> = { kind: StoreRequest.Kind.FETCH, mailbox, cursorsOnly: true, limit, after: o.after ?? new Uint8Array(0), auth: o.auth }
+    const req: Partial<StoreRequest> = {
+      kind: StoreRequest.Kind.FETCH,
+      mailbox,
+      cursorsOnly: true,
+      limit,
+      after: o.after ?? new Uint8Array(0),
+      auth: o.auth
+    }
     const answers = await Promise.allSettled(owners.map(async (owner) => {
       if (owner === this.ctx.selfId && this.storesLocally) {
         await this.checkOwnRead(mailbox, o.auth)
@@ -163,7 +197,9 @@ export class Reader {
     const merged = new Map<string, Envelope>()
     for (let i = 0; i < cursors.length; i += MAX_FETCH_LIMIT) {
       const chunk = cursors.slice(i, i + MAX_FETCH_LIMIT) as Array<Uint8Array<ArrayBuffer>>
-      const answers = await Promise.allSettled(owners.map(async (owner) => this.call(owner, { kind: StoreRequest.Kind.FETCH, mailbox, cursors: chunk, auth })))
+      const answers = await Promise.allSettled(
+        owners.map(async (owner) => this.call(owner, { kind: StoreRequest.Kind.FETCH, mailbox, cursors: chunk, auth }))
+      )
       for (const a of answers) if (a.status === 'fulfilled') this.merge(merged, a.value.envelopes)
     }
     return [...merged].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([, e]) => e)
@@ -194,9 +230,15 @@ export class Reader {
     }
   }
 
-  /** This node's guard, as one of the owners it reads from: a refusal is the typed error a remote owner's answer gives. */
+  /**
+   * This node's guard, as one of the owners it reads from: a refusal is the typed error a remote owner's answer gives.
+   */
   private async checkOwnRead (mailbox: string, auth: ReadAuth | undefined): Promise<void> {
-    try { await this.ctx.guard.checkRead(mailbox, auth, this.ctx.selfId) } catch (err) { throw asAnswered(err, this.ctx.selfId) }
+    try {
+      await this.ctx.guard.checkRead(mailbox, auth, this.ctx.selfId)
+    } catch (err) {
+      throw asAnswered(err, this.ctx.selfId)
+    }
   }
 
   private ownersOrThrow (mailbox: string): string[] {

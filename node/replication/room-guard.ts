@@ -118,7 +118,9 @@ export class RoomGuard extends EventEmitter<RoomGuardEvents> implements StoreGua
   /** Find the rooms with a state log here; rescan now and then (repair pulls bypass the guard). */
   async start (): Promise<void> {
     await this.rescan()
-    this.rescans = new Periodic(async () => { await this.rescan() }, { intervalMs: this.init.rescanMs ?? DEFAULT_RESCAN_MS, log, name: 'rescan' }).start()
+    this.rescans = new Periodic(async () => {
+      await this.rescan()
+    }, { intervalMs: this.init.rescanMs ?? DEFAULT_RESCAN_MS, log, name: 'rescan' }).start()
   }
 
   stop (): void {
@@ -179,7 +181,8 @@ export class RoomGuard extends EventEmitter<RoomGuardEvents> implements StoreGua
       throw new Forbidden('bad-read-proof', err.message)
     }
     let state = await this.state(name.id)
-    const may = (s: RoomState): boolean => s.isMember(reader) || (name.log === 'state' && (s.public || s.listed || s.knows(reader)))
+    const may = (s: RoomState): boolean =>
+      s.isMember(reader) || (name.log === 'state' && (s.public || s.listed || s.knows(reader)))
     if (may(state)) return
     state = await this.state(name.id, true)
     if (!state.created) state = await this.known(name.id)
@@ -216,7 +219,8 @@ export class RoomGuard extends EventEmitter<RoomGuardEvents> implements StoreGua
     if (pull == null) return await this.state(roomId, true)
     let p = this.pulls.get(roomId)
     const now = Date.now()
-    if (p?.running == null && (p == null || now - p.at >= DEFAULT_PULL_INTERVAL_MS) && this.pullsRunning < MAX_STATE_PULLS) {
+    if (p?.running == null && (p == null || now - p.at >= DEFAULT_PULL_INTERVAL_MS) &&
+        this.pullsRunning < MAX_STATE_PULLS) {
       if (this.pulls.size >= this.maxCached) this.pulls.delete(this.pulls.keys().next().value as string)
       this.pullsRunning++
       const running = pull(roomStateMailbox(roomId))
@@ -248,7 +252,8 @@ export class RoomGuard extends EventEmitter<RoomGuardEvents> implements StoreGua
     const c = this.cache.get(roomId)
     const now = Date.now()
     if (c != null && !fresh && now - c.readAt < this.freshMs) return this.touch(roomId, c)
-    const p = (async () => (c == null || now - c.foldedAt >= this.fullRefoldMs) ? this.foldAll(roomId) : this.readMore(c))()
+    const p = (async () =>
+      (c == null || now - c.foldedAt >= this.fullRefoldMs) ? this.foldAll(roomId) : this.readMore(c))()
     this.loading.set(roomId, p)
     try {
       return this.touch(roomId, await p)

@@ -29,7 +29,12 @@ export class RequestTimeoutError extends ChorusError {
 /** Timed-out requests remembered per channel for counting their late answers. */
 const MAX_LATE = 1024
 
-interface Pending { kind: string, resolve: (r: StoreResponse) => void, reject: (e: Error) => void, timer: NodeJS.Timeout }
+interface Pending {
+  kind: string
+  resolve: (r: StoreResponse) => void
+  reject: (e: Error) => void
+  timer: NodeJS.Timeout
+}
 
 /** One pipelined stream to one peer. */
 class Channel {
@@ -40,7 +45,12 @@ class Channel {
   private writing: Promise<void> = Promise.resolve()
   closed = false
 
-  constructor (private readonly stream: Stream, private readonly lp: LengthPrefixedStream<Stream>, private readonly traffic: KindCounters, private readonly onClose: () => void) {
+  constructor (
+    private readonly stream: Stream,
+    private readonly lp: LengthPrefixedStream<Stream>,
+    private readonly traffic: KindCounters,
+    private readonly onClose: () => void
+  ) {
     void this.readLoop()
   }
 
@@ -135,11 +145,15 @@ export class StoreChannels {
       if (this.channels.get(peerId) === existing) this.channels.delete(peerId)
     }
     const opening = (async () => {
-      const stream = await this.libp2p.dialProtocol(peerIdFromString(peerId), STORE_PROTOCOL, { signal: AbortSignal.timeout(timeoutMs) })
-      const channel: Channel = new Channel(stream, lpStream(stream, { maxDataLength: MAX_FRAME_BYTES, maxBufferSize: MAX_STREAM_BUFFER_BYTES }), this.traffic, () => {
-        if (this.channels.get(peerId) === opening) this.channels.delete(peerId)
-        log('channel to %s closed', peerId)
+      const stream = await this.libp2p.dialProtocol(peerIdFromString(peerId), STORE_PROTOCOL, {
+        signal: AbortSignal.timeout(timeoutMs)
       })
+      const channel: Channel = new Channel(stream,
+        lpStream(stream, { maxDataLength: MAX_FRAME_BYTES, maxBufferSize: MAX_STREAM_BUFFER_BYTES }), this.traffic,
+        () => {
+          if (this.channels.get(peerId) === opening) this.channels.delete(peerId)
+          log('channel to %s closed', peerId)
+        })
       return channel
     })()
     this.channels.set(peerId, opening)
@@ -150,14 +164,26 @@ export class StoreChannels {
 
 /** Pass OK, CONFLICT and NOT_FOUND answers through; throw the typed error of any other status (status.ts). */
 export function checkStatus (res: StoreResponse, peerId: string): StoreResponse {
-  if (res.status === StoreResponse.Status.OK || res.status === StoreResponse.Status.CONFLICT || res.status === StoreResponse.Status.NOT_FOUND) return res
+  if (res.status === StoreResponse.Status.OK || res.status === StoreResponse.Status.CONFLICT ||
+      res.status === StoreResponse.Status.NOT_FOUND) {
+    return res
+  }
   throw errorOfStatus(res.status, res.error, peerId)
 }
 
 /** Decode a response within the protocol's bounds. */
 export function decodeResponse (bytes: Uint8Array): StoreResponse {
   try {
-    return StoreResponse.decode(bytes, { limits: { envelopes: 1000, buckets: 20_000, cursors: 20_000, tombstones: 1000, refused: 1000, versions: MAX_PROBES } })
+    return StoreResponse.decode(bytes, {
+      limits: {
+        envelopes: 1000,
+        buckets: 20_000,
+        cursors: 20_000,
+        tombstones: 1000,
+        refused: 1000,
+        versions: MAX_PROBES
+      }
+    })
   } catch (err: any) {
     throw new MalformedFrameError(`store response does not decode: ${err.message}`)
   }
@@ -166,7 +192,9 @@ export function decodeResponse (bytes: Uint8Array): StoreResponse {
 /** Decode a request within the protocol's bounds. */
 export function decodeRequest (bytes: Uint8Array): StoreRequest {
   try {
-    return StoreRequest.decode(bytes, { limits: { puts: 512, puts$: { hintFor: 16 }, buckets: 20_000, cursors: 1000, probes: MAX_PROBES } })
+    return StoreRequest.decode(bytes, {
+      limits: { puts: 512, puts$: { hintFor: 16 }, buckets: 20_000, cursors: 1000, probes: MAX_PROBES }
+    })
   } catch (err: any) {
     throw new MalformedFrameError(`store request does not decode: ${err.message}`)
   }

@@ -31,7 +31,6 @@ import { KindCounters } from './traffic.js'
 
 const log = logger('chorus:replication:server')
 
-
 const HANDLERS: Partial<Record<StoreRequest.Kind, StoreHandler>> = {
   [StoreRequest.Kind.STORE]: handleStore,
   [StoreRequest.Kind.FETCH]: handleFetch,
@@ -59,12 +58,19 @@ export class StoreServer {
   readonly handlers: Partial<Record<StoreRequest.Kind, StoreHandler>> = { ...HANDLERS }
   /** envelopes per remote peer: a flooding peer gets BUSY, others are unaffected */
   private readonly budget: TokenBuckets
-  constructor (private readonly libp2p: Pick<Libp2p, 'handle' | 'unhandle'>, private readonly ctx: ReplicationContext, putRate = DEFAULT_PEER_PUT_RATE, private readonly traffic = new KindCounters()) {
+  constructor (
+    private readonly libp2p: Pick<Libp2p, 'handle' | 'unhandle'>,
+    private readonly ctx: ReplicationContext,
+    putRate = DEFAULT_PEER_PUT_RATE,
+    private readonly traffic = new KindCounters()
+  ) {
     this.budget = new TokenBuckets(putRate)
   }
 
   async start (): Promise<void> {
-    await this.libp2p.handle(STORE_PROTOCOL, (stream, connection) => { void this.serve(stream, connection) }, { maxInboundStreams: 32, maxOutboundStreams: 32 })
+    await this.libp2p.handle(STORE_PROTOCOL, (stream, connection) => {
+      void this.serve(stream, connection)
+    }, { maxInboundStreams: 32, maxOutboundStreams: 32 })
   }
 
   async stop (): Promise<void> {
@@ -87,6 +93,8 @@ export class StoreServer {
         if (bytes == null) break
         const req = decodeRequest(bytes.subarray())
         this.traffic.request(req.kind, bytes.byteLength, req.puts.length)
+
+        // eslint-disable-next-line no-unmodified-loop-condition -- a dispatch's .finally() lowers running
         while (running >= MAX_CONCURRENT_PER_STREAM) await new Promise<void>((resolve) => { slotFreed = resolve })
         running++
         void this.dispatch(req, from).then((res) => {
@@ -115,7 +123,8 @@ export class StoreServer {
     try {
       const handler = this.handlers[req.kind]
       if (handler == null) throw new Rejection('unknown-kind', 'unknown request kind')
-      if (req.kind === StoreRequest.Kind.STORE && from !== this.ctx.selfId && !this.budget.take(from, req.puts.length)) {
+      if (req.kind === StoreRequest.Kind.STORE && from !== this.ctx.selfId &&
+          !this.budget.take(from, req.puts.length)) {
         throw new SlowDown('rate-limited', 'too many envelopes from this peer; slow down')
       }
       return await handler(req, from, this.ctx)

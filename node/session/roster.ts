@@ -24,12 +24,16 @@ import { Envelope, userIdOf } from '../../protocol/envelope.js'
 import { hlcMillis } from '../../protocol/hlc.js'
 import { userLog } from '../../protocol/mailbox.js'
 import {
-  InvalidContactError, NoSubscriptionRequestError, Presence, RosterFold, RosterItem, actionOf, decodePresence, decodeRosterItem,
+  InvalidContactError, NoSubscriptionRequestError, Presence, RosterFold, RosterItem, actionOf, decodePresence,
+  decodeRosterItem,
   hasTo, sideOf, stampOf, subscriptionName, transition, type RosterAction, type RosterTransition, type SubscriptionName
 } from '../../protocol/roster.js'
 import type { SessionContext } from './context.js'
 import { PRESENCE_STATES, requireHandle, requireOneOf, requireString } from './arguments.js'
-import { Availability, DEFAULT_PRESENCE_STOP_TIMEOUT_MS, MAX_TYPING_AGE_MS, within, type AvailabilityInit, type ContactPresence } from './presence.js'
+import {
+  Availability, DEFAULT_PRESENCE_STOP_TIMEOUT_MS, MAX_TYPING_AGE_MS, within, type AvailabilityInit,
+  type ContactPresence
+} from './presence.js'
 import { Periodic } from '../timers/periodic.js'
 
 export { DEFAULT_HEARTBEAT_MS, DEFAULT_PRESENCE_EXPIRY_MS, DEFAULT_PROBE_GRACE_MS, type ContactPresence } from './presence.js'
@@ -94,7 +98,9 @@ export class Roster {
   async open (): Promise<void> {
     await this.enqueue(() => {})
     await this.availability.start()
-    this.upkeep = new Periodic(async () => { await this.maintain() }, { intervalMs: this.init.syncMs ?? DEFAULT_ROSTER_SYNC_MS, log, name: 'roster upkeep' }).start()
+    this.upkeep = new Periodic(async () => {
+      await this.maintain()
+    }, { intervalMs: this.init.syncMs ?? DEFAULT_ROSTER_SYNC_MS, log, name: 'roster upkeep' }).start()
   }
 
   /** Go offline (stored and published) and stop the timers. Called while the session can still send. */
@@ -102,16 +108,23 @@ export class Roster {
     this.upkeep?.stop()
     await this.availability.stop()
     // stores still running are retried on the next open if they do not finish now
-    await within(this.init.stopTimeoutMs ?? DEFAULT_PRESENCE_STOP_TIMEOUT_MS, Promise.allSettled([...this.inflight])).catch(() => {})
+    const timeoutMs = this.init.stopTimeoutMs ?? DEFAULT_PRESENCE_STOP_TIMEOUT_MS
+    await within(timeoutMs, Promise.allSettled([...this.inflight])).catch(() => {})
   }
 
-  /** Ask to see `handle`'s presence: the item is pending until they answer. Resolves when both the item and the request are stored. */
+  /**
+   * Ask to see `handle`'s presence: the item is pending until they answer. Resolves when both the
+   * item and the request are stored.
+   */
   async add (handle: string): Promise<void> {
     requireHandle('handle', handle)
     await this.act(handle, 'add')
   }
 
-  /** Approve `handle`'s request: they see our presence from now on (and get it at once). Throws `NoSubscriptionRequestError`. */
+  /**
+   * Approve `handle`'s request: they see our presence from now on (and get it at once).
+   * Throws `NoSubscriptionRequestError`.
+   */
   async accept (handle: string): Promise<void> {
     requireHandle('handle', handle)
     const userId = await this.act(handle, 'accept')
@@ -134,7 +147,14 @@ export class Roster {
   list (): RosterEntry[] {
     return this.fold.items().map((i) => {
       const presence = hasTo(i.subscription) ? this.availability.tracker.get(i.contact) : undefined
-      return { handle: i.handle, userId: i.contact, subscription: subscriptionName(i.subscription), pendingOut: i.pendingOut, pendingIn: i.pendingIn, ...(presence != null ? { presence } : {}) }
+      return {
+        handle: i.handle,
+        userId: i.contact,
+        subscription: subscriptionName(i.subscription),
+        pendingOut: i.pendingOut,
+        pendingIn: i.pendingIn,
+        ...(presence != null ? { presence } : {})
+      }
     }).sort((a, b) => a.handle.localeCompare(b.handle))
   }
 
@@ -143,7 +163,10 @@ export class Roster {
     return this.list().filter((e) => e.pendingIn)
   }
 
-  /** Our presence: stored, and published to the contacts who may see it. An unknown state is an `InvalidOptionError`, too long a status an `InvalidPresenceError`. */
+  /**
+   * Our presence: stored, and published to the contacts who may see it. An unknown state is an `InvalidOptionError`,
+   * too long a status an `InvalidPresenceError`.
+   */
   async setPresence (state: string, status = ''): Promise<void> {
     requireOneOf('state', state, PRESENCE_STATES)
     requireString('status', status)
@@ -164,7 +187,9 @@ export class Roster {
     }
     switch (p.type) {
       case Presence.Type.TYPING: await this.typing(env, sender, p); return
-      case Presence.Type.AVAILABILITY: await this.enqueue(() => { this.availability.onAvailability(env, sender, p) }); return
+      case Presence.Type.AVAILABILITY: await this.enqueue(() => {
+        this.availability.onAvailability(env, sender, p)
+      }); return
       case Presence.Type.PROBE: await this.enqueue(() => { this.availability.onProbe(sender) }); return
       default: await this.enqueue(async () => this.subscription(env, sender, actionOf(p.type)!))
     }
@@ -172,7 +197,10 @@ export class Roster {
 
   // subscriptions
 
-  /** One of our own actions: change the item, store it, send the contact what the change says. Returns the contact's userId. */
+  /**
+   * One of our own actions: change the item, store it, send the contact what the change
+   * says. Returns the contact's userId.
+   */
   private async act (handleOrId: string, action: RosterAction): Promise<string> {
     const ref = await this.ctx.resolve(handleOrId)
     if (ref.userId === this.ctx.userId) throw new InvalidContactError('a roster holds other users, not its owner')
@@ -206,7 +234,11 @@ export class Roster {
    * (not yet stored at the owners: the caller stores it); `patch` updates the record either way.
    * Returns the new item's envelope.
    */
-  private async change (contact: string, t: RosterTransition, patch: Partial<LocalRecord> = {}): Promise<Envelope | undefined> {
+  private async change (
+    contact: string,
+    t: RosterTransition,
+    patch: Partial<LocalRecord> = {}
+  ): Promise<Envelope | undefined> {
     const had = this.fold.get(contact)
     const old = this.records.get(contact)
     let env: Envelope | undefined
@@ -233,7 +265,9 @@ export class Roster {
     if (had && !has) this.availability.lost(contact)
   }
 
-  /** Store a roster item at the owners; mark it stored. `strict`: rethrow a failure (it is retried later either way). */
+  /**
+   * Store a roster item at the owners; mark it stored. `strict`: rethrow a failure (it is retried later either way).
+   */
   private async storeItem (env: Envelope, strict: boolean): Promise<void> {
     try {
       await this.ctx.send(env)
@@ -255,7 +289,11 @@ export class Roster {
 
   /** Send the contact subscription presences, durably, in order of signing. */
   private async sendAll (contact: string, types: Presence.Type[]): Promise<void> {
-    const envs = types.map((type) => this.ctx.sign(Envelope.Kind.PRESENCE, contact, Presence.encode({ type, state: Presence.State.OFFLINE, status: '', lastSeen: 0n })))
+    const envs = types.map(
+      (type) =>
+        this.ctx.sign(Envelope.Kind.PRESENCE, contact,
+          Presence.encode({ type, state: Presence.State.OFFLINE, status: '', lastSeen: 0n }))
+    )
     await Promise.all(envs.map(async (env) => this.ctx.send(env)))
   }
 
@@ -315,7 +353,10 @@ export class Roster {
     let item: RosterItem
     try {
       // an owner may not serve what the user did not sign into the log
-      if (userIdOf(env.senderKey) !== this.ctx.userId || env.kind !== Envelope.Kind.ROSTER || env.recipient !== this.rosterLog) throw new Error('not this roster\'s')
+      if (userIdOf(env.senderKey) !== this.ctx.userId || env.kind !== Envelope.Kind.ROSTER ||
+          env.recipient !== this.rosterLog) {
+        throw new Error('not this roster\'s')
+      }
       item = decodeRosterItem(env.body)
     } catch {
       this.ctx.replication.context.reject('bad-roster')
@@ -344,13 +385,22 @@ export class Roster {
 
   private async maintain (): Promise<void> {
     if (this.ctx.closed) return
-    await this.enqueue(async () => { await this.syncLog(true); this.retry() }).catch((err: Error) => { log('%s: roster upkeep failed: %s', this.ctx.handle, err.message) })
+    await this.enqueue(async () => {
+      await this.syncLog(true)
+      this.retry()
+    }).catch((err: Error) => {
+      log('%s: roster upkeep failed: %s', this.ctx.handle, err.message)
+    })
   }
 
   private key (contact: string): string { return `${this.ctx.userId}!${contact}` }
 
   private track (p: Promise<unknown>): void {
-    const t = p.catch((err: Error) => { log('%s: %s', this.ctx.handle, err.message) }).finally(() => { this.inflight.delete(t) })
+    const t = p.catch((err: Error) => {
+      log('%s: %s', this.ctx.handle, err.message)
+    }).finally(() => {
+      this.inflight.delete(t)
+    })
     this.inflight.add(t)
   }
 }

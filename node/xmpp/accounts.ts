@@ -67,7 +67,9 @@ export class MeshAccounts {
     if (!HANDLE_PATTERN.test(handle)) return undefined
     const r = this.replication()
     const owners = r.placement.ownersOfHandle(handle)
-    const answers = await Promise.allSettled(owners.map(async (o) => await r.call(o, { kind: StoreRequest.Kind.ACCOUNT_GET, handle })))
+    const answers = await Promise.allSettled(
+      owners.map(async (o) => await r.call(o, { kind: StoreRequest.Kind.ACCOUNT_GET, handle }))
+    )
     const claims: HandleClaim[] = []
     const records: GatewayAccount[] = []
     let answered = 0
@@ -101,7 +103,9 @@ export class MeshAccounts {
     const version = BigInt(Math.floor(r.context.now()))
     const account = signAccount(record.handle, identity, version, Buffer.from(JSON.stringify(record)))
     const owners = r.placement.ownersOfHandle(record.handle)
-    const answers = await Promise.allSettled(owners.map(async (o) => await r.call(o, { kind: StoreRequest.Kind.ACCOUNT_PUT, account })))
+    const answers = await Promise.allSettled(
+      owners.map(async (o) => await r.call(o, { kind: StoreRequest.Kind.ACCOUNT_PUT, account }))
+    )
     const acks = answers.filter((a) => a.status === 'fulfilled' && a.value.status === StoreResponse.Status.OK).length
     const need = Math.min(r.context.writeQuorum, owners.length)
     if (acks < need) throw new QuorumError(`the account of ${record.handle} is on ${acks} owners, fewer than ${need}`)
@@ -111,7 +115,9 @@ export class MeshAccounts {
   static create (handle: string, password: string): NewAccount {
     if (!HANDLE_PATTERN.test(handle)) throw new InvalidAccountError('a username is 1–64 of a–z, 0–9, ".", "_", "-"')
     const chars = [...password].length
-    if (chars < MIN_PASSWORD_CHARS || chars > MAX_PASSWORD_CHARS) throw new InvalidAccountError(`a password has ${MIN_PASSWORD_CHARS} to ${MAX_PASSWORD_CHARS} characters`)
+    if (chars < MIN_PASSWORD_CHARS || chars > MAX_PASSWORD_CHARS) {
+      throw new InvalidAccountError(`a password has ${MIN_PASSWORD_CHARS} to ${MAX_PASSWORD_CHARS} characters`)
+    }
     const accountKey = randomBytes(32)
     const scram = { sha1: deriveCredential('sha1', password), sha256: deriveCredential('sha256', password) }
     const wrapped = {
@@ -124,13 +130,22 @@ export class MeshAccounts {
 
 /** The identity sealed for a record. */
 export function sealIdentity (accountKey: Buffer, identity: IdentityKey): string {
-  return seal(accountKey, Buffer.from(JSON.stringify({ publicKey: Buffer.from(identity.publicKey).toString('base64'), privateKey: Buffer.from(identity.privateKey).toString('base64') })))
+  return seal(accountKey,
+    Buffer.from(
+      JSON.stringify({
+        publicKey: Buffer.from(identity.publicKey).toString('base64'),
+        privateKey: Buffer.from(identity.privateKey).toString('base64')
+      })
+    ))
 }
 
 /** The identity a record holds, opened with the account key. */
 export function openIdentity (record: AccountRecord, accountKey: Buffer): IdentityKey {
   const j = JSON.parse(open(accountKey, record.identity).toString('utf8'))
-  return { publicKey: new Uint8Array(Buffer.from(j.publicKey, 'base64')), privateKey: new Uint8Array(Buffer.from(j.privateKey, 'base64')) }
+  return {
+    publicKey: new Uint8Array(Buffer.from(j.publicKey, 'base64')),
+    privateKey: new Uint8Array(Buffer.from(j.privateKey, 'base64'))
+  }
 }
 
 /** The account key, from the ClientKey a login proved. Throws if it does not open (a corrupt record). */
@@ -175,8 +190,13 @@ function verified<T> (check: () => T, input: unknown): T | undefined {
 function parseRecord (bytes: Uint8Array, handle: string): AccountRecord | undefined {
   try {
     const j = JSON.parse(Buffer.from(bytes).toString('utf8')) as AccountRecord
-    const credOk = (c: ScramCredential | undefined): boolean => c != null && typeof c.salt === 'string' && typeof c.storedKey === 'string' && typeof c.serverKey === 'string' && Number.isInteger(c.iterations) && c.iterations >= 4096 && c.iterations <= 1_000_000
-    if (j.v !== 1 || j.handle !== handle || !credOk(j.scram?.sha1) || !credOk(j.scram?.sha256) || typeof j.identity !== 'string') return undefined
+    const credOk = (c: ScramCredential | undefined): boolean =>
+      c != null && typeof c.salt === 'string' && typeof c.storedKey === 'string' && typeof c.serverKey === 'string' &&
+        Number.isInteger(c.iterations) && c.iterations >= 4096 && c.iterations <= 1_000_000
+    if (j.v !== 1 || j.handle !== handle || !credOk(j.scram?.sha1) || !credOk(j.scram?.sha256) ||
+        typeof j.identity !== 'string') {
+      return undefined
+    }
     if (typeof j.wrapped?.sha1 !== 'string' || typeof j.wrapped?.sha256 !== 'string') return undefined
     return j
   } catch {

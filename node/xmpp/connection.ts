@@ -61,7 +61,11 @@ export interface ConnectionHost {
   /** the connection dropped with a resumable stream: keep its resource until it resumes or expires */
   detached: (conn: Connection) => void
   /** a new connection resumes stream `previd` at the client's count `h`: what it takes over, if it may */
-  resume: (conn: Connection, previd: string, h: number) => { resource: string, sm: SmState, again: Element[] } | undefined
+  resume: (
+    conn: Connection,
+    previd: string,
+    h: number
+  ) => { resource: string, sm: SmState, again: Element[] } | undefined
   /** a rejected input, for the operator's counters */
   reject: (reason: string) => void
   /** an `<auth>` may be tried now (its source address's budget): undefined, or why not */
@@ -292,7 +296,9 @@ export class Connection {
   /** XEP-0198's nonzas: enable (after bind), resume (after login, instead of bind), r and a. */
   private async streamManagement (el: Element): Promise<void> {
     const failed = (condition: string, text: string): void => {
-      this.send(xml('failed', { xmlns: NS_SM }, xml(condition, { xmlns: NS_STANZA_ERRORS }), xml('text', { xmlns: NS_STANZA_ERRORS }, text)))
+      this.send(
+        xml('failed', { xmlns: NS_SM }, xml(condition, { xmlns: NS_STANZA_ERRORS }), xml('text', { xmlns: NS_STANZA_ERRORS }, text))
+      )
     }
     if (el.name === 'enable') {
       if (this.phase !== 'ready' || this.sm != null) { failed('unexpected-request', 'enable once, after binding a resource'); return }

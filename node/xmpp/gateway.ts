@@ -157,7 +157,9 @@ export class XmppGateway implements ConnectionHost {
     this.expiries.clear()
     this.streams.clear()
     await this.sessions.stop()
-    await new Promise<void>((resolve) => { if (this.server == null) resolve(); else this.server.close(() => { resolve() }) })
+    await new Promise<void>((resolve) => {
+      if (this.server == null) resolve(); else this.server.close(() => { resolve() })
+    })
     this.server = undefined
   }
 
@@ -305,7 +307,11 @@ export class XmppGateway implements ConnectionHost {
     this.expiries.set(conn, t)
   }
 
-  resume (conn: Connection, previd: string, h: number): { resource: string, sm: SmState, again: Element[] } | undefined {
+  resume (
+    conn: Connection,
+    previd: string,
+    h: number
+  ): { resource: string, sm: SmState, again: Element[] } | undefined {
     const old = this.streams.get(previd)
     if (old == null || old.handle !== conn.handle || old === conn) return undefined
     const session = this.sessions.get(conn.handle)

@@ -22,7 +22,10 @@ import { REPLICAS, WRITE_QUORUM } from '../helpers/server-mesh.js'
 import { prng } from '../helpers/prng.js'
 import { scaled, waitFor } from '../helpers/wait.js'
 import { UserAgents, type Shown, type UserAgent } from '../helpers/agent.js'
-import { check, conversationOf, type ChaosRecord, type ChaosReport, type FaultWindow, type HistoryRead, type SendRecord } from './checker.js'
+import {
+  check, conversationOf, type ChaosRecord, type ChaosReport, type FaultWindow, type HistoryRead,
+  type SendRecord
+} from './checker.js'
 
 const SKEW_PRELOAD = new URL('./skew-clock.mjs', import.meta.url).href
 
@@ -35,11 +38,18 @@ const HEAL_TIMEOUT_MS = 90_000
  */
 const PROBE_INTERVAL_MS = 500
 const SUSPICION_TIMEOUT_MS = 3000
-const MESH_ARGS = ['--replicas', String(REPLICAS), '--write-quorum', String(WRITE_QUORUM), '--probe-interval', String(PROBE_INTERVAL_MS), '--suspicion-timeout', String(SUSPICION_TIMEOUT_MS)]
+const MESH_ARGS = ['--replicas', String(REPLICAS), '--write-quorum', String(WRITE_QUORUM), '--probe-interval',
+  String(PROBE_INTERVAL_MS), '--suspicion-timeout', String(SUSPICION_TIMEOUT_MS)]
 const CLIENT_OPTIONS = {
   replicas: REPLICAS,
   writeQuorum: WRITE_QUORUM,
-  membership: { probeIntervalMs: PROBE_INTERVAL_MS, probeTimeoutMs: PROBE_INTERVAL_MS, rejoinIntervalMs: PROBE_INTERVAL_MS * 2, suspicionTimeoutMs: SUSPICION_TIMEOUT_MS, syncIntervalMs: 1000 }
+  membership: {
+    probeIntervalMs: PROBE_INTERVAL_MS,
+    probeTimeoutMs: PROBE_INTERVAL_MS,
+    rejoinIntervalMs: PROBE_INTERVAL_MS * 2,
+    suspicionTimeoutMs: SUSPICION_TIMEOUT_MS,
+    syncIntervalMs: 1000
+  }
 }
 
 export interface ChaosOptions {
@@ -93,19 +103,26 @@ export async function runChaos (o: ChaosOptions): Promise<ChaosResult> {
     const serverLogs: ChorusProcess[] = []
     const spawnServer = (dir: string, env: Record<string, string>): ChorusProcess => {
       const debug = o.logDir != null ? { DEBUG: 'chorus:replication*,chorus:relay*,chorus:membership' } : {}
-      const p = procs.spawn(['start', ...LOOPBACK_ARGS, '--bootstrap', bootstrap.bootstrapAddr, '--data-dir', dir, ...MESH_ARGS], { env: { ...env, ...debug } })
+      const p = procs.spawn(
+        ['start', ...LOOPBACK_ARGS, '--bootstrap', bootstrap.bootstrapAddr, '--data-dir', dir, ...MESH_ARGS],
+        { env: { ...env, ...debug } }
+      )
       serverLogs.push(p)
       return p
     }
     dumpLogs = () => {
       if (o.logDir == null) return
       mkdirSync(o.logDir, { recursive: true })
-      serverLogs.forEach((p, i) => { writeFileSync(join(o.logDir!, `server-${i}-${p.peerId?.slice(-8) ?? 'unknown'}.log`), [...p.stdout, ...p.stderr].join('\n')) })
+      serverLogs.forEach((p, i) => {
+        writeFileSync(join(o.logDir!, `server-${i}-${p.peerId?.slice(-8) ?? 'unknown'}.log`), [...p.stdout, ...p.stderr].join('\n'))
+      })
       for (const a of agents.values()) writeFileSync(join(o.logDir, `user-${a.name}.log`), [...a.logs, ...a.stderr].join('\n'))
     }
     const servers: Server[] = []
     await Promise.all(Array.from({ length: 5 }, async (_, i) => {
-      const env: Record<string, string> = i === skewed ? { NODE_OPTIONS: `--import ${SKEW_PRELOAD}`, CHAOS_CLOCK_SKEW_MS: String(skewMs) } : {}
+      const env: Record<string, string> = i === skewed
+        ? { NODE_OPTIONS: `--import ${SKEW_PRELOAD}`, CHAOS_CLOCK_SKEW_MS: String(skewMs) }
+        : {}
       const dir = procs.dir('chaos-srv-')
       const proc = spawnServer(dir, env)
       await proc.ready()
@@ -116,7 +133,10 @@ export async function runChaos (o: ChaosOptions): Promise<ChaosResult> {
     log(`seed ${o.seed}: 5 servers up; ${ids[skewed].slice(-8)} runs ${skewMs > 0 ? '+' : ''}${Math.round(skewMs / 1000)} s off`)
 
     const ring = new Ring(ids.map((peerId) => ({ peerId })))
-    const ownersOf = (mailbox: string): string[] => { const k = mailboxKey(mailbox); return ring.owners(keyPoint(k.kind, k.id), REPLICAS) }
+    const ownersOf = (mailbox: string): string[] => {
+      const k = mailboxKey(mailbox)
+      return ring.owners(keyPoint(k.kind, k.id), REPLICAS)
+    }
     const allSeeAll = async (what: string): Promise<void> => {
       const want = JSON.stringify([...ids].sort())
       await waitFor(what, async () => {
@@ -125,7 +145,10 @@ export async function runChaos (o: ChaosOptions): Promise<ChaosResult> {
         return [...views, ...serverViews].every((v) => JSON.stringify([...v].sort()) === want)
       }, { timeoutMs: scaled(HEAL_TIMEOUT_MS), intervalMs: 200 })
     }
-    /** After a fault: wait until the mesh has healed; a mesh that takes longer is logged, and the run goes on (the fault's window stays open until then, so failures meanwhile are excused) */
+    /**
+     * After a fault: wait until the mesh has healed; a mesh that takes longer is logged, and the run goes on (the
+     * fault's window stays open until then, so failures meanwhile are excused)
+     */
     const healed = async (what: string): Promise<void> => {
       await allSeeAll(what).catch(async (err: Error) => {
         log(`nemesis: ${err.message}; going on`)
@@ -136,7 +159,10 @@ export async function runChaos (o: ChaosOptions): Promise<ChaosResult> {
     // the users, each on a client node of its own
     const dirs = new Map<string, string>()
     const clientOptions = { ...CLIENT_OPTIONS }
-    /** Start `h`'s node on its data dir, wait until it sees every server, and open its user (claiming the handle on the first run). */
+    /**
+     * Start `h`'s node on its data dir, wait until it sees every server, and open its user
+     * (claiming the handle on the first run).
+     */
     const startUser = async (h: string): Promise<void> => {
       const agent = agents.get(h)!
       await agent.start([bootstrap.bootstrapAddr], dirs.get(h)!, clientOptions, 60_000)
@@ -181,10 +207,22 @@ export async function runChaos (o: ChaosOptions): Promise<ChaosResult> {
         const x = r()
         const others = HANDLES.filter((u) => u !== h)
         const kind: SendRecord['kind'] = x < 0.4 ? 'dm' : x < 0.75 || !SECRET_PAIR.includes(h) ? 'room' : 'secret'
-        const to = kind === 'room' ? roomId : kind === 'secret' ? SECRET_PAIR.find((u) => u !== h)! : others[Math.floor(r() * others.length)]
+        const to = kind === 'room'
+          ? roomId
+          : kind === 'secret' ? SECRET_PAIR.find((u) => u !== h)! : others[Math.floor(r() * others.length)]
         const text = `${kind}:${h}:${n++}`
         const mailboxes = kind === 'room' ? [roomMailbox(roomId)] : kind === 'secret' ? [userId(to)] : [userId(to), userId(h)]
-        const s: SendRecord = { seq: seq++, from: h, kind, to, text, start: Date.now(), end: 0, ok: false, owners: mailboxes.map(ownersOf) }
+        const s: SendRecord = {
+          seq: seq++,
+          from: h,
+          kind,
+          to,
+          text,
+          start: Date.now(),
+          end: 0,
+          ok: false,
+          owners: mailboxes.map(ownersOf)
+        }
         sends.push(s)
         try {
           const res = kind === 'dm'
@@ -273,7 +311,11 @@ export async function runChaos (o: ChaosOptions): Promise<ChaosResult> {
       histories.push({ viewer: h, conversation: `room:${roomId}`, entries: await agent.roomHistory(h, roomId, 200, 60_000) })
       if (SECRET_PAIR.includes(h)) {
         const peer = SECRET_PAIR.find((u) => u !== h)!
-        histories.push({ viewer: h, conversation: conversationOf({ kind: 'secret', from: h, to: peer }), entries: await agent.secretHistory(h, peer, 60_000) })
+        histories.push({
+          viewer: h,
+          conversation: conversationOf({ kind: 'secret', from: h, to: peer }),
+          entries: await agent.secretHistory(h, peer, 60_000)
+        })
       }
     }
     const resurrected: ChaosRecord['resurrected'] = []
@@ -295,7 +337,17 @@ export async function runChaos (o: ChaosOptions): Promise<ChaosResult> {
     }
     phases.readBack = Date.now() - readStart
 
-    const record: ChaosRecord = { users, room: { id: roomId, members: [...HANDLES] }, replicas: REPLICAS, writeQuorum: WRITE_QUORUM, sends, shown, histories, faults, resurrected }
+    const record: ChaosRecord = {
+      users,
+      room: { id: roomId, members: [...HANDLES] },
+      replicas: REPLICAS,
+      writeQuorum: WRITE_QUORUM,
+      sends,
+      shown,
+      histories,
+      faults,
+      resurrected
+    }
     return { seed: o.seed, report: check(record), record, phases }
   } finally {
     dumpLogs()

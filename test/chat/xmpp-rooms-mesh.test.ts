@@ -8,7 +8,10 @@ import { strict as assert } from 'node:assert'
 import xml, { type Element } from '@xmpp/xml'
 import type { User } from '../../node/index.js'
 import { startMesh, waitForServers, type Mesh } from '../helpers/mesh.js'
-import { DOMAIN, JabberClients, MUC_SERVICE, NS_MUC_USER, errorCondition, iqRefusal, joinRoom, mucItem, mucStatus, trustSelfSigned, type JabberClient } from '../helpers/xmpp.js'
+import {
+  DOMAIN, JabberClients, MUC_SERVICE, NS_MUC_USER, errorCondition, iqRefusal, joinRoom, mucItem, mucStatus,
+  trustSelfSigned, type JabberClient
+} from '../helpers/xmpp.js'
 import { scaled, waitFor } from '../helpers/wait.js'
 
 const MUC_OWNER = 'http://jabber.org/protocol/muc#owner'
@@ -97,7 +100,9 @@ describe('XMPP gateway: room addresses are mesh-wide, and owners configure rooms
 
   it('the owner gets and submits the configuration form; members see status 104 and the new settings', async () => {
     const form = await ann.iq(xml('iq', { type: 'get', to: `team@${MUC_SERVICE}` }, xml('query', { xmlns: MUC_OWNER })))
-    const fields = new Map(form.getChild('query')?.getChild('x', DATA)?.getChildren('field').map((f) => [String(f.attrs.var), f.getChildText('value')]))
+    const fields = new Map(
+      form.getChild('query')?.getChild('x', DATA)?.getChildren('field').map((f) => [String(f.attrs.var), f.getChildText('value')])
+    )
     for (const v of ['muc#roomconfig_roomname', 'muc#roomconfig_roomdesc', 'muc#roomconfig_membersonly', 'muc#roomconfig_publicroom',
       'muc#roomconfig_persistentroom', 'muc#roomconfig_moderatedroom', 'muc#roomconfig_allowinvites']) assert.ok(fields.has(v), `the form has ${v}`)
     assert.equal(fields.get('muc#roomconfig_roomname'), 'team')

@@ -16,7 +16,10 @@ import { WebSocket as WsClient } from 'ws'
 import type { ChorusNode, Message, User } from '../../node/index.js'
 import { selfSignedPems } from '../../node/xmpp/certificate.js'
 import { startMesh, waitForServers, type Mesh } from '../helpers/mesh.js'
-import { DOMAIN, JabberClients, NS_FRAMING, WEBSOCKET_PATH, chatFrom, errorsWith, floodWithPings, trustSelfSigned, type JabberClient, type RawXmppWebSocket } from '../helpers/xmpp.js'
+import {
+  DOMAIN, JabberClients, NS_FRAMING, WEBSOCKET_PATH, chatFrom, errorsWith, floodWithPings, trustSelfSigned,
+  type JabberClient, type RawXmppWebSocket
+} from '../helpers/xmpp.js'
 import { scaled, waitFor } from '../helpers/wait.js'
 
 const NS_STREAMS = 'http://etherx.jabber.org/streams'
@@ -29,7 +32,9 @@ describe('XMPP over WebSocket (RFC 7395): xmpp.js and raw WebSockets on the HTTP
   let mesh: Mesh
   let untrust: () => void
   let gateway: ChorusNode
-  /** the gateway's HTTP listener and XMPP port; the small gateway's; the TLS-only gateway's; a node's without a gateway */
+  /**
+   * the gateway's HTTP listener and XMPP port; the small gateway's; the TLS-only gateway's; a node's without a gateway
+   */
   let http: string
   let tcp: string
   let smallHttp: string
@@ -60,7 +65,9 @@ describe('XMPP over WebSocket (RFC 7395): xmpp.js and raw WebSockets on the HTTP
       options: (i, role) => {
         if (role === 'bootstrap') return { http: '127.0.0.1:0' }
         if (role !== 'server') return {}
-        if (i === 1) return { http: '127.0.0.1:0', xmpp: { listen: '127.0.0.1:0', allowPlaintext: true, stanzaRate: 20, stanzaBurst: 60, ...cert } }
+        if (i === 1) {
+          return { http: '127.0.0.1:0', xmpp: { listen: '127.0.0.1:0', allowPlaintext: true, stanzaRate: 20, stanzaBurst: 60, ...cert } }
+        }
         if (i === 2) return { http: '127.0.0.1:0', xmpp: { listen: '127.0.0.1:0', allowPlaintext: true, maxConnections: 2, ...cert } }
         return { http: '127.0.0.1:0', xmpp: { listen: '127.0.0.1:0', ...cert } }
       }

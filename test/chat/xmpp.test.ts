@@ -9,7 +9,10 @@ import { strict as assert } from 'node:assert'
 import xml from '@xmpp/xml'
 import type { ChorusNode, Message, User } from '../../node/index.js'
 import { startMesh, waitForServers, type Mesh } from '../helpers/mesh.js'
-import { DOMAIN, JabberClients, chatFrom, errorsWith, failedWith, floodWithPings, streamError, trustSelfSigned, type JabberClient } from '../helpers/xmpp.js'
+import {
+  DOMAIN, JabberClients, chatFrom, errorsWith, failedWith, floodWithPings, streamError, trustSelfSigned,
+  type JabberClient
+} from '../helpers/xmpp.js'
 import { scaled, waitFor } from '../helpers/wait.js'
 
 describe('XMPP gateway: Jabber clients chat on the mesh (xmpp.js over STARTTLS; 5 servers, 2 gateways)', function () {
@@ -26,7 +29,11 @@ describe('XMPP gateway: Jabber clients chat on the mesh (xmpp.js over STARTTLS; 
   before(async () => {
     untrust = trustSelfSigned()
     // gateway 2 closes an account's session 300 ms after its last resource left; gateway 1 keeps it a minute
-    mesh = await startMesh({ servers: 5, clients: 1, options: (i, role) => role === 'server' && i <= 2 ? { xmpp: { listen: '127.0.0.1:0', lingerMs: i === 2 ? 300 : 60_000 } } : {} })
+    mesh = await startMesh({
+      servers: 5,
+      clients: 1,
+      options: (i, role) => role === 'server' && i <= 2 ? { xmpp: { listen: '127.0.0.1:0', lingerMs: i === 2 ? 300 : 60_000 } } : {}
+    })
     await waitForServers(mesh.nodes.filter((n) => n.role !== 'bootstrap'), mesh.servers)
     const gateways = mesh.servers.filter((s: ChorusNode) => s.xmppAddress() != null)
     assert.equal(gateways.length, 2)
@@ -81,7 +88,8 @@ describe('XMPP gateway: Jabber clients chat on the mesh (xmpp.js over STARTTLS; 
     await alice.xmpp.send(xml('presence', { type: 'subscribe', to: `bob@${DOMAIN}` }))
     await bob.next('alice\'s subscription request', (el) => el.name === 'presence' && el.attrs.type === 'subscribe' && el.attrs.from === `alice@${DOMAIN}`)
     await bob.xmpp.send(xml('presence', { type: 'subscribed', to: `alice@${DOMAIN}` }))
-    const seen = await alice.next('bob\'s presence', (el) => el.name === 'presence' && el.attrs.type == null && String(el.attrs.from).startsWith(`bob@${DOMAIN}`))
+    const seen = await alice.next('bob\'s presence',
+      (el) => el.name === 'presence' && el.attrs.type == null && String(el.attrs.from).startsWith(`bob@${DOMAIN}`))
     assert.equal(seen.getChildText('show'), 'dnd')
     assert.equal(seen.getChildText('status'), 'in a meeting')
     // roster pushes (RFC 6121 §2.1.6): first the pending request, then the subscription once bob approved
@@ -90,7 +98,11 @@ describe('XMPP gateway: Jabber clients chat on the mesh (xmpp.js over STARTTLS; 
     await alice.next('a roster push of the subscription', (el) => el.name === 'iq' && el.attrs.type === 'set' &&
       ['to', 'both'].includes(String(el.getChild('query', 'jabber:iq:roster')?.getChild('item')?.attrs.subscription)))
     const roster = await alice.iq(xml('iq', { type: 'get' }, xml('query', { xmlns: 'jabber:iq:roster' })))
-    assert.ok(roster.getChild('query')?.getChildren('item').some((i) => i.attrs.jid === `bob@${DOMAIN}` && ['to', 'both'].includes(String(i.attrs.subscription))))
+    assert.ok(
+      roster.getChild('query')?.getChildren('item').some(
+        (i) => i.attrs.jid === `bob@${DOMAIN}` && ['to', 'both'].includes(String(i.attrs.subscription))
+      )
+    )
     // a resource's initial presence brings the presence of the contacts it sees, at once
     const second = await clients.connect(gw1, 'alice', { resource: 'second' })
     await second.xmpp.send(xml('presence'))

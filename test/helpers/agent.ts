@@ -28,7 +28,9 @@ const MAIN = join(dirname(fileURLToPath(import.meta.url)), 'agent-main.ts')
 /** Deadline of one command unless the caller gives one (before scaling). */
 const DEFAULT_COMMAND_TIMEOUT_MS = 30_000
 
-/** Deadline of a quick command (status, metrics, a digest: no network round trip beyond one request), before scaling. */
+/**
+ * Deadline of a quick command (status, metrics, a digest: no network round trip beyond one request), before scaling.
+ */
 const QUICK_COMMAND_TIMEOUT_MS = 10_000
 
 /** Lines of the child's stderr kept for failure messages and logs. */
@@ -150,7 +152,10 @@ export class UserAgent {
       this.child.once('exit', (code, signal) => {
         running.delete(this.child)
         this.exit = { code, signal }
-        for (const p of this.pending.values()) { clearTimeout(p.timer); p.reject(new Error(`agent ${name} exited (${code ?? signal}) during ${p.cmd}: ${this.stderr.slice(-5).join(' | ')}`)) }
+        for (const p of this.pending.values()) {
+          clearTimeout(p.timer)
+          p.reject(new Error(`agent ${name} exited (${code ?? signal}) during ${p.cmd}: ${this.stderr.slice(-5).join(' | ')}`))
+        }
         this.pending.clear()
         for (const w of this.progressWaiters) w()
         resolve(this.exit)
@@ -160,34 +165,54 @@ export class UserAgent {
 
   get alive (): boolean { return this.exit == null }
 
-  /** Start the agent's client node (role client, loopback, ephemeral port); again after `stop`, on the same or another data dir. */
-  async start (bootstrap: string[], dataDir: string, options: Partial<ChorusNodeOptions> = {}, timeoutMs = scaled(DEFAULT_COMMAND_TIMEOUT_MS)): Promise<{ peerId: string }> {
+  /**
+   * Start the agent's client node (role client, loopback, ephemeral port); again after `stop`,
+   * on the same or another data dir.
+   */
+  async start (
+    bootstrap: string[],
+    dataDir: string,
+    options: Partial<ChorusNodeOptions> = {},
+    timeoutMs = scaled(DEFAULT_COMMAND_TIMEOUT_MS)
+  ): Promise<{ peerId: string }> {
     const started = await this.request<{ peerId: string }>('start', { bootstrap, dataDir, options }, timeoutMs)
     this.incarnation++
     return started
   }
 
-  async status (timeoutMs = scaled(QUICK_COMMAND_TIMEOUT_MS)): Promise<ChorusStatus> { return this.request('status', {}, timeoutMs) }
+  async status (timeoutMs = scaled(QUICK_COMMAND_TIMEOUT_MS)): Promise<ChorusStatus> {
+    return this.request('status', {}, timeoutMs)
+  }
 
   /** The live servers the agent's node sees. */
-  async servers (timeoutMs = scaled(QUICK_COMMAND_TIMEOUT_MS)): Promise<string[]> { return (await this.status(timeoutMs)).servers }
+  async servers (timeoutMs = scaled(QUICK_COMMAND_TIMEOUT_MS)): Promise<string[]> {
+    return (await this.status(timeoutMs)).servers
+  }
 
   /**
    * Open (claim if new) a user on the agent's node; `HandleTakenError` when another key holds the handle.
    * With `onShown`, every message this user is shown from now on is reported.
    */
-  async openUser (handle: string, o: { syncIntervalMs?: number } = {}, timeoutMs = scaled(DEFAULT_COMMAND_TIMEOUT_MS)): Promise<{ handle: string, userId: string }> {
+  async openUser (
+    handle: string,
+    o: { syncIntervalMs?: number } = {},
+    timeoutMs = scaled(DEFAULT_COMMAND_TIMEOUT_MS)
+  ): Promise<{ handle: string, userId: string }> {
     return this.request('openUser', { handle, ...o, report: this.onShown != null }, timeoutMs)
   }
 
   /** Publish raw bytes (hex) on a gossipsub topic from the agent's node. */
-  async publishRaw (topic: string, hex: string): Promise<{ recipients: string[] }> { return this.request('publishRaw', { topic, hex }, scaled(20_000)) }
+  async publishRaw (topic: string, hex: string): Promise<{ recipients: string[] }> {
+    return this.request('publishRaw', { topic, hex }, scaled(20_000))
+  }
 
   /** Listen on `userId`'s inbox shard as any node can, keeping the envelopes for them it gets there. */
   async eavesdrop (userId: string): Promise<void> { await this.request('eavesdrop', { userId }, scaled(QUICK_COMMAND_TIMEOUT_MS)) }
 
   /** Send raw bytes as one frame of the live hop to `peerId`. */
-  async sendLiveRaw (peerId: string, hex: string): Promise<void> { await this.request('sendLiveRaw', { peerId, hex }, scaled(20_000)) }
+  async sendLiveRaw (peerId: string, hex: string): Promise<void> {
+    await this.request('sendLiveRaw', { peerId, hex }, scaled(20_000))
+  }
 
   /** The messages (hex) seen on the eavesdropped topic. */
   async overheard (): Promise<string[]> { return this.request('overheard', {}, scaled(QUICK_COMMAND_TIMEOUT_MS)) }
@@ -196,47 +221,100 @@ export class UserAgent {
   async dial (addr: string): Promise<void> { await this.request('dial', { addr }, scaled(20_000)) }
 
   /** Peers the agent's node knows to be subscribed to `topic`. */
-  async subscribers (topic: string): Promise<string[]> { return this.request('subscribers', { topic }, scaled(QUICK_COMMAND_TIMEOUT_MS)) }
+  async subscribers (topic: string): Promise<string[]> {
+    return this.request('subscribers', { topic }, scaled(QUICK_COMMAND_TIMEOUT_MS))
+  }
 
   /** The agent node's gossipsub score of `peerId`. */
-  async pubsubScore (peerId: string): Promise<number> { return this.request('pubsubScore', { peerId }, scaled(QUICK_COMMAND_TIMEOUT_MS)) }
+  async pubsubScore (peerId: string): Promise<number> {
+    return this.request('pubsubScore', { peerId }, scaled(QUICK_COMMAND_TIMEOUT_MS))
+  }
 
   /** The agent node's Prometheus text. */
   async metrics (): Promise<string> { return this.request('metrics', {}, scaled(QUICK_COMMAND_TIMEOUT_MS)) }
 
-  async send (from: string, to: string, text: string, timeoutMs = scaled(DEFAULT_COMMAND_TIMEOUT_MS)): Promise<SendResult> { return this.request('send', { from, to, text }, timeoutMs) }
+  async send (
+    from: string,
+    to: string,
+    text: string,
+    timeoutMs = scaled(DEFAULT_COMMAND_TIMEOUT_MS)
+  ): Promise<SendResult> {
+    return this.request('send', { from, to, text }, timeoutMs)
+  }
 
   /** `count` sends of `${prefix}${i}`, `window` in flight (1: one after another); never rejects for a failed send. */
-  async sendMany (from: string, to: string, count: number, prefix: string, window = 1, timeoutMs = scaled(180_000)): Promise<AgentSendOutcome[]> {
+  async sendMany (
+    from: string,
+    to: string,
+    count: number,
+    prefix: string,
+    window = 1,
+    timeoutMs = scaled(180_000)
+  ): Promise<AgentSendOutcome[]> {
     this.progress = { done: 0, ok: 0 }
     return this.request('sendMany', { from, to, count, prefix, window }, timeoutMs)
   }
 
   /** The whole conversation of `handle` with `withHandle`, oldest first (paged with `before` until empty). */
-  async history (handle: string, withHandle: string, pageSize = 100, timeoutMs = scaled(60_000)): Promise<AgentMessage[]> {
+  async history (
+    handle: string,
+    withHandle: string,
+    pageSize = 100,
+    timeoutMs = scaled(60_000)
+  ): Promise<AgentMessage[]> {
     return this.request('history', { handle, with: withHandle, pageSize }, timeoutMs)
   }
 
   /** Create a room as `handle`; its id. */
-  async roomCreate (handle: string, name: string, timeoutMs = scaled(DEFAULT_COMMAND_TIMEOUT_MS)): Promise<string> { return this.request('roomCreate', { handle, name }, timeoutMs) }
+  async roomCreate (handle: string, name: string, timeoutMs = scaled(DEFAULT_COMMAND_TIMEOUT_MS)): Promise<string> {
+    return this.request('roomCreate', { handle, name }, timeoutMs)
+  }
 
-  async roomInvite (handle: string, room: string, who: string, timeoutMs = scaled(DEFAULT_COMMAND_TIMEOUT_MS)): Promise<void> { await this.request('roomInvite', { handle, room, who }, timeoutMs) }
+  async roomInvite (
+    handle: string,
+    room: string,
+    who: string,
+    timeoutMs = scaled(DEFAULT_COMMAND_TIMEOUT_MS)
+  ): Promise<void> {
+    await this.request('roomInvite', { handle, room, who }, timeoutMs)
+  }
 
   /** Join `room` as `handle` (invited, or public); the room's id. */
-  async roomJoin (handle: string, room: string, timeoutMs = scaled(DEFAULT_COMMAND_TIMEOUT_MS)): Promise<string> { return this.request('roomJoin', { handle, room }, timeoutMs) }
+  async roomJoin (handle: string, room: string, timeoutMs = scaled(DEFAULT_COMMAND_TIMEOUT_MS)): Promise<string> {
+    return this.request('roomJoin', { handle, room }, timeoutMs)
+  }
 
   /** The userIds of `room`'s members as `handle`'s node knows them ([] when `handle` is not in it). */
-  async roomMembers (handle: string, room: string, timeoutMs = scaled(DEFAULT_COMMAND_TIMEOUT_MS)): Promise<string[]> { return this.request('roomMembers', { handle, room }, timeoutMs) }
+  async roomMembers (handle: string, room: string, timeoutMs = scaled(DEFAULT_COMMAND_TIMEOUT_MS)): Promise<string[]> {
+    return this.request('roomMembers', { handle, room }, timeoutMs)
+  }
 
-  async roomSend (handle: string, room: string, text: string, timeoutMs = scaled(DEFAULT_COMMAND_TIMEOUT_MS)): Promise<SendResult> { return this.request('roomSend', { handle, room, text }, timeoutMs) }
+  async roomSend (
+    handle: string,
+    room: string,
+    text: string,
+    timeoutMs = scaled(DEFAULT_COMMAND_TIMEOUT_MS)
+  ): Promise<SendResult> {
+    return this.request('roomSend', { handle, room, text }, timeoutMs)
+  }
 
   /** The whole history of `room` as `handle` reads it, oldest first. */
-  async roomHistory (handle: string, room: string, pageSize = 100, timeoutMs = scaled(60_000)): Promise<AgentMessage[]> {
+  async roomHistory (
+    handle: string,
+    room: string,
+    pageSize = 100,
+    timeoutMs = scaled(60_000)
+  ): Promise<AgentMessage[]> {
     return this.request('roomHistory', { handle, room, pageSize }, timeoutMs)
   }
 
   /** Send in `handle`'s secret chat with `peer` (opened on first use). */
-  async secretSend (handle: string, peer: string, text: string, timeoutMs = scaled(DEFAULT_COMMAND_TIMEOUT_MS)): Promise<{ id: string }> {
+  async secretSend (
+    handle: string,
+    peer: string,
+    text: string,
+    timeoutMs = scaled(DEFAULT_COMMAND_TIMEOUT_MS)
+  ): Promise<{ id: string }> {
     return this.request('secretSend', { handle, peer, text }, timeoutMs)
   }
 
@@ -259,14 +337,25 @@ export class UserAgent {
   }
 
   /** Wait until the agent's node sees at least `n` live servers; each look may take `lookMs`. */
-  async waitForServerCount (n: number, timeoutMs = scaled(60_000), lookMs = scaled(QUICK_COMMAND_TIMEOUT_MS)): Promise<void> {
+  async waitForServerCount (
+    n: number,
+    timeoutMs = scaled(60_000),
+    lookMs = scaled(QUICK_COMMAND_TIMEOUT_MS)
+  ): Promise<void> {
     await waitFor(`${this.name}'s node to see ${n} servers`, async () => (await this.servers(lookMs)).length >= n, { timeoutMs, intervalMs: 100 })
   }
 
   /** Poll `received()` until `pred` holds for the list, and return it. */
-  async waitForReceived (what: string, pred: (received: AgentMessage[]) => boolean, timeoutMs = scaled(20_000)): Promise<AgentMessage[]> {
+  async waitForReceived (
+    what: string,
+    pred: (received: AgentMessage[]) => boolean,
+    timeoutMs = scaled(20_000)
+  ): Promise<AgentMessage[]> {
     let list: AgentMessage[] = []
-    await waitFor(`${this.name} to receive ${what}`, async () => { list = await this.received(); return pred(list) }, { timeoutMs, intervalMs: 50 })
+    await waitFor(`${this.name} to receive ${what}`, async () => {
+      list = await this.received()
+      return pred(list)
+    }, { timeoutMs, intervalMs: 50 })
     return list
   }
 
@@ -274,9 +363,16 @@ export class UserAgent {
   async events (from = 0): Promise<AgentEvent[]> { return this.request('events', { from }, scaled(QUICK_COMMAND_TIMEOUT_MS)) }
 
   /** Poll `events()` until some event matches `pred`; returns the matching ones. */
-  async waitForEvent (what: string, pred: (e: AgentEvent) => boolean, timeoutMs = scaled(20_000)): Promise<AgentEvent[]> {
+  async waitForEvent (
+    what: string,
+    pred: (e: AgentEvent) => boolean,
+    timeoutMs = scaled(20_000)
+  ): Promise<AgentEvent[]> {
     let hits: AgentEvent[] = []
-    await waitFor(`${this.name} to see ${what}`, async () => { hits = (await this.events()).filter(pred); return hits.length > 0 }, { timeoutMs, intervalMs: 50 })
+    await waitFor(`${this.name} to see ${what}`, async () => {
+      hits = (await this.events()).filter(pred)
+      return hits.length > 0
+    }, { timeoutMs, intervalMs: 50 })
     return hits
   }
 
@@ -289,23 +385,36 @@ export class UserAgent {
   }
 
   /** `peer`'s coarse digest of `mailbox`, asked over the replication protocol. */
-  async digest (peer: string, mailbox: string): Promise<AgentDigest> { return this.request('digest', { peer, mailbox }, scaled(QUICK_COMMAND_TIMEOUT_MS)) }
+  async digest (peer: string, mailbox: string): Promise<AgentDigest> {
+    return this.request('digest', { peer, mailbox }, scaled(QUICK_COMMAND_TIMEOUT_MS))
+  }
 
   /** Does server `peer` hold a claim of `handle`? Asked of that one server, past any cache. */
-  async claimAt (peer: string, handle: string): Promise<boolean> { return this.request('claimAt', { peer, handle }, scaled(QUICK_COMMAND_TIMEOUT_MS)) }
+  async claimAt (peer: string, handle: string): Promise<boolean> {
+    return this.request('claimAt', { peer, handle }, scaled(QUICK_COMMAND_TIMEOUT_MS))
+  }
 
   /** Per owner of `handle`'s own mailbox (peer id → count): the envelopes of `kind` (e.g. 'SECRET') it still serves. */
-  async heldByOwners (handle: string, kind: string): Promise<Record<string, number>> { return this.request('heldByOwners', { handle, kind }) }
+  async heldByOwners (handle: string, kind: string): Promise<Record<string, number>> {
+    return this.request('heldByOwners', { handle, kind })
+  }
 
   /**
    * Which of `entries` (of `handle`'s own mailbox, by cursor) each of `servers` still holds, asked of each
    * server alone: what "nothing deleted comes back" checks.
    */
-  async holders (handle: string, servers: string[], entries: Array<{ id: string, cursor: string }>, timeoutMs = scaled(60_000)): Promise<AgentHolders> {
+  async holders (
+    handle: string,
+    servers: string[],
+    entries: Array<{ id: string, cursor: string }>,
+    timeoutMs = scaled(60_000)
+  ): Promise<AgentHolders> {
     return this.request('holders', { handle, servers, entries }, timeoutMs)
   }
 
-  /** Stop the node (the process stays, ready to `start` again); every `onShown` of the node has come when this resolves. */
+  /**
+   * Stop the node (the process stays, ready to `start` again); every `onShown` of the node has come when this resolves.
+   */
   async stop (timeoutMs = scaled(30_000)): Promise<void> { await this.request('stop', {}, timeoutMs) }
 
   /** Resolve once the running `sendMany` has settled `n` sends. */
@@ -342,7 +451,18 @@ export class UserAgent {
 
   private onMessage (msg: any): void {
     if (msg?.event === 'shown') {
-      this.onShown?.({ to: this.name, id: msg.id, fromId: msg.fromId, room: msg.room, kind: msg.kind, text: msg.text, timestamp: msg.timestamp, cursor: msg.cursor, incarnation: this.incarnation, at: Date.now() })
+      this.onShown?.({
+        to: this.name,
+        id: msg.id,
+        fromId: msg.fromId,
+        room: msg.room,
+        kind: msg.kind,
+        text: msg.text,
+        timestamp: msg.timestamp,
+        cursor: msg.cursor,
+        incarnation: this.incarnation,
+        at: Date.now()
+      })
       return
     }
     if (msg?.event === 'progress') {

@@ -42,7 +42,11 @@ export const DEFAULT_WAIT_MS = DEFAULT_WAIT_TIMEOUT_MS
  * not met yet throws an Error saying so (the poll goes on, and the timeout's message quotes the last one)
  * instead of returning a string.
  */
-export async function waitFor<T> (what: string, cond: () => T | Promise<T>, { timeoutMs = scaled(DEFAULT_WAIT_MS), intervalMs = DEFAULT_POLL_INTERVAL_MS }: WaitOptions = {}): Promise<T> {
+export async function waitFor<T> (
+  what: string,
+  cond: () => T | Promise<T>,
+  { timeoutMs = scaled(DEFAULT_WAIT_MS), intervalMs = DEFAULT_POLL_INTERVAL_MS }: WaitOptions = {}
+): Promise<T> {
   return await poll(what, cond, { timeoutMs, intervalMs })
 }
 

@@ -36,11 +36,16 @@ describe('read access to user logs at the owners', function () {
 
   it('serves a mailbox to its user and refuses everyone else (no proof, or another user\'s)', async () => {
     const reader = mesh.clients[0].replication.reader
-    const page = await mesh.clients[1].replication.reader.read(bob.userId, { auth: signReadAuth(bob.userId, bob.identity) })
+    const page = await mesh.clients[1].replication.reader.read(bob.userId, {
+      auth: signReadAuth(bob.userId, bob.identity)
+    })
     assert.ok(page.envelopes.length >= 1, 'bob reads his mailbox')
     await assert.rejects(reader.read(bob.userId, {}), { name: 'ForbiddenError' })
     await assert.rejects(reader.read(bob.userId, { auth: signReadAuth(bob.userId, mallory.identity) }), { name: 'ForbiddenError' })
-    await assert.rejects(reader.read(userLog(bob.userId, 'roster'), { auth: signReadAuth(userLog(bob.userId, 'roster'), mallory.identity) }), { name: 'ForbiddenError' })
+    await assert.rejects(
+      reader.read(userLog(bob.userId, 'roster'), { auth: signReadAuth(userLog(bob.userId, 'roster'), mallory.identity) }),
+      { name: 'ForbiddenError' }
+    )
     // a proof for another mailbox does not open this one
     await assert.rejects(reader.read(bob.userId, { auth: signReadAuth(mallory.userId, mallory.identity) }), { name: 'ForbiddenError' })
   })
@@ -48,8 +53,13 @@ describe('read access to user logs at the owners', function () {
   it('serves a presence log to its user and the contacts it approved, and to nobody else', async () => {
     const log = userLog(bob.userId, 'presence')
     const reader = mesh.clients[0].replication.reader
-    const read = async (who: User): Promise<unknown> => reader.read(log, { newestFirst: true, limit: 1, auth: signReadAuth(log, who.identity) })
-    const page = await mesh.clients[1].replication.reader.read(log, { newestFirst: true, limit: 1, auth: signReadAuth(log, bob.identity) })
+    const read = async (who: User): Promise<unknown> =>
+      reader.read(log, { newestFirst: true, limit: 1, auth: signReadAuth(log, who.identity) })
+    const page = await mesh.clients[1].replication.reader.read(log, {
+      newestFirst: true,
+      limit: 1,
+      auth: signReadAuth(log, bob.identity)
+    })
     assert.equal(page.envelopes.length, 1, 'bob reads his own presence (stored when his session opened)')
     await assert.rejects(reader.read(log, { newestFirst: true, limit: 1 }), { name: 'ForbiddenError' }, 'no proof')
     await assert.rejects(read(alice), { name: 'ForbiddenError' }, 'alice has not asked yet')
@@ -75,15 +85,30 @@ describe('read access to user logs at the owners', function () {
   })
 
   it('refuses IDS and GET from a client, so reconciliation cannot be used to read', async () => {
-    const page = await mesh.clients[1].replication.reader.read(bob.userId, { auth: signReadAuth(bob.userId, bob.identity) })
+    const page = await mesh.clients[1].replication.reader.read(bob.userId, {
+      auth: signReadAuth(bob.userId, bob.identity)
+    })
     const cursor = cursorOf(page.envelopes[0])
     const server = mesh.servers[0].peerId.toString()
-    await assert.rejects(mesh.clients[0].replication.call(server, { kind: StoreRequest.Kind.GET, mailbox: bob.userId, cursors: [cursor] }), { name: 'ForbiddenError' })
-    await assert.rejects(mesh.clients[0].replication.call(server, { kind: StoreRequest.Kind.IDS, mailbox: bob.userId, bucketMs: 1000n, buckets: [] }), { name: 'ForbiddenError', reason: 'not-a-server' })
+    await assert.rejects(
+      mesh.clients[0].replication.call(server, { kind: StoreRequest.Kind.GET, mailbox: bob.userId, cursors: [cursor] }),
+      { name: 'ForbiddenError' }
+    )
+    await assert.rejects(
+      mesh.clients[0].replication.call(server, {
+        kind: StoreRequest.Kind.IDS,
+        mailbox: bob.userId,
+        bucketMs: 1000n,
+        buckets: []
+      }),
+      { name: 'ForbiddenError', reason: 'not-a-server' }
+    )
     const metrics = await mesh.servers[0].registry.metrics()
     assert.match(metrics, /chorus_rejected_total\{component="store",reason="not-a-server"\} [1-9]/)
     // the user itself is still served
-    const again = await mesh.clients[1].replication.reader.read(bob.userId, { auth: signReadAuth(bob.userId, bob.identity) })
+    const again = await mesh.clients[1].replication.reader.read(bob.userId, {
+      auth: signReadAuth(bob.userId, bob.identity)
+    })
     assert.ok(again.envelopes.length >= 1)
     void alice
   })

@@ -38,7 +38,10 @@ async function rejected (node: ChorusNode, reason: string): Promise<number> {
 
 /** A signed chat envelope from a fresh identity to `recipient`, and its put for the recipient's mailbox. */
 function signedPut (recipient: string, text = 'hello'): { env: Envelope, bytes: Uint8Array<ArrayBuffer>, put: Put } {
-  const env = signEnvelope({ kind: Envelope.Kind.CHAT, recipient, body: new TextEncoder().encode(text), timestamp: hlcPack(Date.now(), 0) }, generateIdentity())
+  const env = signEnvelope(
+    { kind: Envelope.Kind.CHAT, recipient, body: new TextEncoder().encode(text), timestamp: hlcPack(Date.now(), 0) },
+    generateIdentity()
+  )
   const bytes = Envelope.encode(env)
   return { env, bytes, put: { mailbox: recipient, envelope: bytes, hintFor: [] } }
 }
@@ -54,11 +57,14 @@ describe('bad input against a live server', function () {
   const streams: Stream[] = []
 
   /** A STORE request from the attacker straight to the target, over the replication protocol. */
-  const store = async (puts: Put[]): Promise<unknown> => attacker.replication.call(target.peerId.toString(), { kind: StoreRequest.Kind.STORE, puts })
+  const store = async (puts: Put[]): Promise<unknown> =>
+    attacker.replication.call(target.peerId.toString(), { kind: StoreRequest.Kind.STORE, puts })
 
   /** Open a raw replication stream from the attacker to the target and write `bytes` as they are. */
   async function sendRaw (bytes: Uint8Array): Promise<Stream> {
-    const stream = await attacker.libp2p.dialProtocol(target.peerId, STORE_PROTOCOL, { signal: AbortSignal.timeout(scaled(10_000)) })
+    const stream = await attacker.libp2p.dialProtocol(target.peerId, STORE_PROTOCOL, {
+      signal: AbortSignal.timeout(scaled(10_000))
+    })
     streams.push(stream)
     stream.send(bytes)
     return stream
@@ -77,8 +83,10 @@ describe('bad input against a live server', function () {
   async function stillServing (text: string): Promise<void> {
     const sent = await alice.send('bob', text)
     assert.ok(sent.storedOn.length >= 2, 'the send reached the write quorum')
-    await waitFor(`the target to store "${text}"`, async () =>
-      (await target.replication.mailboxes.range(bob.userId, { limit: 100, newestFirst: true })).entries.some((e) => envelopeIdHex(Envelope.decode(e.bytes)) === sent.id))
+    await waitFor(`the target to store "${text}"`, async () => {
+      const page = await target.replication.mailboxes.range(bob.userId, { limit: 100, newestFirst: true })
+      return page.entries.some((e) => envelopeIdHex(Envelope.decode(e.bytes)) === sent.id)
+    })
     await waitFor(`bob to receive "${text}"`, () => received.some((m) => m.id === sent.id))
   }
 
@@ -111,7 +119,11 @@ describe('bad input against a live server', function () {
     const forged = signedPut(bob.userId, 'genuine')
     forged.env.body = new TextEncoder().encode('forged!')
     const forgedBytes = Envelope.encode(forged.env)
-    await assert.rejects(store([good.put, { mailbox: bob.userId, envelope: forgedBytes, hintFor: [] }]), { name: 'RemoteError', code: 'ERR_REMOTE', status: StoreResponse.Status.REJECTED })
+    await assert.rejects(store([good.put, { mailbox: bob.userId, envelope: forgedBytes, hintFor: [] }]), {
+      name: 'RemoteError',
+      code: 'ERR_REMOTE',
+      status: StoreResponse.Status.REJECTED
+    })
     assert.equal(await rejected(target, 'err_bad_signature'), before + 1)
     // all or nothing: the good put of the same request is not stored either
     assert.deepEqual(await target.replication.mailboxes.get(bob.userId, [cursorOf(good.env), cursorOf(forged.env)]), [])
@@ -140,13 +152,26 @@ describe('bad input against a live server', function () {
   it('refuses an oversized body at the sender and at the server', async () => {
     const big = 'x'.repeat(MAX_BODY_BYTES + 1)
     await assert.rejects(alice.send('bob', big), { name: 'EnvelopeTooLargeError', code: 'ERR_ENVELOPE_TOO_LARGE' })
-    assert.throws(() => signEnvelope({ kind: Envelope.Kind.CHAT, recipient: bob.userId, body: new Uint8Array(MAX_BODY_BYTES + 1), timestamp: hlcPack(Date.now(), 0) }, generateIdentity()),
+    assert.throws(
+      () =>
+        signEnvelope(
+          {
+            kind: Envelope.Kind.CHAT,
+            recipient: bob.userId,
+            body: new Uint8Array(MAX_BODY_BYTES + 1),
+            timestamp: hlcPack(Date.now(), 0)
+          },
+          generateIdentity()
+        ),
       { name: 'EnvelopeTooLargeError', code: 'ERR_ENVELOPE_TOO_LARGE' })
     // built by hand, past the signing check: the server refuses it before it looks at the signature
     const raw = signedPut(bob.userId, 'small')
     raw.env.body = new Uint8Array(MAX_BODY_BYTES + 1)
     const before = await rejected(target, 'err_envelope_too_large')
-    await assert.rejects(store([{ mailbox: bob.userId, envelope: Envelope.encode(raw.env), hintFor: [] }]), { name: 'RemoteError', status: StoreResponse.Status.REJECTED })
+    await assert.rejects(store([{ mailbox: bob.userId, envelope: Envelope.encode(raw.env), hintFor: [] }]), {
+      name: 'RemoteError',
+      status: StoreResponse.Status.REJECTED
+    })
     assert.equal(await rejected(target, 'err_envelope_too_large'), before + 1)
     assert.deepEqual(await target.replication.mailboxes.get(bob.userId, [cursorOf(raw.env)]), [])
     await stillServing('after an oversized envelope')
@@ -154,7 +179,10 @@ describe('bad input against a live server', function () {
 
   describe('malformed frames on a raw stream', () => {
     const frames: Array<[string, () => Uint8Array]> = [
-      ['bytes that are not a protobuf', () => { const junk = Uint8Array.from([0x0f, 0xff, 0xff, 0xff]); return concat(varint(junk.byteLength), junk) }],
+      ['bytes that are not a protobuf', () => {
+        const junk = Uint8Array.from([0x0f, 0xff, 0xff, 0xff])
+        return concat(varint(junk.byteLength), junk)
+      }],
       ['a truncated protobuf field', () => { const junk = Uint8Array.from([0x12, 0x50, 0x01]); return concat(varint(junk.byteLength), junk) }],
       ['a length prefix just over 8 MiB', () => concat(varint(MAX_FRAME_BYTES + 1), new Uint8Array(64))],
       ['a length prefix of 4 GiB (a varint longer than any allowed)', () => concat(varint(2 ** 32), new Uint8Array(64))]
@@ -193,12 +221,19 @@ describe('bad input against a live server', function () {
     assert.ok(ok.length <= allowed, `${ok.length} requests of 10 went through in ${seconds.toFixed(1)} s; the budget allows ${allowed}`)
     assert.ok(busy.length >= 1, `the burst was refused in part (${busy.length} of ${results.length} in ${seconds.toFixed(1)} s)`)
     assert.ok(ok.length >= 1, 'the budget let the first requests through')
-    for (const r of busy) assert.deepEqual({ name: (r as PromiseRejectedResult).reason.name, reason: (r as PromiseRejectedResult).reason.reason }, { name: 'RateLimitedError', reason: 'rate-limited' })
+    for (const r of busy) {
+      assert.deepEqual(
+        { name: (r as PromiseRejectedResult).reason.name, reason: (r as PromiseRejectedResult).reason.reason },
+        { name: 'RateLimitedError', reason: 'rate-limited' }
+      )
+    }
     assert.ok((await rejected(target, 'rate-limited')) >= before + busy.length)
     assert.ok((await target.replication.mailboxes.count(mailbox)) <= ok.length * 10, 'nothing refused was stored')
     const sent = await during
-    await waitFor('the flooded server to store the other client\'s send', async () =>
-      (await target.replication.mailboxes.range(alice.userId, { limit: 100, newestFirst: true })).entries.some((e) => envelopeIdHex(Envelope.decode(e.bytes)) === sent.id))
+    await waitFor('the flooded server to store the other client\'s send', async () => {
+      const page = await target.replication.mailboxes.range(alice.userId, { limit: 100, newestFirst: true })
+      return page.entries.some((e) => envelopeIdHex(Envelope.decode(e.bytes)) === sent.id)
+    })
     await stillServing('during the flood budget')
   })
 
@@ -209,8 +244,11 @@ describe('bad input against a live server', function () {
     const stranger = generateIdentity()
     const mailbox = userIdOf(generateIdentity().publicKey)
     const now = Date.now()
-    const batch = (from: number, n: number): Put[] => Array.from({ length: n }, (_, i) => ({ mailbox, envelope: entry(mailbox, stranger, mailbox, now - 5000 + from + i).bytes, hintFor: [] }))
-    const call = async (puts: Put[]): Promise<unknown> => quiet.replication.call(target.peerId.toString(), { kind: StoreRequest.Kind.STORE, puts })
+    const batch = (from: number, n: number): Put[] =>
+      Array.from({ length: n },
+        (_, i) => ({ mailbox, envelope: entry(mailbox, stranger, mailbox, now - 5000 + from + i).bytes, hintFor: [] }))
+    const call = async (puts: Put[]): Promise<unknown> =>
+      quiet.replication.call(target.peerId.toString(), { kind: StoreRequest.Kind.STORE, puts })
     assert.ok(MAX_PUTS_PER_REQUEST > PUT_RATE, 'the batch is larger than the budget')
     // a batch the write path may legitimately send (a backlog, a repair push) is not refused forever
     const res = await call(batch(0, MAX_PUTS_PER_REQUEST)) as { stored: number }

@@ -15,7 +15,10 @@ import { Envelope, signEnvelope } from '../../protocol/envelope.js'
 import { SecretBody } from '../../protocol/pb/secret.js'
 import { StoreRequest, StoreResponse } from '../../protocol/pb/store.js'
 import { openPrekeyUpload, signPrekeyUpload } from '../../protocol/prekeys.js'
-import { createSecretIdentity, decodeBundle, decodeHeader, encodeBundle, encodeHeader, encodeInitialHeader, generateSignedPrekey, initiate, prekeyBundle } from '../../protocol/secret/index.js'
+import {
+  createSecretIdentity, decodeBundle, decodeHeader, encodeBundle, encodeHeader, encodeInitialHeader,
+  generateSignedPrekey, initiate, prekeyBundle
+} from '../../protocol/secret/index.js'
 import { DEFAULT_CLAIMS_PER_PEER_BURST } from '../../node/store/prekey-claims.js'
 import { DEFAULT_MAX_BUNDLE_AGE_MS } from '../../node/session/secret-constants.js'
 import { generateIdentity } from '../../protocol/envelope.js'
@@ -37,11 +40,23 @@ describe('secret chats: bad input is refused and the session stays usable', func
     return m == null ? 0 : Number(m[1])
   }
 
-  /** A copy of a real secret envelope of alice's with `change` applied to its body, re-signed by alice (a misbehaving device). */
+  /**
+   * A copy of a real secret envelope of alice's with `change` applied to its body, re-signed
+   * by alice (a misbehaving device).
+   */
   function forge (env: Envelope, change: (b: SecretBody) => void): Envelope {
     const body = SecretBody.decode(env.body)
     change(body)
-    return signEnvelope({ kind: Envelope.Kind.SECRET, recipient: env.recipient, body: SecretBody.encode(body), timestamp: alice.clock.now(), senderHandle: 'alice' }, alice.identity)
+    return signEnvelope(
+      {
+        kind: Envelope.Kind.SECRET,
+        recipient: env.recipient,
+        body: SecretBody.encode(body),
+        timestamp: alice.clock.now(),
+        senderHandle: 'alice'
+      },
+      alice.identity
+    )
   }
 
   /** Send an honest message and wait for bob to show it. */
@@ -87,7 +102,10 @@ describe('secret chats: bad input is refused and the session stays usable', func
     hold = false
     const original = captured.get(r.id) as Envelope
     const before = await rejected('decrypt-failed')
-    await alice.send(forge(original, (b) => { b.ciphertext = new Uint8Array(b.ciphertext); b.ciphertext[b.ciphertext.length - 1] ^= 1 }))
+    await alice.send(forge(original, (b) => {
+      b.ciphertext = new Uint8Array(b.ciphertext)
+      b.ciphertext[b.ciphertext.length - 1] ^= 1
+    }))
     await waitFor('the tampered message to be refused', async () => (await rejected('decrypt-failed')) > before, { timeoutMs: scaled(10_000) })
     assert.ok(!got.some((m) => m.text === 'to tamper with'))
     await alice.send(original)
@@ -120,13 +138,18 @@ describe('secret chats: bad input is refused and the session stays usable', func
     // a fresh initiation by alice that names the one-time prekey her first one used
     const first = [...captured.values()][0]
     const firstBody = SecretBody.decode(first.body)
-    const owner = mesh.servers.find((s) => s.peerId.toString() === mesh.clients[0].replication.placement.ownersOf(bob.userId)[0]) ?? mesh.servers[0]
-    const res = await owner.replication.call(owner.peerId.toString(), { kind: StoreRequest.Kind.PREKEYS_GET, user: bob.userId })
+    const primary = mesh.clients[0].replication.placement.ownersOf(bob.userId)[0]
+    const owner = mesh.servers.find((s) => s.peerId.toString() === primary) ?? mesh.servers[0]
+    const res = await owner.replication.call(owner.peerId.toString(), {
+      kind: StoreRequest.Kind.PREKEYS_GET,
+      user: bob.userId
+    })
     const bundle = decodeBundle(res.bundle)
     const { decodeInitialHeader } = await import('../../protocol/secret/index.js')
     const usedId = decodeInitialHeader(firstBody.initial).oneTimePrekeyId
     assert.ok(usedId != null, 'the first initiation used a one-time prekey')
-    bundle.oneTimePrekey = { id: usedId, publicKey: bundle.signedPrekey.publicKey } // its public key no longer matters: bob lacks the private one
+    // its public key no longer matters: bob lacks the private one
+    bundle.oneTimePrekey = { id: usedId, publicKey: bundle.signedPrekey.publicKey }
     const x = initiate(createSecretIdentity(alice.identity), bundle)
     const before = await rejected('prekey-used')
     await alice.send(forge(first, (b) => { b.initial = encodeInitialHeader(x.header) as Uint8Array<ArrayBuffer> }))
@@ -149,10 +172,17 @@ describe('secret chats: bad input is refused and the session stays usable', func
   it('owners refuse a prekey upload that is not signed by its identity', async () => {
     const mallory = generateIdentity()
     const id = createSecretIdentity(bob.identity)
-    const upload = signPrekeyUpload(mallory, encodeBundle(prekeyBundle(id, generateSignedPrekey(id, 99, Date.now()))), [])
+    const upload = signPrekeyUpload(mallory, encodeBundle(prekeyBundle(id, generateSignedPrekey(id, 99, Date.now()))),
+      [])
     assert.throws(() => openPrekeyUpload(upload), { name: 'BadSignatureError' })
     const owner = mesh.servers[0]
-    await assert.rejects(mesh.clients[0].replication.call(owner.peerId.toString(), { kind: StoreRequest.Kind.PREKEYS_PUT, prekeys: upload as Uint8Array<ArrayBuffer> }), { name: 'RemoteError', status: StoreResponse.Status.REJECTED, reason: 'ERR_BAD_SIGNATURE' })
+    await assert.rejects(
+      mesh.clients[0].replication.call(owner.peerId.toString(), {
+        kind: StoreRequest.Kind.PREKEYS_PUT,
+        prekeys: upload as Uint8Array<ArrayBuffer>
+      }),
+      { name: 'RemoteError', status: StoreResponse.Status.REJECTED, reason: 'ERR_BAD_SIGNATURE' }
+    )
   })
 
   it('a client refuses a bundle whose signature does not hold (a server substituting keys)', async () => {
@@ -184,7 +214,12 @@ describe('secret chats: bad input is refused and the session stays usable', func
     const before = await counted()
     const ids: Array<number | undefined> = []
     for (let i = 0; i < DEFAULT_CLAIMS_PER_PEER_BURST + 3; i++) {
-      const res = await asker.replication.call(owner, { kind: StoreRequest.Kind.PREKEYS_GET, user: erin.userId, claimOneTime: true, coordinate: true })
+      const res = await asker.replication.call(owner, {
+        kind: StoreRequest.Kind.PREKEYS_GET,
+        user: erin.userId,
+        claimOneTime: true,
+        coordinate: true
+      })
       ids.push(decodeBundle(res.bundle).oneTimePrekey?.id)
     }
     assert.equal(ids.filter((x) => x != null).length, DEFAULT_CLAIMS_PER_PEER_BURST)
@@ -199,11 +234,14 @@ describe('secret chats: bad input is refused and the session stays usable', func
       const stored = await s.replication.context.prekeys.bundle(frank.userId)
       const identity = (frank.secret as any).keys.identity
       const old = generateSignedPrekey(identity, 999, Date.now() - DEFAULT_MAX_BUNDLE_AGE_MS - 3600_000)
-      await s.replication.context.prekeys.put(frank.userId, encodeBundle(prekeyBundle(identity, old)), (stored?.timestamp ?? 0) + 1, [])
+      await s.replication.context.prekeys.put(frank.userId, encodeBundle(prekeyBundle(identity, old)),
+        (stored?.timestamp ?? 0) + 1, [])
     }
     await stale(owners[0])
     await (await alice.secret.open('frank')).send('through a fresh bundle')
-    await waitFor('frank to read it', async () => (await (await frank.secret.open('alice')).history()).some((m) => m.text === 'through a fresh bundle'), { timeoutMs: scaled(10_000) })
+    await waitFor('frank to read it',
+      async () => (await (await frank.secret.open('alice')).history()).some((m) => m.text === 'through a fresh bundle'),
+      { timeoutMs: scaled(10_000) })
     for (const o of owners) await stale(o)
     const grace = await mesh.clients[0].openUser('grace')
     await assert.rejects(grace.secret.open('frank'), { name: 'StaleBundleError', code: 'ERR_STALE_BUNDLE' })
@@ -214,15 +252,23 @@ describe('secret chats: bad input is refused and the session stays usable', func
     const claim = async (): Promise<number | undefined> => {
       for (const owner of mesh.clients[0].replication.placement.ownersOf(dave.userId)) {
         try {
-          const res = await mesh.clients[0].replication.call(owner, { kind: StoreRequest.Kind.PREKEYS_GET, user: dave.userId, claimOneTime: true, coordinate: true })
+          const res = await mesh.clients[0].replication.call(owner, {
+            kind: StoreRequest.Kind.PREKEYS_GET,
+            user: dave.userId,
+            claimOneTime: true,
+            coordinate: true
+          })
           return decodeBundle(res.bundle).oneTimePrekey?.id
         } catch {}
       }
       return undefined
     }
-    // within one peer's claim budget at each owner (DEFAULT_CLAIMS_PER_PEER_BURST), with room for the claims of earlier tests
+    // within one peer's claim budget at each owner (DEFAULT_CLAIMS_PER_PEER_BURST), with room for the claims of earlier
+    // tests
     const ids = await Promise.all(Array.from({ length: 6 }, claim))
-    const primary = mesh.servers.find((s) => s.peerId.toString() === mesh.clients[0].replication.placement.ownersOf(dave.userId)[0])!
+    const primary = mesh.servers.find(
+      (s) => s.peerId.toString() === mesh.clients[0].replication.placement.ownersOf(dave.userId)[0]
+    )!
     await primary.stop()
     for (let i = 0; i < 4; i++) ids.push(await claim())
     const handed = ids.filter((x) => x != null)

@@ -2,12 +2,15 @@
  * Issue 3, with real processes: 1,000 messages from alice to bob (each user on a client node in a
  * process of its own) against five `chorus start` servers with N = 3, W = 2, while an owner of their
  * mailboxes is SIGKILLed and later restarted; then an owner killed for good. What was acknowledged
- * is read back exactly once (live, in the order it arrives; from history, in order), and repair brings every envelope to
- * N copies on the mailboxes' owners, checked in the LevelDB files of the stopped servers.
+ * is read back exactly once (live, in the order it arrives; from history, in order), and repair brings every envelope
+ * to N copies on the mailboxes' owners, checked in the LevelDB files of the stopped servers.
  */
 
 import { strict as assert } from 'node:assert'
-import { CLIENT_OPTIONS, REPLICAS, ServerMesh, handleOwners, mailboxOwners, readHandles, readMailboxes, type ServerSlot } from '../helpers/server-mesh.js'
+import {
+  CLIENT_OPTIONS, REPLICAS, ServerMesh, handleOwners, mailboxOwners, readHandles, readMailboxes,
+  type ServerSlot
+} from '../helpers/server-mesh.js'
 import { UserAgents, type AgentMessage, type AgentSendOutcome, type UserAgent } from '../helpers/agent.js'
 import { scaled, waitFor } from '../helpers/wait.js'
 
@@ -58,7 +61,9 @@ describe('replication (processes): an owner SIGKILLed mid-stream, and one killed
     await waitFor(what, async () => {
       for (const mailbox of [bobId, aliceId]) {
         const owners = mailboxOwners(mailbox, live)
-        const counts = await Promise.all(live.filter((p) => !owners.includes(p)).map(async (p) => (await alice.digest(p, mailbox)).count))
+        const counts = await Promise.all(
+          live.filter((p) => !owners.includes(p)).map(async (p) => (await alice.digest(p, mailbox)).count)
+        )
         if (counts.some((n) => n > 0)) return false
       }
       return true
@@ -68,7 +73,9 @@ describe('replication (processes): an owner SIGKILLed mid-stream, and one killed
 
   /** An owner of bob's mailbox; among those, the one that also owns the most of alice's mailbox and the two handles. */
   function pickVictim (servers: string[]): string {
-    const alsoOwns = (p: string): number => [mailboxOwners(aliceId, servers), handleOwners('alice', servers), handleOwners('bob', servers)].filter((o) => o.includes(p)).length
+    const alsoOwns = (p: string): number =>
+      [mailboxOwners(aliceId, servers), handleOwners('alice', servers), handleOwners('bob', servers)]
+        .filter((o) => o.includes(p)).length
     return [...mailboxOwners(bobId, servers)].sort((a, b) => alsoOwns(b) - alsoOwns(a))[0]
   }
 
@@ -77,7 +84,11 @@ describe('replication (processes): an owner SIGKILLed mid-stream, and one killed
    * `live`) of bob's and alice's mailboxes has every acknowledged envelope, and every envelope any of
    * the servers has, once.
    */
-  async function checkFiles (slots: ServerSlot[], live: string[], acknowledged: Resolved[]): Promise<Map<string, number>> {
+  async function checkFiles (
+    slots: ServerSlot[],
+    live: string[],
+    acknowledged: Resolved[]
+  ): Promise<Map<string, number>> {
     await mesh.stopAll()
     const copies = new Map<string, number>()
     for (const [mailbox, name] of [[bobId, 'bob'], [aliceId, 'alice']]) {
@@ -94,7 +105,8 @@ describe('replication (processes): an owner SIGKILLed mid-stream, and one killed
       for (const owner of owners) {
         const have = held.get(owner) ?? new Set()
         const missingAcked = acknowledged.filter((o) => !have.has(o.id))
-        assert.equal(missingAcked.length, 0, `owner ${owner.slice(-6)} of ${name}'s mailbox lacks ${missingAcked.length} acknowledged envelopes (e.g. ${missingAcked.slice(0, 3).map((o) => o.text).join(', ')})`)
+        assert.equal(missingAcked.length, 0,
+          `owner ${owner.slice(-6)} of ${name}'s mailbox lacks ${missingAcked.length} acknowledged envelopes (e.g. ${missingAcked.slice(0, 3).map((o) => o.text).join(', ')})`)
         const missing = [...union].filter((id) => !have.has(id))
         assert.equal(missing.length, 0, `owner ${owner.slice(-6)} of ${name}'s mailbox lacks ${missing.length} envelopes another server has`)
       }
@@ -171,7 +183,6 @@ describe('replication (processes): an owner SIGKILLed mid-stream, and one killed
 
   it(`${MESSAGES} messages while an owner is SIGKILLed after ${KILL_AFTER} and restarted after ${RESTART_AFTER}: each acknowledged one read once, in order; N copies on disk after repair`, async function () {
     const all = mesh.ids()
-    const bobOwners = mailboxOwners(bobId, all)
     const victim = mesh.slot(pickVictim(all))
 
     const started = Date.now()
@@ -185,7 +196,9 @@ describe('replication (processes): an owner SIGKILLed mid-stream, and one killed
     const restartedAt = Date.now()
     // catch-up: how long until the restarted owner holds every send acknowledged while it was away
     const ackedBeforeRestart = alice.progress.ok
-    const caughtUp = waitFor('the restarted owner to hold what was acknowledged before its restart', async () => (await alice.digest(victim.peerId, bobId)).count >= ackedBeforeRestart ? Date.now() : 0, { timeoutMs: REPAIR_DEADLINE_MS, intervalMs: 50 })
+    const caughtUp = waitFor('the restarted owner to hold what was acknowledged before its restart',
+      async () => (await alice.digest(victim.peerId, bobId)).count >= ackedBeforeRestart ? Date.now() : 0,
+      { timeoutMs: REPAIR_DEADLINE_MS, intervalMs: 50 })
     caughtUp.catch(() => {})
     const outcomes = await sending
     const sentAt = Date.now()
@@ -205,7 +218,10 @@ describe('replication (processes): an owner SIGKILLed mid-stream, and one killed
     // live: each exactly once, whichever path brought it. Not necessarily in send order: a message
     // the relay lost while an owner died comes by sync after later ones came live (each carries its
     // cursor; history, above, is in order)
-    const live = await bob.waitForReceived('every acknowledged send', (r) => { const ids = new Set(r.map((m) => m.id)); return resolved.every((o) => ids.has(o.id)) }, scaled(60_000))
+    const live = await bob.waitForReceived('every acknowledged send', (r) => {
+      const ids = new Set(r.map((m) => m.id))
+      return resolved.every((o) => ids.has(o.id))
+    }, scaled(60_000))
     assertOnce(live, resolved, 'bob\'s live messages')
 
     // repair: the restarted owner catches up (hinted handoff and anti-entropy), stand-ins hand off
@@ -217,8 +233,11 @@ describe('replication (processes): an owner SIGKILLed mid-stream, and one killed
     const copies = await checkFiles(mesh.servers, all, resolved)
 
     const latencies = resolved.map((o) => o.ms).sort((a, b) => a - b)
-    this.test!.title += ` [${resolved.length}/${MESSAGES} acknowledged in ${(sendMs / 1000).toFixed(1)} s = ${Math.round(resolved.length / (sendMs / 1000))} sends/s,` +
-      ` p50 ${latencies[Math.floor(latencies.length / 2)]} ms, p99 ${latencies[Math.floor(latencies.length * 0.99)]} ms; killed at send ${killedAtSend}, restarted at ${restartedAtSend};` +
+    const p50 = latencies[Math.floor(latencies.length / 2)]
+    const p99 = latencies[Math.floor(latencies.length * 0.99)]
+    const perSecond = Math.round(resolved.length / (sendMs / 1000))
+    this.test!.title += ` [${resolved.length}/${MESSAGES} acknowledged in ${(sendMs / 1000).toFixed(1)} s = ${perSecond} sends/s,` +
+      ` p50 ${p50} ms, p99 ${p99} ms; killed at send ${killedAtSend}, restarted at ${restartedAtSend};` +
       ` the restarted owner had the ${ackedBeforeRestart} sends acknowledged before it came back ${caughtUpAt - restartedAt} ms after its restart;` +
       ` owners converged ${Math.max(0, convergedAt - sentAt)} ms after the last send, non-owners handed off after ${Math.max(0, handedOffAt - sentAt)} ms; min copies ${Math.min(...copies.values())}]`
   })
@@ -259,7 +278,9 @@ describe('replication (processes): an owner SIGKILLed mid-stream, and one killed
 
     // the handle claims are back on N owners too: a newcomer, whose node has no cached resolution, finds bob
     await waitFor('the new owners of handles alice and bob to hold their claims', async () => {
-      const held = await Promise.all(['alice', 'bob'].flatMap((h) => handleOwners(h, survivorIds).map(async (p) => await alice.claimAt(p, h))))
+      const held = await Promise.all(
+        ['alice', 'bob'].flatMap((h) => handleOwners(h, survivorIds).map(async (p) => await alice.claimAt(p, h)))
+      )
       return held.every(Boolean)
     }, { timeoutMs: REPAIR_DEADLINE_MS, intervalMs: 100 })
     const carol = agents.spawn('carol')

@@ -41,7 +41,9 @@ export const handleStore: StoreHandler = async (req, from, ctx) => {
     const peer = conversationPeer(env, put.mailbox)
     if (peer == null) throw new Rejection('wrong-mailbox', `mailbox ${put.mailbox} is neither sender nor recipient of the envelope`)
     try {
-      if (charging && hlcMillis(env.timestamp) - now > ctx.maxDriftMs) throw new NotNow('clock-drift', `envelope timestamp is ${hlcMillis(env.timestamp) - now} ms ahead of this server's clock`)
+      if (charging && hlcMillis(env.timestamp) - now > ctx.maxDriftMs) {
+        throw new NotNow('clock-drift', `envelope timestamp is ${hlcMillis(env.timestamp) - now} ms ahead of this server's clock`)
+      }
       await ctx.guard.checkPut(env, put.mailbox, from)
     } catch (err: any) {
       if (!(err instanceof Rejection)) throw err
