@@ -50,7 +50,9 @@ export class AdmissionError extends ChorusError {
   static readonly code: string = 'ERR_ADMISSION'
   override readonly name: string = 'AdmissionError'
   declare readonly reason: AdmissionReason
-  constructor (message: string, reason: AdmissionReason, code = AdmissionError.code) { super(message, code, { reason }) }
+  constructor (message: string, reason: AdmissionReason, code = AdmissionError.code) {
+    super(message, code, { reason })
+  }
 }
 
 /** Does not decode, or a field is out of bounds. */

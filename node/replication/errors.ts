@@ -19,7 +19,9 @@ export class RemoteError extends ChorusError {
   static readonly code = 'ERR_REMOTE'
   override readonly name = 'RemoteError'
   /** @param reason the `reason` of the answer's `reason: message` text, when it names one */
-  constructor (message: string, readonly status: string, reason?: string) { super(message, RemoteError.code, { reason }) }
+  constructor (message: string, readonly status: string, reason?: string) {
+    super(message, RemoteError.code, { reason })
+  }
 }
 
 /** The handle is claimed by another key. */

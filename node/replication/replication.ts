@@ -170,7 +170,9 @@ export class Replication {
     this.repair?.start()
     if (this.server != null) {
       // every owner deletes expired entries (self-destructing messages) and old tombstones by itself
-      this.sweeper = new Periodic(async () => { await this.mailboxes.sweepExpired() }, { intervalMs: EXPIRY_SWEEP_INTERVAL_MS, log, name: 'expiry sweep' }).start()
+      this.sweeper = new Periodic(async () => {
+        await this.mailboxes.sweepExpired()
+      }, { intervalMs: EXPIRY_SWEEP_INTERVAL_MS, log, name: 'expiry sweep' }).start()
     }
     this.components.membership.on('member:join', this.onView)
     this.components.membership.on('member:leave', this.onView)

@@ -134,7 +134,11 @@ export class Replicator {
   ): Promise<void> {
     if (target === this.ctx.selfId && this.storesLocally) {
       // refused by its own guard, this owner fails the write as a remote owner would (status.ts)
-      try { await this.ctx.guard.checkPut(env, mailbox, this.ctx.selfId) } catch (err) { throw asAnswered(err, this.ctx.selfId) }
+      try {
+        await this.ctx.guard.checkPut(env, mailbox, this.ctx.selfId)
+      } catch (err) {
+        throw asAnswered(err, this.ctx.selfId)
+      }
       await this.ctx.mailboxes.put([{ mailbox, peer, cursor: cursorOf(env), bytes, expiresAt: expiryOf(env) }])
       await this.ctx.hints.add(hintFor.map((p) => ({ peer: p, mailbox })))
       return

@@ -134,7 +134,9 @@ export class Secrets {
   async start (): Promise<void> {
     await this.load()
     await this.keys.maintain(true).catch((err: Error) => { log('publishing prekeys of %s failed (retried later): %s', this.ctx.handle, err.message) })
-    this.upkeep = new Periodic(async () => { await this.maintain() }, { intervalMs: DEFAULT_MAINTENANCE_INTERVAL_MS, log, name: 'secret maintenance' }).start()
+    this.upkeep = new Periodic(async () => {
+      await this.maintain()
+    }, { intervalMs: DEFAULT_MAINTENANCE_INTERVAL_MS, log, name: 'secret maintenance' }).start()
   }
 
   async close (): Promise<void> {

@@ -48,7 +48,9 @@ export class Periodic {
     await this.current
   }
 
-  /** Run the task now, unless a run is in progress (then this one is skipped); resolves when it is done. Never rejects. */
+  /**
+   * Run the task now, unless a run is in progress (then this one is skipped); resolves when it is done. Never rejects.
+   */
   async run (): Promise<void> {
     if (this.current != null) return
     this.current = (async () => {

@@ -43,7 +43,9 @@ export async function waitFor<T> (what: string, cond: () => T | Promise<T>, o: W
     } catch (err) {
       last = err
     }
-    if (Date.now() > deadline) throw new WaitTimeoutError(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`)
+    if (Date.now() > deadline) {
+      throw new WaitTimeoutError(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`)
+    }
     // the poll interval, not a synchronisation sleep: the condition is checked again after it
     await new Promise((resolve) => setTimeout(resolve, intervalMs))
   }

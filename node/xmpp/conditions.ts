@@ -45,7 +45,10 @@ export const STANZA_CONDITION_OF = {
 /** A Chorus error code the stanza table names. */
 export type MappedCode = keyof typeof STANZA_CONDITION_OF
 
-/** Where one handler answers a code otherwise than the table (a members-only room's `forbidden` is `registration-required`). */
+/**
+ * Where one handler answers a code otherwise than the table (a members-only room's
+ * `forbidden` is `registration-required`).
+ */
 export type ConditionOverrides = Partial<Record<MappedCode, StanzaCondition>>
 
 /**

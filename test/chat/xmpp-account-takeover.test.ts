@@ -27,7 +27,8 @@ describe('XMPP accounts: an owner of a handle cannot take its account (issue 20,
   let honest: string
   const clients = new JabberClients()
 
-  const connect = async (user: string, o: ConnectOptions = {}): Promise<JabberClient> => await clients.connect(gw, user, o)
+  const connect = async (user: string, o: ConnectOptions = {}): Promise<JabberClient> =>
+    await clients.connect(gw, user, o)
 
   before(async () => {
     untrust = trustSelfSigned()

@@ -51,13 +51,26 @@ function room (handle: string, id: string): NonNullable<ReturnType<User['rooms']
   return r
 }
 
-const brief = (m: Message, to: string): AgentMessage => ({ id: m.id, from: m.from, fromId: m.fromId, to, text: m.text, timestamp: m.timestamp, cursor: m.cursor })
+const brief = (m: Message, to: string): AgentMessage =>
+  ({ id: m.id, from: m.from, fromId: m.fromId, to, text: m.text, timestamp: m.timestamp, cursor: m.cursor })
 
 /** A shown message as the parent's record keeps it. */
-const shown = (m: Message): unknown => ({ event: 'shown', id: m.id, fromId: m.fromId, room: m.room ?? null, kind: m.kind, text: m.text, timestamp: m.timestamp, cursor: m.cursor })
+const shown = (m: Message): unknown => ({
+  event: 'shown',
+  id: m.id,
+  fromId: m.fromId,
+  room: m.room ?? null,
+  kind: m.kind,
+  text: m.text,
+  timestamp: m.timestamp,
+  cursor: m.cursor
+})
 
 /** Every page of a history, oldest first, fetched with `before` until one comes back empty. */
-async function wholeHistory (page: (o: { limit: number, before?: string }) => Promise<Message[]>, limit: number): Promise<AgentMessage[]> {
+async function wholeHistory (
+  page: (o: { limit: number, before?: string }) => Promise<Message[]>,
+  limit: number
+): Promise<AgentMessage[]> {
   const pages: Message[][] = []
   let before: string | undefined
   for (;;) {
@@ -72,7 +85,9 @@ async function wholeHistory (page: (o: { limit: number, before?: string }) => Pr
 /** A value as plain JSON: what `toJSON` says, Uint8Arrays as hex, undefined as null. */
 function plain (v: unknown): unknown {
   if (v === undefined) return null
-  return JSON.parse(JSON.stringify(v, (_k, x) => x instanceof Uint8Array ? Buffer.from(x).toString('hex') : typeof x === 'bigint' ? Number(x) : x))
+  return JSON.parse(
+    JSON.stringify(v, (_k, x) => x instanceof Uint8Array ? Buffer.from(x).toString('hex') : typeof x === 'bigint' ? Number(x) : x)
+  )
 }
 
 const HANDLERS: Record<string, Handler> = {
@@ -99,7 +114,11 @@ const HANDLERS: Record<string, Handler> = {
         received.push(brief(m, a.handle))
         if (a.report === true && m.kind !== 'error') post(shown(m))
       })
-      for (const e of EVENTS) (u as any).on(e, (data: unknown) => { events.push({ handle: a.handle, event: e, data: plain(data), at: Date.now() }) })
+      for (const e of EVENTS) {
+        (u as any).on(e, (data: unknown) => {
+          events.push({ handle: a.handle, event: e, data: plain(data), at: Date.now() })
+        })
+      }
       // an unhandled 'error' event would end the process
       u.on('error', (err) => { post({ event: 'log', line: `${a.handle}: session error ${err.name}: ${err.message}` }) })
     }
@@ -123,10 +142,26 @@ const HANDLERS: Record<string, Handler> = {
         const started = Date.now()
         try {
           const r = await u.send(a.to, text)
-          outcomes[i] = { i, text, ok: true, id: r.id, timestamp: r.timestamp, storedOn: r.storedOn, ms: Date.now() - started, resolvedAt: Date.now() }
+          outcomes[i] = {
+            i,
+            text,
+            ok: true,
+            id: r.id,
+            timestamp: r.timestamp,
+            storedOn: r.storedOn,
+            ms: Date.now() - started,
+            resolvedAt: Date.now()
+          }
           ok++
         } catch (err: any) {
-          outcomes[i] = { i, text, ok: false, error: { name: err.name, code: err.code, message: err.message }, ms: Date.now() - started, resolvedAt: Date.now() }
+          outcomes[i] = {
+            i,
+            text,
+            ok: false,
+            error: { name: err.name, code: err.code, message: err.message },
+            ms: Date.now() - started,
+            resolvedAt: Date.now()
+          }
         }
         post({ event: 'progress', done: outcomes.filter((o) => o != null).length, ok })
       }
@@ -220,7 +255,13 @@ process.on('message', (msg: { id: number, cmd: string, args: unknown }) => {
   const run = handler == null ? Promise.reject(new Error(`unknown command ${msg.cmd}`)) : handler(msg.args ?? {})
   run.then(
     (value) => { post({ id: msg.id, ok: true, value: value ?? null }) },
-    (err: any) => { post({ id: msg.id, ok: false, error: { name: err?.name ?? 'Error', code: err?.code, message: String(err?.message ?? err) } }) }
+    (err: any) => {
+      post({
+        id: msg.id,
+        ok: false,
+        error: { name: err?.name ?? 'Error', code: err?.code, message: String(err?.message ?? err) }
+      })
+    }
   )
 })
 

@@ -48,7 +48,9 @@ export function wireCommands (ctx: WireContext): Record<string, Handler> {
      */
     async eavesdrop (a: { userId: string }) {
       const topic = inboxTopicOf(a.userId)
-      ctx.node().libp2p.services.pubsub.addEventListener('message', (evt) => { if (evt.detail.topic === topic) overheard.push(Buffer.from(evt.detail.data).toString('hex')) })
+      ctx.node().libp2p.services.pubsub.addEventListener('message', (evt) => {
+        if (evt.detail.topic === topic) overheard.push(Buffer.from(evt.detail.data).toString('hex'))
+      })
       ctx.node().relay.subscribeInbox(a.userId, (_env, bytes) => { overheard.push(Buffer.from(bytes).toString('hex')) })
       return null
     },
@@ -92,7 +94,11 @@ export function wireCommands (ctx: WireContext): Record<string, Handler> {
 
     /** A server's coarse digest of one mailbox, over the replication protocol (what repair compares). */
     async digest (a: { peer: string, mailbox: string }): Promise<AgentDigest> {
-      const res = await ctx.node().replication.call(a.peer, { kind: StoreRequest.Kind.DIGEST, mailbox: a.mailbox, bucketMs: BigInt(COARSE_BUCKET_MS) })
+      const res = await ctx.node().replication.call(a.peer, {
+        kind: StoreRequest.Kind.DIGEST,
+        mailbox: a.mailbox,
+        bucketMs: BigInt(COARSE_BUCKET_MS)
+      })
       const buckets = res.buckets.map((b) => `${b.start}:${b.count}:${Buffer.from(b.hash).toString('hex')}`)
       return { count: res.buckets.reduce((n, b) => n + b.count, 0), fingerprint: buckets.join(',') }
     },
@@ -126,7 +132,9 @@ export function wireCommands (ctx: WireContext): Record<string, Handler> {
      * Which of `entries` (envelopes of the user's own mailbox, by cursor) each of `servers` still holds,
      * asked of each server alone (a raw FETCH by cursor with the user's read proof).
      */
-    async holders (a: { handle: string, servers: string[], entries: Array<{ id: string, cursor: string }> }): Promise<AgentHolders> {
+    async holders (
+      a: { handle: string, servers: string[], entries: Array<{ id: string, cursor: string }> }
+    ): Promise<AgentHolders> {
       const u = ctx.user(a.handle)
       const n = ctx.node()
       const cursors = a.entries.map((e) => new Uint8Array(Buffer.from(e.cursor, 'hex')))
@@ -135,7 +143,12 @@ export function wireCommands (ctx: WireContext): Record<string, Handler> {
         try {
           const held: string[] = []
           for (let i = 0; i < cursors.length; i += CURSORS_PER_FETCH) {
-            const res = await n.replication.call(server, { kind: StoreRequest.Kind.FETCH, mailbox: u.userId, cursors: cursors.slice(i, i + CURSORS_PER_FETCH) as Array<Uint8Array<ArrayBuffer>>, auth: u.readAuth(u.userId) })
+            const res = await n.replication.call(server, {
+              kind: StoreRequest.Kind.FETCH,
+              mailbox: u.userId,
+              cursors: cursors.slice(i, i + CURSORS_PER_FETCH) as Array<Uint8Array<ArrayBuffer>>,
+              auth: u.readAuth(u.userId)
+            })
             for (const bytes of res.envelopes) held.push(Buffer.from(cursorOf(Envelope.decode(bytes))).toString('hex'))
           }
           out[server] = held

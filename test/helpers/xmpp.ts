@@ -173,7 +173,10 @@ export function mucItem (el: Element): Record<string, string> {
 /** `who` joins `room` (a name or a room id) as `nick`: its own presence there (status 110), or the error presence. */
 export async function joinRoom (who: JabberClient, room: string, nick: string): Promise<Element> {
   await who.xmpp.send(xml('presence', { to: `${room}@${MUC_SERVICE}/${nick}` }, xml('x', { xmlns: NS_MUC })))
-  return await who.next(`${nick}'s own presence in ${room}`, (el) => el.name === 'presence' && String(el.attrs.from).startsWith(`${room}@${MUC_SERVICE}/`) && (mucStatus(el).includes('110') || el.attrs.type === 'error'))
+  const ownPresence = (el: Element): boolean =>
+    el.name === 'presence' && String(el.attrs.from).startsWith(`${room}@${MUC_SERVICE}/`) &&
+    (mucStatus(el).includes('110') || el.attrs.type === 'error')
+  return await who.next(`${nick}'s own presence in ${room}`, ownPresence)
 }
 
 /** Send `el`, an iq that must fail: its error condition. */

@@ -40,7 +40,14 @@ const FAMILIES = new Set<unknown>([ChorusError, library.SecretChatError])
 /** Constructor arguments where two strings will not do. */
 const ARGUMENTS = new Map<unknown, unknown[]>([
   [library.RoomAddressTakenError, [
-    'lobby', { handle: '#lobby', publicKey: new Uint8Array(32), timestamp: 1n, signature: new Uint8Array(64), roomNonce: new Uint8Array(16) }
+    'lobby',
+    {
+      handle: '#lobby',
+      publicKey: new Uint8Array(32),
+      timestamp: 1n,
+      signature: new Uint8Array(64),
+      roomNonce: new Uint8Array(16)
+    }
   ]]
 ])
 

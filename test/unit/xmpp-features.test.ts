@@ -46,7 +46,13 @@ function components (log: string[] = []): AccountFeatureComponents {
   }
 }
 
-function iq (type: IqType, addressee: Addressee, query: Element, to?: string, afterResult: IqRequest['afterResult'] = () => {}): IqRequest {
+function iq (
+  type: IqType,
+  addressee: Addressee,
+  query: Element,
+  to?: string,
+  afterResult: IqRequest['afterResult'] = () => {}
+): IqRequest {
   return { type, to, addressee, query, from: { jid: `${ANN}/laptop`, send: () => {}, carbons: () => {} }, afterResult }
 }
 
@@ -88,7 +94,8 @@ describe('xmpp features (unit)', () => {
     const answered = new Set(routes.filter((r) => r.addressee !== 'rooms').map((r) => r.ns))
     const declared = accountFeatures(components(), registry).flatMap((f) => f.vars ?? [])
     assert.deepEqual(sorted(advertised.filter((ns) => !answered.has(ns))), sorted(declared))
-    assert.deepEqual(sorted(declared), sorted([NS_CHATSTATES, NS_SID, NS_DELAY, NS_RECEIPTS, NS_MARKERS, NS_MUC, NS_REGISTER]))
+    assert.deepEqual(sorted(declared),
+      sorted([NS_CHATSTATES, NS_SID, NS_DELAY, NS_RECEIPTS, NS_MARKERS, NS_MUC, NS_REGISTER]))
 
     // and each advertised iq is answered by its feature, never service-unavailable
     for (const ns of answered) {
@@ -128,7 +135,9 @@ describe('xmpp features (unit)', () => {
     assert.deepEqual(account.getChildren('feature').map((f) => f.attrs.var), registry.features())
 
     const items = async (addressee: Addressee, to?: string): Promise<string[]> =>
-      (await payload(registry, iq('get', addressee, xml('query', { xmlns: NS_DISCO_ITEMS }), to))).getChildren('item').map((i) => String(i.attrs.jid))
+      (await payload(registry, iq('get', addressee, xml('query', { xmlns: NS_DISCO_ITEMS }), to))).getChildren('item').map(
+        (i) => String(i.attrs.jid)
+      )
     assert.deepEqual(await items('server', DOMAIN), [SERVICE], 'the MUC service')
     assert.deepEqual(await items('account', ANN), [])
     assert.deepEqual(await items('others', `bob@${DOMAIN}`), [])

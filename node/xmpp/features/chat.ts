@@ -151,7 +151,10 @@ export class Chat {
     return false
   }
 
-  /** A chat or headline message as the client sees it: the envelope id as its id and stanza-id, a delay stamp when it was held. */
+  /**
+   * A chat or headline message as the client sees it: the envelope id as its id and stanza-id,
+   * a delay stamp when it was held.
+   */
   private shownAs (m: Message): Element {
     const el = xml('message', { type: m.kind, id: m.id, from: this.c.contacts.jid(m.from) },
       xml('body', {}, m.text),

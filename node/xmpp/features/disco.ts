@@ -25,7 +25,8 @@ export function disco ({ catalog }: DiscoComponents): Feature {
       {
         ns: NS_DISCO_INFO,
         to: ['server', 'account'],
-        get: (req) => xml('query', { xmlns: NS_DISCO_INFO }, identity(req), ...catalog.features().map((f) => xml('feature', { var: f })))
+        get: (req) =>
+          xml('query', { xmlns: NS_DISCO_INFO }, identity(req), ...catalog.features().map((f) => xml('feature', { var: f })))
       },
       {
         ns: NS_DISCO_ITEMS,

@@ -27,7 +27,14 @@ export function muc ({ rooms }: MucComponents): Feature {
     iq: [
       { ns: NS_DISCO_INFO, to: ['rooms'], get: async ({ to }) => await rooms.info(String(to)) },
       { ns: NS_DISCO_ITEMS, to: ['rooms'], get: async ({ to }) => await rooms.items(String(to)) },
-      { ns: NS_MUC_ADMIN, to: ['rooms'], set: ofRoom(async ({ to, query }) => { await rooms.admin(String(to), query); return undefined }) },
+      {
+        ns: NS_MUC_ADMIN,
+        to: ['rooms'],
+        set: ofRoom(async ({ to, query }) => {
+          await rooms.admin(String(to), query)
+          return undefined
+        })
+      },
       {
         ns: NS_MUC_OWNER,
         to: ['rooms'],

@@ -76,13 +76,18 @@ export interface AccountRegistrationComponents {
  * the account at the handle's owners. A handle with an account, a handle taken on the mesh or by a user of
  * this node, a bad username or password: `conflict` or `not-acceptable` (conditions.ts).
  */
-export async function registerAccount (c: AccountRegistrationComponents, handle: string, password: string): Promise<void> {
+export async function registerAccount (
+  c: AccountRegistrationComponents,
+  handle: string,
+  password: string
+): Promise<void> {
   if (await c.accounts.get(handle) != null) throw new StanzaError('conflict', `${handle} is registered`)
   const created = MeshAccounts.create(handle, password)
   // claims the handle mesh-wide and seals the new identity here under the account key
   const user = await c.openUser(handle, { vaultKey: created.accountKey })
   try {
-    await c.accounts.put({ ...created.record, identity: sealIdentity(created.accountKey, user.identity) }, user.identity)
+    await c.accounts.put({ ...created.record, identity: sealIdentity(created.accountKey, user.identity) },
+      user.identity)
   } finally {
     await c.closeUser(handle)
   }

@@ -118,7 +118,8 @@ export class FeatureRegistry implements DiscoCatalog {
           if (taken != null) {
             throw new FeatureConflictError(`${feature.name} and ${taken.info.feature} both answer ${type} ${route.ns} to ${addressee}`)
           }
-          this.handlers.set(key, { handler, info: { feature: feature.name, addressee, type, ns: route.ns, advertised } })
+          this.handlers.set(key,
+            { handler, info: { feature: feature.name, addressee, type, ns: route.ns, advertised } })
         }
       }
       if (advertised && route.to.some((to) => to !== 'rooms')) this.vars.add(route.ns)
