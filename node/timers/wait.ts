@@ -4,6 +4,7 @@
  * mesh it narrates; the tests wrap it (test/helpers/wait.ts) to stretch their deadlines on a slow machine.
  */
 
+import { ChorusError } from '../../protocol/errors.js'
 /** How long `waitFor` waits unless told otherwise. */
 export const DEFAULT_WAIT_TIMEOUT_MS = 20_000
 
@@ -11,9 +12,10 @@ export const DEFAULT_WAIT_TIMEOUT_MS = 20_000
 export const DEFAULT_POLL_INTERVAL_MS = 25
 
 /** A `waitFor` whose condition did not hold in time; the message names what was awaited and the last value. */
-export class WaitTimeoutError extends Error {
+export class WaitTimeoutError extends ChorusError {
+  static readonly code = 'ERR_WAIT_TIMEOUT'
   override readonly name = 'WaitTimeoutError'
-  readonly code = 'ERR_WAIT_TIMEOUT'
+  constructor (message: string) { super(message, WaitTimeoutError.code) }
 }
 
 /** How long and how often `waitFor` polls. */

@@ -49,6 +49,7 @@ export const MAX_JOIN_HISTORY = 50
 
 type Role = 'owner' | 'admin' | 'member'
 const ROLE_OF: Record<Role, string> = { owner: 'moderator', admin: 'moderator', member: 'participant' }
+const AFFILIATIONS = new Set<unknown>(['owner', 'admin', 'member'])
 
 /** What the MUC part needs of the account session around it. */
 export interface MucHost {
@@ -76,9 +77,15 @@ export class Muc {
     return jid != null && (jid === this.service || jid.split('/')[0].endsWith(`@${this.service}`))
   }
 
-  /** A room's JID as this account hears it: the localpart a resource joined by, else the room's address, else its id. */
+  /**
+   * A room's JID as this account hears it: the localpart a resource joined by, else the room's address,
+   * else its id.
+   */
   private roomJid (roomId: string, nick?: string): string {
-    const local = this.joined.get(roomId)?.alias ?? this.host.user.rooms.get(roomId)?.address ?? this.invitedAs.get(roomId) ?? roomId
+    const local = this.joined.get(roomId)?.alias ??
+      this.host.user.rooms.get(roomId)?.address ??
+      this.invitedAs.get(roomId) ??
+      roomId
     return nick == null ? `${local}@${this.service}` : `${local}@${this.service}/${nick}`
   }
 
@@ -117,7 +124,9 @@ export class Muc {
     }
     if (el.attrs.type != null) return
     const wanted = to.includes('/') ? to.slice(to.indexOf('/') + 1) : ''
-    const { room, created } = roomId != null ? { room: await this.join(roomId), created: false } : await this.create(local)
+    const { room, created } = roomId != null
+      ? { room: await this.join(roomId), created: false }
+      : await this.create(local)
     const entry = this.joined.get(room.id) ?? { alias: local, resources: new Set<string>() }
     entry.resources.add(resource)
     this.joined.set(room.id, entry)
@@ -135,7 +144,10 @@ export class Muc {
     }
   }
 
-  /** A room at an address nobody has claimed: created public and listed, unless another gateway's user got there first. */
+  /**
+   * A room at an address nobody has claimed: created public and listed, unless another gateway's user got
+   * there first.
+   */
   private async create (address: string): Promise<{ room: Room, created: boolean }> {
     try {
       return { room: await this.host.user.rooms.create({ name: address, address, public: true }), created: true }
@@ -168,8 +180,11 @@ export class Muc {
   }
 
   private groupchat (roomId: string, m: Message, delayed: boolean, id?: string): Element {
-    const el = xml('message', { type: 'groupchat', id: id ?? m.id, from: this.roomJid(roomId, m.from) }, xml('body', {}, m.text), xml('stanza-id', { xmlns: NS_SID, id: m.id, by: this.roomJid(roomId) }))
-    if (delayed) el.append(xml('delay', { xmlns: NS_DELAY, from: this.roomJid(roomId), stamp: new Date(m.timestamp).toISOString() }))
+    const room = this.roomJid(roomId)
+    const el = xml('message', { type: 'groupchat', id: id ?? m.id, from: this.roomJid(roomId, m.from) },
+      xml('body', {}, m.text),
+      xml('stanza-id', { xmlns: NS_SID, id: m.id, by: room }))
+    if (delayed) el.append(xml('delay', { xmlns: NS_DELAY, from: room, stamp: new Date(m.timestamp).toISOString() }))
     return el
   }
 
@@ -187,8 +202,19 @@ export class Muc {
     if (!room.fold.maySpeak(this.host.user.userId)) throw new StanzaError('forbidden', 'the room is moderated: only its owners and admins post')
     const sent = await room.send(body)
     // XEP-0045 reflects a post to its sender's joined resources; Chorus does not echo a user's own posts
-    const mine: Message = { id: sent.id, from: this.host.user.handle, fromId: this.host.user.userId, to: `room.${room.id}`, text: body, timestamp: sent.timestamp, kind: 'groupchat', cursor: '', room: room.id }
-    for (const r of this.joined.get(room.id)?.resources ?? []) this.host.toResource(r, this.groupchat(room.id, mine, false, el.attrs.id))
+    const mine: Message = {
+      id: sent.id,
+      from: this.host.user.handle,
+      fromId: this.host.user.userId,
+      to: `room.${room.id}`,
+      text: body,
+      timestamp: sent.timestamp,
+      kind: 'groupchat',
+      cursor: '',
+      room: room.id
+    }
+    const reflected = this.groupchat(room.id, mine, false, el.attrs.id)
+    for (const r of this.joined.get(room.id)?.resources ?? []) this.host.toResource(r, reflected)
   }
 
   /** muc#admin set: kick (role none) or set an affiliation. */
@@ -197,7 +223,7 @@ export class Muc {
     for (const item of query.getChildren('item')) {
       const handle = item.attrs.nick != null ? String(item.attrs.nick) : this.host.handleOf(String(item.attrs.jid))
       if (item.attrs.role === 'none' || item.attrs.affiliation === 'none' || item.attrs.affiliation === 'outcast') await room.kick(handle)
-      else if (item.attrs.affiliation === 'owner' || item.attrs.affiliation === 'admin' || item.attrs.affiliation === 'member') await room.setRole(handle, item.attrs.affiliation as Role)
+      else if (AFFILIATIONS.has(item.attrs.affiliation)) await room.setRole(handle, item.attrs.affiliation as Role)
       else throw new StanzaError('feature-not-implemented', 'kick (role none) or set an affiliation (owner, admin, member)')
     }
   }
@@ -248,7 +274,8 @@ export class Muc {
   onMessage (m: Message): boolean {
     if (m.kind !== 'groupchat' || m.room == null) return false
     const j = this.joined.get(m.room)
-    for (const r of j?.resources ?? []) this.host.toResource(r, this.groupchat(m.room, m, Date.now() - m.timestamp > 5000))
+    const delayed = Date.now() - m.timestamp > 5000
+    for (const r of j?.resources ?? []) this.host.toResource(r, this.groupchat(m.room, m, delayed))
     return true
   }
 
@@ -269,7 +296,9 @@ export class Muc {
       return
     }
     if (e.member == null) return
-    if (e.action === 'join' || e.action === 'role') to(occupant(this.roomJid(e.room, e.member), e.role ?? 'member', room?.settings.moderated === true))
+    if (e.action === 'join' || e.action === 'role') {
+      to(occupant(this.roomJid(e.room, e.member), e.role ?? 'member', room?.settings.moderated === true))
+    }
     if (e.action === 'leave' || e.action === 'kick') {
       const x = xml('x', { xmlns: NS_MUC_USER }, xml('item', { affiliation: 'none', role: 'none' }))
       if (e.action === 'kick') x.append(xml('status', { code: '307' }))

@@ -75,13 +75,19 @@ export class AccountSession {
   /** resources that sent their initial presence */
   private readonly announced = new WeakSet<Connection>()
 
-  constructor (readonly user: User, private readonly domain: string, private readonly host: SessionHost, pending: Element[] = []) {
+  constructor (
+    readonly user: User,
+    private readonly domain: string,
+    private readonly host: SessionHost,
+    pending: Element[] = []
+  ) {
     this.pending = pending
     this.contacts = new ContactJids({ user, domain })
     const handleOf = (jid: string | undefined): string => this.handleOf(jid)
     const jidOf = (handleOrId: string): string => this.contacts.jid(handleOrId)
     const toAll = (el: Element): void => { this.toAll(el) }
-    this.muc = new Muc({ user, domain, handleOf, jidOf, toResource: (resource, el) => { this.toResource(resource, el) } })
+    const toResource = (resource: string, el: Element): void => { this.toResource(resource, el) }
+    this.muc = new Muc({ user, domain, handleOf, jidOf, toResource })
     this.rosterMap = new RosterMap({ user, jidOf, handleOf, toAll })
     this.chat = new Chat({
       user,
@@ -205,7 +211,10 @@ export class AccountSession {
     this.toAll(xml('presence', { type: 'subscribe', from: this.contacts.jid(s.from) }))
   }
 
-  /** A stanza from one of this account's resources (its `from` already stamped); a failure is answered with an error. */
+  /**
+   * A stanza from one of this account's resources (its `from` already stamped); a failure is answered with
+   * an error.
+   */
   async stanza (conn: Connection, el: Element): Promise<void> {
     try {
       await this.route(conn, el)
@@ -237,7 +246,10 @@ export class AccountSession {
     return handle
   }
 
-  /** A presence not to a room: the user's own availability (RFC 6121 §4), or a subscription stanza to a contact (§3). */
+  /**
+   * A presence not to a room: the user's own availability (RFC 6121 §4), or a subscription stanza to a
+   * contact (§3).
+   */
   private async presence (conn: Connection, el: Element): Promise<void> {
     const type = el.attrs.type
     const status = (el.getChildText('status') ?? '').slice(0, MAX_STATUS_CHARS)
@@ -285,7 +297,9 @@ export class AccountSession {
     const to = el.attrs.to as string | undefined
     const after: Array<() => void> = []
     const afterResult = (fn: () => void): void => { after.push(fn) }
-    const payload = await this.features.answer({ type, to, addressee: this.addressee(to), query, from: this.requester(conn), afterResult })
+    const payload = await this.features.answer({
+      type, to, addressee: this.addressee(to), query, from: this.requester(conn), afterResult
+    })
     // a query to the account itself (no `to`) is answered without a `from` (RFC 6120 §10.3.3)
     const reply = xml('iq', { type: 'result', id: el.attrs.id, ...to == null ? {} : { from: to }, to: conn.jid })
     if (payload != null) reply.append(payload)
