@@ -13,9 +13,8 @@
 
 import { Envelope, userIdOf } from '../protocol/envelope.js'
 import { HANDLE_PATTERN } from '../protocol/handle.js'
-import { isRoomId } from '../protocol/mailbox.js'
+import { cursorOf, isRoomId, type Cursor } from '../protocol/mailbox.js'
 import { MAX_FETCH_LIMIT } from '../node/replication/constants.js'
-import { cursorOf, type Cursor } from '../node/store/mailbox-store.js'
 import { NotInRoomError, type Message, type Room, type User } from '../node/index.js'
 import { asClientError, CLIENT_FLAGS_HELP, ClientCommandError, clientSettings, EXIT_FAILURE, EXIT_USAGE, openClientSession, parseClientArgs, type ClientSession } from './client-session.js'
 

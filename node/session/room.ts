@@ -14,13 +14,12 @@ import { EventEmitter } from 'node:events'
 import { logger } from '@libp2p/logger'
 import { Envelope, envelopeIdHex, userIdOf } from '../../protocol/envelope.js'
 import { hlcMillis, hlcPack } from '../../protocol/hlc.js'
-import { roomMailbox, roomStateMailbox } from '../../protocol/mailbox.js'
+import { cursorAt, cursorOf, roomMailbox, roomStateMailbox, type Cursor } from '../../protocol/mailbox.js'
 import {
   MAX_ROOM_SUBJECT_LENGTH, RoomEvent, RoomState, decodeRoomEvent, encodeRoomEvent,
   type RoomExit, type RoomLiveVerdict, type RoomRole, type RoomSettings
 } from '../../protocol/room.js'
 import { ForbiddenError } from '../replication/errors.js'
-import { cursorAt, cursorOf, type Cursor } from '../store/mailbox-store.js'
 import type { SessionContext } from './context.js'
 import { DEFAULT_REFETCH_WINDOW_MS, type Feed } from './feed.js'
 import type { Message, RoomMemberEvent, SendResult } from './events.js'
