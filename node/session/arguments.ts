@@ -221,6 +221,15 @@ export const HISTORY_OPTIONS: OptionShape = {
   before: rule.cursor()
 }
 
+/** `user.inbox(options)`: a page of the mailbox (a limit above MAX_FETCH_LIMIT is served as that many). */
+export const INBOX_OPTIONS: OptionShape = {
+  with: rule.handle(),
+  after: rule.cursor(),
+  before: rule.cursor(),
+  limit: rule.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+  newestFirst: rule.boolean()
+}
+
 /** Who may invite to a room. */
 export const ROOM_INVITES: readonly RoomInvites[] = ['admins', 'members']
 

@@ -157,8 +157,7 @@ describe('secret sessions: crossing initiations, restarts and replayed first mes
     const session = (await active(alice, bob))!.session
     const sealed = session.encrypt(new Uint8Array([0xff, 0xff, 0xff, 0xff]))
     const body = SecretBody.encode({ initial: new Uint8Array(0), header: sealed.header as Uint8Array<ArrayBuffer>, ciphertext: sealed.ciphertext as Uint8Array<ArrayBuffer>, expiresAt: 0n })
-    const ctx = (alice.secrets as any).ctx
-    const bad = ctx.sign(Envelope.Kind.SECRET, bob.userId, body)
+    const bad = alice.sign(Envelope.Kind.SECRET, bob.userId, body)
     const state = (await active(bob, alice))!.session.serialize()
     assert.equal(await world.deliver(bad), false)
     assert.equal(world.count('secret-malformed'), 1)
