@@ -15,7 +15,7 @@
  * sends with when the peer sent it after it began using that session (a peer that started again), or
  * when the two devices initiated at once and neither has heard from the other yet: then both keep the
  * one whose ephemeral key is lower, so they end on the same session. The other is kept to decrypt what
- * was sent under it (secret-sessions.ts).
+ * was sent under it (secret-ratchets.ts).
  */
 
 import type { Envelope } from '../../protocol/envelope.js'
@@ -30,7 +30,7 @@ import { b64, unb64 } from './base64.js'
 import type { DeviceKeys } from './device-keys.js'
 import type { Owners } from './ports.js'
 import { NoPrekeysError } from './secret-errors.js'
-import type { SessionRecord } from './secret-sessions.js'
+import type { SessionRecord } from './secret-ratchets.js'
 import type { SecretOp, SecretStore } from './secret-store.js'
 
 /** What starting sessions uses. */

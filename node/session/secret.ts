@@ -4,7 +4,7 @@
  * recipient's mailbox, and delete them when the recipient's device asks (after delivery) or at their
  * expiry. Everything secret stays on the device, in the node's own LevelDB (sublevel `secret`, through
  * one SecretStore, sealed by the user's vault when it has a passphrase): the device's keys
- * (device-keys.ts), its sessions (secret-sessions.ts), the peers' identity keys (secret-peers.ts) and the
+ * (device-keys.ts), its ratchet sessions (secret-ratchets.ts), the peers' identity keys (secret-peers.ts) and the
  * plaintext history (secret-history.ts). Starting sessions is secret-initiation.ts; reading a message,
  * secret-receive.ts.
  *
@@ -37,7 +37,7 @@ import { SecretHistory, type HistoryEntry, type SecretMessage } from './secret-h
 import { Initiations } from './secret-initiation.js'
 import { PeerIdentities } from './secret-peers.js'
 import { SecretReceiver } from './secret-receive.js'
-import { SessionStore } from './secret-sessions.js'
+import { RatchetStore } from './secret-ratchets.js'
 import { SecretStore } from './secret-store.js'
 
 export type { SecretMessage } from './secret-history.js'
@@ -82,7 +82,7 @@ export interface SecretsComponents {
 export class Secrets {
   private readonly chats = new Map<string, SecretChat>()
   private readonly store: SecretStore
-  private readonly sessions: SessionStore
+  private readonly ratchets: RatchetStore
   private readonly keys: DeviceKeys
   private readonly history: SecretHistory
   private readonly peers: PeerIdentities
@@ -103,7 +103,7 @@ export class Secrets {
     this.now = init.now ?? (() => c.owners.now())
     this.store = new SecretStore(c.storage.secretLevel(), c.storage.compactRange)
     this.keys = new DeviceKeys({ userId: this.me, identity: c.signer.identity, store: this.store, owners: c.owners, now: this.now })
-    this.sessions = new SessionStore(this.store, this.me, init.maxPreviousSessions ?? DEFAULT_MAX_PREVIOUS_SESSIONS)
+    this.ratchets = new RatchetStore(this.store, this.me, init.maxPreviousSessions ?? DEFAULT_MAX_PREVIOUS_SESSIONS)
     this.history = new SecretHistory(this.store, this.me, (peer, id) => { this.chats.get(peer)?.emit('expired', { id }) }, this.now)
     this.peers = new PeerIdentities(this.store, this.me)
     this.initiations = new Initiations({
@@ -115,7 +115,7 @@ export class Secrets {
     })
     this.deletions = new PendingDeletions({ storage: c.storage, userId: this.me, identity: c.signer.identity, owners: c.owners })
     this.receiver = new SecretReceiver({
-      sessions: this.sessions,
+      ratchets: this.ratchets,
       initiations: this.initiations,
       history: this.history,
       peers: this.peers,
@@ -143,7 +143,7 @@ export class Secrets {
     await this.maintaining
     await Promise.allSettled([...this.locks.values()])
     // sessions still being written reach the disk before the database closes
-    for (let i = 0; i < 100 && this.sessions.writing; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+    for (let i = 0; i < 100 && this.ratchets.writing; i++) await new Promise((resolve) => setTimeout(resolve, 10))
     await this.flushDeletes().catch(() => {})
   }
 
@@ -154,10 +154,10 @@ export class Secrets {
     let chat = this.chats.get(ref.userId)
     if (chat != null) return chat
     await this.serial(ref.userId, async () => {
-      if (await this.sessions.load(ref.userId) != null) return
+      if (await this.ratchets.load(ref.userId) != null) return
       const { session, record, bundle } = await this.initiations.initiate(ref.userId, ref.publicKey)
       const noted = await this.peers.note(ref.userId, bundle.identityKey, bundle.identityDhKey)
-      await this.sessions.replace(ref.userId, undefined, { session, record }, noted.ops, this.now())
+      await this.ratchets.replace(ref.userId, undefined, { session, record }, noted.ops, this.now())
       if (noted.changed) this.identityChanged(ref.userId, ref.handle, bundle.identityKey)
     })
     chat = this.chatFor(ref.userId, ref.handle)
@@ -209,7 +209,7 @@ export class Secrets {
     requireText('text', text)
     requireTtl('ttlMs', ttlMs)
     const { env, saved } = await this.serial(peer, async () => {
-      const active = await this.sessions.load(peer)
+      const active = await this.ratchets.load(peer)
       if (active == null) throw new SessionStateError(`no secret session with ${peer}: open the chat first`)
       const sealed = active.session.encrypt(SecretPlaintext.encode({ text, ttlMs }))
       const body = SecretBody.encode({
@@ -222,7 +222,7 @@ export class Secrets {
       const entry: HistoryEntry = {
         id: Buffer.from(env.id).toString('hex'), from: this.c.signer.handle, fromId: this.me, text, timestamp: hlcMillis(env.timestamp), ttlMs, expiresAt: 0, outgoing: true
       }
-      return { env, saved: this.sessions.save(peer, [active], this.history.ops(peer, env, entry)) }
+      return { env, saved: this.ratchets.save(peer, [active], this.history.ops(peer, env, entry)) }
     })
     await saved
     return this.c.outbox.send(env)

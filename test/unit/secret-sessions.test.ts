@@ -12,19 +12,19 @@ import { strict as assert } from 'node:assert'
 import { Envelope } from '../../protocol/envelope.js'
 import { SecretBody } from '../../protocol/pb/secret.js'
 import { supersedes } from '../../node/session/secret-initiation.js'
-import type { SessionRecord, StoredSession } from '../../node/session/secret-sessions.js'
+import type { SessionRecord, StoredSession } from '../../node/session/secret-ratchets.js'
 import { SecretWorld, type Device } from './secret-harness.js'
 
 /** The session `d` sends with to `peer` (internal state, read for the assertions). */
 async function active (d: Device, peer: Device): Promise<StoredSession | undefined> {
-  return (d.secrets as any).sessions.load(peer.userId)
+  return (d.secrets as any).ratchets.load(peer.userId)
 }
 
 /** `d` loses its session with `peer` (a reinstall, a restore from an old backup): its next open starts again. */
 async function forget (d: Device, peer: Device): Promise<void> {
   const secrets = d.secrets as any
   await secrets.store.del(`sess!${d.userId}!${peer.userId}`)
-  secrets.sessions.live.clear()
+  secrets.ratchets.live.clear()
   secrets.chats.delete(peer.userId)
 }
 
