@@ -14,6 +14,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
 import { createNode, type ChorusNode, type Message, type User } from '../node/index.js'
+import type { Replication } from '../node/replication/replication.js'
 import { StoreRequest } from '../protocol/pb/store.js'
 import { COARSE_BUCKET_MS } from '../node/replication/constants.js'
 import { waitFor } from '../node/timers/wait.js'
@@ -73,6 +74,8 @@ class Demo {
   private readonly root = mkdtempSync(join(tmpdir(), 'chorus-demo-'))
   private readonly procs: MeshProcess[] = []
   private readonly nodes: ChorusNode[] = []
+  /** the client node each user runs on */
+  private readonly nodeOf = new Map<User, ChorusNode>()
   private bootstrap!: MeshProcess
   private readonly onSignal = (): void => { void this.finish().then(() => process.exit(130)) }
 
@@ -150,7 +153,9 @@ class Demo {
     say(`  scanned ${servers.length} server data dirs (${(scan.bytes / 1e6).toFixed(1)} MB, byte by byte): the secret text found ${scan.hits[0]} times, the DM text ${scan.hits[1]} times`)
 
     step('A server SIGKILLed in the middle of a conversation')
-    const owners = alice.replication.placement.ownersOf(bob.userId)
+    // where bob's mailbox lives, as alice's node sees the ring
+    const ring = this.replicationOf(alice)
+    const owners = ring.placement.ownersOf(bob.userId)
     const victim = servers.find((s) => s.peerId === owners[0]) as MeshProcess
     say(`  bob's mailbox lives on ${owners.map(short).join(', ')}; killing ${victim.name} ${short(victim.peerId)} after message 5 of 20`)
     const texts: string[] = []
@@ -166,14 +171,10 @@ class Demo {
     step(`Restarting ${victim.name} on its data dir: repair brings its copies back`)
     const restarted = await this.restart(victim)
     const countOn = async (peer: string): Promise<number> => {
-      const res = await alice.replication.call(peer, {
-        kind: StoreRequest.Kind.DIGEST,
-        mailbox: bob.userId,
-        bucketMs: BigInt(COARSE_BUCKET_MS)
-      })
+      const res = await ring.call(peer, { kind: StoreRequest.Kind.DIGEST, mailbox: bob.userId, bucketMs: BigInt(COARSE_BUCKET_MS) })
       return res.buckets.reduce((n, b) => n + b.count, 0)
     }
-    await until('the restarted server to be back in the ring', () => alice.replication.placement.ownersOf(bob.userId).includes(restarted.peerId))
+    await until('the restarted server to be back in the ring', () => ring.placement.ownersOf(bob.userId).includes(restarted.peerId))
     let last = ''
     await until('the three owners to hold bob\'s mailbox whole', async () => {
       const counts = await Promise.all(owners.map(async (p) => await countOn(p).catch(() => -1)))
@@ -216,7 +217,16 @@ class Demo {
     })
     this.nodes.push(node)
     await node.start()
-    return await node.openUser(handle, { timeoutMs: STEP_TIMEOUT_MS })
+    const user = await node.openUser(handle, { timeoutMs: STEP_TIMEOUT_MS })
+    this.nodeOf.set(user, node)
+    return user
+  }
+
+  /** The replication of the node `user` runs on: the demo asks owners directly (who they are, what they hold). */
+  private replicationOf (user: User): Replication {
+    const node = this.nodeOf.get(user)
+    if (node == null) throw new Error(`no node for ${user.handle}`)
+    return node.replication
   }
 
   private async start (name: string, command: string[], dir = join(this.root, name)): Promise<MeshProcess> {

@@ -13,9 +13,8 @@
 
 import { Envelope, userIdOf } from '../protocol/envelope.js'
 import { HANDLE_PATTERN } from '../protocol/handle.js'
-import { isRoomId } from '../protocol/mailbox.js'
+import { cursorOf, isRoomId } from '../protocol/mailbox.js'
 import { MAX_FETCH_LIMIT } from '../node/replication/constants.js'
-import { cursorOf, type Cursor } from '../node/store/mailbox-store.js'
 import { NotInRoomError, type Message, type Room, type User } from '../node/index.js'
 import {
   asClientError, CLIENT_FLAGS_HELP, ClientCommandError, clientSettings, EXIT_FAILURE, EXIT_USAGE,
@@ -199,18 +198,15 @@ async function history (user: User, view: View, limit: number): Promise<Message[
 
 /**
  * The newest `limit` direct messages of the user's mailbox (from `fromId` only, when given), oldest first.
- * Read from the owners page by page, as `user.history` does for one conversation: the mailbox also holds
- * receipts and invitations, so a page may have fewer messages than asked for while older ones remain,
- * and `history` hands back no cursor to go on from past a page with none.
+ * Read page by page with `user.inbox` rather than `user.history`: the mailbox also holds receipts and
+ * invitations, so a page may have fewer messages than asked for while older ones remain, and `history`
+ * hands back no cursor to go on from past a page with none.
  */
 async function directMessages (user: User, limit: number, fromId?: string): Promise<Message[]> {
-  const mailbox = user.userId
   const out: Message[] = []
-  let before: Cursor | undefined
+  let before: string | undefined
   for (let pages = 0; pages < MAX_PAGES && out.length < limit; pages++) {
-    const page = await user.replication.reader.read(mailbox, {
-      peer: fromId, limit: MAX_FETCH_LIMIT, before, newestFirst: true, auth: user.readAuth(mailbox)
-    })
+    const page = await user.inbox({ with: fromId, limit: MAX_FETCH_LIMIT, before, newestFirst: true })
     for (let i = page.envelopes.length - 1; i >= 0 && out.length < limit; i--) {
       const env = page.envelopes[i]
       if (!DIRECT_KINDS.has(env.kind) || (fromId != null && userIdOf(env.senderKey) !== fromId)) continue
@@ -218,7 +214,7 @@ async function directMessages (user: User, limit: number, fromId?: string): Prom
       if (m != null) out.push(m)
     }
     if (!page.more || page.envelopes.length === 0) break
-    before = cursorOf(page.envelopes[0])
+    before = Buffer.from(cursorOf(page.envelopes[0])).toString('hex')
   }
   return out.reverse()
 }

@@ -13,5 +13,6 @@ export {
   signRoomAddressClaim, verifyHandleClaim
 } from './handle.js'
 export { ClockDriftError, HybridClock, hlcMillis, hlcPack } from './hlc.js'
+export { CURSOR_BYTES, cursorAt, cursorOf, cursorTimestamp, type Cursor } from './mailbox.js'
 export { DEFAULT_VNODES, Ring, keyPoint, owners, type KeyKind, type RingMember } from './ring.js'
 export * as secret from './secret/index.js'

@@ -9,6 +9,9 @@
  *
  * A sub-log lives at the same owners as its parent (placement hashes the user or room id alone), so a
  * room's owners can check a post against the room's state from their own disk.
+ *
+ * A position in a mailbox is a cursor: the envelope's 8-byte big-endian hybrid timestamp, then its 16-byte
+ * id. Every log is ordered by it, owners page by it on the wire, and readers hand it out (as hex) to page on.
  */
 
 import { userIdOf, Envelope } from './envelope.js'
@@ -104,4 +107,30 @@ export function mailboxesOf (env: Pick<Envelope, 'senderKey' | 'recipient' | 'ki
     return [env.recipient, sender]
   }
   return [env.recipient]
+}
+
+/** A position in a mailbox: 8-byte big-endian timestamp then the 16-byte envelope id. */
+export type Cursor = Uint8Array<ArrayBuffer>
+
+/** Cursor length in bytes. */
+export const CURSOR_BYTES = 24
+
+/** The cursor of an envelope. */
+export function cursorOf (env: Pick<Envelope, 'timestamp' | 'id'>): Cursor {
+  const c = new Uint8Array(CURSOR_BYTES)
+  new DataView(c.buffer).setBigUint64(0, env.timestamp)
+  c.set(env.id.subarray(0, 16), 8)
+  return c
+}
+
+/** The timestamp inside a cursor. */
+export function cursorTimestamp (c: Cursor): bigint {
+  return new DataView(c.buffer, c.byteOffset, c.byteLength).getBigUint64(0)
+}
+
+/** The lowest cursor with timestamp `t`. */
+export function cursorAt (t: bigint): Cursor {
+  const c = new Uint8Array(CURSOR_BYTES)
+  new DataView(c.buffer).setBigUint64(0, t)
+  return c
 }

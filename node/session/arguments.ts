@@ -12,12 +12,10 @@
 import { MAX_BODY_BYTES, Envelope } from '../../protocol/envelope.js'
 import { EnvelopeTooLargeError } from '../../protocol/errors.js'
 import { HANDLE_PATTERN } from '../../protocol/handle.js'
-import {
-  MAX_ROOM_DESCRIPTION_LENGTH, MAX_ROOM_NAME_LENGTH, MAX_ROOM_SUBJECT_LENGTH, type RoomInvites, type RoomRole
-} from '../../protocol/room.js'
+import { CURSOR_BYTES } from '../../protocol/mailbox.js'
+import { MAX_ROOM_DESCRIPTION_LENGTH, MAX_ROOM_NAME_LENGTH, MAX_ROOM_SUBJECT_LENGTH, type RoomInvites, type RoomRole } from '../../protocol/room.js'
 import { Presence, stateName } from '../../protocol/roster.js'
 import { InvalidOptionError } from '../errors.js'
-import { CURSOR_BYTES } from '../store/mailbox-store.js'
 
 /** A check of one value: throws `InvalidOptionError` naming `name` when `value` breaks it. */
 export type Rule = (name: string, value: unknown) => void
@@ -221,6 +219,15 @@ export const SEND_OPTIONS: OptionShape = { type: rule.oneOf(['chat', 'headline']
 export const HISTORY_OPTIONS: OptionShape = {
   limit: rule.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
   before: rule.cursor()
+}
+
+/** `user.inbox(options)`: a page of the mailbox (a limit above MAX_FETCH_LIMIT is served as that many). */
+export const INBOX_OPTIONS: OptionShape = {
+  with: rule.handle(),
+  after: rule.cursor(),
+  before: rule.cursor(),
+  limit: rule.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+  newestFirst: rule.boolean()
 }
 
 /** Who may invite to a room. */

@@ -20,8 +20,8 @@ import {
   type OneTimePrekey, type SecretIdentity, type SignedPrekey, type X25519KeyPair
 } from '../../protocol/secret/index.js'
 import { NoServersError, QuorumError } from '../replication/errors.js'
-import type { Replication } from '../replication/replication.js'
 import { b64, unb64 } from './base64.js'
+import type { Owners } from './ports.js'
 import {
   DEFAULT_ONE_TIME_BATCH, DEFAULT_ONE_TIME_PREKEY_KEEP_MS, DEFAULT_REFILL_BELOW, DEFAULT_SIGNED_PREKEY_ROTATION_MS
 } from './secret-constants.js'
@@ -34,7 +34,7 @@ export interface DeviceKeysComponents {
   userId: string
   identity: IdentityKey
   store: SecretStore
-  replication: Pick<Replication, 'placement' | 'call'>
+  owners: Pick<Owners, 'ownersOf' | 'call'>
   /** ms since the epoch */
   now: () => number
 }
@@ -177,16 +177,11 @@ export class DeviceKeys {
   /** Upload to every owner of this user; resolves with the fewest one-time prekeys an owner reported. */
   private async publish (bundle: ReturnType<typeof prekeyBundle>, oneTime: OneTimePrekey[]): Promise<number> {
     const keys = oneTime.map((k) => ({ id: k.id, publicKey: k.keyPair.publicKey }))
-    const signed = signPrekeyUpload(this.c.identity, encodeBundle(bundle), keys, this.c.now())
-    const upload = signed as Uint8Array<ArrayBuffer>
-    const owners = this.c.replication.placement.ownersOf(this.me)
+    const upload = signPrekeyUpload(this.c.identity, encodeBundle(bundle), keys, this.c.now()) as Uint8Array<ArrayBuffer>
+    const owners = this.c.owners.ownersOf(this.me)
     if (owners.length === 0) throw new NoServersError()
-    const answers = await Promise.allSettled(
-      owners.map(async (o) => this.c.replication.call(o, { kind: StoreRequest.Kind.PREKEYS_PUT, prekeys: upload }))
-    )
-    const ok = answers.filter((a) => a.status === 'fulfilled').map(
-      (a) => (a as PromiseFulfilledResult<StoreResponse>).value.remaining
-    )
+    const answers = await Promise.allSettled(owners.map(async (o) => this.c.owners.call(o, { kind: StoreRequest.Kind.PREKEYS_PUT, prekeys: upload })))
+    const ok = answers.filter((a) => a.status === 'fulfilled').map((a) => (a as PromiseFulfilledResult<StoreResponse>).value.remaining)
     if (ok.length === 0) throw new QuorumError(`no owner of ${this.me} took the prekeys`)
     return Math.min(...ok)
   }

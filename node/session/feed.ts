@@ -25,11 +25,12 @@
 import { logger } from '@libp2p/logger'
 import type { Envelope } from '../../protocol/envelope.js'
 import { hlcPack } from '../../protocol/hlc.js'
+import { cursorAt, cursorOf, cursorTimestamp, type Cursor } from '../../protocol/mailbox.js'
 import type { ReadAuth } from '../../protocol/pb/store.js'
 import { MAX_RELAY_AGE_MS } from '../relay/relay.js'
 import type { Reader } from '../replication/reader.js'
 import type { ChorusDb } from '../store/db.js'
-import { cursorAt, cursorOf, cursorTimestamp, unhex, type Cursor } from '../store/mailbox-store.js'
+import { unhex } from '../store/mailbox-store.js'
 
 const log = logger('chorus:session:feed')
 

@@ -8,11 +8,8 @@ import { logger } from '@libp2p/logger'
 import { Envelope, userIdOf } from '../../protocol/envelope.js'
 import { hlcMillis } from '../../protocol/hlc.js'
 import { userLog } from '../../protocol/mailbox.js'
-import {
-  Presence, checkStatus, decodePresence, hasFrom, hasTo, stampOf, stateName, stateOf, type PresenceStateName,
-  type RosterItem
-} from '../../protocol/roster.js'
-import type { SessionContext } from './context.js'
+import { Presence, checkStatus, decodePresence, hasFrom, hasTo, stampOf, stateName, stateOf, type PresenceStateName, type RosterItem } from '../../protocol/roster.js'
+import type { Logs, Outbox, Rejections, SessionEvents, SessionState, Signer } from './ports.js'
 import { Periodic } from '../timers/periodic.js'
 
 const log = logger('chorus:presence')
@@ -111,9 +108,15 @@ const STORED_READS_IN_FLIGHT = 16
 /** Live envelopes about someone typing older than this are stale. @default 60000 */
 export const MAX_TYPING_AGE_MS = 60_000
 
-/** What `Availability` uses: the session and the roster as it stands. */
+/** What `Availability` uses: the session's ports (ports.ts) and the roster as it stands. */
 export interface AvailabilityComponents {
-  ctx: SessionContext
+  signer: Pick<Signer, 'handle' | 'userId' | 'sign'>
+  outbox: Pick<Outbox, 'send' | 'publish'>
+  /** to read contacts' stored presence records */
+  logs: Pick<Logs, 'read'>
+  rejections: Rejections
+  events: Pick<SessionEvents, 'emit'>
+  session: SessionState
   /** the contact's newest roster item (removed or not), if any */
   item: (contact: string) => RosterItem | undefined
   /** the roster: items not removed */
@@ -174,7 +177,7 @@ export class Availability {
     try {
       await this.set('online', '')
     } catch (err: any) {
-      log('%s: storing the online presence failed: %s', this.c.ctx.handle, err.message)
+      log('%s: storing the online presence failed: %s', this.c.signer.handle, err.message)
     }
     const now = Date.now()
     const contacts = this.c.items().filter((i) => hasTo(i.subscription)).map((i) => i.contact)
@@ -194,7 +197,7 @@ export class Availability {
     this.stopped = true
     this.heartbeat?.stop()
     this.sweep?.stop()
-    await within(this.stopTimeoutMs, this.set('offline', '')).catch((err: Error) => { log('%s: storing the offline presence failed: %s', this.c.ctx.handle, err.message) })
+    await within(this.stopTimeoutMs, this.set('offline', '')).catch((err: Error) => { log('%s: storing the offline presence failed: %s', this.c.signer.handle, err.message) })
     await within(this.stopTimeoutMs, Promise.allSettled([...this.inflight])).catch(() => {})
     this.tracker.clear()
   }
@@ -209,19 +212,19 @@ export class Availability {
     checkStatus(status)
     this.own = { state: stateName(wire), status, since: Date.now() }
     const body = this.body()
-    const record = this.c.ctx.sign(Envelope.Kind.PRESENCE, userLog(this.c.ctx.userId, 'presence'), body)
-    await Promise.all([this.c.ctx.send(record), this.broadcast(body)])
+    const record = this.c.signer.sign(Envelope.Kind.PRESENCE, userLog(this.c.signer.userId, 'presence'), body)
+    await Promise.all([this.c.outbox.send(record), this.broadcast(body)])
   }
 
   /** Publish our current presence live to one contact (after approving them, or answering a probe). */
   async sendTo (contact: string): Promise<void> {
-    await this.c.ctx.publish(this.c.ctx.sign(Envelope.Kind.PRESENCE, contact, this.body()))
+    await this.c.outbox.publish(this.c.signer.sign(Envelope.Kind.PRESENCE, contact, this.body()))
   }
 
   /** An AVAILABILITY from `sender`: shown if we subscribed to them, refused otherwise. */
   onAvailability (env: Envelope, sender: string, p: Presence): void {
     const item = this.c.item(sender)
-    if (item == null || item.removed || !hasTo(item.subscription)) { this.c.ctx.replication.context.reject('presence-not-subscribed'); return }
+    if (item == null || item.removed || !hasTo(item.subscription)) { this.c.rejections.reject('presence-not-subscribed'); return }
     const signedAt = hlcMillis(env.timestamp)
     // last seen is the sender's word, but never later than it signed
     const lastSeen = p.lastSeen > 0n && Number(p.lastSeen) <= signedAt ? Number(p.lastSeen) : signedAt
@@ -232,7 +235,7 @@ export class Availability {
   /** A PROBE from `sender`: answered live if they may see our presence (at most once a second each). */
   onProbe (sender: string): void {
     const item = this.c.item(sender)
-    if (item == null || item.removed || !hasFrom(item.subscription)) { this.c.ctx.replication.context.reject('probe-not-approved'); return }
+    if (item == null || item.removed || !hasFrom(item.subscription)) { this.c.rejections.reject('probe-not-approved'); return }
     const now = Date.now()
     if (now - (this.answered.get(sender) ?? 0) < DEFAULT_PROBE_ANSWER_INTERVAL_MS) return
     if (this.answered.size > 10_000) this.answered.clear()
@@ -249,7 +252,7 @@ export class Availability {
   /** Ask `contact` for its presence (live); its answer comes as an AVAILABILITY. */
   probe (contact: string): void {
     const body = Presence.encode({ type: Presence.Type.PROBE, state: Presence.State.OFFLINE, status: '', lastSeen: 0n })
-    this.track(this.c.ctx.publish(this.c.ctx.sign(Envelope.Kind.PRESENCE, contact, body)))
+    this.track(this.c.outbox.publish(this.c.signer.sign(Envelope.Kind.PRESENCE, contact, body)))
   }
 
   /** A contact's stored presence record (the newest entry of `<contact>.presence`, merged from its owners). */
@@ -258,17 +261,10 @@ export class Availability {
     let newest: Envelope | undefined
     try {
       // the owners serve it to the contacts the user approved: our read proof says who asks
-      const page = await this.c.ctx.replication.reader.read(mailbox, {
-        newestFirst: true,
-        limit: 1,
-        auth: this.c.ctx.readAuth(mailbox)
-      })
+      const page = await this.c.logs.read(mailbox, { newestFirst: true, limit: 1 })
       for (const env of page.envelopes) {
         // an owner may not serve what the contact did not sign into that log
-        if (userIdOf(env.senderKey) !== contact || env.kind !== Envelope.Kind.PRESENCE || env.recipient !== mailbox) {
-          this.c.ctx.replication.context.reject('bad-presence')
-          continue
-        }
+        if (userIdOf(env.senderKey) !== contact || env.kind !== Envelope.Kind.PRESENCE || env.recipient !== mailbox) { this.c.rejections.reject('bad-presence'); continue }
         if (newest == null || stampOf(env) > stampOf(newest)) newest = env
       }
     } catch (err: any) {
@@ -277,7 +273,7 @@ export class Availability {
     }
     if (newest == null) return
     let p: Presence
-    try { p = decodePresence(newest.body) } catch { this.c.ctx.replication.context.reject('bad-presence'); return }
+    try { p = decodePresence(newest.body) } catch { this.c.rejections.reject('bad-presence'); return }
     if (p.type !== Presence.Type.AVAILABILITY) return
     const item = this.c.item(contact)
     if (item == null || item.removed || !hasTo(item.subscription)) return
@@ -302,15 +298,11 @@ export class Availability {
 
   /** One live envelope per contact allowed to see our presence. */
   private async broadcast (body: Uint8Array): Promise<void> {
-    await Promise.all(
-      this.c.items().filter((i) => hasFrom(i.subscription)).map(
-        async (i) => this.c.ctx.publish(this.c.ctx.sign(Envelope.Kind.PRESENCE, i.contact, body))
-      )
-    )
+    await Promise.all(this.c.items().filter((i) => hasFrom(i.subscription)).map(async (i) => this.c.outbox.publish(this.c.signer.sign(Envelope.Kind.PRESENCE, i.contact, body))))
   }
 
   private beat (): void {
-    if (this.stopped || this.c.ctx.closed || this.own.state === 'offline') return
+    if (this.stopped || this.c.session.closed || this.own.state === 'offline') return
     this.track(this.broadcast(this.body()))
   }
 
@@ -323,21 +315,11 @@ export class Availability {
 
   private show (item: RosterItem, p: ContactPresence | undefined): void {
     if (p == null) return
-    this.c.ctx.emit('presence', {
-      from: item.handle,
-      fromId: item.contact,
-      state: p.state,
-      status: p.status,
-      lastSeen: p.lastSeen
-    })
+    this.c.events.emit('presence', { from: item.handle, fromId: item.contact, state: p.state, status: p.status, lastSeen: p.lastSeen })
   }
 
   private track (p: Promise<unknown>): void {
-    const t = p.catch((err: Error) => {
-      log('%s: presence send failed: %s', this.c.ctx.handle, err.message)
-    }).finally(() => {
-      this.inflight.delete(t)
-    })
+    const t = p.catch((err: Error) => { log('%s: presence send failed: %s', this.c.signer.handle, err.message) }).finally(() => { this.inflight.delete(t) })
     this.inflight.add(t)
   }
 }

@@ -9,7 +9,7 @@
 import { logger } from '@libp2p/logger'
 import { Envelope } from '../../protocol/envelope.js'
 import { Receipt } from '../../protocol/pb/chat.js'
-import type { SessionContext } from './context.js'
+import type { Outbox, SessionState, Signer } from './ports.js'
 
 const log = logger('chorus:receipts')
 
@@ -21,16 +21,33 @@ export const DEFAULT_RECEIPT_FLUSH_MS = 50
 
 type Status = 'delivered' | 'read'
 
+/** What receipts use of the session (ports.ts): sign as the user, store and publish, stop on close. */
+export interface ReceiptsComponents {
+  signer: Pick<Signer, 'userId' | 'sign'>
+  outbox: Pick<Outbox, 'send'>
+  session: SessionState
+}
+
+/** Receipt settings. */
+export interface ReceiptsInit {
+  /** how long acknowledgements wait to be coalesced @default DEFAULT_RECEIPT_FLUSH_MS */
+  flushMs?: number
+}
+
 export class Receipts {
   private readonly queue = new Map<string, { to: string, status: Status, room: string, ids: Uint8Array[] }>()
   private timer?: NodeJS.Timeout
   private flushing = Promise.resolve()
 
-  constructor (private readonly ctx: SessionContext, private readonly flushMs = DEFAULT_RECEIPT_FLUSH_MS) {}
+  private readonly flushMs: number
+
+  constructor (private readonly c: ReceiptsComponents, init: ReceiptsInit = {}) {
+    this.flushMs = init.flushMs ?? DEFAULT_RECEIPT_FLUSH_MS
+  }
 
   /** Acknowledge envelope `id` (raw 16 bytes) from user `to`. */
   ack (to: string, status: Status, id: Uint8Array, room = ''): void {
-    if (to === this.ctx.userId || this.ctx.closed) return
+    if (to === this.c.signer.userId || this.c.session.closed) return
     const k = `${to}|${status}|${room}`
     let q = this.queue.get(k)
     if (q == null) { q = { to, status, room, ids: [] }; this.queue.set(k, q) }
@@ -47,14 +64,10 @@ export class Receipts {
     this.flushing = this.flushing.then(async () => {
       await Promise.all(batches.map(async (b) => {
         for (let i = 0; i < b.ids.length; i += MAX_RECEIPT_IDS) {
-          const body = Receipt.encode({
-            status: b.status === 'read' ? Receipt.Status.READ : Receipt.Status.DELIVERED,
-            ids: b.ids.slice(i, i + MAX_RECEIPT_IDS).map((id) => new Uint8Array(id)),
-            room: b.room
-          })
-          const env = this.ctx.sign(Envelope.Kind.RECEIPT, b.to, body)
+          const body = Receipt.encode({ status: b.status === 'read' ? Receipt.Status.READ : Receipt.Status.DELIVERED, ids: b.ids.slice(i, i + MAX_RECEIPT_IDS).map((id) => new Uint8Array(id)), room: b.room })
+          const env = this.c.signer.sign(Envelope.Kind.RECEIPT, b.to, body)
           try {
-            await this.ctx.send(env)
+            await this.c.outbox.send(env)
           } catch (err: any) {
             // the live copy may still have made it; a lost receipt is a status that stays "sent"
             log('receipt to %s not stored: %s', b.to, err.message)

@@ -12,17 +12,16 @@
 
 import { EventEmitter } from 'node:events'
 import { logger } from '@libp2p/logger'
-import { Envelope, envelopeIdHex, userIdOf } from '../../protocol/envelope.js'
+import { Envelope, userIdOf } from '../../protocol/envelope.js'
 import { hlcMillis, hlcPack } from '../../protocol/hlc.js'
-import { roomMailbox, roomStateMailbox } from '../../protocol/mailbox.js'
+import { cursorAt, cursorOf, roomMailbox, roomStateMailbox, type Cursor } from '../../protocol/mailbox.js'
 import {
   MAX_ROOM_SUBJECT_LENGTH, RoomEvent, RoomState, decodeRoomEvent, encodeRoomEvent,
   type RoomExit, type RoomLiveVerdict, type RoomRole, type RoomSettings
 } from '../../protocol/room.js'
 import { ForbiddenError } from '../replication/errors.js'
-import { cursorAt, cursorOf, type Cursor } from '../store/mailbox-store.js'
-import type { SessionContext } from './context.js'
-import { DEFAULT_REFETCH_WINDOW_MS, type Feed } from './feed.js'
+import { DEFAULT_REFETCH_WINDOW_MS } from './feed.js'
+import type { LiveRooms, LogFeed, Logs, Lookups, Outbox, SessionEvents, SessionState, Signer } from './ports.js'
 import type { Message, RoomMemberEvent, SendResult } from './events.js'
 import {
   CONFIGURE_ROOM_OPTIONS, HISTORY_OPTIONS, ROOM_ROLES, requireHandle, requireOneOf, requireOptions,
@@ -48,6 +47,19 @@ export interface RoomMemberInfo {
   userId: string
   handle: string
   role: RoomRole
+}
+
+/** What a room uses of the session (ports.ts). */
+export interface RoomComponents {
+  signer: Pick<Signer, 'handle' | 'userId' | 'sign'>
+  /** `write`: a post from outside the room is only stored (the owners refuse it), never published */
+  outbox: Pick<Outbox, 'send' | 'write'>
+  /** the room's two feeds; its history and state log read from the owners */
+  logs: Logs
+  lookups: Lookups
+  live: LiveRooms
+  events: Pick<SessionEvents, 'emit'>
+  session: SessionState
 }
 
 /** What a room needs from the `Rooms` that holds it. */
@@ -86,12 +98,12 @@ const ROLES: Record<RoomRole, RoomEvent.Role> = {
  * Read a room's whole state log from its owners and fold it: members, invitees, past members, and anyone
  * when the room is public or listed may.
  */
-export async function loadRoomState (ctx: Pick<SessionContext, 'replication' | 'readAuth'>, roomId: string): Promise<RoomState> {
+export async function loadRoomState (c: { logs: Pick<Logs, 'read'> }, roomId: string): Promise<RoomState> {
   const mailbox = roomStateMailbox(roomId)
   const state = new RoomState(roomId)
   let after: Cursor | undefined
   for (;;) {
-    const page = await ctx.replication.reader.read(mailbox, { after, limit: STATE_PAGE, auth: ctx.readAuth(mailbox) })
+    const page = await c.logs.read(mailbox, { after, limit: STATE_PAGE })
     for (const env of page.envelopes) { state.add(env); after = cursorOf(env) }
     if (!page.more || page.envelopes.length === 0) break
   }
@@ -103,8 +115,8 @@ export class Room extends EventEmitter<RoomEvents> {
   private loaded = false
   private active = false
   private unsubscribe?: () => void
-  private readonly stateFeed: Feed
-  private readonly messageFeed: Feed
+  private readonly stateFeed: LogFeed
+  private readonly messageFeed: LogFeed
   private syncing?: Promise<void>
   private soon?: NodeJS.Timeout
   /** handles checked against their claims: userId → handle */
@@ -113,29 +125,28 @@ export class Room extends EventEmitter<RoomEvents> {
   private stateEnvelopes: Envelope[] = []
   private address_?: string
 
-  constructor (private readonly ctx: SessionContext, readonly id: string, private readonly host: RoomHost) {
+  constructor (private readonly c: RoomComponents, readonly id: string, private readonly host: RoomHost) {
     super()
     this.state = new RoomState(id)
-    this.stateFeed = ctx.feed(roomStateMailbox(id), async (env) => { await this.absorb([env], true) })
-    this.messageFeed = ctx.feed(roomMailbox(id), async (env) => this.prepare(env))
+    this.stateFeed = c.logs.feed(roomStateMailbox(id), async (env) => { await this.absorb([env], true) })
+    this.messageFeed = c.logs.feed(roomMailbox(id), async (env) => this.prepare(env))
   }
 
   get name (): string { return this.state.name }
   get subject (): string { return this.state.subject }
   get public (): boolean { return this.state.public }
   /** This user's role, or 'none' when not a member. */
-  get role (): RoomRole | 'none' { return this.state.roleOf(this.ctx.userId) ?? 'none' }
+  get role (): RoomRole | 'none' { return this.state.roleOf(this.c.signer.userId) ?? 'none' }
   /** Whether this session is in the room (receiving its messages). */
   get joined (): boolean { return this.active }
 
   /** Post a message: stored at W of the room's owners (only members may) and published live. */
   async send (text: string): Promise<SendResult> {
     requireText('text', text)
-    const env = this.ctx.sign(Envelope.Kind.GROUPCHAT, roomMailbox(this.id), new TextEncoder().encode(text))
-    if (this.active) return this.ctx.send(env)
+    const env = this.c.signer.sign(Envelope.Kind.GROUPCHAT, roomMailbox(this.id), new TextEncoder().encode(text))
+    if (this.active) return this.c.outbox.send(env)
     // out of the room: the owners will say so; publishing live would only get this node scored down
-    const { storedOn } = await this.ctx.replication.writer.write(env, Envelope.encode(env))
-    return { id: envelopeIdHex(env), timestamp: hlcMillis(env.timestamp), storedOn }
+    return this.c.outbox.write(env)
   }
 
   /**
@@ -145,22 +156,13 @@ export class Room extends EventEmitter<RoomEvents> {
   async history (o: { limit?: number, before?: string | Message } = {}): Promise<Message[]> {
     requireOptions('options', o, HISTORY_OPTIONS)
     const mailbox = roomMailbox(this.id)
-    const before = o.before == null
-      ? undefined
-      : new Uint8Array(Buffer.from(typeof o.before === 'string' ? o.before : o.before.cursor, 'hex'))
-    const page = await this.ctx.replication.reader.read(mailbox, {
-      limit: o.limit ?? 50,
-      before,
-      newestFirst: true,
-      auth: this.ctx.readAuth(mailbox)
-    })
+    const before = o.before == null ? undefined : new Uint8Array(Buffer.from(typeof o.before === 'string' ? o.before : o.before.cursor, 'hex'))
+    const page = await this.c.logs.read(mailbox, { limit: o.limit ?? 50, before, newestFirst: true })
     if (this.active) await this.syncState().catch((err: Error) => { log('state sync of %s before history: %s', this.id, err.message) })
     const out: Message[] = []
     for (const env of page.envelopes) {
-      if (env.kind !== Envelope.Kind.GROUPCHAT || !this.state.maySpeakAt(userIdOf(env.senderKey), env.timestamp)) {
-        continue
-      }
-      const m = await this.ctx.toMessage(env)
+      if (env.kind !== Envelope.Kind.GROUPCHAT || !this.state.maySpeakAt(userIdOf(env.senderKey), env.timestamp)) continue
+      const m = await this.c.lookups.toMessage(env)
       if (m != null) out.push(m)
     }
     return out
@@ -176,21 +178,15 @@ export class Room extends EventEmitter<RoomEvents> {
   /** Invite a user (owners and admins; any member of a public room). The invitee is told through its mailbox. */
   async invite (handle: string): Promise<void> {
     requireHandle('handle', handle)
-    const ref = await this.ctx.resolve(handle)
-    const env = await this.event({
-      action: RoomEvent.Action.INVITE,
-      target: ref.userId,
-      targetHandle: ref.handle.slice(0, 64),
-      name: this.state.name,
-      address: this.address_ ?? ''
-    })
-    await this.ctx.send(this.ctx.sign(Envelope.Kind.ROOM, ref.userId, Envelope.encode(env)))
+    const ref = await this.c.lookups.resolve(handle)
+    const env = await this.event({ action: RoomEvent.Action.INVITE, target: ref.userId, targetHandle: ref.handle.slice(0, 64), name: this.state.name, address: this.address_ ?? '' })
+    await this.c.outbox.send(this.c.signer.sign(Envelope.Kind.ROOM, ref.userId, Envelope.encode(env)))
   }
 
   /** Remove a member (owners and admins; not an owner, and an admin not an admin). */
   async kick (handle: string): Promise<void> {
     requireHandle('handle', handle)
-    const ref = await this.ctx.resolve(handle)
+    const ref = await this.c.lookups.resolve(handle)
     await this.event({ action: RoomEvent.Action.KICK, target: ref.userId, targetHandle: ref.handle.slice(0, 64) })
   }
 
@@ -198,13 +194,8 @@ export class Room extends EventEmitter<RoomEvents> {
   async setRole (handle: string, role: RoomRole): Promise<void> {
     requireHandle('handle', handle)
     requireOneOf('role', role, ROOM_ROLES)
-    const ref = await this.ctx.resolve(handle)
-    await this.event({
-      action: RoomEvent.Action.ROLE,
-      target: ref.userId,
-      targetHandle: ref.handle.slice(0, 64),
-      role: ROLES[role]
-    })
+    const ref = await this.c.lookups.resolve(handle)
+    await this.event({ action: RoomEvent.Action.ROLE, target: ref.userId, targetHandle: ref.handle.slice(0, 64), role: ROLES[role] })
   }
 
   /** Set the subject (owners and admins). */
@@ -281,7 +272,7 @@ export class Room extends EventEmitter<RoomEvents> {
 
   /** Read the whole state log from the owners and fold it (members, invitees, anyone in a public room may). */
   async load (): Promise<void> {
-    const state = await loadRoomState(this.ctx, this.id)
+    const state = await loadRoomState(this.c, this.id)
     for (const env of this.stateEnvelopes) state.add(env)
     this.state = state
     this.stateEnvelopes = []
@@ -298,7 +289,7 @@ export class Room extends EventEmitter<RoomEvents> {
   async activate (): Promise<void> {
     if (this.active) return
     this.active = true
-    this.unsubscribe = this.ctx.relay.subscribeRoom(this.id, (env) => { this.onLive(env) }, (env) => this.verdict(env))
+    this.unsubscribe = this.c.live.subscribeRoom(this.id, (env) => { this.onLive(env) }, (env) => this.verdict(env))
     await this.sync()
   }
 
@@ -327,19 +318,17 @@ export class Room extends EventEmitter<RoomEvents> {
   }
 
   private async syncOnce (poll: boolean): Promise<void> {
-    if (!this.active || this.ctx.closed) return
+    if (!this.active || this.c.session.closed) return
     if (!this.loaded) {
       await this.load()
       // kicked (or left on another device) while this session was away
-      if (!this.state.isMember(this.ctx.userId)) { this.host.parted(this, this.state.exitOf(this.ctx.userId)); return }
+      if (!this.state.isMember(this.c.signer.userId)) { this.host.parted(this, this.state.exitOf(this.c.signer.userId)); return }
     }
     await this.syncState(poll)
     if (!this.active) return
     // a first sync need not page through posts from before this user joined: none of them is shown
-    const since = this.state.memberSince(this.ctx.userId)
-    if (since != null && since > hlcPack(DEFAULT_REFETCH_WINDOW_MS, 0)) {
-      await this.messageFeed.startAt(cursorAt(since - hlcPack(DEFAULT_REFETCH_WINDOW_MS, 0)))
-    }
+    const since = this.state.memberSince(this.c.signer.userId)
+    if (since != null && since > hlcPack(DEFAULT_REFETCH_WINDOW_MS, 0)) await this.messageFeed.startAt(cursorAt(since - hlcPack(DEFAULT_REFETCH_WINDOW_MS, 0)))
     try {
       await this.syncMessages(poll)
     } catch (err) {
@@ -365,36 +354,35 @@ export class Room extends EventEmitter<RoomEvents> {
    * so a post never overtakes the one before it.
    */
   private async prepare (env: Envelope): Promise<(() => void) | undefined> {
-    if (userIdOf(env.senderKey) === this.ctx.userId) return
+    if (userIdOf(env.senderKey) === this.c.signer.userId) return
     if (!this.accepts(env)) {
       await this.syncState().catch((err: Error) => { log('state sync of %s: %s', this.id, err.message) })
       if (!this.accepts(env)) { log('%s: dropped a post by %s, not a member at its time', this.id, userIdOf(env.senderKey)); return }
     }
-    const m = await this.ctx.toMessage(env)
+    const m = await this.c.lookups.toMessage(env)
     if (m == null) return
     return () => {
       this.emit('message', m)
-      this.ctx.emit('message', m)
+      this.c.events.emit('message', m)
     }
   }
 
   /** A post the session shows: a member's, from while this user was in the room too. */
   private accepts (env: Envelope): boolean {
-    return env.kind === Envelope.Kind.GROUPCHAT && this.state.maySpeakAt(userIdOf(env.senderKey), env.timestamp) &&
-      this.state.isMemberAt(this.ctx.userId, env.timestamp)
+    return env.kind === Envelope.Kind.GROUPCHAT && this.state.maySpeakAt(userIdOf(env.senderKey), env.timestamp) && this.state.isMemberAt(this.c.signer.userId, env.timestamp)
   }
 
   /** Sign, store and publish a state event, and take it into the fold. */
   private async event (ev: Partial<RoomEvent> & { action: RoomEvent.Action }): Promise<Envelope> {
-    const env = this.ctx.sign(Envelope.Kind.ROOM, roomStateMailbox(this.id), encodeRoomEvent(ev))
-    await this.ctx.send(env)
+    const env = this.c.signer.sign(Envelope.Kind.ROOM, roomStateMailbox(this.id), encodeRoomEvent(ev))
+    await this.c.outbox.send(env)
     await this.absorb([env], true)
     return env
   }
 
   /** Fold state envelopes in; announce the ones that applied; notice when this user is out. */
   private async absorb (envs: Envelope[], announce: boolean): Promise<void> {
-    const wasMember = this.state.isMember(this.ctx.userId)
+    const wasMember = this.state.isMember(this.c.signer.userId)
     const applied: Envelope[] = []
     for (const env of envs) {
       if (this.state.has(env)) continue
@@ -404,12 +392,10 @@ export class Room extends EventEmitter<RoomEvents> {
       for (const env of applied) {
         const e = await this.describe(env)
         // the session's own exit is announced by `parted`, once
-        if (e != null && !(e.memberId === this.ctx.userId && (e.action === 'kick' || e.action === 'leave'))) {
-          this.host.announce(this, e)
-        }
+        if (e != null && !(e.memberId === this.c.signer.userId && (e.action === 'kick' || e.action === 'leave'))) this.host.announce(this, e)
       }
     }
-    if (wasMember && !this.state.isMember(this.ctx.userId)) this.host.parted(this, this.state.exitOf(this.ctx.userId))
+    if (wasMember && !this.state.isMember(this.c.signer.userId)) this.host.parted(this, this.state.exitOf(this.c.signer.userId))
   }
 
   /** A state envelope as a 'room:member' event. */
@@ -437,11 +423,11 @@ export class Room extends EventEmitter<RoomEvents> {
   async display (userId: string): Promise<string> {
     const known = this.verified.get(userId)
     if (known != null) return known
-    if (userId === this.ctx.userId) { this.verified.set(userId, this.ctx.handle); return this.ctx.handle }
+    if (userId === this.c.signer.userId) { this.verified.set(userId, this.c.signer.handle); return this.c.signer.handle }
     const claimed = this.state.handleOf(userId)
     if (claimed == null || claimed === userId) return userId
     try {
-      const ref = await this.ctx.resolve(claimed)
+      const ref = await this.c.lookups.resolve(claimed)
       if (ref.userId === userId) { this.verified.set(userId, ref.handle); return ref.handle }
     } catch (err: any) {
       log('handle %s of %s does not resolve: %s', claimed, userId, err.message)
@@ -463,7 +449,7 @@ export class Room extends EventEmitter<RoomEvents> {
   private onLive (env: Envelope): void {
     if (!this.active || env.kind !== Envelope.Kind.GROUPCHAT) return
     // the relay's judge may be another session's on this node (one per room): check by this fold too
-    const own = userIdOf(env.senderKey) === this.ctx.userId
+    const own = userIdOf(env.senderKey) === this.c.signer.userId
     if (!own && this.state.verdict(env) !== 'accept') { this.syncSoon(); return }
     this.messageFeed.offer(env)
   }

@@ -13,7 +13,6 @@
  * session that opens again resubscribes; a room this user left or was kicked from is dropped there.
  */
 
-import type { EventEmitter } from 'node:events'
 import { logger } from '@libp2p/logger'
 import { Envelope, openEnvelope, userIdOf } from '../../protocol/envelope.js'
 import { hlcMillis } from '../../protocol/hlc.js'
@@ -26,10 +25,10 @@ import {
 import { ChorusError } from '../errors.js'
 import { ForbiddenError, QuorumError } from '../replication/errors.js'
 import { UNKNOWN_ROOM } from '../replication/room-guard.js'
-import type { SessionContext } from './context.js'
+import type { Rejections, SessionEvents, Signer, Storage } from './ports.js'
 import type { RoomMemberEvent } from './events.js'
 import { RoomAddressTakenError, type HandleDirectory, type RoomAddress } from './directory.js'
-import { Room, loadRoomState, type RoomHost } from './room.js'
+import { Room, loadRoomState, type RoomComponents, type RoomHost } from './room.js'
 import { CREATE_ROOM_OPTIONS, requireHandle, requireOptions, requireString } from './arguments.js'
 
 export { Room, type RoomEvents, type RoomMemberInfo } from './room.js'
@@ -101,6 +100,18 @@ export const DIRECTORY_TTL_MS = 30_000
 /** The room directory operations a session uses. */
 export type RoomDirectory = Pick<HandleDirectory, 'claimRoom' | 'resolveRoom' | 'listRooms'>
 
+/** What the rooms of a session use (ports.ts): each room's, and the directory, a sublevel, refusals, listeners. */
+export interface RoomsComponents extends RoomComponents {
+  /** the identity and clock too: a room's id and its address claim are the creator's */
+  signer: Pick<Signer, 'handle' | 'userId' | 'identity' | 'clock' | 'sign'>
+  rejections: Rejections
+  /** the joined rooms (sublevel `rooms`) */
+  storage: Pick<Storage, 'sublevel'>
+  /** listeners too: 'room:member' events wait for the first */
+  events: SessionEvents
+  directory: RoomDirectory
+}
+
 const sameKey = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(Buffer.from(b))
 
 const INVITES_OF: Record<RoomInvites, RoomEvent.Invites> = {
@@ -123,14 +134,12 @@ export class Rooms implements RoomHost {
 
   private listing?: { at: number, rooms: Promise<ListedRoom[]> }
 
-  constructor (private readonly ctx: SessionContext, private readonly directory: RoomDirectory) {
-    this.saved = ctx.db.sublevel<string, string>('rooms', { valueEncoding: 'utf8' })
-    const emitter = ctx as unknown as Partial<EventEmitter>
-    if (typeof emitter.on === 'function' && typeof emitter.listenerCount === 'function') {
-      emitter.on('newListener', (event: string | symbol) => { if (event === 'room:member') process.nextTick(() => { this.release() }) })
-    } else {
-      this.held = undefined
-    }
+  private readonly directory: RoomDirectory
+
+  constructor (private readonly c: RoomsComponents) {
+    this.saved = c.storage.sublevel<string, string>('rooms', { valueEncoding: 'utf8' })
+    this.directory = c.directory
+    c.events.onListener((event) => { if (event === 'room:member') process.nextTick(() => { this.release() }) })
   }
 
   /**
@@ -139,15 +148,15 @@ export class Rooms implements RoomHost {
    */
   async open (): Promise<void> {
     this.isOpen = true
-    const prefix = `${this.ctx.userId}!`
+    const prefix = `${this.c.signer.userId}!`
     const rooms: Room[] = []
     for await (const key of this.saved.keys({ gt: prefix, lt: `${prefix}\xff` })) {
-      const room = new Room(this.ctx, key.slice(prefix.length), this)
+      const room = new Room(this.c, key.slice(prefix.length), this)
       this.joined.set(room.id, room)
       rooms.push(room)
     }
     await Promise.all(rooms.map(async (room) => {
-      await room.activate().catch((err: Error) => { log('%s: room %s not reached yet: %s', this.ctx.handle, room.id, err.message) })
+      await room.activate().catch((err: Error) => { log('%s: room %s not reached yet: %s', this.c.signer.handle, room.id, err.message) })
       await room.resolveAddress()
     }))
   }
@@ -168,9 +177,9 @@ export class Rooms implements RoomHost {
   }
 
   private async each (step: (room: Room) => Promise<void>): Promise<void> {
-    if (this.ctx.closed || !this.isOpen) return
+    if (this.c.session.closed || !this.isOpen) return
     await Promise.all([...this.joined.values()].map(async (room) => {
-      await step(room).catch((err: Error) => { log('%s: sync of room %s failed: %s', this.ctx.handle, room.id, err.message) })
+      await step(room).catch((err: Error) => { log('%s: sync of room %s failed: %s', this.c.signer.handle, room.id, err.message) })
     }))
   }
 
@@ -185,15 +194,15 @@ export class Rooms implements RoomHost {
     if (o.address != null) {
       checkRoomAddress(o.address)
       try {
-        await this.directory.claimRoom(signRoomAddressClaim(o.address, this.ctx.identity, nonce, this.ctx.clock.now()))
+        await this.directory.claimRoom(signRoomAddressClaim(o.address, this.c.signer.identity, nonce, this.c.signer.clock.now()))
       } catch (err) {
         // this user's own claim of the address, whose room was never written: write it now
-        if (!(err instanceof RoomAddressTakenError) || !sameKey(err.claim.publicKey, this.ctx.identity.publicKey) ||
-            (await loadRoomState(this.ctx, err.roomId)).created) throw err
+        if (!(err instanceof RoomAddressTakenError) || !sameKey(err.claim.publicKey, this.c.signer.identity.publicKey) ||
+            (await loadRoomState(this.c, err.roomId)).created) throw err
         nonce = new Uint8Array(err.claim.roomNonce)
       }
     }
-    const id = roomIdOf(this.ctx.identity.publicKey, nonce)
+    const id = roomIdOf(this.c.signer.identity.publicKey, nonce)
     const isPublic = o.public === true
     const body = encodeRoomEvent({
       action: RoomEvent.Action.CREATE,
@@ -207,9 +216,9 @@ export class Rooms implements RoomHost {
       moderated: o.moderated === true,
       invites: o.invites == null ? RoomEvent.Invites.DEFAULT : INVITES_OF[o.invites]
     })
-    const env = this.ctx.sign(Envelope.Kind.ROOM, roomStateMailbox(id), body)
-    await this.ctx.send(env)
-    const room = new Room(this.ctx, id, this)
+    const env = this.c.signer.sign(Envelope.Kind.ROOM, roomStateMailbox(id), body)
+    await this.c.outbox.send(env)
+    const room = new Room(this.c, id, this)
     this.joined.set(id, room)
     await this.save(id)
     await room.adopt(env)
@@ -272,7 +281,7 @@ export class Rooms implements RoomHost {
     requireString('roomId', roomId)
     const known = this.get(roomId)
     if (known?.joined === true) return known.fold
-    return await loadRoomState(this.ctx, roomId)
+    return await loadRoomState(this.c, roomId)
   }
 
   /**
@@ -284,14 +293,13 @@ export class Rooms implements RoomHost {
     if (!isRoomId(roomId)) throw new UnknownRoomError(roomId)
     const current = this.joined.get(roomId)
     if (current?.joined === true) return current
-    const room = current ?? this.parted_.get(roomId) ?? new Room(this.ctx, roomId, this)
+    const room = current ?? this.parted_.get(roomId) ?? new Room(this.c, roomId, this)
     await room.load().catch((err) => { throw ownersDoNotKnow(err) ? new UnknownRoomError(roomId, err) : err })
     if (!room.fold.created) throw new UnknownRoomError(roomId)
-    if (!room.fold.isMember(this.ctx.userId)) {
-      if (!room.fold.mayJoin(this.ctx.userId)) throw new ForbiddenError(`room ${roomId} needs an invitation to join`)
-      const env = this.ctx.sign(Envelope.Kind.ROOM, roomStateMailbox(roomId),
-        encodeRoomEvent({ action: RoomEvent.Action.JOIN }))
-      await this.ctx.send(env)
+    if (!room.fold.isMember(this.c.signer.userId)) {
+      if (!room.fold.mayJoin(this.c.signer.userId)) throw new ForbiddenError(`room ${roomId} needs an invitation to join`)
+      const env = this.c.signer.sign(Envelope.Kind.ROOM, roomStateMailbox(roomId), encodeRoomEvent({ action: RoomEvent.Action.JOIN }))
+      await this.c.outbox.send(env)
       await room.adopt(env)
     }
     this.parted_.delete(roomId)
@@ -348,16 +356,7 @@ export class Rooms implements RoomHost {
     if (invitation == null || this.joined.get(invitation.room)?.joined === true) return
     this.invitations_.set(invitation.room, invitation)
     const { room, address, by, byId, at } = invitation
-    this.tell({
-      room,
-      ...(address != null ? { address } : {}),
-      action: 'invite',
-      member: this.ctx.handle,
-      memberId: this.ctx.userId,
-      by,
-      byId,
-      at
-    })
+    this.tell({ room, ...(address != null ? { address } : {}), action: 'invite', member: this.c.signer.handle, memberId: this.c.signer.userId, by, byId, at })
   }
 
   /**
@@ -372,19 +371,19 @@ export class Rooms implements RoomHost {
       inner = openEnvelope(env.body)
       ev = decodeRoomEvent(inner.body)
     } catch (err: any) {
-      this.ctx.replication.context.reject('bad-room-invite')
-      log('%s: undecodable invitation: %s', this.ctx.handle, err.message)
+      this.c.rejections.reject('bad-room-invite')
+      log('%s: undecodable invitation: %s', this.c.signer.handle, err.message)
       return undefined
     }
     const to = parseMailbox(inner.recipient)
     const byId = userIdOf(inner.senderKey)
     if (env.kind !== Envelope.Kind.ROOM || inner.kind !== Envelope.Kind.ROOM || to?.kind !== 'room' ||
-        to.log !== 'state' || ev.action !== RoomEvent.Action.INVITE || ev.target !== this.ctx.userId ||
+        to.log !== 'state' || ev.action !== RoomEvent.Action.INVITE || ev.target !== this.c.signer.userId ||
         byId !== userIdOf(env.senderKey)) {
-      this.ctx.replication.context.reject('bad-room-invite')
+      this.c.rejections.reject('bad-room-invite')
       return undefined
     }
-    const by = (await this.ctx.toMessage(inner))?.from ?? byId
+    const by = (await this.c.lookups.toMessage(inner))?.from ?? byId
     const address = await this.addressOf(to.id, ev.address)
     return {
       room: to.id,
@@ -409,12 +408,12 @@ export class Rooms implements RoomHost {
     this.parted_.set(room.id, room)
     void this.saved.del(this.key(room.id)).catch((err: Error) => { log('forgetting room %s: %s', room.id, err.message) })
     void (async () => {
-      const byId = exit?.by ?? this.ctx.userId
+      const byId = exit?.by ?? this.c.signer.userId
       const event: RoomMemberEvent = {
         room: room.id,
         action: exit?.action ?? 'leave',
-        member: this.ctx.handle,
-        memberId: this.ctx.userId,
+        member: this.c.signer.handle,
+        memberId: this.c.signer.userId,
         by: await room.display(byId),
         byId,
         at: exit != null ? hlcMillis(exit.at) : Date.now()
@@ -425,21 +424,21 @@ export class Rooms implements RoomHost {
 
   /** Emit 'room:member' on the session, or hold it until the first listener (in order). */
   private tell (event: RoomMemberEvent): void {
-    if (this.held == null) { this.ctx.emit('room:member', event); return }
+    if (this.held == null) { this.c.events.emit('room:member', event); return }
     this.held.push(event)
     if (this.listeners() > 0) { this.release(); return }
-    if (this.held.length > DEFAULT_ROOM_EVENTS_HELD) { this.held.shift(); log('%s: no room:member listener; dropped the oldest held event', this.ctx.handle) }
+    if (this.held.length > DEFAULT_ROOM_EVENTS_HELD) { this.held.shift(); log('%s: no room:member listener; dropped the oldest held event', this.c.signer.handle) }
   }
 
   private release (): void {
     if (this.held == null || this.listeners() === 0) return
     const list = this.held
     this.held = undefined
-    for (const e of list) this.ctx.emit('room:member', e)
+    for (const e of list) this.c.events.emit('room:member', e)
   }
 
   private listeners (): number {
-    return (this.ctx as unknown as EventEmitter).listenerCount('room:member')
+    return this.c.events.listenerCount('room:member')
   }
 
   private need (roomId: string): Room {
@@ -448,7 +447,7 @@ export class Rooms implements RoomHost {
     return room
   }
 
-  private key (roomId: string): string { return `${this.ctx.userId}!${roomId}` }
+  private key (roomId: string): string { return `${this.c.signer.userId}!${roomId}` }
 
   private async save (roomId: string): Promise<void> {
     await this.saved.put(this.key(roomId), '{}')

@@ -28,11 +28,10 @@ import {
   decodeRosterItem,
   hasTo, sideOf, stampOf, subscriptionName, transition, type RosterAction, type RosterTransition, type SubscriptionName
 } from '../../protocol/roster.js'
-import type { SessionContext } from './context.js'
+import type { Logs, Lookups, Signer, Storage } from './ports.js'
 import { PRESENCE_STATES, requireHandle, requireOneOf, requireString } from './arguments.js'
 import {
-  Availability, DEFAULT_PRESENCE_STOP_TIMEOUT_MS, MAX_TYPING_AGE_MS, within, type AvailabilityInit,
-  type ContactPresence
+  Availability, DEFAULT_PRESENCE_STOP_TIMEOUT_MS, MAX_TYPING_AGE_MS, within, type AvailabilityComponents, type AvailabilityInit, type ContactPresence
 } from './presence.js'
 import { Periodic } from '../timers/periodic.js'
 
@@ -55,6 +54,17 @@ export interface RosterEntry {
   pendingIn: boolean
   /** their presence, when we see it and know it */
   presence?: ContactPresence
+}
+
+/** What the roster uses of the session (ports.ts): presence's ports, and its log, names and disk. */
+export interface RosterComponents extends Omit<AvailabilityComponents, 'item' | 'items'> {
+  /** the clock too: entries of the roster log move it forward */
+  signer: Pick<Signer, 'handle' | 'userId' | 'sign' | 'clock'>
+  /** the roster log's feed; contacts' presence records */
+  logs: Pick<Logs, 'feed' | 'read'>
+  lookups: Lookups
+  /** the local copy (sublevel `roster`) */
+  storage: Pick<Storage, 'sublevel'>
 }
 
 /** Roster settings (presence timings included). */
@@ -88,10 +98,10 @@ export class Roster {
   private upkeep?: Periodic
   private readonly inflight = new Set<Promise<unknown>>()
 
-  constructor (private readonly ctx: SessionContext, private readonly init: RosterInit = {}) {
-    this.disk = ctx.db.sublevel<string, LocalRecord>('roster', { valueEncoding: 'json' })
-    this.rosterLog = userLog(ctx.userId, 'roster')
-    this.availability = new Availability({ ctx, item: (c) => this.fold.get(c), items: () => this.fold.items() }, init)
+  constructor (private readonly c: RosterComponents, private readonly init: RosterInit = {}) {
+    this.disk = c.storage.sublevel<string, LocalRecord>('roster', { valueEncoding: 'json' })
+    this.rosterLog = userLog(c.signer.userId, 'roster')
+    this.availability = new Availability({ ...c, item: (contact) => this.fold.get(contact), items: () => this.fold.items() }, init)
   }
 
   /** Load the roster, go online, learn the contacts' presence. */
@@ -177,12 +187,12 @@ export class Roster {
   /** One PRESENCE envelope addressed to this user (live, or from the mailbox sync). */
   async handle (env: Envelope): Promise<void> {
     const sender = userIdOf(env.senderKey)
-    if (env.kind !== Envelope.Kind.PRESENCE || sender === this.ctx.userId) return
+    if (env.kind !== Envelope.Kind.PRESENCE || sender === this.c.signer.userId) return
     let p: Presence
     try {
       p = decodePresence(env.body)
     } catch {
-      this.ctx.replication.context.reject('bad-presence')
+      this.c.rejections.reject('bad-presence')
       return
     }
     switch (p.type) {
@@ -202,11 +212,11 @@ export class Roster {
    * says. Returns the contact's userId.
    */
   private async act (handleOrId: string, action: RosterAction): Promise<string> {
-    const ref = await this.ctx.resolve(handleOrId)
-    if (ref.userId === this.ctx.userId) throw new InvalidContactError('a roster holds other users, not its owner')
+    const ref = await this.c.lookups.resolve(handleOrId)
+    if (ref.userId === this.c.signer.userId) throw new InvalidContactError('a roster holds other users, not its owner')
     const { t, env } = await this.enqueue(async () => {
       const t = transition(this.fold.get(ref.userId), action, ref.userId, ref.handle)
-      if (t.refused === 'no-request') throw new NoSubscriptionRequestError(`${ref.handle} has not asked to see ${this.ctx.handle}'s presence`)
+      if (t.refused === 'no-request') throw new NoSubscriptionRequestError(`${ref.handle} has not asked to see ${this.c.signer.handle}'s presence`)
       return { t, env: await this.change(ref.userId, t) }
     })
     await Promise.all([env != null ? this.storeItem(env, true) : undefined, this.sendAll(ref.userId, t.send)])
@@ -219,12 +229,12 @@ export class Roster {
     const stamp = stampOf(env)
     const seen = this.records.get(sender)?.[side]
     if (seen != null && stamp <= seen) return
-    const from = (await this.ctx.toMessage(env))?.from
+    const from = (await this.c.lookups.toMessage(env))?.from
     if (from == null) return
     const t = transition(this.fold.get(sender), action, sender, from)
-    if (t.refused != null) this.ctx.replication.context.reject(`presence-${t.refused}`)
+    if (t.refused != null) this.c.rejections.reject(`presence-${t.refused}`)
     const env2 = await this.change(sender, t, { [side]: stamp })
-    if (t.request) this.ctx.emit('subscription', { from, fromId: sender })
+    if (t.request) this.c.events.emit('subscription', { from, fromId: sender })
     if (env2 != null) this.track(this.storeItem(env2, false))
     if (t.send.length > 0) this.track(this.sendAll(sender, t.send))
   }
@@ -244,7 +254,7 @@ export class Roster {
     let env: Envelope | undefined
     let rec: LocalRecord | undefined
     if (t.item != null) {
-      env = this.ctx.sign(Envelope.Kind.ROSTER, this.rosterLog, RosterItem.encode(t.item))
+      env = this.c.signer.sign(Envelope.Kind.ROSTER, this.rosterLog, RosterItem.encode(t.item))
       this.fold.apply(t.item, stampOf(env))
       rec = { ...old, ...patch, env: hex(Envelope.encode(env)), stored: false }
     } else if (old != null && Object.keys(patch).length > 0) {
@@ -270,9 +280,9 @@ export class Roster {
    */
   private async storeItem (env: Envelope, strict: boolean): Promise<void> {
     try {
-      await this.ctx.send(env)
+      await this.c.outbox.send(env)
     } catch (err: any) {
-      log('%s: roster item not stored (retried later): %s', this.ctx.handle, err.message)
+      log('%s: roster item not stored (retried later): %s', this.c.signer.handle, err.message)
       if (strict) throw err
       return
     }
@@ -289,12 +299,8 @@ export class Roster {
 
   /** Send the contact subscription presences, durably, in order of signing. */
   private async sendAll (contact: string, types: Presence.Type[]): Promise<void> {
-    const envs = types.map(
-      (type) =>
-        this.ctx.sign(Envelope.Kind.PRESENCE, contact,
-          Presence.encode({ type, state: Presence.State.OFFLINE, status: '', lastSeen: 0n }))
-    )
-    await Promise.all(envs.map(async (env) => this.ctx.send(env)))
+    const envs = types.map((type) => this.c.signer.sign(Envelope.Kind.PRESENCE, contact, Presence.encode({ type, state: Presence.State.OFFLINE, status: '', lastSeen: 0n })))
+    await Promise.all(envs.map(async (env) => this.c.outbox.send(env)))
   }
 
   // typing
@@ -302,9 +308,9 @@ export class Roster {
   private async typing (env: Envelope, sender: string, p: Presence): Promise<void> {
     if (Date.now() - hlcMillis(env.timestamp) > MAX_TYPING_AGE_MS) return
     const item = this.fold.get(sender)
-    const from = item != null && !item.removed ? item.handle : (await this.ctx.toMessage(env))?.from
+    const from = item != null && !item.removed ? item.handle : (await this.c.lookups.toMessage(env))?.from
     if (from == null) return
-    this.ctx.emit('typing', { from, fromId: sender, active: p.state === Presence.State.ONLINE })
+    this.c.events.emit('typing', { from, fromId: sender, active: p.state === Presence.State.ONLINE })
   }
 
   // the local copy and the log
@@ -318,7 +324,7 @@ export class Roster {
 
   private async load (): Promise<void> {
     this.loading ??= (async () => {
-      const prefix = `${this.ctx.userId}!`
+      const prefix = `${this.c.signer.userId}!`
       for await (const [, rec] of this.disk.iterator({ gt: prefix, lt: `${prefix}~` })) {
         try {
           const env = Envelope.decode(Buffer.from(rec.env, 'hex'))
@@ -326,7 +332,7 @@ export class Roster {
           this.fold.apply(item, stampOf(env))
           this.records.set(item.contact, rec)
         } catch (err: any) {
-          log.error('%s: a local roster record does not decode: %s', this.ctx.handle, err.message)
+          log.error('%s: a local roster record does not decode: %s', this.c.signer.handle, err.message)
         }
       }
       await this.syncLog()
@@ -341,10 +347,10 @@ export class Roster {
    */
   private async syncLog (poll = false): Promise<void> {
     try {
-      const feed = this.ctx.feed(this.rosterLog, async (env) => { await this.foldLogEntry(env) })
+      const feed = this.c.logs.feed(this.rosterLog, async (env) => { await this.foldLogEntry(env) })
       await (poll ? feed.poll() : feed.sync())
     } catch (err: any) {
-      log('%s: roster log sync failed: %s', this.ctx.handle, err.message)
+      log('%s: roster log sync failed: %s', this.c.signer.handle, err.message)
     }
   }
 
@@ -353,18 +359,15 @@ export class Roster {
     let item: RosterItem
     try {
       // an owner may not serve what the user did not sign into the log
-      if (userIdOf(env.senderKey) !== this.ctx.userId || env.kind !== Envelope.Kind.ROSTER ||
-          env.recipient !== this.rosterLog) {
-        throw new Error('not this roster\'s')
-      }
+      if (userIdOf(env.senderKey) !== this.c.signer.userId || env.kind !== Envelope.Kind.ROSTER || env.recipient !== this.rosterLog) throw new Error('not this roster\'s')
       item = decodeRosterItem(env.body)
     } catch {
-      this.ctx.replication.context.reject('bad-roster')
+      this.c.rejections.reject('bad-roster')
       return
     }
-    if (item.contact === this.ctx.userId) return
+    if (item.contact === this.c.signer.userId) return
     // what we write next must order after what another device wrote
-    try { this.ctx.clock.observe(env.timestamp) } catch {}
+    try { this.c.signer.clock.observe(env.timestamp) } catch {}
     const before = this.fold.get(item.contact)
     if (!this.fold.apply(item, stampOf(env))) return
     const rec: LocalRecord = { ...this.records.get(item.contact), env: hex(Envelope.encode(env)), stored: true }
@@ -384,23 +387,14 @@ export class Roster {
   }
 
   private async maintain (): Promise<void> {
-    if (this.ctx.closed) return
-    await this.enqueue(async () => {
-      await this.syncLog(true)
-      this.retry()
-    }).catch((err: Error) => {
-      log('%s: roster upkeep failed: %s', this.ctx.handle, err.message)
-    })
+    if (this.c.session.closed) return
+    await this.enqueue(async () => { await this.syncLog(true); this.retry() }).catch((err: Error) => { log('%s: roster upkeep failed: %s', this.c.signer.handle, err.message) })
   }
 
-  private key (contact: string): string { return `${this.ctx.userId}!${contact}` }
+  private key (contact: string): string { return `${this.c.signer.userId}!${contact}` }
 
   private track (p: Promise<unknown>): void {
-    const t = p.catch((err: Error) => {
-      log('%s: %s', this.ctx.handle, err.message)
-    }).finally(() => {
-      this.inflight.delete(t)
-    })
+    const t = p.catch((err: Error) => { log('%s: %s', this.c.signer.handle, err.message) }).finally(() => { this.inflight.delete(t) })
     this.inflight.add(t)
   }
 }

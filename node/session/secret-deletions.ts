@@ -13,20 +13,20 @@ import type { IdentityKey } from '../../protocol/envelope.js'
 import { StoreRequest } from '../../protocol/pb/store.js'
 import { deleteScope, signReadAuth } from '../../protocol/read-auth.js'
 import { MAX_FETCH_LIMIT } from '../replication/constants.js'
-import type { Replication } from '../replication/replication.js'
-import type { ChorusDb } from '../store/db.js'
 import { unhex } from '../store/mailbox-store.js'
+import type { Owners, Storage } from './ports.js'
 
 const log = logger('chorus:session:secret')
 
 /** Cursors deleted in one request at most: the owners' bound (a larger request is refused whole). */
 export const DEFAULT_DELETION_BATCH = MAX_FETCH_LIMIT
 
+/** What pending deletions use: a sublevel to keep them in, the user, and its owners (to delete at). */
 export interface PendingDeletionsComponents {
-  db: ChorusDb
+  storage: Pick<Storage, 'sublevel'>
   userId: string
   identity: IdentityKey
-  replication: Pick<Replication, 'call' | 'placement' | 'context'>
+  owners: Pick<Owners, 'ownersOf' | 'call' | 'writeQuorum'>
 }
 
 export class PendingDeletions {
@@ -38,7 +38,7 @@ export class PendingDeletions {
   private added = 0
 
   constructor (private readonly c: PendingDeletionsComponents) {
-    this.sub = c.db.sublevel<string, string>('deletions', { valueEncoding: 'utf8' })
+    this.sub = c.storage.sublevel<string, string>('deletions', { valueEncoding: 'utf8' })
   }
 
   /** Remember that the envelope at `cursor` is to be deleted at the owners. */
@@ -68,11 +68,11 @@ export class PendingDeletions {
     const cursors = keys.map((k) => unhex(k.slice(prefix.length)))
     const mailbox = this.c.userId
     const auth = signReadAuth(deleteScope(mailbox, cursors), this.c.identity)
-    const owners = this.c.replication.placement.ownersOf(mailbox)
+    const owners = this.c.owners.ownersOf(mailbox)
     const req = { kind: StoreRequest.Kind.DELETE, mailbox, cursors, auth }
-    const answers = await Promise.allSettled(owners.map(async (o) => this.c.replication.call(o, req)))
+    const answers = await Promise.allSettled(owners.map(async (o) => this.c.owners.call(o, req)))
     const confirmed = answers.filter((a) => a.status === 'fulfilled').length
-    if (owners.length > 0 && confirmed >= Math.min(this.c.replication.context.writeQuorum, owners.length)) {
+    if (owners.length > 0 && confirmed >= Math.min(this.c.owners.writeQuorum, owners.length)) {
       await this.sub.batch(keys.map((key) => ({ type: 'del' as const, key })))
       // more than one batch waited, or a deletion was added while this one was out: go on
       this.waiting = keys.length === DEFAULT_DELETION_BATCH || this.added !== generation

@@ -19,7 +19,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Envelope } from '../../protocol/envelope.js'
 import { aeadOpen, aeadSeal } from '../../protocol/secret/primitives.js'
-import { cursorOf } from '../store/mailbox-store.js'
+import { cursorOf } from '../../protocol/mailbox.js'
 import { b64, unb64 } from './base64.js'
 import type { Message } from './events.js'
 import type { SecretOp, SecretStore } from './secret-store.js'

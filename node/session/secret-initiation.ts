@@ -15,7 +15,7 @@
  * sends with when the peer sent it after it began using that session (a peer that started again), or
  * when the two devices initiated at once and neither has heard from the other yet: then both keep the
  * one whose ephemeral key is lower, so they end on the same session. The other is kept to decrypt what
- * was sent under it (secret-sessions.ts).
+ * was sent under it (secret-ratchets.ts).
  */
 
 import type { Envelope } from '../../protocol/envelope.js'
@@ -27,18 +27,18 @@ import {
   encodeInitialHeader, initiate, respond, verifyBundle, type InitialHeader, type PrekeyBundle
 } from '../../protocol/secret/index.js'
 import { NoServersError } from '../replication/errors.js'
-import type { Replication } from '../replication/replication.js'
 import { b64, unb64 } from './base64.js'
 import type { DeviceKeys } from './device-keys.js'
+import type { Owners } from './ports.js'
 import { NoPrekeysError } from './secret-errors.js'
-import type { SessionRecord } from './secret-sessions.js'
+import type { SessionRecord } from './secret-ratchets.js'
 import type { SecretOp, SecretStore } from './secret-store.js'
 
 /** What starting sessions uses. */
 export interface InitiationComponents {
   keys: DeviceKeys
   store: SecretStore
-  replication: Pick<Replication, 'placement' | 'call'>
+  owners: Pick<Owners, 'ownersOf' | 'call'>
   /** ms since the epoch */
   now: () => number
   /** the oldest signed prekey accepted in a fetched bundle */
@@ -77,19 +77,14 @@ export class Initiations {
    * bundle holds, `NoPrekeysError` when none answered with one.
    */
   private async claimBundle (peer: string, peerKey: Uint8Array): Promise<PrekeyBundle> {
-    const owners = this.c.replication.placement.ownersOf(peer)
+    const owners = this.c.owners.ownersOf(peer)
     if (owners.length === 0) throw new NoServersError()
     let refusal: SecretChatError | undefined
     let lastError: Error | undefined
     for (const owner of owners) {
       let bytes: Uint8Array
       try {
-        const res = await this.c.replication.call(owner, {
-          kind: StoreRequest.Kind.PREKEYS_GET,
-          user: peer,
-          claimOneTime: true,
-          coordinate: true
-        })
+        const res = await this.c.owners.call(owner, { kind: StoreRequest.Kind.PREKEYS_GET, user: peer, claimOneTime: true, coordinate: true })
         if (res.status !== StoreResponse.Status.OK) continue
         bytes = res.bundle
       } catch (err: any) {

@@ -17,11 +17,11 @@ import { MAX_TTL_MS } from './secret-constants.js'
 import type { HistoryEntry, SecretHistory, SecretMessage } from './secret-history.js'
 import { supersedes, type Initiations, type StartedSession } from './secret-initiation.js'
 import type { PeerIdentities } from './secret-peers.js'
-import type { SessionStore, StoredSession } from './secret-sessions.js'
+import type { RatchetStore, StoredSession } from './secret-ratchets.js'
 
 /** What receiving uses. */
 export interface ReceiverComponents {
-  sessions: SessionStore
+  ratchets: RatchetStore
   initiations: Initiations
   history: SecretHistory
   peers: PeerIdentities
@@ -56,11 +56,11 @@ export class SecretReceiver {
     const shown = await this.c.toMessage(env)
     if (shown == null) return undefined
 
-    const active = await this.c.sessions.load(peer)
+    const active = await this.c.ratchets.load(peer)
     let started: StartedSession | undefined
     let candidates: () => AsyncGenerator<StoredSession>
     if (header != null) {
-      let only = await this.c.sessions.byEphemeral(peer, b64(header.ephemeralKey))
+      let only = await this.c.ratchets.byEphemeral(peer, b64(header.ephemeralKey))
       if (only == null) {
         try {
           started = await this.c.initiations.respond(env, header)
@@ -74,7 +74,7 @@ export class SecretReceiver {
       candidates = async function * () { yield session }
     } else {
       // the previous sessions are read only when the one this device sends with cannot open it
-      const sessions = this.c.sessions
+      const sessions = this.c.ratchets
       candidates = async function * () {
         if (active != null) yield active
         yield * await sessions.previous(peer)
@@ -102,15 +102,15 @@ export class SecretReceiver {
       extra.push(...started.ops, ...noted.ops)
       const next = { session: started.session, record: started.record }
       const saved = supersedes(active?.record, started.record.ephemeral, env.timestamp)
-        ? this.c.sessions.replace(peer, active, next, extra, this.c.now())
-        : this.c.sessions.keep(peer, next, extra, this.c.now())
+        ? this.c.ratchets.replace(peer, active, next, extra, this.c.now())
+        : this.c.ratchets.keep(peer, next, extra, this.c.now())
       return { saved, message, identityChanged: noted.changed }
     }
     const target = read.session
     target.record.peerSince ??= env.timestamp.toString()
     // the peer answered our initiation: stop sending the initial header
     if (target.key === active?.key && header == null) delete target.record.initial
-    return { saved: this.c.sessions.save(peer, [target], extra), message, identityChanged: false }
+    return { saved: this.c.ratchets.save(peer, [target], extra), message, identityChanged: false }
   }
 
   /** The body and initial header, checked; `undefined` (refused) when either is malformed or names another signer. */

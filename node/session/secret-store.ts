@@ -1,18 +1,18 @@
 /**
  * The device's store of one user's secret-chat data: the `secret` sublevel of the node's LevelDB, as
- * `SessionContext.secretLevel()` gives it. When the user has a passphrase that sublevel's value encoding
- * is the vault's, which seals each value bound to its key (vault.ts); a value encoding is handed values
- * only, so this store hands each one over with its key (`bindKey`), and reads raw values to open them
- * the same way. Without a passphrase values are stored as they are. Every secret part reads and writes
- * through one instance of this.
+ * the session's storage port gives it (`Storage.secretLevel`, ports.ts). When the user has a passphrase
+ * that sublevel's value encoding is the vault's, which seals each value bound to its key (vault.ts); a
+ * value encoding is handed values only, so this store hands each one over with its key (`bindKey`), and
+ * reads raw values to open them the same way. Without a passphrase values are stored as they are. Every
+ * secret part reads and writes through one instance of this.
  *
  * It can also delete for good (`destroy`): LevelDB's `del` leaves a value in the table files (and the
  * write-ahead log) until a compaction happens to rewrite them, and what self-destructs must be gone from
  * the files.
  */
 
-import type { SecretLevel } from './context.js'
 import type { ChorusDb } from '../store/db.js'
+import type { SecretLevel, Storage } from './ports.js'
 import { bindKey, VAULT_ENCODING_NAME } from './vault.js'
 
 /** A write of a secret batch. */
@@ -24,19 +24,22 @@ export interface SecretRange { gt: string, lt: string, limit?: number }
 /** How values reach the sublevel: sealed with their key by the vault, or as they are. */
 interface ValueCodec { encode: (bound: string) => string, decode: (bound: string) => string }
 
-/** classic-level's compaction (the `level` package's types leave it out: browsers have none). */
-type CompactRange = (start: string, end: string) => Promise<void>
+/** classic-level's compaction of [start, end) (full keys); the `level` types leave it out (browsers have none). */
+type CompactRange = Storage['compactRange']
+
+/** The database's `compactRange`, bound to it; throws when it has none (classic-level has). */
+export function compactRangeOf (db: ChorusDb): CompactRange {
+  const compactRange = (db as unknown as { compactRange?: CompactRange }).compactRange
+  if (typeof compactRange !== 'function') throw new Error('the database cannot compact a range (classic-level can)')
+  return compactRange.bind(db)
+}
 
 export class SecretStore {
   /** the vault's key-bound codec, or none when values are stored as they are */
   private readonly codec?: ValueCodec
 
-  private readonly compactRange: CompactRange
-
-  constructor (private readonly level: SecretLevel, db: ChorusDb) {
-    const compactRange = (db as unknown as { compactRange?: CompactRange }).compactRange
-    if (typeof compactRange !== 'function') throw new Error('the database cannot compact a range (classic-level can)')
-    this.compactRange = compactRange.bind(db)
+  /** @param compactRange the database's (`compactRangeOf`): what self-destructs must leave its files */
+  constructor (private readonly level: SecretLevel, private readonly compactRange: CompactRange) {
     const encoding = level.valueEncoding()
     if (encoding.name === VAULT_ENCODING_NAME) this.codec = encoding as unknown as ValueCodec
     // anything else would seal values where this store cannot see it, or not at all: fail closed

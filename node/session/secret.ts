@@ -4,7 +4,7 @@
  * recipient's mailbox, and delete them when the recipient's device asks (after delivery) or at their
  * expiry. Everything secret stays on the device, in the node's own LevelDB (sublevel `secret`, through
  * one SecretStore, sealed by the user's vault when it has a passphrase): the device's keys
- * (device-keys.ts), its sessions (secret-sessions.ts), the peers' identity keys (secret-peers.ts) and the
+ * (device-keys.ts), its ratchet sessions (secret-ratchets.ts), the peers' identity keys (secret-peers.ts) and the
  * plaintext history (secret-history.ts). Starting sessions is secret-initiation.ts; reading a message,
  * secret-receive.ts.
  *
@@ -20,10 +20,10 @@ import { Envelope, userIdOf } from '../../protocol/envelope.js'
 import { hlcMillis } from '../../protocol/hlc.js'
 import { SecretBody, SecretPlaintext } from '../../protocol/pb/secret.js'
 import { SessionStateError, safetyNumber, type SafetyNumber } from '../../protocol/secret/index.js'
-import { cursorOf } from '../store/mailbox-store.js'
+import { cursorOf } from '../../protocol/mailbox.js'
 import { unb64 } from './base64.js'
-import type { SessionContext } from './context.js'
 import { DeviceKeys } from './device-keys.js'
+import type { Lookups, Outbox, Owners, Rejections, SessionEvents, SessionState, Signer, Storage } from './ports.js'
 import type { SendResult } from './events.js'
 import {
   requireBytes, requireHandle, requireIds, requireMessage, requireSecretEnvelope, requireSendOptions, requireText,
@@ -38,7 +38,7 @@ import { SecretHistory, type HistoryEntry, type SecretMessage } from './secret-h
 import { Initiations } from './secret-initiation.js'
 import { PeerIdentities } from './secret-peers.js'
 import { SecretReceiver } from './secret-receive.js'
-import { SessionStore } from './secret-sessions.js'
+import { RatchetStore } from './secret-ratchets.js'
 import { SecretStore } from './secret-store.js'
 import { Periodic } from '../timers/periodic.js'
 
@@ -62,15 +62,29 @@ export interface SecretsInit {
   maxBundleAgeMs?: number
   /** sessions kept per peer besides the one this device sends with @default DEFAULT_MAX_PREVIOUS_SESSIONS */
   maxPreviousSessions?: number
-  /** ms since the epoch @default the mesh's time (`replication.context.now`) */
+  /** ms since the epoch @default the mesh's time (`Owners.now`) */
   now?: () => number
+}
+
+/** What a user's secret chats use of the session (ports.ts). */
+export interface SecretsComponents {
+  signer: Pick<Signer, 'handle' | 'userId' | 'identity' | 'sign'>
+  outbox: Pick<Outbox, 'send'>
+  lookups: Lookups
+  rejections: Rejections
+  /** the sealed `secret` sublevel, its compaction, and the `deletions` sublevel */
+  storage: Storage
+  /** to publish prekeys at, fetch peers' bundles from, and delete delivered ciphertext at */
+  owners: Owners
+  events: Pick<SessionEvents, 'emit'>
+  session: SessionState
 }
 
 /** The secret chats of one user on this device. */
 export class Secrets {
   private readonly chats = new Map<string, SecretChat>()
   private readonly store: SecretStore
-  private readonly sessions: SessionStore
+  private readonly ratchets: RatchetStore
   private readonly keys: DeviceKeys
   private readonly history: SecretHistory
   private readonly peers: PeerIdentities
@@ -84,42 +98,29 @@ export class Secrets {
   private deleteTimer?: NodeJS.Timeout
   private readonly me: string
 
-  constructor (private readonly ctx: SessionContext, init: SecretsInit = {}) {
-    this.me = ctx.userId
+  constructor (private readonly c: SecretsComponents, init: SecretsInit = {}) {
+    this.me = c.signer.userId
     // the mesh's time, as the owners judge prekey uploads and as envelopes are stamped
-    this.now = init.now ?? (() => ctx.replication.context.now())
-    this.store = new SecretStore(ctx.secretLevel(), ctx.db)
-    this.keys = new DeviceKeys({
-      userId: this.me,
-      identity: ctx.identity,
-      store: this.store,
-      replication: ctx.replication,
-      now: this.now
-    })
-    this.sessions = new SessionStore(this.store, this.me, init.maxPreviousSessions ?? DEFAULT_MAX_PREVIOUS_SESSIONS)
-    this.history = new SecretHistory(this.store, this.me, (peer, id) => {
-      this.chats.get(peer)?.emit('expired', { id })
-    }, this.now)
+    this.now = init.now ?? (() => c.owners.now())
+    this.store = new SecretStore(c.storage.secretLevel(), c.storage.compactRange)
+    this.keys = new DeviceKeys({ userId: this.me, identity: c.signer.identity, store: this.store, owners: c.owners, now: this.now })
+    this.ratchets = new RatchetStore(this.store, this.me, init.maxPreviousSessions ?? DEFAULT_MAX_PREVIOUS_SESSIONS)
+    this.history = new SecretHistory(this.store, this.me, (peer, id) => { this.chats.get(peer)?.emit('expired', { id }) }, this.now)
     this.peers = new PeerIdentities(this.store, this.me)
     this.initiations = new Initiations({
       keys: this.keys,
       store: this.store,
-      replication: ctx.replication,
+      owners: c.owners,
       now: this.now,
       maxBundleAgeMs: init.maxBundleAgeMs ?? DEFAULT_MAX_BUNDLE_AGE_MS
     })
-    this.deletions = new PendingDeletions({
-      db: ctx.db,
-      userId: this.me,
-      identity: ctx.identity,
-      replication: ctx.replication
-    })
+    this.deletions = new PendingDeletions({ storage: c.storage, userId: this.me, identity: c.signer.identity, owners: c.owners })
     this.receiver = new SecretReceiver({
-      sessions: this.sessions,
+      ratchets: this.ratchets,
       initiations: this.initiations,
       history: this.history,
       peers: this.peers,
-      toMessage: async (env) => this.ctx.toMessage(env),
+      toMessage: async (env) => this.c.lookups.toMessage(env),
       reject: (reason, err) => { this.reject(reason, err) },
       now: this.now
     })
@@ -133,7 +134,7 @@ export class Secrets {
   /** Make sure this device's prekeys are published, then keep them supplied and run self-destruct timers. */
   async start (): Promise<void> {
     await this.load()
-    await this.keys.maintain(true).catch((err: Error) => { log('publishing prekeys of %s failed (retried later): %s', this.ctx.handle, err.message) })
+    await this.keys.maintain(true).catch((err: Error) => { log('publishing prekeys of %s failed (retried later): %s', this.c.signer.handle, err.message) })
     this.upkeep = new Periodic(async () => {
       await this.maintain()
     }, { intervalMs: DEFAULT_MAINTENANCE_INTERVAL_MS, log, name: 'secret maintenance' }).start()
@@ -144,7 +145,7 @@ export class Secrets {
     await this.upkeep?.idle()
     await Promise.allSettled([...this.locks.values()])
     // sessions still being written reach the disk before the database closes
-    for (let i = 0; i < 100 && this.sessions.writing; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+    for (let i = 0; i < 100 && this.ratchets.writing; i++) await new Promise((resolve) => setTimeout(resolve, 10))
     await this.flushDeletes().catch(() => {})
   }
 
@@ -153,14 +154,14 @@ export class Secrets {
    */
   async open (handle: string): Promise<SecretChat> {
     requireHandle('handle', handle)
-    const ref = await this.ctx.resolve(handle)
+    const ref = await this.c.lookups.resolve(handle)
     let chat = this.chats.get(ref.userId)
     if (chat != null) return chat
     await this.serial(ref.userId, async () => {
-      if (await this.sessions.load(ref.userId) != null) return
+      if (await this.ratchets.load(ref.userId) != null) return
       const { session, record, bundle } = await this.initiations.initiate(ref.userId, ref.publicKey)
       const noted = await this.peers.note(ref.userId, bundle.identityKey, bundle.identityDhKey)
-      await this.sessions.replace(ref.userId, undefined, { session, record }, noted.ops, this.now())
+      await this.ratchets.replace(ref.userId, undefined, { session, record }, noted.ops, this.now())
       if (noted.changed) this.identityChanged(ref.userId, ref.handle, bundle.identityKey)
     })
     chat = this.chatFor(ref.userId, ref.handle)
@@ -185,7 +186,7 @@ export class Secrets {
     if (done.identityChanged) this.identityChanged(peer, done.message.from, env.senderKey)
     this.queueDelete(cursorOf(env))
     this.chatFor(peer, done.message.from).emit('message', done.message)
-    this.ctx.emit('message', done.message)
+    this.c.events.emit('message', done.message)
     return true
   }
 
@@ -212,7 +213,7 @@ export class Secrets {
     requireText('text', text)
     requireTtl('ttlMs', ttlMs)
     const { env, saved } = await this.serial(peer, async () => {
-      const active = await this.sessions.load(peer)
+      const active = await this.ratchets.load(peer)
       if (active == null) throw new SessionStateError(`no secret session with ${peer}: open the chat first`)
       const sealed = active.session.encrypt(SecretPlaintext.encode({ text, ttlMs }))
       const body = SecretBody.encode({
@@ -223,31 +224,21 @@ export class Secrets {
         ciphertext: sealed.ciphertext as Uint8Array<ArrayBuffer>,
         expiresAt: ttlMs > 0 ? BigInt(this.now() + UNDELIVERED_TTL_MS) : 0n
       })
-      const env = this.ctx.sign(Envelope.Kind.SECRET, peer, body)
+      const env = this.c.signer.sign(Envelope.Kind.SECRET, peer, body)
       const entry: HistoryEntry = {
-        id: Buffer.from(env.id).toString('hex'),
-        from: this.ctx.handle,
-        fromId: this.me,
-        text,
-        timestamp: hlcMillis(env.timestamp),
-        ttlMs,
-        expiresAt: 0,
-        outgoing: true
+        id: Buffer.from(env.id).toString('hex'), from: this.c.signer.handle, fromId: this.me, text, timestamp: hlcMillis(env.timestamp), ttlMs, expiresAt: 0, outgoing: true
       }
-      return { env, saved: this.sessions.save(peer, [active], this.history.ops(peer, env, entry)) }
+      return { env, saved: this.ratchets.save(peer, [active], this.history.ops(peer, env, entry)) }
     })
     await saved
-    return this.ctx.send(env)
+    return this.c.outbox.send(env)
   }
 
   /** The safety number of this device and a peer (its Ed25519 identity key; the handle is the stable id). */
   safetyNumberWith (peer: string, peerIdentityKey: Uint8Array): SafetyNumber {
     requireUserId('peer', peer)
     requireBytes('peerIdentityKey', peerIdentityKey, 32)
-    return safetyNumber({ identityKey: this.ctx.identity.publicKey, id: this.me }, {
-      identityKey: peerIdentityKey,
-      id: peer
-    })
+    return safetyNumber({ identityKey: this.c.signer.identity.publicKey, id: this.me }, { identityKey: peerIdentityKey, id: peer })
   }
 
   /** The peer's identity key as this device knows it. */
@@ -264,7 +255,7 @@ export class Secrets {
 
   /** Upkeep (the `upkeep` loop's task, one run at a time): self-destruct, unconfirmed deletions, prekeys. */
   private async maintain (): Promise<void> {
-    if (this.ctx.closed) return
+    if (this.c.session.closed) return
     try {
       await this.history.expire()
       // deletions no quorum of owners confirmed yet (busy, down, or this device restarted) go again
@@ -273,14 +264,14 @@ export class Secrets {
         await this.serial('#prekeys', async () => { await this.keys.maintain(false) })
       }
     } catch (err: any) {
-      log('secret maintenance of %s: %s', this.ctx.handle, err.message)
+      log('secret maintenance of %s: %s', this.c.signer.handle, err.message)
     }
   }
 
   private identityChanged (peer: string, handle: string, identityKey: Uint8Array): void {
-    log('%s: the identity keys of %s changed', this.ctx.handle, peer)
+    log('%s: the identity keys of %s changed', this.c.signer.handle, peer)
     this.chatFor(peer, handle).emit('identity-changed', { peer, safetyNumber: this.safetyNumberWith(peer, identityKey) })
-    this.ctx.emit('error', new IdentityChangedError(peer))
+    this.c.events.emit('error', new IdentityChangedError(peer))
   }
 
   // deleting delivered ciphertext at the servers
@@ -288,7 +279,7 @@ export class Secrets {
   private queueDelete (cursor: Uint8Array): void {
     void this.deletions.add(cursor).then(() => {
       this.deleteTimer ??= setTimeout(() => { void this.flushDeletes() }, DEFAULT_DELETE_FLUSH_MS)
-    }, (err: Error) => { log('%s: remembering a deletion failed: %s', this.ctx.handle, err.message) })
+    }, (err: Error) => { log('%s: remembering a deletion failed: %s', this.c.signer.handle, err.message) })
   }
 
   private async flushDeletes (): Promise<void> {
@@ -308,8 +299,8 @@ export class Secrets {
   }
 
   private reject (reason: string, err: unknown): void {
-    this.ctx.replication.context.reject(`secret-${reason}`)
-    log('%s: secret message refused (%s): %s', this.ctx.handle, reason, (err as Error)?.message ?? err)
+    this.c.rejections.reject(`secret-${reason}`)
+    log('%s: secret message refused (%s): %s', this.c.signer.handle, reason, (err as Error)?.message ?? err)
   }
 
   /** Run `fn` after everything queued for `key` (one peer's sessions are never changed by two at once). */

@@ -1,9 +1,10 @@
 /**
  * A user's session on this node: direct chat, receipts, typing, and the parts that hang off it
- * (roster and presence, rooms). Receiving has two paths that meet in a `Feed`: live envelopes from the
- * user's inbox shard on gossipsub, and a sync loop over the user's mailbox at its owners that catches
- * everything the live path missed (the user was offline, the relay dropped it). Each message is emitted
- * once, whichever path brings it first.
+ * (roster and presence, rooms, secret chats), each built from the session's ports (ports.ts), which the
+ * session assembles from the node's replication, relay and database. Receiving has two paths that meet
+ * in a `Feed`: live envelopes from the user's inbox shard on gossipsub, and a sync loop over the user's
+ * mailbox at its owners that catches everything the live path missed (the user was offline, the relay
+ * dropped it). Each message is emitted once, whichever path brings it first.
  *
  * What the catch-up inside `openUser` finds is held for the first 'message' listener, since the caller
  * cannot attach one before `openUser` resolves.
@@ -13,30 +14,33 @@ import { EventEmitter } from 'node:events'
 import { logger } from '@libp2p/logger'
 import { Envelope, envelopeIdHex, signEnvelope, userIdOf, type IdentityKey } from '../../protocol/envelope.js'
 import { hlcMillis, type HybridClock } from '../../protocol/hlc.js'
-import { isUserId, mailboxesOf, parseMailbox } from '../../protocol/mailbox.js'
+import { cursorOf, isUserId, mailboxesOf, parseMailbox } from '../../protocol/mailbox.js'
 import { Presence, Receipt } from '../../protocol/pb/chat.js'
 import type { ReadAuth } from '../../protocol/pb/store.js'
 import { READ_AUTH_REUSE_MS, signReadAuth } from '../../protocol/read-auth.js'
 import { everyTick } from './ticker.js'
 import type { Relay } from '../relay/relay.js'
+import type { ChangeWatch } from '../replication/change-watch.js'
+import type { ReplicationContext, StoreCall } from '../replication/context.js'
 import { ForbiddenError, RateLimitedError, UnknownHandleError } from '../replication/errors.js'
-import type { Replication } from '../replication/replication.js'
+import type { Placement } from '../replication/placement.js'
+import type { ReadResult, Reader } from '../replication/reader.js'
+import type { Replicator } from '../replication/replicator.js'
 import type { ChorusDb } from '../store/db.js'
-import { cursorOf } from '../store/mailbox-store.js'
-import type { SecretLevel, SessionContext } from './context.js'
+import type { LogReadOptions, SecretLevel, SessionPorts } from './ports.js'
 import type { Vault } from './vault.js'
 import type { HandleDirectory, UserRef } from './directory.js'
 import type { Message, MessageKind, SendResult, UserEvents } from './events.js'
 import {
-  HISTORY_OPTIONS, SEND_OPTIONS, requireBoolean, requireEnvelope, requireHandle, requireMessages, requireOptions,
-  requireText
+  HISTORY_OPTIONS, INBOX_OPTIONS, SEND_OPTIONS, requireBoolean, requireEnvelope, requireHandle, requireMessages, requireOptions, requireText
 } from './arguments.js'
 import { DirectSeal } from './direct-seal.js'
-import { Feed, type FeedConsumer } from './feed.js'
+import { Feed, type FeedConsumer, type FeedInit } from './feed.js'
 import { Receipts, decodeReceipt } from './receipts.js'
-import { Rooms } from './rooms.js'
+import { Rooms, type RoomDirectory } from './rooms.js'
 import { Roster } from './roster.js'
 import { Secrets, type SecretMessage } from './secret.js'
+import { compactRangeOf } from './secret-store.js'
 
 export type { Message, SendResult, UserEvents } from './events.js'
 
@@ -67,16 +71,55 @@ const KIND_NAMES: Partial<Record<Envelope.Kind, MessageKind>> = {
 /** Kinds that show in a conversation's history. */
 const HISTORY_KINDS = new Set([Envelope.Kind.CHAT, Envelope.Kind.ERROR])
 
+/**
+ * What a session uses of the node's replication (`Replication` has all of it): merged reads (and the
+ * feeds' cursor listings), W-of-N writes, the owners' change counters, requests to owners, and the
+ * counter of refused input.
+ */
+export interface SessionReplication {
+  reader: Pick<Reader, 'read'> & FeedInit['reader']
+  writer: Pick<Replicator, 'write'>
+  changes: Pick<ChangeWatch, 'versions'>
+  placement: Pick<Placement, 'ownersOf'>
+  call: StoreCall
+  /** `keys.trust`: what this session signed needs no verification when it comes back */
+  context: Pick<ReplicationContext, 'reject' | 'writeQuorum' | 'now'> & {
+    keys: Pick<ReplicationContext['keys'], 'trust'>
+  }
+}
+
 /** Everything a session uses. */
 export interface UserComponents {
-  replication: Replication
-  directory: HandleDirectory
-  relay: Relay
+  replication: SessionReplication
+  directory: Pick<HandleDirectory, 'resolve'> & RoomDirectory
+  relay: Pick<Relay, 'publish' | 'subscribeInbox' | 'subscribeRoom'>
   clock: HybridClock
+  /** the node's database: the session's feeds and its parts' sublevels (through `Storage`) live in it */
   db: ChorusDb
   /** how the user's secret values are kept at rest (sealed with a passphrase, or as they are) */
-  vault: Vault
+  vault: Pick<Vault, 'encoding'>
   syncIntervalMs?: number
+}
+
+/** Options of `inbox`: a page of the mailbox, by cursor. */
+export interface InboxOptions {
+  /** only the conversation with this handle (or userId): its envelopes both ways */
+  with?: string
+  /** exclusive bounds: a message, or its cursor */
+  after?: string | Message
+  before?: string | Message
+  /** envelopes to read (at most MAX_FETCH_LIMIT are served a page) @default 50 */
+  limit?: number
+  /** the newest `limit` before `before` (paging back) instead of the oldest after `after` @default false */
+  newestFirst?: boolean
+}
+
+/** A page of the mailbox (`inbox`). */
+export interface InboxPage {
+  /** the page's envelopes, oldest first, of every kind the mailbox holds (verified, as the owners keep them) */
+  envelopes: Envelope[]
+  /** the owners hold more beyond the page (before it when paging back, after it otherwise) */
+  more: boolean
 }
 
 /** Options of a send. */
@@ -91,7 +134,7 @@ export interface SendOptions {
   signed?: (id: string) => void
 }
 
-export class User extends EventEmitter<UserEvents> implements SessionContext {
+export class User extends EventEmitter<UserEvents> {
   readonly userId: string
   /** Contacts, subscriptions and presence. */
   readonly roster: Roster
@@ -102,7 +145,7 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
   private stopTicking?: () => void
   private isClosed = false
   private readonly feeds = new Map<string, Feed>()
-  private readonly inbox: Feed
+  private readonly inboxFeed: Feed
   private readonly receipts: Receipts
   private unsubscribe?: () => void
   private ticking?: Promise<void>
@@ -123,19 +166,15 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
     super()
     this.userId = userIdOf(identity.publicKey)
     this.sealed = new DirectSeal(identity)
-    this.inbox = this.feed(this.userId, async (env) => this.prepare(env))
-    this.receipts = new Receipts(this)
-    this.roster = new Roster(this)
-    this.rooms = new Rooms(this, this.c.directory)
-    this.secret = new Secrets(this)
-    ;(this as EventEmitter).on('newListener', (event: string | symbol) => {
-      if (typeof event === 'string' && !this.released.has(event)) process.nextTick(() => { this.release(event) })
-    })
+    this.inboxFeed = this.feed(this.userId, async (env) => this.prepare(env))
+    const ports = this.ports()
+    this.receipts = new Receipts(ports)
+    this.roster = new Roster(ports)
+    this.rooms = new Rooms({ ...ports, directory: this.c.directory })
+    this.secret = new Secrets(ports)
+    ;(this as EventEmitter).on('newListener', (event: string | symbol) => { if (typeof event === 'string' && !this.released.has(event)) process.nextTick(() => { this.release(event) }) })
   }
 
-  get replication (): Replication { return this.c.replication }
-  get relay (): Relay { return this.c.relay }
-  get db (): ChorusDb { return this.c.db }
   get clock (): HybridClock { return this.c.clock }
   get closed (): boolean { return this.isClosed }
 
@@ -212,16 +251,8 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
     requireHandle('withHandle', withHandle)
     requireOptions('options', o, HISTORY_OPTIONS)
     const other = await this.resolve(withHandle)
-    const before = o.before == null
-      ? undefined
-      : new Uint8Array(Buffer.from(typeof o.before === 'string' ? o.before : o.before.cursor, 'hex'))
-    const page = await this.c.replication.reader.read(this.userId, {
-      peer: other.userId,
-      limit: o.limit ?? 50,
-      before,
-      newestFirst: true,
-      auth: this.readAuth(this.userId)
-    })
+    const before = o.before == null ? undefined : new Uint8Array(Buffer.from(typeof o.before === 'string' ? o.before : o.before.cursor, 'hex'))
+    const page = await this.read(this.userId, { peer: other.userId, limit: o.limit ?? 50, before, newestFirst: true })
     const out: Message[] = []
     for (const env of page.envelopes) {
       if (!HISTORY_KINDS.has(env.kind)) continue
@@ -229,6 +260,26 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
       if (m != null) out.push(m)
     }
     return out
+  }
+
+  /**
+   * A page of this user's mailbox as its owners hold it, merged: every envelope, of every kind (direct
+   * messages both ways, receipts, subscription requests, room invitations, secret-chat ciphertext), oldest
+   * first. `toMessage` shows a message, `rooms.invitationIn` an invitation; page on from the cursor of a
+   * page's first envelope (`before`, newest first) or its last (`after`). The archive (XEP-0313) and
+   * `chorus read` read history so, where `history` (one conversation, its messages only) is not enough.
+   */
+  async inbox (o: InboxOptions = {}): Promise<InboxPage> {
+    requireOptions('options', o, INBOX_OPTIONS)
+    const peer = o.with == null ? undefined : (await this.resolve(o.with)).userId
+    const page = await this.read(this.userId, {
+      peer,
+      after: cursorBytes(o.after),
+      before: cursorBytes(o.before),
+      limit: o.limit ?? 50,
+      newestFirst: o.newestFirst === true
+    })
+    return { envelopes: page.envelopes, more: page.more }
   }
 
   /**
@@ -268,21 +319,22 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
    * call at any time: one sync runs at a time per feed, and the feed, not the caller, hands envelopes out.
    */
   async sync (): Promise<void> {
-    await this.inbox.sync()
+    await this.inboxFeed.sync()
   }
 
-  // SessionContext
-
+  /** Sign an envelope from this user, stamped by the node's clock (the low-level form of `send`). */
   sign (kind: Envelope.Kind, recipient: string, body: Uint8Array): Envelope {
     return signEnvelope({ kind, recipient, body, timestamp: this.c.clock.now(), senderHandle: this.handle },
       this.identity)
   }
 
+  /** Publish an envelope live only (headlines, typing, presence broadcasts); never throws. */
   async publish (env: Envelope): Promise<void> {
     await this.c.relay.publish(env, Envelope.encode(env))
   }
 
-  secretLevel (): SecretLevel {
+  /** Where secret-chat keys, sessions and history live: sealed at rest when the user has a passphrase. */
+  private secretLevel (): SecretLevel {
     this.secretSub ??= this.c.db.sublevel<string, string>('secret', { valueEncoding: this.c.vault.encoding as any })
     return this.secretSub
   }
@@ -298,7 +350,8 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
     return auth
   }
 
-  feed (mailbox: string, consumer: FeedConsumer): Feed {
+  /** The session's feed of a log, created once per mailbox; a later consumer replaces an earlier one. */
+  private feed (mailbox: string, consumer: FeedConsumer): Feed {
     let f = this.feeds.get(mailbox)
     if (f == null) {
       // every log a session follows is its user's own or a room's: the owners want a read proof
@@ -321,6 +374,7 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
     return f
   }
 
+  /** A handle (or a userId) to a verified user reference. Throws `UnknownHandleError`. */
   async resolve (handleOrId: string): Promise<UserRef> {
     if (isUserId(handleOrId)) {
       return { handle: handleOrId, userId: handleOrId, publicKey: this.sealed.keyOf(handleOrId) ?? new Uint8Array(0) }
@@ -373,7 +427,70 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
     return super.emit(event as any, ...(args as any[]))
   }
 
-  // receiving
+  /**
+   * The session's ports (ports.ts), assembled once and handed to each part, which declares the few members
+   * it uses: no part gets the replication, the relay or the database whole.
+   */
+  private ports (): SessionPorts {
+    const { replication: r, relay, db } = this.c
+    const closed = (): boolean => this.isClosed
+    return {
+      signer: {
+        handle: this.handle,
+        userId: this.userId,
+        identity: this.identity,
+        clock: this.c.clock,
+        sign: (kind, to, body) => this.sign(kind, to, body)
+      },
+      outbox: {
+        send: async (env) => await this.store(env),
+        publish: async (env) => { await this.publish(env) },
+        write: async (env) => await this.write(env)
+      },
+      logs: {
+        feed: (mailbox, consumer) => this.feed(mailbox, consumer),
+        read: async (mailbox, o) => await this.read(mailbox, o)
+      },
+      lookups: {
+        resolve: async (handleOrId) => await this.resolve(handleOrId),
+        toMessage: async (env) => await this.toMessage(env)
+      },
+      rejections: { reject: (reason) => { r.context.reject(reason) } },
+      storage: {
+        sublevel: db.sublevel.bind(db),
+        secretLevel: () => this.secretLevel(),
+        compactRange: compactRangeOf(db)
+      },
+      live: { subscribeRoom: (roomId, handler, policy) => relay.subscribeRoom(roomId, handler, policy) },
+      owners: {
+        ownersOf: (key) => r.placement.ownersOf(key),
+        call: async (peer, req, timeoutMs) => await r.call(peer, req, timeoutMs),
+        get writeQuorum () { return r.context.writeQuorum },
+        now: () => r.context.now()
+      },
+      events: {
+        emit: (event, ...args) => { this.emit(event, ...args) },
+        listenerCount: (event) => this.listenerCount(event),
+        onListener: (fn) => {
+          (this as EventEmitter).on('newListener', (event: string | symbol) => { if (typeof event === 'string') fn(event) })
+        }
+      },
+      session: { get closed () { return closed() } }
+    }
+  }
+
+  /** One page of a log from its owners, with this user's read proof. */
+  private async read (mailbox: string, o: LogReadOptions = {}): Promise<ReadResult> {
+    return await this.c.replication.reader.read(mailbox, { ...o, auth: this.readAuth(mailbox) })
+  }
+
+  // sending and receiving
+
+  /** Store at W of N owners, not published live (a room post from outside the room: the owners refuse it). */
+  private async write (env: Envelope): Promise<SendResult> {
+    const { storedOn } = await this.c.replication.writer.write(env, Envelope.encode(env))
+    return { id: envelopeIdHex(env), timestamp: hlcMillis(env.timestamp), storedOn }
+  }
 
   private async store (env: Envelope): Promise<SendResult> {
     const bytes = Envelope.encode(env)
@@ -396,13 +513,13 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
       void this.prepare(env).then((show) => { show?.() })
       return
     }
-    this.inbox.offer(env)
+    this.inboxFeed.offer(env)
   }
 
   private async tick (): Promise<void> {
     if (this.ticking != null || this.isClosed) return
     this.ticking = (async () => {
-      try { await this.inbox.poll() } catch (err: any) { log('sync of %s failed: %s', this.handle, err.message) }
+      try { await this.inboxFeed.poll() } catch (err: any) { log('sync of %s failed: %s', this.handle, err.message) }
       try { await this.rooms.poll() } catch (err: any) { log('room sync of %s failed: %s', this.handle, err.message) }
     })().finally(() => { this.ticking = undefined })
     await this.ticking
@@ -485,4 +602,10 @@ export class User extends EventEmitter<UserEvents> implements SessionContext {
     this.held.delete(event)
     for (const args of list) super.emit(event as any, ...(args as any[]))
   }
+}
+
+/** A cursor option (a message or its hex) as bytes; none for '' (an open bound). */
+function cursorBytes (c: string | Message | undefined): Uint8Array<ArrayBuffer> | undefined {
+  const hex = typeof c === 'string' ? c : c?.cursor
+  return hex == null || hex === '' ? undefined : new Uint8Array(Buffer.from(hex, 'hex'))
 }

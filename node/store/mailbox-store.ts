@@ -7,7 +7,7 @@
  *   conv  `<mailbox>!<peer>!<cursor hex>` → ''               (one conversation inside a mailbox)
  */
 
-import type { Envelope } from '../../protocol/envelope.js'
+import { cursorAt, cursorTimestamp, type Cursor } from '../../protocol/mailbox.js'
 import { ChangeSketch } from './change-sketch.js'
 import type { ChorusDb } from './db.js'
 import type { GroupCommit } from './group-commit.js'
@@ -15,33 +15,8 @@ import type { GroupCommit } from './group-commit.js'
 /** Bytes backed by a plain ArrayBuffer (what protons encodes and LevelDB returns). */
 export type Bytes = Uint8Array<ArrayBuffer>
 
-/** A position in a mailbox: 8-byte big-endian timestamp then the 16-byte envelope id. */
-export type Cursor = Bytes
-
-/** Cursor length in bytes. */
-export const CURSOR_BYTES = 24
-
-export { conversationPeer } from '../../protocol/mailbox.js'
-
-/** The cursor of an envelope. */
-export function cursorOf (env: Pick<Envelope, 'timestamp' | 'id'>): Cursor {
-  const c = new Uint8Array(CURSOR_BYTES)
-  new DataView(c.buffer).setBigUint64(0, env.timestamp)
-  c.set(env.id.subarray(0, 16), 8)
-  return c
-}
-
-/** The timestamp inside a cursor. */
-export function cursorTimestamp (c: Cursor): bigint {
-  return new DataView(c.buffer, c.byteOffset, c.byteLength).getBigUint64(0)
-}
-
-/** The lowest cursor with timestamp `t`. */
-export function cursorAt (t: bigint): Cursor {
-  const c = new Uint8Array(CURSOR_BYTES)
-  new DataView(c.buffer).setBigUint64(0, t)
-  return c
-}
+// the cursor encoding is a wire format (protocol/mailbox.ts); re-exported for the store's importers
+export { CURSOR_BYTES, conversationPeer, cursorAt, cursorOf, cursorTimestamp, type Cursor } from '../../protocol/mailbox.js'
 
 const hex = (c: Cursor): string => Buffer.from(c).toString('hex')
 /** A cursor from its hex form (the form readers list and feeds remember). */

@@ -78,8 +78,9 @@ export async function runQuery (
   const found: Archived[] = []
   let more = true
   for (let round = 0; round < MAX_READS && more && found.length < Math.max(1, max); round++) {
-    const page = await user.replication.reader.read(user.userId,
-      { peer, after, before, limit: READ_PAGE, newestFirst: backwards, auth: user.readAuth(user.userId) })
+    const page = await user.inbox({
+      with: peer, after: hexOf(after), before: hexOf(before), limit: READ_PAGE, newestFirst: backwards
+    })
     const shown: Archived[] = []
     for (const env of page.envelopes) {
       const a = await archived(host, env)
@@ -172,6 +173,10 @@ function boundedInt (s: string, min: number, max: number): number {
 function cursorOfId (id: string): Cursor {
   if (!/^[0-9a-f]{2,128}$/.test(id) || id.length % 2 !== 0) throw new StanzaError('item-not-found', `no archived message ${id.slice(0, 80)}`)
   return new Uint8Array(Buffer.from(id, 'hex'))
+}
+
+function hexOf (c: Cursor | undefined): string | undefined {
+  return c == null ? undefined : Buffer.from(c).toString('hex')
 }
 
 function minCursor (a: Cursor, b: Cursor): Cursor {

@@ -2,7 +2,7 @@
  * Stream management (XEP-0198, urn:xmpp:sm:3), the server's half of one resource's stream: it counts
  * the stanzas the client sent (`h` of `<a/>`), numbers and keeps every stanza sent to the client until
  * the client acknowledges it, and asks for acknowledgements as stanzas go out. When the TCP connection
- * drops, the resource stays bound and its stanzas queue here for `resumeMs`; a new connection that logs
+ * drops, the resource stays bound and its stanzas queue here for `resumeSeconds`; a new connection that logs
  * in as the same account and resumes (`<resume previd h/>`) gets what the client had not acknowledged,
  * and carries on. So a flaky connection loses no message: what was sent and not acknowledged is sent
  * again, and what was queued while it was gone follows.

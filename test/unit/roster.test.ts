@@ -15,10 +15,10 @@ import {
   stampOf, stateOf, subscriptionName, transition, type RosterAction
 } from '../../protocol/roster.js'
 import { PresenceTracker } from '../../node/session/presence.js'
-import { Roster, type RosterInit } from '../../node/session/roster.js'
+import { Roster, type RosterComponents, type RosterInit } from '../../node/session/roster.js'
 import { Feed, type FeedConsumer, type FeedInit } from '../../node/session/feed.js'
 import { cursorOf } from '../../node/store/mailbox-store.js'
-import type { SessionContext } from '../../node/session/context.js'
+import type { Message } from '../../node/session/events.js'
 import { openDb, type ChorusDb } from '../../node/store/db.js'
 import { TempDirs, scaled, waitFor } from '../helpers/wait.js'
 
@@ -308,7 +308,7 @@ class World {
   }
 }
 
-/** One user's session, stubbed: what `Roster` uses of `SessionContext`. */
+/** One user's session, stubbed: the ports `Roster` takes (`RosterComponents`), over the world. */
 class Stub {
   readonly identity = generateIdentity()
   readonly userId = userIdOf(this.identity.publicKey)
@@ -321,7 +321,6 @@ class Stub {
   /** a cut-off node: nothing it sends arrives */
   cut = false
   db!: ChorusDb
-  replication: any
 
   constructor (
     readonly handle: string,
@@ -330,13 +329,20 @@ class Stub {
     private readonly directory: Map<string, Stub>
   ) {
     directory.set(handle, this)
-    this.replication = {
-      context: {
-        reject: (r: string) => {
-          this.rejected.push(r)
-        }
-      },
-      reader: { read: async (m: string, o: any) => this.world.read(m, o) }
+  }
+
+  /** What the roster gets: this stub's session, as ports. */
+  components (): RosterComponents {
+    const closed = (): boolean => this.closed
+    return {
+      signer: { handle: this.handle, userId: this.userId, clock: this.clock, sign: (kind, to, body) => this.sign(kind, to, body) },
+      outbox: { send: async (env) => await this.send(env), publish: async (env) => { await this.publish(env) } },
+      logs: { feed: (mailbox, consumer) => this.feed(mailbox, consumer), read: async (mailbox, o = {}) => this.world.read(mailbox, o) },
+      lookups: { resolve: async (h) => await this.resolve(h), toMessage: async (env) => await this.toMessage(env) },
+      rejections: { reject: (reason) => { this.rejected.push(reason) } },
+      storage: this.db,
+      events: { emit: (event, ...args) => { this.emit(event, args[0]) } },
+      session: { get closed () { return closed() } }
     }
   }
 
@@ -344,7 +350,7 @@ class Stub {
     this.db = await openDb(this.dir)
     this.feeds.clear()
     this.closed = false
-    this.roster = new Roster(this as unknown as SessionContext, init)
+    this.roster = new Roster(this.components(), init)
     this.world.online.set(this.userId, this)
     await this.roster.open()
   }
@@ -395,9 +401,11 @@ class Stub {
     return { handle: s.handle, userId: s.userId, publicKey: s.identity.publicKey }
   }
 
-  async toMessage (env: Envelope): Promise<{ from: string } | undefined> {
-    const s = [...this.directory.values()].find((x) => x.userId === userIdOf(env.senderKey))
-    return { from: s?.handle ?? userIdOf(env.senderKey) }
+  async toMessage (env: Envelope): Promise<Message | undefined> {
+    const fromId = userIdOf(env.senderKey)
+    const s = [...this.directory.values()].find((x) => x.userId === fromId)
+    const id = Buffer.from(env.id).toString('hex')
+    return { id, from: s?.handle ?? fromId, fromId, to: env.recipient, text: '', timestamp: 0, kind: 'presence', cursor: Buffer.from(cursorOf(env)).toString('hex') }
   }
 
   emit (event: string, data: unknown): void { this.events.push({ event, data }) }

@@ -5,7 +5,8 @@
 
 import { strict as assert } from 'node:assert'
 import { generateIdentity, userIdOf } from '../../protocol/envelope.js'
-import { StoreRequest } from '../../protocol/pb/store.js'
+import { StoreRequest, StoreResponse } from '../../protocol/pb/store.js'
+import type { Owners } from '../../node/session/ports.js'
 import { PendingDeletions } from '../../node/session/secret-deletions.js'
 import { MAX_FETCH_LIMIT } from '../../node/replication/constants.js'
 import { openDb, type ChorusDb } from '../../node/store/db.js'
@@ -21,18 +22,17 @@ describe('PendingDeletions: delivered secret ciphertext is deleted at the owners
   let up = new Set<string>()
   let deleted: Map<string, string[]>
 
-  const replication = {
-    placement: { ownersOf: () => ['o1', 'o2', 'o3'] },
-    context: { writeQuorum: 2 },
-    call: async (owner: string, req: any) => {
+  const owners: Pick<Owners, 'ownersOf' | 'call' | 'writeQuorum'> = {
+    ownersOf: () => ['o1', 'o2', 'o3'],
+    writeQuorum: 2,
+    call: async (owner, req) => {
       assert.equal(req.kind, StoreRequest.Kind.DELETE)
       if (!up.has(owner)) throw new Error(`${owner} is down`)
-      deleted.set(owner,
-        [...(deleted.get(owner) ?? []), ...req.cursors.map((c: Uint8Array) => Buffer.from(c).toString('hex'))])
-      return {}
+      deleted.set(owner, [...(deleted.get(owner) ?? []), ...(req.cursors ?? []).map((c) => Buffer.from(c).toString('hex'))])
+      return StoreResponse.decode(new Uint8Array(0))
     }
-  } as any
-  const pending = (): PendingDeletions => new PendingDeletions({ db, userId: me, identity, replication })
+  }
+  const pending = (): PendingDeletions => new PendingDeletions({ storage: db, userId: me, identity, owners })
   const cursor = (n: number): Uint8Array => new Uint8Array(24).fill(n)
 
   beforeEach(async () => { dir = dirs.make(); db = await openDb(dir); deleted = new Map(); up = new Set() })
@@ -45,9 +45,9 @@ describe('PendingDeletions: delivered secret ciphertext is deleted at the owners
     // the owners answer the first batch only after the second deletion was added
     let release!: () => void
     const gate = new Promise<void>((resolve) => { release = resolve })
-    const call = replication.call
+    const call = owners.call
     let first = true
-    replication.call = async (owner: string, req: any) => {
+    owners.call = async (owner, req) => {
       if (first) { first = owner !== 'o3'; await gate }
       return await call(owner, req)
     }
@@ -58,7 +58,7 @@ describe('PendingDeletions: delivered secret ciphertext is deleted at the owners
       await flushing
       await p.flush()
     } finally {
-      replication.call = call
+      owners.call = call
     }
     assert.deepEqual(deleted.get('o1')?.sort(),
       [Buffer.from(cursor(1)).toString('hex'), Buffer.from(cursor(2)).toString('hex')].sort())
@@ -92,12 +92,9 @@ describe('PendingDeletions: delivered secret ciphertext is deleted at the owners
     }
     up = new Set(['o1', 'o2', 'o3'])
     const sizes: number[] = []
-    const call = replication.call
-    replication.call = async (owner: string, req: any) => {
-      if (owner === 'o1') sizes.push(req.cursors.length)
-      return call(owner, req)
-    }
-    try { await p.flush() } finally { replication.call = call }
+    const call = owners.call
+    owners.call = async (owner, req) => { if (owner === 'o1') sizes.push(req.cursors?.length ?? 0); return await call(owner, req) }
+    try { await p.flush() } finally { owners.call = call }
     assert.ok(sizes.every((n) => n <= MAX_FETCH_LIMIT), `every request within the owners' bound (${sizes.join(', ')})`)
     assert.equal(sizes.reduce((a, b) => a + b, 0), 300, 'all 300 sent in one flush')
     assert.equal(deleted.get('o1')?.length, 300)

@@ -12,9 +12,10 @@ import { HybridClock, hlcMillis } from '../../protocol/hlc.js'
 import { StoreRequest, StoreResponse } from '../../protocol/pb/store.js'
 import type { ReplicationContext } from '../../node/replication/context.js'
 import { handlePrekeysGet, handlePrekeysPut, handlePrekeyUsed } from '../../node/replication/handlers/prekeys.js'
-import type { SessionContext } from '../../node/session/context.js'
+import type { SecretsComponents } from '../../node/session/secret.js'
 import type { Message } from '../../node/session/events.js'
 import { Secrets, type SecretMessage, type SecretsInit } from '../../node/session/secret.js'
+import { compactRangeOf } from '../../node/session/secret-store.js'
 import { Vault } from '../../node/session/vault.js'
 import { openDb, type ChorusDb } from '../../node/store/db.js'
 import { GroupCommit } from '../../node/store/group-commit.js'
@@ -37,6 +38,8 @@ export interface Device {
   dir: string
   db: ChorusDb
   secrets: Secrets
+  /** sign an envelope as this device's user (a test crafts what a broken or hostile client would send) */
+  sign: (kind: Envelope.Kind, recipient: string, body: Uint8Array) => Envelope
   /** SECRET envelopes it sent, not yet delivered */
   outbox: Envelope[]
   /** messages it showed */
@@ -116,60 +119,44 @@ export class SecretWorld {
     const secretLevel = db.sublevel<string, string>('secret', { valueEncoding: vault.encoding as any })
     const clock = new HybridClock(() => this.now())
     const node = `node-${handle}-${hex(randomBytes(4))}`
-    const device: Device = {
-      handle,
-      userId: userIdOf(identity.publicKey),
-      identity,
-      dir,
-      db,
-      secrets: undefined as unknown as Secrets,
-      outbox: [],
-      shown: [],
-      errors: []
-    }
-    const ctx = {
-      handle,
-      userId: device.userId,
-      identity,
-      db,
-      clock,
-      closed: false,
-      secretLevel: () => secretLevel,
-      replication: {
-        placement: { ownersOf: () => this.owners.map((x) => x.id) },
-        call: async (owner: string, req: Partial<StoreRequest>) => this.call(node, owner, req),
-        context: { reject: (reason: string) => { this.reject(reason) } }
-      },
-      sign: (kind: Envelope.Kind, recipient: string, body: Uint8Array) =>
-        signEnvelope({ kind, recipient, body, timestamp: clock.now(), senderHandle: handle }, identity),
-      send: async (env: Envelope) => {
-        device.outbox.push(env)
-        return { id: hex(env.id), timestamp: hlcMillis(env.timestamp), storedOn: [] }
-      },
-      resolve: async (who: string) => {
-        const d = this.devices.find((x) => x.handle === who || x.userId === who)
-        if (d == null) throw new Error(`unknown ${who}`)
-        return { handle: d.handle, userId: d.userId, publicKey: d.identity.publicKey }
-      },
-      toMessage: async (env: Envelope): Promise<Message> => {
-        const fromId = userIdOf(env.senderKey)
-        return {
-          id: hex(env.id),
-          from: this.devices.find((x) => x.userId === fromId)?.handle ?? fromId,
-          fromId,
-          to: env.recipient,
-          text: '',
-          timestamp: hlcMillis(env.timestamp),
-          kind: 'secret',
-          cursor: hex(cursorOf(env))
+    const userId = userIdOf(identity.publicKey)
+    const outbox: Envelope[] = []
+    const shown: SecretMessage[] = []
+    const errors: Error[] = []
+    const sign = (kind: Envelope.Kind, recipient: string, body: Uint8Array): Envelope =>
+      signEnvelope({ kind, recipient, body, timestamp: clock.now(), senderHandle: handle }, identity)
+    const ports: SecretsComponents = {
+      signer: { handle, userId, identity, sign },
+      outbox: { send: async (env) => { outbox.push(env); return { id: hex(env.id), timestamp: hlcMillis(env.timestamp), storedOn: [] } } },
+      lookups: {
+        resolve: async (who) => {
+          const d = this.devices.find((x) => x.handle === who || x.userId === who)
+          if (d == null) throw new Error(`unknown ${who}`)
+          return { handle: d.handle, userId: d.userId, publicKey: d.identity.publicKey }
+        },
+        toMessage: async (env): Promise<Message> => {
+          const fromId = userIdOf(env.senderKey)
+          return { id: hex(env.id), from: this.devices.find((x) => x.userId === fromId)?.handle ?? fromId, fromId, to: env.recipient, text: '', timestamp: hlcMillis(env.timestamp), kind: 'secret', cursor: hex(cursorOf(env)) }
         }
       },
-      emit: (event: string, value: any) => {
-        if (event === 'message') device.shown.push(value)
-        if (event === 'error') device.errors.push(value)
-      }
-    } as unknown as SessionContext
-    device.secrets = new Secrets(ctx, { now: () => this.now(), ...o.init })
+      rejections: { reject: (reason) => { this.reject(reason) } },
+      storage: { sublevel: db.sublevel.bind(db), secretLevel: () => secretLevel, compactRange: compactRangeOf(db) },
+      owners: {
+        ownersOf: () => this.owners.map((x) => x.id),
+        call: async (owner, req) => await this.call(node, owner, req),
+        writeQuorum: 1,
+        now: () => this.now()
+      },
+      events: {
+        emit: (event, ...args) => {
+          if (event === 'message') shown.push(args[0] as SecretMessage)
+          if (event === 'error') errors.push(args[0] as Error)
+        }
+      },
+      session: { closed: false }
+    }
+    const secrets = new Secrets(ports, { now: () => this.now(), ...o.init })
+    const device: Device = { handle, userId, identity, dir, db, secrets, sign, outbox, shown, errors }
     await device.secrets.start()
     this.devices.push(device)
     return device

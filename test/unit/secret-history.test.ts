@@ -9,7 +9,7 @@
 import { strict as assert } from 'node:assert'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
-import { SecretStore } from '../../node/session/secret-store.js'
+import { SecretStore, compactRangeOf } from '../../node/session/secret-store.js'
 import { Vault } from '../../node/session/vault.js'
 import { openDb } from '../../node/store/db.js'
 import { filesHolding, valuesHolding } from '../helpers/scan.js'
@@ -31,10 +31,7 @@ describe('secret history: self-destruct shreds and compacts', function () {
     const dir = dirs.make()
     const db = await openDb(dir)
     try {
-      const store = new SecretStore(
-        db.sublevel<string, string>('secret', { valueEncoding: (await Vault.open(db, 'x', undefined, false)).encoding as any }),
-        db
-      )
+      const store = new SecretStore(db.sublevel<string, string>('secret', { valueEncoding: (await Vault.open(db, 'x', undefined, false)).encoding as any }), compactRangeOf(db))
       const range = { gt: 'hist!me!', lt: 'hist!me!\xff' }
       const secret = randomBytes(24).toString('hex')
       await store.put('hist!me!peer!01', secret)

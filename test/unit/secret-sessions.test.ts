@@ -12,19 +12,19 @@ import { strict as assert } from 'node:assert'
 import { Envelope } from '../../protocol/envelope.js'
 import { SecretBody } from '../../protocol/pb/secret.js'
 import { supersedes } from '../../node/session/secret-initiation.js'
-import type { SessionRecord, StoredSession } from '../../node/session/secret-sessions.js'
+import type { SessionRecord, StoredSession } from '../../node/session/secret-ratchets.js'
 import { SecretWorld, type Device } from './secret-harness.js'
 
 /** The session `d` sends with to `peer` (internal state, read for the assertions). */
 async function active (d: Device, peer: Device): Promise<StoredSession | undefined> {
-  return (d.secrets as any).sessions.load(peer.userId)
+  return (d.secrets as any).ratchets.load(peer.userId)
 }
 
 /** `d` loses its session with `peer` (a reinstall, a restore from an old backup): its next open starts again. */
 async function forget (d: Device, peer: Device): Promise<void> {
   const secrets = d.secrets as any
   await secrets.store.del(`sess!${d.userId}!${peer.userId}`)
-  secrets.sessions.live.clear()
+  secrets.ratchets.live.clear()
   secrets.chats.delete(peer.userId)
 }
 
@@ -169,14 +169,8 @@ describe('secret sessions: crossing initiations, restarts and replayed first mes
     // alice's device encrypts bytes that are not a SecretPlaintext (a broken or hostile client)
     const session = (await active(alice, bob))!.session
     const sealed = session.encrypt(new Uint8Array([0xff, 0xff, 0xff, 0xff]))
-    const body = SecretBody.encode({
-      initial: new Uint8Array(0),
-      header: sealed.header as Uint8Array<ArrayBuffer>,
-      ciphertext: sealed.ciphertext as Uint8Array<ArrayBuffer>,
-      expiresAt: 0n
-    })
-    const ctx = (alice.secrets as any).ctx
-    const bad = ctx.sign(Envelope.Kind.SECRET, bob.userId, body)
+    const body = SecretBody.encode({ initial: new Uint8Array(0), header: sealed.header as Uint8Array<ArrayBuffer>, ciphertext: sealed.ciphertext as Uint8Array<ArrayBuffer>, expiresAt: 0n })
+    const bad = alice.sign(Envelope.Kind.SECRET, bob.userId, body)
     const state = (await active(bob, alice))!.session.serialize()
     assert.equal(await world.deliver(bad), false)
     assert.equal(world.count('secret-malformed'), 1)

@@ -11,7 +11,7 @@ import { generateIdentity } from '../../protocol/envelope.js'
 import { aeadSeal } from '../../protocol/secret/primitives.js'
 import { openDb, type ChorusDb } from '../../node/store/db.js'
 import { IdentityStore } from '../../node/session/identities.js'
-import { SecretStore } from '../../node/session/secret-store.js'
+import { SecretStore, compactRangeOf } from '../../node/session/secret-store.js'
 import { DEFAULT_SCRYPT_LOG_N, MIN_PASSPHRASE_CHARS, PassphraseError, Vault } from '../../node/session/vault.js'
 import { TempDirs } from '../helpers/wait.js'
 
@@ -23,7 +23,7 @@ const PASS = 'correct horse battery staple'
 
 /** The user's `secret` sublevel as a session makes it, and the store every secret part uses. */
 function secretStore (db: ChorusDb, vault: Vault): SecretStore {
-  return new SecretStore(db.sublevel<string, string>('secret', { valueEncoding: vault.encoding as any }), db)
+  return new SecretStore(db.sublevel<string, string>('secret', { valueEncoding: vault.encoding as any }), compactRangeOf(db))
 }
 
 const raw = (db: ChorusDb, sublevel: string): ReturnType<typeof db.sublevel<string, string>> =>

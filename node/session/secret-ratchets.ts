@@ -1,5 +1,6 @@
 /**
- * A device's ratchet sessions with each peer (node's own LevelDB, sublevel `secret`):
+ * A device's ratchet sessions with each peer (node's own LevelDB, sublevel `secret`). Named for the
+ * ratchet, not "session": a user's session is `User`, the gateway's `AccountSession` a Jabber login.
  *
  *   `sess!<me>!<peer>`          the session this device sends with (the active one)
  *   `prev!<me>!<peer>!<ek hex>` sessions that only decrypt, by the ephemeral key of the initiation they
@@ -34,16 +35,17 @@ export interface SessionRecord {
 export interface StoredSession { key: string, session: RatchetSession, record: SessionRecord }
 
 /** Coalesced writes of one peer's sessions (see `save`). */
-interface SessionWriter {
+interface RatchetWriter {
   ops: SecretOp[]
   waiters: Array<{ resolve: () => void, reject: (err: Error) => void }>
   latest: Map<string, StoredSession>
   running: boolean
 }
 
-export class SessionStore {
+/** The ratchet sessions of one user on this device, by peer. */
+export class RatchetStore {
   private readonly live = new Map<string, StoredSession>()
-  private readonly writers = new Map<string, SessionWriter>()
+  private readonly writers = new Map<string, RatchetWriter>()
 
   constructor (
     private readonly store: SecretStore,
@@ -156,7 +158,7 @@ export class SessionStore {
     return loaded
   }
 
-  private async drainWrites (peer: string, w: SessionWriter): Promise<void> {
+  private async drainWrites (peer: string, w: RatchetWriter): Promise<void> {
     w.running = true
     while (w.waiters.length > 0) {
       const waiters = w.waiters.splice(0)
