@@ -171,7 +171,11 @@ class Demo {
     step(`Restarting ${victim.name} on its data dir: repair brings its copies back`)
     const restarted = await this.restart(victim)
     const countOn = async (peer: string): Promise<number> => {
-      const res = await ring.call(peer, { kind: StoreRequest.Kind.DIGEST, mailbox: bob.userId, bucketMs: BigInt(COARSE_BUCKET_MS) })
+      const res = await ring.call(peer, {
+        kind: StoreRequest.Kind.DIGEST,
+        mailbox: bob.userId,
+        bucketMs: BigInt(COARSE_BUCKET_MS)
+      })
       return res.buckets.reduce((n, b) => n + b.count, 0)
     }
     await until('the restarted server to be back in the ring', () => ring.placement.ownersOf(bob.userId).includes(restarted.peerId))

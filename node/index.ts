@@ -28,8 +28,12 @@ export { RequestTimeoutError } from './replication/rpc.js'
 export { PassphraseError, VaultIntegrityError } from './session/vault.js'
 export { IdentityMismatchError } from './session/identities.js'
 export { DashboardAssetsError } from './status/assets.js'
-export { User, type InboxOptions, type InboxPage, type Message, type SendResult, type UserEvents, type SendOptions } from './session/user.js'
-export type { MessageKind, PresenceEvent, PresenceState, ReceiptEvent, RoomMemberEvent, SubscriptionRequestEvent, TypingEvent } from './session/events.js'
+export {
+  User, type InboxOptions, type InboxPage, type Message, type SendResult, type UserEvents, type SendOptions
+} from './session/user.js'
+export type {
+  MessageKind, PresenceEvent, PresenceState, ReceiptEvent, RoomMemberEvent, SubscriptionRequestEvent, TypingEvent
+} from './session/events.js'
 export { Rooms, NotInRoomError, UnknownRoomError, type CreateRoomOptions, type ListedRoom, type RoomInvitation } from './session/rooms.js'
 export { RoomAddressTakenError, UnknownRoomAddressError, type RoomAddress } from './session/directory.js'
 export { Room, type RoomEvents, type RoomMemberInfo } from './session/room.js'

@@ -13,7 +13,9 @@ import { MAX_BODY_BYTES, Envelope } from '../../protocol/envelope.js'
 import { EnvelopeTooLargeError } from '../../protocol/errors.js'
 import { HANDLE_PATTERN } from '../../protocol/handle.js'
 import { CURSOR_BYTES } from '../../protocol/mailbox.js'
-import { MAX_ROOM_DESCRIPTION_LENGTH, MAX_ROOM_NAME_LENGTH, MAX_ROOM_SUBJECT_LENGTH, type RoomInvites, type RoomRole } from '../../protocol/room.js'
+import {
+  MAX_ROOM_DESCRIPTION_LENGTH, MAX_ROOM_NAME_LENGTH, MAX_ROOM_SUBJECT_LENGTH, type RoomInvites, type RoomRole
+} from '../../protocol/room.js'
 import { Presence, stateName } from '../../protocol/roster.js'
 import { InvalidOptionError } from '../errors.js'
 

@@ -177,11 +177,17 @@ export class DeviceKeys {
   /** Upload to every owner of this user; resolves with the fewest one-time prekeys an owner reported. */
   private async publish (bundle: ReturnType<typeof prekeyBundle>, oneTime: OneTimePrekey[]): Promise<number> {
     const keys = oneTime.map((k) => ({ id: k.id, publicKey: k.keyPair.publicKey }))
-    const upload = signPrekeyUpload(this.c.identity, encodeBundle(bundle), keys, this.c.now()) as Uint8Array<ArrayBuffer>
+    const upload = signPrekeyUpload(
+      this.c.identity, encodeBundle(bundle), keys, this.c.now()
+    ) as Uint8Array<ArrayBuffer>
     const owners = this.c.owners.ownersOf(this.me)
     if (owners.length === 0) throw new NoServersError()
-    const answers = await Promise.allSettled(owners.map(async (o) => this.c.owners.call(o, { kind: StoreRequest.Kind.PREKEYS_PUT, prekeys: upload })))
-    const ok = answers.filter((a) => a.status === 'fulfilled').map((a) => (a as PromiseFulfilledResult<StoreResponse>).value.remaining)
+    const answers = await Promise.allSettled(owners.map(async (o) =>
+      this.c.owners.call(o, { kind: StoreRequest.Kind.PREKEYS_PUT, prekeys: upload })
+    ))
+    const ok = answers
+      .filter((a) => a.status === 'fulfilled')
+      .map((a) => (a as PromiseFulfilledResult<StoreResponse>).value.remaining)
     if (ok.length === 0) throw new QuorumError(`no owner of ${this.me} took the prekeys`)
     return Math.min(...ok)
   }

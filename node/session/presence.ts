@@ -8,7 +8,10 @@ import { logger } from '@libp2p/logger'
 import { Envelope, userIdOf } from '../../protocol/envelope.js'
 import { hlcMillis } from '../../protocol/hlc.js'
 import { userLog } from '../../protocol/mailbox.js'
-import { Presence, checkStatus, decodePresence, hasFrom, hasTo, stampOf, stateName, stateOf, type PresenceStateName, type RosterItem } from '../../protocol/roster.js'
+import {
+  Presence, checkStatus, decodePresence, hasFrom, hasTo, stampOf, stateName, stateOf, type PresenceStateName,
+  type RosterItem
+} from '../../protocol/roster.js'
 import type { Logs, Outbox, Rejections, SessionEvents, SessionState, Signer } from './ports.js'
 import { Periodic } from '../timers/periodic.js'
 
@@ -264,7 +267,10 @@ export class Availability {
       const page = await this.c.logs.read(mailbox, { newestFirst: true, limit: 1 })
       for (const env of page.envelopes) {
         // an owner may not serve what the contact did not sign into that log
-        if (userIdOf(env.senderKey) !== contact || env.kind !== Envelope.Kind.PRESENCE || env.recipient !== mailbox) { this.c.rejections.reject('bad-presence'); continue }
+        if (userIdOf(env.senderKey) !== contact || env.kind !== Envelope.Kind.PRESENCE || env.recipient !== mailbox) {
+          this.c.rejections.reject('bad-presence')
+          continue
+        }
         if (newest == null || stampOf(env) > stampOf(newest)) newest = env
       }
     } catch (err: any) {
@@ -298,7 +304,10 @@ export class Availability {
 
   /** One live envelope per contact allowed to see our presence. */
   private async broadcast (body: Uint8Array): Promise<void> {
-    await Promise.all(this.c.items().filter((i) => hasFrom(i.subscription)).map(async (i) => this.c.outbox.publish(this.c.signer.sign(Envelope.Kind.PRESENCE, i.contact, body))))
+    const watchers = this.c.items().filter((i) => hasFrom(i.subscription))
+    await Promise.all(watchers.map(async (i) =>
+      this.c.outbox.publish(this.c.signer.sign(Envelope.Kind.PRESENCE, i.contact, body))
+    ))
   }
 
   private beat (): void {
@@ -315,11 +324,19 @@ export class Availability {
 
   private show (item: RosterItem, p: ContactPresence | undefined): void {
     if (p == null) return
-    this.c.events.emit('presence', { from: item.handle, fromId: item.contact, state: p.state, status: p.status, lastSeen: p.lastSeen })
+    this.c.events.emit('presence', {
+      from: item.handle,
+      fromId: item.contact,
+      state: p.state,
+      status: p.status,
+      lastSeen: p.lastSeen
+    })
   }
 
   private track (p: Promise<unknown>): void {
-    const t = p.catch((err: Error) => { log('%s: presence send failed: %s', this.c.signer.handle, err.message) }).finally(() => { this.inflight.delete(t) })
+    const t = p
+      .catch((err: Error) => { log('%s: presence send failed: %s', this.c.signer.handle, err.message) })
+      .finally(() => { this.inflight.delete(t) })
     this.inflight.add(t)
   }
 }

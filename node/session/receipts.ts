@@ -64,7 +64,11 @@ export class Receipts {
     this.flushing = this.flushing.then(async () => {
       await Promise.all(batches.map(async (b) => {
         for (let i = 0; i < b.ids.length; i += MAX_RECEIPT_IDS) {
-          const body = Receipt.encode({ status: b.status === 'read' ? Receipt.Status.READ : Receipt.Status.DELIVERED, ids: b.ids.slice(i, i + MAX_RECEIPT_IDS).map((id) => new Uint8Array(id)), room: b.room })
+          const body = Receipt.encode({
+            status: b.status === 'read' ? Receipt.Status.READ : Receipt.Status.DELIVERED,
+            ids: b.ids.slice(i, i + MAX_RECEIPT_IDS).map((id) => new Uint8Array(id)),
+            room: b.room
+          })
           const env = this.c.signer.sign(Envelope.Kind.RECEIPT, b.to, body)
           try {
             await this.c.outbox.send(env)

@@ -156,12 +156,15 @@ export class Room extends EventEmitter<RoomEvents> {
   async history (o: { limit?: number, before?: string | Message } = {}): Promise<Message[]> {
     requireOptions('options', o, HISTORY_OPTIONS)
     const mailbox = roomMailbox(this.id)
-    const before = o.before == null ? undefined : new Uint8Array(Buffer.from(typeof o.before === 'string' ? o.before : o.before.cursor, 'hex'))
+    const before = o.before == null
+      ? undefined
+      : new Uint8Array(Buffer.from(typeof o.before === 'string' ? o.before : o.before.cursor, 'hex'))
     const page = await this.c.logs.read(mailbox, { limit: o.limit ?? 50, before, newestFirst: true })
     if (this.active) await this.syncState().catch((err: Error) => { log('state sync of %s before history: %s', this.id, err.message) })
     const out: Message[] = []
     for (const env of page.envelopes) {
-      if (env.kind !== Envelope.Kind.GROUPCHAT || !this.state.maySpeakAt(userIdOf(env.senderKey), env.timestamp)) continue
+      if (env.kind !== Envelope.Kind.GROUPCHAT ||
+          !this.state.maySpeakAt(userIdOf(env.senderKey), env.timestamp)) continue
       const m = await this.c.lookups.toMessage(env)
       if (m != null) out.push(m)
     }
@@ -179,7 +182,13 @@ export class Room extends EventEmitter<RoomEvents> {
   async invite (handle: string): Promise<void> {
     requireHandle('handle', handle)
     const ref = await this.c.lookups.resolve(handle)
-    const env = await this.event({ action: RoomEvent.Action.INVITE, target: ref.userId, targetHandle: ref.handle.slice(0, 64), name: this.state.name, address: this.address_ ?? '' })
+    const env = await this.event({
+      action: RoomEvent.Action.INVITE,
+      target: ref.userId,
+      targetHandle: ref.handle.slice(0, 64),
+      name: this.state.name,
+      address: this.address_ ?? ''
+    })
     await this.c.outbox.send(this.c.signer.sign(Envelope.Kind.ROOM, ref.userId, Envelope.encode(env)))
   }
 
@@ -195,7 +204,12 @@ export class Room extends EventEmitter<RoomEvents> {
     requireHandle('handle', handle)
     requireOneOf('role', role, ROOM_ROLES)
     const ref = await this.c.lookups.resolve(handle)
-    await this.event({ action: RoomEvent.Action.ROLE, target: ref.userId, targetHandle: ref.handle.slice(0, 64), role: ROLES[role] })
+    await this.event({
+      action: RoomEvent.Action.ROLE,
+      target: ref.userId,
+      targetHandle: ref.handle.slice(0, 64),
+      role: ROLES[role]
+    })
   }
 
   /** Set the subject (owners and admins). */
@@ -322,13 +336,17 @@ export class Room extends EventEmitter<RoomEvents> {
     if (!this.loaded) {
       await this.load()
       // kicked (or left on another device) while this session was away
-      if (!this.state.isMember(this.c.signer.userId)) { this.host.parted(this, this.state.exitOf(this.c.signer.userId)); return }
+      if (!this.state.isMember(this.c.signer.userId)) {
+        this.host.parted(this, this.state.exitOf(this.c.signer.userId))
+        return
+      }
     }
     await this.syncState(poll)
     if (!this.active) return
     // a first sync need not page through posts from before this user joined: none of them is shown
     const since = this.state.memberSince(this.c.signer.userId)
-    if (since != null && since > hlcPack(DEFAULT_REFETCH_WINDOW_MS, 0)) await this.messageFeed.startAt(cursorAt(since - hlcPack(DEFAULT_REFETCH_WINDOW_MS, 0)))
+    const refetchWindow = hlcPack(DEFAULT_REFETCH_WINDOW_MS, 0)
+    if (since != null && since > refetchWindow) await this.messageFeed.startAt(cursorAt(since - refetchWindow))
     try {
       await this.syncMessages(poll)
     } catch (err) {
@@ -369,7 +387,9 @@ export class Room extends EventEmitter<RoomEvents> {
 
   /** A post the session shows: a member's, from while this user was in the room too. */
   private accepts (env: Envelope): boolean {
-    return env.kind === Envelope.Kind.GROUPCHAT && this.state.maySpeakAt(userIdOf(env.senderKey), env.timestamp) && this.state.isMemberAt(this.c.signer.userId, env.timestamp)
+    return env.kind === Envelope.Kind.GROUPCHAT &&
+      this.state.maySpeakAt(userIdOf(env.senderKey), env.timestamp) &&
+      this.state.isMemberAt(this.c.signer.userId, env.timestamp)
   }
 
   /** Sign, store and publish a state event, and take it into the fold. */
@@ -392,10 +412,13 @@ export class Room extends EventEmitter<RoomEvents> {
       for (const env of applied) {
         const e = await this.describe(env)
         // the session's own exit is announced by `parted`, once
-        if (e != null && !(e.memberId === this.c.signer.userId && (e.action === 'kick' || e.action === 'leave'))) this.host.announce(this, e)
+        const ownExit = e?.memberId === this.c.signer.userId && (e.action === 'kick' || e.action === 'leave')
+        if (e != null && !ownExit) this.host.announce(this, e)
       }
     }
-    if (wasMember && !this.state.isMember(this.c.signer.userId)) this.host.parted(this, this.state.exitOf(this.c.signer.userId))
+    if (wasMember && !this.state.isMember(this.c.signer.userId)) {
+      this.host.parted(this, this.state.exitOf(this.c.signer.userId))
+    }
   }
 
   /** A state envelope as a 'room:member' event. */
@@ -423,7 +446,10 @@ export class Room extends EventEmitter<RoomEvents> {
   async display (userId: string): Promise<string> {
     const known = this.verified.get(userId)
     if (known != null) return known
-    if (userId === this.c.signer.userId) { this.verified.set(userId, this.c.signer.handle); return this.c.signer.handle }
+    if (userId === this.c.signer.userId) {
+      this.verified.set(userId, this.c.signer.handle)
+      return this.c.signer.handle
+    }
     const claimed = this.state.handleOf(userId)
     if (claimed == null || claimed === userId) return userId
     try {

@@ -194,10 +194,12 @@ export class Rooms implements RoomHost {
     if (o.address != null) {
       checkRoomAddress(o.address)
       try {
-        await this.directory.claimRoom(signRoomAddressClaim(o.address, this.c.signer.identity, nonce, this.c.signer.clock.now()))
+        const claim = signRoomAddressClaim(o.address, this.c.signer.identity, nonce, this.c.signer.clock.now())
+        await this.directory.claimRoom(claim)
       } catch (err) {
         // this user's own claim of the address, whose room was never written: write it now
-        if (!(err instanceof RoomAddressTakenError) || !sameKey(err.claim.publicKey, this.c.signer.identity.publicKey) ||
+        if (!(err instanceof RoomAddressTakenError) ||
+            !sameKey(err.claim.publicKey, this.c.signer.identity.publicKey) ||
             (await loadRoomState(this.c, err.roomId)).created) throw err
         nonce = new Uint8Array(err.claim.roomNonce)
       }
@@ -298,7 +300,8 @@ export class Rooms implements RoomHost {
     if (!room.fold.created) throw new UnknownRoomError(roomId)
     if (!room.fold.isMember(this.c.signer.userId)) {
       if (!room.fold.mayJoin(this.c.signer.userId)) throw new ForbiddenError(`room ${roomId} needs an invitation to join`)
-      const env = this.c.signer.sign(Envelope.Kind.ROOM, roomStateMailbox(roomId), encodeRoomEvent({ action: RoomEvent.Action.JOIN }))
+      const join = encodeRoomEvent({ action: RoomEvent.Action.JOIN })
+      const env = this.c.signer.sign(Envelope.Kind.ROOM, roomStateMailbox(roomId), join)
       await this.c.outbox.send(env)
       await room.adopt(env)
     }
@@ -356,7 +359,16 @@ export class Rooms implements RoomHost {
     if (invitation == null || this.joined.get(invitation.room)?.joined === true) return
     this.invitations_.set(invitation.room, invitation)
     const { room, address, by, byId, at } = invitation
-    this.tell({ room, ...(address != null ? { address } : {}), action: 'invite', member: this.c.signer.handle, memberId: this.c.signer.userId, by, byId, at })
+    this.tell({
+      room,
+      ...(address != null ? { address } : {}),
+      action: 'invite',
+      member: this.c.signer.handle,
+      memberId: this.c.signer.userId,
+      by,
+      byId,
+      at
+    })
   }
 
   /**

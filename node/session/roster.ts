@@ -31,7 +31,8 @@ import {
 import type { Logs, Lookups, Signer, Storage } from './ports.js'
 import { PRESENCE_STATES, requireHandle, requireOneOf, requireString } from './arguments.js'
 import {
-  Availability, DEFAULT_PRESENCE_STOP_TIMEOUT_MS, MAX_TYPING_AGE_MS, within, type AvailabilityComponents, type AvailabilityInit, type ContactPresence
+  Availability, DEFAULT_PRESENCE_STOP_TIMEOUT_MS, MAX_TYPING_AGE_MS, within, type AvailabilityComponents,
+  type AvailabilityInit, type ContactPresence
 } from './presence.js'
 import { Periodic } from '../timers/periodic.js'
 
@@ -101,7 +102,11 @@ export class Roster {
   constructor (private readonly c: RosterComponents, private readonly init: RosterInit = {}) {
     this.disk = c.storage.sublevel<string, LocalRecord>('roster', { valueEncoding: 'json' })
     this.rosterLog = userLog(c.signer.userId, 'roster')
-    this.availability = new Availability({ ...c, item: (contact) => this.fold.get(contact), items: () => this.fold.items() }, init)
+    this.availability = new Availability({
+      ...c,
+      item: (contact) => this.fold.get(contact),
+      items: () => this.fold.items()
+    }, init)
   }
 
   /** Load the roster, go online, learn the contacts' presence. */
@@ -299,7 +304,10 @@ export class Roster {
 
   /** Send the contact subscription presences, durably, in order of signing. */
   private async sendAll (contact: string, types: Presence.Type[]): Promise<void> {
-    const envs = types.map((type) => this.c.signer.sign(Envelope.Kind.PRESENCE, contact, Presence.encode({ type, state: Presence.State.OFFLINE, status: '', lastSeen: 0n })))
+    const envs = types.map((type) => {
+      const body = Presence.encode({ type, state: Presence.State.OFFLINE, status: '', lastSeen: 0n })
+      return this.c.signer.sign(Envelope.Kind.PRESENCE, contact, body)
+    })
     await Promise.all(envs.map(async (env) => this.c.outbox.send(env)))
   }
 
@@ -359,7 +367,8 @@ export class Roster {
     let item: RosterItem
     try {
       // an owner may not serve what the user did not sign into the log
-      if (userIdOf(env.senderKey) !== this.c.signer.userId || env.kind !== Envelope.Kind.ROSTER || env.recipient !== this.rosterLog) throw new Error('not this roster\'s')
+      if (userIdOf(env.senderKey) !== this.c.signer.userId || env.kind !== Envelope.Kind.ROSTER ||
+          env.recipient !== this.rosterLog) throw new Error('not this roster\'s')
       item = decodeRosterItem(env.body)
     } catch {
       this.c.rejections.reject('bad-roster')
@@ -388,13 +397,18 @@ export class Roster {
 
   private async maintain (): Promise<void> {
     if (this.c.session.closed) return
-    await this.enqueue(async () => { await this.syncLog(true); this.retry() }).catch((err: Error) => { log('%s: roster upkeep failed: %s', this.c.signer.handle, err.message) })
+    await this.enqueue(async () => {
+      await this.syncLog(true)
+      this.retry()
+    }).catch((err: Error) => { log('%s: roster upkeep failed: %s', this.c.signer.handle, err.message) })
   }
 
   private key (contact: string): string { return `${this.c.signer.userId}!${contact}` }
 
   private track (p: Promise<unknown>): void {
-    const t = p.catch((err: Error) => { log('%s: %s', this.c.signer.handle, err.message) }).finally(() => { this.inflight.delete(t) })
+    const t = p
+      .catch((err: Error) => { log('%s: %s', this.c.signer.handle, err.message) })
+      .finally(() => { this.inflight.delete(t) })
     this.inflight.add(t)
   }
 }

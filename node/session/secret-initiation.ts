@@ -84,7 +84,12 @@ export class Initiations {
     for (const owner of owners) {
       let bytes: Uint8Array
       try {
-        const res = await this.c.owners.call(owner, { kind: StoreRequest.Kind.PREKEYS_GET, user: peer, claimOneTime: true, coordinate: true })
+        const res = await this.c.owners.call(owner, {
+          kind: StoreRequest.Kind.PREKEYS_GET,
+          user: peer,
+          claimOneTime: true,
+          coordinate: true
+        })
         if (res.status !== StoreResponse.Status.OK) continue
         bytes = res.bundle
       } catch (err: any) {

@@ -103,9 +103,20 @@ export class Secrets {
     // the mesh's time, as the owners judge prekey uploads and as envelopes are stamped
     this.now = init.now ?? (() => c.owners.now())
     this.store = new SecretStore(c.storage.secretLevel(), c.storage.compactRange)
-    this.keys = new DeviceKeys({ userId: this.me, identity: c.signer.identity, store: this.store, owners: c.owners, now: this.now })
+    this.keys = new DeviceKeys({
+      userId: this.me,
+      identity: c.signer.identity,
+      store: this.store,
+      owners: c.owners,
+      now: this.now
+    })
     this.ratchets = new RatchetStore(this.store, this.me, init.maxPreviousSessions ?? DEFAULT_MAX_PREVIOUS_SESSIONS)
-    this.history = new SecretHistory(this.store, this.me, (peer, id) => { this.chats.get(peer)?.emit('expired', { id }) }, this.now)
+    this.history = new SecretHistory(
+      this.store,
+      this.me,
+      (peer, id) => { this.chats.get(peer)?.emit('expired', { id }) },
+      this.now
+    )
     this.peers = new PeerIdentities(this.store, this.me)
     this.initiations = new Initiations({
       keys: this.keys,
@@ -114,7 +125,12 @@ export class Secrets {
       now: this.now,
       maxBundleAgeMs: init.maxBundleAgeMs ?? DEFAULT_MAX_BUNDLE_AGE_MS
     })
-    this.deletions = new PendingDeletions({ storage: c.storage, userId: this.me, identity: c.signer.identity, owners: c.owners })
+    this.deletions = new PendingDeletions({
+      storage: c.storage,
+      userId: this.me,
+      identity: c.signer.identity,
+      owners: c.owners
+    })
     this.receiver = new SecretReceiver({
       ratchets: this.ratchets,
       initiations: this.initiations,
@@ -226,7 +242,14 @@ export class Secrets {
       })
       const env = this.c.signer.sign(Envelope.Kind.SECRET, peer, body)
       const entry: HistoryEntry = {
-        id: Buffer.from(env.id).toString('hex'), from: this.c.signer.handle, fromId: this.me, text, timestamp: hlcMillis(env.timestamp), ttlMs, expiresAt: 0, outgoing: true
+        id: Buffer.from(env.id).toString('hex'),
+        from: this.c.signer.handle,
+        fromId: this.me,
+        text,
+        timestamp: hlcMillis(env.timestamp),
+        ttlMs,
+        expiresAt: 0,
+        outgoing: true
       }
       return { env, saved: this.ratchets.save(peer, [active], this.history.ops(peer, env, entry)) }
     })
@@ -238,7 +261,10 @@ export class Secrets {
   safetyNumberWith (peer: string, peerIdentityKey: Uint8Array): SafetyNumber {
     requireUserId('peer', peer)
     requireBytes('peerIdentityKey', peerIdentityKey, 32)
-    return safetyNumber({ identityKey: this.c.signer.identity.publicKey, id: this.me }, { identityKey: peerIdentityKey, id: peer })
+    return safetyNumber(
+      { identityKey: this.c.signer.identity.publicKey, id: this.me },
+      { identityKey: peerIdentityKey, id: peer }
+    )
   }
 
   /** The peer's identity key as this device knows it. */

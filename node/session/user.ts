@@ -32,7 +32,8 @@ import type { Vault } from './vault.js'
 import type { HandleDirectory, UserRef } from './directory.js'
 import type { Message, MessageKind, SendResult, UserEvents } from './events.js'
 import {
-  HISTORY_OPTIONS, INBOX_OPTIONS, SEND_OPTIONS, requireBoolean, requireEnvelope, requireHandle, requireMessages, requireOptions, requireText
+  HISTORY_OPTIONS, INBOX_OPTIONS, SEND_OPTIONS, requireBoolean, requireEnvelope, requireHandle, requireMessages,
+  requireOptions, requireText
 } from './arguments.js'
 import { DirectSeal } from './direct-seal.js'
 import { Feed, type FeedConsumer, type FeedInit } from './feed.js'
@@ -172,7 +173,9 @@ export class User extends EventEmitter<UserEvents> {
     this.roster = new Roster(ports)
     this.rooms = new Rooms({ ...ports, directory: this.c.directory })
     this.secret = new Secrets(ports)
-    ;(this as EventEmitter).on('newListener', (event: string | symbol) => { if (typeof event === 'string' && !this.released.has(event)) process.nextTick(() => { this.release(event) }) })
+    ;(this as EventEmitter).on('newListener', (event: string | symbol) => {
+      if (typeof event === 'string' && !this.released.has(event)) process.nextTick(() => { this.release(event) })
+    })
   }
 
   get clock (): HybridClock { return this.c.clock }
@@ -251,7 +254,9 @@ export class User extends EventEmitter<UserEvents> {
     requireHandle('withHandle', withHandle)
     requireOptions('options', o, HISTORY_OPTIONS)
     const other = await this.resolve(withHandle)
-    const before = o.before == null ? undefined : new Uint8Array(Buffer.from(typeof o.before === 'string' ? o.before : o.before.cursor, 'hex'))
+    const before = o.before == null
+      ? undefined
+      : new Uint8Array(Buffer.from(typeof o.before === 'string' ? o.before : o.before.cursor, 'hex'))
     const page = await this.read(this.userId, { peer: other.userId, limit: o.limit ?? 50, before, newestFirst: true })
     const out: Message[] = []
     for (const env of page.envelopes) {

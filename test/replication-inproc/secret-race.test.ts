@@ -47,7 +47,8 @@ describe('secret chats: both users open at once', function () {
       await chatB.send(`bob ${i}`)
       await waitFor(`alice to read bob ${i}`, () => shown(got.alice, `bob ${i}`), { timeoutMs: scaled(10_000) })
     }
-    const ephemeral = async (u: User, peer: User): Promise<string> => (await (u.secret as any).ratchets.load(peer.userId)).record.ephemeral
+    const ephemeral = async (u: User, peer: User): Promise<string> =>
+      (await (u.secret as any).ratchets.load(peer.userId)).record.ephemeral
     assert.equal(await ephemeral(alice, bob), await ephemeral(bob, alice), 'both send with the same session')
     assert.equal(got.bob.length, 5, 'each of alice\'s messages shown once')
     assert.equal(got.alice.length, 5, 'each of bob\'s messages shown once')

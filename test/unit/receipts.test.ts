@@ -20,7 +20,11 @@ describe('receipts: coalesced, signed, sent to the original sender (unit)', () =
   let me: FakeSession
   let receipts: Receipts
 
-  const components = (s: FakeSession): ReceiptsComponents => ({ signer: s.signer, outbox: s.outbox, session: s.session })
+  const components = (s: FakeSession): ReceiptsComponents => ({
+    signer: s.signer,
+    outbox: s.outbox,
+    session: s.session
+  })
 
   beforeEach(() => {
     me = new FakeSession('alice')
@@ -51,7 +55,10 @@ describe('receipts: coalesced, signed, sent to the original sender (unit)', () =
     receipts.ack(CAROL, 'delivered', id(2))
     receipts.ack(CAROL, 'read', id(3), 'abcd')
     await receipts.flush()
-    const seen = me.sent.map((e) => { const r = Receipt.decode(e.body); return `${e.recipient === BOB ? 'bob' : 'carol'} ${r.status} ${r.room} ${ids(e).join(',')}` })
+    const seen = me.sent.map((e) => {
+      const r = Receipt.decode(e.body)
+      return `${e.recipient === BOB ? 'bob' : 'carol'} ${r.status} ${r.room} ${ids(e).join(',')}`
+    })
     assert.deepEqual(seen.sort(), [
       `bob ${Receipt.Status.DELIVERED}  1`,
       `bob ${Receipt.Status.READ}  1`,
@@ -97,7 +104,12 @@ describe('receipts: coalesced, signed, sent to the original sender (unit)', () =
   })
 
   it('decodeReceipt refuses ids that are not envelope ids and rooms past their bound', () => {
-    const body = (o: Partial<Receipt>): Uint8Array => Receipt.encode({ status: Receipt.Status.READ, ids: [id(1) as Uint8Array<ArrayBuffer>], room: '', ...o })
+    const body = (o: Partial<Receipt>): Uint8Array => Receipt.encode({
+      status: Receipt.Status.READ,
+      ids: [id(1) as Uint8Array<ArrayBuffer>],
+      room: '',
+      ...o
+    })
     assert.notEqual(decodeReceipt(body({})), undefined)
     assert.equal(decodeReceipt(body({ ids: [new Uint8Array(15)] })), undefined)
     assert.equal(decodeReceipt(body({ room: 'r'.repeat(81) })), undefined)

@@ -37,7 +37,8 @@ function components (s: FakeSession, directory: FakeRoomDirectory): RoomsCompone
 }
 
 /** The state events `s` sent, decoded. */
-const stateEvents = (s: FakeSession): RoomEvent[] => s.sent.filter((e) => e.kind === Envelope.Kind.ROOM).map((e) => decodeRoomEvent(e.body))
+const stateEvents = (s: FakeSession): RoomEvent[] =>
+  s.sent.filter((e) => e.kind === Envelope.Kind.ROOM).map((e) => decodeRoomEvent(e.body))
 
 describe('rooms of a session: create, join, configure (unit, fake ports)', function () {
   this.timeout(20_000)
@@ -62,11 +63,15 @@ describe('rooms of a session: create, join, configure (unit, fake ports)', funct
   })
 
   /** A room `bob` made (in alice's view of the logs), with the events after its CREATE. */
-  function bobsRoom (o: { public?: boolean }, ...then: Array<(roomId: string) => Partial<RoomEvent> & { action: RoomEvent.Action }>): string {
+  function bobsRoom (
+    o: { public?: boolean },
+    ...then: Array<(roomId: string) => Partial<RoomEvent> & { action: RoomEvent.Action }>
+  ): string {
     const nonce = newRoomNonce()
     const roomId = roomIdOf(bob.identity.publicKey, nonce)
     const mailbox = roomStateMailbox(roomId)
-    alice.store(mailbox, bob.sign(Envelope.Kind.ROOM, mailbox, encodeRoomEvent({ action: A.CREATE, name: 'bob\'s', public: o.public === true, nonce })))
+    const create = encodeRoomEvent({ action: A.CREATE, name: 'bob\'s', public: o.public === true, nonce })
+    alice.store(mailbox, bob.sign(Envelope.Kind.ROOM, mailbox, create))
     for (const ev of then) alice.store(mailbox, bob.sign(Envelope.Kind.ROOM, mailbox, encodeRoomEvent(ev(roomId))))
     return roomId
   }

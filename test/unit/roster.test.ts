@@ -335,9 +335,17 @@ class Stub {
   components (): RosterComponents {
     const closed = (): boolean => this.closed
     return {
-      signer: { handle: this.handle, userId: this.userId, clock: this.clock, sign: (kind, to, body) => this.sign(kind, to, body) },
+      signer: {
+        handle: this.handle,
+        userId: this.userId,
+        clock: this.clock,
+        sign: (kind, to, body) => this.sign(kind, to, body)
+      },
       outbox: { send: async (env) => await this.send(env), publish: async (env) => { await this.publish(env) } },
-      logs: { feed: (mailbox, consumer) => this.feed(mailbox, consumer), read: async (mailbox, o = {}) => this.world.read(mailbox, o) },
+      logs: {
+        feed: (mailbox, consumer) => this.feed(mailbox, consumer),
+        read: async (mailbox, o = {}) => this.world.read(mailbox, o)
+      },
       lookups: { resolve: async (h) => await this.resolve(h), toMessage: async (env) => await this.toMessage(env) },
       rejections: { reject: (reason) => { this.rejected.push(reason) } },
       storage: this.db,
@@ -405,7 +413,16 @@ class Stub {
     const fromId = userIdOf(env.senderKey)
     const s = [...this.directory.values()].find((x) => x.userId === fromId)
     const id = Buffer.from(env.id).toString('hex')
-    return { id, from: s?.handle ?? fromId, fromId, to: env.recipient, text: '', timestamp: 0, kind: 'presence', cursor: Buffer.from(cursorOf(env)).toString('hex') }
+    return {
+      id,
+      from: s?.handle ?? fromId,
+      fromId,
+      to: env.recipient,
+      text: '',
+      timestamp: 0,
+      kind: 'presence',
+      cursor: Buffer.from(cursorOf(env)).toString('hex')
+    }
   }
 
   emit (event: string, data: unknown): void { this.events.push({ event, data }) }

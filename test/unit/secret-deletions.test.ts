@@ -93,7 +93,10 @@ describe('PendingDeletions: delivered secret ciphertext is deleted at the owners
     up = new Set(['o1', 'o2', 'o3'])
     const sizes: number[] = []
     const call = owners.call
-    owners.call = async (owner, req) => { if (owner === 'o1') sizes.push(req.cursors?.length ?? 0); return await call(owner, req) }
+    owners.call = async (owner, req) => {
+      if (owner === 'o1') sizes.push(req.cursors?.length ?? 0)
+      return await call(owner, req)
+    }
     try { await p.flush() } finally { owners.call = call }
     assert.ok(sizes.every((n) => n <= MAX_FETCH_LIMIT), `every request within the owners' bound (${sizes.join(', ')})`)
     assert.equal(sizes.reduce((a, b) => a + b, 0), 300, 'all 300 sent in one flush')

@@ -127,7 +127,12 @@ export class SecretWorld {
       signEnvelope({ kind, recipient, body, timestamp: clock.now(), senderHandle: handle }, identity)
     const ports: SecretsComponents = {
       signer: { handle, userId, identity, sign },
-      outbox: { send: async (env) => { outbox.push(env); return { id: hex(env.id), timestamp: hlcMillis(env.timestamp), storedOn: [] } } },
+      outbox: {
+        send: async (env) => {
+          outbox.push(env)
+          return { id: hex(env.id), timestamp: hlcMillis(env.timestamp), storedOn: [] }
+        }
+      },
       lookups: {
         resolve: async (who) => {
           const d = this.devices.find((x) => x.handle === who || x.userId === who)
@@ -136,7 +141,16 @@ export class SecretWorld {
         },
         toMessage: async (env): Promise<Message> => {
           const fromId = userIdOf(env.senderKey)
-          return { id: hex(env.id), from: this.devices.find((x) => x.userId === fromId)?.handle ?? fromId, fromId, to: env.recipient, text: '', timestamp: hlcMillis(env.timestamp), kind: 'secret', cursor: hex(cursorOf(env)) }
+          return {
+            id: hex(env.id),
+            from: this.devices.find((x) => x.userId === fromId)?.handle ?? fromId,
+            fromId,
+            to: env.recipient,
+            text: '',
+            timestamp: hlcMillis(env.timestamp),
+            kind: 'secret',
+            cursor: hex(cursorOf(env))
+          }
         }
       },
       rejections: { reject: (reason) => { this.reject(reason) } },

@@ -31,7 +31,9 @@ describe('secret history: self-destruct shreds and compacts', function () {
     const dir = dirs.make()
     const db = await openDb(dir)
     try {
-      const store = new SecretStore(db.sublevel<string, string>('secret', { valueEncoding: (await Vault.open(db, 'x', undefined, false)).encoding as any }), compactRangeOf(db))
+      const vault = await Vault.open(db, 'x', undefined, false)
+      const level = db.sublevel<string, string>('secret', { valueEncoding: vault.encoding as any })
+      const store = new SecretStore(level, compactRangeOf(db))
       const range = { gt: 'hist!me!', lt: 'hist!me!\xff' }
       const secret = randomBytes(24).toString('hex')
       await store.put('hist!me!peer!01', secret)

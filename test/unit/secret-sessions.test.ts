@@ -169,7 +169,12 @@ describe('secret sessions: crossing initiations, restarts and replayed first mes
     // alice's device encrypts bytes that are not a SecretPlaintext (a broken or hostile client)
     const session = (await active(alice, bob))!.session
     const sealed = session.encrypt(new Uint8Array([0xff, 0xff, 0xff, 0xff]))
-    const body = SecretBody.encode({ initial: new Uint8Array(0), header: sealed.header as Uint8Array<ArrayBuffer>, ciphertext: sealed.ciphertext as Uint8Array<ArrayBuffer>, expiresAt: 0n })
+    const body = SecretBody.encode({
+      initial: new Uint8Array(0),
+      header: sealed.header as Uint8Array<ArrayBuffer>,
+      ciphertext: sealed.ciphertext as Uint8Array<ArrayBuffer>,
+      expiresAt: 0n
+    })
     const bad = alice.sign(Envelope.Kind.SECRET, bob.userId, body)
     const state = (await active(bob, alice))!.session.serialize()
     assert.equal(await world.deliver(bad), false)

@@ -108,7 +108,13 @@ export class FakeSession {
   }
 
   get signer (): Signer {
-    return { handle: this.handle, userId: this.userId, identity: this.identity, clock: this.clock, sign: (kind, to, body) => this.sign(kind, to, body) }
+    return {
+      handle: this.handle,
+      userId: this.userId,
+      identity: this.identity,
+      clock: this.clock,
+      sign: (kind, to, body) => this.sign(kind, to, body)
+    }
   }
 
   get outbox (): Outbox {
@@ -147,7 +153,10 @@ export class FakeSession {
         if (ref == null) throw new Error(`no user ${handleOrId}`)
         return ref
       },
-      toMessage: async (env) => messageOf(env, [...this.known.values()].find((r) => r.userId === userIdOf(env.senderKey))?.handle)
+      toMessage: async (env) => {
+        const sender = [...this.known.values()].find((r) => r.userId === userIdOf(env.senderKey))
+        return messageOf(env, sender?.handle)
+      }
     }
   }
 
@@ -176,14 +185,21 @@ export class FakeSession {
   }
 
   sign (kind: Envelope.Kind, recipient: string, body: Uint8Array): Envelope {
-    return signEnvelope({ kind, recipient, body, timestamp: this.clock.now(), senderHandle: this.handle }, this.identity)
+    return signEnvelope({
+      kind,
+      recipient,
+      body,
+      timestamp: this.clock.now(),
+      senderHandle: this.handle
+    }, this.identity)
   }
 
   /** A page of a log, as the merged read gives it: oldest first, by cursor. */
   read (mailbox: string, o: LogReadOptions = {}): ReadResult {
     const after = o.after != null && o.after.byteLength > 0 ? hex(o.after) : ''
     const before = o.before != null && o.before.byteLength > 0 ? hex(o.before) : undefined
-    let list = (this.logs.get(mailbox) ?? []).filter((e) => hex(cursorOf(e)) > after && (before == null || hex(cursorOf(e)) < before))
+    let list = (this.logs.get(mailbox) ?? [])
+      .filter((e) => hex(cursorOf(e)) > after && (before == null || hex(cursorOf(e)) < before))
     const limit = o.limit ?? 50
     const more = list.length > limit
     list = o.newestFirst === true ? list.slice(-limit) : list.slice(0, limit)

@@ -19,7 +19,11 @@ import { Vault } from '../../node/session/vault.js'
 import { openDb, type ChorusDb } from '../../node/store/db.js'
 import { TempDirs } from '../helpers/wait.js'
 
-const refOf = (handle: string, identity: IdentityKey): UserRef => ({ handle, userId: userIdOf(identity.publicKey), publicKey: identity.publicKey })
+const refOf = (handle: string, identity: IdentityKey): UserRef => ({
+  handle,
+  userId: userIdOf(identity.publicKey),
+  publicKey: identity.publicKey
+})
 
 describe('a session: the send path and the mailbox read (unit, fake components)', () => {
   const dirs = new TempDirs()
@@ -41,7 +45,10 @@ describe('a session: the send path and the mailbox read (unit, fake components)'
   function components (vault: Vault): UserComponents {
     const replication: SessionReplication = {
       reader: {
-        read: async (mailbox, o = {}) => { reads.push({ mailbox, o }); return { envelopes: stored, more: true, answeredBy: ['owner-1'] } },
+        read: async (mailbox, o = {}) => {
+          reads.push({ mailbox, o })
+          return { envelopes: stored, more: true, answeredBy: ['owner-1'] }
+        },
         listCursors: async () => ({ cursors: [], more: false }),
         readCursors: async () => new Set<string>(),
         readEntries: async () => []
@@ -57,7 +64,12 @@ describe('a session: the send path and the mailbox read (unit, fake components)'
       changes: { versions: async () => undefined },
       placement: { ownersOf: () => [] },
       call: async () => { throw new Error('no owner calls in this test') },
-      context: { reject: () => {}, writeQuorum: 2, now: () => Date.now(), keys: { trust: (bytes) => { trusted.push(bytes) } } }
+      context: {
+        reject: () => {},
+        writeQuorum: 2,
+        now: () => Date.now(),
+        keys: { trust: (bytes) => { trusted.push(bytes) } }
+      }
     }
     return {
       replication,
@@ -129,7 +141,11 @@ describe('a session: the send path and the mailbox read (unit, fake components)'
     const r = await user.send('bob', 'build is green', { type: 'headline' })
     assert.deepEqual(steps, ['publish'])
     assert.equal(published[0].env.kind, Envelope.Kind.HEADLINE)
-    assert.deepEqual(r, { id: envelopeIdHex(published[0].env), timestamp: hlcMillis(published[0].env.timestamp), storedOn: [] })
+    assert.deepEqual(r, {
+      id: envelopeIdHex(published[0].env),
+      timestamp: hlcMillis(published[0].env.timestamp),
+      storedOn: []
+    })
   })
 
   it('the low-level form: an envelope the caller signed is stored and published as it is', async () => {
