@@ -81,14 +81,15 @@ describe('secret chats: bad input is refused and the session stays usable', func
     alice = await mesh.clients[0].openUser('alice')
     bob = await mesh.clients[1].openUser('bob')
     bob.on('message', (m) => { if (m.kind === 'secret') got.push(m) })
-    // keep a copy of every secret envelope alice sends (what a server sees)
-    const send = alice.send.bind(alice) as (e: Envelope) => Promise<any>
-    ;(alice as any).send = async (a: any, ...rest: any[]) => {
-      if (typeof a !== 'string' && a.kind === Envelope.Kind.SECRET) {
-        captured.set(Buffer.from(a.id).toString('hex'), a)
-        if (hold) return { id: Buffer.from(a.id).toString('hex'), timestamp: 0, storedOn: [] }
+    // keep a copy of every secret envelope alice stores (what a server sees): every part of her session
+    // sends through the one private `store` (its outbox), so that is where a test stands in the way
+    const store = (alice as any).store.bind(alice) as (e: Envelope) => Promise<unknown>
+    ;(alice as any).store = async (env: Envelope) => {
+      if (env.kind === Envelope.Kind.SECRET) {
+        captured.set(Buffer.from(env.id).toString('hex'), env)
+        if (hold) return { id: Buffer.from(env.id).toString('hex'), timestamp: 0, storedOn: [] }
       }
-      return typeof a === 'string' ? (send as any)(a, ...rest) : send(a)
+      return await store(env)
     }
     chat = await alice.secret.open('bob')
     await honest('first')
