@@ -326,6 +326,8 @@ export class RoomState {
 
   /** Envelopes in the log (applied or skipped). */
   get size (): number { return this.entries.length }
+  /** The HLC timestamp of the newest envelope, 0 when empty: an event made now must be stamped after it. */
+  get lastTimestamp (): bigint { return this.entries[this.entries.length - 1]?.env.timestamp ?? 0n }
   /** The (timestamp, id) key of the newest envelope, '' when empty. */
   get lastKey (): string { return this.entries[this.entries.length - 1]?.key ?? '' }
 

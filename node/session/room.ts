@@ -51,7 +51,8 @@ export interface RoomMemberInfo {
 
 /** What a room uses of the session (ports.ts). */
 export interface RoomComponents {
-  signer: Pick<Signer, 'handle' | 'userId' | 'sign'>
+  /** the clock too: a state event is stamped after every event of the log it was made from */
+  signer: Pick<Signer, 'handle' | 'userId' | 'clock' | 'sign'>
   /** `write`: a post from outside the room is only stored (the owners refuse it), never published */
   outbox: Pick<Outbox, 'send' | 'write'>
   /** the room's two feeds; its history and state log read from the owners */
@@ -108,6 +109,17 @@ export async function loadRoomState (c: { logs: Pick<Logs, 'read'> }, roomId: st
     if (!page.more || page.envelopes.length === 0) break
   }
   return state
+}
+
+/**
+ * Move the clock past the newest event of a room's state log before signing an event made from it: the fold
+ * orders events by timestamp, so a JOIN stamped by a clock that lags the inviter's would sort before its
+ * INVITE and be refused. A log stamped too far ahead (past the clock's drift bound) moves nothing.
+ */
+export function stampAfter (clock: Pick<Signer['clock'], 'observe'>, state: RoomState): void {
+  try {
+    clock.observe(state.lastTimestamp)
+  } catch {}
 }
 
 export class Room extends EventEmitter<RoomEvents> {
@@ -394,6 +406,7 @@ export class Room extends EventEmitter<RoomEvents> {
 
   /** Sign, store and publish a state event, and take it into the fold. */
   private async event (ev: Partial<RoomEvent> & { action: RoomEvent.Action }): Promise<Envelope> {
+    stampAfter(this.c.signer.clock, this.state)
     const env = this.c.signer.sign(Envelope.Kind.ROOM, roomStateMailbox(this.id), encodeRoomEvent(ev))
     await this.c.outbox.send(env)
     await this.absorb([env], true)

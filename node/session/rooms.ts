@@ -28,7 +28,7 @@ import { UNKNOWN_ROOM } from '../replication/room-guard.js'
 import type { Rejections, SessionEvents, Signer, Storage } from './ports.js'
 import type { RoomMemberEvent } from './events.js'
 import { RoomAddressTakenError, type HandleDirectory, type RoomAddress } from './directory.js'
-import { Room, loadRoomState, type RoomComponents, type RoomHost } from './room.js'
+import { Room, loadRoomState, stampAfter, type RoomComponents, type RoomHost } from './room.js'
 import { CREATE_ROOM_OPTIONS, requireHandle, requireOptions, requireString } from './arguments.js'
 
 export { Room, type RoomEvents, type RoomMemberInfo } from './room.js'
@@ -301,6 +301,7 @@ export class Rooms implements RoomHost {
     if (!room.fold.isMember(this.c.signer.userId)) {
       if (!room.fold.mayJoin(this.c.signer.userId)) throw new ForbiddenError(`room ${roomId} needs an invitation to join`)
       const join = encodeRoomEvent({ action: RoomEvent.Action.JOIN })
+      stampAfter(this.c.signer.clock, room.fold)
       const env = this.c.signer.sign(Envelope.Kind.ROOM, roomStateMailbox(roomId), join)
       await this.c.outbox.send(env)
       await room.adopt(env)

@@ -6,6 +6,7 @@
  */
 
 import { strict as assert } from 'node:assert'
+import { hlcPack } from '../../protocol/hlc.js'
 import { Envelope, userIdOf } from '../../protocol/envelope.js'
 import { roomOfClaim, signRoomAddressClaim } from '../../protocol/handle.js'
 import { roomStateMailbox } from '../../protocol/mailbox.js'
@@ -140,6 +141,15 @@ describe('rooms of a session: create, join, configure (unit, fake ports)', funct
     const open = bobsRoom({ public: true })
     await rooms.join(open)
     assert.deepEqual(rooms.list().map((r) => r.id).sort(), [invited, open].sort())
+  })
+
+  it('join: stamped after the invitation even when this user\'s clock lags the inviter\'s', async () => {
+    bob.clock.observe(hlcPack(Date.now() + 2000, 0))
+    const invited = bobsRoom({ public: false }, () => ({ action: A.INVITE, target: alice.userId, targetHandle: 'alice' }))
+    const room = await rooms.join(invited)
+    const [join] = alice.sent.filter((e) => e.kind === Envelope.Kind.ROOM)
+    assert.ok(join.timestamp > room.fold.lastTimestamp - 1n && room.fold.isMember(alice.userId), 'the JOIN sorts after the INVITE')
+    assert.equal(room.role, 'member')
   })
 
   it('join: a room its owners do not know is UnknownRoomError; a malformed id too', async () => {
