@@ -9,13 +9,13 @@
  */
 
 import { logger } from '@libp2p/logger'
-import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
 import type { Connection, Libp2p, Stream } from '@libp2p/interface'
 import { LIVE_PROTOCOL } from '../../protocol/constants.js'
 import { MAX_ENVELOPE_BYTES } from '../../protocol/envelope.js'
 import { LiveFrame } from '../../protocol/pb/live.js'
 import { isEndOfStream, isMalformedFrame, MalformedFrameError } from '../errors.js'
+import { PeerStreams } from '../peer-streams.js'
 
 const log = logger('chorus:relay:live')
 
@@ -102,7 +102,7 @@ class Link {
 
 /** The live links of one node: its outbound links by peer, and the handler of inbound ones. */
 export class LiveLinks {
-  private readonly links = new Map<string, Promise<Link>>()
+  private readonly links: PeerStreams<Link>
   private readonly inbound = new Set<Stream>()
   readonly counts: LiveCounts = { framesSent: 0, bytesSent: 0, framesReceived: 0, bytesReceived: 0, dropped: 0 }
 
@@ -110,7 +110,13 @@ export class LiveLinks {
     private readonly libp2p: Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol'>,
     private readonly onFrame: FrameHandler,
     private readonly reject: (reason: string) => void
-  ) {}
+  ) {
+    this.links = new PeerStreams(libp2p, LIVE_PROTOCOL, (stream, peer, closed) =>
+      new Link(stream, lpStream(stream, { maxDataLength: MAX_LIVE_FRAME_BYTES }), this.counts, () => {
+        closed()
+        log('live link to %s closed', peer)
+      }))
+  }
 
   async start (): Promise<void> {
     await this.libp2p.handle(LIVE_PROTOCOL, (stream, connection) => {
@@ -120,9 +126,7 @@ export class LiveLinks {
 
   async stop (): Promise<void> {
     await this.libp2p.unhandle(LIVE_PROTOCOL)
-    const all = [...this.links.values()]
-    this.links.clear()
-    await Promise.allSettled(all.map(async (l) => (await l).close()))
+    await this.links.close()
     for (const s of this.inbound) s.abort(new Error('node stopping'))
     this.inbound.clear()
   }
@@ -132,32 +136,11 @@ export class LiveLinks {
    * queued on an open link; rejects when no link opens (the caller may try another relay).
    */
   async send (peer: string, frame: Uint8Array): Promise<void> {
-    const link = await this.link(peer)
+    const link = await this.links.get(peer, OPEN_TIMEOUT_MS)
     if (!link.send(frame)) {
       this.counts.dropped++
       throw new Error(`live link to ${peer} is ${link.closed ? 'closed' : 'full'}`)
     }
-  }
-
-  private async link (peer: string): Promise<Link> {
-    const existing = this.links.get(peer)
-    if (existing != null) {
-      const l = await existing.catch(() => undefined)
-      if (l != null && !l.closed) return l
-      if (this.links.get(peer) === existing) this.links.delete(peer)
-    }
-    const opening = (async () => {
-      const stream = await this.libp2p.dialProtocol(peerIdFromString(peer), LIVE_PROTOCOL, {
-        signal: AbortSignal.timeout(OPEN_TIMEOUT_MS)
-      })
-      return new Link(stream, lpStream(stream, { maxDataLength: MAX_LIVE_FRAME_BYTES }), this.counts, () => {
-        if (this.links.get(peer) === opening) this.links.delete(peer)
-        log('live link to %s closed', peer)
-      })
-    })()
-    this.links.set(peer, opening)
-    opening.catch(() => { if (this.links.get(peer) === opening) this.links.delete(peer) })
-    return await opening
   }
 
   /** Read one inbound stream's frames until it ends; a frame that does not decode ends it. */

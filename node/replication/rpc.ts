@@ -6,12 +6,12 @@
  */
 
 import { logger } from '@libp2p/logger'
-import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
 import type { Libp2p, Stream } from '@libp2p/interface'
 import { STORE_PROTOCOL } from '../../protocol/constants.js'
 import { StoreRequest, StoreResponse } from '../../protocol/pb/store.js'
 import { ChorusError, MalformedFrameError } from '../errors.js'
+import { PeerStreams } from '../peer-streams.js'
 import { DEFAULT_RPC_TIMEOUT_MS, MAX_FRAME_BYTES, MAX_STREAM_BUFFER_BYTES } from './constants.js'
 import type { KindCounters } from './traffic.js'
 import { MAX_PROBES } from './handlers/probe.js'
@@ -120,45 +120,27 @@ class Channel {
 
 /** Channels to every peer this node talks replication with. */
 export class StoreChannels {
-  private readonly channels = new Map<string, Promise<Channel>>()
+  private readonly channels: PeerStreams<Channel>
 
-  constructor (private readonly libp2p: Pick<Libp2p, 'dialProtocol'>, private readonly traffic: KindCounters) {}
+  constructor (libp2p: Pick<Libp2p, 'dialProtocol'>, private readonly traffic: KindCounters) {
+    this.channels = new PeerStreams(libp2p, STORE_PROTOCOL, (stream, peerId, closed) =>
+      new Channel(stream,
+        lpStream(stream, { maxDataLength: MAX_FRAME_BYTES, maxBufferSize: MAX_STREAM_BUFFER_BYTES }), this.traffic,
+        () => {
+          closed()
+          log('channel to %s closed', peerId)
+        }))
+  }
 
   /** Send `req` to `peerId`; other statuses than OK, CONFLICT and NOT_FOUND throw their typed error (status.ts). */
   async call (peerId: string, req: Partial<StoreRequest>, timeoutMs = DEFAULT_RPC_TIMEOUT_MS): Promise<StoreResponse> {
-    const channel = await this.channel(peerId, timeoutMs)
+    const channel = await this.channels.get(peerId, timeoutMs)
     return checkStatus(await channel.request(req, timeoutMs), peerId)
   }
 
   /** Close every channel (node stopping). */
   async close (): Promise<void> {
-    const all = [...this.channels.values()]
-    this.channels.clear()
-    await Promise.allSettled(all.map(async (c) => (await c).close()))
-  }
-
-  private async channel (peerId: string, timeoutMs: number): Promise<Channel> {
-    const existing = this.channels.get(peerId)
-    if (existing != null) {
-      const c = await existing.catch(() => undefined)
-      if (c != null && !c.closed) return c
-      if (this.channels.get(peerId) === existing) this.channels.delete(peerId)
-    }
-    const opening = (async () => {
-      const stream = await this.libp2p.dialProtocol(peerIdFromString(peerId), STORE_PROTOCOL, {
-        signal: AbortSignal.timeout(timeoutMs)
-      })
-      const channel: Channel = new Channel(stream,
-        lpStream(stream, { maxDataLength: MAX_FRAME_BYTES, maxBufferSize: MAX_STREAM_BUFFER_BYTES }), this.traffic,
-        () => {
-          if (this.channels.get(peerId) === opening) this.channels.delete(peerId)
-          log('channel to %s closed', peerId)
-        })
-      return channel
-    })()
-    this.channels.set(peerId, opening)
-    opening.catch(() => { if (this.channels.get(peerId) === opening) this.channels.delete(peerId) })
-    return opening
+    await this.channels.close()
   }
 }
 
