@@ -10,7 +10,9 @@
  * - concurrent callers for one peer share one opening, and get what was built on it;
  * - what is built is reused until it has closed; then the next caller opens a new stream;
  * - an opening that fails (the dial failed, or took longer than its timeout) is not kept: the caller
- *   that started it gets its error, and one that was waiting on it, as the next one, dials again;
+ *   that started it gets its error; those that were waiting on it, like the next caller, open again;
+ * - callers that find the stream closed, or its opening failed, share one new opening and its outcome,
+ *   an error included (a caller waits on two openings at most), so no stream is opened and then lost;
  * - an entry is forgotten only while it is still the peer's current one, so a late close or failure of an
  *   old stream never drops the stream that replaced it;
  * - `close()` forgets every entry and closes what was built on each.
@@ -55,7 +57,10 @@ export class PeerStreams<T extends PeerStreamUse, S = Stream> {
     if (existing != null) {
       const built = await existing.catch(() => undefined)
       if (built != null && !built.closed) return built
-      if (this.entries.get(peer) === existing) this.entries.delete(peer)
+      this.forget(peer, existing)
+      // another caller found it unusable first (or came after) and is opening the next one: share it
+      const next = this.entries.get(peer)
+      if (next != null) return await next
     }
     const opening: Promise<T> = (async () => {
       const stream = await this.dialer.dialProtocol(peerIdFromString(peer), this.protocol, {

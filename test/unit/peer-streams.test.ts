@@ -143,13 +143,47 @@ describe('PeerStreams (node/peer-streams.ts)', () => {
     assert.equal((await retry).stream, 2)
   })
 
-  it('a caller that waited on a failed opening dials once more itself', async () => {
+  it('callers that find the stream just closed share one new opening, and none is left unclosed', async () => {
+    const built: FakeUse[] = []
+    streams = new PeerStreams(dialer, PROTOCOL, (stream, peer, closed) => {
+      const use = new FakeUse(stream, peer, closed)
+      built.push(use)
+      return use
+    })
     const opening = streams.get(a, 1000)
-    const waiting = streams.get(a, 1000)
+    ;(await dialer.nth(1)).open()
+    const first = await opening
+    const callers = [streams.get(a, 1000), streams.get(a, 1000), streams.get(a, 1000)]
+    first.fail() // after the callers found it, before they look at it
+    ;(await dialer.nth(2)).open()
+    const [second, ...others] = await Promise.all(callers)
+    for (const other of others) assert.equal(other, second)
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.equal(dialer.dials.length, 2, 'one new stream for all of them')
+    await streams.close()
+    assert.deepEqual(built.map((u) => u.closed), [true, true], 'stop closed every stream that opened')
+  })
+
+  it('callers that waited on a failed opening share one more', async () => {
+    const opening = streams.get(a, 1000)
+    const waiting = [streams.get(a, 1000), streams.get(a, 1000)]
     ;(await dialer.nth(1)).fail(new Error('no route'))
     await assert.rejects(opening, /no route/)
     ;(await dialer.nth(2)).open()
-    assert.equal((await waiting).stream, 2)
+    const [one, other] = await Promise.all(waiting)
+    assert.equal(one, other)
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.equal(dialer.dials.length, 2)
+  })
+
+  it('callers that waited on a failed opening get the error of the next one when it fails too', async () => {
+    const opening = streams.get(a, 1000)
+    const waiting = [streams.get(a, 1000), streams.get(a, 1000)]
+    ;(await dialer.nth(1)).fail(new Error('no route'))
+    await assert.rejects(opening, /no route/)
+    ;(await dialer.nth(2)).fail(new Error('still no route'))
+    for (const w of waiting) await assert.rejects(w, /still no route/)
+    await new Promise((resolve) => setImmediate(resolve))
     assert.equal(dialer.dials.length, 2)
   })
 
