@@ -10,7 +10,7 @@ import {
   type AdmissionSigner
 } from '../protocol/admission.js'
 import { ed25519PublicKey } from '../protocol/ed25519.js'
-import { InvalidOptionError } from '../node/index.js'
+import { InvalidOptionError } from '../node/errors.js'
 
 /** Largest admission file read, in bytes. */
 const MAX_FILE_BYTES = 64 * 1024

@@ -7,7 +7,8 @@
 
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { InvalidOptionError, type ChorusNodeOptions } from '../node/index.js'
+import { InvalidOptionError } from '../node/errors.js'
+import type { ChorusNodeOptions } from '../node/index.js'
 import { hostPort, integer } from '../node/config.js'
 import { readCertificateFile } from './admission-files.js'
 

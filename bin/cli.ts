@@ -4,7 +4,9 @@
  * node that could not start).
  */
 
-import { ChorusError, createNode, VERSION, type ChorusNode } from '../node/index.js'
+import { ChorusError } from '../protocol/errors.js'
+import { VERSION } from '../node/version.js'
+import type { ChorusNode } from '../node/index.js'
 import { SETTINGS, helpText, parseInvocation, type Invocation } from './args.js'
 import { isAdmissionCommand, runAdmissionCommand } from './mesh.js'
 import { ClientCommandError } from './client-session.js'
@@ -70,12 +72,10 @@ async function main (argv: string[]): Promise<void> {
     } catch (err: any) {
       fail(err?.message ?? String(err), err instanceof ClientCommandError ? err.exitCode : 1)
     }
-    // the command has stopped its node and said its last line. Let go of the terminal's stdin (on Node 24
-    // its handle kept the event loop alive after readline closed) and end with the command's code; the
-    // timer is a backstop for any other handle left open, unref'd so that it never delays a natural exit
-    process.exitCode = code
-    if (!process.stdin.destroyed) process.stdin.destroy()
-    setTimeout(() => { process.exit(code) }, 2000).unref()
+    // the command has stopped its node and said its last line: end with its code once stdout has taken
+    // that line. Not a natural exit: libp2p leaves ref'd timers behind a stopped node (gossipsub's next
+    // heartbeat, the address manager's 1 s debounce), which kept every command alive 1-2 s after its work
+    process.stdout.write('', () => { process.exit(code) })
     return
   }
   if (isAdmissionCommand(argv)) {
@@ -106,6 +106,7 @@ async function main (argv: string[]): Promise<void> {
 
   let node: ChorusNode
   try {
+    const { createNode } = await import('../node/index.js')
     node = await createNode(inv.options)
     await node.start()
   } catch (err: any) {

@@ -10,10 +10,11 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
-import {
-  ChorusError, HandleTakenError, InvalidOptionError, NoServersError, PassphraseError, UnknownHandleError, createNode,
-  type ChorusNode, type User
-} from '../node/index.js'
+import type { ChorusNode, User } from '../node/index.js'
+import { InvalidOptionError } from '../node/errors.js'
+import { HandleTakenError, NoServersError, UnknownHandleError } from '../node/replication/errors.js'
+import { PassphraseError } from '../node/session/vault.js'
+import { ChorusError } from '../protocol/errors.js'
 import { defaultDataDir } from '../node/constants.js'
 
 /** Exit code of a usage error. */
@@ -138,6 +139,7 @@ export async function openClientSession (
 ): Promise<ClientSession> {
   let node: ChorusNode
   try {
+    const { createNode } = await import('../node/index.js')
     node = await createNode({ role: 'client', dataDir: s.dataDir, bootstrap: s.bootstrap, mesh: s.mesh })
   } catch (err: any) {
     throw asClientError(err)

@@ -15,8 +15,8 @@ import {
   signCertificate, signDelegation, signRevocation
 } from '../protocol/admission.js'
 import { ed25519Generate } from '../protocol/ed25519.js'
-import { InvalidOptionError, createNode, resolveOptions } from '../node/index.js'
-import { integer } from '../node/config.js'
+import { InvalidOptionError } from '../node/errors.js'
+import { integer, resolveOptions } from '../node/config.js'
 import { defaultDataDir } from '../node/constants.js'
 import { loadOrCreateNodeKey } from '../node/keys.js'
 import {
@@ -214,6 +214,7 @@ async function publish (
   bootstrap: string[]
 ): Promise<number> {
   const dataDir = mkdtempSync(join(tmpdir(), 'chorus-revoke-'))
+  const { createNode } = await import('../node/index.js')
   const node = await createNode({ role: 'client', mesh, bootstrap, dataDir })
   try {
     await node.start()
