@@ -1,9 +1,9 @@
 /**
- * A user's device in its own process: a client-role Chorus node (agent-main.ts), forked from its compiled
- * form in dist/ like the servers it talks to (`npm run build` compiles it with the product; rebuild after
- * changing node/): loading the sources through tsx cost each fork 0.8 s of CPU more. The test drives it over the IPC channel: start a
- * node, open users, send, page through history, read what the sync loop delivered, ask servers what they
- * hold, stop and start again on the same data dir.
+ * A user's device in its own process: a client-role Chorus node (agent-main.ts), forked from its
+ * compiled form in dist/ like the servers it talks to (`npm run build` compiles it with the product;
+ * rebuild after changing node/): loading the sources through tsx cost each fork 0.8 s of CPU more. The
+ * test drives it over the IPC channel: start a node, open users, send, page through history, read what
+ * the sync loop delivered, ask servers what they hold, stop and start again on the same data dir.
  *
  * Two ways to see what a user was shown: poll `received()` / `events()` (kept in the child, per started
  * node), or pass `onShown` and get each message the moment it is shown, tagged with the node's
