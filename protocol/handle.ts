@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto'
 import { ed25519Sign, ed25519Verify, type Ed25519KeyPair } from './ed25519.js'
 import { BadSignatureError, ChorusError, MalformedEnvelopeError } from './errors.js'
 import type { HandleClaim } from './pb/store.js'
-import { ROOM_ID_BYTES, ROOM_NONCE_BYTES, roomIdOf } from './room-events.js'
+import { ROOM_NONCE_BYTES, looksLikeRoomId, roomIdOf } from './room-events.js'
 
 export type { HandleClaim }
 
@@ -37,9 +37,6 @@ export function checkHandle (handle: unknown): string {
 /** The key under which a room address is claimed. */
 export const ROOM_ADDRESS_PREFIX = '#'
 
-/** The shape of a room id (base32 of ROOM_ID_BYTES): no address may look like one. */
-const ROOM_ID_SHAPE = new RegExp(`^[a-z2-7]{${Math.ceil(ROOM_ID_BYTES * 8 / 5)}}$`)
-
 /** A room address that breaks the pattern, or looks like a room id. */
 export class InvalidRoomAddressError extends ChorusError {
   static readonly code = 'ERR_INVALID_ROOM_ADDRESS'
@@ -55,8 +52,13 @@ export function checkRoomAddress (address: unknown): string {
   if (typeof address !== 'string' || !HANDLE_PATTERN.test(address)) {
     throw new InvalidRoomAddressError(`a room address is 1-64 of a-z 0-9 . - _ (got ${JSON.stringify(address)})`)
   }
-  if (ROOM_ID_SHAPE.test(address)) throw new InvalidRoomAddressError(`${address} looks like a room id: pick another address`)
+  if (looksLikeRoomId(address)) throw new InvalidRoomAddressError(`${address} looks like a room id: pick another address`)
   return address
+}
+
+/** Whether `address` is a room address (what `checkRoomAddress` takes), as a test. */
+export function isRoomAddress (address: unknown): address is string {
+  return typeof address === 'string' && HANDLE_PATTERN.test(address) && !looksLikeRoomId(address)
 }
 
 /** Whether a claim is of a room address (`#…`) rather than a user's handle. */

@@ -70,6 +70,16 @@ export function roomIdOf (creatorKey: Uint8Array, nonce: Uint8Array): string {
   return base32(createHash('sha256').update(DOMAIN).update(creatorKey).update(nonce).digest().subarray(0, ROOM_ID_BYTES))
 }
 
+/**
+ * The shape of a room id as `roomIdOf` makes it: base32 of ROOM_ID_BYTES (16 characters). No room address
+ * has it (`checkRoomAddress`), so a JID's localpart names a room one way only. Narrower than `isRoomId`
+ * (mailbox.ts), which takes any room part of a mailbox name.
+ */
+const ROOM_ID_SHAPE = new RegExp(`^[a-z2-7]{${Math.ceil(ROOM_ID_BYTES * 8 / 5)}}$`)
+
+/** True for a string shaped like a room id Chorus makes (`roomIdOf`). */
+export function looksLikeRoomId (s: string): boolean { return ROOM_ID_SHAPE.test(s) }
+
 /** A fresh CREATE nonce. */
 export function newRoomNonce (): Uint8Array<ArrayBuffer> {
   return new Uint8Array(randomBytes(ROOM_NONCE_BYTES))
