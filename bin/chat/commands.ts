@@ -7,8 +7,7 @@
 
 import { MAX_STATUS_CHARS } from '../../protocol/roster.js'
 import { HANDLE_PATTERN, isRoomAddress } from '../../protocol/handle.js'
-import { isRoomId } from '../../protocol/mailbox.js'
-import { MAX_ROOM_NAME_LENGTH } from '../../protocol/room-events.js'
+import { MAX_ROOM_NAME_LENGTH, looksLikeRoomId } from '../../protocol/room-events.js'
 import type { Room } from '../../node/index.js'
 import type { ChatApp } from './app.js'
 import { ChatCommandError } from './errors.js'
@@ -267,7 +266,7 @@ async function joinRoom (app: ChatApp, query: string): Promise<Room> {
   const ids = [...new Set([...mine.map((r) => r.id), ...invited.map((i) => i.room)])]
   if (ids.length > 1) throw new ChatCommandError(`${ids.length} rooms are called ${clean(query, 40)}: /join one of ${ids.join(', ')}`)
   const id = ids[0] ??
-    (isRoomId(query)
+    (looksLikeRoomId(query)
       ? query
       : isRoomAddress(query) ? (await rooms.resolve(query).catch(() => undefined))?.roomId : undefined)
   if (id == null) {
