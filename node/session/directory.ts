@@ -12,8 +12,9 @@ import {
 import { StoreRequest, StoreResponse } from '../../protocol/pb/store.js'
 import { userIdOf } from '../../protocol/envelope.js'
 import type { Replication } from '../replication/replication.js'
-import { ChorusError } from '../errors.js'
-import { HandleTakenError, NoServersError, QuorumError, UnknownHandleError } from '../replication/errors.js'
+import {
+  HandleTakenError, NoServersError, QuorumError, RoomAddressTakenError, UnknownHandleError, UnknownRoomAddressError
+} from '../replication/errors.js'
 import { MAX_ADDRESSES_PAGE } from '../replication/handlers/handles.js'
 
 /** A resolved handle. */
@@ -21,25 +22,6 @@ export interface UserRef { handle: string, userId: string, publicKey: Uint8Array
 
 /** A room address and the room it names. */
 export interface RoomAddress { address: string, roomId: string }
-
-/** No room has this address. */
-export class UnknownRoomAddressError extends ChorusError {
-  static readonly code = 'ERR_UNKNOWN_ROOM_ADDRESS'
-  override readonly name = 'UnknownRoomAddressError'
-  constructor (address: string) { super(`no room has the address ${address}`, UnknownRoomAddressError.code) }
-}
-
-/** The room address is another room's. */
-export class RoomAddressTakenError extends ChorusError {
-  static readonly code = 'ERR_ROOM_ADDRESS_TAKEN'
-  override readonly name = 'RoomAddressTakenError'
-  readonly roomId: string
-  /** @param claim the claim the address's owners hold */
-  constructor (address: string, readonly claim: HandleClaim) {
-    super(`the room address ${address} is taken by room ${roomOfClaim(claim)}`, RoomAddressTakenError.code)
-    this.roomId = roomOfClaim(claim)
-  }
-}
 
 /** Cached resolutions at most; the oldest is evicted first. */
 const CACHE_MAX = 10_000

@@ -23,11 +23,11 @@ import {
   type RoomInvites
 } from '../../protocol/room.js'
 import { ChorusError } from '../errors.js'
-import { ForbiddenError, QuorumError } from '../replication/errors.js'
+import { ForbiddenError, QuorumError, RoomAddressTakenError } from '../replication/errors.js'
 import { UNKNOWN_ROOM } from '../replication/room-guard.js'
 import type { Rejections, SessionEvents, Signer, Storage } from './ports.js'
 import type { RoomMemberEvent } from './events.js'
-import { RoomAddressTakenError, type HandleDirectory, type RoomAddress } from './directory.js'
+import type { HandleDirectory, RoomAddress } from './directory.js'
 import { Room, loadRoomState, stampAfter, type RoomComponents, type RoomHost } from './room.js'
 import { CREATE_ROOM_OPTIONS, requireHandle, requireOptions, requireString } from './arguments.js'
 
