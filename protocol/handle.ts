@@ -170,15 +170,33 @@ export function compareClaims (a: HandleClaim, b: HandleClaim): number {
  * or plants another claim never outvotes the rest, however early its claim is signed.
  */
 export function agreedClaim (held: Array<HandleClaim | undefined>, owners: number): HandleClaim | undefined {
+  const [top] = claimVotes(held)
+  return top != null && top.n >= majorityOf(owners) ? top.claim : undefined
+}
+
+/** A strict majority of `owners`. */
+export function majorityOf (owners: number): number {
+  return Math.floor(owners / 2) + 1
+}
+
+/** One claimant among the claims held: how many of them are its, and its first (`firstClaim`), which stands for it. */
+export interface ClaimVote { claim: HandleClaim, n: number }
+
+/**
+ * The claims held of one handle (one per owner that holds one), grouped by claimant, most held first (in
+ * the order first seen among equals). `agreedClaim` asks whether the first is held by a majority of all the
+ * owners; a resolver may ask less of it (that it lead the next).
+ */
+export function claimVotes (held: Array<HandleClaim | undefined>): ClaimVote[] {
   const groups = new Map<string, HandleClaim[]>()
   for (const c of held) {
     if (c == null) continue
     const k = claimantOf(c)
     groups.set(k, [...(groups.get(k) ?? []), c])
   }
-  const majority = Math.floor(owners / 2) + 1
-  for (const claims of groups.values()) if (claims.length >= majority) return firstClaim(claims)
-  return undefined
+  return [...groups.values()]
+    .map((claims) => ({ claim: firstClaim(claims) as HandleClaim, n: claims.length }))
+    .sort((a, b) => b.n - a.n)
 }
 
 /** The first of some claims of one handle by `compareClaims`; `undefined` for none. */

@@ -6,8 +6,8 @@
  */
 
 import {
-  ROOM_ADDRESS_PREFIX, agreedClaim, checkHandle, checkRoomAddress, claimantOf, isRoomAddressClaim, roomOfClaim,
-  verifyHandleClaim, type HandleClaim
+  ROOM_ADDRESS_PREFIX, agreedClaim, checkHandle, checkRoomAddress, claimVotes, isRoomAddressClaim, majorityOf,
+  roomOfClaim, verifyHandleClaim, type HandleClaim
 } from '../../protocol/handle.js'
 import { StoreRequest, StoreResponse } from '../../protocol/pb/store.js'
 import { userIdOf } from '../../protocol/envelope.js'
@@ -165,18 +165,12 @@ export class HandleDirectory {
     // owners agree except in a split claim; then the claim most owners hold wins, and a tie names nobody
     // (one owner that holds a claim of its own, beside one honest owner and one that holds none yet, must
     // not get the user's messages half of the time)
-    const votes = new Map<string, { claim: HandleClaim, n: number }>()
-    for (const c of claims) {
-      const k = claimantOf(c)
-      const v = votes.get(k) ?? { claim: c, n: 0 }
-      v.n++
-      votes.set(k, v)
-    }
-    const [best, next] = [...votes.values()].sort((a, b) => b.n - a.n)
+    const [best, next] = claimVotes(claims)
     if (next != null && next.n === best.n) throw new QuorumError(`the owners of handle ${handle} disagree on its key`)
-    // a room address counts only when a majority of its owners hold it: else one owner holding a claim of
-    // its own would steer a Jabber user joining a free address into its room instead of creating one
-    if (isRoomAddressClaim(best.claim) && best.n < Math.floor(owners.length / 2) + 1) {
+    // a room address counts only when a majority of all its owners hold it (`agreedClaim`'s rule): else one
+    // owner holding a claim of its own would steer a Jabber user joining a free address into its room
+    // instead of creating one; a handle's claim counts when it leads, so one owner's, the others holding none
+    if (isRoomAddressClaim(best.claim) && best.n < majorityOf(owners.length)) {
       throw new QuorumError(`the address ${handle.slice(1)} is held by ${best.n} of its ${owners.length} owners, no majority`)
     }
     return best.claim
