@@ -29,6 +29,7 @@ import type { Rejections, SessionEvents, Signer, Storage } from './ports.js'
 import type { RoomMemberEvent } from './events.js'
 import type { HandleDirectory, RoomAddress } from './directory.js'
 import { Room, loadRoomState, stampAfter, type RoomComponents, type RoomHost } from './room.js'
+import type { ListedRoom, RoomList } from './room-list.js'
 import { CREATE_ROOM_OPTIONS, requireHandle, requireOptions, requireString } from './arguments.js'
 
 export { Room, type RoomEvents, type RoomMemberInfo } from './room.js'
@@ -84,23 +85,13 @@ export interface CreateRoomOptions {
   subject?: string
 }
 
-/** A room of the directory: a listed room with an address. */
-export interface ListedRoom {
-  id: string
-  address: string
-  name: string
-  description: string
-  public: boolean
-  members: number
-}
-
-/** The directory's list, kept this long (it asks every server). @default 30000 */
-export const DIRECTORY_TTL_MS = 30_000
-
 /** The room directory operations a session uses. */
-export type RoomDirectory = Pick<HandleDirectory, 'claimRoom' | 'resolveRoom' | 'listRooms'>
+export type RoomDirectory = Pick<HandleDirectory, 'claimRoom' | 'resolveRoom'>
 
-/** What the rooms of a session use (ports.ts): each room's, and the directory, a sublevel, refusals, listeners. */
+/**
+ * What the rooms of a session use (ports.ts): each room's, and the directory and the node's list of it, a
+ * sublevel, refusals, listeners.
+ */
 export interface RoomsComponents extends RoomComponents {
   /** the identity and clock too: a room's id and its address claim are the creator's */
   signer: Pick<Signer, 'handle' | 'userId' | 'identity' | 'clock' | 'sign'>
@@ -110,6 +101,8 @@ export interface RoomsComponents extends RoomComponents {
   /** listeners too: 'room:member' events wait for the first */
   events: SessionEvents
   directory: RoomDirectory
+  /** the node's room directory list, one for every session (room-list.ts) */
+  roomList: Pick<RoomList, 'list'>
 }
 
 const sameKey = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(Buffer.from(b))
@@ -131,8 +124,6 @@ export class Rooms implements RoomHost {
    * invitation, a kick while away) is found before the caller can attach a listener.
    */
   private held: RoomMemberEvent[] | undefined = []
-
-  private listing?: { at: number, rooms: Promise<ListedRoom[]> }
 
   private readonly directory: RoomDirectory
 
@@ -248,34 +239,11 @@ export class Rooms implements RoomHost {
 
   /**
    * The room directory: the listed rooms that have an address, in address order, as their state logs say
-   * (read from their owners). Gathered from every server, so kept for DIRECTORY_TTL_MS.
+   * (read from their owners). Gathered from every server, so the node keeps one list for all its sessions,
+   * for DIRECTORY_TTL_MS (room-list.ts).
    */
   async directoryList (): Promise<ListedRoom[]> {
-    const now = Date.now()
-    if (this.listing == null || now - this.listing.at > DIRECTORY_TTL_MS) {
-      const rooms = this.gather()
-      this.listing = { at: now, rooms }
-      rooms.catch(() => { this.listing = undefined })
-    }
-    return await this.listing.rooms
-  }
-
-  private async gather (): Promise<ListedRoom[]> {
-    const out: ListedRoom[] = []
-    const addresses = await this.directory.listRooms()
-    await Promise.all(addresses.map(async ({ address, roomId }) => {
-      const state = await this.peek(roomId).catch(() => undefined)
-      if (state == null || !state.created || !state.listed || state.address !== address) return
-      out.push({
-        id: roomId,
-        address,
-        name: state.name,
-        description: state.settings.description,
-        public: state.public,
-        members: state.members().length
-      })
-    }))
-    return out.sort((a, b) => (a.address < b.address ? -1 : 1))
+    return await this.c.roomList.list(async (roomId) => await this.peek(roomId))
   }
 
   /** A room's state, read from its owners without joining (a room this session is in: its fold). */

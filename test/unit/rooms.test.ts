@@ -12,6 +12,7 @@ import { roomOfClaim, signRoomAddressClaim } from '../../protocol/handle.js'
 import { roomStateMailbox } from '../../protocol/mailbox.js'
 import { RoomEvent, decodeRoomEvent, encodeRoomEvent, newRoomNonce, roomIdOf } from '../../protocol/room.js'
 import type { RoomMemberEvent } from '../../node/session/events.js'
+import { RoomList } from '../../node/session/room-list.js'
 import { Rooms, UnknownRoomError, type RoomsComponents } from '../../node/session/rooms.js'
 import { InvalidOptionError } from '../../node/errors.js'
 import { ForbiddenError, RoomAddressTakenError } from '../../node/replication/errors.js'
@@ -32,7 +33,8 @@ function components (s: FakeSession, directory: FakeRoomDirectory): RoomsCompone
     session: s.session,
     rejections: s.rejections,
     storage: s.db,
-    directory
+    directory,
+    roomList: new RoomList(directory)
   }
 }
 
