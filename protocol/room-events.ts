@@ -1,6 +1,7 @@
 /**
  * Room events: ids, the RoomEvent body and its bounds, the typed errors of rooms, and the order of a
- * state log. The fold of a room's state over these events is protocol/room.ts.
+ * state log. The fold of a room's state over these events is protocol/room.ts, by the rules of
+ * protocol/room-rules.ts.
  */
 
 import { createHash, randomBytes } from 'node:crypto'

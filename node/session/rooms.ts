@@ -1,6 +1,6 @@
 /**
  * Group chat: the rooms of one session (`user.rooms`). Creating, joining, leaving, inviting and
- * kicking are events in a room's state log (protocol/room.ts holds the rules; the room's owners
+ * kicking are events in a room's state log (protocol/room-rules.ts holds the rules; the room's owners
  * enforce them); each joined room is a `Room` that receives live from the room's topic and syncs its
  * two logs on every session tick.
  *
