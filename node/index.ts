@@ -34,7 +34,8 @@ export {
 export type {
   MessageKind, PresenceEvent, PresenceState, ReceiptEvent, RoomMemberEvent, SubscriptionRequestEvent, TypingEvent
 } from './session/events.js'
-export { Rooms, NotInRoomError, UnknownRoomError, type CreateRoomOptions, type RoomInvitation } from './session/rooms.js'
+export { Rooms, NotInRoomError, UnknownRoomError, type CreateRoomOptions } from './session/rooms.js'
+export type { RoomInvitation } from './session/room-invitations.js'
 export type { ListedRoom } from './session/room-list.js'
 export type { RoomAddress } from './session/directory.js'
 export { Room, type RoomEvents, type RoomMemberInfo } from './session/room.js'

@@ -4,31 +4,30 @@
  * enforce them); each joined room is a `Room` that receives live from the room's topic and syncs its
  * two logs on every session tick.
  *
- * An invitation reaches the invitee through its own mailbox: the inviter also sends it the signed
- * INVITE of the state log, wrapped in a ROOM envelope (durable, and live on its inbox shard). The
- * invitee checks the wrapped event's signature and target and emits 'room:member' {action: 'invite'};
- * joining is explicit (`join`).
+ * An invitation reaches the invitee through its own mailbox (room-invitations.ts reads it): the session
+ * emits 'room:member' {action: 'invite'}; joining is explicit (`join`). A room's mesh-wide address is
+ * claimed, resolved and checked by room-addresses.ts; the directory's list is the node's (room-list.ts).
  *
  * Joined rooms persist in the node's database (sublevel `rooms`, `<userId>!<roomId>` → `{}`), so a
  * session that opens again resubscribes; a room this user left or was kicked from is dropped there.
  */
 
 import { logger } from '@libp2p/logger'
-import { Envelope, openEnvelope, userIdOf } from '../../protocol/envelope.js'
+import { Envelope } from '../../protocol/envelope.js'
 import { hlcMillis } from '../../protocol/hlc.js'
-import { isRoomId, parseMailbox, roomStateMailbox } from '../../protocol/mailbox.js'
-import { checkRoomAddress, signRoomAddressClaim } from '../../protocol/handle.js'
+import { isRoomId, roomStateMailbox } from '../../protocol/mailbox.js'
 import {
-  RoomEvent, type RoomState, decodeRoomEvent, encodeRoomEvent, newRoomNonce, roomIdOf, type RoomExit,
-  type RoomInvites
+  RoomEvent, type RoomState, encodeRoomEvent, newRoomNonce, roomIdOf, type RoomExit, type RoomInvites
 } from '../../protocol/room.js'
 import { ChorusError } from '../errors.js'
-import { ForbiddenError, QuorumError, RoomAddressTakenError } from '../replication/errors.js'
+import { ForbiddenError, QuorumError } from '../replication/errors.js'
 import { UNKNOWN_ROOM } from '../replication/room-guard.js'
 import type { Rejections, SessionEvents, Signer, Storage } from './ports.js'
 import type { RoomMemberEvent } from './events.js'
-import type { HandleDirectory, RoomAddress } from './directory.js'
+import type { RoomAddress } from './directory.js'
 import { Room, loadRoomState, stampAfter, type RoomComponents, type RoomHost } from './room.js'
+import { RoomAddresses, type RoomDirectory } from './room-addresses.js'
+import { invitationIn, type RoomInvitation } from './room-invitations.js'
 import type { ListedRoom, RoomList } from './room-list.js'
 import { CREATE_ROOM_OPTIONS, requireHandle, requireOptions, requireString } from './arguments.js'
 
@@ -54,17 +53,6 @@ export class NotInRoomError extends ChorusError {
   constructor (roomId: string) { super(`not in room ${roomId}`, NotInRoomError.code) }
 }
 
-/** An invitation this session received. */
-export interface RoomInvitation {
-  room: string
-  name: string
-  /** the room's address, when the invitation names one and its claim names this room */
-  address?: string
-  by: string
-  byId: string
-  at: number
-}
-
 /** Options of `create`. */
 export interface CreateRoomOptions {
   name: string
@@ -85,9 +73,6 @@ export interface CreateRoomOptions {
   subject?: string
 }
 
-/** The room directory operations a session uses. */
-export type RoomDirectory = Pick<HandleDirectory, 'claimRoom' | 'resolveRoom'>
-
 /**
  * What the rooms of a session use (ports.ts): each room's, and the directory and the node's list of it, a
  * sublevel, refusals, listeners.
@@ -104,8 +89,6 @@ export interface RoomsComponents extends RoomComponents {
   /** the node's room directory list, one for every session (room-list.ts) */
   roomList: Pick<RoomList, 'list'>
 }
-
-const sameKey = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(Buffer.from(b))
 
 const INVITES_OF: Record<RoomInvites, RoomEvent.Invites> = {
   admins: RoomEvent.Invites.ADMINS,
@@ -125,11 +108,11 @@ export class Rooms implements RoomHost {
    */
   private held: RoomMemberEvent[] | undefined = []
 
-  private readonly directory: RoomDirectory
+  private readonly addresses: RoomAddresses
 
   constructor (private readonly c: RoomsComponents) {
     this.saved = c.storage.sublevel<string, string>('rooms', { valueEncoding: 'utf8' })
-    this.directory = c.directory
+    this.addresses = new RoomAddresses(c)
     c.events.onListener((event) => { if (event === 'room:member') process.nextTick(() => { this.release() }) })
   }
 
@@ -181,20 +164,7 @@ export class Rooms implements RoomHost {
    */
   async create (o: CreateRoomOptions): Promise<Room> {
     requireOptions('options', o, CREATE_ROOM_OPTIONS)
-    let nonce = newRoomNonce()
-    if (o.address != null) {
-      checkRoomAddress(o.address)
-      try {
-        const claim = signRoomAddressClaim(o.address, this.c.signer.identity, nonce, this.c.signer.clock.now())
-        await this.directory.claimRoom(claim)
-      } catch (err) {
-        // this user's own claim of the address, whose room was never written: write it now
-        if (!(err instanceof RoomAddressTakenError) ||
-            !sameKey(err.claim.publicKey, this.c.signer.identity.publicKey) ||
-            (await loadRoomState(this.c, err.roomId)).created) throw err
-        nonce = new Uint8Array(err.claim.roomNonce)
-      }
-    }
+    const nonce = o.address != null ? await this.addresses.claim(o.address) : newRoomNonce()
     const id = roomIdOf(this.c.signer.identity.publicKey, nonce)
     const isPublic = o.public === true
     const body = encodeRoomEvent({
@@ -222,19 +192,12 @@ export class Rooms implements RoomHost {
 
   /** The room an address names. Throws `UnknownRoomAddressError`. */
   async resolve (address: string): Promise<RoomAddress> {
-    requireString('address', address)
-    return await this.directory.resolveRoom(checkRoomAddress(address))
+    return await this.addresses.resolve(address)
   }
 
   /** The address of room `roomId` when `claimed` (its CREATE's word) is confirmed by the address's claim. */
   async addressOf (roomId: string, claimed: string): Promise<string | undefined> {
-    if (claimed === '') return undefined
-    try {
-      return (await this.directory.resolveRoom(claimed)).roomId === roomId ? claimed : undefined
-    } catch (err: any) {
-      log('address %s of room %s does not resolve: %s', claimed, roomId, err.message)
-      return undefined
-    }
+    return await this.addresses.addressOf(roomId, claimed)
   }
 
   /**
@@ -341,39 +304,12 @@ export class Rooms implements RoomHost {
   }
 
   /**
-   * The invitation a ROOM envelope of this user's mailbox carries: the room's signed INVITE of this user,
-   * wrapped by the inviter. Anything else is refused (counted as `bad-room-invite`) and gives undefined.
-   * Reading it changes nothing: the archive (XEP-0313) reads old ones with it.
+   * The invitation a ROOM envelope of this user's mailbox carries (room-invitations.ts); anything else is
+   * refused (counted as `bad-room-invite`) and gives undefined. Reading it changes nothing: the archive
+   * (XEP-0313) reads old ones with it.
    */
   async invitationIn (env: Envelope): Promise<RoomInvitation | undefined> {
-    let inner: Envelope
-    let ev: RoomEvent
-    try {
-      inner = openEnvelope(env.body)
-      ev = decodeRoomEvent(inner.body)
-    } catch (err: any) {
-      this.c.rejections.reject('bad-room-invite')
-      log('%s: undecodable invitation: %s', this.c.signer.handle, err.message)
-      return undefined
-    }
-    const to = parseMailbox(inner.recipient)
-    const byId = userIdOf(inner.senderKey)
-    if (env.kind !== Envelope.Kind.ROOM || inner.kind !== Envelope.Kind.ROOM || to?.kind !== 'room' ||
-        to.log !== 'state' || ev.action !== RoomEvent.Action.INVITE || ev.target !== this.c.signer.userId ||
-        byId !== userIdOf(env.senderKey)) {
-      this.c.rejections.reject('bad-room-invite')
-      return undefined
-    }
-    const by = (await this.c.lookups.toMessage(inner))?.from ?? byId
-    const address = await this.addressOf(to.id, ev.address)
-    return {
-      room: to.id,
-      name: ev.name,
-      ...(address != null ? { address } : {}),
-      by,
-      byId,
-      at: hlcMillis(inner.timestamp)
-    }
+    return await invitationIn({ ...this.c, addressOf: this.addresses.addressOf.bind(this.addresses) }, env)
   }
 
   // RoomHost

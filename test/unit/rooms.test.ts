@@ -1,8 +1,9 @@
 /**
- * A session's rooms (node/session/rooms.ts, room.ts) over typed fakes of the ports they take: logs and
- * an outbox in memory, a room directory in memory, a LevelDB for the joined rooms. Creating a room with
- * and without an address, joining (refused without an invitation, allowed with one or into a public
- * room), configuring, and 'room:member' events held for the first listener.
+ * A session's rooms (node/session/rooms.ts, room.ts, room-addresses.ts, room-invitations.ts) over typed
+ * fakes of the ports they take: logs and an outbox in memory, a room directory in memory, a LevelDB for
+ * the joined rooms. Creating a room with and without an address, joining (refused without an invitation,
+ * allowed with one or into a public room), configuring, and 'room:member' events held for the first
+ * listener.
  */
 
 import { strict as assert } from 'node:assert'
