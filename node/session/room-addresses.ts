@@ -10,7 +10,7 @@ import { newRoomNonce } from '../../protocol/room.js'
 import { RoomAddressTakenError } from '../replication/errors.js'
 import type { HandleDirectory, RoomAddress } from './directory.js'
 import type { Logs, Signer } from './ports.js'
-import { loadRoomState } from './room.js'
+import { loadRoomState } from './room-state-log.js'
 import { requireString } from './arguments.js'
 
 const log = logger('chorus:session:rooms')

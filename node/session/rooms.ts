@@ -25,7 +25,8 @@ import { UNKNOWN_ROOM } from '../replication/room-guard.js'
 import type { Rejections, SessionEvents, Signer, Storage } from './ports.js'
 import type { RoomMemberEvent } from './events.js'
 import type { RoomAddress } from './directory.js'
-import { Room, loadRoomState, stampAfter, type RoomComponents, type RoomHost } from './room.js'
+import { Room, type RoomComponents, type RoomHost } from './room.js'
+import { EVENT_INVITES, loadRoomState, stampAfter } from './room-state-log.js'
 import { RoomAddresses, type RoomDirectory } from './room-addresses.js'
 import { invitationIn, type RoomInvitation } from './room-invitations.js'
 import type { ListedRoom, RoomList } from './room-list.js'
@@ -88,11 +89,6 @@ export interface RoomsComponents extends RoomComponents {
   directory: RoomDirectory
   /** the node's room directory list, one for every session (room-list.ts) */
   roomList: Pick<RoomList, 'list'>
-}
-
-const INVITES_OF: Record<RoomInvites, RoomEvent.Invites> = {
-  admins: RoomEvent.Invites.ADMINS,
-  members: RoomEvent.Invites.MEMBERS
 }
 
 export class Rooms implements RoomHost {
@@ -177,7 +173,7 @@ export class Rooms implements RoomHost {
       description: o.description ?? '',
       listed: o.listed ?? (isPublic && o.address != null),
       moderated: o.moderated === true,
-      invites: o.invites == null ? RoomEvent.Invites.DEFAULT : INVITES_OF[o.invites]
+      invites: o.invites == null ? RoomEvent.Invites.DEFAULT : EVENT_INVITES[o.invites]
     })
     const env = this.c.signer.sign(Envelope.Kind.ROOM, roomStateMailbox(id), body)
     await this.c.outbox.send(env)
