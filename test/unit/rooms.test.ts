@@ -160,6 +160,22 @@ describe('rooms of a session: create, join, configure (unit, fake ports)', funct
     assert.deepEqual(alice.sent, [])
   })
 
+  it('peek: a room this session is in answers from its fold, without reading the state log (disco#info asks it)', async () => {
+    const reads: string[] = []
+    const counting = components(alice, directory)
+    const logs = counting.logs
+    counting.logs = { ...logs, read: async (mailbox, o) => { reads.push(mailbox); return await logs.read(mailbox, o) } }
+    const mine = new Rooms(counting)
+    const room = await mine.join(bobsRoom({ public: true }))
+    reads.length = 0
+    assert.equal(await mine.peek(room.id), room.fold)
+    assert.deepEqual(reads, [], 'no read of the state log')
+    const other = bobsRoom({ public: true })
+    assert.equal((await mine.peek(other)).created, true)
+    assert.deepEqual(reads, [roomStateMailbox(other)], 'a room it is not in is read from its owners')
+    await mine.close()
+  })
+
   it('configure: the owner\'s CONFIGURE changes what it names, and the rest stays', async () => {
     const room = await rooms.create({ name: 'team', public: true, description: 'before' })
     await room.configure({ moderated: true, description: 'after' })
