@@ -37,6 +37,7 @@ import { signHandleClaim } from '../protocol/handle.js'
 import { Replication } from './replication/replication.js'
 import { NoServersError } from './replication/errors.js'
 import { HandleDirectory } from './session/directory.js'
+import { RoomList } from './session/room-list.js'
 import { IdentityStore } from './session/identities.js'
 import { Vault } from './session/vault.js'
 import { User } from './session/user.js'
@@ -150,6 +151,8 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
   private dbWrites: WriteCounts = { writes: 0, ops: 0 }
   private replicationPart?: Replication
   private directory?: HandleDirectory
+  /** the room directory's list, one for every session here */
+  private roomList?: RoomList
   private relayPart?: Relay
   private readonly onView = (): void => { this.relayPart?.refresh() }
   private readonly users = new Map<string, User>()
@@ -297,6 +300,7 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
     await this.replicationPart.start()
     registerReplicationMetrics(this.registry, this.replicationPart)
     this.directory = new HandleDirectory(this.replicationPart)
+    this.roomList = new RoomList(this.directory)
   }
 
   private async startRelay (): Promise<void> {
@@ -445,6 +449,7 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
     const user = new User(handle, identity, {
       replication,
       directory: this.directory as HandleDirectory,
+      roomList: this.roomList as RoomList,
       relay: this.relay,
       clock: this.clock,
       db: this.database,

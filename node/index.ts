@@ -21,8 +21,8 @@ export type { LiveCounts } from './relay/live.js'
 export type { TrafficSnapshot, KindTraffic } from './replication/traffic.js'
 export type { PubsubCounts } from './relay/pubsub-counters.js'
 export {
-  ForbiddenError, HandleTakenError, NoServersError, QuorumError, RateLimitedError, RemoteError,
-  UnknownHandleError, UnknownKeyError
+  ForbiddenError, HandleTakenError, NoServersError, QuorumError, RateLimitedError, RemoteError, RoomAddressTakenError,
+  UnknownHandleError, UnknownKeyError, UnknownRoomAddressError
 } from './replication/errors.js'
 export { RequestTimeoutError } from './replication/rpc.js'
 export { PassphraseError, VaultIntegrityError } from './session/vault.js'
@@ -34,8 +34,10 @@ export {
 export type {
   MessageKind, PresenceEvent, PresenceState, ReceiptEvent, RoomMemberEvent, SubscriptionRequestEvent, TypingEvent
 } from './session/events.js'
-export { Rooms, NotInRoomError, UnknownRoomError, type CreateRoomOptions, type ListedRoom, type RoomInvitation } from './session/rooms.js'
-export { RoomAddressTakenError, UnknownRoomAddressError, type RoomAddress } from './session/directory.js'
+export { Rooms, NotInRoomError, UnknownRoomError, type CreateRoomOptions } from './session/rooms.js'
+export type { RoomInvitation } from './session/room-invitations.js'
+export type { ListedRoom } from './session/room-list.js'
+export type { RoomAddress } from './session/directory.js'
 export { Room, type RoomEvents, type RoomMemberInfo } from './session/room.js'
 export { MalformedRoomEventError, RoomRuleError, type RoomInvites, type RoomRole, type RoomSettings } from '../protocol/room.js'
 export { Roster } from './session/roster.js'

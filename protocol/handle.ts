@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto'
 import { ed25519Sign, ed25519Verify, type Ed25519KeyPair } from './ed25519.js'
 import { BadSignatureError, ChorusError, MalformedEnvelopeError } from './errors.js'
 import type { HandleClaim } from './pb/store.js'
-import { ROOM_ID_BYTES, ROOM_NONCE_BYTES, roomIdOf } from './room-events.js'
+import { ROOM_NONCE_BYTES, looksLikeRoomId, roomIdOf } from './room-events.js'
 
 export type { HandleClaim }
 
@@ -37,9 +37,6 @@ export function checkHandle (handle: unknown): string {
 /** The key under which a room address is claimed. */
 export const ROOM_ADDRESS_PREFIX = '#'
 
-/** The shape of a room id (base32 of ROOM_ID_BYTES): no address may look like one. */
-const ROOM_ID_SHAPE = new RegExp(`^[a-z2-7]{${Math.ceil(ROOM_ID_BYTES * 8 / 5)}}$`)
-
 /** A room address that breaks the pattern, or looks like a room id. */
 export class InvalidRoomAddressError extends ChorusError {
   static readonly code = 'ERR_INVALID_ROOM_ADDRESS'
@@ -55,8 +52,13 @@ export function checkRoomAddress (address: unknown): string {
   if (typeof address !== 'string' || !HANDLE_PATTERN.test(address)) {
     throw new InvalidRoomAddressError(`a room address is 1-64 of a-z 0-9 . - _ (got ${JSON.stringify(address)})`)
   }
-  if (ROOM_ID_SHAPE.test(address)) throw new InvalidRoomAddressError(`${address} looks like a room id: pick another address`)
+  if (looksLikeRoomId(address)) throw new InvalidRoomAddressError(`${address} looks like a room id: pick another address`)
   return address
+}
+
+/** Whether `address` is a room address (what `checkRoomAddress` takes), as a test. */
+export function isRoomAddress (address: unknown): address is string {
+  return typeof address === 'string' && HANDLE_PATTERN.test(address) && !looksLikeRoomId(address)
 }
 
 /** Whether a claim is of a room address (`#…`) rather than a user's handle. */
@@ -168,15 +170,33 @@ export function compareClaims (a: HandleClaim, b: HandleClaim): number {
  * or plants another claim never outvotes the rest, however early its claim is signed.
  */
 export function agreedClaim (held: Array<HandleClaim | undefined>, owners: number): HandleClaim | undefined {
+  const [top] = claimVotes(held)
+  return top != null && top.n >= majorityOf(owners) ? top.claim : undefined
+}
+
+/** A strict majority of `owners`. */
+export function majorityOf (owners: number): number {
+  return Math.floor(owners / 2) + 1
+}
+
+/** One claimant among the claims held: how many of them are its, and its first (`firstClaim`), which stands for it. */
+export interface ClaimVote { claim: HandleClaim, n: number }
+
+/**
+ * The claims held of one handle (one per owner that holds one), grouped by claimant, most held first (in
+ * the order first seen among equals). `agreedClaim` asks whether the first is held by a majority of all the
+ * owners; a resolver may ask less of it (that it lead the next).
+ */
+export function claimVotes (held: Array<HandleClaim | undefined>): ClaimVote[] {
   const groups = new Map<string, HandleClaim[]>()
   for (const c of held) {
     if (c == null) continue
     const k = claimantOf(c)
     groups.set(k, [...(groups.get(k) ?? []), c])
   }
-  const majority = Math.floor(owners / 2) + 1
-  for (const claims of groups.values()) if (claims.length >= majority) return firstClaim(claims)
-  return undefined
+  return [...groups.values()]
+    .map((claims) => ({ claim: firstClaim(claims) as HandleClaim, n: claims.length }))
+    .sort((a, b) => b.n - a.n)
 }
 
 /** The first of some claims of one handle by `compareClaims`; `undefined` for none. */

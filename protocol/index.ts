@@ -8,9 +8,8 @@ export {
   signEnvelope, userIdOf, verifyEnvelope, type EnvelopeDraft, type IdentityKey
 } from './envelope.js'
 export {
-  HANDLE_PATTERN, InvalidHandleError, InvalidRoomAddressError, checkHandle, checkRoomAddress, roomOfClaim,
-  signHandleClaim,
-  signRoomAddressClaim, verifyHandleClaim
+  HANDLE_PATTERN, InvalidHandleError, InvalidRoomAddressError, checkHandle, checkRoomAddress, isRoomAddress,
+  roomOfClaim, signHandleClaim, signRoomAddressClaim, verifyHandleClaim
 } from './handle.js'
 export { ClockDriftError, HybridClock, hlcMillis, hlcPack } from './hlc.js'
 export { CURSOR_BYTES, cursorAt, cursorOf, cursorTimestamp, type Cursor } from './mailbox.js'

@@ -1,6 +1,7 @@
 /**
  * Room events: ids, the RoomEvent body and its bounds, the typed errors of rooms, and the order of a
- * state log. The fold of a room's state over these events is protocol/room.ts.
+ * state log. The fold of a room's state over these events is protocol/room.ts, by the rules of
+ * protocol/room-rules.ts.
  */
 
 import { createHash, randomBytes } from 'node:crypto'
@@ -69,6 +70,16 @@ export class RoomRuleError extends ChorusError {
 export function roomIdOf (creatorKey: Uint8Array, nonce: Uint8Array): string {
   return base32(createHash('sha256').update(DOMAIN).update(creatorKey).update(nonce).digest().subarray(0, ROOM_ID_BYTES))
 }
+
+/**
+ * The shape of a room id as `roomIdOf` makes it: base32 of ROOM_ID_BYTES (16 characters). No room address
+ * has it (`checkRoomAddress`), so a JID's localpart names a room one way only. Narrower than `isRoomId`
+ * (mailbox.ts), which takes any room part of a mailbox name.
+ */
+const ROOM_ID_SHAPE = new RegExp(`^[a-z2-7]{${Math.ceil(ROOM_ID_BYTES * 8 / 5)}}$`)
+
+/** True for a string shaped like a room id Chorus makes (`roomIdOf`). */
+export function looksLikeRoomId (s: string): boolean { return ROOM_ID_SHAPE.test(s) }
 
 /** A fresh CREATE nonce. */
 export function newRoomNonce (): Uint8Array<ArrayBuffer> {

@@ -6,17 +6,13 @@
  */
 
 import { MAX_STATUS_CHARS } from '../../protocol/roster.js'
-import { HANDLE_PATTERN, checkRoomAddress } from '../../protocol/handle.js'
-import { isRoomId } from '../../protocol/mailbox.js'
-import { MAX_ROOM_NAME_LENGTH } from '../../protocol/room-events.js'
+import { HANDLE_PATTERN, isRoomAddress } from '../../protocol/handle.js'
+import { MAX_ROOM_NAME_LENGTH, looksLikeRoomId } from '../../protocol/room-events.js'
 import type { Room } from '../../node/index.js'
 import type { ChatApp } from './app.js'
 import { ChatCommandError } from './errors.js'
 import { clean, clock, lastSeen, safetyLines } from './format.js'
 import { keyOf, labelOf, roomLabel, type Conversation } from './state.js'
-
-/** A room address's form (`checkRoomAddress`), as a test. */
-const ADDRESS = { test: (s: string): boolean => { try { checkRoomAddress(s); return true } catch { return false } } }
 
 /** `/history` shows this many messages unless told. @default 20 */
 export const DEFAULT_HISTORY = 20
@@ -76,7 +72,7 @@ export const COMMANDS: Record<string, Command> = {
       const name = words.filter((w, i) => w !== '--public' && (at < 0 || (i !== at && i !== at + 1))).join(' ')
       if (name === '') throw new ChatCommandError('usage: /create NAME [--public] [--address ADDRESS]')
       if (name.length > MAX_ROOM_NAME_LENGTH) throw new ChatCommandError(`a room name is at most ${MAX_ROOM_NAME_LENGTH} characters`)
-      if (address != null && !ADDRESS.test(address)) throw new ChatCommandError(`not a room address: ${clean(address, 70)} (lower-case letters, digits, '.', '_' and '-'; not 16 letters like a room id)`)
+      if (address != null && !isRoomAddress(address)) throw new ChatCommandError(`not a room address: ${clean(address, 70)} (lower-case letters, digits, '.', '_' and '-'; not 16 letters like a room id)`)
       const room = await app.user.rooms.create({
         name,
         public: words.includes('--public'),
@@ -270,9 +266,9 @@ async function joinRoom (app: ChatApp, query: string): Promise<Room> {
   const ids = [...new Set([...mine.map((r) => r.id), ...invited.map((i) => i.room)])]
   if (ids.length > 1) throw new ChatCommandError(`${ids.length} rooms are called ${clean(query, 40)}: /join one of ${ids.join(', ')}`)
   const id = ids[0] ??
-    (isRoomId(query)
+    (looksLikeRoomId(query)
       ? query
-      : ADDRESS.test(query) ? (await rooms.resolve(query).catch(() => undefined))?.roomId : undefined)
+      : isRoomAddress(query) ? (await rooms.resolve(query).catch(() => undefined))?.roomId : undefined)
   if (id == null) {
     throw new ChatCommandError(`no room ${clean(query, 40)} among yours, your invitations or the mesh's addresses (see /rooms; a public room joins by id or address)`)
   }

@@ -2,6 +2,7 @@
  * Typed errors of the replication layer, as the asking side sees them. An owner's refusal arrives as a
  * status and `reason: message`; status.ts turns it into one of these, keeping the wire `reason`.
  */
+import { roomOfClaim, type HandleClaim } from '../../protocol/handle.js'
 import { ChorusError } from '../errors.js'
 
 /**
@@ -36,6 +37,25 @@ export class UnknownHandleError extends ChorusError {
   static readonly code = 'ERR_UNKNOWN_HANDLE'
   override readonly name = 'UnknownHandleError'
   constructor (handle: string) { super(`no user has the handle ${handle}`, UnknownHandleError.code) }
+}
+
+/** No room has this address: no claim of `#<address>` exists at its owners. */
+export class UnknownRoomAddressError extends ChorusError {
+  static readonly code = 'ERR_UNKNOWN_ROOM_ADDRESS'
+  override readonly name = 'UnknownRoomAddressError'
+  constructor (address: string) { super(`no room has the address ${address}`, UnknownRoomAddressError.code) }
+}
+
+/** The room address is another room's. */
+export class RoomAddressTakenError extends ChorusError {
+  static readonly code = 'ERR_ROOM_ADDRESS_TAKEN'
+  override readonly name = 'RoomAddressTakenError'
+  readonly roomId: string
+  /** @param claim the claim the address's owners hold */
+  constructor (address: string, readonly claim: HandleClaim) {
+    super(`the room address ${address} is taken by room ${roomOfClaim(claim)}`, RoomAddressTakenError.code)
+    this.roomId = roomOfClaim(claim)
+  }
 }
 
 /** A direct message to a bare userId whose public key this session has not learnt (from a handle or a message). */

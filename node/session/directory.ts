@@ -6,14 +6,15 @@
  */
 
 import {
-  ROOM_ADDRESS_PREFIX, agreedClaim, checkHandle, checkRoomAddress, claimantOf, isRoomAddressClaim, roomOfClaim,
-  verifyHandleClaim, type HandleClaim
+  ROOM_ADDRESS_PREFIX, agreedClaim, checkHandle, checkRoomAddress, claimVotes, isRoomAddressClaim, majorityOf,
+  roomOfClaim, verifyHandleClaim, type HandleClaim
 } from '../../protocol/handle.js'
 import { StoreRequest, StoreResponse } from '../../protocol/pb/store.js'
 import { userIdOf } from '../../protocol/envelope.js'
 import type { Replication } from '../replication/replication.js'
-import { ChorusError } from '../errors.js'
-import { HandleTakenError, NoServersError, QuorumError, UnknownHandleError } from '../replication/errors.js'
+import {
+  HandleTakenError, NoServersError, QuorumError, RoomAddressTakenError, UnknownHandleError, UnknownRoomAddressError
+} from '../replication/errors.js'
 import { MAX_ADDRESSES_PAGE } from '../replication/handlers/handles.js'
 
 /** A resolved handle. */
@@ -21,25 +22,6 @@ export interface UserRef { handle: string, userId: string, publicKey: Uint8Array
 
 /** A room address and the room it names. */
 export interface RoomAddress { address: string, roomId: string }
-
-/** No room has this address. */
-export class UnknownRoomAddressError extends ChorusError {
-  static readonly code = 'ERR_UNKNOWN_ROOM_ADDRESS'
-  override readonly name = 'UnknownRoomAddressError'
-  constructor (address: string) { super(`no room has the address ${address}`, UnknownRoomAddressError.code) }
-}
-
-/** The room address is another room's. */
-export class RoomAddressTakenError extends ChorusError {
-  static readonly code = 'ERR_ROOM_ADDRESS_TAKEN'
-  override readonly name = 'RoomAddressTakenError'
-  readonly roomId: string
-  /** @param claim the claim the address's owners hold */
-  constructor (address: string, readonly claim: HandleClaim) {
-    super(`the room address ${address} is taken by room ${roomOfClaim(claim)}`, RoomAddressTakenError.code)
-    this.roomId = roomOfClaim(claim)
-  }
-}
 
 /** Cached resolutions at most; the oldest is evicted first. */
 const CACHE_MAX = 10_000
@@ -183,18 +165,12 @@ export class HandleDirectory {
     // owners agree except in a split claim; then the claim most owners hold wins, and a tie names nobody
     // (one owner that holds a claim of its own, beside one honest owner and one that holds none yet, must
     // not get the user's messages half of the time)
-    const votes = new Map<string, { claim: HandleClaim, n: number }>()
-    for (const c of claims) {
-      const k = claimantOf(c)
-      const v = votes.get(k) ?? { claim: c, n: 0 }
-      v.n++
-      votes.set(k, v)
-    }
-    const [best, next] = [...votes.values()].sort((a, b) => b.n - a.n)
+    const [best, next] = claimVotes(claims)
     if (next != null && next.n === best.n) throw new QuorumError(`the owners of handle ${handle} disagree on its key`)
-    // a room address counts only when a majority of its owners hold it: else one owner holding a claim of
-    // its own would steer a Jabber user joining a free address into its room instead of creating one
-    if (isRoomAddressClaim(best.claim) && best.n < Math.floor(owners.length / 2) + 1) {
+    // a room address counts only when a majority of all its owners hold it (`agreedClaim`'s rule): else one
+    // owner holding a claim of its own would steer a Jabber user joining a free address into its room
+    // instead of creating one; a handle's claim counts when it leads, so one owner's, the others holding none
+    if (isRoomAddressClaim(best.claim) && best.n < majorityOf(owners.length)) {
       throw new QuorumError(`the address ${handle.slice(1)} is held by ${best.n} of its ${owners.length} owners, no majority`)
     }
     return best.claim

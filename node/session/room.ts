@@ -13,25 +13,23 @@
 import { EventEmitter } from 'node:events'
 import { logger } from '@libp2p/logger'
 import { Envelope, userIdOf } from '../../protocol/envelope.js'
-import { hlcMillis, hlcPack } from '../../protocol/hlc.js'
-import { cursorAt, cursorOf, roomMailbox, roomStateMailbox, type Cursor } from '../../protocol/mailbox.js'
+import { hlcPack } from '../../protocol/hlc.js'
+import { cursorAt, roomMailbox, roomStateMailbox } from '../../protocol/mailbox.js'
 import {
-  MAX_ROOM_SUBJECT_LENGTH, RoomEvent, RoomState, decodeRoomEvent, encodeRoomEvent,
-  type RoomExit, type RoomLiveVerdict, type RoomRole, type RoomSettings
+  MAX_ROOM_SUBJECT_LENGTH, RoomEvent, RoomState, encodeRoomEvent, type RoomExit, type RoomLiveVerdict,
+  type RoomRole, type RoomSettings
 } from '../../protocol/room.js'
 import { ForbiddenError } from '../replication/errors.js'
 import { DEFAULT_REFETCH_WINDOW_MS } from './feed.js'
 import type { LiveRooms, LogFeed, Logs, Lookups, Outbox, SessionEvents, SessionState, Signer } from './ports.js'
 import type { Message, RoomMemberEvent, SendResult } from './events.js'
+import { EVENT_INVITES, EVENT_ROLES, loadRoomState, memberEventOf, stampAfter } from './room-state-log.js'
 import {
   CONFIGURE_ROOM_OPTIONS, HISTORY_OPTIONS, ROOM_ROLES, requireHandle, requireOneOf, requireOptions,
   requireString, requireText
 } from './arguments.js'
 
 const log = logger('chorus:session:room')
-
-/** Pages of the state log read at once when a room is loaded whole. */
-const STATE_PAGE = 500
 
 /** How soon after a live state event (or a post the fold could not judge) the room syncs. */
 const RESYNC_DELAY_MS = 30
@@ -71,55 +69,6 @@ export interface RoomHost {
   announce: (room: Room, event: RoomMemberEvent) => void
   /** `claimed` when it is the address of room `roomId` by its claim; undefined otherwise (never throws). */
   addressOf: (roomId: string, claimed: string) => Promise<string | undefined>
-}
-
-const ACTION_NAMES: Record<RoomEvent.Action, RoomMemberEvent['action']> = {
-  [RoomEvent.Action.CREATE]: 'create',
-  [RoomEvent.Action.INVITE]: 'invite',
-  [RoomEvent.Action.JOIN]: 'join',
-  [RoomEvent.Action.LEAVE]: 'leave',
-  [RoomEvent.Action.KICK]: 'kick',
-  [RoomEvent.Action.ROLE]: 'role',
-  [RoomEvent.Action.SUBJECT]: 'subject',
-  [RoomEvent.Action.CONFIGURE]: 'configure'
-}
-
-const ROLE_NAMES: Partial<Record<RoomEvent.Role, RoomRole>> = {
-  [RoomEvent.Role.MEMBER]: 'member',
-  [RoomEvent.Role.ADMIN]: 'admin',
-  [RoomEvent.Role.OWNER]: 'owner'
-}
-const ROLES: Record<RoomRole, RoomEvent.Role> = {
-  member: RoomEvent.Role.MEMBER,
-  admin: RoomEvent.Role.ADMIN,
-  owner: RoomEvent.Role.OWNER
-}
-
-/**
- * Read a room's whole state log from its owners and fold it: members, invitees, past members, and anyone
- * when the room is public or listed may.
- */
-export async function loadRoomState (c: { logs: Pick<Logs, 'read'> }, roomId: string): Promise<RoomState> {
-  const mailbox = roomStateMailbox(roomId)
-  const state = new RoomState(roomId)
-  let after: Cursor | undefined
-  for (;;) {
-    const page = await c.logs.read(mailbox, { after, limit: STATE_PAGE })
-    for (const env of page.envelopes) { state.add(env); after = cursorOf(env) }
-    if (!page.more || page.envelopes.length === 0) break
-  }
-  return state
-}
-
-/**
- * Move the clock past the newest event of a room's state log before signing an event made from it: the fold
- * orders events by timestamp, so a JOIN stamped by a clock that lags the inviter's would sort before its
- * INVITE and be refused. A log stamped too far ahead (past the clock's drift bound) moves nothing.
- */
-export function stampAfter (clock: Pick<Signer['clock'], 'observe'>, state: RoomState): void {
-  try {
-    clock.observe(state.lastTimestamp)
-  } catch {}
 }
 
 export class Room extends EventEmitter<RoomEvents> {
@@ -220,7 +169,7 @@ export class Room extends EventEmitter<RoomEvents> {
       action: RoomEvent.Action.ROLE,
       target: ref.userId,
       targetHandle: ref.handle.slice(0, 64),
-      role: ROLES[role]
+      role: EVENT_ROLES[role]
     })
   }
 
@@ -258,7 +207,7 @@ export class Room extends EventEmitter<RoomEvents> {
       listed: s.listed,
       moderated: s.moderated,
       description: s.description,
-      invites: s.invites === 'admins' ? RoomEvent.Invites.ADMINS : RoomEvent.Invites.MEMBERS
+      invites: EVENT_INVITES[s.invites]
     })
   }
 
@@ -423,7 +372,7 @@ export class Room extends EventEmitter<RoomEvents> {
     }
     if (announce) {
       for (const env of applied) {
-        const e = await this.describe(env)
+        const e = await memberEventOf(this.id, env, async (userId) => await this.display(userId))
         // the session's own exit is announced by `parted`, once
         const ownExit = e?.memberId === this.c.signer.userId && (e.action === 'kick' || e.action === 'leave')
         if (e != null && !ownExit) this.host.announce(this, e)
@@ -431,27 +380,6 @@ export class Room extends EventEmitter<RoomEvents> {
     }
     if (wasMember && !this.state.isMember(this.c.signer.userId)) {
       this.host.parted(this, this.state.exitOf(this.c.signer.userId))
-    }
-  }
-
-  /** A state envelope as a 'room:member' event. */
-  private async describe (env: Envelope): Promise<RoomMemberEvent | undefined> {
-    let ev: RoomEvent
-    try { ev = decodeRoomEvent(env.body) } catch { return undefined }
-    const byId = userIdOf(env.senderKey)
-    const memberId = ev.target !== '' ? ev.target : byId
-    const role = ev.action === RoomEvent.Action.CREATE
-      ? 'owner'
-      : ev.action === RoomEvent.Action.ROLE ? ROLE_NAMES[ev.role] : undefined
-    const withMember = ev.action !== RoomEvent.Action.SUBJECT && ev.action !== RoomEvent.Action.CONFIGURE
-    return {
-      room: this.id,
-      action: ACTION_NAMES[ev.action],
-      ...(withMember ? { member: await this.display(memberId), memberId } : {}),
-      ...(role != null ? { role } : {}),
-      by: await this.display(byId),
-      byId,
-      at: hlcMillis(env.timestamp)
     }
   }
 

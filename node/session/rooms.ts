@@ -1,34 +1,35 @@
 /**
  * Group chat: the rooms of one session (`user.rooms`). Creating, joining, leaving, inviting and
- * kicking are events in a room's state log (protocol/room.ts holds the rules; the room's owners
+ * kicking are events in a room's state log (protocol/room-rules.ts holds the rules; the room's owners
  * enforce them); each joined room is a `Room` that receives live from the room's topic and syncs its
  * two logs on every session tick.
  *
- * An invitation reaches the invitee through its own mailbox: the inviter also sends it the signed
- * INVITE of the state log, wrapped in a ROOM envelope (durable, and live on its inbox shard). The
- * invitee checks the wrapped event's signature and target and emits 'room:member' {action: 'invite'};
- * joining is explicit (`join`).
+ * An invitation reaches the invitee through its own mailbox (room-invitations.ts reads it): the session
+ * emits 'room:member' {action: 'invite'}; joining is explicit (`join`). A room's mesh-wide address is
+ * claimed, resolved and checked by room-addresses.ts; the directory's list is the node's (room-list.ts).
  *
  * Joined rooms persist in the node's database (sublevel `rooms`, `<userId>!<roomId>` → `{}`), so a
  * session that opens again resubscribes; a room this user left or was kicked from is dropped there.
  */
 
 import { logger } from '@libp2p/logger'
-import { Envelope, openEnvelope, userIdOf } from '../../protocol/envelope.js'
+import { Envelope } from '../../protocol/envelope.js'
 import { hlcMillis } from '../../protocol/hlc.js'
-import { isRoomId, parseMailbox, roomStateMailbox } from '../../protocol/mailbox.js'
-import { checkRoomAddress, signRoomAddressClaim } from '../../protocol/handle.js'
+import { isRoomId, roomStateMailbox } from '../../protocol/mailbox.js'
 import {
-  RoomEvent, type RoomState, decodeRoomEvent, encodeRoomEvent, newRoomNonce, roomIdOf, type RoomExit,
-  type RoomInvites
+  RoomEvent, type RoomState, encodeRoomEvent, newRoomNonce, roomIdOf, type RoomExit, type RoomInvites
 } from '../../protocol/room.js'
 import { ChorusError } from '../errors.js'
 import { ForbiddenError, QuorumError } from '../replication/errors.js'
 import { UNKNOWN_ROOM } from '../replication/room-guard.js'
 import type { Rejections, SessionEvents, Signer, Storage } from './ports.js'
 import type { RoomMemberEvent } from './events.js'
-import { RoomAddressTakenError, type HandleDirectory, type RoomAddress } from './directory.js'
-import { Room, loadRoomState, stampAfter, type RoomComponents, type RoomHost } from './room.js'
+import type { RoomAddress } from './directory.js'
+import { Room, type RoomComponents, type RoomHost } from './room.js'
+import { EVENT_INVITES, loadRoomState, stampAfter } from './room-state-log.js'
+import { RoomAddresses, type RoomDirectory } from './room-addresses.js'
+import { invitationIn, type RoomInvitation } from './room-invitations.js'
+import type { ListedRoom, RoomList } from './room-list.js'
 import { CREATE_ROOM_OPTIONS, requireHandle, requireOptions, requireString } from './arguments.js'
 
 export { Room, type RoomEvents, type RoomMemberInfo } from './room.js'
@@ -53,17 +54,6 @@ export class NotInRoomError extends ChorusError {
   constructor (roomId: string) { super(`not in room ${roomId}`, NotInRoomError.code) }
 }
 
-/** An invitation this session received. */
-export interface RoomInvitation {
-  room: string
-  name: string
-  /** the room's address, when the invitation names one and its claim names this room */
-  address?: string
-  by: string
-  byId: string
-  at: number
-}
-
 /** Options of `create`. */
 export interface CreateRoomOptions {
   name: string
@@ -84,23 +74,10 @@ export interface CreateRoomOptions {
   subject?: string
 }
 
-/** A room of the directory: a listed room with an address. */
-export interface ListedRoom {
-  id: string
-  address: string
-  name: string
-  description: string
-  public: boolean
-  members: number
-}
-
-/** The directory's list, kept this long (it asks every server). @default 30000 */
-export const DIRECTORY_TTL_MS = 30_000
-
-/** The room directory operations a session uses. */
-export type RoomDirectory = Pick<HandleDirectory, 'claimRoom' | 'resolveRoom' | 'listRooms'>
-
-/** What the rooms of a session use (ports.ts): each room's, and the directory, a sublevel, refusals, listeners. */
+/**
+ * What the rooms of a session use (ports.ts): each room's, and the directory and the node's list of it, a
+ * sublevel, refusals, listeners.
+ */
 export interface RoomsComponents extends RoomComponents {
   /** the identity and clock too: a room's id and its address claim are the creator's */
   signer: Pick<Signer, 'handle' | 'userId' | 'identity' | 'clock' | 'sign'>
@@ -110,13 +87,8 @@ export interface RoomsComponents extends RoomComponents {
   /** listeners too: 'room:member' events wait for the first */
   events: SessionEvents
   directory: RoomDirectory
-}
-
-const sameKey = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(Buffer.from(b))
-
-const INVITES_OF: Record<RoomInvites, RoomEvent.Invites> = {
-  admins: RoomEvent.Invites.ADMINS,
-  members: RoomEvent.Invites.MEMBERS
+  /** the node's room directory list, one for every session (room-list.ts) */
+  roomList: Pick<RoomList, 'list'>
 }
 
 export class Rooms implements RoomHost {
@@ -132,13 +104,11 @@ export class Rooms implements RoomHost {
    */
   private held: RoomMemberEvent[] | undefined = []
 
-  private listing?: { at: number, rooms: Promise<ListedRoom[]> }
-
-  private readonly directory: RoomDirectory
+  private readonly addresses: RoomAddresses
 
   constructor (private readonly c: RoomsComponents) {
     this.saved = c.storage.sublevel<string, string>('rooms', { valueEncoding: 'utf8' })
-    this.directory = c.directory
+    this.addresses = new RoomAddresses(c)
     c.events.onListener((event) => { if (event === 'room:member') process.nextTick(() => { this.release() }) })
   }
 
@@ -190,20 +160,7 @@ export class Rooms implements RoomHost {
    */
   async create (o: CreateRoomOptions): Promise<Room> {
     requireOptions('options', o, CREATE_ROOM_OPTIONS)
-    let nonce = newRoomNonce()
-    if (o.address != null) {
-      checkRoomAddress(o.address)
-      try {
-        const claim = signRoomAddressClaim(o.address, this.c.signer.identity, nonce, this.c.signer.clock.now())
-        await this.directory.claimRoom(claim)
-      } catch (err) {
-        // this user's own claim of the address, whose room was never written: write it now
-        if (!(err instanceof RoomAddressTakenError) ||
-            !sameKey(err.claim.publicKey, this.c.signer.identity.publicKey) ||
-            (await loadRoomState(this.c, err.roomId)).created) throw err
-        nonce = new Uint8Array(err.claim.roomNonce)
-      }
-    }
+    const nonce = o.address != null ? await this.addresses.claim(o.address) : newRoomNonce()
     const id = roomIdOf(this.c.signer.identity.publicKey, nonce)
     const isPublic = o.public === true
     const body = encodeRoomEvent({
@@ -216,7 +173,7 @@ export class Rooms implements RoomHost {
       description: o.description ?? '',
       listed: o.listed ?? (isPublic && o.address != null),
       moderated: o.moderated === true,
-      invites: o.invites == null ? RoomEvent.Invites.DEFAULT : INVITES_OF[o.invites]
+      invites: o.invites == null ? RoomEvent.Invites.DEFAULT : EVENT_INVITES[o.invites]
     })
     const env = this.c.signer.sign(Envelope.Kind.ROOM, roomStateMailbox(id), body)
     await this.c.outbox.send(env)
@@ -231,51 +188,21 @@ export class Rooms implements RoomHost {
 
   /** The room an address names. Throws `UnknownRoomAddressError`. */
   async resolve (address: string): Promise<RoomAddress> {
-    requireString('address', address)
-    return await this.directory.resolveRoom(checkRoomAddress(address))
+    return await this.addresses.resolve(address)
   }
 
   /** The address of room `roomId` when `claimed` (its CREATE's word) is confirmed by the address's claim. */
   async addressOf (roomId: string, claimed: string): Promise<string | undefined> {
-    if (claimed === '') return undefined
-    try {
-      return (await this.directory.resolveRoom(claimed)).roomId === roomId ? claimed : undefined
-    } catch (err: any) {
-      log('address %s of room %s does not resolve: %s', claimed, roomId, err.message)
-      return undefined
-    }
+    return await this.addresses.addressOf(roomId, claimed)
   }
 
   /**
    * The room directory: the listed rooms that have an address, in address order, as their state logs say
-   * (read from their owners). Gathered from every server, so kept for DIRECTORY_TTL_MS.
+   * (read from their owners). Gathered from every server, so the node keeps one list for all its sessions,
+   * for DIRECTORY_TTL_MS (room-list.ts).
    */
   async directoryList (): Promise<ListedRoom[]> {
-    const now = Date.now()
-    if (this.listing == null || now - this.listing.at > DIRECTORY_TTL_MS) {
-      const rooms = this.gather()
-      this.listing = { at: now, rooms }
-      rooms.catch(() => { this.listing = undefined })
-    }
-    return await this.listing.rooms
-  }
-
-  private async gather (): Promise<ListedRoom[]> {
-    const out: ListedRoom[] = []
-    const addresses = await this.directory.listRooms()
-    await Promise.all(addresses.map(async ({ address, roomId }) => {
-      const state = await this.peek(roomId).catch(() => undefined)
-      if (state == null || !state.created || !state.listed || state.address !== address) return
-      out.push({
-        id: roomId,
-        address,
-        name: state.name,
-        description: state.settings.description,
-        public: state.public,
-        members: state.members().length
-      })
-    }))
-    return out.sort((a, b) => (a.address < b.address ? -1 : 1))
+    return await this.c.roomList.list(async (roomId) => await this.peek(roomId))
   }
 
   /** A room's state, read from its owners without joining (a room this session is in: its fold). */
@@ -373,39 +300,12 @@ export class Rooms implements RoomHost {
   }
 
   /**
-   * The invitation a ROOM envelope of this user's mailbox carries: the room's signed INVITE of this user,
-   * wrapped by the inviter. Anything else is refused (counted as `bad-room-invite`) and gives undefined.
-   * Reading it changes nothing: the archive (XEP-0313) reads old ones with it.
+   * The invitation a ROOM envelope of this user's mailbox carries (room-invitations.ts); anything else is
+   * refused (counted as `bad-room-invite`) and gives undefined. Reading it changes nothing: the archive
+   * (XEP-0313) reads old ones with it.
    */
   async invitationIn (env: Envelope): Promise<RoomInvitation | undefined> {
-    let inner: Envelope
-    let ev: RoomEvent
-    try {
-      inner = openEnvelope(env.body)
-      ev = decodeRoomEvent(inner.body)
-    } catch (err: any) {
-      this.c.rejections.reject('bad-room-invite')
-      log('%s: undecodable invitation: %s', this.c.signer.handle, err.message)
-      return undefined
-    }
-    const to = parseMailbox(inner.recipient)
-    const byId = userIdOf(inner.senderKey)
-    if (env.kind !== Envelope.Kind.ROOM || inner.kind !== Envelope.Kind.ROOM || to?.kind !== 'room' ||
-        to.log !== 'state' || ev.action !== RoomEvent.Action.INVITE || ev.target !== this.c.signer.userId ||
-        byId !== userIdOf(env.senderKey)) {
-      this.c.rejections.reject('bad-room-invite')
-      return undefined
-    }
-    const by = (await this.c.lookups.toMessage(inner))?.from ?? byId
-    const address = await this.addressOf(to.id, ev.address)
-    return {
-      room: to.id,
-      name: ev.name,
-      ...(address != null ? { address } : {}),
-      by,
-      byId,
-      at: hlcMillis(inner.timestamp)
-    }
+    return await invitationIn({ ...this.c, addressOf: this.addresses.addressOf.bind(this.addresses) }, env)
   }
 
   // RoomHost

@@ -38,7 +38,8 @@ import {
 import { DirectSeal } from './direct-seal.js'
 import { Feed, type FeedConsumer, type FeedInit } from './feed.js'
 import { Receipts, decodeReceipt } from './receipts.js'
-import { Rooms, type RoomDirectory } from './rooms.js'
+import type { RoomDirectory } from './room-addresses.js'
+import { Rooms, type RoomsComponents } from './rooms.js'
 import { Roster } from './roster.js'
 import { Secrets, type SecretMessage } from './secret.js'
 import { compactRangeOf } from './secret-store.js'
@@ -93,6 +94,8 @@ export interface SessionReplication {
 export interface UserComponents {
   replication: SessionReplication
   directory: Pick<HandleDirectory, 'resolve'> & RoomDirectory
+  /** the node's room directory list, shared by its sessions (room-list.ts) */
+  roomList: RoomsComponents['roomList']
   relay: Pick<Relay, 'publish' | 'subscribeInbox' | 'subscribeRoom'>
   clock: HybridClock
   /** the node's database: the session's feeds and its parts' sublevels (through `Storage`) live in it */
@@ -171,7 +174,7 @@ export class User extends EventEmitter<UserEvents> {
     const ports = this.ports()
     this.receipts = new Receipts(ports)
     this.roster = new Roster(ports)
-    this.rooms = new Rooms({ ...ports, directory: this.c.directory })
+    this.rooms = new Rooms({ ...ports, directory: this.c.directory, roomList: this.c.roomList })
     this.secret = new Secrets(ports)
     ;(this as EventEmitter).on('newListener', (event: string | symbol) => {
       if (typeof event === 'string' && !this.released.has(event)) process.nextTick(() => { this.release(event) })

@@ -27,9 +27,9 @@
 
 import xml, { type Element } from '@xmpp/xml'
 import { checkRoomAddress } from '../../protocol/handle.js'
-import { ROOM_ID_BYTES } from '../../protocol/room-events.js'
+import { looksLikeRoomId } from '../../protocol/room-events.js'
 import type { RoomSettings } from '../../protocol/room.js'
-import { RoomAddressTakenError, UnknownRoomAddressError } from '../session/directory.js'
+import { RoomAddressTakenError, UnknownRoomAddressError } from '../replication/errors.js'
 import type { Message, RoomMemberEvent } from '../session/events.js'
 import type { Room } from '../session/room.js'
 import type { User } from '../session/user.js'
@@ -37,9 +37,6 @@ import { toStanzaError, type ConditionOverrides } from './conditions.js'
 import { StanzaError } from './errors.js'
 import { ownerForm, parseOwnerSubmit, roomFeatures, roomInfoForm } from './muc-config.js'
 import { NS_DELAY, NS_DISCO_INFO, NS_DISCO_ITEMS, NS_MUC, NS_MUC_OWNER, NS_MUC_USER, NS_SID } from './ns.js'
-
-/** The shape of a room id Chorus made (base32 of ROOM_ID_BYTES): any other localpart is an address. */
-const ROOM_ID = new RegExp(`^[a-z2-7]{${Math.ceil(ROOM_ID_BYTES * 8 / 5)}}$`)
 
 /** A room that takes members by invitation only is joined after registering with it (XEP-0045 §7.2.6). */
 const JOIN_CONDITIONS: ConditionOverrides = { ERR_FORBIDDEN: 'registration-required' }
@@ -92,7 +89,7 @@ export class Muc {
   /** The room a JID names: a room id, or an address and the room it resolves to (none when unclaimed). */
   private async resolve (jid: string): Promise<{ local: string, roomId?: string }> {
     const local = jid.split('/')[0].split('@')[0].toLowerCase()
-    if (ROOM_ID.test(local)) return { local, roomId: local }
+    if (looksLikeRoomId(local)) return { local, roomId: local } // any other localpart is an address
     checkRoomAddress(local) // InvalidRoomAddressError: jid-malformed (conditions.ts)
     try {
       return { local, roomId: (await this.host.user.rooms.resolve(local)).roomId }

@@ -6,7 +6,9 @@
 
 import { strict as assert } from 'node:assert'
 import { generateIdentity } from '../../protocol/envelope.js'
-import { agreedClaim, compareClaims, firstClaim, sameClaimant, signHandleClaim } from '../../protocol/handle.js'
+import {
+  agreedClaim, claimVotes, compareClaims, firstClaim, majorityOf, sameClaimant, signHandleClaim
+} from '../../protocol/handle.js'
 
 describe('handle claim order', () => {
   const alice = generateIdentity()
@@ -46,5 +48,15 @@ describe('handle claim order', () => {
     // one claimant that signed twice counts once per owner, its first claim standing for it
     const again = signHandleClaim('alice', alice, 9000n)
     assert.equal(agreedClaim([again, real, backdated], 3), real)
+  })
+
+  it('counts the claims held by claimant, most held first, for a resolver that asks less than a majority', () => {
+    const real = signHandleClaim('alice', alice, 5000n)
+    const again = signHandleClaim('alice', alice, 9000n)
+    const other = signHandleClaim('alice', mallory, 1n)
+    assert.deepEqual(claimVotes([other, undefined, again, real]), [{ claim: real, n: 2 }, { claim: other, n: 1 }])
+    assert.deepEqual(claimVotes([real, undefined, undefined]), [{ claim: real, n: 1 }], 'one owner\'s claim, the others blank')
+    assert.deepEqual(claimVotes([undefined]), [])
+    assert.deepEqual([1, 2, 3, 4, 5].map(majorityOf), [1, 2, 2, 3, 3])
   })
 })

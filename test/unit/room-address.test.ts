@@ -7,12 +7,13 @@
 import { strict as assert } from 'node:assert'
 import { Envelope, generateIdentity, signEnvelope, userIdOf, type IdentityKey } from '../../protocol/envelope.js'
 import {
-  InvalidRoomAddressError, agreedClaim, checkRoomAddress, roomOfClaim, sameClaimant, signHandleClaim,
-  signRoomAddressClaim, verifyHandleClaim
+  InvalidRoomAddressError, agreedClaim, checkRoomAddress, isRoomAddress, roomOfClaim, sameClaimant,
+  signHandleClaim, signRoomAddressClaim, verifyHandleClaim
 } from '../../protocol/handle.js'
 import { hlcPack } from '../../protocol/hlc.js'
 import { roomMailbox, roomStateMailbox } from '../../protocol/mailbox.js'
 import { RoomEvent, RoomState, encodeRoomEvent, newRoomNonce, roomIdOf } from '../../protocol/room.js'
+import { looksLikeRoomId } from '../../protocol/room-events.js'
 
 const A = RoomEvent.Action
 
@@ -42,9 +43,13 @@ describe('room addresses: claims of #<address> (protocol/handle.ts)', () => {
 
   it('an address follows the handle pattern and never looks like a room id', () => {
     assert.equal(checkRoomAddress('team.q3_x-1'), 'team.q3_x-1')
+    assert.equal(isRoomAddress('team.q3_x-1'), true)
     for (const bad of ['', 'Team', 'a b', 'x'.repeat(65), '#team', 'abcdefghijklmnop', 7]) {
       assert.throws(() => checkRoomAddress(bad), InvalidRoomAddressError, String(bad))
+      assert.equal(isRoomAddress(bad), false, String(bad))
     }
+    assert.equal(looksLikeRoomId(roomIdOf(ann.publicKey, newRoomNonce())), true)
+    assert.equal(looksLikeRoomId('team'), false)
     assert.throws(() => signRoomAddressClaim('abcdefghijklmnop', ann, newRoomNonce(), 1n), InvalidRoomAddressError)
   })
 

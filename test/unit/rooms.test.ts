@@ -1,8 +1,9 @@
 /**
- * A session's rooms (node/session/rooms.ts, room.ts) over typed fakes of the ports they take: logs and
- * an outbox in memory, a room directory in memory, a LevelDB for the joined rooms. Creating a room with
- * and without an address, joining (refused without an invitation, allowed with one or into a public
- * room), configuring, and 'room:member' events held for the first listener.
+ * A session's rooms (node/session/rooms.ts, room.ts, room-addresses.ts, room-invitations.ts) over typed
+ * fakes of the ports they take: logs and an outbox in memory, a room directory in memory, a LevelDB for
+ * the joined rooms. Creating a room with and without an address, joining (refused without an invitation,
+ * allowed with one or into a public room), configuring, and 'room:member' events held for the first
+ * listener.
  */
 
 import { strict as assert } from 'node:assert'
@@ -11,11 +12,11 @@ import { Envelope, userIdOf } from '../../protocol/envelope.js'
 import { roomOfClaim, signRoomAddressClaim } from '../../protocol/handle.js'
 import { roomStateMailbox } from '../../protocol/mailbox.js'
 import { RoomEvent, decodeRoomEvent, encodeRoomEvent, newRoomNonce, roomIdOf } from '../../protocol/room.js'
-import { RoomAddressTakenError } from '../../node/session/directory.js'
 import type { RoomMemberEvent } from '../../node/session/events.js'
+import { RoomList } from '../../node/session/room-list.js'
 import { Rooms, UnknownRoomError, type RoomsComponents } from '../../node/session/rooms.js'
 import { InvalidOptionError } from '../../node/errors.js'
-import { ForbiddenError } from '../../node/replication/errors.js'
+import { ForbiddenError, RoomAddressTakenError } from '../../node/replication/errors.js'
 import { TempDirs } from '../helpers/wait.js'
 import { FakeRoomDirectory, FakeSession } from './session-fakes.js'
 
@@ -33,7 +34,8 @@ function components (s: FakeSession, directory: FakeRoomDirectory): RoomsCompone
     session: s.session,
     rejections: s.rejections,
     storage: s.db,
-    directory
+    directory,
+    roomList: new RoomList(directory)
   }
 }
 
@@ -156,6 +158,22 @@ describe('rooms of a session: create, join, configure (unit, fake ports)', funct
     await assert.rejects(rooms.join(roomIdOf(bob.identity.publicKey, newRoomNonce())), UnknownRoomError)
     await assert.rejects(rooms.join('NOT A ROOM'), UnknownRoomError)
     assert.deepEqual(alice.sent, [])
+  })
+
+  it('peek: a room this session is in answers from its fold, without reading the state log (disco#info asks it)', async () => {
+    const reads: string[] = []
+    const counting = components(alice, directory)
+    const logs = counting.logs
+    counting.logs = { ...logs, read: async (mailbox, o) => { reads.push(mailbox); return await logs.read(mailbox, o) } }
+    const mine = new Rooms(counting)
+    const room = await mine.join(bobsRoom({ public: true }))
+    reads.length = 0
+    assert.equal(await mine.peek(room.id), room.fold)
+    assert.deepEqual(reads, [], 'no read of the state log')
+    const other = bobsRoom({ public: true })
+    assert.equal((await mine.peek(other)).created, true)
+    assert.deepEqual(reads, [roomStateMailbox(other)], 'a room it is not in is read from its owners')
+    await mine.close()
   })
 
   it('configure: the owner\'s CONFIGURE changes what it names, and the rest stays', async () => {

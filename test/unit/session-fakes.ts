@@ -9,7 +9,8 @@ import { type Envelope, envelopeIdHex, generateIdentity, signEnvelope, userIdOf,
 import { HybridClock, hlcMillis } from '../../protocol/hlc.js'
 import { ROOM_ADDRESS_PREFIX, roomOfClaim } from '../../protocol/handle.js'
 import { cursorOf } from '../../protocol/mailbox.js'
-import { RoomAddressTakenError, type RoomAddress, type UserRef } from '../../node/session/directory.js'
+import { RoomAddressTakenError } from '../../node/replication/errors.js'
+import type { RoomAddress, UserRef } from '../../node/session/directory.js'
 import type { Message, SendResult, UserEvents } from '../../node/session/events.js'
 import type { FeedConsumer } from '../../node/session/feed.js'
 import type {

@@ -80,9 +80,9 @@ describe('a session: the send path and the mailbox read (unit, fake components)'
           return ref
         },
         claimRoom: async () => { throw new Error('no rooms in this test') },
-        resolveRoom: async () => { throw new Error('no rooms in this test') },
-        listRooms: async () => []
+        resolveRoom: async () => { throw new Error('no rooms in this test') }
       },
+      roomList: { list: async () => [] },
       relay: {
         publish: async (env, bytes) => { steps.push('publish'); published.push({ env, bytes }) },
         subscribeInbox: () => () => {},

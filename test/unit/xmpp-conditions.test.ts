@@ -11,9 +11,9 @@ import { RoomRuleError } from '../../protocol/room-events.js'
 import { InvalidContactError, InvalidPresenceError, NoSubscriptionRequestError } from '../../protocol/roster.js'
 import { InvalidOptionError, NodeStateError } from '../../node/errors.js'
 import {
-  ForbiddenError, HandleTakenError, NoServersError, QuorumError, RateLimitedError, UnknownHandleError
+  ForbiddenError, HandleTakenError, NoServersError, QuorumError, RateLimitedError, UnknownHandleError,
+  UnknownRoomAddressError
 } from '../../node/replication/errors.js'
-import { UnknownRoomAddressError } from '../../node/session/directory.js'
 import { NotInRoomError, UnknownRoomError } from '../../node/session/rooms.js'
 import { PassphraseError } from '../../node/session/vault.js'
 import { InvalidAccountError } from '../../node/xmpp/accounts.js'
