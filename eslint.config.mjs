@@ -78,6 +78,20 @@ export default [
     }
   },
   {
+    name: 'chorus/test-casts',
+    // `x as unknown as T` tells the compiler to believe anything: in a test it hides a fake that does not fit
+    files: ['test/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': ['error', {
+        selector: 'TSAsExpression > TSAsExpression > TSUnknownKeyword',
+        message: 'No `as unknown as` in tests: build a typed fake of the narrow interface the code takes (narrow ' +
+          'the product\'s parameter to a Pick<> or a small interface if it takes more than it uses), pass invalid ' +
+          'input through an entry that takes `unknown`, use a public accessor or the observable behaviour instead ' +
+          'of a private field, and type a third-party object by declaration merging or a type guard.'
+      }]
+    }
+  },
+  {
     name: 'chorus/dashboard',
     // the status dashboard's script runs in the operator's browser, not in Node
     files: ['node/status/dashboard/**/*.js'],

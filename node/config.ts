@@ -108,23 +108,36 @@ export interface ResolvedOptions {
   connectionGater?: ConnectionGater
 }
 
-/** Validate options and apply defaults. Throws `InvalidOptionError` or `DataDirError`. */
-export function resolveOptions (options: ChorusNodeOptions = {}): ResolvedOptions {
+/** Options as they arrive, before they are checked: the fields of `ChorusNodeOptions`, each of any type. */
+type UncheckedOptions = { readonly [K in keyof ChorusNodeOptions]?: unknown }
+
+/**
+ * Validate options and apply defaults. Throws `InvalidOptionError` or `DataDirError`. The options are
+ * taken unchecked (`unknown`): a JavaScript caller, or one that parsed them from a file, can hand over
+ * anything, and every value is checked here; `createNode` passes its `ChorusNodeOptions`.
+ */
+export function resolveOptions (options: unknown = {}): ResolvedOptions {
   if (options == null || typeof options !== 'object') throw new InvalidOptionError('options', 'must be an object')
-  const role = options.role ?? DEFAULT_ROLE
-  if (!(ROLES as readonly string[]).includes(role)) {
+  const o: UncheckedOptions = options
+  const role = o.role ?? DEFAULT_ROLE
+  if (!isRole(role)) {
     throw new InvalidOptionError('role', `must be one of ${ROLES.join(', ')} (got ${JSON.stringify(role)})`)
   }
-  const replicas = integer('replicas', options.replicas ?? DEFAULT_REPLICAS, 1, MAX_REPLICAS)
-  const writeQuorum = integer('writeQuorum', options.writeQuorum ?? Math.min(DEFAULT_WRITE_QUORUM, replicas), 1, replicas)
-  const capacity = integer('capacity', options.capacity ?? DEFAULT_CAPACITY, 1, MAX_CAPACITY)
-  const listen = addresses('listen', options.listen ?? defaultListen(role), false)
-  const bootstrap = addresses('bootstrap', options.bootstrap ?? [], true)
-  const dataDir = ensureDataDir(options.dataDir ?? defaultDataDir())
-  const http = options.http == null ? undefined : hostPort('http', options.http)
-  const allowPrivateAddresses = options.allowPrivateAddresses ?? [...listen, ...bootstrap].some(isLoopback)
-  const { mesh, certificate } = admission(role, options.mesh, options.certificate)
-  const xmpp = options.xmpp == null ? undefined : xmppOptions(role, options.xmpp)
+  const replicas = integer('replicas', o.replicas ?? DEFAULT_REPLICAS, 1, MAX_REPLICAS)
+  const writeQuorum = integer('writeQuorum', o.writeQuorum ?? Math.min(DEFAULT_WRITE_QUORUM, replicas), 1, replicas)
+  const capacity = integer('capacity', o.capacity ?? DEFAULT_CAPACITY, 1, MAX_CAPACITY)
+  const listen = addresses('listen', o.listen ?? defaultListen(role), false)
+  const bootstrap = addresses('bootstrap', o.bootstrap ?? [], true)
+  const dataDir = ensureDataDir(o.dataDir ?? defaultDataDir())
+  const http = o.http == null ? undefined : hostPort('http', o.http)
+  const allowPrivateAddresses = o.allowPrivateAddresses ?? [...listen, ...bootstrap].some(isLoopback)
+  if (typeof allowPrivateAddresses !== 'boolean') throw new InvalidOptionError('allowPrivateAddresses', 'must be true or false')
+  const { mesh, certificate } = admission(role, o.mesh, o.certificate)
+  const xmpp = o.xmpp == null ? undefined : xmppOptions(role, o.xmpp)
+  const connectionGater = o.connectionGater
+  if (connectionGater != null && typeof connectionGater !== 'object') {
+    throw new InvalidOptionError('connectionGater', 'must be a libp2p ConnectionGater (an object)')
+  }
   return {
     xmpp,
     mesh,
@@ -138,11 +151,15 @@ export function resolveOptions (options: ChorusNodeOptions = {}): ResolvedOption
     capacity,
     http,
     allowPrivateAddresses,
-    membership: membershipTimings(options.membership ?? {}),
-    replication: replicationTimings(options.replication ?? {}),
-    relay: bounded('relay', options.relay ?? {}, RELAY_BOUNDS),
-    connectionGater: options.connectionGater
+    membership: bounded('membership', o.membership ?? {}, MEMBERSHIP_BOUNDS),
+    replication: bounded('replication', o.replication ?? {}, REPLICATION_BOUNDS),
+    relay: bounded('relay', o.relay ?? {}, RELAY_BOUNDS),
+    connectionGater: connectionGater ?? undefined
   }
+}
+
+function isRole (v: unknown): v is Role {
+  return ROLES.some((r) => r === v)
 }
 
 /**
@@ -327,20 +344,16 @@ const REPLICATION_BOUNDS: Record<string, [number, number]> = {
   senderBurst: [1, 10_000_000]
 }
 
-function bounded<T extends object> (section: string, values: T, bounds: Record<string, [number, number]>): T {
+/** A section of whole-number settings (`membership`, `replication`, `relay`), each known and in its bounds. */
+function bounded (
+  section: string, values: unknown, bounds: Record<string, [number, number]>
+): Record<string, number | undefined> {
   if (values == null || typeof values !== 'object') throw new InvalidOptionError(section, 'must be an object')
+  const checked: Record<string, number | undefined> = {}
   for (const [key, value] of Object.entries(values)) {
     const b = bounds[key]
     if (b == null) throw new InvalidOptionError(`${section}.${key}`, `unknown setting (known: ${Object.keys(bounds).join(', ')})`)
-    if (value !== undefined) integer(`${section}.${key}`, value, b[0], b[1])
+    checked[key] = value === undefined ? undefined : integer(`${section}.${key}`, value, b[0], b[1])
   }
-  return values
-}
-
-function membershipTimings (m: Partial<MembershipInit>): Partial<MembershipInit> {
-  return bounded('membership', m, MEMBERSHIP_BOUNDS)
-}
-
-function replicationTimings (r: ChorusNodeOptions['replication'] & object): NonNullable<ChorusNodeOptions['replication']> {
-  return bounded('replication', r, REPLICATION_BOUNDS)
+  return checked
 }

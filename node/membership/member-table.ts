@@ -36,6 +36,8 @@ export interface MemberTableInit {
 /** What the table tells its owner. */
 export interface MemberTableEvents {
   onJoin: (m: Member) => void
+  /** a live member turned suspect (a failed probe, or hearsay) */
+  onSuspect?: (m: Member) => void
   onLeave: (m: Member, reason: LeaveReason) => void
 }
 
@@ -246,6 +248,7 @@ export class MemberTable {
     const isLive = to === 'alive' || to === 'suspect'
     if (to === 'alive' || to === 'suspect' || to === 'dead') this.enqueue({ ...e.record, state: to })
     if (!wasLive && isLive) this.events.onJoin(toMember(e))
+    if (to === 'suspect') this.events.onSuspect?.(toMember(e))
     if (wasLive && !isLive) this.events.onLeave(toMember({ ...e, state: from }), why ?? (to === 'left' ? 'left' : 'dead'))
   }
 

@@ -1,7 +1,8 @@
 /**
  * Membership: the node's live view of the mesh. Finds peers through bootstrap peers, the DHT and
  * gossip; notices that one is gone through failed probes and a suspicion timeout (SWIM-like); emits
- * `member:join` / `member:leave`. The state machine is `MemberTable`; this file does the I/O.
+ * `member:join` / `member:leave`, and `member:suspect` on the way to a leave. The state machine is
+ * `MemberTable`; this file does the I/O.
  */
 
 import { EventEmitter } from 'node:events'
@@ -70,9 +71,14 @@ export interface MembershipStats extends ProbeStats {
   refusals: number
 }
 
-/** Events: `member:join` and `member:leave` carry the member; leave also says why. */
+/** Events: `member:join`, `member:suspect` and `member:leave` carry the member; leave also says why. */
 export interface MembershipEvents {
   'member:join': [Member]
+  /**
+   * a member this node now suspects: a probe of it failed, or another member said so. It stays in the view,
+   * and leaves (`dead`) unless it refutes the suspicion before the suspicion timeout.
+   */
+  'member:suspect': [Member]
   'member:leave': [Member, LeaveReason]
   /**
    * a peer refused at the handshake (another mesh, no valid certificate); reported once a minute per peer and reason
@@ -139,6 +145,10 @@ export class Membership extends EventEmitter<MembershipEvents> {
         log('join %s (%s)', m.peerId, m.role)
         this.emit('member:join', m)
         this.rememberSoon()
+      },
+      onSuspect: (m) => {
+        log('suspect %s', m.peerId)
+        this.emit('member:suspect', m)
       },
       onLeave: (m, why) => {
         this.version++

@@ -62,5 +62,10 @@ export interface OwnerGuard extends StoreGuard {
   checkReplicaRead: (mailbox: string, from: string) => void
 }
 
-/** One request kind's handler: the request, the authenticated remote peer, the context. */
-export type StoreHandler = (req: StoreRequest, from: string, ctx: ReplicationContext) => Promise<Partial<StoreResponse>>
+/**
+ * One request kind's handler: the request, the authenticated remote peer, the context. A handler that uses
+ * little of the context declares that part as `Context` (a `Pick` of `ReplicationContext`), so what it
+ * depends on is in its type and a test hands it just that.
+ */
+export type StoreHandler<Context = ReplicationContext> =
+  (req: StoreRequest, from: string, ctx: Context) => Promise<Partial<StoreResponse>>

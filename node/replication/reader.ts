@@ -8,9 +8,10 @@ import { decodeEnvelope, verifyEnvelope, type Envelope } from '../../protocol/en
 import { StoreRequest, type ReadAuth } from '../../protocol/pb/store.js'
 import { CURSOR_BYTES, cursorOf, unhex, type Cursor } from '../store/mailbox-store.js'
 import { MAX_FETCH_LIMIT, MAX_IDS } from './constants.js'
-import type { ReplicationContext } from './context.js'
+import type { ReplicationContext, StoreGuard } from './context.js'
 import { ForbiddenError, NoServersError, QuorumError } from './errors.js'
 import type { StoreCall } from './rpc.js'
+import type { Placement } from './placement.js'
 import { asAnswered } from './status.js'
 
 type Call = StoreCall
@@ -57,9 +58,18 @@ class CursorRange {
   }
 }
 
+/**
+ * What a reader uses of the node's replication context: who owns a mailbox, this node's own store (when it
+ * is one of them), the keys to verify what owners send, the read check, and the count of refused input.
+ */
+export interface ReaderContext extends Pick<ReplicationContext, 'selfId' | 'mailboxes' | 'keys' | 'reject'> {
+  placement: Pick<Placement, 'ownersOf'>
+  guard: Pick<StoreGuard, 'checkRead'>
+}
+
 export class Reader {
   constructor (
-    private readonly ctx: ReplicationContext,
+    private readonly ctx: ReaderContext,
     private readonly call: Call,
     private readonly storesLocally: boolean
   ) {}

@@ -12,8 +12,8 @@ import type { Logger } from '@libp2p/interface'
 export interface PeriodicInit {
   /** ms from one tick to the next */
   intervalMs: number
-  /** where a failed run is logged (`log.error`) */
-  log: Logger
+  /** where a failed run is logged */
+  log: Pick<Logger, 'error'>
   /** what the task is, in that log line */
   name: string
 }

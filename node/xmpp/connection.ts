@@ -134,6 +134,14 @@ export class Connection {
     }).catch((err: unknown) => { this.fail(toStreamError(err)) })
   }
 
+  /**
+   * Resolves once every element read so far has been handled (or dropped). Never rejects: a failure ends
+   * the stream instead. What a caller that fed elements in waits on before it looks at the outcome.
+   */
+  async idle (): Promise<void> {
+    await this.queue
+  }
+
   /** Counted once per connection: input that came in plaintext behind `<starttls/>`, dropped. */
   private dropped (): void {
     if (this.injected) return

@@ -21,6 +21,19 @@ export const XMPP_WEBSOCKET_PATH = '/xmpp-websocket'
 /** The WebSocket subprotocol of XMPP (RFC 7395 §3.1); a client must ask for it. */
 export const XMPP_SUBPROTOCOL = 'xmpp'
 
+/**
+ * What a transport uses of its client's WebSocket (`ws`'s, from the HTTP listener's upgrade): its state,
+ * sending, closing with and without the closing handshake, and its events.
+ */
+export interface ClientWebSocket {
+  readonly readyState: number
+  send: (data: string) => void
+  close: (code: number) => void
+  terminate: () => void
+  on: ((event: 'message', listener: (data: RawData, isBinary: boolean) => void) => unknown) &
+    ((event: 'error' | 'close', listener: () => void) => unknown)
+}
+
 /** One client on a WebSocket. */
 export class WebSocketTransport implements Transport {
   readonly kind = 'websocket'
@@ -34,7 +47,7 @@ export class WebSocketTransport implements Transport {
   private dead = false
 
   constructor (
-    private readonly ws: WebSocket,
+    private readonly ws: ClientWebSocket,
     readonly remote: string,
     private readonly domain: string,
     private readonly limits: XmlStreamLimits

@@ -10,7 +10,9 @@ import { strict as assert } from 'node:assert'
 import { createHash } from 'node:crypto'
 import type { ChorusNode, User } from '../../node/index.js'
 import { startMesh, waitForServers, type Mesh } from '../helpers/mesh.js'
-import { DOMAIN, JabberClients, PASSWORD, chatFrom, jabber, streamError, trustSelfSigned, type RawXmpp } from '../helpers/xmpp.js'
+import {
+  DOMAIN, JabberClients, PASSWORD, chatFrom, dropConnection, jabber, streamError, trustSelfSigned, type RawXmpp
+} from '../helpers/xmpp.js'
 import { scaled, waitFor } from '../helpers/wait.js'
 
 const NS_SASL = 'urn:ietf:params:xml:ns:xmpp-sasl'
@@ -165,7 +167,7 @@ describe('XMPP gateway: abuse before login (raw sockets against a real gateway)'
     const sm = frank.xmpp.streamManagement
     await waitFor('stream management to be enabled', () => sm.enabled && sm.id !== '')
     // the client's connection dies without a word: the stream waits to be resumed, and queues
-    frank.xmpp.socket?.socket?.destroy()
+    dropConnection(frank)
     await waitFor('the stream to be detached', () => gateway.gateway?.stats().detached === 1)
     for (let i = 1; i <= MAX_UNACKED + 5; i++) await carol.send('frank', `queued ${i}`)
     await waitFor('the overfull detached stream to end', () => rejected('stream-policy-violation-detached') >= 1)

@@ -133,9 +133,7 @@ describe('XMPP over WebSocket in a browser: Converse.js chats with an xmpp.js us
 
   it('logs in over the WebSocket and shows the chat client', async function () {
     await waitFor('Converse to be logged in', async () => {
-      if (await page.evaluate(
-        () => (window as unknown as { chorus?: { connected: boolean } }).chorus?.connected === true
-      )) {
+      if (await page.evaluate(() => window.chorus?.connected === true)) {
         return true
       }
       throw new Error(await pageState())

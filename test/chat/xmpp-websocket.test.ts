@@ -17,8 +17,8 @@ import type { ChorusNode, Message, User } from '../../node/index.js'
 import { selfSignedPems } from '../../node/xmpp/certificate.js'
 import { startMesh, waitForServers, type Mesh } from '../helpers/mesh.js'
 import {
-  DOMAIN, JabberClients, NS_FRAMING, WEBSOCKET_PATH, chatFrom, errorsWith, floodWithPings, trustSelfSigned,
-  type JabberClient, type RawXmppWebSocket
+  DOMAIN, JabberClients, NS_FRAMING, WEBSOCKET_PATH, chatFrom, dropConnection, errorsWith, floodWithPings,
+  trustSelfSigned, type JabberClient, type RawXmppWebSocket
 } from '../helpers/xmpp.js'
 import { scaled, waitFor } from '../helpers/wait.js'
 
@@ -117,7 +117,9 @@ describe('XMPP over WebSocket (RFC 7395): xmpp.js and raw WebSockets on the HTTP
   it('registers, logs in with SCRAM, binds and answers a ping over a WebSocket (xmpp.js)', async () => {
     const ann = await clients.connect(http, 'ann', { register: true, websocket: true, resource: 'browser' })
     assert.equal(ann.jid, `ann@${DOMAIN}/browser`)
-    assert.match(String((ann.xmpp.socket as unknown as { url?: string } | undefined)?.url), new RegExp(`^ws://${http}${WEBSOCKET_PATH}$`))
+    const socket = ann.xmpp.socket
+    assert.ok(socket != null && 'url' in socket, 'ann runs over a WebSocket')
+    assert.match(String(socket.url), new RegExp(`^ws://${http}${WEBSOCKET_PATH}$`))
     await ann.iq(xml('iq', { type: 'get', to: DOMAIN }, xml('ping', { xmlns: 'urn:xmpp:ping' })))
     assert.equal(gateway.gateway?.stats().webSockets, 1)
   })
@@ -150,9 +152,7 @@ describe('XMPP over WebSocket (RFC 7395): xmpp.js and raw WebSockets on the HTTP
     await carol.send('frank', 'before the drop')
     await frank.next('the first message', (el) => chatFrom(el, `carol@${DOMAIN}`) === 'before the drop')
     // the WebSocket dies under the client (no <close/>): xmpp.js reconnects and resumes
-    const socket = (frank.xmpp.socket as unknown as { socket: { terminate?: () => void, close: () => void } }).socket
-    if (socket.terminate != null) socket.terminate()
-    else socket.close()
+    dropConnection(frank)
     for (let i = 1; i <= 3; i++) await carol.send('frank', `during the drop ${i}`)
     await waitFor('the stream to resume', () => resumed > 0, { timeoutMs: scaled(30_000) })
     await carol.send('frank', 'after the resume')

@@ -10,7 +10,7 @@ import xml from '@xmpp/xml'
 import type { ChorusNode, Message, User } from '../../node/index.js'
 import { startMesh, waitForServers, type Mesh } from '../helpers/mesh.js'
 import {
-  DOMAIN, JabberClients, chatFrom, errorsWith, failedWith, floodWithPings, streamError, trustSelfSigned,
+  DOMAIN, JabberClients, chatFrom, dropConnection, errorsWith, failedWith, floodWithPings, streamError, trustSelfSigned,
   type JabberClient
 } from '../helpers/xmpp.js'
 import { scaled, waitFor } from '../helpers/wait.js'
@@ -204,7 +204,7 @@ describe('XMPP gateway: Jabber clients chat on the mesh (xmpp.js over STARTTLS; 
     await carol.send('frank', 'before the drop')
     await frank.next('the first message', (el) => chatFrom(el, `carol@${DOMAIN}`) === 'before the drop')
     // the client's TCP connection dies under it (no stream close): xmpp.js reconnects and resumes
-    frank.xmpp.socket?.socket?.destroy()
+    dropConnection(frank)
     for (let i = 1; i <= 3; i++) await carol.send('frank', `during the drop ${i}`)
     await waitFor('the stream to resume', () => resumed > 0, { timeoutMs: scaled(30_000) })
     for (let i = 1; i <= 3; i++) await frank.next(`message ${i} sent during the drop`, (el) => chatFrom(el, `carol@${DOMAIN}`) === `during the drop ${i}`)

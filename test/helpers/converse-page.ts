@@ -12,6 +12,14 @@ import { createRequire } from 'node:module'
 import type { AddressInfo } from 'node:net'
 import { dirname, extname, join, normalize, sep } from 'node:path'
 
+declare global {
+  /** The page's window, as the test reads it in `page.evaluate`. */
+  interface Window {
+    /** set by the page's script: whether Converse is connected (its `connected` and `disconnected` events) */
+    chorus?: { connected: boolean }
+  }
+}
+
 /** The package's `dist/` directory, where npm installed it. */
 export const CONVERSE_DIST = dirname(createRequire(import.meta.url).resolve('converse.js/dist/converse.min.js'))
 

@@ -84,6 +84,9 @@ export async function jabber (address: string, username: string, o: ConnectOptio
     service: o.websocket === true ? `ws://${address}${WEBSOCKET_PATH}` : `xmpp://${address}`,
     domain: DOMAIN,
     resource: o.resource ?? 'test',
+    // xmpp.js gives each step of the login 2 s by default; on a loaded test machine registration and the
+    // first login (a handle claim at the quorum, a mailbox catch-up) can take longer
+    timeout: scaled(20_000),
     credentials: async (authenticate: any, mechanisms: string[]) => {
       if (o.register === true && !registered) {
         registered = true
@@ -95,9 +98,6 @@ export async function jabber (address: string, username: string, o: ConnectOptio
       await authenticate({ username, password }, mechanisms[0])
     }
   })
-  // xmpp.js gives each step of the login 2 s by default; on a loaded test machine registration and the
-  // first login (a handle claim at the quorum, a mailbox catch-up) can take longer
-  ;(xmpp as unknown as { timeout: number }).timeout = scaled(20_000)
   xmpp.on('stanza', (el: Element) => { stanzas.push(el) })
   xmpp.on('error', () => {})
   if (process.env.CHORUS_TEST_XMPP_DEBUG != null) {
@@ -119,6 +119,24 @@ export async function jabber (address: string, username: string, o: ConnectOptio
     next,
     iq: async (el) => await xmpp.iqCaller.request(el, scaled(20_000)),
     stop: async () => { xmpp.reconnect.stop(); await xmpp.stop().catch(() => {}) }
+  }
+}
+
+/**
+ * Cut a client's connection under it, with no stream close (as a network failure does): xmpp.js then
+ * reconnects, and resumes the stream if stream management is on.
+ */
+export function dropConnection (c: JabberClient): void {
+  const socket = c.xmpp.socket
+  if (socket == null) throw new Error(`${c.jid} has no connection to drop`)
+  if ('url' in socket) {
+    // a WebSocket: `ws`'s client ends it without a closing handshake; the global one can only close it
+    if (socket.socket?.terminate != null) socket.socket.terminate()
+    else socket.socket?.close()
+  } else if ('destroy' in socket) {
+    socket.destroy()
+  } else {
+    socket.socket?.destroy()
   }
 }
 

@@ -13,7 +13,6 @@ import { MAX_FRAME_BYTES } from '../../node/membership/constants.js'
 import { toPb } from '../../node/membership/member.js'
 import { MEMBERSHIP_PROTOCOL } from '../../protocol/constants.js'
 import { MembershipMessage } from '../../protocol/pb/membership.js'
-import type { MemberTable } from '../../node/membership/member-table.js'
 import { startMesh, waitForServers, type Mesh } from '../helpers/mesh.js'
 import { PartitionGater, heal, isolate } from '../helpers/partition.js'
 import { scaled, waitFor } from '../helpers/wait.js'
@@ -22,18 +21,13 @@ import { scaled, waitFor } from '../helpers/wait.js'
 const ACKS = 5
 
 /**
- * Record every probe of `target` by `node` that failed (what makes a node suspect a peer), by wrapping
- * its member table's `probeFailed`, which the prober calls.
+ * Record every time `node` starts to suspect `target` (`member:suspect`): what a failed probe of it does,
+ * as does another member's report of one.
  */
-function failedProbes (node: ChorusNode, target: string): string[] {
-  const table = (node.membership as unknown as { table: MemberTable }).table
-  const failed: string[] = []
-  const probeFailed = table.probeFailed.bind(table)
-  table.probeFailed = (peerId: string): void => {
-    if (peerId === target) failed.push(new Date().toISOString())
-    probeFailed(peerId)
-  }
-  return failed
+function suspicions (node: ChorusNode, target: string): string[] {
+  const seen: string[] = []
+  node.membership.on('member:suspect', (m) => { if (m.peerId === target) seen.push(new Date().toISOString()) })
+  return seen
 }
 
 describe('indirect probes (SWIM PING_REQ)', function () {
@@ -61,9 +55,9 @@ describe('indirect probes (SWIM PING_REQ)', function () {
     const A = a.peerId.toString()
     const B = b.peerId.toString()
     const before = { a: a.membership.stats.indirectAcks, b: b.membership.stats.indirectAcks }
-    // a failed probe is what makes a node suspect a peer: record every one between the two
-    const aFailed = failedProbes(a, B)
-    const bFailed = failedProbes(b, A)
+    // a failed probe is what makes a node suspect a peer: record every suspicion between the two
+    const aSuspects = suspicions(a, B)
+    const bSuspects = suspicions(b, A)
     const states = new Set<string>()
     const look = (): void => {
       states.add(`a sees b ${a.membership.stateOf(B) ?? 'nothing'}`)
@@ -80,7 +74,7 @@ describe('indirect probes (SWIM PING_REQ)', function () {
     } finally {
       await heal(a, [b])
     }
-    assert.deepEqual({ a: aFailed, b: bFailed }, { a: [], b: [] }, 'probes between the two that failed')
+    assert.deepEqual({ a: aSuspects, b: bSuspects }, { a: [], b: [] }, 'suspicions between the two')
     assert.deepEqual([...states].sort(), ['a sees b alive', 'b sees a alive'])
     assert.ok(mesh.servers.slice(2).some((s) => s.membership.stats.pingReqsServed > 0), 'the others served PING_REQs')
   })

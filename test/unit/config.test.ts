@@ -1,12 +1,13 @@
 import { strict as assert } from 'node:assert'
 import { statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { resolveOptions, type ChorusNodeOptions } from '../../node/config.js'
+import { resolveOptions } from '../../node/config.js'
 import { TempDirs } from '../helpers/wait.js'
 
 const PEER = '12D3KooWHFrmLWTTDD4NodngtRMEVYUvHBVqsFQqZu4V2k8DaUc5'
 
-function assertInvalid (options: ChorusNodeOptions, option: string): void {
+/** `options` are what a JavaScript caller or a parsed file could pass: anything. */
+function assertInvalid (options: unknown, option: string): void {
   assert.throws(() => resolveOptions(options), (err: any) => {
     assert.equal(err.name, 'InvalidOptionError', `${JSON.stringify(options)}: ${err.name} ${err.message}`)
     assert.equal(err.code, 'ERR_INVALID_OPTION')
@@ -59,7 +60,7 @@ describe('resolveOptions (node/config.ts)', () => {
   it('accepts the bounds and whole numbers written as strings', () => {
     const o = resolveOptions({ dataDir, replicas: 16, writeQuorum: 16, capacity: 1000 })
     assert.deepEqual([o.replicas, o.writeQuorum, o.capacity], [16, 16, 1000])
-    assert.equal(resolveOptions({ dataDir, replicas: '5' as unknown as number }).replicas, 5)
+    assert.equal(resolveOptions({ dataDir, replicas: '5' }).replicas, 5)
   })
 
   it('parses http HOST:PORT, IPv6 included', () => {
@@ -74,12 +75,12 @@ describe('resolveOptions (node/config.ts)', () => {
   })
 
   it('rejects a bad role', () => {
-    assertInvalid({ dataDir, role: 'admin' as any }, 'role')
-    assertInvalid({ dataDir, role: '' as any }, 'role')
+    assertInvalid({ dataDir, role: 'admin' }, 'role')
+    assertInvalid({ dataDir, role: '' }, 'role')
   })
 
   it('rejects replicas outside 1..16 or not whole', () => {
-    for (const replicas of [0, 17, 1.5, 'x', -1, NaN]) assertInvalid({ dataDir, replicas: replicas as number }, 'replicas')
+    for (const replicas of [0, 17, 1.5, 'x', -1, NaN]) assertInvalid({ dataDir, replicas }, 'replicas')
   })
 
   it('rejects a write quorum above replicas or below 1', () => {
@@ -88,15 +89,15 @@ describe('resolveOptions (node/config.ts)', () => {
   })
 
   it('rejects a capacity outside 1..1000', () => {
-    for (const capacity of [0, 1001, 2.5, 'big']) assertInvalid({ dataDir, capacity: capacity as number }, 'capacity')
+    for (const capacity of [0, 1001, 2.5, 'big']) assertInvalid({ dataDir, capacity }, 'capacity')
   })
 
   it('rejects listen addresses that are not TCP multiaddrs or carry /p2p', () => {
     assertInvalid({ dataDir, listen: ['localhost:7400'] }, 'listen')
     assertInvalid({ dataDir, listen: ['/ip4/127.0.0.1/udp/7400'] }, 'listen')
     assertInvalid({ dataDir, listen: [`/ip4/127.0.0.1/tcp/7400/p2p/${PEER}`] }, 'listen')
-    assertInvalid({ dataDir, listen: [42 as unknown as string] }, 'listen')
-    assertInvalid({ dataDir, listen: '/ip4/127.0.0.1/tcp/0' as unknown as string[] }, 'listen')
+    assertInvalid({ dataDir, listen: [42] }, 'listen')
+    assertInvalid({ dataDir, listen: '/ip4/127.0.0.1/tcp/0' }, 'listen')
   })
 
   it('rejects a bootstrap address without /p2p or that does not parse', () => {
@@ -114,7 +115,7 @@ describe('resolveOptions (node/config.ts)', () => {
 
   it('rejects a bad http address', () => {
     for (const http of ['8080', 'localhost', '127.0.0.1:99999', '127.0.0.1:', ':8080', 'a b:80', 8080]) {
-      assertInvalid({ dataDir, http: http as string }, 'http')
+      assertInvalid({ dataDir, http }, 'http')
     }
   })
 
@@ -126,14 +127,14 @@ describe('resolveOptions (node/config.ts)', () => {
   })
 
   it('rejects options that are not an object', () => {
-    assertInvalid('nope' as unknown as ChorusNodeOptions, 'options')
+    assertInvalid('nope', 'options')
   })
 
   // "Every value is checked here": membership timings reach setInterval unchecked, so 0 is a hot loop.
   it('rejects membership timings that are not positive whole numbers', () => {
     for (const membership of [{ probeIntervalMs: 0 }, { probeTimeoutMs: -1 }, { suspicionTimeoutMs: 'soon' },
       { maxMembers: 1.5 }]) {
-      assert.throws(() => resolveOptions({ dataDir, membership: membership as any }), (err: any) => {
+      assert.throws(() => resolveOptions({ dataDir, membership }), (err: any) => {
         assert.equal(err.name, 'InvalidOptionError', `${JSON.stringify(membership)} accepted`)
         assert.match(err.option, /^membership/)
         return true
@@ -148,5 +149,12 @@ describe('resolveOptions (node/config.ts)', () => {
     assert.equal(resolveOptions({ dataDir, listen: ['/ip4/0.0.0.0/tcp/0'], bootstrap: [`/dns4/localhost/tcp/7400/p2p/${PEER}`] }).allowPrivateAddresses, true)
     assert.equal(resolveOptions({ dataDir, listen: ['/ip4/0.0.0.0/tcp/0'], bootstrap: [`/ip4/203.0.113.9/tcp/7400/p2p/${PEER}`] }).allowPrivateAddresses, false)
     assert.equal(resolveOptions({ dataDir, listen: ['/ip4/127.0.0.1/tcp/0'], allowPrivateAddresses: false }).allowPrivateAddresses, false)
+  })
+
+  it('checks allowPrivateAddresses and connectionGater, and reads a section\'s whole numbers written as strings', () => {
+    assertInvalid({ dataDir, allowPrivateAddresses: 'no' }, 'allowPrivateAddresses')
+    assertInvalid({ dataDir, connectionGater: 'none' }, 'connectionGater')
+    const { membership } = resolveOptions({ dataDir, membership: { probeIntervalMs: '500' } })
+    assert.deepEqual(membership, { probeIntervalMs: 500 })
   })
 })

@@ -199,7 +199,7 @@ async function preLogin (steps: Step[], secure: boolean, t: Tally): Promise<void
     elements.push(el)
     on.element(el)
     // the connection handles elements one after another on a promise chain of its own: wait for it
-    await (conn as unknown as { queue: Promise<void> }).queue
+    await conn.idle()
   }
   conn.close()
   const internal = rejected.filter((r) => r === 'stream-internal-server-error' || r.endsWith('-internal-server-error'))

@@ -26,6 +26,7 @@ interface Harness {
   table: MemberTable
   clock: { now: number }
   joins: Member[]
+  suspects: Member[]
   leaves: Array<{ member: Member, reason: LeaveReason }>
   /** move the clock on and let the table time out what is due */
   advance: (ms: number) => void
@@ -35,6 +36,7 @@ interface Harness {
 function harness (init: Partial<MemberTableInit> = {}): Harness {
   const clock = { now: 1_000_000 }
   const joins: Member[] = []
+  const suspects: Member[] = []
   const leaves: Array<{ member: Member, reason: LeaveReason }> = []
   const self = rec('self')
   const table = new MemberTable(() => self, {
@@ -45,11 +47,12 @@ function harness (init: Partial<MemberTableInit> = {}): Harness {
     ...init
   }, {
     onJoin: (m) => { joins.push(m) },
+    onSuspect: (m) => { suspects.push(m) },
     onLeave: (member, reason) => { leaves.push({ member, reason }) }
   }, () => clock.now)
   const advance = (ms: number): void => { clock.now += ms; table.tick() }
   const state = (id: string): string | undefined => table.get(id)?.state
-  return { table, clock, joins, leaves, advance, state }
+  return { table, clock, joins, suspects, leaves, advance, state }
 }
 
 describe('MemberTable (node/membership/member-table.ts)', () => {
@@ -137,11 +140,12 @@ describe('MemberTable (node/membership/member-table.ts)', () => {
   })
 
   describe('suspicion and death', () => {
-    it('probeFailed → suspect → dead after the suspicion timeout, with one leave event', () => {
-      const { table, advance, state, leaves } = harness()
+    it('probeFailed → suspect → dead after the suspicion timeout, with one suspect and one leave event', () => {
+      const { table, advance, state, suspects, leaves } = harness()
       table.observeDirect(rec('a'))
       table.probeFailed('a')
       assert.equal(state('a'), 'suspect')
+      assert.deepEqual(suspects.map((m) => [m.peerId, m.state]), [['a', 'suspect']])
       assert.equal(table.live()[0].state, 'suspect', 'a suspect is still in the live view')
       advance(SUSPICION_MS - 1)
       assert.equal(state('a'), 'suspect')
@@ -150,6 +154,7 @@ describe('MemberTable (node/membership/member-table.ts)', () => {
       assert.equal(state('a'), 'dead')
       advance(SUSPICION_MS)
       table.probeFailed('a')
+      assert.equal(suspects.length, 1, 'a failed probe of a suspect or dead member is no new suspicion')
       assert.deepEqual(leaves.map((l) => [l.member.peerId, l.reason]), [['a', 'dead']])
       assert.deepEqual(table.live(), [])
     })

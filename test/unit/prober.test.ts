@@ -9,8 +9,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { MAX_PING_REQS } from '../../node/membership/constants.js'
 import type { Member } from '../../node/membership/member.js'
-import type { MembershipStats } from '../../node/membership/membership.js'
-import { Prober } from '../../node/membership/prober.js'
+import { Prober, type ProbeStats } from '../../node/membership/prober.js'
 import { MembershipMessage } from '../../protocol/pb/membership.js'
 
 const K = MembershipMessage.Kind
@@ -25,11 +24,10 @@ function setUp (
   peers: string[],
   answer: (c: Call) => Promise<MembershipMessage.Kind>,
   states: Record<string, string> = {}
-): { prober: Prober, calls: Call[], suspected: string[], stats: MembershipStats } {
+): { prober: Prober, calls: Call[], suspected: string[], stats: ProbeStats } {
   const calls: Call[] = []
   const suspected: string[] = []
-  const counts = { probesSent: 0, probesFailed: 0, indirectProbes: 0, indirectAcks: 0, pingReqsServed: 0 }
-  const stats = counts as unknown as MembershipStats
+  const stats: ProbeStats = { probesSent: 0, probesFailed: 0, indirectProbes: 0, indirectAcks: 0, pingReqsServed: 0 }
   const member = (peerId: string): Member =>
     ({ peerId, role: 'server', capacity: 1, addrs: [], state: 'alive', lastSeen: 0, version: '' })
   const prober = new Prober({

@@ -10,8 +10,9 @@ import { randomBytes } from 'node:crypto'
 import { type Envelope, generateIdentity, signEnvelope, userIdOf, type IdentityKey } from '../../protocol/envelope.js'
 import { HybridClock, hlcMillis } from '../../protocol/hlc.js'
 import { StoreRequest, StoreResponse } from '../../protocol/pb/store.js'
-import type { ReplicationContext } from '../../node/replication/context.js'
-import { handlePrekeysGet, handlePrekeysPut, handlePrekeyUsed } from '../../node/replication/handlers/prekeys.js'
+import {
+  handlePrekeysGet, handlePrekeysPut, handlePrekeyUsed, type PrekeyContext
+} from '../../node/replication/handlers/prekeys.js'
 import type { SecretsComponents } from '../../node/session/secret.js'
 import type { Message } from '../../node/session/events.js'
 import { Secrets, type SecretMessage, type SecretsInit } from '../../node/session/secret.js'
@@ -28,7 +29,7 @@ const EMPTY = new Uint8Array(0)
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 
 /** An owner of every user's prekeys. */
-export interface Owner { id: string, db: ChorusDb, prekeys: PrekeyStore, ctx: ReplicationContext }
+export interface Owner { id: string, db: ChorusDb, prekeys: PrekeyStore, ctx: PrekeyContext }
 
 /** A device with one user open. */
 export interface Device {
@@ -69,16 +70,16 @@ export class SecretWorld {
       const db = await openDb(this.dirs.make('chorus-owner-'))
       const prekeys = new PrekeyStore(db, new GroupCommit(db), init)
       const id = `owner-${i}`
-      const ctx = {
+      const ctx: PrekeyContext = {
         selfId: id,
         prekeys,
         maxDriftMs: 60_000,
         now: () => this.now(),
         placement: { ownersOf: () => this.owners.map((o) => o.id) },
-        isServerPeer: (peer: string) => peer.startsWith('owner-'),
-        reject: (reason: string) => { this.reject(reason) },
-        call: async (peer: string, req: Partial<StoreRequest>) => this.call(id, peer, req)
-      } as unknown as ReplicationContext
+        isServerPeer: (peer) => peer.startsWith('owner-'),
+        reject: (reason) => { this.reject(reason) },
+        call: async (peer, req) => this.call(id, peer, req)
+      }
       this.owners.push({ id, db, prekeys, ctx })
     }
     return this

@@ -6,18 +6,21 @@
  */
 
 import { strict as assert } from 'node:assert'
-import { generateIdentity, userIdOf } from '../../protocol/envelope.js'
-import type { StoreRequest, StoreResponse } from '../../protocol/pb/store.js'
+import { SenderKeyCache, generateIdentity, userIdOf } from '../../protocol/envelope.js'
+import { StoreRequest, StoreResponse } from '../../protocol/pb/store.js'
 import { openDb, type ChorusDb } from '../../node/store/db.js'
 import { GroupCommit } from '../../node/store/group-commit.js'
 import { MailboxStore, type Cursor } from '../../node/store/mailbox-store.js'
-import { MAX_CURSOR_PAGES, Reader } from '../../node/replication/reader.js'
-import type { ReplicationContext } from '../../node/replication/context.js'
-import { handleFetch } from '../../node/replication/handlers/fetch.js'
+import { MAX_CURSOR_PAGES, Reader, type ReaderContext } from '../../node/replication/reader.js'
+import type { StoreCall } from '../../node/replication/context.js'
+import { handleFetch, type FetchContext } from '../../node/replication/handlers/fetch.js'
 import { entry } from '../helpers/envelopes.js'
 import { TempDirs } from '../helpers/wait.js'
 
 const hex = (c: Uint8Array): string => Buffer.from(c).toString('hex')
+/** An owner's answer listing `cursors`: every other field at its protobuf default (what an empty frame decodes to). */
+const listing = (cursors: Cursor[], more: boolean): StoreResponse =>
+  ({ ...StoreResponse.decode(new Uint8Array(0)), cursors, more })
 
 describe('cursor listing stays inside the range asked for (replays through the read path)', () => {
   const dirs = new TempDirs()
@@ -51,42 +54,41 @@ describe('cursor listing stays inside the range asked for (replays through the r
   })
 
   it('the FETCH cursorsOnly handler answers strictly after `after`', async () => {
-    const guard = { checkRead: () => {}, checkPut: () => {} }
-    const ctx = { mailboxes: store, guard } as unknown as ReplicationContext
-    const req = {
-      mailbox: B,
-      peer: '',
-      cursorsOnly: true,
-      after: cursors[2],
-      before: new Uint8Array(0),
-      limit: 10,
-      cursors: []
-    }
-    const res = await handleFetch(req as unknown as StoreRequest, 'peer', ctx)
+    const ctx: FetchContext = { mailboxes: store, guard: { checkRead: () => {} } }
+    // the request as the handler gets it: decoded from the wire, every field not sent at its default
+    const sent: Partial<StoreRequest> = { mailbox: B, cursorsOnly: true, after: cursors[2], limit: 10 }
+    const req = StoreRequest.decode(StoreRequest.encode(sent))
+    const res = await handleFetch(req, 'peer', ctx)
     assert.deepEqual(res.cursors?.map(hex), cursors.slice(3).map(hex))
   })
 
   describe('a reader with one honest owner and one liar', () => {
     const rejected: string[] = []
     /** what the liar lists, whatever it is asked */
-    let lies: Uint8Array[] = []
+    let lies: Cursor[] = []
     let liarCalls = 0
 
-    function reader (): Reader {
-      const ctx = {
+    /** The owners' answers: the honest one's from the store, the liar's `lies`, always with more to come. */
+    const owners: StoreCall = async (owner, req) => {
+      if (owner === 'liar') {
+        liarCalls++
+        return listing(lies, true)
+      }
+      const page = await store.cursors(B, { after: req.after, before: req.before, limit: req.limit ?? 100 })
+      return listing(page.cursors, page.more)
+    }
+
+    /** A reader of a node that is not an owner itself, asking the owners through `call`. */
+    function reader (call: StoreCall = owners): Reader {
+      const ctx: ReaderContext = {
         selfId: 'me',
         placement: { ownersOf: () => ['honest', 'liar'] },
-        reject: (reason: string) => { rejected.push(reason) }
-      } as unknown as ReplicationContext
-      const call = async (owner: string, req: Partial<StoreRequest>): Promise<StoreResponse> => {
-        if (owner === 'liar') {
-          liarCalls++
-          return { cursors: lies, more: true } as unknown as StoreResponse
-        }
-        const page = await store.cursors(B, { after: req.after, before: req.before, limit: req.limit ?? 100 })
-        return { cursors: page.cursors, more: page.more } as unknown as StoreResponse
+        mailboxes: store,
+        keys: new SenderKeyCache(),
+        guard: { checkRead: () => {} },
+        reject: (reason) => { rejected.push(reason) }
       }
-      return new Reader(ctx, call as any, false)
+      return new Reader(ctx, call, false)
     }
 
     beforeEach(() => { rejected.length = 0; liarCalls = 0 })
@@ -109,11 +111,11 @@ describe('cursor listing stays inside the range asked for (replays through the r
     it('readCursors pages a liar that does move forward at most a bounded number of times', async () => {
       // every page lists one cursor further on and says there is more: the reader stops by itself
       let ms = 1500
-      const r = reader()
-      lies = []
-      const moving = { get cursors () { ms += 1; return [entry(B, alice, B, ms).cursor] } }
-      ;(r as any).call = async (owner: string) =>
-        owner === 'liar' ? { cursors: moving.cursors, more: true } : { cursors: [], more: false }
+      const r = reader(async (owner) => {
+        if (owner !== 'liar') return listing([], false)
+        ms += 1
+        return listing([entry(B, alice, B, ms).cursor], true)
+      })
       const listed = await r.readCursors(B, { after: cursors[0], before: cursors[4] })
       assert.equal(listed.size, MAX_CURSOR_PAGES, 'one cursor a page, MAX_CURSOR_PAGES pages')
     })

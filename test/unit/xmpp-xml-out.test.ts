@@ -7,13 +7,13 @@
  */
 
 import { strict as assert } from 'node:assert'
-import type { Socket } from 'node:net'
+import { Socket } from 'node:net'
 import fc from 'fast-check'
 import sax from 'sax'
 import xml from '@xmpp/xml'
-import type { WebSocket } from 'ws'
+import { WebSocket } from 'ws'
 import { TcpTransport } from '../../node/xmpp/transport.js'
-import { WebSocketTransport } from '../../node/xmpp/websocket.js'
+import { WebSocketTransport, type ClientWebSocket } from '../../node/xmpp/websocket.js'
 import { fuzz } from '../helpers/fuzz.js'
 
 const LIMITS = { maxStanzaBytes: 262_144, maxDepth: 32, maxAttributes: 64 }
@@ -51,12 +51,28 @@ function strictParse (text: string): Parsed {
   return out
 }
 
+/** A TCP socket, never connected, that keeps what the transport writes to it. */
+class RecordingSocket extends Socket {
+  constructor (private readonly record: (s: string) => void) { super() }
+
+  override write (chunk: string | Uint8Array): boolean {
+    this.record(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString())
+    return true
+  }
+}
+
 /** Each transport's writer, as a function of one element to the text it writes. */
 function writers (): Array<[string, (el: ReturnType<typeof xml>) => string]> {
   let written = ''
-  const socket = { write: (s: string) => { written += s; return true } } as unknown as Socket
-  const tcp = new TcpTransport(socket, 'chorus.localhost', LIMITS)
-  const ws = { readyState: 1, send: (s: string) => { written += s } } as unknown as WebSocket
+  const tcp = new TcpTransport(new RecordingSocket((s) => { written += s }), 'chorus.localhost', LIMITS)
+  // an open WebSocket that keeps what is sent on it (the transport is never started: no events)
+  const ws: ClientWebSocket = {
+    readyState: WebSocket.OPEN,
+    send: (s) => { written += s },
+    close: () => {},
+    terminate: () => {},
+    on: () => undefined
+  }
   const websocket = new WebSocketTransport(ws, '127.0.0.1:1', 'chorus.localhost', LIMITS)
   const take = (send: (el: ReturnType<typeof xml>) => void) => (el: ReturnType<typeof xml>): string => {
     written = ''

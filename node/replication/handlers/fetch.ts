@@ -6,10 +6,15 @@
 
 import { StoreResponse } from '../../../protocol/pb/store.js'
 import { MAX_FETCH_LIMIT, MAX_IDS } from '../constants.js'
-import type { StoreHandler } from '../context.js'
+import type { ReplicationContext, StoreGuard, StoreHandler } from '../context.js'
 import { checkCursor, checkMailbox } from './checks.js'
 
-export const handleFetch: StoreHandler = async (req, from, ctx) => {
+/** What FETCH uses of the context: the mailbox store, and the read check of the log asked for. */
+export interface FetchContext extends Pick<ReplicationContext, 'mailboxes'> {
+  guard: Pick<StoreGuard, 'checkRead'>
+}
+
+export const handleFetch: StoreHandler<FetchContext> = async (req, from, ctx) => {
   checkMailbox(req.mailbox)
   if (req.peer !== '') checkMailbox(req.peer)
   await ctx.guard.checkRead(req.mailbox, req.auth, from)

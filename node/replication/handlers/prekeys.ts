@@ -15,10 +15,20 @@ import { decodeBundle } from '../../../protocol/secret/index.js'
 import { isUserId } from '../../../protocol/mailbox.js'
 import { openPrekeyUpload } from '../../../protocol/prekeys.js'
 import { StoreRequest, StoreResponse } from '../../../protocol/pb/store.js'
-import type { StoreHandler } from '../context.js'
+import type { ReplicationContext, StoreHandler } from '../context.js'
+import type { Placement } from '../placement.js'
 import { Forbidden, Rejection } from './rejection.js'
 
-export const handlePrekeysPut: StoreHandler = async (req, _from, ctx) => {
+/**
+ * What the prekey handlers use of the context: the prekey store, the clock and its allowed drift, the
+ * user's other owners (told when a one-time prekey is spent), and whether a peer is a server.
+ */
+export interface PrekeyContext
+  extends Pick<ReplicationContext, 'selfId' | 'prekeys' | 'now' | 'maxDriftMs' | 'reject' | 'call' | 'isServerPeer'> {
+  placement: Pick<Placement, 'ownersOf'>
+}
+
+export const handlePrekeysPut: StoreHandler<PrekeyContext> = async (req, _from, ctx) => {
   const { userId, upload } = openPrekeyUpload(req.prekeys)
   const at = Number(upload.timestamp)
   const now = ctx.now()
@@ -27,7 +37,7 @@ export const handlePrekeysPut: StoreHandler = async (req, _from, ctx) => {
   return { status: StoreResponse.Status.OK, remaining: await ctx.prekeys.remaining(userId, now) }
 }
 
-export const handlePrekeysGet: StoreHandler = async (req, from, ctx) => {
+export const handlePrekeysGet: StoreHandler<PrekeyContext> = async (req, from, ctx) => {
   if (!isUserId(req.user)) throw new Rejection('bad-user', 'not a user id')
   const stored = await ctx.prekeys.bundle(req.user)
   if (stored == null) return { status: StoreResponse.Status.NOT_FOUND, error: 'no prekeys published here' }
@@ -69,7 +79,7 @@ function withOneTimePrekey (stored: Uint8Array, key: { id: number, publicKey: Ui
   return out
 }
 
-export const handlePrekeyUsed: StoreHandler = async (req, from, ctx) => {
+export const handlePrekeyUsed: StoreHandler<PrekeyContext> = async (req, from, ctx) => {
   if (from !== ctx.selfId && !ctx.isServerPeer(from)) throw new Forbidden('not-a-server', 'only owners retire one-time prekeys')
   if (!isUserId(req.user)) throw new Rejection('bad-user', 'not a user id')
   await ctx.prekeys.retire(req.user, req.prekeyId)
