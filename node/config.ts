@@ -112,11 +112,19 @@ export interface ResolvedOptions {
 type UncheckedOptions = { readonly [K in keyof ChorusNodeOptions]?: unknown }
 
 /**
- * Validate options and apply defaults. Throws `InvalidOptionError` or `DataDirError`. The options are
- * taken unchecked (`unknown`): a JavaScript caller, or one that parsed them from a file, can hand over
- * anything, and every value is checked here; `createNode` passes its `ChorusNodeOptions`.
+ * Validate options and apply defaults. Throws `InvalidOptionError` or `DataDirError`. Typed for a
+ * TypeScript caller; every value is checked all the same (`checkOptions`), since a JavaScript caller or
+ * one that parsed a file can hand over anything.
  */
-export function resolveOptions (options: unknown = {}): ResolvedOptions {
+export function resolveOptions (options: ChorusNodeOptions = {}): ResolvedOptions {
+  return checkOptions(options)
+}
+
+/**
+ * `resolveOptions` for options of unknown shape (parsed from a file, given by JavaScript, or wrong on
+ * purpose in a test): each value is checked here, whatever its type.
+ */
+export function checkOptions (options: unknown = {}): ResolvedOptions {
   if (options == null || typeof options !== 'object') throw new InvalidOptionError('options', 'must be an object')
   const o: UncheckedOptions = options
   const role = o.role ?? DEFAULT_ROLE

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseInvocation } from '../../bin/args.js'
-import { resolveOptions } from '../../node/config.js'
+import { checkOptions, resolveOptions } from '../../node/config.js'
 import { TempDirs } from '../helpers/wait.js'
 
 const PEER = '12D3KooWHFrmLWTTDD4NodngtRMEVYUvHBVqsFQqZu4V2k8DaUc5'
@@ -182,7 +182,7 @@ describe('parseInvocation (bin/args.ts)', () => {
     assert.throws(() => resolveOptions({ dataDir: dir, xmpp: { listen: '127.0.0.1:0', domain: 'Not A Domain' } }), /xmpp.domain/)
     assert.throws(() => resolveOptions({ dataDir: dir, role: 'client', xmpp: { listen: '127.0.0.1:0' } }), /only a server runs the XMPP gateway/)
     assert.throws(() => resolveOptions({ dataDir: dir, xmpp: { listen: '127.0.0.1:0', stanzaRate: 0 } }), /xmpp.stanzaRate/)
-    assert.throws(() => resolveOptions({ dataDir: dir, xmpp: { listen: '127.0.0.1:0', bogus: 1 } }), /xmpp.bogus/)
+    assert.throws(() => checkOptions({ dataDir: dir, xmpp: { listen: '127.0.0.1:0', bogus: 1 } }), /xmpp.bogus/)
   })
 
   it('the gateway\'s budgets before login and per address are flags, variables and file keys, checked', () => {

@@ -1,14 +1,14 @@
 import { strict as assert } from 'node:assert'
 import { statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { resolveOptions } from '../../node/config.js'
+import { checkOptions } from '../../node/config.js'
 import { TempDirs } from '../helpers/wait.js'
 
 const PEER = '12D3KooWHFrmLWTTDD4NodngtRMEVYUvHBVqsFQqZu4V2k8DaUc5'
 
 /** `options` are what a JavaScript caller or a parsed file could pass: anything. */
 function assertInvalid (options: unknown, option: string): void {
-  assert.throws(() => resolveOptions(options), (err: any) => {
+  assert.throws(() => checkOptions(options), (err: any) => {
     assert.equal(err.name, 'InvalidOptionError', `${JSON.stringify(options)}: ${err.name} ${err.message}`)
     assert.equal(err.code, 'ERR_INVALID_OPTION')
     assert.equal(err.option, option, `${JSON.stringify(options)} blames ${err.option}`)
@@ -23,7 +23,7 @@ describe('resolveOptions (node/config.ts)', () => {
   after(() => { dirs.cleanup() })
 
   it('applies the defaults', () => {
-    const o = resolveOptions({ dataDir })
+    const o = checkOptions({ dataDir })
     assert.equal(o.role, 'server')
     assert.equal(o.dataDir, dataDir)
     assert.deepEqual(o.listen.map(String), ['/ip4/0.0.0.0/tcp/7400', '/ip4/0.0.0.0/tcp/7401/ws'])
@@ -40,7 +40,7 @@ describe('resolveOptions (node/config.ts)', () => {
     const saved = process.env.CHORUS_HOME
     process.env.CHORUS_HOME = join(dataDir, 'home')
     try {
-      assert.equal(resolveOptions({}).dataDir, join(dataDir, 'home'))
+      assert.equal(checkOptions({}).dataDir, join(dataDir, 'home'))
     } finally {
       if (saved == null) delete process.env.CHORUS_HOME
       else process.env.CHORUS_HOME = saved
@@ -48,29 +48,29 @@ describe('resolveOptions (node/config.ts)', () => {
   })
 
   it('gives a client an ephemeral loopback port', () => {
-    const o = resolveOptions({ dataDir, role: 'client' })
+    const o = checkOptions({ dataDir, role: 'client' })
     assert.deepEqual(o.listen.map(String), ['/ip4/127.0.0.1/tcp/0'])
     assert.equal(o.allowPrivateAddresses, true)
   })
 
   it('caps the default write quorum at replicas', () => {
-    assert.equal(resolveOptions({ dataDir, replicas: 1 }).writeQuorum, 1)
+    assert.equal(checkOptions({ dataDir, replicas: 1 }).writeQuorum, 1)
   })
 
   it('accepts the bounds and whole numbers written as strings', () => {
-    const o = resolveOptions({ dataDir, replicas: 16, writeQuorum: 16, capacity: 1000 })
+    const o = checkOptions({ dataDir, replicas: 16, writeQuorum: 16, capacity: 1000 })
     assert.deepEqual([o.replicas, o.writeQuorum, o.capacity], [16, 16, 1000])
-    assert.equal(resolveOptions({ dataDir, replicas: '5' }).replicas, 5)
+    assert.equal(checkOptions({ dataDir, replicas: '5' }).replicas, 5)
   })
 
   it('parses http HOST:PORT, IPv6 included', () => {
-    assert.deepEqual(resolveOptions({ dataDir, http: '127.0.0.1:8080' }).http, { host: '127.0.0.1', port: 8080 })
-    assert.deepEqual(resolveOptions({ dataDir, http: '[::1]:0' }).http, { host: '::1', port: 0 })
+    assert.deepEqual(checkOptions({ dataDir, http: '127.0.0.1:8080' }).http, { host: '127.0.0.1', port: 8080 })
+    assert.deepEqual(checkOptions({ dataDir, http: '[::1]:0' }).http, { host: '::1', port: 0 })
   })
 
   it('creates a missing data directory (and its parents) with mode 0700', () => {
     const dir = join(dataDir, 'a', 'b')
-    assert.equal(resolveOptions({ dataDir: dir }).dataDir, dir)
+    assert.equal(checkOptions({ dataDir: dir }).dataDir, dir)
     assert.equal(statSync(dir).mode & 0o777, 0o700)
   })
 
@@ -103,13 +103,13 @@ describe('resolveOptions (node/config.ts)', () => {
   it('rejects a bootstrap address without /p2p or that does not parse', () => {
     assertInvalid({ dataDir, bootstrap: ['/ip4/127.0.0.1/tcp/7400'] }, 'bootstrap')
     assertInvalid({ dataDir, bootstrap: ['/nonsense'] }, 'bootstrap')
-    assert.equal(resolveOptions({ dataDir, bootstrap: [`/ip4/127.0.0.1/tcp/7400/p2p/${PEER}`] }).bootstrap.length, 1)
+    assert.equal(checkOptions({ dataDir, bootstrap: [`/ip4/127.0.0.1/tcp/7400/p2p/${PEER}`] }).bootstrap.length, 1)
   })
 
   it('rejects more than 32 addresses', () => {
     const listen = Array.from({ length: 33 }, (_, i) => `/ip4/127.0.0.1/tcp/${7000 + i}`)
     assertInvalid({ dataDir, listen }, 'listen')
-    assert.equal(resolveOptions({ dataDir, listen: listen.slice(0, 32) }).listen.length, 32)
+    assert.equal(checkOptions({ dataDir, listen: listen.slice(0, 32) }).listen.length, 32)
     assertInvalid({ dataDir, bootstrap: Array.from({ length: 33 }, () => `/ip4/127.0.0.1/tcp/7400/p2p/${PEER}`) }, 'bootstrap')
   })
 
@@ -123,7 +123,7 @@ describe('resolveOptions (node/config.ts)', () => {
     assertInvalid({ dataDir: '' }, 'dataDir')
     const file = join(dataDir, 'file')
     writeFileSync(file, 'x')
-    assert.throws(() => resolveOptions({ dataDir: join(file, 'sub') }), (err: any) => err.name === 'DataDirError' && err.code === 'ERR_DATA_DIR')
+    assert.throws(() => checkOptions({ dataDir: join(file, 'sub') }), (err: any) => err.name === 'DataDirError' && err.code === 'ERR_DATA_DIR')
   })
 
   it('rejects options that are not an object', () => {
@@ -134,7 +134,7 @@ describe('resolveOptions (node/config.ts)', () => {
   it('rejects membership timings that are not positive whole numbers', () => {
     for (const membership of [{ probeIntervalMs: 0 }, { probeTimeoutMs: -1 }, { suspicionTimeoutMs: 'soon' },
       { maxMembers: 1.5 }]) {
-      assert.throws(() => resolveOptions({ dataDir, membership }), (err: any) => {
+      assert.throws(() => checkOptions({ dataDir, membership }), (err: any) => {
         assert.equal(err.name, 'InvalidOptionError', `${JSON.stringify(membership)} accepted`)
         assert.match(err.option, /^membership/)
         return true
@@ -143,18 +143,18 @@ describe('resolveOptions (node/config.ts)', () => {
   })
 
   it('infers allowPrivateAddresses from loopback listen or bootstrap addresses, unless told', () => {
-    assert.equal(resolveOptions({ dataDir, listen: ['/ip4/127.0.0.1/tcp/0'] }).allowPrivateAddresses, true)
-    assert.equal(resolveOptions({ dataDir, listen: ['/ip6/::1/tcp/0'] }).allowPrivateAddresses, true)
-    assert.equal(resolveOptions({ dataDir, listen: ['/ip4/0.0.0.0/tcp/0'], bootstrap: [`/ip4/127.0.0.1/tcp/7400/p2p/${PEER}`] }).allowPrivateAddresses, true)
-    assert.equal(resolveOptions({ dataDir, listen: ['/ip4/0.0.0.0/tcp/0'], bootstrap: [`/dns4/localhost/tcp/7400/p2p/${PEER}`] }).allowPrivateAddresses, true)
-    assert.equal(resolveOptions({ dataDir, listen: ['/ip4/0.0.0.0/tcp/0'], bootstrap: [`/ip4/203.0.113.9/tcp/7400/p2p/${PEER}`] }).allowPrivateAddresses, false)
-    assert.equal(resolveOptions({ dataDir, listen: ['/ip4/127.0.0.1/tcp/0'], allowPrivateAddresses: false }).allowPrivateAddresses, false)
+    assert.equal(checkOptions({ dataDir, listen: ['/ip4/127.0.0.1/tcp/0'] }).allowPrivateAddresses, true)
+    assert.equal(checkOptions({ dataDir, listen: ['/ip6/::1/tcp/0'] }).allowPrivateAddresses, true)
+    assert.equal(checkOptions({ dataDir, listen: ['/ip4/0.0.0.0/tcp/0'], bootstrap: [`/ip4/127.0.0.1/tcp/7400/p2p/${PEER}`] }).allowPrivateAddresses, true)
+    assert.equal(checkOptions({ dataDir, listen: ['/ip4/0.0.0.0/tcp/0'], bootstrap: [`/dns4/localhost/tcp/7400/p2p/${PEER}`] }).allowPrivateAddresses, true)
+    assert.equal(checkOptions({ dataDir, listen: ['/ip4/0.0.0.0/tcp/0'], bootstrap: [`/ip4/203.0.113.9/tcp/7400/p2p/${PEER}`] }).allowPrivateAddresses, false)
+    assert.equal(checkOptions({ dataDir, listen: ['/ip4/127.0.0.1/tcp/0'], allowPrivateAddresses: false }).allowPrivateAddresses, false)
   })
 
   it('checks allowPrivateAddresses and connectionGater, and reads a section\'s whole numbers written as strings', () => {
     assertInvalid({ dataDir, allowPrivateAddresses: 'no' }, 'allowPrivateAddresses')
     assertInvalid({ dataDir, connectionGater: 'none' }, 'connectionGater')
-    const { membership } = resolveOptions({ dataDir, membership: { probeIntervalMs: '500' } })
+    const { membership } = checkOptions({ dataDir, membership: { probeIntervalMs: '500' } })
     assert.deepEqual(membership, { probeIntervalMs: 500 })
   })
 })
