@@ -21,6 +21,7 @@
  * figures are work, not capacity; the model turns them into capacity for servers on separate machines.
  */
 
+import { MEMBERSHIP_PROTOCOL, STORE_PROTOCOL } from '../protocol/constants.js'
 import type { AgentHandle } from './lib/agent-handle.js'
 import type { MixLoadReport } from './lib/agent-protocol.js'
 import { sleep } from './lib/clock.js'
@@ -48,9 +49,9 @@ export const scaleScenario: Scenario = {
   name: 'scale',
   summary: 'one paced load (pairs, rooms, idle sessions) against meshes of 3, 6 and 12 servers: CPU per send, each server\'s share, idle CPU per server, bytes and frames per send; capacity model',
   flags: [
-    { name: 'rate', help: 'sends/s offered in the load phase, over all users (the same for every size)', default: 100, min: 1, max: 10_000 },
+    { name: 'rate', help: 'sends/s offered in the load phase, over all users (the same for every size)', default: 50, min: 1, max: 10_000 },
     { name: 'seconds', help: 'length of the load phase of each size', default: 10, min: 1, max: C.MAX_SECONDS },
-    { name: 'idle-seconds', help: 'length of the idle phase of each size', default: 5, min: 1, max: C.MAX_SECONDS },
+    { name: 'idle-seconds', help: 'length of the idle phase of each size', default: 8, min: 1, max: C.MAX_SECONDS },
     { name: 'warmup', help: 'seconds of the same load, not measured, before settling (first contacts, JIT)', default: 3, min: 0, max: C.MAX_SECONDS },
     { name: 'settle', help: 'seconds between the warm-up and the idle phase', default: 10, min: 0, max: 120 },
     { name: 'pairs', help: 'pairs of users sending each other direct messages', default: 16, min: 1, max: 500 },
@@ -90,6 +91,10 @@ interface SizeResult {
     ackedByKind: { dm: number, room: number }
     seconds: number
     sendsPerSec: number
+    /** sends issued (acknowledged or failed) ÷ the offered rate × seconds: below 1, the generator fell behind */
+    issuedOfOffered: number
+    /** CPU per send, all processes, with the idle phase's CPU rate taken out: the work a send adds, ms */
+    addedMsPerSendAll: number
     latencyMs: ReturnType<typeof summarize>
     framesPerSend: number
     shares: ServerShares
@@ -203,6 +208,7 @@ async function measureSize (ctx: ScenarioContext, servers: number): Promise<Size
     const framesPerSend = b.paths.clientToOwners.frames + b.paths.ownerToOwner.frames + b.paths.antiEntropy.frames +
       b.paths.clientSync.frames + b.live.frames + b.pubsub.rpcFrames
     const sendsPerSec = acked / seconds
+    const failed = reports.reduce((n, r) => n + r.failed, 0)
     const perServerIdle = Object.values(perServerMsPerSec)
     const result: SizeResult = {
       servers,
@@ -219,7 +225,7 @@ async function measureSize (ctx: ScenarioContext, servers: number): Promise<Size
       },
       load: {
         acked,
-        failed: reports.reduce((n, r) => n + r.failed, 0),
+        failed,
         errors,
         ackedByKind: {
           dm: reports.reduce((n, r) => n + r.ackedByKind.dm, 0),
@@ -227,6 +233,8 @@ async function measureSize (ctx: ScenarioContext, servers: number): Promise<Size
         },
         seconds,
         sendsPerSec,
+        issuedOfOffered: (acked + failed) / (p.rate * p.seconds),
+        addedMsPerSendAll: b.cpuMsPerSend.all - idle.budget.cpuMsPerSend.all * seconds / Math.max(1, acked),
         latencyMs: summarize(reports.flatMap((r) => r.latenciesMs)),
         framesPerSend,
         shares,
@@ -280,13 +288,18 @@ function sizeFigures (r: SizeResult): Figure[] {
     row('idle CPU per server (median)', r.idle.medianMsPerSec, 'ms/s'),
     row('idle CPU per server (busiest)', r.idle.maxMsPerSec, 'ms/s'),
     row('idle bytes sent per server', r.idle.byProtocolPerServerPerSec.global ?? NaN, 'B/s'),
+    row('idle bytes sent per server, membership', r.idle.byProtocolPerServerPerSec[MEMBERSHIP_PROTOCOL] ?? NaN, 'B/s'),
+    row('idle bytes sent per server, store (anti-entropy)', r.idle.byProtocolPerServerPerSec[STORE_PROTOCOL] ?? NaN, 'B/s'),
+    row('idle CPU, all processes (servers, clients, bootstrap)', r.idle.budget.cpuMsPerSend.all, 'ms/s'),
     row('load: acknowledged sends/s', l.sendsPerSec, 'sends/s'),
+    row('load: sends issued ÷ offered (below 100: the machine fell behind)', 100 * l.issuedOfOffered, '%'),
     row('load: failed sends', l.failed, 'sends'),
     row('load: latency p50', l.latencyMs.p50, 'ms'),
     row('load: latency p99', l.latencyMs.p99, 'ms'),
     row('CPU per send, all processes', b.cpuMsPerSend.all, 'ms'),
     row('CPU per send, server processes', b.cpuMsPerSend.servers, 'ms'),
     row('CPU per send, client processes', b.cpuMsPerSend.clients, 'ms'),
+    row('CPU a send adds, all processes (idle rate taken out)', l.addedMsPerSendAll, 'ms'),
     row('busiest server\'s share of server CPU', 100 * l.shares.busiest, '%'),
     row('median server\'s share of server CPU', 100 * l.shares.median, '%'),
     row(`busiest share × servers (goal ≤ ${GOALS.busiestTimesServers})`, l.shares.busiestTimesServers,
@@ -316,12 +329,15 @@ function goalFigures (results: readonly SizeResult[]): Figure[] {
   return [
     { metric: `goal ≤ ${GOALS.cpuGrowth}: ${vs}, CPU per send, all processes`, value: cpu.ratio, unit: verdict(cpu.met) },
     info('CPU per send, server processes', lo.load.budget.cpuMsPerSend.servers, hi.load.budget.cpuMsPerSend.servers),
+    info('CPU a send adds, all processes (idle rate taken out)', lo.load.addedMsPerSendAll, hi.load.addedMsPerSendAll),
     {
       metric: `goal ≤ ${GOALS.busiestTimesServers}: busiest share × servers at ${hi.servers} servers`,
       value: hi.load.shares.busiestTimesServers,
       unit: verdict(hi.load.shares.busiestTimesServers <= GOALS.busiestTimesServers)
     },
     { metric: `goal flat (≤ ${GOALS.idleGrowth}): ${vs}, idle CPU per server (median)`, value: idle.ratio, unit: verdict(idle.met) },
+    info('idle bytes sent per server, membership', lo.idle.byProtocolPerServerPerSec[MEMBERSHIP_PROTOCOL] ?? NaN,
+      hi.idle.byProtocolPerServerPerSec[MEMBERSHIP_PROTOCOL] ?? NaN),
     info('bytes per send', lo.load.budget.wireBytes, hi.load.budget.wireBytes),
     info('frames per send', lo.load.framesPerSend, hi.load.framesPerSend),
     info('model: server CPU a send adds', lo.model.marginalMsPerSend, hi.model.marginalMsPerSend),
