@@ -72,13 +72,15 @@ async function main (argv: string[]): Promise<void> {
   const progress = (line: string): void => { process.stderr.write(`bench ${scenario.name}: ${line}\n`) }
   try {
     const result = await withDeadline(`scenario ${scenario.name}`,
-      scenario.run({ pool, params: inv.params, progress, profileDir }), DEFAULT_SCENARIO_TIMEOUT_MS)
+      scenario.run({ pool, params: inv.params, lists: inv.lists, progress, profileDir }),
+      scenario.timeoutMs ?? DEFAULT_SCENARIO_TIMEOUT_MS)
     const record: ResultRecord = {
       scenario: scenario.name,
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
       machine,
       params: inv.params,
+      ...(Object.keys(inv.lists).length > 0 ? { lists: inv.lists } : {}),
       figures: result.figures,
       details: result.details
     }

@@ -6,6 +6,7 @@ import type { Scenario } from './lib/scenario.js'
 import { meshScenario } from './mesh.js'
 import { relayScenario } from './relay.js'
 import { ringScenario } from './ring.js'
+import { scaleScenario } from './scale.js'
 import { secretScenario } from './secret.js'
 import { sessionsScenario } from './sessions.js'
 import { storeScenario } from './store.js'
@@ -19,5 +20,6 @@ export const SCENARIOS: readonly Scenario[] = [
   secretScenario,
   sessionsScenario,
   xmppScenario,
+  scaleScenario,
   ringScenario
 ]

@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
 import { createNode, type ChorusNode, type User } from '../../node/index.js'
-import { sendLoad } from './sender.js'
+import { sendLoad, sendMix } from './sender.js'
 import type { AgentCommands, AgentOp, AgentReplies, MemberEvent } from './agent-protocol.js'
 import { DeadlineError, wallClock } from './clock.js'
 import { publishPaced, publishSaturated, type PublishTarget } from './publisher.js'
@@ -169,6 +169,7 @@ export function createHandlers (state: AgentState): AgentHandlers {
       if (user == null) throw new Error(`no open user ${cmd.from}`)
       return await sendLoad(user, cmd)
     },
+    mixLoad: async (cmd) => await sendMix(state.users, cmd),
     watchUser: async (cmd) => {
       const user = state.users.get(cmd.handle)
       if (user == null) throw new Error(`no open user ${cmd.handle}`)

@@ -43,6 +43,11 @@ export interface AgentCommands {
     size: number
     runId?: number
   }
+  /**
+   * Paced sends over many (sender, target) pairs of this process's open users, taken in turn: `rate` a
+   * second in all, for `seconds`. `to` is a handle or `room:<id>` (the sender must be in the room).
+   */
+  mixLoad: { targets: Array<{ from: string, to: string }>, rate: number, seconds: number, size: number }
   /** Record every message `handle` receives that carries a benchmark header (direct and room messages). */
   watchUser: { handle: string }
   /** `handle` creates a public room; replies with its id. */
@@ -147,6 +152,7 @@ export interface AgentReplies {
   openUser: { userId: string }
   openUsers: { opened: number, failed: number, ms: number, errors: Record<string, number> }
   sendLoad: SendLoadReport
+  mixLoad: MixLoadReport
   watchUser: Record<string, never>
   roomCreate: { roomId: string }
   roomJoin: Record<string, never>
@@ -202,6 +208,11 @@ export interface ReceiveReport {
   lastAt: number
   /** one-way latency of every message received, ms, in arrival order */
   latenciesMs: number[]
+}
+
+/** What a mixed load did: a `SendLoadReport`, and the acknowledged sends by kind. */
+export interface MixLoadReport extends SendLoadReport {
+  ackedByKind: { dm: number, room: number }
 }
 
 /** Messages from an agent to the coordinator. */

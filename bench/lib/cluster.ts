@@ -176,3 +176,16 @@ export async function startClients (
   }))
   return clients
 }
+
+/** Bound on an agent's stop when a mesh is torn down. */
+const AGENT_STOP_TIMEOUT_MS = 10_000
+
+/** Stop agents politely and wait (bounded) for their processes to exit; kill what is left. */
+export async function stopAgents (agents: readonly AgentHandle[]): Promise<void> {
+  const running = agents.filter((a) => a.alive)
+  await Promise.allSettled(running.map(async (a) => { await a.request('stop', {}, AGENT_STOP_TIMEOUT_MS) }))
+  const exited = Promise.allSettled(running.map(async (a) => await a.exited))
+  const timer = setTimeout(() => { for (const a of running) if (a.alive) a.child.kill('SIGKILL') }, AGENT_STOP_TIMEOUT_MS)
+  await exited
+  clearTimeout(timer)
+}

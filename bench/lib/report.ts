@@ -80,6 +80,8 @@ export interface ResultRecord {
   finishedAt: string
   machine: MachineInfo
   params: Record<string, number>
+  /** the list flags (`--sizes 3,6,12`), when the scenario has any */
+  lists?: Record<string, number[]>
   figures: Figure[]
   details: ScenarioResult['details']
 }

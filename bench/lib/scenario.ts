@@ -19,12 +19,27 @@ export interface FlagSpec {
   max: number
 }
 
+/** A command-line flag taking comma-separated whole numbers (`--name 3,6,12`). */
+export interface ListFlagSpec {
+  name: string
+  help: string
+  /** @default used when the flag is absent */
+  default: number[]
+  /** bounds of each number */
+  min: number
+  max: number
+  /** most numbers accepted */
+  maxItems: number
+}
+
 /** What a scenario gets to work with. */
 export interface ScenarioContext {
   /** the pool every agent must come from: it kills them whatever happens */
   pool: AgentPool
   /** the scenario's flags, validated, by name */
   params: Record<string, number>
+  /** the scenario's list flags (`listFlags`), validated, by name */
+  lists: Record<string, number[]>
   /** a progress line for the operator (stderr; stdout is the result table) */
   progress: (line: string) => void
   /** `--profile`: where each measured phase's CPU profiles go (bench/lib/work.ts) */
@@ -43,5 +58,9 @@ export interface Scenario {
   /** one line for the scenario list */
   summary: string
   flags: FlagSpec[]
+  /** flags taking a list of numbers; none when absent */
+  listFlags?: ListFlagSpec[]
+  /** bound on the whole run, ms. @default DEFAULT_SCENARIO_TIMEOUT_MS */
+  timeoutMs?: number
   run: (ctx: ScenarioContext) => Promise<ScenarioResult>
 }

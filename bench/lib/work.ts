@@ -82,8 +82,15 @@ export interface MeasureContext {
   profileDir?: string
 }
 
+/** A phase's work per send, and the snapshots it came from. */
+export interface SampledBudget { budget: WorkBudget, before: WorkSample[], after: WorkSample[] }
+
 /** A phase being measured: `stop(sends)` ends it and returns its work per send. */
-export interface PhaseMeter { stop: (sends: number) => Promise<WorkBudget> }
+export interface PhaseMeter {
+  stop: (sends: number) => Promise<WorkBudget>
+  /** the same, with the snapshots it was computed from (for per-process figures) */
+  stopSampled: (sends: number) => Promise<SampledBudget>
+}
 
 /**
  * Start measuring a phase named `label`: snapshot every agent (and, when the run is profiled, start the
@@ -93,12 +100,12 @@ export async function startMeasure (ctx: MeasureContext, label: string): Promise
   const agents = ctx.pool.agents.filter((a) => a.alive)
   const before = await sampleWork(agents)
   const profiled = ctx.profileDir != null ? await startProfiles(agents) : []
-  return {
-    stop: async (sends) => {
-      if (ctx.profileDir != null) await stopProfiles(profiled, join(ctx.profileDir, phaseDirName(label)))
-      return workBetween(before, await sampleWork(agents), sends)
-    }
+  const stopSampled: PhaseMeter['stopSampled'] = async (sends) => {
+    if (ctx.profileDir != null) await stopProfiles(profiled, join(ctx.profileDir, phaseDirName(label)))
+    const after = await sampleWork(agents)
+    return { budget: workBetween(before, after, sends), before, after }
   }
+  return { stop: async (sends) => (await stopSampled(sends)).budget, stopSampled }
 }
 
 /** Run `phase` as one measured phase; returns its result and the work per send of `sendsOf(result)`. */

@@ -4,9 +4,8 @@
  * addresses, the memory and CPU of its server processes, and a stop that leaves nothing behind.
  */
 
-import type { AgentHandle } from './agent-handle.js'
 import type { AgentPool } from './agent-pool.js'
-import { startCluster } from './cluster.js'
+import { startCluster, stopAgents } from './cluster.js'
 import { UNLIMITED } from './constants.js'
 import { startProsody } from './prosody.js'
 
@@ -29,8 +28,6 @@ const GATEWAY_UNBOUNDED_SOURCES = {
  * account in once; its session must be closed again before the memory reading that precedes the logins.
  */
 export const GATEWAY_LINGER_MS = 500
-/** Bound on an agent's stop when a target is torn down. */
-const AGENT_STOP_TIMEOUT_MS = 10_000
 
 /** One server set-up under test. */
 export interface XmppTarget {
@@ -112,14 +109,4 @@ export async function startProsodyTarget (binary: string, archive: boolean, tls:
     stop: p.stop,
     info: { version: p.version, storage: archive ? 'internal (files), mod_mam archiving every message' : 'memory, no archive, no offline storage', pid: p.pid }
   }
-}
-
-/** Stop agents politely and wait (bounded) for their processes to exit; kill what is left. */
-export async function stopAgents (agents: readonly AgentHandle[]): Promise<void> {
-  const running = agents.filter((a) => a.alive)
-  await Promise.allSettled(running.map(async (a) => { await a.request('stop', {}, AGENT_STOP_TIMEOUT_MS) }))
-  const exited = Promise.allSettled(running.map(async (a) => await a.exited))
-  const timer = setTimeout(() => { for (const a of running) if (a.alive) a.child.kill('SIGKILL') }, AGENT_STOP_TIMEOUT_MS)
-  await exited
-  clearTimeout(timer)
 }
