@@ -31,7 +31,7 @@ import { PAYLOAD_HEADER_BYTES } from './lib/payload.js'
 import { median, summarize } from './lib/percentile.js'
 import { capacityModel, goalRatio, serverShares, type CapacityModel, type ServerShares } from './lib/scale-model.js'
 import type { Figure, Scenario, ScenarioContext, ScenarioResult } from './lib/scenario.js'
-import { startMeasure, type WorkBudget, type WorkSample } from './lib/work.js'
+import { sampleWork, startMeasure, type WorkBudget, type WorkSample } from './lib/work.js'
 
 const REPLICAS = 3
 const WRITE_QUORUM = 2
@@ -43,6 +43,18 @@ const OPEN_CONCURRENCY = 4
  * The issue's goals: CPU per send, largest ÷ smallest mesh; busiest share × servers; idle CPU per server,
  * largest ÷ smallest ("flat": read here as within the same 10 % as CPU per send).
  */
+/**
+ * After the last send, the load phase's meter keeps running until the work the sends left queued
+ * (deliveries, receipts, the recipients' syncs, anti-entropy) is done: until every process together is
+ * back within DRAIN_MARGIN of its idle CPU rate (plus DRAIN_SLACK_MS_PER_SEC for the sampling itself) over
+ * one DRAIN_STEP_MS, for at most DRAIN_MAX_MS. Without it a size that fell behind left part of its work
+ * outside the meter and read cheaper than it was.
+ */
+const DRAIN_STEP_MS = 500
+const DRAIN_MARGIN = 1.25
+const DRAIN_SLACK_MS_PER_SEC = 20
+const DRAIN_MAX_MS = 20_000
+
 const GOALS = { cpuGrowth: 1.1, busiestTimesServers: 1.5, idleGrowth: 1.1 }
 
 export const scaleScenario: Scenario = {
@@ -90,6 +102,8 @@ interface SizeResult {
     errors: Record<string, number>
     ackedByKind: { dm: number, room: number }
     seconds: number
+    /** seconds from the last send until the processes were back at their idle CPU rate (metered too) */
+    drainSeconds: number
     sendsPerSec: number
     /** sends issued (acknowledged or failed) ÷ the offered rate × seconds: below 1, the generator fell behind */
     issuedOfOffered: number
@@ -198,6 +212,7 @@ async function measureSize (ctx: ScenarioContext, servers: number): Promise<Size
     say(`load: ${p.rate} sends/s over ${allTargets} (sender, target) pairs for ${p.seconds} s`)
     const loadMeter = await startMeasure(ctx, `${servers} servers load`)
     const reports = await runLoad(p.seconds)
+    const drainSeconds = await drain(ctx.pool.agents, idle.budget.cpuMsPerSend.all)
     const acked = reports.reduce((n, r) => n + r.acked, 0)
     const load = await loadMeter.stopSampled(acked)
     const shares = serverShares(load.before, load.after)
@@ -232,9 +247,11 @@ async function measureSize (ctx: ScenarioContext, servers: number): Promise<Size
           room: reports.reduce((n, r) => n + r.ackedByKind.room, 0)
         },
         seconds,
+        drainSeconds,
         sendsPerSec,
         issuedOfOffered: (acked + failed) / (p.rate * p.seconds),
-        addedMsPerSendAll: b.cpuMsPerSend.all - idle.budget.cpuMsPerSend.all * seconds / Math.max(1, acked),
+        addedMsPerSendAll: b.cpuMsPerSend.all -
+          idle.budget.cpuMsPerSend.all * (seconds + drainSeconds) / Math.max(1, acked),
         latencyMs: summarize(reports.flatMap((r) => r.latenciesMs)),
         framesPerSend,
         shares,
@@ -244,6 +261,7 @@ async function measureSize (ctx: ScenarioContext, servers: number): Promise<Size
         servers,
         serverCpuMsPerSend: b.cpuMsPerSend.servers,
         sendsPerSec,
+        meteredPerLoadSecond: (seconds + drainSeconds) / seconds,
         idleMsPerSecMedian: median(perServerIdle),
         idleMsPerSecMax: Math.max(...perServerIdle),
         busiestShare: shares.busiest
@@ -262,6 +280,26 @@ async function measureSize (ctx: ScenarioContext, servers: number): Promise<Size
 }
 
 /** Bytes the servers sent per `per` (server-seconds), by libp2p protocol (`global`: the sockets). */
+/**
+ * Wait, after a load, until every process together is back near `idleMsPerSec` (the idle phase's CPU rate
+ * of all processes): the seconds waited, which the load phase's meter covers too.
+ */
+async function drain (agents: readonly AgentHandle[], idleMsPerSec: number): Promise<number> {
+  const started = Date.now()
+  const live = agents.filter((a) => a.alive)
+  const total = (samples: readonly WorkSample[]): number => samples.reduce((s, x) => s + x.cpuMs, 0)
+  let before = total(await sampleWork(live))
+  for (;;) {
+    await sleep(DRAIN_STEP_MS)
+    const after = total(await sampleWork(live))
+    const rate = (after - before) / (DRAIN_STEP_MS / 1000)
+    if (rate <= idleMsPerSec * DRAIN_MARGIN + DRAIN_SLACK_MS_PER_SEC || Date.now() - started >= DRAIN_MAX_MS) {
+      return (Date.now() - started) / 1000
+    }
+    before = after
+  }
+}
+
 function serverBytesByProtocol (
   before: readonly WorkSample[],
   after: readonly WorkSample[],
@@ -294,6 +332,7 @@ function sizeFigures (r: SizeResult): Figure[] {
     row('load: acknowledged sends/s', l.sendsPerSec, 'sends/s'),
     row('load: sends issued ÷ offered (below 100: the machine fell behind)', 100 * l.issuedOfOffered, '%'),
     row('load: failed sends', l.failed, 'sends'),
+    row('load: drain after the last send (metered)', l.drainSeconds, 's'),
     row('load: latency p50', l.latencyMs.p50, 'ms'),
     row('load: latency p99', l.latencyMs.p99, 'ms'),
     row('CPU per send, all processes', b.cpuMsPerSend.all, 'ms'),

@@ -43,6 +43,12 @@ export interface ScaleMeasurement {
   serverCpuMsPerSend: number
   /** acknowledged sends per second of the load phase */
   sendsPerSec: number
+  /**
+   * seconds the load phase's meter ran per second of sending (≥ 1: the drain after the last send, while
+   * the work it left queued finished, is metered too); the idle work of that whole window is taken out
+   * @default 1
+   */
+  meteredPerLoadSecond?: number
   /** idle CPU of a server, ms per second: the median server, and the busiest */
   idleMsPerSecMedian: number
   idleMsPerSecMax: number
@@ -71,11 +77,13 @@ const CORE_MS = 1000
 /**
  * The capacity of a mesh of one-core servers: the busiest server saturates first, when its idle work
  * plus its share of every send fills its core. The idle work is taken out of the load phase's CPU
- * at the median server's idle rate (the phase ran `sendsPerSec` sends a second: idle ms per send =
- * servers × idle ms/s ÷ sends/s).
+ * at the median server's idle rate (the phase ran `sendsPerSec` sends a second, and its meter ran
+ * `meteredPerLoadSecond` seconds per second of sending: idle ms per send = servers × idle ms/s ×
+ * metered ÷ sends/s).
  */
 export function capacityModel (m: ScaleMeasurement): CapacityModel {
-  const idlePerSend = m.sendsPerSec > 0 ? (m.servers * m.idleMsPerSecMedian) / m.sendsPerSec : NaN
+  const metered = m.meteredPerLoadSecond ?? 1
+  const idlePerSend = m.sendsPerSec > 0 ? (m.servers * m.idleMsPerSecMedian * metered) / m.sendsPerSec : NaN
   const marginalMsPerSend = Math.max(0, m.serverCpuMsPerSend - idlePerSend)
   const busiestMsPerSend = marginalMsPerSend * m.busiestShare
   const coreLeftMs = Math.max(0, CORE_MS - m.idleMsPerSecMax)

@@ -43,6 +43,20 @@ describe('bench scale model (bench/lib/scale-model.ts)', () => {
     assert.equal(m.perServerSendsPerSec, 118.75)
   })
 
+  it('takes out the idle work of the whole metered window, the drain after the last send included', () => {
+    // the meter ran 1.5 s per second of sending: 1.5 ms of every send's 5 server-ms was idle work
+    const m = capacityModel({
+      servers: 4,
+      serverCpuMsPerSend: 5,
+      sendsPerSec: 100,
+      meteredPerLoadSecond: 1.5,
+      idleMsPerSecMedian: 25,
+      idleMsPerSecMax: 50,
+      busiestShare: 0.5
+    })
+    assert.equal(m.marginalMsPerSend, 3.5)
+  })
+
   it('grows capacity with the servers only when the work per send is flat and evenly shared', () => {
     const at = (servers: number): number => capacityModel({
       servers,
