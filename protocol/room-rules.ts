@@ -53,7 +53,8 @@ const INVITES: Record<RoomEvent.Invites, RoomInvites | undefined> = {
   [RoomEvent.Invites.ADMINS]: 'admins',
   [RoomEvent.Invites.MEMBERS]: 'members'
 }
-const ROLE_OF: Partial<Record<RoomEvent.Role, RoomRole>> = {
+/** The role a ROLE event carries, by its wire value (an unset role names none). */
+export const ROLE_OF: Partial<Record<RoomEvent.Role, RoomRole>> = {
   [RoomEvent.Role.MEMBER]: 'member',
   [RoomEvent.Role.ADMIN]: 'admin',
   [RoomEvent.Role.OWNER]: 'owner'

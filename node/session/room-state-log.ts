@@ -9,6 +9,7 @@ import { type Envelope, userIdOf } from '../../protocol/envelope.js'
 import { hlcMillis } from '../../protocol/hlc.js'
 import { cursorOf, roomStateMailbox, type Cursor } from '../../protocol/mailbox.js'
 import { RoomEvent, RoomState, decodeRoomEvent, type RoomInvites, type RoomRole } from '../../protocol/room.js'
+import { ROLE_OF } from '../../protocol/room-rules.js'
 import type { RoomMemberEvent } from './events.js'
 import type { Logs, Signer } from './ports.js'
 
@@ -24,12 +25,6 @@ const ACTION_NAMES: Record<RoomEvent.Action, RoomMemberEvent['action']> = {
   [RoomEvent.Action.ROLE]: 'role',
   [RoomEvent.Action.SUBJECT]: 'subject',
   [RoomEvent.Action.CONFIGURE]: 'configure'
-}
-
-const ROLE_NAMES: Partial<Record<RoomEvent.Role, RoomRole>> = {
-  [RoomEvent.Role.MEMBER]: 'member',
-  [RoomEvent.Role.ADMIN]: 'admin',
-  [RoomEvent.Role.OWNER]: 'owner'
 }
 
 /** A role as a ROLE event carries it. */
@@ -87,7 +82,7 @@ export async function memberEventOf (
   const memberId = ev.target !== '' ? ev.target : byId
   const role = ev.action === RoomEvent.Action.CREATE
     ? 'owner'
-    : ev.action === RoomEvent.Action.ROLE ? ROLE_NAMES[ev.role] : undefined
+    : ev.action === RoomEvent.Action.ROLE ? ROLE_OF[ev.role] : undefined
   const withMember = ev.action !== RoomEvent.Action.SUBJECT && ev.action !== RoomEvent.Action.CONFIGURE
   return {
     room: roomId,
