@@ -199,14 +199,6 @@ async function measureSize (ctx: ScenarioContext, servers: number): Promise<Size
     const idle = await idleMeter.stopSampled(idleSeconds)
     const idleShares = serverShares(idle.before, idle.after)
     const perServerMsPerSec = Object.fromEntries(Object.entries(idleShares.cpuMs).map(([k, v]) => [k, v / idleSeconds]))
-    const cpuOf = (role: string): number => {
-      let ms = 0
-      for (const b of idle.after) {
-        const a = idle.before.find((x) => x.name === b.name)
-        if (a != null && b.role === role) ms += b.cpuMs - a.cpuMs
-      }
-      return ms / idleSeconds
-    }
     const idleByProtocol = serverBytesByProtocol(idle.before, idle.after, servers * idleSeconds)
 
     say(`load: ${p.rate} sends/s over ${allTargets} (sender, target) pairs for ${p.seconds} s`)
@@ -233,8 +225,9 @@ async function measureSize (ctx: ScenarioContext, servers: number): Promise<Size
         perServerMsPerSec,
         medianMsPerSec: median(perServerIdle),
         maxMsPerSec: Math.max(...perServerIdle),
-        clientsMsPerSec: cpuOf('client'),
-        bootstrapMsPerSec: cpuOf('bootstrap'),
+        // the idle meter counted seconds as its sends: its CPU per send is CPU per second
+        clientsMsPerSec: idle.budget.cpuMsPerSend.clients,
+        bootstrapMsPerSec: idle.budget.cpuMsPerSend.bootstrap,
         byProtocolPerServerPerSec: idleByProtocol,
         budget: idle.budget
       },
