@@ -313,8 +313,12 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
       maxDriftMs: replication.context.maxDriftMs,
       now: () => this.meshClock.now(),
       reject: (reason) => { this.counters?.rejected.inc({ component: 'relay', reason }) },
-      ownedRooms: () => this.replicationPart?.rooms.ownedRooms() ?? []
+      ownedRooms: () => this.replicationPart?.rooms.ownedRooms() ?? [],
+      onChanges: (from, changes) => { replication.changes.onPush(from, changes) },
+      hearing: (hearing) => { replication.changes.hearPushes(hearing) }
     }, this.options.relay)
+    const relay = this.relayPart
+    replication.pushVia(async (peer, frame) => { await relay.sendFrame(peer, frame) })
     if (this.role === 'server') {
       // a server judges the rooms it relays by the state logs on its disk, and relays a room from its first event here
       const rooms = replication.rooms
@@ -331,6 +335,7 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
     this.membership.off('member:join', this.onView)
     this.membership.off('member:leave', this.onView)
     this.replicationPart?.rooms.off('room', this.onView)
+    this.replicationPart?.pushVia(undefined)
     await this.relayPart?.stop()
   }
 

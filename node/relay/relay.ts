@@ -32,7 +32,7 @@ import { TokenBuckets } from '../rate-limit.js'
 import type { Placement } from '../replication/placement.js'
 import { chatTopicScore } from './scoring.js'
 import { encodeLiveFrame, LiveLinks, type LiveCounts } from './live.js'
-import type { LiveFrame } from '../../protocol/pb/live.js'
+import type { Changes, LiveFrame } from '../../protocol/pb/live.js'
 import type { RelayInit } from './options.js'
 
 const log = logger('chorus:relay')
@@ -74,6 +74,10 @@ export interface RelayComponents {
   reject: (reason: string) => void
   /** rooms this server owns (and so relays) */
   ownedRooms?: () => string[]
+  /** an owner's push of writes to mailboxes this node watches (node/replication/change-watch.ts) */
+  onChanges?: (from: string, changes: Changes) => void
+  /** told when this relay starts hearing pushes (it started) and stops (it is stopping) */
+  hearing?: (hearing: boolean) => void
 }
 
 /** Something listening for live envelopes: the recipient's session, or a room. */
@@ -104,9 +108,11 @@ export class Relay {
     this.started = true
     this.c.libp2p.services.pubsub.addEventListener('message', this.onMessage)
     this.refresh()
+    this.c.hearing?.(true)
   }
 
   async stop (): Promise<void> {
+    this.c.hearing?.(false)
     this.started = false
     this.c.libp2p.services.pubsub.removeEventListener('message', this.onMessage)
     for (const t of this.subscribed) this.leaveTopic(t)
@@ -286,8 +292,25 @@ export class Relay {
     }
   }
 
-  /** A frame of the live hop: judged like a gossipsub message, delivered here, and passed on when asked. */
+  /**
+   * Send an encoded frame to `peer` on the live hop (an owner's push of changes); rejects when the link
+   * cannot take it.
+   */
+  async sendFrame (peer: string, frame: Uint8Array): Promise<void> {
+    await this.live.send(peer, frame)
+  }
+
+  /**
+   * A frame of the live hop: an owner's push of changes goes to the watcher; an envelope is judged like a
+   * gossipsub message, delivered here, and passed on when asked.
+   */
   private async onFrame (from: string, frame: LiveFrame): Promise<void> {
+    if (frame.changes != null) {
+      // the watcher takes a change only from an owner of its mailbox (in this node's view)
+      if (frame.envelope.byteLength > 0) { this.c.reject('bad-push'); return }
+      this.c.onChanges?.(from, frame.changes)
+      return
+    }
     let topic: string | undefined
     let decoded: Envelope | undefined
     try {

@@ -1,6 +1,7 @@
 /** What the replication handlers and loops share: the stores, placement and bounds of one node. */
 
 import type { Libp2p } from '@libp2p/interface'
+import type { Watches } from './watches.js'
 import type { Envelope, SenderKeyCache } from '../../protocol/envelope.js'
 import type { ReadAuth, StoreRequest, StoreResponse } from '../../protocol/pb/store.js'
 import type { SenderBudget } from '../rate-limit.js'
@@ -42,6 +43,8 @@ export interface ReplicationContext {
   senders: SenderBudget
   /** whether a peer is a live server (servers' hint handoff and repair are not charged to senders) */
   isServerPeer: (peer: string) => boolean
+  /** the nodes watching this owner's mailboxes (WATCH; servers only) */
+  watches?: Watches
 }
 
 /**

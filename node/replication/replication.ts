@@ -3,7 +3,8 @@
  * read paths, the serving side (servers only) and the repair loops (servers only).
  */
 
-import type { Libp2p } from '@libp2p/interface'
+import type { Libp2p, PeerId } from '@libp2p/interface'
+import { LiveFrame } from '../../protocol/pb/live.js'
 import { logger } from '@libp2p/logger'
 import { SenderKeyCache } from '../../protocol/envelope.js'
 import type { Role } from '../../protocol/constants.js'
@@ -31,6 +32,7 @@ import { Replicator } from './replicator.js'
 import { StoreChannels, checkStatus, type StoreCall } from './rpc.js'
 import { StoreServer } from './server.js'
 import { StoreTraffic } from './traffic.js'
+import { Watches, type PushSink } from './watches.js'
 import { Periodic } from '../timers/periodic.js'
 
 const log = logger('chorus:replication')
@@ -48,7 +50,7 @@ export interface ReplicationInit {
 
 /** What replication needs from the node. */
 export interface ReplicationComponents {
-  libp2p: Pick<Libp2p, 'peerId' | 'dialProtocol' | 'handle' | 'unhandle'>
+  libp2p: Pick<Libp2p, 'peerId' | 'dialProtocol' | 'handle' | 'unhandle' | 'addEventListener' | 'removeEventListener'>
   membership: Membership
   db: ChorusDb
   role: Role
@@ -64,8 +66,10 @@ export class Replication {
   readonly commit: GroupCommit
   readonly writer: Replicator
   readonly reader: Reader
-  /** has a mailbox changed at its owners? (idle sessions ask this, batched, instead of listing) */
+  /** has a mailbox changed at its owners? (sessions' feeds ask this; owners push what they watch) */
   readonly changes: ChangeWatch
+  /** the nodes watching this owner's mailboxes, and the push of their writes (servers only) */
+  readonly watches?: Watches
   readonly repair?: Repair
   readonly server?: StoreServer
   readonly context: ReplicationContext
@@ -77,6 +81,14 @@ export class Replication {
   readonly call: StoreCall
   private readonly channels: StoreChannels
   private readonly onView = (): void => { this.repair?.viewChanged() }
+  /** where pushes to other nodes go (the live hop; set by the node once its relay runs) */
+  private pushSink?: PushSink
+  private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
+    const peer = evt.detail.toString()
+    this.watches?.forget(peer)
+    this.changes.peerGone(peer)
+  }
+
   private sweeper?: Periodic
   private reconciler?: Reconciler
 
@@ -139,6 +151,10 @@ export class Replication {
     this.reader = new Reader(this.context, call, isServer)
     this.changes = new ChangeWatch(this.context, call)
     if (isServer) {
+      this.watches = new Watches(this.mailboxes.changes.epoch, async (peer, frame) => { await this.push(peer, frame) },
+        () => this.context.now())
+      this.context.watches = this.watches
+      this.mailboxes.changes.listen(this.watches.onChanges)
       const isLive = (peer: string): boolean => membership.stateOf(peer) === 'alive'
       // dead long enough to be forgotten: its ranges have new owners, and repair copied the data there
       const isGone = (peer: string): boolean => membership.stateOf(peer) == null
@@ -146,6 +162,22 @@ export class Replication {
       this.repair = new Repair(this.context, this.reconciler, call, isLive, init, isGone)
       this.server = new StoreServer(libp2p, this.context, init.peerPutRate, this.traffic.served)
     }
+  }
+
+  /** Send this owner's pushes through `sink` (the live hop), or nowhere (undefined). */
+  pushVia (sink: PushSink | undefined): void {
+    this.pushSink = sink
+  }
+
+  /** One push: to this node's own watcher directly, to another node through the sink. */
+  private async push (peer: string, frame: Uint8Array): Promise<void> {
+    if (peer === this.context.selfId) {
+      const changes = LiveFrame.decode(frame).changes
+      if (changes != null) this.changes.onPush(peer, changes)
+      return
+    }
+    if (this.pushSink == null) throw new Error('no live hop to push on')
+    await this.pushSink(peer, frame)
   }
 
   /**
@@ -171,16 +203,20 @@ export class Replication {
     if (this.server != null) {
       // every owner deletes expired entries (self-destructing messages) and old tombstones by itself
       this.sweeper = new Periodic(async () => {
+        this.watches?.sweep()
         await this.mailboxes.sweepExpired()
       }, { intervalMs: EXPIRY_SWEEP_INTERVAL_MS, log, name: 'expiry sweep' }).start()
     }
     this.components.membership.on('member:join', this.onView)
     this.components.membership.on('member:leave', this.onView)
+    this.components.libp2p.addEventListener('peer:disconnect', this.onDisconnect)
   }
 
   async stop (): Promise<void> {
     this.components.membership.off('member:join', this.onView)
     this.components.membership.off('member:leave', this.onView)
+    this.components.libp2p.removeEventListener('peer:disconnect', this.onDisconnect)
+    this.mailboxes.changes.listen(undefined)
     this.repair?.stop()
     this.sweeper?.stop()
     this.changes.close()

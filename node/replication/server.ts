@@ -24,6 +24,7 @@ import { handlePrekeyUsed, handlePrekeysGet, handlePrekeysPut } from './handlers
 import { Rejection, SlowDown } from './handlers/rejection.js'
 import { handleStore } from './handlers/store.js'
 import { handleProbe } from './handlers/probe.js'
+import { handleWatch } from './handlers/watch.js'
 import { handleAccountGet, handleAccountPut } from './handlers/accounts.js'
 import { decodeRequest } from './rpc.js'
 import { answerOf, isInternal } from './status.js'
@@ -45,6 +46,7 @@ const HANDLERS: Partial<Record<StoreRequest.Kind, StoreHandler>> = {
   [StoreRequest.Kind.PREKEYS_GET]: handlePrekeysGet,
   [StoreRequest.Kind.PREKEY_USED]: handlePrekeyUsed,
   [StoreRequest.Kind.PROBE]: handleProbe,
+  [StoreRequest.Kind.WATCH]: handleWatch,
   [StoreRequest.Kind.ACCOUNT_PUT]: handleAccountPut,
   [StoreRequest.Kind.ACCOUNT_GET]: handleAccountGet,
   [StoreRequest.Kind.ADDRESSES]: handleAddresses

@@ -28,6 +28,7 @@ import { hlcPack } from '../../protocol/hlc.js'
 import { cursorAt, cursorOf, cursorTimestamp, type Cursor } from '../../protocol/mailbox.js'
 import type { ReadAuth } from '../../protocol/pb/store.js'
 import { MAX_RELAY_AGE_MS } from '../relay/relay.js'
+import type { ChangeWatch, PushedChange } from '../replication/change-watch.js'
 import type { Reader } from '../replication/reader.js'
 import type { ChorusDb } from '../store/db.js'
 import { unhex } from '../store/mailbox-store.js'
@@ -70,6 +71,12 @@ export const DEFAULT_EARLY_MAX = 1000
 /** Margin beyond the relay's maximum age for which seen-marks are kept (clock skew between nodes). @default 120000 */
 export const DEFAULT_MARK_MARGIN_MS = 120_000
 
+/**
+ * How long a pushed cursor the live path has not brought waits for it before it is fetched: the owner's
+ * push can beat the live copy by a hop, and fetching it then would cost a read at every owner. @default 150
+ */
+export const DEFAULT_PUSH_GRACE_MS = 150
+
 /** Where an envelope came from. */
 export type FeedOrigin = 'live' | 'sync'
 
@@ -92,10 +99,10 @@ export interface FeedInit {
   /** a fresh read proof, for logs that demand one */
   auth?: () => ReadAuth
   /**
-   * The log's change counters at its owners, as one comparable string (node/replication/change-watch.ts);
-   * without it `poll` is `sync`
+   * The log's change counters at its owners, as one comparable string, and the owners' pushes of its
+   * writes (node/replication/change-watch.ts); without it `poll` is `sync`
    */
-  changes?: (mailbox: string, auth?: ReadAuth) => Promise<string | undefined>
+  changes?: Pick<ChangeWatch, 'versions'> & Partial<Pick<ChangeWatch, 'follow'>>
   /** who gets each envelope once; may be set later (`consume`) */
   consumer?: FeedConsumer
   /** @default Date.now */
@@ -133,6 +140,9 @@ export class Feed {
   private queued = 0
   private finished = 0
   private draining?: Promise<void>
+  /** the owners' pushes, taken one after another */
+  private pushing: Promise<void> = Promise.resolve()
+  private unfollow?: () => void
 
   constructor (private readonly f: FeedInit) {
     this.cursors = f.db.sublevel<string, string>('cursors', { valueEncoding: 'utf8' })
@@ -202,17 +212,22 @@ export class Feed {
   }
 
   /**
-   * The periodic sync: ask the owners whether the log changed since the last sync that caught up (one
-   * PROBE per owner for every session of the node; node/replication/change-watch.ts) and sync only when it
-   * did, when they cannot tell, before the first sync, and at least every DEFAULT_FULL_SYNC_MS. A change
-   * also makes the sync look behind the cursor, for a write that landed late. The counters are read
-   * before the sync lists anything, so whatever they count is in what it lists.
+   * The periodic sync: ask whether the log changed at its owners since the last sync that caught up, and
+   * sync only when it did, when they cannot tell, before the first sync, and at least every
+   * DEFAULT_FULL_SYNC_MS. The feed follows the log's pushes (node/replication/change-watch.ts): once the
+   * owners watch it for this node, the answer comes from what they pushed, without a frame, and a push
+   * this feed took moves its caught-up answer along, so a write costs no sync. A change also makes the
+   * sync look behind the cursor, for a write that landed late. The counters are read before the sync
+   * lists anything, so whatever they count is in what it lists.
    */
   async poll (): Promise<void> {
     if (this.isClosed) return
     const changes = this.f.changes
+    this.follow()
     if (changes == null || !this.synced) { await this.sync(); return }
-    const key = await changes(this.f.mailbox, this.f.auth?.())
+    // the pushes already here first: the table's answer includes them
+    await this.pushing
+    const key = await changes.versions(this.f.mailbox, this.f.auth?.())
     const last = this.caughtUpAt
     if (key != null && last != null && key === last.key && this.now() - last.at < DEFAULT_FULL_SYNC_MS) return
     this.caughtUpAt = undefined
@@ -232,9 +247,55 @@ export class Feed {
   async close (): Promise<void> {
     this.isClosed = true
     this.early = []
+    this.unfollow?.()
+    await this.pushing
     await this.running?.catch(() => {})
     await this.next?.catch(() => {})
     await this.draining
+  }
+
+  /** Hear the owners' pushes of this log (once; the first sync or poll does it). */
+  private follow (): void {
+    const changes = this.f.changes
+    if (changes == null || this.unfollow != null || this.isClosed) return
+    this.unfollow = changes.follow?.(this.f.mailbox, (c) => { this.onPush(c) }) ?? (() => {})
+  }
+
+  /** An owner pushed a write to this log: take it after the pushes before it. */
+  private onPush (change: PushedChange): void {
+    if (this.isClosed || !this.synced) return
+    this.pushing = this.pushing.then(async () => { await this.takePushed(change) })
+  }
+
+  /**
+   * Take a pushed write's cursors that neither path has taken (after a grace for the live copy), and when
+   * the push continues the answer this feed last caught up at and nothing it named is missing, catch up
+   * to the answer after it: the next poll then finds nothing to sync.
+   */
+  private async takePushed (change: PushedChange): Promise<void> {
+    if (this.isClosed) return
+    const caught = this.caughtUpAt
+    let complete = true
+    try {
+      const keys = change.cursors.map(hex)
+      let missing = await this.untaken(keys)
+      if (missing.size > 0) {
+        await new Promise((resolve) => setTimeout(resolve, DEFAULT_PUSH_GRACE_MS))
+        missing = await this.untaken(missing)
+      }
+      if (missing.size > 0 && !this.isClosed) {
+        const { jobs, got } = await this.take(missing)
+        complete = got.size === missing.size
+        void this.enqueue(jobs)
+      }
+    } catch (err: any) {
+      complete = false
+      log('%s: a pushed write was not taken: %s', this.f.key, err.message)
+    }
+    if (complete && change.before != null && change.after != null && caught != null &&
+        this.caughtUpAt === caught && caught.key === change.before) {
+      this.caughtUpAt = { key: change.after, at: caught.at }
+    }
   }
 
   private async syncOnce (): Promise<void> {
@@ -279,6 +340,7 @@ export class Feed {
     await this.pruneSeen(cursor)
     if (!this.synced) {
       this.synced = true
+      this.follow()
       const early = this.early
       this.early = []
       for (const env of early) this.offer(env)

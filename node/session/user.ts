@@ -81,7 +81,7 @@ const HISTORY_KINDS = new Set([Envelope.Kind.CHAT, Envelope.Kind.ERROR])
 export interface SessionReplication {
   reader: Pick<Reader, 'read'> & FeedInit['reader']
   writer: Pick<Replicator, 'write'>
-  changes: Pick<ChangeWatch, 'versions'>
+  changes: Pick<ChangeWatch, 'versions' | 'follow'>
   placement: Pick<Placement, 'ownersOf'>
   call: StoreCall
   /** `keys.trust`: what this session signed needs no verification when it comes back */
@@ -365,7 +365,6 @@ export class User extends EventEmitter<UserEvents> {
       // every log a session follows is its user's own or a room's: the owners want a read proof
       const auth = (): ReadAuth => this.readAuth(mailbox)
       const key = mailbox === this.userId ? this.userId : `${this.userId}@${mailbox}`
-      const changes = this.c.replication.changes
       f = new Feed({
         db: this.c.db,
         reader: this.c.replication.reader,
@@ -373,7 +372,7 @@ export class User extends EventEmitter<UserEvents> {
         key,
         auth,
         consumer,
-        changes: async (m, a) => await changes.versions(m, a)
+        changes: this.c.replication.changes
       })
       this.feeds.set(mailbox, f)
     } else {

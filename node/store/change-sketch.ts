@@ -5,6 +5,17 @@
 
 import { randomBytes } from 'node:crypto'
 
+/**
+ * One write as the sketch saw it: the mailbox's counter went from `before` to `after`, and `cursors` are
+ * the entries the write added (none for a deletion or an expiry).
+ */
+export interface SketchChange {
+  mailbox: string
+  before: bigint
+  after: bigint
+  cursors: Uint8Array[]
+}
+
 /** Slots of the change sketch: mailboxes share a counter when their names hash alike (a wasted sync, no more). */
 const CHANGE_SLOTS = 1 << 16
 
@@ -18,18 +29,32 @@ const CHANGE_SLOTS = 1 << 16
 export class ChangeSketch {
   readonly epoch = randomBytes(8).readBigUInt64BE()
   private readonly counters = new Uint32Array(CHANGE_SLOTS)
+  /** told of every bump, synchronously (node/replication/watches.ts pushes them to watching nodes) */
+  private listener?: (changes: SketchChange[]) => void
+
+  /** Be told of every write (one listener: the owner's push of changes). */
+  listen (listener: ((changes: SketchChange[]) => void) | undefined): void {
+    this.listener = listener
+  }
 
   /** The change counter of `mailbox` (≥ 1). */
   version (mailbox: string): bigint {
     return BigInt(this.counters[slotOf(mailbox)]) + 1n
   }
 
-  /** Note a write to each of `mailboxes` (after it is visible to readers). */
-  bump (mailboxes: Iterable<string>): void {
+  /**
+   * Note a write to each of `mailboxes` (after it is visible to readers); `added` names the entries the
+   * write added, by mailbox.
+   */
+  bump (mailboxes: Iterable<string>, added?: ReadonlyMap<string, Uint8Array[]>): void {
+    const changes: SketchChange[] = []
     for (const m of mailboxes) {
       const i = slotOf(m)
+      const before = BigInt(this.counters[i]) + 1n
       this.counters[i] = (this.counters[i] + 1) >>> 0
+      changes.push({ mailbox: m, before, after: BigInt(this.counters[i]) + 1n, cursors: added?.get(m) ?? [] })
     }
+    if (changes.length > 0) this.listener?.(changes)
   }
 }
 

@@ -84,10 +84,17 @@ export class MailboxStore {
     const live = entries.filter((e) => e.expiresAt == null || e.expiresAt === 0 || e.expiresAt > now)
     const existing = await this.log.getMany(live.map((e) => `${e.mailbox}!${hex(e.cursor)}`))
     const ops: any[] = []
+    /** the entries new here, by mailbox (for the watchers' pushes) */
+    const added = new Map<string, Uint8Array[]>()
     live.forEach((e, i) => {
       if (existing[i] != null && existing[i].byteLength === 0) return
       const c = hex(e.cursor)
       if (this.dying.has(`${e.mailbox}!${c}`)) return
+      if (existing[i] == null) {
+        let a = added.get(e.mailbox)
+        if (a == null) { a = []; added.set(e.mailbox, a) }
+        a.push(e.cursor)
+      }
       ops.push({ type: 'put', sublevel: this.log, key: `${e.mailbox}!${c}`, value: e.bytes })
       if (e.peer !== '') ops.push({ type: 'put', sublevel: this.conv, key: `${e.mailbox}!${e.peer}!${c}`, value: '' })
       if (e.expiresAt != null && e.expiresAt > 0) {
@@ -96,7 +103,7 @@ export class MailboxStore {
     })
     await this.commit.write(ops)
     // readers may list the entries now: a probe that sees the new counter will find them
-    if (ops.length > 0) this.changes.bump(new Set(live.map((e) => e.mailbox)))
+    if (ops.length > 0) this.changes.bump(new Set(live.map((e) => e.mailbox)), added)
   }
 
   /**

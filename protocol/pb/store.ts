@@ -169,7 +169,8 @@ export namespace StoreRequest {
     PROBE = 'PROBE',
     ACCOUNT_PUT = 'ACCOUNT_PUT',
     ACCOUNT_GET = 'ACCOUNT_GET',
-    ADDRESSES = 'ADDRESSES'
+    ADDRESSES = 'ADDRESSES',
+    WATCH = 'WATCH'
   }
 
   enum __KindValues {
@@ -188,7 +189,8 @@ export namespace StoreRequest {
     PROBE = 12,
     ACCOUNT_PUT = 13,
     ACCOUNT_GET = 14,
-    ADDRESSES = 15
+    ADDRESSES = 15,
+    WATCH = 16
   }
 
   export namespace Kind {

@@ -9,6 +9,7 @@
 import { strict as assert } from 'node:assert'
 import type { User } from '../../node/index.js'
 import type { ChorusNode } from '../../node/chorus-node.js'
+import { StoreRequest } from '../../protocol/pb/store.js'
 import { startMesh, waitForServers, type Mesh } from '../helpers/mesh.js'
 import { scaled, waitFor } from '../helpers/wait.js'
 
@@ -41,7 +42,15 @@ describe('change watch: idle sessions probe their owners instead of listing', fu
     assert.equal(await changes.versions(alice.userId, alice.readAuth(alice.userId)), before, 'nothing written: the same counters')
     await bob.send('alice', 'a change')
     await waitFor('alice\'s counters to move', async () => (await changes.versions(alice.userId, alice.readAuth(alice.userId))) !== before)
-    assert.equal(await changes.versions(alice.userId, bob.readAuth(alice.userId)), undefined, 'bob\'s proof opens nothing of alice\'s')
+    // bob's node asks alice's owners with bob's proof: refused, whether it probes or watches
+    for (const kind of [StoreRequest.Kind.PROBE, StoreRequest.Kind.WATCH]) {
+      const owners = mesh.clients[1].replication.placement.ownersOf(alice.userId)
+      const answers = await Promise.all(owners.map(async (o) => await mesh.clients[1].replication.call(o, {
+        kind,
+        probes: [{ mailbox: alice.userId, auth: bob.readAuth(alice.userId) }]
+      })))
+      assert.deepEqual(answers.map((a) => a.versions), owners.map(() => [0n]), `bob's proof opens nothing of alice's (${StoreRequest.Kind[kind]})`)
+    }
   })
 
   it('sends the questions of every session of a node in one request per owner', async () => {
@@ -59,28 +68,73 @@ describe('change watch: idle sessions probe their owners instead of listing', fu
     await Promise.all(users.map(async (u) => { await u.close() }))
   })
 
-  it('an idle session\'s ticks probe and list nothing; what only sync brings still arrives', async () => {
+  it('an idle session\'s ticks cost no frame once its owners watch its logs', async () => {
     const carol = await node.openUser('carol', { syncIntervalMs: 200 })
+    await waitFor('carol\'s owners to watch her mailbox', async () =>
+      (await node.replication.changes.versions(carol.userId, carol.readAuth(carol.userId))) != null &&
+      node.replication.changes.stats.local > 0)
+    // the first poll after the watches came syncs once (it had not caught up at an answer yet)
     await new Promise((resolve) => setTimeout(resolve, 600))
     const before = await node.work()
+    const local = node.replication.changes.stats.local
     await new Promise((resolve) => setTimeout(resolve, 2000))
     const after = await node.work()
-    const fetches = (after.store?.sent.FETCH?.requests ?? 0) - (before.store?.sent.FETCH?.requests ?? 0)
-    const probes = (after.store?.sent.PROBE?.requests ?? 0) - (before.store?.sent.PROBE?.requests ?? 0)
-    assert.equal(fetches, 0, 'no listing while nothing changed')
-    assert.ok(probes >= 3, `${probes} probes in 2 s of 200 ms ticks`)
+    const sent = (kind: string): number =>
+      (after.store?.sent[kind]?.requests ?? 0) - (before.store?.sent[kind]?.requests ?? 0)
+    assert.equal(sent('FETCH'), 0, 'no listing while nothing changed')
+    assert.equal(sent('PROBE'), 0, 'no probe: the owners push what changes')
+    assert.equal(sent('WATCH'), 0, 'no renewal within a third of the lease')
+    assert.ok(node.replication.changes.stats.local - local >= 5, 'the ticks were answered from the pushed counters')
+    await carol.close()
+  })
 
-    // a message alice's node cannot get live (no relay knows of a subscriber there): only a tick's sync brings it
+  it('what the live path lost, an owner\'s push brings at once (no sync interval passes)', async () => {
+    // no tick within the test: only a push can bring what the live path lost
+    const dave = await node.openUser('dave', { syncIntervalMs: 60_000 })
+    await waitFor('dave\'s owners to watch his mailbox', async () => {
+      const before = node.replication.changes.stats.local
+      await node.replication.changes.versions(dave.userId, dave.readAuth(dave.userId))
+      return node.replication.changes.stats.local > before
+    })
+    const got: string[] = []
+    dave.on('message', (m) => { got.push(m.text) })
+    // bob's node loses what it publishes live (a fault injected in the live path): only the owners know of it
+    const relay = mesh.clients[1].relay
+    const publish = relay.publish
+    relay.publish = async () => {}
+    try {
+      const pushes = node.replication.changes.stats.pushes
+      const t0 = Date.now()
+      await bob.send('dave', 'by push')
+      await waitFor('dave to get the message by the owners\' push', () => got.includes('by push'))
+      assert.ok(Date.now() - t0 < scaled(3000), `it came in ${Date.now() - t0} ms`)
+      assert.ok(node.replication.changes.stats.pushes > pushes, 'pushed changes were taken')
+    } finally {
+      relay.publish = publish
+      await dave.close()
+    }
+  })
+
+  it('a node that cannot hear pushes probes its owners again; what only sync brings still arrives', async () => {
+    const carol = await node.openUser('carol', { syncIntervalMs: 200 })
+    // a message alice's node cannot get live (no relay knows of a subscriber there), nor by push:
+    // only a tick's sync brings it
     const got: string[] = []
     carol.on('message', (m) => { got.push(m.text) })
     await node.relay.stop()
     try {
+      const before = await node.work()
+      await new Promise((resolve) => setTimeout(resolve, 1000))
+      const after = await node.work()
+      const probes = (after.store?.sent.PROBE?.requests ?? 0) - (before.store?.sent.PROBE?.requests ?? 0)
+      assert.ok(probes >= 2, `${probes} probes in 1 s of 200 ms ticks`)
       const t0 = Date.now()
       await bob.send('carol', 'by sync alone')
       await waitFor('carol to get the message by sync', () => got.includes('by sync alone'))
       assert.ok(Date.now() - t0 < scaled(5000), `it came in ${Date.now() - t0} ms`)
     } finally {
       await node.relay.start()
+      await carol.close()
     }
   })
 })

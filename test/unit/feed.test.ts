@@ -279,7 +279,7 @@ describe('Feed: exactly once and in order, fetching only what live did not bring
       key: B,
       consumer: s.consumer,
       now: () => clock,
-      changes: async () => { probes++; return answer() }
+      changes: { versions: async () => { probes++; return answer() } }
     })
     const write = (ms: number): Envelope => { version++; return owners.add(ms) }
 

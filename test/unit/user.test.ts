@@ -61,7 +61,7 @@ describe('a session: the send path and the mailbox read (unit, fake components)'
           return { storedOn: ['owner-1', 'owner-2'] }
         }
       },
-      changes: { versions: async () => undefined },
+      changes: { versions: async () => undefined, follow: () => () => {} },
       placement: { ownersOf: () => [] },
       call: async () => { throw new Error('no owner calls in this test') },
       context: {

@@ -1,0 +1,187 @@
+/**
+ * The owner's side of WATCH: which nodes watch which mailboxes here, and the push of every later write to
+ * them. A node that hosts sessions registers the logs they follow (one WATCH per owner for all of them,
+ * under the same read checks as PROBE); from then on each write this owner puts on disk goes to the
+ * watching nodes as a `Change` (the counter before and after, the cursors added) on the live hop's link,
+ * so an idle session costs nothing and a busy one learns of a write without listing its log.
+ *
+ * A push is a hint, never the only way: the watcher checks that each change follows the last it saw (the
+ * counters chain, and `seq` numbers the pushes to it), and a broken chain, a lost connection or a lapsed
+ * lease sends it back to PROBE and sync (node/replication/change-watch.ts). Watches are bounded per peer
+ * and in all, lapse after WATCH_LEASE_MS unless renewed, and go with the peer's connection.
+ */
+
+import { logger } from '@libp2p/logger'
+import { LiveFrame, type Change } from '../../protocol/pb/live.js'
+import type { SketchChange } from '../store/change-sketch.js'
+
+const log = logger('chorus:replication:watches')
+
+/** How long a watch lasts unless renewed (the watcher renews every third of it). @default 60000 */
+export const WATCH_LEASE_MS = 60_000
+
+/**
+ * How long a read proof keeps a watch renewable without a new one. A member removed from a room stops
+ * hearing of its writes within this long (what a push says: a write's time and id, never its content).
+ * @default 300000
+ */
+export const WATCH_PROOF_MS = 300_000
+
+/** Mailboxes one peer may watch here (a gateway's thousands of users, a few logs each). */
+export const MAX_WATCHES_PER_PEER = 50_000
+
+/** Watches held here in all. */
+export const MAX_WATCHES = 500_000
+
+/** Cursors one change carries; a write that added more is pushed as "changed, sync" (`before` = 0). */
+export const MAX_PUSHED_CURSORS = 256
+
+/** Changes in one pushed frame (a frame stays far below the live hop's frame limit). */
+export const MAX_CHANGES_PER_FRAME = 128
+
+/** Where a push goes: the live hop's link to `peer` (rejects when it cannot be queued). */
+export type PushSink = (peer: string, frame: Uint8Array) => Promise<void>
+
+/** What the watches have done (running totals, for the work figures and tests). */
+export interface WatchCounts {
+  /** watches registered or renewed */
+  renewed: number
+  /** watches refused: over a bound */
+  refused: number
+  /** frames pushed, changes they carried, pushes that could not be queued */
+  frames: number
+  changes: number
+  failed: number
+}
+
+/** One watch: pushed to until `until`, renewable without a proof until `provenUntil` (ms). */
+interface Lease { until: number, provenUntil: number }
+
+export class Watches {
+  /** mailbox → watching peer → its lease */
+  private readonly byMailbox = new Map<string, Map<string, Lease>>()
+  /** peer → mailboxes it watches */
+  private readonly byPeer = new Map<string, Set<string>>()
+  private total = 0
+  /** changes waiting for the next flush, by peer */
+  private pending = new Map<string, Change[]>()
+  private flushing = false
+  /** pushes sent to each peer in this epoch */
+  private readonly seqs = new Map<string, bigint>()
+  readonly counts: WatchCounts = { renewed: 0, refused: 0, frames: 0, changes: 0, failed: 0 }
+
+  constructor (
+    private readonly epoch: bigint,
+    private readonly sink: PushSink,
+    private readonly now: () => number = Date.now
+  ) {}
+
+  /**
+   * Register (or renew) `peer`'s watch of `mailbox`; `proven`: the asker showed a read proof now (else
+   * the watch must be held already). False when a bound refuses it.
+   */
+  watch (peer: string, mailbox: string, proven: boolean): boolean {
+    let peers = this.byMailbox.get(mailbox)
+    const mine = this.byPeer.get(peer)
+    if (peers?.has(peer) !== true) {
+      if (this.total >= MAX_WATCHES || (mine?.size ?? 0) >= MAX_WATCHES_PER_PEER) {
+        this.counts.refused++
+        return false
+      }
+      if (peers == null) { peers = new Map(); this.byMailbox.set(mailbox, peers) }
+      if (mine == null) this.byPeer.set(peer, new Set([mailbox]))
+      else mine.add(mailbox)
+      this.total++
+    }
+    const now = this.now()
+    const provenUntil = proven ? now + WATCH_PROOF_MS : peers.get(peer)?.provenUntil ?? now
+    peers.set(peer, { until: Math.min(now + WATCH_LEASE_MS, provenUntil), provenUntil })
+    this.counts.renewed++
+    return true
+  }
+
+  /** May `peer` renew its watch of `mailbox` without a proof? (It holds one, and its proof is recent.) */
+  holds (peer: string, mailbox: string): boolean {
+    const lease = this.byMailbox.get(mailbox)?.get(peer)
+    const now = this.now()
+    return lease != null && lease.until > now && lease.provenUntil > now
+  }
+
+  /** Drop the watches whose lease ended (the store's expiry sweep calls this). */
+  sweep (): void {
+    const now = this.now()
+    for (const [mailbox, peers] of [...this.byMailbox]) {
+      for (const [peer, lease] of [...peers]) if (lease.until <= now) this.drop(mailbox, peer)
+    }
+  }
+
+  /** Forget every watch of `peer` (its connection went). */
+  forget (peer: string): void {
+    const mine = this.byPeer.get(peer)
+    this.byPeer.delete(peer)
+    this.pending.delete(peer)
+    this.seqs.delete(peer)
+    if (mine == null) return
+    for (const m of mine) this.drop(m, peer)
+  }
+
+  /** Watches held here now. */
+  get size (): number { return this.total }
+
+  /** The store's writes, as the change sketch saw them: queue a change for every live watcher. */
+  readonly onChanges = (changes: SketchChange[]): void => {
+    const now = this.now()
+    for (const c of changes) {
+      const peers = this.byMailbox.get(c.mailbox)
+      if (peers == null) continue
+      const item: Change = c.cursors.length > MAX_PUSHED_CURSORS
+        ? { mailbox: c.mailbox, before: 0n, after: c.after, cursors: [] }
+        : { mailbox: c.mailbox, before: c.before, after: c.after, cursors: c.cursors as Array<Uint8Array<ArrayBuffer>> }
+      for (const [peer, lease] of peers) {
+        if (lease.until <= now) { this.drop(c.mailbox, peer); continue }
+        let q = this.pending.get(peer)
+        if (q == null) { q = []; this.pending.set(peer, q) }
+        q.push(item)
+      }
+    }
+    if (this.pending.size > 0 && !this.flushing) {
+      this.flushing = true
+      // the writes of one group commit go out together, in one frame per watcher
+      setImmediate(() => { this.flush() })
+    }
+  }
+
+  private flush (): void {
+    this.flushing = false
+    const pending = this.pending
+    this.pending = new Map()
+    for (const [peer, items] of pending) {
+      for (let i = 0; i < items.length; i += MAX_CHANGES_PER_FRAME) {
+        const seq = (this.seqs.get(peer) ?? 0n) + 1n
+        this.seqs.set(peer, seq)
+        const frame = LiveFrame.encode({
+          envelope: new Uint8Array(0),
+          relay: false,
+          changes: { epoch: this.epoch, seq, items: items.slice(i, i + MAX_CHANGES_PER_FRAME) }
+        })
+        this.counts.frames++
+        this.counts.changes += Math.min(MAX_CHANGES_PER_FRAME, items.length - i)
+        // a push that cannot be queued is a gap the watcher sees by `seq`, or by the connection ending
+        this.sink(peer, frame).catch((err: Error) => {
+          this.counts.failed++
+          log('push to %s failed: %s', peer, err.message)
+        })
+      }
+    }
+  }
+
+  private drop (mailbox: string, peer: string): void {
+    const peers = this.byMailbox.get(mailbox)
+    if (peers?.delete(peer) !== true) return
+    this.total--
+    if (peers.size === 0) this.byMailbox.delete(mailbox)
+    const mine = this.byPeer.get(peer)
+    mine?.delete(mailbox)
+    if (mine?.size === 0) this.byPeer.delete(peer)
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * WATCH, both sides, one component at a time: the owner's table of watches (bounded, leased, proven,
+ * pushing each write once per watcher in one frame per flush, numbered) and the watcher's table (a push
+ * moves an entry only when it continues the chain; a gap, a lost peer or a deaf node sends it back to
+ * asking the owners). The whole path on a real mesh is test/replication-inproc/change-watch.test.ts.
+ */
+
+import { strict as assert } from 'node:assert'
+import { LiveFrame, type Changes } from '../../protocol/pb/live.js'
+import { StoreRequest, StoreResponse } from '../../protocol/pb/store.js'
+import { ChangeSketch } from '../../node/store/change-sketch.js'
+import { ChangeWatch, type PushedChange } from '../../node/replication/change-watch.js'
+import { MAX_PUSHED_CURSORS, WATCH_LEASE_MS, WATCH_PROOF_MS, Watches } from '../../node/replication/watches.js'
+import type { StoreCall } from '../../node/replication/rpc.js'
+
+const tick = async (): Promise<void> => { await new Promise((resolve) => setImmediate(resolve)) }
+const cursor = (n: number): Uint8Array => new Uint8Array(24).fill(n)
+
+describe('watches: the owner\'s side of WATCH', () => {
+  let clock = 1_000_000
+  let sent: Array<{ peer: string, changes: Changes }>
+  let sketch: ChangeSketch
+  let watches: Watches
+
+  beforeEach(() => {
+    clock = 1_000_000
+    sent = []
+    sketch = new ChangeSketch()
+    watches = new Watches(sketch.epoch, async (peer, frame) => {
+      const changes = LiveFrame.decode(frame).changes
+      assert.ok(changes != null)
+      sent.push({ peer, changes })
+    }, () => clock)
+    sketch.listen(watches.onChanges)
+  })
+
+  it('pushes each write to every watcher of its mailbox, once per flush, numbered, with the cursors it added', async () => {
+    assert.ok(watches.watch('node-a', 'alice', true))
+    assert.ok(watches.watch('node-b', 'alice', true))
+    assert.ok(watches.watch('node-b', 'bob', true))
+    sketch.bump(['alice'], new Map([['alice', [cursor(1)]]]))
+    sketch.bump(['alice', 'bob'], new Map([['alice', [cursor(2)]], ['bob', [cursor(3)]]]))
+    sketch.bump(['carol'])
+    await tick()
+    assert.deepEqual(sent.map((s) => s.peer).sort(), ['node-a', 'node-b'], 'one frame per watcher')
+    const b = sent.find((s) => s.peer === 'node-b')?.changes
+    assert.ok(b != null)
+    assert.equal(b.seq, 1n)
+    assert.equal(b.epoch, sketch.epoch)
+    assert.deepEqual(b.items.map((i) => [i.mailbox, i.before, i.after, i.cursors.length]), [
+      ['alice', 1n, 2n, 1], ['alice', 2n, 3n, 1], ['bob', 1n, 2n, 1]
+    ])
+    sent = []
+    sketch.bump(['bob'], new Map([['bob', [cursor(4)]]]))
+    await tick()
+    assert.deepEqual(sent.map((s) => [s.peer, s.changes.seq]), [['node-b', 2n]], 'the next push to a peer is numbered after the last')
+  })
+
+  it('a write of more cursors than a push carries says "changed, sync" (before = 0)', async () => {
+    watches.watch('node-a', 'alice', true)
+    const many = Array.from({ length: MAX_PUSHED_CURSORS + 1 }, (_, i) => cursor(i % 250))
+    sketch.bump(['alice'], new Map([['alice', many]]))
+    await tick()
+    assert.deepEqual(sent[0].changes.items.map((i) => [i.before, i.cursors.length]), [[0n, 0]])
+  })
+
+  it('a renewal without a proof keeps only a watch held and proven recently', () => {
+    assert.equal(watches.holds('node-a', 'alice'), false, 'nothing held: a renewal must come with a proof')
+    watches.watch('node-a', 'alice', true)
+    assert.ok(watches.holds('node-a', 'alice'))
+    clock += WATCH_LEASE_MS - 1
+    assert.ok(watches.holds('node-a', 'alice'))
+    watches.watch('node-a', 'alice', false)
+    clock += WATCH_LEASE_MS - 1
+    assert.ok(watches.holds('node-a', 'alice'), 'renewed without a proof within the lease')
+    clock = 1_000_000 + WATCH_PROOF_MS
+    watches.watch('node-a', 'alice', false)
+    assert.equal(watches.holds('node-a', 'alice'), false, 'the proof is too old: a new one is needed')
+  })
+
+  it('lapsed watches push nothing and are swept; a peer that went is forgotten with its watches', async () => {
+    watches.watch('node-a', 'alice', true)
+    watches.watch('node-b', 'alice', true)
+    clock += WATCH_LEASE_MS + 1
+    watches.watch('node-b', 'alice', true)
+    sketch.bump(['alice'])
+    await tick()
+    assert.deepEqual(sent.map((s) => s.peer), ['node-b'])
+    assert.equal(watches.size, 1)
+    watches.forget('node-b')
+    assert.equal(watches.size, 0)
+    watches.watch('node-c', 'x', true)
+    clock += WATCH_LEASE_MS + 1
+    watches.sweep()
+    assert.equal(watches.size, 0)
+  })
+})
+
+describe('change watch: the watcher\'s table', () => {
+  const OWNERS = ['owner-1', 'owner-2', 'owner-3']
+  let calls: Array<{ owner: string, kind: StoreRequest.Kind, probes: number, proofs: number }>
+  let counters: Map<string, bigint>
+  let watch: ChangeWatch
+  let heard: PushedChange[]
+  const auth = { publicKey: new Uint8Array(32), timestamp: 1n, signature: new Uint8Array(64) }
+
+  const call: StoreCall = async (owner, req) => {
+    const probes = req.probes ?? []
+    const proofs = probes.filter((p) => p.auth != null).length
+    calls.push({ owner, kind: req.kind ?? StoreRequest.Kind.STORE, probes: probes.length, proofs })
+    return StoreResponse.decode(StoreResponse.encode({
+      status: StoreResponse.Status.OK,
+      epoch: 7n,
+      versions: (req.probes ?? []).map(() => counters.get(owner) ?? 1n)
+    }))
+  }
+  const push = (owner: string, seq: bigint, before: bigint, after: bigint, c: Uint8Array[] = []): void => {
+    const cursors = c as Array<Uint8Array<ArrayBuffer>>
+    watch.onPush(owner, { epoch: 7n, seq, items: [{ mailbox: 'alice', before, after, cursors }] })
+  }
+
+  beforeEach(() => {
+    calls = []
+    counters = new Map()
+    heard = []
+    watch = new ChangeWatch({ placement: { ownersOf: () => OWNERS } }, call, 1)
+    watch.hearPushes(true)
+  })
+  afterEach(() => { watch.close() })
+
+  it('a followed log is watched once with proofs, then answered from the table; a push that continues the chain moves it', async () => {
+    const stop = watch.follow('alice', (c) => { heard.push(c) })
+    const first = await watch.versions('alice', auth)
+    assert.deepEqual(calls.map((c) => [c.kind, c.proofs]), OWNERS.map(() => [StoreRequest.Kind.WATCH, 1]))
+    calls = []
+    assert.equal(await watch.versions('alice', auth), first, 'the same answer')
+    assert.equal(calls.length, 0, 'without a frame')
+    push('owner-2', 1n, 1n, 2n, [cursor(9)])
+    assert.equal(heard.length, 1)
+    assert.equal(heard[0].before, first)
+    assert.ok(heard[0].after != null && heard[0].after !== first)
+    assert.equal(await watch.versions('alice', auth), heard[0].after, 'the table moved with the push')
+    assert.equal(calls.length, 0)
+    stop()
+  })
+
+  it('a push that does not continue the chain, or a gap in an owner\'s numbers, sends the next question to the owners', async () => {
+    watch.follow('alice', (c) => { heard.push(c) })
+    await watch.versions('alice', auth)
+    push('owner-1', 1n, 1n, 2n)
+    push('owner-1', 2n, 5n, 6n, [cursor(1)])
+    assert.equal(heard[1].before, undefined, 'a broken chain vouches for nothing')
+    assert.equal(heard[1].cursors.length, 1, 'but its cursors are still offered')
+    calls = []
+    counters.set('owner-1', 6n)
+    await watch.versions('alice', auth)
+    assert.deepEqual(calls.map((c) => c.owner).sort(), OWNERS, 'asked again')
+    calls = []
+    await watch.versions('alice', auth)
+    assert.equal(calls.length, 0, 'and trusted again')
+    push('owner-3', 5n, 1n, 2n) // the first push from owner-3 seen: its number is the baseline
+    push('owner-3', 7n, 2n, 3n) // 6 was lost
+    calls = []
+    await watch.versions('alice', auth)
+    assert.ok(calls.some((c) => c.owner === 'owner-3'), 'a lost push makes that owner unsure')
+  })
+
+  it('pushes from a peer that is not an owner are ignored; a peer that went, or a deaf node, is asked again', async () => {
+    watch.follow('alice', (c) => { heard.push(c) })
+    await watch.versions('alice', auth)
+    push('stranger', 1n, 1n, 2n, [cursor(1)])
+    assert.equal(heard.length, 0)
+    watch.peerGone('owner-2')
+    calls = []
+    await watch.versions('alice', auth)
+    assert.ok(calls.some((c) => c.owner === 'owner-2'))
+    watch.hearPushes(false)
+    calls = []
+    await watch.versions('alice', auth)
+    assert.deepEqual(calls.map((c) => c.kind), OWNERS.map(() => StoreRequest.Kind.PROBE), 'a node that hears no pushes only probes')
+  })
+
+  it('a log nobody follows is probed, not watched', async () => {
+    await watch.versions('bob', auth)
+    assert.deepEqual(calls.map((c) => c.kind), OWNERS.map(() => StoreRequest.Kind.PROBE))
+  })
+})
