@@ -51,7 +51,7 @@ process.on('message', (raw: AgentRequest) => {
 
 // the coordinator is gone (or told us to stop): nobody will clean up after us
 process.on('disconnect', () => {
-  const stop = state.node?.stop().catch(() => {}) ?? Promise.resolve()
+  const stop = Promise.all([state.node?.stop().catch(() => {}), state.floor?.stop().catch(() => {})])
   const force = setTimeout(() => { rmSync(dataDir, { recursive: true, force: true }); process.exit(0) }, 2000)
   void stop.then(() => { clearTimeout(force); rmSync(dataDir, { recursive: true, force: true }); process.exit(0) })
 })

@@ -3,6 +3,7 @@
  */
 
 import type { Scenario } from './lib/scenario.js'
+import { floorScenario } from './floor.js'
 import { meshScenario } from './mesh.js'
 import { relayScenario } from './relay.js'
 import { ringScenario } from './ring.js'
@@ -21,5 +22,6 @@ export const SCENARIOS: readonly Scenario[] = [
   sessionsScenario,
   xmppScenario,
   scaleScenario,
+  floorScenario,
   ringScenario
 ]

@@ -9,6 +9,7 @@ import { createNode, type ChorusNode, type User } from '../../node/index.js'
 import { sendLoad, sendMix } from './sender.js'
 import type { AgentCommands, AgentOp, AgentReplies, MemberEvent } from './agent-protocol.js'
 import { DeadlineError, wallClock } from './clock.js'
+import { FloorNode } from './floor-node.js'
 import { publishPaced, publishSaturated, type PublishTarget } from './publisher.js'
 import type { PayloadRecorder } from './receiver.js'
 import { decodeTextPayload, encodeTextPayload } from './payload.js'
@@ -38,6 +39,8 @@ export interface AgentState {
   profiler?: Session
   /** Jabber clients of this process (the xmpp scenario's client processes) */
   xmpp?: XmppClients
+  /** the bare libp2p node of the `floor` scenario (instead of a Chorus node) */
+  floor?: FloorNode
 }
 
 /** The handler table over `state`. */
@@ -47,6 +50,10 @@ export function createHandlers (state: AgentState): AgentHandlers {
     return state.node
   }
   const xmppClients = (): XmppClients => (state.xmpp ??= new XmppClients())
+  const floor = (): FloorNode => {
+    if (state.floor == null) throw new Error('the floor node is not started')
+    return state.floor
+  }
   return {
     start: async (cmd) => {
       if (state.node != null) throw new Error('the node is already started')
@@ -223,8 +230,18 @@ export function createHandlers (state: AgentState): AgentHandlers {
       await state.xmpp?.close()
       return {}
     },
+    floorStart: async (cmd) => {
+      if (state.node != null || state.floor != null) throw new Error('a node is already started')
+      state.floor = await FloorNode.start(state.dataDir, cmd)
+      return state.floor.info()
+    },
+    floorLink: async (cmd) => { await floor().link(cmd); return {} },
+    floorConfigure: async (cmd) => { floor().configure(cmd); return {} },
+    floorLoad: async (cmd) => await floor().load(cmd),
+    floorStats: async (cmd) => await floor().stats(cmd.settleMs),
     stop: async () => {
       await state.xmpp?.close()
+      await state.floor?.stop()
       await state.node?.stop()
       return {}
     }

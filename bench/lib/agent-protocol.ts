@@ -6,12 +6,13 @@
 
 import type { ChorusNodeOptions, MembershipInit, Role } from '../../node/index.js'
 import type { WorkSnapshot } from '../../node/index.js'
+import type { FloorCommands, FloorReplies } from './floor-protocol.js'
 
 /** Environment variables through which an agent learns its name and data directory at fork. */
 export const AGENT_ENV = { name: 'CHORUS_BENCH_AGENT', dataDir: 'CHORUS_BENCH_DATA_DIR' } as const
 
-/** Commands, by operation name. */
-export interface AgentCommands {
+/** Commands, by operation name (the `floor` scenario's are in floor-protocol.ts). */
+export interface AgentCommands extends FloorCommands {
   /** Create and start the node. */
   start: {
     role: Role
@@ -147,7 +148,7 @@ export interface XmppOpenReport {
 }
 
 /** Replies, by operation name. */
-export interface AgentReplies {
+export interface AgentReplies extends FloorReplies {
   start: { peerId: string, multiaddrs: string[], startCalledAt: number, startResolvedAt: number, xmppAddress?: string }
   openUser: { userId: string }
   openUsers: { opened: number, failed: number, ms: number, errors: Record<string, number> }
