@@ -24,7 +24,7 @@
 
 import { logger } from '@libp2p/logger'
 import type { Envelope } from '../../protocol/envelope.js'
-import { hlcPack } from '../../protocol/hlc.js'
+import { DEFAULT_MAX_DRIFT_MS, hlcPack } from '../../protocol/hlc.js'
 import { cursorAt, cursorOf, cursorTimestamp, type Cursor } from '../../protocol/mailbox.js'
 import type { ReadAuth } from '../../protocol/pb/store.js'
 import { MAX_RELAY_AGE_MS } from '../relay/relay.js'
@@ -143,11 +143,20 @@ export class Feed {
   /** the owners' pushes, taken one after another */
   private pushing: Promise<void> = Promise.resolve()
   private unfollow?: () => void
+  /**
+   * Live envelopes stamped after this (HLC) were made after this feed started, beyond any sender's
+   * allowed drift and a margin for this node's own: no earlier process can have shown them, so their
+   * seen-mark need not be read. @see mayHaveBeenShown
+   */
+  private readonly freshAfter: bigint
+  /** the newest timestamp among cursors `recent` forgot: a live copy at or before it may be one shown here */
+  private forgotUpTo = 0n
 
   constructor (private readonly f: FeedInit) {
     this.cursors = f.db.sublevel<string, string>('cursors', { valueEncoding: 'utf8' })
     this.seen = f.db.sublevel<string, string>('seen', { valueEncoding: 'utf8' })
     this.consumer = f.consumer
+    this.freshAfter = hlcPack(this.now() + DEFAULT_MAX_DRIFT_MS + DEFAULT_MARK_MARGIN_MS, 0)
   }
 
   get mailbox (): string { return this.f.mailbox }
@@ -413,7 +422,7 @@ export class Feed {
       for (const job of batch) {
         if ('cursor' in job) { ops.push({ type: 'put', sublevel: this.cursors, key: this.f.key, value: hex(job.cursor) }); continue }
         // a live copy of something shown before this process started (gossip replays the last seconds)
-        if (job.origin === 'live' && await this.marked(job.key)) continue
+        if (job.origin === 'live' && this.mayHaveBeenShown(job.env) && await this.marked(job.key)) continue
         keys.push(job.key)
         ops.push({ type: 'put', sublevel: this.seen, key: `${this.f.key}!${job.key}`, value: '' })
         try {
@@ -466,7 +475,22 @@ export class Feed {
 
   private remember (c: string): void {
     this.recent.add(c)
-    if (this.recent.size > DEFAULT_RECENT_MAX) this.recent.delete(this.recent.values().next().value as string)
+    if (this.recent.size > DEFAULT_RECENT_MAX) {
+      const forgotten = this.recent.values().next().value as string
+      this.recent.delete(forgotten)
+      const at = BigInt(`0x${forgotten.slice(0, 16)}`)
+      if (at > this.forgotUpTo) this.forgotUpTo = at
+    }
+  }
+
+  /**
+   * Whether a live envelope `recent` did not know may have been shown already: by an earlier process (it
+   * was made before this feed started, give or take the clocks' drift), or by this one before `recent`
+   * forgot it. Only then is its seen-mark read from disk (a read per live envelope was a tenth of a
+   * client's CPU under load).
+   */
+  private mayHaveBeenShown (env: Envelope): boolean {
+    return env.timestamp <= this.freshAfter || env.timestamp <= this.forgotUpTo
   }
 
   private now (): number {

@@ -49,6 +49,9 @@ const ENTRY_KEY_BYTES = 32
 const NONCE_BYTES = 12
 
 export class SecretHistory {
+  /** the earliest self-destruct deadline on disk (ms), once `expire` has read it: until then nothing is read */
+  private nextExpiry = Infinity
+  private expiryKnown = false
   constructor (
     private readonly store: SecretStore,
     private readonly me: string,
@@ -107,6 +110,8 @@ export class SecretHistory {
       ...(entryKey == null ? this.resealed(key, e) : [{ type: 'put' as const, key, value: seal(unb64(entryKey), key, e) }]),
       { type: 'put', key: `hexp!${this.me}!${e.expiresAt.toString(16).padStart(12, '0')}!${key}`, value: '' }
     ])
+    // after the write: a run of `expire` that read before it does not forget it
+    this.nextExpiry = Math.min(this.nextExpiry, e.expiresAt)
   }
 
   /**
@@ -115,14 +120,21 @@ export class SecretHistory {
    */
   async expire (): Promise<void> {
     const now = this.now()
+    // most sessions have nothing to destroy: the next deadline, once known, spares the read
+    if (this.expiryKnown && now < this.nextExpiry) return
     const prefix = `hexp!${this.me}!`
+    // unknown until this run has destroyed what is due (a failed run reads again next time)
+    this.expiryKnown = false
+    this.nextExpiry = Infinity
+    let next = Infinity
+    let n = 0
     const ops: SecretOp[] = []
     const gone: Array<{ peer: string, id: string }> = []
-    for await (const key of this.store.keys({
-      gt: prefix,
-      lt: `${prefix}${now.toString(16).padStart(12, '0')}!\xff`,
-      limit: EXPIRE_BATCH
-    })) {
+    for await (const key of this.store.keys({ gt: prefix, lt: `${prefix}\xff`, limit: EXPIRE_BATCH + 1 })) {
+      const at = parseInt(key.slice(prefix.length, prefix.length + 12), 16)
+      if (at > now) { next = at; break }
+      // more are due than a run destroys: the next run reads again
+      if (n++ === EXPIRE_BATCH) { next = now; break }
       const hist = key.slice(prefix.length + 13)
       const peer = hist.split('!')[2]
       ops.push({ type: 'del', key }, { type: 'del', key: hist }, { type: 'del', key: keyOfEntry(hist) })
@@ -132,8 +144,11 @@ export class SecretHistory {
       ops.push({ type: 'del', key: `hid!${this.me}!${peer}!${e.id}` })
       gone.push({ peer, id: e.id })
     }
+    if (ops.length > 0) await this.store.destroy(ops, { gt: `hist!${this.me}!`, lt: `hkey!${this.me}!\xff` })
+    // deadlines set while this ran lowered it already
+    this.nextExpiry = Math.min(this.nextExpiry, next)
+    this.expiryKnown = true
     if (ops.length === 0) return
-    await this.store.destroy(ops, { gt: `hist!${this.me}!`, lt: `hkey!${this.me}!\xff` })
     for (const d of gone) this.onExpired(d.peer, d.id)
   }
 

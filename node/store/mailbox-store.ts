@@ -32,6 +32,9 @@ export interface MailboxEntry {
   expiresAt?: number
 }
 
+/** Mailboxes with tombstones remembered by name (puts to them read before they write); beyond it, every put reads. */
+const MAX_TOMBSTONED_MAILBOXES = 100_000
+
 /** How long a tombstone without an expiry of its own is kept (its entry can no longer come back after). */
 export const TOMBSTONE_TTL_MS = 30 * 24 * 3600_000
 
@@ -71,6 +74,14 @@ export class MailboxStore {
    * nothing to mend).
    */
   private readonly dying = new Map<string, number>()
+  /**
+   * Mailboxes that hold (or held) a tombstone here: only puts to them read before they write (whether
+   * each entry is a tombstone). Read from `tomb` before the first put; `all` when there are too many to
+   * keep (every put reads, as it did before).
+   */
+  private tombstoned: Set<string> | 'all' = new Set()
+  private tombstonedLoaded?: Promise<void>
+  private tombstonedReady = false
 
   constructor (db: ChorusDb, private readonly commit: GroupCommit) {
     this.log = db.sublevel<string, Bytes>('log', { valueEncoding: 'view' })
@@ -82,10 +93,18 @@ export class MailboxStore {
   /** Store entries; resolves once they are synced to disk. Idempotent; tombstoned and expired entries are skipped. */
   async put (entries: MailboxEntry[], now = Date.now()): Promise<void> {
     const live = entries.filter((e) => e.expiresAt == null || e.expiresAt === 0 || e.expiresAt > now)
-    const existing = await this.log.getMany(live.map((e) => `${e.mailbox}!${hex(e.cursor)}`))
+    if (!this.tombstonedReady) await (this.tombstonedLoaded ??= this.loadTombstoned())
+    const tombstoned = this.tombstoned
+    // most mailboxes never saw a deletion: their puts write without reading first
+    const read = live.map((e) => tombstoned === 'all' || tombstoned.has(e.mailbox))
+    const keys = live.filter((_, i) => read[i]).map((e) => `${e.mailbox}!${hex(e.cursor)}`)
+    const got = keys.length > 0 ? await this.log.getMany(keys) : []
+    let next = 0
+    const existing = read.map((r) => r ? got[next++] : undefined)
     const ops: any[] = []
-    /** the entries new here, by mailbox (for the watchers' pushes) */
+    /** the entries new here (or not read: new as far as a watcher can tell), by mailbox, for the watchers' pushes */
     const added = new Map<string, Uint8Array[]>()
+    // no await from here to the write: a tombstone queued meanwhile is seen in `dying`, or is written after
     live.forEach((e, i) => {
       if (existing[i] != null && existing[i].byteLength === 0) return
       const c = hex(e.cursor)
@@ -116,6 +135,8 @@ export class MailboxStore {
   ): Promise<void> {
     const keys = entries.map((e) => `${mailbox}!${hex(e.cursor)}`)
     for (const k of keys) this.dying.set(k, (this.dying.get(k) ?? 0) + 1)
+    // from now on every put to this mailbox reads first (the `dying` marks cover the puts already reading)
+    this.noteTombstoned(mailbox)
     try {
       await this.commit.write(this.tombstoneOps(mailbox, entries, now))
       this.changes.bump([mailbox])
@@ -143,6 +164,24 @@ export class MailboxStore {
       ops.push({ type: 'put', sublevel: this.exp, key: expKey(at, mailbox, c), value: e.peer })
     }
     return ops
+  }
+
+  /**
+   * The mailboxes with tombstones here, read once from `tomb` (its keys are `<mailbox>!<cursor hex>`),
+   * added to those noted since this process started.
+   */
+  private async loadTombstoned (): Promise<void> {
+    for await (const key of this.tomb.keys()) {
+      this.noteTombstoned(key.slice(0, key.lastIndexOf('!')))
+      if (this.tombstoned === 'all') break
+    }
+    this.tombstonedReady = true
+  }
+
+  private noteTombstoned (mailbox: string): void {
+    if (this.tombstoned === 'all') return
+    this.tombstoned.add(mailbox)
+    if (this.tombstoned.size > MAX_TOMBSTONED_MAILBOXES) this.tombstoned = 'all'
   }
 
   /** Which of `cursors` are tombstones here. */

@@ -9,12 +9,12 @@
 
 import { strict as assert } from 'node:assert'
 import { type Envelope, generateIdentity, userIdOf } from '../../protocol/envelope.js'
-import { DEFAULT_FULL_SYNC_MS, Feed, type FeedConsumer, type FeedInit } from '../../node/session/feed.js'
+import { DEFAULT_FULL_SYNC_MS, DEFAULT_RECENT_MAX, Feed, type FeedConsumer, type FeedInit } from '../../node/session/feed.js'
 import { openDb, type ChorusDb } from '../../node/store/db.js'
 import { cursorAt, cursorOf, type Cursor } from '../../node/store/mailbox-store.js'
 import { hlcPack } from '../../protocol/hlc.js'
 import { entry } from '../helpers/envelopes.js'
-import { TempDirs } from '../helpers/wait.js'
+import { TempDirs, waitFor } from '../helpers/wait.js'
 
 const alice = generateIdentity()
 const bob = generateIdentity()
@@ -145,6 +145,25 @@ describe('Feed: exactly once and in order, fetching only what live did not bring
     feed.offer(next)
     await feed.sync()
     assert.deepEqual(again.fresh(), [keyOf(next)], 'only the new one')
+  })
+
+  it('a live copy of an envelope made after the feed started, shown, then forgotten by memory, is not shown again', async function () {
+    this.timeout(60_000)
+    await feed.sync()
+    // made after the feed started (beyond the drift margins): no earlier process can have shown them
+    const t = Date.now() + 10 * 60_000
+    const first = entry(B, alice, B, t).env
+    feed.offer(first)
+    // enough newer envelopes that the feed's memory of taken cursors forgets the first one
+    for (let i = 1; i <= DEFAULT_RECENT_MAX; i++) feed.offer(entry(B, alice, B, t + i).env)
+    let shown = 0
+    await waitFor('every live envelope to be shown', () => { shown += screen.fresh().length; return shown === DEFAULT_RECENT_MAX + 1 })
+    assert.equal(feed.offer(first), true, 'memory forgot it: taken again')
+    const last = entry(B, alice, B, t + DEFAULT_RECENT_MAX + 1).env
+    feed.offer(last)
+    const after: string[] = []
+    await waitFor('the envelope after it to be shown', () => { after.push(...screen.fresh()); return after.includes(keyOf(last)) })
+    assert.deepEqual(after, [keyOf(last)], 'its seen-mark on disk kept it from being shown twice')
   })
 
   it('a replayed live copy older than the cursor and its look-back window is still not shown again', async () => {

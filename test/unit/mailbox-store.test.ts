@@ -107,6 +107,32 @@ describe('MailboxStore (LevelDB on disk)', () => {
     assert.deepEqual(await store.tombstonesIn(B, [e1.cursor]), [e1.cursor])
   })
 
+  it('a tombstone written by an earlier process still refuses its entry after a restart (puts read only where one may be)', async () => {
+    const e1 = entry(B, alice, B, 1000)
+    const e2 = entry(C, alice, C, 1000)
+    await store.put([e1])
+    await store.tombstone(B, [{ cursor: e1.cursor, peer: e1.peer }])
+    // a new store over the same database: it knows nothing of the tombstone until it reads `tomb`
+    const again = new MailboxStore(db, new GroupCommit(db))
+    await again.put([e1, e2])
+    assert.deepEqual(await again.get(B, [e1.cursor]), [], 'still deleted')
+    assert.equal((await again.get(C, [e2.cursor])).length, 1, 'the other mailbox took its entry')
+    // a tombstone in a mailbox the store had not seen one in, then a put of its entry: refused
+    const e3 = entry(C, alice, C, 2000)
+    await again.tombstone(C, [{ cursor: e3.cursor, peer: e3.peer }])
+    await again.put([e3])
+    assert.deepEqual(await again.get(C, [e3.cursor]), [])
+  })
+
+  it('a put to a mailbox with no tombstone and a tombstone of its entry queued right after: the tombstone stands', async () => {
+    const e1 = entry(B, alice, B, 1000)
+    await store.put([entry(B, alice, B, 500)])
+    const putting = store.put([e1])
+    const deleting = store.tombstone(B, [{ cursor: e1.cursor, peer: e1.peer }])
+    await Promise.all([putting, deleting])
+    assert.deepEqual(await store.get(B, [e1.cursor]), [], 'still deleted')
+  })
+
   it('an entry with an expiry is deleted at it, and is not stored once expired', async () => {
     const e1 = { ...entry(B, alice, B, 1000), expiresAt: 5000 }
     const e2 = { ...entry(B, alice, B, 2000), expiresAt: 5000 }
