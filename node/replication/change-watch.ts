@@ -16,6 +16,8 @@
  */
 
 import { logger } from '@libp2p/logger'
+import { decodeEnvelope, verifyEnvelope, type Envelope, type SenderKeyCache } from '../../protocol/envelope.js'
+import { cursorOf, mailboxesOf } from '../../protocol/mailbox.js'
 import type { Changes } from '../../protocol/pb/live.js'
 import { StoreRequest, type ReadAuth } from '../../protocol/pb/store.js'
 import { Periodic } from '../timers/periodic.js'
@@ -34,13 +36,22 @@ export const WATCH_RENEW_MS = WATCH_LEASE_MS / 3
 
 /**
  * A write an owner pushed for a followed log: the cursors it added, and the log's answer (`versions`)
- * before and after it; `before`/`after` are undefined when the table cannot vouch for the chain.
+ * before and after it; `before`/`after` are undefined when the table cannot vouch for the chain. The
+ * primary owner's push carries the entries too (`envelopes`): each named by its cursor (hex), opened
+ * (verified) only when asked, so a copy the live path brought first costs no verification.
  */
 export interface PushedChange {
   owner: string
   cursors: Uint8Array[]
+  envelopes: PushedEnvelope[]
   before?: string
   after?: string
+}
+
+/** One pushed entry: its cursor (hex), and its envelope, verified (undefined: it fails, or is not the log's). */
+export interface PushedEnvelope {
+  key: string
+  open: () => Envelope | undefined
 }
 
 export type PushListener = (change: PushedChange) => void
@@ -72,7 +83,13 @@ export class ChangeWatch {
   readonly stats = { requests: 0, probes: 0, pushes: 0, gaps: 0, local: 0 }
 
   constructor (
-    private readonly ctx: { placement: Pick<Placement, 'ownersOf'> },
+    private readonly ctx: {
+      placement: Pick<Placement, 'ownersOf'>
+      /** verifies pushed envelopes (once per envelope per process); without it they are not taken */
+      keys?: SenderKeyCache
+      /** counts a pushed envelope refused (`bad-push`) */
+      reject?: (reason: string) => void
+    },
     /** the replication call; it serves this node's own questions by its handlers when it is an owner */
     private readonly call: StoreCall,
     private readonly windowMs = DEFAULT_PROBE_WINDOW_MS
@@ -147,11 +164,48 @@ export class ChangeWatch {
         if (entry.sure) this.stats.gaps++
         entry.sure = false
       }
-      const change: PushedChange = { owner: from, cursors: item.cursors, before, after }
+      const envelopes = this.pushed(item.mailbox, item.cursors, item.envelopes)
+      const change: PushedChange = { owner: from, cursors: item.cursors, envelopes, before, after }
       for (const l of [...listeners]) {
         try { l(change) } catch (err: any) { log.error('push listener failed: %s', err.stack ?? err.message) }
       }
     }
+  }
+
+  /**
+   * A push's envelopes, each under its cursor, opened lazily: it must verify, be one of `cursors`, and
+   * belong to `mailbox`.
+   */
+  private pushed (mailbox: string, cursors: Uint8Array[], envelopes: Uint8Array[]): PushedEnvelope[] {
+    const keys = this.ctx.keys
+    if (envelopes.length === 0 || keys == null) return []
+    const named = new Set(cursors.map((c) => Buffer.from(c).toString('hex')))
+    const out: PushedEnvelope[] = []
+    for (const bytes of envelopes) {
+      let env: Envelope
+      try {
+        env = decodeEnvelope(bytes)
+      } catch {
+        this.ctx.reject?.('bad-push')
+        continue
+      }
+      const key = Buffer.from(cursorOf(env)).toString('hex')
+      if (!named.has(key)) { this.ctx.reject?.('bad-push'); continue }
+      out.push({
+        key,
+        open: () => {
+          try {
+            verifyEnvelope(env, keys, bytes)
+          } catch {
+            this.ctx.reject?.('bad-push')
+            return undefined
+          }
+          if (!mailboxesOf(env).includes(mailbox)) { this.ctx.reject?.('bad-push'); return undefined }
+          return env
+        }
+      })
+    }
+    return out
   }
 
   /**

@@ -152,7 +152,7 @@ export class Replication {
     this.changes = new ChangeWatch(this.context, call)
     if (isServer) {
       this.watches = new Watches(this.mailboxes.changes.epoch, async (peer, frame) => { await this.push(peer, frame) },
-        () => this.context.now())
+        () => this.context.now(), (mailbox) => this.placement.ownersOf(mailbox)[0] === selfId)
       this.context.watches = this.watches
       this.mailboxes.changes.listen(this.watches.onChanges)
       const isLive = (peer: string): boolean => membership.stateOf(peer) === 'alive'

@@ -39,6 +39,9 @@ export const MAX_PUSHED_CURSORS = 256
 /** Changes in one pushed frame (a frame stays far below the live hop's frame limit). */
 export const MAX_CHANGES_PER_FRAME = 128
 
+/** Envelope bytes in one pushed frame; what does not fit goes as cursors only (the watcher fetches it). */
+export const MAX_PUSHED_ENVELOPE_BYTES = 32 * 1024
+
 /** Where a push goes: the live hop's link to `peer` (rejects when it cannot be queued). */
 export type PushSink = (peer: string, frame: Uint8Array) => Promise<void>
 
@@ -73,7 +76,9 @@ export class Watches {
   constructor (
     private readonly epoch: bigint,
     private readonly sink: PushSink,
-    private readonly now: () => number = Date.now
+    private readonly now: () => number = Date.now,
+    /** whether this owner is the mailbox's primary (the first of its owners): it pushes the envelopes too */
+    private readonly isPrimary: (mailbox: string) => boolean = () => false
   ) {}
 
   /**
@@ -134,9 +139,12 @@ export class Watches {
     for (const c of changes) {
       const peers = this.byMailbox.get(c.mailbox)
       if (peers == null) continue
+      const primary = c.envelopes.length > 0 && this.isPrimary(c.mailbox)
+      const envelopes = primary ? c.envelopes as Array<Uint8Array<ArrayBuffer>> : []
+      const cursors = c.cursors as Array<Uint8Array<ArrayBuffer>>
       const item: Change = c.cursors.length > MAX_PUSHED_CURSORS
-        ? { mailbox: c.mailbox, before: 0n, after: c.after, cursors: [] }
-        : { mailbox: c.mailbox, before: c.before, after: c.after, cursors: c.cursors as Array<Uint8Array<ArrayBuffer>> }
+        ? { mailbox: c.mailbox, before: 0n, after: c.after, cursors: [], envelopes: [] }
+        : { mailbox: c.mailbox, before: c.before, after: c.after, cursors, envelopes }
       for (const [peer, lease] of peers) {
         if (lease.until <= now) { this.drop(c.mailbox, peer); continue }
         let q = this.pending.get(peer)
@@ -156,16 +164,16 @@ export class Watches {
     const pending = this.pending
     this.pending = new Map()
     for (const [peer, items] of pending) {
-      for (let i = 0; i < items.length; i += MAX_CHANGES_PER_FRAME) {
+      for (const batch of frames(items)) {
         const seq = (this.seqs.get(peer) ?? 0n) + 1n
         this.seqs.set(peer, seq)
         const frame = LiveFrame.encode({
           envelope: new Uint8Array(0),
           relay: false,
-          changes: { epoch: this.epoch, seq, items: items.slice(i, i + MAX_CHANGES_PER_FRAME) }
+          changes: { epoch: this.epoch, seq, items: batch }
         })
         this.counts.frames++
-        this.counts.changes += Math.min(MAX_CHANGES_PER_FRAME, items.length - i)
+        this.counts.changes += batch.length
         // a push that cannot be queued is a gap the watcher sees by `seq`, or by the connection ending
         this.sink(peer, frame).catch((err: Error) => {
           this.counts.failed++
@@ -184,4 +192,26 @@ export class Watches {
     mine?.delete(mailbox)
     if (mine?.size === 0) this.byPeer.delete(peer)
   }
+}
+
+/**
+ * Cut a watcher's changes into frames: at most MAX_CHANGES_PER_FRAME each, and at most
+ * MAX_PUSHED_ENVELOPE_BYTES of envelopes (a change whose envelopes do not fit goes with its cursors only).
+ */
+function frames (items: Change[]): Change[][] {
+  const out: Change[][] = []
+  let frame: Change[] = []
+  let bytes = 0
+  for (const item of items) {
+    if (frame.length === MAX_CHANGES_PER_FRAME) { out.push(frame); frame = []; bytes = 0 }
+    const size = item.envelopes.reduce((n, e) => n + e.byteLength, 0)
+    if (size > 0 && bytes + size > MAX_PUSHED_ENVELOPE_BYTES) {
+      frame.push({ ...item, envelopes: [] })
+      continue
+    }
+    bytes += size
+    frame.push(item)
+  }
+  if (frame.length > 0) out.push(frame)
+  return out
 }

@@ -272,7 +272,14 @@ export class Feed {
 
   /** An owner pushed a write to this log: take it after the pushes before it. */
   private onPush (change: PushedChange): void {
-    if (this.isClosed || !this.synced) return
+    if (this.isClosed) return
+    // the primary owner's push carries the entries: taken as if they came live (verified only if new here)
+    for (const pushed of change.envelopes) {
+      if (this.recent.has(pushed.key)) continue
+      const env = pushed.open()
+      if (env != null) this.offer(env)
+    }
+    if (!this.synced) return
     this.pushing = this.pushing.then(async () => { await this.takePushed(change) })
   }
 

@@ -14,7 +14,12 @@ export interface SketchChange {
   before: bigint
   after: bigint
   cursors: Uint8Array[]
+  /** the added entries' envelopes, in the order of `cursors` (when the writer had them) */
+  envelopes: Uint8Array[]
 }
+
+/** What one write added to one mailbox: the entries' cursors and, when known, their envelopes. */
+export interface Added { cursors: Uint8Array[], envelopes: Uint8Array[] }
 
 /** Slots of the change sketch: mailboxes share a counter when their names hash alike (a wasted sync, no more). */
 const CHANGE_SLOTS = 1 << 16
@@ -46,13 +51,15 @@ export class ChangeSketch {
    * Note a write to each of `mailboxes` (after it is visible to readers); `added` names the entries the
    * write added, by mailbox.
    */
-  bump (mailboxes: Iterable<string>, added?: ReadonlyMap<string, Uint8Array[]>): void {
+  bump (mailboxes: Iterable<string>, added?: ReadonlyMap<string, Added>): void {
     const changes: SketchChange[] = []
     for (const m of mailboxes) {
       const i = slotOf(m)
       const before = BigInt(this.counters[i]) + 1n
       this.counters[i] = (this.counters[i] + 1) >>> 0
-      changes.push({ mailbox: m, before, after: BigInt(this.counters[i]) + 1n, cursors: added?.get(m) ?? [] })
+      const a = added?.get(m)
+      const after = BigInt(this.counters[i]) + 1n
+      changes.push({ mailbox: m, before, after, cursors: a?.cursors ?? [], envelopes: a?.envelopes ?? [] })
     }
     if (changes.length > 0) this.listener?.(changes)
   }

@@ -8,7 +8,7 @@
  */
 
 import { cursorAt, cursorTimestamp, type Cursor } from '../../protocol/mailbox.js'
-import { ChangeSketch } from './change-sketch.js'
+import { ChangeSketch, type Added } from './change-sketch.js'
 import type { ChorusDb } from './db.js'
 import type { GroupCommit } from './group-commit.js'
 
@@ -103,7 +103,7 @@ export class MailboxStore {
     const existing = read.map((r) => r ? got[next++] : undefined)
     const ops: any[] = []
     /** the entries new here (or not read: new as far as a watcher can tell), by mailbox, for the watchers' pushes */
-    const added = new Map<string, Uint8Array[]>()
+    const added = new Map<string, Added>()
     // no await from here to the write: a tombstone queued meanwhile is seen in `dying`, or is written after
     live.forEach((e, i) => {
       if (existing[i] != null && existing[i].byteLength === 0) return
@@ -111,8 +111,9 @@ export class MailboxStore {
       if (this.dying.has(`${e.mailbox}!${c}`)) return
       if (existing[i] == null) {
         let a = added.get(e.mailbox)
-        if (a == null) { a = []; added.set(e.mailbox, a) }
-        a.push(e.cursor)
+        if (a == null) { a = { cursors: [], envelopes: [] }; added.set(e.mailbox, a) }
+        a.cursors.push(e.cursor)
+        a.envelopes.push(e.bytes)
       }
       ops.push({ type: 'put', sublevel: this.log, key: `${e.mailbox}!${c}`, value: e.bytes })
       if (e.peer !== '') ops.push({ type: 'put', sublevel: this.conv, key: `${e.mailbox}!${e.peer}!${c}`, value: '' })

@@ -155,6 +155,12 @@ export namespace LiveFrame {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface LiveFrameChangesItemsEnvelopesFieldEvent {
+    field: '$.changes.items[].envelopes[]'
+    index: number
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<LiveFrame>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, LiveFrame.codec())
   }
@@ -163,7 +169,7 @@ export namespace LiveFrame {
     return decodeMessage(buf, LiveFrame.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<LiveFrame>): Generator<LiveFrameEnvelopeFieldEvent | LiveFrameRelayFieldEvent | LiveFrameChangesEpochFieldEvent | LiveFrameChangesSeqFieldEvent | LiveFrameChangesItemsMailboxFieldEvent | LiveFrameChangesItemsBeforeFieldEvent | LiveFrameChangesItemsAfterFieldEvent | LiveFrameChangesItemsCursorsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<LiveFrame>): Generator<LiveFrameEnvelopeFieldEvent | LiveFrameRelayFieldEvent | LiveFrameChangesEpochFieldEvent | LiveFrameChangesSeqFieldEvent | LiveFrameChangesItemsMailboxFieldEvent | LiveFrameChangesItemsBeforeFieldEvent | LiveFrameChangesItemsAfterFieldEvent | LiveFrameChangesItemsCursorsFieldEvent | LiveFrameChangesItemsEnvelopesFieldEvent> {
     return streamMessage(buf, LiveFrame.codec(), opts)
   }
 }
@@ -332,6 +338,12 @@ export namespace Changes {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface ChangesItemsEnvelopesFieldEvent {
+    field: '$.items[].envelopes[]'
+    index: number
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<Changes>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Changes.codec())
   }
@@ -340,7 +352,7 @@ export namespace Changes {
     return decodeMessage(buf, Changes.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Changes>): Generator<ChangesEpochFieldEvent | ChangesSeqFieldEvent | ChangesItemsMailboxFieldEvent | ChangesItemsBeforeFieldEvent | ChangesItemsAfterFieldEvent | ChangesItemsCursorsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Changes>): Generator<ChangesEpochFieldEvent | ChangesSeqFieldEvent | ChangesItemsMailboxFieldEvent | ChangesItemsBeforeFieldEvent | ChangesItemsAfterFieldEvent | ChangesItemsCursorsFieldEvent | ChangesItemsEnvelopesFieldEvent> {
     return streamMessage(buf, Changes.codec(), opts)
   }
 }
@@ -350,6 +362,7 @@ export interface Change {
   before: bigint
   after: bigint
   cursors: Uint8Array<ArrayBuffer>[]
+  envelopes: Uint8Array<ArrayBuffer>[]
 }
 
 export namespace Change {
@@ -384,6 +397,13 @@ export namespace Change {
           }
         }
 
+        if (obj.envelopes != null && obj.envelopes.length > 0) {
+          for (const value of obj.envelopes) {
+            w.uint32(42)
+            w.bytes(value)
+          }
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -392,7 +412,8 @@ export namespace Change {
           mailbox: '',
           before: 0n,
           after: 0n,
-          cursors: []
+          cursors: [],
+          envelopes: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -421,6 +442,14 @@ export namespace Change {
               obj.cursors.push(reader.bytes())
               break
             }
+            case 5: {
+              if (opts.limits?.envelopes != null && obj.envelopes.length === opts.limits.envelopes) {
+                throw new MaxLengthError('Decode error - repeated field "envelopes" had too many elements')
+              }
+
+              obj.envelopes.push(reader.bytes())
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -431,7 +460,8 @@ export namespace Change {
         return obj
       }, function * (reader, length, prefix, opts = {}) {
         const obj = {
-          cursors: 0
+          cursors: 0,
+          envelopes: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -476,6 +506,21 @@ export namespace Change {
 
               break
             }
+            case 5: {
+              if (opts.limits?.envelopes != null && obj.envelopes === opts.limits.envelopes) {
+                throw new MaxLengthError('Streaming decode error - repeated field "envelopes" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.envelopes[]`,
+                index: obj.envelopes,
+                value: reader.bytes()
+              }
+
+              obj.envelopes++
+
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -509,6 +554,12 @@ export namespace Change {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface ChangeEnvelopesFieldEvent {
+    field: '$.envelopes[]'
+    index: number
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<Change>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Change.codec())
   }
@@ -517,7 +568,7 @@ export namespace Change {
     return decodeMessage(buf, Change.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Change>): Generator<ChangeMailboxFieldEvent | ChangeBeforeFieldEvent | ChangeAfterFieldEvent | ChangeCursorsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Change>): Generator<ChangeMailboxFieldEvent | ChangeBeforeFieldEvent | ChangeAfterFieldEvent | ChangeCursorsFieldEvent | ChangeEnvelopesFieldEvent> {
     return streamMessage(buf, Change.codec(), opts)
   }
 }

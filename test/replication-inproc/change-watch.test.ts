@@ -104,11 +104,15 @@ describe('change watch: idle sessions probe their owners instead of listing', fu
     relay.publish = async () => {}
     try {
       const pushes = node.replication.changes.stats.pushes
+      const before = await node.work()
       const t0 = Date.now()
       await bob.send('dave', 'by push')
       await waitFor('dave to get the message by the owners\' push', () => got.includes('by push'))
       assert.ok(Date.now() - t0 < scaled(3000), `it came in ${Date.now() - t0} ms`)
       assert.ok(node.replication.changes.stats.pushes > pushes, 'pushed changes were taken')
+      const after = await node.work()
+      const fetches = (after.store?.sent.FETCH?.requests ?? 0) - (before.store?.sent.FETCH?.requests ?? 0)
+      assert.equal(fetches, 0, 'the primary owner\'s push carried the message itself: nothing was fetched')
     } finally {
       relay.publish = publish
       await dave.close()

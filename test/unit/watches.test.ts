@@ -6,15 +6,23 @@
  */
 
 import { strict as assert } from 'node:assert'
+import { Envelope, SenderKeyCache, generateIdentity, signEnvelope, userIdOf } from '../../protocol/envelope.js'
+import { hlcPack } from '../../protocol/hlc.js'
+import { cursorOf } from '../../protocol/mailbox.js'
 import { LiveFrame, type Changes } from '../../protocol/pb/live.js'
 import { StoreRequest, StoreResponse } from '../../protocol/pb/store.js'
-import { ChangeSketch } from '../../node/store/change-sketch.js'
+import { ChangeSketch, type Added } from '../../node/store/change-sketch.js'
 import { ChangeWatch, type PushedChange } from '../../node/replication/change-watch.js'
-import { MAX_PUSHED_CURSORS, WATCH_LEASE_MS, WATCH_PROOF_MS, Watches } from '../../node/replication/watches.js'
+import {
+  MAX_PUSHED_CURSORS, MAX_PUSHED_ENVELOPE_BYTES, WATCH_LEASE_MS, WATCH_PROOF_MS, Watches
+} from '../../node/replication/watches.js'
 import type { StoreCall } from '../../node/replication/rpc.js'
 
 const tick = async (): Promise<void> => { await new Promise((resolve) => setImmediate(resolve)) }
 const cursor = (n: number): Uint8Array => new Uint8Array(24).fill(n)
+/** What a write added, by mailbox: cursors, and (when given) envelopes. */
+const added = (by: Record<string, Uint8Array[]>, envelopes: Record<string, Uint8Array[]> = {}): Map<string, Added> =>
+  new Map(Object.entries(by).map(([m, cursors]) => [m, { cursors, envelopes: envelopes[m] ?? [] }]))
 
 describe('watches: the owner\'s side of WATCH', () => {
   let clock = 1_000_000
@@ -38,8 +46,8 @@ describe('watches: the owner\'s side of WATCH', () => {
     assert.ok(watches.watch('node-a', 'alice', true))
     assert.ok(watches.watch('node-b', 'alice', true))
     assert.ok(watches.watch('node-b', 'bob', true))
-    sketch.bump(['alice'], new Map([['alice', [cursor(1)]]]))
-    sketch.bump(['alice', 'bob'], new Map([['alice', [cursor(2)]], ['bob', [cursor(3)]]]))
+    sketch.bump(['alice'], added({ alice: [cursor(1)] }))
+    sketch.bump(['alice', 'bob'], added({ alice: [cursor(2)], bob: [cursor(3)] }))
     sketch.bump(['carol'])
     await tick()
     assert.deepEqual(sent.map((s) => s.peer).sort(), ['node-a', 'node-b'], 'one frame per watcher')
@@ -51,15 +59,35 @@ describe('watches: the owner\'s side of WATCH', () => {
       ['alice', 1n, 2n, 1], ['alice', 2n, 3n, 1], ['bob', 1n, 2n, 1]
     ])
     sent = []
-    sketch.bump(['bob'], new Map([['bob', [cursor(4)]]]))
+    sketch.bump(['bob'], added({ bob: [cursor(4)] }))
     await tick()
     assert.deepEqual(sent.map((s) => [s.peer, s.changes.seq]), [['node-b', 2n]], 'the next push to a peer is numbered after the last')
+  })
+
+  it('the primary owner pushes the entries themselves, within a frame\'s budget; another owner only their cursors', async () => {
+    const primary = new Watches(sketch.epoch, async (peer, frame) => {
+      const changes = LiveFrame.decode(frame).changes
+      assert.ok(changes != null)
+      sent.push({ peer, changes })
+    }, () => clock, (mailbox) => mailbox === 'alice')
+    sketch.listen(primary.onChanges)
+    primary.watch('node-a', 'alice', true)
+    primary.watch('node-a', 'bob', true)
+    const small = new Uint8Array(300).fill(1)
+    const big = new Uint8Array(MAX_PUSHED_ENVELOPE_BYTES).fill(2)
+    sketch.bump(['alice', 'bob'], added({ alice: [cursor(1)], bob: [cursor(2)] }, { alice: [small], bob: [small] }))
+    sketch.bump(['alice'], added({ alice: [cursor(3)] }, { alice: [big] }))
+    await tick()
+    const items = sent.flatMap((s) => s.changes.items)
+    assert.deepEqual(items.map((i) => [i.mailbox, i.cursors.length, i.envelopes.length]), [
+      ['alice', 1, 1], ['bob', 1, 0], ['alice', 1, 0]
+    ], 'alice\'s primary sends her entry; bob\'s entry goes as a cursor; one past the budget goes as a cursor')
   })
 
   it('a write of more cursors than a push carries says "changed, sync" (before = 0)', async () => {
     watches.watch('node-a', 'alice', true)
     const many = Array.from({ length: MAX_PUSHED_CURSORS + 1 }, (_, i) => cursor(i % 250))
-    sketch.bump(['alice'], new Map([['alice', many]]))
+    sketch.bump(['alice'], added({ alice: many }))
     await tick()
     assert.deepEqual(sent[0].changes.items.map((i) => [i.before, i.cursors.length]), [[0n, 0]])
   })
@@ -116,7 +144,7 @@ describe('change watch: the watcher\'s table', () => {
   }
   const push = (owner: string, seq: bigint, before: bigint, after: bigint, c: Uint8Array[] = []): void => {
     const cursors = c as Array<Uint8Array<ArrayBuffer>>
-    watch.onPush(owner, { epoch: 7n, seq, items: [{ mailbox: 'alice', before, after, cursors }] })
+    watch.onPush(owner, { epoch: 7n, seq, items: [{ mailbox: 'alice', before, after, cursors, envelopes: [] }] })
   }
 
   beforeEach(() => {
@@ -178,6 +206,46 @@ describe('change watch: the watcher\'s table', () => {
     calls = []
     await watch.versions('alice', auth)
     assert.deepEqual(calls.map((c) => c.kind), OWNERS.map(() => StoreRequest.Kind.PROBE), 'a node that hears no pushes only probes')
+  })
+
+  it('pushed entries are offered under their cursors, verified when opened; forged, foreign or unnamed ones are refused', async () => {
+    const refused: string[] = []
+    const reject = (r: string): void => { refused.push(r) }
+    const ctx = { placement: { ownersOf: () => OWNERS }, keys: new SenderKeyCache(), reject }
+    watch = new ChangeWatch(ctx, call, 1)
+    watch.hearPushes(true)
+    const sender = generateIdentity()
+    const alice = generateIdentity()
+    const A = userIdOf(alice.publicKey)
+    watch.follow(A, (c) => { heard.push(c) })
+    const sign = (to: string): { env: Envelope, bytes: Uint8Array<ArrayBuffer> } => {
+      const timestamp = hlcPack(Date.now(), 0)
+      const draft = { kind: Envelope.Kind.CHAT, recipient: to, body: new Uint8Array(3), timestamp }
+      const env = signEnvelope(draft, sender)
+      return { env, bytes: Envelope.encode(env) }
+    }
+    const good = sign(A)
+    const forged = sign(A)
+    const forgedBytes = Envelope.encode({ ...forged.env, body: new Uint8Array([9, 9, 9]) })
+    const foreign = sign(userIdOf(generateIdentity().publicKey))
+    const unnamed = sign(A)
+    const c = (e: Envelope): Uint8Array<ArrayBuffer> => cursorOf(e)
+    watch.onPush('owner-1', {
+      epoch: 7n,
+      seq: 1n,
+      items: [{
+        mailbox: A,
+        before: 0n,
+        after: 1n,
+        cursors: [c(good.env), c(forged.env), c(foreign.env)],
+        envelopes: [good.bytes, forgedBytes, foreign.bytes, unnamed.bytes, new Uint8Array([1, 2, 3])]
+      }]
+    })
+    assert.equal(heard.length, 1)
+    const pushed = heard[0].envelopes
+    assert.equal(pushed.length, 3, 'the unnamed and the undecodable are dropped at once')
+    assert.deepEqual(pushed.map((p) => p.open()?.id), [good.env.id, undefined, undefined], 'forged and foreign refused when opened')
+    assert.equal(refused.filter((r) => r === 'bad-push').length, 4)
   })
 
   it('a log nobody follows is probed, not watched', async () => {
