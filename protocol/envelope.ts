@@ -40,6 +40,8 @@ export interface EnvelopeDraft {
   timestamp: bigint
   id?: Uint8Array
   senderHandle?: string
+  /** the cursor of what this sender sent this recipient just before (Envelope.prev) */
+  prev?: Uint8Array
 }
 
 /** Build and sign an envelope. Throws `EnvelopeTooLargeError` for an oversized body. */
@@ -54,7 +56,8 @@ export function signEnvelope (draft: EnvelopeDraft, identity: IdentityKey): Enve
     recipient: draft.recipient,
     body: new Uint8Array(draft.body),
     signature: new Uint8Array(0),
-    senderHandle: draft.senderHandle ?? ''
+    senderHandle: draft.senderHandle ?? '',
+    prev: new Uint8Array(draft.prev ?? new Uint8Array(0))
   }
   env.signature = ed25519Sign(identity.privateKey, signedBytes(env))
   return env
@@ -149,6 +152,7 @@ function checkShape (env: Envelope): void {
   if (env.body.byteLength > MAX_BODY_BYTES) throw new EnvelopeTooLargeError(`body of ${env.body.byteLength} bytes exceeds ${MAX_BODY_BYTES}`)
   if (env.timestamp === 0n) throw new MalformedEnvelopeError('timestamp missing')
   if (env.senderHandle.length > 64) throw new MalformedEnvelopeError('sender handle too long')
+  if (env.prev.byteLength !== 0 && env.prev.byteLength !== 24) throw new MalformedEnvelopeError('prev must be a 24-byte cursor or empty')
 }
 
 function signedBytes (env: Envelope): Uint8Array {

@@ -65,6 +65,15 @@ export const DEFAULT_UNFETCHED_TRIES = 3
 /** Envelopes prepared and marked in one LevelDB write, at most. @default 256 */
 export const DEFAULT_DELIVERY_BATCH = 256
 
+/**
+ * How long a live envelope waits for the one its sender sent before it (Envelope.prev) when that one is
+ * not here yet: the owners' push or a sync usually brings it within milliseconds. @default 1000
+ */
+export const DEFAULT_HOLD_MS = 1000
+
+/** Live envelopes held at once for their predecessors, at most (beyond it they are taken at once). @default 1000 */
+export const DEFAULT_HELD_MAX = 1000
+
 /** Live envelopes kept, before the first sync, to offer again after it. @default 1000 */
 export const DEFAULT_EARLY_MAX = 1000
 
@@ -109,6 +118,9 @@ export interface FeedInit {
   now?: () => number
 }
 
+/** A live envelope waiting for its sender's previous one, and its deadline. */
+interface Held { env: Envelope, timer: NodeJS.Timeout }
+
 /** One entry of the delivery queue: an envelope, or a cursor to write with the marks before it. */
 type Job = { env: Envelope, key: string, origin: FeedOrigin } | { cursor: Cursor }
 
@@ -151,6 +163,9 @@ export class Feed {
   private readonly freshAfter: bigint
   /** the newest timestamp among cursors `recent` forgot: a live copy at or before it may be one shown here */
   private forgotUpTo = 0n
+  /** live envelopes waiting for their sender's previous one, by its cursor (hex) */
+  private readonly held = new Map<string, Held[]>()
+  private heldCount = 0
 
   constructor (private readonly f: FeedInit) {
     this.cursors = f.db.sublevel<string, string>('cursors', { valueEncoding: 'utf8' })
@@ -170,7 +185,7 @@ export class Feed {
    * Offer an envelope that arrived live: true when this feed takes it (it goes to the consumer once, in
    * queue order, if no earlier session showed it); false when either path took it already.
    */
-  offer (env: Envelope): boolean {
+  offer (env: Envelope, waited = false): boolean {
     if (this.isClosed) return false
     // before the first sync this process knows nothing of what was shown (the marks are on disk) nor of
     // what the user missed: live envelopes wait, so the catch-up comes first, in order
@@ -180,9 +195,59 @@ export class Feed {
     }
     const key = hex(cursorOf(env))
     if (this.recent.has(key)) return false
+    if (!waited && this.hold(env)) return true
     this.remember(key)
     void this.enqueue([{ env, key, origin: 'live' }])
     return true
+  }
+
+  /**
+   * Hold a live envelope whose sender's previous one (its `prev`) this feed has not taken: it is taken
+   * right after that one, or after DEFAULT_HOLD_MS. So a sender's messages are shown in its order even
+   * when the live path lost one and the owners' push or a sync brings it a moment later. A `prev` this
+   * process may not remember (older than its start, or forgotten) is looked up on disk meanwhile.
+   */
+  private hold (env: Envelope): boolean {
+    if (env.prev.byteLength !== 24 || this.heldCount >= DEFAULT_HELD_MAX) return false
+    const prev = hex(env.prev)
+    const at = cursorTimestamp(env.prev)
+    if (at >= env.timestamp || this.recent.has(prev)) return false
+    const entry: Held = {
+      env,
+      timer: setTimeout(() => {
+        this.unhold(prev, entry)
+        this.offer(env, true)
+      }, DEFAULT_HOLD_MS)
+    }
+    let list = this.held.get(prev)
+    if (list == null) { list = []; this.held.set(prev, list) }
+    list.push(entry)
+    this.heldCount++
+    if (at <= this.freshAfter || at <= this.forgotUpTo) {
+      void this.marked(prev).then((shown) => { if (shown) this.release(prev) })
+    }
+    return true
+  }
+
+  private unhold (prev: string, entry: Held): void {
+    const list = this.held.get(prev)
+    const i = list?.indexOf(entry) ?? -1
+    if (list == null || i < 0) return
+    list.splice(i, 1)
+    this.heldCount--
+    if (list.length === 0) this.held.delete(prev)
+  }
+
+  /** `key` was taken: what waited for it follows it into the queue. */
+  private release (key: string): void {
+    const list = this.held.get(key)
+    if (list == null) return
+    this.held.delete(key)
+    for (const e of list) {
+      clearTimeout(e.timer)
+      this.heldCount--
+      this.offer(e.env, true)
+    }
   }
 
   /**
@@ -256,6 +321,10 @@ export class Feed {
   async close (): Promise<void> {
     this.isClosed = true
     this.early = []
+    // what waits is not marked: a later sync brings it
+    for (const list of this.held.values()) for (const e of list) clearTimeout(e.timer)
+    this.held.clear()
+    this.heldCount = 0
     this.unfollow?.()
     await this.pushing
     await this.running?.catch(() => {})
@@ -407,6 +476,8 @@ export class Feed {
   private async enqueue (jobs: Job[]): Promise<void> {
     this.jobs.push(...jobs)
     this.queued += jobs.length
+    // held live envelopes whose predecessors these are follow them
+    if (this.heldCount > 0) for (const job of jobs) if ('key' in job) this.release(job.key)
     const after = this.queued
     const done = new Promise<void>((resolve) => {
       if (this.finished >= after) resolve()

@@ -60,6 +60,12 @@ export const DEFAULT_HOLD_MAX = 10_000
 /** Read proofs kept for reuse, one per mailbox read (the inbox, each room's two logs, contacts' presence). */
 const MAX_KEPT_PROOFS = 1024
 
+/** Kinds whose envelopes name the one signed before them to the same recipient (Envelope.prev). */
+const ORDERED_KINDS = new Set([Envelope.Kind.CHAT, Envelope.Kind.GROUPCHAT, Envelope.Kind.SECRET])
+
+/** Recipients whose last signed envelope a session remembers for `prev` (the least recent is forgotten). */
+const MAX_ORDERED_RECIPIENTS = 1024
+
 const KIND_NAMES: Partial<Record<Envelope.Kind, MessageKind>> = {
   [Envelope.Kind.CHAT]: 'chat',
   [Envelope.Kind.GROUPCHAT]: 'groupchat',
@@ -154,6 +160,8 @@ export class User extends EventEmitter<UserEvents> {
   private unsubscribe?: () => void
   private ticking?: Promise<void>
   private readonly proofs = new Map<string, { auth: ReadAuth, at: number }>()
+  /** the cursor of the last ordered envelope signed to each recipient (Envelope.prev of the next) */
+  private readonly lastSigned = new Map<string, Uint8Array>()
   /**
    * Events raised before anyone listened to them: the catch-up inside `openUser` (messages, subscription
    * requests that came while the user was away, contacts' presence, receipts) runs before the caller can
@@ -330,10 +338,23 @@ export class User extends EventEmitter<UserEvents> {
     await this.inboxFeed.sync()
   }
 
-  /** Sign an envelope from this user, stamped by the node's clock (the low-level form of `send`). */
+  /**
+   * Sign an envelope from this user, stamped by the node's clock (the low-level form of `send`). A chat
+   * message, room post or secret message names the one this session signed to the same recipient before
+   * it (`prev`): receivers show each sender's messages in that order even when the live path lost one.
+   */
   sign (kind: Envelope.Kind, recipient: string, body: Uint8Array): Envelope {
-    return signEnvelope({ kind, recipient, body, timestamp: this.c.clock.now(), senderHandle: this.handle },
-      this.identity)
+    const ordered = ORDERED_KINDS.has(kind)
+    const prev = ordered ? this.lastSigned.get(recipient) : undefined
+    const timestamp = this.c.clock.now()
+    const env = signEnvelope({ kind, recipient, body, timestamp, senderHandle: this.handle, prev }, this.identity)
+    if (ordered) {
+      this.lastSigned.delete(recipient)
+      this.lastSigned.set(recipient, cursorOf(env))
+      const oldest = this.lastSigned.keys().next().value as string
+      if (this.lastSigned.size > MAX_ORDERED_RECIPIENTS) this.lastSigned.delete(oldest)
+    }
+    return env
   }
 
   /** Publish an envelope live only (headlines, typing, presence broadcasts); never throws. */

@@ -12,6 +12,7 @@ export interface Envelope {
   body: Uint8Array<ArrayBuffer>
   signature: Uint8Array<ArrayBuffer>
   senderHandle: string
+  prev: Uint8Array<ArrayBuffer>
 }
 
 export namespace Envelope {
@@ -94,6 +95,11 @@ export namespace Envelope {
           w.string(obj.senderHandle)
         }
 
+        if ((obj.prev != null && obj.prev.byteLength > 0)) {
+          w.uint32(74)
+          w.bytes(obj.prev)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -106,7 +112,8 @@ export namespace Envelope {
           recipient: '',
           body: uint8ArrayAlloc(0),
           signature: uint8ArrayAlloc(0),
-          senderHandle: ''
+          senderHandle: '',
+          prev: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -145,6 +152,10 @@ export namespace Envelope {
             }
             case 8: {
               obj.senderHandle = reader.string()
+              break
+            }
+            case 9: {
+              obj.prev = reader.bytes()
               break
             }
             default: {
@@ -218,6 +229,13 @@ export namespace Envelope {
               }
               break
             }
+            case 9: {
+              yield {
+                field: `${prefix}.prev`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -270,6 +288,11 @@ export namespace Envelope {
     value: string
   }
 
+  export interface EnvelopePrevFieldEvent {
+    field: '$.prev'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<Envelope>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Envelope.codec())
   }
@@ -278,7 +301,7 @@ export namespace Envelope {
     return decodeMessage(buf, Envelope.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Envelope>): Generator<EnvelopeIdFieldEvent | EnvelopeTimestampFieldEvent | EnvelopeKindFieldEvent | EnvelopeSenderKeyFieldEvent | EnvelopeRecipientFieldEvent | EnvelopeBodyFieldEvent | EnvelopeSignatureFieldEvent | EnvelopeSenderHandleFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Envelope>): Generator<EnvelopeIdFieldEvent | EnvelopeTimestampFieldEvent | EnvelopeKindFieldEvent | EnvelopeSenderKeyFieldEvent | EnvelopeRecipientFieldEvent | EnvelopeBodyFieldEvent | EnvelopeSignatureFieldEvent | EnvelopeSenderHandleFieldEvent | EnvelopePrevFieldEvent> {
     return streamMessage(buf, Envelope.codec(), opts)
   }
 }

@@ -110,7 +110,8 @@ export const signedEnvelope: fc.Arbitrary<Bytes> = fc.record({
   body: bytes(300),
   timestamp: fc.oneof(fc.constant(hlcPack(NOW, 0)), u64),
   id: sized,
-  senderHandle: text
+  senderHandle: text,
+  prev: sized
 }).map((f) => {
   const k = identities[f.who]
   const env: Envelope = {
@@ -121,7 +122,8 @@ export const signedEnvelope: fc.Arbitrary<Bytes> = fc.record({
     recipient: f.recipient,
     body: f.body,
     signature: new Uint8Array(0),
-    senderHandle: f.senderHandle
+    senderHandle: f.senderHandle,
+    prev: f.prev
   }
   const domain = new TextEncoder().encode('chorus/envelope/v1')
   env.signature = ed25519Sign(k.privateKey, domainSeparated(domain, Envelope.encode(env)))

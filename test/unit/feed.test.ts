@@ -8,8 +8,8 @@
  */
 
 import { strict as assert } from 'node:assert'
-import { type Envelope, generateIdentity, userIdOf } from '../../protocol/envelope.js'
-import { DEFAULT_FULL_SYNC_MS, DEFAULT_RECENT_MAX, Feed, type FeedConsumer, type FeedInit } from '../../node/session/feed.js'
+import { Envelope, generateIdentity, signEnvelope, userIdOf } from '../../protocol/envelope.js'
+import { DEFAULT_FULL_SYNC_MS, DEFAULT_HOLD_MS, DEFAULT_RECENT_MAX, Feed, type FeedConsumer, type FeedInit } from '../../node/session/feed.js'
 import { openDb, type ChorusDb } from '../../node/store/db.js'
 import { cursorAt, cursorOf, type Cursor } from '../../node/store/mailbox-store.js'
 import { hlcPack } from '../../protocol/hlc.js'
@@ -78,6 +78,8 @@ class Screen {
   }
 
   /** What was shown since the last call. */
+  shownCount (): number { return this.shown.length }
+
   fresh (): string[] {
     const out = this.shown.slice(this.taken)
     this.taken = this.shown.length
@@ -145,6 +147,61 @@ describe('Feed: exactly once and in order, fetching only what live did not bring
     feed.offer(next)
     await feed.sync()
     assert.deepEqual(again.fresh(), [keyOf(next)], 'only the new one')
+  })
+
+  describe('each sender in its order: a live envelope waits briefly for the one it names as its predecessor', () => {
+    /** A chat envelope from alice at `ms`, naming `prev` (an envelope) as the one sent before it. */
+    const after = (ms: number, prev?: Envelope): Envelope => signEnvelope({
+      kind: Envelope.Kind.CHAT,
+      recipient: B,
+      body: new TextEncoder().encode(`t${ms}`),
+      timestamp: hlcPack(ms, 0),
+      prev: prev == null ? undefined : cursorOf(prev)
+    }, alice)
+
+    it('a live envelope whose predecessor the live path lost is shown after it, once the predecessor comes', async () => {
+      await feed.sync()
+      const t = Date.now() + 10 * 60_000
+      const first = after(t)
+      const second = after(t + 1, first)
+      const third = after(t + 2, second)
+      assert.equal(feed.offer(second), true, 'taken (held)')
+      assert.equal(feed.offer(third), true, 'taken (held behind the second)')
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      assert.deepEqual(screen.fresh(), [], 'nothing shown while the first is missing')
+      feed.offer(first)
+      await waitFor('all three', () => screen.shownCount() === 3)
+      assert.deepEqual(screen.fresh(), [first, second, third].map(keyOf), 'in the sender\'s order')
+    })
+
+    it('a predecessor that never comes holds nothing for long', async () => {
+      await feed.sync()
+      const t = Date.now() + 10 * 60_000
+      const lost = after(t)
+      const next = after(t + 1, lost)
+      const t0 = Date.now()
+      feed.offer(next)
+      await waitFor('the next one after the hold', () => screen.shownCount() === 1)
+      const waited = Date.now() - t0
+      assert.ok(waited >= DEFAULT_HOLD_MS - 50 && waited < DEFAULT_HOLD_MS + 2000, `waited ${waited} ms`)
+      assert.deepEqual(screen.fresh(), [keyOf(next)])
+    })
+
+    it('a predecessor shown by an earlier process (marked on disk) holds nothing', async () => {
+      await feed.sync()
+      const t = Date.now()
+      const shownBefore = owners.add(t)
+      await feed.sync()
+      assert.deepEqual(screen.fresh(), [keyOf(shownBefore)])
+      await feed.close()
+      feed = open(db, screen)
+      await feed.sync()
+      const next = after(t + 1, shownBefore)
+      const t0 = Date.now()
+      feed.offer(next)
+      await waitFor('the next one', () => screen.shownCount() === 2)
+      assert.ok(Date.now() - t0 < DEFAULT_HOLD_MS / 2, `shown after ${Date.now() - t0} ms`)
+    })
   })
 
   it('a live copy of an envelope made after the feed started, shown, then forgotten by memory, is not shown again', async function () {

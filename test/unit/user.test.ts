@@ -9,6 +9,7 @@
 import { strict as assert } from 'node:assert'
 import { Envelope, envelopeIdHex, generateIdentity, openEnvelope, userIdOf, type IdentityKey } from '../../protocol/envelope.js'
 import { HybridClock, hlcMillis } from '../../protocol/hlc.js'
+import { cursorOf } from '../../protocol/mailbox.js'
 import { InvalidOptionError } from '../../node/errors.js'
 import { RateLimitedError, UnknownHandleError } from '../../node/replication/errors.js'
 import type { UserRef } from '../../node/session/directory.js'
@@ -135,6 +136,16 @@ describe('a session: the send path and the mailbox read (unit, fake components)'
     assert.deepEqual(r, { id: envelopeIdHex(env), timestamp: hlcMillis(env.timestamp), storedOn: ['owner-1', 'owner-2'] })
     assert.deepEqual(signed, [r.id])
     assert.equal((await user.toMessage(env))?.text, 'lunch at noon?', 'and opens again for its two users')
+  })
+
+  it('each chat message names the one this session sent the same recipient before it (prev); a headline names none', async () => {
+    await user.send('bob', 'one')
+    await user.send('bob', 'a headline', { type: 'headline' })
+    await user.send('bob', 'two')
+    const [one, two] = written.map((w) => w.env)
+    assert.equal(one.prev.byteLength, 0, 'the first knows no predecessor')
+    assert.deepEqual(two.prev, cursorOf(one), 'the second names the first')
+    assert.equal(published[1].env.prev.byteLength, 0)
   })
 
   it('a headline is only published: nothing stored, no owners in the result', async () => {
