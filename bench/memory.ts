@@ -235,6 +235,22 @@ async function ask (child: ChildProcess, op: string, accounts: XmppAccount[] = [
   })
 }
 
+/**
+ * A census now, against the one in `file`: per client, by kind and by owner, and in all (KiB). Only the
+ * rows are kept, so that the readings that follow do not count the censuses.
+ */
+interface SnapshotDiff { kinds: CensusRow[], owners: CensusRow[], kib: number }
+
+async function snapshotDiff (file: string, per: number): Promise<SnapshotDiff> {
+  const after = await census()
+  const before = fromJson(JSON.parse(readFileSync(file, 'utf8')))
+  return {
+    kinds: censusDiff(before.kinds, after.kinds, per).filter((r) => Math.abs(r.bytes) >= 16).slice(0, 200),
+    owners: censusDiff(before.owners, after.owners, per).slice(0, 60),
+    kib: (total(after.kinds) - total(before.kinds)) / per / 1024
+  }
+}
+
 const kib = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KiB`
 
 async function main (): Promise<void> {
@@ -327,9 +343,8 @@ async function main (): Promise<void> {
     }
     await sleep(args.settle * 1000)
     const after = await reading()
-    const censusAfter = args.snapshot ? await census() : undefined
-    const censusBefore = args.snapshot ? fromJson(JSON.parse(readFileSync(censusFile, 'utf8'))) : undefined
     const K = args.clients
+    const diff = args.snapshot ? await snapshotDiff(censusFile, K) : undefined
     const result = {
       at: new Date().toISOString(),
       mode: args.mode,
@@ -346,15 +361,9 @@ async function main (): Promise<void> {
       loginsPerSecond: K / (loginMs / 1000),
       before,
       after,
-      breakdown: censusBefore == null || censusAfter == null
-        ? undefined
-        : censusDiff(censusBefore.kinds, censusAfter.kinds, K).filter((r) => Math.abs(r.bytes) >= 16),
-      owners: censusBefore == null || censusAfter == null
-        ? undefined
-        : censusDiff(censusBefore.owners, censusAfter.owners, K).slice(0, 60),
-      snapshotKiB: censusBefore == null || censusAfter == null
-        ? undefined
-        : (total(censusAfter.kinds) - total(censusBefore.kinds)) / K / 1024,
+      breakdown: diff?.kinds,
+      owners: diff?.owners,
+      snapshotKiB: diff?.kib,
       leftPerLogin: { heapKiB: 0, rssKiB: 0 }
     }
     // every client leaves; once the sessions closed, what is still held was kept by a login for good
