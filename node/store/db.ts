@@ -14,6 +14,7 @@ export type ChorusDb = Level<string, string>
 /** Open (or create) the LevelDB under `dataDir/db`. A second process on the same dir gets a clear error. */
 export async function openDb (dataDir: string): Promise<ChorusDb> {
   const db = new Level<string, string>(join(dataDir, 'db'))
+  shareSublevels(db)
   try {
     await db.open()
   } catch (err: any) {
@@ -22,6 +23,31 @@ export async function openDb (dataDir: string): Promise<ChorusDb> {
     throw new DataDirError(`cannot open the database in ${dataDir}: ${cause}`)
   }
   return db
+}
+
+/**
+ * Make `db.sublevel(name, { keyEncoding, valueEncoding })` return one object per name and (named)
+ * encodings, made on the first call: every session asks for its feeds' `cursors` and `seen`, its roster,
+ * rooms, deletions, identities and vault sublevels, and each `AbstractSublevel` (its prefixes in three
+ * formats, hooks, transcoders, a deferred queue: about 4.5 KiB of heap) stays attached to the database
+ * as a resource until the database closes, so a sublevel made per session is kept for the node's life,
+ * once per login. A sublevel with an encoding object (the `secret` sublevel, sealed by each user's vault)
+ * or with other options is made each time, as before.
+ */
+export function shareSublevels (db: ChorusDb): void {
+  const made = new Map<string, ReturnType<ChorusDb['sublevel']>>()
+  const make = db.sublevel.bind(db)
+  const shared = (name: string | string[], options?: Record<string, unknown>): ReturnType<ChorusDb['sublevel']> => {
+    const keys = options == null ? [] : Object.keys(options)
+    const named = typeof name === 'string' &&
+      keys.every((k) => (k === 'keyEncoding' || k === 'valueEncoding') && typeof options?.[k] === 'string')
+    if (!named) return make(name as string, options as any)
+    const id = `${name}\u0000${String(options?.keyEncoding ?? '')}\u0000${String(options?.valueEncoding ?? '')}`
+    let sub = made.get(id)
+    if (sub == null) { sub = make(name, options as any); made.set(id, sub) }
+    return sub
+  }
+  db.sublevel = shared as ChorusDb['sublevel']
 }
 
 /** Writes to one database since it was opened: calls (put, del, batch) and the operations in them. */

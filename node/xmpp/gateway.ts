@@ -26,7 +26,9 @@ import { MeshAccounts, openIdentity, unwrapAccountKey, type AccountRecord } from
 import { AccountSessions } from './account-sessions.js'
 import { Connection, type ConnectionHost } from './connection.js'
 import { StreamError } from './errors.js'
+import { accountRegistry, type AccountFeatureComponents, type FeatureRegistry } from './features/index.js'
 import { registerAccount } from './features/register.js'
+import { mucService } from './muc.js'
 import { DECOY_SECRET_BYTES, Decoys, SaslError, type ScramCredential, type ScramHash } from './sasl.js'
 import type { SmState } from './stream-management.js'
 import { TcpTransport, type Transport } from './transport.js'
@@ -105,12 +107,15 @@ export class XmppGateway implements ConnectionHost {
   /** each connection's source address, and whether it logged in */
   private readonly sources = new Map<Connection, { source: string, loggedIn: boolean }>()
   readonly counts = { stanzasIn: 0, stanzasOut: 0, rejected: new Map<string, number>() }
+  /** the features every account session answers iqs with (one registry for the gateway) */
+  readonly features: FeatureRegistry<AccountFeatureComponents>
 
   constructor (private readonly components: XmppGatewayComponents, private readonly o: XmppGatewayOptions) {
     this.limits = { ...DEFAULT_XML_LIMITS, ...o.limits }
     this.accounts = new MeshAccounts(components.replication)
     this.buckets = new TokenBuckets(o.stanzaRate, o.stanzaBurst, 100_000)
     this.budgets = new SourceBudgets(o)
+    this.features = accountRegistry(mucService(o.domain))
     this.sessions = new AccountSessions({
       domain: o.domain,
       lingerMs: o.lingerMs,

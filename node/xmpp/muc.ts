@@ -44,6 +44,11 @@ const JOIN_CONDITIONS: ConditionOverrides = { ERR_FORBIDDEN: 'registration-requi
 /** Messages of history sent on join at most. */
 export const MAX_JOIN_HISTORY = 50
 
+/** The MUC service of a gateway's domain. */
+export function mucService (domain: string): string {
+  return `conference.${domain}`
+}
+
 type Role = 'owner' | 'admin' | 'member'
 const ROLE_OF: Record<Role, string> = { owner: 'moderator', admin: 'moderator', member: 'participant' }
 const AFFILIATIONS = new Set<unknown>(['owner', 'admin', 'member'])
@@ -66,7 +71,7 @@ export class Muc {
   /** room id → its confirmed address, for rooms this account is invited to and not in */
   private readonly invitedAs = new Map<string, string>()
   constructor (private readonly host: MucHost) {
-    this.service = `conference.${host.domain}`
+    this.service = mucService(host.domain)
   }
 
   /** Whether `jid` is at the MUC service. */

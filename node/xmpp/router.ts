@@ -26,7 +26,7 @@ import type { Connection } from './connection.js'
 import { ContactJids } from './contact-jids.js'
 import { errorReply, StanzaError } from './errors.js'
 import { Chat } from './features/chat.js'
-import { accountRegistry, type Addressee, type FeatureRegistry, type Requester } from './features/index.js'
+import type { AccountFeatureComponents, Addressee, FeatureRegistry, Requester } from './features/index.js'
 import { runQuery } from './mam.js'
 import { Muc } from './muc.js'
 import { RosterMap, availablePresence } from './roster-map.js'
@@ -43,6 +43,8 @@ const MAX_STATUS_CHARS = 256
 export interface SessionHost {
   sent: () => void
   reject: (reason: string) => void
+  /** who answers which iq: one registry for every session of the gateway (features/index.ts) */
+  features: FeatureRegistry<AccountFeatureComponents>
 }
 
 /** Stanzas an account keeps for its next resource while none is connected. */
@@ -70,8 +72,8 @@ export class AccountSession {
   private readonly muc: Muc
   /** roster pushes, contacts' presence */
   private readonly rosterMap: RosterMap
-  /** who answers which iq */
-  private readonly features: FeatureRegistry
+  /** what the features (`host.features`) use of this account */
+  private readonly account: AccountFeatureComponents
   /** resources that sent their initial presence */
   private readonly announced = new WeakSet<Connection>()
 
@@ -100,13 +102,13 @@ export class AccountSession {
       reject: (reason) => { host.reject(reason) }
     })
     const archive = { user, domain, handleOf, contacts: this.contacts }
-    this.features = accountRegistry({
+    this.account = {
       roster: this.rosterMap,
       contact: (handle) => user.roster.list().find((e) => e.handle === handle),
       handleOf,
       archive: { query: async (query, to, send) => await runQuery(archive, query, to, send) },
       rooms: this.muc
-    })
+    }
   }
 
   get bare (): string { return `${this.user.handle}@${this.domain}` }
@@ -297,8 +299,8 @@ export class AccountSession {
     const to = el.attrs.to as string | undefined
     const after: Array<() => void> = []
     const afterResult = (fn: () => void): void => { after.push(fn) }
-    const payload = await this.features.answer({
-      type, to, addressee: this.addressee(to), query, from: this.requester(conn), afterResult
+    const payload = await this.host.features.answer({
+      account: this.account, type, to, addressee: this.addressee(to), query, from: this.requester(conn), afterResult
     })
     // a query to the account itself (no `to`) is answered without a `from` (RFC 6120 §10.3.3)
     const reply = xml('iq', { type: 'result', id: el.attrs.id, ...to == null ? {} : { from: to }, to: conn.jid })

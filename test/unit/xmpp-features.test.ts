@@ -37,7 +37,6 @@ function components (log: string[] = []): AccountFeatureComponents {
     handleOf: (jid) => jid.split('@')[0],
     archive: { query: async () => xml('fin', { xmlns: NS_MAM, complete: 'true' }) },
     rooms: {
-      service: SERVICE,
       info: async () => xml('query', { xmlns: NS_DISCO_INFO }),
       items: async () => xml('query', { xmlns: NS_DISCO_ITEMS }),
       admin: async () => {},
@@ -51,13 +50,18 @@ function iq (
   addressee: Addressee,
   query: Element,
   to?: string,
-  afterResult: IqRequest['afterResult'] = () => {}
-): IqRequest {
-  return { type, to, addressee, query, from: { jid: `${ANN}/laptop`, send: () => {}, carbons: () => {} }, afterResult }
+  afterResult: IqRequest['afterResult'] = () => {},
+  account: AccountFeatureComponents = components()
+): Request {
+  return { account, type, to, addressee, query, from: { jid: `${ANN}/laptop`, send: () => {}, carbons: () => {} }, afterResult }
 }
 
 /** The condition an answer was refused with, or 'answered'. */
-async function outcome (registry: FeatureRegistry, req: IqRequest): Promise<string> {
+/** The gateway's registry, and a request to it, carrying its account's parts. */
+type Registry = FeatureRegistry<AccountFeatureComponents>
+type Request = IqRequest<AccountFeatureComponents>
+
+async function outcome (registry: Registry, req: Request): Promise<string> {
   try {
     await registry.answer(req)
     return 'answered'
@@ -68,7 +72,7 @@ async function outcome (registry: FeatureRegistry, req: IqRequest): Promise<stri
 }
 
 /** The payload of an answer that has one. */
-async function payload (registry: FeatureRegistry, req: IqRequest): Promise<Element> {
+async function payload (registry: Registry, req: Request): Promise<Element> {
   const got = await registry.answer(req)
   assert.ok(got != null, 'a payload')
   return got
@@ -78,7 +82,7 @@ const sorted = (list: Iterable<string>): string[] => [...list].sort()
 
 describe('xmpp features (unit)', () => {
   it('advertises exactly what its features serve: the namespaces they answer iqs in, and what they declare besides', async () => {
-    const registry = accountRegistry(components())
+    const registry = accountRegistry(SERVICE)
     const advertised = registry.features()
     assert.deepEqual(sorted(advertised), sorted(ADVERTISED), 'what disco#info lists')
     assert.equal(new Set(advertised).size, advertised.length, 'each once')
@@ -92,7 +96,7 @@ describe('xmpp features (unit)', () => {
     // what is advertised without an iq behind it is what the features declare: message payloads, the MUC
     // service, registration before login
     const answered = new Set(routes.filter((r) => r.addressee !== 'rooms').map((r) => r.ns))
-    const declared = accountFeatures(components(), registry).flatMap((f) => f.vars ?? [])
+    const declared = accountFeatures(SERVICE, registry).flatMap((f) => f.vars ?? [])
     assert.deepEqual(sorted(advertised.filter((ns) => !answered.has(ns))), sorted(declared))
     assert.deepEqual(sorted(declared),
       sorted([NS_CHATSTATES, NS_SID, NS_DELAY, NS_RECEIPTS, NS_MARKERS, NS_MUC, NS_REGISTER]))
@@ -108,7 +112,7 @@ describe('xmpp features (unit)', () => {
   })
 
   it('answers service-unavailable to an iq in a namespace nobody serves, or to whom or of a type it is not served for', async () => {
-    const registry = accountRegistry(components())
+    const registry = accountRegistry(SERVICE)
     const refused = async (type: IqType, addressee: Addressee, ns: string | undefined, to?: string): Promise<string> =>
       await outcome(registry, iq(type, addressee, xml('query', ns == null ? {} : { xmlns: ns }), to))
     assert.equal(await refused('get', 'server', 'urn:example:nothing', DOMAIN), 'service-unavailable')
@@ -123,7 +127,7 @@ describe('xmpp features (unit)', () => {
   })
 
   it('builds disco#info and disco#items of the server and the account from the registry', async () => {
-    const registry = accountRegistry(components())
+    const registry = accountRegistry(SERVICE)
     const info = async (addressee: Addressee, to?: string): Promise<Element> =>
       await payload(registry, iq('get', addressee, xml('query', { xmlns: NS_DISCO_INFO }), to))
     const server = await info('server', DOMAIN)
@@ -153,17 +157,17 @@ describe('xmpp features (unit)', () => {
 
   it('pushes a roster set after its result', async () => {
     const log: string[] = []
-    const registry = accountRegistry(components(log))
+    const registry = accountRegistry(SERVICE)
     const after: Array<() => void> = []
     const set = xml('query', { xmlns: NS_ROSTER }, xml('item', { jid: `bob@${DOMAIN}` }))
-    await registry.answer(iq('set', 'account', set, undefined, (fn) => { after.push(fn) }))
+    await registry.answer(iq('set', 'account', set, undefined, (fn) => { after.push(fn) }, components(log)))
     assert.deepEqual(log, ['roster set'], 'nothing pushed before the result')
     for (const fn of after) fn()
     assert.deepEqual(log, ['roster set', 'roster pushed'])
   })
 
   it('leaves the legacy session iq out of disco#info (it is a stream feature) and answers it', async () => {
-    const registry = accountRegistry(components())
+    const registry = accountRegistry(SERVICE)
     assert.ok(!registry.features().includes(NS_SESSION))
     assert.equal(await outcome(registry, iq('set', 'account', xml('session', { xmlns: NS_SESSION }))), 'answered')
   })

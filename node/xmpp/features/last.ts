@@ -16,10 +16,10 @@ export interface LastActivityComponents {
   handleOf: (jid: string) => string
 }
 
-export function lastActivity (c: LastActivityComponents): Feature {
+export function lastActivity (): Feature<LastActivityComponents> {
   return {
     name: 'XEP-0012 last activity',
-    iq: [{ ns: NS_LAST, to: ['others'], get: ({ to }) => lastSeen(c, String(to)) }]
+    iq: [{ ns: NS_LAST, to: ['others'], get: ({ account, to }) => lastSeen(account, String(to)) }]
   }
 }
 

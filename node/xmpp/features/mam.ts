@@ -15,14 +15,14 @@ export interface MamComponents {
   }
 }
 
-export function mam ({ archive }: MamComponents): Feature {
+export function mam (): Feature<MamComponents> {
   return {
     name: 'XEP-0313 message archive management',
     iq: [{
       ns: NS_MAM,
       to: ['account'],
       get: () => mamForm(),
-      set: async ({ query, from }) => await archive.query(query, from.jid, (m) => { from.send(m) })
+      set: async ({ account, query, from }) => await account.archive.query(query, from.jid, (m) => { from.send(m) })
     }]
   }
 }

@@ -11,35 +11,36 @@ import { NS_DISCO_INFO, NS_DISCO_ITEMS, NS_MUC, NS_MUC_ADMIN, NS_MUC_OWNER } fro
 import type { Feature, IqHandler } from './registry.js'
 
 export interface MucComponents {
-  rooms: Pick<Muc, 'service' | 'info' | 'items' | 'admin' | 'owner'>
+  rooms: Pick<Muc, 'info' | 'items' | 'admin' | 'owner'>
 }
 
-export function muc ({ rooms }: MucComponents): Feature {
+/** The feature, for the MUC service `service` (`conference.<domain>`) of a gateway. */
+export function muc (service: string): Feature<MucComponents> {
   // the service itself answers discovery only
-  const ofRoom = (handler: IqHandler): IqHandler => async (req) => {
-    if (req.to === rooms.service) throw new StanzaError('service-unavailable', `${String(req.query.attrs.xmlns)} is not served by the room service`)
+  const ofRoom = (handler: IqHandler<MucComponents>): IqHandler<MucComponents> => async (req) => {
+    if (req.to === service) throw new StanzaError('service-unavailable', `${String(req.query.attrs.xmlns)} is not served by the room service`)
     return await handler(req)
   }
   return {
     name: 'XEP-0045 multi-user chat',
     vars: [NS_MUC],
-    items: [{ jid: rooms.service, name: 'Chorus rooms' }],
+    items: [{ jid: service, name: 'Chorus rooms' }],
     iq: [
-      { ns: NS_DISCO_INFO, to: ['rooms'], get: async ({ to }) => await rooms.info(String(to)) },
-      { ns: NS_DISCO_ITEMS, to: ['rooms'], get: async ({ to }) => await rooms.items(String(to)) },
+      { ns: NS_DISCO_INFO, to: ['rooms'], get: async ({ account, to }) => await account.rooms.info(String(to)) },
+      { ns: NS_DISCO_ITEMS, to: ['rooms'], get: async ({ account, to }) => await account.rooms.items(String(to)) },
       {
         ns: NS_MUC_ADMIN,
         to: ['rooms'],
-        set: ofRoom(async ({ to, query }) => {
-          await rooms.admin(String(to), query)
+        set: ofRoom(async ({ account, to, query }) => {
+          await account.rooms.admin(String(to), query)
           return undefined
         })
       },
       {
         ns: NS_MUC_OWNER,
         to: ['rooms'],
-        get: ofRoom(async ({ to, query }) => await rooms.owner(String(to), 'get', query)),
-        set: ofRoom(async ({ to, query }) => await rooms.owner(String(to), 'set', query))
+        get: ofRoom(async ({ account, to, query }) => await account.rooms.owner(String(to), 'get', query)),
+        set: ofRoom(async ({ account, to, query }) => await account.rooms.owner(String(to), 'set', query))
       }
     ]
   }

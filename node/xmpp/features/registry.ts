@@ -31,8 +31,13 @@ export interface Requester {
   carbons: (on: boolean) => void
 }
 
-/** One iq get or set, as a handler sees it. */
-export interface IqRequest {
+/**
+ * One iq get or set, as a handler sees it. `A` is what the handlers use of the account asked: the
+ * registry is built once per gateway, and each request brings its account's parts.
+ */
+export interface IqRequest<A = unknown> {
+  /** the account session's parts the features use (features/index.ts `AccountFeatureComponents`) */
+  readonly account: A
   readonly type: IqType
   /** the iq's `to`; absent: to the account itself */
   readonly to?: string
@@ -45,14 +50,14 @@ export interface IqRequest {
 }
 
 /** Answers an iq: the result's payload, or undefined for an empty result; throws `StanzaError` to refuse it. */
-export type IqHandler = (req: IqRequest) => Promise<Element | undefined> | Element | undefined
+export type IqHandler<A = unknown> = (req: IqRequest<A>) => Promise<Element | undefined> | Element | undefined
 
 /** The handlers of one namespace, for some addressees. */
-export interface IqRoute {
+export interface IqRoute<A = unknown> {
   ns: string
   to: readonly Addressee[]
-  get?: IqHandler
-  set?: IqHandler
+  get?: IqHandler<A>
+  set?: IqHandler<A>
   /**
    * Listed in the server's disco#info (unless it answers only the MUC service and its rooms, which list
    * theirs in their own: muc.ts); false for what is announced otherwise (a stream feature)
@@ -68,11 +73,11 @@ export interface DiscoItem {
 }
 
 /** One feature of the gateway: the iqs it answers and what it advertises besides. */
-export interface Feature {
+export interface Feature<A = unknown> {
   /** the specification it implements, for errors */
   name: string
   /** its iq handlers; their namespaces are advertised in disco#info (`IqRoute.advertised`) */
-  iq?: readonly IqRoute[]
+  iq?: ReadonlyArray<IqRoute<A>>
   /**
    * disco#info features of the server and the account it serves other than by an iq: payloads of
    * messages (chat states, receipts), a service at another JID (rooms), iqs answered before login
@@ -100,13 +105,13 @@ export interface RouteInfo {
 
 const TYPES: readonly IqType[] = ['get', 'set']
 
-export class FeatureRegistry implements DiscoCatalog {
-  private readonly handlers = new Map<string, { handler: IqHandler, info: RouteInfo }>()
+export class FeatureRegistry<A = unknown> implements DiscoCatalog {
+  private readonly handlers = new Map<string, { handler: IqHandler<A>, info: RouteInfo }>()
   private readonly vars = new Set<string>()
   private readonly services: DiscoItem[] = []
 
   /** Add a feature; throws `FeatureConflictError` when it claims an iq another feature answers. */
-  add (feature: Feature): this {
+  add (feature: Feature<A>): this {
     for (const route of feature.iq ?? []) {
       const advertised = route.advertised !== false
       for (const addressee of route.to) {
@@ -142,7 +147,7 @@ export class FeatureRegistry implements DiscoCatalog {
   }
 
   /** Answer an iq: its result's payload (undefined: an empty result); `service-unavailable` when nobody serves it. */
-  async answer (req: IqRequest): Promise<Element | undefined> {
+  async answer (req: IqRequest<A>): Promise<Element | undefined> {
     const ns = String(req.query.attrs.xmlns ?? '')
     const route = this.handlers.get(keyOf(req.addressee, req.type, ns))
     if (route == null) throw new StanzaError('service-unavailable', `${ns} is not served here`)

@@ -11,14 +11,14 @@ export interface RosterComponents {
   roster: Pick<RosterMap, 'items' | 'set' | 'changed'>
 }
 
-export function roster ({ roster }: RosterComponents): Feature {
+export function roster (): Feature<RosterComponents> {
   return {
     name: 'RFC 6121 roster',
     iq: [{
       ns: NS_ROSTER,
       to: ['account'],
-      get: () => roster.items(),
-      set: async ({ query, afterResult }) => {
+      get: ({ account }) => account.roster.items(),
+      set: async ({ account: { roster }, query, afterResult }) => {
         await roster.set(query)
         afterResult(() => { roster.changed() })
         return undefined
