@@ -328,8 +328,11 @@ export class User extends EventEmitter<UserEvents> {
     await Promise.all([...this.feeds.values()].map(async (f) => { await f.close() }))
     await this.secret.close().catch((err: Error) => { log('closing the secret chats of %s: %s', this.handle, err.message) })
     await this.receipts.close().catch((err: Error) => { log('flushing the receipts of %s: %s', this.handle, err.message) })
-    // the user's own sublevel (sealed by its vault) is attached to the database until it is closed
-    await this.secretSub?.close().catch((err: Error) => { log('closing the secret sublevel of %s: %s', this.handle, err.message) })
+    // a sealed user's own sublevel is attached to the database until it is closed; a plain one ('utf8') is the
+    // node's shared `secret` sublevel (node/store/db.ts), which other sessions use
+    if (typeof this.c.vault.encoding !== 'string') {
+      await this.secretSub?.close().catch((err: Error) => { log('closing the secret sublevel of %s: %s', this.handle, err.message) })
+    }
   }
 
   /**
