@@ -25,6 +25,7 @@ import { randomBytes } from 'node:crypto'
 import { createNode, type ChorusNode } from '../node/index.js'
 import type { XmppAccount } from './lib/agent-protocol.js'
 import { XmppClients } from './lib/xmpp-clients.js'
+import { GATEWAY_STANZA_BURST, GATEWAY_STANZA_RATE, GATEWAY_UNBOUNDED_SOURCES } from './lib/xmpp-targets.js'
 
 const DOMAIN = 'chorus.localhost'
 const PASSWORD = 'bench password'
@@ -274,14 +275,9 @@ async function main (): Promise<void> {
                 domain: DOMAIN,
                 allowPlaintext: true,
                 lingerMs: 200,
-                stanzaRate: 1_000_000,
-                stanzaBurst: 10_000_000,
-                maxConnectionsPerAddress: 1_000_000,
-                maxPreLogin: 1_000_000,
-                maxPreLoginPerAddress: 1_000_000,
-                loginsPerAddress: 1_000_000,
-                registrationsPerAddress: 1_000_000,
-                registrationsPerMinute: 1_000_000
+                stanzaRate: GATEWAY_STANZA_RATE,
+                stanzaBurst: GATEWAY_STANZA_BURST,
+                ...GATEWAY_UNBOUNDED_SOURCES
               }
             }
           : {})

@@ -12,10 +12,10 @@ import { startProsody } from './prosody.js'
 /** The XMPP domain of every target: JIDs are `user@XMPP_DOMAIN`. */
 export const XMPP_DOMAIN = 'chorus.localhost'
 /** Stanzas a second one gateway connection may send: lifted, so that the gateway's flood guard is not measured. */
-const GATEWAY_STANZA_RATE = 1_000_000
-const GATEWAY_STANZA_BURST = 10_000_000
+export const GATEWAY_STANZA_RATE = 1_000_000
+export const GATEWAY_STANZA_BURST = 10_000_000
 /** Every client of the benchmark comes from 127.0.0.1, and registers and logs in at once: no per-address budgets. */
-const GATEWAY_UNBOUNDED_SOURCES = {
+export const GATEWAY_UNBOUNDED_SOURCES = {
   maxConnectionsPerAddress: 1_000_000,
   maxPreLogin: 1_000_000,
   maxPreLoginPerAddress: 1_000_000,
