@@ -58,6 +58,12 @@ type Call = StoreCall
 /** A live peer's epoch (undefined when it did not answer), asked once a round. */
 type EpochOf = (peer: string) => Promise<bigint | undefined>
 
+/**
+ * How long a co-owner seen holding a handle's claim is trusted to still hold it without being asked again
+ * (within its epoch). One RESOLVE per handle and co-owner this often is the price. @default 30000
+ */
+export const HELD_TRUST_MS = 30_000
+
 export class Repair {
   readonly stats: RepairStats = {
     rounds: 0,
@@ -73,10 +79,12 @@ export class Repair {
   private readonly agreed = new Map<string, Map<string, string>>()
   /**
    * per co-owner: its epoch, and the handles it was seen to hold in that epoch, each with the handle's
-   * owners then. An owner set that changed since means the peer may have handed the claim over and
-   * deleted it (it was not an owner for a while), so it is asked again.
+   * owners then and when it was seen. An owner set that changed since means the peer may have handed the
+   * claim over and deleted it (it was not an owner for a while), so it is asked again; and a sighting is
+   * trusted for HELD_TRUST_MS only (a peer's claim can change within an epoch: a store that went wrong),
+   * so a co-owner that drifted is found within that long.
    */
-  private readonly held = new Map<string, { epoch: bigint, handles: Map<string, string> }>()
+  private readonly held = new Map<string, { epoch: bigint, handles: Map<string, { key: string, at: number }> }>()
   /**
    * per handle held here: its owners at the last round. When they change, what peers were seen to hold of
    * it is forgotten, even if the owners later return to a set seen before (A → B → A: a peer that was no
@@ -307,7 +315,9 @@ export class Repair {
     for (const peer of owners.filter((o) => o !== this.ctx.selfId && this.isLive(o))) {
       const epoch = await epochOf(peer)
       const seen = this.held.get(peer)
-      if (epoch != null && seen?.epoch === epoch && seen.handles.get(claim.handle) === seenKey) {
+      const sighting = seen?.handles.get(claim.handle)
+      const trusted = sighting?.key === seenKey && Date.now() - sighting.at < HELD_TRUST_MS
+      if (epoch != null && seen?.epoch === epoch && trusted) {
         held++
         continue
       }
@@ -337,7 +347,7 @@ export class Repair {
         if (epoch != null) {
           let seen = this.held.get(peer)
           if (seen?.epoch !== epoch) { seen = { epoch, handles: new Map() }; this.held.set(peer, seen) }
-          seen.handles.set(claim.handle, seenKey)
+          seen.handles.set(claim.handle, { key: seenKey, at: Date.now() })
         }
         held++
       } catch (err: any) {
