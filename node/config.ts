@@ -59,6 +59,7 @@ export interface ChorusNodeOptions {
   replication?: {
     repairIntervalMs?: number
     hintIntervalMs?: number
+    heldTrustMs?: number
     peerPutRate?: number
     senderRate?: number
     senderBurst?: number
@@ -96,6 +97,7 @@ export interface ResolvedOptions {
   replication: {
     repairIntervalMs?: number
     hintIntervalMs?: number
+    heldTrustMs?: number
     peerPutRate?: number
     senderRate?: number
     senderBurst?: number
@@ -347,6 +349,7 @@ const RELAY_BOUNDS: Record<string, [number, number]> = { senderRate: [1, 1_000_0
 const REPLICATION_BOUNDS: Record<string, [number, number]> = {
   repairIntervalMs: [100, 3_600_000],
   hintIntervalMs: [100, 3_600_000],
+  heldTrustMs: [100, 86_400_000],
   peerPutRate: [1, 10_000_000],
   senderRate: [1, 1_000_000],
   senderBurst: [1, 10_000_000]

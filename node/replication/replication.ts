@@ -43,6 +43,7 @@ export interface ReplicationInit {
   writeQuorum: number
   /** @default 5000 */ repairIntervalMs?: number
   /** @default 1000 */ hintIntervalMs?: number
+  /** how long a co-owner seen holding a handle's claim is not asked again @default 600000 */ heldTrustMs?: number
   /** @default 20000 */ peerPutRate?: number
   /** envelopes a second one sender may have accepted by an owner, sustained @default 100 */ senderRate?: number
   /** envelopes one sender may send in a burst @default 500 */ senderBurst?: number
