@@ -12,7 +12,7 @@
  */
 
 import { logger } from '@libp2p/logger'
-import type { Change, Changes } from '../../protocol/pb/live.js'
+import { LiveFrame, type Change } from '../../protocol/pb/live.js'
 import type { SketchChange } from '../store/change-sketch.js'
 
 const log = logger('chorus:replication:watches')
@@ -42,8 +42,20 @@ export const MAX_CHANGES_PER_FRAME = 128
 /** Envelope bytes in one pushed frame; what does not fit goes as cursors only (the watcher fetches it). */
 export const MAX_PUSHED_ENVELOPE_BYTES = 32 * 1024
 
-/** Where a push goes: to `peer` on the live hop, or to this node's own watcher (rejects when it cannot be queued). */
-export type PushSink = (peer: string, changes: Changes) => Promise<void>
+/** Where a push goes: the live hop's link to `peer` (rejects when it cannot be queued). */
+export type PushSink = (peer: string, frame: Uint8Array) => Promise<void>
+
+/** What the watches have done (running totals, for the work figures and tests). */
+export interface WatchCounts {
+  /** watches registered or renewed */
+  renewed: number
+  /** watches refused: over a bound */
+  refused: number
+  /** frames pushed, changes they carried, pushes that could not be queued */
+  frames: number
+  changes: number
+  failed: number
+}
 
 /** One watch: pushed to until `until`, renewable without a proof until `provenUntil` (ms). */
 interface Lease { until: number, provenUntil: number }
@@ -59,6 +71,7 @@ export class Watches {
   private flushing = false
   /** pushes sent to each peer in this epoch */
   private readonly seqs = new Map<string, bigint>()
+  readonly counts: WatchCounts = { renewed: 0, refused: 0, frames: 0, changes: 0, failed: 0 }
 
   constructor (
     private readonly epoch: bigint,
@@ -76,7 +89,10 @@ export class Watches {
     let peers = this.byMailbox.get(mailbox)
     const mine = this.byPeer.get(peer)
     if (peers?.has(peer) !== true) {
-      if (this.total >= MAX_WATCHES || (mine?.size ?? 0) >= MAX_WATCHES_PER_PEER) return false
+      if (this.total >= MAX_WATCHES || (mine?.size ?? 0) >= MAX_WATCHES_PER_PEER) {
+        this.counts.refused++
+        return false
+      }
       if (peers == null) { peers = new Map(); this.byMailbox.set(mailbox, peers) }
       if (mine == null) this.byPeer.set(peer, new Set([mailbox]))
       else mine.add(mailbox)
@@ -85,6 +101,7 @@ export class Watches {
     const now = this.now()
     const provenUntil = proven ? now + WATCH_PROOF_MS : peers.get(peer)?.provenUntil ?? now
     peers.set(peer, { until: Math.min(now + WATCH_LEASE_MS, provenUntil), provenUntil })
+    this.counts.renewed++
     return true
   }
 
@@ -150,8 +167,16 @@ export class Watches {
       for (const batch of frames(items)) {
         const seq = (this.seqs.get(peer) ?? 0n) + 1n
         this.seqs.set(peer, seq)
+        const frame = LiveFrame.encode({
+          envelope: new Uint8Array(0),
+          relay: false,
+          changes: { epoch: this.epoch, seq, items: batch }
+        })
+        this.counts.frames++
+        this.counts.changes += batch.length
         // a push that cannot be queued is a gap the watcher sees by `seq`, or by the connection ending
-        this.sink(peer, { epoch: this.epoch, seq, items: batch }).catch((err: Error) => {
+        this.sink(peer, frame).catch((err: Error) => {
+          this.counts.failed++
           log('push to %s failed: %s', peer, err.message)
         })
       }
