@@ -1,5 +1,6 @@
 /**
- * Assembles the libp2p 3 node of a Chorus peer: TCP and WebSocket listeners, noise, yamux, identify,
+ * Assembles the libp2p 3 node of a Chorus peer: TCP and WebSocket listeners, noise, yamux (both tuned:
+ * a TCP socket written once per turn, a yamux window update per half window; node/wire-tuning.ts), identify,
  * ping, a Kad-DHT on Chorus's own protocol id, gossipsub with our own message ids, bootstrap discovery
  * and Prometheus metrics in the node's own registry.
  */
@@ -10,6 +11,7 @@ import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
 import { identify, type Identify } from '@libp2p/identify'
 import { kadDHT, passthroughMapper, removePrivateAddressesMapper, type KadDHT } from '@libp2p/kad-dht'
 import { noise } from '@libp2p/noise'
+import { corkConnections, lazyWindowUpdates } from './wire-tuning.js'
 import { ping, type Ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
@@ -70,12 +72,13 @@ export async function buildLibp2p (
   const ws = opts.listen.some((a) => a.getComponents().some((c) => c.name === 'ws' || c.name === 'wss')) ||
     opts.bootstrap.some((a) => a.getComponents().some((c) => c.name === 'ws' || c.name === 'wss'))
   const { prometheusMetrics } = await perNodeMetrics()
+  lazyWindowUpdates()
   return createLibp2p<ChorusServices>({
     privateKey,
     start: false,
     addresses: { listen: opts.listen.map(String) },
     transports: ws ? [tcp(), webSockets()] : [tcp()],
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [corkConnections(noise())],
     streamMuxers: [yamux()],
     connectionGater: opts.connectionGater,
     connectionManager: {

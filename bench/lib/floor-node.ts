@@ -1,12 +1,14 @@
 /**
- * One process of the `floor` scenario: a bare libp2p node on Chorus's transport stack (TCP, noise, yamux:
- * as node/libp2p.ts builds it, without identify, ping, the DHT, gossipsub or metrics) and either the owner
- * logic (floor-owner.ts, with its LevelDB in the agent's data directory) or the client's (floor-client.ts).
+ * One process of the `floor` scenario: a bare libp2p node on Chorus's transport stack (TCP, noise, yamux,
+ * with Chorus's wire tuning: as node/libp2p.ts builds it, without identify, ping, the DHT, gossipsub or
+ * metrics) and either the owner logic (floor-owner.ts, with its LevelDB in the agent's data directory) or
+ * the client's (floor-client.ts).
  * The benchmark agent (bench/agent.ts) runs it for the `floor*` commands.
  */
 
 import { join } from 'node:path'
 import { noise } from '@libp2p/noise'
+import { corkConnections, lazyWindowUpdates } from '../../node/wire-tuning.js'
 import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import type { Libp2p, Stream } from '@libp2p/interface'
@@ -41,10 +43,11 @@ export class FloorNode {
 
   /** Start the node of `cmd.role`; an owner's LevelDB goes under `dataDir`. */
   static async start (dataDir: string, cmd: FloorCommands['floorStart']): Promise<FloorNode> {
+    lazyWindowUpdates()
     const libp2p = await createLibp2p({
       addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
       transports: [tcp()],
-      connectionEncrypters: [noise()],
+      connectionEncrypters: [corkConnections(noise())],
       streamMuxers: [yamux()]
     })
     if (cmd.role === 'client') {

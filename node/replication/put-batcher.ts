@@ -1,7 +1,9 @@
 /**
- * Outbound puts to one peer, coalesced: while requests are in flight, new puts queue, and the next
- * request carries all of them (up to MAX_PUTS_PER_REQUEST). Under load a send costs a share of one
- * round trip instead of one round trip per owner.
+ * Outbound puts to one peer, coalesced: the puts of one turn of the event loop leave in one request (a
+ * direct message's two mailboxes often share owners: one frame each way to each, not two), and while
+ * requests are in flight, new puts queue and the next request carries all of them (up to
+ * MAX_PUTS_PER_REQUEST). Under load a send costs a share of one round trip instead of one round trip
+ * per owner.
  */
 
 import { StoreRequest, StoreResponse, type Put } from '../../protocol/pb/store.js'
@@ -11,11 +13,13 @@ import { errorOfStatus } from './status.js'
 
 interface Waiting { put: Put, resolve: () => void, reject: (err: Error) => void }
 
+interface Queue { waiting: Waiting[], inFlight: number, scheduled: boolean }
+
 type Call = StoreCall
 
 /** One queue per peer. */
 export class PutBatcher {
-  private readonly queues = new Map<string, { waiting: Waiting[], inFlight: number }>()
+  private readonly queues = new Map<string, Queue>()
 
   constructor (private readonly call: Call, private readonly timeoutMs = DEFAULT_RPC_TIMEOUT_MS) {}
 
@@ -23,13 +27,20 @@ export class PutBatcher {
   async put (peer: string, put: Put): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       let q = this.queues.get(peer)
-      if (q == null) { q = { waiting: [], inFlight: 0 }; this.queues.set(peer, q) }
+      if (q == null) { q = { waiting: [], inFlight: 0, scheduled: false }; this.queues.set(peer, q) }
       q.waiting.push({ put, resolve, reject })
-      this.pump(peer, q)
+      if (q.scheduled) return
+      // the rest of this turn's puts to `peer` (the other mailbox of the same envelope) join this request
+      q.scheduled = true
+      const queue = q
+      queueMicrotask(() => {
+        queue.scheduled = false
+        this.pump(peer, queue)
+      })
     })
   }
 
-  private pump (peer: string, q: { waiting: Waiting[], inFlight: number }): void {
+  private pump (peer: string, q: Queue): void {
     while (q.inFlight < OUTBOUND_WINDOW && q.waiting.length > 0) {
       const batch = q.waiting.splice(0, MAX_PUTS_PER_REQUEST)
       q.inFlight++

@@ -218,6 +218,7 @@ export class Replication {
     this.components.membership.off('member:leave', this.onView)
     this.components.libp2p.removeEventListener('peer:disconnect', this.onDisconnect)
     this.mailboxes.changes.listen(undefined)
+    this.watches?.close()
     this.repair?.stop()
     this.sweeper?.stop()
     this.changes.close()

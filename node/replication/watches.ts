@@ -5,6 +5,11 @@
  * watching nodes as a `Change` (the counter before and after, the cursors added) on the live hop's link,
  * so an idle session costs nothing and a busy one learns of a write without listing its log.
  *
+ * The mailbox's primary owner pushes at once, with the envelopes: that is what delivers a write the live
+ * path lost. The other owners' pushes only keep the watcher's table of their counters sure, so they wait
+ * (LAZY_PUSH_MS at most) and ride in the next frame this owner sends the same watcher: under load they
+ * cost no frame of their own, where each write used to cost the watcher a frame from every owner.
+ *
  * A push is a hint, never the only way: the watcher checks that each change follows the last it saw (the
  * counters chain, and `seq` numbers the pushes to it), and a broken chain, a lost connection or a lapsed
  * lease sends it back to PROBE and sync (node/replication/change-watch.ts). Watches are bounded per peer
@@ -42,6 +47,14 @@ export const MAX_CHANGES_PER_FRAME = 128
 /** Envelope bytes in one pushed frame; what does not fit goes as cursors only (the watcher fetches it). */
 export const MAX_PUSHED_ENVELOPE_BYTES = 32 * 1024
 
+/**
+ * How long a change without envelopes (this owner is not the log's primary) may wait for a frame to the
+ * same watcher to ride in. Short next to the feeds' hold of a message whose predecessor is missing
+ * (DEFAULT_HOLD_MS, 1 s): when the primary is down, the others' pushes are what bring a lost write.
+ * @default 100
+ */
+export const LAZY_PUSH_MS = 100
+
 /** Where a push goes: the live hop's link to `peer` (rejects when it cannot be queued). */
 export type PushSink = (peer: string, frame: Uint8Array) => Promise<void>
 
@@ -66,9 +79,11 @@ export class Watches {
   /** peer → mailboxes it watches */
   private readonly byPeer = new Map<string, Set<string>>()
   private total = 0
-  /** changes waiting for the next flush, by peer */
+  /** changes waiting for the next flush, by peer, and the peers that have one a watcher waits for */
   private pending = new Map<string, Change[]>()
+  private urgent = new Set<string>()
   private flushing = false
+  private lazyTimer?: NodeJS.Timeout
   /** pushes sent to each peer in this epoch */
   private readonly seqs = new Map<string, bigint>()
   readonly counts: WatchCounts = { renewed: 0, refused: 0, frames: 0, changes: 0, failed: 0 }
@@ -125,9 +140,18 @@ export class Watches {
     const mine = this.byPeer.get(peer)
     this.byPeer.delete(peer)
     this.pending.delete(peer)
+    this.urgent.delete(peer)
     this.seqs.delete(peer)
     if (mine == null) return
     for (const m of mine) this.drop(m, peer)
+  }
+
+  /** Stop pushing: what waits is dropped (the watchers see the gap when the owner comes back). */
+  close (): void {
+    clearTimeout(this.lazyTimer)
+    this.lazyTimer = undefined
+    this.pending.clear()
+    this.urgent.clear()
   }
 
   /** Watches held here now. */
@@ -150,20 +174,32 @@ export class Watches {
         let q = this.pending.get(peer)
         if (q == null) { q = []; this.pending.set(peer, q) }
         q.push(item)
+        if (primary) this.urgent.add(peer)
       }
     }
-    if (this.pending.size > 0 && !this.flushing) {
+    if (this.urgent.size > 0 && !this.flushing) {
       this.flushing = true
       // the writes of one group commit go out together, in one frame per watcher
-      setImmediate(() => { this.flush() })
+      setImmediate(() => { this.flush(false) })
+    }
+    if (this.pending.size > 0 && this.lazyTimer == null) {
+      this.lazyTimer = setTimeout(() => { this.flush(true) }, LAZY_PUSH_MS)
     }
   }
 
-  private flush (): void {
-    this.flushing = false
-    const pending = this.pending
-    this.pending = new Map()
-    for (const [peer, items] of pending) {
+  /** Send what waits: to the watchers a primary's change waits for, or (`all`) to every watcher. */
+  private flush (all: boolean): void {
+    if (all) {
+      this.lazyTimer = undefined
+    } else {
+      this.flushing = false
+    }
+    const peers = all ? [...this.pending.keys()] : [...this.urgent]
+    for (const peer of peers) {
+      const items = this.pending.get(peer)
+      this.pending.delete(peer)
+      this.urgent.delete(peer)
+      if (items == null) continue
       for (const batch of frames(items)) {
         const seq = (this.seqs.get(peer) ?? 0n) + 1n
         this.seqs.set(peer, seq)
@@ -180,6 +216,10 @@ export class Watches {
           log('push to %s failed: %s', peer, err.message)
         })
       }
+    }
+    if (this.pending.size === 0) {
+      clearTimeout(this.lazyTimer)
+      this.lazyTimer = undefined
     }
   }
 

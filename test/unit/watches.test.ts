@@ -14,11 +14,13 @@ import { StoreRequest, StoreResponse } from '../../protocol/pb/store.js'
 import { ChangeSketch, type Added } from '../../node/store/change-sketch.js'
 import { ChangeWatch, type PushedChange } from '../../node/replication/change-watch.js'
 import {
-  MAX_PUSHED_CURSORS, MAX_PUSHED_ENVELOPE_BYTES, WATCH_LEASE_MS, WATCH_PROOF_MS, Watches
+  LAZY_PUSH_MS, MAX_PUSHED_CURSORS, MAX_PUSHED_ENVELOPE_BYTES, WATCH_LEASE_MS, WATCH_PROOF_MS, Watches
 } from '../../node/replication/watches.js'
 import type { StoreCall } from '../../node/replication/rpc.js'
 
 const tick = async (): Promise<void> => { await new Promise((resolve) => setImmediate(resolve)) }
+/** Long enough for a change that is not a primary's to leave on its own. */
+const lazy = async (): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, LAZY_PUSH_MS + 20)) }
 const cursor = (n: number): Uint8Array => new Uint8Array(24).fill(n)
 /** What a write added, by mailbox: cursors, and (when given) envelopes. */
 const added = (by: Record<string, Uint8Array[]>, envelopes: Record<string, Uint8Array[]> = {}): Map<string, Added> =>
@@ -42,6 +44,8 @@ describe('watches: the owner\'s side of WATCH', () => {
     sketch.listen(watches.onChanges)
   })
 
+  afterEach(() => { watches.close() })
+
   it('pushes each write to every watcher of its mailbox, once per flush, numbered, with the cursors it added', async () => {
     assert.ok(watches.watch('node-a', 'alice', true))
     assert.ok(watches.watch('node-b', 'alice', true))
@@ -49,7 +53,7 @@ describe('watches: the owner\'s side of WATCH', () => {
     sketch.bump(['alice'], added({ alice: [cursor(1)] }))
     sketch.bump(['alice', 'bob'], added({ alice: [cursor(2)], bob: [cursor(3)] }))
     sketch.bump(['carol'])
-    await tick()
+    await lazy()
     assert.deepEqual(sent.map((s) => s.peer).sort(), ['node-a', 'node-b'], 'one frame per watcher')
     const b = sent.find((s) => s.peer === 'node-b')?.changes
     assert.ok(b != null)
@@ -60,8 +64,38 @@ describe('watches: the owner\'s side of WATCH', () => {
     ])
     sent = []
     sketch.bump(['bob'], added({ bob: [cursor(4)] }))
-    await tick()
+    await lazy()
     assert.deepEqual(sent.map((s) => [s.peer, s.changes.seq]), [['node-b', 2n]], 'the next push to a peer is numbered after the last')
+  })
+
+  it('another owner\'s changes wait for the next frame to the same watcher, or LAZY_PUSH_MS at most', async () => {
+    const owner = new Watches(sketch.epoch, async (peer, frame) => {
+      const changes = LiveFrame.decode(frame).changes
+      assert.ok(changes != null)
+      sent.push({ peer, changes })
+    }, () => clock, (mailbox) => mailbox === 'alice')
+    sketch.listen(owner.onChanges)
+    owner.watch('node-a', 'alice', true)
+    owner.watch('node-a', 'bob', true)
+    owner.watch('node-b', 'bob', true)
+    const entry = new Uint8Array(300).fill(1)
+    sketch.bump(['bob'], added({ bob: [cursor(1)] }, { bob: [entry] }))
+    await tick()
+    assert.equal(sent.length, 0, 'not bob\'s primary: nothing leaves at once')
+    sketch.bump(['alice'], added({ alice: [cursor(2)] }, { alice: [entry] }))
+    await tick()
+    const frames = sent.map((s) => [s.peer, s.changes.seq, s.changes.items.map((i) => [i.mailbox, i.envelopes.length])])
+    assert.deepEqual(frames, [
+      ['node-a', 1n, [['bob', 0], ['alice', 1]]]
+    ], 'alice\'s primary pushes at once, and bob\'s waiting change rides in the same frame, in order')
+    sent = []
+    await lazy()
+    assert.deepEqual(sent.map((s) => [s.peer, s.changes.items.map((i) => i.mailbox)]), [['node-b', ['bob']]])
+    sketch.bump(['bob'], added({ bob: [cursor(3)] }))
+    owner.close()
+    sent = []
+    await lazy()
+    assert.equal(sent.length, 0, 'a closed owner pushes nothing more')
   })
 
   it('the primary owner pushes the entries themselves, within a frame\'s budget; another owner only their cursors', async () => {
@@ -88,7 +122,7 @@ describe('watches: the owner\'s side of WATCH', () => {
     watches.watch('node-a', 'alice', true)
     const many = Array.from({ length: MAX_PUSHED_CURSORS + 1 }, (_, i) => cursor(i % 250))
     sketch.bump(['alice'], added({ alice: many }))
-    await tick()
+    await lazy()
     assert.deepEqual(sent[0].changes.items.map((i) => [i.before, i.cursors.length]), [[0n, 0]])
   })
 
@@ -112,7 +146,7 @@ describe('watches: the owner\'s side of WATCH', () => {
     clock += WATCH_LEASE_MS + 1
     watches.watch('node-b', 'alice', true)
     sketch.bump(['alice'])
-    await tick()
+    await lazy()
     assert.deepEqual(sent.map((s) => s.peer), ['node-b'])
     assert.equal(watches.size, 1)
     watches.forget('node-b')
