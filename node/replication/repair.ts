@@ -132,9 +132,8 @@ export class Repair {
   async round (): Promise<void> {
     this.stats.rounds++
     const batch: string[] = []
-    for await (const mailbox of this.ctx.mailboxes.mailboxes()) {
+    for await (const mailbox of this.ctx.mailboxes.mailboxes({ after: this.resumeAfter })) {
       if (!this.running) return
-      if (mailbox <= this.resumeAfter) continue
       batch.push(mailbox)
       if (batch.length >= MAILBOXES_PER_ROUND) break
     }

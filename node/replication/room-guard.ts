@@ -294,7 +294,7 @@ export class RoomGuard extends EventEmitter<RoomGuardEvents> implements StoreGua
   }
 
   private async rescan (): Promise<void> {
-    for await (const mailbox of this.c.mailboxes.mailboxes()) {
+    for await (const mailbox of this.c.mailboxes.mailboxes({ prefix: 'room.' })) {
       const m = STATE_LOG.exec(mailbox)
       if (m == null || this.rooms.has(m[1])) continue
       this.rooms.add(m[1])

@@ -111,7 +111,7 @@ export interface FeedInit {
    * The log's change counters at its owners, as one comparable string, and the owners' pushes of its
    * writes (node/replication/change-watch.ts); without it `poll` is `sync`
    */
-  changes?: Pick<ChangeWatch, 'versions'> & Partial<Pick<ChangeWatch, 'follow'>>
+  changes?: Pick<ChangeWatch, 'versions'> & Partial<Pick<ChangeWatch, 'follow' | 'known'>>
   /** who gets each envelope once; may be set later (`consume`) */
   consumer?: FeedConsumer
   /** @default Date.now */
@@ -154,6 +154,8 @@ export class Feed {
   private draining?: Promise<void>
   /** the owners' pushes, taken one after another */
   private pushing: Promise<void> = Promise.resolve()
+  /** pushes queued on `pushing` and not yet taken */
+  private pushesQueued = 0
   private unfollow?: () => void
   /**
    * Live envelopes stamped after this (HLC) were made after this feed started, beyond any sender's
@@ -311,6 +313,20 @@ export class Feed {
     if (key != null && !this.stoppedShort) this.caughtUpAt = { key, at }
   }
 
+  /**
+   * Would `poll` do nothing now? True when the owners' pushes are heard, nothing pushed waits to be
+   * taken, the answer the feed last caught up at is still the table's, and the full-sync backstop is
+   * not due. Synchronous and allocation-light: an idle session's tick asks it and goes back to sleep.
+   */
+  idle (): boolean {
+    if (this.isClosed) return true
+    const caught = this.caughtUpAt
+    const known = this.f.changes?.known
+    if (known == null || caught == null || !this.synced || this.pushesQueued > 0) return false
+    if (this.now() - caught.at >= DEFAULT_FULL_SYNC_MS) return false
+    return known.call(this.f.changes, this.f.mailbox) === caught.key
+  }
+
   /** The feed's cursor (everything at or before it was shown), if it has one. */
   async cursor (): Promise<Cursor | undefined> {
     const stored = await this.cursors.get(this.f.key)
@@ -349,7 +365,10 @@ export class Feed {
       if (env != null) this.offer(env)
     }
     if (!this.synced) return
-    this.pushing = this.pushing.then(async () => { await this.takePushed(change) })
+    this.pushesQueued++
+    this.pushing = this.pushing.then(async () => {
+      try { await this.takePushed(change) } finally { this.pushesQueued-- }
+    })
   }
 
   /**

@@ -42,7 +42,7 @@ export interface Outbox {
 }
 
 /** What a part does with a feed (node/session/feed.ts): offer live envelopes, sync, poll, start late. */
-export type LogFeed = Pick<Feed, 'offer' | 'sync' | 'poll' | 'startAt'>
+export type LogFeed = Pick<Feed, 'offer' | 'sync' | 'poll' | 'idle' | 'startAt'>
 
 /** A page of a log, read with this user's proof (the session signs it: `ReadOptions` without `auth`). */
 export type LogReadOptions = Omit<ReadOptions, 'auth'>

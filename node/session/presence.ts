@@ -13,7 +13,7 @@ import {
   type RosterItem
 } from '../../protocol/roster.js'
 import type { Logs, Outbox, Rejections, SessionEvents, SessionState, Signer } from './ports.js'
-import { Periodic } from '../timers/periodic.js'
+import { everyTick } from './ticker.js'
 
 const log = logger('chorus:presence')
 
@@ -151,8 +151,8 @@ export interface AvailabilityInit {
 export class Availability {
   readonly tracker: PresenceTracker
   private own: { state: PresenceStateName, status: string, since: number } = { state: 'offline', status: '', since: Date.now() }
-  private heartbeat?: Periodic
-  private sweep?: Periodic
+  /** this session's places in the process's shared ticks (ticker.ts): the heartbeat and the sweep */
+  private stopTicks: Array<() => void> = []
   private readonly answered = new Map<string, number>()
   private readonly inflight = new Set<Promise<unknown>>()
   private readonly heartbeatMs: number
@@ -190,16 +190,18 @@ export class Availability {
     await Promise.all(Array.from({ length: Math.min(STORED_READS_IN_FLIGHT, contacts.length) }, async () => {
       while (next < contacts.length) await this.readStored(contacts[next++], now)
     }))
-    this.heartbeat = new Periodic(() => { this.beat() }, { intervalMs: this.heartbeatMs, log, name: 'heartbeat' }).start()
-    this.sweep = new Periodic(() => { this.expire() }, { intervalMs: this.sweepMs, log, name: 'presence expiry' }).start()
+    this.stopTicks = [
+      everyTick(this.heartbeatMs, () => { this.beat() }),
+      everyTick(this.sweepMs, () => { this.expire() })
+    ]
   }
 
   /** Stop the timers and go offline: last seen now, stored and published (bounded by the stop timeout). */
   async stop (): Promise<void> {
     if (this.stopped) return
     this.stopped = true
-    this.heartbeat?.stop()
-    this.sweep?.stop()
+    for (const stop of this.stopTicks) stop()
+    this.stopTicks = []
     await within(this.stopTimeoutMs, this.set('offline', '')).catch((err: Error) => { log('%s: storing the offline presence failed: %s', this.c.signer.handle, err.message) })
     await within(this.stopTimeoutMs, Promise.allSettled([...this.inflight])).catch(() => {})
     this.tracker.clear()

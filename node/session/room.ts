@@ -287,6 +287,11 @@ export class Room extends EventEmitter<RoomEvents> {
     return await this.run(true)
   }
 
+  /** Would `poll` do nothing now (both logs' feeds idle, no run in progress)? */
+  idle (): boolean {
+    return this.syncing == null && this.loaded && this.stateFeed.idle() && this.messageFeed.idle()
+  }
+
   private async run (poll: boolean): Promise<void> {
     this.syncing ??= this.syncOnce(poll).finally(() => { this.syncing = undefined })
     return await this.syncing

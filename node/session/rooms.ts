@@ -146,6 +146,13 @@ export class Rooms implements RoomHost {
     await this.each(async (room) => { await room.poll() })
   }
 
+  /** Would `poll` do nothing now? (Every joined room's feeds are idle.) */
+  idle (): boolean {
+    if (this.c.session.closed || !this.isOpen) return true
+    for (const room of this.joined.values()) if (!room.idle()) return false
+    return true
+  }
+
   private async each (step: (room: Room) => Promise<void>): Promise<void> {
     if (this.c.session.closed || !this.isOpen) return
     await Promise.all([...this.joined.values()].map(async (room) => {

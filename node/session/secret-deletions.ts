@@ -41,6 +41,11 @@ export class PendingDeletions {
     this.sub = c.storage.sublevel<string, string>('deletions', { valueEncoding: 'utf8' })
   }
 
+  /** Whether deletions may be waiting (a hint: `flush` finds out). */
+  get pending (): boolean {
+    return this.waiting
+  }
+
   /** Remember that the envelope at `cursor` is to be deleted at the owners. */
   async add (cursor: Uint8Array): Promise<void> {
     await this.sub.put(`${this.c.userId}!${Buffer.from(cursor).toString('hex')}`, '')

@@ -118,6 +118,11 @@ export class SecretHistory {
    * Destroy every message whose self-destruct deadline has passed: its sealed text, its key and its
    * indexes are deleted, then the user's history and keys are compacted out of the files (see the header).
    */
+  /** Would `expire` destroy (or have to look for) anything now? */
+  due (): boolean {
+    return !this.expiryKnown || this.now() >= this.nextExpiry
+  }
+
   async expire (): Promise<void> {
     const now = this.now()
     // most sessions have nothing to destroy: the next deadline, once known, spares the read

@@ -41,6 +41,7 @@ import { SecretReceiver } from './secret-receive.js'
 import { RatchetStore } from './secret-ratchets.js'
 import { SecretStore } from './secret-store.js'
 import { Periodic } from '../timers/periodic.js'
+import { everyTick } from './ticker.js'
 
 export type { SecretMessage } from './secret-history.js'
 export { MAX_TTL_MS, UNDELIVERED_TTL_MS } from './secret-constants.js'
@@ -92,8 +93,10 @@ export class Secrets {
   private readonly receiver: SecretReceiver
   private readonly locks = new Map<string, Promise<unknown>>()
   private readonly now: () => number
-  /** the maintenance loop (self-destruct compactions take a while): one run at a time, the last awaited by close */
+  /** the maintenance runs (self-destruct compactions take a while): one at a time, the last awaited by close */
   private upkeep?: Periodic
+  /** stops this session's place in the process's shared 1 s tick (ticker.ts) */
+  private stopTicking?: () => void
   private readonly deletions: PendingDeletions
   private deleteTimer?: NodeJS.Timeout
   private readonly me: string
@@ -151,13 +154,19 @@ export class Secrets {
   async start (): Promise<void> {
     await this.load()
     await this.keys.maintain(true).catch((err: Error) => { log('publishing prekeys of %s failed (retried later): %s', this.c.signer.handle, err.message) })
-    this.upkeep = new Periodic(async () => {
+    const upkeep = new Periodic(async () => {
       await this.maintain()
-    }, { intervalMs: DEFAULT_MAINTENANCE_INTERVAL_MS, log, name: 'secret maintenance' }).start()
+    }, { intervalMs: DEFAULT_MAINTENANCE_INTERVAL_MS, log, name: 'secret maintenance' })
+    this.upkeep = upkeep
+    // the shared tick asks, without a read, whether anything is due; an idle session costs a comparison
+    this.stopTicking = everyTick(DEFAULT_MAINTENANCE_INTERVAL_MS, () => {
+      if (this.maintenanceDue()) void upkeep.run()
+    })
   }
 
   async close (): Promise<void> {
-    this.upkeep?.stop()
+    this.stopTicking?.()
+    this.stopTicking = undefined
     await this.upkeep?.idle()
     await Promise.allSettled([...this.locks.values()])
     // sessions still being written reach the disk before the database closes
@@ -280,6 +289,13 @@ export class Secrets {
   }
 
   /** Upkeep (the `upkeep` loop's task, one run at a time): self-destruct, unconfirmed deletions, prekeys. */
+  /** Is a self-destruct deadline, an unconfirmed deletion or the prekey check due? */
+  private maintenanceDue (): boolean {
+    if (this.c.session.closed) return false
+    return this.history.due() || this.deletions.pending ||
+      this.now() - this.keys.checkedAt > DEFAULT_PREKEY_CHECK_INTERVAL_MS
+  }
+
   private async maintain (): Promise<void> {
     if (this.c.session.closed) return
     try {

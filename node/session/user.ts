@@ -551,6 +551,8 @@ export class User extends EventEmitter<UserEvents> {
 
   private async tick (): Promise<void> {
     if (this.ticking != null || this.isClosed) return
+    // an idle session: the owners' pushes say nothing changed since the last catch-up
+    if (this.inboxFeed.idle() && this.rooms.idle()) return
     this.ticking = (async () => {
       try { await this.inboxFeed.poll() } catch (err: any) { log('sync of %s failed: %s', this.handle, err.message) }
       try { await this.rooms.poll() } catch (err: any) { log('room sync of %s failed: %s', this.handle, err.message) }

@@ -327,16 +327,26 @@ export class MailboxStore {
     return out
   }
 
-  /** Every mailbox with at least one entry here (skip-scan: one seek per mailbox). */
-  async * mailboxes (): AsyncGenerator<string> {
-    let from = ''
-    for (;;) {
-      let next: string | undefined
-      for await (const key of this.log.keys({ gt: from, limit: 1 })) next = key
-      if (next == null) return
-      const mailbox = next.slice(0, next.indexOf('!'))
-      yield mailbox
-      from = `${mailbox}!\xff`
+  /**
+   * Every mailbox with at least one entry here, in name order: after `after` (exclusive) and, with
+   * `prefix`, only names that start with it. One iterator skips from mailbox to mailbox by seeking past
+   * each one's entries (an iterator per mailbox cost a repair round of 3,000 users most of its time).
+   */
+  async * mailboxes (range: { after?: string, prefix?: string } = {}): AsyncGenerator<string> {
+    const prefix = range.prefix ?? ''
+    const after = range.after ?? ''
+    const start = after >= prefix ? `${after}!\xff` : prefix
+    const it = this.log.keys({ gte: start, ...(prefix !== '' ? { lt: `${prefix}\xff` } : {}) })
+    try {
+      for (;;) {
+        const key = await it.next()
+        if (key === undefined) return
+        const mailbox = key.slice(0, key.indexOf('!'))
+        yield mailbox
+        it.seek(`${mailbox}!\xff`)
+      }
+    } finally {
+      await it.close()
     }
   }
 

@@ -416,6 +416,36 @@ describe('Feed: exactly once and in order, fetching only what live did not bring
       assert.deepEqual(screen.fresh(), [keyOf(b)], 'the backstop sync')
     })
 
+    it('is idle, without a question, while the table vouches for the answer it caught up at', async () => {
+      let known: string | undefined
+      feed = new Feed({
+        db,
+        reader: owners.reader(),
+        mailbox: B,
+        key: B,
+        consumer: screen.consumer,
+        now: () => clock,
+        changes: { versions: async () => { probes++; return answer() }, known: () => known }
+      })
+      assert.equal(feed.idle(), false, 'never caught up: not idle')
+      write(Date.now())
+      await feed.poll()
+      await feed.poll()
+      known = `owner-a=7/${version}`
+      const asked = probes
+      assert.equal(feed.idle(), true, 'the table\'s answer is the one it caught up at')
+      assert.equal(probes, asked, 'and nobody was asked')
+      known = undefined
+      assert.equal(feed.idle(), false, 'the table cannot vouch (an owner unsure, not hearing): poll')
+      known = `owner-a=7/${version + 1}`
+      assert.equal(feed.idle(), false, 'the answer moved: poll')
+      known = `owner-a=7/${version}`
+      clock += DEFAULT_FULL_SYNC_MS
+      assert.equal(feed.idle(), false, 'the backstop sync is due')
+      await feed.close()
+      assert.equal(feed.idle(), true, 'a closed feed has nothing to do')
+    })
+
     it('does not trust counters read before a sync that stopped short', async () => {
       const t = Date.now()
       await feed.poll()

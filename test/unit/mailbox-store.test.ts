@@ -75,6 +75,30 @@ describe('MailboxStore (LevelDB on disk)', () => {
     assert.equal(await store.count(A), 1)
   })
 
+  it('lists mailboxes after a name and under a prefix, each once whatever its entries, and stops early', async () => {
+    const room = 'room.lobby'
+    const state = 'room.lobby.state'
+    const es = [
+      entry(A, alice, B, 1000), entry(A, alice, B, 2000), entry(`${A}.roster`, alice, `${A}.roster`, 1000),
+      entry(B, alice, B, 1000), entry(room, alice, room, 1000),
+      entry(state, alice, state, 1000), entry(state, alice, state, 2000)
+    ]
+    await store.put(es)
+    const list = async (range?: { after?: string, prefix?: string }, stopAt = Infinity): Promise<string[]> => {
+      const out: string[] = []
+      for await (const m of store.mailboxes(range)) { out.push(m); if (out.length >= stopAt) break }
+      return out
+    }
+    const all = [A, `${A}.roster`, B, room, state].sort()
+    assert.deepEqual(await list(), all)
+    assert.deepEqual(await list({ after: A }), all.slice(all.indexOf(A) + 1), 'a name\'s own sub-logs come after it')
+    assert.deepEqual(await list({ after: B }), all.slice(all.indexOf(B) + 1))
+    assert.deepEqual(await list({ prefix: 'room.' }), [room, state])
+    assert.deepEqual(await list({ prefix: 'room.', after: room }), [state])
+    assert.deepEqual(await list({ after: state }), [])
+    assert.deepEqual(await list({}, 2), all.slice(0, 2), 'a caller that stops early closes the listing')
+  })
+
   it('a tombstone hides an entry, changes the digest (not the count), refuses the entry again, and expires', async () => {
     const e1 = entry(B, alice, B, 1000)
     const e2 = entry(B, alice, B, 2000)

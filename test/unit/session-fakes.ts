@@ -26,7 +26,10 @@ const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 /** One event the session emitted. */
 export interface Emitted { event: keyof UserEvents, args: unknown[] }
 
-/** A feed that records what it is offered and where it was asked to start; syncing does nothing. */
+/**
+ * A feed that records what it is offered and where it was asked to start; syncing does nothing, and it is
+ * never idle.
+ */
 export class FakeFeed implements LogFeed {
   readonly offered: Envelope[] = []
   startedAt?: Uint8Array
@@ -37,6 +40,8 @@ export class FakeFeed implements LogFeed {
   offer (env: Envelope): boolean { this.offered.push(env); return true }
   async sync (): Promise<void> { this.syncs++ }
   async poll (): Promise<void> { this.syncs++ }
+  /** never idle: every tick polls, so a test sees each one */
+  idle (): boolean { return false }
   async startAt (cursor: Uint8Array): Promise<void> { this.startedAt ??= cursor }
 }
 
