@@ -272,7 +272,6 @@ async function measureSize (ctx: ScenarioContext, servers: number): Promise<Size
   }
 }
 
-/** Bytes the servers sent per `per` (server-seconds), by libp2p protocol (`global`: the sockets). */
 /**
  * Wait, after a load, until every process together is back near `idleMsPerSec` (the idle phase's CPU rate
  * of all processes): the seconds waited, which the load phase's meter covers too.
@@ -293,6 +292,7 @@ async function drain (agents: readonly AgentHandle[], idleMsPerSec: number): Pro
   }
 }
 
+/** Bytes the servers sent per `per` (server-seconds), by libp2p protocol (`global`: the sockets). */
 function serverBytesByProtocol (
   before: readonly WorkSample[],
   after: readonly WorkSample[],
