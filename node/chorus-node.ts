@@ -318,7 +318,7 @@ export class ChorusNode extends EventEmitter<ChorusNodeEvents> {
       hearing: (hearing) => { replication.changes.hearPushes(hearing) }
     }, this.options.relay)
     const relay = this.relayPart
-    replication.pushVia(async (peer, frame) => { await relay.sendFrame(peer, frame) })
+    replication.pushVia(async (peer, changes) => { await relay.sendChanges(peer, changes) })
     if (this.role === 'server') {
       // a server judges the rooms it relays by the state logs on its disk, and relays a room from its first event here
       const rooms = replication.rooms

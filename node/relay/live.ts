@@ -13,7 +13,7 @@ import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
 import type { Connection, Libp2p, Stream } from '@libp2p/interface'
 import { LIVE_PROTOCOL } from '../../protocol/constants.js'
 import { MAX_ENVELOPE_BYTES } from '../../protocol/envelope.js'
-import { LiveFrame } from '../../protocol/pb/live.js'
+import { LiveFrame, type Changes } from '../../protocol/pb/live.js'
 import { isEndOfStream, isMalformedFrame, MalformedFrameError } from '../errors.js'
 import { PeerStreams } from '../peer-streams.js'
 
@@ -179,4 +179,9 @@ export function decodeLiveFrame (bytes: Uint8Array): LiveFrame {
 /** Encode a live frame. */
 export function encodeLiveFrame (envelope: Uint8Array, relay: boolean): Uint8Array {
   return LiveFrame.encode({ envelope: envelope as Uint8Array<ArrayBuffer>, relay })
+}
+
+/** Encode an owner's push of changes as a live frame (no envelope). */
+export function encodeChangesFrame (changes: Changes): Uint8Array {
+  return LiveFrame.encode({ envelope: new Uint8Array(0), relay: false, changes })
 }

@@ -31,7 +31,7 @@ import { inboxShard, inboxTopicOf, parseTopic, roomTopic } from '../../protocol/
 import { TokenBuckets } from '../rate-limit.js'
 import type { Placement } from '../replication/placement.js'
 import { chatTopicScore } from './scoring.js'
-import { encodeLiveFrame, LiveLinks, type LiveCounts } from './live.js'
+import { encodeChangesFrame, encodeLiveFrame, LiveLinks, type LiveCounts } from './live.js'
 import type { Changes, LiveFrame } from '../../protocol/pb/live.js'
 import type { RelayInit } from './options.js'
 
@@ -292,12 +292,9 @@ export class Relay {
     }
   }
 
-  /**
-   * Send an encoded frame to `peer` on the live hop (an owner's push of changes); rejects when the link
-   * cannot take it.
-   */
-  async sendFrame (peer: string, frame: Uint8Array): Promise<void> {
-    await this.live.send(peer, frame)
+  /** Send an owner's push of changes to `peer` on the live hop; rejects when the link cannot take it. */
+  async sendChanges (peer: string, changes: Changes): Promise<void> {
+    await this.live.send(peer, encodeChangesFrame(changes))
   }
 
   /**

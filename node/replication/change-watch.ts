@@ -283,7 +283,6 @@ export class ChangeWatch {
   }
 
   private async ask (owner: string, asked: Asked[]): Promise<void> {
-    let answer: { epoch: bigint, versions: bigint[] } | undefined
     // one WATCH carries the followed logs and the others (they are only probed: a watch nobody follows is waste)
     const watches = (a: Asked): boolean => this.hearing && this.followers.has(a.mailbox) && a.auth != null
     const watched = asked.filter(watches)
@@ -293,13 +292,12 @@ export class ChangeWatch {
       probed.length > 0 ? this.request(owner, StoreRequest.Kind.PROBE, probed) : undefined
     ])
     for (const [group, res] of [[watched, results[0]], [probed, results[1]]] as const) {
-      answer = res
       group.forEach((a, i) => {
-        const v = answer?.versions[i]
+        const v = res?.versions[i]
         // only a watch's answer starts a chain the owner's pushes continue
-        if (v != null && answer != null && group === watched) this.learn(owner, a.mailbox, answer.epoch, v)
+        if (v != null && res != null && group === watched) this.learn(owner, a.mailbox, res.epoch, v)
         // a refused proof (0) poisons the answer: the caller syncs, and meets the refusal there
-        a.answers.set(owner, v == null ? '' : v === 0n ? '!' : `${answer!.epoch}/${v}`)
+        a.answers.set(owner, v == null || res == null ? '' : v === 0n ? '!' : `${res.epoch}/${v}`)
         if (--a.left === 0) a.done(keyOf(a.answers))
       })
     }

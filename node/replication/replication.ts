@@ -4,7 +4,7 @@
  */
 
 import type { Libp2p, PeerId } from '@libp2p/interface'
-import { LiveFrame } from '../../protocol/pb/live.js'
+import type { Changes } from '../../protocol/pb/live.js'
 import { logger } from '@libp2p/logger'
 import { SenderKeyCache } from '../../protocol/envelope.js'
 import type { Role } from '../../protocol/constants.js'
@@ -152,7 +152,8 @@ export class Replication {
     this.reader = new Reader(this.context, call, isServer)
     this.changes = new ChangeWatch(this.context, call)
     if (isServer) {
-      this.watches = new Watches(this.mailboxes.changes.epoch, async (peer, frame) => { await this.push(peer, frame) },
+      const push = async (peer: string, changes: Changes): Promise<void> => { await this.push(peer, changes) }
+      this.watches = new Watches(this.mailboxes.changes.epoch, push,
         () => this.context.now(), (mailbox) => this.placement.ownersOf(mailbox)[0] === selfId)
       this.context.watches = this.watches
       this.mailboxes.changes.listen(this.watches.onChanges)
@@ -171,14 +172,10 @@ export class Replication {
   }
 
   /** One push: to this node's own watcher directly, to another node through the sink. */
-  private async push (peer: string, frame: Uint8Array): Promise<void> {
-    if (peer === this.context.selfId) {
-      const changes = LiveFrame.decode(frame).changes
-      if (changes != null) this.changes.onPush(peer, changes)
-      return
-    }
+  private async push (peer: string, changes: Changes): Promise<void> {
+    if (peer === this.context.selfId) { this.changes.onPush(peer, changes); return }
     if (this.pushSink == null) throw new Error('no live hop to push on')
-    await this.pushSink(peer, frame)
+    await this.pushSink(peer, changes)
   }
 
   /**

@@ -17,7 +17,7 @@
  */
 
 import { logger } from '@libp2p/logger'
-import { LiveFrame, type Change } from '../../protocol/pb/live.js'
+import type { Change, Changes } from '../../protocol/pb/live.js'
 import type { SketchChange } from '../store/change-sketch.js'
 
 const log = logger('chorus:replication:watches')
@@ -55,20 +55,8 @@ export const MAX_PUSHED_ENVELOPE_BYTES = 32 * 1024
  */
 export const LAZY_PUSH_MS = 100
 
-/** Where a push goes: the live hop's link to `peer` (rejects when it cannot be queued). */
-export type PushSink = (peer: string, frame: Uint8Array) => Promise<void>
-
-/** What the watches have done (running totals, for the work figures and tests). */
-export interface WatchCounts {
-  /** watches registered or renewed */
-  renewed: number
-  /** watches refused: over a bound */
-  refused: number
-  /** frames pushed, changes they carried, pushes that could not be queued */
-  frames: number
-  changes: number
-  failed: number
-}
+/** Where a push goes: to `peer` on the live hop, or to this node's own watcher (rejects when it cannot be queued). */
+export type PushSink = (peer: string, changes: Changes) => Promise<void>
 
 /** One watch: pushed to until `until`, renewable without a proof until `provenUntil` (ms). */
 interface Lease { until: number, provenUntil: number }
@@ -86,7 +74,6 @@ export class Watches {
   private lazyTimer?: NodeJS.Timeout
   /** pushes sent to each peer in this epoch */
   private readonly seqs = new Map<string, bigint>()
-  readonly counts: WatchCounts = { renewed: 0, refused: 0, frames: 0, changes: 0, failed: 0 }
 
   constructor (
     private readonly epoch: bigint,
@@ -104,10 +91,7 @@ export class Watches {
     let peers = this.byMailbox.get(mailbox)
     const mine = this.byPeer.get(peer)
     if (peers?.has(peer) !== true) {
-      if (this.total >= MAX_WATCHES || (mine?.size ?? 0) >= MAX_WATCHES_PER_PEER) {
-        this.counts.refused++
-        return false
-      }
+      if (this.total >= MAX_WATCHES || (mine?.size ?? 0) >= MAX_WATCHES_PER_PEER) return false
       if (peers == null) { peers = new Map(); this.byMailbox.set(mailbox, peers) }
       if (mine == null) this.byPeer.set(peer, new Set([mailbox]))
       else mine.add(mailbox)
@@ -116,7 +100,6 @@ export class Watches {
     const now = this.now()
     const provenUntil = proven ? now + WATCH_PROOF_MS : peers.get(peer)?.provenUntil ?? now
     peers.set(peer, { until: Math.min(now + WATCH_LEASE_MS, provenUntil), provenUntil })
-    this.counts.renewed++
     return true
   }
 
@@ -203,16 +186,8 @@ export class Watches {
       for (const batch of frames(items)) {
         const seq = (this.seqs.get(peer) ?? 0n) + 1n
         this.seqs.set(peer, seq)
-        const frame = LiveFrame.encode({
-          envelope: new Uint8Array(0),
-          relay: false,
-          changes: { epoch: this.epoch, seq, items: batch }
-        })
-        this.counts.frames++
-        this.counts.changes += batch.length
         // a push that cannot be queued is a gap the watcher sees by `seq`, or by the connection ending
-        this.sink(peer, frame).catch((err: Error) => {
-          this.counts.failed++
+        this.sink(peer, { epoch: this.epoch, seq, items: batch }).catch((err: Error) => {
           log('push to %s failed: %s', peer, err.message)
         })
       }

@@ -26,7 +26,7 @@ import { ForbiddenError, RateLimitedError, UnknownHandleError } from '../replica
 import type { Placement } from '../replication/placement.js'
 import type { ReadResult, Reader } from '../replication/reader.js'
 import type { Replicator } from '../replication/replicator.js'
-import type { ChorusDb } from '../store/db.js'
+import { closeOwnSublevel, type ChorusDb } from '../store/db.js'
 import type { LogReadOptions, SecretLevel, SessionPorts } from './ports.js'
 import type { Vault } from './vault.js'
 import type { HandleDirectory, UserRef } from './directory.js'
@@ -328,10 +328,9 @@ export class User extends EventEmitter<UserEvents> {
     await Promise.all([...this.feeds.values()].map(async (f) => { await f.close() }))
     await this.secret.close().catch((err: Error) => { log('closing the secret chats of %s: %s', this.handle, err.message) })
     await this.receipts.close().catch((err: Error) => { log('flushing the receipts of %s: %s', this.handle, err.message) })
-    // a sealed user's own sublevel is attached to the database until it is closed; a plain one ('utf8') is the
-    // node's shared `secret` sublevel (node/store/db.ts), which other sessions use
-    if (typeof this.c.vault.encoding !== 'string') {
-      await this.secretSub?.close().catch((err: Error) => { log('closing the secret sublevel of %s: %s', this.handle, err.message) })
+    // a sealed user's own sublevel stays attached to the database until it is closed (a plain one is shared)
+    if (this.secretSub != null) {
+      await closeOwnSublevel(this.secretSub).catch((err: Error) => { log('closing the secret sublevel of %s: %s', this.handle, err.message) })
     }
   }
 
@@ -356,8 +355,9 @@ export class User extends EventEmitter<UserEvents> {
     if (ordered) {
       this.lastSigned.delete(recipient)
       this.lastSigned.set(recipient, cursorOf(env))
-      const oldest = this.lastSigned.keys().next().value as string
-      if (this.lastSigned.size > MAX_ORDERED_RECIPIENTS) this.lastSigned.delete(oldest)
+      if (this.lastSigned.size > MAX_ORDERED_RECIPIENTS) {
+        this.lastSigned.delete(this.lastSigned.keys().next().value as string)
+      }
     }
     return env
   }

@@ -44,10 +44,21 @@ export function shareSublevels (db: ChorusDb): void {
     if (!named) return make(name as string, options as any)
     const id = `${name}\u0000${String(options?.keyEncoding ?? '')}\u0000${String(options?.valueEncoding ?? '')}`
     let sub = made.get(id)
-    if (sub == null) { sub = make(name, options as any); made.set(id, sub) }
+    if (sub == null) { sub = make(name, options as any); made.set(id, sub); sharedSublevels.add(sub) }
     return sub
   }
   db.sublevel = shared as ChorusDb['sublevel']
+}
+
+/** The sublevels `shareSublevels` hands to every caller: the node's, not one caller's to close. */
+const sharedSublevels = new WeakSet<object>()
+
+/**
+ * Close a sublevel its caller made for itself (it stays attached to the database until closed); a shared
+ * one (`shareSublevels`) is left open for the others that use it.
+ */
+export async function closeOwnSublevel (sub: { close: () => Promise<void> }): Promise<void> {
+  if (!sharedSublevels.has(sub)) await sub.close()
 }
 
 /** Writes to one database since it was opened: calls (put, del, batch) and the operations in them. */

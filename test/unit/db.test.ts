@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert'
-import { openDb, peerMemory, type ChorusDb } from '../../node/store/db.js'
+import { closeOwnSublevel, openDb, peerMemory, type ChorusDb } from '../../node/store/db.js'
 import { TempDirs } from '../helpers/wait.js'
 
 describe('store (node/store/db.ts)', () => {
@@ -29,6 +29,21 @@ describe('store (node/store/db.ts)', () => {
     await first.close()
     const second = track(await openDb(dir))
     assert.equal(await second.get('k'), 'v')
+  })
+
+  it('hands every caller one sublevel per name and encodings; closing one\'s own leaves the shared ones open', async () => {
+    const db = track(await openDb(dirs.make()))
+    const a = db.sublevel<string, string>('seen', { valueEncoding: 'utf8' })
+    assert.equal(db.sublevel<string, string>('seen', { valueEncoding: 'utf8' }), a, 'shared')
+    // an encoding object (a user's vault) makes a sublevel of the caller's own
+    const sealed = { name: 'own', format: 'utf8' as const, encode: (v: string) => v, decode: (v: string) => v }
+    const own = db.sublevel<string, string>('secret', { valueEncoding: sealed })
+    assert.notEqual(db.sublevel<string, string>('secret', { valueEncoding: sealed }), own, 'not shared')
+    await closeOwnSublevel(a)
+    await a.put('k', 'v')
+    assert.equal(await a.get('k'), 'v', 'a shared sublevel stays open')
+    await closeOwnSublevel(own)
+    assert.equal(own.status, 'closed', 'a caller\'s own sublevel is closed')
   })
 
   describe('peerMemory', () => {

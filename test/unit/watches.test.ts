@@ -9,7 +9,8 @@ import { strict as assert } from 'node:assert'
 import { Envelope, SenderKeyCache, generateIdentity, signEnvelope, userIdOf } from '../../protocol/envelope.js'
 import { hlcPack } from '../../protocol/hlc.js'
 import { cursorOf } from '../../protocol/mailbox.js'
-import { LiveFrame, type Changes } from '../../protocol/pb/live.js'
+import type { Changes } from '../../protocol/pb/live.js'
+import { decodeLiveFrame, encodeChangesFrame } from '../../node/relay/live.js'
 import { StoreRequest, StoreResponse } from '../../protocol/pb/store.js'
 import { ChangeSketch, type Added } from '../../node/store/change-sketch.js'
 import { ChangeWatch, type PushedChange } from '../../node/replication/change-watch.js'
@@ -22,6 +23,12 @@ const tick = async (): Promise<void> => { await new Promise((resolve) => setImme
 /** Long enough for a change that is not a primary's to leave on its own. */
 const lazy = async (): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, LAZY_PUSH_MS + 20)) }
 const cursor = (n: number): Uint8Array => new Uint8Array(24).fill(n)
+/** A push as the watcher reads it: encoded as the live hop's frame, and decoded. */
+const onTheWire = (changes: Changes): Changes => {
+  const decoded = decodeLiveFrame(encodeChangesFrame(changes)).changes
+  assert.ok(decoded != null)
+  return decoded
+}
 /** What a write added, by mailbox: cursors, and (when given) envelopes. */
 const added = (by: Record<string, Uint8Array[]>, envelopes: Record<string, Uint8Array[]> = {}): Map<string, Added> =>
   new Map(Object.entries(by).map(([m, cursors]) => [m, { cursors, envelopes: envelopes[m] ?? [] }]))
@@ -31,16 +38,16 @@ describe('watches: the owner\'s side of WATCH', () => {
   let sent: Array<{ peer: string, changes: Changes }>
   let sketch: ChangeSketch
   let watches: Watches
+  /** what the owner pushed, to whom, as the watcher reads it off the wire */
+  const sink = async (peer: string, changes: Changes): Promise<void> => {
+    sent.push({ peer, changes: onTheWire(changes) })
+  }
 
   beforeEach(() => {
     clock = 1_000_000
     sent = []
     sketch = new ChangeSketch()
-    watches = new Watches(sketch.epoch, async (peer, frame) => {
-      const changes = LiveFrame.decode(frame).changes
-      assert.ok(changes != null)
-      sent.push({ peer, changes })
-    }, () => clock)
+    watches = new Watches(sketch.epoch, sink, () => clock)
     sketch.listen(watches.onChanges)
   })
 
@@ -69,11 +76,7 @@ describe('watches: the owner\'s side of WATCH', () => {
   })
 
   it('another owner\'s changes wait for the next frame to the same watcher, or LAZY_PUSH_MS at most', async () => {
-    const owner = new Watches(sketch.epoch, async (peer, frame) => {
-      const changes = LiveFrame.decode(frame).changes
-      assert.ok(changes != null)
-      sent.push({ peer, changes })
-    }, () => clock, (mailbox) => mailbox === 'alice')
+    const owner = new Watches(sketch.epoch, sink, () => clock, (mailbox) => mailbox === 'alice')
     sketch.listen(owner.onChanges)
     owner.watch('node-a', 'alice', true)
     owner.watch('node-a', 'bob', true)
@@ -99,11 +102,7 @@ describe('watches: the owner\'s side of WATCH', () => {
   })
 
   it('the primary owner pushes the entries themselves, within a frame\'s budget; another owner only their cursors', async () => {
-    const primary = new Watches(sketch.epoch, async (peer, frame) => {
-      const changes = LiveFrame.decode(frame).changes
-      assert.ok(changes != null)
-      sent.push({ peer, changes })
-    }, () => clock, (mailbox) => mailbox === 'alice')
+    const primary = new Watches(sketch.epoch, sink, () => clock, (mailbox) => mailbox === 'alice')
     sketch.listen(primary.onChanges)
     primary.watch('node-a', 'alice', true)
     primary.watch('node-a', 'bob', true)

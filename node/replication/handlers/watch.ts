@@ -3,7 +3,8 @@
  * later write to it (node/replication/watches.ts). A probe with a read proof passes the same checks as
  * FETCH and registers a watch; one without a proof only renews a watch the asker already holds, proven
  * within WATCH_PROOF_MS (a renewal costs no signature check), and answers 0 otherwise, as a refused proof
- * does: the asker then registers again with a proof. A watch over a bound answers 0 too, and the asker polls as before.
+ * does: the asker then registers again with a proof. A watch over a bound answers 0 too (counted as
+ * `watch-limit`), and the asker polls as before.
  */
 
 import { StoreResponse } from '../../../protocol/pb/store.js'
@@ -23,7 +24,12 @@ export const handleWatch: StoreHandler = async (req, from, ctx) => {
       } else {
         await ctx.guard.checkRead(p.mailbox, p.auth, from)
       }
-      versions.push(watches.watch(from, p.mailbox, p.auth != null) ? ctx.mailboxes.changes.version(p.mailbox) : 0n)
+      if (watches.watch(from, p.mailbox, p.auth != null)) {
+        versions.push(ctx.mailboxes.changes.version(p.mailbox))
+      } else {
+        ctx.reject('watch-limit')
+        versions.push(0n)
+      }
     } catch (err: any) {
       if (!(err instanceof Rejection)) throw err
       ctx.reject(err.reason.toLowerCase())
