@@ -95,7 +95,8 @@ describe('MailboxStore (LevelDB on disk)', () => {
     assert.deepEqual(await list({ after: B }), all.slice(all.indexOf(B) + 1))
     assert.deepEqual(await list({ prefix: 'room.' }), [room, state])
     assert.deepEqual(await list({ prefix: 'room.', after: room }), [state])
-    assert.deepEqual(await list({ after: state }), [])
+    // user ids are random keys: some sort after the rooms, some before
+    assert.deepEqual(await list({ after: state }), all.slice(all.indexOf(state) + 1))
     assert.deepEqual(await list({}, 2), all.slice(0, 2), 'a caller that stops early closes the listing')
   })
 
