@@ -31,7 +31,7 @@ import { PAYLOAD_HEADER_BYTES } from './lib/payload.js'
 import { median, summarize } from './lib/percentile.js'
 import { capacityModel, goalRatio, serverShares, type CapacityModel, type ServerShares } from './lib/scale-model.js'
 import type { Figure, Scenario, ScenarioContext, ScenarioResult } from './lib/scenario.js'
-import { sampleWork, startMeasure, type WorkBudget, type WorkSample } from './lib/work.js'
+import { startMeasure, waitForQuiet, type WorkBudget, type WorkSample } from './lib/work.js'
 
 const REPLICAS = 3
 const WRITE_QUORUM = 2
@@ -204,7 +204,8 @@ async function measureSize (ctx: ScenarioContext, servers: number): Promise<Size
     say(`load: ${p.rate} sends/s over ${allTargets} (sender, target) pairs for ${p.seconds} s`)
     const loadMeter = await startMeasure(ctx, `${servers} servers load`)
     const reports = await runLoad(p.seconds)
-    const drainSeconds = await drain(ctx.pool.agents, idle.budget.cpuMsPerSend.all)
+    const quietRate = idle.budget.cpuMsPerSend.all * DRAIN_MARGIN + DRAIN_SLACK_MS_PER_SEC
+    const drainSeconds = await waitForQuiet(ctx.pool.agents, quietRate, DRAIN_MAX_MS, DRAIN_STEP_MS) / 1000
     const acked = reports.reduce((n, r) => n + r.acked, 0)
     const load = await loadMeter.stopSampled(acked)
     const shares = serverShares(load.before, load.after)
@@ -269,26 +270,6 @@ async function measureSize (ctx: ScenarioContext, servers: number): Promise<Size
   } finally {
     say('stopping this mesh')
     await stopAgents([...clients, ...cluster.servers, cluster.bootstrap])
-  }
-}
-
-/**
- * Wait, after a load, until every process together is back near `idleMsPerSec` (the idle phase's CPU rate
- * of all processes): the seconds waited, which the load phase's meter covers too.
- */
-async function drain (agents: readonly AgentHandle[], idleMsPerSec: number): Promise<number> {
-  const started = Date.now()
-  const live = agents.filter((a) => a.alive)
-  const total = (samples: readonly WorkSample[]): number => samples.reduce((s, x) => s + x.cpuMs, 0)
-  let before = total(await sampleWork(live))
-  for (;;) {
-    await sleep(DRAIN_STEP_MS)
-    const after = total(await sampleWork(live))
-    const rate = (after - before) / (DRAIN_STEP_MS / 1000)
-    if (rate <= idleMsPerSec * DRAIN_MARGIN + DRAIN_SLACK_MS_PER_SEC || Date.now() - started >= DRAIN_MAX_MS) {
-      return (Date.now() - started) / 1000
-    }
-    before = after
   }
 }
 

@@ -28,9 +28,6 @@ interface SocketConnection {
   sendData?: (data: unknown) => unknown
 }
 
-/** Connections whose socket is corked per turn (counted for the node's metrics and tests). */
-export const corkStats = { connections: 0, flushes: 0 }
-
 /**
  * Cork `connection`'s TCP socket per turn of the event loop. Returns false (and changes nothing) when
  * the connection has no Node socket under it or has been wrapped already.
@@ -44,7 +41,6 @@ export function corkPerTurn (connection: object): boolean {
   let pending = false
   const flush = (): void => {
     pending = false
-    corkStats.flushes++
     if (!socket.destroyed) socket.uncork()
   }
   conn.sendData = function (this: unknown, data: unknown) {
@@ -55,7 +51,6 @@ export function corkPerTurn (connection: object): boolean {
     }
     return sendData.call(this, data)
   }
-  corkStats.connections++
   return true
 }
 
@@ -113,7 +108,7 @@ interface TunableStream {
 /** yamux's own `sendWindowUpdate`, called when an update is due. */
 let eagerUpdate: TunableStream['sendWindowUpdate'] | undefined
 
-/** Window updates skipped (the figures and tests read it). */
+/** Window updates skipped (the tests read it). */
 export const windowStats = { skipped: 0 }
 
 function lazyUpdate (this: TunableStream): void {

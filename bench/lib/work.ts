@@ -76,24 +76,28 @@ export async function sampleWork (agents: readonly AgentHandle[]): Promise<WorkS
 }
 
 /**
- * Wait until `agents` together use at most `msPerSec` ms of CPU a second (sampled every 250 ms), or
- * `maxMs` has passed: what a phase left queued (gossip of its last messages, a receiver's backlog) must
- * not be measured as the next phase's work or latency. Resolves with the ms waited.
+ * Wait until `agents` together use at most `msPerSec` ms of CPU a second over one `stepMs`, or `maxMs`
+ * has passed: what a phase left queued (gossip of its last messages, a receiver's backlog, deliveries
+ * and receipts) must not be measured as the next phase's work or latency, or must be counted in its own.
+ * Resolves with the ms waited.
  */
-export async function waitForQuiet (agents: readonly AgentHandle[], msPerSec: number, maxMs = 15_000): Promise<number> {
+export async function waitForQuiet (
+  agents: readonly AgentHandle[],
+  msPerSec: number,
+  maxMs: number,
+  stepMs = 250
+): Promise<number> {
   const started = Date.now()
   const total = (samples: readonly WorkSample[]): number => samples.reduce((s, x) => s + x.cpuMs, 0)
   let before = total(await sampleWork(agents))
-  while (Date.now() - started < maxMs) {
-    await new Promise((resolve) => setTimeout(resolve, QUIET_STEP_MS))
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, stepMs))
     const after = total(await sampleWork(agents))
-    if ((after - before) * 1000 / QUIET_STEP_MS <= msPerSec) break
+    if ((after - before) * 1000 / stepMs <= msPerSec || Date.now() - started >= maxMs) break
     before = after
   }
   return Date.now() - started
 }
-
-const QUIET_STEP_MS = 250
 
 /** What measuring a phase needs: the agents, and where CPU profiles go when the run is profiled. */
 export interface MeasureContext {

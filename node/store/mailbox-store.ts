@@ -335,7 +335,8 @@ export class MailboxStore {
   async * mailboxes (range: { after?: string, prefix?: string } = {}): AsyncGenerator<string> {
     const prefix = range.prefix ?? ''
     const after = range.after ?? ''
-    const start = after >= prefix ? `${after}!\xff` : prefix
+    // past `after`'s own entries, or from the prefix when `after` sorts before it
+    const start = after !== '' && after >= prefix ? `${after}!\xff` : prefix
     const it = this.log.keys({ gte: start, ...(prefix !== '' ? { lt: `${prefix}\xff` } : {}) })
     try {
       for (;;) {
