@@ -133,8 +133,13 @@ describe('bad input against a live server', function () {
   it('stores a replayed envelope once, and shows it once', async () => {
     const sent = await alice.send('bob', 'say it once')
     await waitFor('bob to receive it', () => received.some((m) => m.id === sent.id))
-    const page = await target.replication.mailboxes.range(bob.userId, { limit: 1000, newestFirst: true })
-    const original = page.entries.find((e) => envelopeIdHex(Envelope.decode(e.bytes)) === sent.id)
+    // acknowledged at W = 2 of 3: the target may be the third owner, whose copy lands a moment later
+    const held = async (): Promise<{ bytes: Uint8Array<ArrayBuffer> } | undefined> => {
+      const page = await target.replication.mailboxes.range(bob.userId, { limit: 1000, newestFirst: true })
+      return page.entries.find((e) => envelopeIdHex(Envelope.decode(e.bytes)) === sent.id)
+    }
+    await waitFor('the target to hold the envelope', async () => (await held()) != null)
+    const original = await held()
     assert.ok(original != null, 'the target holds the envelope')
     const count = await target.replication.mailboxes.count(bob.userId)
     // the same bytes again, twice, straight to the server, and once more through the write path
