@@ -68,12 +68,18 @@ export class MailboxStore {
   private readonly exp
   private readonly tomb
   /**
-   * Entries (`<mailbox>!<cursor hex>`) being tombstoned right now. A put reads whether an entry is a
-   * tombstone before it writes; one that read just before a tombstone was queued must not write the entry
-   * back over it (it would be live again while its tombstone index says deleted, and repair would see
-   * nothing to mend).
+   * Entries (`<mailbox>!<cursor hex>`) being tombstoned, or tombstoned while a put was reading. A put reads
+   * whether an entry is a tombstone before it writes; one whose read began before a tombstone reached the
+   * disk may have read "absent", and must not write the entry back over it (it would be live again while
+   * its tombstone index says deleted, and repair would see nothing to mend). So a mark stays until its
+   * write is done and every put that began reading before then has chosen what to write.
    */
-  private readonly dying = new Map<string, number>()
+  private readonly dying = new Map<string, { pending: number, doneAt: number }>()
+  /** marks whose writes are done, in the order they finished: [finished at (`clock`), key] */
+  private readonly buried: Array<[number, string]> = []
+  /** the puts between their read and their write, by the `clock` when they began (oldest first) */
+  private readonly reading = new Set<number>()
+  private clock = 0
   /**
    * Mailboxes that hold (or held) a tombstone here: only puts to them read before they write (whether
    * each entry is a tombstone). Read from `tomb` before the first put; `all` when there are too many to
@@ -98,7 +104,17 @@ export class MailboxStore {
     // most mailboxes never saw a deletion: their puts write without reading first
     const read = live.map((e) => tombstoned === 'all' || tombstoned.has(e.mailbox))
     const keys = live.filter((_, i) => read[i]).map((e) => `${e.mailbox}!${hex(e.cursor)}`)
-    const got = keys.length > 0 ? await this.log.getMany(keys) : []
+    const began = ++this.clock
+    let got: Array<Bytes | undefined> = []
+    if (keys.length > 0) {
+      this.reading.add(began)
+      try {
+        got = await this.log.getMany(keys)
+      } catch (err) {
+        this.doneReading(began)
+        throw err
+      }
+    }
     let next = 0
     const existing = read.map((r) => r ? got[next++] : undefined)
     const ops: any[] = []
@@ -121,7 +137,9 @@ export class MailboxStore {
         ops.push({ type: 'put', sublevel: this.exp, key: expKey(e.expiresAt, e.mailbox, c), value: e.peer })
       }
     })
-    await this.commit.write(ops)
+    const written = this.commit.write(ops)
+    this.doneReading(began)
+    await written
     // readers may list the entries now: a probe that sees the new counter will find them
     if (ops.length > 0) this.changes.bump(new Set(live.map((e) => e.mailbox)), added)
   }
@@ -135,18 +153,41 @@ export class MailboxStore {
     now = Date.now()
   ): Promise<void> {
     const keys = entries.map((e) => `${mailbox}!${hex(e.cursor)}`)
-    for (const k of keys) this.dying.set(k, (this.dying.get(k) ?? 0) + 1)
+    for (const k of keys) {
+      const mark = this.dying.get(k)
+      if (mark == null) this.dying.set(k, { pending: 1, doneAt: 0 })
+      else mark.pending++
+    }
     // from now on every put to this mailbox reads first (the `dying` marks cover the puts already reading)
     this.noteTombstoned(mailbox)
     try {
       await this.commit.write(this.tombstoneOps(mailbox, entries, now))
       this.changes.bump([mailbox])
     } finally {
+      const doneAt = ++this.clock
       for (const k of keys) {
-        const n = (this.dying.get(k) ?? 1) - 1
-        if (n <= 0) this.dying.delete(k)
-        else this.dying.set(k, n)
+        const mark = this.dying.get(k)
+        if (mark == null) continue
+        mark.pending--
+        mark.doneAt = doneAt
+        this.buried.push([doneAt, k])
       }
+      this.pruneDying()
+    }
+  }
+
+  private doneReading (began: number): void {
+    if (this.reading.delete(began)) this.pruneDying()
+  }
+
+  /** Drop the marks that no put still reading could have missed (their writes finished before it began). */
+  private pruneDying (): void {
+    let oldest = Infinity
+    for (const began of this.reading) { oldest = began; break }
+    while (this.buried.length > 0 && this.buried[0][0] < oldest) {
+      const [doneAt, k] = this.buried.shift() as [number, string]
+      const mark = this.dying.get(k)
+      if (mark != null && mark.pending === 0 && mark.doneAt === doneAt) this.dying.delete(k)
     }
   }
 
