@@ -182,8 +182,8 @@ export class MailboxStore {
 
   /** Drop the marks that no put still reading could have missed (their writes finished before it began). */
   private pruneDying (): void {
-    let oldest = Infinity
-    for (const began of this.reading) { oldest = began; break }
+    const first = this.reading.values().next()
+    const oldest = first.done === true ? Infinity : first.value
     while (this.buried.length > 0 && this.buried[0][0] < oldest) {
       const [doneAt, k] = this.buried.shift() as [number, string]
       const mark = this.dying.get(k)
