@@ -20,8 +20,20 @@ type Call = StoreCall
 export interface ReconcileResult {
   pushed: number
   pulled: number
-  /** every local entry (at the start) that the peer now also has */
+  /** every local entry (at the start) that the peer now also has; listed only when asked (`confirm`) */
   confirmed: Cursor[]
+}
+
+/** How one reconciliation goes. */
+export interface ReconcileOptions {
+  /** also take what the peer has and this node lacks (an owner does; a hint's holder only gives) */
+  pull: boolean
+  /**
+   * list every local entry the peer is now known to hold: a node handing a mailbox off needs it to delete
+   * what every owner confirmed; owners reconciling with each other do not, and skip the listing of the
+   * buckets that agree (the whole mailbox, read a second time)
+   */
+  confirm?: boolean
 }
 
 const key = (c: Uint8Array): string => Buffer.from(c).toString('hex')
@@ -41,7 +53,8 @@ function differing (mine: BucketDigest[], theirs: Array<{ start: bigint, count: 
 export class Reconciler {
   constructor (private readonly ctx: ReplicationContext, private readonly call: Call) {}
 
-  async reconcile (mailbox: string, peer: string, pull: boolean): Promise<ReconcileResult> {
+  async reconcile (mailbox: string, peer: string, o: ReconcileOptions): Promise<ReconcileResult> {
+    const { pull, confirm = false } = o
     const result: ReconcileResult = { pushed: 0, pulled: 0, confirmed: [] }
     const coarseWidth = BigInt(COARSE_BUCKET_MS) << 16n
     const mine = await this.ctx.mailboxes.digest(mailbox, COARSE_BUCKET_MS)
@@ -50,7 +63,7 @@ export class Reconciler {
     const mineByStart = new Map(mine.map((b) => [b.start, b]))
     const coarseDiff = differing(mine, theirs.buckets)
     const diffSet = new Set(coarseDiff)
-    for (const b of mine) {
+    for (const b of confirm ? mine : []) {
       if (!diffSet.has(b.start)) {
         result.confirmed.push(
           ...await this.ctx.mailboxes.cursorsIn(mailbox, b.start, COARSE_BUCKET_MS, Number.MAX_SAFE_INTEGER)
@@ -71,7 +84,7 @@ export class Reconciler {
         before: to
       })
       const fine = differing(myFine, theirFine.buckets)
-      const sameFine = myFine.filter((b) => !fine.includes(b.start))
+      const sameFine = confirm ? myFine.filter((b) => !fine.includes(b.start)) : []
       for (const b of sameFine) {
         result.confirmed.push(
           ...await this.ctx.mailboxes.cursorsIn(mailbox, b.start, FINE_BUCKET_MS, Number.MAX_SAFE_INTEGER)
@@ -113,7 +126,7 @@ export class Reconciler {
         }
         const toPush = local.filter((c) => !theirSet.has(key(c)))
         result.pushed += await this.push(mailbox, peer, toPush)
-        result.confirmed.push(...local)
+        if (confirm) result.confirmed.push(...local)
         if (pull) result.pulled += await this.pull(mailbox, peer, ids.cursors.filter((c) => !localSet.has(key(c))))
       }
     }

@@ -212,7 +212,7 @@ export class Repair {
       }
       agreed?.delete(mailbox)
       try {
-        const r = await this.reconciler.reconcile(mailbox, peer, own)
+        const r = await this.reconciler.reconcile(mailbox, peer, { pull: own, confirm: !own })
         if (key != null) {
           if (agreed == null) { agreed = new Map(); this.agreed.set(peer, agreed) }
           agreed.set(mailbox, key)
@@ -266,7 +266,7 @@ export class Repair {
       if (!this.isLive(peer)) continue
       for (const mailbox of mailboxes) {
         try {
-          const r = await this.reconciler.reconcile(mailbox, peer, false)
+          const r = await this.reconciler.reconcile(mailbox, peer, { pull: false })
           this.stats.pushed += r.pushed
           this.stats.hintsDelivered++
           await this.ctx.hints.remove(peer, mailbox)

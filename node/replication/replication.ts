@@ -188,7 +188,7 @@ export class Replication {
     const peers = this.placement.successorsOf(mailbox, this.placement.replicas + 2).filter((p) => p !== selfId)
     for (const peer of peers) {
       try {
-        const r = await (this.reconciler as Reconciler).reconcile(mailbox, peer, true)
+        const r = await (this.reconciler as Reconciler).reconcile(mailbox, peer, { pull: true })
         if (r.pulled > 0) return
       } catch { /* that peer is down or busy: the next one */ }
     }
