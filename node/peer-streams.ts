@@ -18,7 +18,7 @@
  * - `close()` forgets every entry and closes what was built on each.
  */
 
-import { peerIdFromString } from '@libp2p/peer-id'
+import { peerIdOf } from './peer-ids.js'
 import type { AbortOptions, PeerId, Stream } from '@libp2p/interface'
 
 /** What is built on one outbound stream: whether it has closed (or failed), and how to close it. */
@@ -63,7 +63,7 @@ export class PeerStreams<T extends PeerStreamUse, S = Stream> {
       if (next != null) return await next
     }
     const opening: Promise<T> = (async () => {
-      const stream = await this.dialer.dialProtocol(peerIdFromString(peer), this.protocol, {
+      const stream = await this.dialer.dialProtocol(peerIdOf(peer), this.protocol, {
         signal: AbortSignal.timeout(timeoutMs)
       })
       return this.build(stream, peer, () => { this.forget(peer, opening) })

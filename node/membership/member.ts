@@ -2,7 +2,7 @@
  * Member records: the decoded, validated form of `pb.Member`, and conversion both ways.
  */
 
-import { peerIdFromString } from '@libp2p/peer-id'
+import { peerIdOf } from '../peer-ids.js'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { Role } from '../../protocol/constants.js'
 import { Member as PbMember } from '../../protocol/pb/membership.js'
@@ -71,7 +71,7 @@ export function toPb (r: MemberRecord): PbMember {
 export function fromPb (m: PbMember | undefined): MemberRecord {
   if (m == null) throw new MalformedFrameError('member record missing')
   if (m.peerId.length === 0 || m.peerId.length > MAX_PEER_ID_LENGTH) throw new MalformedFrameError('bad peer id length')
-  try { peerIdFromString(m.peerId) } catch { throw new MalformedFrameError('peer id does not parse') }
+  try { peerIdOf(m.peerId) } catch { throw new MalformedFrameError('peer id does not parse') }
   const role = ROLE_FROM_PB[m.role]
   const state = STATE_FROM_PB[m.state]
   if (role == null) throw new MalformedFrameError('unknown role')

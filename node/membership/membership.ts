@@ -7,7 +7,7 @@
 
 import { EventEmitter } from 'node:events'
 import { logger } from '@libp2p/logger'
-import { peerIdFromString } from '@libp2p/peer-id'
+import { peerIdOf } from '../peer-ids.js'
 import { lpStream } from '@libp2p/utils'
 import type { Connection, IdentifyResult, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
@@ -162,7 +162,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
       selfId: components.libp2p.peerId.toString(),
       probeTimeoutMs: this.init.probeTimeoutMs,
       stats: this.stats,
-      connected: (peerId) => components.libp2p.getConnections(peerIdFromString(peerId)).length > 0,
+      connected: (peerId) => components.libp2p.getConnections(peerIdOf(peerId)).length > 0,
       request: async (peerId, kind, timeoutMs, target = '') =>
         this.send(peerId, { ...this.message(kind), target }, true, timeoutMs),
       table: this.table
@@ -384,7 +384,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     try {
       for (const p of await memory?.load() ?? []) {
         if (p.peerId === libp2p.peerId.toString()) continue
-        const id = peerIdFromString(p.peerId)
+        const id = peerIdOf(p.peerId)
         await this.learnAddrs(p.peerId, p.addrs)
         targets.push(id)
       }
@@ -439,7 +439,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     timeoutMs = this.init.probeTimeoutMs
   ): Promise<MembershipMessage | undefined> {
     const signal = AbortSignal.timeout(timeoutMs)
-    const stream = await this.components.libp2p.dialProtocol(peerIdFromString(peerId), MEMBERSHIP_PROTOCOL, { signal })
+    const stream = await this.components.libp2p.dialProtocol(peerIdOf(peerId), MEMBERSHIP_PROTOCOL, { signal })
     const lp = lpStream(stream, { maxDataLength: C.MAX_FRAME_BYTES })
     try {
       const own = (): number => this.components.clock?.ownTime() ?? Date.now()
@@ -609,7 +609,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
   private async learnAddrs (peerId: string, addrs: string[]): Promise<void> {
     if (addrs.length === 0 || peerId === this.components.libp2p.peerId.toString()) return
     try {
-      await this.components.libp2p.peerStore.patch(peerIdFromString(peerId), {
+      await this.components.libp2p.peerStore.patch(peerIdOf(peerId), {
         multiaddrs: addrs.map((a) => multiaddr(a))
       })
     } catch (err: any) {

@@ -6,7 +6,7 @@
  */
 
 import { logger } from '@libp2p/logger'
-import { peerIdFromString } from '@libp2p/peer-id'
+import { peerIdOf } from '../peer-ids.js'
 import { MembershipMessage } from '../../protocol/pb/membership.js'
 import { MalformedFrameError, isRefused } from '../errors.js'
 import * as C from './constants.js'
@@ -103,7 +103,7 @@ export class Prober {
    */
   async pingFor (target: string, from: string): Promise<MembershipMessage.Kind> {
     if (target.length === 0 || target.length > C.MAX_PEER_ID_LENGTH) throw new MalformedFrameError('PING_REQ without a valid target')
-    try { peerIdFromString(target) } catch { throw new MalformedFrameError(`PING_REQ target ${target.slice(0, 64)} is not a peer id`) }
+    try { peerIdOf(target) } catch { throw new MalformedFrameError(`PING_REQ target ${target.slice(0, 64)} is not a peer id`) }
     const state = this.d.table.get(target)?.state
     if (target === from || target === this.d.selfId || (state !== 'alive' && state !== 'suspect')) return MembershipMessage.Kind.NACK
     if (this.pingReqsInFlight >= C.MAX_PING_REQS) return MembershipMessage.Kind.NACK

@@ -20,7 +20,7 @@
  */
 
 import { logger } from '@libp2p/logger'
-import { peerIdFromString } from '@libp2p/peer-id'
+import { peerIdOf } from '../peer-ids.js'
 import { TopicValidatorResult, type GossipSub, type Message as PubsubMessage } from '@libp2p/gossipsub'
 import type { PeerScoreParams } from '@libp2p/gossipsub/score'
 import type { Libp2p } from '@libp2p/interface'
@@ -246,7 +246,7 @@ export class Relay {
     const connected = new Set(this.c.libp2p.getConnections().map((c) => c.remotePeer.toString()))
     for (const peer of this.c.placement.ownersOfTopic(topic)) {
       if (peer === self || connected.has(peer)) continue
-      void this.c.libp2p.dial(peerIdFromString(peer)).catch((err: Error) => { log('dial of relay %s for %s failed: %s', peer, topic, err.message) })
+      void this.c.libp2p.dial(peerIdOf(peer)).catch((err: Error) => { log('dial of relay %s for %s failed: %s', peer, topic, err.message) })
     }
   }
 
@@ -265,7 +265,7 @@ export class Relay {
     }
     this.ensureRelays(topic)
     // the relays' own connections, not every connection of the node: a server may hold thousands
-    const connected = relays.filter((p) => this.c.libp2p.getConnections(peerIdFromString(p)).length > 0)
+    const connected = relays.filter((p) => this.c.libp2p.getConnections(peerIdOf(p)).length > 0)
     const order = [...connected, ...relays.filter((p) => !connected.includes(p))]
     const frame = encodeLiveFrame(bytes, true)
     for (const peer of order) {

@@ -81,6 +81,12 @@ export const DEFAULT_EARLY_MAX = 1000
 export const DEFAULT_MARK_MARGIN_MS = 120_000
 
 /**
+ * Seen-marks of an earlier process read in one range at most (those a live path can still bring again);
+ * past it the feed reads the mark of each live envelope instead. @default 20000
+ */
+export const DEFAULT_EARLIER_MARKS_MAX = 20_000
+
+/**
  * How long a pushed cursor the live path has not brought waits for it before it is fetched: the owner's
  * push can beat the live copy by a hop, and fetching it then would cost a read at every owner. @default 150
  */
@@ -165,6 +171,13 @@ export class Feed {
   private readonly freshAfter: bigint
   /** the newest timestamp among cursors `recent` forgot: a live copy at or before it may be one shown here */
   private forgotUpTo = 0n
+  /**
+   * Live envelopes stamped before this are older than any relay forwards (plus the margin): only those
+   * after it can come live again, and their marks are read in one range (`earlierMarks`).
+   */
+  private readonly earlierFrom: bigint
+  /** the seen-marks on disk from `earlierFrom` on, read once at the first need (undefined: too many) */
+  private earlierMarks?: Promise<Set<string> | undefined>
   /** live envelopes waiting for their sender's previous one, by its cursor (hex) */
   private readonly held = new Map<string, Held[]>()
   private heldCount = 0
@@ -174,6 +187,7 @@ export class Feed {
     this.seen = f.db.sublevel<string, string>('seen', { valueEncoding: 'utf8' })
     this.consumer = f.consumer
     this.freshAfter = hlcPack(this.now() + DEFAULT_MAX_DRIFT_MS + DEFAULT_MARK_MARGIN_MS, 0)
+    this.earlierFrom = hlcPack(Math.max(0, this.now() - MAX_RELAY_AGE_MS - DEFAULT_MARK_MARGIN_MS), 0)
   }
 
   get mailbox (): string { return this.f.mailbox }
@@ -226,7 +240,7 @@ export class Feed {
     list.push(entry)
     this.heldCount++
     if (at <= this.freshAfter || at <= this.forgotUpTo) {
-      void this.marked(prev).then((shown) => { if (shown) this.release(prev) })
+      void this.shownBefore(prev, at).then((shown) => { if (shown) this.release(prev) })
     }
     return true
   }
@@ -519,7 +533,8 @@ export class Feed {
       for (const job of batch) {
         if ('cursor' in job) { ops.push({ type: 'put', sublevel: this.cursors, key: this.f.key, value: hex(job.cursor) }); continue }
         // a live copy of something shown before this process started (gossip replays the last seconds)
-        if (job.origin === 'live' && this.mayHaveBeenShown(job.env) && await this.marked(job.key)) continue
+        if (job.origin === 'live' && this.mayHaveBeenShown(job.env) &&
+          await this.shownBefore(job.key, job.env.timestamp)) continue
         keys.push(job.key)
         ops.push({ type: 'put', sublevel: this.seen, key: `${this.f.key}!${job.key}`, value: '' })
         try {
@@ -550,6 +565,38 @@ export class Feed {
         if (this.waiters[i].after <= this.finished) { this.waiters[i].resolve(); this.waiters.splice(i, 1) }
       }
     }
+  }
+
+  /**
+   * Whether the envelope of cursor `key` (stamped `at`), which this process does not remember showing, was
+   * shown by an earlier one (or by this one before `recent` forgot it). Stamped where a live path can still
+   * bring it and after what `recent` forgot, it is looked up in the marks read once in a range: a client
+   * restarted under load read one mark per live envelope for its first minutes (a tenth of its CPU).
+   */
+  private async shownBefore (key: string, at: bigint): Promise<boolean> {
+    if (at >= this.earlierFrom && at > this.forgotUpTo) {
+      const marks = await (this.earlierMarks ??= this.readEarlierMarks())
+      if (marks != null) return marks.has(key)
+    }
+    return await this.marked(key)
+  }
+
+  /** The seen-marks on disk stamped from `earlierFrom` on (undefined when unreadable or too many). */
+  private async readEarlierMarks (): Promise<Set<string> | undefined> {
+    const prefix = `${this.f.key}!`
+    const marks = new Set<string>()
+    try {
+      const range = {
+        gte: prefix + hex(cursorAt(this.earlierFrom)),
+        lt: prefix + '\xff',
+        limit: DEFAULT_EARLIER_MARKS_MAX + 1
+      }
+      for await (const key of this.seen.keys(range)) marks.add(key.slice(prefix.length))
+    } catch (err: any) {
+      log.error('%s: reading the seen-marks of earlier processes: %s', this.f.key, err.message)
+      return undefined
+    }
+    return marks.size > DEFAULT_EARLIER_MARKS_MAX ? undefined : marks
   }
 
   private async marked (key: string): Promise<boolean> {

@@ -15,7 +15,7 @@
 
 import { lpStream } from '@libp2p/utils'
 import type { Libp2p } from '@libp2p/interface'
-import { peerIdFromString } from '@libp2p/peer-id'
+import { peerIdOf } from '../peer-ids.js'
 import { logger } from '@libp2p/logger'
 import { XMPP_LOAD_PROTOCOL } from '../../protocol/constants.js'
 import { ChorusError } from '../errors.js'
@@ -134,7 +134,7 @@ export class LoadExchange {
   private async ask (peer: string): Promise<GatewayLoad | undefined> {
     if (!this.components.isServer(peer)) return undefined
     const signal = AbortSignal.timeout(this.init.askTimeoutMs ?? DEFAULT_ASK_TIMEOUT_MS)
-    const stream = await this.components.libp2p.dialProtocol(peerIdFromString(peer), XMPP_LOAD_PROTOCOL, { signal })
+    const stream = await this.components.libp2p.dialProtocol(peerIdOf(peer), XMPP_LOAD_PROTOCOL, { signal })
     try {
       const lp = lpStream(stream, { maxDataLength: DEFAULT_MAX_ANSWER_BYTES })
       const bytes = await lp.read({ signal })

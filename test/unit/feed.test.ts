@@ -239,6 +239,27 @@ describe('Feed: exactly once and in order, fetching only what live did not bring
     assert.deepEqual(screen.fresh(), [], 'the seen-mark on disk stopped it')
   })
 
+  it('after a restart, live copies of what an earlier process showed are known from one read of its marks', async () => {
+    await feed.sync()
+    const t = Date.now()
+    // stamped where a relay may still bring them again (within its maximum age): in the range read once
+    const recent = Array.from({ length: 30 }, (_, i) => owners.add(t - 300_000 + i * 1000))
+    // the newest moves the cursor on: the next process's first sync looks back 5 s from it, not at these
+    const newest = owners.add(t - 60_000)
+    await feed.sync()
+    assert.deepEqual(screen.fresh(), [...recent, newest].map(keyOf))
+    await feed.close()
+    feed = open(db, screen)
+    await feed.sync()
+    const fresh = [owners.add(t + 1), owners.add(t + 2)]
+    for (const env of [recent[0], fresh[0], ...recent.slice(1), fresh[1]]) {
+      assert.equal(feed.offer(env), true, 'not in this process\'s memory: the queue decides')
+    }
+    await waitFor('the new ones', () => screen.shownCount() >= 31 + 2)
+    await feed.sync()
+    assert.deepEqual(screen.fresh(), fresh.map(keyOf), 'only what no process showed')
+  })
+
   it('a post whose preparing is slow is not overtaken by the one after it', async () => {
     await feed.sync()
     const t = Date.now()
