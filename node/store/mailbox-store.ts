@@ -10,6 +10,7 @@
 import { cursorAt, cursorTimestamp, type Cursor } from '../../protocol/mailbox.js'
 import { ChangeSketch, type Added } from './change-sketch.js'
 import type { ChorusDb } from './db.js'
+import { DigestCache, type BucketDigest } from './digest-cache.js'
 import type { GroupCommit } from './group-commit.js'
 
 /** Bytes backed by a plain ArrayBuffer (what protons encodes and LevelDB returns). */
@@ -41,7 +42,7 @@ export const TOMBSTONE_TTL_MS = 30 * 24 * 3600_000
 const expKey = (at: number, mailbox: string, c: string): string => `${at.toString(16).padStart(12, '0')}!${mailbox}!${c}`
 
 /** A time bucket of a mailbox: how many entries and the XOR of their ids. */
-export interface BucketDigest { start: bigint, count: number, hash: Uint8Array }
+export type { BucketDigest }
 
 /** Options of a range read. */
 export interface RangeOptions {
@@ -63,6 +64,10 @@ export interface RangeOptions {
 export class MailboxStore {
   /** which mailboxes changed since a reader last looked (PROBE) */
   readonly changes = new ChangeSketch()
+  /** whole-mailbox digests between anti-entropy rounds, read again where writes landed */
+  readonly digests = new DigestCache(async (mailbox, bucketMs, from, to) =>
+    await this.scanDigest(mailbox, bucketMs, from, to))
+
   private readonly log
   private readonly conv
   private readonly exp
@@ -141,7 +146,10 @@ export class MailboxStore {
     this.doneReading(began)
     await written
     // readers may list the entries now: a probe that sees the new counter will find them
-    if (ops.length > 0) this.changes.bump(new Set(live.map((e) => e.mailbox)), added)
+    if (ops.length > 0) {
+      for (const e of live) this.digests.touch(e.mailbox, [cursorTimestamp(e.cursor)])
+      this.changes.bump(new Set(live.map((e) => e.mailbox)), added)
+    }
   }
 
   /**
@@ -162,6 +170,7 @@ export class MailboxStore {
     this.noteTombstoned(mailbox)
     try {
       await this.commit.write(this.tombstoneOps(mailbox, entries, now))
+      this.digests.touch(mailbox, entries.map((e) => cursorTimestamp(e.cursor)))
       this.changes.bump([mailbox])
     } finally {
       const doneAt = ++this.clock
@@ -236,6 +245,7 @@ export class MailboxStore {
   async sweepExpired (now = Date.now()): Promise<number> {
     const ops: any[] = []
     const touched = new Set<string>()
+    const at: Array<[string, bigint]> = []
     let n = 0
     for await (const [key, peer] of this.exp.iterator({ lt: now.toString(16).padStart(12, '0') + '!\xff', limit: 10_000 })) {
       const rest = key.slice(13)
@@ -243,6 +253,7 @@ export class MailboxStore {
       const mailbox = rest.slice(0, cut)
       const c = rest.slice(cut + 1)
       touched.add(mailbox)
+      at.push([mailbox, cursorTimestamp(unhex(c))])
       ops.push({ type: 'del', sublevel: this.exp, key })
       ops.push({ type: 'del', sublevel: this.log, key: `${mailbox}!${c}` })
       ops.push({ type: 'del', sublevel: this.tomb, key: `${mailbox}!${c}` })
@@ -250,6 +261,7 @@ export class MailboxStore {
       n++
     }
     if (ops.length > 0) await this.commit.write(ops)
+    for (const [mailbox, t] of at) this.digests.touch(mailbox, [t])
     this.changes.bump(touched)
     return n
   }
@@ -298,6 +310,13 @@ export class MailboxStore {
    * (an owner that deleted an entry and one that still holds it differ).
    */
   async digest (mailbox: string, bucketMs: number, from?: bigint, to?: bigint): Promise<BucketDigest[]> {
+    // the whole mailbox's: kept between rounds, read again only where writes landed (digest-cache.ts)
+    if (from == null && to == null && this.digests.keeps(bucketMs)) return await this.digests.digest(mailbox, bucketMs)
+    return await this.scanDigest(mailbox, bucketMs, from, to)
+  }
+
+  /** The digest as `digest` answers it, read from disk. */
+  private async scanDigest (mailbox: string, bucketMs: number, from?: bigint, to?: bigint): Promise<BucketDigest[]> {
     const width = BigInt(bucketMs) << 16n
     const buckets = new Map<bigint, BucketDigest>()
     const prefix = `${mailbox}!`
@@ -402,6 +421,7 @@ export class MailboxStore {
       ops.push({ type: 'del', sublevel: this.tomb, key: `${mailbox}!${c}` })
     }
     await this.commit.write(ops)
+    this.digests.touch(mailbox, entries.map((e) => cursorTimestamp(e.cursor)))
     this.changes.bump([mailbox])
   }
 
