@@ -12,7 +12,7 @@
  * judged by this clock again: a server whose clock is behind would otherwise refuse repair for minutes.
  */
 
-import { openEnvelope, userIdOf } from '../../../protocol/envelope.js'
+import { openEnvelope, userIdOf, type Envelope } from '../../../protocol/envelope.js'
 import { hlcMillis } from '../../../protocol/hlc.js'
 import { StoreResponse } from '../../../protocol/pb/store.js'
 import { conversationPeer, cursorOf, type MailboxEntry } from '../../store/mailbox-store.js'
@@ -35,8 +35,11 @@ export const handleStore: StoreHandler = async (req, from, ctx) => {
   // a client's puts are charged to their senders, one token per envelope (its second mailbox is free);
   // servers pass on what an owner already accepted (hints, repair) and are not charged again
   const charging = from !== ctx.selfId && !ctx.isServerPeer(from)
+  /** a direct message comes twice in a request (its two mailboxes): decoded and checked once */
+  let last: { bytes: Uint8Array, env: Envelope } | undefined
   for (const [index, put] of req.puts.entries()) {
-    const env = openEnvelope(put.envelope, ctx.keys)
+    const env = last != null && sameBytes(last.bytes, put.envelope) ? last.env : openEnvelope(put.envelope, ctx.keys)
+    last = { bytes: put.envelope, env }
     const sender = userIdOf(env.senderKey)
     const peer = conversationPeer(env, put.mailbox)
     if (peer == null) throw new Rejection('wrong-mailbox', `mailbox ${put.mailbox} is neither sender nor recipient of the envelope`)
@@ -60,4 +63,8 @@ export const handleStore: StoreHandler = async (req, from, ctx) => {
   await ctx.mailboxes.put(entries)
   await ctx.hints.add(hints)
   return { status: StoreResponse.Status.OK, stored: entries.length, refused }
+}
+
+function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b)
 }
