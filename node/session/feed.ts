@@ -290,21 +290,13 @@ export class Feed {
    */
   async sync (): Promise<void> {
     if (this.isClosed) return
-    // the first sync of a log whose counters can be asked reads them first, as a poll does: the next poll
-    // then finds nothing changed instead of syncing the whole log again
-    if (!this.synced && this.f.changes != null) return await this.poll()
-    return await this.syncNow()
-  }
-
-  private async syncNow (): Promise<void> {
-    if (this.isClosed) return
     if (this.running == null) {
       this.running = this.syncOnce().finally(() => { this.running = undefined })
       return this.running
     }
     this.next ??= this.running.catch(() => {}).then(async () => {
       this.next = undefined
-      await this.syncNow()
+      await this.sync()
     })
     return this.next
   }
@@ -322,18 +314,16 @@ export class Feed {
     if (this.isClosed) return
     const changes = this.f.changes
     this.follow()
-    if (changes == null) { await this.syncNow(); return }
+    if (changes == null || !this.synced) { await this.sync(); return }
     // the pushes already here first: the table's answer includes them
     await this.pushing
     const key = await changes.versions(this.f.mailbox, this.f.auth?.())
     const last = this.caughtUpAt
-    const fresh = last != null && this.now() - last.at < DEFAULT_FULL_SYNC_MS
-    if (this.synced && key != null && fresh && key === last.key) return
+    if (key != null && last != null && key === last.key && this.now() - last.at < DEFAULT_FULL_SYNC_MS) return
     this.caughtUpAt = undefined
-    // a first sync has no cursor to look behind
-    this.sweepNext = this.synced
+    this.sweepNext = true
     const at = this.now()
-    await this.syncNow()
+    await this.sync()
     if (key != null && !this.stoppedShort) this.caughtUpAt = { key, at }
   }
 
