@@ -9,19 +9,10 @@
 
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
+import { boundedMemo } from '../protocol/bounded-memo.js'
 
 /** Peer ids kept at most. */
 export const MAX_PEER_IDS = 8192
 
-const parsed = new Map<string, PeerId>()
-
 /** The `PeerId` of a peer id string, parsed once; throws when it does not parse. */
-export function peerIdOf (id: string): PeerId {
-  let peer = parsed.get(id)
-  if (peer == null) {
-    peer = peerIdFromString(id)
-    if (parsed.size >= MAX_PEER_IDS) parsed.delete(parsed.keys().next().value as string)
-    parsed.set(id, peer)
-  }
-  return peer
-}
+export const peerIdOf: (id: string) => PeerId = boundedMemo(MAX_PEER_IDS, (id: string) => id, peerIdFromString)

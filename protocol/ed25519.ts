@@ -15,6 +15,7 @@
 
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto'
 import { createRequire } from 'node:module'
+import { boundedMemo } from './bounded-memo.js'
 
 const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')
@@ -92,17 +93,7 @@ export function ed25519BackendName (): Ed25519Backend['name'] {
 const SIGNER_CACHE_MAX = 1024
 
 function signerCache<T> (make: (privateKey: Uint8Array) => T): (privateKey: Uint8Array) => T {
-  const cache = new Map<string, T>()
-  return (privateKey) => {
-    const id = Buffer.from(privateKey).toString('base64')
-    let key = cache.get(id)
-    if (key == null) {
-      key = make(privateKey)
-      if (cache.size >= SIGNER_CACHE_MAX) cache.delete(cache.keys().next().value as string)
-      cache.set(id, key)
-    }
-    return key
-  }
+  return boundedMemo(SIGNER_CACHE_MAX, (privateKey: Uint8Array) => Buffer.from(privateKey).toString('base64'), make)
 }
 
 const privateKeyObject = signerCache((privateKey) =>
