@@ -55,6 +55,14 @@ export const MAX_PUSHED_ENVELOPE_BYTES = 32 * 1024
  */
 export const LAZY_PUSH_MS = 100
 
+/**
+ * When a push could not be queued (no link to the watcher would open: a node that just restarted under
+ * the same peer id is first dialled over its old connection), it is sent again after each of these
+ * delays, with its sequence number: the watcher's table vouches for the counters it last heard, and a
+ * lost push would leave an idle session blind to the write until its next renewal (20 s).
+ */
+export const PUSH_RETRY_MS = [100, 400, 1600]
+
 /** Where a push goes: to `peer` on the live hop, or to this node's own watcher (rejects when it cannot be queued). */
 export type PushSink = (peer: string, changes: Changes) => Promise<void>
 
@@ -72,6 +80,11 @@ export class Watches {
   private urgent = new Set<string>()
   private flushing = false
   private lazyTimer?: NodeJS.Timeout
+  /** pushes sent again after a failure (for tests and /metrics) */
+  readonly stats = { retried: 0 }
+  /** pushes waiting to be sent again */
+  private readonly retries = new Set<NodeJS.Timeout>()
+  private closed = false
   /** pushes sent to each peer in this epoch */
   private readonly seqs = new Map<string, bigint>()
 
@@ -131,6 +144,9 @@ export class Watches {
 
   /** Stop pushing: what waits is dropped (the watchers see the gap when the owner comes back). */
   close (): void {
+    this.closed = true
+    for (const t of this.retries) clearTimeout(t)
+    this.retries.clear()
     clearTimeout(this.lazyTimer)
     this.lazyTimer = undefined
     this.pending.clear()
@@ -186,16 +202,32 @@ export class Watches {
       for (const batch of frames(items)) {
         const seq = (this.seqs.get(peer) ?? 0n) + 1n
         this.seqs.set(peer, seq)
-        // a push that cannot be queued is a gap the watcher sees by `seq`, or by the connection ending
-        this.sink(peer, { epoch: this.epoch, seq, items: batch }).catch((err: Error) => {
-          log('push to %s failed: %s', peer, err.message)
-        })
+        this.push(peer, { epoch: this.epoch, seq, items: batch }, 0)
       }
     }
     if (this.pending.size === 0) {
       clearTimeout(this.lazyTimer)
       this.lazyTimer = undefined
     }
+  }
+
+  /**
+   * Hand one frame to the sink; one that cannot be queued goes again after PUSH_RETRY_MS (a frame sent in
+   * between is a gap in `seq` the watcher sees, and syncs over). Past the last retry it is lost: the watcher
+   * learns of it by the next frame's `seq`, its renewal, or the connection ending.
+   */
+  private push (peer: string, frame: Changes, attempt: number): void {
+    this.sink(peer, frame).catch((err: Error) => {
+      log('push %d to %s failed (attempt %d): %s', frame.seq, peer, attempt + 1, err.message)
+      const delay = PUSH_RETRY_MS[attempt]
+      if (delay == null || this.closed) return
+      this.stats.retried++
+      const t = setTimeout(() => {
+        this.retries.delete(t)
+        if (!this.closed) this.push(peer, frame, attempt + 1)
+      }, delay)
+      this.retries.add(t)
+    })
   }
 
   private drop (mailbox: string, peer: string): void {

@@ -15,8 +15,9 @@ import { StoreRequest, StoreResponse } from '../../protocol/pb/store.js'
 import { ChangeSketch, type Added } from '../../node/store/change-sketch.js'
 import { ChangeWatch, type PushedChange } from '../../node/replication/change-watch.js'
 import {
-  LAZY_PUSH_MS, MAX_PUSHED_CURSORS, MAX_PUSHED_ENVELOPE_BYTES, WATCH_LEASE_MS, WATCH_PROOF_MS, Watches
+  LAZY_PUSH_MS, MAX_PUSHED_CURSORS, MAX_PUSHED_ENVELOPE_BYTES, PUSH_RETRY_MS, WATCH_LEASE_MS, WATCH_PROOF_MS, Watches
 } from '../../node/replication/watches.js'
+import { waitFor } from '../helpers/wait.js'
 import type { StoreCall } from '../../node/replication/rpc.js'
 
 const tick = async (): Promise<void> => { await new Promise((resolve) => setImmediate(resolve)) }
@@ -73,6 +74,33 @@ describe('watches: the owner\'s side of WATCH', () => {
     sketch.bump(['bob'], added({ bob: [cursor(4)] }))
     await lazy()
     assert.deepEqual(sent.map((s) => [s.peer, s.changes.seq]), [['node-b', 2n]], 'the next push to a peer is numbered after the last')
+  })
+
+  it('a push that cannot be queued goes again, with its number, after PUSH_RETRY_MS; a closed owner sends no more', async () => {
+    let failures = 2
+    const flaky = new Watches(sketch.epoch, async (peer, changes) => {
+      // the link to a watcher that just restarted does not open at once
+      if (failures-- > 0) throw new Error('stream closed while reading')
+      await sink(peer, changes)
+    }, () => clock)
+    sketch.listen(flaky.onChanges)
+    try {
+      assert.ok(flaky.watch('node-a', 'alice', true))
+      sketch.bump(['alice'], added({ alice: [cursor(1)] }))
+      await lazy()
+      assert.equal(sent.length, 0, 'the first try failed')
+      await waitFor('the push to go again', () => sent.length > 0, { timeoutMs: PUSH_RETRY_MS[0] + PUSH_RETRY_MS[1] + 2000 })
+      assert.deepEqual(sent.map((s) => [s.peer, s.changes.seq, s.changes.items[0].after]), [['node-a', 1n, 2n]])
+      assert.equal(flaky.stats.retried, 2)
+      failures = 10
+      sketch.bump(['alice'], added({ alice: [cursor(2)] }))
+      await lazy()
+      flaky.close()
+      await new Promise((resolve) => setTimeout(resolve, PUSH_RETRY_MS[0] + 100))
+      assert.equal(sent.length, 1, 'nothing after close')
+    } finally {
+      flaky.close()
+    }
   })
 
   it('another owner\'s changes wait for the next frame to the same watcher, or LAZY_PUSH_MS at most', async () => {
