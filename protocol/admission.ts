@@ -10,6 +10,7 @@
 
 import { createHash, randomBytes } from 'node:crypto'
 import { Certificate, Delegation, Revocation } from './pb/admission.js'
+import { sameBytes } from './bytes.js'
 import { ed25519PublicKey, ed25519Sign, ed25519Verify } from './ed25519.js'
 import { ChorusError } from './errors.js'
 
@@ -272,7 +273,7 @@ export function decodeCertificate (bytes: Uint8Array): Certificate {
     throw new MalformedCertificateError(`certificate does not decode: ${err.message}`)
   }
   // one certificate, one encoding: no re-encoded copy (unknown fields, other wire types) passes as another
-  if (!equal(Certificate.encode(cert), bytes)) throw new MalformedCertificateError('certificate is not in canonical encoding')
+  if (!sameBytes(Certificate.encode(cert), bytes)) throw new MalformedCertificateError('certificate is not in canonical encoding')
   return cert
 }
 
@@ -288,7 +289,7 @@ export function decodeRevocation (bytes: Uint8Array): Revocation {
     throw new MalformedCertificateError(`revocation does not decode: ${err.message}`)
   }
   // revocations are known by their bytes: a re-encoded copy must not count as a new one
-  if (!equal(Revocation.encode(rev), bytes)) throw new MalformedCertificateError('revocation is not in canonical encoding')
+  if (!sameBytes(Revocation.encode(rev), bytes)) throw new MalformedCertificateError('revocation is not in canonical encoding')
   return rev
 }
 
@@ -312,7 +313,7 @@ export function checkCertificate (
   const issuedAt = time(cert.issuedAt, 'certificate')
   const expiresAt = time(cert.expiresAt, 'certificate')
   if (expiresAt <= issuedAt || expiresAt - issuedAt > MAX_VALIDITY_MS) throw new MalformedCertificateError('certificate validity window is empty or longer than ten years')
-  if (!equal(cert.mesh, mesh)) throw new ForeignCertificateError(`certificate is for mesh ${safeMeshId(cert.mesh)}, not this one`)
+  if (!sameBytes(cert.mesh, mesh)) throw new ForeignCertificateError(`certificate is for mesh ${safeMeshId(cert.mesh)}, not this one`)
   let operator: string | undefined
   if (cert.delegation != null) {
     operator = checkDelegation(cert.delegation, mesh, now, verified)
@@ -356,7 +357,7 @@ export function checkRevocation (
   if (byPeer === byOperator) throw new MalformedCertificateError('a revocation names either a peer id or an operator key')
   if (rev.peerId.length > PEER_ID_MAX) throw new MalformedCertificateError('revocation peer id too long')
   if (byOperator && rev.operator.byteLength !== 32) throw new MalformedCertificateError('revocation operator key must be 32 bytes')
-  if (!equal(rev.mesh, mesh)) throw new ForeignCertificateError(`revocation is for mesh ${safeMeshId(rev.mesh)}, not this one`)
+  if (!sameBytes(rev.mesh, mesh)) throw new ForeignCertificateError(`revocation is for mesh ${safeMeshId(rev.mesh)}, not this one`)
   const issuedAt = time(rev.issuedAt, 'revocation')
   if (issuedAt > now + MAX_ISSUE_SKEW_MS) throw new ExpiredCertificateError('revocation issued in the future', true)
   let signer: Uint8Array = mesh
@@ -389,7 +390,7 @@ const NONE: RevocationList = { peerRevokedAt: () => undefined, operatorRevokedAt
 function checkDelegation (d: Delegation, mesh: Uint8Array, now: number, verified: boolean): string {
   if (d.operator.byteLength !== 32) throw new MalformedCertificateError('delegation operator key must be 32 bytes')
   if (d.name.length > MAX_OPERATOR_NAME) throw new MalformedCertificateError('delegation name too long')
-  if (!equal(d.mesh, mesh)) throw new ForeignCertificateError(`delegation is for mesh ${safeMeshId(d.mesh)}, not this one`)
+  if (!sameBytes(d.mesh, mesh)) throw new ForeignCertificateError(`delegation is for mesh ${safeMeshId(d.mesh)}, not this one`)
   const issuedAt = time(d.issuedAt, 'delegation')
   const expiresAt = time(d.expiresAt, 'delegation')
   if (expiresAt <= issuedAt || expiresAt - issuedAt > MAX_VALIDITY_MS) throw new MalformedCertificateError('delegation validity window is empty or longer than ten years')
@@ -424,10 +425,6 @@ function signed (domain: string, body: Uint8Array): Uint8Array {
 
 function safeMeshId (key: Uint8Array): string {
   return key.byteLength === 32 ? meshId(key) : '(malformed)'
-}
-
-function equal (a: Uint8Array, b: Uint8Array): boolean {
-  return a.byteLength === b.byteLength && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b)
 }
 
 function hex (b: Uint8Array): string {

@@ -4,6 +4,7 @@
  */
 
 import { createHash, randomBytes } from 'node:crypto'
+import { boundedMemo } from './bounded-memo.js'
 import {
   ed25519Generate, ed25519PublicKeyObject, ed25519Sign, ed25519Verify, type Ed25519KeyPair, type Ed25519PublicKey
 } from './ed25519.js'
@@ -115,9 +116,11 @@ export function envelopeIdHex (env: Pick<Envelope, 'id'>): string {
  * a few percent of one).
  */
 export class SenderKeyCache {
-  private readonly keys = new Map<string, Ed25519PublicKey>()
+  private readonly key: (raw: Uint8Array) => Ed25519PublicKey
   private readonly done = new Set<string>()
-  constructor (private readonly max = 10_000, private readonly maxVerified = 50_000) {}
+  constructor (max = 10_000, private readonly maxVerified = 50_000) {
+    this.key = boundedMemo(max, (raw: Uint8Array) => Buffer.from(raw).toString('base64'), ed25519PublicKeyObject)
+  }
 
   /** Whether the envelope with this digest was verified here. */
   verified (digest: string): boolean {
@@ -136,14 +139,7 @@ export class SenderKeyCache {
   }
 
   get (raw: Uint8Array): Ed25519PublicKey {
-    const id = Buffer.from(raw).toString('base64')
-    let key = this.keys.get(id)
-    if (key == null) {
-      key = ed25519PublicKeyObject(raw)
-      if (this.keys.size >= this.max) this.keys.delete(this.keys.keys().next().value as string)
-      this.keys.set(id, key)
-    }
-    return key
+    return this.key(raw)
   }
 }
 

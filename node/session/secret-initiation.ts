@@ -18,6 +18,7 @@
  * was sent under it (secret-ratchets.ts).
  */
 
+import { sameBytes } from '../../protocol/bytes.js'
 import type { Envelope } from '../../protocol/envelope.js'
 import { userIdOf } from '../../protocol/envelope.js'
 import { StoreRequest, StoreResponse } from '../../protocol/pb/store.js'
@@ -148,10 +149,6 @@ export class Initiations {
       ops
     }
   }
-}
-
-function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b)) === 0
 }
 
 /**

@@ -12,6 +12,7 @@
  * judged by this clock again: a server whose clock is behind would otherwise refuse repair for minutes.
  */
 
+import { sameBytes } from '../../../protocol/bytes.js'
 import { openEnvelope, userIdOf, type Envelope } from '../../../protocol/envelope.js'
 import { hlcMillis } from '../../../protocol/hlc.js'
 import { StoreResponse } from '../../../protocol/pb/store.js'
@@ -63,8 +64,4 @@ export const handleStore: StoreHandler = async (req, from, ctx) => {
   await ctx.mailboxes.put(entries)
   await ctx.hints.add(hints)
   return { status: StoreResponse.Status.OK, stored: entries.length, refused }
-}
-
-function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
-  return a.byteLength === b.byteLength && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b)
 }
