@@ -53,10 +53,15 @@ class Link {
     private readonly lp: LengthPrefixedStream<Stream>,
     private readonly counts: LiveCounts,
     private readonly onClose: () => void
-  ) {}
+  ) {
+    // nothing reads an outbound link, so only this says that its stream went (the peer restarted, the
+    // connection dropped): without it, the next frames would be queued on a dead stream and lost unseen
+    stream.addEventListener('close', (evt) => { this.fail(evt.error ?? new Error('stream closed')) }, { once: true })
+  }
 
-  /** Queue one frame; false when the queue is full (the frame is dropped). */
+  /** Queue one frame; false when the link is closed or its queue is full (the frame is dropped). */
   send (frame: Uint8Array): boolean {
+    if (!this.closed && this.stream.writeStatus !== 'writable') this.fail(new Error(`stream is ${this.stream.writeStatus}`))
     if (this.closed || this.queuedBytes + frame.byteLength > MAX_LIVE_QUEUE_BYTES) return false
     this.queue.push(frame)
     this.queuedBytes += frame.byteLength
