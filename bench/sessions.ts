@@ -12,7 +12,9 @@
  * - then, after `settle` seconds (the servers' anti-entropy absorbs what opening the sessions wrote:
  *   handles, prekeys, rosters), for `seconds`, nothing but the sessions' own upkeep (sync, presence,
  *   roster) and the servers' background work: the CPU, store frames, LevelDB writes and wire bytes per
- *   session per second, summed over every process.
+ *   session per second, summed over every process; and, measured the same way before any session opened
+ *   (servers and client processes connected, nothing open), what the mesh costs idle, so that what the
+ *   sessions add (the figure the 1,000-idle-clients goal is about) is reported apart from it.
  *
  * RSS is read without forcing a garbage collection, so it includes garbage not yet collected: read it as
  * what the operating system sees, which is what an operator pays for.
@@ -24,7 +26,7 @@ import { startClients, startCluster } from './lib/cluster.js'
 import * as C from './lib/constants.js'
 import { median } from './lib/percentile.js'
 import type { Figure, Scenario, ScenarioContext, ScenarioResult } from './lib/scenario.js'
-import { sampleWork, startMeasure, type WorkSample } from './lib/work.js'
+import { sampleWork, startMeasure, type WorkBudget, type WorkSample } from './lib/work.js'
 
 const OPEN_TIMEOUT_MS = 600_000
 /** Sessions a client process opens at once. */
@@ -72,6 +74,10 @@ async function runSessions (ctx: ScenarioContext): Promise<ScenarioResult> {
   await sleep(Math.max(SETTLE_MS, quiet * 1000))
   const connected = await memoryOf(cluster.servers)
   const clientsBare = await memoryOf(clients)
+  // the same processes idle without a session: what the sessions add is measured above this
+  const bareMeter = await startMeasure(ctx, 'idle without sessions')
+  await sleep(seconds * 1000)
+  const bare = await bareMeter.stop(seconds)
 
   ctx.progress(`opening ${sessions} sessions, ${OPEN_CONCURRENCY} at a time per client process`)
   const share = (i: number): number => Math.floor(sessions / clientCount) + (i < sessions % clientCount ? 1 : 0)
@@ -121,14 +127,23 @@ async function runSessions (ctx: ScenarioContext): Promise<ScenarioResult> {
     { metric: `server RSS with ${open} sessions open (median)`, value: median(perServer.map((s) => s.loadedRssMB)), unit: 'MB' },
     { metric: 'client process RSS per session it hosts (median)', value: median(perClientProcess.map((c) => c.perSessionRssKiB)), unit: 'KiB' },
     { metric: 'sessions opened per second', value: open / (openMs / 1000), unit: 'sessions/s' },
+    { metric: 'idle without sessions: CPU, server processes', value: bare.cpuMsPerSend.servers, unit: 'ms/s' },
+    { metric: 'idle without sessions: CPU, client processes', value: bare.cpuMsPerSend.clients, unit: 'ms/s' },
     { metric: 'idle: CPU per session, server processes', value: us(budget.cpuMsPerSend.servers), unit: 'µs/s' },
     { metric: 'idle: CPU per session, client processes', value: us(budget.cpuMsPerSend.clients), unit: 'µs/s' },
+    { metric: 'idle: CPU a session adds, server processes', value: us(added(budget, bare, open).servers), unit: 'µs/s' },
+    { metric: 'idle: CPU a session adds, client processes', value: us(added(budget, bare, open).clients), unit: 'µs/s' },
+    {
+      metric: `idle: share of a core ${open} sessions add, all processes`,
+      value: 100 * (added(budget, bare, open).servers + added(budget, bare, open).clients) * open / 1000,
+      unit: '%'
+    },
     { metric: 'idle: client sync store frames per session', value: budget.paths.clientSync.frames, unit: 'frames/s' },
     { metric: 'idle: anti-entropy frames per session', value: budget.paths.antiEntropy.frames, unit: 'frames/s' },
     { metric: 'idle: LevelDB writes per session, all processes', value: budget.db.writes, unit: 'writes/s' },
     { metric: 'idle: bytes on the wire per session, all processes', value: budget.wireBytes, unit: 'B/s' }
   ]
-  const idleDetails = { seconds, work: budget, requestsPerSessionSecond: byKind }
+  const idleDetails = { seconds, work: budget, withoutSessions: bare, requestsPerSessionSecond: byKind }
   return {
     figures,
     details: {
@@ -143,6 +158,18 @@ async function runSessions (ctx: ScenarioContext): Promise<ScenarioResult> {
       perClientProcess,
       idle: idleDetails
     }
+  }
+}
+
+/**
+ * CPU (ms per session-second) that the sessions add: the idle phase's, less the same processes' idle
+ * without sessions (`bare`, ms per second) spread over the `open` sessions.
+ */
+function added (budget: WorkBudget, bare: WorkBudget, open: number): { servers: number, clients: number } {
+  const n = Math.max(1, open)
+  return {
+    servers: budget.cpuMsPerSend.servers - bare.cpuMsPerSend.servers / n,
+    clients: budget.cpuMsPerSend.clients - bare.cpuMsPerSend.clients / n
   }
 }
 

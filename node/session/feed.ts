@@ -290,13 +290,21 @@ export class Feed {
    */
   async sync (): Promise<void> {
     if (this.isClosed) return
+    // the first sync of a log whose counters can be asked reads them first, as a poll does: the next poll
+    // then finds nothing changed instead of syncing the whole log again
+    if (!this.synced && this.f.changes != null) return await this.poll()
+    return await this.syncNow()
+  }
+
+  private async syncNow (): Promise<void> {
+    if (this.isClosed) return
     if (this.running == null) {
       this.running = this.syncOnce().finally(() => { this.running = undefined })
       return this.running
     }
     this.next ??= this.running.catch(() => {}).then(async () => {
       this.next = undefined
-      await this.sync()
+      await this.syncNow()
     })
     return this.next
   }
@@ -314,16 +322,18 @@ export class Feed {
     if (this.isClosed) return
     const changes = this.f.changes
     this.follow()
-    if (changes == null || !this.synced) { await this.sync(); return }
+    if (changes == null) { await this.syncNow(); return }
     // the pushes already here first: the table's answer includes them
     await this.pushing
     const key = await changes.versions(this.f.mailbox, this.f.auth?.())
     const last = this.caughtUpAt
-    if (key != null && last != null && key === last.key && this.now() - last.at < DEFAULT_FULL_SYNC_MS) return
+    const fresh = last != null && this.now() - last.at < DEFAULT_FULL_SYNC_MS
+    if (this.synced && key != null && fresh && key === last.key) return
     this.caughtUpAt = undefined
-    this.sweepNext = true
+    // a first sync has no cursor to look behind
+    this.sweepNext = this.synced
     const at = this.now()
-    await this.sync()
+    await this.syncNow()
     if (key != null && !this.stoppedShort) this.caughtUpAt = { key, at }
   }
 
