@@ -14,7 +14,11 @@
  *   them; owners that hold different claims settle on the first (protocol/handle.ts `compareClaims`):
  *   each sends its claim to an owner whose claim comes after, and takes a peer's that comes before. A
  *   claim an owner was seen to hold is not asked about again until that owner restarts (its epoch
- *   changes), the handle's owners change, or the claim held here does.
+ *   changes), the handle's owners change, or the claim held here does. Once a pass found every claim held
+ *   here held by every owner, later rounds do not even read the claims until something a pass depends on
+ *   moved: a claim was written or deleted here, the view changed, a co-owner restarted or left, or the
+ *   sightings are as old as they are trusted (an idle server holding thousands of handles read and hashed
+ *   every one of them every round).
  */
 
 import { logger } from '@libp2p/logger'
@@ -48,6 +52,8 @@ export interface RepairStats {
   hintsDelivered: number
   errors: number
   unchanged: number
+  /** rounds whose pass over the handle claims was skipped: nothing it depends on moved since one settled */
+  handlesSettled: number
 }
 
 /** A co-owner's change counters, read at the start of a round. */
@@ -57,6 +63,16 @@ type Call = StoreCall
 
 /** A live peer's epoch (undefined when it did not answer), asked once a round. */
 type EpochOf = (peer: string) => Promise<bigint | undefined>
+
+/** A pass over the handle claims that found each held by every one of its owners, and what it relied on. */
+interface SettledHandles {
+  /** the handle store's write counter when the pass began */
+  writes: number
+  /** until when the pass holds: the oldest sighting it relied on is trusted until then (heldTrustMs) */
+  until: number
+  /** every co-owner it counted on, and that owner's epoch */
+  epochs: Map<string, bigint>
+}
 
 /**
  * How long a co-owner seen holding a handle's claim is trusted to still hold it without being asked again
@@ -73,7 +89,8 @@ export class Repair {
     handedOff: 0,
     hintsDelivered: 0,
     errors: 0,
-    unchanged: 0
+    unchanged: 0,
+    handlesSettled: 0
   }
 
   /** per co-owner, per mailbox: both sides' counters before the last reconciliation that succeeded */
@@ -92,6 +109,8 @@ export class Repair {
    * owner under B deleted its claim).
    */
   private readonly handleOwners = new Map<string, string>()
+  /** the last handle pass, when it settled every claim; undefined: the next round makes a pass */
+  private handlesSettled?: SettledHandles
   private loops: Periodic[] = []
   private running = false
   private busy = false
@@ -123,6 +142,7 @@ export class Repair {
 
   /** The view changed: run a round shortly (debounced), rather than waiting for the interval. */
   viewChanged (): void {
+    this.handlesSettled = undefined
     if (!this.running || this.soon != null) return
     this.soon = setTimeout(() => { this.soon = undefined; void this.guard(async () => this.round()) }, 300)
     this.soon.unref()
@@ -284,14 +304,35 @@ export class Repair {
       if (!epochs.has(peer)) epochs.set(peer, await this.probe(peer, []).then((c) => c.epoch, () => undefined))
       return epochs.get(peer)
     }
+    if (await this.stillSettled(epochOf)) { this.stats.handlesSettled++; return }
+    const trustMs = this.init.heldTrustMs ?? DEFAULT_HELD_TRUST_MS
+    const pass: SettledHandles = { writes: this.ctx.handles.writes, until: Date.now() + trustMs, epochs: new Map() }
+    let settled = true
     for await (const stored of this.ctx.handles.all()) {
       if (!this.running) return
       // a claim that gave way to a peer's is repaired again at once, as the claim now held
       let claim: HandleClaim | undefined = stored
-      for (let pass = 0; claim != null && pass <= this.ctx.placement.replicas; pass++) {
-        claim = await this.repairHandle(claim, epochOf)
+      for (let again = 0; claim != null && again <= this.ctx.placement.replicas; again++) {
+        const r = await this.repairHandle(claim, epochOf, pass)
+        settled &&= r.settled
+        claim = r.next
       }
     }
+    // a claim written while the pass ran may not have been read by it
+    this.handlesSettled = settled && this.ctx.handles.writes === pass.writes ? pass : undefined
+  }
+
+  /** Does the last settled handle pass still hold (nothing it relied on moved)? Forgets it when not. */
+  private async stillSettled (epochOf: EpochOf): Promise<boolean> {
+    const settled = this.handlesSettled
+    if (settled == null) return false
+    let still = this.ctx.handles.writes === settled.writes && Date.now() < settled.until
+    for (const [peer, epoch] of settled.epochs) {
+      if (!still) break
+      still = this.isLive(peer) && await epochOf(peer) === epoch
+    }
+    if (!still && this.handlesSettled === settled) this.handlesSettled = undefined
+    return still
   }
 
   /**
@@ -300,9 +341,17 @@ export class Repair {
    * finds a majority of the owners agree on another claim takes that one instead, and returns it; one
    * owner's claim, however early, never replaces what the others hold. A server that no longer owns the
    * handle deletes its claim once every owner holds the same.
+   *
+   * Returns the claim to repair again (`next`: this owner took another), and whether the claim is settled:
+   * this server owns it, and every other owner is live, answered its epoch and holds it. What a settled
+   * pass relies on goes into `pass`: each co-owner's epoch, and how long the sightings it trusted last.
    */
-  private async repairHandle (claim: HandleClaim, epochOf: EpochOf): Promise<HandleClaim | undefined> {
+  private async repairHandle (claim: HandleClaim, epochOf: EpochOf, pass: SettledHandles):
+  Promise<{ next?: HandleClaim, settled: boolean }> {
     const owners = this.ctx.placement.ownersOfHandle(claim.handle)
+    const others = owners.filter((o) => o !== this.ctx.selfId)
+    const live = others.filter((o) => this.isLive(o))
+    let sure = live.length === others.length
     const ownersKey = owners.join(',')
     if (this.handleOwners.get(claim.handle) !== ownersKey) {
       for (const seen of this.held.values()) seen.handles.delete(claim.handle)
@@ -312,13 +361,16 @@ export class Repair {
     const seenKey = `${ownersKey} ${claimantOf(claim)}`
     let held = 0
     const asked = new Map<string, { epoch?: bigint, theirs?: HandleClaim }>()
-    for (const peer of owners.filter((o) => o !== this.ctx.selfId && this.isLive(o))) {
+    for (const peer of live) {
       const epoch = await epochOf(peer)
+      if (epoch == null) sure = false
+      else pass.epochs.set(peer, epoch)
       const seen = this.held.get(peer)
       const sighting = seen?.handles.get(claim.handle)
       const trustMs = this.init.heldTrustMs ?? DEFAULT_HELD_TRUST_MS
       const trusted = sighting?.key === seenKey && Date.now() - sighting.at < trustMs
       if (epoch != null && seen?.epoch === epoch && trusted) {
+        pass.until = Math.min(pass.until, sighting.at + trustMs)
         held++
         continue
       }
@@ -335,7 +387,7 @@ export class Repair {
       if (agreed != null && !sameClaimant(agreed, claim)) {
         log('handle %s: a majority of its owners hold another claim; it replaces the one held here', claim.handle)
         await this.ctx.handles.put(agreed)
-        return agreed
+        return { next: agreed, settled: false }
       }
     }
     for (const [peer, { epoch, theirs }] of asked) {
@@ -360,7 +412,7 @@ export class Repair {
       await this.ctx.accounts.delete(claim.handle)
       this.handleOwners.delete(claim.handle)
     }
-    return undefined
+    return { settled: sure && owners.includes(this.ctx.selfId) && held === others.length }
   }
 
   /** The claim of `handle` a peer holds, verified; undefined when it holds none. */

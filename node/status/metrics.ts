@@ -120,6 +120,7 @@ export function registerReplicationMetrics (registry: Registry, r: Replication):
     gauge('chorus_hints_delivered_total', 'Hinted mailboxes reconciled with an owner that had missed writes', () => s.hintsDelivered)
     gauge('chorus_repair_errors_total', 'Reconciliations that failed (retried next round)', () => s.errors)
     gauge('chorus_repair_unchanged_total', 'Reconciliations skipped: neither owner wrote to the mailbox since they last agreed', () => s.unchanged)
+    gauge('chorus_repair_handles_settled_total', 'Rounds that skipped the pass over handle claims: every owner held each, and nothing moved since', () => s.handlesSettled)
   }
   if (r.server != null) {
     addGauge(registry, {

@@ -6,6 +6,11 @@ import type { GroupCommit } from './group-commit.js'
 
 export class HandleStore {
   private readonly sub
+  /**
+   * Bumped after each put or delete has landed: repair compares it before and after a pass, so a claim
+   * written while a pass ran (which the pass may not have read) is never taken as settled.
+   */
+  writes = 0
 
   constructor (db: ChorusDb, private readonly commit: GroupCommit) {
     this.sub = db.sublevel<string, Uint8Array>('handles', { valueEncoding: 'view' })
@@ -17,9 +22,13 @@ export class HandleStore {
   }
 
   async put (claim: HandleClaim): Promise<void> {
-    await this.commit.write(
-      [{ type: 'put', sublevel: this.sub as any, key: claim.handle, value: HandleClaim.encode(claim) }]
-    )
+    try {
+      await this.commit.write(
+        [{ type: 'put', sublevel: this.sub as any, key: claim.handle, value: HandleClaim.encode(claim) }]
+      )
+    } finally {
+      this.writes++
+    }
   }
 
   /** Every handle held here, for repair. */
@@ -35,6 +44,10 @@ export class HandleStore {
   }
 
   async delete (handle: string): Promise<void> {
-    await this.sub.del(handle)
+    try {
+      await this.sub.del(handle)
+    } finally {
+      this.writes++
+    }
   }
 }
