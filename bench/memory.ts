@@ -9,7 +9,10 @@
  * identity, the handle claim, the account record) is not counted; then the heap and RSS are read after
  * full garbage collections, K accounts log in (xmpp: xmpp.js clients in a child process of their own,
  * each bound with initial presence; native: `node.openUser`), and after `settle` seconds of quiet the
- * same readings are taken again. The difference over K is the cost of one client. With `--snapshot 1`
+ * same readings are taken again. The difference over K is the cost of one client. The process's CPU is
+ * read over `--idle` seconds twice, before the logins and after the second reading (every client logged in
+ * and quiet): the difference is what K idle clients cost the gateway and the servers (the clients' own
+ * process is not counted; it stands for the users' devices). With `--snapshot 1`
  * a heap snapshot is taken at both readings and the difference is broken down by constructor (objects
  * by class name, closures by function name, arrays, strings, maps' backing stores): what a session
  * retains.
@@ -38,18 +41,19 @@ interface Args {
   clients: number
   servers: number
   settle: number
+  idle: number
   snapshot: boolean
   json?: string
   role?: string
 }
 
 function parseArgs (argv: string[]): Args {
-  const a: Args = { mode: 'xmpp', clients: 200, servers: 1, settle: 5, snapshot: false }
+  const a: Args = { mode: 'xmpp', clients: 200, servers: 1, settle: 5, idle: 10, snapshot: false }
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]
     const v = argv[i + 1]
     if (k === '--help') {
-      process.stdout.write('usage: node --expose-gc dist/bench/memory.js [--mode xmpp|native] [--clients 200] [--servers 1] [--settle 5] [--snapshot 0|1] [--json FILE]\n')
+      process.stdout.write('usage: node --expose-gc dist/bench/memory.js [--mode xmpp|native] [--clients 200] [--servers 1] [--settle 5] [--idle 10] [--snapshot 0|1] [--json FILE]\n')
       process.exit(0)
     }
     if (v == null) throw new Error(`${k} needs a value`)
@@ -58,6 +62,7 @@ function parseArgs (argv: string[]): Args {
     else if (k === '--clients') a.clients = Number(v)
     else if (k === '--servers') a.servers = Number(v)
     else if (k === '--settle') a.settle = Number(v)
+    else if (k === '--idle') a.idle = Number(v)
     else if (k === '--snapshot') a.snapshot = v === '1'
     else if (k === '--json') a.json = v
     else if (k === '--role') a.role = v
@@ -67,6 +72,15 @@ function parseArgs (argv: string[]): Args {
 }
 
 const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
+
+/** This process's CPU (user and system) over `seconds` of doing nothing here, in ms per second. */
+async function idleCpu (seconds: number): Promise<number> {
+  const from = process.cpuUsage()
+  const at = performance.now()
+  await sleep(seconds * 1000)
+  const used = process.cpuUsage(from)
+  return (used.user + used.system) / 1000 / ((performance.now() - at) / 1000)
+}
 
 interface Reading { rss: number, heapUsed: number, external: number, arrayBuffers: number }
 
@@ -327,6 +341,7 @@ async function main (): Promise<void> {
     if (args.snapshot) writeFileSync(censusFile, JSON.stringify(toJson(await census())))
     if (args.snapshot) await reading()
     const rssBefore = (await reading()).rss
+    const cpuWithout = await idleCpu(args.idle)
 
     let loginMs: number
     if (args.mode === 'xmpp' && child != null) {
@@ -340,6 +355,7 @@ async function main (): Promise<void> {
     await sleep(args.settle * 1000)
     const after = await reading()
     const K = args.clients
+    const cpuWith = await idleCpu(args.idle)
     const diff = args.snapshot ? await snapshotDiff(censusFile, K) : undefined
     const result = {
       at: new Date().toISOString(),
@@ -352,6 +368,12 @@ async function main (): Promise<void> {
         heapKiB: (after.heapUsed - before.heapUsed) / K / 1024,
         externalKiB: (after.external - before.external) / K / 1024,
         arrayBuffersKiB: (after.arrayBuffers - before.arrayBuffers) / K / 1024
+      },
+      idleCpu: {
+        withoutMsPerS: cpuWithout,
+        withMsPerS: cpuWith,
+        perClientUsPerS: (cpuWith - cpuWithout) * 1000 / K,
+        shareOfCorePercent: (cpuWith - cpuWithout) / 10
       },
       loginMsEach: loginMs / K * CONCURRENCY,
       loginsPerSecond: K / (loginMs / 1000),
@@ -375,6 +397,9 @@ async function main (): Promise<void> {
     process.stdout.write(`per client: RSS ${f(p.rssKiB)} KiB, heap ${f(p.heapKiB)} KiB, external ${f(p.externalKiB)} KiB` +
       ` (array buffers ${f(p.arrayBuffersKiB)} KiB)\n`)
     process.stdout.write(`logins: ${result.loginsPerSecond.toFixed(0)}/s, ${CONCURRENCY} at a time (≈ ${f(result.loginMsEach)} ms each)\n`)
+    const c = result.idleCpu
+    process.stdout.write(`idle CPU of this process (gateway and servers): ${f(c.withoutMsPerS)} ms/s without clients, ` +
+      `${f(c.withMsPerS)} ms/s with ${K}: they add ${c.shareOfCorePercent.toFixed(2)} % of a core (${f(c.perClientUsPerS)} µs/s each)\n`)
     process.stdout.write(`still held once every client left, per login: heap ${f(result.leftPerLogin.heapKiB)} KiB,` +
       ` RSS ${f(result.leftPerLogin.rssKiB)} KiB\n`)
     if (result.breakdown != null) {
