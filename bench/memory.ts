@@ -42,6 +42,8 @@ interface Args {
   servers: number
   settle: number
   idle: number
+  /** a CPU profile of the idle window with every client logged in goes to this file */
+  profile?: string
   snapshot: boolean
   json?: string
   role?: string
@@ -53,7 +55,7 @@ function parseArgs (argv: string[]): Args {
     const k = argv[i]
     const v = argv[i + 1]
     if (k === '--help') {
-      process.stdout.write('usage: node --expose-gc dist/bench/memory.js [--mode xmpp|native] [--clients 200] [--servers 1] [--settle 5] [--idle 10] [--snapshot 0|1] [--json FILE]\n')
+      process.stdout.write('usage: node --expose-gc dist/bench/memory.js [--mode xmpp|native] [--clients 200] [--servers 1] [--settle 5] [--idle 10] [--profile FILE] [--snapshot 0|1] [--json FILE]\n')
       process.exit(0)
     }
     if (v == null) throw new Error(`${k} needs a value`)
@@ -63,6 +65,7 @@ function parseArgs (argv: string[]): Args {
     else if (k === '--servers') a.servers = Number(v)
     else if (k === '--settle') a.settle = Number(v)
     else if (k === '--idle') a.idle = Number(v)
+    else if (k === '--profile') a.profile = v
     else if (k === '--snapshot') a.snapshot = v === '1'
     else if (k === '--json') a.json = v
     else if (k === '--role') a.role = v
@@ -73,12 +76,24 @@ function parseArgs (argv: string[]): Args {
 
 const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
 
-/** This process's CPU (user and system) over `seconds` of doing nothing here, in ms per second. */
-async function idleCpu (seconds: number): Promise<number> {
+/**
+ * This process's CPU (user and system) over `seconds` of doing nothing here, in ms per second; with
+ * `profile`, a CPU profile of the window is written there (the profiler's own cost is in the figure).
+ */
+async function idleCpu (seconds: number, profile?: string): Promise<number> {
+  const session = profile != null ? new Session() : undefined
+  session?.connect()
+  await session?.post('Profiler.enable')
+  await session?.post('Profiler.start')
   const from = process.cpuUsage()
   const at = performance.now()
   await sleep(seconds * 1000)
   const used = process.cpuUsage(from)
+  if (session != null && profile != null) {
+    const { profile: taken } = await session.post('Profiler.stop')
+    writeFileSync(profile, JSON.stringify(taken))
+    session.disconnect()
+  }
   return (used.user + used.system) / 1000 / ((performance.now() - at) / 1000)
 }
 
@@ -355,7 +370,7 @@ async function main (): Promise<void> {
     await sleep(args.settle * 1000)
     const after = await reading()
     const K = args.clients
-    const cpuWith = await idleCpu(args.idle)
+    const cpuWith = await idleCpu(args.idle, args.profile)
     const diff = args.snapshot ? await snapshotDiff(censusFile, K) : undefined
     const result = {
       at: new Date().toISOString(),
