@@ -27,7 +27,7 @@ export interface AccessGuardComponents {
   /** whether a peer is a live server */
   isServerPeer: (peer: string) => boolean
   /** the owners of a mailbox in this node's view */
-  ownersOf: (mailbox: string) => string[]
+  ownersOf: (mailbox: string) => readonly string[]
   mailboxes: Pick<MailboxStore, 'range'>
   /** remembers the read proofs that verified (a session reuses one for a minute) */
   keys?: SenderKeyCache

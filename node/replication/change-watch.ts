@@ -79,6 +79,10 @@ export class ChangeWatch {
   private readonly renewals: Periodic
   /** can this node hear pushes now (its live hop runs)? Without them the table vouches for nothing */
   private hearing = false
+  /** bumped whenever anything in the table may have changed: `known`'s kept answers older than it are stale */
+  private generation = 0
+  /** `known`'s last answer for each followed log, with the generation and owner list it was made from */
+  private readonly answers = new Map<string, { generation: number, owners: readonly string[], key?: string }>()
   /**
    * requests sent and probes carried; pushes taken and chains found broken; questions answered from the
    * table (`local`) and idle checks it vouched for (`known`): for tests and the work figures
@@ -113,6 +117,8 @@ export class ChangeWatch {
       const s = this.followers.get(mailbox)
       if (s?.delete(listener) !== true || s.size > 0) return
       this.followers.delete(mailbox)
+      this.answers.delete(mailbox)
+      this.generation++
       for (const t of this.table.values()) t.delete(mailbox)
       if (this.followers.size === 0) this.renewals.stop()
     }
@@ -146,13 +152,20 @@ export class ChangeWatch {
    */
   known (mailbox: string): string | undefined {
     if (!this.hearing || !this.followers.has(mailbox)) return undefined
-    const key = this.localKey(mailbox, this.ctx.placement.ownersOf(mailbox))
-    if (key != null) this.stats.known++
-    return key
+    // an idle session asks this every tick: the answer is made again only when the table or the owners moved
+    const owners = this.ctx.placement.ownersOf(mailbox)
+    let kept = this.answers.get(mailbox)
+    if (kept?.generation !== this.generation || kept.owners !== owners) {
+      kept = { generation: this.generation, owners, key: this.localKey(mailbox, owners) }
+      this.answers.set(mailbox, kept)
+    }
+    if (kept.key != null) this.stats.known++
+    return kept.key
   }
 
   /** An owner's push (the live hop's frame from `from`): advance the chains it continues, tell the followers. */
   onPush (from: string, changes: Changes): void {
+    this.generation++
     const last = this.lastPush.get(from)
     if (last != null && (last.epoch !== changes.epoch || changes.seq !== last.seq + 1n)) {
       // pushes were lost (or the owner restarted): nothing this table knows of that owner is sure
@@ -228,6 +241,7 @@ export class ChangeWatch {
    * be complete.
    */
   peerGone (peer: string): void {
+    this.generation++
     this.table.delete(peer)
     this.lastPush.delete(peer)
   }
@@ -237,6 +251,7 @@ export class ChangeWatch {
    * not, nothing is watched and every question is a PROBE, as if no log were followed.
    */
   hearPushes (hearing: boolean): void {
+    this.generation++
     this.hearing = hearing
     if (!hearing) { this.table.clear(); this.lastPush.clear() }
   }
@@ -251,7 +266,7 @@ export class ChangeWatch {
   }
 
   /** The log's answer from the table, when every owner's entry is sure. */
-  private localKey (mailbox: string, owners: string[]): string | undefined {
+  private localKey (mailbox: string, owners: readonly string[]): string | undefined {
     const parts: string[] = []
     for (const owner of [...owners].sort()) {
       const e = this.table.get(owner)?.get(mailbox)
@@ -264,6 +279,7 @@ export class ChangeWatch {
   /** Note an owner's answer for a followed log: it only ever moves an entry forward (a push may have been first). */
   private learn (owner: string, mailbox: string, epoch: bigint, version: bigint): void {
     if (!this.hearing || !this.followers.has(mailbox)) return
+    this.generation++
     let t = this.table.get(owner)
     if (t == null) { t = new Map(); this.table.set(owner, t) }
     const e = t.get(mailbox)
@@ -319,6 +335,7 @@ export class ChangeWatch {
 
   /** Renew every sure watch at every owner, without proofs; drop entries of owners a log no longer has. */
   private async renew (): Promise<void> {
+    this.generation++
     await Promise.all([...this.table].map(async ([owner, t]) => {
       const mailboxes: string[] = []
       for (const [mailbox, e] of [...t]) {
@@ -331,7 +348,11 @@ export class ChangeWatch {
         chunk.forEach((mailbox, j) => {
           const v = res?.versions[j]
           // unanswered: the owner may be gone; the next question asks again
-          if (v == null || res == null) { const e = t.get(mailbox); if (e != null) e.sure = false; return }
+          if (v == null || res == null) {
+            const e = t.get(mailbox)
+            if (e != null) { e.sure = false; this.generation++ }
+            return
+          }
           this.learn(owner, mailbox, res.epoch, v)
         })
       }

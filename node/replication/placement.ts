@@ -25,23 +25,31 @@ export function mailboxKey (mailbox: string): { kind: KeyKind, id: string } {
   return mailbox.startsWith('room.') ? { kind: 'room', id: mailbox.slice(5) } : { kind: 'user', id: mailbox }
 }
 
+/**
+ * Owner lists kept per ring: a mailbox's owners are asked on every put, probe and session tick, and each
+ * answer hashed its key again. Cleared whenever the ring changes; past this size, the oldest half goes.
+ */
+export const MAX_CACHED_OWNERS = 65_536
+
 export class Placement {
   private ring?: Ring
   private viewKey = ''
   private version = -1
   private readonly positions = new Map<string, Float64Array>()
+  /** `kind/id` → its N owners on the current ring (the same array each time: it is read-only) */
+  private readonly owners = new Map<string, readonly string[]>()
 
   constructor (private readonly components: PlacementComponents, readonly replicas: number) {}
 
   /** The N owners of a mailbox, primary first. */
-  ownersOf (mailbox: string): string[] {
+  ownersOf (mailbox: string): readonly string[] {
     const { kind, id } = mailboxKey(mailbox)
-    return this.current().owners(keyPoint(kind, id), this.replicas)
+    return this.cachedOwners(kind, id)
   }
 
   /** The N owners of a handle claim. */
-  ownersOfHandle (handle: string): string[] {
-    return this.current().owners(keyPoint('handle', handle), this.replicas)
+  ownersOfHandle (handle: string): readonly string[] {
+    return this.cachedOwners('handle', handle)
   }
 
   /**
@@ -50,7 +58,7 @@ export class Placement {
    */
   ownersOfTopic (topic: string): string[] {
     const where = parseTopic(topic)
-    if (where?.kind === 'room') return this.ownersOf(roomMailbox(where.roomId))
+    if (where?.kind === 'room') return [...this.ownersOf(roomMailbox(where.roomId))]
     return this.current().owners(keyPoint('topic', topic), this.replicas)
   }
 
@@ -70,6 +78,21 @@ export class Placement {
     return this.current().size
   }
 
+  private cachedOwners (kind: KeyKind, id: string): readonly string[] {
+    const ring = this.current()
+    const key = `${kind}/${id}`
+    let owners = this.owners.get(key)
+    if (owners == null) {
+      owners = Object.freeze(ring.owners(keyPoint(kind, id), this.replicas))
+      if (this.owners.size >= MAX_CACHED_OWNERS) {
+        let drop = MAX_CACHED_OWNERS / 2
+        for (const k of this.owners.keys()) { if (drop-- <= 0) break; this.owners.delete(k) }
+      }
+      this.owners.set(key, owners)
+    }
+    return owners
+  }
+
   private current (): Ring {
     const version = this.components.viewVersion()
     if (this.ring != null && version === this.version) return this.ring
@@ -84,6 +107,7 @@ export class Placement {
     if (this.ring == null || key !== this.viewKey) {
       this.ring = new Ring(members, undefined, this.positions)
       this.viewKey = key
+      this.owners.clear()
       // forget positions of servers long gone: the cache stays the size of the view
       if (this.positions.size > members.length * 2 + 16) {
         const live = new Set(members.map(positionSource))

@@ -251,7 +251,7 @@ export class Reader {
     }
   }
 
-  private ownersOrThrow (mailbox: string): string[] {
+  private ownersOrThrow (mailbox: string): readonly string[] {
     const owners = this.ctx.placement.ownersOf(mailbox)
     if (owners.length === 0) throw new NoServersError()
     return owners
@@ -262,7 +262,7 @@ export class Reader {
  * The error for a read no owner answered: the owners' typed refusal when every one refused alike
  * (`ForbiddenError`), else a `QuorumError` naming, and holding, what each owner said.
  */
-function noAnswer (mailbox: string, owners: string[], answers: Array<PromiseSettledResult<unknown>>): Error {
+function noAnswer (mailbox: string, owners: readonly string[], answers: Array<PromiseSettledResult<unknown>>): Error {
   const reasons = answers.map((a) => a.status === 'rejected' ? a.reason : undefined)
   if (reasons.every((r) => r instanceof ForbiddenError)) return reasons[0]
   const why = answers.map((a, i) => a.status === 'rejected' ? `${owners[i]}: ${a.reason?.message ?? a.reason}` : '').filter(Boolean)

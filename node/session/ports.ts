@@ -87,7 +87,7 @@ export type LiveRooms = Pick<Relay, 'subscribeRoom'>
 /** Requests to the owners of a user's keys besides its logs (prekeys, deletions), and the mesh's time. */
 export interface Owners {
   /** The live owners of a key (a user id), in ring order. */
-  ownersOf: (key: string) => string[]
+  ownersOf: (key: string) => readonly string[]
   /** One request to one peer over its replication channel. */
   call: StoreCall
   /** W: the owners that must acknowledge a write. */

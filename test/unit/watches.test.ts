@@ -269,6 +269,34 @@ describe('change watch: the watcher\'s table', () => {
     assert.deepEqual(calls.map((c) => c.kind), OWNERS.map(() => StoreRequest.Kind.PROBE), 'a node that hears no pushes only probes')
   })
 
+  it('known (an idle tick\'s question) keeps its answer only while neither the table nor the owners moved', async () => {
+    let owners = OWNERS
+    watch = new ChangeWatch({ placement: { ownersOf: () => owners } }, call, 1)
+    watch.hearPushes(true)
+    watch.follow('alice', (c) => { heard.push(c) })
+    const first = await watch.versions('alice', auth)
+    assert.equal(watch.known('alice'), first)
+    assert.equal(watch.known('alice'), first, 'asked again: the same answer')
+    push('owner-2', 1n, 1n, 2n)
+    const moved = watch.known('alice')
+    assert.ok(moved != null && moved !== first, 'a push that continues the chain moves it')
+    assert.equal(moved, await watch.versions('alice', auth))
+    // the owners change (another ring): the answer is made from the new list, which owner-4 is not sure of
+    owners = ['owner-1', 'owner-2', 'owner-4']
+    assert.equal(watch.known('alice'), undefined)
+    owners = OWNERS
+    assert.equal(watch.known('alice'), moved)
+    push('owner-1', 2n, 5n, 6n)
+    assert.equal(watch.known('alice'), undefined, 'a broken chain vouches for nothing')
+    await watch.versions('alice', auth)
+    assert.ok(watch.known('alice') != null, 'asked again, the table is sure')
+    watch.peerGone('owner-3')
+    assert.equal(watch.known('alice'), undefined, 'an owner that went vouches for nothing')
+    await watch.versions('alice', auth)
+    watch.hearPushes(false)
+    assert.equal(watch.known('alice'), undefined, 'a deaf node vouches for nothing')
+  })
+
   it('pushed entries are offered under their cursors, verified when opened; forged, foreign or unnamed ones are refused', async () => {
     const refused: string[] = []
     const reject = (r: string): void => { refused.push(r) }
