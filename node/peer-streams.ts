@@ -29,7 +29,7 @@ export interface PeerStreamUse {
 
 /** The dialling side of libp2p that opening takes (`Pick<Libp2p, 'dialProtocol'>` is one). */
 export interface ProtocolDialer<S = Stream> {
-  dialProtocol: (peer: PeerId, protocol: string, options: AbortOptions) => Promise<S>
+  dialProtocol: (peer: PeerId, protocol: string | string[], options: AbortOptions) => Promise<S>
 }
 
 /**
@@ -44,7 +44,8 @@ export class PeerStreams<T extends PeerStreamUse, S = Stream> {
 
   constructor (
     private readonly dialer: ProtocolDialer<S>,
-    private readonly protocol: string,
+    /** the protocol to open; several: the first the peer speaks (the stream says which) */
+    private readonly protocol: string | string[],
     private readonly build: BuildOnStream<T, S>
   ) {}
 

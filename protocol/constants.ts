@@ -6,8 +6,14 @@
 /** The Kad-DHT protocol id: Chorus runs its own DHT, apart from the public IPFS one. */
 export const KAD_PROTOCOL = '/chorus/kad/1.0.0'
 
-/** Membership: SWIM-style probes, acks and view sync between Chorus peers. */
+/** Membership: SWIM-style probes, acks and view sync between Chorus peers; one request and its reply a stream. */
 export const MEMBERSHIP_PROTOCOL = '/chorus/membership/1.0.0'
+
+/**
+ * Membership on one long-lived stream per peer pair: numbered requests (`request_id`), replies in any order.
+ * A node dials this first and 1.0.0 when the peer does not speak it; it serves both.
+ */
+export const MEMBERSHIP_LINK_PROTOCOL = '/chorus/membership/1.1.0'
 
 /** Gossipsub topic every node joins; raw-throughput benchmarks and mesh-wide notices use it. */
 export const MESH_TOPIC = '/chorus/mesh/1'

@@ -11,13 +11,14 @@ import { peerIdOf } from '../peer-ids.js'
 import { lpStream } from '@libp2p/utils'
 import type { Connection, IdentifyResult, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
-import { MEMBERSHIP_PROTOCOL, type Role } from '../../protocol/constants.js'
+import { MEMBERSHIP_LINK_PROTOCOL, MEMBERSHIP_PROTOCOL, type Role } from '../../protocol/constants.js'
 import { Member as MemberPb, MembershipMessage } from '../../protocol/pb/membership.js'
 import { AdmissionError } from '../../protocol/admission.js'
 import type { RingMember } from '../../protocol/ring.js'
-import { MalformedFrameError, isMalformedFrame } from '../errors.js'
+import { MalformedFrameError, isEndOfStream, isMalformedFrame } from '../errors.js'
 import { Admission } from './admission.js'
 import * as C from './constants.js'
+import { MembershipLinks } from './links.js'
 import { fromPb, toPb, type Member, type MemberRecord, type MemberState } from './member.js'
 import { MemberTable, type LeaveReason } from './member-table.js'
 import type { MeshClock } from './mesh-clock.js'
@@ -111,6 +112,10 @@ export class Membership extends EventEmitter<MembershipEvents> {
   private readonly loops: Periodic[] = []
   private readonly warmups: NodeJS.Timeout[] = []
   private readonly prober: Prober
+  /** this node's long-lived request streams to its peers */
+  private readonly links: MembershipLinks
+  /** streams peers opened to this node, reset when it stops */
+  private readonly inbound = new Set<Stream>()
   private running = false
   private version = 0
   private joinProbes = 0
@@ -158,13 +163,14 @@ export class Membership extends EventEmitter<MembershipEvents> {
         this.emit('member:leave', m, why)
       }
     })
+    this.links = new MembershipLinks(components.libp2p, (bytes) => this.decode(bytes))
     this.prober = new Prober({
       selfId: components.libp2p.peerId.toString(),
       probeTimeoutMs: this.init.probeTimeoutMs,
       stats: this.stats,
       connected: (peerId) => components.libp2p.getConnections(peerIdOf(peerId)).length > 0,
       request: async (peerId, kind, timeoutMs, target = '') =>
-        this.send(peerId, { ...this.message(kind), target }, true, timeoutMs),
+        this.send(peerId, { ...this.message(kind), target }, timeoutMs),
       table: this.table
     })
   }
@@ -176,7 +182,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     if (this.running) return
     this.running = true
     const { libp2p } = this.components
-    await libp2p.handle(MEMBERSHIP_PROTOCOL, (stream, connection) => {
+    await libp2p.handle([MEMBERSHIP_LINK_PROTOCOL, MEMBERSHIP_PROTOCOL], (stream, connection) => {
       void this.serve(stream, connection)
     }, { maxInboundStreams: 64, maxOutboundStreams: 64 })
     libp2p.addEventListener('peer:identify', this.onIdentify)
@@ -215,14 +221,18 @@ export class Membership extends EventEmitter<MembershipEvents> {
       wallTime: 0n,
       mesh: this.admission.meshBytes(),
       revocations: [],
-      revokedCertificates: []
+      revokedCertificates: [],
+      requestId: 0
     }
     const timeout = Math.max(this.init.probeTimeoutMs, C.LEAVE_TIMEOUT_MS)
     const sent = await Promise.allSettled(this.table.reachable().map(async (peerId) => {
-      await this.send(peerId, leave, true, timeout)
+      await this.send(peerId, leave, timeout)
     }))
     for (const r of sent) if (r.status === 'rejected') log('LEAVE not delivered: %s', r.reason?.message)
-    await libp2p.unhandle(MEMBERSHIP_PROTOCOL)
+    await this.links.close()
+    await libp2p.unhandle([MEMBERSHIP_LINK_PROTOCOL, MEMBERSHIP_PROTOCOL])
+    for (const s of this.inbound) s.abort(new Error('membership stopped'))
+    this.inbound.clear()
   }
 
   /** Bumped on every join and leave: a cheap way to know the view changed. */
@@ -284,7 +294,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     }
     const sent = await Promise.allSettled(
       this.table.reachable().map(
-        async (peerId) => this.send(peerId, msg, true, this.init.probeTimeoutMs * C.DIAL_TIMEOUT_FACTOR)
+        async (peerId) => this.send(peerId, msg, this.init.probeTimeoutMs * C.DIAL_TIMEOUT_FACTOR)
       )
     )
     return sent.filter((r) => r.status === 'fulfilled').length
@@ -366,7 +376,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     if (!this.running) return
     this.stats.syncs++
     try {
-      await this.send(peerId, this.message(MembershipMessage.Kind.SYNC), true)
+      await this.send(peerId, this.message(MembershipMessage.Kind.SYNC))
     } catch (err: any) {
       log('sync with %s failed: %s', peerId, err.message)
     }
@@ -422,7 +432,8 @@ export class Membership extends EventEmitter<MembershipEvents> {
       wallTime,
       mesh: this.admission.meshBytes(),
       revocations: kept.map((k) => k.revocation),
-      revokedCertificates: [...certificates.values()]
+      revokedCertificates: [...certificates.values()],
+      requestId: 0
     }
   }
 
@@ -431,82 +442,125 @@ export class Membership extends EventEmitter<MembershipEvents> {
     return Math.max(1, Math.ceil(C.DEFAULT_RETRANSMIT_MULT * Math.log2(this.table.live().length + 2)))
   }
 
-  /** One request (and, if `expectReply`, its reply) on a fresh stream, bounded in size and time. */
+  /**
+   * One request and its reply, on the peer's long-lived link (links.ts), bounded in size and in time
+   * (`timeoutMs` from now, opening the link included).
+   */
   private async send (
     peerId: string,
     msg: MembershipMessage,
-    expectReply: boolean,
     timeoutMs = this.init.probeTimeoutMs
-  ): Promise<MembershipMessage | undefined> {
-    const signal = AbortSignal.timeout(timeoutMs)
-    const stream = await this.components.libp2p.dialProtocol(peerIdOf(peerId), MEMBERSHIP_PROTOCOL, { signal })
-    const lp = lpStream(stream, { maxDataLength: C.MAX_FRAME_BYTES })
+  ): Promise<MembershipMessage> {
+    const own = (): number => this.components.clock?.ownTime() ?? Date.now()
+    const sentAt = own()
+    const reply = await this.links.request(peerId, { ...msg, wallTime: BigInt(Math.round(sentAt)) }, timeoutMs)
+    const receivedAt = own()
     try {
-      const own = (): number => this.components.clock?.ownTime() ?? Date.now()
-      const sentAt = own()
-      await lp.write(MembershipMessage.encode({ ...msg, wallTime: BigInt(Math.round(sentAt)) }), { signal })
-      if (!expectReply) { await stream.close({ signal }); return undefined }
-      const reply = this.decode(await lp.read({ signal }).then((b) => b.subarray()))
-      const receivedAt = own()
-      await stream.close({ signal }).catch(() => {})
-      try {
-        this.receive(reply, peerId)
-      } catch (err: any) {
-        if (err instanceof AdmissionError) this.refuse(peerId, err)
-        throw err
-      }
-      // a server's answer tells this node how far its own clock is from the mesh's
-      if (reply.sender?.role === MemberPb.Role.SERVER && reply.wallTime > 0n) {
-        this.components.clock?.sample(peerId, Number(reply.wallTime), sentAt, receivedAt)
-      }
-      return reply
+      this.receive(reply, peerId)
     } catch (err: any) {
-      stream.abort(err)
+      if (err instanceof AdmissionError) this.refuse(peerId, err)
       throw err
     }
+    // a server's answer tells this node how far its own clock is from the mesh's
+    if (reply.sender?.role === MemberPb.Role.SERVER && reply.wallTime > 0n) {
+      this.components.clock?.sample(peerId, Number(reply.wallTime), sentAt, receivedAt)
+    }
+    return reply
   }
 
   // ---- inbound -----------------------------------------------------------------------------------
 
-  /** Serve one inbound stream: one request, one reply. A bad frame aborts the stream, never the node. */
+  /**
+   * Serve one inbound stream: on 1.1.0, numbered requests until the peer closes it, each answered when
+   * ready (a PING_REQ waits for its probe; the others do not wait behind it); on 1.0.0, one request and
+   * its reply. A bad frame, or a peer refused, ends the stream, never the node.
+   */
   private async serve (stream: Stream, connection: Connection): Promise<void> {
     // after our LEAVE went out we answer nothing: a late ack would refute our own departure
     if (!this.running) { stream.abort(new Error('membership stopped')); return }
     const lp = lpStream(stream, { maxDataLength: C.MAX_FRAME_BYTES })
-    try {
-      const req = this.decode((await lp.read({ signal: AbortSignal.timeout(this.init.probeTimeoutMs * 2) })).subarray())
-      const from = connection.remotePeer.toString()
-      this.receive(req, from)
-      // a LEAVE is acknowledged too, so the leaver knows it was heard before it shuts down
-      let kind = req.kind === MembershipMessage.Kind.SYNC
-        ? MembershipMessage.Kind.SYNC_REPLY
-        : MembershipMessage.Kind.ACK
-      if (req.kind === MembershipMessage.Kind.PING) this.stats.pingsReceived++
-      if (req.kind === MembershipMessage.Kind.PING_REQ) kind = await this.prober.pingFor(req.target, from)
-      else if (req.kind === MembershipMessage.Kind.ACK || req.kind === MembershipMessage.Kind.NACK ||
-          req.kind === MembershipMessage.Kind.SYNC_REPLY) {
-        throw new MalformedFrameError(`${req.kind} is a reply, not a request`)
-      }
-      const reply = this.message(kind)
-      if (kind === MembershipMessage.Kind.SYNC_REPLY) reply.updates = this.table.snapshot(C.MAX_SYNC_MEMBERS).map(toPb)
-      const signal = AbortSignal.timeout(this.init.probeTimeoutMs * 2)
-      await lp.write(MembershipMessage.encode(reply), { signal })
-      await stream.close({ signal })
-    } catch (err: any) {
-      if (err instanceof AdmissionError) {
-        this.refuse(connection.remotePeer.toString(), err)
-        if (err.reason === 'revoked' && await this.tellRevoked(lp, connection.remotePeer.toString())) {
-          await stream.close({ signal: AbortSignal.timeout(this.init.probeTimeoutMs) }).catch(() => {
-            stream.abort(err)
-          })
-          return
-        }
-      } else if (isMalformedFrame(err)) {
-        this.stats.malformedFrames++
-        log('malformed frame from %s: %s', connection.remotePeer, err.message)
-      }
-      stream.abort(err)
+    const from = connection.remotePeer.toString()
+    const many = stream.protocol === MEMBERSHIP_LINK_PROTOCOL
+    let replies: Promise<void> = Promise.resolve()
+    const reply = async (msg: MembershipMessage): Promise<void> => {
+      replies = replies.then(async () => {
+        await lp.write(MembershipMessage.encode(msg), { signal: AbortSignal.timeout(this.init.probeTimeoutMs * 2) })
+      })
+      await replies
     }
+    this.inbound.add(stream)
+    try {
+      for (;;) {
+        const signal = many ? undefined : AbortSignal.timeout(this.init.probeTimeoutMs * 2)
+        // a link's peer closing its side ends the stream; anything else is an error
+        const bytes = await lp.read({ signal }).catch((err) => {
+          if (many && isEndOfStream(err)) return null
+          throw err
+        })
+        if (bytes == null) break
+        // after our LEAVE went out we answer nothing: a late ack would refute our own departure
+        if (!this.running) throw new Error('membership stopped')
+        const req = this.decode(bytes.subarray())
+        const answered = this.answer(req, from).then(reply)
+        if (!many) {
+          await answered.catch((err) => { throw Object.assign(err, { request: req }) })
+          break
+        }
+        answered.catch((err) => { void this.refuseStream(stream, lp, from, err, req) })
+      }
+      await replies
+      await stream.close({ signal: AbortSignal.timeout(this.init.probeTimeoutMs * 2) })
+    } catch (err: any) {
+      await this.refuseStream(stream, lp, from, err, err?.request)
+    } finally {
+      this.inbound.delete(stream)
+    }
+  }
+
+  /** The reply to one request from `from` (throws: the request is refused, and its stream with it). */
+  private async answer (req: MembershipMessage, from: string): Promise<MembershipMessage> {
+    this.receive(req, from)
+    // a LEAVE is acknowledged too, so the leaver knows it was heard before it shuts down
+    let kind = req.kind === MembershipMessage.Kind.SYNC
+      ? MembershipMessage.Kind.SYNC_REPLY
+      : MembershipMessage.Kind.ACK
+    if (req.kind === MembershipMessage.Kind.PING) this.stats.pingsReceived++
+    if (req.kind === MembershipMessage.Kind.PING_REQ) kind = await this.prober.pingFor(req.target, from)
+    else if (req.kind === MembershipMessage.Kind.ACK || req.kind === MembershipMessage.Kind.NACK ||
+        req.kind === MembershipMessage.Kind.SYNC_REPLY) {
+      throw new MalformedFrameError(`${req.kind} is a reply, not a request`)
+    }
+    const reply = this.message(kind)
+    reply.requestId = req.requestId
+    if (kind === MembershipMessage.Kind.SYNC_REPLY) reply.updates = this.table.snapshot(C.MAX_SYNC_MEMBERS).map(toPb)
+    return reply
+  }
+
+  /**
+   * End an inbound stream over `err`: a refused peer is counted (and a revoked server told why, in answer
+   * to `req`), a malformed frame counted; the stream is closed or reset.
+   */
+  private async refuseStream (
+    stream: Stream,
+    lp: ReturnType<typeof lpStream>,
+    from: string,
+    err: any,
+    req?: MembershipMessage
+  ): Promise<void> {
+    if (stream.status !== 'open') return
+    if (err instanceof AdmissionError) {
+      this.refuse(from, err)
+      if (err.reason === 'revoked' && await this.tellRevoked(lp, from, req?.requestId ?? 0)) {
+        await stream.close({ signal: AbortSignal.timeout(this.init.probeTimeoutMs) }).catch(() => {
+          stream.abort(err)
+        })
+        return
+      }
+    } else if (isMalformedFrame(err)) {
+      this.stats.malformedFrames++
+      log('malformed frame from %s: %s', from, err.message)
+    }
+    stream.abort(err)
   }
 
   /**
@@ -514,14 +568,15 @@ export class Membership extends EventEmitter<MembershipEvents> {
    * members drop a revoked server from their views at once and gossip to it no more, so without this it
    * could run on believing it owns data, never hearing why everyone stopped answering.
    */
-  private async tellRevoked (lp: ReturnType<typeof lpStream>, peerId: string): Promise<boolean> {
+  private async tellRevoked (lp: ReturnType<typeof lpStream>, peerId: string, requestId: number): Promise<boolean> {
     const kept = this.admission.against(peerId, C.MAX_REVOCATIONS_PER_FRAME)
     if (kept.length === 0) return false
     const certificates = kept.flatMap((k) => k.certificate == null ? [] : [k.certificate])
     const reply = {
       ...this.message(MembershipMessage.Kind.NACK),
       revocations: kept.map((k) => k.revocation),
-      revokedCertificates: certificates
+      revokedCertificates: certificates,
+      requestId
     }
     const signal = AbortSignal.timeout(this.init.probeTimeoutMs)
     return await lp.write(MembershipMessage.encode(reply), { signal }).then(() => true, () => false)

@@ -319,6 +319,7 @@ export interface MembershipMessage {
   mesh: Uint8Array<ArrayBuffer>
   revocations: Uint8Array<ArrayBuffer>[]
   revokedCertificates: Uint8Array<ArrayBuffer>[]
+  requestId: number
 }
 
 export namespace MembershipMessage {
@@ -403,6 +404,11 @@ export namespace MembershipMessage {
           }
         }
 
+        if ((obj.requestId != null && obj.requestId !== 0)) {
+          w.uint32(72)
+          w.uint32(obj.requestId)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -414,7 +420,8 @@ export namespace MembershipMessage {
           wallTime: 0n,
           mesh: uint8ArrayAlloc(0),
           revocations: [],
-          revokedCertificates: []
+          revokedCertificates: [],
+          requestId: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -469,6 +476,10 @@ export namespace MembershipMessage {
               }
 
               obj.revokedCertificates.push(reader.bytes())
+              break
+            }
+            case 9: {
+              obj.requestId = reader.uint32()
               break
             }
             default: {
@@ -573,6 +584,13 @@ export namespace MembershipMessage {
 
               obj.revokedCertificates++
 
+              break
+            }
+            case 9: {
+              yield {
+                field: `${prefix}.requestId`,
+                value: reader.uint32()
+              }
               break
             }
             default: {
@@ -708,6 +726,11 @@ export namespace MembershipMessage {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface MembershipMessageRequestIdFieldEvent {
+    field: '$.requestId'
+    value: number
+  }
+
   export function encode (obj: Partial<MembershipMessage>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, MembershipMessage.codec())
   }
@@ -716,7 +739,7 @@ export namespace MembershipMessage {
     return decodeMessage(buf, MembershipMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MembershipMessage>): Generator<MembershipMessageKindFieldEvent | MembershipMessageSenderPeerIdFieldEvent | MembershipMessageSenderRoleFieldEvent | MembershipMessageSenderCapacityFieldEvent | MembershipMessageSenderAddrsFieldEvent | MembershipMessageSenderIncarnationFieldEvent | MembershipMessageSenderStateFieldEvent | MembershipMessageSenderVersionFieldEvent | MembershipMessageSenderCertificateFieldEvent | MembershipMessageUpdatesPeerIdFieldEvent | MembershipMessageUpdatesRoleFieldEvent | MembershipMessageUpdatesCapacityFieldEvent | MembershipMessageUpdatesAddrsFieldEvent | MembershipMessageUpdatesIncarnationFieldEvent | MembershipMessageUpdatesStateFieldEvent | MembershipMessageUpdatesVersionFieldEvent | MembershipMessageUpdatesCertificateFieldEvent | MembershipMessageTargetFieldEvent | MembershipMessageWallTimeFieldEvent | MembershipMessageMeshFieldEvent | MembershipMessageRevocationsFieldEvent | MembershipMessageRevokedCertificatesFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MembershipMessage>): Generator<MembershipMessageKindFieldEvent | MembershipMessageSenderPeerIdFieldEvent | MembershipMessageSenderRoleFieldEvent | MembershipMessageSenderCapacityFieldEvent | MembershipMessageSenderAddrsFieldEvent | MembershipMessageSenderIncarnationFieldEvent | MembershipMessageSenderStateFieldEvent | MembershipMessageSenderVersionFieldEvent | MembershipMessageSenderCertificateFieldEvent | MembershipMessageUpdatesPeerIdFieldEvent | MembershipMessageUpdatesRoleFieldEvent | MembershipMessageUpdatesCapacityFieldEvent | MembershipMessageUpdatesAddrsFieldEvent | MembershipMessageUpdatesIncarnationFieldEvent | MembershipMessageUpdatesStateFieldEvent | MembershipMessageUpdatesVersionFieldEvent | MembershipMessageUpdatesCertificateFieldEvent | MembershipMessageTargetFieldEvent | MembershipMessageWallTimeFieldEvent | MembershipMessageMeshFieldEvent | MembershipMessageRevocationsFieldEvent | MembershipMessageRevokedCertificatesFieldEvent | MembershipMessageRequestIdFieldEvent> {
     return streamMessage(buf, MembershipMessage.codec(), opts)
   }
 }

@@ -4,6 +4,7 @@ import type { LeaveReason } from '../../node/membership/index.js'
 import { openDb, peerMemory } from '../../node/store/db.js'
 import { FAST_MEMBERSHIP, ids, startMesh, waitForServers, type Mesh } from '../helpers/mesh.js'
 import { scaled, waitFor } from '../helpers/wait.js'
+import { MEMBERSHIP_LINK_PROTOCOL, MEMBERSHIP_PROTOCOL } from '../../protocol/constants.js'
 
 interface Seen { at: number, observer: string, peerId: string, event: 'join' | 'leave', reason?: LeaveReason }
 
@@ -74,6 +75,25 @@ describe('membership across an in-process mesh', function () {
       }
       // the client itself knows everyone but holds no ring position
       assert.equal(mesh.clients[0].membership.live().length, 5)
+    })
+
+    it('probes and syncs over one long-lived stream per peer, not a stream per request', async () => {
+      const linkStreams = (): Set<string> => new Set(mesh.nodes.flatMap((node) => node.libp2p.getConnections().flatMap(
+        (c) => c.streams.filter((st) => st.protocol === MEMBERSHIP_LINK_PROTOCOL && st.direction === 'outbound')
+          .map((st) => `${node.peerId.toString()} ${c.id} ${st.id}`))))
+      await membershipRounds(mesh.nodes, 1)
+      const before = linkStreams()
+      const probes = mesh.nodes.reduce((n, node) => n + node.membership.stats.probesSent, 0)
+      await membershipRounds(mesh.nodes, 3)
+      const after = linkStreams()
+      const sent = mesh.nodes.reduce((n, node) => n + node.membership.stats.probesSent, 0) - probes
+      const pairs = mesh.nodes.length * (mesh.nodes.length - 1)
+      assert.ok(after.size > 0 && after.size <= pairs, `${after.size} membership links for ${pairs} ordered pairs`)
+      // a probe that timed out on a busy host fails its link, and the next opens one: a few, not one a probe
+      const fresh = [...after].filter((k) => !before.has(k)).length
+      assert.ok(fresh <= sent / 10, `${sent} probes and the syncs opened ${fresh} new streams`)
+      assert.ok(!mesh.nodes.some((node) => node.libp2p.getConnections().some(
+        (c) => c.streams.some((st) => st.protocol === MEMBERSHIP_PROTOCOL))), 'none on a one-request stream')
     })
 
     it('reports the view in status()', () => {

@@ -18,7 +18,7 @@ type FakeStream = number
 /** One dial the fake was asked for, settled by the test. */
 interface Dial {
   peer: string
-  protocol: string
+  protocol: string | string[]
   signal?: AbortSignal
   open: () => void
   fail: (err: Error) => void
@@ -28,7 +28,7 @@ interface Dial {
 class FakeDialer implements ProtocolDialer<FakeStream> {
   readonly dials: Dial[] = []
 
-  async dialProtocol (peer: PeerId, protocol: string, options: AbortOptions): Promise<FakeStream> {
+  async dialProtocol (peer: PeerId, protocol: string | string[], options: AbortOptions): Promise<FakeStream> {
     const stream = this.dials.length + 1
     return await new Promise<FakeStream>((resolve, reject) => {
       const fail = (err: Error): void => { reject(err) }

@@ -44,7 +44,8 @@ function setUp (
         wallTime: 0n,
         mesh: new Uint8Array(0),
         revocations: [],
-        revokedCertificates: []
+        revokedCertificates: [],
+        requestId: 0
       }
     },
     table: {

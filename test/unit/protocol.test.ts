@@ -46,7 +46,8 @@ describe('protocol', () => {
           wallTime: 1796000000000n,
           mesh: new Uint8Array(32).fill(7),
           revocations: [new Uint8Array([1, 2, 3])],
-          revokedCertificates: [new Uint8Array([4, 5])]
+          revokedCertificates: [new Uint8Array([4, 5])],
+          requestId: 0xfffffffe
         }
         assert.deepEqual(MembershipMessage.decode(MembershipMessage.encode(msg)), msg)
       }
