@@ -21,7 +21,7 @@
  * figures are work, not capacity; the model turns them into capacity for servers on separate machines.
  */
 
-import { MEMBERSHIP_PROTOCOL, STORE_PROTOCOL } from '../protocol/constants.js'
+import { MEMBERSHIP_LINK_PROTOCOL, MEMBERSHIP_PROTOCOL, STORE_PROTOCOL } from '../protocol/constants.js'
 import type { AgentHandle } from './lib/agent-handle.js'
 import type { MixLoadReport } from './lib/agent-protocol.js'
 import { sleep } from './lib/clock.js'
@@ -300,7 +300,7 @@ function sizeFigures (r: SizeResult): Figure[] {
     row('idle CPU per server (median)', r.idle.medianMsPerSec, 'ms/s'),
     row('idle CPU per server (busiest)', r.idle.maxMsPerSec, 'ms/s'),
     row('idle bytes sent per server', r.idle.byProtocolPerServerPerSec.global ?? NaN, 'B/s'),
-    row('idle bytes sent per server, membership', r.idle.byProtocolPerServerPerSec[MEMBERSHIP_PROTOCOL] ?? NaN, 'B/s'),
+    row('idle bytes sent per server, membership', membershipBytes(r.idle.byProtocolPerServerPerSec), 'B/s'),
     row('idle bytes sent per server, store (anti-entropy)', r.idle.byProtocolPerServerPerSec[STORE_PROTOCOL] ?? NaN, 'B/s'),
     row('idle CPU, all processes (servers, clients, bootstrap)', r.idle.budget.cpuMsPerSend.all, 'ms/s'),
     row('load: acknowledged sends/s', l.sendsPerSec, 'sends/s'),
@@ -349,8 +349,8 @@ function goalFigures (results: readonly SizeResult[]): Figure[] {
       unit: verdict(hi.load.shares.busiestTimesServers <= GOALS.busiestTimesServers)
     },
     { metric: `goal flat (≤ ${GOALS.idleGrowth}): ${vs}, idle CPU per server (median)`, value: idle.ratio, unit: verdict(idle.met) },
-    info('idle bytes sent per server, membership', lo.idle.byProtocolPerServerPerSec[MEMBERSHIP_PROTOCOL] ?? NaN,
-      hi.idle.byProtocolPerServerPerSec[MEMBERSHIP_PROTOCOL] ?? NaN),
+    info('idle bytes sent per server, membership', membershipBytes(lo.idle.byProtocolPerServerPerSec),
+      membershipBytes(hi.idle.byProtocolPerServerPerSec)),
     info('bytes per send', lo.load.budget.wireBytes, hi.load.budget.wireBytes),
     info('frames per send', lo.load.framesPerSend, hi.load.framesPerSend),
     info('model: server CPU a send adds', lo.model.marginalMsPerSend, hi.model.marginalMsPerSend),
@@ -360,4 +360,9 @@ function goalFigures (results: readonly SizeResult[]): Figure[] {
       unit: '×'
     }
   ]
+}
+
+/** Membership's bytes under both of its protocols (a link, and the one-request streams older peers use). */
+function membershipBytes (byProtocol: Record<string, number>): number {
+  return (byProtocol[MEMBERSHIP_LINK_PROTOCOL] ?? 0) + (byProtocol[MEMBERSHIP_PROTOCOL] ?? 0)
 }
