@@ -106,26 +106,30 @@ class Link implements PeerStreamUse {
     }
   }
 
+  /** The stream failed (or answered nothing in time): what waits fails with `err`, and the stream is reset. */
   fail (err: Error): void {
-    if (this.closed && this.waiting.size === 0) return
+    if (!this.end(err)) return
+    if (this.stream.status === 'open') this.stream.abort(err)
+  }
+
+  /** The node is stopping: what waits fails, what was written goes out, and the stream is closed. */
+  async close (): Promise<void> {
+    if (!this.end(new Error('membership link closed'))) return
+    await this.writing
+    const signal = AbortSignal.timeout(CLOSE_TIMEOUT_MS)
+    await this.stream.close({ signal }).catch((err) => { this.stream.abort(err) })
+  }
+
+  /** Take no more requests and fail those waiting with `err`; false when there was nothing left to end. */
+  private end (err: Error): boolean {
+    if (this.closed && this.waiting.size === 0) return false
     if (!this.closed) {
       this.closed = true
       this.onClose()
     }
     for (const w of this.waiting.values()) { clearTimeout(w.timer); w.reject(err) }
     this.waiting.clear()
-    if (this.stream.status === 'open') this.stream.abort(err)
-  }
-
-  async close (): Promise<void> {
-    if (this.closed && this.waiting.size === 0) return
-    this.closed = true
-    this.onClose()
-    for (const w of this.waiting.values()) { clearTimeout(w.timer); w.reject(new Error('membership link closed')) }
-    this.waiting.clear()
-    await this.writing
-    const signal = AbortSignal.timeout(CLOSE_TIMEOUT_MS)
-    await this.stream.close({ signal }).catch((err) => { this.stream.abort(err) })
+    return true
   }
 }
 

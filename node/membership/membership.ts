@@ -488,6 +488,8 @@ export class Membership extends EventEmitter<MembershipEvents> {
       })
       await replies
     }
+    // on 1.0.0, the one request being answered: a revoked server is told why in reply to it
+    let single: MembershipMessage | undefined
     this.inbound.add(stream)
     try {
       for (;;) {
@@ -503,7 +505,8 @@ export class Membership extends EventEmitter<MembershipEvents> {
         const req = this.decode(bytes.subarray())
         const answered = this.answer(req, from).then(reply)
         if (!many) {
-          await answered.catch((err) => { throw Object.assign(err, { request: req }) })
+          single = req
+          await answered
           break
         }
         answered.catch((err) => { void this.refuseStream(stream, lp, from, err, req) })
@@ -511,7 +514,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
       await replies
       await stream.close({ signal: AbortSignal.timeout(this.init.probeTimeoutMs * 2) })
     } catch (err: any) {
-      await this.refuseStream(stream, lp, from, err, err?.request)
+      await this.refuseStream(stream, lp, from, err, single)
     } finally {
       this.inbound.delete(stream)
     }

@@ -4,6 +4,7 @@
  */
 
 import { parseMailbox, roomMailbox } from '../../protocol/mailbox.js'
+import { boundedMemo } from '../../protocol/bounded-memo.js'
 import { Ring, keyPoint, positionSource, type KeyKind, type RingMember } from '../../protocol/ring.js'
 import { parseTopic } from '../../protocol/topics.js'
 import type { Member } from '../membership/index.js'
@@ -27,7 +28,7 @@ export function mailboxKey (mailbox: string): { kind: KeyKind, id: string } {
 
 /**
  * Owner lists kept per ring: a mailbox's owners are asked on every put, probe and session tick, and each
- * answer hashed its key again. Cleared whenever the ring changes; past this size, the oldest half goes.
+ * answer hashed its key again. A new ring starts an empty table; past this size, the oldest list made goes.
  */
 export const MAX_CACHED_OWNERS = 65_536
 
@@ -36,20 +37,19 @@ export class Placement {
   private viewKey = ''
   private version = -1
   private readonly positions = new Map<string, Float64Array>()
-  /** `kind/id` → its N owners on the current ring (the same array each time: it is read-only) */
-  private readonly owners = new Map<string, readonly string[]>()
+  /** a key's N owners on the current ring, kept (the same array each time: it is read-only) */
+  private owners?: (key: { kind: KeyKind, id: string }) => readonly string[]
 
   constructor (private readonly components: PlacementComponents, readonly replicas: number) {}
 
   /** The N owners of a mailbox, primary first. */
   ownersOf (mailbox: string): readonly string[] {
-    const { kind, id } = mailboxKey(mailbox)
-    return this.cachedOwners(kind, id)
+    return this.cachedOwners(mailboxKey(mailbox))
   }
 
   /** The N owners of a handle claim. */
   ownersOfHandle (handle: string): readonly string[] {
-    return this.cachedOwners('handle', handle)
+    return this.cachedOwners({ kind: 'handle', id: handle })
   }
 
   /**
@@ -78,19 +78,11 @@ export class Placement {
     return this.current().size
   }
 
-  private cachedOwners (kind: KeyKind, id: string): readonly string[] {
+  private cachedOwners (key: { kind: KeyKind, id: string }): readonly string[] {
     const ring = this.current()
-    const key = `${kind}/${id}`
-    let owners = this.owners.get(key)
-    if (owners == null) {
-      owners = Object.freeze(ring.owners(keyPoint(kind, id), this.replicas))
-      if (this.owners.size >= MAX_CACHED_OWNERS) {
-        let drop = MAX_CACHED_OWNERS / 2
-        for (const k of this.owners.keys()) { if (drop-- <= 0) break; this.owners.delete(k) }
-      }
-      this.owners.set(key, owners)
-    }
-    return owners
+    this.owners ??= boundedMemo(MAX_CACHED_OWNERS, (k: { kind: KeyKind, id: string }) => `${k.kind}/${k.id}`,
+      (k) => Object.freeze(ring.owners(keyPoint(k.kind, k.id), this.replicas)))
+    return this.owners(key)
   }
 
   private current (): Ring {
@@ -107,7 +99,7 @@ export class Placement {
     if (this.ring == null || key !== this.viewKey) {
       this.ring = new Ring(members, undefined, this.positions)
       this.viewKey = key
-      this.owners.clear()
+      this.owners = undefined
       // forget positions of servers long gone: the cache stays the size of the view
       if (this.positions.size > members.length * 2 + 16) {
         const live = new Set(members.map(positionSource))
