@@ -4,7 +4,7 @@ import type { Stream } from '@libp2p/interface'
 import { VERSION, type ChorusNode } from '../../node/index.js'
 import { MAX_FRAME_BYTES } from '../../node/membership/constants.js'
 import { toPb, type MemberRecord } from '../../node/membership/member.js'
-import { MEMBERSHIP_PROTOCOL } from '../../protocol/constants.js'
+import { MEMBERSHIP_LINK_PROTOCOL, MEMBERSHIP_PROTOCOL } from '../../protocol/constants.js'
 import { MembershipMessage } from '../../protocol/pb/membership.js'
 import { startMesh, waitForServers, type Mesh } from '../helpers/mesh.js'
 import { scaled, waitFor } from '../helpers/wait.js'
@@ -151,5 +151,36 @@ describe('membership under malformed and spoofed frames', function () {
     const res = await fetch(`http://${target.httpAddress()}/health`, { signal: AbortSignal.timeout(scaled(10_000)) })
     assert.equal(res.status, 200)
     await res.text()
+  })
+
+  it('on a 1.1.0 link: answers each request by its number, and ends the link at a spoofed frame', async () => {
+    const stream = await attacker.libp2p.dialProtocol(target.peerId, MEMBERSHIP_LINK_PROTOCOL, {
+      signal: AbortSignal.timeout(scaled(10_000))
+    })
+    streams.push(stream)
+    assert.equal(stream.protocol, MEMBERSHIP_LINK_PROTOCOL)
+    const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
+    const signal = (): AbortSignal => AbortSignal.timeout(scaled(10_000))
+    // two requests before any reply: each comes back with its own number
+    for (const requestId of [7, 4_000_000_000]) {
+      await lp.write(MembershipMessage.encode({
+        kind: MembershipMessage.Kind.PING, sender: toPb(recordOf(attacker)), updates: [], requestId
+      }), { signal: signal() })
+    }
+    const ids: number[] = []
+    for (let i = 0; i < 2; i++) {
+      const reply = MembershipMessage.decode((await lp.read({ signal: signal() })).subarray())
+      assert.equal(reply.kind, MembershipMessage.Kind.ACK)
+      ids.push(reply.requestId)
+    }
+    assert.deepEqual(ids.sort((a, b) => a - b), [7, 4_000_000_000])
+    // a frame claiming another sender on the same link: counted, and the link is reset
+    const before = target.membership.stats.malformedFrames
+    await lp.write(frame(MembershipMessage.Kind.PING, recordOf(attacker, { peerId: bystander.peerId.toString() })),
+      { signal: signal() })
+    await waitFor('the target to reset the link', () => stream.status !== 'open')
+    assert.equal(target.membership.stats.malformedFrames, before + 1)
+    // and serves everyone else
+    await waitForServers(mesh.nodes, mesh.servers)
   })
 })

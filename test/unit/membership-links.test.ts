@@ -79,6 +79,9 @@ describe('MembershipLinks: one stream per peer for membership requests', functio
   it('sends requests on one stream and matches each reply to its request, in whatever order they come', async () => {
     await b.handle(MEMBERSHIP_LINK_PROTOCOL, (stream) => {
       opened.push(stream.protocol)
+      // a reply nothing asked for (a lying or confused peer) is dropped, not matched to a request
+      void lpStream(stream, { maxDataLength: MAX_FRAME_BYTES }).write(MembershipMessage.encode(
+        { ...ping('stray'), kind: MembershipMessage.Kind.ACK, requestId: 999_999 }))
       // the first request is answered last
       answer(stream, (t) => t === 'first' ? 300 : 10)
     })
